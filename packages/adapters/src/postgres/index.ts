@@ -1,0 +1,3 @@
+export * as Database from "./Database.ts"
+export * from "./EmbeddedPostgres.ts"
+export * from "./Migrations.ts"

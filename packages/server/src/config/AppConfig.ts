@@ -1,0 +1,151 @@
+/**
+ * Every environment variable of the contract (DESIGN.md), read once at start.
+ * A missing or malformed value stops start-up with one line naming it; values
+ * of secrets are never echoed.
+ */
+import { Config, Context, Effect, Layer, Option, Redacted, Result, Schema } from "effect"
+
+export type LogLevelName = "trace" | "debug" | "info" | "warn" | "error" | "fatal"
+
+export interface AppConfigShape {
+  readonly port: number
+  readonly host: string
+  readonly databaseUrl: Option.Option<Redacted.Redacted<string>>
+  readonly dataDir: string
+  readonly publicUrl: Option.Option<URL>
+  readonly telegramApiRoot: URL
+  readonly openaiApiKey: Option.Option<Redacted.Redacted<string>>
+  readonly openaiBaseUrl: Option.Option<URL>
+  readonly openaiModel: string
+  readonly openaiFallbackModel: Option.Option<string>
+  readonly adminEmail: Option.Option<string>
+  readonly adminPassword: Option.Option<Redacted.Redacted<string>>
+  readonly adminRegistrationToken: Option.Option<Redacted.Redacted<string>>
+  readonly secretsKey: Option.Option<Redacted.Redacted<string>>
+  readonly corsOrigins: ReadonlyArray<string>
+  readonly logLevel: LogLevelName
+  readonly logFormat: "json" | "pretty"
+}
+
+export class AppConfig extends Context.Service<AppConfig, AppConfigShape>()("@botfleet/server/AppConfig") {}
+
+export class InvalidConfig extends Schema.TaggedError<InvalidConfig>()("InvalidConfig", {
+  variable: Schema.String,
+  message: Schema.String
+}) {}
+
+/** A parsed value, or what was expected instead. */
+type Parsed<A> = Result.Result<A, string>
+const ok = Result.succeed
+const invalid = Result.fail
+
+/**
+ * Reads one variable through Effect `Config` (so tests can swap the provider)
+ * and checks it with `parse`, which says what was expected when it is wrong.
+ * An empty value counts as unset.
+ */
+const variable = <A>(name: string, parse: (raw: string) => Parsed<A>) =>
+  Effect.gen(function* () {
+    const raw = yield* Config.String(name).pipe(Config.option)
+    const trimmed = Option.map(raw, (value) => value.trim()).pipe(Option.filter((value) => value !== ""))
+    if (Option.isNone(trimmed)) return Option.none<A>()
+    const parsed = parse(trimmed.value)
+    if (Result.isFailure(parsed)) return yield* new InvalidConfig({ variable: name, message: parsed.failure })
+    return Option.some(parsed.success)
+  })
+
+const text = (raw: string): Parsed<string> => ok(raw)
+const secret = (raw: string): Parsed<Redacted.Redacted<string>> => ok(Redacted.make(raw))
+
+const port = (raw: string): Parsed<number> => {
+  const value = Number(raw)
+  return /^\d+$/.test(raw) && value >= 1 && value <= 65535
+    ? ok(value)
+    : invalid(`expected a port number from 1 to 65535, got "${raw}"`)
+}
+
+const httpUrl = (raw: string): Parsed<URL> => {
+  try {
+    const url = new URL(raw)
+    if (url.protocol === "http:" || url.protocol === "https:") return ok(url)
+  } catch {
+    // falls through to the message below
+  }
+  return invalid(`expected an http(s) URL, got "${raw}"`)
+}
+
+// The value is not echoed: a database URL carries a password.
+const databaseUrl = (raw: string): Parsed<Redacted.Redacted<string>> => {
+  try {
+    const url = new URL(raw)
+    if ((url.protocol === "postgres:" || url.protocol === "postgresql:") && url.hostname)
+      return ok(Redacted.make(raw))
+  } catch {
+    // falls through to the message below
+  }
+  return invalid("expected a URL like postgres://user:password@host:5432/database")
+}
+
+const secretsKey = (raw: string): Parsed<Redacted.Redacted<string>> =>
+  Buffer.from(raw, "base64").length === 32
+    ? ok(Redacted.make(raw))
+    : invalid("expected 32 random bytes in base64 (e.g. `openssl rand -base64 32`)")
+
+const email = (raw: string): Parsed<string> =>
+  /^[^@\s]+@[^@\s]+$/.test(raw) ? ok(raw.toLowerCase()) : invalid(`expected an email address, got "${raw}"`)
+
+const oneOf =
+  <const A extends string>(values: ReadonlyArray<A>) =>
+  (raw: string): Parsed<A> => {
+    const lower = raw.toLowerCase()
+    return (values as ReadonlyArray<string>).includes(lower)
+      ? ok(lower as A)
+      : invalid(`expected one of ${values.join(", ")}, got "${raw}"`)
+  }
+
+const withDefault = <A, E, R>(config: Effect.Effect<Option.Option<A>, E, R>, fallback: A) =>
+  Effect.map(
+    config,
+    Option.getOrElse(() => fallback)
+  )
+
+const readAll = Effect.all({
+  port: withDefault(variable("PORT", port), 8080),
+  host: withDefault(variable("HOST", text), "0.0.0.0"),
+  databaseUrl: variable("DATABASE_URL", databaseUrl),
+  dataDir: withDefault(variable("DATA_DIR", text), "./.data"),
+  publicUrl: variable("PUBLIC_URL", httpUrl),
+  telegramApiRoot: withDefault(variable("TELEGRAM_API_ROOT", httpUrl), new URL("https://api.telegram.org")),
+  openaiApiKey: variable("OPENAI_API_KEY", secret),
+  openaiBaseUrl: variable("OPENAI_BASE_URL", httpUrl),
+  openaiModel: withDefault(variable("OPENAI_MODEL", text), "gpt-4o-mini"),
+  openaiFallbackModel: variable("OPENAI_FALLBACK_MODEL", text),
+  adminEmail: variable("ADMIN_EMAIL", email),
+  adminPassword: variable("ADMIN_PASSWORD", secret),
+  adminRegistrationToken: variable("ADMIN_REGISTRATION_TOKEN", secret),
+  secretsKey: variable("SECRETS_KEY", secretsKey),
+  corsOrigins: Effect.map(variable("CORS_ORIGINS", text), (value) =>
+    Option.match(value, {
+      onNone: () => [],
+      onSome: (list) =>
+        list
+          .split(",")
+          .map((origin) => origin.trim())
+          .filter((origin) => origin !== "")
+    })
+  ),
+  logLevel: withDefault(
+    variable("LOG_LEVEL", oneOf(["trace", "debug", "info", "warn", "error", "fatal"])),
+    "info"
+  ),
+  logFormat: withDefault(variable("LOG_FORMAT", oneOf(["json", "pretty"])), "json")
+})
+
+/** Reads the environment; any problem becomes one `InvalidConfig`. */
+export const loadAppConfig: Effect.Effect<AppConfigShape, InvalidConfig> = readAll.pipe(
+  Effect.catchTag("ConfigError", (error) =>
+    Effect.fail(new InvalidConfig({ variable: "environment", message: error.message }))
+  )
+)
+
+export const layer = (config: AppConfigShape) => Layer.succeed(AppConfig, config)

@@ -1,0 +1,41 @@
+/**
+ * Logs every HTTP request once (method, path, status, duration) with a request
+ * id, taken from `X-Request-Id` when the caller sends a sane one, else made up,
+ * and echoed back on every response. Log lines written while serving carry it.
+ */
+import { randomUUID } from "node:crypto"
+import { Effect, Exit } from "effect"
+import { HttpEffect, HttpRouter, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
+
+const validRequestId = /^[\w.:-]{1,128}$/
+
+export const requestLog = HttpRouter.middleware(
+  (app) =>
+    Effect.gen(function* () {
+      const request = yield* HttpServerRequest.HttpServerRequest
+      const incoming = request.headers["x-request-id"]
+      const requestId = incoming !== undefined && validRequestId.test(incoming) ? incoming : randomUUID()
+      yield* HttpEffect.appendPreResponseHandler((_request, response) =>
+        Effect.succeed(HttpServerResponse.setHeader(response, "x-request-id", requestId))
+      )
+      const started = performance.now()
+      const exit = yield* Effect.exit(Effect.annotateLogs(app, "request_id", requestId))
+      const [response, cause] = Exit.isSuccess(exit)
+        ? [exit.value, undefined]
+        : yield* HttpServerError.causeResponse(exit.cause)
+      const fields = {
+        request_id: requestId,
+        method: request.method,
+        path: request.url.split("?")[0] ?? request.url,
+        status: response.status,
+        duration_ms: Math.round((performance.now() - started) * 100) / 100
+      }
+      const log =
+        response.status >= 500 && cause !== undefined
+          ? Effect.logError("http request", cause)
+          : Effect.logInfo("http request")
+      yield* Effect.annotateLogs(log, fields)
+      return yield* exit
+    }),
+  { global: true }
+)

@@ -1,0 +1,2 @@
+export * as AppConfig from "./config/AppConfig.ts"
+export * from "./Server.ts"

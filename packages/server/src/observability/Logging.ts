@@ -1,0 +1,74 @@
+/**
+ * One log line per event: JSON by default (time, level, message, trace and
+ * span ids, then the annotations as fields), or a readable line for humans.
+ */
+import { Cause, Layer, Logger, References } from "effect"
+import type { LogLevelName } from "../config/AppConfig.ts"
+
+const levelNames: Record<LogLevelName, "Trace" | "Debug" | "Info" | "Warn" | "Error" | "Fatal"> = {
+  trace: "Trace",
+  debug: "Debug",
+  info: "Info",
+  warn: "Warn",
+  error: "Error",
+  fatal: "Fatal"
+}
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && Object.getPrototypeOf(value) === Object.prototype
+
+/** Text parts become the message; plain objects (`Effect.log("x", { id })`) become fields. */
+const splitMessage = (message: unknown) => {
+  const parts = Array.isArray(message) ? message : [message]
+  const text: Array<string> = []
+  const fields: Record<string, unknown> = {}
+  for (const part of parts) {
+    if (isPlainObject(part)) Object.assign(fields, part)
+    else text.push(typeof part === "string" ? part : String(part))
+  }
+  return { text: text.join(" "), fields }
+}
+
+const fieldsOf = (annotations: Record<string, unknown>): Record<string, unknown> => {
+  const fields: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(annotations)) fields[key] = value
+  return fields
+}
+
+/** The record every format shares; the logger writes it to stdout. */
+const toRecord = Logger.make(({ cause, date, fiber, logLevel, message }) => {
+  const span = fiber.cache.span
+  const { text, fields } = splitMessage(message)
+  const record: Record<string, unknown> = {
+    time: date.toISOString(),
+    level: logLevel.toLowerCase(),
+    message: text,
+    ...fieldsOf(fiber.getRef(References.CurrentLogAnnotations)),
+    ...fields
+  }
+  if (span !== undefined) {
+    record.trace_id = span.traceId
+    record.span_id = span.spanId
+  }
+  if (cause.reasons.length > 0) record.cause = Cause.pretty(cause)
+  return record
+})
+
+const jsonLogger = Logger.map(toRecord, (record) => {
+  process.stdout.write(`${JSON.stringify(record)}\n`)
+})
+
+const prettyLogger = Logger.map(toRecord, ({ time, level, message, cause, ...fields }) => {
+  const extra = Object.entries(fields)
+    .map(([key, value]) => `${key}=${typeof value === "string" ? value : JSON.stringify(value)}`)
+    .join(" ")
+  process.stdout.write(
+    `${String(time).slice(11, 23)} ${String(level).toUpperCase().padEnd(5)} ${message}${extra ? ` ${extra}` : ""}\n${cause ? `${cause}\n` : ""}`
+  )
+})
+
+export const layer = (options: { readonly format: "json" | "pretty"; readonly level: LogLevelName }) =>
+  Layer.mergeAll(
+    Logger.layer([options.format === "json" ? jsonLogger : prettyLogger]),
+    Layer.succeed(References.MinimumLogLevel, levelNames[options.level])
+  )
