@@ -1,0 +1,90 @@
+/**
+ * The Telegram Bot API as the application needs it. Every call takes the bot's
+ * token (decrypted, still `Redacted`); the adapter keeps one client per bot.
+ */
+import { Context, type Effect, type Redacted, Schema } from "effect"
+
+/**
+ * unauthorized (401) and forbidden (403: the user blocked the bot, or the bot
+ * was removed from the group) are fatal for the bot or the chat; rate_limited
+ * (429) and unavailable (5xx, timeouts, resets) are worth retrying; bad_request
+ * (400) is a mistake in the request and is not.
+ */
+export const TelegramErrorKind = Schema.Literals([
+  "unauthorized",
+  "forbidden",
+  "not_found",
+  "rate_limited",
+  "bad_request",
+  "unavailable"
+])
+export type TelegramErrorKind = typeof TelegramErrorKind.Type
+
+export class TelegramError extends Schema.TaggedError<TelegramError>()("TelegramError", {
+  method: Schema.String,
+  kind: TelegramErrorKind,
+  /** Telegram's `error_code` (or the HTTP status); null when no answer came. */
+  status: Schema.NullOr(Schema.Int),
+  description: Schema.String,
+  /** From a 429's `parameters.retry_after`. */
+  retryAfterSeconds: Schema.NullOr(Schema.Number)
+}) {
+  override get message() {
+    return `Telegram ${this.method} failed (${this.status ?? "no answer"}): ${this.description}`
+  }
+  get isRetryable(): boolean {
+    return this.kind === "rate_limited" || this.kind === "unavailable"
+  }
+  /** A 400 "can't parse entities": resend the same text without formatting. */
+  get isEntityParseError(): boolean {
+    return this.kind === "bad_request" && /can't parse entities|can't find end of the entity/i.test(this.description)
+  }
+}
+
+export interface TelegramBotInfo {
+  readonly id: number
+  readonly username: string
+  readonly firstName: string
+}
+
+export interface WebhookInfo {
+  readonly url: string
+  readonly pendingUpdateCount: number
+  readonly lastErrorMessage: string | null
+  readonly lastErrorDate: Date | null
+}
+
+export interface SendMessageInput {
+  readonly chatId: number
+  readonly text: string
+  /** Omit for plain text. */
+  readonly parseMode?: "Markdown" | "MarkdownV2" | "HTML" | undefined
+  readonly replyToMessageId?: number | undefined
+}
+
+export type Token = Redacted.Redacted<string>
+
+export class TelegramGateway extends Context.Service<
+  TelegramGateway,
+  {
+    readonly getMe: (token: Token) => Effect.Effect<TelegramBotInfo, TelegramError>
+    readonly setWebhook: (
+      token: Token,
+      options: { readonly url: string; readonly secretToken: string }
+    ) => Effect.Effect<void, TelegramError>
+    readonly deleteWebhook: (token: Token) => Effect.Effect<void, TelegramError>
+    readonly getWebhookInfo: (token: Token) => Effect.Effect<WebhookInfo, TelegramError>
+    readonly sendMessage: (token: Token, input: SendMessageInput) => Effect.Effect<{ readonly messageId: number }, TelegramError>
+    readonly sendChatAction: (token: Token, chatId: number, action: "typing") => Effect.Effect<void, TelegramError>
+    readonly answerCallbackQuery: (
+      token: Token,
+      callbackQueryId: string,
+      text?: string | undefined
+    ) => Effect.Effect<void, TelegramError>
+    /** Long polling: raw update objects, as Telegram sent them. */
+    readonly getUpdates: (
+      token: Token,
+      options: { readonly offset: number; readonly timeoutSeconds: number; readonly limit?: number | undefined }
+    ) => Effect.Effect<ReadonlyArray<unknown>, TelegramError>
+  }
+>()("@botfleet/application/TelegramGateway") {}

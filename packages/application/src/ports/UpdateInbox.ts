@@ -1,0 +1,52 @@
+/**
+ * The durable inbox of Telegram updates. An update is accepted once per
+ * (bot, update_id); updates of one chat are handed out one at a time, oldest
+ * first, to whichever process holds that chat's lease.
+ */
+import type { BotId } from "@botfleet/domain"
+import { Context, type Effect, type Option } from "effect"
+
+export interface InboundUpdate {
+  readonly botId: BotId
+  readonly updateId: number
+  /** See `chatKey` in the domain; updates without a chat get a key of their own. */
+  readonly chatKey: string
+  readonly payload: unknown
+  readonly traceparent: string | null
+}
+
+export interface PendingUpdate extends InboundUpdate {
+  readonly id: number
+  readonly attempts: number
+  readonly receivedAt: Date
+}
+
+export interface InboxStats {
+  readonly pending: number
+  readonly oldestPendingAgeSeconds: number
+  readonly failed: number
+}
+
+export class UpdateInbox extends Context.Service<
+  UpdateInbox,
+  {
+    /** "duplicate": this (bot, update_id) was accepted before; nothing is stored. */
+    readonly accept: (update: InboundUpdate) => Effect.Effect<"accepted" | "duplicate">
+    /**
+     * Leases up to `limit` chats that have a due update and no live lease, for
+     * `owner`, for `leaseSeconds`. Returns their keys.
+     */
+    readonly leaseChats: (owner: string, limit: number, leaseSeconds: number) => Effect.Effect<ReadonlyArray<string>>
+    /** Extends a lease; false when it was lost (expired and taken by another owner). */
+    readonly renewLease: (chatKey: string, owner: string, leaseSeconds: number) => Effect.Effect<boolean>
+    readonly releaseLease: (chatKey: string, owner: string) => Effect.Effect<void>
+    /** The oldest pending update of the chat if it is due; later ones wait behind it. */
+    readonly nextDue: (chatKey: string) => Effect.Effect<Option.Option<PendingUpdate>>
+    readonly markDone: (id: number) => Effect.Effect<void>
+    /** Try again at `retryAt` (attempts + 1). */
+    readonly reschedule: (id: number, error: string, retryAt: Date) => Effect.Effect<void>
+    /** Give up on it: it stays visible to admins, and the chat moves on. */
+    readonly markFailed: (id: number, error: string) => Effect.Effect<void>
+    readonly stats: Effect.Effect<InboxStats>
+  }
+>()("@botfleet/application/UpdateInbox") {}

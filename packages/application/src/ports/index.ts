@@ -1,0 +1,5 @@
+export * from "./LanguageModel.ts"
+export * from "./Repositories.ts"
+export * from "./SecretBox.ts"
+export * from "./TelegramGateway.ts"
+export * from "./UpdateInbox.ts"

@@ -1,0 +1,30 @@
+/**
+ * What the domain asks the outside world to do, as data. A use case stores
+ * these with the state change (the outbox); the effect runner carries them out.
+ */
+import { Schema } from "effect"
+import { BotId, ChatId } from "./ids.ts"
+
+export const TelegramSetWebhook = Schema.TaggedStruct("TelegramSetWebhook", {
+  botId: BotId,
+  url: Schema.String
+})
+
+export const TelegramRemoveWebhook = Schema.TaggedStruct("TelegramRemoveWebhook", {
+  botId: BotId
+})
+
+export const NotifyAdmins = Schema.TaggedStruct("NotifyAdmins", {
+  botId: BotId,
+  chatId: Schema.NullOr(ChatId),
+  message: Schema.String
+})
+
+export const DomainEffect = Schema.Union([TelegramSetWebhook, TelegramRemoveWebhook, NotifyAdmins])
+export type DomainEffect = typeof DomainEffect.Type
+
+/** A transition's result: the new state and what must happen because of it. */
+export interface Transition<S> {
+  readonly state: S
+  readonly effects: ReadonlyArray<DomainEffect>
+}

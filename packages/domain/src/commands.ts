@@ -1,0 +1,16 @@
+/** The commands every bot understands. */
+export const BotCommand = ["start", "help", "refresh"] as const
+export type BotCommand = (typeof BotCommand)[number]
+
+/**
+ * Reads `/start`, `/help@my_bot` or `/refresh now` at the start of a message.
+ * A command addressed to another bot (`/help@other_bot`) is not ours.
+ */
+export const parseCommand = (text: string, botUsername: string): BotCommand | "unknown" | undefined => {
+  const match = /^\/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]+))?(?:\s|$)/.exec(text.trim())
+  if (!match) return undefined
+  const [, name, target] = match
+  if (target !== undefined && target.toLowerCase() !== botUsername.toLowerCase()) return undefined
+  const command = name!.toLowerCase()
+  return (BotCommand as ReadonlyArray<string>).includes(command) ? (command as BotCommand) : "unknown"
+}
