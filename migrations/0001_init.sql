@@ -97,7 +97,7 @@ CREATE TABLE telegram_updates (
   id               bigserial PRIMARY KEY,
   bot_id           uuid NOT NULL REFERENCES bots (id) ON DELETE CASCADE,
   update_id        bigint NOT NULL,
-  -- "botId:telegramChatId": updates of one chat run one at a time, in id order.
+  -- "botId:telegramChatId": updates of one chat run one at a time, in update_id order.
   chat_key         text NOT NULL,
   payload          jsonb NOT NULL,
   status           text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'done', 'failed')),
@@ -110,8 +110,10 @@ CREATE TABLE telegram_updates (
   processed_at     timestamptz,
   UNIQUE (bot_id, update_id)
 );
-CREATE INDEX telegram_updates_pending_idx ON telegram_updates (chat_key, id) WHERE status = 'pending';
+-- Within a chat, Telegram's update_id order is the order people wrote in.
+CREATE INDEX telegram_updates_pending_idx ON telegram_updates (chat_key, update_id) WHERE status = 'pending';
 CREATE INDEX telegram_updates_pending_age_idx ON telegram_updates (received_at) WHERE status = 'pending';
+CREATE INDEX telegram_updates_failed_idx ON telegram_updates (processed_at DESC) WHERE status = 'failed';
 
 -- Who is working on a chat right now. A lease that runs out (its process died)
 -- is taken over by another process.

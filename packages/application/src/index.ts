@@ -1,1 +1,7 @@
+export * from "./bots/BotService.ts"
+export * from "./effects/EffectRunner.ts"
+export * from "./pipeline/ChatWorker.ts"
+export * from "./pipeline/HandleUpdate.ts"
+export * from "./pipeline/PipelineErrors.ts"
+export * from "./pipeline/telegramUpdate.ts"
 export * from "./ports/index.ts"

@@ -36,7 +36,10 @@ export const DEFAULT_HISTORY_LIMIT = 20
 
 /** The webhook URL of a bot: it carries the bot id, never the token. */
 export const webhookUrl = (publicUrl: URL, botId: BotId): string =>
-  new URL(`telegram/webhook/${botId}`, publicUrl.href.endsWith("/") ? publicUrl : `${publicUrl.href}/`).toString()
+  new URL(
+    `telegram/webhook/${botId}`,
+    publicUrl.href.endsWith("/") ? publicUrl : `${publicUrl.href}/`
+  ).toString()
 
 export const modeFor = (publicUrl: URL | undefined): BotMode => (publicUrl ? "webhook" : "polling")
 
@@ -65,7 +68,9 @@ export const disable = (bot: Bot, now: Date): Transition<Bot> => ({
  */
 export const markFailed = (bot: Bot, error: string, now: Date): Transition<Bot> => ({
   state: new Bot({ ...bot, active: false, lastError: error, lastErrorAt: now, updatedAt: now }),
-  effects: [{ _tag: "NotifyAdmins", botId: bot.id, chatId: null, message: `Bot ${bot.name} stopped: ${error}` }]
+  effects: [
+    { _tag: "NotifyAdmins", botId: bot.id, chatId: null, message: `Bot ${bot.name} stopped: ${error}` }
+  ]
 })
 
 /** Masks a token for display: the bot id part and the last four characters. */

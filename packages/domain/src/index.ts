@@ -1,7 +1,7 @@
 export * as BotModel from "./Bot.ts"
 export { Bot, BotMode } from "./Bot.ts"
 export * as ChatModel from "./Chat.ts"
-export { Chat } from "./Chat.ts"
+export { Chat, chatKey } from "./Chat.ts"
 export * from "./commands.ts"
 export * from "./DomainEffect.ts"
 export * from "./errors.ts"

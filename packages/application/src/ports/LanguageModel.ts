@@ -24,7 +24,14 @@ export interface Completion {
  * rate_limited, timeout and unavailable (5xx, resets) are; bad_request
  * (e.g. unknown model, context too long) is not.
  */
-export const LlmErrorKind = Schema.Literals(["auth", "quota", "rate_limited", "timeout", "unavailable", "bad_request"])
+export const LlmErrorKind = Schema.Literals([
+  "auth",
+  "quota",
+  "rate_limited",
+  "timeout",
+  "unavailable",
+  "bad_request"
+])
 export type LlmErrorKind = typeof LlmErrorKind.Type
 
 export class LlmError extends Schema.TaggedError<LlmError>()("LlmError", {

@@ -37,7 +37,10 @@ export class TelegramError extends Schema.TaggedError<TelegramError>()("Telegram
   }
   /** A 400 "can't parse entities": resend the same text without formatting. */
   get isEntityParseError(): boolean {
-    return this.kind === "bad_request" && /can't parse entities|can't find end of the entity/i.test(this.description)
+    return (
+      this.kind === "bad_request" &&
+      /can't parse entities|can't find end of the entity/i.test(this.description)
+    )
   }
 }
 
@@ -74,8 +77,15 @@ export class TelegramGateway extends Context.Service<
     ) => Effect.Effect<void, TelegramError>
     readonly deleteWebhook: (token: Token) => Effect.Effect<void, TelegramError>
     readonly getWebhookInfo: (token: Token) => Effect.Effect<WebhookInfo, TelegramError>
-    readonly sendMessage: (token: Token, input: SendMessageInput) => Effect.Effect<{ readonly messageId: number }, TelegramError>
-    readonly sendChatAction: (token: Token, chatId: number, action: "typing") => Effect.Effect<void, TelegramError>
+    readonly sendMessage: (
+      token: Token,
+      input: SendMessageInput
+    ) => Effect.Effect<{ readonly messageId: number }, TelegramError>
+    readonly sendChatAction: (
+      token: Token,
+      chatId: number,
+      action: "typing"
+    ) => Effect.Effect<void, TelegramError>
     readonly answerCallbackQuery: (
       token: Token,
       callbackQueryId: string,
@@ -84,7 +94,11 @@ export class TelegramGateway extends Context.Service<
     /** Long polling: raw update objects, as Telegram sent them. */
     readonly getUpdates: (
       token: Token,
-      options: { readonly offset: number; readonly timeoutSeconds: number; readonly limit?: number | undefined }
+      options: {
+        readonly offset: number
+        readonly timeoutSeconds: number
+        readonly limit?: number | undefined
+      }
     ) => Effect.Effect<ReadonlyArray<unknown>, TelegramError>
   }
 >()("@botfleet/application/TelegramGateway") {}

@@ -36,7 +36,11 @@ export class UpdateInbox extends Context.Service<
      * Leases up to `limit` chats that have a due update and no live lease, for
      * `owner`, for `leaseSeconds`. Returns their keys.
      */
-    readonly leaseChats: (owner: string, limit: number, leaseSeconds: number) => Effect.Effect<ReadonlyArray<string>>
+    readonly leaseChats: (
+      owner: string,
+      limit: number,
+      leaseSeconds: number
+    ) => Effect.Effect<ReadonlyArray<string>>
     /** Extends a lease; false when it was lost (expired and taken by another owner). */
     readonly renewLease: (chatKey: string, owner: string, leaseSeconds: number) => Effect.Effect<boolean>
     readonly releaseLease: (chatKey: string, owner: string) => Effect.Effect<void>

@@ -1,5 +1,6 @@
 export * from "./LanguageModel.ts"
 export * from "./Repositories.ts"
 export * from "./SecretBox.ts"
+export * from "./Settings.ts"
 export * from "./TelegramGateway.ts"
 export * from "./UpdateInbox.ts"

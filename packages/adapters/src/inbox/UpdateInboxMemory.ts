@@ -1,0 +1,121 @@
+/**
+ * The update inbox in memory, for use-case tests: same ordering, dedup and
+ * lease rules as the PostgreSQL one, with time from Effect's Clock.
+ */
+import type { InboundUpdate, PendingUpdate } from "@botfleet/application"
+import { UpdateInbox } from "@botfleet/application"
+import { Clock, Effect, Layer, Option } from "effect"
+
+interface StoredUpdate extends Omit<PendingUpdate, "attempts"> {
+  attempts: number
+  status: "pending" | "done" | "failed"
+  nextAttemptAt: number
+  lastError: string | null
+}
+
+export const layerMemory: Layer.Layer<UpdateInbox> = Layer.effect(
+  UpdateInbox,
+  Effect.sync(() => {
+    const updates: Array<StoredUpdate> = []
+    const leases = new Map<string, { owner: string; expiresAt: number }>()
+    let nextId = 1
+
+    const pendingOf = (chatKey: string) =>
+      updates
+        .filter((update) => update.chatKey === chatKey && update.status === "pending")
+        .sort((a, b) => a.updateId - b.updateId)
+
+    const accept = (update: InboundUpdate) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        if (updates.some((stored) => stored.botId === update.botId && stored.updateId === update.updateId)) {
+          return "duplicate" as const
+        }
+        updates.push({
+          ...update,
+          id: nextId++,
+          attempts: 0,
+          receivedAt: new Date(now),
+          status: "pending",
+          nextAttemptAt: now,
+          lastError: null
+        })
+        return "accepted" as const
+      })
+
+    const leaseChats = (owner: string, limit: number, leaseSeconds: number) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        const keys = [
+          ...new Set(updates.filter((update) => update.status === "pending").map((update) => update.chatKey))
+        ]
+        const leased: Array<string> = []
+        for (const key of keys) {
+          if (leased.length >= limit) break
+          const head = pendingOf(key)[0]
+          const lease = leases.get(key)
+          if (!head || head.nextAttemptAt > now || (lease && lease.expiresAt >= now)) continue
+          leases.set(key, { owner, expiresAt: now + leaseSeconds * 1000 })
+          leased.push(key)
+        }
+        return leased
+      })
+
+    const renewLease = (chatKey: string, owner: string, leaseSeconds: number) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        const lease = leases.get(chatKey)
+        if (!lease || lease.owner !== owner) return false
+        lease.expiresAt = now + leaseSeconds * 1000
+        return true
+      })
+
+    const releaseLease = (chatKey: string, owner: string) =>
+      Effect.sync(() => {
+        if (leases.get(chatKey)?.owner === owner) leases.delete(chatKey)
+      })
+
+    const nextDue = (chatKey: string) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        const head = pendingOf(chatKey)[0]
+        return head && head.nextAttemptAt <= now ? Option.some<PendingUpdate>({ ...head }) : Option.none()
+      })
+
+    const change = (id: number, f: (update: StoredUpdate, now: number) => void) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        const update = updates.find((stored) => stored.id === id)
+        if (update) f(update, now)
+      })
+
+    return UpdateInbox.of({
+      accept,
+      leaseChats,
+      renewLease,
+      releaseLease,
+      nextDue,
+      markDone: (id) =>
+        change(id, (update) => {
+          update.status = "done"
+          update.attempts++
+        }),
+      reschedule: (id, error, retryAt) =>
+        change(id, (update) => {
+          update.attempts++
+          update.lastError = error
+          update.nextAttemptAt = retryAt.getTime()
+        }),
+      markFailed: (id, error) =>
+        change(id, (update) => {
+          update.status = "failed"
+          update.attempts++
+          update.lastError = error
+        }),
+      stats: Effect.map(Clock.currentTimeMillis, (now) => {
+        const pending = updates.filter((update) => update.status === "pending")
+        const oldest = Math.min(now, ...pending.map((update) => update.receivedAt.getTime()))
+        return {
+          pending: pending.length,
+          oldestPendingAgeSeconds: (now - oldest) / 1000,
+          failed: updates.filter((update) => update.status === "failed").length
+        }
+      })
+    })
+  })
+)

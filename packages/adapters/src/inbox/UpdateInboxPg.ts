@@ -1,0 +1,150 @@
+/**
+ * The update inbox in PostgreSQL. Leases live in `chat_leases`: a process owns
+ * a chat until its lease runs out, so a process that dies loses its chats to
+ * the others within one lease period and nothing is processed twice at once.
+ */
+import type { InboundUpdate, PendingUpdate } from "@botfleet/application"
+import { UpdateInbox } from "@botfleet/application"
+import { BotId } from "@botfleet/domain"
+import { Effect, Layer, Option } from "effect"
+import { SqlClient } from "effect/sql"
+
+interface UpdateRow {
+  readonly id: string | number | bigint
+  readonly bot_id: string
+  readonly update_id: string | number | bigint
+  readonly chat_key: string
+  readonly payload: unknown
+  readonly traceparent: string | null
+  readonly attempts: number
+  readonly received_at: Date
+  readonly due: boolean
+}
+
+const toPending = (row: UpdateRow): PendingUpdate => ({
+  id: Number(row.id),
+  botId: BotId.make(row.bot_id),
+  updateId: Number(row.update_id),
+  chatKey: row.chat_key,
+  payload: typeof row.payload === "string" ? JSON.parse(row.payload) : row.payload,
+  traceparent: row.traceparent,
+  attempts: row.attempts,
+  receivedAt: row.received_at
+})
+
+export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer.effect(
+  UpdateInbox,
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+
+    const accept = Effect.fn("UpdateInbox.accept")(function* (update: InboundUpdate) {
+      const rows = yield* sql<{ id: string }>`
+        INSERT INTO telegram_updates (bot_id, update_id, chat_key, payload, traceparent)
+        VALUES (${update.botId}, ${update.updateId}, ${update.chatKey}, ${JSON.stringify(update.payload)}::jsonb, ${update.traceparent})
+        ON CONFLICT (bot_id, update_id) DO NOTHING
+        RETURNING id`
+      return rows.length > 0 ? ("accepted" as const) : ("duplicate" as const)
+    }, Effect.orDie)
+
+    const leaseChats = Effect.fn("UpdateInbox.leaseChats")(function* (
+      owner: string,
+      limit: number,
+      leaseSeconds: number
+    ) {
+      const rows = yield* sql<{ chat_key: string }>`
+        WITH heads AS (
+          SELECT DISTINCT ON (chat_key) chat_key, next_attempt_at
+          FROM telegram_updates
+          WHERE status = 'pending'
+          ORDER BY chat_key, update_id
+        ), due AS (
+          SELECT heads.chat_key
+          FROM heads LEFT JOIN chat_leases lease ON lease.chat_key = heads.chat_key
+          WHERE heads.next_attempt_at <= now() AND (lease.chat_key IS NULL OR lease.expires_at < now())
+          ORDER BY heads.next_attempt_at
+          LIMIT ${limit}
+        )
+        INSERT INTO chat_leases (chat_key, owner, expires_at)
+        SELECT chat_key, ${owner}, now() + make_interval(secs => ${leaseSeconds}) FROM due
+        ON CONFLICT (chat_key) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at
+          WHERE chat_leases.expires_at < now()
+        RETURNING chat_key`
+      return rows.map((row) => row.chat_key)
+    }, Effect.orDie)
+
+    const renewLease = Effect.fn("UpdateInbox.renewLease")(function* (
+      chatKey: string,
+      owner: string,
+      leaseSeconds: number
+    ) {
+      const rows = yield* sql<{ chat_key: string }>`
+        UPDATE chat_leases SET expires_at = now() + make_interval(secs => ${leaseSeconds})
+        WHERE chat_key = ${chatKey} AND owner = ${owner}
+        RETURNING chat_key`
+      return rows.length > 0
+    }, Effect.orDie)
+
+    const releaseLease = Effect.fn("UpdateInbox.releaseLease")(function* (chatKey: string, owner: string) {
+      yield* sql`DELETE FROM chat_leases WHERE chat_key = ${chatKey} AND owner = ${owner}`
+    }, Effect.orDie)
+
+    const nextDue = Effect.fn("UpdateInbox.nextDue")(function* (chatKey: string) {
+      const rows = yield* sql<UpdateRow>`
+        SELECT id, bot_id, update_id, chat_key, payload, traceparent, attempts, received_at,
+               next_attempt_at <= now() AS due
+        FROM telegram_updates
+        WHERE chat_key = ${chatKey} AND status = 'pending'
+        ORDER BY update_id
+        LIMIT 1`
+      const head = rows[0]
+      return head !== undefined && head.due ? Option.some(toPending(head)) : Option.none()
+    }, Effect.orDie)
+
+    const markDone = Effect.fn("UpdateInbox.markDone")(function* (id: number) {
+      yield* sql`
+        UPDATE telegram_updates SET status = 'done', attempts = attempts + 1, processed_at = now()
+        WHERE id = ${id}`
+    }, Effect.orDie)
+
+    const reschedule = Effect.fn("UpdateInbox.reschedule")(function* (
+      id: number,
+      error: string,
+      retryAt: Date
+    ) {
+      yield* sql`
+        UPDATE telegram_updates SET attempts = attempts + 1, last_error = ${error}, next_attempt_at = ${retryAt}
+        WHERE id = ${id}`
+    }, Effect.orDie)
+
+    const markFailed = Effect.fn("UpdateInbox.markFailed")(function* (id: number, error: string) {
+      yield* sql`
+        UPDATE telegram_updates SET status = 'failed', attempts = attempts + 1, last_error = ${error}, processed_at = now()
+        WHERE id = ${id}`
+    }, Effect.orDie)
+
+    const stats = Effect.gen(function* () {
+      const [pending] = yield* sql<{ count: number; oldest: number | null }>`
+        SELECT count(*)::int AS count, extract(epoch FROM now() - min(received_at))::float8 AS oldest
+        FROM telegram_updates WHERE status = 'pending'`
+      const [failed] = yield* sql<{ count: number }>`
+        SELECT count(*)::int AS count FROM telegram_updates WHERE status = 'failed'`
+      return {
+        pending: pending?.count ?? 0,
+        oldestPendingAgeSeconds: Math.max(0, pending?.oldest ?? 0),
+        failed: failed?.count ?? 0
+      }
+    }).pipe(Effect.orDie, Effect.withSpan("UpdateInbox.stats"))
+
+    return UpdateInbox.of({
+      accept,
+      leaseChats,
+      renewLease,
+      releaseLease,
+      nextDue,
+      markDone,
+      reschedule,
+      markFailed,
+      stats
+    })
+  })
+)

@@ -1,0 +1,238 @@
+/**
+ * Bot use cases: register, update, enable, disable, delete. The admin API is a
+ * thin layer over these. State changes and their domain effects are stored in
+ * one transaction; the effect runner talks to Telegram afterwards.
+ */
+import { randomBytes, randomUUID } from "node:crypto"
+import {
+  Bot,
+  BotId,
+  BotModel,
+  type BotNameTaken,
+  type BotNotFound,
+  type BotTokenInUse,
+  type DomainEffect,
+  InvalidBotToken
+} from "@botfleet/domain"
+import { Clock, Context, Effect, Layer, Option, Redacted } from "effect"
+import { BotRepository, EffectOutbox, Transactions } from "../ports/Repositories.ts"
+import { SecretBox } from "../ports/SecretBox.ts"
+import { Settings } from "../ports/Settings.ts"
+import { TelegramGateway } from "../ports/TelegramGateway.ts"
+
+export interface BotInput {
+  readonly name: string
+  readonly token: Redacted.Redacted<string>
+  readonly model?: string | null | undefined
+  readonly systemPrompt?: string | undefined
+  readonly startMessage?: string | undefined
+  readonly helpMessage?: string | undefined
+  readonly errorMessage?: string | undefined
+  readonly historyLimit?: number | undefined
+}
+
+export type BotPatch = Partial<BotInput>
+
+export const DEFAULT_START_MESSAGE = "Hi! I'm an AI assistant. Ask me anything."
+export const DEFAULT_HELP_MESSAGE =
+  "Send me a message and I'll answer. Commands: /start to begin, /help for this text, /refresh to start a new conversation."
+export const DEFAULT_ERROR_MESSAGE = "Sorry, I couldn't answer that just now. Please try again in a moment."
+
+export class BotService extends Context.Service<
+  BotService,
+  {
+    readonly register: (input: BotInput) => Effect.Effect<Bot, InvalidBotToken | BotNameTaken | BotTokenInUse>
+    readonly update: (
+      id: BotId,
+      patch: BotPatch
+    ) => Effect.Effect<Bot, BotNotFound | InvalidBotToken | BotNameTaken | BotTokenInUse>
+    readonly enable: (id: BotId) => Effect.Effect<Bot, BotNotFound>
+    readonly disable: (id: BotId) => Effect.Effect<Bot, BotNotFound>
+    /** A fatal failure (e.g. revoked token): the bot stops, keeps the error, admins are told. */
+    readonly stop: (id: BotId, reason: string) => Effect.Effect<Bot, BotNotFound>
+    /** Removes the webhook (best effort), then the bot with its chats and messages. */
+    readonly remove: (id: BotId) => Effect.Effect<void, BotNotFound>
+    readonly get: (id: BotId) => Effect.Effect<Bot, BotNotFound>
+    readonly list: Effect.Effect<ReadonlyArray<Bot>>
+  }
+>()("@botfleet/application/BotService") {
+  static readonly layer = Layer.effect(
+    BotService,
+    Effect.gen(function* () {
+      const bots = yield* BotRepository
+      const telegram = yield* TelegramGateway
+      const secrets = yield* SecretBox
+      const outbox = yield* EffectOutbox
+      const transactions = yield* Transactions
+      const settings = yield* Settings
+
+      const now = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis))
+
+      /** Asks Telegram who the token belongs to; a refused token stores nothing. */
+      const checkToken = Effect.fn("BotService.checkToken")(function* (token: Redacted.Redacted<string>) {
+        if (!BotModel.isWellFormedToken(Redacted.value(token))) {
+          return yield* new InvalidBotToken({
+            reason: "expected the form <bot id>:<secret> that @BotFather gives"
+          })
+        }
+        return yield* telegram
+          .getMe(token)
+          .pipe(
+            Effect.catchTag("TelegramError", (error) =>
+              error.kind === "unauthorized" || error.kind === "not_found"
+                ? Effect.fail(
+                    new InvalidBotToken({ reason: "Telegram does not accept it (getMe: Unauthorized)" })
+                  )
+                : Effect.fail(
+                    new InvalidBotToken({ reason: `Telegram could not check it now: ${error.description}` })
+                  )
+            )
+          )
+      })
+
+      const register = Effect.fn("BotService.register")(function* (input: BotInput) {
+        const info = yield* checkToken(input.token)
+        const at = yield* now
+        const bot = new Bot({
+          id: BotId.make(randomUUID()),
+          name: input.name.trim(),
+          tokenCiphertext: yield* secrets.encrypt(input.token),
+          tokenHint: BotModel.tokenHint(Redacted.value(input.token)),
+          telegramBotId: info.id,
+          username: info.username,
+          webhookSecret: randomBytes(24).toString("hex"),
+          model: input.model ?? null,
+          systemPrompt: input.systemPrompt ?? "",
+          startMessage: input.startMessage ?? DEFAULT_START_MESSAGE,
+          helpMessage: input.helpMessage ?? DEFAULT_HELP_MESSAGE,
+          errorMessage: input.errorMessage ?? DEFAULT_ERROR_MESSAGE,
+          historyLimit: input.historyLimit ?? BotModel.DEFAULT_HISTORY_LIMIT,
+          active: false,
+          lastError: null,
+          lastErrorAt: null,
+          pollingOffset: 0,
+          createdAt: at,
+          updatedAt: at
+        })
+        yield* bots.insert(bot)
+        yield* Effect.logInfo("bot registered", { bot_id: bot.id, username: bot.username })
+        return bot
+      })
+
+      const update = Effect.fn("BotService.update")(function* (id: BotId, patch: BotPatch) {
+        const current = yield* bots.findById(id)
+        const at = yield* now
+        let next = new Bot({
+          ...current,
+          name: patch.name?.trim() ?? current.name,
+          model: patch.model === undefined ? current.model : patch.model,
+          systemPrompt: patch.systemPrompt ?? current.systemPrompt,
+          startMessage: patch.startMessage ?? current.startMessage,
+          helpMessage: patch.helpMessage ?? current.helpMessage,
+          errorMessage: patch.errorMessage ?? current.errorMessage,
+          historyLimit: patch.historyLimit ?? current.historyLimit,
+          updatedAt: at
+        })
+        const effects: Array<DomainEffect> = []
+        if (patch.token !== undefined) {
+          // Token rotation: the new token must be valid and belong to the same bot.
+          const info = yield* checkToken(patch.token)
+          if (info.id !== current.telegramBotId) {
+            return yield* new InvalidBotToken({
+              reason: `it belongs to @${info.username}, not to @${current.username}; register that bot separately`
+            })
+          }
+          next = new Bot({
+            ...next,
+            tokenCiphertext: yield* secrets.encrypt(patch.token),
+            tokenHint: BotModel.tokenHint(Redacted.value(patch.token)),
+            username: info.username,
+            webhookSecret: randomBytes(24).toString("hex")
+          })
+          // Re-register the webhook with the new token and secret.
+          if (next.active)
+            effects.push(...BotModel.enable(next, Option.getOrUndefined(settings.publicUrl), at).effects)
+        }
+        yield* transactions.withTransaction(
+          Effect.gen(function* () {
+            yield* bots.update(next)
+            yield* outbox.enqueue(effects)
+          })
+        )
+        return next
+      })
+
+      const enable = Effect.fn("BotService.enable")(function* (id: BotId) {
+        const bot = yield* bots.findById(id)
+        const transition = BotModel.enable(bot, Option.getOrUndefined(settings.publicUrl), yield* now)
+        yield* transactions.withTransaction(
+          Effect.gen(function* () {
+            yield* bots
+              .update(transition.state)
+              .pipe(Effect.catchTag(["BotNameTaken", "BotTokenInUse"], Effect.die))
+            yield* outbox.enqueue(transition.effects)
+          })
+        )
+        yield* Effect.logInfo("bot enabled", { bot_id: id })
+        return transition.state
+      })
+
+      const disable = Effect.fn("BotService.disable")(function* (id: BotId) {
+        const bot = yield* bots.findById(id)
+        const transition = BotModel.disable(bot, yield* now)
+        yield* transactions.withTransaction(
+          Effect.gen(function* () {
+            yield* bots
+              .update(transition.state)
+              .pipe(Effect.catchTag(["BotNameTaken", "BotTokenInUse"], Effect.die))
+            yield* outbox.enqueue(transition.effects)
+          })
+        )
+        yield* Effect.logInfo("bot disabled", { bot_id: id })
+        return transition.state
+      })
+
+      const stop = Effect.fn("BotService.stop")(function* (id: BotId, reason: string) {
+        const bot = yield* bots.findById(id)
+        const transition = BotModel.markFailed(bot, reason, yield* now)
+        yield* transactions.withTransaction(
+          Effect.gen(function* () {
+            yield* bots
+              .update(transition.state)
+              .pipe(Effect.catchTag(["BotNameTaken", "BotTokenInUse"], Effect.die))
+            yield* outbox.enqueue(transition.effects)
+          })
+        )
+        yield* Effect.logError("bot stopped", { bot_id: id, reason })
+        return transition.state
+      })
+
+      const remove = Effect.fn("BotService.remove")(function* (id: BotId) {
+        const bot = yield* bots.findById(id)
+        // The token goes with the row, so the webhook is removed now rather than by the outbox.
+        yield* secrets.decrypt(bot.tokenCiphertext).pipe(
+          Effect.flatMap((token) => telegram.deleteWebhook(token)),
+          Effect.catch((error) =>
+            Effect.logWarning("could not remove the webhook of a deleted bot", {
+              bot_id: id,
+              error: error.message
+            })
+          )
+        )
+        yield* bots.delete(id)
+        yield* Effect.logInfo("bot deleted", { bot_id: id })
+      })
+
+      return BotService.of({
+        register,
+        update,
+        enable,
+        disable,
+        stop,
+        remove,
+        get: bots.findById,
+        list: bots.list
+      })
+    })
+  )
+}

@@ -1,0 +1,120 @@
+/**
+ * Carries out stored domain effects at least once: claims due ones, runs each,
+ * marks it done, or schedules a retry with backoff. Every effect is safe to
+ * repeat (setting the same webhook twice is harmless).
+ */
+import { BotModel, type DomainEffect } from "@botfleet/domain"
+import { Clock, Context, Effect, Layer, Option } from "effect"
+import { BotRepository, EffectOutbox, type StoredEffect, Transactions } from "../ports/Repositories.ts"
+import { SecretBox } from "../ports/SecretBox.ts"
+import { TelegramGateway } from "../ports/TelegramGateway.ts"
+
+const MAX_ATTEMPTS = 10
+
+export class EffectRunner extends Context.Service<
+  EffectRunner,
+  {
+    /** Runs what is due now; returns how many effects it handled. */
+    readonly runDue: (limit: number) => Effect.Effect<number>
+  }
+>()("@botfleet/application/EffectRunner") {
+  static readonly layer = Layer.effect(
+    EffectRunner,
+    Effect.gen(function* () {
+      const outbox = yield* EffectOutbox
+      const bots = yield* BotRepository
+      const secrets = yield* SecretBox
+      const telegram = yield* TelegramGateway
+      const transactions = yield* Transactions
+
+      /** The bot's token, or none when the bot is gone (nothing left to do for it). */
+      const tokenOf = (botId: DomainEffect["botId"]) =>
+        bots.findById(botId).pipe(
+          Effect.flatMap((bot) =>
+            Effect.map(secrets.decrypt(bot.tokenCiphertext), (token) => Option.some({ bot, token }))
+          ),
+          Effect.catchTag("BotNotFound", () => Effect.succeed(Option.none()))
+        )
+
+      const execute = Effect.fn("EffectRunner.execute")(function* (effect: DomainEffect) {
+        yield* Effect.annotateCurrentSpan({ "effect.kind": effect._tag, "bot.id": effect.botId })
+        switch (effect._tag) {
+          case "TelegramSetWebhook": {
+            const found = yield* tokenOf(effect.botId)
+            // A bot disabled since then must not get its webhook back.
+            if (Option.isNone(found) || !found.value.bot.active) return
+            const { bot, token } = found.value
+            yield* telegram.setWebhook(token, { url: effect.url, secretToken: bot.webhookSecret })
+            return
+          }
+          case "TelegramRemoveWebhook": {
+            const found = yield* tokenOf(effect.botId)
+            if (Option.isNone(found)) return
+            yield* telegram.deleteWebhook(found.value.token)
+            return
+          }
+          case "NotifyAdmins":
+            // Admins read this in the logs and on the bot (last_error); a push channel can hang off here.
+            yield* Effect.logWarning("admin notice", {
+              bot_id: effect.botId,
+              chat_id: effect.chatId,
+              notice: effect.message
+            })
+            return
+        }
+      })
+
+      /** A token Telegram rejects stops the bot, with the reason shown to admins. */
+      const recordFailure = Effect.fn("EffectRunner.recordFailure")(function* (
+        stored: StoredEffect,
+        error: string,
+        fatal: boolean
+      ) {
+        const now = new Date(yield* Clock.currentTimeMillis)
+        const giveUp = fatal || stored.attempts + 1 >= MAX_ATTEMPTS
+        const retryAt = giveUp
+          ? null
+          : new Date(now.getTime() + Math.min(300_000, 1_000 * 2 ** stored.attempts))
+        yield* outbox.markFailed(stored.id, error, retryAt)
+        if (giveUp && stored.effect._tag !== "NotifyAdmins") {
+          const bot = yield* bots.findById(stored.effect.botId).pipe(Effect.option)
+          if (Option.isSome(bot)) {
+            const transition = fatal
+              ? BotModel.markFailed(bot.value, error, now)
+              : { state: new BotModel.Bot({ ...bot.value, lastError: error, lastErrorAt: now }), effects: [] }
+            yield* transactions.withTransaction(
+              Effect.gen(function* () {
+                yield* bots.update(transition.state).pipe(Effect.orDie)
+                yield* outbox.enqueue(transition.effects)
+              })
+            )
+          }
+        }
+        yield* Effect.logWarning("domain effect failed", {
+          effect_id: stored.id,
+          kind: stored.effect._tag,
+          attempt: stored.attempts + 1,
+          error,
+          will_retry: retryAt !== null
+        })
+      })
+
+      const runOne = (stored: StoredEffect) =>
+        execute(stored.effect).pipe(
+          Effect.flatMap(() => outbox.markDone(stored.id)),
+          Effect.catchTags({
+            TelegramError: (error) => recordFailure(stored, error.message, error.kind === "unauthorized"),
+            SecretUnreadable: (error) => recordFailure(stored, error.message, true)
+          })
+        )
+
+      const runDue = Effect.fn("EffectRunner.runDue")(function* (limit: number) {
+        const due = yield* outbox.claimDue(limit, 60)
+        yield* Effect.forEach(due, runOne, { concurrency: 8, discard: true })
+        return due.length
+      })
+
+      return EffectRunner.of({ runDue })
+    })
+  )
+}

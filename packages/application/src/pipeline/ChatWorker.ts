@@ -1,0 +1,120 @@
+/**
+ * Works through one chat's inbox: the oldest due update first, one at a time,
+ * so replies leave in the order messages came in. A temporary failure puts
+ * the update (and so the chat) back with a backoff; after `maxAttempts` the
+ * user gets the bot's error message and the chat moves on.
+ */
+import { BotId } from "@botfleet/domain"
+import { Clock, Context, Effect, Layer, Option } from "effect"
+import { UpdateInbox } from "../ports/UpdateInbox.ts"
+import { HandleUpdate } from "./HandleUpdate.ts"
+
+export interface RetryPolicy {
+  readonly maxAttempts: number
+  readonly baseDelayMs: number
+  readonly maxDelayMs: number
+}
+
+export const defaultRetryPolicy: RetryPolicy = { maxAttempts: 6, baseDelayMs: 1_000, maxDelayMs: 60_000 }
+
+/** Exponential backoff with jitter; a server's own `retry_after` wins when longer. */
+export const retryDelayMs = (
+  policy: RetryPolicy,
+  attempts: number,
+  retryAfterSeconds: number | null
+): number => {
+  const exponential = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempts - 1))
+  const jittered = exponential * (0.75 + Math.random() * 0.5)
+  return Math.max(jittered, (retryAfterSeconds ?? 0) * 1000)
+}
+
+export type ChatOutcome = "idle" | "waiting" | "lost"
+
+export class ChatWorker extends Context.Service<
+  ChatWorker,
+  {
+    /**
+     * Processes due updates of `chatKey` until none is due ("idle"), the head
+     * waits for a retry ("waiting"), or `stillOwner` says the lease was lost.
+     */
+    readonly drain: (chatKey: string, stillOwner: Effect.Effect<boolean>) => Effect.Effect<ChatOutcome>
+  }
+>()("@botfleet/application/ChatWorker") {
+  static readonly layerWith = (policy: RetryPolicy) =>
+    Layer.effect(
+      ChatWorker,
+      Effect.gen(function* () {
+        const inbox = yield* UpdateInbox
+        const handler = yield* HandleUpdate
+
+        const drain = Effect.fn("ChatWorker.drain")(function* (
+          chatKey: string,
+          stillOwner: Effect.Effect<boolean>
+        ) {
+          while (true) {
+            if (!(yield* stillOwner)) return "lost" as const
+            const next = yield* inbox.nextDue(chatKey)
+            if (Option.isNone(next)) return "idle" as const
+            const update = next.value
+            const botId = BotId.make(update.botId)
+            const attempt = update.attempts + 1
+            const outcome = yield* handler.process(botId, update.payload).pipe(
+              Effect.as("done" as const),
+              Effect.catchTags({
+                RetryLater: (error) => Effect.succeed(error),
+                BotUnavailable: (error) => Effect.succeed(error)
+              }),
+              Effect.catchDefect((defect) =>
+                Effect.as(
+                  Effect.logError("update failed unexpectedly", {
+                    update_id: update.updateId,
+                    defect: String(defect)
+                  }),
+                  {
+                    _tag: "Defect" as const,
+                    reason: String(defect)
+                  }
+                )
+              ),
+              Effect.annotateLogs({ bot_id: update.botId, update_id: update.updateId, attempt })
+            )
+            if (outcome === "done") {
+              yield* inbox.markDone(update.id)
+              continue
+            }
+            if (outcome._tag === "BotUnavailable") {
+              yield* inbox.markFailed(update.id, outcome.reason)
+              continue
+            }
+            if (attempt >= policy.maxAttempts) {
+              yield* handler.giveUp(botId, update.payload, outcome.reason)
+              yield* inbox.markFailed(update.id, `gave up after ${attempt} attempts: ${outcome.reason}`)
+              yield* Effect.logWarning("update failed for good", {
+                update_id: update.updateId,
+                reason: outcome.reason
+              })
+              continue
+            }
+            const delay = retryDelayMs(
+              policy,
+              attempt,
+              outcome._tag === "RetryLater" ? outcome.retryAfterSeconds : null
+            )
+            const retryAt = new Date((yield* Clock.currentTimeMillis) + delay)
+            yield* inbox.reschedule(update.id, outcome.reason, retryAt)
+            yield* Effect.logInfo("update will be retried", {
+              update_id: update.updateId,
+              attempt,
+              retry_in_ms: Math.round(delay),
+              reason: outcome.reason
+            })
+            return "waiting" as const
+          }
+        })
+
+        return ChatWorker.of({ drain })
+      })
+    )
+
+  static readonly layer = ChatWorker.layerWith(defaultRetryPolicy)
+}

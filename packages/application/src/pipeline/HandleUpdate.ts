@@ -1,0 +1,480 @@
+/**
+ * The reply pipeline: four steps, each checking stored state first, so running
+ * an update again after a crash continues where it stopped and repeats at most
+ * the one Telegram call that was in flight.
+ *
+ *   1. ensureIncomingSaved     user, chat and the incoming message (unique per bot + update)
+ *   2. ensureResponseGenerated a command's text or the LLM's answer
+ *   3. ensureResponseSaved     the reply with model, tokens and cost, before anything is sent
+ *   4. ensureResponseSent      chunk by chunk; a chunk recorded as sent is never sent again
+ */
+import { randomUUID } from "node:crypto"
+import {
+  type Bot,
+  type BotId,
+  BotModel,
+  type Chat,
+  ChatModel,
+  llmRole,
+  Message,
+  MessageId,
+  parseCommand,
+  splitReply,
+  TelegramUserId,
+  TgUser
+} from "@botfleet/domain"
+import { Clock, Context, Effect, Layer, Option, type Redacted, Schedule } from "effect"
+import { type ChatTurn, LanguageModel, type LlmError } from "../ports/LanguageModel.ts"
+import {
+  BotRepository,
+  ChatRepository,
+  EffectOutbox,
+  MessageRepository,
+  Transactions
+} from "../ports/Repositories.ts"
+import { SecretBox } from "../ports/SecretBox.ts"
+import { Settings } from "../ports/Settings.ts"
+import { type TelegramError, TelegramGateway } from "../ports/TelegramGateway.ts"
+import { BotUnavailable, RetryLater } from "./PipelineErrors.ts"
+import { type IncomingEvent, parseUpdate, type TelegramChat, type TelegramUser } from "./telegramUpdate.ts"
+
+export const REFRESH_REPLY = "Started a new conversation. I've forgotten what we talked about before."
+export const UNKNOWN_COMMAND_REPLY = "I don't know that command."
+export const unsupportedReply = (kind: string) =>
+  `I can only read text for now, so I can't open this ${kind}. Please send your question as text.`
+
+type MessageEvent = Extract<IncomingEvent, { kind: "message" }>
+
+export class HandleUpdate extends Context.Service<
+  HandleUpdate,
+  {
+    /** Runs (or continues) the pipeline for one stored update. */
+    readonly process: (botId: BotId, payload: unknown) => Effect.Effect<void, RetryLater | BotUnavailable>
+    /**
+     * Retries are exhausted: the user gets the bot's error message once and the
+     * failure stays on the reply for admins.
+     */
+    readonly giveUp: (botId: BotId, payload: unknown, reason: string) => Effect.Effect<void>
+  }
+>()("@botfleet/application/HandleUpdate") {
+  static readonly layer = Layer.effect(
+    HandleUpdate,
+    Effect.gen(function* () {
+      const bots = yield* BotRepository
+      const chats = yield* ChatRepository
+      const messages = yield* MessageRepository
+      const outbox = yield* EffectOutbox
+      const transactions = yield* Transactions
+      const secrets = yield* SecretBox
+      const telegram = yield* TelegramGateway
+      const llm = yield* LanguageModel
+      const settings = yield* Settings
+
+      const now = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis))
+
+      /** A revoked token stops the bot and tells admins; its updates stop with it. */
+      const stopBot = Effect.fn("HandleUpdate.stopBot")(function* (bot: Bot, reason: string) {
+        const transition = BotModel.markFailed(bot, reason, yield* now)
+        yield* transactions.withTransaction(
+          Effect.gen(function* () {
+            yield* bots.update(transition.state).pipe(Effect.orDie)
+            yield* outbox.enqueue(transition.effects)
+          })
+        )
+        yield* Effect.logError("bot stopped", { bot_id: bot.id, reason })
+        return yield* new BotUnavailable({ reason })
+      })
+
+      const loadBot = Effect.fn("HandleUpdate.loadBot")(function* (botId: BotId) {
+        const bot = yield* bots
+          .findById(botId)
+          .pipe(
+            Effect.catchTag("BotNotFound", () =>
+              Effect.fail(new BotUnavailable({ reason: "bot was deleted" }))
+            )
+          )
+        if (!bot.active) return yield* new BotUnavailable({ reason: "bot is disabled" })
+        const token = yield* secrets
+          .decrypt(bot.tokenCiphertext)
+          .pipe(Effect.catchTag("SecretUnreadable", (error) => stopBot(bot, error.message)))
+        return { bot, token }
+      })
+
+      const toTgUser = (user: TelegramUser, at: Date) =>
+        new TgUser({
+          telegramId: TelegramUserId.make(user.id),
+          firstName: user.first_name ?? "",
+          lastName: user.last_name ?? null,
+          username: user.username ?? null,
+          languageCode: user.language_code ?? null,
+          isBot: user.is_bot ?? false,
+          firstSeenAt: at,
+          lastSeenAt: at
+        })
+
+      const chatFor = (bot: Bot, chat: TelegramChat, from: TelegramUser | null) =>
+        chats.findOrCreate({
+          botId: bot.id,
+          telegramChatId: chat.id,
+          type: chat.type,
+          title: chat.title ?? null,
+          tgUserId: chat.type === "private" && from ? from.id : null
+        })
+
+      // Step 1.
+      const ensureIncomingSaved = Effect.fn("Pipeline.ensureIncomingSaved")(function* (
+        bot: Bot,
+        event: MessageEvent
+      ) {
+        const at = yield* now
+        if (event.from) yield* chats.upsertUser(toTgUser(event.from, at))
+        const chat = yield* chatFor(bot, event.chat, event.from)
+        const message = yield* messages.insert(
+          new Message({
+            id: MessageId.make(randomUUID()),
+            chatId: chat.id,
+            botId: bot.id,
+            role: "user",
+            text: event.unsupported ? `[${event.unsupported}]` : event.text,
+            thread: chat.thread,
+            tgUserId: event.from ? TelegramUserId.make(event.from.id) : null,
+            updateId: event.updateId,
+            replyTo: null,
+            telegramMessageIds: [event.messageId],
+            chunksSent: 0,
+            model: null,
+            inputTokens: 0,
+            outputTokens: 0,
+            costUsd: 0,
+            status: "received",
+            error: null,
+            createdAt: at,
+            sentAt: null
+          })
+        )
+        yield* chats.update(new ChatModel.Chat({ ...chat, lastMessageAt: at })).pipe(Effect.orDie)
+        return { chat, message }
+      })
+
+      const newReply = (
+        chat: Chat,
+        incoming: Message,
+        fields: Partial<ConstructorParameters<typeof Message>[0]>
+      ) =>
+        Effect.map(
+          now,
+          (at) =>
+            new Message({
+              id: MessageId.make(randomUUID()),
+              chatId: chat.id,
+              botId: chat.botId,
+              role: "assistant",
+              text: "",
+              thread: incoming.thread,
+              tgUserId: null,
+              updateId: null,
+              replyTo: incoming.id,
+              telegramMessageIds: [],
+              chunksSent: 0,
+              model: null,
+              inputTokens: 0,
+              outputTokens: 0,
+              costUsd: 0,
+              status: "pending",
+              error: null,
+              createdAt: at,
+              sentAt: null,
+              ...fields
+            })
+        )
+
+      /** Shows "typing…" while the model thinks; Telegram clears it after ~5 s, so it is repeated. */
+      const whileTyping = <A, E, R>(
+        token: Redacted.Redacted<string>,
+        chatId: number,
+        effect: Effect.Effect<A, E, R>
+      ) =>
+        Effect.scoped(
+          Effect.gen(function* () {
+            yield* Effect.forkScoped(
+              telegram
+                .sendChatAction(token, chatId, "typing")
+                .pipe(Effect.ignore, Effect.repeat(Schedule.spaced("4 seconds")))
+            )
+            return yield* effect
+          })
+        )
+
+      const askModel = Effect.fn("Pipeline.askModel")(function* (
+        bot: Bot,
+        token: Redacted.Redacted<string>,
+        chat: Chat
+      ) {
+        const history = yield* messages.history(chat.id, chat.thread, Math.max(bot.historyLimit, 1))
+        const turns: Array<ChatTurn> = []
+        if (bot.systemPrompt.trim() !== "") turns.push({ role: "system", content: bot.systemPrompt })
+        for (const message of history) turns.push({ role: llmRole(message.role), content: message.text })
+        return yield* whileTyping(
+          token,
+          chat.telegramChatId,
+          llm.complete({ model: bot.model ?? settings.defaultModel, messages: turns })
+        )
+      })
+
+      /** The reply to a failure we will not retry: the bot's error message, marked failed. */
+      const failedReply = (bot: Bot, chat: Chat, incoming: Message, reason: string) =>
+        newReply(chat, incoming, { text: bot.errorMessage, status: "failed", error: reason })
+
+      // Steps 2 and 3: generate, then store before anything is sent.
+      const ensureResponseGenerated = Effect.fn("Pipeline.ensureResponseGenerated")(function* (
+        bot: Bot,
+        token: Redacted.Redacted<string>,
+        chat: Chat,
+        incoming: Message,
+        event: MessageEvent
+      ) {
+        if (event.unsupported) {
+          return yield* ensureResponseSaved(
+            yield* newReply(chat, incoming, { text: unsupportedReply(event.unsupported) })
+          )
+        }
+        const command = parseCommand(event.text, bot.username)
+        switch (command) {
+          case "start":
+            return yield* ensureResponseSaved(yield* newReply(chat, incoming, { text: bot.startMessage }))
+          case "help":
+            return yield* ensureResponseSaved(yield* newReply(chat, incoming, { text: bot.helpMessage }))
+          case "unknown":
+            return yield* ensureResponseSaved(
+              yield* newReply(chat, incoming, { text: `${UNKNOWN_COMMAND_REPLY} ${bot.helpMessage}` })
+            )
+          case "refresh": {
+            // The new thread and the reply are stored together: a rerun finds the reply and stops.
+            const reply = yield* newReply(chat, incoming, { text: REFRESH_REPLY })
+            return yield* transactions.withTransaction(
+              Effect.gen(function* () {
+                const current = yield* chats.findById(chat.id).pipe(Effect.orDie)
+                yield* chats.update(ChatModel.startNewThread(current).state).pipe(Effect.orDie)
+                return yield* ensureResponseSaved(reply)
+              })
+            )
+          }
+          case undefined:
+            break
+        }
+        const outcome = yield* askModel(bot, token, chat).pipe(
+          Effect.map((answer) => ({ ok: true as const, answer })),
+          Effect.catchTag(
+            "LlmError",
+            (error): Effect.Effect<{ ok: false; error: LlmError }, RetryLater> =>
+              error.isRetryable
+                ? Effect.fail(
+                    new RetryLater({ reason: error.message, retryAfterSeconds: error.retryAfterSeconds })
+                  )
+                : Effect.succeed({ ok: false as const, error })
+          )
+        )
+        if (!outcome.ok) {
+          // Bad key, no quota, a request the model refuses: retrying will not help.
+          yield* notifyAdmins(bot, chat, outcome.error.message)
+          return yield* ensureResponseSaved(yield* failedReply(bot, chat, incoming, outcome.error.message))
+        }
+        const answer = outcome.answer
+        return yield* ensureResponseSaved(
+          yield* newReply(chat, incoming, {
+            text: answer.text.trim() === "" ? "…" : answer.text,
+            model: answer.model,
+            inputTokens: answer.inputTokens,
+            outputTokens: answer.outputTokens,
+            costUsd: answer.costUsd
+          })
+        )
+      })
+
+      const notifyAdmins = (bot: Bot, chat: Chat, message: string) =>
+        outbox.enqueue([{ _tag: "NotifyAdmins", botId: bot.id, chatId: chat.id, message }])
+
+      // Step 3: the insert is idempotent on reply_to; a rerun gets the stored reply back.
+      const ensureResponseSaved = Effect.fn("Pipeline.ensureResponseSaved")(function* (reply: Message) {
+        return yield* messages.insert(reply)
+      })
+
+      /** Sends one chunk, falling back to plain text when Telegram cannot parse the formatting. */
+      const sendChunk = (
+        token: Redacted.Redacted<string>,
+        chatId: number,
+        text: string,
+        formatted: boolean
+      ) =>
+        telegram.sendMessage(token, { chatId, text, parseMode: formatted ? "Markdown" : undefined }).pipe(
+          Effect.catchIf(
+            (error: TelegramError) => formatted && error.isEntityParseError,
+            () => telegram.sendMessage(token, { chatId, text })
+          )
+        )
+
+      // Step 4.
+      const ensureResponseSent = Effect.fn("Pipeline.ensureResponseSent")(function* (
+        bot: Bot,
+        token: Redacted.Redacted<string>,
+        chat: Chat,
+        stored: Message
+      ) {
+        let reply = stored
+        const chunks = splitReply(reply.text)
+        // Model output is usually Markdown; our own texts are sent as written.
+        const formatted = reply.model !== null
+        for (let index = reply.chunksSent; index < chunks.length; index++) {
+          const sent = yield* sendChunk(token, chat.telegramChatId, chunks[index]!, formatted).pipe(
+            Effect.map((result) => ({ ok: true as const, messageId: result.messageId })),
+            Effect.catchTag(
+              "TelegramError",
+              (error): Effect.Effect<{ ok: false; error: TelegramError }, RetryLater | BotUnavailable> => {
+                if (error.kind === "unauthorized")
+                  return stopBot(bot, `Telegram rejected the token: ${error.description}`)
+                if (error.isRetryable) {
+                  return Effect.fail(
+                    new RetryLater({ reason: error.message, retryAfterSeconds: error.retryAfterSeconds })
+                  )
+                }
+                return Effect.succeed({ ok: false as const, error })
+              }
+            )
+          )
+          const at = yield* now
+          if (!sent.ok) {
+            // Blocked by the user, kicked from the group, or a request Telegram refuses: not retried.
+            const reason = sent.error.message
+            yield* messages
+              .update(new Message({ ...reply, status: "failed", error: reason }))
+              .pipe(Effect.orDie)
+            if (sent.error.kind === "forbidden") {
+              yield* chats.update(new ChatModel.Chat({ ...chat, lastError: reason })).pipe(Effect.orDie)
+            }
+            yield* Effect.logWarning("reply not delivered", { bot_id: bot.id, chat_id: chat.id, reason })
+            return
+          }
+          const last = index === chunks.length - 1
+          reply = new Message({
+            ...reply,
+            chunksSent: index + 1,
+            telegramMessageIds: [...reply.telegramMessageIds, sent.messageId],
+            status: last && reply.status === "pending" ? "sent" : reply.status,
+            sentAt: last ? at : reply.sentAt
+          })
+          yield* messages.update(reply).pipe(Effect.orDie)
+        }
+      })
+
+      const handleMessage = Effect.fn("Pipeline.handleMessage")(function* (
+        bot: Bot,
+        token: Redacted.Redacted<string>,
+        event: MessageEvent
+      ) {
+        const { chat, message } = yield* ensureIncomingSaved(bot, event)
+        const existing = yield* messages.findReply(message.id)
+        const reply = Option.isSome(existing)
+          ? existing.value
+          : yield* ensureResponseGenerated(bot, token, chat, message, event)
+        if (reply.chunksSent < splitReply(reply.text).length)
+          yield* ensureResponseSent(bot, token, chat, reply)
+      })
+
+      /** Callback buttons: always answered (or the button spins); known data runs the command. */
+      const handleCallback = Effect.fn("Pipeline.handleCallback")(function* (
+        bot: Bot,
+        token: Redacted.Redacted<string>,
+        event: Extract<IncomingEvent, { kind: "callback" }>
+      ) {
+        yield* telegram.answerCallbackQuery(token, event.callbackQueryId).pipe(
+          // A query answered before (a rerun) or too old is a 400: nothing left to do.
+          Effect.catchIf(
+            (error: TelegramError) => !error.isRetryable && error.kind !== "unauthorized",
+            () => Effect.void
+          ),
+          Effect.catchTag(
+            "TelegramError",
+            (error): Effect.Effect<void, RetryLater | BotUnavailable> =>
+              error.kind === "unauthorized"
+                ? stopBot(bot, `Telegram rejected the token: ${error.description}`)
+                : Effect.fail(
+                    new RetryLater({ reason: error.message, retryAfterSeconds: error.retryAfterSeconds })
+                  )
+          )
+        )
+        const command = event.data ? parseCommand(`/${event.data}`, bot.username) : undefined
+        if (event.chat && command !== undefined && command !== "unknown") {
+          yield* handleMessage(bot, token, {
+            kind: "message",
+            updateId: event.updateId,
+            chat: event.chat,
+            from: event.from,
+            messageId: 0,
+            text: `/${command}`,
+            unsupported: null
+          })
+        }
+      })
+
+      /** The bot was blocked, kicked or re-added: admins see it on the chat. */
+      const handleMembership = Effect.fn("Pipeline.handleMembership")(function* (
+        bot: Bot,
+        event: Extract<IncomingEvent, { kind: "membership" }>
+      ) {
+        const chat = yield* chatFor(bot, event.chat, null)
+        const removed = event.status === "kicked" || event.status === "left"
+        const lastError = removed
+          ? `the bot was ${event.status === "kicked" ? "blocked or removed" : "removed"}`
+          : null
+        yield* chats.update(new ChatModel.Chat({ ...chat, lastError })).pipe(Effect.orDie)
+      })
+
+      const process = Effect.fn("HandleUpdate.process")(function* (botId: BotId, payload: unknown) {
+        const { bot, token } = yield* loadBot(botId)
+        const event = parseUpdate(payload)
+        yield* Effect.annotateCurrentSpan({
+          "bot.id": botId,
+          "update.kind": event.kind,
+          "update.id": event.updateId
+        })
+        switch (event.kind) {
+          case "message":
+            return yield* handleMessage(bot, token, event)
+          case "callback":
+            return yield* handleCallback(bot, token, event)
+          case "membership":
+            return yield* handleMembership(bot, event)
+          case "ignored":
+            return yield* Effect.logDebug("update ignored", { bot_id: botId, reason: event.reason })
+        }
+      })
+
+      const giveUp = Effect.fn("HandleUpdate.giveUp")(
+        function* (botId: BotId, payload: unknown, reason: string) {
+          const event = parseUpdate(payload)
+          if (event.kind !== "message") return
+          const loaded = yield* loadBot(botId).pipe(Effect.option)
+          if (Option.isNone(loaded)) return
+          const { bot, token } = loaded.value
+          const incoming = yield* messages.findByUpdate(botId, event.updateId)
+          if (Option.isNone(incoming)) return
+          const chat = yield* chats.findById(incoming.value.chatId).pipe(Effect.orDie)
+          const existing = yield* messages.findReply(incoming.value.id)
+          if (Option.isSome(existing)) {
+            // Generated but never delivered: keep the text, record why it stopped.
+            yield* messages
+              .update(new Message({ ...existing.value, status: "failed", error: reason }))
+              .pipe(Effect.orDie)
+            return
+          }
+          const reply = yield* ensureResponseSaved(yield* failedReply(bot, chat, incoming.value, reason))
+          yield* notifyAdmins(bot, chat, `reply failed after retries: ${reason}`)
+          yield* ensureResponseSent(bot, token, chat, reply).pipe(Effect.ignore)
+        },
+        Effect.catchCause((cause) => Effect.logError("giving up on an update failed", cause))
+      )
+
+      return HandleUpdate.of({ process, giveUp })
+    })
+  )
+}

@@ -1,0 +1,12 @@
+import { Context, type Option } from "effect"
+
+/** The deployment-wide settings use cases need (from the server's configuration). */
+export class Settings extends Context.Service<
+  Settings,
+  {
+    /** Where Telegram can reach our webhooks; none: bots use long polling. */
+    readonly publicUrl: Option.Option<URL>
+    /** The model of bots that do not name one. */
+    readonly defaultModel: string
+  }
+>()("@botfleet/application/Settings") {}

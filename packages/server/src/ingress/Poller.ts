@@ -1,0 +1,120 @@
+/**
+ * Long polling for active bots when there is no PUBLIC_URL. Each bot has one
+ * loop: fetch, store in the inbox, then advance the stored offset, so a
+ * restart neither loses updates (offset moves only after storing) nor repeats
+ * them (the inbox drops a second copy of an update id).
+ */
+import {
+  BotRepository,
+  BotService,
+  chatKeyOfUpdate,
+  SecretBox,
+  type TelegramError,
+  TelegramGateway,
+  UpdateInbox,
+  updateIdOf
+} from "@botfleet/application"
+import type { BotId, BotNotFound } from "@botfleet/domain"
+import { Duration, Effect, FiberMap, Layer, Schedule } from "effect"
+import { Dispatcher } from "../processing/Dispatcher.ts"
+
+export interface PollerOptions {
+  readonly longPollSeconds: number
+  readonly reconcileEvery: Duration.Input
+}
+
+export const defaultPollerOptions: PollerOptions = { longPollSeconds: 25, reconcileEvery: "5 seconds" }
+
+export const layerWith = (options: PollerOptions) =>
+  Layer.effectDiscard(
+    Effect.gen(function* () {
+      const bots = yield* BotRepository
+      const botService = yield* BotService
+      const secrets = yield* SecretBox
+      const telegram = yield* TelegramGateway
+      const inbox = yield* UpdateInbox
+      const dispatcher = yield* Dispatcher
+      const pollers = yield* FiberMap.make<BotId>()
+      const running = new Set<BotId>()
+
+      /** One getUpdates round; returns how many updates it stored. */
+      const pollOnce = Effect.fn("Poller.pollOnce")(function* (botId: BotId) {
+        const bot = yield* bots.findById(botId)
+        const token = yield* secrets.decrypt(bot.tokenCiphertext)
+        const updates = yield* telegram.getUpdates(token, {
+          offset: bot.pollingOffset,
+          timeoutSeconds: options.longPollSeconds,
+          limit: 100
+        })
+        let highest = -1
+        for (const update of updates) {
+          const updateId = updateIdOf(update)
+          if (updateId === undefined) continue
+          yield* inbox.accept({
+            botId,
+            updateId,
+            chatKey: chatKeyOfUpdate(botId, update),
+            payload: update,
+            traceparent: null
+          })
+          highest = Math.max(highest, updateId)
+        }
+        if (highest >= 0) {
+          yield* bots.setPollingOffset(botId, highest + 1)
+          yield* dispatcher.wake
+        }
+        return updates.length
+      })
+
+      const cappedBackoff = Schedule.exponential("1 second").pipe(
+        Schedule.modifyDelay((step) => Effect.succeed(Duration.min(step.duration, Duration.seconds(30))))
+      )
+
+      const pollLoop = (botId: BotId) =>
+        pollOnce(botId).pipe(
+          Effect.catchTags({
+            TelegramError: (error): Effect.Effect<number, TelegramError | BotNotFound> =>
+              error.kind === "unauthorized"
+                ? botService
+                    .stop(botId, `Telegram rejected the token: ${error.description}`)
+                    .pipe(Effect.andThen(Effect.interrupt))
+                : Effect.fail(error),
+            SecretUnreadable: (error) =>
+              botService.stop(botId, error.message).pipe(Effect.andThen(Effect.interrupt))
+          }),
+          Effect.tapError((error) =>
+            error._tag === "TelegramError"
+              ? Effect.logWarning("polling failed; backing off", { bot_id: botId, error: error.message })
+              : Effect.void
+          ),
+          // Telegram trouble backs off from 1 s to 30 s; a successful round resets it.
+          Effect.retry({ schedule: cappedBackoff, while: (error) => error._tag === "TelegramError" }),
+          Effect.forever,
+          Effect.catchTag("BotNotFound", () => Effect.void),
+          Effect.catchCause((cause) => Effect.logError("polling stopped unexpectedly", cause)),
+          Effect.ensuring(Effect.sync(() => running.delete(botId))),
+          Effect.annotateLogs("bot_id", botId)
+        )
+
+      /** Starts loops for newly active bots and stops those of disabled or deleted ones. */
+      const reconcile = Effect.gen(function* () {
+        const active = new Set((yield* bots.listActive).map((bot) => bot.id))
+        for (const botId of active) {
+          if (!running.has(botId)) {
+            running.add(botId)
+            yield* FiberMap.run(pollers, botId, pollLoop(botId))
+            yield* Effect.logInfo("polling started", { bot_id: botId })
+          }
+        }
+        for (const botId of [...running]) {
+          if (!active.has(botId)) {
+            running.delete(botId)
+            yield* FiberMap.remove(pollers, botId)
+            yield* Effect.logInfo("polling stopped", { bot_id: botId })
+          }
+        }
+      }).pipe(Effect.catchCause((cause) => Effect.logError("poller reconcile failed", cause)))
+
+      yield* Effect.forkScoped(reconcile.pipe(Effect.repeat(Schedule.spaced(options.reconcileEvery))))
+    })
+  )

@@ -1,0 +1,65 @@
+/**
+ * `POST /telegram/webhook/:botId`: Telegram pushes updates here. The secret
+ * token is checked before the body is read; the answer is 200 once the update
+ * is durably in the inbox (or was already), and anything else stores nothing.
+ */
+import { timingSafeEqual } from "node:crypto"
+import { BotRepository, chatKeyOfUpdate, UpdateInbox, updateIdOf } from "@botfleet/application"
+import { BotId } from "@botfleet/domain"
+import { Effect, Option, Schema } from "effect"
+import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
+import { errorResponse } from "../http/errorResponse.ts"
+import { readJsonBody } from "../http/readJsonBody.ts"
+import { Dispatcher } from "../processing/Dispatcher.ts"
+
+const decodeBotId = Schema.decodeUnknownOption(BotId)
+
+const sameSecret = (given: string | undefined, expected: string): boolean => {
+  if (given === undefined) return false
+  const a = Buffer.from(given)
+  const b = Buffer.from(expected)
+  return a.length === b.length && timingSafeEqual(a, b)
+}
+
+export const WEBHOOK_BODY_LIMIT = 1024 * 1024
+
+export const WebhookRoutes = HttpRouter.use(
+  Effect.fn(function* (router) {
+    const bots = yield* BotRepository
+    const inbox = yield* UpdateInbox
+    const dispatcher = yield* Dispatcher
+
+    const handle = Effect.gen(function* () {
+      const request = yield* HttpServerRequest.HttpServerRequest
+      const params = yield* HttpRouter.params
+      const botId = decodeBotId(params.botId)
+      const notFound = errorResponse(404, "bot_not_found", "no bot with this id")
+      if (Option.isNone(botId)) return notFound
+      const bot = yield* bots.findById(botId.value).pipe(Effect.option)
+      if (Option.isNone(bot)) return notFound
+      if (!sameSecret(request.headers["x-telegram-bot-api-secret-token"], bot.value.webhookSecret)) {
+        return errorResponse(401, "unauthorized", "missing or wrong X-Telegram-Bot-Api-Secret-Token")
+      }
+      const body = yield* readJsonBody(request, WEBHOOK_BODY_LIMIT)
+      if (!body.ok) return body.response
+      const updateId = updateIdOf(body.value)
+      if (updateId === undefined)
+        return errorResponse(400, "invalid_update", "the body has no integer update_id")
+      // A disabled bot's webhook may still fire until Telegram drops it: acknowledge, keep nothing.
+      if (!bot.value.active) return HttpServerResponse.jsonUnsafe({ ok: true, ignored: "bot is disabled" })
+      const outcome = yield* inbox.accept({
+        botId: bot.value.id,
+        updateId,
+        chatKey: chatKeyOfUpdate(bot.value.id, body.value),
+        payload: body.value,
+        traceparent: request.headers.traceparent ?? null
+      })
+      if (outcome === "accepted") yield* dispatcher.wake
+      return HttpServerResponse.jsonUnsafe(
+        outcome === "accepted" ? { ok: true } : { ok: true, duplicate: true }
+      )
+    }).pipe(Effect.withSpan("Webhook.receive"))
+
+    yield* router.add("POST", "/telegram/webhook/:botId", handle)
+  })
+)

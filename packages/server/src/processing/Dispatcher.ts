@@ -1,0 +1,105 @@
+/**
+ * Hands chats with due updates to `ChatWorker`s: up to `concurrency` chats at
+ * once, each under a lease renewed while it runs. Ingress wakes it as soon as
+ * an update is stored; otherwise it looks again every `idlePollMs` (updates
+ * accepted by another process, retries coming due).
+ */
+import { hostname } from "node:os"
+import { ChatWorker, UpdateInbox } from "@botfleet/application"
+import { Context, Effect, FiberSet, Layer, Queue, Ref, Schedule } from "effect"
+
+export interface DispatcherOptions {
+  readonly concurrency: number
+  readonly leaseSeconds: number
+  readonly idlePollMs: number
+}
+
+export const defaultDispatcherOptions: DispatcherOptions = {
+  concurrency: 256,
+  leaseSeconds: 15,
+  idlePollMs: 250
+}
+
+export class Dispatcher extends Context.Service<
+  Dispatcher,
+  {
+    /** New work may be waiting: look now instead of at the next poll. */
+    readonly wake: Effect.Effect<void>
+    /** Chats being worked on by this process now. */
+    readonly inFlight: Effect.Effect<number>
+  }
+>()("@botfleet/server/Dispatcher") {
+  static readonly layerWith = (options: DispatcherOptions) =>
+    Layer.effect(
+      Dispatcher,
+      Effect.gen(function* () {
+        const inbox = yield* UpdateInbox
+        const worker = yield* ChatWorker
+        const owner = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`
+        const signal = yield* Queue.sliding<void>(1)
+        const running = yield* Ref.make(0)
+        const workers = yield* FiberSet.make()
+        const wake = Queue.offer(signal, undefined).pipe(Effect.asVoid)
+
+        const runChat = (chatKey: string) =>
+          Effect.gen(function* () {
+            const lost = yield* Ref.make(false)
+            yield* Effect.forkScoped(
+              inbox.renewLease(chatKey, owner, options.leaseSeconds).pipe(
+                Effect.flatMap((held) => (held ? Effect.void : Ref.set(lost, true))),
+                Effect.repeat(
+                  Schedule.spaced(`${Math.max(1, Math.floor(options.leaseSeconds / 3))} seconds`)
+                ),
+                Effect.delay(`${Math.max(1, Math.floor(options.leaseSeconds / 3))} seconds`)
+              )
+            )
+            yield* worker.drain(
+              chatKey,
+              Effect.map(Ref.get(lost), (isLost) => !isLost)
+            )
+          }).pipe(
+            Effect.scoped,
+            // Hand the chat back at once (also on shutdown), so nobody waits for the lease to run out.
+            Effect.ensuring(inbox.releaseLease(chatKey, owner).pipe(Effect.ignore)),
+            Effect.ensuring(
+              Effect.andThen(
+                Ref.update(running, (n) => n - 1),
+                wake
+              )
+            ),
+            Effect.catchCause((cause) => Effect.logError("chat worker failed", cause)),
+            Effect.annotateLogs("chat_key", chatKey)
+          )
+
+        const loop = Effect.gen(function* () {
+          while (true) {
+            const free = options.concurrency - (yield* Ref.get(running))
+            let leased = 0
+            if (free > 0) {
+              const keys = yield* inbox.leaseChats(owner, free, options.leaseSeconds)
+              leased = keys.length
+              for (const key of keys) {
+                yield* Ref.update(running, (n) => n + 1)
+                yield* FiberSet.run(workers, runChat(key))
+              }
+            }
+            // A full batch means more may be due: look again straight away.
+            if (leased === 0 || leased < free) {
+              yield* Queue.take(signal).pipe(Effect.timeoutOption(options.idlePollMs))
+            }
+          }
+        }).pipe(
+          Effect.catchCause((cause) =>
+            Effect.logError("dispatcher loop failed; restarting", cause).pipe(
+              Effect.andThen(Effect.sleep("1 second"))
+            )
+          ),
+          Effect.forever
+        )
+
+        yield* Effect.forkScoped(loop)
+        yield* Effect.logInfo("update dispatcher started", { owner, concurrency: options.concurrency })
+        return Dispatcher.of({ wake, inFlight: Ref.get(running) })
+      })
+    )
+}
