@@ -3,6 +3,7 @@
  * A missing or malformed value stops start-up with one line naming it; values
  * of secrets are never echoed.
  */
+import { Prices } from "@botfleet/adapters"
 import { Config, Context, Effect, Layer, Option, Redacted, Result, Schema } from "effect"
 
 export type LogLevelName = "trace" | "debug" | "info" | "warn" | "error" | "fatal"
@@ -18,6 +19,10 @@ export interface AppConfigShape {
   readonly openaiBaseUrl: Option.Option<URL>
   readonly openaiModel: string
   readonly openaiFallbackModel: Option.Option<string>
+  /** Overrides of the built-in price table: `model=input/output,…` in USD per million tokens. */
+  readonly openaiPrices: Option.Option<string>
+  /** How many chats one process works on at once. */
+  readonly pipelineConcurrency: number
   readonly adminEmail: Option.Option<string>
   readonly adminPassword: Option.Option<Redacted.Redacted<string>>
   readonly adminRegistrationToken: Option.Option<Redacted.Redacted<string>>
@@ -94,6 +99,21 @@ const secretsKey = (raw: string): Parsed<Redacted.Redacted<string>> =>
 const email = (raw: string): Parsed<string> =>
   /^[^@\s]+@[^@\s]+$/.test(raw) ? ok(raw.toLowerCase()) : invalid(`expected an email address, got "${raw}"`)
 
+const prices = (raw: string): Parsed<string> =>
+  Result.match(Prices.pricesWithOverrides(raw), {
+    onSuccess: () => ok(raw),
+    onFailure: (error) => invalid(error.message)
+  })
+
+const positiveInt =
+  (max: number) =>
+  (raw: string): Parsed<number> => {
+    const value = Number(raw)
+    return /^\d+$/.test(raw) && value >= 1 && value <= max
+      ? ok(value)
+      : invalid(`expected a whole number from 1 to ${max}, got "${raw}"`)
+  }
+
 const oneOf =
   <const A extends string>(values: ReadonlyArray<A>) =>
   (raw: string): Parsed<A> => {
@@ -120,6 +140,8 @@ const readAll = Effect.all({
   openaiBaseUrl: variable("OPENAI_BASE_URL", httpUrl),
   openaiModel: withDefault(variable("OPENAI_MODEL", text), "gpt-4o-mini"),
   openaiFallbackModel: variable("OPENAI_FALLBACK_MODEL", text),
+  openaiPrices: variable("OPENAI_PRICES", prices),
+  pipelineConcurrency: withDefault(variable("PIPELINE_CONCURRENCY", positiveInt(10_000)), 256),
   adminEmail: variable("ADMIN_EMAIL", email),
   adminPassword: variable("ADMIN_PASSWORD", secret),
   adminRegistrationToken: variable("ADMIN_REGISTRATION_TOKEN", secret),

@@ -1,0 +1,1 @@
+export * as SecretBoxAes from "./SecretBoxAes.ts"

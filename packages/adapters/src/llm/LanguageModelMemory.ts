@@ -1,0 +1,141 @@
+/**
+ * In-memory LanguageModel for use-case tests: deterministic replies, every
+ * request recorded, failures scripted through `LanguageModelMemoryControl`.
+ * Each scripted failure stands for a whole failed `complete` of one model
+ * (the real adapter's retries included); a configured fallback model then
+ * gets its own try, as in the real adapter.
+ */
+import {
+  type ChatTurn,
+  type Completion,
+  LanguageModel,
+  LlmError,
+  type LlmErrorKind
+} from "@botfleet/application"
+import { Context, Effect, Layer } from "effect"
+import { costOf, type PriceTable } from "./prices.ts"
+
+export interface MemoryRequest {
+  readonly model: string
+  readonly messages: ReadonlyArray<ChatTurn>
+}
+
+/** A tiny table so tests can assert costs: 1 and 2 USD per million tokens for "test-model". */
+export const memoryPrices: PriceTable = new Map([
+  ["test-model", { input: 1, output: 2 }],
+  ["gpt-4o-mini", { input: 0.15, output: 0.6 }]
+])
+
+export interface LanguageModelMemoryOptions {
+  /** Default: `echo: <last user message>`. */
+  readonly reply?: ((request: MemoryRequest) => string) | undefined
+  readonly prices?: PriceTable | undefined
+  /** Answers when the requested model fails with a retryable error. */
+  readonly fallbackModel?: string | undefined
+}
+
+export class LanguageModelMemoryControl extends Context.Service<
+  LanguageModelMemoryControl,
+  {
+    /** Every model try, oldest first: a fallback try is recorded after the failed primary one. */
+    readonly requests: Effect.Effect<ReadonlyArray<MemoryRequest>>
+    readonly setReply: (reply: (request: MemoryRequest) => string) => Effect.Effect<void>
+    /**
+     * The next `times` model tries fail with this error; a bare kind makes an
+     * LlmError naming the requested model. `Infinity` fails every try.
+     */
+    readonly failNext: (error: LlmError | LlmErrorKind, times?: number) => Effect.Effect<void>
+    /** Switches the fallback behaviour on (a model name) or off (undefined). */
+    readonly setFallbackModel: (model: string | undefined) => Effect.Effect<void>
+    /** Forgets recorded requests and scripted failures. */
+    readonly clear: Effect.Effect<void>
+  }
+>()("@botfleet/adapters/LanguageModelMemoryControl") {}
+
+export const echoReply = (request: MemoryRequest): string =>
+  `echo: ${request.messages.findLast((turn) => turn.role === "user")?.content ?? ""}`
+
+const wordCount = (text: string): number => text.split(/\s+/).filter((word) => word !== "").length
+
+export const layerMemory = (
+  options: LanguageModelMemoryOptions = {}
+): Layer.Layer<LanguageModel | LanguageModelMemoryControl> =>
+  Layer.effectContext(
+    Effect.sync(() => {
+      const prices = options.prices ?? memoryPrices
+      let reply = options.reply ?? echoReply
+      let fallbackModel = options.fallbackModel
+      let requests: Array<MemoryRequest> = []
+      let failures: Array<{ readonly error: LlmError | LlmErrorKind; remaining: number }> = []
+
+      /** One model try: records it, then fails if a failure is scripted. */
+      const tryModel = (request: MemoryRequest): Effect.Effect<Completion, LlmError> =>
+        Effect.suspend(() => {
+          requests.push(request)
+          const scripted = failures[0]
+          if (scripted !== undefined) {
+            const failure = scripted.error
+            scripted.remaining -= 1
+            if (scripted.remaining <= 0) failures.shift()
+            return Effect.fail(
+              typeof failure === "string"
+                ? new LlmError({
+                    kind: failure,
+                    model: request.model,
+                    description: `scripted ${failure} failure`,
+                    retryAfterSeconds: null
+                  })
+                : failure
+            )
+          }
+          const text = reply(request)
+          const inputTokens = request.messages.reduce((sum, turn) => sum + wordCount(turn.content), 0)
+          const outputTokens = wordCount(text)
+          return Effect.succeed({
+            text,
+            model: request.model,
+            inputTokens,
+            outputTokens,
+            costUsd: costOf(request.model, inputTokens, outputTokens, prices),
+            usedFallback: false
+          })
+        })
+
+      const complete = Effect.fn("LanguageModel.complete")(function* (request: MemoryRequest) {
+        const fallback = fallbackModel
+        return yield* tryModel(request).pipe(
+          Effect.catch((error) =>
+            fallback !== undefined && fallback !== request.model && error.isRetryable
+              ? tryModel({ model: fallback, messages: request.messages }).pipe(
+                  Effect.map((completion): Completion => ({ ...completion, usedFallback: true }))
+                )
+              : Effect.fail(error)
+          )
+        )
+      })
+
+      const control = LanguageModelMemoryControl.of({
+        requests: Effect.sync(() => requests.slice()),
+        setReply: (next) =>
+          Effect.sync(() => {
+            reply = next
+          }),
+        failNext: (error, times = 1) =>
+          Effect.sync(() => {
+            if (times > 0) failures.push({ error, remaining: times })
+          }),
+        setFallbackModel: (model) =>
+          Effect.sync(() => {
+            fallbackModel = model
+          }),
+        clear: Effect.sync(() => {
+          requests = []
+          failures = []
+        })
+      })
+
+      return Context.make(LanguageModel, LanguageModel.of({ complete })).pipe(
+        Context.add(LanguageModelMemoryControl, control)
+      )
+    })
+  )

@@ -1,0 +1,264 @@
+/**
+ * LanguageModel through the `openai` SDK's chat completions, against OpenAI or
+ * any compatible server (OPENAI_BASE_URL). The SDK's own retries are off: ours
+ * are classified (only rate limits, timeouts and outages are retried), traced
+ * per attempt, and followed by one try of the fallback model.
+ */
+import {
+  type ChatTurn,
+  type Completion,
+  LanguageModel,
+  LlmError,
+  type LlmErrorKind
+} from "@botfleet/application"
+import { Duration, Effect, Layer, Redacted, Schedule } from "effect"
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai"
+import { costOf, type PriceTable, priceOf } from "./prices.ts"
+
+export interface LanguageModelOpenAIOptions {
+  /** Unset for keyless local servers (Ollama, vLLM): a placeholder is sent instead. */
+  readonly apiKey: Redacted.Redacted<string> | undefined
+  /** Unset: OpenAI's API. */
+  readonly baseUrl: URL | undefined
+  /** Tried once (with its own retries) when the primary model is down or unknown. */
+  readonly fallbackModel: string | undefined
+  readonly prices: PriceTable
+  /** Per attempt; default 60 seconds. */
+  readonly requestTimeout?: Duration.Input | undefined
+  /** Retries per model after the first attempt; default 2. */
+  readonly maxRetries?: number | undefined
+}
+
+const OPENAI_API = "https://api.openai.com/v1"
+// The SDK refuses to start without a key (or reads OPENAI_API_KEY behind our
+// back); servers that need none ignore the header.
+const KEYLESS_PLACEHOLDER = "no-api-key-configured"
+// A server asking for a longer pause is better served by the caller's own
+// (durable) backoff than by holding this request open.
+const MAX_RETRY_AFTER_SECONDS = 20
+const MAX_BACKOFF = Duration.seconds(10)
+
+/** An attempt's failure, plus what the fallback decision needs beyond the port's error. */
+interface Failed {
+  readonly error: LlmError
+  /** The server does not know the model (404 / model_not_found): another model may work. */
+  readonly modelMissing: boolean
+}
+
+interface Answer {
+  readonly text: string
+  /** As the response names it, e.g. a dated snapshot of the requested one. */
+  readonly model: string
+  readonly requested: string
+  readonly inputTokens: number
+  readonly outputTokens: number
+}
+
+/** `retry-after-ms` (OpenAI's), then `retry-after` in seconds or as an HTTP date. */
+const retryAfterSeconds = (headers: Headers | undefined): number | null => {
+  const millis = Number.parseFloat(headers?.get("retry-after-ms") ?? "")
+  if (Number.isFinite(millis) && millis >= 0) return millis / 1000
+  const value = headers?.get("retry-after")
+  if (value === undefined || value === null || value.trim() === "") return null
+  const seconds = Number(value)
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds
+  const date = Date.parse(value)
+  return Number.isNaN(date) ? null : Math.max(0, (date - Date.now()) / 1000)
+}
+
+/** "Connection error." alone says little; the causes say "other side closed", "ECONNREFUSED"... */
+const describeConnectionError = (error: Error): string => {
+  const parts = [error.message]
+  let cause: unknown = error.cause
+  for (let depth = 0; depth < 3 && cause instanceof Error; depth++) {
+    parts.push(cause.message)
+    cause = cause.cause
+  }
+  return parts.map((part) => part.replace(/\.$/, "")).join(": ")
+}
+
+const classify = (cause: unknown, model: string, scrub: (text: string) => string): Failed => {
+  const failed = (
+    kind: LlmErrorKind,
+    description: string,
+    retryAfter: number | null = null,
+    modelMissing = false
+  ): Failed => ({
+    error: new LlmError({ kind, model, description: scrub(description), retryAfterSeconds: retryAfter }),
+    modelMissing
+  })
+  // Subclasses first: a timeout and an abort are also connection errors.
+  if (cause instanceof APIConnectionTimeoutError)
+    return failed("timeout", "no answer within the request timeout")
+  if (cause instanceof APIUserAbortError) return failed("unavailable", "request aborted")
+  if (cause instanceof APIConnectionError) return failed("unavailable", describeConnectionError(cause))
+  if (cause instanceof APIError && typeof cause.status === "number") {
+    const { status, code, type, message } = cause
+    const retryAfter = retryAfterSeconds(cause.headers)
+    // 403 (e.g. region or project not allowed) is as fatal as a bad key.
+    if (status === 401 || status === 403) return failed("auth", message)
+    if (status === 429) {
+      return code === "insufficient_quota" || type === "insufficient_quota"
+        ? failed("quota", message)
+        : failed("rate_limited", message, retryAfter)
+    }
+    if (status === 408) return failed("timeout", message, retryAfter)
+    // 409 is OpenAI's "lock timeout, try again".
+    if (status === 409 || status >= 500) return failed("unavailable", message, retryAfter)
+    return failed("bad_request", message, null, status === 404 || code === "model_not_found")
+  }
+  // Not an HTTP error: most likely a body cut off or garbled on the way.
+  return failed("unavailable", cause instanceof Error ? describeConnectionError(cause) : String(cause))
+}
+
+/**
+ * Exponential from 500 ms with jitter, capped at 10 s, for retryable kinds
+ * only; a server's retry-after is honoured when it is at most 20 s.
+ */
+const retrySchedule = (maxRetries: number) =>
+  Schedule.exponential("500 millis").pipe(
+    Schedule.jittered,
+    Schedule.setInputType<Failed>(),
+    Schedule.while(
+      ({ input }) =>
+        input.error.isRetryable && (input.error.retryAfterSeconds ?? 0) <= MAX_RETRY_AFTER_SECONDS
+    ),
+    Schedule.modifyDelay(({ input, duration }) => {
+      const backoff = Duration.min(duration, MAX_BACKOFF)
+      const asked = input.error.retryAfterSeconds
+      return Effect.succeed(asked === null ? backoff : Duration.max(backoff, Duration.seconds(asked)))
+    }),
+    Schedule.upTo({ times: maxRetries })
+  )
+
+/**
+ * When both models failed, report the error the caller can act on: a
+ * retryable one (the outage will pass) over a permanent one, the fallback's
+ * when both are alike. The other one is kept in the description.
+ */
+const combine = (primary: LlmError, fallback: LlmError): LlmError => {
+  const chosen = fallback.isRetryable || !primary.isRetryable ? fallback : primary
+  const other = chosen === fallback ? primary : fallback
+  return new LlmError({
+    kind: chosen.kind,
+    model: chosen.model,
+    description: `${chosen.description}; ${other === primary ? "primary" : "fallback"} model ${other.model} also failed (${other.kind}): ${other.description}`,
+    retryAfterSeconds: chosen.retryAfterSeconds
+  })
+}
+
+export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Service"] => {
+  const requestTimeout = Duration.fromInputUnsafe(options.requestTimeout ?? Duration.seconds(60))
+  const maxRetries = Math.max(0, options.maxRetries ?? 2)
+  const secret = options.apiKey === undefined ? undefined : Redacted.value(options.apiKey)
+  // Servers may echo the key in their messages (OpenAI masks it, others may not).
+  const scrub = (text: string) => (secret ? text.split(secret).join("[redacted]") : text)
+  const client = new OpenAI({
+    apiKey: secret || KEYLESS_PLACEHOLDER,
+    // Explicit, or the SDK would read OPENAI_BASE_URL itself.
+    baseURL: options.baseUrl?.href ?? OPENAI_API,
+    timeout: Duration.toMillis(requestTimeout),
+    maxRetries: 0,
+    // Our spans and errors say what happened; the SDK's console lines would break JSON logs.
+    logLevel: "off"
+  })
+  const schedule = retrySchedule(maxRetries)
+
+  const attemptOnce = (model: string, messages: ReadonlyArray<ChatTurn>, attempt: number) =>
+    Effect.tryPromise({
+      try: (signal) =>
+        client.chat.completions.create(
+          { model, messages: messages.map(({ role, content }) => ({ role, content })) },
+          { signal }
+        ),
+      catch: (cause) => classify(cause, model, scrub)
+    }).pipe(
+      // The SDK's timer stops at the response headers; this one also covers the body.
+      Effect.timeoutOrElse({
+        duration: requestTimeout,
+        orElse: () => Effect.fail(classify(new APIConnectionTimeoutError(), model, scrub))
+      }),
+      Effect.flatMap((response): Effect.Effect<Answer, Failed> => {
+        const choice = response.choices[0]
+        const text = choice?.message.content ?? choice?.message.refusal ?? ""
+        // An empty answer is only an answer when the model says it is done.
+        if (choice === undefined || (text === "" && choice.finish_reason !== "stop")) {
+          return Effect.fail({
+            error: new LlmError({
+              kind: "unavailable",
+              model,
+              description: `empty completion (finish_reason: ${choice?.finish_reason ?? "no choices"})`,
+              retryAfterSeconds: null
+            }),
+            modelMissing: false
+          })
+        }
+        return Effect.succeed({
+          text,
+          model: response.model || model,
+          requested: model,
+          inputTokens: response.usage?.prompt_tokens ?? 0,
+          outputTokens: response.usage?.completion_tokens ?? 0
+        })
+      }),
+      Effect.tapError((failed) => Effect.annotateCurrentSpan("llm.error_kind", failed.error.kind)),
+      Effect.withSpan("LanguageModel.attempt", { attributes: { "llm.model": model, "llm.attempt": attempt } })
+    )
+
+  /** One model with its retries; `attempts` counts every try for the caller's span. */
+  const completeWith = (model: string, messages: ReadonlyArray<ChatTurn>, attempts: { count: number }) => {
+    let attempt = 0
+    return Effect.suspend(() => {
+      attempt += 1
+      attempts.count += 1
+      return attemptOnce(model, messages, attempt)
+    }).pipe(Effect.retry(schedule))
+  }
+
+  const complete = Effect.fn("LanguageModel.complete")(function* (request: {
+    readonly model: string
+    readonly messages: ReadonlyArray<ChatTurn>
+  }) {
+    const fallbackModel = options.fallbackModel
+    const attempts = { count: 0 }
+    yield* Effect.annotateCurrentSpan("llm.model", request.model)
+    const { answer, usedFallback } = yield* completeWith(request.model, request.messages, attempts).pipe(
+      Effect.map((answer) => ({ answer, usedFallback: false })),
+      Effect.catch((primary) =>
+        // auth and quota are not retryable: the fallback would use the same key.
+        fallbackModel !== undefined &&
+        fallbackModel !== request.model &&
+        (primary.error.isRetryable || primary.modelMissing)
+          ? completeWith(fallbackModel, request.messages, attempts).pipe(
+              Effect.map((answer) => ({ answer, usedFallback: true })),
+              Effect.mapError((fallback) => combine(primary.error, fallback.error))
+            )
+          : Effect.fail(primary.error)
+      ),
+      Effect.onExit(() => Effect.annotateCurrentSpan("llm.attempt", attempts.count))
+    )
+    // Priced by the model that answered; by the one asked for when that name has no price.
+    const pricedAs = priceOf(answer.model, options.prices) === undefined ? answer.requested : answer.model
+    const completion: Completion = {
+      text: answer.text,
+      model: answer.model,
+      inputTokens: answer.inputTokens,
+      outputTokens: answer.outputTokens,
+      costUsd: costOf(pricedAs, answer.inputTokens, answer.outputTokens, options.prices),
+      usedFallback
+    }
+    yield* Effect.annotateCurrentSpan({
+      "llm.response_model": completion.model,
+      "llm.input_tokens": completion.inputTokens,
+      "llm.output_tokens": completion.outputTokens,
+      "llm.cost_usd": completion.costUsd,
+      "llm.fallback_used": usedFallback
+    })
+    return completion
+  })
+
+  return LanguageModel.of({ complete })
+}
+
+export const layer = (options: LanguageModelOpenAIOptions): Layer.Layer<LanguageModel> =>
+  Layer.sync(LanguageModel, () => make(options))

@@ -1,0 +1,8 @@
+export * as BotRepositoryMemory from "./BotRepositoryMemory.ts"
+export * as ChatRepositoryMemory from "./ChatRepositoryMemory.ts"
+export * as EffectOutboxMemory from "./EffectOutboxMemory.ts"
+export * as MemoryStore from "./MemoryStore.ts"
+export * as MessageRepositoryMemory from "./MessageRepositoryMemory.ts"
+export * as RepositoriesMemory from "./RepositoriesMemory.ts"
+export * as SecretBoxMemory from "./SecretBoxMemory.ts"
+export * as TransactionsMemory from "./TransactionsMemory.ts"

@@ -1,0 +1,152 @@
+/** Bots in the `bots` table. */
+import { BotRepository } from "@botfleet/application"
+import { Bot, type BotId, BotNameTaken, BotNotFound, BotTokenInUse } from "@botfleet/domain"
+import { Effect, Layer, Schema } from "effect"
+import { SqlClient, type SqlError } from "effect/sql"
+import { uniqueConstraintOf } from "./uniqueViolation.ts"
+
+/** bigint columns arrive as JS bigint (or as text from some drivers). */
+type Int8 = bigint | number | string
+
+export interface BotRow {
+  readonly id: string
+  readonly name: string
+  readonly token_ciphertext: string
+  readonly token_hint: string
+  readonly telegram_bot_id: Int8
+  readonly username: string
+  readonly webhook_secret: string
+  readonly model: string | null
+  readonly system_prompt: string
+  readonly start_message: string
+  readonly help_message: string
+  readonly error_message: string
+  readonly history_limit: number
+  readonly active: boolean
+  readonly last_error: string | null
+  readonly last_error_at: Date | null
+  readonly polling_offset: Int8
+  readonly created_at: Date
+  readonly updated_at: Date
+}
+
+const decodeBot = Schema.decodeEffect(Bot)
+
+/** A row as a Bot; a row the schema rejects is a defect (the database holds what we wrote). */
+export const botFromRow = (row: BotRow): Effect.Effect<Bot> =>
+  decodeBot({
+    id: row.id,
+    name: row.name,
+    tokenCiphertext: row.token_ciphertext,
+    tokenHint: row.token_hint,
+    telegramBotId: Number(row.telegram_bot_id),
+    username: row.username,
+    webhookSecret: row.webhook_secret,
+    model: row.model,
+    systemPrompt: row.system_prompt,
+    startMessage: row.start_message,
+    helpMessage: row.help_message,
+    errorMessage: row.error_message,
+    historyLimit: row.history_limit,
+    active: row.active,
+    lastError: row.last_error,
+    lastErrorAt: row.last_error_at,
+    pollingOffset: Number(row.polling_offset),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at
+  }).pipe(Effect.orDie)
+
+const botColumns = (bot: Bot) => ({
+  id: bot.id,
+  name: bot.name,
+  token_ciphertext: bot.tokenCiphertext,
+  token_hint: bot.tokenHint,
+  telegram_bot_id: bot.telegramBotId,
+  username: bot.username,
+  webhook_secret: bot.webhookSecret,
+  model: bot.model,
+  system_prompt: bot.systemPrompt,
+  start_message: bot.startMessage,
+  help_message: bot.helpMessage,
+  error_message: bot.errorMessage,
+  history_limit: bot.historyLimit,
+  active: bot.active,
+  last_error: bot.lastError,
+  last_error_at: bot.lastErrorAt,
+  polling_offset: bot.pollingOffset,
+  created_at: bot.createdAt,
+  updated_at: bot.updatedAt
+})
+
+/** Which unique index said no tells which domain error it is; anything else is a defect. */
+const uniqueToDomain =
+  (bot: Bot) =>
+  (error: SqlError.SqlError): Effect.Effect<never, BotNameTaken | BotTokenInUse> => {
+    switch (uniqueConstraintOf(error)) {
+      case "bots_name_key":
+        return Effect.fail(new BotNameTaken({ name: bot.name }))
+      case "bots_telegram_bot_id_key":
+        return Effect.fail(new BotTokenInUse({ username: bot.username }))
+      default:
+        return Effect.die(error)
+    }
+  }
+
+export const layer: Layer.Layer<BotRepository, never, SqlClient.SqlClient> = Layer.effect(
+  BotRepository,
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const toBots = (rows: ReadonlyArray<BotRow>) => Effect.forEach(rows, botFromRow)
+
+    const insert = Effect.fn("BotRepository.insert")(function* (bot: Bot) {
+      yield* sql`INSERT INTO bots ${sql.insert(botColumns(bot))}`.pipe(
+        Effect.catchTag("SqlError", uniqueToDomain(bot))
+      )
+    })
+
+    const update = Effect.fn("BotRepository.update")(function* (bot: Bot) {
+      const rows = yield* sql<{ id: string }>`
+        UPDATE bots SET ${sql.update(botColumns(bot), ["id"])} WHERE id = ${bot.id} RETURNING id`.pipe(
+        Effect.catchTag("SqlError", uniqueToDomain(bot))
+      )
+      if (rows.length === 0) return yield* new BotNotFound({ botId: bot.id })
+    })
+
+    const findById = Effect.fn("BotRepository.findById")(function* (id: BotId) {
+      const rows = yield* sql<BotRow>`SELECT * FROM bots WHERE id = ${id}`.pipe(Effect.orDie)
+      const row = rows[0]
+      if (row === undefined) return yield* new BotNotFound({ botId: id })
+      return yield* botFromRow(row)
+    })
+
+    // Byte order of the lowercased name, so the order is the same on every
+    // server whatever its collation (and the same as the in-memory twin).
+    const list = sql<BotRow>`SELECT * FROM bots ORDER BY lower(name) COLLATE "C", id`.pipe(
+      Effect.orDie,
+      Effect.flatMap(toBots),
+      Effect.withSpan("BotRepository.list")
+    )
+
+    const listActive = sql<BotRow>`SELECT * FROM bots WHERE active ORDER BY lower(name) COLLATE "C", id`.pipe(
+      Effect.orDie,
+      Effect.flatMap(toBots),
+      Effect.withSpan("BotRepository.listActive")
+    )
+
+    const remove = Effect.fn("BotRepository.delete")(function* (id: BotId) {
+      const rows = yield* sql<{ id: string }>`DELETE FROM bots WHERE id = ${id} RETURNING id`.pipe(
+        Effect.orDie
+      )
+      if (rows.length === 0) return yield* new BotNotFound({ botId: id })
+    })
+
+    const setPollingOffset = Effect.fn("BotRepository.setPollingOffset")(function* (
+      id: BotId,
+      offset: number
+    ) {
+      yield* sql`UPDATE bots SET polling_offset = ${offset} WHERE id = ${id}`.pipe(Effect.orDie)
+    })
+
+    return BotRepository.of({ insert, update, findById, list, listActive, delete: remove, setPollingOffset })
+  })
+)

@@ -1,0 +1,173 @@
+/** Chats in `chats`, and the Telegram users who write to our bots in `tg_users`. */
+import { ChatRepository, type NewChat, type PageRequest } from "@botfleet/application"
+import { type BotId, Chat, type ChatId, ChatNotFound, TgUser } from "@botfleet/domain"
+import { Effect, Layer, Option, Schema } from "effect"
+import { SqlClient } from "effect/sql"
+import { decodeCursor, pageSize, toPage } from "./Cursor.ts"
+
+type Int8 = bigint | number | string
+
+export interface ChatRow {
+  readonly id: string
+  readonly bot_id: string
+  readonly telegram_chat_id: Int8
+  readonly type: string
+  readonly title: string | null
+  readonly tg_user_id: Int8 | null
+  readonly thread: number
+  readonly last_error: string | null
+  readonly last_message_at: Date | null
+  readonly created_at: Date
+}
+
+export interface TgUserRow {
+  readonly telegram_id: Int8
+  readonly first_name: string
+  readonly last_name: string | null
+  readonly username: string | null
+  readonly language_code: string | null
+  readonly is_bot: boolean
+  readonly first_seen_at: Date
+  readonly last_seen_at: Date
+}
+
+const decodeChat = Schema.decodeEffect(Chat)
+const decodeTgUser = Schema.decodeEffect(TgUser)
+
+export const chatFromRow = (row: ChatRow): Effect.Effect<Chat> =>
+  decodeChat({
+    id: row.id,
+    botId: row.bot_id,
+    telegramChatId: Number(row.telegram_chat_id),
+    type: row.type,
+    title: row.title,
+    tgUserId: row.tg_user_id === null ? null : Number(row.tg_user_id),
+    thread: row.thread,
+    lastError: row.last_error,
+    lastMessageAt: row.last_message_at,
+    createdAt: row.created_at
+  }).pipe(Effect.orDie)
+
+export const tgUserFromRow = (row: TgUserRow): Effect.Effect<TgUser> =>
+  decodeTgUser({
+    telegramId: Number(row.telegram_id),
+    firstName: row.first_name,
+    lastName: row.last_name,
+    username: row.username,
+    languageCode: row.language_code,
+    isBot: row.is_bot,
+    firstSeenAt: row.first_seen_at,
+    lastSeenAt: row.last_seen_at
+  }).pipe(Effect.orDie)
+
+export const layer: Layer.Layer<ChatRepository, never, SqlClient.SqlClient> = Layer.effect(
+  ChatRepository,
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+
+    // last_seen_at only moves forward: a redelivered old update must not turn it back.
+    const upsertUser = Effect.fn("ChatRepository.upsertUser")(function* (user: TgUser) {
+      yield* sql`
+        INSERT INTO tg_users ${sql.insert({
+          telegram_id: user.telegramId,
+          first_name: user.firstName,
+          last_name: user.lastName,
+          username: user.username,
+          language_code: user.languageCode,
+          is_bot: user.isBot,
+          first_seen_at: user.firstSeenAt,
+          last_seen_at: user.lastSeenAt
+        })}
+        ON CONFLICT (telegram_id) DO UPDATE SET
+          first_name = excluded.first_name,
+          last_name = excluded.last_name,
+          username = excluded.username,
+          language_code = excluded.language_code,
+          last_seen_at = GREATEST(tg_users.last_seen_at, excluded.last_seen_at)`.pipe(Effect.orDie)
+    })
+
+    const findUser = Effect.fn("ChatRepository.findUser")(function* (telegramId: number) {
+      const rows = yield* sql<TgUserRow>`SELECT * FROM tg_users WHERE telegram_id = ${telegramId}`.pipe(
+        Effect.orDie
+      )
+      const row = rows[0]
+      return row === undefined ? Option.none() : Option.some(yield* tgUserFromRow(row))
+    })
+
+    // Insert-or-nothing, then read: two concurrent first messages of a chat end up with one row.
+    const findOrCreate = Effect.fn("ChatRepository.findOrCreate")(function* (chat: NewChat) {
+      const inserted = yield* sql<ChatRow>`
+        INSERT INTO chats ${sql.insert({
+          id: crypto.randomUUID(),
+          bot_id: chat.botId,
+          telegram_chat_id: chat.telegramChatId,
+          type: chat.type,
+          title: chat.title,
+          tg_user_id: chat.tgUserId,
+          thread: 1
+        })}
+        ON CONFLICT (bot_id, telegram_chat_id) DO NOTHING
+        RETURNING *`.pipe(Effect.orDie)
+      const row =
+        inserted[0] ??
+        (yield* sql<ChatRow>`
+          SELECT * FROM chats WHERE bot_id = ${chat.botId} AND telegram_chat_id = ${chat.telegramChatId}`.pipe(
+          Effect.orDie
+        ))[0]
+      if (row === undefined) return yield* Effect.die(new Error("chat vanished right after it was stored"))
+      return yield* chatFromRow(row)
+    })
+
+    const findById = Effect.fn("ChatRepository.findById")(function* (id: ChatId) {
+      const rows = yield* sql<ChatRow>`SELECT * FROM chats WHERE id = ${id}`.pipe(Effect.orDie)
+      const row = rows[0]
+      if (row === undefined) return yield* new ChatNotFound({ chatId: id })
+      return yield* chatFromRow(row)
+    })
+
+    const update = Effect.fn("ChatRepository.update")(function* (chat: Chat) {
+      const rows = yield* sql<{ id: string }>`
+        UPDATE chats SET
+          thread = ${chat.thread},
+          title = ${chat.title},
+          last_error = ${chat.lastError},
+          last_message_at = ${chat.lastMessageAt}
+        WHERE id = ${chat.id}
+        RETURNING id`.pipe(Effect.orDie)
+      if (rows.length === 0) return yield* new ChatNotFound({ chatId: chat.id })
+    })
+
+    // Most recently active first, chats without messages last; the id breaks ties.
+    const list = Effect.fn("ChatRepository.list")(function* (
+      filter: { readonly botId?: BotId | undefined; readonly tgUserId?: number | undefined },
+      page: PageRequest
+    ) {
+      const size = pageSize(page.limit)
+      const after = yield* decodeCursor(page.cursor)
+      const conditions = [
+        ...(filter.botId === undefined ? [] : [sql`bot_id = ${filter.botId}`]),
+        ...(filter.tgUserId === undefined ? [] : [sql`tg_user_id = ${filter.tgUserId}`]),
+        ...Option.match(after, {
+          onNone: () => [],
+          onSome: ({ at, id }) =>
+            at === null
+              ? [sql`(last_message_at IS NULL AND id > ${id})`]
+              : [
+                  sql`(last_message_at < ${new Date(at)}
+                    OR (last_message_at = ${new Date(at)} AND id > ${id})
+                    OR last_message_at IS NULL)`
+                ]
+        })
+      ]
+      const rows = yield* sql<ChatRow>`
+        SELECT * FROM chats
+        WHERE ${sql.and(conditions)}
+        ORDER BY last_message_at DESC NULLS LAST, id
+        LIMIT ${size + 1}`.pipe(Effect.orDie)
+      const chats = yield* Effect.forEach(rows, chatFromRow)
+      return toPage(chats, size, (chat) => ({ at: chat.lastMessageAt?.getTime() ?? null, id: chat.id }))
+    })
+
+    return ChatRepository.of({ upsertUser, findUser, findOrCreate, findById, update, list })
+  })
+)

@@ -1,0 +1,217 @@
+/** Messages in `messages`: incoming, generated replies and admin messages. */
+import { MessageRepository, type PageRequest } from "@botfleet/application"
+import { type BotId, type ChatId, Message, type MessageId, MessageNotFound } from "@botfleet/domain"
+import { Effect, Layer, Option, Schema } from "effect"
+import { SqlClient, type Statement } from "effect/sql"
+import { type CursorKey, decodeCursor, pageSize, toPage } from "./Cursor.ts"
+
+type Int8 = bigint | number | string
+
+export interface MessageRow {
+  readonly id: string
+  readonly chat_id: string
+  readonly bot_id: string
+  readonly role: string
+  readonly text: string
+  readonly thread: number
+  readonly tg_user_id: Int8 | null
+  readonly update_id: Int8 | null
+  readonly reply_to: string | null
+  readonly telegram_message_ids: ReadonlyArray<Int8>
+  readonly chunks_sent: number
+  readonly model: string | null
+  readonly input_tokens: number
+  readonly output_tokens: number
+  /** numeric arrives as text, to keep its precision. */
+  readonly cost_usd: string | number
+  readonly status: string
+  readonly error: string | null
+  readonly created_at: Date
+  readonly sent_at: Date | null
+}
+
+const decodeMessage = Schema.decodeUnknownEffect(Message)
+
+export const messageFromRow = (row: MessageRow): Effect.Effect<Message> =>
+  decodeMessage({
+    id: row.id,
+    chatId: row.chat_id,
+    botId: row.bot_id,
+    role: row.role,
+    text: row.text,
+    thread: row.thread,
+    tgUserId: row.tg_user_id === null ? null : Number(row.tg_user_id),
+    updateId: row.update_id === null ? null : Number(row.update_id),
+    replyTo: row.reply_to,
+    telegramMessageIds: row.telegram_message_ids.map(Number),
+    chunksSent: row.chunks_sent,
+    model: row.model,
+    inputTokens: row.input_tokens,
+    outputTokens: row.output_tokens,
+    costUsd: Number(row.cost_usd),
+    status: row.status,
+    error: row.error,
+    createdAt: row.created_at,
+    sentAt: row.sent_at
+  }).pipe(Effect.orDie)
+
+const messageColumns = (message: Message) => ({
+  id: message.id,
+  chat_id: message.chatId,
+  bot_id: message.botId,
+  role: message.role,
+  text: message.text,
+  thread: message.thread,
+  tg_user_id: message.tgUserId,
+  update_id: message.updateId,
+  reply_to: message.replyTo,
+  // As bigints, so small and large ids bind as one int8[] parameter.
+  telegram_message_ids: message.telegramMessageIds.map(BigInt),
+  chunks_sent: message.chunksSent,
+  model: message.model,
+  input_tokens: message.inputTokens,
+  output_tokens: message.outputTokens,
+  cost_usd: message.costUsd,
+  status: message.status,
+  error: message.error,
+  created_at: message.createdAt,
+  sent_at: message.sentAt
+})
+
+const keyOf = (message: Message): CursorKey => ({ at: message.createdAt.getTime(), id: message.id })
+
+export const layer: Layer.Layer<MessageRepository, never, SqlClient.SqlClient> = Layer.effect(
+  MessageRepository,
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const toMessages = (rows: ReadonlyArray<MessageRow>) => Effect.forEach(rows, messageFromRow)
+    const first = (rows: ReadonlyArray<MessageRow>) =>
+      rows[0] === undefined ? Effect.succeedNone : Effect.asSome(messageFromRow(rows[0]))
+
+    const findByUpdate = Effect.fn("MessageRepository.findByUpdate")(function* (
+      botId: BotId,
+      updateId: number
+    ) {
+      return yield* first(
+        yield* sql<MessageRow>`SELECT * FROM messages WHERE bot_id = ${botId} AND update_id = ${updateId}`.pipe(
+          Effect.orDie
+        )
+      )
+    })
+
+    const findReply = Effect.fn("MessageRepository.findReply")(function* (userMessageId: MessageId) {
+      return yield* first(
+        yield* sql<MessageRow>`
+          SELECT * FROM messages WHERE reply_to = ${userMessageId} AND role = 'assistant'`.pipe(Effect.orDie)
+      )
+    })
+
+    /**
+     * The conflict target names the partial unique index the message falls
+     * under, so a repeat is a no-op while any other clash stays an error.
+     */
+    const insert = Effect.fn("MessageRepository.insert")(function* (message: Message) {
+      const isReply = message.role === "assistant" && message.replyTo !== null
+      const onConflict =
+        message.updateId !== null
+          ? sql`ON CONFLICT (bot_id, update_id) WHERE update_id IS NOT NULL DO NOTHING`
+          : isReply
+            ? sql`ON CONFLICT (reply_to) WHERE reply_to IS NOT NULL AND role = 'assistant' DO NOTHING`
+            : sql.literal("")
+      const inserted = yield* sql<MessageRow>`
+        INSERT INTO messages ${sql.insert(messageColumns(message))} ${onConflict} RETURNING *`.pipe(
+        Effect.orDie
+      )
+      if (inserted[0] !== undefined) return yield* messageFromRow(inserted[0])
+      const stored =
+        message.updateId !== null
+          ? yield* findByUpdate(message.botId, message.updateId)
+          : message.replyTo !== null
+            ? yield* findReply(message.replyTo)
+            : Option.none()
+      return yield* Option.match(stored, {
+        onNone: () => Effect.die(new Error(`message ${message.id} conflicted with a row that is gone`)),
+        onSome: Effect.succeed
+      })
+    })
+
+    const update = Effect.fn("MessageRepository.update")(function* (message: Message) {
+      const rows = yield* sql<{ id: string }>`
+        UPDATE messages SET ${sql.update(messageColumns(message), ["id"])}
+        WHERE id = ${message.id}
+        RETURNING id`.pipe(Effect.orDie)
+      if (rows.length === 0) return yield* new MessageNotFound({ messageId: message.id })
+    })
+
+    const findById = Effect.fn("MessageRepository.findById")(function* (id: MessageId) {
+      const rows = yield* sql<MessageRow>`SELECT * FROM messages WHERE id = ${id}`.pipe(Effect.orDie)
+      const row = rows[0]
+      if (row === undefined) return yield* new MessageNotFound({ messageId: id })
+      return yield* messageFromRow(row)
+    })
+
+    // The newest `limit` of the thread, turned back into reading order.
+    const history = Effect.fn("MessageRepository.history")(function* (
+      chatId: ChatId,
+      thread: number,
+      limit: number
+    ) {
+      if (limit <= 0) return []
+      const rows = yield* sql<MessageRow>`
+        SELECT * FROM (
+          SELECT * FROM messages
+          WHERE chat_id = ${chatId} AND thread = ${thread} AND status <> 'failed'
+          ORDER BY created_at DESC, id DESC
+          LIMIT ${Math.trunc(limit)}
+        ) recent
+        ORDER BY created_at, id`.pipe(Effect.orDie)
+      return yield* toMessages(rows)
+    })
+
+    const newestFirst = (conditions: ReadonlyArray<Statement.Fragment>, page: PageRequest) =>
+      Effect.gen(function* () {
+        const size = pageSize(page.limit)
+        const after = yield* decodeCursor(page.cursor)
+        const rows = yield* sql<MessageRow>`
+          SELECT * FROM messages
+          WHERE ${sql.and([
+            ...conditions,
+            ...Option.match(after, {
+              onNone: () => [],
+              onSome: ({ at, id }) => [sql`(created_at, id) < (${new Date(at ?? 0)}, ${id})`]
+            })
+          ])}
+          ORDER BY created_at DESC, id DESC
+          LIMIT ${size + 1}`.pipe(Effect.orDie)
+        return toPage(yield* toMessages(rows), size, keyOf)
+      })
+
+    const listByChat = Effect.fn("MessageRepository.listByChat")(function* (
+      chatId: ChatId,
+      page: PageRequest
+    ) {
+      return yield* newestFirst([sql`chat_id = ${chatId}`], page)
+    })
+
+    const listFailed = Effect.fn("MessageRepository.listFailed")(function* (
+      filter: { readonly botId?: BotId | undefined },
+      page: PageRequest
+    ) {
+      return yield* newestFirst(
+        [sql`status = 'failed'`, ...(filter.botId === undefined ? [] : [sql`bot_id = ${filter.botId}`])],
+        page
+      )
+    })
+
+    return MessageRepository.of({
+      insert,
+      update,
+      findById,
+      findByUpdate,
+      findReply,
+      history,
+      listByChat,
+      listFailed
+    })
+  })
+)

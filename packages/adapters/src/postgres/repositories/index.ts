@@ -1,0 +1,8 @@
+export * as BotRepositoryPg from "./BotRepositoryPg.ts"
+export * as ChatRepositoryPg from "./ChatRepositoryPg.ts"
+export * as Cursor from "./Cursor.ts"
+export * as EffectOutboxPg from "./EffectOutboxPg.ts"
+export * as MessageRepositoryPg from "./MessageRepositoryPg.ts"
+export * as RepositoriesPg from "./RepositoriesPg.ts"
+export * as TransactionsPg from "./TransactionsPg.ts"
+export { uniqueConstraintOf } from "./uniqueViolation.ts"

@@ -1,0 +1,305 @@
+/**
+ * The Telegram Bot API through telegraf's `Telegram` client: one client per bot,
+ * a timeout, a span and bounded retries on every call, and failures mapped to
+ * the port's `TelegramError` with the token scrubbed out of every message.
+ */
+import { createHash } from "node:crypto"
+import {
+  type SendMessageInput,
+  TelegramError,
+  TelegramGateway,
+  type Token,
+  type WebhookInfo
+} from "@botfleet/application"
+import { Duration, Effect, Layer, Random, Redacted } from "effect"
+import { TelegramError as TelegrafError, Telegram } from "telegraf"
+
+export interface Options {
+  /** The Bot API base URL (`TELEGRAM_API_ROOT`). */
+  readonly apiRoot: URL
+  /** Per attempt; getUpdates adds its long-poll timeout to it. Default 10 s. */
+  readonly requestTimeout?: Duration.Input | undefined
+  /** How many bot clients to keep; the least recently used is dropped. Default 1000. */
+  readonly maxClients?: number | undefined
+}
+
+/** Update kinds the bots handle, for both webhooks and long polling. */
+export const ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"] as const
+
+const MAX_RATE_LIMIT_RETRIES = 3
+/** A longer wait is the caller's to schedule: holding a fiber that long helps nobody. */
+const MAX_RETRY_AFTER_SECONDS = 30
+const MAX_UNAVAILABLE_RETRIES = 2
+const BACKOFF_BASE_MILLIS = 200
+
+/** telegraf puts the request URL (with the token) into network error messages. */
+const TOKEN_IN_TEXT = /bot\d+:[A-Za-z0-9_-]+/g
+
+export const scrubToken = (text: string, token?: string): string => {
+  const scrubbed = text.replace(TOKEN_IN_TEXT, "bot<redacted>")
+  // Also catch a token that does not look like one (test tokens, other API modes).
+  return token !== undefined && token.length > 0 ? scrubbed.split(token).join("<redacted>") : scrubbed
+}
+
+const kindOf = (status: number): TelegramError["kind"] => {
+  if (status === 401) return "unauthorized"
+  if (status === 403) return "forbidden"
+  if (status === 404) return "not_found"
+  if (status === 429) return "rate_limited"
+  if (status >= 500) return "unavailable"
+  // 400, and 409 (getUpdates while a webhook is set): resending will not help.
+  return "bad_request"
+}
+
+/** Maps what telegraf threw; anything without an API answer is a network failure. */
+export const toTelegramError = (method: string, cause: unknown, token?: string): TelegramError => {
+  if (cause instanceof TelegrafError) {
+    const status = Number.isInteger(cause.code) ? cause.code : null
+    const retryAfter = cause.parameters?.retry_after
+    return new TelegramError({
+      method,
+      kind: status === null ? "unavailable" : kindOf(status),
+      status,
+      description: scrubToken(String(cause.description ?? cause.message), token),
+      retryAfterSeconds: typeof retryAfter === "number" ? retryAfter : null
+    })
+  }
+  const message = cause instanceof Error ? cause.message : String(cause)
+  return new TelegramError({
+    method,
+    kind: "unavailable",
+    status: null,
+    description: scrubToken(message, token),
+    retryAfterSeconds: null
+  })
+}
+
+const timedOut = (method: string, timeout: Duration.Duration) =>
+  new TelegramError({
+    method,
+    kind: "unavailable",
+    status: null,
+    description: `no answer within ${Duration.toMillis(timeout)} ms`,
+    retryAfterSeconds: null
+  })
+
+/**
+ * 429 waits the `retry_after` Telegram asked for; unavailable backs off
+ * exponentially with jitter. Each budget is counted on its own, and nothing
+ * else is retried: 400/401/403/404 will fail the same way again. A call that
+ * must not happen twice (`sendMessage`) is not retried when no answer came
+ * (timeout, reset): Telegram may have done it, so the caller decides.
+ */
+const withRetries = <A>(
+  attempt: Effect.Effect<A, TelegramError>,
+  retryWithoutAnswer: boolean
+): Effect.Effect<A, TelegramError> => {
+  const loop = (rateLimited: number, unavailable: number): Effect.Effect<A, TelegramError> =>
+    Effect.catch(attempt, (error) => {
+      if (
+        error.kind === "rate_limited" &&
+        rateLimited < MAX_RATE_LIMIT_RETRIES &&
+        error.retryAfterSeconds !== null &&
+        error.retryAfterSeconds <= MAX_RETRY_AFTER_SECONDS
+      ) {
+        return Effect.andThen(
+          Effect.sleep(Duration.seconds(error.retryAfterSeconds)),
+          loop(rateLimited + 1, unavailable)
+        )
+      }
+      if (
+        error.kind === "unavailable" &&
+        unavailable < MAX_UNAVAILABLE_RETRIES &&
+        (retryWithoutAnswer || error.status !== null)
+      ) {
+        return Random.nextBetween(0.8, 1.2).pipe(
+          Effect.flatMap((jitter) => Effect.sleep(BACKOFF_BASE_MILLIS * 2 ** unavailable * jitter)),
+          Effect.andThen(loop(rateLimited, unavailable + 1))
+        )
+      }
+      return Effect.fail(error)
+    })
+  return loop(0, 0)
+}
+
+/** telegraf types `signal` with the old `abort-controller` shim; node-fetch only needs a real AbortSignal. */
+type TelegrafSignal = NonNullable<NonNullable<Parameters<Telegram["callApi"]>[2]>["signal"]>
+const telegrafSignal = (signal: AbortSignal): TelegrafSignal => signal as unknown as TelegrafSignal
+
+/** Spans are named after the API method so traces read like the Bot API docs. */
+const traced = (method: string) =>
+  Effect.fn(`Telegram.${method}`, { kind: "client", attributes: { "telegram.method": method } })
+
+export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
+  Layer.sync(TelegramGateway, () => {
+    const requestTimeout = Duration.fromInputUnsafe(options.requestTimeout ?? "10 seconds")
+    const maxClients = options.maxClients ?? 1000
+    // telegraf resolves "./bot<token>/<method>" against apiRoot, so a path
+    // prefix survives only with a trailing slash.
+    const apiRoot = options.apiRoot.href.endsWith("/") ? options.apiRoot.href : `${options.apiRoot.href}/`
+    // Keyed by a sha256, so our own cache never holds tokens in a form that gets inspected or logged.
+    const clients = new Map<string, Telegram>()
+
+    const clientFor = (token: string): Telegram => {
+      const key = createHash("sha256").update(token).digest("base64url")
+      const cached = clients.get(key)
+      if (cached !== undefined) {
+        // Re-insert: Map keeps insertion order, so the first key is the least recently used.
+        clients.delete(key)
+        clients.set(key, cached)
+        return cached
+      }
+      const client = new Telegram(token, { apiRoot, webhookReply: false })
+      clients.set(key, client)
+      if (clients.size > maxClients) {
+        const oldest = clients.keys().next()
+        if (oldest.done !== true) clients.delete(oldest.value)
+      }
+      return client
+    }
+
+    /** One API call: timeout per attempt (the signal aborts the HTTP request), retries, error mapping. */
+    const call = <A>(
+      method: string,
+      token: Token,
+      run: (client: Telegram, signal: TelegrafSignal) => Promise<A>,
+      timeout: Duration.Duration = requestTimeout
+    ): Effect.Effect<A, TelegramError> => {
+      const secret = Redacted.value(token)
+      const attempt = Effect.tryPromise({
+        try: (signal) => run(clientFor(secret), telegrafSignal(signal)),
+        catch: (cause) => toTelegramError(method, cause, secret)
+      }).pipe(
+        Effect.timeoutOrElse({ duration: timeout, orElse: () => Effect.fail(timedOut(method, timeout)) })
+      )
+      return withRetries(attempt, method !== "sendMessage").pipe(
+        Effect.tapError((error) =>
+          Effect.annotateCurrentSpan(
+            // No status when no answer came: a made-up 0 would pollute status dashboards.
+            error.status === null
+              ? { "telegram.error_kind": error.kind }
+              : { "telegram.status": error.status, "telegram.error_kind": error.kind }
+          )
+        )
+      )
+    }
+
+    const getMe = traced("getMe")(function* (token: Token) {
+      const me = yield* call("getMe", token, (client, signal) => client.callApi("getMe", {}, { signal }))
+      return { id: me.id, username: me.username, firstName: me.first_name }
+    })
+
+    const setWebhook = traced("setWebhook")(function* (
+      token: Token,
+      webhook: { readonly url: string; readonly secretToken: string }
+    ) {
+      yield* call("setWebhook", token, (client, signal) =>
+        client.callApi(
+          "setWebhook",
+          { url: webhook.url, secret_token: webhook.secretToken, allowed_updates: ALLOWED_UPDATES },
+          { signal }
+        )
+      )
+    })
+
+    const deleteWebhook = traced("deleteWebhook")(function* (token: Token) {
+      // Pending updates are kept: the bot switches to polling and must still answer them.
+      yield* call("deleteWebhook", token, (client, signal) =>
+        client.callApi("deleteWebhook", { drop_pending_updates: false }, { signal })
+      )
+    })
+
+    const getWebhookInfo = traced("getWebhookInfo")(function* (token: Token) {
+      const info = yield* call("getWebhookInfo", token, (client, signal) =>
+        client.callApi("getWebhookInfo", {}, { signal })
+      )
+      const result: WebhookInfo = {
+        url: info.url ?? "",
+        pendingUpdateCount: info.pending_update_count,
+        lastErrorMessage: info.last_error_message ?? null,
+        lastErrorDate: info.last_error_date === undefined ? null : new Date(info.last_error_date * 1000)
+      }
+      return result
+    })
+
+    const sendMessage = traced("sendMessage")(function* (token: Token, input: SendMessageInput) {
+      const message = yield* call("sendMessage", token, (client, signal) =>
+        client.callApi(
+          "sendMessage",
+          {
+            chat_id: input.chatId,
+            text: input.text,
+            ...(input.parseMode === undefined ? {} : { parse_mode: input.parseMode }),
+            // A reply whose original was deleted is still worth sending.
+            ...(input.replyToMessageId === undefined
+              ? {}
+              : {
+                  reply_parameters: { message_id: input.replyToMessageId, allow_sending_without_reply: true }
+                })
+          },
+          { signal }
+        )
+      )
+      return { messageId: message.message_id }
+    })
+
+    const sendChatAction = traced("sendChatAction")(function* (
+      token: Token,
+      chatId: number,
+      action: "typing"
+    ) {
+      yield* call("sendChatAction", token, (client, signal) =>
+        client.callApi("sendChatAction", { chat_id: chatId, action }, { signal })
+      )
+    })
+
+    const answerCallbackQuery = traced("answerCallbackQuery")(function* (
+      token: Token,
+      callbackQueryId: string,
+      text?: string | undefined
+    ) {
+      yield* call("answerCallbackQuery", token, (client, signal) =>
+        client.callApi(
+          "answerCallbackQuery",
+          { callback_query_id: callbackQueryId, ...(text === undefined ? {} : { text }) },
+          { signal }
+        )
+      )
+    })
+
+    const getUpdates = traced("getUpdates")(function* (
+      token: Token,
+      poll: { readonly offset: number; readonly timeoutSeconds: number; readonly limit?: number | undefined }
+    ) {
+      const updates = yield* call(
+        "getUpdates",
+        token,
+        (client, signal) =>
+          client.callApi(
+            "getUpdates",
+            {
+              offset: poll.offset,
+              timeout: poll.timeoutSeconds,
+              ...(poll.limit === undefined ? {} : { limit: poll.limit }),
+              allowed_updates: ALLOWED_UPDATES
+            },
+            { signal }
+          ),
+        // The server holds a long poll for up to timeoutSeconds before answering.
+        Duration.sum(Duration.seconds(poll.timeoutSeconds), requestTimeout)
+      )
+      const raw: ReadonlyArray<unknown> = updates
+      return raw
+    })
+
+    return TelegramGateway.of({
+      getMe,
+      setWebhook,
+      deleteWebhook,
+      getWebhookInfo,
+      sendMessage,
+      sendChatAction,
+      answerCallbackQuery,
+      getUpdates
+    })
+  })

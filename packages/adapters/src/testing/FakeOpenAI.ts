@@ -1,0 +1,327 @@
+/**
+ * A local OpenAI-compatible server for tests and benchmarks: answers
+ * `POST /v1/chat/completions` in OpenAI's wire format, records what it was
+ * asked, and fails on request (HTTP errors, hangs, connection resets) so the
+ * real adapter can be tested end to end. Never logs; cheap per request.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
+import { Effect, type Scope } from "effect"
+
+export interface WireMessage {
+  readonly role: string
+  readonly content: string
+}
+
+export interface RecordedRequest {
+  readonly model: string
+  readonly messages: ReadonlyArray<WireMessage>
+  /** Epoch milliseconds when the request arrived. */
+  readonly time: number
+  /** The bearer token the client sent, so tests can check which key was used. */
+  readonly apiKey: string | undefined
+}
+
+export interface ReplyRequest {
+  readonly model: string
+  readonly messages: ReadonlyArray<WireMessage>
+}
+
+/** A reply text, or the parts of the answer to control (null content, finish reason, answering model). */
+export type Reply =
+  | string
+  | {
+      readonly content: string | null
+      readonly finishReason?: string
+      /** The model the response names, e.g. a dated snapshot of the requested one. */
+      readonly model?: string
+    }
+
+export interface Failure {
+  /** An HTTP status, "hang" (never answer: the client times out) or "reset" (destroy the socket). */
+  readonly status: number | "hang" | "reset"
+  /** OpenAI's error code, e.g. "insufficient_quota" (with 429) or "model_not_found" (with 404). */
+  readonly code?: string
+  /** The exact JSON body to answer with, instead of OpenAI's default for the status and code. */
+  readonly body?: unknown
+  /** Seconds, sent as the `retry-after` header. */
+  readonly retryAfter?: number
+  /** How many matching requests fail; default 1, `Infinity` for all of them. */
+  readonly times?: number
+  /** Only requests for this model fail. */
+  readonly model?: string
+}
+
+export interface FakeOpenAI {
+  /** The API root to give the client, ending in `/v1`. */
+  readonly baseUrl: URL
+  /** Every request received, failed ones included, oldest first. */
+  readonly requests: Effect.Effect<ReadonlyArray<RecordedRequest>>
+  readonly setReply: (reply: (request: ReplyRequest) => Reply) => Effect.Effect<void>
+  /** Delay before every answer (and before every scripted failure). */
+  readonly setLatency: (millis: number) => Effect.Effect<void>
+  /** Queues a failure; queued failures are used in order, each for its `times` matching requests. */
+  readonly failNext: (failure: Failure) => Effect.Effect<void>
+  /** Forgets the recorded requests and the queued failures. */
+  readonly clear: Effect.Effect<void>
+}
+
+export interface FakeOpenAIOptions {
+  readonly reply?: (request: ReplyRequest) => Reply
+  readonly latencyMillis?: number
+  /** Keep a record of every request (default true); benchmarks may turn it off. */
+  readonly record?: boolean
+}
+
+export const defaultReply = (request: ReplyRequest): Reply => {
+  const lastUser = request.messages.findLast((message) => message.role === "user")
+  return `reply to: ${lastUser?.content ?? ""}`
+}
+
+/** Roughly OpenAI's "4 characters per token" rule of thumb. */
+const tokensOf = (chars: number) => Math.ceil(chars / 4)
+
+const errorBody = (message: string, type: string, code: string | null) => ({
+  error: { message, type, param: null, code }
+})
+
+// OpenAI's bodies for each case. The 401 echoes the whole key (OpenAI masks
+// it) so tests can prove the adapter never repeats what a server sends back.
+const defaultErrorBody = (
+  status: number,
+  code: string | undefined,
+  model: string,
+  apiKey: string | undefined
+) => {
+  if (status === 401) {
+    return errorBody(
+      `Incorrect API key provided: ${apiKey ?? ""}.`,
+      "invalid_request_error",
+      "invalid_api_key"
+    )
+  }
+  if (status === 429 && code === "insufficient_quota") {
+    return errorBody(
+      "You exceeded your current quota, please check your plan and billing details.",
+      "insufficient_quota",
+      "insufficient_quota"
+    )
+  }
+  if (status === 429) {
+    return errorBody(
+      `Rate limit reached for ${model}. Please try again later.`,
+      "requests",
+      code ?? "rate_limit_exceeded"
+    )
+  }
+  if (status === 404 || code === "model_not_found") {
+    return errorBody(
+      `The model \`${model}\` does not exist or you do not have access to it.`,
+      "invalid_request_error",
+      code ?? "model_not_found"
+    )
+  }
+  if (status >= 500) {
+    return errorBody(
+      "The server had an error while processing your request. Sorry about that!",
+      "server_error",
+      code ?? null
+    )
+  }
+  return errorBody(`Request failed with status ${status}.`, "invalid_request_error", code ?? null)
+}
+
+const textOf = (content: unknown): string => {
+  if (typeof content === "string") return content
+  // Content parts: [{ type: "text", text }]
+  if (Array.isArray(content)) {
+    return content
+      .map((part) => (typeof part === "object" && part !== null && "text" in part ? String(part.text) : ""))
+      .join("")
+  }
+  return ""
+}
+
+const parseRequest = (body: string): ReplyRequest | string => {
+  let json: unknown
+  try {
+    json = JSON.parse(body)
+  } catch {
+    return "We could not parse the JSON body of your request."
+  }
+  if (typeof json !== "object" || json === null) return "The request body must be a JSON object."
+  const model = "model" in json ? json.model : undefined
+  const messages = "messages" in json ? json.messages : undefined
+  if (typeof model !== "string" || model === "") return "you must provide a model parameter"
+  if (!Array.isArray(messages)) return "Missing required parameter: 'messages'."
+  return {
+    model,
+    messages: messages.map((message: unknown) => ({
+      role: typeof message === "object" && message !== null && "role" in message ? String(message.role) : "",
+      content:
+        typeof message === "object" && message !== null && "content" in message ? textOf(message.content) : ""
+    }))
+  }
+}
+
+const sendJson = (
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers?: Record<string, string>
+) => {
+  const text = JSON.stringify(body)
+  response.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(text),
+    ...headers
+  })
+  response.end(text)
+}
+
+interface QueuedFailure {
+  readonly failure: Failure
+  remaining: number
+}
+
+export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const record = options.record ?? true
+    let reply = options.reply ?? defaultReply
+    let latency = options.latencyMillis ?? 0
+    let requests: Array<RecordedRequest> = []
+    let failures: Array<QueuedFailure> = []
+    let nextId = 0
+
+    const takeFailure = (model: string): Failure | undefined => {
+      const queued = failures.find(
+        (entry) => entry.remaining > 0 && (entry.failure.model === undefined || entry.failure.model === model)
+      )
+      if (queued === undefined) return undefined
+      queued.remaining -= 1
+      if (queued.remaining <= 0) failures = failures.filter((entry) => entry !== queued)
+      return queued.failure
+    }
+
+    const answer = (
+      request: IncomingMessage,
+      response: ServerResponse,
+      parsed: ReplyRequest,
+      apiKey: string | undefined
+    ) => {
+      const failure = takeFailure(parsed.model)
+      if (failure?.status === "hang") return
+      if (failure?.status === "reset") {
+        request.socket.destroy()
+        return
+      }
+      if (failure !== undefined) {
+        sendJson(
+          response,
+          failure.status,
+          failure.body ?? defaultErrorBody(failure.status, failure.code, parsed.model, apiKey),
+          failure.retryAfter === undefined ? undefined : { "retry-after": String(failure.retryAfter) }
+        )
+        return
+      }
+      const given = reply(parsed)
+      const content = typeof given === "string" ? given : given.content
+      const finishReason = typeof given === "string" ? "stop" : (given.finishReason ?? "stop")
+      const model = typeof given === "string" ? parsed.model : (given.model ?? parsed.model)
+      let promptChars = 0
+      for (const message of parsed.messages) promptChars += message.content.length
+      const promptTokens = tokensOf(promptChars)
+      const completionTokens = tokensOf(content?.length ?? 0)
+      nextId += 1
+      sendJson(response, 200, {
+        id: `chatcmpl-fake${nextId}`,
+        object: "chat.completion",
+        created: Math.floor(Date.now() / 1000),
+        model,
+        choices: [
+          {
+            index: 0,
+            message: { role: "assistant", content, refusal: null },
+            logprobs: null,
+            finish_reason: finishReason
+          }
+        ],
+        usage: {
+          prompt_tokens: promptTokens,
+          completion_tokens: completionTokens,
+          total_tokens: promptTokens + completionTokens
+        }
+      })
+    }
+
+    const handle = (request: IncomingMessage, response: ServerResponse) => {
+      if (request.method !== "POST" || request.url !== "/v1/chat/completions") {
+        sendJson(
+          response,
+          404,
+          errorBody(
+            `Unknown request URL: ${request.method} ${request.url}.`,
+            "invalid_request_error",
+            "unknown_url"
+          )
+        )
+        return
+      }
+      const chunks: Array<Buffer> = []
+      request.on("data", (chunk: Buffer) => chunks.push(chunk))
+      request.on("end", () => {
+        const time = Date.now()
+        const parsed = parseRequest(Buffer.concat(chunks).toString("utf8"))
+        if (typeof parsed === "string") {
+          sendJson(response, 400, errorBody(parsed, "invalid_request_error", null))
+          return
+        }
+        const authorization = request.headers.authorization
+        const apiKey = authorization?.startsWith("Bearer ")
+          ? authorization.slice("Bearer ".length)
+          : undefined
+        if (record) requests.push({ model: parsed.model, messages: parsed.messages, time, apiKey })
+        if (latency > 0) setTimeout(() => answer(request, response, parsed, apiKey), latency)
+        else answer(request, response, parsed, apiKey)
+      })
+    }
+
+    const server = createServer({ keepAliveTimeout: 30_000 }, handle)
+    // A socket destroyed on purpose ("reset") or by a client giving up must not crash the test run.
+    server.on("clientError", (_error, socket) => socket.destroy())
+
+    const port = yield* Effect.acquireRelease(
+      Effect.callback<number>((resume) => {
+        server.listen(0, "127.0.0.1", () => {
+          const address = server.address()
+          resume(Effect.succeed(typeof address === "object" && address !== null ? address.port : 0))
+        })
+      }),
+      () =>
+        Effect.callback<void>((resume) => {
+          // Hung requests keep their sockets open; close() alone would wait for them.
+          server.close(() => resume(Effect.void))
+          server.closeAllConnections()
+        })
+    )
+
+    return {
+      baseUrl: new URL(`http://127.0.0.1:${port}/v1`),
+      requests: Effect.sync(() => requests.slice()),
+      setReply: (next) =>
+        Effect.sync(() => {
+          reply = next
+        }),
+      setLatency: (millis) =>
+        Effect.sync(() => {
+          latency = millis
+        }),
+      failNext: (failure) =>
+        Effect.sync(() => {
+          failures.push({ failure, remaining: failure.times ?? 1 })
+        }),
+      clear: Effect.sync(() => {
+        requests = []
+        failures = []
+      })
+    } satisfies FakeOpenAI
+  })

@@ -1,0 +1,645 @@
+/**
+ * A local fake of the Telegram Bot API, speaking its wire format over real
+ * HTTP, so the real adapter (and the whole server) can be tested and
+ * benchmarked without the network: `POST /bot<token>/<method>` with JSON,
+ * urlencoded or multipart bodies, answering `{ ok, result }` or
+ * `{ ok: false, error_code, description, parameters? }` with the same HTTP
+ * status Telegram uses. Faults and latency are scripted per method.
+ *
+ * The inspection API is plain synchronous functions so tests and the benchmark
+ * can read and script it directly; the server itself is a scoped resource.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
+import { Context, Effect, Layer, type Scope } from "effect"
+
+export interface BotInfo {
+  readonly id: number
+  readonly username: string
+  readonly firstName: string
+}
+
+/** What the next calls of a method answer instead of the normal result. */
+export type Fault =
+  /** 429 with `parameters.retry_after`. */
+  | { readonly _tag: "RateLimited"; readonly retryAfterSeconds: number }
+  /** A 5xx answer. */
+  | { readonly _tag: "ServerError"; readonly status: number }
+  /** Never answers; the client has to time out. */
+  | { readonly _tag: "Hang" }
+  /** Destroys the socket without an answer. */
+  | { readonly _tag: "Reset" }
+  /** Any other API error, e.g. 403 "Forbidden: bot was blocked by the user". */
+  | { readonly _tag: "ApiError"; readonly status: number; readonly description: string }
+
+const hang: Fault = { _tag: "Hang" }
+const reset: Fault = { _tag: "Reset" }
+
+export const Fault = {
+  rateLimited: (retryAfterSeconds: number): Fault => ({ _tag: "RateLimited", retryAfterSeconds }),
+  serverError: (status = 500): Fault => ({ _tag: "ServerError", status }),
+  hang,
+  reset,
+  apiError: (status: number, description: string): Fault => ({ _tag: "ApiError", status, description })
+}
+
+export interface SentMessage {
+  readonly botId: number
+  readonly chatId: number
+  readonly messageId: number
+  readonly text: string
+  readonly parseMode: string | null
+  readonly replyToMessageId: number | null
+  /** Epoch milliseconds when the fake received it. */
+  readonly time: number
+}
+
+export interface ChatAction {
+  readonly botId: number
+  readonly chatId: number
+  readonly action: string
+  readonly time: number
+}
+
+export interface CallbackAnswer {
+  readonly botId: number
+  readonly callbackQueryId: string
+  readonly text: string | null
+  readonly time: number
+}
+
+export interface WebhookEvent {
+  readonly botId: number
+  readonly type: "set" | "deleted"
+  readonly url: string | null
+  readonly secretToken: string | null
+  readonly allowedUpdates: ReadonlyArray<string> | null
+  readonly dropPendingUpdates: boolean
+  readonly time: number
+}
+
+export interface Options {
+  /** Delay before answering, per method name. */
+  readonly latencyMillis?: Readonly<Record<string, number>> | undefined
+}
+
+export interface FakeTelegramServer {
+  /** Pass as the adapter's `apiRoot`. */
+  readonly apiRoot: URL
+  readonly registerBot: (token: string, info: BotInfo) => void
+  /** Every later call with this token answers 401, as after a token reset in BotFather. */
+  readonly revokeToken: (token: string) => void
+  /** Queues an update for getUpdates (waking a held long poll); returns its `update_id`. */
+  readonly pushUpdate: (token: string, update: Readonly<Record<string, unknown>>) => number
+  /** The next `times` calls of `method` (any bot) answer with `fault`. */
+  readonly failNext: (method: string, fault: Fault, times?: number) => void
+  readonly setLatency: (method: string, millis: number) => void
+  /** What getWebhookInfo reports as the last delivery error. */
+  readonly setWebhookError: (token: string, message: string, date?: Date) => void
+  readonly sent: ReadonlyArray<SentMessage>
+  readonly sentTo: (chatId: number, botId?: number) => ReadonlyArray<SentMessage>
+  readonly chatActions: ReadonlyArray<ChatAction>
+  readonly callbackAnswers: ReadonlyArray<CallbackAnswer>
+  readonly webhooks: ReadonlyArray<WebhookEvent>
+  /** The webhook currently set for a bot, if any. */
+  readonly webhookOf: (token: string) => { readonly url: string; readonly secretToken: string | null } | null
+  /** Requests per method, counted on arrival (faults and 401s included). */
+  readonly calls: (method: string) => number
+  readonly callCounts: () => Readonly<Record<string, number>>
+  /** Clears logs, counters, faults and latency; keeps bots and webhooks. */
+  readonly reset: () => void
+}
+
+export class FakeTelegram extends Context.Service<FakeTelegram, FakeTelegramServer>()(
+  "@botfleet/adapters/testing/FakeTelegram"
+) {}
+
+const MAX_MESSAGE_LENGTH = 4096
+
+type Params = Record<string, unknown>
+
+interface BotState {
+  readonly info: BotInfo
+  revoked: boolean
+  readonly updates: Array<Readonly<Record<string, unknown>> & { readonly update_id: number }>
+  nextUpdateId: number
+  /** Held long polls; each re-checks the queue when woken. */
+  readonly waiters: Set<() => void>
+  webhook: { readonly url: string; readonly secretToken: string | null; allowedUpdates: unknown } | null
+  webhookError: { readonly message: string; readonly date: number } | null
+}
+
+class ApiFailure {
+  constructor(
+    readonly status: number,
+    readonly description: string,
+    readonly parameters?: Readonly<Record<string, unknown>>
+  ) {}
+}
+
+// --- parameters arrive as JSON values, or as strings from forms and query strings ---
+
+const stringParam = (params: Params, key: string): string | undefined => {
+  const value = params[key]
+  if (typeof value === "string") return value
+  if (typeof value === "number" || typeof value === "boolean") return String(value)
+  return undefined
+}
+
+const intParam = (params: Params, key: string): number | undefined => {
+  const value = params[key]
+  if (typeof value === "number") return Number.isInteger(value) ? value : undefined
+  if (typeof value === "string" && /^-?\d+$/.test(value)) return Number(value)
+  return undefined
+}
+
+const boolParam = (params: Params, key: string): boolean => {
+  const value = params[key]
+  return value === true || value === "true"
+}
+
+/** Objects and arrays are JSON-encoded strings in form bodies. */
+const jsonParam = (params: Params, key: string): unknown => {
+  const value = params[key]
+  if (typeof value !== "string") return value
+  try {
+    return JSON.parse(value)
+  } catch {
+    return value
+  }
+}
+
+const requireChatId = (params: Params): number => {
+  const chatId = intParam(params, "chat_id")
+  if (chatId === undefined) throw new ApiFailure(400, "Bad Request: chat not found")
+  return chatId
+}
+
+/**
+ * Index of the first `*` or `_` that is never closed (outside code spans,
+ * not backslash-escaped), or -1: enough of Telegram's Markdown parser to
+ * reproduce its most common "can't parse entities" error.
+ */
+export const unclosedEntityIndex = (text: string): number => {
+  let open = -1
+  let openChar = ""
+  let inCode = false
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i]
+    if (char === "\\") {
+      i++
+    } else if (char === "`") {
+      inCode = !inCode
+    } else if (!inCode && (char === "*" || char === "_")) {
+      if (open === -1) {
+        open = i
+        openChar = char
+      } else if (char === openChar) {
+        open = -1
+      }
+    }
+  }
+  return open
+}
+
+const parseMultipart = (body: string, boundary: string): Params => {
+  const params: Params = {}
+  for (const part of body.split(`--${boundary}`)) {
+    const headerEnd = part.indexOf("\r\n\r\n")
+    if (headerEnd === -1) continue
+    const name = /name="([^"]*)"/.exec(part.slice(0, headerEnd))?.[1]
+    if (name === undefined) continue
+    params[name] = part.slice(headerEnd + 4).replace(/\r\n$/, "")
+  }
+  return params
+}
+
+const parseBody = (contentType: string, body: string): Params => {
+  if (body.length === 0) return {}
+  if (contentType.includes("application/json")) {
+    const parsed: unknown = JSON.parse(body)
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+      throw new ApiFailure(400, "Bad Request: invalid parameters")
+    }
+    return { ...parsed }
+  }
+  const boundary = /boundary=([^;]+)/.exec(contentType)?.[1]
+  if (contentType.includes("multipart/form-data") && boundary !== undefined) {
+    return parseMultipart(body, boundary)
+  }
+  return Object.fromEntries(new URLSearchParams(body))
+}
+
+const PATH = /^\/bot([^/]+)\/([A-Za-z]+)$/
+
+/** The fake's state and request handler, apart from the server that carries it. */
+const makeFake = (options: Options | undefined) => {
+  const bots = new Map<string, BotState>()
+  const faults = new Map<string, Array<Fault>>()
+  const latency = new Map<string, number>(Object.entries(options?.latencyMillis ?? {}))
+  const counts = new Map<string, number>()
+  const messageIds = new Map<string, number>()
+  let sent: Array<SentMessage> = []
+  let sentByChat = new Map<string, Array<SentMessage>>()
+  let chatActions: Array<ChatAction> = []
+  let callbackAnswers: Array<CallbackAnswer> = []
+  let webhooks: Array<WebhookEvent> = []
+  /** Latency and long-poll timers, cleared when the server stops. */
+  const timers = new Set<NodeJS.Timeout>()
+
+  const later = (millis: number, run: () => void): NodeJS.Timeout => {
+    const timer = setTimeout(() => {
+      timers.delete(timer)
+      run()
+    }, millis)
+    timers.add(timer)
+    return timer
+  }
+
+  const botFor = (token: string): BotState => {
+    const bot = bots.get(token)
+    if (bot === undefined || bot.revoked) throw new ApiFailure(401, "Unauthorized")
+    return bot
+  }
+
+  const knownBot = (token: string): BotState => {
+    const bot = bots.get(token)
+    if (bot === undefined) throw new Error("FakeTelegram: unknown bot token")
+    return bot
+  }
+
+  const takeFault = (method: string): Fault | undefined => {
+    const queue = faults.get(method)
+    if (queue === undefined) return undefined
+    const fault = queue.shift()
+    if (queue.length === 0) faults.delete(method)
+    return fault
+  }
+
+  const send = (res: ServerResponse, status: number, payload: unknown) => {
+    if (res.writableEnded || res.destroyed) return
+    const body = JSON.stringify(payload)
+    res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) })
+    res.end(body)
+  }
+
+  const sendFailure = (res: ServerResponse, failure: ApiFailure) =>
+    send(res, failure.status, {
+      ok: false,
+      error_code: failure.status,
+      description: failure.description,
+      ...(failure.parameters === undefined ? {} : { parameters: failure.parameters })
+    })
+
+  const sendMessage = (bot: BotState, params: Params) => {
+    const chatId = requireChatId(params)
+    const text = stringParam(params, "text") ?? ""
+    if (text.length === 0) throw new ApiFailure(400, "Bad Request: message text is empty")
+    if (text.length > MAX_MESSAGE_LENGTH) throw new ApiFailure(400, "Bad Request: message is too long")
+    const parseMode = stringParam(params, "parse_mode") ?? null
+    if (parseMode === "Markdown" || parseMode === "MarkdownV2") {
+      const index = unclosedEntityIndex(text)
+      if (index !== -1) {
+        const offset = Buffer.byteLength(text.slice(0, index))
+        throw new ApiFailure(
+          400,
+          `Bad Request: can't parse entities: Can't find end of the entity starting at byte offset ${offset}`
+        )
+      }
+    }
+    const replyParameters = jsonParam(params, "reply_parameters")
+    const replyTo =
+      intParam(params, "reply_to_message_id") ??
+      (replyParameters !== null && typeof replyParameters === "object"
+        ? intParam({ ...replyParameters }, "message_id")
+        : undefined) ??
+      null
+    const chatKey = `${bot.info.id}:${chatId}`
+    const messageId = (messageIds.get(chatKey) ?? 0) + 1
+    messageIds.set(chatKey, messageId)
+    const now = Date.now()
+    const record: SentMessage = {
+      botId: bot.info.id,
+      chatId,
+      messageId,
+      text,
+      parseMode,
+      replyToMessageId: replyTo,
+      time: now
+    }
+    sent.push(record)
+    const forChat = sentByChat.get(chatKey)
+    if (forChat === undefined) sentByChat.set(chatKey, [record])
+    else forChat.push(record)
+    return {
+      message_id: messageId,
+      from: { id: bot.info.id, is_bot: true, first_name: bot.info.firstName, username: bot.info.username },
+      chat: { id: chatId, type: chatId > 0 ? "private" : "group" },
+      date: Math.floor(now / 1000),
+      text
+    }
+  }
+
+  /** Answers now when updates are queued, else holds the request until a push or the timeout. */
+  const getUpdates = (bot: BotState, params: Params, res: ServerResponse) => {
+    if (bot.webhook !== null) {
+      throw new ApiFailure(
+        409,
+        "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
+      )
+    }
+    const offset = intParam(params, "offset") ?? 0
+    const limit = Math.min(Math.max(intParam(params, "limit") ?? 100, 1), 100)
+    const timeoutSeconds = Math.max(intParam(params, "timeout") ?? 0, 0)
+    // An offset confirms every update below it: Telegram forgets them.
+    if (offset > 0) {
+      const firstKept = bot.updates.findIndex((update) => update.update_id >= offset)
+      bot.updates.splice(0, firstKept === -1 ? bot.updates.length : firstKept)
+    }
+    const available = () =>
+      offset < 0 ? bot.updates.slice(offset).slice(0, limit) : bot.updates.slice(0, limit)
+    const ready = available()
+    if (ready.length > 0 || timeoutSeconds === 0) return ready
+    const wake = () => {
+      const updates = available()
+      if (updates.length === 0) return
+      finish()
+      send(res, 200, { ok: true, result: updates })
+    }
+    const finish = () => {
+      bot.waiters.delete(wake)
+      clearTimeout(timer)
+      timers.delete(timer)
+    }
+    const timer = later(timeoutSeconds * 1000, () => {
+      finish()
+      send(res, 200, { ok: true, result: [] })
+    })
+    bot.waiters.add(wake)
+    res.on("close", finish)
+    return undefined
+  }
+
+  /** The method's result, or undefined when it answers later itself. */
+  const dispatch = (method: string, bot: BotState, params: Params, res: ServerResponse): unknown => {
+    const now = Date.now()
+    switch (method) {
+      case "getMe":
+        return {
+          id: bot.info.id,
+          is_bot: true,
+          first_name: bot.info.firstName,
+          username: bot.info.username,
+          can_join_groups: true,
+          can_read_all_group_messages: false,
+          supports_inline_queries: false
+        }
+      case "sendMessage":
+        return sendMessage(bot, params)
+      case "sendChatAction": {
+        const chatId = requireChatId(params)
+        chatActions.push({
+          botId: bot.info.id,
+          chatId,
+          action: stringParam(params, "action") ?? "",
+          time: now
+        })
+        return true
+      }
+      case "answerCallbackQuery": {
+        const callbackQueryId = stringParam(params, "callback_query_id")
+        if (callbackQueryId === undefined) throw new ApiFailure(400, "Bad Request: query is too old")
+        callbackAnswers.push({
+          botId: bot.info.id,
+          callbackQueryId,
+          text: stringParam(params, "text") ?? null,
+          time: now
+        })
+        return true
+      }
+      case "setWebhook": {
+        const url = stringParam(params, "url") ?? ""
+        const secretToken = stringParam(params, "secret_token") ?? null
+        const allowed = jsonParam(params, "allowed_updates")
+        const allowedUpdates = Array.isArray(allowed) ? allowed.map(String) : null
+        const dropPendingUpdates = boolParam(params, "drop_pending_updates")
+        if (dropPendingUpdates) bot.updates.length = 0
+        // An empty url removes the webhook, as in the real API.
+        bot.webhook = url === "" ? null : { url, secretToken, allowedUpdates }
+        webhooks.push({
+          botId: bot.info.id,
+          type: url === "" ? "deleted" : "set",
+          url: url === "" ? null : url,
+          secretToken,
+          allowedUpdates,
+          dropPendingUpdates,
+          time: now
+        })
+        return true
+      }
+      case "deleteWebhook": {
+        const dropPendingUpdates = boolParam(params, "drop_pending_updates")
+        if (dropPendingUpdates) bot.updates.length = 0
+        bot.webhook = null
+        webhooks.push({
+          botId: bot.info.id,
+          type: "deleted",
+          url: null,
+          secretToken: null,
+          allowedUpdates: null,
+          dropPendingUpdates,
+          time: now
+        })
+        return true
+      }
+      case "getWebhookInfo":
+        return {
+          url: bot.webhook?.url ?? "",
+          has_custom_certificate: false,
+          pending_update_count: bot.updates.length,
+          ...(bot.webhookError === null
+            ? {}
+            : { last_error_date: bot.webhookError.date, last_error_message: bot.webhookError.message }),
+          ...(Array.isArray(bot.webhook?.allowedUpdates)
+            ? { allowed_updates: bot.webhook.allowedUpdates }
+            : {})
+        }
+      case "getUpdates":
+        return getUpdates(bot, params, res)
+      default:
+        throw new ApiFailure(404, "Not Found")
+    }
+  }
+
+  const answer = (
+    token: string,
+    method: string,
+    fault: Fault | undefined,
+    params: Params,
+    req: IncomingMessage,
+    res: ServerResponse
+  ) => {
+    if (fault !== undefined) {
+      switch (fault._tag) {
+        case "Hang":
+          return
+        case "Reset":
+          req.socket.destroy()
+          return
+        case "RateLimited":
+          return sendFailure(
+            res,
+            new ApiFailure(429, `Too Many Requests: retry after ${fault.retryAfterSeconds}`, {
+              retry_after: fault.retryAfterSeconds
+            })
+          )
+        case "ServerError":
+          return sendFailure(res, new ApiFailure(fault.status, "Internal Server Error"))
+        case "ApiError":
+          return sendFailure(res, new ApiFailure(fault.status, fault.description))
+      }
+    }
+    try {
+      const result = dispatch(method, botFor(token), params, res)
+      if (result !== undefined) send(res, 200, { ok: true, result })
+    } catch (error) {
+      if (error instanceof ApiFailure) sendFailure(res, error)
+      else sendFailure(res, new ApiFailure(500, "Internal Server Error"))
+    }
+  }
+
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    const url = req.url ?? "/"
+    const queryStart = url.indexOf("?")
+    const match = PATH.exec(queryStart === -1 ? url : url.slice(0, queryStart))
+    const chunks: Array<Buffer> = []
+    req.on("data", (chunk: Buffer) => chunks.push(chunk))
+    req.on("end", () => {
+      if (match === null) return sendFailure(res, new ApiFailure(404, "Not Found"))
+      const token = decodeURIComponent(match[1]!)
+      const method = match[2]!
+      counts.set(method, (counts.get(method) ?? 0) + 1)
+      const fault = takeFault(method)
+      let params: Params
+      try {
+        params = {
+          ...(queryStart === -1 ? {} : Object.fromEntries(new URLSearchParams(url.slice(queryStart + 1)))),
+          ...parseBody(req.headers["content-type"] ?? "", Buffer.concat(chunks).toString("utf8"))
+        }
+      } catch {
+        return sendFailure(res, new ApiFailure(400, "Bad Request: can't parse request body"))
+      }
+      const delay = latency.get(method) ?? 0
+      if (delay > 0) later(delay, () => answer(token, method, fault, params, req, res))
+      else answer(token, method, fault, params, req, res)
+    })
+  }
+
+  const stop = () => {
+    for (const timer of timers) clearTimeout(timer)
+    timers.clear()
+  }
+
+  const api = (apiRoot: URL): FakeTelegramServer => ({
+    apiRoot,
+    registerBot: (token, info) => {
+      bots.set(token, {
+        info,
+        revoked: false,
+        updates: [],
+        nextUpdateId: 1,
+        waiters: new Set(),
+        webhook: null,
+        webhookError: null
+      })
+    },
+    revokeToken: (token) => {
+      knownBot(token).revoked = true
+    },
+    pushUpdate: (token, update) => {
+      const bot = knownBot(token)
+      const given = update.update_id
+      const updateId = typeof given === "number" ? given : bot.nextUpdateId
+      bot.nextUpdateId = Math.max(bot.nextUpdateId, updateId + 1)
+      bot.updates.push({ ...update, update_id: updateId })
+      for (const wake of [...bot.waiters]) wake()
+      return updateId
+    },
+    failNext: (method, fault, times = 1) => {
+      const queue = faults.get(method) ?? []
+      for (let i = 0; i < times; i++) queue.push(fault)
+      faults.set(method, queue)
+    },
+    setLatency: (method, millis) => {
+      latency.set(method, millis)
+    },
+    setWebhookError: (token, message, date = new Date()) => {
+      knownBot(token).webhookError = { message, date: Math.floor(date.getTime() / 1000) }
+    },
+    get sent() {
+      return sent
+    },
+    sentTo: (chatId, botId) =>
+      botId === undefined
+        ? sent.filter((message) => message.chatId === chatId)
+        : (sentByChat.get(`${botId}:${chatId}`) ?? []),
+    get chatActions() {
+      return chatActions
+    },
+    get callbackAnswers() {
+      return callbackAnswers
+    },
+    get webhooks() {
+      return webhooks
+    },
+    webhookOf: (token) => {
+      const webhook = knownBot(token).webhook
+      return webhook === null ? null : { url: webhook.url, secretToken: webhook.secretToken }
+    },
+    calls: (method) => counts.get(method) ?? 0,
+    callCounts: () => Object.fromEntries(counts),
+    reset: () => {
+      sent = []
+      sentByChat = new Map()
+      chatActions = []
+      callbackAnswers = []
+      webhooks = []
+      counts.clear()
+      faults.clear()
+      latency.clear()
+    }
+  })
+
+  return { handle, stop, api }
+}
+
+export const make = (options?: Options): Effect.Effect<FakeTelegramServer, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const fake = makeFake(options)
+    const server = yield* Effect.acquireRelease(
+      Effect.callback<Server>((resume) => {
+        const created = createServer(fake.handle)
+        // Long polls and keep-alive connections must outlive Node's defaults in benchmarks.
+        created.keepAliveTimeout = 60_000
+        created.requestTimeout = 0
+        created.once("error", (error) => resume(Effect.die(error)))
+        // A deep backlog: benchmarks open hundreds of connections at once.
+        created.listen({ port: 0, host: "127.0.0.1", backlog: 4096 }, () => resume(Effect.succeed(created)))
+      }),
+      (running) =>
+        Effect.callback<void>((resume) => {
+          fake.stop()
+          running.close(() => resume(Effect.void))
+          // Held long polls and hung requests would otherwise keep close() waiting.
+          running.closeAllConnections()
+        })
+    )
+    const address = server.address()
+    if (address === null || typeof address === "string") {
+      return yield* Effect.die(new Error("FakeTelegram: the server has no TCP address"))
+    }
+    return fake.api(new URL(`http://127.0.0.1:${address.port}`))
+  })
+
+/** The fake as a service, for `layer(FakeTelegram.layer())(...)` test blocks. */
+export const layer = (options?: Options): Layer.Layer<FakeTelegram> =>
+  Layer.effect(FakeTelegram, make(options))
