@@ -1,0 +1,34 @@
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import path from "node:path"
+import { Option, Redacted } from "effect"
+import type { AppConfigShape } from "../../src/config/AppConfig.ts"
+
+/** A configuration like the defaults, pointed at test servers. */
+export const testConfig = (overrides: Partial<AppConfigShape>): AppConfigShape => ({
+  port: 0,
+  host: "127.0.0.1",
+  databaseUrl: Option.none(),
+  dataDir: mkdtempSync(path.join(tmpdir(), "botfleet-server-")),
+  publicUrl: Option.none(),
+  telegramApiRoot: new URL("http://127.0.0.1:9"),
+  openaiApiKey: Option.some(Redacted.make("sk-test-key")),
+  openaiBaseUrl: Option.none(),
+  openaiModel: "gpt-4o-mini",
+  openaiFallbackModel: Option.none(),
+  openaiPrices: Option.none(),
+  pipelineConcurrency: 64,
+  adminEmail: Option.none(),
+  adminPassword: Option.none(),
+  adminRegistrationToken: Option.none(),
+  secretsKey: Option.some(Redacted.make(Buffer.alloc(32, 3).toString("base64"))),
+  corsOrigins: [],
+  logLevel: "error",
+  logFormat: "json",
+  ...overrides
+})
+
+let counter = 0
+/** A token of the shape Telegram gives, unique per call. */
+export const makeToken = (botNumber = 700_000_000 + ++counter) =>
+  `${botNumber}:AA${Math.random().toString(36).slice(2).padEnd(12, "x")}${"b".repeat(22)}`
