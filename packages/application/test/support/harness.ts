@@ -1,0 +1,192 @@
+/**
+ * The use cases on in-memory twins: no database, no network. Each test builds
+ * its own harness (`Effect.provide(harness())`), so nothing leaks between tests.
+ *
+ * Time is the TestClock: each update arrives a second after the previous one
+ * and the model takes a second to answer, so stored messages have distinct,
+ * increasing timestamps and the "typing…" fiber gets to run.
+ */
+import {
+  LanguageModelMemory,
+  RepositoriesMemory,
+  SecretBoxMemory,
+  TelegramGatewayMemory,
+  UpdateInboxMemory
+} from "@botfleet/adapters"
+import {
+  type BotInput,
+  BotService,
+  ChatRepository,
+  ChatWorker,
+  chatKeyOfUpdate,
+  EffectOutbox,
+  EffectRunner,
+  HandleUpdate,
+  LanguageModel,
+  MessageRepository,
+  type RetryPolicy,
+  Settings,
+  TelegramGateway,
+  UpdateInbox
+} from "@botfleet/application"
+import type { Bot, Chat, DomainEffect, Message } from "@botfleet/domain"
+import { Effect, Layer, Option, Redacted } from "effect"
+import { TestClock } from "effect/testing"
+
+export const testPolicy: RetryPolicy = { maxAttempts: 3, baseDelayMs: 1_000, maxDelayMs: 10_000 }
+
+export interface HarnessOptions {
+  readonly publicUrl?: string | undefined
+  readonly policy?: RetryPolicy | undefined
+  /** Wraps the Telegram twin, for faults its `failNext` cannot script (say, "the second send"). */
+  readonly telegram?: ((gateway: TelegramGateway["Service"]) => TelegramGateway["Service"]) | undefined
+}
+
+/** The model "thinks" for a second of virtual time before answering. */
+const thinkingModel = Layer.effect(
+  LanguageModel,
+  LanguageModel.useSync((model) =>
+    LanguageModel.of({
+      complete: (request) => Effect.andThen(TestClock.adjust("1 second"), model.complete(request))
+    })
+  )
+)
+
+export const harness = (options: HarnessOptions = {}) => {
+  const wrap = options.telegram
+  const telegram = wrap
+    ? Layer.effect(TelegramGateway, TelegramGateway.useSync(wrap)).pipe(
+        Layer.provideMerge(TelegramGatewayMemory.layerMemory)
+      )
+    : TelegramGatewayMemory.layerMemory
+  const settings = Layer.succeed(
+    Settings,
+    Settings.of({
+      publicUrl: Option.map(Option.fromUndefinedOr(options.publicUrl), (url) => new URL(url)),
+      defaultModel: "test-model"
+    })
+  )
+  const infrastructure = Layer.mergeAll(
+    RepositoriesMemory.layer,
+    UpdateInboxMemory.layerMemory,
+    telegram,
+    thinkingModel.pipe(Layer.provideMerge(LanguageModelMemory.layerMemory())),
+    SecretBoxMemory.layerMemory,
+    settings
+  )
+  return ChatWorker.layerWith(options.policy ?? testPolicy).pipe(
+    Layer.provideMerge(Layer.mergeAll(BotService.layer, HandleUpdate.layer, EffectRunner.layer)),
+    Layer.provideMerge(infrastructure)
+  )
+}
+
+/** A well-formed token for a Telegram bot id: `<id>:` and 35 url-safe characters. */
+export const tokenFor = (telegramId: number): Redacted.Redacted<string> =>
+  Redacted.make(`${telegramId}:${`AAH-${telegramId}_`.padEnd(35, "x")}`)
+
+export interface TestBot {
+  readonly bot: Bot
+  readonly token: Redacted.Redacted<string>
+}
+
+/** Makes the bot known to the Telegram twin, registers it, enables it and runs the effects that causes. */
+export const addBot = Effect.fn("harness.addBot")(function* (
+  options: { readonly telegramId?: number; readonly username?: string } & Partial<BotInput> = {}
+) {
+  const { telegramId = 700_001, username = "helper_bot", ...input } = options
+  const token = tokenFor(telegramId)
+  const log = yield* TelegramGatewayMemory.TelegramMemoryLog
+  yield* log.registerBot(token, { id: telegramId, username, firstName: username })
+  const service = yield* BotService
+  const registered = yield* service.register({ name: username, token, ...input })
+  const bot = yield* service.enable(registered.id)
+  yield* (yield* EffectRunner).runDue(100)
+  return { bot, token } satisfies TestBot
+})
+
+// Telegram update payloads, shaped as the Bot API sends them.
+
+export const CHAT_ID = 5_001
+export const USER = { id: CHAT_ID, is_bot: false, first_name: "Ada", username: "ada", language_code: "en" }
+const privateChat = (chatId: number) => ({ id: chatId, type: "private", first_name: "Ada" })
+
+export const textUpdate = (updateId: number, text: string, chatId = CHAT_ID) => ({
+  update_id: updateId,
+  message: { message_id: updateId, date: 1_700_000_000, chat: privateChat(chatId), from: USER, text }
+})
+
+export const photoUpdate = (updateId: number, chatId = CHAT_ID) => ({
+  update_id: updateId,
+  message: {
+    message_id: updateId,
+    date: 1_700_000_000,
+    chat: privateChat(chatId),
+    from: USER,
+    photo: [{ file_id: "photo-1", file_unique_id: "u1", width: 90, height: 90, file_size: 1_000 }]
+  }
+})
+
+export const callbackUpdate = (updateId: number, data: string, chatId = CHAT_ID) => ({
+  update_id: updateId,
+  callback_query: {
+    id: `callback-${updateId}`,
+    from: USER,
+    chat_instance: "instance-1",
+    data,
+    message: { message_id: 1, date: 1_700_000_000, chat: privateChat(chatId), text: "pick one" }
+  }
+})
+
+export const myChatMemberUpdate = (updateId: number, status: string, chatId = CHAT_ID) => ({
+  update_id: updateId,
+  my_chat_member: {
+    chat: privateChat(chatId),
+    from: USER,
+    date: 1_700_000_000,
+    old_chat_member: { status: "member", user: { id: 1, is_bot: true, first_name: "bot" } },
+    new_chat_member: { status, user: { id: 1, is_bot: true, first_name: "bot" } }
+  }
+})
+
+// Running updates.
+
+/** Runs the pipeline on one update, a second after the previous one. */
+export const processUpdate = (bot: Bot, payload: unknown) =>
+  Effect.andThen(TestClock.adjust("1 second"), (HandleUpdate.use((handler) => handler.process(bot.id, payload))))
+
+/** Stores the update in the inbox, a second after the previous one; returns its chat key. */
+export const receive = Effect.fn("harness.receive")(function* (bot: Bot, payload: { update_id: number }) {
+  yield* TestClock.adjust("1 second")
+  const chatKey = chatKeyOfUpdate(bot.id, payload)
+  const inbox = yield* UpdateInbox
+  yield* inbox.accept({ botId: bot.id, updateId: payload.update_id, chatKey, payload, traceparent: null })
+  return chatKey
+})
+
+/** Works through the chat's inbox while holding its lease. */
+export const drain = (chatKey: string) =>
+  ChatWorker.use((worker) => worker.drain(chatKey, Effect.succeed(true)))
+
+/** Inbox, then ChatWorker: the path a webhook update takes. */
+export const deliver = (bot: Bot, payload: { update_id: number }) => Effect.flatMap(receive(bot, payload), drain)
+
+// Looking at the outcome.
+
+export const chatOf = Effect.fn("harness.chatOf")(function* (bot: Bot, telegramChatId = CHAT_ID) {
+  const page = yield* (yield* ChatRepository).list({ botId: bot.id }, { limit: 200 })
+  return Option.fromUndefinedOr(page.items.find((chat: Chat) => chat.telegramChatId === telegramChatId))
+})
+
+/** The chat's stored messages, oldest first; none when the chat does not exist. */
+export const messagesOf = Effect.fn("harness.messagesOf")(function* (bot: Bot, telegramChatId = CHAT_ID) {
+  const chat = yield* chatOf(bot, telegramChatId)
+  if (Option.isNone(chat)) return [] as ReadonlyArray<Message>
+  const page = yield* (yield* MessageRepository).listByChat(chat.value.id, { limit: 200 })
+  return page.items.toReversed()
+})
+
+/** The effects waiting in the outbox (this claims them, so the runner skips them for a minute). */
+export const claimEffects = Effect.map(
+  EffectOutbox.use((outbox) => outbox.claimDue(200, 60)),
+  (stored): ReadonlyArray<DomainEffect> => stored.map((row) => row.effect)
+)
