@@ -83,6 +83,24 @@ export const startServerProcess = async (env: Record<string, string>): Promise<S
   return { child, port, baseUrl: `http://127.0.0.1:${port}`, output: () => output, exited, waitForOutput }
 }
 
+/** Polls `/ready` until it answers 200 (or the process exits, or time runs out). */
+export const waitUntilReady = async (server: ServerProcess, timeoutMs = 30_000): Promise<void> => {
+  const started = Date.now()
+  let exited = false
+  void server.exited.then(() => {
+    exited = true
+  })
+  while (Date.now() - started < timeoutMs && !exited) {
+    const ready = await fetch(`${server.baseUrl}/ready`).then(
+      (response) => response.ok,
+      () => false
+    )
+    if (ready) return
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  throw new Error(`server not ready within ${timeoutMs} ms:\n${server.output()}`)
+}
+
 /** Whether a process with this pid still runs. */
 export const isRunning = (pid: number): boolean => {
   try {
