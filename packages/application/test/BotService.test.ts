@@ -52,7 +52,10 @@ describe("BotService.register", () => {
       const secretPart = plain.split(":")[1]!
       assert.notStrictEqual(stored.tokenCiphertext, plain)
       assert.notInclude(stored.tokenCiphertext, secretPart)
-      assert.strictEqual(Redacted.value(yield* SecretBox.use((box) => box.decrypt(stored.tokenCiphertext))), plain)
+      assert.strictEqual(
+        Redacted.value(yield* SecretBox.use((box) => box.decrypt(stored.tokenCiphertext))),
+        plain
+      )
       assert.strictEqual(stored.tokenHint, `123456789:…${plain.slice(-4)}`)
       assert.notInclude(stored.tokenHint, secretPart)
       assert.strictEqual(stored.username, "Helper_Bot")
@@ -85,35 +88,40 @@ describe("BotService.enable and disable", () => {
   it.effect.each([
     { publicUrl: "https://fleet.example.com", base: "https://fleet.example.com" },
     { publicUrl: "https://example.com/fleet/", base: "https://example.com/fleet" }
-  ])("with PUBLIC_URL $publicUrl: active, and the runner sets the webhook with the bot's secret", ({
-    publicUrl,
-    base
-  }) =>
-    Effect.gen(function* () {
-      const service = yield* BotService
-      const log = yield* TelegramMemoryLog
-      const registered = yield* service.register({ name: "Helper", token: yield* knownToTelegram(42, "h_bot") })
-      const enabled = yield* service.enable(registered.id)
-      assert.isTrue(enabled.active)
-      assert.isTrue((yield* service.get(registered.id)).active)
-      // Nothing talks to Telegram until the runner carries the effect out.
-      assert.deepStrictEqual(yield* log.webhookEvents, [])
-      assert.strictEqual(yield* EffectRunner.use((runner) => runner.runDue(10)), 1)
-      assert.deepStrictEqual(yield* log.webhookEvents, [
-        {
-          botId: 42,
-          type: "set",
-          url: `${base}/telegram/webhook/${registered.id}`,
-          secretToken: registered.webhookSecret
-        }
-      ])
-    }).pipe(Effect.provide(harness({ publicUrl })))
+  ])(
+    "with PUBLIC_URL $publicUrl: active, and the runner sets the webhook with the bot's secret",
+    ({ publicUrl, base }) =>
+      Effect.gen(function* () {
+        const service = yield* BotService
+        const log = yield* TelegramMemoryLog
+        const registered = yield* service.register({
+          name: "Helper",
+          token: yield* knownToTelegram(42, "h_bot")
+        })
+        const enabled = yield* service.enable(registered.id)
+        assert.isTrue(enabled.active)
+        assert.isTrue((yield* service.get(registered.id)).active)
+        // Nothing talks to Telegram until the runner carries the effect out.
+        assert.deepStrictEqual(yield* log.webhookEvents, [])
+        assert.strictEqual(yield* EffectRunner.use((runner) => runner.runDue(10)), 1)
+        assert.deepStrictEqual(yield* log.webhookEvents, [
+          {
+            botId: 42,
+            type: "set",
+            url: `${base}/telegram/webhook/${registered.id}`,
+            secretToken: registered.webhookSecret
+          }
+        ])
+      }).pipe(Effect.provide(harness({ publicUrl })))
   )
 
   it.effect("without PUBLIC_URL: active, and the webhook is removed so that polling works", () =>
     Effect.gen(function* () {
       const service = yield* BotService
-      const registered = yield* service.register({ name: "Helper", token: yield* knownToTelegram(42, "h_bot") })
+      const registered = yield* service.register({
+        name: "Helper",
+        token: yield* knownToTelegram(42, "h_bot")
+      })
       assert.isTrue((yield* service.enable(registered.id)).active)
       assert.deepStrictEqual(yield* claimEffects, [{ _tag: "TelegramRemoveWebhook", botId: registered.id }])
       // The claim above holds the effect for a minute; then the runner gets it.

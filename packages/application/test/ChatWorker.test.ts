@@ -70,36 +70,38 @@ describe("ChatWorker.drain", () => {
       yield* TestClock.adjust("29 seconds")
       yield* drain(chatKey)
       assert.deepStrictEqual(yield* sentTexts, [])
-      yield* TestClock.adjust("1 second")
+      yield* TestClock.adjust("2 seconds")
       yield* drain(chatKey)
       assert.deepStrictEqual(yield* sentTexts, ["echo: hello"])
       assert.strictEqual((yield* llmRequests).length, 1)
     }).pipe(Effect.provide(harness()))
   )
 
-  it.effect("after maxAttempts retryable failures the user gets the error message once; the update fails", () =>
-    Effect.gen(function* () {
-      const { bot } = yield* addBot({ errorMessage: "Sorry, not now." })
-      yield* LanguageModelMemoryControl.use((control) => control.failNext("unavailable", Infinity))
-      const chatKey = yield* receive(bot, textUpdate(1, "hello"))
-      const outcomes: Array<string> = []
-      for (let attempt = 1; attempt <= testPolicy.maxAttempts; attempt++) {
-        outcomes.push(yield* drain(chatKey))
-        yield* TestClock.adjust(pastBackoff)
-      }
-      assert.deepStrictEqual(outcomes, ["waiting", "waiting", "idle"])
-      assert.strictEqual((yield* llmRequests).length, testPolicy.maxAttempts)
-      assert.deepStrictEqual(yield* sentTexts, ["Sorry, not now."])
-      assert.deepStrictEqual(yield* inboxStats, { pending: 0, oldestPendingAgeSeconds: 0, failed: 1 })
-      const reply = (yield* messagesOf(bot)).find((message) => message.role === "assistant")
-      assert.strictEqual(reply?.status, "failed")
-      assert.include(reply?.error ?? "", "unavailable")
-      const notices = (yield* claimEffects).filter((effect) => effect._tag === "NotifyAdmins")
-      assert.strictEqual(notices.length, 1)
-      // Nothing is left to retry.
-      assert.strictEqual(yield* drain(chatKey), "idle")
-      assert.deepStrictEqual(yield* sentTexts, ["Sorry, not now."])
-    }).pipe(Effect.provide(harness()))
+  it.effect(
+    "after maxAttempts retryable failures the user gets the error message once; the update fails",
+    () =>
+      Effect.gen(function* () {
+        const { bot } = yield* addBot({ errorMessage: "Sorry, not now." })
+        yield* LanguageModelMemoryControl.use((control) => control.failNext("unavailable", Infinity))
+        const chatKey = yield* receive(bot, textUpdate(1, "hello"))
+        const outcomes: Array<string> = []
+        for (let attempt = 1; attempt <= testPolicy.maxAttempts; attempt++) {
+          outcomes.push(yield* drain(chatKey))
+          yield* TestClock.adjust(pastBackoff)
+        }
+        assert.deepStrictEqual(outcomes, ["waiting", "waiting", "idle"])
+        assert.strictEqual((yield* llmRequests).length, testPolicy.maxAttempts)
+        assert.deepStrictEqual(yield* sentTexts, ["Sorry, not now."])
+        assert.deepStrictEqual(yield* inboxStats, { pending: 0, oldestPendingAgeSeconds: 0, failed: 1 })
+        const reply = (yield* messagesOf(bot)).find((message) => message.role === "assistant")
+        assert.strictEqual(reply?.status, "failed")
+        assert.include(reply?.error ?? "", "unavailable")
+        const notices = (yield* claimEffects).filter((effect) => effect._tag === "NotifyAdmins")
+        assert.strictEqual(notices.length, 1)
+        // Nothing is left to retry.
+        assert.strictEqual(yield* drain(chatKey), "idle")
+        assert.deepStrictEqual(yield* sentTexts, ["Sorry, not now."])
+      }).pipe(Effect.provide(harness()))
   )
 
   it.effect("BotUnavailable fails the update at once and the chat moves on", () =>

@@ -170,20 +170,22 @@ describe("HandleUpdate.process: text messages", () => {
   // message can get; history and listByChat then order the two by their random
   // UUIDs. Command replies (no model call in between) hit this often. 16 chats
   // here: all in order by chance has odds of 1 in 65,536.
-  it.effect.fails("a command's reply comes after the command in the history, even in the same millisecond", () =>
-    Effect.gen(function* () {
-      const { bot } = yield* addBot()
-      for (let chat = 1; chat <= 16; chat++) {
-        yield* processUpdate(bot, textUpdate(chat * 2, "/start", chat))
-        yield* processUpdate(bot, textUpdate(chat * 2 + 1, "hello", chat))
-      }
-      for (const request of yield* llmRequests) {
-        assert.deepStrictEqual(
-          request.messages.map((turn) => turn.content),
-          ["/start", bot.startMessage, "hello"]
-        )
-      }
-    }).pipe(Effect.provide(harness()))
+  it.effect.fails(
+    "a command's reply comes after the command in the history, even in the same millisecond",
+    () =>
+      Effect.gen(function* () {
+        const { bot } = yield* addBot()
+        for (let chat = 1; chat <= 16; chat++) {
+          yield* processUpdate(bot, textUpdate(chat * 2, "/start", chat))
+          yield* processUpdate(bot, textUpdate(chat * 2 + 1, "hello", chat))
+        }
+        for (const request of yield* llmRequests) {
+          assert.deepStrictEqual(
+            request.messages.map((turn) => turn.content),
+            ["/start", bot.startMessage, "hello"]
+          )
+        }
+      }).pipe(Effect.provide(harness()))
   )
 })
 
@@ -212,7 +214,11 @@ describe("HandleUpdate.process: commands and other content", () => {
       yield* processUpdate(bot, textUpdate(1, "my name is Ada"))
       yield* processUpdate(bot, textUpdate(2, "/refresh"))
       yield* processUpdate(bot, textUpdate(3, "what is my name?"))
-      assert.deepStrictEqual(yield* sentTexts, ["echo: my name is Ada", REFRESH_REPLY, "echo: what is my name?"])
+      assert.deepStrictEqual(yield* sentTexts, [
+        "echo: my name is Ada",
+        REFRESH_REPLY,
+        "echo: what is my name?"
+      ])
       const requests = yield* llmRequests
       assert.strictEqual(requests.length, 2)
       assert.deepStrictEqual(requests[1]?.messages, [{ role: "user", content: "what is my name?" }])

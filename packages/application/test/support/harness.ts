@@ -152,7 +152,10 @@ export const myChatMemberUpdate = (updateId: number, status: string, chatId = CH
 
 /** Runs the pipeline on one update, a second after the previous one. */
 export const processUpdate = (bot: Bot, payload: unknown) =>
-  Effect.andThen(TestClock.adjust("1 second"), (HandleUpdate.use((handler) => handler.process(bot.id, payload))))
+  Effect.andThen(
+    TestClock.adjust("1 second"),
+    HandleUpdate.use((handler) => handler.process(bot.id, payload))
+  )
 
 /** Stores the update in the inbox, a second after the previous one; returns its chat key. */
 export const receive = Effect.fn("harness.receive")(function* (bot: Bot, payload: { update_id: number }) {
@@ -168,7 +171,8 @@ export const drain = (chatKey: string) =>
   ChatWorker.use((worker) => worker.drain(chatKey, Effect.succeed(true)))
 
 /** Inbox, then ChatWorker: the path a webhook update takes. */
-export const deliver = (bot: Bot, payload: { update_id: number }) => Effect.flatMap(receive(bot, payload), drain)
+export const deliver = (bot: Bot, payload: { update_id: number }) =>
+  Effect.flatMap(receive(bot, payload), drain)
 
 // Looking at the outcome.
 

@@ -1,0 +1,61 @@
+/**
+ * Long polling, used when there is no PUBLIC_URL: updates fetched with
+ * getUpdates are answered, the offset is stored so a restart neither loses nor
+ * repeats them, errors back off, and a disabled bot stops polling.
+ */
+import { FakeTelegram } from "@botfleet/adapters/testing"
+import { assert, layer } from "@effect/vitest"
+import { Effect, Option } from "effect"
+import { eventually, layer as serverLayer, TestServer, textUpdate } from "./support/inProcessServer.ts"
+
+const sleep = (ms: number) => Effect.promise(() => new Promise((resolve) => setTimeout(resolve, ms)))
+
+layer(
+  serverLayer(() => ({ publicUrl: Option.none() })),
+  { timeout: 60_000, excludeTestServices: true }
+)("polling", (it) => {
+  it.effect(
+    "answers polled updates, stores the offset, survives errors and stops when disabled",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* TestServer
+        const { bot, token } = yield* server.addBot("Polled")
+        // Enabling without a public URL removes any webhook (Telegram refuses getUpdates while one is set).
+        yield* eventually(() => server.telegram.webhooks.some((event) => event.type === "deleted"), 10_000)
+
+        server.telegram.pushUpdate(token, textUpdate(6001, "first", 41))
+        server.telegram.pushUpdate(token, textUpdate(6001, "second", 42))
+        yield* eventually(() => server.telegram.sentTo(6001).length >= 2, 15_000)
+        assert.deepStrictEqual(
+          server.telegram.sentTo(6001).map((message) => message.text),
+          ["reply to: first", "reply to: second"]
+        )
+        const offset = yield* server.sql<{ polling_offset: string }>`
+          SELECT polling_offset FROM bots WHERE id = ${bot.id}`.pipe(Effect.orDie)
+        assert.strictEqual(
+          Number(offset[0]!.polling_offset),
+          43,
+          "the next getUpdates starts after the last stored update"
+        )
+
+        // Two failed polls: the loop backs off and carries on.
+        server.telegram.failNext("getUpdates", FakeTelegram.Fault.serverError(502), 2)
+        server.telegram.pushUpdate(token, textUpdate(6001, "third", 43))
+        yield* eventually(() => server.telegram.sentTo(6001).length >= 3, 20_000)
+        assert.strictEqual(server.telegram.sentTo(6001)[2]!.text, "reply to: third")
+
+        yield* server.bots.disable(bot.id).pipe(Effect.orDie)
+        yield* sleep(6_000)
+        const callsAfterStop = server.telegram.calls("getUpdates")
+        server.telegram.pushUpdate(token, textUpdate(6001, "nobody listens", 44))
+        yield* sleep(1_500)
+        assert.strictEqual(
+          server.telegram.calls("getUpdates"),
+          callsAfterStop,
+          "no polling for a disabled bot"
+        )
+        assert.strictEqual(server.telegram.sentTo(6001).length, 3)
+      }),
+    60_000
+  )
+})
