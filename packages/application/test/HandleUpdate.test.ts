@@ -170,22 +170,20 @@ describe("HandleUpdate.process: text messages", () => {
   // message can get; history and listByChat then order the two by their random
   // UUIDs. Command replies (no model call in between) hit this often. 16 chats
   // here: all in order by chance has odds of 1 in 65,536.
-  it.effect.fails(
-    "a command's reply comes after the command in the history, even in the same millisecond",
-    () =>
-      Effect.gen(function* () {
-        const { bot } = yield* addBot()
-        for (let chat = 1; chat <= 16; chat++) {
-          yield* processUpdate(bot, textUpdate(chat * 2, "/start", chat))
-          yield* processUpdate(bot, textUpdate(chat * 2 + 1, "hello", chat))
-        }
-        for (const request of yield* llmRequests) {
-          assert.deepStrictEqual(
-            request.messages.map((turn) => turn.content),
-            ["/start", bot.startMessage, "hello"]
-          )
-        }
-      }).pipe(Effect.provide(harness()))
+  it.effect("a command's reply comes after the command in the history, even in the same millisecond", () =>
+    Effect.gen(function* () {
+      const { bot } = yield* addBot()
+      for (let chat = 1; chat <= 16; chat++) {
+        yield* processUpdate(bot, textUpdate(chat * 2, "/start", chat))
+        yield* processUpdate(bot, textUpdate(chat * 2 + 1, "hello", chat))
+      }
+      for (const request of yield* llmRequests) {
+        assert.deepStrictEqual(
+          request.messages.map((turn) => turn.content),
+          ["/start", bot.startMessage, "hello"]
+        )
+      }
+    }).pipe(Effect.provide(harness()))
   )
 })
 
@@ -362,7 +360,7 @@ describe("HandleUpdate.process: failures", () => {
   // BUG: HandleUpdate.ts writes the chat loaded before the message was saved back
   // with lastError (ensureResponseSent, the "forbidden" branch): lastMessageAt,
   // set in step 1, goes back to its old value (null for a new chat).
-  it.effect.fails("a blocked send keeps the chat's last message time", () =>
+  it.effect("a blocked send keeps the chat's last message time", () =>
     Effect.gen(function* () {
       const { bot } = yield* addBot()
       yield* TelegramMemoryLog.use((log) => log.failNext("sendMessage", TelegramErrors.blocked()))
@@ -373,7 +371,7 @@ describe("HandleUpdate.process: failures", () => {
   )
 
   // BUG: the same stale write also undoes /refresh when its reply cannot be delivered.
-  it.effect.fails("a /refresh whose reply is blocked still starts a new thread", () =>
+  it.effect("a /refresh whose reply is blocked still starts a new thread", () =>
     Effect.gen(function* () {
       const { bot } = yield* addBot()
       yield* processUpdate(bot, textUpdate(1, "my name is Ada"))

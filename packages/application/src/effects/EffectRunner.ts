@@ -7,6 +7,7 @@ import { BotModel, type DomainEffect } from "@botfleet/domain"
 import { Clock, Context, Effect, Layer, Option } from "effect"
 import { BotRepository, EffectOutbox, type StoredEffect, Transactions } from "../ports/Repositories.ts"
 import { SecretBox } from "../ports/SecretBox.ts"
+import { Settings } from "../ports/Settings.ts"
 import { TelegramGateway } from "../ports/TelegramGateway.ts"
 
 const MAX_ATTEMPTS = 10
@@ -26,6 +27,7 @@ export class EffectRunner extends Context.Service<
       const secrets = yield* SecretBox
       const telegram = yield* TelegramGateway
       const transactions = yield* Transactions
+      const settings = yield* Settings
 
       /** The bot's token, or none when the bot is gone (nothing left to do for it). */
       const tokenOf = (botId: DomainEffect["botId"]) =>
@@ -50,6 +52,8 @@ export class EffectRunner extends Context.Service<
           case "TelegramRemoveWebhook": {
             const found = yield* tokenOf(effect.botId)
             if (Option.isNone(found)) return
+            // Enabled again since (a retried removal arriving late): the webhook must stay.
+            if (found.value.bot.active && Option.isSome(settings.publicUrl)) return
             yield* telegram.deleteWebhook(found.value.token)
             return
           }
@@ -110,7 +114,8 @@ export class EffectRunner extends Context.Service<
 
       const runDue = Effect.fn("EffectRunner.runDue")(function* (limit: number) {
         const due = yield* outbox.claimDue(limit, 60)
-        yield* Effect.forEach(due, runOne, { concurrency: 8, discard: true })
+        // One at a time, oldest first: a bot's webhook changes must reach Telegram in the order they were made.
+        yield* Effect.forEach(due, runOne, { discard: true })
         return due.length
       })
 

@@ -152,8 +152,9 @@ export class HandleUpdate extends Context.Service<
             sentAt: null
           })
         )
-        yield* chats.update(new ChatModel.Chat({ ...chat, lastMessageAt: at })).pipe(Effect.orDie)
-        return { chat, message }
+        const updated = new ChatModel.Chat({ ...chat, lastMessageAt: at })
+        yield* chats.update(updated).pipe(Effect.orDie)
+        return { chat: updated, message }
       })
 
       const newReply = (
@@ -163,7 +164,8 @@ export class HandleUpdate extends Context.Service<
       ) =>
         Effect.map(
           now,
-          (at) =>
+          // History is ordered by time: a reply made in the same millisecond still comes after its message.
+          (clock) =>
             new Message({
               id: MessageId.make(randomUUID()),
               chatId: chat.id,
@@ -182,7 +184,7 @@ export class HandleUpdate extends Context.Service<
               costUsd: 0,
               status: "pending",
               error: null,
-              createdAt: at,
+              createdAt: new Date(Math.max(clock.getTime(), incoming.createdAt.getTime() + 1)),
               sentAt: null,
               ...fields
             })
@@ -199,7 +201,9 @@ export class HandleUpdate extends Context.Service<
             yield* Effect.forkScoped(
               telegram
                 .sendChatAction(token, chatId, "typing")
-                .pipe(Effect.ignore, Effect.repeat(Schedule.spaced("4 seconds")))
+                .pipe(Effect.ignore, Effect.repeat(Schedule.spaced("4 seconds"))),
+              // Start now, even when the model answers at once.
+              { startImmediately: true }
             )
             return yield* effect
           })
@@ -349,7 +353,9 @@ export class HandleUpdate extends Context.Service<
               .update(new Message({ ...reply, status: "failed", error: reason }))
               .pipe(Effect.orDie)
             if (sent.error.kind === "forbidden") {
-              yield* chats.update(new ChatModel.Chat({ ...chat, lastError: reason })).pipe(Effect.orDie)
+              // Read it again: /refresh may have moved the thread since this copy was loaded.
+              const current = yield* chats.findById(chat.id).pipe(Effect.orDie)
+              yield* chats.update(new ChatModel.Chat({ ...current, lastError: reason })).pipe(Effect.orDie)
             }
             yield* Effect.logWarning("reply not delivered", { bot_id: bot.id, chat_id: chat.id, reason })
             return

@@ -54,6 +54,7 @@ const thinkingModel = Layer.effect(
 
 export const harness = (options: HarnessOptions = {}) => {
   const wrap = options.telegram
+  // provideMerge keeps the outer layer's service: the wrapped gateway replaces the twin's.
   const telegram = wrap
     ? Layer.effect(TelegramGateway, TelegramGateway.useSync(wrap)).pipe(
         Layer.provideMerge(TelegramGatewayMemory.layerMemory)

@@ -1,0 +1,61 @@
+/**
+ * The fake Telegram and OpenAI servers as a process of their own, so the
+ * benchmark measures the server, not fakes sharing its event loop. Prints one
+ * JSON line with their URLs, then serves `GET /sent` (every sendMessage with
+ * its time) on a control port until stdin closes.
+ *
+ *   node --import tsx bench/fakes.ts [llmLatencyMs]
+ */
+import { createServer } from "node:http"
+import { FakeOpenAI, FakeTelegram } from "@botfleet/adapters/testing"
+import { Effect, Layer } from "effect"
+
+const llmLatencyMs = Number(process.argv[2] ?? 0)
+
+const program = Effect.gen(function* () {
+  const telegram = yield* FakeTelegram.make()
+  const openai = yield* FakeOpenAI.make({ latencyMillis: llmLatencyMs, record: false })
+  const control = createServer((request, response) => {
+    if (request.url === "/sent") {
+      response.setHeader("content-type", "application/json")
+      response.end(
+        JSON.stringify(telegram.sent.map((message) => [message.chatId, message.text, message.time]))
+      )
+      return
+    }
+    const register = /^\/register\/(\d+)\/(\w+)\/(.+)$/.exec(request.url ?? "")
+    if (register) {
+      const token = decodeURIComponent(register[3]!)
+      telegram.registerBot(token, {
+        id: Number(register[1]),
+        username: register[2]!,
+        firstName: register[2]!
+      })
+      response.end("ok")
+      return
+    }
+    response.statusCode = 404
+    response.end()
+  })
+  yield* Effect.callback<void>((resume) => {
+    control.listen(0, "127.0.0.1", () => resume(Effect.void))
+  })
+  const address = control.address()
+  const controlPort = typeof address === "object" && address ? address.port : 0
+  process.stdout.write(
+    `${JSON.stringify({ telegramApiRoot: telegram.apiRoot.toString(), openaiBaseUrl: openai.baseUrl.toString(), control: `http://127.0.0.1:${controlPort}` })}\n`
+  )
+  yield* Effect.callback<void>((resume) => {
+    process.stdin.on("close", () => resume(Effect.void))
+    process.stdin.resume()
+  })
+  control.close()
+})
+
+Effect.runPromise(Effect.scoped(program).pipe(Effect.provide(Layer.empty))).then(
+  () => process.exit(0),
+  (error) => {
+    process.stderr.write(`${String(error)}\n`)
+    process.exit(1)
+  }
+)
