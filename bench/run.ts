@@ -220,7 +220,11 @@ const rssMb = (pid: number) => {
 const ingest = async (databaseUrl: string) => {
   const fakes = await startFakes(0)
   const [bot] = await Effect.runPromise(seedBots(databaseUrl, 1, fakes))
-  const server = await startServer(databaseUrl, fakes)
+  const server = await startServer(
+    databaseUrl,
+    fakes,
+    process.env.BENCH_INGEST_ONLY ? { PIPELINE_CONCURRENCY: "1" } : {}
+  )
   const total = 10_000
   const items = Array.from({ length: total }, (_, i) => ({
     bot: bot!,
