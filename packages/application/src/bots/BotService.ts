@@ -12,7 +12,8 @@ import {
   type BotNotFound,
   type BotTokenInUse,
   type DomainEffect,
-  InvalidBotToken
+  InvalidBotToken,
+  type Transition
 } from "@botfleet/domain"
 import { Clock, Context, Effect, Layer, Option, Redacted } from "effect"
 import { BotRepository, EffectOutbox, Transactions } from "../ports/Repositories.ts"
@@ -90,6 +91,18 @@ export class BotService extends Context.Service<
           )
       })
 
+      /** A transition of a stored bot: the new state and its effects, in one transaction. */
+      const store = (transition: Transition<Bot>) =>
+        transactions.withTransaction(
+          Effect.gen(function* () {
+            // Only the state changes here, not the name or token, so uniqueness cannot be violated.
+            yield* bots
+              .update(transition.state)
+              .pipe(Effect.catchTag(["BotNameTaken", "BotTokenInUse"], Effect.die))
+            yield* outbox.enqueue(transition.effects)
+          })
+        )
+
       const register = Effect.fn("BotService.register")(function* (input: BotInput) {
         const info = yield* checkToken(input.token)
         const at = yield* now
@@ -165,14 +178,7 @@ export class BotService extends Context.Service<
       const enable = Effect.fn("BotService.enable")(function* (id: BotId) {
         const bot = yield* bots.findById(id)
         const transition = BotModel.enable(bot, Option.getOrUndefined(settings.publicUrl), yield* now)
-        yield* transactions.withTransaction(
-          Effect.gen(function* () {
-            yield* bots
-              .update(transition.state)
-              .pipe(Effect.catchTag(["BotNameTaken", "BotTokenInUse"], Effect.die))
-            yield* outbox.enqueue(transition.effects)
-          })
-        )
+        yield* store(transition)
         yield* Effect.logInfo("bot enabled", { bot_id: id })
         return transition.state
       })
@@ -180,14 +186,7 @@ export class BotService extends Context.Service<
       const disable = Effect.fn("BotService.disable")(function* (id: BotId) {
         const bot = yield* bots.findById(id)
         const transition = BotModel.disable(bot, yield* now)
-        yield* transactions.withTransaction(
-          Effect.gen(function* () {
-            yield* bots
-              .update(transition.state)
-              .pipe(Effect.catchTag(["BotNameTaken", "BotTokenInUse"], Effect.die))
-            yield* outbox.enqueue(transition.effects)
-          })
-        )
+        yield* store(transition)
         yield* Effect.logInfo("bot disabled", { bot_id: id })
         return transition.state
       })
@@ -195,14 +194,7 @@ export class BotService extends Context.Service<
       const stop = Effect.fn("BotService.stop")(function* (id: BotId, reason: string) {
         const bot = yield* bots.findById(id)
         const transition = BotModel.markFailed(bot, reason, yield* now)
-        yield* transactions.withTransaction(
-          Effect.gen(function* () {
-            yield* bots
-              .update(transition.state)
-              .pipe(Effect.catchTag(["BotNameTaken", "BotTokenInUse"], Effect.die))
-            yield* outbox.enqueue(transition.effects)
-          })
-        )
+        yield* store(transition)
         yield* Effect.logError("bot stopped", { bot_id: id, reason })
         return transition.state
       })
