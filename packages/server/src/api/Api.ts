@@ -1,0 +1,127 @@
+/**
+ * The admin API contract: routes, bodies and errors, apart from the handlers
+ * (api/handlers). Served with `/openapi.json` and the UI at `/docs`.
+ */
+import { Schema } from "effect"
+import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
+import { BadRequest, Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized, Unprocessable } from "./ApiErrors.ts"
+import { Authentication } from "./Authentication.ts"
+import {
+  AdminView,
+  BotView,
+  ChatsQuery,
+  ChatView,
+  CreateBot,
+  Login,
+  MessageView,
+  PageQuery,
+  page,
+  Register,
+  SendMessage,
+  StatsQuery,
+  StatsView,
+  UpdateBot,
+  Uuid
+} from "./schemas.ts"
+
+const IdParams = { id: Uuid }
+
+export class AuthApi extends HttpApiGroup.make("auth")
+  .add(
+    HttpApiEndpoint.post("login", "/login", {
+      payload: Login,
+      success: AdminView,
+      error: [Unauthorized, TooManyRequests]
+    }),
+    HttpApiEndpoint.post("register", "/register", {
+      payload: Register,
+      success: AdminView.pipe(HttpApiSchema.status(201)),
+      error: [Forbidden, Conflict]
+    })
+  )
+  .add(
+    HttpApiEndpoint.post("logout", "/logout", { success: HttpApiSchema.NoContent }).middleware(Authentication),
+    HttpApiEndpoint.get("me", "/me", { success: AdminView }).middleware(Authentication)
+  )
+  .prefix("/api/auth")
+  .annotateMerge(OpenApi.annotations({ title: "Auth", description: "Sessions: log in to get the cookie" })) {}
+
+export class BotsApi extends HttpApiGroup.make("bots")
+  .add(
+    HttpApiEndpoint.get("list", "/", { success: Schema.Array(BotView) }),
+    HttpApiEndpoint.post("create", "/", {
+      payload: CreateBot,
+      success: BotView.pipe(HttpApiSchema.status(201)),
+      error: [Unprocessable, Conflict]
+    }),
+    HttpApiEndpoint.get("get", "/:id", { params: IdParams, success: BotView, error: NotFound }),
+    HttpApiEndpoint.patch("update", "/:id", {
+      params: IdParams,
+      payload: UpdateBot,
+      success: BotView,
+      error: [NotFound, Unprocessable, Conflict]
+    }),
+    HttpApiEndpoint.delete("remove", "/:id", { params: IdParams, success: HttpApiSchema.NoContent, error: NotFound }),
+    HttpApiEndpoint.post("enable", "/:id/enable", { params: IdParams, success: BotView, error: NotFound }),
+    HttpApiEndpoint.post("disable", "/:id/disable", { params: IdParams, success: BotView, error: NotFound })
+  )
+  .middleware(Authentication)
+  .prefix("/api/bots")
+  .annotateMerge(OpenApi.annotations({ title: "Bots" })) {}
+
+export class ChatsApi extends HttpApiGroup.make("chats")
+  .add(
+    HttpApiEndpoint.get("list", "/", { query: ChatsQuery, success: page(ChatView), error: BadRequest }),
+    HttpApiEndpoint.get("get", "/:id", { params: IdParams, success: ChatView, error: NotFound }),
+    HttpApiEndpoint.get("messages", "/:id/messages", {
+      params: IdParams,
+      query: PageQuery,
+      success: page(MessageView),
+      error: [NotFound, BadRequest]
+    }),
+    HttpApiEndpoint.post("send", "/:id/messages", {
+      params: IdParams,
+      payload: SendMessage,
+      success: MessageView.pipe(HttpApiSchema.status(202)),
+      error: [NotFound, Conflict]
+    })
+  )
+  .middleware(Authentication)
+  .prefix("/api/chats")
+  .annotateMerge(OpenApi.annotations({ title: "Chats" })) {}
+
+export class FailuresApi extends HttpApiGroup.make("failures")
+  .add(
+    HttpApiEndpoint.get("list", "/failures", {
+      query: { botId: Schema.optional(Uuid), ...PageQuery },
+      success: page(MessageView),
+      error: BadRequest
+    }),
+    HttpApiEndpoint.post("retry", "/messages/:id/retry", {
+      params: IdParams,
+      success: MessageView.pipe(HttpApiSchema.status(202)),
+      error: [NotFound, Conflict]
+    })
+  )
+  .middleware(Authentication)
+  .prefix("/api")
+  .annotateMerge(OpenApi.annotations({ title: "Failed replies" })) {}
+
+export class StatsApi extends HttpApiGroup.make("stats")
+  .add(HttpApiEndpoint.get("get", "/stats", { query: StatsQuery, success: StatsView }))
+  .middleware(Authentication)
+  .prefix("/api")
+  .annotateMerge(OpenApi.annotations({ title: "Stats" })) {}
+
+export class Api extends HttpApi.make("botfleet")
+  .add(AuthApi)
+  .add(BotsApi)
+  .add(ChatsApi)
+  .add(FailuresApi)
+  .add(StatsApi)
+  .annotateMerge(
+    OpenApi.annotations({
+      title: "Botfleet admin API",
+      description: "Manage bots, browse chats, answer as a bot, read stats. Log in first: POST /api/auth/login."
+    })
+  ) {}
