@@ -1,3 +1,4 @@
+export * from "./auth/index.ts"
 export * from "./crypto/index.ts"
 export * as UpdateInboxMemory from "./inbox/UpdateInboxMemory.ts"
 export * as UpdateInboxPg from "./inbox/UpdateInboxPg.ts"

@@ -3,7 +3,7 @@
  * these with the state change (the outbox); the effect runner carries them out.
  */
 import { Schema } from "effect"
-import { BotId, ChatId } from "./ids.ts"
+import { BotId, ChatId, MessageId } from "./ids.ts"
 
 export const TelegramSetWebhook = Schema.TaggedStruct("TelegramSetWebhook", {
   botId: BotId,
@@ -20,7 +20,18 @@ export const NotifyAdmins = Schema.TaggedStruct("NotifyAdmins", {
   message: Schema.String
 })
 
-export const DomainEffect = Schema.Union([TelegramSetWebhook, TelegramRemoveWebhook, NotifyAdmins])
+/** Deliver a stored message (an admin's) through the same send step as replies. */
+export const TelegramSendMessage = Schema.TaggedStruct("TelegramSendMessage", {
+  botId: BotId,
+  messageId: MessageId
+})
+
+export const DomainEffect = Schema.Union([
+  TelegramSetWebhook,
+  TelegramRemoveWebhook,
+  NotifyAdmins,
+  TelegramSendMessage
+])
 export type DomainEffect = typeof DomainEffect.Type
 
 /** A transition's result: the new state and what must happen because of it. */

@@ -7,18 +7,31 @@
  */
 import { createServer } from "node:http"
 import {
+  AdminRepositoryPg,
   LanguageModelOpenAI,
+  PasswordHasherScrypt,
   Prices,
   RepositoriesPg,
   SecretBoxAes,
+  StatsRepositoryPg,
   TelegramGatewayTelegraf,
   UpdateInboxPg
 } from "@botfleet/adapters"
 import { Database } from "@botfleet/adapters/postgres"
-import { BotService, ChatWorker, EffectRunner, HandleUpdate, Settings } from "@botfleet/application"
+import {
+  AuthService,
+  BotService,
+  ChatWorker,
+  ConversationService,
+  EffectRunner,
+  HandleUpdate,
+  Settings,
+  StatsService
+} from "@botfleet/application"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Effect, Layer, Option, Result } from "effect"
-import { HttpRouter } from "effect/http"
+import { ByteSize, Effect, Layer, Option, Result } from "effect"
+import { HttpIncomingMessage, HttpRouter } from "effect/http"
+import { ApiRoutes } from "./api/ApiRoutes.ts"
 import type { AppConfigShape } from "./config/AppConfig.ts"
 import * as AppConfig from "./config/AppConfig.ts"
 import { HealthRoutes } from "./http/HealthRoutes.ts"
@@ -48,6 +61,10 @@ export const adaptersLayer = (config: AppConfigShape) =>
   Layer.mergeAll(
     RepositoriesPg.layer,
     UpdateInboxPg.layer,
+    StatsRepositoryPg.layer,
+    AdminRepositoryPg.layer,
+    AdminRepositoryPg.sessionsLayer,
+    PasswordHasherScrypt.layer,
     TelegramGatewayTelegraf.layer({ apiRoot: config.telegramApiRoot }),
     LanguageModelOpenAI.layer({
       apiKey: Option.getOrUndefined(config.openaiApiKey),
@@ -60,13 +77,34 @@ export const adaptersLayer = (config: AppConfigShape) =>
       )
     }),
     secretBoxLayer(config),
-    Layer.succeed(Settings, Settings.of({ publicUrl: config.publicUrl, defaultModel: config.openaiModel }))
+    Layer.succeed(
+      Settings,
+      Settings.of({
+        publicUrl: config.publicUrl,
+        defaultModel: config.openaiModel,
+        registrationToken: config.adminRegistrationToken
+      })
+    )
   )
 
 /** Use cases on top of the ports. */
-export const applicationLayer = Layer.mergeAll(BotService.layer, EffectRunner.layer, ChatWorker.layer).pipe(
-  Layer.provideMerge(HandleUpdate.layer)
-)
+export const applicationLayer = Layer.mergeAll(
+  BotService.layer,
+  EffectRunner.layer,
+  ChatWorker.layer,
+  ConversationService.layer,
+  StatsService.layer,
+  AuthService.layer
+).pipe(Layer.provideMerge(HandleUpdate.layer))
+
+/** The first admin, from ADMIN_EMAIL and ADMIN_PASSWORD, if both are set and the account is missing. */
+const firstAdminLayer = (config: AppConfigShape) =>
+  Layer.effectDiscard(
+    Option.match(Option.all([config.adminEmail, config.adminPassword]), {
+      onNone: () => Effect.void,
+      onSome: ([email, password]) => Effect.flatMap(AuthService, (auth) => auth.ensureAdmin(email, password))
+    })
+  )
 
 /** Background work: the dispatcher always; long polling only without a public URL. */
 export const processingLayer = (config: AppConfigShape) => {
@@ -80,8 +118,24 @@ export const processingLayer = (config: AppConfigShape) => {
   return workers.pipe(Layer.provideMerge(dispatcher))
 }
 
+/** JSON bodies over this are refused with 413 (the webhook checks the same limit itself). */
+export const BODY_LIMIT_BYTES = 1024 * 1024
+
 export const httpLayer = (config: AppConfigShape) =>
-  HttpRouter.serve(Layer.mergeAll(HealthRoutes, WebhookRoutes, requestLog), { disableLogger: true }).pipe(
+  HttpRouter.serve(
+    Layer.mergeAll(
+      HealthRoutes,
+      WebhookRoutes,
+      ApiRoutes,
+      requestLog,
+      // Browsers on these origins may call the API with the session cookie; without any, no CORS headers at all.
+      config.corsOrigins.length > 0
+        ? HttpRouter.cors({ allowedOrigins: config.corsOrigins, credentials: true, maxAge: 600 })
+        : Layer.empty
+    ),
+    { disableLogger: true }
+  ).pipe(
+    Layer.provide(Layer.succeed(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(BODY_LIMIT_BYTES))),
     Layer.provide(
       NodeHttpServer.layer(createServer, {
         port: config.port,
@@ -94,7 +148,7 @@ export const httpLayer = (config: AppConfigShape) =>
 
 export const serverLayer = (config: AppConfigShape) =>
   httpLayer(config).pipe(
-    Layer.provideMerge(processingLayer(config)),
+    Layer.provideMerge(Layer.merge(processingLayer(config), firstAdminLayer(config))),
     Layer.provideMerge(applicationLayer),
     Layer.provideMerge(adaptersLayer(config)),
     Layer.provideMerge(databaseLayer(config)),

@@ -84,7 +84,16 @@ export const layerMemory: Layer.Layer<UpdateInbox> = Layer.effect(
         if (update) f(update, now)
       })
 
+    const requeue = (botId: string, updateId: number) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        const update = updates.find((stored) => stored.botId === botId && stored.updateId === updateId)
+        if (!update) return false
+        Object.assign(update, { status: "pending", attempts: 0, nextAttemptAt: now, lastError: null })
+        return true
+      })
+
     return UpdateInbox.of({
+      requeue,
       accept,
       leaseChats,
       renewLease,

@@ -135,7 +135,17 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
       }
     }).pipe(Effect.orDie, Effect.withSpan("UpdateInbox.stats"))
 
+    const requeue = Effect.fn("UpdateInbox.requeue")(function* (botId: string, updateId: number) {
+      const rows = yield* sql<{ id: string }>`
+        UPDATE telegram_updates
+        SET status = 'pending', attempts = 0, next_attempt_at = now(), last_error = NULL, processed_at = NULL
+        WHERE bot_id = ${botId} AND update_id = ${updateId}
+        RETURNING id`
+      return rows.length > 0
+    }, Effect.orDie)
+
     return UpdateInbox.of({
+      requeue,
       accept,
       leaseChats,
       renewLease,

@@ -153,9 +153,18 @@ export const layerNoDeps: Layer.Layer<MessageRepository, never, MemoryStore> = L
       )
     })
 
+    const remove = Effect.fn("MessageRepository.delete")(function* (id: MessageId) {
+      yield* Ref.update(store, (tables) => {
+        const messages = new Map(tables.messages)
+        messages.delete(id)
+        return { ...tables, messages }
+      })
+    })
+
     return MessageRepository.of({
       insert,
       update,
+      delete: remove,
       findById,
       findByUpdate,
       findReply,

@@ -32,7 +32,8 @@ export interface BotInput {
   readonly historyLimit?: number | undefined
 }
 
-export type BotPatch = Partial<BotInput>
+/** Fields to change; absent or undefined ones stay as they are. */
+export type BotPatch = { readonly [K in keyof BotInput]?: BotInput[K] | undefined }
 
 export const DEFAULT_START_MESSAGE = "Hi! I'm an AI assistant. Ask me anything."
 export const DEFAULT_HELP_MESSAGE =

@@ -5,6 +5,7 @@
  */
 import { BotModel, type DomainEffect } from "@botfleet/domain"
 import { Clock, Context, Effect, Layer, Option } from "effect"
+import { HandleUpdate } from "../pipeline/HandleUpdate.ts"
 import { BotRepository, EffectOutbox, type StoredEffect, Transactions } from "../ports/Repositories.ts"
 import { SecretBox } from "../ports/SecretBox.ts"
 import { Settings } from "../ports/Settings.ts"
@@ -28,6 +29,7 @@ export class EffectRunner extends Context.Service<
       const telegram = yield* TelegramGateway
       const transactions = yield* Transactions
       const settings = yield* Settings
+      const handler = yield* HandleUpdate
 
       /** The bot's token, or none when the bot is gone (nothing left to do for it). */
       const tokenOf = (botId: DomainEffect["botId"]) =>
@@ -57,6 +59,11 @@ export class EffectRunner extends Context.Service<
             yield* telegram.deleteWebhook(found.value.token)
             return
           }
+          case "TelegramSendMessage":
+            // A message deleted since has nothing left to send.
+            return yield* handler
+              .deliver(effect.messageId)
+              .pipe(Effect.catchTag("MessageNotFound", () => Effect.void))
           case "NotifyAdmins":
             // Admins read this in the logs and on the bot (last_error); a push channel can hang off here.
             yield* Effect.logWarning("admin notice", {
@@ -69,18 +76,23 @@ export class EffectRunner extends Context.Service<
       })
 
       /** A token Telegram rejects stops the bot, with the reason shown to admins. */
+      /** fatal: the bot stops; final: this effect stops; retry: again later, until MAX_ATTEMPTS. */
       const recordFailure = Effect.fn("EffectRunner.recordFailure")(function* (
         stored: StoredEffect,
         error: string,
-        fatal: boolean
+        severity: "retry" | "final" | "fatal"
       ) {
+        const fatal = severity === "fatal"
         const now = new Date(yield* Clock.currentTimeMillis)
-        const giveUp = fatal || stored.attempts + 1 >= MAX_ATTEMPTS
+        const giveUp = severity !== "retry" || stored.attempts + 1 >= MAX_ATTEMPTS
         const retryAt = giveUp
           ? null
           : new Date(now.getTime() + Math.min(300_000, 1_000 * 2 ** stored.attempts))
         yield* outbox.markFailed(stored.id, error, retryAt)
-        if (giveUp && stored.effect._tag !== "NotifyAdmins") {
+        if (
+          giveUp &&
+          (stored.effect._tag === "TelegramSetWebhook" || stored.effect._tag === "TelegramRemoveWebhook")
+        ) {
           const bot = yield* bots.findById(stored.effect.botId).pipe(Effect.option)
           if (Option.isSome(bot)) {
             const transition = fatal
@@ -107,8 +119,11 @@ export class EffectRunner extends Context.Service<
         execute(stored.effect).pipe(
           Effect.flatMap(() => outbox.markDone(stored.id)),
           Effect.catchTags({
-            TelegramError: (error) => recordFailure(stored, error.message, error.kind === "unauthorized"),
-            SecretUnreadable: (error) => recordFailure(stored, error.message, true)
+            TelegramError: (error) =>
+              recordFailure(stored, error.message, error.kind === "unauthorized" ? "fatal" : "retry"),
+            SecretUnreadable: (error) => recordFailure(stored, error.message, "fatal"),
+            RetryLater: (error) => recordFailure(stored, error.reason, "retry"),
+            BotUnavailable: (error) => recordFailure(stored, error.reason, "final")
           })
         )
 

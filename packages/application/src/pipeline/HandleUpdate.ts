@@ -18,6 +18,7 @@ import {
   llmRole,
   Message,
   MessageId,
+  type MessageNotFound,
   parseCommand,
   splitReply,
   TelegramUserId,
@@ -55,6 +56,10 @@ export class HandleUpdate extends Context.Service<
      * failure stays on the reply for admins.
      */
     readonly giveUp: (botId: BotId, payload: unknown, reason: string) => Effect.Effect<void>
+    /** Sends (the rest of) a stored message, e.g. one an admin wrote; safe to repeat. */
+    readonly deliver: (
+      messageId: MessageId
+    ) => Effect.Effect<void, RetryLater | BotUnavailable | MessageNotFound>
   }
 >()("@botfleet/application/HandleUpdate") {
   static readonly layer = Layer.effect(
@@ -480,7 +485,24 @@ export class HandleUpdate extends Context.Service<
         Effect.catchCause((cause) => Effect.logError("giving up on an update failed", cause))
       )
 
-      return HandleUpdate.of({ process, giveUp })
+      const deliver = Effect.fn("HandleUpdate.deliver")(function* (messageId: MessageId) {
+        const message = yield* messages.findById(messageId)
+        if (message.chunksSent >= splitReply(message.text).length) return
+        const bot = yield* bots
+          .findById(message.botId)
+          .pipe(
+            Effect.catchTag("BotNotFound", () =>
+              Effect.fail(new BotUnavailable({ reason: "bot was deleted" }))
+            )
+          )
+        const token = yield* secrets
+          .decrypt(bot.tokenCiphertext)
+          .pipe(Effect.catchTag("SecretUnreadable", (error) => stopBot(bot, error.message)))
+        const chat = yield* chats.findById(message.chatId).pipe(Effect.orDie)
+        yield* ensureResponseSent(bot, token, chat, message)
+      })
+
+      return HandleUpdate.of({ process, giveUp, deliver })
     })
   )
 }

@@ -99,6 +99,8 @@ export class MessageRepository extends Context.Service<
     readonly history: (chatId: ChatId, thread: number, limit: number) => Effect.Effect<ReadonlyArray<Message>>
     /** Newest first. */
     readonly listByChat: (chatId: ChatId, page: PageRequest) => Effect.Effect<Page<Message>>
+    /** Removes a message (a failed reply, so the pipeline can answer again). */
+    readonly delete: (id: MessageId) => Effect.Effect<void>
     /** Replies and admin messages that gave up, newest first. */
     readonly listFailed: (
       filter: { readonly botId?: BotId | undefined },

@@ -1,4 +1,4 @@
-import { Context, type Option } from "effect"
+import { Context, type Option, type Redacted } from "effect"
 
 /** The deployment-wide settings use cases need (from the server's configuration). */
 export class Settings extends Context.Service<
@@ -8,5 +8,7 @@ export class Settings extends Context.Service<
     readonly publicUrl: Option.Option<URL>
     /** The model of bots that do not name one. */
     readonly defaultModel: string
+    /** Lets POST /api/auth/register create admins; none: registration is off. */
+    readonly registrationToken: Option.Option<Redacted.Redacted<string>>
   }
 >()("@botfleet/application/Settings") {}

@@ -52,5 +52,7 @@ export class UpdateInbox extends Context.Service<
     /** Give up on it: it stays visible to admins, and the chat moves on. */
     readonly markFailed: (id: number, error: string) => Effect.Effect<void>
     readonly stats: Effect.Effect<InboxStats>
+    /** Puts a given-up update back in line (retry by hand); false if there is no such update. */
+    readonly requeue: (botId: BotId, updateId: number) => Effect.Effect<boolean>
   }
 >()("@botfleet/application/UpdateInbox") {}

@@ -64,7 +64,8 @@ export const harness = (options: HarnessOptions = {}) => {
     Settings,
     Settings.of({
       publicUrl: Option.map(Option.fromUndefinedOr(options.publicUrl), (url) => new URL(url)),
-      defaultModel: "test-model"
+      defaultModel: "test-model",
+      registrationToken: Option.none()
     })
   )
   const infrastructure = Layer.mergeAll(
@@ -76,7 +77,8 @@ export const harness = (options: HarnessOptions = {}) => {
     settings
   )
   return ChatWorker.layerWith(options.policy ?? testPolicy).pipe(
-    Layer.provideMerge(Layer.mergeAll(BotService.layer, HandleUpdate.layer, EffectRunner.layer)),
+    Layer.provideMerge(Layer.mergeAll(BotService.layer, EffectRunner.layer)),
+    Layer.provideMerge(HandleUpdate.layer),
     Layer.provideMerge(infrastructure)
   )
 }

@@ -4,7 +4,15 @@
  */
 import { Schema } from "effect"
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
-import { BadRequest, Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized, Unprocessable } from "./ApiErrors.ts"
+import {
+  BadRequest,
+  Conflict,
+  Forbidden,
+  NotFound,
+  TooManyRequests,
+  Unauthorized,
+  Unprocessable
+} from "./ApiErrors.ts"
 import { Authentication } from "./Authentication.ts"
 import {
   AdminView,
@@ -40,7 +48,9 @@ export class AuthApi extends HttpApiGroup.make("auth")
     })
   )
   .add(
-    HttpApiEndpoint.post("logout", "/logout", { success: HttpApiSchema.NoContent }).middleware(Authentication),
+    HttpApiEndpoint.post("logout", "/logout", { success: HttpApiSchema.NoContent }).middleware(
+      Authentication
+    ),
     HttpApiEndpoint.get("me", "/me", { success: AdminView }).middleware(Authentication)
   )
   .prefix("/api/auth")
@@ -61,7 +71,11 @@ export class BotsApi extends HttpApiGroup.make("bots")
       success: BotView,
       error: [NotFound, Unprocessable, Conflict]
     }),
-    HttpApiEndpoint.delete("remove", "/:id", { params: IdParams, success: HttpApiSchema.NoContent, error: NotFound }),
+    HttpApiEndpoint.delete("remove", "/:id", {
+      params: IdParams,
+      success: HttpApiSchema.NoContent,
+      error: NotFound
+    }),
     HttpApiEndpoint.post("enable", "/:id/enable", { params: IdParams, success: BotView, error: NotFound }),
     HttpApiEndpoint.post("disable", "/:id/disable", { params: IdParams, success: BotView, error: NotFound })
   )
@@ -108,7 +122,7 @@ export class FailuresApi extends HttpApiGroup.make("failures")
   .annotateMerge(OpenApi.annotations({ title: "Failed replies" })) {}
 
 export class StatsApi extends HttpApiGroup.make("stats")
-  .add(HttpApiEndpoint.get("get", "/stats", { query: StatsQuery, success: StatsView }))
+  .add(HttpApiEndpoint.get("get", "/stats", { query: StatsQuery, success: StatsView, error: NotFound }))
   .middleware(Authentication)
   .prefix("/api")
   .annotateMerge(OpenApi.annotations({ title: "Stats" })) {}
@@ -122,6 +136,7 @@ export class Api extends HttpApi.make("botfleet")
   .annotateMerge(
     OpenApi.annotations({
       title: "Botfleet admin API",
-      description: "Manage bots, browse chats, answer as a bot, read stats. Log in first: POST /api/auth/login."
+      description:
+        "Manage bots, browse chats, answer as a bot, read stats. Log in first: POST /api/auth/login."
     })
   ) {}

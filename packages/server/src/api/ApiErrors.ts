@@ -11,7 +11,9 @@ export class Unauthorized extends Schema.Error<Unauthorized>("Unauthorized")(bod
 export class Forbidden extends Schema.Error<Forbidden>("Forbidden")(body, { httpApiStatus: 403 }) {}
 export class NotFound extends Schema.Error<NotFound>("NotFound")(body, { httpApiStatus: 404 }) {}
 export class Conflict extends Schema.Error<Conflict>("Conflict")(body, { httpApiStatus: 409 }) {}
-export class Unprocessable extends Schema.Error<Unprocessable>("Unprocessable")(body, { httpApiStatus: 422 }) {}
+export class Unprocessable extends Schema.Error<Unprocessable>("Unprocessable")(body, {
+  httpApiStatus: 422
+}) {}
 export class TooManyRequests extends Schema.Error<TooManyRequests>("TooManyRequests")(body, {
   httpApiStatus: 429
 }) {}

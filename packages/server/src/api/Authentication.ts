@@ -11,7 +11,9 @@ export interface Admin {
   readonly createdAt: Date
 }
 
-export class CurrentAdmin extends Context.Service<CurrentAdmin, Admin>()("@botfleet/server/api/CurrentAdmin") {}
+export class CurrentAdmin extends Context.Service<CurrentAdmin, Admin>()(
+  "@botfleet/server/api/CurrentAdmin"
+) {}
 
 export const sessionCookie = HttpApiSecurity.apiKey({ key: SESSION_COOKIE, in: "cookie" })
 

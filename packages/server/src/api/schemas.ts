@@ -8,7 +8,9 @@ export const Uuid = Schema.String.check(Schema.isUUID())
 
 /** `limit` (1–200, default 50) and an opaque `cursor` from the previous page. */
 export const PageQuery = {
-  limit: Schema.optional(Schema.NumberFromString.check(Schema.isInt(), Schema.isBetween({ minimum: 1, maximum: 200 }))),
+  limit: Schema.optional(
+    Schema.NumberFromString.check(Schema.isInt(), Schema.isBetween({ minimum: 1, maximum: 200 }))
+  ),
   cursor: Schema.optional(Schema.String)
 }
 
@@ -172,14 +174,23 @@ export const StatsView = Schema.Struct({
     })
   ),
   topBots: Schema.Array(
-    Schema.Struct({ botId: Schema.String, name: Schema.String, messages: Schema.Number, costUsd: Schema.Number })
+    Schema.Struct({
+      botId: Schema.String,
+      name: Schema.String,
+      messages: Schema.Number,
+      costUsd: Schema.Number
+    })
   )
 })
 export type StatsView = typeof StatsView.Type
 
 // ---------------------------------------------------------------- auth
 
-const Email = Schema.String.check(Schema.isTrimmed(), Schema.isMaxLength(254), Schema.isPattern(/^[^@\s]+@[^@\s]+$/))
+const Email = Schema.String.check(
+  Schema.isTrimmed(),
+  Schema.isMaxLength(254),
+  Schema.isPattern(/^[^@\s]+@[^@\s]+$/)
+)
 
 export const Login = Schema.Struct({
   email: Email,

@@ -6,6 +6,8 @@
 import { randomUUID } from "node:crypto"
 import { Effect, Exit } from "effect"
 import { HttpEffect, HttpRouter, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
+import { type ErrorBody, errorBodyOf } from "./errorBodies.ts"
+import { errorResponse } from "./errorResponse.ts"
 
 const validRequestId = /^[\w.:-]{1,128}$/
 
@@ -15,19 +17,23 @@ export const requestLog = HttpRouter.middleware(
       const request = yield* HttpServerRequest.HttpServerRequest
       const incoming = request.headers["x-request-id"]
       const requestId = incoming !== undefined && validRequestId.test(incoming) ? incoming : randomUUID()
-      yield* HttpEffect.appendPreResponseHandler((_request, response) =>
-        Effect.succeed(HttpServerResponse.setHeader(response, "x-request-id", requestId))
-      )
+      let replacement: ErrorBody | undefined
+      yield* HttpEffect.appendPreResponseHandler((_request, response) => {
+        const body = replacement
+        const final = body ? errorResponse(body.status, body.code, body.message) : response
+        return Effect.succeed(HttpServerResponse.setHeader(final, "x-request-id", requestId))
+      })
       const started = performance.now()
       const exit = yield* Effect.exit(Effect.annotateLogs(app, "request_id", requestId))
       const [response, cause] = Exit.isSuccess(exit)
         ? [exit.value, undefined]
         : yield* HttpServerError.causeResponse(exit.cause)
+      if (Exit.isFailure(exit)) replacement = errorBodyOf(exit.cause, response.status)
       const fields = {
         request_id: requestId,
         method: request.method,
         path: request.url.split("?")[0] ?? request.url,
-        status: response.status,
+        status: replacement?.status ?? response.status,
         duration_ms: Math.round((performance.now() - started) * 100) / 100
       }
       const log =

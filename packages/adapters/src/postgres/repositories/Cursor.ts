@@ -29,9 +29,13 @@ const decodeJson = Schema.decodeUnknownOption(CursorJson)
 export const encodeCursor = (key: CursorKey): string =>
   Buffer.from(JSON.stringify([key.at, key.id])).toString("base64url")
 
+/** Whether a cursor is one we could have made (the API answers 400 otherwise). */
+export const isValidCursor = (cursor: string): boolean =>
+  cursor === "" || Option.isSome(decodeJson(Buffer.from(cursor, "base64url").toString("utf8")))
+
 /**
  * The key of a cursor. The ports have no error for a malformed cursor, so one
- * is a defect (it can only come from a client that made it up).
+ * is a defect; the API checks cursors with `isValidCursor` first.
  */
 export const decodeCursor = (cursor: string | undefined): Effect.Effect<Option.Option<CursorKey>> => {
   if (cursor === undefined || cursor === "") return Effect.succeed(Option.none())

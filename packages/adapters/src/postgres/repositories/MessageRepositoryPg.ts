@@ -203,9 +203,14 @@ export const layer: Layer.Layer<MessageRepository, never, SqlClient.SqlClient> =
       )
     })
 
+    const remove = Effect.fn("MessageRepository.delete")(function* (id: MessageId) {
+      yield* sql`DELETE FROM messages WHERE id = ${id}`.pipe(Effect.orDie)
+    })
+
     return MessageRepository.of({
       insert,
       update,
+      delete: remove,
       findById,
       findByUpdate,
       findReply,

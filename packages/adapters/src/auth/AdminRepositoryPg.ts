@@ -1,0 +1,104 @@
+import {
+  type Admin,
+  AdminRepository,
+  EmailTaken,
+  type Session,
+  SessionRepository
+} from "@botfleet/application"
+import { Effect, Layer, Option } from "effect"
+import { SqlClient } from "effect/sql"
+import { isUniqueViolation } from "../postgres/sqlErrors.ts"
+
+interface AdminRow {
+  readonly id: string
+  readonly email: string
+  readonly password_hash: string
+  readonly created_at: Date
+}
+
+const toAdmin = (row: AdminRow): Admin => ({
+  id: row.id,
+  email: row.email,
+  passwordHash: row.password_hash,
+  createdAt: row.created_at
+})
+
+export const layer: Layer.Layer<AdminRepository, never, SqlClient.SqlClient> = Layer.effect(
+  AdminRepository,
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    return AdminRepository.of({
+      insert: (admin) =>
+        sql`
+          INSERT INTO admins (id, email, password_hash, created_at)
+          VALUES (${admin.id}, ${admin.email}, ${admin.passwordHash}, ${admin.createdAt})`.pipe(
+          Effect.asVoid,
+          Effect.catchTag("SqlError", (error) =>
+            isUniqueViolation(error) ? Effect.fail(new EmailTaken({ email: admin.email })) : Effect.die(error)
+          ),
+          Effect.withSpan("AdminRepository.insert")
+        ),
+      findByEmail: (email) =>
+        sql<AdminRow>`SELECT * FROM admins WHERE lower(email) = lower(${email})`.pipe(
+          Effect.map((rows) => Option.map(Option.fromUndefinedOr(rows[0]), toAdmin)),
+          Effect.orDie,
+          Effect.withSpan("AdminRepository.findByEmail")
+        ),
+      findById: (id) =>
+        sql<AdminRow>`SELECT * FROM admins WHERE id = ${id}`.pipe(
+          Effect.map((rows) => Option.map(Option.fromUndefinedOr(rows[0]), toAdmin)),
+          Effect.orDie,
+          Effect.withSpan("AdminRepository.findById")
+        )
+    })
+  })
+)
+
+interface SessionRow {
+  readonly id_hash: string
+  readonly admin_id: string
+  readonly expires_at: Date
+}
+
+export const sessionsLayer: Layer.Layer<SessionRepository, never, SqlClient.SqlClient> = Layer.effect(
+  SessionRepository,
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    return SessionRepository.of({
+      insert: (session: Session) =>
+        sql`
+          INSERT INTO admin_sessions (id_hash, admin_id, expires_at)
+          VALUES (${session.idHash}, ${session.adminId}, ${session.expiresAt})`.pipe(
+          Effect.asVoid,
+          Effect.orDie,
+          Effect.withSpan("SessionRepository.insert")
+        ),
+      findLive: (idHash, now) =>
+        sql<SessionRow>`SELECT * FROM admin_sessions WHERE id_hash = ${idHash} AND expires_at > ${now}`.pipe(
+          Effect.map((rows) =>
+            Option.map(Option.fromUndefinedOr(rows[0]), (row) => ({
+              idHash: row.id_hash,
+              adminId: row.admin_id,
+              expiresAt: row.expires_at
+            }))
+          ),
+          Effect.orDie,
+          Effect.withSpan("SessionRepository.findLive")
+        ),
+      delete: (idHash) =>
+        sql`DELETE FROM admin_sessions WHERE id_hash = ${idHash}`.pipe(
+          Effect.asVoid,
+          Effect.orDie,
+          Effect.withSpan("SessionRepository.delete")
+        ),
+      deleteExpired: (now) =>
+        sql<{
+          id_hash: string
+        }>`DELETE FROM admin_sessions WHERE expires_at <= ${now} RETURNING id_hash`.pipe(
+          Effect.map((rows) => rows.length),
+          Effect.orDie,
+          Effect.withSpan("SessionRepository.deleteExpired")
+        )
+    })
+  })
+)

@@ -1,0 +1,47 @@
+/**
+ * Passwords with scrypt from node:crypto (memory-hard; no native add-on to
+ * build). Stored as `scrypt$N$r$p$salt$hash` so the cost can rise later
+ * without breaking old hashes.
+ */
+import { randomBytes, scrypt, timingSafeEqual } from "node:crypto"
+import { PasswordHasher } from "@botfleet/application"
+import { Effect, Layer, Redacted } from "effect"
+
+const COST = { N: 2 ** 15, r: 8, p: 1 }
+const KEY_LENGTH = 32
+
+const derive = (password: string, salt: Buffer, cost: typeof COST) =>
+  Effect.callback<Buffer>((resume) => {
+    scrypt(password, salt, KEY_LENGTH, { ...cost, maxmem: 128 * cost.N * cost.r * 2 }, (error, key) =>
+      resume(error ? Effect.die(error) : Effect.succeed(key))
+    )
+  })
+
+export const make = (cost = COST): PasswordHasher["Service"] => ({
+  hash: (password) =>
+    Effect.gen(function* () {
+      const salt = randomBytes(16)
+      const key = yield* derive(Redacted.value(password), salt, cost)
+      return `scrypt$${cost.N}$${cost.r}$${cost.p}$${salt.toString("base64url")}$${key.toString("base64url")}`
+    }),
+  verify: (password, stored) =>
+    Effect.gen(function* () {
+      const [scheme, N, r, p, salt, hash] = stored.split("$")
+      if (scheme !== "scrypt" || !salt || !hash) return false
+      const expected = Buffer.from(hash, "base64url")
+      const key = yield* derive(Redacted.value(password), Buffer.from(salt, "base64url"), {
+        N: Number(N),
+        r: Number(r),
+        p: Number(p)
+      })
+      return key.length === expected.length && timingSafeEqual(key, expected)
+    })
+})
+
+export const layer: Layer.Layer<PasswordHasher> = Layer.succeed(PasswordHasher, make())
+
+/** Cheap parameters for tests: same format, a fraction of the cost. */
+export const layerFast: Layer.Layer<PasswordHasher> = Layer.succeed(
+  PasswordHasher,
+  make({ N: 2 ** 10, r: 8, p: 1 })
+)

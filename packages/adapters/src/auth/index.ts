@@ -1,0 +1,3 @@
+export * as AdminRepositoryPg from "./AdminRepositoryPg.ts"
+export * as AdminsMemory from "./AdminsMemory.ts"
+export * as PasswordHasherScrypt from "./PasswordHasherScrypt.ts"

@@ -1,0 +1,19 @@
+/** The admin API served: handlers, session middleware, `/openapi.json` and the UI at `/docs`. */
+import { Layer } from "effect"
+import { HttpApiBuilder, HttpApiScalar } from "effect/http-api"
+import { Api } from "./Api.ts"
+import { AuthenticationLive } from "./AuthenticationLive.ts"
+import { AuthHandlers } from "./handlers/AuthHandlers.ts"
+import { BotsHandlers } from "./handlers/BotsHandlers.ts"
+import { ChatsHandlers, FailuresHandlers } from "./handlers/ChatsHandlers.ts"
+import { StatsHandlers } from "./handlers/StatsHandlers.ts"
+import { RateLimiter } from "./RateLimiter.ts"
+
+export const ApiRoutes = Layer.mergeAll(
+  HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }).pipe(
+    Layer.provide([AuthHandlers, BotsHandlers, ChatsHandlers, FailuresHandlers, StatsHandlers]),
+    Layer.provide(AuthenticationLive),
+    Layer.provide(RateLimiter.layer)
+  ),
+  HttpApiScalar.layer(Api, { path: "/docs" })
+)

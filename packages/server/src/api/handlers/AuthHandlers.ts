@@ -1,0 +1,110 @@
+/**
+ * Log in, register, log out, me. Login is limited per IP and per email and
+ * only ever says "invalid credentials"; the session goes in an HttpOnly,
+ * SameSite cookie (Secure when PUBLIC_URL is https).
+ */
+import { AuthService } from "@botfleet/application"
+import { Effect, Option, Redacted } from "effect"
+import { HttpEffect, HttpServerRequest, HttpServerResponse } from "effect/http"
+import { HttpApiBuilder } from "effect/http-api"
+import { AppConfig } from "../../config/AppConfig.ts"
+import { Api } from "../Api.ts"
+import { Conflict, error, Forbidden, TooManyRequests, Unauthorized } from "../ApiErrors.ts"
+import { CurrentAdmin, SESSION_COOKIE, sessionCookie } from "../Authentication.ts"
+import { type Limit, RateLimiter, type RateState } from "../RateLimiter.ts"
+
+/** Failed logins allowed per window. */
+export const LOGIN_LIMIT_PER_EMAIL: Limit = { max: 5, windowMs: 15 * 60_000 }
+export const LOGIN_LIMIT_PER_IP: Limit = { max: 20, windowMs: 15 * 60_000 }
+
+const toAdminView = (admin: { id: string; email: string; createdAt: Date }) => ({
+  id: admin.id,
+  email: admin.email,
+  createdAt: admin.createdAt.toISOString()
+})
+
+const rateHeaders = (state: RateState) =>
+  HttpEffect.appendPreResponseHandler((_request, response) =>
+    Effect.succeed(
+      HttpServerResponse.setHeaders(response, {
+        "x-ratelimit-limit": String(state.limit),
+        "x-ratelimit-remaining": String(state.remaining),
+        "x-ratelimit-reset": String(state.resetSeconds),
+        ...(state.allowed ? {} : { "retry-after": String(state.resetSeconds) })
+      })
+    )
+  )
+
+export const AuthHandlers = HttpApiBuilder.group(
+  Api,
+  "auth",
+  Effect.fn(function* (handlers) {
+    const auth = yield* AuthService
+    const limiter = yield* RateLimiter
+    const config = yield* AppConfig
+    const secure = Option.exists(config.publicUrl, (url) => url.protocol === "https:")
+    // A dashboard on another origin (CORS_ORIGINS) needs the cookie cross-site, which browsers allow only with Secure.
+    const sameSite = secure && config.corsOrigins.length > 0 ? "none" : "lax"
+    const cookieOptions = { secure, httpOnly: true, sameSite, path: "/" } as const
+
+    return handlers
+      .handle(
+        "login",
+        Effect.fn(function* ({ payload }) {
+          const request = yield* HttpServerRequest.HttpServerRequest
+          const ip = Option.getOrElse(request.remoteAddress, () => "unknown")
+          const emailKey = `login:email:${payload.email.toLowerCase()}`
+          const ipKey = `login:ip:${ip}`
+          const [byEmail, byIp] = [
+            yield* limiter.check(emailKey, LOGIN_LIMIT_PER_EMAIL),
+            yield* limiter.check(ipKey, LOGIN_LIMIT_PER_IP)
+          ]
+          const blocked = !byEmail.allowed ? byEmail : !byIp.allowed ? byIp : undefined
+          if (blocked) {
+            yield* rateHeaders(blocked)
+            return yield* new TooManyRequests(
+              error("too_many_requests", `too many failed logins; try again in ${blocked.resetSeconds} s`)
+            )
+          }
+          const result = yield* auth.login(payload.email, Redacted.make(payload.password)).pipe(Effect.option)
+          if (Option.isNone(result)) {
+            const afterEmail = yield* limiter.hit(emailKey, LOGIN_LIMIT_PER_EMAIL)
+            yield* limiter.hit(ipKey, LOGIN_LIMIT_PER_IP)
+            yield* rateHeaders(afterEmail)
+            return yield* new Unauthorized(error("invalid_credentials", "invalid credentials"))
+          }
+          yield* limiter.reset(emailKey)
+          yield* rateHeaders(yield* limiter.check(emailKey, LOGIN_LIMIT_PER_EMAIL))
+          const { admin, session, expiresAt } = result.value
+          yield* HttpApiBuilder.securitySetCookie(sessionCookie, session, {
+            ...cookieOptions,
+            expires: expiresAt
+          })
+          return toAdminView(admin)
+        })
+      )
+      .handle("register", ({ payload }) =>
+        auth
+          .register(payload.email, Redacted.make(payload.password), Redacted.make(payload.registrationToken))
+          .pipe(
+            Effect.map(toAdminView),
+            Effect.catchTags({
+              RegistrationRefused: (e) => Effect.fail(new Forbidden(error("registration_refused", e.reason))),
+              EmailTaken: (e) => Effect.fail(new Conflict(error("email_taken", e.message)))
+            })
+          )
+      )
+      .handle(
+        "logout",
+        Effect.fn(function* () {
+          const request = yield* HttpServerRequest.HttpServerRequest
+          const session = request.cookies[SESSION_COOKIE]
+          if (session !== undefined) yield* auth.logout(Redacted.make(session))
+          yield* HttpEffect.appendPreResponseHandler((_request, response) =>
+            Effect.orDie(HttpServerResponse.expireCookie(response, SESSION_COOKIE, cookieOptions))
+          )
+        })
+      )
+      .handle("me", () => Effect.map(CurrentAdmin, toAdminView))
+  })
+)

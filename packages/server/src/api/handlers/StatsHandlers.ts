@@ -1,0 +1,33 @@
+/** `GET /api/stats`: the StatsService, with times as ISO strings and an unknown bot as 404. */
+import { type StatsReport, StatsService } from "@botfleet/application"
+import { BotId } from "@botfleet/domain"
+import { Effect } from "effect"
+import { HttpApiBuilder } from "effect/http-api"
+import { Api } from "../Api.ts"
+import { error, NotFound } from "../ApiErrors.ts"
+import type { StatsView } from "../schemas.ts"
+
+export const statsView = (report: StatsReport): StatsView => ({
+  ...report,
+  from: report.from.toISOString(),
+  to: report.to.toISOString()
+})
+
+export const StatsHandlers = HttpApiBuilder.group(
+  Api,
+  "stats",
+  Effect.fn(function* (handlers) {
+    const stats = yield* StatsService
+    return handlers.handle("get", ({ query }) =>
+      stats
+        .get({
+          period: query.period ?? "day",
+          botId: query.botId === undefined ? null : BotId.make(query.botId)
+        })
+        .pipe(
+          Effect.map(statsView),
+          Effect.catchTag("BotNotFound", (e) => Effect.fail(new NotFound(error("bot_not_found", e.message))))
+        )
+    )
+  })
+)

@@ -1,0 +1,71 @@
+/** Domain values as the API shows them: ISO times, no secrets. */
+import type { ChatWithUser } from "@botfleet/application"
+import { type Bot, BotModel, type Message } from "@botfleet/domain"
+import { Option } from "effect"
+import type { BotView, ChatView, MessageView } from "./schemas.ts"
+
+const iso = (date: Date | null) => (date === null ? null : date.toISOString())
+
+export const toBotView = (
+  bot: Bot,
+  settings: { readonly publicUrl: Option.Option<URL>; readonly defaultModel: string }
+): BotView => ({
+  id: bot.id,
+  name: bot.name,
+  username: bot.username,
+  tokenHint: bot.tokenHint,
+  active: bot.active,
+  mode: BotModel.modeFor(Option.getOrUndefined(settings.publicUrl)),
+  model: bot.model,
+  effectiveModel: bot.model ?? settings.defaultModel,
+  systemPrompt: bot.systemPrompt,
+  startMessage: bot.startMessage,
+  helpMessage: bot.helpMessage,
+  errorMessage: bot.errorMessage,
+  historyLimit: bot.historyLimit,
+  lastError: bot.lastError,
+  lastErrorAt: iso(bot.lastErrorAt),
+  createdAt: bot.createdAt.toISOString(),
+  updatedAt: bot.updatedAt.toISOString()
+})
+
+export const toChatView = ({ chat, user }: ChatWithUser): ChatView => ({
+  id: chat.id,
+  botId: chat.botId,
+  telegramChatId: chat.telegramChatId,
+  type: chat.type,
+  title: chat.title,
+  user: Option.match(user, {
+    onNone: () => null,
+    onSome: (u) => ({
+      telegramId: u.telegramId,
+      firstName: u.firstName,
+      lastName: u.lastName,
+      username: u.username,
+      languageCode: u.languageCode
+    })
+  }),
+  thread: chat.thread,
+  lastError: chat.lastError,
+  lastMessageAt: iso(chat.lastMessageAt),
+  createdAt: chat.createdAt.toISOString()
+})
+
+export const toMessageView = (message: Message): MessageView => ({
+  id: message.id,
+  chatId: message.chatId,
+  botId: message.botId,
+  role: message.role,
+  text: message.text,
+  thread: message.thread,
+  status: message.status,
+  error: message.error,
+  model: message.model,
+  inputTokens: message.inputTokens,
+  outputTokens: message.outputTokens,
+  costUsd: message.costUsd,
+  telegramMessageIds: message.telegramMessageIds,
+  replyTo: message.replyTo,
+  createdAt: message.createdAt.toISOString(),
+  sentAt: iso(message.sentAt)
+})
