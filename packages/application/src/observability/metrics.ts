@@ -1,0 +1,92 @@
+/**
+ * Every metric of the product, in one place and one system (Effect Metric,
+ * exposed in Prometheus format at /metrics). Names and labels are documented
+ * in docs/observability.md; dashboards depend on them.
+ */
+import { Metric } from "effect"
+
+const secondsBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
+
+export const httpRequestDuration = Metric.histogram("http_server_request_duration_seconds", {
+  description: "HTTP request duration by method, route and status",
+  boundaries: secondsBuckets
+})
+
+export const updatesReceived = Metric.counter("telegram_updates_received_total", {
+  description: "Telegram updates accepted into the inbox, by bot and source (webhook, polling)",
+  incremental: true
+})
+
+export const messagesSent = Metric.counter("telegram_messages_sent_total", {
+  description: "Messages sent to Telegram, by bot and outcome (ok, error)",
+  incremental: true
+})
+
+export const llmRequestDuration = Metric.histogram("llm_request_duration_seconds", {
+  description: "LLM completion duration, retries included, by model",
+  boundaries: secondsBuckets
+})
+
+export const llmRequests = Metric.counter("llm_requests_total", {
+  description: "LLM completions by model and outcome (ok, error)",
+  incremental: true
+})
+
+export const llmErrors = Metric.counter("llm_errors_total", {
+  description: "LLM failures by model and type (auth, quota, rate_limited, timeout, unavailable, bad_request)",
+  incremental: true
+})
+
+export const llmFallbackUsed = Metric.counter("llm_fallback_used_total", {
+  description: "Completions answered by the fallback model, by the model that answered",
+  incremental: true
+})
+
+export const llmTokens = Metric.counter("llm_tokens_total", {
+  description: "Tokens by model and direction (input, output)",
+  incremental: true
+})
+
+export const llmCost = Metric.counter("llm_cost_usd_total", {
+  description: "LLM cost in USD by model",
+  incremental: true
+})
+
+export const pipelineStepDuration = Metric.histogram("pipeline_step_duration_seconds", {
+  description: "Duration of each reply pipeline step",
+  boundaries: secondsBuckets
+})
+
+export const replyLatency = Metric.histogram("botfleet_reply_latency_seconds", {
+  description: "From a message's arrival to the last chunk of its reply being sent",
+  boundaries: secondsBuckets
+})
+
+export const pipelineFailures = Metric.counter("pipeline_failures_total", {
+  description: "Update failures by class (retryable, terminal, fatal)",
+  incremental: true
+})
+
+export const pendingUpdates = Metric.gauge("pipeline_pending_updates", {
+  description: "Updates waiting in the inbox"
+})
+
+export const oldestPendingAge = Metric.gauge("pipeline_oldest_pending_age_seconds", {
+  description: "Age of the oldest update waiting in the inbox"
+})
+
+export const failedUpdates = Metric.gauge("pipeline_failed_updates", {
+  description: "Updates given up on (kept for admins)"
+})
+
+export const dbConnections = Metric.gauge("db_pool_connections", {
+  description: "Database connections of this application by state (active, idle, …)"
+})
+
+/** Counts one event with labels. */
+export const count = (metric: Metric.Counter<number>, attributes: Record<string, string>, value = 1) =>
+  Metric.update(Metric.withAttributes(metric, attributes), value)
+
+/** Records a duration in seconds with labels. */
+export const observe = (metric: Metric.Histogram<number>, attributes: Record<string, string>, seconds: number) =>
+  Metric.update(Metric.withAttributes(metric, attributes), seconds)
