@@ -25,6 +25,7 @@ import {
   ConversationService,
   EffectRunner,
   HandleUpdate,
+  instrumentLanguageModel,
   Settings,
   StatsService
 } from "@botfleet/application"
@@ -38,6 +39,8 @@ import { HealthRoutes } from "./http/HealthRoutes.ts"
 import { requestLog } from "./http/requestLog.ts"
 import * as Poller from "./ingress/Poller.ts"
 import { WebhookRoutes } from "./ingress/WebhookRoutes.ts"
+import { MetricsRoutes } from "./observability/MetricsRoutes.ts"
+import * as Tracing from "./observability/Tracing.ts"
 import { Dispatcher, defaultDispatcherOptions } from "./processing/Dispatcher.ts"
 import { EffectRunnerLoop } from "./processing/EffectRunnerLoop.ts"
 
@@ -66,16 +69,18 @@ export const adaptersLayer = (config: AppConfigShape) =>
     AdminRepositoryPg.sessionsLayer,
     PasswordHasherScrypt.layer,
     TelegramGatewayTelegraf.layer({ apiRoot: config.telegramApiRoot }),
-    LanguageModelOpenAI.layer({
-      apiKey: Option.getOrUndefined(config.openaiApiKey),
-      baseUrl: Option.getOrUndefined(config.openaiBaseUrl),
-      fallbackModel: Option.getOrUndefined(config.openaiFallbackModel),
-      // Validated when the configuration was read.
-      prices: Result.getOrElse(
-        Prices.pricesWithOverrides(Option.getOrUndefined(config.openaiPrices)),
-        () => Prices.defaultPrices
-      )
-    }),
+    instrumentLanguageModel(
+      LanguageModelOpenAI.layer({
+        apiKey: Option.getOrUndefined(config.openaiApiKey),
+        baseUrl: Option.getOrUndefined(config.openaiBaseUrl),
+        fallbackModel: Option.getOrUndefined(config.openaiFallbackModel),
+        // Validated when the configuration was read.
+        prices: Result.getOrElse(
+          Prices.pricesWithOverrides(Option.getOrUndefined(config.openaiPrices)),
+          () => Prices.defaultPrices
+        )
+      })
+    ),
     secretBoxLayer(config),
     Layer.succeed(
       Settings,
@@ -126,6 +131,7 @@ export const httpLayer = (config: AppConfigShape) =>
     Layer.mergeAll(
       HealthRoutes,
       WebhookRoutes,
+      MetricsRoutes,
       ApiRoutes,
       requestLog,
       // Browsers on these origins may call the API with the session cookie; without any, no CORS headers at all.
@@ -152,5 +158,6 @@ export const serverLayer = (config: AppConfigShape) =>
     Layer.provideMerge(applicationLayer),
     Layer.provideMerge(adaptersLayer(config)),
     Layer.provideMerge(databaseLayer(config)),
-    Layer.provide(AppConfig.layer(config))
+    Layer.provide(AppConfig.layer(config)),
+    Layer.provide(Tracing.layer(config))
   )

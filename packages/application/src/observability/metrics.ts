@@ -33,7 +33,8 @@ export const llmRequests = Metric.counter("llm_requests_total", {
 })
 
 export const llmErrors = Metric.counter("llm_errors_total", {
-  description: "LLM failures by model and type (auth, quota, rate_limited, timeout, unavailable, bad_request)",
+  description:
+    "LLM failures by model and type (auth, quota, rate_limited, timeout, unavailable, bad_request)",
   incremental: true
 })
 
@@ -88,5 +89,8 @@ export const count = (metric: Metric.Counter<number>, attributes: Record<string,
   Metric.update(Metric.withAttributes(metric, attributes), value)
 
 /** Records a duration in seconds with labels. */
-export const observe = (metric: Metric.Histogram<number>, attributes: Record<string, string>, seconds: number) =>
-  Metric.update(Metric.withAttributes(metric, attributes), seconds)
+export const observe = (
+  metric: Metric.Histogram<number>,
+  attributes: Record<string, string>,
+  seconds: number
+) => Metric.update(Metric.withAttributes(metric, attributes), seconds)

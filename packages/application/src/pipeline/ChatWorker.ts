@@ -6,6 +6,8 @@
  */
 import { BotId } from "@botfleet/domain"
 import { Clock, Context, Effect, Layer, Option } from "effect"
+import * as Metrics from "../observability/metrics.ts"
+import { continueTrace } from "../observability/traceContext.ts"
 import { UpdateInbox } from "../ports/UpdateInbox.ts"
 import { HandleUpdate } from "./HandleUpdate.ts"
 
@@ -59,6 +61,14 @@ export class ChatWorker extends Context.Service<
             const botId = BotId.make(update.botId)
             const attempt = update.attempts + 1
             const outcome = yield* handler.process(botId, update.payload).pipe(
+              Effect.withSpan("Pipeline.update", {
+                attributes: {
+                  "bot.id": update.botId,
+                  "update.id": update.updateId,
+                  "update.attempt": attempt
+                }
+              }),
+              continueTrace(update.traceparent),
               Effect.as("done" as const),
               Effect.catchTags({
                 RetryLater: (error) => Effect.succeed(error),
@@ -83,10 +93,12 @@ export class ChatWorker extends Context.Service<
               continue
             }
             if (outcome._tag === "BotUnavailable") {
+              yield* Metrics.count(Metrics.pipelineFailures, { class: "fatal" })
               yield* inbox.markFailed(update.id, outcome.reason)
               continue
             }
             if (attempt >= policy.maxAttempts) {
+              yield* Metrics.count(Metrics.pipelineFailures, { class: "terminal" })
               yield* handler.giveUp(botId, update.payload, outcome.reason)
               yield* inbox.markFailed(update.id, `gave up after ${attempt} attempts: ${outcome.reason}`)
               yield* Effect.logWarning("update failed for good", {
@@ -95,6 +107,7 @@ export class ChatWorker extends Context.Service<
               })
               continue
             }
+            yield* Metrics.count(Metrics.pipelineFailures, { class: "retryable" })
             const delay = retryDelayMs(
               policy,
               attempt,

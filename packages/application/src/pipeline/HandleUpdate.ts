@@ -25,6 +25,7 @@ import {
   TgUser
 } from "@botfleet/domain"
 import { Clock, Context, Effect, Layer, Option, type Redacted, Schedule } from "effect"
+import * as Metrics from "../observability/metrics.ts"
 import { type ChatTurn, LanguageModel, type LlmError } from "../ports/LanguageModel.ts"
 import {
   BotRepository,
@@ -76,6 +77,19 @@ export class HandleUpdate extends Context.Service<
       const settings = yield* Settings
 
       const now = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis))
+
+      /** Records how long a pipeline step took (pipeline_step_duration_seconds{step}). */
+      const timed = <A, E, R>(step: string, effect: Effect.Effect<A, E, R>) =>
+        Effect.gen(function* () {
+          const started = yield* Clock.currentTimeMillis
+          const result = yield* effect
+          yield* Metrics.observe(
+            Metrics.pipelineStepDuration,
+            { step },
+            ((yield* Clock.currentTimeMillis) - started) / 1000
+          )
+          return result
+        })
 
       /** A revoked token stops the bot and tells admins; its updates stop with it. */
       const stopBot = Effect.fn("HandleUpdate.stopBot")(function* (bot: Bot, reason: string) {
@@ -305,7 +319,7 @@ export class HandleUpdate extends Context.Service<
 
       // Step 3: the insert is idempotent on reply_to; a rerun gets the stored reply back.
       const ensureResponseSaved = Effect.fn("Pipeline.ensureResponseSaved")(function* (reply: Message) {
-        return yield* messages.insert(reply)
+        return yield* timed("response_saved", messages.insert(reply))
       })
 
       /** Sends one chunk, falling back to plain text when Telegram cannot parse the formatting. */
@@ -336,6 +350,7 @@ export class HandleUpdate extends Context.Service<
         for (let index = reply.chunksSent; index < chunks.length; index++) {
           const sent = yield* sendChunk(token, chat.telegramChatId, chunks[index]!, formatted).pipe(
             Effect.map((result) => ({ ok: true as const, messageId: result.messageId })),
+            Effect.tapError(() => Metrics.count(Metrics.messagesSent, { bot: bot.id, outcome: "error" })),
             Effect.catchTag(
               "TelegramError",
               (error): Effect.Effect<{ ok: false; error: TelegramError }, RetryLater | BotUnavailable> => {
@@ -350,6 +365,7 @@ export class HandleUpdate extends Context.Service<
               }
             )
           )
+          if (sent.ok) yield* Metrics.count(Metrics.messagesSent, { bot: bot.id, outcome: "ok" })
           const at = yield* now
           if (!sent.ok) {
             // Blocked by the user, kicked from the group, or a request Telegram refuses: not retried.
@@ -382,13 +398,22 @@ export class HandleUpdate extends Context.Service<
         token: Redacted.Redacted<string>,
         event: MessageEvent
       ) {
-        const { chat, message } = yield* ensureIncomingSaved(bot, event)
+        const { chat, message } = yield* timed("incoming_saved", ensureIncomingSaved(bot, event))
         const existing = yield* messages.findReply(message.id)
         const reply = Option.isSome(existing)
           ? existing.value
-          : yield* ensureResponseGenerated(bot, token, chat, message, event)
-        if (reply.chunksSent < splitReply(reply.text).length)
-          yield* ensureResponseSent(bot, token, chat, reply)
+          : yield* timed("response_generated", ensureResponseGenerated(bot, token, chat, message, event))
+        if (reply.chunksSent < splitReply(reply.text).length) {
+          yield* timed("response_sent", ensureResponseSent(bot, token, chat, reply))
+          const delivered = yield* messages.findById(reply.id).pipe(Effect.orDie)
+          if (delivered.status === "sent") {
+            yield* Metrics.observe(
+              Metrics.replyLatency,
+              {},
+              ((yield* now).getTime() - message.createdAt.getTime()) / 1000
+            )
+          }
+        }
       })
 
       /** Callback buttons: always answered (or the button spins); known data runs the command. */

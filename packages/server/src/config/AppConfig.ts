@@ -23,6 +23,11 @@ export interface AppConfigShape {
   readonly openaiPrices: Option.Option<string>
   /** How many chats one process works on at once. */
   readonly pipelineConcurrency: number
+  /** /health/queue is 503 when the oldest pending update is older than this. */
+  readonly queueMaxAgeSeconds: number
+  /** OTLP/HTTP endpoint for traces (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT); none: off. */
+  readonly otelTracesEndpoint: Option.Option<URL>
+  readonly otelServiceName: string
   readonly adminEmail: Option.Option<string>
   readonly adminPassword: Option.Option<Redacted.Redacted<string>>
   readonly adminRegistrationToken: Option.Option<Redacted.Redacted<string>>
@@ -142,6 +147,19 @@ const readAll = Effect.all({
   openaiFallbackModel: variable("OPENAI_FALLBACK_MODEL", text),
   openaiPrices: variable("OPENAI_PRICES", prices),
   pipelineConcurrency: withDefault(variable("PIPELINE_CONCURRENCY", positiveInt(10_000)), 256),
+  queueMaxAgeSeconds: withDefault(variable("QUEUE_MAX_AGE_SECONDS", positiveInt(86_400)), 300),
+  otelTracesEndpoint: Effect.map(
+    Effect.all([
+      variable("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", httpUrl),
+      variable("OTEL_EXPORTER_OTLP_ENDPOINT", httpUrl)
+    ]),
+    // The general endpoint is a base: traces go to <base>/v1/traces, as the OpenTelemetry spec says.
+    ([traces, base]) =>
+      Option.orElse(traces, () =>
+        Option.map(base, (url) => new URL("v1/traces", url.href.endsWith("/") ? url : `${url.href}/`))
+      )
+  ),
+  otelServiceName: withDefault(variable("OTEL_SERVICE_NAME", text), "botfleet"),
   adminEmail: variable("ADMIN_EMAIL", email),
   adminPassword: variable("ADMIN_PASSWORD", secret),
   adminRegistrationToken: variable("ADMIN_REGISTRATION_TOKEN", secret),

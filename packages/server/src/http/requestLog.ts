@@ -4,12 +4,22 @@
  * and echoed back on every response. Log lines written while serving carry it.
  */
 import { randomUUID } from "node:crypto"
+import { Metrics } from "@botfleet/application"
 import { Effect, Exit } from "effect"
 import { HttpEffect, HttpRouter, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { type ErrorBody, errorBodyOf } from "./errorBodies.ts"
 import { errorResponse } from "./errorResponse.ts"
 
 const validRequestId = /^[\w.:-]{1,128}$/
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/** The path with ids replaced, so metrics get one series per route, not per bot or chat. */
+export const routeOf = (path: string): string =>
+  path
+    .split("/")
+    .map((segment) => (UUID.test(segment) ? ":id" : /^\d+$/.test(segment) ? ":n" : segment))
+    .join("/")
 
 export const requestLog = HttpRouter.middleware(
   (app) =>
@@ -36,6 +46,11 @@ export const requestLog = HttpRouter.middleware(
         status: replacement?.status ?? response.status,
         duration_ms: Math.round((performance.now() - started) * 100) / 100
       }
+      yield* Metrics.observe(
+        Metrics.httpRequestDuration,
+        { method: request.method, route: routeOf(fields.path), status: String(fields.status) },
+        fields.duration_ms / 1000
+      )
       const log =
         response.status >= 500 && cause !== undefined
           ? Effect.logError("http request", cause)

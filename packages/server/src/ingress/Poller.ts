@@ -8,6 +8,8 @@ import {
   BotRepository,
   BotService,
   chatKeyOfUpdate,
+  currentTraceparent,
+  Metrics,
   SecretBox,
   type TelegramError,
   TelegramGateway,
@@ -50,13 +52,23 @@ export const layerWith = (options: PollerOptions) =>
         for (const update of updates) {
           const updateId = updateIdOf(update)
           if (updateId === undefined) continue
-          yield* inbox.accept({
-            botId,
-            updateId,
-            chatKey: chatKeyOfUpdate(botId, update),
-            payload: update,
-            traceparent: null
-          })
+          // Each polled update starts its own trace, continued when it is processed.
+          const outcome = yield* Effect.gen(function* () {
+            return yield* inbox.accept({
+              botId,
+              updateId,
+              chatKey: chatKeyOfUpdate(botId, update),
+              payload: update,
+              traceparent: yield* currentTraceparent
+            })
+          }).pipe(
+            Effect.withSpan("Poller.receive", {
+              root: true,
+              attributes: { "bot.id": botId, "update.id": updateId }
+            })
+          )
+          if (outcome === "accepted")
+            yield* Metrics.count(Metrics.updatesReceived, { bot: botId, source: "polling" })
           highest = Math.max(highest, updateId)
         }
         if (highest >= 0) {

@@ -4,7 +4,14 @@
  * is durably in the inbox (or was already), and anything else stores nothing.
  */
 import { timingSafeEqual } from "node:crypto"
-import { BotRepository, chatKeyOfUpdate, UpdateInbox, updateIdOf } from "@botfleet/application"
+import {
+  BotRepository,
+  chatKeyOfUpdate,
+  currentTraceparent,
+  Metrics,
+  UpdateInbox,
+  updateIdOf
+} from "@botfleet/application"
 import { BotId } from "@botfleet/domain"
 import { Effect, Option, Schema } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
@@ -52,9 +59,13 @@ export const WebhookRoutes = HttpRouter.use(
         updateId,
         chatKey: chatKeyOfUpdate(bot.value.id, body.value),
         payload: body.value,
-        traceparent: request.headers.traceparent ?? null
+        // This request's span: processing continues the same trace later.
+        traceparent: yield* currentTraceparent
       })
-      if (outcome === "accepted") yield* dispatcher.wake
+      if (outcome === "accepted") {
+        yield* Metrics.count(Metrics.updatesReceived, { bot: bot.value.id, source: "webhook" })
+        yield* dispatcher.wake
+      }
       return HttpServerResponse.jsonUnsafe(
         outcome === "accepted" ? { ok: true } : { ok: true, duplicate: true }
       )

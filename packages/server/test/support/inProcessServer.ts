@@ -23,16 +23,54 @@ export class TestServer extends Context.Service<
     readonly bots: BotService["Service"]
     /** Registers a bot (known to the fake Telegram) and enables it. */
     readonly addBot: (name: string) => Effect.Effect<{ readonly bot: Bot; readonly token: string }>
+    /** What the server wrote to stdout and stderr (its log lines), with `captureOutput`; else empty. */
+    readonly output: () => string
   }
 >()("test/TestServer") {}
 
-export const layer = (overrides: (base: AppConfigShape) => Partial<AppConfigShape> = () => ({})) =>
+export interface LayerOptions {
+  /** Keep every request the fake OpenAI gets (default false: the end-to-end test sends many). */
+  readonly recordLlmRequests?: boolean
+  /**
+   * Take over process.stdout/stderr while the server runs and keep what is
+   * written (not echoed), so a test can read the real log lines.
+   */
+  readonly captureOutput?: boolean
+}
+
+/** Swaps process.stdout/stderr writes for a recorder until the scope closes. */
+const captureProcessOutput = Effect.acquireRelease(
+  Effect.sync(() => {
+    const chunks: Array<string> = []
+    const originals = { stdout: process.stdout.write, stderr: process.stderr.write }
+    const recorder = ((chunk: string | Uint8Array, ...rest: Array<unknown>) => {
+      chunks.push(typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8"))
+      const callback = rest.find((arg) => typeof arg === "function") as (() => void) | undefined
+      callback?.()
+      return true
+    }) as typeof process.stdout.write
+    process.stdout.write = recorder
+    process.stderr.write = recorder
+    return { chunks, originals }
+  }),
+  ({ originals }) =>
+    Effect.sync(() => {
+      process.stdout.write = originals.stdout
+      process.stderr.write = originals.stderr
+    })
+)
+
+export const layer = (
+  overrides: (base: AppConfigShape) => Partial<AppConfigShape> = () => ({}),
+  options: LayerOptions = {}
+) =>
   Layer.effect(
     TestServer,
     Effect.gen(function* () {
       const database = yield* TestDatabase.TestDatabase
       const telegram = yield* FakeTelegram.make()
-      const openai = yield* FakeOpenAI.make({ record: false })
+      const openai = yield* FakeOpenAI.make({ record: options.recordLlmRequests ?? false })
+      const captured = options.captureOutput ? yield* captureProcessOutput : undefined
       const port = yield* Effect.promise(freePort)
       const baseUrl = `http://127.0.0.1:${port}`
       const base = testConfig({
@@ -62,7 +100,8 @@ export const layer = (overrides: (base: AppConfigShape) => Partial<AppConfigShap
         openai,
         sql: Context.get(context, SqlClient.SqlClient),
         bots,
-        addBot
+        addBot,
+        output: () => captured?.chunks.join("") ?? ""
       })
     })
   ).pipe(Layer.provide(TestDatabase.layer(serverUrl())))
@@ -110,3 +149,43 @@ export const eventually = <A>(check: () => A | undefined | false, timeoutMs = 20
     }
     throw new Error(`condition not met within ${timeoutMs} ms`)
   })
+
+/** A bot that exists at the fake Telegram (getMe answers for its token) but not in Botfleet yet. */
+export const telegramBot = (
+  telegram: FakeTelegram.FakeTelegramServer,
+  name: string,
+  botNumber?: number
+): { readonly token: string; readonly telegramId: number; readonly username: string } => {
+  const token = makeToken(botNumber)
+  const telegramId = Number(token.split(":")[0])
+  const username = `${name.replace(/\W/g, "_")}_bot`
+  telegram.registerBot(token, { id: telegramId, username, firstName: name })
+  return { token, telegramId, username }
+}
+
+/** Like `eventually`, for a check that is itself an effect (e.g. a query). */
+export const eventuallyEffect = <A, E, R>(
+  check: Effect.Effect<A | undefined | false, E, R>,
+  timeoutMs = 20_000
+): Effect.Effect<A, E, R> =>
+  Effect.gen(function* () {
+    const started = Date.now()
+    while (Date.now() - started < timeoutMs) {
+      const value = yield* check
+      if (value !== undefined && value !== false) return value
+      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 25)))
+    }
+    return yield* Effect.die(new Error(`condition not met within ${timeoutMs} ms`))
+  })
+
+/** Waits until every update of the bot is processed and none of its messages is still pending. */
+export const settled = (server: TestServer["Service"], botId: string) =>
+  eventuallyEffect(
+    Effect.map(
+      server.sql<{ busy: number }>`
+        SELECT (SELECT count(*) FROM telegram_updates WHERE bot_id = ${botId} AND status = 'pending')::int
+             + (SELECT count(*) FROM messages WHERE bot_id = ${botId} AND status = 'pending')::int
+               AS busy`,
+      (rows) => rows[0]!.busy === 0
+    ).pipe(Effect.orDie)
+  )

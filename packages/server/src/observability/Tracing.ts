@@ -1,0 +1,25 @@
+/**
+ * Traces over OTLP/HTTP when an endpoint is configured (OTEL_EXPORTER_OTLP_*);
+ * otherwise spans stay in process and cost next to nothing. Effect spans
+ * (`Effect.fn`, `withSpan`) become OpenTelemetry spans through
+ * `@effect/opentelemetry`; the SDK batches and exports them.
+ */
+import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http"
+import { BatchSpanProcessor } from "@opentelemetry/sdk-trace-base"
+import { Layer, Option } from "effect"
+import type { AppConfigShape } from "../config/AppConfig.ts"
+import { version } from "../version.ts"
+
+export const layer = (config: AppConfigShape) =>
+  Option.match(config.otelTracesEndpoint, {
+    onNone: () => Layer.empty,
+    onSome: (endpoint) =>
+      NodeSdk.layer(() => ({
+        resource: { serviceName: config.otelServiceName, serviceVersion: version },
+        spanProcessor: new BatchSpanProcessor(new OTLPTraceExporter({ url: endpoint.toString() }), {
+          scheduledDelayMillis: 1000
+        }),
+        shutdownTimeout: "5 seconds"
+      }))
+  })
