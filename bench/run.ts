@@ -210,6 +210,12 @@ const waitForSends = async (fakes: Fakes, count: number, timeoutMs: number) => {
   return sentMessages(fakes)
 }
 
+/** CPU seconds (user + system) a process has used so far. */
+const cpuSeconds = (pid: number) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
 const rssMb = (pid: number) => {
   const status = readFileSync(`/proc/${pid}/status`, "utf8")
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0)
@@ -233,8 +239,10 @@ const ingest = async (databaseUrl: string) => {
   // Warm up connections and code paths first.
   await postAll(server.baseUrl, items.slice(0, 500), 32)
   const started = performance.now()
+  const cpuBefore = cpuSeconds(server.child.pid!)
   const { latencies, failures } = await postAll(server.baseUrl, items.slice(500), 32)
   const seconds = (performance.now() - started) / 1000
+  const cpuUsed = cpuSeconds(server.child.pid!) - cpuBefore
   results.push({
     scenario: "1 ingest (1 bot, 1,000 chats)",
     updates: total - 500,
@@ -242,6 +250,7 @@ const ingest = async (databaseUrl: string) => {
     p50_ms: percentile(latencies, 50),
     p95_ms: percentile(latencies, 95),
     p99_ms: percentile(latencies, 99),
+    "server CPU ms/update": Math.round((cpuUsed * 1000 * 100) / (total - 500)) / 100,
     failures
   })
   await stop(server.child)
@@ -274,8 +283,10 @@ const endToEnd = async (
     }
   }
   const started = Date.now()
+  const cpuBefore = cpuSeconds(server.child.pid!)
   await postAll(server.baseUrl, items, 64)
   const sent = await waitForSends(fakes, items.length, 300_000)
+  const cpuUsed = cpuSeconds(server.child.pid!) - cpuBefore
   const last = Math.max(...sent.map(([, , time]) => time))
   const latencies = sent.map(([, text, time]) => time - (postedAt.get(text) ?? time))
   results.push({
@@ -285,6 +296,7 @@ const endToEnd = async (
     p50_ms: percentile(latencies, 50),
     p95_ms: percentile(latencies, 95),
     p99_ms: percentile(latencies, 99),
+    "server CPU ms/reply": Math.round((cpuUsed * 1000 * 100) / sent.length) / 100,
     failures: items.length - sent.length
   })
   await stop(server.child)

@@ -59,7 +59,14 @@ export const layerNoDeps: Layer.Layer<ChatRepository, never, MemoryStore> = Laye
         const existing = [...tables.chats.values()].find(
           (stored) => stored.botId === chat.botId && stored.telegramChatId === chat.telegramChatId
         )
-        if (existing) return [Effect.succeed(existing), tables]
+        if (existing) {
+          const at = chat.lastMessageAt
+          if (at === undefined || (existing.lastMessageAt !== null && existing.lastMessageAt >= at)) {
+            return [Effect.succeed(existing), tables]
+          }
+          const touched = new Chat({ ...existing, lastMessageAt: at })
+          return [Effect.succeed(touched), { ...tables, chats: withEntry(tables.chats, touched.id, touched) }]
+        }
         // The foreign keys of `chats`: breaking one is a bug in the caller, a defect there too.
         if (!tables.bots.has(chat.botId)) return [Effect.die(new Error(`no bot ${chat.botId}`)), tables]
         if (chat.tgUserId !== null && !tables.users.has(chat.tgUserId)) {
@@ -74,7 +81,7 @@ export const layerNoDeps: Layer.Layer<ChatRepository, never, MemoryStore> = Laye
           tgUserId: chat.tgUserId === null ? null : TelegramUserId.make(chat.tgUserId),
           thread: 1,
           lastError: null,
-          lastMessageAt: null,
+          lastMessageAt: chat.lastMessageAt ?? null,
           createdAt: new Date(now)
         })
         return [Effect.succeed(created), { ...tables, chats: withEntry(tables.chats, created.id, created) }]

@@ -65,7 +65,10 @@ export const clientLayer = (
     url,
     maxConnections,
     connectTimeout: "5 seconds",
-    applicationName: "botfleet"
+    applicationName: "botfleet",
+    // Statements from concurrent fibers share a connection and go out in one write:
+    // fewer syscalls and round trips under load (measured in docs/benchmarks.md).
+    multiplex: true
   }).pipe(
     Layer.tap((context) =>
       Context.get(context, SqlClient.SqlClient)`SELECT 1`.pipe(

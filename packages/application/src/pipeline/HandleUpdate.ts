@@ -40,6 +40,13 @@ import { type TelegramError, TelegramGateway } from "../ports/TelegramGateway.ts
 import { BotUnavailable, RetryLater } from "./PipelineErrors.ts"
 import { type IncomingEvent, parseUpdate, type TelegramChat, type TelegramUser } from "./telegramUpdate.ts"
 
+/** How long a bot and its decrypted token are reused between updates. */
+export const BOT_CACHE_MS = 1_000
+/** How often one process rewrites a Telegram user's names and last-seen time. */
+export const USER_REFRESH_MS = 60_000
+/** Replies faster than this show no "typing…". */
+export const TYPING_AFTER = "750 millis"
+
 export const REFRESH_REPLY = "Started a new conversation. I've forgotten what we talked about before."
 export const UNKNOWN_COMMAND_REPLY = "I don't know that command."
 export const unsupportedReply = (kind: string) =>
@@ -104,7 +111,24 @@ export class HandleUpdate extends Context.Service<
         return yield* new BotUnavailable({ reason })
       })
 
+      // A chat's updates come in bursts: the bot and its decrypted token are kept for a
+      // moment instead of read and decrypted per update. Edits show within BOT_CACHE_MS.
+      const botCache = new Map<
+        BotId,
+        { readonly bot: Bot; readonly token: Redacted.Redacted<string>; readonly until: number }
+      >()
+
       const loadBot = Effect.fn("HandleUpdate.loadBot")(function* (botId: BotId) {
+        const clock = yield* Clock.currentTimeMillis
+        const cached = botCache.get(botId)
+        if (cached !== undefined && cached.until > clock) return { bot: cached.bot, token: cached.token }
+        const loaded = yield* loadBotFresh(botId)
+        if (botCache.size > 10_000) botCache.clear()
+        botCache.set(botId, { ...loaded, until: clock + BOT_CACHE_MS })
+        return loaded
+      })
+
+      const loadBotFresh = Effect.fn("HandleUpdate.loadBotFresh")(function* (botId: BotId) {
         const bot = yield* bots
           .findById(botId)
           .pipe(
@@ -140,17 +164,35 @@ export class HandleUpdate extends Context.Service<
           tgUserId: chat.type === "private" && from ? from.id : null
         })
 
+      // Names and language rarely change: a user is written at most once a minute per process.
+      const usersSeen = new Map<number, number>()
+      const rememberUser = Effect.fn("HandleUpdate.rememberUser")(function* (user: TelegramUser, at: Date) {
+        const seen = usersSeen.get(user.id)
+        if (seen !== undefined && at.getTime() - seen < USER_REFRESH_MS) return
+        yield* chats.upsertUser(toTgUser(user, at))
+        if (usersSeen.size > 100_000) usersSeen.clear()
+        usersSeen.set(user.id, at.getTime())
+      })
+
       // Step 1.
       const ensureIncomingSaved = Effect.fn("Pipeline.ensureIncomingSaved")(function* (
         bot: Bot,
         event: MessageEvent
       ) {
         const at = yield* now
-        if (event.from) yield* chats.upsertUser(toTgUser(event.from, at))
-        const chat = yield* chatFor(bot, event.chat, event.from)
+        if (event.from) yield* rememberUser(event.from, at)
+        const chat = yield* chats.findOrCreate({
+          botId: bot.id,
+          telegramChatId: event.chat.id,
+          type: event.chat.type,
+          title: event.chat.title ?? null,
+          tgUserId: event.chat.type === "private" && event.from ? event.from.id : null,
+          lastMessageAt: at
+        })
+        const id = MessageId.make(randomUUID())
         const message = yield* messages.insert(
           new Message({
-            id: MessageId.make(randomUUID()),
+            id,
             chatId: chat.id,
             botId: bot.id,
             role: "user",
@@ -171,9 +213,8 @@ export class HandleUpdate extends Context.Service<
             sentAt: null
           })
         )
-        const updated = new ChatModel.Chat({ ...chat, lastMessageAt: at })
-        yield* chats.update(updated).pipe(Effect.orDie)
-        return { chat: updated, message }
+        // A message stored by an earlier run of this update keeps its own id.
+        return { chat, message, isNew: message.id === id }
       })
 
       const newReply = (
@@ -220,8 +261,8 @@ export class HandleUpdate extends Context.Service<
             yield* Effect.forkScoped(
               telegram
                 .sendChatAction(token, chatId, "typing")
-                .pipe(Effect.ignore, Effect.repeat(Schedule.spaced("4 seconds"))),
-              // Start now, even when the model answers at once.
+                .pipe(Effect.ignore, Effect.repeat(Schedule.spaced("4 seconds")), Effect.delay(TYPING_AFTER)),
+              // The clock starts now; a model that answers within TYPING_AFTER needs no indicator.
               { startImmediately: true }
             )
             return yield* effect
@@ -379,7 +420,7 @@ export class HandleUpdate extends Context.Service<
               yield* chats.update(new ChatModel.Chat({ ...current, lastError: reason })).pipe(Effect.orDie)
             }
             yield* Effect.logWarning("reply not delivered", { bot_id: bot.id, chat_id: chat.id, reason })
-            return
+            return new Message({ ...reply, status: "failed", error: reason })
           }
           const last = index === chunks.length - 1
           reply = new Message({
@@ -391,6 +432,7 @@ export class HandleUpdate extends Context.Service<
           })
           yield* messages.update(reply).pipe(Effect.orDie)
         }
+        return reply
       })
 
       const handleMessage = Effect.fn("Pipeline.handleMessage")(function* (
@@ -398,14 +440,14 @@ export class HandleUpdate extends Context.Service<
         token: Redacted.Redacted<string>,
         event: MessageEvent
       ) {
-        const { chat, message } = yield* timed("incoming_saved", ensureIncomingSaved(bot, event))
-        const existing = yield* messages.findReply(message.id)
+        const { chat, message, isNew } = yield* timed("incoming_saved", ensureIncomingSaved(bot, event))
+        // A message stored just now cannot have a reply yet.
+        const existing = isNew ? Option.none<Message>() : yield* messages.findReply(message.id)
         const reply = Option.isSome(existing)
           ? existing.value
           : yield* timed("response_generated", ensureResponseGenerated(bot, token, chat, message, event))
         if (reply.chunksSent < splitReply(reply.text).length) {
-          yield* timed("response_sent", ensureResponseSent(bot, token, chat, reply))
-          const delivered = yield* messages.findById(reply.id).pipe(Effect.orDie)
+          const delivered = yield* timed("response_sent", ensureResponseSent(bot, token, chat, reply))
           if (delivered.status === "sent") {
             yield* Metrics.observe(
               Metrics.replyLatency,

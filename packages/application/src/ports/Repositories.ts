@@ -60,6 +60,8 @@ export interface NewChat {
   readonly type: string
   readonly title: string | null
   readonly tgUserId: number | null
+  /** When given, recorded as the chat's last message time (never moved back), in the same statement. */
+  readonly lastMessageAt?: Date | undefined
 }
 
 export class ChatRepository extends Context.Service<

@@ -41,9 +41,12 @@ layer(
       Effect.gen(function* () {
         const server = yield* TestServer
         const { bot } = yield* server.addBot("Traced")
+        // A model slower than the typing threshold, so the trace also shows "typing…".
+        yield* server.openai.setLatency(1000)
         const response = yield* postUpdate(server.baseUrl, bot, textUpdate(7001, "trace me"))
         assert.strictEqual(response.status, 200)
         yield* eventually(() => server.telegram.sentTo(7001).length > 0)
+        yield* server.openai.setLatency(0)
 
         // The SDK exports in batches every second.
         const webhook = yield* eventually(

@@ -104,9 +104,14 @@ export const layer: Layer.Layer<ChatRepository, never, SqlClient.SqlClient> = La
           type: chat.type,
           title: chat.title,
           tg_user_id: chat.tgUserId,
-          thread: 1
+          thread: 1,
+          last_message_at: chat.lastMessageAt ?? null
         })}
-        ON CONFLICT (bot_id, telegram_chat_id) DO NOTHING
+        ON CONFLICT (bot_id, telegram_chat_id) ${
+          chat.lastMessageAt === undefined
+            ? sql`DO NOTHING`
+            : sql`DO UPDATE SET last_message_at = GREATEST(chats.last_message_at, EXCLUDED.last_message_at)`
+        }
         RETURNING *`.pipe(Effect.orDie)
       const row =
         inserted[0] ??
