@@ -31,11 +31,12 @@ import {
 } from "@botfleet/application"
 import { NodeHttpServer } from "@effect/platform-node"
 import { ByteSize, Effect, Layer, Option, Result } from "effect"
-import { HttpIncomingMessage, HttpRouter } from "effect/http"
+import { HttpIncomingMessage, HttpMiddleware, HttpRouter } from "effect/http"
 import { ApiRoutes } from "./api/ApiRoutes.ts"
 import type { AppConfigShape } from "./config/AppConfig.ts"
 import * as AppConfig from "./config/AppConfig.ts"
 import { HealthRoutes } from "./http/HealthRoutes.ts"
+import { originCheck } from "./http/originCheck.ts"
 import { requestLog } from "./http/requestLog.ts"
 import * as Poller from "./ingress/Poller.ts"
 import { WebhookRoutes } from "./ingress/WebhookRoutes.ts"
@@ -134,9 +135,18 @@ export const httpLayer = (config: AppConfigShape) =>
       MetricsRoutes,
       ApiRoutes,
       requestLog,
+      originCheck(config),
       // Browsers on these origins may call the API with the session cookie; without any, no CORS headers at all.
       config.corsOrigins.length > 0
-        ? HttpRouter.cors({ allowedOrigins: config.corsOrigins, credentials: true, maxAge: 600 })
+        ? HttpRouter.middleware(
+            HttpMiddleware.cors({
+              // A predicate, so a single configured origin is still matched per request, not echoed to all.
+              allowedOrigins: (origin) => config.corsOrigins.includes(origin),
+              credentials: true,
+              maxAge: 600
+            }),
+            { global: true }
+          )
         : Layer.empty
     ),
     { disableLogger: true }

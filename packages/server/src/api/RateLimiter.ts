@@ -22,7 +22,7 @@ export class RateLimiter extends Context.Service<
   {
     /** Where `key` stands without counting anything. */
     readonly check: (key: string, limit: Limit) => Effect.Effect<RateState>
-    /** Counts one event against `key`. */
+    /** Counts one event against `key`; `allowed` says whether this event is within the limit. */
     readonly hit: (key: string, limit: Limit) => Effect.Effect<RateState>
     readonly reset: (key: string) => Effect.Effect<void>
   }
@@ -38,8 +38,13 @@ export class RateLimiter extends Context.Service<
       }
       return window
     }
-    const state = (window: { count: number; startedAt: number }, limit: Limit, now: number): RateState => ({
-      allowed: window.count < limit.max,
+    const state = (
+      window: { count: number; startedAt: number },
+      limit: Limit,
+      now: number,
+      counted = false
+    ): RateState => ({
+      allowed: counted ? window.count <= limit.max : window.count < limit.max,
       limit: limit.max,
       remaining: Math.max(0, limit.max - window.count),
       resetSeconds: Math.max(1, Math.ceil((window.startedAt + limit.windowMs - now) / 1000))
@@ -57,7 +62,7 @@ export class RateLimiter extends Context.Service<
           sweep(now)
           const window = current(key, limit, now)
           window.count++
-          return state(window, limit, now)
+          return state(window, limit, now, true)
         }),
       reset: (key) => Effect.sync(() => void windows.delete(key))
     })

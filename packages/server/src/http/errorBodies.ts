@@ -42,10 +42,15 @@ export const errorBodyOf = (cause: Cause.Cause<unknown>, status: number): ErrorB
   return byStatus[status] ?? (status >= 500 ? byStatus[500] : undefined)
 }
 
+/** The contract's body for an error status answered without one; undefined below 400. */
+export const errorBodyForStatus = (status: number): ErrorBody | undefined =>
+  status < 400 ? undefined : (byStatus[status] ?? (status >= 500 ? byStatus[500] : undefined))
+
 /** When nothing more specific is known about the failure. */
 const byStatus: Record<number, ErrorBody> = {
   400: { status: 400, code: "bad_request", message: "the request could not be read" },
   404: { status: 404, code: "not_found", message: "no such route" },
   413: { status: 413, code: "payload_too_large", message: "the body is larger than 1 MB" },
+  415: { status: 415, code: "unsupported_media_type", message: "send the body as application/json" },
   500: { status: 500, code: "internal_error", message: "internal error; the request id is in the logs" }
 }

@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto"
 import { Metrics } from "@botfleet/application"
 import { Effect, Exit } from "effect"
 import { HttpEffect, HttpRouter, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
-import { type ErrorBody, errorBodyOf } from "./errorBodies.ts"
+import { type ErrorBody, errorBodyForStatus, errorBodyOf } from "./errorBodies.ts"
 import { errorResponse } from "./errorResponse.ts"
 
 const validRequestId = /^[\w.:-]{1,128}$/
@@ -21,6 +21,11 @@ export const routeOf = (path: string): string =>
     .map((segment) => (UUID.test(segment) ? ":id" : /^\d+$/.test(segment) ? ":n" : segment))
     .join("/")
 
+const isJson = (response: HttpServerResponse.HttpServerResponse) => {
+  const type = response.headers["content-type"] ?? ("contentType" in response.body ? response.body.contentType : undefined)
+  return typeof type === "string" && type.includes("json")
+}
+
 export const requestLog = HttpRouter.middleware(
   (app) =>
     Effect.gen(function* () {
@@ -29,7 +34,8 @@ export const requestLog = HttpRouter.middleware(
       const requestId = incoming !== undefined && validRequestId.test(incoming) ? incoming : randomUUID()
       let replacement: ErrorBody | undefined
       yield* HttpEffect.appendPreResponseHandler((_request, response) => {
-        const body = replacement
+        // Also errors answered without a JSON body by the HTTP stack itself (e.g. 415).
+        const body = replacement ?? (isJson(response) ? undefined : errorBodyForStatus(response.status))
         const final = body ? errorResponse(body.status, body.code, body.message) : response
         return Effect.succeed(HttpServerResponse.setHeader(final, "x-request-id", requestId))
       })

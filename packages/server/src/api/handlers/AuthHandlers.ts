@@ -55,10 +55,9 @@ export const AuthHandlers = HttpApiBuilder.group(
           const ip = Option.getOrElse(request.remoteAddress, () => "unknown")
           const emailKey = `login:email:${payload.email.toLowerCase()}`
           const ipKey = `login:ip:${ip}`
-          const [byEmail, byIp] = [
-            yield* limiter.check(emailKey, LOGIN_LIMIT_PER_EMAIL),
-            yield* limiter.check(ipKey, LOGIN_LIMIT_PER_IP)
-          ]
+          // Counted before the password is checked, so parallel guesses cannot slip past the limit.
+          const byEmail = yield* limiter.hit(emailKey, LOGIN_LIMIT_PER_EMAIL)
+          const byIp = yield* limiter.hit(ipKey, LOGIN_LIMIT_PER_IP)
           const blocked = !byEmail.allowed ? byEmail : !byIp.allowed ? byIp : undefined
           if (blocked) {
             yield* rateHeaders(blocked)
@@ -68,9 +67,7 @@ export const AuthHandlers = HttpApiBuilder.group(
           }
           const result = yield* auth.login(payload.email, Redacted.make(payload.password)).pipe(Effect.option)
           if (Option.isNone(result)) {
-            const afterEmail = yield* limiter.hit(emailKey, LOGIN_LIMIT_PER_EMAIL)
-            yield* limiter.hit(ipKey, LOGIN_LIMIT_PER_IP)
-            yield* rateHeaders(afterEmail)
+            yield* rateHeaders(byEmail.remaining <= byIp.remaining ? byEmail : byIp)
             return yield* new Unauthorized(error("invalid_credentials", "invalid credentials"))
           }
           yield* limiter.reset(emailKey)
