@@ -22,7 +22,9 @@ export const routeOf = (path: string): string =>
     .join("/")
 
 const isJson = (response: HttpServerResponse.HttpServerResponse) => {
-  const type = response.headers["content-type"] ?? ("contentType" in response.body ? response.body.contentType : undefined)
+  const type =
+    response.headers["content-type"] ??
+    ("contentType" in response.body ? response.body.contentType : undefined)
   return typeof type === "string" && type.includes("json")
 }
 
