@@ -4,7 +4,7 @@
  * this process, prints a table and writes bench/results/<time>.json.
  *
  *   npm run bench                 every scenario
- *   npm run bench -- ingest hot   some (ingest, e2e, e2e-slow-llm, hot, rest)
+ *   npm run bench -- ingest hot   some (ingest, e2e, e2e-slow-llm, hot, rest, scale)
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { randomBytes, randomUUID } from "node:crypto"
@@ -19,6 +19,7 @@ import { Database, startEmbeddedPostgres } from "@botfleet/adapters/postgres"
 import { SecretBox } from "@botfleet/application"
 import { Effect, Exit, Layer, Option, Redacted, Scope } from "effect"
 import { SqlClient } from "effect/sql"
+import { makeHelpers, scaleOut } from "./scaleOut.ts"
 
 const root = fileURLToPath(new URL("../", import.meta.url))
 const selected = new Set(process.argv.slice(2))
@@ -377,7 +378,13 @@ const main = async () => {
       ["e2e", () => endToEnd(databaseUrl, 0, 5, "instant fakes (100 bots x 10 chats x 5)")],
       ["e2e-slow-llm", () => endToEnd(databaseUrl, 1000, 2, "LLM 1 s (100 bots x 10 chats x 2)")],
       ["hot", () => hotChat(databaseUrl)],
-      ["rest", () => atRest(databaseUrl)]
+      ["rest", () => atRest(databaseUrl)],
+      [
+        "scale",
+        async () => {
+          results.push(...(await scaleOut(databaseUrl, makeHelpers())))
+        }
+      ]
     ]
     for (const [name, run] of scenarios) {
       if (!wanted(name)) continue

@@ -98,8 +98,16 @@ export class HandleUpdate extends Context.Service<
           return result
         })
 
+      // A chat's updates come in bursts: the bot and its decrypted token are kept for a
+      // moment instead of read and decrypted per update. Edits show within BOT_CACHE_MS.
+      const botCache = new Map<
+        BotId,
+        { readonly bot: Bot; readonly token: Redacted.Redacted<string>; readonly until: number }
+      >()
+
       /** A revoked token stops the bot and tells admins; its updates stop with it. */
       const stopBot = Effect.fn("HandleUpdate.stopBot")(function* (bot: Bot, reason: string) {
+        botCache.delete(bot.id)
         const transition = BotModel.markFailed(bot, reason, yield* now)
         yield* transactions.withTransaction(
           Effect.gen(function* () {
@@ -110,13 +118,6 @@ export class HandleUpdate extends Context.Service<
         yield* Effect.logError("bot stopped", { bot_id: bot.id, reason })
         return yield* new BotUnavailable({ reason })
       })
-
-      // A chat's updates come in bursts: the bot and its decrypted token are kept for a
-      // moment instead of read and decrypted per update. Edits show within BOT_CACHE_MS.
-      const botCache = new Map<
-        BotId,
-        { readonly bot: Bot; readonly token: Redacted.Redacted<string>; readonly until: number }
-      >()
 
       const loadBot = Effect.fn("HandleUpdate.loadBot")(function* (botId: BotId) {
         const clock = yield* Clock.currentTimeMillis
@@ -395,8 +396,13 @@ export class HandleUpdate extends Context.Service<
             Effect.catchTag(
               "TelegramError",
               (error): Effect.Effect<{ ok: false; error: TelegramError }, RetryLater | BotUnavailable> => {
-                if (error.kind === "unauthorized")
-                  return stopBot(bot, `Telegram rejected the token: ${error.description}`)
+                if (error.kind === "unauthorized") {
+                  const reason = `Telegram rejected the token: ${error.description}`
+                  // The reply will not go out: admins see it failed (and can retry it after fixing the token).
+                  return messages
+                    .update(new Message({ ...reply, status: "failed", error: reason }))
+                    .pipe(Effect.orDie, Effect.andThen(stopBot(bot, reason)))
+                }
                 if (error.isRetryable) {
                   return Effect.fail(
                     new RetryLater({ reason: error.message, retryAfterSeconds: error.retryAfterSeconds })

@@ -12,7 +12,7 @@ import {
   UpdateInbox,
   updateIdOf
 } from "@botfleet/application"
-import { type Bot, BotId } from "@botfleet/domain"
+import { BotId } from "@botfleet/domain"
 import { Effect, Option, Schema } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { errorResponse } from "../http/errorResponse.ts"
@@ -36,29 +36,13 @@ export const WebhookRoutes = HttpRouter.use(
     const inbox = yield* UpdateInbox
     const dispatcher = yield* Dispatcher
 
-    // Telegram posts a bot's updates in bursts: its secret and state are reused for a
-    // second instead of read for every update (a disable shows within that second).
-    const cache = new Map<string, { readonly bot: Bot; readonly until: number }>()
-    const findBot = (id: BotId) =>
-      Effect.gen(function* () {
-        const now = Date.now()
-        const hit = cache.get(id)
-        if (hit !== undefined && hit.until > now) return Option.some(hit.bot)
-        const found = yield* bots.findById(id).pipe(Effect.option)
-        if (Option.isSome(found)) {
-          if (cache.size > 10_000) cache.clear()
-          cache.set(id, { bot: found.value, until: now + 1_000 })
-        }
-        return found
-      })
-
     const handle = Effect.gen(function* () {
       const request = yield* HttpServerRequest.HttpServerRequest
       const params = yield* HttpRouter.params
       const botId = decodeBotId(params.botId)
       const notFound = errorResponse(404, "bot_not_found", "no bot with this id")
       if (Option.isNone(botId)) return notFound
-      const bot = yield* findBot(botId.value)
+      const bot = yield* bots.findById(botId.value).pipe(Effect.option)
       if (Option.isNone(bot)) return notFound
       if (!sameSecret(request.headers["x-telegram-bot-api-secret-token"], bot.value.webhookSecret)) {
         return errorResponse(401, "unauthorized", "missing or wrong X-Telegram-Bot-Api-Secret-Token")

@@ -41,30 +41,40 @@ export class Dispatcher extends Context.Service<
         const workers = yield* FiberSet.make()
         const wake = Queue.offer(signal, undefined).pipe(Effect.asVoid)
 
+        // Chats this process is working on: leased again (after a stall let the lease run
+        // out), such a chat must not get a second worker.
+        const active = new Set<string>()
+        const renewEvery = Math.max(1, Math.floor(options.leaseSeconds / 3))
+
         const runChat = (chatKey: string) =>
           Effect.gen(function* () {
+            // Held while the last successful renewal is younger than the lease itself; a
+            // renewal that fails (database trouble) is retried, but time keeps counting.
+            const renewedAt = yield* Ref.make(Date.now())
             const lost = yield* Ref.make(false)
+            const renew = inbox.renewLease(chatKey, owner, options.leaseSeconds).pipe(
+              Effect.flatMap((held) => (held ? Ref.set(renewedAt, Date.now()) : Ref.set(lost, true))),
+              Effect.catchCause((cause) => Effect.logWarning("lease renewal failed", cause))
+            )
             yield* Effect.forkScoped(
-              inbox.renewLease(chatKey, owner, options.leaseSeconds).pipe(
-                Effect.flatMap((held) => (held ? Effect.void : Ref.set(lost, true))),
-                Effect.repeat(
-                  Schedule.spaced(`${Math.max(1, Math.floor(options.leaseSeconds / 3))} seconds`)
-                ),
-                Effect.delay(`${Math.max(1, Math.floor(options.leaseSeconds / 3))} seconds`)
+              renew.pipe(
+                Effect.repeat(Schedule.spaced(`${renewEvery} seconds`)),
+                Effect.delay(`${renewEvery} seconds`)
               )
             )
-            yield* worker.drain(
-              chatKey,
-              Effect.map(Ref.get(lost), (isLost) => !isLost)
-            )
+            const stillOwner = Effect.gen(function* () {
+              const fresh = Date.now() - (yield* Ref.get(renewedAt)) < options.leaseSeconds * 1000
+              return fresh && !(yield* Ref.get(lost))
+            })
+            yield* worker.drain(chatKey, stillOwner)
           }).pipe(
             Effect.scoped,
             // Hand the chat back at once (also on shutdown), so nobody waits for the lease to run out.
             Effect.ensuring(inbox.releaseLease(chatKey, owner).pipe(Effect.ignore)),
             Effect.ensuring(
-              Effect.andThen(
-                Ref.update(running, (n) => n - 1),
-                wake
+              Effect.sync(() => active.delete(chatKey)).pipe(
+                Effect.andThen(Ref.update(running, (n) => n - 1)),
+                Effect.andThen(wake)
               )
             ),
             Effect.catchCause((cause) => Effect.logError("chat worker failed", cause)),
@@ -79,6 +89,9 @@ export class Dispatcher extends Context.Service<
               const keys = yield* inbox.leaseChats(owner, free, options.leaseSeconds)
               leased = keys.length
               for (const key of keys) {
+                // Already being worked on here: the renewed lease is all that was needed.
+                if (active.has(key)) continue
+                active.add(key)
                 yield* Ref.update(running, (n) => n + 1)
                 yield* FiberSet.run(workers, runChat(key))
               }
