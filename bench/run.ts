@@ -6,227 +6,39 @@
  *   npm run bench                 every scenario
  *   npm run bench -- ingest hot   some (ingest, e2e, e2e-slow-llm, hot, rest, scale)
  */
-import { type ChildProcess, spawn } from "node:child_process"
-import { randomBytes, randomUUID } from "node:crypto"
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { createServer } from "node:net"
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import os from "node:os"
 import path from "node:path"
-import { createInterface } from "node:readline"
-import { fileURLToPath } from "node:url"
-import { SecretBoxAes } from "@botfleet/adapters"
 import { Database, startEmbeddedPostgres } from "@botfleet/adapters/postgres"
-import { SecretBox } from "@botfleet/application"
 import { Effect, Exit, Layer, Option, Redacted, Scope } from "effect"
 import { SqlClient } from "effect/sql"
-import { makeHelpers, scaleOut } from "./scaleOut.ts"
+import {
+  cpuSeconds,
+  percentile,
+  postAll,
+  type Row,
+  resetDatabase,
+  root,
+  rssMb,
+  seedBots,
+  sleep,
+  startFakes,
+  startServer,
+  stop,
+  update,
+  waitForSends
+} from "./harness.ts"
+import { scaleOut } from "./scaleOut.ts"
 
-const root = fileURLToPath(new URL("../", import.meta.url))
 const selected = new Set(process.argv.slice(2))
 const wanted = (name: string) => selected.size === 0 || selected.has(name)
-const SECRETS_KEY = randomBytes(32).toString("base64")
 
-type Row = Record<string, string | number>
 const results: Array<Row> = []
-
-const percentile = (values: ReadonlyArray<number>, p: number) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  return (
-    Math.round((sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0) * 10) / 10
-  )
-}
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer()
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0))
-    })
-  })
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** Starts `node --import tsx <file>` and returns the child. */
-const node = (file: string, args: Array<string>, env: Record<string, string>): ChildProcess =>
-  spawn(process.execPath, ["--import", "tsx", path.join(root, file), ...args], {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
-    stdio: ["pipe", "pipe", "inherit"]
-  })
-
-interface Fakes {
-  readonly child: ChildProcess
-  readonly telegramApiRoot: string
-  readonly openaiBaseUrl: string
-  readonly control: string
-}
-
-const startFakes = async (llmLatencyMs: number): Promise<Fakes> => {
-  const child = node("bench/fakes.ts", [String(llmLatencyMs)], {})
-  const line = await new Promise<string>((resolve) =>
-    createInterface({ input: child.stdout! }).once("line", resolve)
-  )
-  return { child, ...(JSON.parse(line) as Omit<Fakes, "child">) }
-}
-
-const sentMessages = async (fakes: Fakes) =>
-  (await (await fetch(`${fakes.control}/sent`)).json()) as Array<[chatId: number, text: string, time: number]>
-
-interface BenchBot {
-  readonly id: string
-  readonly secret: string
-  readonly token: string
-}
-
-/** Stores active bots straight in the database (the admin API is not needed to measure the pipeline). */
-const seedBots = (databaseUrl: string, count: number, fakes: Fakes) =>
-  Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
-    const box = yield* SecretBox
-    const bots: Array<BenchBot> = []
-    for (let i = 0; i < count; i++) {
-      const telegramId = 500_000_000 + Math.floor(Math.random() * 400_000_000)
-      const token = `${telegramId}:AA${randomBytes(24).toString("base64url").slice(0, 33)}`
-      const bot = { id: randomUUID(), secret: randomBytes(16).toString("hex"), token }
-      yield* sql`
-        INSERT INTO bots (id, name, token_ciphertext, token_hint, telegram_bot_id, username, webhook_secret, active)
-        VALUES (${bot.id}, ${`bench-${bot.id.slice(0, 8)}`}, ${yield* box.encrypt(Redacted.make(token))}, 'x',
-                ${telegramId}, ${`bench_${i}_bot`}, ${bot.secret}, true)`
-      yield* Effect.promise(() =>
-        fetch(`${fakes.control}/register/${telegramId}/bench_${i}_bot/${encodeURIComponent(token)}`)
-      )
-      bots.push(bot)
-    }
-    return bots
-  }).pipe(
-    Effect.provide(
-      Layer.mergeAll(
-        Database.clientLayer(Redacted.make(databaseUrl), 4),
-        SecretBoxAes.layer(Redacted.make(SECRETS_KEY))
-      )
-    ),
-    Effect.orDie
-  )
-
-const resetDatabase = (databaseUrl: string) =>
-  Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
-    yield* sql`TRUNCATE bots, tg_users, chat_leases, domain_effects CASCADE`
-  }).pipe(Effect.provide(Database.clientLayer(Redacted.make(databaseUrl), 1)), Effect.orDie)
-
-interface Server {
-  readonly child: ChildProcess
-  readonly baseUrl: string
-}
-
-const startServer = async (
-  databaseUrl: string,
-  fakes: Fakes,
-  extra: Record<string, string> = {}
-): Promise<Server> => {
-  const port = await freePort()
-  const baseUrl = `http://127.0.0.1:${port}`
-  const child = node("packages/server/src/main.ts", [], {
-    PORT: String(port),
-    HOST: "127.0.0.1",
-    DATABASE_URL: databaseUrl,
-    PUBLIC_URL: baseUrl,
-    TELEGRAM_API_ROOT: fakes.telegramApiRoot,
-    OPENAI_BASE_URL: fakes.openaiBaseUrl,
-    OPENAI_API_KEY: "sk-bench",
-    SECRETS_KEY,
-    LOG_LEVEL: "error",
-    // BENCH_PROFILE=1 writes a CPU profile of the server to bench/results/.
-    ...(process.env.BENCH_PROFILE
-      ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.join(root, "bench/results")}` }
-      : {}),
-    ...extra
-  })
-  child.stdout?.resume()
-  for (let i = 0; i < 600; i++) {
-    const ready = await fetch(`${baseUrl}/ready`).then(
-      (response) => response.ok,
-      () => false
-    )
-    if (ready) return { child, baseUrl }
-    await sleep(50)
-  }
-  throw new Error("server did not become ready")
-}
-
-const stop = async (child: ChildProcess) => {
-  const exited = new Promise((resolve) => child.once("exit", resolve))
-  child.kill("SIGTERM")
-  await exited
-}
-
-let nextUpdateId = 1
-const update = (chatId: number, text: string) => ({
-  update_id: nextUpdateId++,
-  message: {
-    message_id: nextUpdateId,
-    date: Math.floor(Date.now() / 1000),
-    chat: { id: chatId, type: "private" },
-    from: { id: chatId, is_bot: false, first_name: "Bench" },
-    text
-  }
-})
-
-/** Posts bodies with at most `concurrency` requests open; returns each acknowledgement's latency. */
-const postAll = async (
-  baseUrl: string,
-  items: ReadonlyArray<{ bot: BenchBot; body: unknown; onSend?: () => void }>,
-  concurrency: number
-) => {
-  const latencies: Array<number> = []
-  let next = 0
-  let failures = 0
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++]!
-      item.onSend?.()
-      const started = performance.now()
-      const response = await fetch(`${baseUrl}/telegram/webhook/${item.bot.id}`, {
-        method: "POST",
-        headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": item.bot.secret },
-        body: JSON.stringify(item.body)
-      })
-      await response.arrayBuffer()
-      if (response.status !== 200) failures++
-      latencies.push(performance.now() - started)
-    }
-  }
-  await Promise.all(Array.from({ length: concurrency }, worker))
-  return { latencies, failures }
-}
-
-const waitForSends = async (fakes: Fakes, count: number, timeoutMs: number) => {
-  const started = Date.now()
-  while (Date.now() - started < timeoutMs) {
-    const sent = await sentMessages(fakes)
-    if (sent.length >= count) return sent
-    await sleep(100)
-  }
-  return sentMessages(fakes)
-}
-
-/** CPU seconds (user + system) a process has used so far. */
-const cpuSeconds = (pid: number) => {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
-  return (Number(fields[11]) + Number(fields[12])) / 100
-}
-
-const rssMb = (pid: number) => {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8")
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0)
-  return Math.round(kb / 1024)
-}
 
 /** Scenario 1: webhook acknowledgements for 1 bot and 1,000 chats. */
 const ingest = async (databaseUrl: string) => {
   const fakes = await startFakes(0)
-  const [bot] = await Effect.runPromise(seedBots(databaseUrl, 1, fakes))
+  const [bot] = await seedBots(databaseUrl, 1, fakes)
   const server = await startServer(
     databaseUrl,
     fakes,
@@ -234,16 +46,17 @@ const ingest = async (databaseUrl: string) => {
   )
   const total = 10_000
   const items = Array.from({ length: total }, (_, i) => ({
+    baseUrl: server.baseUrl,
     bot: bot!,
     body: update(1_000_000 + (i % 1000), `ingest ${i}`)
   }))
   // Warm up connections and code paths first.
-  await postAll(server.baseUrl, items.slice(0, 500), 32)
+  await postAll(items.slice(0, 500), 32)
   const started = performance.now()
-  const cpuBefore = cpuSeconds(server.child.pid!)
-  const { latencies, failures } = await postAll(server.baseUrl, items.slice(500), 32)
+  const cpuBefore = cpuSeconds(server.child.pid)
+  const { latencies, failures } = await postAll(items.slice(500), 32)
   const seconds = (performance.now() - started) / 1000
-  const cpuUsed = cpuSeconds(server.child.pid!) - cpuBefore
+  const cpuUsed = cpuSeconds(server.child.pid) - cpuBefore
   results.push({
     scenario: "1 ingest (1 bot, 1,000 chats)",
     updates: total - 500,
@@ -266,7 +79,7 @@ const endToEnd = async (
   label: string
 ) => {
   const fakes = await startFakes(llmLatencyMs)
-  const bots = await Effect.runPromise(seedBots(databaseUrl, 100, fakes))
+  const bots = await seedBots(databaseUrl, 100, fakes)
   const server = await startServer(databaseUrl, fakes, { PIPELINE_CONCURRENCY: "1000" })
   const postedAt = new Map<string, number>()
   const items = []
@@ -276,6 +89,7 @@ const endToEnd = async (
         const chatId = 2_000_000 + b * 100 + c
         const text = `bot ${b} chat ${c} message ${round}`
         items.push({
+          baseUrl: server.baseUrl,
           bot: bots[b]!,
           body: update(chatId, text),
           onSend: () => postedAt.set(`reply to: ${text}`, Date.now())
@@ -284,10 +98,10 @@ const endToEnd = async (
     }
   }
   const started = Date.now()
-  const cpuBefore = cpuSeconds(server.child.pid!)
-  await postAll(server.baseUrl, items, 64)
+  const cpuBefore = cpuSeconds(server.child.pid)
+  await postAll(items, 64)
   const sent = await waitForSends(fakes, items.length, 300_000)
-  const cpuUsed = cpuSeconds(server.child.pid!) - cpuBefore
+  const cpuUsed = cpuSeconds(server.child.pid) - cpuBefore
   const last = Math.max(...sent.map(([, , time]) => time))
   const latencies = sent.map(([, text, time]) => time - (postedAt.get(text) ?? time))
   results.push({
@@ -307,13 +121,12 @@ const endToEnd = async (
 /** Scenario 3: 500 messages to one chat, answered in order. */
 const hotChat = async (databaseUrl: string) => {
   const fakes = await startFakes(0)
-  const [bot] = await Effect.runPromise(seedBots(databaseUrl, 1, fakes))
+  const [bot] = await seedBots(databaseUrl, 1, fakes)
   const server = await startServer(databaseUrl, fakes)
   const texts = Array.from({ length: 500 }, (_, i) => `hot ${i}`)
   const started = Date.now()
   await postAll(
-    server.baseUrl,
-    texts.map((text) => ({ bot: bot!, body: update(3_000_000, text) })),
+    texts.map((text) => ({ baseUrl: server.baseUrl, bot: bot!, body: update(3_000_000, text) })),
     1
   )
   const sent = await waitForSends(fakes, texts.length, 120_000)
@@ -382,13 +195,13 @@ const main = async () => {
       [
         "scale",
         async () => {
-          results.push(...(await scaleOut(databaseUrl, makeHelpers())))
+          results.push(...(await scaleOut(databaseUrl)))
         }
       ]
     ]
     for (const [name, run] of scenarios) {
       if (!wanted(name)) continue
-      await Effect.runPromise(resetDatabase(databaseUrl))
+      await resetDatabase(databaseUrl)
       process.stderr.write(`running ${name}…\n`)
       await run()
     }

@@ -4,16 +4,14 @@
  * chat; only a send that was in flight at the crash may repeat, and the
  * repeats are counted and reported.
  */
-import { randomBytes, randomUUID } from "node:crypto"
+import { randomBytes } from "node:crypto"
 import { BotRepositoryPg, SecretBoxAes } from "@botfleet/adapters"
 import { FakeOpenAI, FakeTelegram, serverUrl, TestDatabase } from "@botfleet/adapters/testing"
-import { BotRepository, SecretBox } from "@botfleet/application"
-import { Bot, BotId, BotModel } from "@botfleet/domain"
 import { assert, layer } from "@effect/vitest"
 import { Effect, Layer, Redacted } from "effect"
+import { insertActiveBot } from "./support/directBot.ts"
 import { eventually, postUpdate, textUpdate } from "./support/inProcessServer.ts"
 import { startServerProcess, waitUntilReady } from "./support/serverProcess.ts"
-import { makeToken } from "./support/testConfig.ts"
 
 const CHATS = 20
 const MESSAGES_PER_CHAT = 5
@@ -33,32 +31,7 @@ layer(storage, { timeout: 180_000, excludeTestServices: true })("crash", (it) =>
         const telegram = yield* FakeTelegram.make()
         // Slow enough that many replies are in flight when the process dies.
         const openai = yield* FakeOpenAI.make({ latencyMillis: 150, record: false })
-        const token = makeToken()
-        const telegramBotId = Number(token.split(":")[0])
-        telegram.registerBot(token, { id: telegramBotId, username: "crash_bot", firstName: "Crash" })
-        const now = new Date()
-        const bot = new Bot({
-          id: BotId.make(randomUUID()),
-          name: "Crash",
-          tokenCiphertext: yield* (yield* SecretBox).encrypt(Redacted.make(token)),
-          tokenHint: BotModel.tokenHint(token),
-          telegramBotId,
-          username: "crash_bot",
-          webhookSecret: randomBytes(16).toString("hex"),
-          model: null,
-          systemPrompt: "",
-          startMessage: "hi",
-          helpMessage: "help",
-          errorMessage: "sorry",
-          historyLimit: 10,
-          active: true,
-          lastError: null,
-          lastErrorAt: null,
-          pollingOffset: 0,
-          createdAt: now,
-          updatedAt: now
-        })
-        yield* (yield* BotRepository).insert(bot).pipe(Effect.orDie)
+        const { bot } = yield* insertActiveBot(telegram, "Crash")
 
         const env = {
           DATABASE_URL: Redacted.value(database.url),

@@ -8,17 +8,16 @@
  * Last, a known bug (marked `fails`): a chat whose lease ran out under a busy
  * worker gets a second worker in the same process.
  */
-import { randomBytes, randomUUID } from "node:crypto"
+import { randomBytes } from "node:crypto"
 import { BotRepositoryPg, SecretBoxAes } from "@botfleet/adapters"
 import { FakeOpenAI, FakeTelegram, serverUrl, TestDatabase } from "@botfleet/adapters/testing"
-import { BotRepository, SecretBox } from "@botfleet/application"
-import { Bot, BotId, BotModel, chatKey } from "@botfleet/domain"
+import { type Bot, chatKey } from "@botfleet/domain"
 import { assert, layer } from "@effect/vitest"
 import { Context, Effect, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
+import { insertActiveBot } from "./support/directBot.ts"
 import { eventually, eventuallyEffect, postUpdate, textUpdate } from "./support/inProcessServer.ts"
 import { freePort, type ServerProcess, startServerProcess, waitUntilReady } from "./support/serverProcess.ts"
-import { makeToken } from "./support/testConfig.ts"
 
 const SECRETS_KEY = randomBytes(32).toString("base64")
 const CHATS = 20
@@ -62,32 +61,7 @@ const fleetLayer = Layer.effect(
     const telegram = yield* FakeTelegram.make()
     // Slow enough that replies of different chats overlap, and that work is in flight at the kill.
     const openai = yield* FakeOpenAI.make({ latencyMillis: LLM_LATENCY_MS })
-    const token = makeToken()
-    const telegramBotId = Number(token.split(":")[0])
-    telegram.registerBot(token, { id: telegramBotId, username: "scale_bot", firstName: "Scale" })
-    const now = new Date()
-    const bot = new Bot({
-      id: BotId.make(randomUUID()),
-      name: "Scale",
-      tokenCiphertext: yield* (yield* SecretBox).encrypt(Redacted.make(token)),
-      tokenHint: BotModel.tokenHint(token),
-      telegramBotId,
-      username: "scale_bot",
-      webhookSecret: randomBytes(16).toString("hex"),
-      model: null,
-      systemPrompt: "",
-      startMessage: "hi",
-      helpMessage: "help",
-      errorMessage: "sorry",
-      historyLimit: 10,
-      active: true,
-      lastError: null,
-      lastErrorAt: null,
-      pollingOffset: 0,
-      createdAt: now,
-      updatedAt: now
-    })
-    yield* (yield* BotRepository).insert(bot).pipe(Effect.orDie)
+    const { bot } = yield* insertActiveBot(telegram, "Scale")
 
     const portA = yield* Effect.promise(freePort)
     const env = {
