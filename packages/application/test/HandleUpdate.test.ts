@@ -1,14 +1,17 @@
 import { LanguageModelMemory, TelegramGatewayMemory } from "@botfleet/adapters"
 import {
+  BotRepository,
   BotService,
   HandleUpdate,
   REFRESH_REPLY,
+  SecretBox,
   TelegramGateway,
   UNKNOWN_COMMAND_REPLY,
   unsupportedReply
 } from "@botfleet/application"
+import { Bot } from "@botfleet/domain"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Option } from "effect"
+import { Effect, Option, Redacted } from "effect"
 import {
   addBot,
   CHAT_ID,
@@ -395,3 +398,47 @@ it.effect("HandleUpdate.process: a disabled or deleted bot is BotUnavailable", (
     assert.deepStrictEqual(yield* sentTexts, [])
   }).pipe(Effect.provide(harness()))
 )
+
+describe("HandleUpdate.process: a token replaced while an update runs", () => {
+  // The send meets a 401 because an admin just rotated the token: the bot must not be
+  // stopped for a token it no longer has; the update simply runs again with the new one.
+  let sends = 0
+  let rotate: Effect.Effect<void> = Effect.void
+  const rotateThenRefuse = (telegram: TelegramGateway["Service"]) =>
+    TelegramGateway.of({
+      ...telegram,
+      sendMessage: (token, input) =>
+        Effect.suspend(() =>
+          ++sends === 1
+            ? Effect.andThen(rotate, Effect.fail(TelegramErrors.unauthorized("sendMessage")))
+            : telegram.sendMessage(token, input)
+        )
+    })
+
+  it.effect("a 401 after the token was replaced retries instead of stopping the bot", () =>
+    Effect.gen(function* () {
+      const { bot } = yield* addBot()
+      const context = yield* Effect.context<
+        BotRepository | SecretBox | TelegramGatewayMemory.TelegramMemoryLog
+      >()
+      const newToken = Redacted.make(`700001:${"AAH-rotated_".padEnd(35, "y")}`)
+      rotate = Effect.gen(function* () {
+        const log = yield* TelegramMemoryLog
+        yield* log.registerBot(newToken, { id: 700_001, username: "helper_bot", firstName: "helper_bot" })
+        const repository = yield* BotRepository
+        const current = yield* repository.findById(bot.id)
+        const ciphertext = yield* (yield* SecretBox).encrypt(newToken)
+        yield* repository.update(new Bot({ ...current, tokenCiphertext: ciphertext }))
+      }).pipe(Effect.provide(context), Effect.orDie)
+
+      const error = yield* Effect.flip(processUpdate(bot, textUpdate(1, "hello")))
+      assert.strictEqual(error._tag, "RetryLater")
+      const stored = yield* BotService.use((service) => service.get(bot.id))
+      assert.isTrue(stored.active, "the bot keeps running")
+      assert.isNull(stored.lastError)
+
+      yield* processUpdate(bot, textUpdate(1, "hello"))
+      assert.deepStrictEqual(yield* sentTexts, ["echo: hello"])
+    }).pipe(Effect.provide(harness({ telegram: rotateThenRefuse })))
+  )
+})

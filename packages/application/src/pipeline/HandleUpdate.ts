@@ -105,9 +105,23 @@ export class HandleUpdate extends Context.Service<
         { readonly bot: Bot; readonly token: Redacted.Redacted<string>; readonly until: number }
       >()
 
-      /** A revoked token stops the bot and tells admins; its updates stop with it. */
-      const stopBot = Effect.fn("HandleUpdate.stopBot")(function* (bot: Bot, reason: string) {
-        botCache.delete(bot.id)
+      /**
+       * A revoked token stops the bot and tells admins; its updates stop with it.
+       * Read fresh first: an admin may have edited the bot meanwhile, or already
+       * put in a new token, in which case this update just runs again with it.
+       */
+      const stopBot = Effect.fn("HandleUpdate.stopBot")(function* (used: Bot, reason: string) {
+        botCache.delete(used.id)
+        const bot = yield* bots
+          .findById(used.id)
+          .pipe(
+            Effect.catchTag("BotNotFound", () =>
+              Effect.fail(new BotUnavailable({ reason: "bot was deleted" }))
+            )
+          )
+        if (bot.tokenCiphertext !== used.tokenCiphertext) {
+          return yield* new RetryLater({ reason: "the bot's token was replaced", retryAfterSeconds: null })
+        }
         const transition = BotModel.markFailed(bot, reason, yield* now)
         yield* transactions.withTransaction(
           Effect.gen(function* () {
