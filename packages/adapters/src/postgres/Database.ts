@@ -78,15 +78,16 @@ export const clientLayer = (
         )
       )
     ),
-    Layer.catchCause((cause) =>
-      Layer.effectContext<SqlClient.SqlClient | PgClient.PgClient, DatabaseUnavailable, never>(
+    Layer.catchCause((cause) => {
+      const failure = Cause.squash(cause)
+      return Layer.effectContext<SqlClient.SqlClient | PgClient.PgClient, DatabaseUnavailable, never>(
         Effect.fail(
-          Cause.squash(cause) instanceof DatabaseUnavailable
-            ? (Cause.squash(cause) as DatabaseUnavailable)
-            : new DatabaseUnavailable({ message: `database unreachable: ${describe(Cause.squash(cause))}` })
+          failure instanceof DatabaseUnavailable
+            ? failure
+            : new DatabaseUnavailable({ message: `database unreachable: ${describe(failure)}` })
         )
       )
-    )
+    })
   )
 
 const infoLayer = (kind: "embedded" | "external", host: string, port: number, database: string) =>

@@ -39,7 +39,7 @@ export const errorBodyOf = (cause: Cause.Cause<unknown>, status: number): ErrorB
     const body = describe(failure)
     if (body) return body
   }
-  return byStatus[status] ?? (status >= 500 ? byStatus[500] : undefined)
+  return errorBodyForStatus(status)
 }
 
 /** The contract's body for an error status answered without one; undefined below 400. */

@@ -36,8 +36,8 @@ export const layerWith = (options: PollerOptions) =>
       const telegram = yield* TelegramGateway
       const inbox = yield* UpdateInbox
       const dispatcher = yield* Dispatcher
+      // One loop per polled bot; a loop that ends (bot stopped or deleted) leaves the map by itself.
       const pollers = yield* FiberMap.make<BotId>()
-      const running = new Set<BotId>()
 
       /** One getUpdates round; returns how many updates it stored. */
       const pollOnce = Effect.fn("Poller.pollOnce")(function* (botId: BotId) {
@@ -104,7 +104,6 @@ export const layerWith = (options: PollerOptions) =>
           Effect.forever,
           Effect.catchTag("BotNotFound", () => Effect.void),
           Effect.catchCause((cause) => Effect.logError("polling stopped unexpectedly", cause)),
-          Effect.ensuring(Effect.sync(() => running.delete(botId))),
           Effect.annotateLogs("bot_id", botId)
         )
 
@@ -112,15 +111,13 @@ export const layerWith = (options: PollerOptions) =>
       const reconcile = Effect.gen(function* () {
         const active = new Set((yield* bots.listActive).map((bot) => bot.id))
         for (const botId of active) {
-          if (!running.has(botId)) {
-            running.add(botId)
+          if (!(yield* FiberMap.has(pollers, botId))) {
             yield* FiberMap.run(pollers, botId, pollLoop(botId))
             yield* Effect.logInfo("polling started", { bot_id: botId })
           }
         }
-        for (const botId of [...running]) {
+        for (const [botId] of [...pollers]) {
           if (!active.has(botId)) {
-            running.delete(botId)
             yield* FiberMap.remove(pollers, botId)
             yield* Effect.logInfo("polling stopped", { bot_id: botId })
           }

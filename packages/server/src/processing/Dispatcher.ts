@@ -37,7 +37,6 @@ export class Dispatcher extends Context.Service<
         const worker = yield* ChatWorker
         const owner = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`
         const signal = yield* Queue.sliding<void>(1)
-        const running = yield* Ref.make(0)
         const workers = yield* FiberSet.make()
         const wake = Queue.offer(signal, undefined).pipe(Effect.asVoid)
 
@@ -71,19 +70,14 @@ export class Dispatcher extends Context.Service<
             Effect.scoped,
             // Hand the chat back at once (also on shutdown), so nobody waits for the lease to run out.
             Effect.ensuring(inbox.releaseLease(chatKey, owner).pipe(Effect.ignore)),
-            Effect.ensuring(
-              Effect.sync(() => active.delete(chatKey)).pipe(
-                Effect.andThen(Ref.update(running, (n) => n - 1)),
-                Effect.andThen(wake)
-              )
-            ),
+            Effect.ensuring(Effect.sync(() => active.delete(chatKey)).pipe(Effect.andThen(wake))),
             Effect.catchCause((cause) => Effect.logError("chat worker failed", cause)),
             Effect.annotateLogs("chat_key", chatKey)
           )
 
         const loop = Effect.gen(function* () {
           while (true) {
-            const free = options.concurrency - (yield* Ref.get(running))
+            const free = options.concurrency - active.size
             let leased = 0
             if (free > 0) {
               const keys = yield* inbox.leaseChats(owner, free, options.leaseSeconds)
@@ -92,7 +86,6 @@ export class Dispatcher extends Context.Service<
                 // Already being worked on here: the renewed lease is all that was needed.
                 if (active.has(key)) continue
                 active.add(key)
-                yield* Ref.update(running, (n) => n + 1)
                 yield* FiberSet.run(workers, runChat(key))
               }
             }
@@ -112,7 +105,7 @@ export class Dispatcher extends Context.Service<
 
         yield* Effect.forkScoped(loop)
         yield* Effect.logInfo("update dispatcher started", { owner, concurrency: options.concurrency })
-        return Dispatcher.of({ wake, inFlight: Ref.get(running) })
+        return Dispatcher.of({ wake, inFlight: Effect.sync(() => active.size) })
       })
     )
 }
