@@ -4,7 +4,7 @@
  * JSON line with their URLs, then serves `GET /sent` (every sendMessage with
  * its time) on a control port until stdin closes.
  *
- *   node --import tsx bench/fakes.ts [llmLatencyMs]
+ *   node bench/fakes.ts [llmLatencyMs]
  */
 import { createServer } from "node:http"
 import { FakeOpenAI, FakeTelegram } from "@botfleet/adapters/testing"

@@ -69,9 +69,9 @@ export const freePort = () =>
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-/** Starts `node --import tsx <file>` and returns the child. */
+/** Starts `node <file>` and returns the child. */
 const node = (file: string, args: Array<string>, env: Record<string, string>): ChildProcess =>
-  spawn(process.execPath, ["--import", "tsx", path.join(root, file), ...args], {
+  spawn(process.execPath, [path.join(root, file), ...args], {
     cwd: root,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
     stdio: ["pipe", "pipe", "inherit"]

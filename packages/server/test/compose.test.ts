@@ -17,11 +17,17 @@ const read = (relative: string) => readFileSync(path.join(repoRoot, relative), "
 
 /** Compose's `!reset` tag (empties what an earlier file set), kept visible to the tests. */
 class Reset {
-  constructor(readonly value: unknown) {}
+  readonly value: unknown
+  constructor(value: unknown) {
+    this.value = value
+  }
 }
 /** Compose's `!override` tag (replaces instead of merging). */
 class Override {
-  constructor(readonly value: unknown) {}
+  readonly value: unknown
+  constructor(value: unknown) {
+    this.value = value
+  }
 }
 
 const toJson = (node: { toJSON(): unknown }) => node.toJSON()

@@ -97,7 +97,7 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
         ORDER BY update_id
         LIMIT 1`
       const head = rows[0]
-      return head !== undefined && head.due ? Option.some(toPending(head)) : Option.none()
+      return head?.due ? Option.some(toPending(head)) : Option.none()
     }, Effect.orDie)
 
     const markDone = Effect.fn("UpdateInbox.markDone")(function* (id: number) {

@@ -43,7 +43,7 @@ export const layerNoDeps: Layer.Layer<ChatRepository, never, MemoryStore> = Laye
                 lastName: user.lastName,
                 username: user.username,
                 languageCode: user.languageCode,
-                lastSeenAt: stored.lastSeenAt > user.lastSeenAt ? stored.lastSeenAt : user.lastSeenAt
+                lastSeenAt: new Date(Math.max(stored.lastSeenAt.getTime(), user.lastSeenAt.getTime()))
               })
         return { ...tables, users: withEntry(tables.users, user.telegramId, next) }
       })

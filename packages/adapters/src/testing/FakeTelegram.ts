@@ -129,11 +129,14 @@ interface BotState {
 }
 
 class ApiFailure {
-  constructor(
-    readonly status: number,
-    readonly description: string,
-    readonly parameters?: Readonly<Record<string, unknown>>
-  ) {}
+  readonly status: number
+  readonly description: string
+  readonly parameters: Readonly<Record<string, unknown>> | undefined
+  constructor(status: number, description: string, parameters?: Readonly<Record<string, unknown>>) {
+    this.status = status
+    this.description = description
+    this.parameters = parameters
+  }
 }
 
 // --- parameters arrive as JSON values, or as strings from forms and query strings ---

@@ -28,7 +28,7 @@ export const startPostgresProcess = (
   timeoutMs = 60_000
 ): Promise<PostgresProcess> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", mainFile], {
+    const child = spawn(process.execPath, [mainFile], {
       cwd: repoRoot,
       env: {
         PATH: process.env.PATH ?? "",

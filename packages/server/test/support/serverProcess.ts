@@ -33,7 +33,7 @@ export const freePort = (): Promise<number> =>
 
 export const startServerProcess = async (env: Record<string, string>): Promise<ServerProcess> => {
   const port = env.PORT && /^\d+$/.test(env.PORT) ? Number(env.PORT) : await freePort()
-  const child = spawn(process.execPath, ["--import", "tsx", mainFile], {
+  const child = spawn(process.execPath, [mainFile], {
     cwd: repoRoot,
     env: {
       PATH: process.env.PATH ?? "",
