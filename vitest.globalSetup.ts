@@ -8,7 +8,7 @@ import { tmpdir } from "node:os"
 import path from "node:path"
 import { startEmbeddedPostgres } from "@botfleet/adapters/postgres"
 import { TestDatabase } from "@botfleet/adapters/testing"
-import { Effect, Exit, Redacted, Scope } from "effect"
+import { Effect, Exit, Redacted, References, Scope } from "effect"
 import type { TestProject } from "vitest/node"
 
 export default async function setup(project: TestProject) {
@@ -20,7 +20,9 @@ export default async function setup(project: TestProject) {
     (await Effect.runPromise(
       startEmbeddedPostgres({ dataDir, ephemeral: true }).pipe(
         Effect.map((server) => Redacted.value(server.url)),
-        Scope.provide(scope)
+        Scope.provide(scope),
+        // The test report stays readable; a failure to start still shows as an error.
+        Effect.provideService(References.MinimumLogLevel, "Warn")
       )
     ))
   await Effect.runPromise(TestDatabase.createTemplate(serverUrl))

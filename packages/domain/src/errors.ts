@@ -60,3 +60,14 @@ export class InvalidBotToken extends Schema.TaggedError<InvalidBotToken>()(
     return `invalid bot token: ${this.reason}`
   }
 }
+
+/** Telegram could not be asked (unreachable, 5xx, 429): nothing is stored; try again later. */
+export class TelegramUnavailable extends Schema.TaggedError<TelegramUnavailable>()(
+  "TelegramUnavailable",
+  { reason: Schema.String, retryAfterSeconds: Schema.Number },
+  { httpApiStatus: 503 }
+) {
+  override get message() {
+    return `Telegram could not check the token now (${this.reason}); try again in ${this.retryAfterSeconds} s`
+  }
+}

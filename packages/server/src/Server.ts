@@ -9,7 +9,7 @@ import { createServer } from "node:http"
 import {
   AdminRepositoryPg,
   LanguageModelOpenAI,
-  PasswordHasherScrypt,
+  PasswordHasherArgon2,
   Prices,
   RepositoriesPg,
   SecretBoxAes,
@@ -68,7 +68,7 @@ export const adaptersLayer = (config: AppConfigShape) =>
     StatsRepositoryPg.layer,
     AdminRepositoryPg.layer,
     AdminRepositoryPg.sessionsLayer,
-    PasswordHasherScrypt.layer,
+    PasswordHasherArgon2.layer,
     TelegramGatewayTelegraf.layer({ apiRoot: config.telegramApiRoot }),
     instrumentLanguageModel(
       LanguageModelOpenAI.layer({

@@ -49,6 +49,12 @@ export const layer: Layer.Layer<AdminRepository, never, SqlClient.SqlClient> = L
           Effect.map((rows) => Option.map(Option.fromUndefinedOr(rows[0]), toAdmin)),
           Effect.orDie,
           Effect.withSpan("AdminRepository.findById")
+        ),
+      setPasswordHash: (id, passwordHash) =>
+        sql`UPDATE admins SET password_hash = ${passwordHash} WHERE id = ${id}`.pipe(
+          Effect.asVoid,
+          Effect.orDie,
+          Effect.withSpan("AdminRepository.setPasswordHash")
         )
     })
   })

@@ -21,7 +21,12 @@ export const layerMemory: Layer.Layer<AdminRepository | SessionRepository> = Lay
           ? Effect.fail(new EmailTaken({ email: admin.email }))
           : Effect.sync(() => void admins.set(admin.id, admin)),
       findByEmail: (email) => Effect.sync(() => byEmail(email)),
-      findById: (id) => Effect.sync(() => Option.fromUndefinedOr(admins.get(id)))
+      findById: (id) => Effect.sync(() => Option.fromUndefinedOr(admins.get(id))),
+      setPasswordHash: (id, passwordHash) =>
+        Effect.sync(() => {
+          const admin = admins.get(id)
+          if (admin !== undefined) admins.set(id, { ...admin, passwordHash })
+        })
     })
   }),
   Layer.sync(SessionRepository, () => {

@@ -1,12 +1,13 @@
 /**
- * Passwords with scrypt from node:crypto (memory-hard; no native add-on to
- * build). Stored as `scrypt$N$r$p$salt$hash` so the cost can rise later
- * without breaking old hashes.
+ * scrypt from node:crypto, stored as `scrypt$N$r$p$salt$hash`: how passwords
+ * were kept before Argon2id. It still verifies those hashes (the Argon2id
+ * hasher replaces them at the next login).
  */
 import { randomBytes, scrypt, timingSafeEqual } from "node:crypto"
-import { PasswordHasher } from "@botfleet/application"
-import { Effect, Layer, Redacted } from "effect"
+import type { PasswordHasher } from "@botfleet/application"
+import { Effect, Redacted } from "effect"
 
+/** The cost hashes were made with; verification reads each hash's own. */
 const COST = { N: 2 ** 15, r: 8, p: 1 }
 const KEY_LENGTH = 32
 
@@ -35,13 +36,9 @@ export const make = (cost = COST): PasswordHasher["Service"] => ({
         p: Number(p)
       })
       return key.length === expected.length && timingSafeEqual(key, expected)
-    })
+    }),
+  needsRehash: (stored) => {
+    const [scheme, N, r, p] = stored.split("$")
+    return scheme !== "scrypt" || Number(N) < cost.N || Number(r) < cost.r || Number(p) < cost.p
+  }
 })
-
-export const layer: Layer.Layer<PasswordHasher> = Layer.succeed(PasswordHasher, make())
-
-/** Cheap parameters for tests: same format, a fraction of the cost. */
-export const layerFast: Layer.Layer<PasswordHasher> = Layer.succeed(
-  PasswordHasher,
-  make({ N: 2 ** 10, r: 8, p: 1 })
-)

@@ -101,6 +101,10 @@ export class AuthService extends Context.Service<
           Option.match(found, { onNone: () => decoyHash, onSome: (a) => a.passwordHash })
         )
         if (Option.isNone(found) || !valid) return yield* new InvalidCredentials()
+        if (hasher.needsRehash(found.value.passwordHash)) {
+          yield* admins.setPasswordHash(found.value.id, yield* hasher.hash(password))
+          yield* Effect.logInfo("password hash upgraded to the current cost", { admin_id: found.value.id })
+        }
         const session = Redacted.make(randomBytes(32).toString("base64url"))
         const expiresAt = new Date((yield* now).getTime() + SESSION_TTL_MS)
         yield* sessions.insert({ idHash: hashSessionId(session), adminId: found.value.id, expiresAt })

@@ -13,6 +13,7 @@ import {
   type BotTokenInUse,
   type DomainEffect,
   InvalidBotToken,
+  TelegramUnavailable,
   type Transition
 } from "@botfleet/domain"
 import { Clock, Context, Effect, Layer, Option, Redacted } from "effect"
@@ -43,11 +44,16 @@ export const DEFAULT_ERROR_MESSAGE = "Sorry, I couldn't answer that just now. Pl
 export class BotService extends Context.Service<
   BotService,
   {
-    readonly register: (input: BotInput) => Effect.Effect<Bot, InvalidBotToken | BotNameTaken | BotTokenInUse>
+    readonly register: (
+      input: BotInput
+    ) => Effect.Effect<Bot, InvalidBotToken | TelegramUnavailable | BotNameTaken | BotTokenInUse>
     readonly update: (
       id: BotId,
       patch: BotPatch
-    ) => Effect.Effect<Bot, BotNotFound | InvalidBotToken | BotNameTaken | BotTokenInUse>
+    ) => Effect.Effect<
+      Bot,
+      BotNotFound | InvalidBotToken | TelegramUnavailable | BotNameTaken | BotTokenInUse
+    >
     readonly enable: (id: BotId) => Effect.Effect<Bot, BotNotFound>
     readonly disable: (id: BotId) => Effect.Effect<Bot, BotNotFound>
     /** A fatal failure (e.g. revoked token): the bot stops, keeps the error, admins are told. */
@@ -77,19 +83,30 @@ export class BotService extends Context.Service<
             reason: "expected the form <bot id>:<secret> that @BotFather gives"
           })
         }
-        return yield* telegram
-          .getMe(token)
-          .pipe(
-            Effect.catchTag("TelegramError", (error) =>
-              error.kind === "unauthorized" || error.kind === "not_found"
-                ? Effect.fail(
-                    new InvalidBotToken({ reason: "Telegram does not accept it (getMe: Unauthorized)" })
-                  )
-                : Effect.fail(
-                    new InvalidBotToken({ reason: `Telegram could not check it now: ${error.description}` })
-                  )
-            )
+        return yield* telegram.getMe(token).pipe(
+          Effect.catchTag(
+            "TelegramError",
+            (error): Effect.Effect<never, InvalidBotToken | TelegramUnavailable> => {
+              if (error.kind === "unauthorized" || error.kind === "not_found") {
+                return Effect.fail(
+                  new InvalidBotToken({ reason: "Telegram does not accept it (getMe: Unauthorized)" })
+                )
+              }
+              if (error.kind === "bad_request") {
+                return Effect.fail(
+                  new InvalidBotToken({ reason: `Telegram refused it: ${error.description}` })
+                )
+              }
+              // Telegram unreachable, 5xx or 429: the token may be fine; ask again later.
+              return Effect.fail(
+                new TelegramUnavailable({
+                  reason: error.description,
+                  retryAfterSeconds: Math.max(1, Math.ceil(error.retryAfterSeconds ?? 5))
+                })
+              )
+            }
           )
+        )
       })
 
       /** A transition of a stored bot: the new state and its effects, in one transaction. */

@@ -21,6 +21,7 @@ export class AdminRepository extends Context.Service<
     /** Case-insensitive. */
     readonly findByEmail: (email: string) => Effect.Effect<Option.Option<Admin>>
     readonly findById: (id: string) => Effect.Effect<Option.Option<Admin>>
+    readonly setPasswordHash: (id: string, passwordHash: string) => Effect.Effect<void>
   }
 >()("@botfleet/application/AdminRepository") {}
 
@@ -47,5 +48,7 @@ export class PasswordHasher extends Context.Service<
     readonly hash: (password: Redacted.Redacted<string>) => Effect.Effect<string>
     /** Constant-time comparison; false for a malformed stored hash. */
     readonly verify: (password: Redacted.Redacted<string>, stored: string) => Effect.Effect<boolean>
+    /** A hash made with an older scheme or a lower cost than today's, to be replaced at the next login. */
+    readonly needsRehash: (stored: string) => boolean
   }
 >()("@botfleet/application/PasswordHasher") {}

@@ -9,6 +9,7 @@ import {
   Conflict,
   Forbidden,
   NotFound,
+  ServiceUnavailable,
   TooManyRequests,
   Unauthorized,
   Unprocessable
@@ -62,14 +63,14 @@ export class BotsApi extends HttpApiGroup.make("bots")
     HttpApiEndpoint.post("create", "/", {
       payload: CreateBot,
       success: BotView.pipe(HttpApiSchema.status(201)),
-      error: [Unprocessable, Conflict]
+      error: [Unprocessable, Conflict, ServiceUnavailable]
     }),
     HttpApiEndpoint.get("get", "/:id", { params: IdParams, success: BotView, error: NotFound }),
     HttpApiEndpoint.patch("update", "/:id", {
       params: IdParams,
       payload: UpdateBot,
       success: BotView,
-      error: [NotFound, Unprocessable, Conflict]
+      error: [NotFound, Unprocessable, Conflict, ServiceUnavailable]
     }),
     HttpApiEndpoint.delete("remove", "/:id", {
       params: IdParams,

@@ -18,4 +18,8 @@ export class TooManyRequests extends Schema.Error<TooManyRequests>("TooManyReque
   httpApiStatus: 429
 }) {}
 
+export class ServiceUnavailable extends Schema.Error<ServiceUnavailable>("ServiceUnavailable")(body, {
+  httpApiStatus: 503
+}) {}
+
 export const error = (code: string, message: string) => ({ error: { code, message } })

@@ -12,14 +12,22 @@ import { errorResponse } from "./errorResponse.ts"
 
 const validRequestId = /^[\w.:-]{1,128}$/
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+/** The `route` of requests no route matched: a scanner's random paths all share this one series. */
+export const UNMATCHED = "unmatched"
 
-/** The path with ids replaced, so metrics get one series per route, not per bot or chat. */
-export const routeOf = (path: string): string =>
-  path
-    .split("/")
-    .map((segment) => (UUID.test(segment) ? ":id" : /^\d+$/.test(segment) ? ":n" : segment))
-    .join("/")
+/**
+ * Names the server span after the matched route (`GET /api/bots/:id`), as
+ * OpenTelemetry's HTTP conventions do; Effect names it by method alone.
+ */
+const nameServerSpan = (name: string) =>
+  Effect.currentSpan.pipe(
+    Effect.tap((span) => {
+      const otel = (span as { readonly span?: { updateName?: (name: string) => unknown } }).span
+      if (span.kind === "server" && typeof otel?.updateName === "function") otel.updateName(name)
+      return Effect.void
+    }),
+    Effect.ignore
+  )
 
 const isJson = (response: HttpServerResponse.HttpServerResponse) => {
   const type =
@@ -42,11 +50,21 @@ export const requestLog = HttpRouter.middleware(
         return Effect.succeed(HttpServerResponse.setHeader(final, "x-request-id", requestId))
       })
       const started = performance.now()
-      const exit = yield* Effect.exit(Effect.annotateLogs(app, "request_id", requestId))
+      // The router puts the matched route in the request's context while the route runs.
+      let matchedRoute: string | undefined
+      const routed = Effect.ensuring(
+        app,
+        Effect.map(Effect.serviceOption(HttpRouter.RouteContext), (found) => {
+          if (found._tag === "Some") matchedRoute = found.value.route.path
+        })
+      )
+      const exit = yield* Effect.exit(Effect.annotateLogs(routed, "request_id", requestId))
       const [response, cause] = Exit.isSuccess(exit)
         ? [exit.value, undefined]
         : yield* HttpServerError.causeResponse(exit.cause)
       if (Exit.isFailure(exit)) replacement = errorBodyOf(exit.cause, response.status)
+      const route = matchedRoute ?? UNMATCHED
+      yield* nameServerSpan(`${request.method} ${route}`)
       const fields = {
         request_id: requestId,
         method: request.method,
@@ -56,7 +74,7 @@ export const requestLog = HttpRouter.middleware(
       }
       yield* Metrics.observe(
         Metrics.httpRequestDuration,
-        { method: request.method, route: routeOf(fields.path), status: String(fields.status) },
+        { method: request.method, route, status: String(fields.status) },
         fields.duration_ms / 1000
       )
       const log =

@@ -3,7 +3,8 @@
  * an HttpOnly cookie; wrong credentials say only "invalid credentials" and are
  * rate-limited per email; logout revokes; registration needs the token.
  */
-import { createHash } from "node:crypto"
+import { createHash, randomUUID } from "node:crypto"
+import { PasswordHasherScrypt } from "@botfleet/adapters"
 import { assert, layer } from "@effect/vitest"
 import { Effect, Option, Redacted } from "effect"
 import { AdminView } from "../../src/api/schemas.ts"
@@ -200,9 +201,18 @@ layer(serverLayer(withAdmin({ adminRegistrationToken: Option.some(Redacted.make(
       const server = yield* TestServer
       const email = "second.admin@example.com"
       const password = "a second admin's password"
-      const admin = expectBody(yield* register(server.baseUrl, email, password), 201, AdminView)
+      const registered = yield* register(server.baseUrl, email, password)
+      const admin = expectBody(registered, 201, AdminView)
       assert.strictEqual(admin.email, email)
       assert.notProperty(admin, "passwordHash")
+      // Signed in at once; Location is their own account.
+      assert.strictEqual(registered.headers.get("location"), "/api/auth/me")
+      const cookie = sessionCookieOf(registered)?.split(";")[0]
+      assert.isDefined(cookie)
+      const me = yield* Effect.promise(() =>
+        fetch(`${server.baseUrl}/api/auth/me`, { headers: { cookie: cookie! } }).then((r) => r.json())
+      )
+      assert.strictEqual((me as { id: string }).id, admin.id)
       const api = yield* loggedIn(server.baseUrl, { email, password })
       assert.strictEqual(expectBody(yield* api.get("/api/auth/me"), 200, AdminView).id, admin.id)
     })
@@ -319,3 +329,43 @@ layer(serverLayer(withAdmin()), { timeout: 60_000, excludeTestServices: true })(
     )
   }
 )
+
+// A server of its own: the tests above spend this address's login allowance.
+layer(serverLayer(withAdmin()), { timeout: 60_000, excludeTestServices: true })("password hashes", (it) => {
+  it.effect(
+    "passwords are Argon2id; an older scrypt hash is upgraded at the next successful login only",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* TestServer
+        const email = "legacy.admin@example.com"
+        const password = "a password from the scrypt days"
+        const scrypt = yield* PasswordHasherScrypt.make({ N: 2 ** 10, r: 8, p: 1 }).hash(
+          Redacted.make(password)
+        )
+        yield* server.sql`
+        INSERT INTO admins (id, email, password_hash, created_at)
+        VALUES (${randomUUID()}, ${email}, ${scrypt}, now())`.pipe(Effect.orDie)
+        const storedHash = Effect.map(
+          server.sql<{ hash: string }>`SELECT password_hash AS hash FROM admins WHERE email = ${email}`,
+          (rows) => rows[0]!.hash
+        ).pipe(Effect.orDie)
+
+        expectError(
+          yield* makeClient(server.baseUrl).login(email, "not the password"),
+          401,
+          "invalid_credentials"
+        )
+        assert.strictEqual(yield* storedHash, scrypt, "a failed login changes nothing")
+
+        expectBody(yield* makeClient(server.baseUrl).login(email, password), 200, AdminView)
+        const upgraded = yield* storedHash
+        assert.match(upgraded, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/)
+        expectBody(yield* makeClient(server.baseUrl).login(email, password), 200, AdminView)
+        assert.strictEqual(yield* storedHash, upgraded, "a current hash is kept")
+
+        const [first] = yield* server.sql<{ hash: string }>`
+        SELECT password_hash AS hash FROM admins WHERE email = ${ADMIN.email}`.pipe(Effect.orDie)
+        assert.match(first!.hash, /^\$argon2id\$/, "new hashes are Argon2id")
+      })
+  )
+})

@@ -80,6 +80,7 @@ layer(serverLayer(withAdmin()), { timeout: 60_000, excludeTestServices: true })(
       assert.strictEqual(bot.effectiveModel, "gpt-4o")
       assert.strictEqual(bot.tokenHint.slice(-4), token.slice(-4))
 
+      assert.strictEqual(response.headers.get("location"), `/api/bots/${bot.id}`)
       for (const key of Object.keys(response.body as object)) assert.isTrue(BOT_VIEW_KEYS.has(key), key)
       const secret = token.split(":")[1]!
       const webhookSecret = yield* webhookSecretOf(server, bot.id)
@@ -108,6 +109,36 @@ layer(serverLayer(withAdmin()), { timeout: 60_000, excludeTestServices: true })(
       expectError(malformed, 422, "invalid_token")
       assert.notInclude(yield* botNames(api), "Ghost")
     })
+  )
+
+  it.effect(
+    "Telegram down or 5xx while a token is checked is 503 telegram_unavailable with Retry-After; nothing changes",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* TestServer
+        const api = yield* loggedIn(server.baseUrl)
+        const down = telegramBot(server.telegram, "Patient")
+        // The adapter tries getMe three times (two retries) before giving up.
+        server.telegram.failNext("getMe", FakeTelegram.Fault.serverError(502), 3)
+        const created = yield* api.post("/api/bots", { name: "Patient", token: down.token })
+        assert.match(expectError(created, 503, "telegram_unavailable"), /try again/)
+        assert.match(created.headers.get("retry-after") ?? "", /^\d+$/)
+        assert.notInclude(yield* botNames(api), "Patient")
+
+        // Rotation while Telegram is down keeps the working token.
+        const { bot, telegramId } = yield* createBot(api, server, "Rotated later")
+        const next = telegramBot(server.telegram, "Rotated later", telegramId).token
+        server.telegram.failNext("getMe", FakeTelegram.Fault.reset, 3)
+        const rotated = yield* api.patch(`/api/bots/${bot.id}`, { token: next })
+        expectError(rotated, 503, "telegram_unavailable")
+        assert.isNotNull(rotated.headers.get("retry-after"))
+        const after = expectBody(yield* api.get(`/api/bots/${bot.id}`), 200, BotView)
+        assert.strictEqual(after.tokenHint, bot.tokenHint, "the old token stays")
+
+        // Once Telegram answers again, the same request goes through.
+        expectBody(yield* api.post("/api/bots", { name: "Patient", token: down.token }), 201, BotView)
+      }),
+    60_000
   )
 
   it.effect("a name in use (in any case) is 409 name_taken", () =>

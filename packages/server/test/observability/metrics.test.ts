@@ -87,7 +87,7 @@ layer(
         assert.isAtLeast(
           at("http_server_request_duration_seconds_count", {
             method: "POST",
-            route: "/telegram/webhook/:id",
+            route: "/telegram/webhook/:botId",
             status: "200"
           }),
           4
@@ -95,6 +95,36 @@ layer(
         assert.include(text, "# TYPE http_server_request_duration_seconds histogram")
       }),
     90_000
+  )
+
+  it.effect(
+    "the route label is the matched route: ids and a scanner's random paths add no series",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* TestServer
+        const paths = ["/wp-admin/setup.php", "/.env", `/random-${Date.now()}`, "/api/bots/x/y/z"]
+        for (const path of paths) {
+          const response = yield* Effect.promise(() => fetch(`${server.baseUrl}${path}`))
+          assert.strictEqual(response.status, 404)
+        }
+        const bots = ["7c9e6679-7425-40de-944b-e07fc1f90ae7", "16fd2706-8baf-433b-82eb-8c7fada847da"]
+        for (const id of bots) yield* Effect.promise(() => fetch(`${server.baseUrl}/api/bots/${id}`))
+        const text = yield* scrape(server.baseUrl)
+        const routes = new Set(
+          [...text.matchAll(/^http_server_request_duration_seconds_count\{[^}]*route="([^"]*)"/gm)].map(
+            (m) => m[1]
+          )
+        )
+        for (const path of [...paths, ...bots]) {
+          assert.isFalse(
+            [...routes].some((route) => route?.includes(path)),
+            `no series for ${path}`
+          )
+        }
+        assert.isTrue(routes.has("unmatched"), [...routes].join(", "))
+        assert.isTrue(routes.has("/api/bots/:id"), [...routes].join(", "))
+      }),
+    30_000
   )
 
   it.effect(

@@ -12,6 +12,7 @@ import { Api } from "../Api.ts"
 import { Conflict, error, Forbidden, TooManyRequests, Unauthorized } from "../ApiErrors.ts"
 import { CurrentAdmin, SESSION_COOKIE, sessionCookie } from "../Authentication.ts"
 import { type Limit, RateLimiter, type RateState } from "../RateLimiter.ts"
+import { createdAt } from "../responseHeaders.ts"
 
 /** Failed logins allowed per window. */
 export const LOGIN_LIMIT_PER_EMAIL: Limit = { max: 5, windowMs: 15 * 60_000 }
@@ -80,16 +81,28 @@ export const AuthHandlers = HttpApiBuilder.group(
           return toAdminView(admin)
         })
       )
-      .handle("register", ({ payload }) =>
-        auth
-          .register(payload.email, Redacted.make(payload.password), Redacted.make(payload.registrationToken))
-          .pipe(
-            Effect.map(toAdminView),
-            Effect.catchTags({
-              RegistrationRefused: (e) => Effect.fail(new Forbidden(error("registration_refused", e.reason))),
-              EmailTaken: (e) => Effect.fail(new Conflict(error("email_taken", e.message)))
-            })
-          )
+      .handle(
+        "register",
+        Effect.fn(function* ({ payload }) {
+          const password = Redacted.make(payload.password)
+          const admin = yield* auth
+            .register(payload.email, password, Redacted.make(payload.registrationToken))
+            .pipe(
+              Effect.catchTags({
+                RegistrationRefused: (e) =>
+                  Effect.fail(new Forbidden(error("registration_refused", e.reason))),
+                EmailTaken: (e) => Effect.fail(new Conflict(error("email_taken", e.message)))
+              })
+            )
+          // The new admin is signed in, so `Location` (their own account) is readable at once.
+          const signedIn = yield* auth.login(payload.email, password).pipe(Effect.orDie)
+          yield* HttpApiBuilder.securitySetCookie(sessionCookie, signedIn.session, {
+            ...cookieOptions,
+            expires: signedIn.expiresAt
+          })
+          yield* createdAt("/api/auth/me")
+          return toAdminView(admin)
+        })
       )
       .handle(
         "logout",

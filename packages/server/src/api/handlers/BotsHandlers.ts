@@ -4,7 +4,8 @@ import { type Bot, BotId } from "@botfleet/domain"
 import { Effect, Option, Redacted } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { Api } from "../Api.ts"
-import { Conflict, error, NotFound, Unprocessable } from "../ApiErrors.ts"
+import { Conflict, error, NotFound, ServiceUnavailable, Unprocessable } from "../ApiErrors.ts"
+import { addResponseHeaders, createdAt } from "../responseHeaders.ts"
 import { toBotView } from "../views.ts"
 
 const notFound = (e: { message: string }) => Effect.fail(new NotFound(error("bot_not_found", e.message)))
@@ -39,15 +40,21 @@ export const BotsHandlers = HttpApiBuilder.group(
       InvalidBotToken: (e: { message: string }) =>
         Effect.fail(new Unprocessable(error("invalid_token", e.message))),
       BotNameTaken: (e: { message: string }) => Effect.fail(new Conflict(error("name_taken", e.message))),
-      BotTokenInUse: (e: { message: string }) => Effect.fail(new Conflict(error("token_in_use", e.message)))
+      BotTokenInUse: (e: { message: string }) => Effect.fail(new Conflict(error("token_in_use", e.message))),
+      TelegramUnavailable: (e: { message: string; retryAfterSeconds: number }) =>
+        addResponseHeaders({ "retry-after": String(e.retryAfterSeconds) }).pipe(
+          Effect.andThen(Effect.fail(new ServiceUnavailable(error("telegram_unavailable", e.message))))
+        )
     }
 
     return handlers
       .handle("list", () => Effect.map(bots.list, (all) => all.map(view)))
       .handle("create", ({ payload }) =>
-        bots
-          .register({ ...payload, token: Redacted.make(payload.token) })
-          .pipe(Effect.map(view), Effect.catchTags(invalid))
+        bots.register({ ...payload, token: Redacted.make(payload.token) }).pipe(
+          Effect.tap((bot) => createdAt(`/api/bots/${bot.id}`)),
+          Effect.map(view),
+          Effect.catchTags(invalid)
+        )
       )
       .handle("get", ({ params }) =>
         bots.get(BotId.make(params.id)).pipe(
