@@ -46,15 +46,16 @@ layer(serverLayer(withAdmin({ logLevel: "trace" }), { captureOutput: true, recor
         const unreachable = telegramBot(server.telegram, "Unreachable")
         leaks.push(...secretsOf(unreachable.token))
         // The adapter tries three times before it gives up on a call.
+        // Telegram unreachable or failing is 503 telegram_unavailable (not a refused token).
         server.telegram.failNext("getMe", FakeTelegram.Fault.reset, 3)
         assert.strictEqual(
           (yield* api.post("/api/bots", { name: "Unreachable", token: unreachable.token })).status,
-          422
+          503
         )
         server.telegram.failNext("getMe", FakeTelegram.Fault.serverError(502), 3)
         assert.strictEqual(
           (yield* api.post("/api/bots", { name: "Unreachable", token: unreachable.token })).status,
-          422
+          503
         )
 
         leaks.push(...secretsOf(token))

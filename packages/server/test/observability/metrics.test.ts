@@ -7,6 +7,7 @@ import { assert, layer } from "@effect/vitest"
 import { Effect, Option } from "effect"
 import {
   eventually,
+  eventuallyEffect,
   postUpdate,
   layer as serverLayer,
   TestServer,
@@ -54,7 +55,12 @@ layer(
         yield* postUpdate(server.baseUrl, bot, textUpdate(7104, "bad key"))
         yield* eventually(() => server.telegram.sentTo(7104).length === 1, 30_000)
 
-        const text = yield* scrape(server.baseUrl)
+        // A reply is sent a moment before its update is marked done: scrape once the queue is empty.
+        const text = yield* eventuallyEffect(
+          Effect.map(scrape(server.baseUrl), (body) =>
+            /^pipeline_pending_updates 0$/m.test(body) ? body : undefined
+          )
+        )
         const at = (name: string, labels: Record<string, string> = {}) => {
           const value = sample(text, name, labels)
           assert.isDefined(value, `${name} ${JSON.stringify(labels)} in /metrics`)
