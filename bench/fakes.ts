@@ -23,6 +23,22 @@ const program = Effect.gen(function* () {
       )
       return
     }
+    if (request.url === "/push" && request.method === "POST") {
+      // Updates for long polling, queued in one go: [{ token, update }].
+      const chunks: Array<Buffer> = []
+      request.on("data", (chunk: Buffer) => chunks.push(chunk))
+      request.on("end", () => {
+        const items = JSON.parse(Buffer.concat(chunks).toString("utf8")) as Array<{
+          token: string
+          update: Record<string, unknown>
+        }>
+        const time = Date.now()
+        for (const item of items) telegram.pushUpdate(item.token, item.update)
+        response.setHeader("content-type", "application/json")
+        response.end(JSON.stringify({ time }))
+      })
+      return
+    }
     const register = /^\/register\/(\d+)\/(\w+)\/(.+)$/.exec(request.url ?? "")
     if (register) {
       const token = decodeURIComponent(register[3]!)
