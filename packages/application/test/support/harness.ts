@@ -24,6 +24,7 @@ import {
   HandleUpdate,
   LanguageModel,
   MessageRepository,
+  PipelineLayer,
   type RetryPolicy,
   Settings,
   TelegramGateway,
@@ -78,7 +79,7 @@ export const harness = (options: HarnessOptions = {}) => {
   )
   return ChatWorker.layerWith(options.policy ?? testPolicy).pipe(
     Layer.provideMerge(Layer.mergeAll(BotService.layer, EffectRunner.layer)),
-    Layer.provideMerge(HandleUpdate.layer),
+    Layer.provideMerge(PipelineLayer),
     Layer.provideMerge(infrastructure)
   )
 }
