@@ -7,7 +7,7 @@
  *   node --import tsx bench/fakes.ts [llmLatencyMs]
  */
 import { createServer } from "node:http"
-import { FakeOpenAI, FakeTelegram } from "@botfleet/adapters/testing"
+import { FakeOpenAI, FakeTelegram } from "@botfleet/testing"
 import { Effect, Layer } from "effect"
 
 const llmLatencyMs = Number(process.argv[2] ?? 0)

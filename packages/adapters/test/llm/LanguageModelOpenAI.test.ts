@@ -1,9 +1,9 @@
 import type { ChatTurn } from "@botfleet/application"
+import { FakeOpenAI } from "@botfleet/testing"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Redacted, Tracer } from "effect"
 import { type LanguageModelOpenAIOptions, make } from "../../src/llm/LanguageModelOpenAI.ts"
 import { costOf, defaultPrices } from "../../src/llm/prices.ts"
-import * as FakeOpenAI from "../../src/testing/FakeOpenAI.ts"
 
 const SECRET = "sk-test-a1b2c3d4e5f6-very-secret"
 

@@ -15,7 +15,7 @@ import {
   photoUpdate,
   processUpdate,
   textUpdate
-} from "./support/harness.ts"
+} from "./harness.ts"
 
 const { TelegramErrors, TelegramMemoryLog } = TelegramGatewayMemory
 const { LanguageModelMemoryControl } = LanguageModelMemory

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import * as FakeOpenAI from "../../src/testing/FakeOpenAI.ts"
+import * as FakeOpenAI from "../src/FakeOpenAI.ts"
 
 const post = (fake: FakeOpenAI.FakeOpenAI, body: unknown) =>
   Effect.promise(async () => {

@@ -110,7 +110,7 @@ export interface FakeTelegramServer {
 }
 
 export class FakeTelegram extends Context.Service<FakeTelegram, FakeTelegramServer>()(
-  "@botfleet/adapters/testing/FakeTelegram"
+  "@botfleet/testing/FakeTelegram"
 ) {}
 
 const MAX_MESSAGE_LENGTH = 4096
