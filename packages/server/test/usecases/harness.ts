@@ -48,7 +48,8 @@ const thinkingModel = Layer.effect(
   LanguageModel,
   LanguageModel.useSync((model) =>
     LanguageModel.of({
-      complete: (request) => Effect.andThen(TestClock.adjust("1 second"), model.complete(request))
+      complete: (request) => Effect.andThen(TestClock.adjust("1 second"), model.complete(request)),
+      stream: model.stream
     })
   )
 )
