@@ -20,6 +20,7 @@ import { ChatRepository, MessageRepository } from "../ports/Repositories.ts"
 import { type TelegramError, TelegramGateway, type Token } from "../ports/TelegramGateway.ts"
 import { classifyTelegram, retryLater, tokenRejected } from "./failures.ts"
 import type { BotUnavailable, RetryLater } from "./PipelineErrors.ts"
+import { SendBudget } from "./sendBudget.ts"
 
 export class SendReply extends Context.Service<
   SendReply,
@@ -50,6 +51,7 @@ export class SendReply extends Context.Service<
       const chats = yield* ChatRepository
       const messages = yield* MessageRepository
       const telegram = yield* TelegramGateway
+      const budget = yield* SendBudget
 
       /** Sends one chunk, falling back to plain text when Telegram cannot parse the formatting. */
       const sendChunk = (token: Token, chatId: number, text: string, formatted: boolean) =>
@@ -90,6 +92,7 @@ export class SendReply extends Context.Service<
         // Model output is usually Markdown; our own texts are sent as written.
         const formatted = message.model !== null
         for (let index = message.chunksSent; index < chunks.length; index++) {
+          yield* budget.take(bot.id, chat.telegramChatId, chat.type)
           const sent = yield* sendChunk(token, chat.telegramChatId, chunks[index]!, formatted).pipe(
             Effect.tapError(() => Metrics.count(Metrics.messagesSent, { bot: bot.id, outcome: "error" })),
             Effect.map((result) => ({ ok: true as const, messageId: result.messageId })),
