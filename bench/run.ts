@@ -206,12 +206,16 @@ const endToEnd = async (
   fakes.child.stdin?.end()
 }
 
-/** Scenario 3: 500 messages to one chat, answered in order. */
+/**
+ * Scenario 3: messages to one chat, answered in order. Since the send budget
+ * (about one a second per chat after a short burst, as Telegram allows) a hot
+ * chat is bounded by Telegram's limit, not by us, so 40 messages are enough.
+ */
 const hotChat = async (databaseUrl: string) => {
   const fakes = await startFakes(0)
   const [bot] = await seedBots(databaseUrl, 1, fakes)
   const server = await startServer(databaseUrl, fakes)
-  const texts = Array.from({ length: 500 }, (_, i) => `hot ${i}`)
+  const texts = Array.from({ length: 40 }, (_, i) => `hot ${i}`)
   const started = Date.now()
   await postAll(
     texts.map((text) => ({ baseUrl: server.baseUrl, bot: bot!, body: update(3_000_000, text) })),
@@ -220,7 +224,7 @@ const hotChat = async (databaseUrl: string) => {
   const sent = await waitForSends(fakes, texts.length, 120_000)
   const inOrder = sent.every(([, text], i) => text === `reply to: ${texts[i]}`)
   results.push({
-    scenario: "3 one hot chat (500 messages)",
+    scenario: "3 one hot chat (40 messages, Telegram's ~1/s per chat)",
     replies: sent.length,
     "per second": Math.round(sent.length / ((Math.max(...sent.map(([, , t]) => t)) - started) / 1000)),
     "in order": inOrder ? "yes" : "NO",
