@@ -168,7 +168,9 @@ export const startServer = async (
       : {}),
     ...extra,
     // BENCH_SERVER_ENV='{"PIPELINE_CONCURRENCY":"32"}' tries a setting without editing a scenario.
-    ...(process.env.BENCH_SERVER_ENV ? (JSON.parse(process.env.BENCH_SERVER_ENV) as Record<string, string>) : {})
+    ...(process.env.BENCH_SERVER_ENV
+      ? (JSON.parse(process.env.BENCH_SERVER_ENV) as Record<string, string>)
+      : {})
   }
   // An empty value in `extra` means "unset" (PUBLIC_URL: "" makes every bot long-poll).
   for (const [key, value] of Object.entries(env)) if (value === "") delete env[key]
