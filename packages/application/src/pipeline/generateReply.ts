@@ -73,7 +73,9 @@ export class GenerateReply extends Context.Service<
           })
         )
 
-      const save = (reply: Message) => timed("response_saved", messages.insert(reply))
+      const save = Effect.fn("Pipeline.ensureResponseSaved")((reply: Message) =>
+        timed("response_saved", messages.insert(reply))
+      )
 
       const notifyAdmins = (bot: Bot, chat: Chat, message: string) =>
         outbox.enqueue([{ _tag: "NotifyAdmins", botId: bot.id, chatId: chat.id, message }])
