@@ -6,8 +6,8 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import path from "node:path"
-import { startEmbeddedPostgres } from "@botfleet/adapters/postgres"
-import { TestDatabase } from "@botfleet/adapters/testing"
+import { Database, startEmbeddedPostgres } from "@botfleet/adapters/postgres"
+import { TestDatabase } from "@botfleet/testing"
 import { Effect, Exit, Redacted, References, Scope } from "effect"
 import type { TestProject } from "vitest/node"
 
@@ -25,7 +25,7 @@ export default async function setup(project: TestProject) {
         Effect.provideService(References.MinimumLogLevel, "Warn")
       )
     ))
-  await Effect.runPromise(TestDatabase.createTemplate(serverUrl))
+  await Effect.runPromise(TestDatabase.createTemplate(serverUrl, Database.layerAt))
   project.provide("postgresServerUrl", serverUrl)
   return async () => {
     await Effect.runPromise(Scope.close(scope, Exit.void))

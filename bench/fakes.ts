@@ -7,7 +7,7 @@
  *   node bench/fakes.ts [llmLatencyMs]
  */
 import { createServer } from "node:http"
-import { FakeOpenAI, FakeTelegram } from "@botfleet/adapters/testing"
+import { FakeOpenAI, FakeTelegram } from "@botfleet/testing"
 import { Effect, Layer } from "effect"
 
 const llmLatencyMs = Number(process.argv[2] ?? 0)
@@ -21,6 +21,22 @@ const program = Effect.gen(function* () {
       response.end(
         JSON.stringify(telegram.sent.map((message) => [message.chatId, message.text, message.time]))
       )
+      return
+    }
+    if (request.url === "/push" && request.method === "POST") {
+      // Updates for long polling, queued in one go: [{ token, update }].
+      const chunks: Array<Buffer> = []
+      request.on("data", (chunk: Buffer) => chunks.push(chunk))
+      request.on("end", () => {
+        const items = JSON.parse(Buffer.concat(chunks).toString("utf8")) as Array<{
+          token: string
+          update: Record<string, unknown>
+        }>
+        const time = Date.now()
+        for (const item of items) telegram.pushUpdate(item.token, item.update)
+        response.setHeader("content-type", "application/json")
+        response.end(JSON.stringify({ time }))
+      })
       return
     }
     const register = /^\/register\/(\d+)\/(\w+)\/(.+)$/.exec(request.url ?? "")

@@ -94,6 +94,8 @@ export const stopFakes = async (fakes: Fakes) => {
   await exited
 }
 
+let nextTelegramBotId = Math.floor(Math.random() * 1_000_000)
+
 const sentMessages = async (fakes: Fakes) =>
   (await (await fetch(`${fakes.control}/sent`)).json()) as Array<Sent>
 
@@ -108,7 +110,8 @@ export const seedBots = (databaseUrl: string, count: number, fakes: Fakes) =>
       const box = yield* SecretBox
       const bots: Array<BenchBot> = []
       for (let i = 0; i < count; i++) {
-        const telegramId = 500_000_000 + Math.floor(Math.random() * 400_000_000)
+        // Distinct per bot (telegram_bot_id is unique), also across calls in one run.
+        const telegramId = 500_000_000 + nextTelegramBotId++
         const token = `${telegramId}:AA${randomBytes(24).toString("base64url").slice(0, 33)}`
         const bot = { id: randomUUID(), secret: randomBytes(16).toString("hex"), token }
         yield* sql`
@@ -149,7 +152,7 @@ export const startServer = async (
 ): Promise<Server> => {
   const port = await freePort()
   const baseUrl = `http://127.0.0.1:${port}`
-  const child = node("packages/server/src/main.ts", [], {
+  const env: Record<string, string> = {
     PORT: String(port),
     HOST: "127.0.0.1",
     DATABASE_URL: databaseUrl,
@@ -163,8 +166,15 @@ export const startServer = async (
     ...(process.env.BENCH_PROFILE
       ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.join(root, "bench/results")}` }
       : {}),
-    ...extra
-  })
+    ...extra,
+    // BENCH_SERVER_ENV='{"PIPELINE_CONCURRENCY":"32"}' tries a setting without editing a scenario.
+    ...(process.env.BENCH_SERVER_ENV
+      ? (JSON.parse(process.env.BENCH_SERVER_ENV) as Record<string, string>)
+      : {})
+  }
+  // An empty value in `extra` means "unset" (PUBLIC_URL: "" makes every bot long-poll).
+  for (const [key, value] of Object.entries(env)) if (value === "") delete env[key]
+  const child = node("packages/server/src/main.ts", [], env)
   child.stdout?.resume()
   for (let i = 0; i < 1200; i++) {
     const ready = await fetch(`${baseUrl}/ready`).then(
@@ -247,6 +257,32 @@ export const cpuSeconds = (pid: number | undefined): number => {
   } catch {
     return 0
   }
+}
+
+/** Reads a process's RSS every 100 ms until `stop()`; returns the highest seen, in MB. */
+export const peakRss = (pid: number) => {
+  let peak = rssMb(pid)
+  const timer = setInterval(() => {
+    try {
+      peak = Math.max(peak, rssMb(pid))
+    } catch {
+      // The process is gone.
+    }
+  }, 100)
+  return () => {
+    clearInterval(timer)
+    return peak
+  }
+}
+
+/** Queues one update per item at the fake Telegram for getUpdates, all at once; returns when they are queued. */
+export const pushUpdates = async (
+  fakes: Fakes,
+  items: ReadonlyArray<{ readonly token: string; readonly update: unknown }>
+) => {
+  const response = await fetch(`${fakes.control}/push`, { method: "POST", body: JSON.stringify(items) })
+  if (!response.ok) throw new Error(`push failed: ${response.status}`)
+  return (await response.json()) as { readonly time: number }
 }
 
 /** Resident memory of a process in MB. */

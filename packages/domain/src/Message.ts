@@ -36,3 +36,139 @@ export class Message extends Schema.Class<Message>("Message")({
 
 /** What the model reads of a message (admins speak as the bot). */
 export const llmRole = (role: MessageRole): "user" | "assistant" => (role === "user" ? "user" : "assistant")
+
+// --- constructors: the one place each kind of message is made ---
+
+/** An incoming Telegram message, stored as received. */
+export const incoming = (input: {
+  readonly id: MessageId
+  readonly chatId: ChatId
+  readonly botId: BotId
+  readonly thread: number
+  readonly tgUserId: TelegramUserId | null
+  readonly updateId: number
+  readonly telegramMessageId: number
+  readonly text: string
+  readonly at: Date
+}): Message =>
+  new Message({
+    id: input.id,
+    chatId: input.chatId,
+    botId: input.botId,
+    role: "user",
+    text: input.text,
+    thread: input.thread,
+    tgUserId: input.tgUserId,
+    updateId: input.updateId,
+    replyTo: null,
+    telegramMessageIds: [input.telegramMessageId],
+    chunksSent: 0,
+    model: null,
+    inputTokens: 0,
+    outputTokens: 0,
+    costUsd: 0,
+    status: "received",
+    error: null,
+    createdAt: input.at,
+    sentAt: null
+  })
+
+/** What the model reported with its answer. */
+export interface Usage {
+  readonly model: string
+  readonly inputTokens: number
+  readonly outputTokens: number
+  readonly costUsd: number
+}
+
+/**
+ * The bot's answer to `question`, not sent yet. History is ordered by time: a
+ * reply made in the same millisecond still comes after its question.
+ */
+export const reply = (
+  question: Message,
+  input: { readonly id: MessageId; readonly text: string; readonly at: Date; readonly usage?: Usage }
+): Message =>
+  new Message({
+    id: input.id,
+    chatId: question.chatId,
+    botId: question.botId,
+    role: "assistant",
+    text: input.text,
+    thread: question.thread,
+    tgUserId: null,
+    updateId: null,
+    replyTo: question.id,
+    telegramMessageIds: [],
+    chunksSent: 0,
+    model: input.usage?.model ?? null,
+    inputTokens: input.usage?.inputTokens ?? 0,
+    outputTokens: input.usage?.outputTokens ?? 0,
+    costUsd: input.usage?.costUsd ?? 0,
+    status: "pending",
+    error: null,
+    createdAt: new Date(Math.max(input.at.getTime(), question.createdAt.getTime() + 1)),
+    sentAt: null
+  })
+
+/** An admin's message, written as the bot, waiting to be sent. */
+export const admin = (input: {
+  readonly id: MessageId
+  readonly chatId: ChatId
+  readonly botId: BotId
+  readonly thread: number
+  readonly text: string
+  readonly at: Date
+}): Message =>
+  new Message({
+    id: input.id,
+    chatId: input.chatId,
+    botId: input.botId,
+    role: "admin",
+    text: input.text,
+    thread: input.thread,
+    tgUserId: null,
+    updateId: null,
+    replyTo: null,
+    telegramMessageIds: [],
+    chunksSent: 0,
+    model: null,
+    inputTokens: 0,
+    outputTokens: 0,
+    costUsd: 0,
+    status: "pending",
+    error: null,
+    createdAt: input.at,
+    sentAt: null
+  })
+
+// --- transitions ---
+
+/**
+ * The next chunk went out as Telegram message `telegramMessageId`. After the
+ * last of `chunkCount` chunks a pending message is sent; a failed one (the
+ * error message of a reply that gave up) keeps its status and error.
+ */
+export const chunkSent = (
+  message: Message,
+  telegramMessageId: number,
+  chunkCount: number,
+  at: Date
+): Message => {
+  const last = message.chunksSent + 1 >= chunkCount
+  return new Message({
+    ...message,
+    chunksSent: message.chunksSent + 1,
+    telegramMessageIds: [...message.telegramMessageIds, telegramMessageId],
+    status: last && message.status === "pending" ? "sent" : message.status,
+    sentAt: last ? at : message.sentAt
+  })
+}
+
+/** Gave up: visible to admins with the reason, retryable by hand. */
+export const failed = (message: Message, reason: string): Message =>
+  new Message({ ...message, status: "failed", error: reason })
+
+/** An admin retries a failed message: it waits to be sent again. */
+export const retried = (message: Message): Message =>
+  new Message({ ...message, status: "pending", error: null })

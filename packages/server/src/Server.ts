@@ -24,8 +24,8 @@ import {
   ChatWorker,
   ConversationService,
   EffectRunner,
-  HandleUpdate,
   instrumentLanguageModel,
+  PipelineLayer,
   Settings,
   StatsService
 } from "@botfleet/application"
@@ -101,7 +101,7 @@ export const applicationLayer = Layer.mergeAll(
   ConversationService.layer,
   StatsService.layer,
   AuthService.layer
-).pipe(Layer.provideMerge(HandleUpdate.layer))
+).pipe(Layer.provideMerge(PipelineLayer))
 
 /** The first admin, from ADMIN_EMAIL and ADMIN_PASSWORD, if both are set and the account is missing. */
 const firstAdminLayer = (config: AppConfigShape) =>

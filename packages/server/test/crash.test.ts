@@ -4,9 +4,11 @@
  * chat; only a send that was in flight at the crash may repeat, and the
  * repeats are counted and reported.
  */
+
 import { randomBytes } from "node:crypto"
 import { BotRepositoryPg, SecretBoxAes } from "@botfleet/adapters"
-import { FakeOpenAI, FakeTelegram, serverUrl, TestDatabase } from "@botfleet/adapters/testing"
+import { Database } from "@botfleet/adapters/postgres"
+import { FakeOpenAI, FakeTelegram, serverUrl, TestDatabase } from "@botfleet/testing"
 import { assert, layer } from "@effect/vitest"
 import { Effect, Layer, Redacted } from "effect"
 import { insertActiveBot } from "./support/directBot.ts"
@@ -18,7 +20,7 @@ const MESSAGES_PER_CHAT = 5
 const SECRETS_KEY = randomBytes(32).toString("base64")
 
 const storage = Layer.mergeAll(BotRepositoryPg.layer, SecretBoxAes.layer(Redacted.make(SECRETS_KEY))).pipe(
-  Layer.provideMerge(TestDatabase.layer(serverUrl())),
+  Layer.provideMerge(TestDatabase.layer(serverUrl(), Database.layerAt)),
   Layer.orDie
 )
 

@@ -3,7 +3,7 @@
  * getUpdates are answered, the offset is stored so a restart neither loses nor
  * repeats them, errors back off, and a disabled bot stops polling.
  */
-import { FakeTelegram } from "@botfleet/adapters/testing"
+import { FakeTelegram } from "@botfleet/testing"
 import { assert, layer } from "@effect/vitest"
 import { Effect, Option } from "effect"
 import { eventually, layer as serverLayer, TestServer, textUpdate } from "./support/inProcessServer.ts"

@@ -8,10 +8,12 @@
  * Last, a known bug (marked `fails`): a chat whose lease ran out under a busy
  * worker gets a second worker in the same process.
  */
+
 import { randomBytes } from "node:crypto"
 import { BotRepositoryPg, SecretBoxAes } from "@botfleet/adapters"
-import { FakeOpenAI, FakeTelegram, serverUrl, TestDatabase } from "@botfleet/adapters/testing"
+import { Database } from "@botfleet/adapters/postgres"
 import { type Bot, chatKey } from "@botfleet/domain"
+import { FakeOpenAI, FakeTelegram, serverUrl, TestDatabase } from "@botfleet/testing"
 import { assert, layer } from "@effect/vitest"
 import { Context, Effect, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
@@ -25,7 +27,7 @@ const MESSAGES_PER_CHAT = 4
 const LLM_LATENCY_MS = 100
 
 const storage = Layer.mergeAll(BotRepositoryPg.layer, SecretBoxAes.layer(Redacted.make(SECRETS_KEY))).pipe(
-  Layer.provideMerge(TestDatabase.layer(serverUrl())),
+  Layer.provideMerge(TestDatabase.layer(serverUrl(), Database.layerAt)),
   Layer.orDie
 )
 

@@ -1,10 +1,12 @@
 /**
  * Start-up and shutdown of the real process, as a new user meets them.
  */
+
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import path from "node:path"
-import { serverUrl, TestDatabase } from "@botfleet/adapters/testing"
+import { Database } from "@botfleet/adapters/postgres"
+import { serverUrl, TestDatabase } from "@botfleet/testing"
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Effect, Redacted } from "effect"
 import { isRunning, startServerProcess } from "./support/serverProcess.ts"
@@ -130,6 +132,6 @@ describe("external database", () => {
       assert.isFalse(existsSync(path.join(dataDir, "postgres")), "no embedded cluster was created")
       server.child.kill("SIGTERM")
       assert.strictEqual((yield* Effect.promise(() => server.exited)).code, 0)
-    }).pipe(Effect.provide(TestDatabase.layer(serverUrl())), Effect.scoped)
+    }).pipe(Effect.provide(TestDatabase.layer(serverUrl(), Database.layerAt)), Effect.scoped)
   )
 })

@@ -92,6 +92,12 @@ export const layerMemory: Layer.Layer<UpdateInbox> = Layer.effect(
         return true
       })
 
+    const markDone = (id: number) =>
+      change(id, (update) => {
+        update.status = "done"
+        update.attempts++
+      })
+
     return UpdateInbox.of({
       requeue,
       accept,
@@ -99,11 +105,8 @@ export const layerMemory: Layer.Layer<UpdateInbox> = Layer.effect(
       renewLease,
       releaseLease,
       nextDue,
-      markDone: (id) =>
-        change(id, (update) => {
-          update.status = "done"
-          update.attempts++
-        }),
+      markDone,
+      markDoneAndNext: (id, chatKey) => Effect.andThen(markDone(id), nextDue(chatKey)),
       reschedule: (id, error, retryAt) =>
         change(id, (update) => {
           update.attempts++

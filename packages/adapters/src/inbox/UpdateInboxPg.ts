@@ -106,6 +106,23 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
         WHERE id = ${id}`
     }, Effect.orDie)
 
+    // One statement, one snapshot: the SELECT still sees the row as pending, so it is left out by id.
+    const markDoneAndNext = Effect.fn("UpdateInbox.markDoneAndNext")(function* (id: number, chatKey: string) {
+      const rows = yield* sql<UpdateRow>`
+        WITH done AS (
+          UPDATE telegram_updates SET status = 'done', attempts = attempts + 1, processed_at = now()
+          WHERE id = ${id}
+        )
+        SELECT id, bot_id, update_id, chat_key, payload, traceparent, attempts, received_at,
+               next_attempt_at <= now() AS due
+        FROM telegram_updates
+        WHERE chat_key = ${chatKey} AND status = 'pending' AND id <> ${id}
+        ORDER BY update_id
+        LIMIT 1`
+      const head = rows[0]
+      return head?.due ? Option.some(toPending(head)) : Option.none()
+    }, Effect.orDie)
+
     const reschedule = Effect.fn("UpdateInbox.reschedule")(function* (
       id: number,
       error: string,
@@ -151,6 +168,7 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
       renewLease,
       releaseLease,
       nextDue,
+      markDoneAndNext,
       markDone,
       reschedule,
       markFailed,

@@ -3,16 +3,18 @@
  * request recorded, failures scripted through `LanguageModelMemoryControl`.
  * Each scripted failure stands for a whole failed `complete` of one model
  * (the real adapter's retries included); a configured fallback model then
- * gets its own try, as in the real adapter.
+ * gets its own try, as in the real adapter. `stream` gives the same answer
+ * word by word.
  */
 import {
   type ChatTurn,
   type Completion,
+  type CompletionEvent,
   LanguageModel,
   LlmError,
   type LlmErrorKind
 } from "@botfleet/application"
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Stream } from "effect"
 import { costOf, type PriceTable } from "./prices.ts"
 
 export interface MemoryRequest {
@@ -114,6 +116,20 @@ export const layerMemory = (
         )
       })
 
+      // The same answer in pieces: each word with the space before it, then the whole completion.
+      const stream = (request: MemoryRequest): Stream.Stream<CompletionEvent, LlmError> =>
+        Stream.unwrap(
+          Effect.map(complete(request), (completion) =>
+            Stream.fromIterable<CompletionEvent>([
+              ...(completion.text.match(/\s*\S+|\s+$/g) ?? []).map((text) => ({
+                _tag: "TextDelta" as const,
+                text
+              })),
+              { _tag: "Finished", completion }
+            ])
+          )
+        )
+
       const control = LanguageModelMemoryControl.of({
         requests: Effect.sync(() => requests.slice()),
         setReply: (next) =>
@@ -134,7 +150,7 @@ export const layerMemory = (
         })
       })
 
-      return Context.make(LanguageModel, LanguageModel.of({ complete })).pipe(
+      return Context.make(LanguageModel, LanguageModel.of({ complete, stream })).pipe(
         Context.add(LanguageModelMemoryControl, control)
       )
     })

@@ -7,11 +7,13 @@
 import {
   type ChatTurn,
   type Completion,
+  type CompletionEvent,
+  type CompletionRequest,
   LanguageModel,
   LlmError,
   type LlmErrorKind
 } from "@botfleet/application"
-import { Duration, Effect, Layer, Redacted, Schedule } from "effect"
+import { Duration, Effect, Layer, Redacted, Schedule, Stream } from "effect"
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai"
 import { costOf, type PriceTable, priceOf } from "./prices.ts"
 
@@ -257,7 +259,108 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
     return completion
   })
 
-  return LanguageModel.of({ complete })
+  /** Opens one streamed request; it counts as an attempt until the response headers arrive. */
+  const openOnce = (model: string, messages: ReadonlyArray<ChatTurn>, attempt: number) =>
+    Effect.tryPromise({
+      try: (signal) =>
+        client.chat.completions.create(
+          {
+            model,
+            messages: messages.map(({ role, content }) => ({ role, content })),
+            stream: true,
+            // The last chunk then carries the token counts.
+            stream_options: { include_usage: true }
+          },
+          { signal }
+        ),
+      catch: (cause) => classify(cause, model, scrub)
+    }).pipe(
+      Effect.timeoutOrElse({
+        duration: requestTimeout,
+        orElse: () => Effect.fail(classify(new APIConnectionTimeoutError(), model, scrub))
+      }),
+      Effect.tapError((failed) => Effect.annotateCurrentSpan("llm.error_kind", failed.error.kind)),
+      Effect.withSpan("LanguageModel.attempt", {
+        attributes: { "llm.model": model, "llm.attempt": attempt, "llm.stream": true }
+      })
+    )
+
+  const openWith = (model: string, messages: ReadonlyArray<ChatTurn>) => {
+    let attempt = 0
+    return Effect.suspend(() => openOnce(model, messages, ++attempt)).pipe(Effect.retry(schedule))
+  }
+
+  const stream = (request: CompletionRequest): Stream.Stream<CompletionEvent, LlmError> =>
+    Stream.unwrap(
+      Effect.gen(function* () {
+        const fallbackModel = options.fallbackModel
+        const opened = yield* openWith(request.model, request.messages).pipe(
+          Effect.map((chunks) => ({ chunks, model: request.model, usedFallback: false })),
+          Effect.catch((primary) =>
+            fallbackModel !== undefined &&
+            fallbackModel !== request.model &&
+            (primary.error.isRetryable || primary.modelMissing)
+              ? openWith(fallbackModel, request.messages).pipe(
+                  Effect.map((chunks) => ({ chunks, model: fallbackModel, usedFallback: true })),
+                  Effect.mapError((fallback) => combine(primary.error, fallback.error))
+                )
+              : Effect.fail(primary.error)
+          )
+        )
+        const answer = { text: "", model: opened.model, inputTokens: 0, outputTokens: 0, finish: "" }
+        const finished = Effect.suspend((): Effect.Effect<CompletionEvent, LlmError> => {
+          if (answer.text === "" && answer.finish !== "stop") {
+            return Effect.fail(
+              new LlmError({
+                kind: "unavailable",
+                model: opened.model,
+                description: `empty completion (finish_reason: ${answer.finish || "none"})`,
+                retryAfterSeconds: null
+              })
+            )
+          }
+          const pricedAs = priceOf(answer.model, options.prices) === undefined ? opened.model : answer.model
+          return Effect.succeed({
+            _tag: "Finished",
+            completion: {
+              text: answer.text,
+              model: answer.model,
+              inputTokens: answer.inputTokens,
+              outputTokens: answer.outputTokens,
+              costUsd: costOf(pricedAs, answer.inputTokens, answer.outputTokens, options.prices),
+              usedFallback: opened.usedFallback
+            }
+          })
+        })
+        return Stream.fromAsyncIterable(
+          opened.chunks,
+          (cause) => classify(cause, opened.model, scrub).error
+        ).pipe(
+          // No chunk for a whole request timeout: the server stalled mid-answer.
+          Stream.timeoutOrElse({
+            duration: requestTimeout,
+            orElse: () => Stream.fail(classify(new APIConnectionTimeoutError(), opened.model, scrub).error)
+          }),
+          Stream.map((chunk): ReadonlyArray<CompletionEvent> => {
+            if (chunk.model) answer.model = chunk.model
+            if (chunk.usage) {
+              answer.inputTokens = chunk.usage.prompt_tokens
+              answer.outputTokens = chunk.usage.completion_tokens
+            }
+            const choice = chunk.choices[0]
+            if (choice?.finish_reason) answer.finish = choice.finish_reason
+            const text = choice?.delta.content ?? choice?.delta.refusal ?? ""
+            if (text === "") return []
+            answer.text += text
+            return [{ _tag: "TextDelta", text }]
+          }),
+          Stream.flattenIterable,
+          Stream.concat(Stream.fromEffect(finished))
+        )
+      })
+    )
+
+  return LanguageModel.of({ complete, stream })
 }
 
 export const layer = (options: LanguageModelOpenAIOptions): Layer.Layer<LanguageModel> =>

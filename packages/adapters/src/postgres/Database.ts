@@ -106,6 +106,9 @@ const infoLayer = (kind: "embedded" | "external", host: string, port: number, da
 
 const migrated = (directory: string) => Layer.effectDiscard(runMigrations(directory))
 
+/** The database at `url`, migrated (tests: `TestDatabase.layer(serverUrl(), Database.layerAt)`). */
+export const layerAt = (url: Redacted.Redacted<string>) => layer({ url: Option.some(url), dataDir: "" })
+
 /** SqlClient, PgClient and DatabaseInfo, with the schema migrated. */
 export const layer = (
   options: DatabaseOptions

@@ -1,71 +1,27 @@
-import { LanguageModel, LlmError } from "@botfleet/application"
-import { assert, layer } from "@effect/vitest"
-import { Effect } from "effect"
+import { LanguageModel } from "@botfleet/application"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Stream } from "effect"
 import { LanguageModelMemoryControl, layerMemory } from "../../src/llm/LanguageModelMemory.ts"
 
-const messages = [
-  { role: "system", content: "be kind" },
-  { role: "user", content: "how are you today" }
-] as const
+const request = { model: "test-model", messages: [{ role: "user" as const, content: "hello big world" }] }
 
-layer(layerMemory())("LanguageModelMemory", (it) => {
-  it.effect("echoes the last user message, counts words as tokens, records the request", () =>
+describe("LanguageModelMemory.stream", () => {
+  it.effect("streams the same answer as complete, word by word, then Finished", () =>
     Effect.gen(function* () {
       const model = yield* LanguageModel
-      const control = yield* LanguageModelMemoryControl
-      yield* control.clear
-      const completion = yield* model.complete({ model: "test-model", messages })
-      assert.deepStrictEqual(completion, {
-        text: "echo: how are you today",
-        model: "test-model",
-        inputTokens: 6,
-        outputTokens: 5,
-        costUsd: (6 * 1 + 5 * 2) / 1_000_000,
-        usedFallback: false
-      })
-      assert.deepStrictEqual(yield* control.requests, [{ model: "test-model", messages }])
-
-      yield* control.setReply((request) => `${request.messages.length} turns`)
-      assert.strictEqual((yield* model.complete({ model: "unpriced", messages })).text, "2 turns")
-      assert.strictEqual((yield* model.complete({ model: "unpriced", messages })).costUsd, 0)
-    })
+      const completion = yield* model.complete(request)
+      const events = yield* Stream.runCollect(model.stream(request))
+      const deltas = events.flatMap((event) => (event._tag === "TextDelta" ? [event.text] : []))
+      assert.deepStrictEqual(deltas, ["echo:", " hello", " big", " world"])
+      assert.deepStrictEqual(events.at(-1), { _tag: "Finished", completion })
+    }).pipe(Effect.provide(layerMemory()))
   )
 
-  it.effect("fails the next calls as scripted, then answers again", () =>
+  it.effect("a scripted failure fails the stream before any text", () =>
     Effect.gen(function* () {
-      const model = yield* LanguageModel
-      const control = yield* LanguageModelMemoryControl
-      yield* control.clear
-      yield* control.failNext("rate_limited", 2)
-      const first = yield* Effect.flip(model.complete({ model: "test-model", messages }))
-      assert.strictEqual(first.kind, "rate_limited")
-      assert.strictEqual(first.model, "test-model")
-      yield* Effect.flip(model.complete({ model: "test-model", messages }))
-      assert.isFalse((yield* model.complete({ model: "test-model", messages })).usedFallback)
-    })
-  )
-
-  it.effect("falls back on retryable failures when switched on, never on auth", () =>
-    Effect.gen(function* () {
-      const model = yield* LanguageModel
-      const control = yield* LanguageModelMemoryControl
-      yield* control.clear
-      yield* control.setFallbackModel("gpt-4o-mini")
-      yield* control.failNext("unavailable")
-      const completion = yield* model.complete({ model: "test-model", messages })
-      assert.isTrue(completion.usedFallback)
-      assert.strictEqual(completion.model, "gpt-4o-mini")
-      assert.deepStrictEqual(
-        (yield* control.requests).map((request) => request.model),
-        ["test-model", "gpt-4o-mini"]
-      )
-
-      yield* control.failNext(
-        new LlmError({ kind: "auth", model: "test-model", description: "bad key", retryAfterSeconds: null })
-      )
-      const error = yield* Effect.flip(model.complete({ model: "test-model", messages }))
-      assert.strictEqual(error.kind, "auth")
-      yield* control.setFallbackModel(undefined)
-    })
+      yield* (yield* LanguageModelMemoryControl).failNext("rate_limited")
+      const error = yield* Effect.flip(Stream.runCollect((yield* LanguageModel).stream(request)))
+      assert.strictEqual(error.kind, "rate_limited")
+    }).pipe(Effect.provide(layerMemory()))
   )
 })

@@ -1,9 +1,9 @@
 import type { ChatTurn } from "@botfleet/application"
+import { FakeOpenAI } from "@botfleet/testing"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Redacted, Tracer } from "effect"
+import { Effect, Redacted, Stream, Tracer } from "effect"
 import { type LanguageModelOpenAIOptions, make } from "../../src/llm/LanguageModelOpenAI.ts"
 import { costOf, defaultPrices } from "../../src/llm/prices.ts"
-import * as FakeOpenAI from "../../src/testing/FakeOpenAI.ts"
 
 const SECRET = "sk-test-a1b2c3d4e5f6-very-secret"
 
@@ -306,6 +306,78 @@ describe("LanguageModelOpenAI", () => {
       for (const span of spans) {
         for (const value of span.attributes.values()) assert.notInclude(String(value), SECRET)
       }
+    })
+  )
+})
+
+describe("LanguageModelOpenAI.stream", () => {
+  const collect = (adapter: ReturnType<typeof adapterFor>, model = "gpt-4o-mini") =>
+    Stream.runCollect(adapter.stream({ model, messages }))
+
+  it.live("streams text deltas, then the whole answer with usage and cost", () =>
+    Effect.gen(function* () {
+      const fake = yield* FakeOpenAI.make()
+      yield* fake.setReply(() => ({
+        content: "one two three four five six seven",
+        model: "gpt-4o-mini-2024-07-18"
+      }))
+      const events = yield* collect(adapterFor(fake))
+      const deltas = events.flatMap((event) => (event._tag === "TextDelta" ? [event.text] : []))
+      assert.isAbove(deltas.length, 1)
+      assert.strictEqual(deltas.join(""), "one two three four five six seven")
+      const last = events.at(-1)
+      assert.strictEqual(last?._tag, "Finished")
+      if (last?._tag !== "Finished") return
+      const promptTokens = Math.ceil(("You are terse.".length + "hello there".length) / 4)
+      const completionTokens = Math.ceil("one two three four five six seven".length / 4)
+      assert.deepStrictEqual(last.completion, {
+        text: "one two three four five six seven",
+        model: "gpt-4o-mini-2024-07-18",
+        inputTokens: promptTokens,
+        outputTokens: completionTokens,
+        costUsd: costOf("gpt-4o-mini", promptTokens, completionTokens),
+        usedFallback: false
+      })
+      const [request] = yield* fake.requests
+      assert.isTrue(request?.stream)
+    })
+  )
+
+  it.live("retries a 500 before the first delta, then streams", () =>
+    Effect.gen(function* () {
+      const fake = yield* FakeOpenAI.make()
+      yield* fake.failNext({ status: 500 })
+      const events = yield* collect(adapterFor(fake))
+      assert.strictEqual(events.at(-1)?._tag, "Finished")
+      assert.strictEqual((yield* fake.requests).length, 2)
+    })
+  )
+
+  it.live("a model that is down falls back to the fallback model", () =>
+    Effect.gen(function* () {
+      const fake = yield* FakeOpenAI.make()
+      yield* fake.failNext({ status: 503, times: Infinity, model: "gpt-4o" })
+      const events = yield* collect(
+        adapterFor(fake, { fallbackModel: "gpt-4o-mini", maxRetries: 0 }),
+        "gpt-4o"
+      )
+      const last = events.at(-1)
+      assert.isTrue(last?._tag === "Finished" && last.completion.usedFallback)
+      assert.deepStrictEqual(
+        (yield* fake.requests).map((request) => request.model),
+        ["gpt-4o", "gpt-4o-mini"]
+      )
+    })
+  )
+
+  it.live("a bad key fails the stream with auth and never shows the key", () =>
+    Effect.gen(function* () {
+      const fake = yield* FakeOpenAI.make()
+      yield* fake.failNext({ status: 401 })
+      const error = yield* Effect.flip(collect(adapterFor(fake)))
+      assert.strictEqual(error.kind, "auth")
+      assert.notInclude(error.message, SECRET)
+      assert.strictEqual((yield* fake.requests).length, 1)
     })
   )
 })

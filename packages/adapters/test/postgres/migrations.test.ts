@@ -1,10 +1,11 @@
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import path from "node:path"
-import { serverUrl, TestDatabase } from "@botfleet/adapters/testing"
+import { serverUrl, TestDatabase } from "@botfleet/testing"
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
+import * as Database from "../../src/postgres/Database.ts"
 import { runMigrations } from "../../src/postgres/Migrations.ts"
 
 const folderWith = (files: Record<string, string>) => {
@@ -13,7 +14,7 @@ const folderWith = (files: Record<string, string>) => {
   return dir
 }
 
-layer(TestDatabase.layer(serverUrl()))("migrations", (it) => {
+layer(TestDatabase.layer(serverUrl(), Database.layerAt))("migrations", (it) => {
   it.effect("the schema of migrations/ is applied and recorded", () =>
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient

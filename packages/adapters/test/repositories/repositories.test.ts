@@ -1,13 +1,14 @@
-import { serverUrl, TestDatabase } from "@botfleet/adapters/testing"
 import { BotRepository, Transactions } from "@botfleet/application"
 import { Bot, BotId } from "@botfleet/domain"
+import { serverUrl, TestDatabase } from "@botfleet/testing"
 import { assert, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import * as RepositoriesMemory from "../../src/memory/RepositoriesMemory.ts"
+import * as Database from "../../src/postgres/Database.ts"
 import * as RepositoriesPg from "../../src/postgres/repositories/RepositoriesPg.ts"
 import { repositoryContract } from "./repositoryContract.ts"
 
-const postgres = RepositoriesPg.layer.pipe(Layer.provide(TestDatabase.layer(serverUrl())))
+const postgres = RepositoriesPg.layer.pipe(Layer.provide(TestDatabase.layer(serverUrl(), Database.layerAt)))
 
 repositoryContract("postgres", postgres)
 repositoryContract("memory", RepositoriesMemory.layer)

@@ -4,7 +4,7 @@
  * only, the plans of the stats queries on ~50k messages: no sequential scan
  * of `messages`.
  */
-import { serverUrl, TestDatabase } from "@botfleet/adapters/testing"
+
 import {
   BotRepository,
   ChatRepository,
@@ -25,6 +25,7 @@ import {
   TelegramUserId,
   TgUser
 } from "@botfleet/domain"
+import { serverUrl, TestDatabase } from "@botfleet/testing"
 import { assert, layer } from "@effect/vitest"
 import { Context, Effect, Layer, Ref } from "effect"
 import { SqlClient } from "effect/sql"
@@ -33,6 +34,7 @@ import * as ChatRepositoryMemory from "../../src/memory/ChatRepositoryMemory.ts"
 import * as MemoryStore from "../../src/memory/MemoryStore.ts"
 import * as MessageRepositoryMemory from "../../src/memory/MessageRepositoryMemory.ts"
 import * as StatsRepositoryMemory from "../../src/memory/StatsRepositoryMemory.ts"
+import * as Database from "../../src/postgres/Database.ts"
 import * as BotRepositoryPg from "../../src/postgres/repositories/BotRepositoryPg.ts"
 import * as ChatRepositoryPg from "../../src/postgres/repositories/ChatRepositoryPg.ts"
 import * as MessageRepositoryPg from "../../src/postgres/repositories/MessageRepositoryPg.ts"
@@ -61,7 +63,7 @@ const postgres: Layer.Layer<Backend | SqlClient.SqlClient> = Layer.mergeAll(
       })
     })
   )
-).pipe(Layer.provideMerge(TestDatabase.layer(serverUrl())))
+).pipe(Layer.provideMerge(TestDatabase.layer(serverUrl(), Database.layerAt)))
 
 const memory: Layer.Layer<Backend> = Layer.mergeAll(
   BotRepositoryMemory.layerNoDeps,
@@ -566,59 +568,62 @@ interface PlanNode {
 
 const nodesOf = (node: PlanNode): ReadonlyArray<PlanNode> => [node, ...(node.Plans ?? []).flatMap(nodesOf)]
 
-layer(TestDatabase.layer(serverUrl()), { timeout: 120_000 })("stats: query plans on ~50k messages", (it) => {
-  it.effect(
-    "no stats query scans all of messages, for a day, a week or a month, of the fleet or one bot",
-    () =>
-      Effect.gen(function* () {
-        yield* seedVolume
-        const sql = yield* SqlClient.SqlClient
-        const counted = yield* Effect.orDie(
-          sql<{ count: number }>`SELECT count(*)::int AS count FROM messages`
-        )
-        assert.strictEqual(counted[0]?.count, 2 * MESSAGES)
+layer(TestDatabase.layer(serverUrl(), Database.layerAt), { timeout: 120_000 })(
+  "stats: query plans on ~50k messages",
+  (it) => {
+    it.effect(
+      "no stats query scans all of messages, for a day, a week or a month, of the fleet or one bot",
+      () =>
+        Effect.gen(function* () {
+          yield* seedVolume
+          const sql = yield* SqlClient.SqlClient
+          const counted = yield* Effect.orDie(
+            sql<{ count: number }>`SELECT count(*)::int AS count FROM messages`
+          )
+          assert.strictEqual(counted[0]?.count, 2 * MESSAGES)
 
-        const now = new Date(ORIGIN.getTime() + MESSAGES * 20 * 60_000)
-        const oneBot = BotId.make(botUuid(1))
-        const scans: Array<string> = []
-        let explained = 0
-        for (const days of [1, 7, 30]) {
-          for (const botId of [null, oneBot]) {
-            const request: StatsRequest = {
-              from: new Date(now.getTime() - days * 86_400_000),
-              to: now,
-              botId,
-              top: 10
-            }
-            for (const [name, statement] of Object.entries(StatsRepositoryPg.statements(sql, request))) {
-              const [text, params] = statement.compile()
-              const rows = yield* Effect.orDie(
-                sql.unsafe<{ "QUERY PLAN": unknown }>(`EXPLAIN (FORMAT JSON) ${text}`, params)
-              )
-              const raw = rows[0]?.["QUERY PLAN"]
-              const plan = (typeof raw === "string" ? JSON.parse(raw) : raw) as ReadonlyArray<{
-                Plan: PlanNode
-              }>
-              const nodes = nodesOf(plan[0]!.Plan)
-              explained++
-              // A scan of a whole index is a sequential scan by another name.
-              for (const node of nodes) {
-                const seqScan =
-                  node["Node Type"] === "Seq Scan" &&
-                  ["messages", "chats"].includes(node["Relation Name"] ?? "")
-                const wholeIndex =
-                  /^(messages|chats)_/.test(node["Index Name"] ?? "") && node["Index Cond"] === undefined
-                if (seqScan || wholeIndex) {
-                  scans.push(
-                    `${name} (${days} days, ${botId === null ? "fleet" : "one bot"}): ${node["Node Type"]}`
-                  )
+          const now = new Date(ORIGIN.getTime() + MESSAGES * 20 * 60_000)
+          const oneBot = BotId.make(botUuid(1))
+          const scans: Array<string> = []
+          let explained = 0
+          for (const days of [1, 7, 30]) {
+            for (const botId of [null, oneBot]) {
+              const request: StatsRequest = {
+                from: new Date(now.getTime() - days * 86_400_000),
+                to: now,
+                botId,
+                top: 10
+              }
+              for (const [name, statement] of Object.entries(StatsRepositoryPg.statements(sql, request))) {
+                const [text, params] = statement.compile()
+                const rows = yield* Effect.orDie(
+                  sql.unsafe<{ "QUERY PLAN": unknown }>(`EXPLAIN (FORMAT JSON) ${text}`, params)
+                )
+                const raw = rows[0]?.["QUERY PLAN"]
+                const plan = (typeof raw === "string" ? JSON.parse(raw) : raw) as ReadonlyArray<{
+                  Plan: PlanNode
+                }>
+                const nodes = nodesOf(plan[0]!.Plan)
+                explained++
+                // A scan of a whole index is a sequential scan by another name.
+                for (const node of nodes) {
+                  const seqScan =
+                    node["Node Type"] === "Seq Scan" &&
+                    ["messages", "chats"].includes(node["Relation Name"] ?? "")
+                  const wholeIndex =
+                    /^(messages|chats)_/.test(node["Index Name"] ?? "") && node["Index Cond"] === undefined
+                  if (seqScan || wholeIndex) {
+                    scans.push(
+                      `${name} (${days} days, ${botId === null ? "fleet" : "one bot"}): ${node["Node Type"]}`
+                    )
+                  }
                 }
               }
             }
           }
-        }
-        assert.strictEqual(explained, 3 * 2 * 6)
-        assert.deepStrictEqual(scans, [])
-      })
-  )
-})
+          assert.strictEqual(explained, 3 * 2 * 6)
+          assert.deepStrictEqual(scans, [])
+        })
+    )
+  }
+)

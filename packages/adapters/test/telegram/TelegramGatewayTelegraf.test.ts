@@ -1,8 +1,8 @@
 import { type TelegramError, TelegramGateway } from "@botfleet/application"
+import { FakeTelegram } from "@botfleet/testing"
 import { assert, layer } from "@effect/vitest"
 import { Effect, Fiber, Layer, Redacted, Tracer } from "effect"
 import * as TelegramGatewayTelegraf from "../../src/telegram/TelegramGatewayTelegraf.ts"
-import * as FakeTelegram from "../../src/testing/FakeTelegram.ts"
 
 const SECRET = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 const token = Redacted.make(SECRET)

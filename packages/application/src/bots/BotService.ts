@@ -20,7 +20,8 @@ import { Clock, Context, Effect, Layer, Option, Redacted } from "effect"
 import { BotRepository, EffectOutbox, Transactions } from "../ports/Repositories.ts"
 import { SecretBox } from "../ports/SecretBox.ts"
 import { Settings } from "../ports/Settings.ts"
-import { TelegramGateway } from "../ports/TelegramGateway.ts"
+import { TelegramGateway, type WebhookInfo } from "../ports/TelegramGateway.ts"
+import { BotAccess } from "./BotAccess.ts"
 
 export interface BotInput {
   readonly name: string
@@ -61,6 +62,8 @@ export class BotService extends Context.Service<
     /** Removes the webhook (best effort), then the bot with its chats and messages. */
     readonly remove: (id: BotId) => Effect.Effect<void, BotNotFound>
     readonly get: (id: BotId) => Effect.Effect<Bot, BotNotFound>
+    /** Telegram's view of the bot's webhook; none when polling, or when Telegram does not answer in time. */
+    readonly webhookInfo: (bot: Bot) => Effect.Effect<Option.Option<WebhookInfo>>
     readonly list: Effect.Effect<ReadonlyArray<Bot>>
   }
 >()("@botfleet/application/BotService") {
@@ -70,6 +73,7 @@ export class BotService extends Context.Service<
       const bots = yield* BotRepository
       const telegram = yield* TelegramGateway
       const secrets = yield* SecretBox
+      const access = yield* BotAccess
       const outbox = yield* EffectOutbox
       const transactions = yield* Transactions
       const settings = yield* Settings
@@ -220,8 +224,8 @@ export class BotService extends Context.Service<
       const remove = Effect.fn("BotService.remove")(function* (id: BotId) {
         const bot = yield* bots.findById(id)
         // The token goes with the row, so the webhook is removed now rather than by the outbox.
-        yield* secrets.decrypt(bot.tokenCiphertext).pipe(
-          Effect.flatMap((token) => telegram.deleteWebhook(token)),
+        yield* access.load(bot.id).pipe(
+          Effect.flatMap((loaded) => telegram.deleteWebhook(loaded.token)),
           Effect.catch((error) =>
             Effect.logWarning("could not remove the webhook of a deleted bot", {
               bot_id: id,
@@ -233,7 +237,17 @@ export class BotService extends Context.Service<
         yield* Effect.logInfo("bot deleted", { bot_id: id })
       })
 
+      const webhookInfo = (bot: Bot) =>
+        Option.isNone(settings.publicUrl)
+          ? Effect.succeedNone
+          : access.load(bot.id).pipe(
+              Effect.flatMap(({ token }) => telegram.getWebhookInfo(token)),
+              Effect.timeout("3 seconds"),
+              Effect.option
+            )
+
       return BotService.of({
+        webhookInfo,
         register,
         update,
         enable,

@@ -11,8 +11,9 @@ import {
   type Chat,
   type ChatId,
   type ChatNotFound,
-  Message,
+  type Message,
   MessageId,
+  MessageModel,
   type MessageNotFound,
   type TgUser
 } from "@botfleet/domain"
@@ -103,26 +104,13 @@ export class ConversationService extends Context.Service<
       const send = Effect.fn("ConversationService.send")(function* (id: ChatId, text: string) {
         const chat = yield* chats.findById(id)
         const bot = yield* bots.findById(chat.botId)
-        const message = new Message({
+        const message = MessageModel.admin({
           id: MessageId.make(randomUUID()),
           chatId: chat.id,
           botId: bot.id,
-          role: "admin",
-          text,
           thread: chat.thread,
-          tgUserId: null,
-          updateId: null,
-          replyTo: null,
-          telegramMessageIds: [],
-          chunksSent: 0,
-          model: null,
-          inputTokens: 0,
-          outputTokens: 0,
-          costUsd: 0,
-          status: "pending",
-          error: null,
-          createdAt: new Date(yield* Clock.currentTimeMillis),
-          sentAt: null
+          text,
+          at: new Date(yield* Clock.currentTimeMillis)
         })
         yield* transactions.withTransaction(
           Effect.gen(function* () {
@@ -142,7 +130,7 @@ export class ConversationService extends Context.Service<
           })
         }
         if (message.role === "admin") {
-          const again = new Message({ ...message, status: "pending", error: null })
+          const again = MessageModel.retried(message)
           yield* transactions.withTransaction(
             Effect.gen(function* () {
               yield* messages.update(again)

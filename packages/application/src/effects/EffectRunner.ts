@@ -5,9 +5,10 @@
  */
 import { BotModel, type DomainEffect } from "@botfleet/domain"
 import { Clock, Context, Effect, Layer, Option } from "effect"
-import { HandleUpdate } from "../pipeline/HandleUpdate.ts"
+import { BotAccess } from "../bots/BotAccess.ts"
+import { classifyTelegram } from "../pipeline/failures.ts"
+import { SendReply } from "../pipeline/sendReply.ts"
 import { BotRepository, EffectOutbox, type StoredEffect, Transactions } from "../ports/Repositories.ts"
-import { SecretBox } from "../ports/SecretBox.ts"
 import { Settings } from "../ports/Settings.ts"
 import { TelegramGateway } from "../ports/TelegramGateway.ts"
 
@@ -25,18 +26,16 @@ export class EffectRunner extends Context.Service<
     Effect.gen(function* () {
       const outbox = yield* EffectOutbox
       const bots = yield* BotRepository
-      const secrets = yield* SecretBox
+      const access = yield* BotAccess
       const telegram = yield* TelegramGateway
       const transactions = yield* Transactions
       const settings = yield* Settings
-      const handler = yield* HandleUpdate
+      const sendReply = yield* SendReply
 
       /** The bot's token, or none when the bot is gone (nothing left to do for it). */
       const tokenOf = (botId: DomainEffect["botId"]) =>
-        bots.findById(botId).pipe(
-          Effect.flatMap((bot) =>
-            Effect.map(secrets.decrypt(bot.tokenCiphertext), (token) => Option.some({ bot, token }))
-          ),
+        access.load(botId).pipe(
+          Effect.map(Option.some),
           Effect.catchTag("BotNotFound", () => Effect.succeed(Option.none()))
         )
 
@@ -61,7 +60,7 @@ export class EffectRunner extends Context.Service<
           }
           case "TelegramSendMessage":
             // A message deleted since has nothing left to send.
-            return yield* handler
+            return yield* sendReply
               .deliver(effect.messageId)
               .pipe(Effect.catchTag("MessageNotFound", () => Effect.void))
           case "NotifyAdmins":
@@ -75,7 +74,6 @@ export class EffectRunner extends Context.Service<
         }
       })
 
-      /** A token Telegram rejects stops the bot, with the reason shown to admins. */
       /** fatal: the bot stops; final: this effect stops; retry: again later, until MAX_ATTEMPTS. */
       const recordFailure = Effect.fn("EffectRunner.recordFailure")(function* (
         stored: StoredEffect,
@@ -119,8 +117,9 @@ export class EffectRunner extends Context.Service<
         execute(stored.effect).pipe(
           Effect.flatMap(() => outbox.markDone(stored.id)),
           Effect.catchTags({
+            // As before the classifier: only a rejected token is final here; the rest is retried.
             TelegramError: (error) =>
-              recordFailure(stored, error.message, error.kind === "unauthorized" ? "fatal" : "retry"),
+              recordFailure(stored, error.message, classifyTelegram(error) === "fatal" ? "fatal" : "retry"),
             SecretUnreadable: (error) => recordFailure(stored, error.message, "fatal"),
             RetryLater: (error) => recordFailure(stored, error.reason, "retry"),
             BotUnavailable: (error) => recordFailure(stored, error.reason, "final")

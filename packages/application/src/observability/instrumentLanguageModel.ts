@@ -2,8 +2,8 @@
  * Wraps any LanguageModel with the LLM metrics: duration, outcome, error
  * type, tokens, cost and fallback use. One place, whatever the adapter.
  */
-import { Clock, Effect, Layer } from "effect"
-import { LanguageModel } from "../ports/LanguageModel.ts"
+import { Clock, Effect, Layer, Stream } from "effect"
+import { type Completion, LanguageModel, type LlmError } from "../ports/LanguageModel.ts"
 import * as Metrics from "./metrics.ts"
 
 export const instrumentLanguageModel = <E, R>(
@@ -13,7 +13,34 @@ export const instrumentLanguageModel = <E, R>(
     LanguageModel,
     Effect.gen(function* () {
       const model = yield* LanguageModel
+
+      const succeeded = Effect.fn(function* (answer: Completion) {
+        yield* Metrics.count(Metrics.llmRequests, { model: answer.model, outcome: "ok" })
+        yield* Metrics.count(
+          Metrics.llmTokens,
+          { model: answer.model, direction: "input" },
+          answer.inputTokens
+        )
+        yield* Metrics.count(
+          Metrics.llmTokens,
+          { model: answer.model, direction: "output" },
+          answer.outputTokens
+        )
+        yield* Metrics.count(Metrics.llmCost, { model: answer.model }, answer.costUsd)
+        if (answer.usedFallback) yield* Metrics.count(Metrics.llmFallbackUsed, { model: answer.model })
+      })
+
+      const failed = Effect.fn(function* (requested: string, type: string) {
+        yield* Metrics.count(Metrics.llmRequests, { model: requested, outcome: "error" })
+        yield* Metrics.count(Metrics.llmErrors, { model: requested, type })
+      })
+
       return LanguageModel.of({
+        stream: (request) =>
+          model.stream(request).pipe(
+            Stream.tap((event) => (event._tag === "Finished" ? succeeded(event.completion) : Effect.void)),
+            Stream.tapError((error: LlmError) => failed(request.model, error.kind))
+          ),
         complete: (request) =>
           Effect.gen(function* () {
             const started = yield* Clock.currentTimeMillis
@@ -21,25 +48,10 @@ export const instrumentLanguageModel = <E, R>(
             const seconds = ((yield* Clock.currentTimeMillis) - started) / 1000
             yield* Metrics.observe(Metrics.llmRequestDuration, { model: request.model }, seconds)
             if (exit._tag === "Success") {
-              const answer = exit.value
-              yield* Metrics.count(Metrics.llmRequests, { model: answer.model, outcome: "ok" })
-              yield* Metrics.count(
-                Metrics.llmTokens,
-                { model: answer.model, direction: "input" },
-                answer.inputTokens
-              )
-              yield* Metrics.count(
-                Metrics.llmTokens,
-                { model: answer.model, direction: "output" },
-                answer.outputTokens
-              )
-              yield* Metrics.count(Metrics.llmCost, { model: answer.model }, answer.costUsd)
-              if (answer.usedFallback) yield* Metrics.count(Metrics.llmFallbackUsed, { model: answer.model })
+              yield* succeeded(exit.value)
             } else {
-              yield* Metrics.count(Metrics.llmRequests, { model: request.model, outcome: "error" })
               const failure = exit.cause.reasons.find((reason) => reason._tag === "Fail")
-              const type = failure?._tag === "Fail" ? failure.error.kind : "defect"
-              yield* Metrics.count(Metrics.llmErrors, { model: request.model, type })
+              yield* failed(request.model, failure?._tag === "Fail" ? failure.error.kind : "defect")
             }
             return yield* exit
           })

@@ -53,9 +53,9 @@ export class ChatWorker extends Context.Service<
           chatKey: string,
           stillOwner: Effect.Effect<boolean>
         ) {
+          let next = yield* inbox.nextDue(chatKey)
           while (true) {
             if (!(yield* stillOwner)) return "lost" as const
-            const next = yield* inbox.nextDue(chatKey)
             if (Option.isNone(next)) return "idle" as const
             const update = next.value
             const botId = BotId.make(update.botId)
@@ -89,12 +89,14 @@ export class ChatWorker extends Context.Service<
               Effect.annotateLogs({ bot_id: update.botId, update_id: update.updateId, attempt })
             )
             if (outcome === "done") {
-              yield* inbox.markDone(update.id)
+              // One round trip for "done" and the chat's next update: the common case.
+              next = yield* inbox.markDoneAndNext(update.id, chatKey)
               continue
             }
             if (outcome._tag === "BotUnavailable") {
               yield* Metrics.count(Metrics.pipelineFailures, { class: "fatal" })
               yield* inbox.markFailed(update.id, outcome.reason)
+              next = yield* inbox.nextDue(chatKey)
               continue
             }
             if (attempt >= policy.maxAttempts) {
@@ -105,6 +107,7 @@ export class ChatWorker extends Context.Service<
                 update_id: update.updateId,
                 reason: outcome.reason
               })
+              next = yield* inbox.nextDue(chatKey)
               continue
             }
             yield* Metrics.count(Metrics.pipelineFailures, { class: "retryable" })

@@ -2,7 +2,7 @@
  * A chat-completion model (OpenAI or any compatible server). The adapter owns
  * timeouts, retries of retryable errors, the fallback model and pricing.
  */
-import { Context, type Effect, Schema } from "effect"
+import { Context, type Effect, Schema, type Stream } from "effect"
 
 export interface ChatTurn {
   readonly role: "system" | "user" | "assistant"
@@ -17,6 +17,16 @@ export interface Completion {
   readonly outputTokens: number
   readonly costUsd: number
   readonly usedFallback: boolean
+}
+
+/** What a streamed completion emits: text as it comes, then the whole answer with its usage. */
+export type CompletionEvent =
+  | { readonly _tag: "TextDelta"; readonly text: string }
+  | { readonly _tag: "Finished"; readonly completion: Completion }
+
+export interface CompletionRequest {
+  readonly model: string
+  readonly messages: ReadonlyArray<ChatTurn>
 }
 
 /**
@@ -51,9 +61,12 @@ export class LlmError extends Schema.TaggedError<LlmError>()("LlmError", {
 export class LanguageModel extends Context.Service<
   LanguageModel,
   {
-    readonly complete: (request: {
-      readonly model: string
-      readonly messages: ReadonlyArray<ChatTurn>
-    }) => Effect.Effect<Completion, LlmError>
+    readonly complete: (request: CompletionRequest) => Effect.Effect<Completion, LlmError>
+    /**
+     * The same answer, streamed: `TextDelta`s, then one `Finished` whose
+     * completion holds the whole text. Retries and the fallback model apply
+     * only until the first delta (after that a retry would repeat text).
+     */
+    readonly stream: (request: CompletionRequest) => Stream.Stream<CompletionEvent, LlmError>
   }
 >()("@botfleet/application/LanguageModel") {}

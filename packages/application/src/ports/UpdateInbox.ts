@@ -47,6 +47,8 @@ export class UpdateInbox extends Context.Service<
     /** The oldest pending update of the chat if it is due; later ones wait behind it. */
     readonly nextDue: (chatKey: string) => Effect.Effect<Option.Option<PendingUpdate>>
     readonly markDone: (id: number) => Effect.Effect<void>
+    /** `markDone`, then `nextDue` for the same chat, in one round trip. */
+    readonly markDoneAndNext: (id: number, chatKey: string) => Effect.Effect<Option.Option<PendingUpdate>>
     /** Try again at `retryAt` (attempts + 1). */
     readonly reschedule: (id: number, error: string, retryAt: Date) => Effect.Effect<void>
     /** Give up on it: it stays visible to admins, and the chat moves on. */

@@ -5,15 +5,14 @@
  * them (the inbox drops a second copy of an update id).
  */
 import {
+  acceptUpdate,
+  BotAccess,
   BotRepository,
   BotService,
-  chatKeyOfUpdate,
-  currentTraceparent,
-  Metrics,
-  SecretBox,
+  classifyTelegram,
   type TelegramError,
   TelegramGateway,
-  UpdateInbox,
+  tokenRejected,
   updateIdOf
 } from "@botfleet/application"
 import type { BotId, BotNotFound } from "@botfleet/domain"
@@ -32,17 +31,16 @@ export const layerWith = (options: PollerOptions) =>
     Effect.gen(function* () {
       const bots = yield* BotRepository
       const botService = yield* BotService
-      const secrets = yield* SecretBox
+      const access = yield* BotAccess
       const telegram = yield* TelegramGateway
-      const inbox = yield* UpdateInbox
       const dispatcher = yield* Dispatcher
       // One loop per polled bot; a loop that ends (bot stopped or deleted) leaves the map by itself.
       const pollers = yield* FiberMap.make<BotId>()
 
       /** One getUpdates round; returns how many updates it stored. */
       const pollOnce = Effect.fn("Poller.pollOnce")(function* (botId: BotId) {
-        const bot = yield* bots.findById(botId)
-        const token = yield* secrets.decrypt(bot.tokenCiphertext)
+        // Read each round: the offset, and a token an admin may have replaced.
+        const { bot, token } = yield* access.load(botId)
         const updates = yield* telegram.getUpdates(token, {
           offset: bot.pollingOffset,
           timeoutSeconds: options.longPollSeconds,
@@ -53,22 +51,12 @@ export const layerWith = (options: PollerOptions) =>
           const updateId = updateIdOf(update)
           if (updateId === undefined) continue
           // Each polled update starts its own trace, continued when it is processed.
-          const outcome = yield* Effect.gen(function* () {
-            return yield* inbox.accept({
-              botId,
-              updateId,
-              chatKey: chatKeyOfUpdate(botId, update),
-              payload: update,
-              traceparent: yield* currentTraceparent
-            })
-          }).pipe(
+          yield* acceptUpdate({ botId, updateId, payload: update, source: "polling" }).pipe(
             Effect.withSpan("Poller.receive", {
               root: true,
               attributes: { "bot.id": botId, "update.id": updateId }
             })
           )
-          if (outcome === "accepted")
-            yield* Metrics.count(Metrics.updatesReceived, { bot: botId, source: "polling" })
           highest = Math.max(highest, updateId)
         }
         if (highest >= 0) {
@@ -86,10 +74,8 @@ export const layerWith = (options: PollerOptions) =>
         pollOnce(botId).pipe(
           Effect.catchTags({
             TelegramError: (error): Effect.Effect<number, TelegramError | BotNotFound> =>
-              error.kind === "unauthorized"
-                ? botService
-                    .stop(botId, `Telegram rejected the token: ${error.description}`)
-                    .pipe(Effect.andThen(Effect.interrupt))
+              classifyTelegram(error) === "fatal"
+                ? botService.stop(botId, tokenRejected(error)).pipe(Effect.andThen(Effect.interrupt))
                 : Effect.fail(error),
             SecretUnreadable: (error) =>
               botService.stop(botId, error.message).pipe(Effect.andThen(Effect.interrupt))

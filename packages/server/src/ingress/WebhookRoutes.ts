@@ -4,14 +4,7 @@
  * is durably in the inbox (or was already), and anything else stores nothing.
  */
 import { timingSafeEqual } from "node:crypto"
-import {
-  BotRepository,
-  chatKeyOfUpdate,
-  currentTraceparent,
-  Metrics,
-  UpdateInbox,
-  updateIdOf
-} from "@botfleet/application"
+import { acceptUpdate, BotRepository, updateIdOf } from "@botfleet/application"
 import { BotId } from "@botfleet/domain"
 import { Effect, Option, Schema } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
@@ -33,7 +26,6 @@ export const WEBHOOK_BODY_LIMIT = 1024 * 1024
 export const WebhookRoutes = HttpRouter.use(
   Effect.fn(function* (router) {
     const bots = yield* BotRepository
-    const inbox = yield* UpdateInbox
     const dispatcher = yield* Dispatcher
 
     const handle = Effect.gen(function* () {
@@ -54,18 +46,14 @@ export const WebhookRoutes = HttpRouter.use(
         return errorResponse(400, "invalid_update", "the body has no integer update_id")
       // A disabled bot's webhook may still fire until Telegram drops it: acknowledge, keep nothing.
       if (!bot.value.active) return HttpServerResponse.jsonUnsafe({ ok: true, ignored: "bot is disabled" })
-      const outcome = yield* inbox.accept({
+      // Stored under this request's span: processing continues the same trace later.
+      const outcome = yield* acceptUpdate({
         botId: bot.value.id,
         updateId,
-        chatKey: chatKeyOfUpdate(bot.value.id, body.value),
         payload: body.value,
-        // This request's span: processing continues the same trace later.
-        traceparent: yield* currentTraceparent
+        source: "webhook"
       })
-      if (outcome === "accepted") {
-        yield* Metrics.count(Metrics.updatesReceived, { bot: bot.value.id, source: "webhook" })
-        yield* dispatcher.wake
-      }
+      if (outcome === "accepted") yield* dispatcher.wake
       return HttpServerResponse.jsonUnsafe(
         outcome === "accepted" ? { ok: true } : { ok: true, duplicate: true }
       )

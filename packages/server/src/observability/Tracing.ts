@@ -1,19 +1,21 @@
 /**
  * Traces over OTLP/HTTP when an endpoint is configured (OTEL_EXPORTER_OTLP_*);
- * otherwise spans stay in process and cost next to nothing. Effect spans
+ * otherwise tracing is switched off (`References.TracerEnabled`), so the
+ * spans of `Effect.fn` and `withSpan` become no-op spans: nobody reads them,
+ * and the pipeline makes about twenty per update. Effect spans
  * (`Effect.fn`, `withSpan`) become OpenTelemetry spans through
  * `@effect/opentelemetry`; the SDK batches and exports them.
  */
 import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http"
 import { BatchSpanProcessor } from "@opentelemetry/sdk-trace-base"
-import { Layer, Option } from "effect"
+import { Layer, Option, References } from "effect"
 import type { AppConfigShape } from "../config/AppConfig.ts"
 import { version } from "../version.ts"
 
 export const layer = (config: AppConfigShape) =>
   Option.match(config.otelTracesEndpoint, {
-    onNone: () => Layer.empty,
+    onNone: () => Layer.succeed(References.TracerEnabled, false),
     onSome: (endpoint) =>
       NodeSdk.layer(() => ({
         resource: { serviceName: config.otelServiceName, serviceVersion: version },

@@ -4,8 +4,8 @@
  * token, enable and disable through the effect runner, delete.
  */
 
-import { FakeTelegram } from "@botfleet/adapters/testing"
 import { BotId } from "@botfleet/domain"
+import { FakeTelegram } from "@botfleet/testing"
 import { assert, layer } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import { BotView } from "../../src/api/schemas.ts"

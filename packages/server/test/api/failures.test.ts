@@ -3,8 +3,9 @@
  * retried) is stored as failed and listed; an admin retries it by hand and
  * the user then gets a real answer. Only failed messages can be retried.
  */
-import { FakeTelegram } from "@botfleet/adapters/testing"
+
 import type { Bot } from "@botfleet/domain"
+import { FakeTelegram } from "@botfleet/testing"
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { BotView, ChatView, MessageView, page } from "../../src/api/schemas.ts"

@@ -3,8 +3,9 @@
  * header) and not in any log line, even at LOG_LEVEL=trace and even when
  * Telegram or the model fail in ways whose errors could quote the URL or key.
  */
-import { FakeTelegram } from "@botfleet/adapters/testing"
+
 import { BotId } from "@botfleet/domain"
+import { FakeTelegram } from "@botfleet/testing"
 import { assert, layer } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import { BotView, ChatView, MessageView, page } from "../../src/api/schemas.ts"

@@ -5,9 +5,11 @@
  * answered, in order per chat; only sends in flight at a kill may repeat (at
  * most PIPELINE_CONCURRENCY per kill), and the repeats are reported.
  */
+
 import { randomBytes } from "node:crypto"
 import { BotRepositoryPg, SecretBoxAes } from "@botfleet/adapters"
-import { FakeOpenAI, FakeTelegram, serverUrl, TestDatabase } from "@botfleet/adapters/testing"
+import { Database } from "@botfleet/adapters/postgres"
+import { FakeOpenAI, FakeTelegram, serverUrl, TestDatabase } from "@botfleet/testing"
 import { assert, layer } from "@effect/vitest"
 import { Effect, Fiber, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
@@ -38,7 +40,7 @@ const PROGRESS_BEFORE_KILL = 4
 const SECRETS_KEY = randomBytes(32).toString("base64")
 
 const storage = Layer.mergeAll(BotRepositoryPg.layer, SecretBoxAes.layer(Redacted.make(SECRETS_KEY))).pipe(
-  Layer.provideMerge(TestDatabase.layer(serverUrl())),
+  Layer.provideMerge(TestDatabase.layer(serverUrl(), Database.layerAt)),
   Layer.orDie
 )
 

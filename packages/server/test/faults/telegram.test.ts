@@ -5,7 +5,7 @@
  * sent once, in order; a revoked token (401) stops the bot, fails its pending
  * updates and stops the sending.
  */
-import { FakeTelegram } from "@botfleet/adapters/testing"
+import { FakeTelegram } from "@botfleet/testing"
 import { assert, layer } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
 import {

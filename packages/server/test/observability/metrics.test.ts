@@ -2,7 +2,7 @@
  * /metrics after real traffic: every documented metric is there, with the
  * expected labels, and the values moved. Also /health/queue.
  */
-import { FakeTelegram } from "@botfleet/adapters/testing"
+import { FakeTelegram } from "@botfleet/testing"
 import { assert, layer } from "@effect/vitest"
 import { Effect, Option } from "effect"
 import {

@@ -4,9 +4,9 @@
  * token encrypted with the same SECRETS_KEY the child gets.
  */
 import { randomBytes, randomUUID } from "node:crypto"
-import type { FakeTelegram } from "@botfleet/adapters/testing"
 import { BotRepository, SecretBox } from "@botfleet/application"
 import { Bot, BotId, BotModel } from "@botfleet/domain"
+import type { FakeTelegram } from "@botfleet/testing"
 import { Effect, Redacted } from "effect"
 import { makeToken } from "./testConfig.ts"
 

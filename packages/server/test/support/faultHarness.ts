@@ -4,7 +4,7 @@
  * the fake Telegram (missing, out of order, repeated), /metrics samples, and
  * the inbox and reply state an admin would see.
  */
-import type { FakeTelegram } from "@botfleet/adapters/testing"
+import type { FakeTelegram } from "@botfleet/testing"
 import { assert } from "@effect/vitest"
 import { Effect } from "effect"
 import type { SqlClient } from "effect/sql"

@@ -2,9 +2,10 @@
  * The real server, in this process, on this test file's database, talking to
  * local fake Telegram and OpenAI servers: for webhook and end-to-end tests.
  */
-import { FakeOpenAI, FakeTelegram, serverUrl, TestDatabase } from "@botfleet/adapters/testing"
+import { Database } from "@botfleet/adapters/postgres"
 import { BotService } from "@botfleet/application"
 import type { Bot } from "@botfleet/domain"
+import { FakeOpenAI, FakeTelegram, serverUrl, TestDatabase } from "@botfleet/testing"
 import { Context, Effect, Layer, Option, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import type { AppConfigShape } from "../../src/config/AppConfig.ts"
@@ -104,7 +105,7 @@ export const layer = (
         output: () => captured?.chunks.join("") ?? ""
       })
     })
-  ).pipe(Layer.provide(TestDatabase.layer(serverUrl())))
+  ).pipe(Layer.provide(TestDatabase.layer(serverUrl(), Database.layerAt)))
 
 /** Posts an update to a bot's webhook the way Telegram does. */
 export const postUpdate = (

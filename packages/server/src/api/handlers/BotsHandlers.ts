@@ -1,5 +1,5 @@
 /** Bots: a thin layer over BotService; responses never carry the token. */
-import { BotService, SecretBox, Settings, TelegramGateway } from "@botfleet/application"
+import { BotService, Settings } from "@botfleet/application"
 import { type Bot, BotId } from "@botfleet/domain"
 import { Effect, Option, Redacted } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
@@ -16,25 +16,23 @@ export const BotsHandlers = HttpApiBuilder.group(
   Effect.fn(function* (handlers) {
     const bots = yield* BotService
     const settings = yield* Settings
-    const telegram = yield* TelegramGateway
-    const secrets = yield* SecretBox
     const view = (bot: Bot) => toBotView(bot, settings)
 
     /** Telegram's view of the webhook; null when polling, or when Telegram does not answer in time. */
     const webhookOf = (bot: Bot) =>
-      Option.isNone(settings.publicUrl)
-        ? Effect.succeed(null)
-        : secrets.decrypt(bot.tokenCiphertext).pipe(
-            Effect.flatMap((token) => telegram.getWebhookInfo(token)),
-            Effect.timeout("3 seconds"),
-            Effect.map((info) => ({
+      bots.webhookInfo(bot).pipe(
+        Effect.map(
+          Option.match({
+            onNone: () => null,
+            onSome: (info) => ({
               url: info.url,
               pendingUpdateCount: info.pendingUpdateCount,
               lastErrorMessage: info.lastErrorMessage,
               lastErrorDate: info.lastErrorDate?.toISOString() ?? null
-            })),
-            Effect.orElseSucceed(() => null)
-          )
+            })
+          })
+        )
+      )
 
     const invalid = {
       InvalidBotToken: (e: { message: string }) =>

@@ -1,15 +1,6 @@
 import { LanguageModelMemory, TelegramGatewayMemory } from "@botfleet/adapters"
-import {
-  BotRepository,
-  BotService,
-  HandleUpdate,
-  REFRESH_REPLY,
-  SecretBox,
-  TelegramGateway,
-  UNKNOWN_COMMAND_REPLY,
-  unsupportedReply
-} from "@botfleet/application"
-import { Bot } from "@botfleet/domain"
+import { BotRepository, BotService, HandleUpdate, SecretBox, TelegramGateway } from "@botfleet/application"
+import { Bot, REFRESH_REPLY, UNKNOWN_COMMAND_REPLY, unsupportedReply } from "@botfleet/domain"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Option, Redacted } from "effect"
 import {
@@ -24,7 +15,7 @@ import {
   photoUpdate,
   processUpdate,
   textUpdate
-} from "./support/harness.ts"
+} from "./harness.ts"
 
 const { TelegramErrors, TelegramMemoryLog } = TelegramGatewayMemory
 const { LanguageModelMemoryControl } = LanguageModelMemory

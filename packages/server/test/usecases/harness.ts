@@ -24,6 +24,7 @@ import {
   HandleUpdate,
   LanguageModel,
   MessageRepository,
+  PipelineLayer,
   type RetryPolicy,
   Settings,
   TelegramGateway,
@@ -47,7 +48,8 @@ const thinkingModel = Layer.effect(
   LanguageModel,
   LanguageModel.useSync((model) =>
     LanguageModel.of({
-      complete: (request) => Effect.andThen(TestClock.adjust("1 second"), model.complete(request))
+      complete: (request) => Effect.andThen(TestClock.adjust("1 second"), model.complete(request)),
+      stream: model.stream
     })
   )
 )
@@ -78,7 +80,7 @@ export const harness = (options: HarnessOptions = {}) => {
   )
   return ChatWorker.layerWith(options.policy ?? testPolicy).pipe(
     Layer.provideMerge(Layer.mergeAll(BotService.layer, EffectRunner.layer)),
-    Layer.provideMerge(HandleUpdate.layer),
+    Layer.provideMerge(PipelineLayer),
     Layer.provideMerge(infrastructure)
   )
 }

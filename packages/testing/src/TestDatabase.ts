@@ -2,11 +2,17 @@
  * Real PostgreSQL for tests: one server per test run (embedded, or the server
  * of `TEST_DATABASE_URL`), a migrated template database, and a fresh copy of
  * it for each test file, so files are isolated and start in milliseconds.
+ *
+ * The schema and the client come from the caller (the adapters' `Database`),
+ * so this package depends on no Botfleet package and any of them may use it.
  */
 import { randomBytes } from "node:crypto"
-import { Context, Effect, Layer, Option, Redacted } from "effect"
+import { PgClient } from "@effect/sql-pg"
+import { Context, Effect, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
-import * as Database from "../postgres/Database.ts"
+
+/** Opens the app's database layer (migrating it) at a URL. */
+export type Connect<ROut, E> = (url: Redacted.Redacted<string>) => Layer.Layer<ROut, E>
 
 export const TEMPLATE_DATABASE = "botfleet_test_template"
 
@@ -24,10 +30,14 @@ const onServer = <A, E>(serverUrl: string, f: (sql: SqlClient.SqlClient) => Effe
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     return yield* f(sql)
-  }).pipe(Effect.provide(Database.clientLayer(Redacted.make(withDatabase(serverUrl, "postgres")), 2)))
+  }).pipe(
+    Effect.provide(
+      PgClient.layer({ url: Redacted.make(withDatabase(serverUrl, "postgres")), maxConnections: 2 })
+    )
+  )
 
-/** Creates the template database from the migrations (global setup). */
-export const createTemplate = (serverUrl: string) =>
+/** Creates the template database, migrated by opening `connect` on it once (global setup). */
+export const createTemplate = <ROut, E>(serverUrl: string, connect: Connect<ROut, E>) =>
   Effect.gen(function* () {
     yield* onServer(serverUrl, (sql) =>
       Effect.gen(function* () {
@@ -36,22 +46,14 @@ export const createTemplate = (serverUrl: string) =>
       })
     )
     // Migrate the template, then close every connection so it can be copied.
-    yield* Effect.scoped(
-      Layer.build(
-        Database.layer({
-          url: Option.some(Redacted.make(withDatabase(serverUrl, TEMPLATE_DATABASE))),
-          dataDir: "",
-          maxConnections: 2
-        })
-      )
-    )
+    yield* Effect.scoped(Layer.build(connect(Redacted.make(withDatabase(serverUrl, TEMPLATE_DATABASE)))))
   })
 
 /**
  * A fresh database copied from the template for the life of the layer, with
- * `SqlClient`, `PgClient` and `DatabaseInfo` on it.
+ * what `connect` provides (e.g. `SqlClient`, `PgClient`, `DatabaseInfo`) on it.
  */
-export const layer = (serverUrl: string) =>
+export const layer = <ROut, E>(serverUrl: string, connect: Connect<ROut, E>) =>
   Layer.unwrap(
     Effect.gen(function* () {
       const name = `botfleet_test_${randomBytes(6).toString("hex")}`
@@ -67,9 +69,7 @@ export const layer = (serverUrl: string) =>
           ).pipe(Effect.ignore)
       )
       const url = Redacted.make(withDatabase(serverUrl, name))
-      return Database.layer({ url: Option.some(url), dataDir: "" }).pipe(
-        Layer.merge(Layer.succeed(TestDatabase, TestDatabase.of({ url, name })))
-      )
+      return connect(url).pipe(Layer.merge(Layer.succeed(TestDatabase, TestDatabase.of({ url, name }))))
     })
   ).pipe(Layer.orDie)
 
@@ -77,4 +77,4 @@ export const layer = (serverUrl: string) =>
 export class TestDatabase extends Context.Service<
   TestDatabase,
   { readonly url: Redacted.Redacted<string>; readonly name: string }
->()("@botfleet/adapters/testing/TestDatabase") {}
+>()("@botfleet/testing/TestDatabase") {}

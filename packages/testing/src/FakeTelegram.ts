@@ -82,6 +82,18 @@ export interface Options {
   readonly latencyMillis?: Readonly<Record<string, number>> | undefined
 }
 
+/** A flood limit: `burst` messages at once, refilled at `perSecond` (a token bucket, like Telegram's "about"). */
+export interface FloodRate {
+  readonly perSecond: number
+  readonly burst: number
+}
+
+/** Flood limits for sendMessage; past them the answer is 429 with `retry_after`, as Telegram does. */
+export interface FloodLimits {
+  readonly perBot?: FloodRate | undefined
+  readonly perChat?: FloodRate | undefined
+}
+
 export interface FakeTelegramServer {
   /** Pass as the adapter's `apiRoot`. */
   readonly apiRoot: URL
@@ -93,6 +105,10 @@ export interface FakeTelegramServer {
   /** The next `times` calls of `method` (any bot) answer with `fault`. */
   readonly failNext: (method: string, fault: Fault, times?: number) => void
   readonly setLatency: (method: string, millis: number) => void
+  /** Enforces flood limits on sendMessage from now on (null: none, the default). */
+  readonly setFloodLimits: (limits: FloodLimits | null) => void
+  /** sendMessage calls answered with 429 by the flood limits. */
+  readonly floodRejections: () => number
   /** What getWebhookInfo reports as the last delivery error. */
   readonly setWebhookError: (token: string, message: string, date?: Date) => void
   readonly sent: ReadonlyArray<SentMessage>
@@ -110,7 +126,7 @@ export interface FakeTelegramServer {
 }
 
 export class FakeTelegram extends Context.Service<FakeTelegram, FakeTelegramServer>()(
-  "@botfleet/adapters/testing/FakeTelegram"
+  "@botfleet/testing/FakeTelegram"
 ) {}
 
 const MAX_MESSAGE_LENGTH = 4096
@@ -241,6 +257,40 @@ const makeFake = (options: Options | undefined) => {
   const latency = new Map<string, number>(Object.entries(options?.latencyMillis ?? {}))
   const counts = new Map<string, number>()
   const messageIds = new Map<string, number>()
+  let floodLimits: FloodLimits | null = null
+  let floodRejections = 0
+  const floodBuckets = new Map<string, { tokens: number; at: number }>()
+  /** Seconds until a token is there, or 0 after spending one. */
+  const floodWait = (key: string, rate: FloodRate, now: number): number => {
+    const bucket = floodBuckets.get(key) ?? { tokens: rate.burst, at: now }
+    bucket.tokens = Math.min(rate.burst, bucket.tokens + ((now - bucket.at) / 1000) * rate.perSecond)
+    bucket.at = now
+    floodBuckets.set(key, bucket)
+    if (bucket.tokens >= 1) return 0
+    return Math.max(1, Math.ceil((1 - bucket.tokens) / rate.perSecond))
+  }
+  const spendFlood = (key: string) => {
+    const bucket = floodBuckets.get(key)
+    if (bucket) bucket.tokens -= 1
+  }
+  /** Throws Telegram's 429 when this send is over a limit; otherwise counts it. */
+  const checkFlood = (bot: BotState, chatId: number) => {
+    if (floodLimits === null) return
+    const now = Date.now()
+    const botKey = `bot:${bot.info.id}`
+    const chatKey = `chat:${bot.info.id}:${chatId}`
+    const waits = [
+      floodLimits.perBot ? floodWait(botKey, floodLimits.perBot, now) : 0,
+      floodLimits.perChat ? floodWait(chatKey, floodLimits.perChat, now) : 0
+    ]
+    const retryAfter = Math.max(...waits)
+    if (retryAfter > 0) {
+      floodRejections += 1
+      throw new ApiFailure(429, `Too Many Requests: retry after ${retryAfter}`, { retry_after: retryAfter })
+    }
+    if (floodLimits.perBot) spendFlood(botKey)
+    if (floodLimits.perChat) spendFlood(chatKey)
+  }
   let sent: Array<SentMessage> = []
   let sentByChat = new Map<string, Array<SentMessage>>()
   let chatActions: Array<ChatAction> = []
@@ -295,6 +345,7 @@ const makeFake = (options: Options | undefined) => {
 
   const sendMessage = (bot: BotState, params: Params) => {
     const chatId = requireChatId(params)
+    checkFlood(bot, chatId)
     const text = stringParam(params, "text") ?? ""
     if (text.length === 0) throw new ApiFailure(400, "Bad Request: message text is empty")
     if (text.length > MAX_MESSAGE_LENGTH) throw new ApiFailure(400, "Bad Request: message is too long")
@@ -575,6 +626,11 @@ const makeFake = (options: Options | undefined) => {
     setLatency: (method, millis) => {
       latency.set(method, millis)
     },
+    setFloodLimits: (limits) => {
+      floodLimits = limits
+      floodBuckets.clear()
+    },
+    floodRejections: () => floodRejections,
     setWebhookError: (token, message, date = new Date()) => {
       knownBot(token).webhookError = { message, date: Math.floor(date.getTime() / 1000) }
     },

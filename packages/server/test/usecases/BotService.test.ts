@@ -3,7 +3,7 @@ import { BotService, EffectRunner, SecretBox, TelegramGateway } from "@botfleet/
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Redacted } from "effect"
 import { TestClock } from "effect/testing"
-import { addBot, claimEffects, harness, tokenFor } from "./support/harness.ts"
+import { addBot, claimEffects, harness, tokenFor } from "./harness.ts"
 
 const { TelegramErrors, TelegramMemoryLog } = TelegramGatewayMemory
 

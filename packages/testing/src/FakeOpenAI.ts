@@ -1,6 +1,8 @@
 /**
  * A local OpenAI-compatible server for tests and benchmarks: answers
- * `POST /v1/chat/completions` in OpenAI's wire format, records what it was
+ * `POST /v1/chat/completions` in OpenAI's wire format (and, with
+ * `stream: true`, its server-sent events, usage last when
+ * `stream_options.include_usage` asks for it), records what it was
  * asked, and fails on request (HTTP errors, hangs, connection resets) so the
  * real adapter can be tested end to end. Never logs; cheap per request.
  */
@@ -19,6 +21,8 @@ export interface RecordedRequest {
   readonly time: number
   /** The bearer token the client sent, so tests can check which key was used. */
   readonly apiKey: string | undefined
+  /** Asked for a streamed answer. */
+  readonly stream: boolean
 }
 
 export interface ReplyRequest {
@@ -141,7 +145,12 @@ const textOf = (content: unknown): string => {
   return ""
 }
 
-const parseRequest = (body: string): ReplyRequest | string => {
+interface ParsedRequest extends ReplyRequest {
+  readonly stream: boolean
+  readonly includeUsage: boolean
+}
+
+const parseRequest = (body: string): ParsedRequest | string => {
   let json: unknown
   try {
     json = JSON.parse(body)
@@ -153,14 +162,52 @@ const parseRequest = (body: string): ReplyRequest | string => {
   const messages = "messages" in json ? json.messages : undefined
   if (typeof model !== "string" || model === "") return "you must provide a model parameter"
   if (!Array.isArray(messages)) return "Missing required parameter: 'messages'."
+  const streamOptions = "stream_options" in json ? json.stream_options : undefined
   return {
     model,
+    stream: "stream" in json && json.stream === true,
+    includeUsage:
+      typeof streamOptions === "object" &&
+      streamOptions !== null &&
+      "include_usage" in streamOptions &&
+      streamOptions.include_usage === true,
     messages: messages.map((message: unknown) => ({
       role: typeof message === "object" && message !== null && "role" in message ? String(message.role) : "",
       content:
         typeof message === "object" && message !== null && "content" in message ? textOf(message.content) : ""
     }))
   }
+}
+
+/**
+ * A streamed answer as OpenAI sends it: `data: <chunk>` events, the role
+ * first, the content a few words at a time, then the finish reason, then (if
+ * asked) a chunk with no choices and the usage, then `data: [DONE]`.
+ */
+const streamAnswer = (
+  response: ServerResponse,
+  answer: {
+    readonly id: string
+    readonly model: string
+    readonly content: string | null
+    readonly finishReason: string
+    readonly usage: Readonly<Record<string, number>>
+  },
+  request: ParsedRequest
+) => {
+  response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" })
+  const created = Math.floor(Date.now() / 1000)
+  const chunk = (choices: ReadonlyArray<unknown>, usage: unknown = null) =>
+    `data: ${JSON.stringify({ id: answer.id, object: "chat.completion.chunk", created, model: answer.model, choices, usage })}\n\n`
+  const delta = (fields: Record<string, unknown>, finishReason: string | null = null) =>
+    chunk([{ index: 0, delta: fields, logprobs: null, finish_reason: finishReason }])
+  let body = delta({ role: "assistant", content: "" })
+  for (const piece of (answer.content ?? "").match(/\s*\S+(?:\s+\S+){0,2}|\s+$/g) ?? []) {
+    body += delta({ content: piece })
+  }
+  body += delta({}, answer.finishReason)
+  if (request.includeUsage) body += chunk([], answer.usage)
+  response.end(`${body}data: [DONE]\n\n`)
 }
 
 const sendJson = (
@@ -205,7 +252,7 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
     const answer = (
       request: IncomingMessage,
       response: ServerResponse,
-      parsed: ReplyRequest,
+      parsed: ParsedRequest,
       apiKey: string | undefined
     ) => {
       const failure = takeFailure(parsed.model)
@@ -232,6 +279,15 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
       const promptTokens = tokensOf(promptChars)
       const completionTokens = tokensOf(content?.length ?? 0)
       nextId += 1
+      const usage = {
+        prompt_tokens: promptTokens,
+        completion_tokens: completionTokens,
+        total_tokens: promptTokens + completionTokens
+      }
+      if (parsed.stream) {
+        streamAnswer(response, { id: `chatcmpl-fake${nextId}`, model, content, finishReason, usage }, parsed)
+        return
+      }
       sendJson(response, 200, {
         id: `chatcmpl-fake${nextId}`,
         object: "chat.completion",
@@ -245,11 +301,7 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
             finish_reason: finishReason
           }
         ],
-        usage: {
-          prompt_tokens: promptTokens,
-          completion_tokens: completionTokens,
-          total_tokens: promptTokens + completionTokens
-        }
+        usage
       })
     }
 
@@ -279,7 +331,14 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
         const apiKey = authorization?.startsWith("Bearer ")
           ? authorization.slice("Bearer ".length)
           : undefined
-        if (record) requests.push({ model: parsed.model, messages: parsed.messages, time, apiKey })
+        if (record)
+          requests.push({
+            model: parsed.model,
+            messages: parsed.messages,
+            time,
+            apiKey,
+            stream: parsed.stream
+          })
         if (latency > 0) setTimeout(() => answer(request, response, parsed, apiKey), latency)
         else answer(request, response, parsed, apiKey)
       })

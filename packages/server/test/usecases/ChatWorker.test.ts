@@ -13,7 +13,7 @@ import {
   receive,
   testPolicy,
   textUpdate
-} from "./support/harness.ts"
+} from "./harness.ts"
 
 const { TelegramErrors, TelegramMemoryLog } = TelegramGatewayMemory
 const { LanguageModelMemoryControl } = LanguageModelMemory

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import * as FakeOpenAI from "../../src/testing/FakeOpenAI.ts"
+import * as FakeOpenAI from "../src/FakeOpenAI.ts"
 
 const post = (fake: FakeOpenAI.FakeOpenAI, body: unknown) =>
   Effect.promise(async () => {
@@ -92,6 +92,85 @@ describe("FakeOpenAI", () => {
       )
       assert.isTrue(results.every((result) => result.status === 200))
       assert.strictEqual((yield* fake.requests).length, 0)
+    })
+  )
+})
+
+const postStream = (fake: FakeOpenAI.FakeOpenAI, body: unknown) =>
+  Effect.promise(async () => {
+    const response = await fetch(new URL(`${fake.baseUrl.pathname}/chat/completions`, fake.baseUrl), {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: "Bearer sk-wire" },
+      body: JSON.stringify(body)
+    })
+    const text = await response.text()
+    const events = text
+      .split("\n\n")
+      .filter((event) => event !== "")
+      .map((event) => {
+        if (!event.startsWith("data: ")) throw new Error(`not an SSE data line: ${event}`)
+        return event.slice("data: ".length)
+      })
+    return { status: response.status, type: response.headers.get("content-type"), events }
+  })
+
+interface Chunk {
+  readonly object: string
+  readonly model: string
+  readonly choices: ReadonlyArray<{
+    readonly delta: { readonly role?: string; readonly content?: string }
+    readonly finish_reason: string | null
+  }>
+  readonly usage: { readonly prompt_tokens: number; readonly completion_tokens: number } | null
+}
+
+describe("FakeOpenAI streaming", () => {
+  it.live("stream: true answers with chat.completion.chunk events, then usage, then [DONE]", () =>
+    Effect.gen(function* () {
+      const fake = yield* FakeOpenAI.make({ reply: () => "one two three four five six seven" })
+      const { status, type, events } = yield* postStream(fake, {
+        model: "gpt-4o-mini",
+        messages: [{ role: "user", content: "12345678" }],
+        stream: true,
+        stream_options: { include_usage: true }
+      })
+      assert.strictEqual(status, 200)
+      assert.strictEqual(type, "text/event-stream")
+      assert.strictEqual(events.at(-1), "[DONE]")
+      const chunks = events.slice(0, -1).map((event) => JSON.parse(event) as Chunk)
+      assert.isTrue(chunks.every((chunk) => chunk.object === "chat.completion.chunk"))
+      assert.strictEqual(chunks[0]!.choices[0]!.delta.role, "assistant")
+      const text = chunks.map((chunk) => chunk.choices[0]?.delta.content ?? "").join("")
+      assert.strictEqual(text, "one two three four five six seven")
+      // More than one content piece: the client really has to put the answer together.
+      assert.isAbove(chunks.filter((chunk) => (chunk.choices[0]?.delta.content ?? "") !== "").length, 1)
+      const usage = chunks.at(-1)!
+      assert.deepStrictEqual(usage.choices, [])
+      assert.deepInclude(usage.usage, { prompt_tokens: 2, completion_tokens: 9 })
+      assert.strictEqual(chunks.at(-2)!.choices[0]!.finish_reason, "stop")
+      assert.isTrue((yield* fake.requests)[0]!.stream)
+    })
+  )
+
+  it.live("without stream_options.include_usage no usage chunk is sent", () =>
+    Effect.gen(function* () {
+      const fake = yield* FakeOpenAI.make({ reply: () => "hi" })
+      const { events } = yield* postStream(fake, {
+        model: "gpt-4o-mini",
+        messages: [{ role: "user", content: "x" }],
+        stream: true
+      })
+      const chunks = events.slice(0, -1).map((event) => JSON.parse(event) as Chunk)
+      assert.isTrue(chunks.every((chunk) => chunk.usage === null && chunk.choices.length === 1))
+    })
+  )
+
+  it.live("a scripted failure answers the streamed request with the plain HTTP error", () =>
+    Effect.gen(function* () {
+      const fake = yield* FakeOpenAI.make()
+      yield* fake.failNext({ status: 503 })
+      const { status } = yield* post(fake, { model: "m", messages: [], stream: true })
+      assert.strictEqual(status, 503)
     })
   )
 })

@@ -1,0 +1,32 @@
+/**
+ * Accepting an update, the same for the webhook and the poller: one insert
+ * into the inbox under the update's chat key, with the current trace so
+ * processing continues it. Acknowledge Telegram (or advance the polling
+ * offset) only after this returns.
+ */
+import type { BotId } from "@botfleet/domain"
+import { Effect } from "effect"
+import * as Metrics from "../observability/metrics.ts"
+import { currentTraceparent } from "../observability/traceContext.ts"
+import { UpdateInbox } from "../ports/UpdateInbox.ts"
+import { chatKeyOfUpdate } from "./telegramUpdate.ts"
+
+export const acceptUpdate = Effect.fn("acceptUpdate")(function* (input: {
+  readonly botId: BotId
+  readonly updateId: number
+  readonly payload: unknown
+  readonly source: "webhook" | "polling"
+}) {
+  const inbox = yield* UpdateInbox
+  const outcome = yield* inbox.accept({
+    botId: input.botId,
+    updateId: input.updateId,
+    chatKey: chatKeyOfUpdate(input.botId, input.payload),
+    payload: input.payload,
+    traceparent: yield* currentTraceparent
+  })
+  if (outcome === "accepted") {
+    yield* Metrics.count(Metrics.updatesReceived, { bot: input.botId, source: input.source })
+  }
+  return outcome
+})

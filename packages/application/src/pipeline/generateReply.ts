@@ -1,0 +1,174 @@
+/**
+ * Steps 2 and 3: decide the answer (`planReply`), make it (a fixed text, a
+ * new thread, or the model), and store it before anything is sent. The
+ * insert is idempotent on reply_to: a rerun gets the stored reply back.
+ */
+import { randomUUID } from "node:crypto"
+import {
+  type Bot,
+  type Chat,
+  ChatModel,
+  type IncomingContent,
+  llmRole,
+  type Message,
+  MessageId,
+  MessageModel,
+  planReply,
+  type Usage
+} from "@botfleet/domain"
+import { Clock, Context, Effect, Layer, Option, Schedule } from "effect"
+import { type ChatTurn, LanguageModel } from "../ports/LanguageModel.ts"
+import { ChatRepository, EffectOutbox, MessageRepository, Transactions } from "../ports/Repositories.ts"
+import { Settings } from "../ports/Settings.ts"
+import { TelegramGateway, type Token } from "../ports/TelegramGateway.ts"
+import { classifyLlm, retryLater } from "./failures.ts"
+import type { RetryLater } from "./PipelineErrors.ts"
+import { timed } from "./timed.ts"
+
+/** Replies faster than this show no "typing…". */
+export const TYPING_AFTER = "750 millis"
+
+export class GenerateReply extends Context.Service<
+  GenerateReply,
+  {
+    /** The stored reply to `incoming`, made now; none when the plan is to ignore it. */
+    readonly generate: (
+      bot: Bot,
+      token: Token,
+      chat: Chat,
+      incoming: Message,
+      content: IncomingContent
+    ) => Effect.Effect<Option.Option<Message>, RetryLater>
+    /**
+     * A failure we will not retry: the bot's error message is stored as a
+     * failed reply (to be sent), and admins get `notice`.
+     */
+    readonly saveFailed: (
+      bot: Bot,
+      chat: Chat,
+      incoming: Message,
+      reason: string,
+      notice: string
+    ) => Effect.Effect<Message>
+  }
+>()("@botfleet/application/GenerateReply") {
+  static readonly layer = Layer.effect(
+    GenerateReply,
+    Effect.gen(function* () {
+      const chats = yield* ChatRepository
+      const messages = yield* MessageRepository
+      const outbox = yield* EffectOutbox
+      const transactions = yield* Transactions
+      const telegram = yield* TelegramGateway
+      const llm = yield* LanguageModel
+      const settings = yield* Settings
+
+      const newReply = (incoming: Message, text: string, usage?: Usage) =>
+        Effect.map(Clock.currentTimeMillis, (now) =>
+          MessageModel.reply(incoming, {
+            id: MessageId.make(randomUUID()),
+            text,
+            at: new Date(now),
+            ...(usage === undefined ? {} : { usage })
+          })
+        )
+
+      const save = Effect.fn("Pipeline.ensureResponseSaved")((reply: Message) =>
+        timed("response_saved", messages.insert(reply))
+      )
+
+      const notifyAdmins = (bot: Bot, chat: Chat, message: string) =>
+        outbox.enqueue([{ _tag: "NotifyAdmins", botId: bot.id, chatId: chat.id, message }])
+
+      /** Shows "typing…" while the model thinks; Telegram clears it after ~5 s, so it is repeated. */
+      const whileTyping = <A, E, R>(token: Token, chatId: number, effect: Effect.Effect<A, E, R>) =>
+        Effect.scoped(
+          Effect.gen(function* () {
+            yield* Effect.forkScoped(
+              telegram
+                .sendChatAction(token, chatId, "typing")
+                .pipe(Effect.ignore, Effect.repeat(Schedule.spaced("4 seconds")), Effect.delay(TYPING_AFTER)),
+              // The clock starts now; a model that answers within TYPING_AFTER needs no indicator.
+              { startImmediately: true }
+            )
+            return yield* effect
+          })
+        )
+
+      const askModel = Effect.fn("Pipeline.askModel")(function* (bot: Bot, token: Token, chat: Chat) {
+        const history = yield* messages.history(chat.id, chat.thread, Math.max(bot.historyLimit, 1))
+        const turns: Array<ChatTurn> = []
+        if (bot.systemPrompt.trim() !== "") turns.push({ role: "system", content: bot.systemPrompt })
+        for (const message of history) turns.push({ role: llmRole(message.role), content: message.text })
+        return yield* whileTyping(
+          token,
+          chat.telegramChatId,
+          llm.complete({ model: bot.model ?? settings.defaultModel, messages: turns })
+        )
+      })
+
+      const saveFailed = Effect.fn("Pipeline.saveFailedReply")(function* (
+        bot: Bot,
+        chat: Chat,
+        incoming: Message,
+        reason: string,
+        notice: string
+      ) {
+        const reply = yield* save(MessageModel.failed(yield* newReply(incoming, bot.errorMessage), reason))
+        yield* notifyAdmins(bot, chat, notice)
+        return reply
+      })
+
+      const generate = Effect.fn("Pipeline.ensureResponseGenerated")(function* (
+        bot: Bot,
+        token: Token,
+        chat: Chat,
+        incoming: Message,
+        content: IncomingContent
+      ) {
+        const plan = planReply(bot, chat, content)
+        switch (plan._tag) {
+          case "Ignore":
+            yield* Effect.logDebug("message not answered", { bot_id: bot.id, reason: plan.reason })
+            return Option.none()
+          case "FixedAnswer":
+            return Option.some(yield* save(yield* newReply(incoming, plan.text)))
+          case "NewThread": {
+            // The new thread and the reply are stored together: a rerun finds the reply and stops.
+            const reply = yield* newReply(incoming, plan.text)
+            return Option.some(
+              yield* transactions.withTransaction(
+                Effect.gen(function* () {
+                  const current = yield* chats.findById(chat.id).pipe(Effect.orDie)
+                  yield* chats.update(ChatModel.startNewThread(current).state).pipe(Effect.orDie)
+                  return yield* save(reply)
+                })
+              )
+            )
+          }
+          case "AskModel":
+            break
+        }
+        const outcome = yield* askModel(bot, token, chat).pipe(
+          Effect.map((answer) => ({ ok: true as const, answer })),
+          Effect.catchTag("LlmError", (error) =>
+            classifyLlm(error) === "retryable"
+              ? Effect.fail(retryLater(error))
+              : Effect.succeed({ ok: false as const, error })
+          )
+        )
+        // Bad key, no quota, a request the model refuses: retrying will not help.
+        if (!outcome.ok) {
+          const reason = outcome.error.message
+          return Option.some(yield* saveFailed(bot, chat, incoming, reason, reason))
+        }
+        const { answer } = outcome
+        return Option.some(
+          yield* save(yield* newReply(incoming, answer.text.trim() === "" ? "…" : answer.text, answer))
+        )
+      })
+
+      return GenerateReply.of({ generate, saveFailed })
+    })
+  )
+}

@@ -1,0 +1,17 @@
+import { Layer } from "effect"
+import { BotAccess } from "../bots/BotAccess.ts"
+import { GenerateReply } from "./generateReply.ts"
+import { HandleUpdate } from "./HandleUpdate.ts"
+import { SaveIncoming } from "./saveIncoming.ts"
+import { SendBudget } from "./sendBudget.ts"
+import { SendReply } from "./sendReply.ts"
+
+/**
+ * The pipeline on the ports: its steps, the orchestration, and the bot access
+ * they share (one bot cache and one send budget per process). The effect runner, the poller and
+ * the admin use cases take SendReply and BotAccess from here.
+ */
+export const PipelineLayer = HandleUpdate.layer.pipe(
+  Layer.provideMerge(Layer.mergeAll(SaveIncoming.layer, GenerateReply.layer, SendReply.layer)),
+  Layer.provideMerge(Layer.mergeAll(BotAccess.layer, SendBudget.layer))
+)

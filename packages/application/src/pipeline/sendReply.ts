@@ -1,0 +1,159 @@
+/**
+ * Step 4: a stored message goes out chunk by chunk; a chunk recorded as sent
+ * is never sent again, so a rerun repeats at most the one call in flight.
+ * Replies, the bot's error messages and admins' messages all leave here.
+ */
+import {
+  type Bot,
+  type Chat,
+  ChatModel,
+  type Message,
+  type MessageId,
+  MessageModel,
+  type MessageNotFound,
+  splitReply
+} from "@botfleet/domain"
+import { Clock, Context, Effect, Layer } from "effect"
+import { BotAccess } from "../bots/BotAccess.ts"
+import * as Metrics from "../observability/metrics.ts"
+import { ChatRepository, MessageRepository } from "../ports/Repositories.ts"
+import { type TelegramError, TelegramGateway, type Token } from "../ports/TelegramGateway.ts"
+import { classifyTelegram, retryLater, tokenRejected } from "./failures.ts"
+import type { BotUnavailable, RetryLater } from "./PipelineErrors.ts"
+import { SendBudget } from "./sendBudget.ts"
+
+export class SendReply extends Context.Service<
+  SendReply,
+  {
+    /** Sends what is left of `message`; returns it as stored afterwards (sent, or failed with the reason). */
+    readonly send: (
+      bot: Bot,
+      token: Token,
+      chat: Chat,
+      message: Message
+    ) => Effect.Effect<Message, RetryLater | BotUnavailable>
+    /** Sends (the rest of) a stored message by id, e.g. one an admin wrote; safe to repeat. */
+    readonly deliver: (
+      messageId: MessageId
+    ) => Effect.Effect<void, RetryLater | BotUnavailable | MessageNotFound>
+    /** Answers a callback button (or it keeps spinning); an old or answered query is fine. */
+    readonly answerCallback: (
+      bot: Bot,
+      token: Token,
+      callbackQueryId: string
+    ) => Effect.Effect<void, RetryLater | BotUnavailable>
+  }
+>()("@botfleet/application/SendReply") {
+  static readonly layer = Layer.effect(
+    SendReply,
+    Effect.gen(function* () {
+      const access = yield* BotAccess
+      const chats = yield* ChatRepository
+      const messages = yield* MessageRepository
+      const telegram = yield* TelegramGateway
+      const budget = yield* SendBudget
+
+      /** Sends one chunk, falling back to plain text when Telegram cannot parse the formatting. */
+      const sendChunk = (token: Token, chatId: number, text: string, formatted: boolean) =>
+        telegram.sendMessage(token, { chatId, text, parseMode: formatted ? "Markdown" : undefined }).pipe(
+          Effect.catchIf(
+            (error: TelegramError) => formatted && error.isEntityParseError,
+            () => telegram.sendMessage(token, { chatId, text })
+          )
+        )
+
+      /** Blocked by the user, kicked from the group, or a request Telegram refuses: not retried. */
+      const recordUndelivered = Effect.fn("Pipeline.recordUndelivered")(function* (
+        bot: Bot,
+        chat: Chat,
+        message: Message,
+        error: TelegramError
+      ) {
+        const reason = error.message
+        const failed = MessageModel.failed(message, reason)
+        yield* messages.update(failed).pipe(Effect.orDie)
+        if (error.kind === "forbidden") {
+          // Read it again: /refresh may have moved the thread since this copy was loaded.
+          const current = yield* chats.findById(chat.id).pipe(Effect.orDie)
+          yield* chats.update(new ChatModel.Chat({ ...current, lastError: reason })).pipe(Effect.orDie)
+        }
+        yield* Effect.logWarning("reply not delivered", { bot_id: bot.id, chat_id: chat.id, reason })
+        return failed
+      })
+
+      const send = Effect.fn("Pipeline.ensureResponseSent")(function* (
+        bot: Bot,
+        token: Token,
+        chat: Chat,
+        stored: Message
+      ) {
+        let message = stored
+        const chunks = splitReply(message.text)
+        // Model output is usually Markdown; our own texts are sent as written.
+        const formatted = message.model !== null
+        for (let index = message.chunksSent; index < chunks.length; index++) {
+          yield* budget.take(bot.id, chat.telegramChatId, chat.type)
+          const sent = yield* sendChunk(token, chat.telegramChatId, chunks[index]!, formatted).pipe(
+            Effect.tapError(() => Metrics.count(Metrics.messagesSent, { bot: bot.id, outcome: "error" })),
+            Effect.map((result) => ({ ok: true as const, messageId: result.messageId })),
+            Effect.catchTag("TelegramError", (error) => {
+              switch (classifyTelegram(error)) {
+                case "fatal": {
+                  // The reply will not go out: admins see it failed (and can retry it after fixing the token).
+                  const reason = tokenRejected(error)
+                  return messages
+                    .update(MessageModel.failed(message, reason))
+                    .pipe(Effect.orDie, Effect.andThen(access.stop(bot, reason)))
+                }
+                case "retryable":
+                  return Effect.fail(retryLater(error))
+                case "terminal":
+                  return Effect.succeed({ ok: false as const, error })
+              }
+            })
+          )
+          if (!sent.ok) return yield* recordUndelivered(bot, chat, message, sent.error)
+          yield* Metrics.count(Metrics.messagesSent, { bot: bot.id, outcome: "ok" })
+          message = MessageModel.chunkSent(
+            message,
+            sent.messageId,
+            chunks.length,
+            new Date(yield* Clock.currentTimeMillis)
+          )
+          yield* messages.update(message).pipe(Effect.orDie)
+        }
+        return message
+      })
+
+      const deliver = Effect.fn("SendReply.deliver")(function* (messageId: MessageId) {
+        const message = yield* messages.findById(messageId)
+        if (message.chunksSent >= splitReply(message.text).length) return
+        const { bot, token } = yield* access.loadForDelivery(message.botId)
+        const chat = yield* chats.findById(message.chatId).pipe(Effect.orDie)
+        yield* send(bot, token, chat, message)
+      })
+
+      const answerCallback = Effect.fn("Pipeline.answerCallback")(function* (
+        bot: Bot,
+        token: Token,
+        callbackQueryId: string
+      ) {
+        yield* telegram.answerCallbackQuery(token, callbackQueryId).pipe(
+          Effect.catchTag("TelegramError", (error) => {
+            switch (classifyTelegram(error)) {
+              case "fatal":
+                return access.stop(bot, tokenRejected(error))
+              case "retryable":
+                return Effect.fail(retryLater(error))
+              case "terminal":
+                // A query answered before (a rerun) or too old is a 400: nothing left to do.
+                return Effect.void
+            }
+          })
+        )
+      })
+
+      return SendReply.of({ send, deliver, answerCallback })
+    })
+  )
+}

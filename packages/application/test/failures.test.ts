@@ -1,0 +1,31 @@
+import { classifyLlm, classifyTelegram, LlmError, retryLater, TelegramError } from "@botfleet/application"
+import { assert, describe, it } from "@effect/vitest"
+
+const telegram = (kind: TelegramError["kind"], retryAfterSeconds: number | null = null) =>
+  new TelegramError({ method: "sendMessage", kind, status: null, description: kind, retryAfterSeconds })
+const llm = (kind: LlmError["kind"]) =>
+  new LlmError({ kind, model: "m", description: kind, retryAfterSeconds: null })
+
+describe("failure classes", () => {
+  it("Telegram: a rejected token is fatal, 429 and outages retryable, the rest terminal", () => {
+    assert.strictEqual(classifyTelegram(telegram("unauthorized")), "fatal")
+    assert.strictEqual(classifyTelegram(telegram("rate_limited", 3)), "retryable")
+    assert.strictEqual(classifyTelegram(telegram("unavailable")), "retryable")
+    assert.strictEqual(classifyTelegram(telegram("forbidden")), "terminal")
+    assert.strictEqual(classifyTelegram(telegram("bad_request")), "terminal")
+    assert.strictEqual(classifyTelegram(telegram("not_found")), "terminal")
+  })
+
+  it("model: rate limits, timeouts and outages are retryable; key, quota and bad requests terminal", () => {
+    for (const kind of ["rate_limited", "timeout", "unavailable"] as const) {
+      assert.strictEqual(classifyLlm(llm(kind)), "retryable")
+    }
+    for (const kind of ["auth", "quota", "bad_request"] as const) {
+      assert.strictEqual(classifyLlm(llm(kind)), "terminal")
+    }
+  })
+
+  it("retryLater keeps the server's retry_after", () => {
+    assert.strictEqual(retryLater(telegram("rate_limited", 7)).retryAfterSeconds, 7)
+  })
+})

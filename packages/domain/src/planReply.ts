@@ -1,0 +1,49 @@
+/**
+ * What the bot does with an incoming message, decided without I/O. This is
+ * the place for every rule about whether and how to answer: commands, content
+ * we cannot read, and later group mentions, access lists and limits.
+ */
+import type { Bot } from "./Bot.ts"
+import type { Chat } from "./Chat.ts"
+import { parseCommand } from "./commands.ts"
+
+export const REFRESH_REPLY = "Started a new conversation. I've forgotten what we talked about before."
+export const UNKNOWN_COMMAND_REPLY = "I don't know that command."
+export const unsupportedReply = (kind: string) =>
+  `I can only read text for now, so I can't open this ${kind}. Please send your question as text.`
+
+/** The part of an incoming message the plan reads. */
+export interface IncomingContent {
+  /** The text, or a photo's caption; empty when there is none. */
+  readonly text: string
+  /** e.g. "photo" when the message is content without text we can read. */
+  readonly unsupported: string | null
+}
+
+export type ReplyPlan =
+  /** Answer with this text; no model call. */
+  | { readonly _tag: "FixedAnswer"; readonly text: string }
+  /** Start a new conversation thread, then answer with this text. */
+  | { readonly _tag: "NewThread"; readonly text: string }
+  /** Ask the model with the chat's current thread. */
+  | { readonly _tag: "AskModel" }
+  /** Store the message, answer nothing. */
+  | { readonly _tag: "Ignore"; readonly reason: string }
+
+const fixed = (text: string): ReplyPlan => ({ _tag: "FixedAnswer", text })
+
+export const planReply = (bot: Bot, _chat: Chat, incoming: IncomingContent): ReplyPlan => {
+  if (incoming.unsupported !== null) return fixed(unsupportedReply(incoming.unsupported))
+  switch (parseCommand(incoming.text, bot.username)) {
+    case "start":
+      return fixed(bot.startMessage)
+    case "help":
+      return fixed(bot.helpMessage)
+    case "unknown":
+      return fixed(`${UNKNOWN_COMMAND_REPLY} ${bot.helpMessage}`)
+    case "refresh":
+      return { _tag: "NewThread", text: REFRESH_REPLY }
+    case undefined:
+      return { _tag: "AskModel" }
+  }
+}
