@@ -64,7 +64,10 @@ layer(
         }
 
         const pipeline = named("Pipeline.update")
-        assert.strictEqual(pipeline.parentSpanId, webhook.spanId, "processing continues the webhook's trace")
+        // Processing continues the trace from where the webhook accepted the update.
+        const accepted = named("acceptUpdate")
+        assert.strictEqual(accepted.parentSpanId, webhook.spanId)
+        assert.strictEqual(pipeline.parentSpanId, accepted.spanId, "processing continues the webhook's trace")
         assert.strictEqual(pipeline.attributes["bot.id"], bot.id)
         for (const step of [
           "Pipeline.ensureIncomingSaved",
