@@ -31,6 +31,7 @@ COPY packages/domain/package.json packages/domain/
 COPY packages/application/package.json packages/application/
 COPY packages/adapters/package.json packages/adapters/
 COPY packages/server/package.json packages/server/
+COPY packages/console/package.json packages/console/
 
 # Dev dependencies are kept on purpose: tsx, which runs the server, is one.
 # The npm cache mount only speeds up rebuilds; it is not part of the image.
