@@ -63,17 +63,21 @@ const shell = (active) => {
     "aside",
     { class: "sidebar" },
     h(
-      "a",
-      { class: "brand", href: "/admin" },
-      h("img", { src: "/admin/assets/favicon.svg", alt: "", width: "28", height: "28" }),
-      h("span", {}, "Botfleet")
-    ),
-    nav,
-    h(
       "div",
-      { class: "account" },
-      h("span", { class: "account-email", title: session.email }, session.email),
-      h("button", { type: "button", class: "link-button", onclick: signOut }, "Sign out")
+      { class: "sidebar-inner" },
+      h(
+        "a",
+        { class: "brand", href: "/admin" },
+        h("img", { src: "/admin/assets/favicon.svg", alt: "", width: "28", height: "28" }),
+        h("span", {}, "Botfleet")
+      ),
+      nav,
+      h(
+        "div",
+        { class: "account" },
+        h("span", { class: "account-email", title: session.email }, session.email),
+        h("button", { type: "button", class: "link-button", onclick: signOut }, "Sign out")
+      )
     )
   )
   replace(root, h("div", { class: "layout" }, sidebar, main))

@@ -5,7 +5,9 @@
 import { h, s } from "./dom.js"
 
 const HEIGHT = 200
-const MARGIN = { top: 12, right: 8, bottom: 26, left: 48 }
+const MARGIN = { top: 12, right: 8, bottom: 26 }
+/** Roughly the width of one character of the 11 px axis labels. */
+const LABEL_CHAR_WIDTH = 6.6
 
 /** A round step so that about `ticks` gridlines cover 0..max. */
 const niceStep = (max, ticks) => {
@@ -22,26 +24,32 @@ const shortDate = (date) =>
   )
 
 const draw = (width, { series, bars, format }) => {
-  const innerWidth = Math.max(width - MARGIN.left - MARGIN.right, 10)
-  const innerHeight = HEIGHT - MARGIN.top - MARGIN.bottom
   const max = Math.max(...series.flatMap((point) => bars.map((bar) => point[bar.key])), 0)
   const step = max === 0 ? 1 : niceStep(max, 4)
   const top = max === 0 ? 4 : Math.ceil(max / step) * step
+  const ticks = Array.from({ length: Math.round(top / step) + 1 }, (_, index) => index * step)
+  // The left margin fits the longest axis label (tiny dollar amounts are long).
+  const marginLeft = Math.ceil(
+    12 + Math.max(...ticks.map((value) => format(value).length)) * LABEL_CHAR_WIDTH
+  )
+  const innerWidth = Math.max(width - marginLeft - MARGIN.right, 10)
+  const innerHeight = HEIGHT - MARGIN.top - MARGIN.bottom
   const y = (value) => MARGIN.top + innerHeight - (value / top) * innerHeight
   const slot = innerWidth / Math.max(series.length, 1)
   const groupWidth = Math.min(slot * 0.7, 56)
   const barWidth = groupWidth / bars.length
   const labelEvery = Math.ceil(series.length / Math.max(Math.floor(innerWidth / 56), 1))
 
-  const grid = []
-  for (let value = 0; value <= top + step / 2; value += step) {
-    grid.push(
-      s("line", { class: "grid", x1: MARGIN.left, x2: width - MARGIN.right, y1: y(value), y2: y(value) }),
-      s("text", { class: "axis", x: MARGIN.left - 8, y: y(value) + 4, "text-anchor": "end" }, format(value))
+  const grid = ticks.map((value) =>
+    s(
+      "g",
+      {},
+      s("line", { class: "grid", x1: marginLeft, x2: width - MARGIN.right, y1: y(value), y2: y(value) }),
+      s("text", { class: "axis", x: marginLeft - 8, y: y(value) + 4, "text-anchor": "end" }, format(value))
     )
-  }
+  )
   const columns = series.map((point, index) => {
-    const left = MARGIN.left + index * slot + (slot - groupWidth) / 2
+    const left = marginLeft + index * slot + (slot - groupWidth) / 2
     return s(
       "g",
       {},

@@ -164,7 +164,8 @@ export const render = async (container, { query: params, navigate }) => {
                 "a",
                 { href: `/admin/chats${query({ userId: user.telegramId })}` },
                 user.username ? `${user.firstName} (@${user.username})` : user.firstName
-              )
+              ),
+              h("span", { class: "muted small-text" }, ` · ${user.telegramId}`)
             ),
             h("td", { class: "num" }, count(user.messages))
           )

@@ -68,7 +68,8 @@ export const watchProblems = (page: Page): Array<string> => {
 export const screenshot = (page: Page, name: string) =>
   Effect.promise(async () => {
     mkdirSync(screenshotDir, { recursive: true })
-    await page.evaluate("window.scrollTo(0, 0)")
+    // Toasts fade on their own; in a still picture they only hide the page.
+    await page.evaluate("window.scrollTo(0, 0); document.getElementById('toasts')?.replaceChildren()")
     await page.screenshot({ path: path.join(screenshotDir, `${name}.png`), fullPage: true })
   })
 
