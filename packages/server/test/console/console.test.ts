@@ -7,7 +7,7 @@ import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { BotView, StatsView } from "../../src/api/schemas.ts"
 import { ADMIN, expectBody, expectError, loggedIn, withAdmin } from "../support/apiClient.ts"
-import { browserContext, type Page, screenshot, watchProblems } from "../support/browser.ts"
+import { browserContext, type Page, recordTiming, screenshot, watchProblems } from "../support/browser.ts"
 import {
   eventually,
   eventuallyEffect,
@@ -93,13 +93,17 @@ layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })
           return Date.now() - started
         })
         assert.isBelow(loadMs, 1000, `the fleet page took ${loadMs} ms`)
+        yield* recordTiming("fleet page, signed in, until its heading shows (ms)", loadMs)
 
         // Add a bot: it starts disabled; enable it in place.
-        const botId = yield* step(async () => {
+        yield* step(async () => {
           await page.getByRole("link", { name: "Add your first bot" }).click()
           await page.getByLabel("Name").fill("Support")
           await page.getByLabel("Token").fill(token)
           await page.getByLabel("System prompt").fill("You are the support assistant of Example Shop.")
+        })
+        yield* screenshot(page, "new-bot")
+        const botId = yield* step(async () => {
           await page.getByRole("button", { name: "Add bot" }).click()
           await page.waitForURL(/\/admin\/bots\/[0-9a-f-]{36}$/)
           await page.getByRole("heading", { name: "Support", level: 1 }).waitFor()
@@ -119,6 +123,10 @@ layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })
         yield* userWrites(server, botId, token, user, "Where is my parcel?")
         yield* step(async () => {
           await nav(page, "Chats")
+          await page.getByRole("link", { name: /Ann/ }).waitFor()
+        })
+        yield* screenshot(page, "chats")
+        yield* step(async () => {
           await page.getByRole("link", { name: /Ann/ }).click()
           await page.locator(".message-assistant", { hasText: "reply to: Where is my parcel?" }).waitFor()
         })
@@ -292,6 +300,18 @@ layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })
           await page.getByRole("heading", { name: "Bots", level: 1 }).waitFor()
         })
         expectError(yield* api.get(`/api/bots/${bot.id}`), 404, "bot_not_found")
+
+        // Sign out ends the session on the server: the console asks to sign in again.
+        yield* step(async () => {
+          await page.getByRole("button", { name: "Sign out" }).click()
+          await page.waitForURL(/\/admin\/sign-in$/)
+          await page.goto(`${server.baseUrl}/admin/stats`)
+          await page.waitForURL(/\/admin\/sign-in\?next=%2Fadmin%2Fstats$/)
+          await page.getByLabel("Email").fill(ADMIN.email)
+          await page.getByLabel("Password").fill(ADMIN.password)
+          await page.getByRole("button", { name: "Sign in" }).click()
+          await page.getByRole("heading", { name: "Stats", level: 1 }).waitFor()
+        })
         assert.deepStrictEqual(problems, [])
       }).pipe(Effect.scoped),
     90_000

@@ -3,7 +3,7 @@
  * driven by playwright-core (which never downloads a browser), with a fresh
  * profile and nothing that talks to the network on its own.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -71,6 +71,15 @@ export const screenshot = (page: Page, name: string) =>
     // Toasts fade on their own; in a still picture they only hide the page.
     await page.evaluate("window.scrollTo(0, 0); document.getElementById('toasts')?.replaceChildren()")
     await page.screenshot({ path: path.join(screenshotDir, `${name}.png`), fullPage: true })
+  })
+
+/** Keeps a measured time next to the screenshots (test-results/console/timings.json) for the docs. */
+export const recordTiming = (name: string, millis: number) =>
+  Effect.sync(() => {
+    mkdirSync(screenshotDir, { recursive: true })
+    const file = path.join(screenshotDir, "timings.json")
+    const timings = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, number>) : {}
+    writeFileSync(file, `${JSON.stringify({ ...timings, [name]: millis }, null, 2)}\n`)
   })
 
 export type { BrowserContext, Page }
