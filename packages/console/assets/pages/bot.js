@@ -14,20 +14,17 @@ const WEBHOOK_LAG_MS = 1500
 const definition = (term, ...details) => [h("dt", {}, term), h("dd", {}, ...details)]
 
 const webhookCard = (bot) => {
-  let content
+  const mode = definition("Mode", bot.mode === "webhook" ? "Webhook" : "Long polling")
+  const hook = bot.webhook
+  let rows = []
+  let note = null
   if (bot.mode === "polling") {
-    content = h(
-      "p",
-      { class: "muted" },
-      "Long polling: this server asks Telegram for new messages, so no webhook is needed. Set PUBLIC_URL to use webhooks."
-    )
-  } else if (!bot.webhook) {
-    content = h("p", { class: "muted" }, "Telegram did not answer in time; reload to ask again.")
+    note =
+      "This server asks Telegram for new messages, so no webhook is needed. Set PUBLIC_URL to use webhooks."
+  } else if (!hook) {
+    note = "Telegram did not answer in time; reload the page to ask again."
   } else {
-    const hook = bot.webhook
-    content = h(
-      "dl",
-      { class: "details" },
+    rows = [
       definition("URL", hook.url ? h("code", { class: "break" }, hook.url) : "none (the bot is disabled)"),
       definition("Pending updates", String(hook.pendingUpdateCount)),
       hook.lastErrorMessage
@@ -37,14 +34,14 @@ const webhookCard = (bot) => {
             ` (${dateTime(hook.lastErrorDate)})`
           )
         : definition("Last error", "none")
-    )
+    ]
   }
   return h(
     "section",
     { class: "card" },
     h("h2", {}, "Telegram"),
-    h("dl", { class: "details" }, definition("Mode", bot.mode === "webhook" ? "Webhook" : "Long polling")),
-    content
+    h("dl", { class: "details" }, mode, rows),
+    note ? h("p", { class: "muted small-text" }, note) : null
   )
 }
 

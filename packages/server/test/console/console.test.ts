@@ -16,7 +16,6 @@ import {
   telegramBot,
   textUpdate
 } from "../support/inProcessServer.ts"
-import { makeToken } from "../support/testConfig.ts"
 
 const step = <A>(run: () => Promise<A>) => Effect.promise(run)
 
@@ -115,6 +114,10 @@ layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })
         yield* step(async () => {
           await page.getByRole("button", { name: "Enable" }).click()
           await page.locator(".page-header .badge", { hasText: "Active" }).waitFor()
+          // Telegram's webhook, registered by the effect runner a moment later, shows without a reload.
+          await page
+            .locator("code", { hasText: `/telegram/webhook/${page.url().split("/").at(-1)}` })
+            .waitFor()
         })
         assert.isTrue(expectBody(yield* api.get(`/api/bots/${botId}`), 200, BotView).active)
         yield* screenshot(page, "bot")
@@ -270,7 +273,9 @@ layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })
         assert.strictEqual(intact.systemPrompt, "Answer in French.")
 
         // Rotate the token: a new one for the same Telegram bot.
-        const newToken = makeToken(telegram.telegramId)
+        // Same Telegram bot (the number before the colon), another secret part and so another hint.
+        const newToken = `${telegram.telegramId}:AAH${"r".repeat(30)}Zq9w`
+        assert.isFalse(bot.tokenHint.endsWith("Zq9w"))
         server.telegram.registerBot(newToken, {
           id: telegram.telegramId,
           username: telegram.username,
