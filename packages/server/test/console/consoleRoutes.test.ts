@@ -53,6 +53,9 @@ layer(serverLayer(), { timeout: 60_000, excludeTestServices: true })("console fi
       assert.include(page.text, '<script type="module" src="/admin/assets/app.js"></script>')
       assert.notMatch(page.text, /<script(?![^>]*\bsrc=)[^>]*>/, "no inline script")
       assert.notMatch(page.text, /\sstyle=|<style/, "no inline style")
+      for (const [, href] of page.text.matchAll(/(?:href|src)="(\/admin\/assets\/[^"]+)"/g)) {
+        assert.strictEqual((yield* client.get(href!)).status, 200, `index.html refers to ${href}`)
+      }
     })
   )
 
