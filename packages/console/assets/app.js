@@ -33,7 +33,10 @@ let navigation = 0
 
 export const navigate = (path, { replace: replaceEntry = false } = {}) => {
   if (replaceEntry) history.replaceState(null, "", path)
-  else history.pushState(null, "", path)
+  else {
+    history.pushState(null, "", path)
+    window.scrollTo(0, 0)
+  }
   void show()
 }
 
@@ -125,7 +128,16 @@ const show = async () => {
   const module = await route.page()
   if (!active || current !== navigation) return
   replace(container)
-  await module.render(container, context)
+  try {
+    await module.render(container, context)
+  } catch (error) {
+    // A bug in a page: say so instead of leaving it blank (the details are in the browser's console).
+    console.error(error)
+    replace(
+      container,
+      errorNotice({ message: `This page failed to show: ${error.message}. Reload to try again.` })
+    )
+  }
   // Keyboard and screen reader users start at the new page's title, unless the page focused a field.
   if (active && !container.contains(document.activeElement)) {
     container.querySelector("h1")?.focus({ preventScroll: true })

@@ -48,7 +48,7 @@ const fieldRow = (field, input, id) => {
 
 /**
  * Sections of fields for `bot` (null: a new bot, only the `onCreate` fields).
- * `extra` puts more fields (e.g. the token) at the top of a section.
+ * `extra` adds more fields (e.g. the token) at the end of a section.
  */
 export const botFormSections = (bot, extra = {}) => {
   const fields = bot ? botFields : botFields.filter((field) => field.onCreate)
@@ -70,7 +70,7 @@ export const botFormSections = (bot, extra = {}) => {
         { class: "form-section" },
         h("legend", {}, section.title),
         h("p", { class: "section-text" }, section.text),
-        h("div", { class: "fields" }, more, rows)
+        h("div", { class: "fields" }, rows, more)
       )
     })
     .filter(Boolean)

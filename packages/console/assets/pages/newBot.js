@@ -32,7 +32,7 @@ export const render = (container, { navigate }) => {
   const submit = h("button", { type: "submit", class: "primary" }, "Add bot")
   const form = h(
     "form",
-    { class: "card form" },
+    { class: "card form narrow-form" },
     sections,
     problem,
     h(

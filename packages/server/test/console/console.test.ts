@@ -323,6 +323,62 @@ layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })
   )
 
   it.effect(
+    "with the keyboard alone: sign in, reach a bot's switch, enable it; Escape cancels a delete",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* TestServer
+        const api = yield* loggedIn(server.baseUrl)
+        const browser = yield* browserContext
+        const page = yield* step(() => browser.newPage())
+        const problems = watchProblems(page)
+        const created = expectBody(
+          yield* api.post("/api/bots", { name: "Keys", token: telegramBot(server.telegram, "Keys").token }),
+          201,
+          BotView
+        )
+        /** Presses Tab until the focused element's accessible text matches, as a keyboard user would. */
+        const tabTo = async (pattern: RegExp) => {
+          for (let presses = 0; presses < 40; presses++) {
+            await page.keyboard.press("Tab")
+            const focused = String(
+              await page.evaluate(
+                "(document.activeElement.getAttribute('aria-label') || document.activeElement.textContent || '').trim()"
+              )
+            )
+            if (pattern.test(focused)) return
+          }
+          throw new Error(`no focusable element matching ${pattern}`)
+        }
+        yield* step(async () => {
+          await page.goto(`${server.baseUrl}/admin/sign-in`)
+          await page.keyboard.type(ADMIN.email)
+          await page.keyboard.press("Tab")
+          await page.keyboard.type(ADMIN.password)
+          await page.keyboard.press("Enter")
+          await page.getByRole("heading", { name: "Bots", level: 1 }).waitFor()
+          await tabTo(/^Enable Keys$/)
+          await page.keyboard.press("Enter")
+          await page.locator("tr", { hasText: "Keys" }).locator(".badge", { hasText: "Active" }).waitFor()
+        })
+        assert.isTrue(expectBody(yield* api.get(`/api/bots/${created.id}`), 200, BotView).active)
+        yield* step(async () => {
+          // Focus stayed on the row's switch; one step back is the bot's name, a link to its page.
+          await page.keyboard.press("Shift+Tab")
+          await page.keyboard.press("Enter")
+          await page.getByRole("heading", { name: "Keys", level: 1 }).waitFor()
+          await tabTo(/^Delete bot…$/)
+          await page.keyboard.press("Enter")
+          await page.getByRole("dialog").waitFor()
+          await page.keyboard.press("Escape")
+          await page.getByRole("dialog").waitFor({ state: "detached" })
+        })
+        expectBody(yield* api.get(`/api/bots/${created.id}`), 200, BotView)
+        assert.deepStrictEqual(problems, [])
+      }).pipe(Effect.scoped),
+    60_000
+  )
+
+  it.effect(
     "at 375 px every page fits the width",
     () =>
       Effect.gen(function* () {
