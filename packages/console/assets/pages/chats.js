@@ -89,10 +89,7 @@ export const render = async (container, { query: params, navigate }) => {
       )
     )
 
-  const loadPage = async (cursor) => {
-    const page = await api.get(`/api/chats${query({ botId, userId, cursor, limit: PAGE_SIZE })}`)
-    return page
-  }
+  const loadPage = (cursor) => api.get(`/api/chats${query({ botId, userId, cursor, limit: PAGE_SIZE })}`)
 
   let page
   try {
