@@ -76,3 +76,19 @@ export const botFormSections = (bot, extra = {}) => {
     .filter(Boolean)
   return { fields, inputs, sections }
 }
+
+/** Which input an API error is about: the field path of a 400, or the field a conflict names. */
+const FIELD_OF_CODE = { name_taken: "name", token_in_use: "token", invalid_token: "token" }
+
+/**
+ * Marks the input the error is about (red, `aria-invalid`) and moves focus to
+ * it, so the person lands where the fix is. Returns a function that clears it.
+ */
+export const markInvalidField = (inputs, error) => {
+  const name = FIELD_OF_CODE[error.code] ?? /\["([\w.]+)"/.exec(error.message ?? "")?.[1]
+  const input = name ? inputs.get(name) : undefined
+  if (!input) return () => {}
+  input.setAttribute("aria-invalid", "true")
+  input.focus()
+  return () => input.removeAttribute("aria-invalid")
+}

@@ -4,6 +4,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { bodyFrom, botFields, inputValue } from "../assets/botFields.js"
+import { markInvalidField } from "../assets/botForm.js"
 
 interface Field {
   readonly name: string
@@ -86,5 +87,48 @@ describe("bot form bodies", () => {
       allowedUserIds: [1, 2, 3],
       limits: { userMessagesPerDay: null, userMessagesPerMinute: 5 }
     })
+  })
+})
+
+describe("the field an API error is about", () => {
+  /** Stands in for an input: records what the form does to it. */
+  const fakeInput = () => {
+    const state = { invalid: false, focused: false }
+    return {
+      state,
+      setAttribute: (name: string, value: string) => {
+        if (name === "aria-invalid") state.invalid = value === "true"
+      },
+      removeAttribute: (name: string) => {
+        if (name === "aria-invalid") state.invalid = false
+      },
+      focus: () => {
+        state.focused = true
+      }
+    }
+  }
+
+  it("a 400 names the field by its path; a conflict by its code; the mark can be cleared", () => {
+    const history = fakeInput()
+    const name = fakeInput()
+    const inputs = new Map([
+      ["historyLimit", history],
+      ["name", name]
+    ])
+    markInvalidField(inputs, {
+      code: "invalid_request",
+      message: 'body: Expected a value between 0 and 200 at ["historyLimit"]'
+    })
+    assert.deepStrictEqual(history.state, { invalid: true, focused: true })
+    const clear = markInvalidField(inputs, { code: "name_taken", message: 'a bot named "x" already exists' })
+    assert.deepStrictEqual(name.state, { invalid: true, focused: true })
+    clear()
+    assert.isFalse(name.state.invalid)
+  })
+
+  it("an error about no field marks nothing", () => {
+    const name = fakeInput()
+    markInvalidField(new Map([["name", name]]), { code: "internal_error", message: "internal error" })
+    assert.deepStrictEqual(name.state, { invalid: false, focused: false })
   })
 })

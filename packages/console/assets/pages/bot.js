@@ -4,7 +4,7 @@
  */
 import { api, query } from "../api.js"
 import { bodyFrom } from "../botFields.js"
-import { botFormSections } from "../botForm.js"
+import { botFormSections, markInvalidField } from "../botForm.js"
 import { append, h, replace } from "../dom.js"
 import { dateTime } from "../format.js"
 import { actionButton, botStatus, confirmDialog, errorNotice, loading, pageHeader, toast } from "../ui.js"
@@ -181,6 +181,7 @@ export const render = async (container, context) => {
     webhookSlot = webhookCard(bot)
     const problem = h("div", { class: "form-problem" })
     const save = h("button", { type: "submit", class: "primary" }, "Save changes")
+    let clearInvalid = () => {}
     const form = h(
       "form",
       { class: "card form", "aria-label": "Settings" },
@@ -191,6 +192,7 @@ export const render = async (container, context) => {
     form.addEventListener("submit", async (event) => {
       event.preventDefault()
       problem.replaceChildren()
+      clearInvalid()
       const body = bodyFrom(fields, inputs, bot)
       if (Object.keys(body).length === 0) {
         toast("Nothing to save: no field changed", "neutral")
@@ -204,6 +206,7 @@ export const render = async (container, context) => {
         draw()
       } catch (error) {
         problem.replaceChildren(errorNotice(error))
+        clearInvalid = markInvalidField(inputs, error)
         save.disabled = false
         save.textContent = "Save changes"
       }

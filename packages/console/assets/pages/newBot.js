@@ -1,7 +1,7 @@
 /** Add a bot: its name and token (checked with Telegram), and optionally a model and a prompt. */
 import { api } from "../api.js"
 import { bodyFrom } from "../botFields.js"
-import { botFormSections } from "../botForm.js"
+import { botFormSections, markInvalidField } from "../botForm.js"
 import { append, h } from "../dom.js"
 import { errorNotice, pageHeader, toast } from "../ui.js"
 
@@ -30,6 +30,7 @@ export const render = (container, { navigate }) => {
   const { fields, inputs, sections } = botFormSections(null, { basics: [tokenRow] })
   const problem = h("div", { class: "form-problem" })
   const submit = h("button", { type: "submit", class: "primary" }, "Add bot")
+  let clearInvalid = () => {}
   const form = h(
     "form",
     { class: "card form narrow-form" },
@@ -44,6 +45,7 @@ export const render = (container, { navigate }) => {
   )
   form.addEventListener("submit", async (event) => {
     event.preventDefault()
+    clearInvalid()
     submit.disabled = true
     submit.textContent = "Checking the token…"
     problem.replaceChildren()
@@ -56,6 +58,7 @@ export const render = (container, { navigate }) => {
       navigate(`/admin/bots/${bot.id}`)
     } catch (error) {
       problem.replaceChildren(errorNotice(error))
+      clearInvalid = markInvalidField(new Map([...inputs, ["token", token]]), error)
     } finally {
       submit.disabled = false
       submit.textContent = "Add bot"

@@ -65,12 +65,16 @@ export const watchProblems = (page: Page): Array<string> => {
   return problems
 }
 
-export const screenshot = (page: Page, name: string) =>
+/** The whole page by default; `fullPage: false` for what is on screen (e.g. with a modal dialog open). */
+export const screenshot = (page: Page, name: string, options: { readonly fullPage?: boolean } = {}) =>
   Effect.promise(async () => {
     mkdirSync(screenshotDir, { recursive: true })
     // Toasts fade on their own; in a still picture they only hide the page.
     await page.evaluate("window.scrollTo(0, 0); document.getElementById('toasts')?.replaceChildren()")
-    await page.screenshot({ path: path.join(screenshotDir, `${name}.png`), fullPage: true })
+    await page.screenshot({
+      path: path.join(screenshotDir, `${name}.png`),
+      fullPage: options.fullPage ?? true
+    })
   })
 
 /** Keeps a measured time next to the screenshots (test-results/console/timings.json) for the docs. */
