@@ -113,7 +113,11 @@ export const render = async (container, { params, isActive, onLeave }) => {
 
   let firstPoll = true
 
+  let inFlight = false
   const poll = async () => {
+    // A slow answer must not pile up requests behind it.
+    if (inFlight) return
+    inFlight = true
     try {
       const page = await api.get(`/api/chats/${chat.id}/messages${query({ limit: PAGE_SIZE })}`)
       // A retried reply is deleted and made again: drop what the newest page no longer has.
@@ -129,6 +133,8 @@ export const render = async (container, { params, isActive, onLeave }) => {
       draw()
     } catch (error) {
       pollProblem.replaceChildren(errorNotice(error))
+    } finally {
+      inFlight = false
     }
   }
 
@@ -233,10 +239,16 @@ export const render = async (container, { params, isActive, onLeave }) => {
   )
   await poll()
   if (!isActive()) return
+  // A hidden tab does not poll; coming back catches up at once.
   const timer = setInterval(() => {
     if (!document.hidden) void poll()
   }, POLL_MS)
+  const onVisible = () => {
+    if (!document.hidden) void poll()
+  }
+  document.addEventListener("visibilitychange", onVisible)
   onLeave(() => {
     clearInterval(timer)
+    document.removeEventListener("visibilitychange", onVisible)
   })
 }
