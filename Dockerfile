@@ -32,7 +32,7 @@ COPY packages/application/package.json packages/application/
 COPY packages/adapters/package.json packages/adapters/
 COPY packages/server/package.json packages/server/
 COPY packages/testing/package.json packages/testing/
-COPY packages/testing/package.json packages/testing/
+COPY packages/console/package.json packages/console/
 
 # Production dependencies only. The image has its own Node, so the Node binary
 # that `npm ci` brings for developers (node-<os>-<cpu>, 185 MB) goes.

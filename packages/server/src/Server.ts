@@ -35,6 +35,7 @@ import { HttpIncomingMessage, HttpMiddleware, HttpRouter } from "effect/http"
 import { ApiRoutes } from "./api/ApiRoutes.ts"
 import type { AppConfigShape } from "./config/AppConfig.ts"
 import * as AppConfig from "./config/AppConfig.ts"
+import { ConsoleRoutes } from "./http/ConsoleRoutes.ts"
 import { HealthRoutes } from "./http/HealthRoutes.ts"
 import { originCheck } from "./http/originCheck.ts"
 import { requestLog } from "./http/requestLog.ts"
@@ -134,6 +135,7 @@ export const httpLayer = (config: AppConfigShape) =>
       WebhookRoutes,
       MetricsRoutes,
       ApiRoutes,
+      ConsoleRoutes,
       requestLog,
       originCheck(config),
       // Browsers on these origins may call the API with the session cookie; without any, no CORS headers at all.

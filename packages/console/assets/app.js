@@ -1,0 +1,170 @@
+/**
+ * The console's shell: who is signed in, the navigation, and which page a
+ * path shows. Pages are modules in pages/ with `render(container, context)`.
+ */
+import { api, whenUnauthorized } from "./api.js"
+import { h, replace } from "./dom.js"
+import { errorNotice } from "./ui.js"
+
+/** Path pattern → page module. Order matters: the first match wins. */
+const routes = [
+  { pattern: /^\/admin\/sign-in$/, page: () => import("./pages/signIn.js"), bare: true },
+  { pattern: /^\/admin\/?$/, page: () => import("./pages/fleet.js"), nav: "fleet" },
+  { pattern: /^\/admin\/bots\/new$/, page: () => import("./pages/newBot.js"), nav: "fleet" },
+  { pattern: /^\/admin\/bots\/(?<id>[\w-]+)$/, page: () => import("./pages/bot.js"), nav: "fleet" },
+  { pattern: /^\/admin\/chats$/, page: () => import("./pages/chats.js"), nav: "chats" },
+  { pattern: /^\/admin\/chats\/(?<id>[\w-]+)$/, page: () => import("./pages/chat.js"), nav: "chats" },
+  { pattern: /^\/admin\/failures$/, page: () => import("./pages/failures.js"), nav: "failures" },
+  { pattern: /^\/admin\/stats$/, page: () => import("./pages/stats.js"), nav: "stats" }
+]
+
+const navItems = [
+  { id: "fleet", label: "Bots", href: "/admin" },
+  { id: "chats", label: "Chats", href: "/admin/chats" },
+  { id: "failures", label: "Failures", href: "/admin/failures" },
+  { id: "stats", label: "Stats", href: "/admin/stats" }
+]
+
+const root = document.getElementById("app")
+let session = null
+let leaveCurrentPage = () => {}
+/** Counts navigations, so a page that finishes loading after the next navigation stays out. */
+let navigation = 0
+
+export const navigate = (path, { replace: replaceEntry = false } = {}) => {
+  if (replaceEntry) history.replaceState(null, "", path)
+  else {
+    history.pushState(null, "", path)
+    window.scrollTo(0, 0)
+  }
+  void show()
+}
+
+const signOut = async () => {
+  try {
+    await api.post("/api/auth/logout")
+  } finally {
+    session = null
+    navigate("/admin/sign-in")
+  }
+}
+
+const shell = (active) => {
+  const main = h("main", { id: "main", class: "main", tabindex: "-1" })
+  const nav = h(
+    "nav",
+    { class: "nav", "aria-label": "Main" },
+    navItems.map((item) =>
+      h(
+        "a",
+        { href: item.href, class: "nav-link", "aria-current": item.id === active ? "page" : null },
+        item.label
+      )
+    )
+  )
+  const sidebar = h(
+    "aside",
+    { class: "sidebar" },
+    h(
+      "div",
+      { class: "sidebar-inner" },
+      h(
+        "a",
+        { class: "brand", href: "/admin" },
+        h("img", { src: "/admin/assets/favicon.svg", alt: "", width: "28", height: "28" }),
+        h("span", {}, "Botfleet")
+      ),
+      nav,
+      h(
+        "div",
+        { class: "account" },
+        h("span", { class: "account-email", title: session.email }, session.email),
+        h("button", { type: "button", class: "link-button", onclick: signOut }, "Sign out")
+      )
+    )
+  )
+  replace(root, h("div", { class: "layout" }, sidebar, main))
+  return main
+}
+
+const show = async () => {
+  leaveCurrentPage()
+  leaveCurrentPage = () => {}
+  const current = ++navigation
+  const path = location.pathname
+  const route = routes.find((candidate) => candidate.pattern.test(path))
+  if (!route) {
+    navigate("/admin", { replace: true })
+    return
+  }
+  if (!route.bare && session === null) {
+    try {
+      session = await api.get("/api/auth/me")
+    } catch (error) {
+      if (error.status === 401 || current !== navigation) return
+      replace(root, h("main", { class: "main" }, errorNotice(error)))
+      return
+    }
+  }
+  if (current !== navigation) return
+  const container = route.bare ? root : shell(route.nav)
+  const leaveHandlers = []
+  let active = true
+  leaveCurrentPage = () => {
+    active = false
+    for (const handler of leaveHandlers) handler()
+  }
+  const context = {
+    params: path.match(route.pattern).groups ?? {},
+    query: new URLSearchParams(location.search),
+    session,
+    navigate,
+    isActive: () => active,
+    onLeave: (handler) => leaveHandlers.push(handler),
+    signedIn: (admin) => {
+      session = admin
+    }
+  }
+  const module = await route.page()
+  if (!active || current !== navigation) return
+  replace(container)
+  try {
+    await module.render(container, context)
+  } catch (error) {
+    // A bug in a page: say so instead of leaving it blank (the details are in the browser's console).
+    console.error(error)
+    replace(
+      container,
+      errorNotice({ message: `This page failed to show: ${error.message}. Reload to try again.` })
+    )
+  }
+  // Keyboard and screen reader users start at the new page's title, unless the page focused a field.
+  if (active && !container.contains(document.activeElement)) {
+    container.querySelector("h1")?.focus({ preventScroll: true })
+  }
+}
+
+whenUnauthorized(() => {
+  session = null
+  if (location.pathname !== "/admin/sign-in") {
+    const back = location.pathname + location.search
+    navigate(`/admin/sign-in${back === "/admin" ? "" : `?next=${encodeURIComponent(back)}`}`, {
+      replace: true
+    })
+  }
+})
+
+// Links inside the console change the page without a reload.
+document.addEventListener("click", (event) => {
+  const link = event.target.closest?.("a[href]")
+  if (!link || event.defaultPrevented || event.button !== 0) return
+  if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey || link.target) return
+  const url = new URL(link.href)
+  if (url.origin !== location.origin || !url.pathname.startsWith("/admin")) return
+  event.preventDefault()
+  navigate(url.pathname + url.search)
+})
+
+window.addEventListener("popstate", () => void show())
+
+void show()

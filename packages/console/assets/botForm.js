@@ -1,0 +1,94 @@
+/** The bot form: sections of labelled inputs built from botFields.js. */
+import { botFields, botSections, inputValue } from "./botFields.js"
+import { h } from "./dom.js"
+
+const inputFor = (field, bot, id) => {
+  const common = { id, name: field.name, required: field.required ?? false }
+  if (field.kind === "textarea") {
+    const textarea = h("textarea", { ...common, rows: field.rows ?? 4, maxlength: field.maxLength })
+    textarea.value = inputValue(field, bot)
+    return textarea
+  }
+  if (field.kind === "select") {
+    const select = h(
+      "select",
+      common,
+      field.options.map((option) => h("option", { value: option.value }, option.label))
+    )
+    select.value = inputValue(field, bot)
+    return select
+  }
+  if (field.kind === "checkbox") {
+    const box = h("input", { ...common, type: "checkbox" })
+    box.checked = Boolean(inputValue(field, bot))
+    return box
+  }
+  return h("input", {
+    ...common,
+    type: field.kind === "number" ? "number" : "text",
+    inputmode: field.kind === "ids" ? "numeric" : null,
+    min: field.min,
+    max: field.max,
+    maxlength: field.maxLength,
+    placeholder: typeof field.placeholder === "function" ? field.placeholder(bot) : field.placeholder,
+    value: inputValue(field, bot),
+    autocomplete: "off"
+  })
+}
+
+const fieldRow = (field, input, id) => {
+  const helpId = `${id}-help`
+  if (field.help) input.setAttribute("aria-describedby", helpId)
+  const help = field.help ? h("p", { class: "help", id: helpId }, field.help) : null
+  if (field.kind === "checkbox") {
+    return h("div", { class: "field field-check" }, input, h("label", { for: id }, field.label), help)
+  }
+  return h("div", { class: "field" }, h("label", { for: id }, field.label), input, help)
+}
+
+/**
+ * Sections of fields for `bot` (null: a new bot, only the `onCreate` fields).
+ * `extra` adds more fields (e.g. the token) at the end of a section.
+ */
+export const botFormSections = (bot, extra = {}) => {
+  const fields = bot ? botFields : botFields.filter((field) => field.onCreate)
+  const inputs = new Map()
+  const sections = botSections
+    .map((section) => {
+      const rows = fields
+        .filter((field) => field.section === section.id)
+        .map((field) => {
+          const id = `bot-${field.name.replaceAll(".", "-")}`
+          const input = inputFor(field, bot, id)
+          inputs.set(field.name, input)
+          return fieldRow(field, input, id)
+        })
+      const more = extra[section.id] ?? []
+      if (rows.length + more.length === 0) return null
+      return h(
+        "fieldset",
+        { class: "form-section" },
+        h("legend", {}, section.title),
+        h("p", { class: "section-text" }, section.text),
+        h("div", { class: "fields" }, rows, more)
+      )
+    })
+    .filter(Boolean)
+  return { fields, inputs, sections }
+}
+
+/** Which input an API error is about: the field path of a 400, or the field a conflict names. */
+const FIELD_OF_CODE = { name_taken: "name", token_in_use: "token", invalid_token: "token" }
+
+/**
+ * Marks the input the error is about (red, `aria-invalid`) and moves focus to
+ * it, so the person lands where the fix is. Returns a function that clears it.
+ */
+export const markInvalidField = (inputs, error) => {
+  const name = FIELD_OF_CODE[error.code] ?? /\["([\w.]+)"/.exec(error.message ?? "")?.[1]
+  const input = name ? inputs.get(name) : undefined
+  if (!input) return () => {}
+  input.setAttribute("aria-invalid", "true")
+  input.focus()
+  return () => input.removeAttribute("aria-invalid")
+}

@@ -1,0 +1,52 @@
+/** Numbers, money, times and names as the console shows them. */
+
+const integer = new Intl.NumberFormat("en-US")
+
+export const count = (value) => integer.format(value)
+
+/** Dollars: cents for normal amounts, more digits for the tiny costs of single replies. */
+export const usd = (value) => {
+  if (value === 0) return "$0.00"
+  if (Math.abs(value) < 0.01) return `$${value.toPrecision(2)}`
+  return new Intl.NumberFormat("en-US", { style: "currency", currency: "USD" }).format(value)
+}
+
+export const milliseconds = (value) =>
+  value === null || value === undefined
+    ? "–"
+    : value < 1000
+      ? `${Math.round(value)} ms`
+      : `${(value / 1000).toFixed(1)} s`
+
+const dateTimeFormat = new Intl.DateTimeFormat("en-GB", {
+  day: "numeric",
+  month: "short",
+  hour: "2-digit",
+  minute: "2-digit"
+})
+const timeFormat = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit" })
+
+export const dateTime = (iso) => (iso ? dateTimeFormat.format(new Date(iso)) : "–")
+
+export const time = (iso) => (iso ? timeFormat.format(new Date(iso)) : "")
+
+/** "just now", "5 min ago", "3 h ago", else the date. */
+export const ago = (iso) => {
+  if (!iso) return "never"
+  const seconds = (Date.now() - Date.parse(iso)) / 1000
+  if (seconds < 45) return "just now"
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`
+  if (seconds < 86_400) return `${Math.round(seconds / 3600)} h ago`
+  return dateTime(iso)
+}
+
+/** "Ann Lee (@ann)" or the group title. */
+export const chatName = (chat) => {
+  if (chat.user) return userName(chat.user)
+  return chat.title ?? `Chat ${chat.telegramChatId}`
+}
+
+export const userName = (user) => {
+  const full = [user.firstName, user.lastName].filter(Boolean).join(" ")
+  return user.username ? `${full} (@${user.username})` : full
+}

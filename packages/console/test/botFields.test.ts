@@ -1,0 +1,134 @@
+/**
+ * The bot form's bodies: a new bot sends only what was filled in; an edit
+ * sends only what changed, with the types the API expects.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { bodyFrom, botFields, inputValue } from "../assets/botFields.js"
+import { markInvalidField } from "../assets/botForm.js"
+
+interface Field {
+  readonly name: string
+  readonly kind: string
+  readonly nullable?: boolean
+}
+
+/** Stand-ins for the inputs: what the form reads is `.value` (and `.checked`). */
+const inputsFor = (
+  fields: ReadonlyArray<Field>,
+  bot: unknown,
+  changes: Record<string, string | boolean> = {}
+) =>
+  new Map(
+    fields.map((field) => {
+      const change = changes[field.name]
+      const value = change === undefined ? String(inputValue(field, bot)) : String(change)
+      return [
+        field.name,
+        { value, checked: change === true || (change === undefined && inputValue(field, bot) === true) }
+      ]
+    })
+  )
+
+const bot = {
+  name: "Support",
+  model: "gpt-4o",
+  historyLimit: 20,
+  systemPrompt: "Be brief.",
+  startMessage: "Hi",
+  helpMessage: "Help",
+  errorMessage: "Sorry"
+}
+
+describe("bot form bodies", () => {
+  it("an unchanged form sends nothing", () => {
+    assert.deepStrictEqual(bodyFrom(botFields, inputsFor(botFields, bot), bot), {})
+  })
+
+  it("an edit sends only the changed fields, numbers as numbers and an empty model as null", () => {
+    const inputs = inputsFor(botFields, bot, {
+      historyLimit: "35",
+      model: "  ",
+      systemPrompt: "Answer in French."
+    })
+    assert.deepStrictEqual(bodyFrom(botFields, inputs, bot), {
+      historyLimit: 35,
+      model: null,
+      systemPrompt: "Answer in French."
+    })
+  })
+
+  it("a new bot sends the filled fields only, so the server's defaults apply to the rest", () => {
+    const inputs = inputsFor(botFields, null, { name: " Sales ", systemPrompt: "Sell politely." })
+    assert.deepStrictEqual(bodyFrom(botFields, inputs, null), {
+      name: "Sales",
+      systemPrompt: "Sell politely."
+    })
+  })
+
+  it("nested fields, lists and switches: a changed nested field sends its whole object", () => {
+    const fields = [
+      { name: "voice", kind: "checkbox" },
+      { name: "allowedUserIds", kind: "ids" },
+      { name: "limits.userMessagesPerDay", kind: "number", nullable: true },
+      { name: "limits.userMessagesPerMinute", kind: "number", nullable: true }
+    ]
+    const current = {
+      voice: false,
+      allowedUserIds: [1, 2],
+      limits: { userMessagesPerDay: 100, userMessagesPerMinute: 5 }
+    }
+    const inputs = inputsFor(fields, current, {
+      voice: true,
+      allowedUserIds: "1, 2 3",
+      "limits.userMessagesPerDay": ""
+    })
+    assert.deepStrictEqual(bodyFrom(fields, inputs, current), {
+      voice: true,
+      allowedUserIds: [1, 2, 3],
+      limits: { userMessagesPerDay: null, userMessagesPerMinute: 5 }
+    })
+  })
+})
+
+describe("the field an API error is about", () => {
+  /** Stands in for an input: records what the form does to it. */
+  const fakeInput = () => {
+    const state = { invalid: false, focused: false }
+    return {
+      state,
+      setAttribute: (name: string, value: string) => {
+        if (name === "aria-invalid") state.invalid = value === "true"
+      },
+      removeAttribute: (name: string) => {
+        if (name === "aria-invalid") state.invalid = false
+      },
+      focus: () => {
+        state.focused = true
+      }
+    }
+  }
+
+  it("a 400 names the field by its path; a conflict by its code; the mark can be cleared", () => {
+    const history = fakeInput()
+    const name = fakeInput()
+    const inputs = new Map([
+      ["historyLimit", history],
+      ["name", name]
+    ])
+    markInvalidField(inputs, {
+      code: "invalid_request",
+      message: 'body: Expected a value between 0 and 200 at ["historyLimit"]'
+    })
+    assert.deepStrictEqual(history.state, { invalid: true, focused: true })
+    const clear = markInvalidField(inputs, { code: "name_taken", message: 'a bot named "x" already exists' })
+    assert.deepStrictEqual(name.state, { invalid: true, focused: true })
+    clear()
+    assert.isFalse(name.state.invalid)
+  })
+
+  it("an error about no field marks nothing", () => {
+    const name = fakeInput()
+    markInvalidField(new Map([["name", name]]), { code: "internal_error", message: "internal error" })
+    assert.deepStrictEqual(name.state, { invalid: false, focused: false })
+  })
+})

@@ -1,0 +1,429 @@
+/**
+ * The admin console in a real browser (headless Chromium) against the real
+ * server with the fake Telegram and OpenAI: what an operator does, step by
+ * step, checked on the page and in the API. Screenshots go to test-results/console.
+ */
+import { assert, layer } from "@effect/vitest"
+import { Effect } from "effect"
+import { BotView, StatsView } from "../../src/api/schemas.ts"
+import { ADMIN, expectBody, expectError, loggedIn, withAdmin } from "../support/apiClient.ts"
+import { browserContext, type Page, recordTiming, screenshot, watchProblems } from "../support/browser.ts"
+import {
+  eventually,
+  eventuallyEffect,
+  layer as serverLayer,
+  TestServer,
+  telegramBot,
+  textUpdate
+} from "../support/inProcessServer.ts"
+
+const step = <A>(run: () => Promise<A>) => Effect.promise(run)
+
+/** A user writes to the bot through its webhook, the way Telegram delivers it. */
+const userWrites = (
+  server: TestServer["Service"],
+  botId: string,
+  token: string,
+  chatId: number,
+  text: string
+) =>
+  Effect.gen(function* () {
+    const secret = yield* eventually(() => server.telegram.webhookOf(token)?.secretToken ?? undefined)
+    const response = yield* step(() =>
+      fetch(`${server.baseUrl}/telegram/webhook/${botId}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": secret },
+        body: JSON.stringify(textUpdate(chatId, text))
+      })
+    )
+    assert.strictEqual(response.status, 200)
+  })
+
+const signIn = (page: Page, baseUrl: string) =>
+  step(async () => {
+    await page.goto(`${baseUrl}/admin/sign-in`)
+    await page.getByLabel("Email").fill(ADMIN.email)
+    await page.getByLabel("Password").fill(ADMIN.password)
+    await page.getByRole("button", { name: "Sign in" }).click()
+    await page.getByRole("heading", { name: "Bots", level: 1 }).waitFor()
+  })
+
+/** Follows a link of the main navigation (pages have other links with the same names). */
+const nav = (page: Page, name: string) => page.getByRole("navigation").getByRole("link", { name }).click()
+
+const sentTexts = (server: TestServer["Service"], chatId: number) =>
+  server.telegram.sentTo(chatId).map((sent) => sent.text)
+
+layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })("admin console", (it) => {
+  it.effect(
+    "sign in, add and enable a bot, watch a chat live, answer as the bot, retry a failure, read stats",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* TestServer
+        const api = yield* loggedIn(server.baseUrl)
+        const browser = yield* browserContext
+        const page = yield* step(() => browser.newPage())
+        const problems = watchProblems(page)
+        const { token } = telegramBot(server.telegram, "Support")
+        const user = 4242
+
+        // Sign in: a wrong password shows the API's error, the right one opens the fleet.
+        yield* step(async () => {
+          await page.goto(`${server.baseUrl}/admin`)
+          await page.waitForURL(/\/admin\/sign-in$/)
+        })
+        yield* screenshot(page, "sign-in")
+        yield* step(async () => {
+          await page.getByLabel("Email").fill(ADMIN.email)
+          await page.getByLabel("Password").fill("not the password")
+          await page.getByRole("button", { name: "Sign in" }).click()
+          await page.getByRole("alert").filter({ hasText: "Invalid credentials" }).waitFor()
+          await page.getByLabel("Password").fill(ADMIN.password)
+          await page.getByRole("button", { name: "Sign in" }).click()
+          await page.getByRole("heading", { name: "No bots yet" }).waitFor()
+        })
+        yield* screenshot(page, "fleet-empty")
+
+        // A fresh load of the console, signed in, is ready well within a second.
+        const loadMs = yield* step(async () => {
+          const started = Date.now()
+          await page.goto(`${server.baseUrl}/admin`)
+          await page.getByRole("heading", { name: "No bots yet" }).waitFor()
+          return Date.now() - started
+        })
+        assert.isBelow(loadMs, 1000, `the fleet page took ${loadMs} ms`)
+        yield* recordTiming("fleet page, signed in, until its heading shows (ms)", loadMs)
+
+        // Add a bot: it starts disabled; enable it in place.
+        yield* step(async () => {
+          await page.getByRole("link", { name: "Add your first bot" }).click()
+          await page.getByLabel("Name").fill("Support")
+          await page.getByLabel("Token").fill(token)
+          await page.getByLabel("System prompt").fill("You are the support assistant of Example Shop.")
+        })
+        yield* screenshot(page, "new-bot")
+        const botId = yield* step(async () => {
+          await page.getByRole("button", { name: "Add bot" }).click()
+          await page.waitForURL(/\/admin\/bots\/[0-9a-f-]{36}$/)
+          await page.getByRole("heading", { name: "Support", level: 1 }).waitFor()
+          return page.url().split("/").at(-1)!
+        })
+        const created = expectBody(yield* api.get(`/api/bots/${botId}`), 200, BotView)
+        assert.strictEqual(created.active, false)
+        assert.strictEqual(created.systemPrompt, "You are the support assistant of Example Shop.")
+        yield* step(async () => {
+          await page.getByRole("button", { name: "Enable" }).click()
+          await page.locator(".page-header .badge", { hasText: "Active" }).waitFor()
+          // Telegram's webhook, registered by the effect runner a moment later, shows without a reload.
+          await page
+            .locator("code", { hasText: `/telegram/webhook/${page.url().split("/").at(-1)}` })
+            .waitFor()
+        })
+        assert.isTrue(expectBody(yield* api.get(`/api/bots/${botId}`), 200, BotView).active)
+        yield* screenshot(page, "bot")
+
+        // A user writes; the chat is listed and its transcript shows the reply.
+        yield* userWrites(server, botId, token, user, "Where is my parcel?")
+        yield* step(async () => {
+          await nav(page, "Chats")
+          await page.getByRole("link", { name: /Ann/ }).waitFor()
+        })
+        yield* screenshot(page, "chats")
+        yield* step(async () => {
+          await page.getByRole("link", { name: /Ann/ }).click()
+          await page.locator(".message-assistant", { hasText: "reply to: Where is my parcel?" }).waitFor()
+        })
+
+        // While the page is open, the next message and its reply appear by themselves.
+        yield* userWrites(server, botId, token, user, "And when will it arrive?")
+        yield* step(() =>
+          page
+            .locator(".message-assistant", { hasText: "reply to: And when will it arrive?" })
+            .waitFor({ timeout: 5000 })
+        )
+
+        // Answer as the bot: the user gets it in Telegram; the page shows it sent.
+        yield* step(async () => {
+          await page.getByLabel("Answer as Support").fill("Hi Ann, a human here. It left this morning.")
+          await page.getByRole("button", { name: "Send" }).click()
+          await page.locator(".message-admin.status-sent", { hasText: "a human here" }).waitFor()
+        })
+        yield* eventually(() =>
+          sentTexts(server, user).includes("Hi Ann, a human here. It left this morning.")
+        )
+        yield* screenshot(page, "chat")
+
+        // The model refuses (a bad API key): the failure shows in the chat and on the failures page.
+        yield* server.openai.failNext({ status: 401, model: created.effectiveModel })
+        yield* userWrites(server, botId, token, user, "Are you there?")
+        yield* step(() => page.locator(".message.status-failed").waitFor({ timeout: 5000 }))
+        yield* step(async () => {
+          await nav(page, "Failures")
+          await page.locator(".failure", { hasText: "401" }).waitFor()
+        })
+        yield* screenshot(page, "failures")
+        yield* step(async () => {
+          await page.getByRole("button", { name: /^Retry/ }).click()
+          await page.getByRole("heading", { name: "No failures" }).waitFor()
+        })
+        yield* eventually(() => sentTexts(server, user).includes("reply to: Are you there?"))
+
+        // Stats: the three messages, a chart per series, and another period.
+        const stats = expectBody(yield* api.get(`/api/stats?period=day`), 200, StatsView)
+        assert.strictEqual(stats.messagesIn, 3)
+        yield* step(async () => {
+          await nav(page, "Stats")
+          const messagesIn = page.locator(".tile", { hasText: "Messages in" }).locator(".tile-value")
+          await messagesIn.filter({ hasText: /^3$/ }).waitFor()
+          await page.locator(".chart svg rect.bar:not([height='0'])").first().waitFor()
+          await page.getByRole("link", { name: /Ann/ }).waitFor()
+        })
+        yield* screenshot(page, "stats")
+        yield* step(async () => {
+          await page.getByRole("button", { name: "7 days" }).click()
+          await page.waitForURL(/period=week/)
+          await page.getByRole("button", { name: "7 days", pressed: true }).waitFor()
+          await page.locator(".chart svg rect.bar:not([height='0'])").first().waitFor()
+        })
+        const bars = yield* step(() => page.locator(".chart").first().locator("rect.bar").count())
+        assert.strictEqual(bars, 8 * 3, "a week touches 8 UTC days, three bars each")
+
+        // The fleet: today's numbers per bot, and disabling in place.
+        const botStats = expectBody(yield* api.get(`/api/stats?period=day&botId=${botId}`), 200, StatsView)
+        yield* step(async () => {
+          await nav(page, "Bots")
+          const row = page.locator("tr", { hasText: "Support" })
+          await row.locator("td[data-label=Replies]", { hasText: String(botStats.messagesOut) }).waitFor()
+        })
+        yield* screenshot(page, "fleet")
+        yield* step(async () => {
+          await page.getByRole("button", { name: "Disable Support" }).click()
+          await page
+            .locator("tr", { hasText: "Support" })
+            .locator(".badge", { hasText: "Disabled" })
+            .waitFor()
+        })
+        assert.isFalse(expectBody(yield* api.get(`/api/bots/${botId}`), 200, BotView).active)
+
+        assert.deepStrictEqual(problems, [], "no script errors and no CSP violations")
+      }).pipe(Effect.scoped),
+    120_000
+  )
+
+  it.effect(
+    "edit a bot's settings, see a clear error that changes nothing, rotate its token, delete it",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* TestServer
+        const api = yield* loggedIn(server.baseUrl)
+        const browser = yield* browserContext
+        const page = yield* step(() => browser.newPage())
+        const problems = watchProblems(page)
+        const telegram = telegramBot(server.telegram, "Editable")
+        const bot = expectBody(
+          yield* api.post("/api/bots", { name: "Editable", token: telegram.token }),
+          201,
+          BotView
+        )
+        expectBody(
+          yield* api.post("/api/bots", { name: "Taken", token: telegramBot(server.telegram, "Taken").token }),
+          201,
+          BotView
+        )
+
+        yield* signIn(page, server.baseUrl)
+        yield* step(async () => {
+          await page.goto(`${server.baseUrl}/admin/bots/${bot.id}`)
+          await page.getByLabel("System prompt").fill("Answer in French.")
+          await page.getByLabel("History").fill("35")
+          await page.getByLabel("Model").fill("gpt-4o")
+          await page.getByRole("button", { name: "Save changes" }).click()
+          await page.getByText("Saved", { exact: true }).waitFor()
+        })
+        const saved = expectBody(yield* api.get(`/api/bots/${bot.id}`), 200, BotView)
+        assert.strictEqual(saved.systemPrompt, "Answer in French.")
+        assert.strictEqual(saved.historyLimit, 35)
+        assert.strictEqual(saved.model, "gpt-4o")
+        assert.strictEqual(saved.name, "Editable", "untouched fields stay")
+
+        // Clearing the model goes back to the server's default.
+        yield* step(async () => {
+          await page.getByLabel("Model").fill("")
+          await page.getByRole("button", { name: "Save changes" }).click()
+        })
+        yield* eventuallyEffect(
+          Effect.map(
+            api.get(`/api/bots/${bot.id}`),
+            (response) => expectBody(response, 200, BotView).model === null
+          )
+        )
+
+        // A name another bot has: the API's message and code are shown; nothing changes.
+        const notice = yield* step(async () => {
+          await page.getByLabel("Name").fill("taken")
+          await page.getByRole("button", { name: "Save changes" }).click()
+          const alert = page.locator("form .notice-error")
+          await alert.waitFor()
+          // The field the error is about is marked and focused: that is where the fix goes.
+          const name = page.getByLabel("Name")
+          assert.strictEqual(await name.getAttribute("aria-invalid"), "true")
+          assert.isTrue(await name.evaluate((element) => element === element.ownerDocument.activeElement))
+          return (await alert.textContent()) ?? ""
+        })
+        yield* screenshot(page, "bot-error")
+        assert.include(notice, 'A bot named "taken" already exists')
+        assert.include(notice, "name_taken")
+        const intact = expectBody(yield* api.get(`/api/bots/${bot.id}`), 200, BotView)
+        assert.strictEqual(intact.name, "Editable")
+        assert.strictEqual(intact.systemPrompt, "Answer in French.")
+
+        // Rotate the token: a new one for the same Telegram bot.
+        // Same Telegram bot (the number before the colon), another secret part and so another hint.
+        const newToken = `${telegram.telegramId}:AAH${"r".repeat(30)}Zq9w`
+        assert.isFalse(bot.tokenHint.endsWith("Zq9w"))
+        server.telegram.registerBot(newToken, {
+          id: telegram.telegramId,
+          username: telegram.username,
+          firstName: "Editable"
+        })
+        yield* step(async () => {
+          await page.reload()
+          await page.getByLabel("New token").fill(newToken)
+          await page.getByRole("button", { name: "Rotate token" }).click()
+          await page.getByText("Token rotated").waitFor()
+          await page.locator("code", { hasText: `…${newToken.slice(-4)}` }).waitFor()
+        })
+        assert.isTrue(
+          expectBody(yield* api.get(`/api/bots/${bot.id}`), 200, BotView).tokenHint.endsWith(
+            newToken.slice(-4)
+          )
+        )
+        yield* screenshot(page, "bot-settings")
+
+        // Delete: the confirm button waits for the bot's name.
+        yield* step(async () => {
+          await page.getByRole("button", { name: "Delete bot…" }).click()
+          const confirm = page.getByRole("button", { name: "Delete for good" })
+          assert.isTrue(await confirm.isDisabled())
+          await page.getByLabel("Type Editable to confirm").fill("Editable")
+        })
+        yield* screenshot(page, "delete-dialog", { fullPage: false })
+        yield* step(async () => {
+          await page.getByRole("button", { name: "Delete for good" }).click()
+          await page.getByRole("heading", { name: "Bots", level: 1 }).waitFor()
+        })
+        expectError(yield* api.get(`/api/bots/${bot.id}`), 404, "bot_not_found")
+
+        // Sign out ends the session on the server: the console asks to sign in again.
+        yield* step(async () => {
+          await page.getByRole("button", { name: "Sign out" }).click()
+          await page.waitForURL(/\/admin\/sign-in$/)
+          await page.goto(`${server.baseUrl}/admin/stats`)
+          await page.waitForURL(/\/admin\/sign-in\?next=%2Fadmin%2Fstats$/)
+          await page.getByLabel("Email").fill(ADMIN.email)
+          await page.getByLabel("Password").fill(ADMIN.password)
+          await page.getByRole("button", { name: "Sign in" }).click()
+          await page.getByRole("heading", { name: "Stats", level: 1 }).waitFor()
+        })
+        assert.deepStrictEqual(problems, [])
+      }).pipe(Effect.scoped),
+    90_000
+  )
+
+  it.effect(
+    "with the keyboard alone: sign in, reach a bot's switch, enable it; Escape cancels a delete",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* TestServer
+        const api = yield* loggedIn(server.baseUrl)
+        const browser = yield* browserContext
+        const page = yield* step(() => browser.newPage())
+        const problems = watchProblems(page)
+        const created = expectBody(
+          yield* api.post("/api/bots", { name: "Keys", token: telegramBot(server.telegram, "Keys").token }),
+          201,
+          BotView
+        )
+        /** Presses Tab until the focused element's accessible text matches, as a keyboard user would. */
+        const tabTo = async (pattern: RegExp) => {
+          for (let presses = 0; presses < 40; presses++) {
+            await page.keyboard.press("Tab")
+            const focused = String(
+              await page.evaluate(
+                "(document.activeElement.getAttribute('aria-label') || document.activeElement.textContent || '').trim()"
+              )
+            )
+            if (pattern.test(focused)) return
+          }
+          throw new Error(`no focusable element matching ${pattern}`)
+        }
+        yield* step(async () => {
+          await page.goto(`${server.baseUrl}/admin/sign-in`)
+          await page.keyboard.type(ADMIN.email)
+          await page.keyboard.press("Tab")
+          await page.keyboard.type(ADMIN.password)
+          await page.keyboard.press("Enter")
+          await page.getByRole("heading", { name: "Bots", level: 1 }).waitFor()
+          await tabTo(/^Enable Keys$/)
+          await page.keyboard.press("Enter")
+          await page.locator("tr", { hasText: "Keys" }).locator(".badge", { hasText: "Active" }).waitFor()
+        })
+        assert.isTrue(expectBody(yield* api.get(`/api/bots/${created.id}`), 200, BotView).active)
+        yield* step(async () => {
+          // Focus stayed on the row's switch; one step back is the bot's name, a link to its page.
+          await page.keyboard.press("Shift+Tab")
+          await page.keyboard.press("Enter")
+          await page.getByRole("heading", { name: "Keys", level: 1 }).waitFor()
+          await tabTo(/^Delete bot…$/)
+          await page.keyboard.press("Enter")
+          await page.getByRole("dialog").waitFor()
+          await page.keyboard.press("Escape")
+          await page.getByRole("dialog").waitFor({ state: "detached" })
+        })
+        expectBody(yield* api.get(`/api/bots/${created.id}`), 200, BotView)
+        assert.deepStrictEqual(problems, [])
+      }).pipe(Effect.scoped),
+    60_000
+  )
+
+  it.effect(
+    "at 375 px every page fits the width",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* TestServer
+        const browser = yield* browserContext
+        const page = yield* step(() => browser.newPage())
+        const problems = watchProblems(page)
+        const { bot, token } = yield* server.addBot("Narrow")
+        yield* userWrites(server, bot.id, token, 5151, "Hello from a phone")
+        yield* eventually(() => sentTexts(server, 5151).includes("reply to: Hello from a phone"))
+        yield* step(() => page.setViewportSize({ width: 375, height: 812 }))
+        yield* signIn(page, server.baseUrl)
+        const chatId = yield* step(async () => {
+          const response = await page.request.get(`${server.baseUrl}/api/chats?botId=${bot.id}`)
+          return ((await response.json()) as { items: Array<{ id: string }> }).items[0]!.id
+        })
+        const pages = [
+          ["mobile-fleet", "/admin", "Bots"],
+          ["mobile-bot", `/admin/bots/${bot.id}`, "Narrow"],
+          ["mobile-chats", "/admin/chats", "Chats"],
+          ["mobile-chat", `/admin/chats/${chatId}`, "Ann"],
+          ["mobile-failures", "/admin/failures", "Failures"],
+          ["mobile-stats", "/admin/stats", "Stats"]
+        ] as const
+        for (const [name, path, heading] of pages) {
+          const overflow = yield* step(async () => {
+            await page.goto(`${server.baseUrl}${path}`)
+            await page.getByRole("heading", { name: heading, level: 1 }).waitFor()
+            await page.waitForLoadState("networkidle")
+            // A string, so the test needs no DOM types: runs in the page.
+            return Number(await page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
+          })
+          yield* screenshot(page, name)
+          assert.isAtMost(overflow, 0, `${path} is wider than the screen`)
+        }
+        assert.deepStrictEqual(problems, [])
+      }).pipe(Effect.scoped),
+    60_000
+  )
+})
