@@ -37,7 +37,7 @@ import {
 import { SecretBox } from "../ports/SecretBox.ts"
 import { Settings } from "../ports/Settings.ts"
 import { type TelegramError, TelegramGateway } from "../ports/TelegramGateway.ts"
-import { BotUnavailable, RetryLater } from "./PipelineErrors.ts"
+import { BotUnavailable, InvalidUpdate, RetryLater } from "./PipelineErrors.ts"
 import { type IncomingEvent, parseUpdate, type TelegramChat, type TelegramUser } from "./telegramUpdate.ts"
 
 /** How long a bot and its decrypted token are reused between updates. */
@@ -58,7 +58,10 @@ export class HandleUpdate extends Context.Service<
   HandleUpdate,
   {
     /** Runs (or continues) the pipeline for one stored update. */
-    readonly process: (botId: BotId, payload: unknown) => Effect.Effect<void, RetryLater | BotUnavailable>
+    readonly process: (
+      botId: BotId,
+      payload: unknown
+    ) => Effect.Effect<void, RetryLater | BotUnavailable | InvalidUpdate>
     /**
      * Retries are exhausted: the user gets the bot's error message once and the
      * failure stays on the reply for admins.
@@ -528,8 +531,9 @@ export class HandleUpdate extends Context.Service<
       })
 
       const process = Effect.fn("HandleUpdate.process")(function* (botId: BotId, payload: unknown) {
-        const { bot, token } = yield* loadBot(botId)
         const event = parseUpdate(payload)
+        if (event.kind === "invalid") return yield* new InvalidUpdate({ reason: event.reason })
+        const { bot, token } = yield* loadBot(botId)
         yield* Effect.annotateCurrentSpan({
           "bot.id": botId,
           "update.kind": event.kind,

@@ -133,6 +133,9 @@ export class Api extends HttpApi.make("botfleet")
   .add(ChatsApi)
   .add(FailuresApi)
   .add(StatsApi)
+  // A misspelt field must not silently do nothing: unknown body fields are a 400 naming them,
+  // as /openapi.json's additionalProperties: false says. Queries and headers stay lenient.
+  .annotate(HttpApi.PayloadParseOptions, { onExcessProperty: "error" })
   .annotateMerge(
     OpenApi.annotations({
       title: "Botfleet admin API",

@@ -5,6 +5,7 @@
  * them (the inbox drops a second copy of an update id).
  */
 import {
+  admitUpdate,
   BotRepository,
   BotService,
   chatKeyOfUpdate,
@@ -13,8 +14,7 @@ import {
   SecretBox,
   type TelegramError,
   TelegramGateway,
-  UpdateInbox,
-  updateIdOf
+  UpdateInbox
 } from "@botfleet/application"
 import type { BotId, BotNotFound } from "@botfleet/domain"
 import { Duration, Effect, FiberMap, Layer, Schedule } from "effect"
@@ -49,16 +49,19 @@ export const layerWith = (options: PollerOptions) =>
           limit: 100
         })
         let highest = -1
-        for (const update of updates) {
-          const updateId = updateIdOf(update)
+        for (const polled of updates) {
+          // Stored even with a problem (Telegram would hand it out again otherwise): the
+          // pipeline parks it as failed, where admins see why.
+          const update = admitUpdate(polled)
+          const updateId = update.updateId
           if (updateId === undefined) continue
           // Each polled update starts its own trace, continued when it is processed.
           const outcome = yield* Effect.gen(function* () {
             return yield* inbox.accept({
               botId,
               updateId,
-              chatKey: chatKeyOfUpdate(botId, update),
-              payload: update,
+              chatKey: chatKeyOfUpdate(botId, update.payload),
+              payload: update.payload,
               traceparent: yield* currentTraceparent
             })
           }).pipe(

@@ -21,8 +21,14 @@ export interface CursorKey {
   readonly id: string
 }
 
+/**
+ * Whole milliseconds from year 1 to the end of JS Date's range (year 275760),
+ * which PostgreSQL's timestamptz also holds: any other time cannot be queried.
+ */
+const CursorTime = Schema.Int.check(Schema.isBetween({ minimum: -62_135_596_800_000, maximum: 8.64e15 }))
+
 const CursorJson = Schema.fromJsonString(
-  Schema.Tuple([Schema.NullOr(Schema.Finite), Schema.String.check(Schema.isUUID())])
+  Schema.Tuple([Schema.NullOr(CursorTime), Schema.String.check(Schema.isUUID())])
 )
 const decodeJson = Schema.decodeUnknownOption(CursorJson)
 
