@@ -210,7 +210,8 @@ export const Login = Schema.Struct({
 
 export const Register = Schema.Struct({
   email: Email,
-  password: InputString.check(Schema.isMinLength(12), Schema.isMaxLength(1024)),
+  // Counted in characters (code points), as JSON Schema's minLength is, so /openapi.json says 12 too.
+  password: InputString.check(Schema.isMinCodePoints(12), Schema.isMaxLength(1024)),
   registrationToken: InputString.check(Schema.isMaxLength(1024))
 })
 
