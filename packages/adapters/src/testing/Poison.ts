@@ -174,3 +174,20 @@ export const toJsonText = (value: unknown): string => {
   }
   return JSON.stringify(value) ?? "null"
 }
+
+/**
+ * Percent-encodes like `encodeURIComponent`, except that a lone surrogate
+ * (which that refuses) is sent as the invalid UTF-8 bytes a careless client
+ * would produce (`%ED%A0%80` for U+D800).
+ */
+export const toUrlComponent = (text: string): string =>
+  [...text]
+    .map((char) => {
+      const code = char.charCodeAt(0)
+      if (char.length === 1 && code >= 0xd800 && code <= 0xdfff) {
+        const bytes = [0xe0 | (code >> 12), 0x80 | ((code >> 6) & 0x3f), 0x80 | (code & 0x3f)]
+        return bytes.map((byte) => `%${byte.toString(16).toUpperCase()}`).join("")
+      }
+      return encodeURIComponent(char)
+    })
+    .join("")
