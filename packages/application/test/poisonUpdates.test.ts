@@ -110,6 +110,11 @@ describe("ChatWorker and an update that can never be processed", () => {
       const stats = yield* UpdateInbox.use((inbox) => inbox.stats)
       assert.deepStrictEqual(stats, { pending: 0, oldestPendingAgeSeconds: 0, failed: 1 })
       assert.strictEqual((yield* failures("invalid")) - invalidBefore, 1)
+      const listed = yield* UpdateInbox.use((inbox) => inbox.listFailed({ botId: bot.id }, { limit: 10 }))
+      assert.deepStrictEqual(
+        listed.items.map((item) => [item.updateId, item.attempts, item.error]),
+        [[1, 1, 'invalid update: Expected an integer at ["message"]["message_id"]']]
+      )
     }).pipe(Effect.provide(harness()))
   )
 

@@ -5,10 +5,11 @@
  * at the same edges.)
  */
 import { connect } from "node:net"
+import { Poison } from "@botfleet/adapters/testing"
 import type { Bot } from "@botfleet/domain"
 import { assert, layer } from "@effect/vitest"
-import { Effect, Schema } from "effect"
-import { ChatView, MessageView, page } from "../src/api/schemas.ts"
+import { Effect, Option, Schema } from "effect"
+import { ChatView, FailedUpdateView, MessageView, page } from "../src/api/schemas.ts"
 import {
   type ApiClient,
   expectBody,
@@ -436,3 +437,89 @@ layer(serverLayer(withAdmin(), { bodyTimeoutMs: 1_000 }), { timeout: 60_000, exc
     )
   }
 )
+
+const FailedUpdatePage = page(FailedUpdateView)
+
+layer(serverLayer(withAdmin({ publicUrl: Option.none() })), { timeout: 60_000, excludeTestServices: true })(
+  "poison by long polling",
+  (it) => {
+    it.effect("made safe and answered, or parked at once as invalid and listed; the chat goes on", () =>
+      Effect.gen(function* () {
+        const server = yield* TestServer
+        const api = yield* loggedIn(server.baseUrl)
+        const { bot, token } = yield* server.addBot("PolledPoison")
+        yield* eventually(() => server.telegram.webhooks.some((event) => event.type === "deleted"), 10_000)
+        const chatId = 7301
+        const invalidBefore = yield* scrapeCounter(server.baseUrl, 'pipeline_failures_total{class="invalid"}')
+        server.telegram.pushUpdate(token, textUpdate(chatId, "nul \u0000 here", 61))
+        server.telegram.pushUpdate(
+          token,
+          withMessage(textUpdate(chatId, "fraction", 62), { message_id: 2.5 })
+        )
+        server.telegram.pushUpdate(
+          token,
+          withMessage(textUpdate(chatId, "huge", 63), { chat: { id: 2 ** 53 + 2, type: "private" } })
+        )
+        server.telegram.pushUpdate(token, { ...textUpdate(chatId, "deep", 64), extra: Poison.nested(40) })
+        server.telegram.pushUpdate(token, textUpdate(chatId, "normal", 65))
+        yield* eventually(
+          () => server.telegram.sentTo(chatId).some((sent) => sent.text === "reply to: normal"),
+          10_000
+        )
+        yield* settled(server, bot.id)
+        assert.deepStrictEqual(
+          server.telegram.sentTo(chatId).map((sent) => sent.text),
+          ["reply to: nul \uFFFD here", "reply to: deep", "reply to: normal"]
+        )
+        // Parked on the first attempt, with the reason, counted, and listed for admins.
+        const rows = yield* server.sql<{
+          update_id: string
+          status: string
+          attempts: number
+          last_error: string
+        }>`
+          SELECT update_id, status, attempts, last_error FROM telegram_updates
+          WHERE bot_id = ${bot.id} AND status = 'failed' ORDER BY update_id`.pipe(Effect.orDie)
+        assert.deepStrictEqual(
+          rows.map((row) => [Number(row.update_id), row.attempts, row.last_error]),
+          [
+            [62, 1, 'invalid update: Expected an integer at ["message"]["message_id"]'],
+            [63, 1, 'invalid update: Expected an integer at ["message"]["chat"]["id"]']
+          ]
+        )
+        const invalidAfter = yield* scrapeCounter(server.baseUrl, 'pipeline_failures_total{class="invalid"}')
+        assert.strictEqual(invalidAfter - invalidBefore, 2)
+        const first = expectBody(
+          yield* api.get(`/api/failures/updates?botId=${bot.id}&limit=1`),
+          200,
+          FailedUpdatePage
+        )
+        assert.strictEqual(first.items[0]?.updateId, 63)
+        assert.strictEqual(
+          first.items[0]?.error,
+          'invalid update: Expected an integer at ["message"]["chat"]["id"]'
+        )
+        assert.isNotNull(first.nextCursor)
+        const second = expectBody(
+          yield* api.get(`/api/failures/updates?botId=${bot.id}&limit=1&cursor=${first.nextCursor}`),
+          200,
+          FailedUpdatePage
+        )
+        assert.deepStrictEqual(
+          second.items.map((item) => [item.updateId, item.attempts]),
+          [[62, 1]]
+        )
+        assert.isNull(second.nextCursor)
+        const badCursor = yield* api.get("/api/failures/updates?cursor=WzEuNV0")
+        expectError(badCursor, 400, "invalid_cursor")
+        yield* listsLoad(api, bot.id)
+      })
+    )
+  }
+)
+
+const scrapeCounter = (baseUrl: string, series: string) =>
+  Effect.promise(async () => {
+    const line = (await scrape(baseUrl)).split("\n").find((text) => text.startsWith(series))
+    return line === undefined ? 0 : Number(line.split(" ").at(-1))
+  })

@@ -14,7 +14,7 @@ import { assert, layer } from "@effect/vitest"
 import { Arbitrary, Effect, Schema } from "effect"
 import { HttpApi } from "effect/http-api"
 import { Api } from "../src/api/Api.ts"
-import { ChatView, MessageView, page } from "../src/api/schemas.ts"
+import { ChatView, FailedUpdateView, MessageView, page } from "../src/api/schemas.ts"
 import { type ApiClient, expectBody, loggedIn, unknownId, withAdmin } from "./support/apiClient.ts"
 import {
   eventually,
@@ -40,6 +40,7 @@ const everythingLoads = (api: ApiClient) =>
     }
     expectBody(yield* api.get("/api/bots"), 200, Schema.Array(Schema.Unknown))
     expectBody(yield* api.get("/api/failures?limit=200"), 200, page(MessageView))
+    expectBody(yield* api.get("/api/failures/updates?limit=200"), 200, page(FailedUpdateView))
     const ready = yield* Effect.promise(() => fetch(`${api.baseUrl}/ready`))
     assert.strictEqual(ready.status, 200)
     return chats.items

@@ -20,6 +20,7 @@ import {
   ChatsQuery,
   ChatView,
   CreateBot,
+  FailedUpdateView,
   Login,
   MessageView,
   PageQuery,
@@ -109,6 +110,11 @@ export class FailuresApi extends HttpApiGroup.make("failures")
     HttpApiEndpoint.get("list", "/failures", {
       query: { botId: Schema.optional(Uuid), ...PageQuery },
       success: page(MessageView),
+      error: BadRequest
+    }),
+    HttpApiEndpoint.get("updates", "/failures/updates", {
+      query: { botId: Schema.optional(Uuid), ...PageQuery },
+      success: page(FailedUpdateView),
       error: BadRequest
     }),
     HttpApiEndpoint.post("retry", "/messages/:id/retry", {

@@ -142,6 +142,17 @@ export const ChatsQuery = {
   ...PageQuery
 }
 
+export const FailedUpdateView = Schema.Struct({
+  id: Schema.Number,
+  botId: Schema.String,
+  updateId: Schema.Number,
+  error: Schema.NullOr(Schema.String),
+  attempts: Schema.Number,
+  receivedAt: IsoDate,
+  failedAt: NullableIsoDate
+})
+export type FailedUpdateView = typeof FailedUpdateView.Type
+
 // ---------------------------------------------------------------- stats
 
 export const StatsQuery = {
