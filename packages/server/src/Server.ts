@@ -128,7 +128,27 @@ export const processingLayer = (config: AppConfigShape) => {
 /** JSON bodies over this are refused with 413 (the webhook checks the same limit itself). */
 export const BODY_LIMIT_BYTES = 1024 * 1024
 
-export const httpLayer = (config: AppConfigShape) =>
+/**
+ * A request (headers and body) must arrive within this, or Node answers 408
+ * and closes the connection: a client that stalls mid-body cannot hold a
+ * connection for Node's default 300 s.
+ */
+export const BODY_TIMEOUT_MS = 30_000
+
+export interface HttpOptions {
+  /** Tests shorten it; see BODY_TIMEOUT_MS. */
+  readonly bodyTimeoutMs?: number | undefined
+}
+
+const nodeServer = (bodyTimeoutMs: number) => () =>
+  createServer({
+    requestTimeout: bodyTimeoutMs,
+    headersTimeout: bodyTimeoutMs,
+    // Node checks the timeouts this often (default 30 s, which would double the bound).
+    connectionsCheckingInterval: Math.min(1_000, bodyTimeoutMs)
+  })
+
+export const httpLayer = (config: AppConfigShape, options: HttpOptions = {}) =>
   HttpRouter.serve(
     Layer.mergeAll(
       HealthRoutes,
@@ -155,7 +175,7 @@ export const httpLayer = (config: AppConfigShape) =>
   ).pipe(
     Layer.provide(Layer.succeed(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(BODY_LIMIT_BYTES))),
     Layer.provide(
-      NodeHttpServer.layer(createServer, {
+      NodeHttpServer.layer(nodeServer(options.bodyTimeoutMs ?? BODY_TIMEOUT_MS), {
         port: config.port,
         host: config.host,
         // In-flight requests get this long to finish after SIGTERM.
@@ -164,8 +184,8 @@ export const httpLayer = (config: AppConfigShape) =>
     )
   )
 
-export const serverLayer = (config: AppConfigShape) =>
-  httpLayer(config).pipe(
+export const serverLayer = (config: AppConfigShape, options: HttpOptions = {}) =>
+  httpLayer(config, options).pipe(
     Layer.provideMerge(Layer.merge(processingLayer(config), firstAdminLayer(config))),
     Layer.provideMerge(applicationLayer),
     Layer.provideMerge(adaptersLayer(config)),

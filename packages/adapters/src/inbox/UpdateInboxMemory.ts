@@ -2,15 +2,18 @@
  * The update inbox in memory, for use-case tests: same ordering, dedup and
  * lease rules as the PostgreSQL one, with time from Effect's Clock.
  */
-import type { InboundUpdate, PendingUpdate } from "@botfleet/application"
+import type { InboundUpdate, PageRequest, PendingUpdate } from "@botfleet/application"
 import { UpdateInbox } from "@botfleet/application"
+import type { BotId } from "@botfleet/domain"
 import { Clock, Effect, Layer, Option } from "effect"
+import { decodeSerialCursor, encodeSerialCursor, pageSize } from "../postgres/repositories/Cursor.ts"
 
 interface StoredUpdate extends Omit<PendingUpdate, "attempts"> {
   attempts: number
   status: "pending" | "done" | "failed"
   nextAttemptAt: number
   lastError: string | null
+  failedAt: Date | null
 }
 
 export const layerMemory: Layer.Layer<UpdateInbox> = Layer.effect(
@@ -37,7 +40,8 @@ export const layerMemory: Layer.Layer<UpdateInbox> = Layer.effect(
           receivedAt: new Date(now),
           status: "pending",
           nextAttemptAt: now,
-          lastError: null
+          lastError: null,
+          failedAt: null
         })
         return "accepted" as const
       })
@@ -88,7 +92,13 @@ export const layerMemory: Layer.Layer<UpdateInbox> = Layer.effect(
       Effect.map(Clock.currentTimeMillis, (now) => {
         const update = updates.find((stored) => stored.botId === botId && stored.updateId === updateId)
         if (!update) return false
-        Object.assign(update, { status: "pending", attempts: 0, nextAttemptAt: now, lastError: null })
+        Object.assign(update, {
+          status: "pending",
+          attempts: 0,
+          nextAttemptAt: now,
+          lastError: null,
+          failedAt: null
+        })
         return true
       })
 
@@ -114,10 +124,35 @@ export const layerMemory: Layer.Layer<UpdateInbox> = Layer.effect(
           update.nextAttemptAt = retryAt.getTime()
         }),
       markFailed: (id, error) =>
-        change(id, (update) => {
+        change(id, (update, now) => {
           update.status = "failed"
           update.attempts++
           update.lastError = error
+          update.failedAt = new Date(now)
+        }),
+      listFailed: (filter: { readonly botId?: BotId | undefined }, page: PageRequest) =>
+        Effect.sync(() => {
+          const size = pageSize(page.limit)
+          const after = decodeSerialCursor(page.cursor)
+          const failed = updates
+            .filter(
+              (update) =>
+                update.status === "failed" &&
+                (filter.botId === undefined || update.botId === filter.botId) &&
+                (Option.isNone(after) || update.id < after.value)
+            )
+            .sort((a, b) => b.id - a.id)
+          const items = failed.slice(0, size).map((update) => ({
+            id: update.id,
+            botId: update.botId,
+            updateId: update.updateId,
+            error: update.lastError,
+            attempts: update.attempts,
+            receivedAt: update.receivedAt,
+            failedAt: update.failedAt
+          }))
+          const last = items[items.length - 1]
+          return { items, nextCursor: failed.length > size && last ? encodeSerialCursor(last.id) : null }
         }),
       stats: Effect.map(Clock.currentTimeMillis, (now) => {
         const pending = updates.filter((update) => update.status === "pending")

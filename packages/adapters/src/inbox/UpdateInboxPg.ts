@@ -3,11 +3,12 @@
  * a chat until its lease runs out, so a process that dies loses its chats to
  * the others within one lease period and nothing is processed twice at once.
  */
-import type { InboundUpdate, PendingUpdate } from "@botfleet/application"
+import type { FailedUpdate, InboundUpdate, PageRequest, PendingUpdate } from "@botfleet/application"
 import { UpdateInbox } from "@botfleet/application"
 import { BotId } from "@botfleet/domain"
 import { Effect, Layer, Option } from "effect"
 import { SqlClient } from "effect/sql"
+import { decodeSerialCursor, encodeSerialCursor, pageSize } from "../postgres/repositories/Cursor.ts"
 
 interface UpdateRow {
   readonly id: string | number | bigint
@@ -161,7 +162,45 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
       return rows.length > 0
     }, Effect.orDie)
 
+    const listFailed = Effect.fn("UpdateInbox.listFailed")(function* (
+      filter: { readonly botId?: BotId | undefined },
+      page: PageRequest
+    ) {
+      const size = pageSize(page.limit)
+      const after = decodeSerialCursor(page.cursor)
+      const rows = yield* sql<{
+        id: string
+        bot_id: string
+        update_id: string
+        last_error: string | null
+        attempts: number
+        received_at: Date
+        processed_at: Date | null
+      }>`
+        SELECT id, bot_id, update_id, last_error, attempts, received_at, processed_at
+        FROM telegram_updates
+        WHERE status = 'failed'
+          ${filter.botId === undefined ? sql`` : sql`AND bot_id = ${filter.botId}`}
+          ${Option.isSome(after) ? sql`AND id < ${after.value}` : sql``}
+        ORDER BY id DESC
+        LIMIT ${size + 1}`
+      const items = rows.slice(0, size).map(
+        (row): FailedUpdate => ({
+          id: Number(row.id),
+          botId: BotId.make(row.bot_id),
+          updateId: Number(row.update_id),
+          error: row.last_error,
+          attempts: row.attempts,
+          receivedAt: row.received_at,
+          failedAt: row.processed_at
+        })
+      )
+      const last = items[items.length - 1]
+      return { items, nextCursor: rows.length > size && last ? encodeSerialCursor(last.id) : null }
+    }, Effect.orDie)
+
     return UpdateInbox.of({
+      listFailed,
       requeue,
       accept,
       leaseChats,

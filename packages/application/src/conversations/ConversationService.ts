@@ -27,7 +27,7 @@ import {
   type PageRequest,
   Transactions
 } from "../ports/Repositories.ts"
-import { UpdateInbox } from "../ports/UpdateInbox.ts"
+import { type FailedUpdate, UpdateInbox } from "../ports/UpdateInbox.ts"
 
 export interface ChatWithUser {
   readonly chat: Chat
@@ -57,6 +57,11 @@ export class ConversationService extends Context.Service<
       filter: { readonly botId?: BotId | undefined },
       page: PageRequest
     ) => Effect.Effect<Page<Message>>
+    /** Updates given up on (retries exhausted, bot stopped, or not what Telegram sends), newest first. */
+    readonly listFailedUpdates: (
+      filter: { readonly botId?: BotId | undefined },
+      page: PageRequest
+    ) => Effect.Effect<Page<FailedUpdate>>
     /**
      * A failed reply is dropped and its user message answered again; a failed
      * admin message is sent again. Returns the message that will go out again
@@ -166,6 +171,7 @@ export class ConversationService extends Context.Service<
         listMessages,
         send,
         listFailures: messages.listFailed,
+        listFailedUpdates: inbox.listFailed,
         retry
       })
     })

@@ -64,7 +64,7 @@ export const replyLatency = Metric.histogram("botfleet_reply_latency_seconds", {
 })
 
 export const pipelineFailures = Metric.counter("pipeline_failures_total", {
-  description: "Update failures by class (retryable, terminal, fatal)",
+  description: "Update failures by class (retryable, terminal, fatal, invalid)",
   incremental: true
 })
 

@@ -72,7 +72,8 @@ export class ChatWorker extends Context.Service<
               Effect.as("done" as const),
               Effect.catchTags({
                 RetryLater: (error) => Effect.succeed(error),
-                BotUnavailable: (error) => Effect.succeed(error)
+                BotUnavailable: (error) => Effect.succeed(error),
+                InvalidUpdate: (error) => Effect.succeed(error)
               }),
               Effect.catchDefect((defect) =>
                 Effect.as(
@@ -91,6 +92,16 @@ export class ChatWorker extends Context.Service<
             if (outcome === "done") {
               // One round trip for "done" and the chat's next update: the common case.
               next = yield* inbox.markDoneAndNext(update.id, chatKey)
+              continue
+            }
+            if (outcome._tag === "InvalidUpdate") {
+              // Nothing to retry and nobody to answer: parked for admins, the chat goes on.
+              yield* Metrics.count(Metrics.pipelineFailures, { class: "invalid" })
+              yield* inbox.markFailed(update.id, `invalid update: ${outcome.reason}`)
+              yield* Effect.logWarning("invalid update parked", {
+                update_id: update.updateId,
+                reason: outcome.reason
+              })
               continue
             }
             if (outcome._tag === "BotUnavailable") {

@@ -16,7 +16,7 @@ import { BotAccess, type BotWithToken } from "../bots/BotAccess.ts"
 import * as Metrics from "../observability/metrics.ts"
 import { ChatRepository, MessageRepository } from "../ports/Repositories.ts"
 import { GenerateReply } from "./generateReply.ts"
-import type { BotUnavailable, RetryLater } from "./PipelineErrors.ts"
+import { type BotUnavailable, InvalidUpdate, type RetryLater } from "./PipelineErrors.ts"
 import { type MessageEvent, SaveIncoming } from "./saveIncoming.ts"
 import { SendReply } from "./sendReply.ts"
 import { type IncomingEvent, parseUpdate } from "./telegramUpdate.ts"
@@ -26,7 +26,10 @@ export class HandleUpdate extends Context.Service<
   HandleUpdate,
   {
     /** Runs (or continues) the pipeline for one stored update. */
-    readonly process: (botId: BotId, payload: unknown) => Effect.Effect<void, RetryLater | BotUnavailable>
+    readonly process: (
+      botId: BotId,
+      payload: unknown
+    ) => Effect.Effect<void, RetryLater | BotUnavailable | InvalidUpdate>
     /**
      * Retries are exhausted: the user gets the bot's error message once and the
      * failure stays on the reply for admins.
@@ -86,8 +89,10 @@ export class HandleUpdate extends Context.Service<
       })
 
       const process = Effect.fn("HandleUpdate.process")(function* (botId: BotId, payload: unknown) {
-        const loaded = yield* access.loadActive(botId)
         const event = parseUpdate(payload)
+        // Not what Telegram sends (e.g. a fractional chat id): no retry can help, park it at once.
+        if (event.kind === "invalid") return yield* new InvalidUpdate({ reason: event.reason })
+        const loaded = yield* access.loadActive(botId)
         yield* Effect.annotateCurrentSpan({
           "bot.id": botId,
           "update.kind": event.kind,

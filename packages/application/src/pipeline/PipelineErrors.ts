@@ -10,3 +10,8 @@ export class RetryLater extends Schema.TaggedError<RetryLater>()("RetryLater", {
 export class BotUnavailable extends Schema.TaggedError<BotUnavailable>()("BotUnavailable", {
   reason: Schema.String
 }) {}
+
+/** The update is not what Telegram sends (e.g. a fractional chat id): no retry can help, it is parked at once. */
+export class InvalidUpdate extends Schema.TaggedError<InvalidUpdate>()("InvalidUpdate", {
+  reason: Schema.String
+}) {}

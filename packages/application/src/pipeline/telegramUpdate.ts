@@ -1,13 +1,25 @@
 /**
- * The part of a Telegram update the pipeline acts on, read leniently: unknown
- * fields are ignored and unknown update kinds become `ignored`, so a new Bot
- * API feature never breaks ingestion.
+ * The part of a Telegram update the pipeline acts on. Unknown fields are
+ * ignored and unknown update kinds become `ignored`, so a new Bot API feature
+ * never breaks ingestion; the fields we do read must be what Telegram sends
+ * (ids are integers in Telegram's ranges), or the update is `invalid`: it can
+ * never be processed, and no retry will change that.
  */
 import { type BotId, chatKey as chatKeyOf } from "@botfleet/domain"
-import { Option, Schema } from "effect"
+import { Result, Schema } from "effect"
+
+/** Telegram: user and chat ids have "at most 52 significant bits". */
+export const MAX_TELEGRAM_ID = 2 ** 52
+/** Message ids are positive 32-bit integers. */
+export const MAX_MESSAGE_ID = 2 ** 31 - 1
+
+const TelegramId = Schema.Int.check(Schema.isBetween({ minimum: -MAX_TELEGRAM_ID, maximum: MAX_TELEGRAM_ID }))
+const MessageIdNumber = Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: MAX_MESSAGE_ID }))
+/** Update ids only need to be whole and fit our bigint column exactly. */
+const UpdateIdNumber = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
 
 const User = Schema.Struct({
-  id: Schema.Number,
+  id: TelegramId,
   is_bot: Schema.optional(Schema.Boolean),
   first_name: Schema.optional(Schema.String),
   last_name: Schema.optional(Schema.String),
@@ -17,14 +29,14 @@ const User = Schema.Struct({
 export type TelegramUser = typeof User.Type
 
 const Chat = Schema.Struct({
-  id: Schema.Number,
+  id: TelegramId,
   type: Schema.String,
   title: Schema.optional(Schema.String)
 })
 export type TelegramChat = typeof Chat.Type
 
 const TelegramMessage = Schema.Struct({
-  message_id: Schema.Number,
+  message_id: MessageIdNumber,
   chat: Chat,
   from: Schema.optional(User),
   text: Schema.optional(Schema.String),
@@ -35,7 +47,7 @@ const CallbackQuery = Schema.Struct({
   id: Schema.String,
   from: User,
   data: Schema.optional(Schema.String),
-  message: Schema.optional(Schema.Struct({ message_id: Schema.Number, chat: Chat }))
+  message: Schema.optional(Schema.Struct({ message_id: MessageIdNumber, chat: Chat }))
 })
 
 const ChatMemberUpdated = Schema.Struct({
@@ -44,8 +56,8 @@ const ChatMemberUpdated = Schema.Struct({
   new_chat_member: Schema.Struct({ status: Schema.String })
 })
 
-const Update = Schema.Struct({
-  update_id: Schema.Number,
+export const TelegramUpdate = Schema.Struct({
+  update_id: UpdateIdNumber,
   message: Schema.optional(TelegramMessage),
   callback_query: Schema.optional(CallbackQuery),
   my_chat_member: Schema.optional(ChatMemberUpdated)
@@ -93,20 +105,29 @@ export type IncomingEvent =
       readonly status: string
     }
   | { readonly kind: "ignored"; readonly updateId: number; readonly reason: string }
+  /** Not what Telegram sends (e.g. a fractional chat id): parked as failed, never retried. */
+  | { readonly kind: "invalid"; readonly updateId: number; readonly reason: string }
 
-const decodeUpdate = Schema.decodeUnknownOption(Update)
+const decodeUpdate = Schema.decodeUnknownResult(TelegramUpdate)
+const oneLine = (text: string) => text.replace(/\s*\n\s*/g, " ").trim()
+
+/** Why a payload is not a readable update (`Expected an integer at ["message"]["chat"]["id"]`), or null. */
+export const updateProblem = (payload: unknown): string | null => {
+  const decoded = decodeUpdate(payload)
+  return Result.isSuccess(decoded) ? null : oneLine(decoded.failure.message)
+}
 
 /** The update id, if the payload has one (the webhook rejects payloads without). */
 export const updateIdOf = (payload: unknown): number | undefined => {
   const id = (payload as { update_id?: unknown } | null)?.update_id
-  return typeof id === "number" && Number.isSafeInteger(id) ? id : undefined
+  return typeof id === "number" && Number.isSafeInteger(id) && id >= 0 ? id : undefined
 }
 
 export const parseUpdate = (payload: unknown): IncomingEvent => {
   const decoded = decodeUpdate(payload)
-  if (Option.isNone(decoded))
-    return { kind: "ignored", updateId: updateIdOf(payload) ?? -1, reason: "unreadable" }
-  const update = decoded.value
+  if (Result.isFailure(decoded))
+    return { kind: "invalid", updateId: updateIdOf(payload) ?? -1, reason: oneLine(decoded.failure.message) }
+  const update = decoded.success
   if (update.message) {
     const message = update.message
     const raw = (payload as { message: Record<string, unknown> }).message
@@ -154,6 +175,7 @@ export const chatKeyOfUpdate = (botId: BotId, payload: unknown): string => {
     case "callback":
       return event.chat ? chatKeyOf(botId, event.chat.id) : `${botId}:user:${event.from.id}`
     case "ignored":
+    case "invalid":
       return `${botId}:other`
   }
 }

@@ -5,6 +5,7 @@
  */
 import type { BotId } from "@botfleet/domain"
 import { Context, type Effect, type Option } from "effect"
+import type { Page, PageRequest } from "./Repositories.ts"
 
 export interface InboundUpdate {
   readonly botId: BotId
@@ -25,6 +26,17 @@ export interface InboxStats {
   readonly pending: number
   readonly oldestPendingAgeSeconds: number
   readonly failed: number
+}
+
+/** An update given up on: retries exhausted, its bot stopped, or not what Telegram sends. */
+export interface FailedUpdate {
+  readonly id: number
+  readonly botId: BotId
+  readonly updateId: number
+  readonly error: string | null
+  readonly attempts: number
+  readonly receivedAt: Date
+  readonly failedAt: Date | null
 }
 
 export class UpdateInbox extends Context.Service<
@@ -56,5 +68,10 @@ export class UpdateInbox extends Context.Service<
     readonly stats: Effect.Effect<InboxStats>
     /** Puts a given-up update back in line (retry by hand); false if there is no such update. */
     readonly requeue: (botId: BotId, updateId: number) => Effect.Effect<boolean>
+    /** Failed updates, newest first; the cursor is `Cursor.encodeSerialCursor` of the last id. */
+    readonly listFailed: (
+      filter: { readonly botId?: BotId | undefined },
+      page: PageRequest
+    ) => Effect.Effect<Page<FailedUpdate>>
   }
 >()("@botfleet/application/UpdateInbox") {}

@@ -21,6 +21,7 @@ import {
   ChatsQuery,
   ChatView,
   CreateBot,
+  FailedUpdateView,
   Login,
   MessageView,
   PageQuery,
@@ -112,6 +113,11 @@ export class FailuresApi extends HttpApiGroup.make("failures")
       success: page(MessageView),
       error: BadRequest
     }),
+    HttpApiEndpoint.get("updates", "/failures/updates", {
+      query: { botId: Schema.optional(Uuid), ...PageQuery },
+      success: page(FailedUpdateView),
+      error: BadRequest
+    }),
     HttpApiEndpoint.post("retry", "/messages/:id/retry", {
       params: IdParams,
       success: MessageView.pipe(HttpApiSchema.status(202)),
@@ -134,6 +140,9 @@ export class Api extends HttpApi.make("botfleet")
   .add(ChatsApi)
   .add(FailuresApi)
   .add(StatsApi)
+  // A misspelt field must not silently do nothing: unknown body fields are a 400 naming them,
+  // as /openapi.json's additionalProperties: false says. Queries and headers stay lenient.
+  .annotate(HttpApi.PayloadParseOptions, { onExcessProperty: "error" })
   .annotateMerge(
     OpenApi.annotations({
       title: "Botfleet admin API",

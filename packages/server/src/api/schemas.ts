@@ -1,5 +1,16 @@
 /** Request and response bodies of the admin API. */
+import { safeText } from "@botfleet/application"
 import { Schema } from "effect"
+
+/**
+ * Every string a client sends is built on this: text PostgreSQL can store
+ * (no NUL, no unpaired surrogate half), or a 400 naming the field.
+ */
+export const InputString = Schema.String.check(
+  Schema.makeFilter((text: string) => safeText(text) === text, {
+    expected: "text without NUL characters or unpaired surrogates"
+  })
+)
 
 const IsoDate = Schema.String.annotate({ description: "ISO 8601 time" })
 const NullableIsoDate = Schema.NullOr(IsoDate)
@@ -50,9 +61,9 @@ export const BotView = Schema.Struct({
 })
 export type BotView = typeof BotView.Type
 
-const BotName = Schema.String.check(Schema.isTrimmed(), Schema.isMinLength(1), Schema.isMaxLength(64))
-const Text = (max: number) => Schema.String.check(Schema.isMaxLength(max))
-const Token = Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(200))
+const BotName = InputString.check(Schema.isTrimmed(), Schema.isMinLength(1), Schema.isMaxLength(64))
+const Text = (max: number) => InputString.check(Schema.isMaxLength(max))
+const Token = InputString.check(Schema.isMinLength(1), Schema.isMaxLength(200))
 const HistoryLimit = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 200 }))
 
 export const CreateBot = Schema.Struct({
@@ -122,7 +133,7 @@ export const MessageView = Schema.Struct({
 export type MessageView = typeof MessageView.Type
 
 export const SendMessage = Schema.Struct({
-  text: Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(20_000))
+  text: InputString.check(Schema.isMinLength(1), Schema.isMaxLength(20_000))
 })
 
 export const ChatsQuery = {
@@ -130,6 +141,17 @@ export const ChatsQuery = {
   userId: Schema.optional(Schema.NumberFromString.check(Schema.isInt())),
   ...PageQuery
 }
+
+export const FailedUpdateView = Schema.Struct({
+  id: Schema.Number,
+  botId: Schema.String,
+  updateId: Schema.Number,
+  error: Schema.NullOr(Schema.String),
+  attempts: Schema.Number,
+  receivedAt: IsoDate,
+  failedAt: NullableIsoDate
+})
+export type FailedUpdateView = typeof FailedUpdateView.Type
 
 // ---------------------------------------------------------------- stats
 
@@ -186,7 +208,7 @@ export type StatsView = typeof StatsView.Type
 
 // ---------------------------------------------------------------- auth
 
-const Email = Schema.String.check(
+const Email = InputString.check(
   Schema.isTrimmed(),
   Schema.isMaxLength(254),
   Schema.isPattern(/^[^@\s]+@[^@\s]+$/)
@@ -194,13 +216,14 @@ const Email = Schema.String.check(
 
 export const Login = Schema.Struct({
   email: Email,
-  password: Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(1024))
+  password: InputString.check(Schema.isMinLength(1), Schema.isMaxLength(1024))
 })
 
 export const Register = Schema.Struct({
   email: Email,
-  password: Schema.String.check(Schema.isMinLength(12), Schema.isMaxLength(1024)),
-  registrationToken: Schema.String
+  // Counted in characters (code points), as JSON Schema's minLength is, so /openapi.json says 12 too.
+  password: InputString.check(Schema.isMinCodePoints(12), Schema.isMaxLength(1024)),
+  registrationToken: InputString.check(Schema.isMaxLength(1024))
 })
 
 export const AdminView = Schema.Struct({ id: Schema.String, email: Schema.String, createdAt: IsoDate })

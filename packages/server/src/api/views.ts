@@ -1,8 +1,8 @@
 /** Domain values as the API shows them: ISO times, no secrets. */
-import type { ChatWithUser } from "@botfleet/application"
+import type { ChatWithUser, FailedUpdate } from "@botfleet/application"
 import { type Bot, BotModel, type Message } from "@botfleet/domain"
 import { Option } from "effect"
-import type { BotView, ChatView, MessageView } from "./schemas.ts"
+import type { BotView, ChatView, FailedUpdateView, MessageView } from "./schemas.ts"
 
 const iso = (date: Date | null) => (date === null ? null : date.toISOString())
 
@@ -68,4 +68,14 @@ export const toMessageView = (message: Message): MessageView => ({
   replyTo: message.replyTo,
   createdAt: message.createdAt.toISOString(),
   sentAt: iso(message.sentAt)
+})
+
+export const toFailedUpdateView = (update: FailedUpdate): FailedUpdateView => ({
+  id: update.id,
+  botId: update.botId,
+  updateId: update.updateId,
+  error: update.error,
+  attempts: update.attempts,
+  receivedAt: update.receivedAt.toISOString(),
+  failedAt: iso(update.failedAt)
 })

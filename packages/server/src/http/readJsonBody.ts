@@ -1,6 +1,7 @@
 /**
  * Reads a JSON body with a size limit, turning each way it can be wrong into
- * the response the caller should get: 413 too large, 400 not JSON.
+ * the response the caller should get: 413 too large, 400 not JSON, 400 cut
+ * off (the client went away or stalled mid-body: not a 413).
  */
 import { ByteSize, Effect } from "effect"
 import { HttpIncomingMessage, type HttpServerRequest, type HttpServerResponse } from "effect/http"
@@ -30,6 +31,15 @@ export const readJsonBody = (
         return { ok: false, response: errorResponse(400, "malformed_json", "the body is not valid JSON") }
       }
     }),
-    Effect.catch(() => Effect.succeed(tooLarge))
+    Effect.catch((error) =>
+      Effect.succeed(
+        error.reason._tag === "RequestParseError" && error.reason.reason === "BodyTooLarge"
+          ? tooLarge
+          : {
+              ok: false as const,
+              response: errorResponse(400, "body_incomplete", "the body could not be read to its end")
+            }
+      )
+    )
   )
 }

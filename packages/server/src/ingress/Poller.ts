@@ -6,14 +6,14 @@
  */
 import {
   acceptUpdate,
+  admitUpdate,
   BotAccess,
   BotRepository,
   BotService,
   classifyTelegram,
   type TelegramError,
   TelegramGateway,
-  tokenRejected,
-  updateIdOf
+  tokenRejected
 } from "@botfleet/application"
 import type { BotId, BotNotFound } from "@botfleet/domain"
 import { Duration, Effect, FiberMap, Layer, Schedule } from "effect"
@@ -47,11 +47,14 @@ export const layerWith = (options: PollerOptions) =>
           limit: 100
         })
         let highest = -1
-        for (const update of updates) {
-          const updateId = updateIdOf(update)
+        for (const polled of updates) {
+          // Stored even with a problem (Telegram would hand it out again otherwise): the
+          // pipeline parks it as failed, where admins see why.
+          const update = admitUpdate(polled)
+          const updateId = update.updateId
           if (updateId === undefined) continue
           // Each polled update starts its own trace, continued when it is processed.
-          yield* acceptUpdate({ botId, updateId, payload: update, source: "polling" }).pipe(
+          yield* acceptUpdate({ botId, updateId, payload: update.payload, source: "polling" }).pipe(
             Effect.withSpan("Poller.receive", {
               root: true,
               attributes: { "bot.id": botId, "update.id": updateId }

@@ -2,9 +2,10 @@
  * `POST /telegram/webhook/:botId`: Telegram pushes updates here. The secret
  * token is checked before the body is read; the answer is 200 once the update
  * is durably in the inbox (or was already), and anything else stores nothing.
+ * Strings are made safe and ids checked first (`admitUpdate`).
  */
 import { timingSafeEqual } from "node:crypto"
-import { acceptUpdate, BotRepository, updateIdOf } from "@botfleet/application"
+import { acceptUpdate, admitUpdate, BotRepository } from "@botfleet/application"
 import { BotId } from "@botfleet/domain"
 import { Effect, Option, Schema } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
@@ -41,16 +42,17 @@ export const WebhookRoutes = HttpRouter.use(
       }
       const body = yield* readJsonBody(request, WEBHOOK_BODY_LIMIT)
       if (!body.ok) return body.response
-      const updateId = updateIdOf(body.value)
-      if (updateId === undefined)
-        return errorResponse(400, "invalid_update", "the body has no integer update_id")
+      // Telegram never sends what fails this; whoever did gets 400 and nothing is stored.
+      const update = admitUpdate(body.value)
+      if (update.problem !== null || update.updateId === undefined)
+        return errorResponse(400, "invalid_update", update.problem ?? "the body has no update_id")
       // A disabled bot's webhook may still fire until Telegram drops it: acknowledge, keep nothing.
       if (!bot.value.active) return HttpServerResponse.jsonUnsafe({ ok: true, ignored: "bot is disabled" })
       // Stored under this request's span: processing continues the same trace later.
       const outcome = yield* acceptUpdate({
         botId: bot.value.id,
-        updateId,
-        payload: body.value,
+        updateId: update.updateId,
+        payload: update.payload,
         source: "webhook"
       })
       if (outcome === "accepted") yield* dispatcher.wake

@@ -37,6 +37,8 @@ export interface LayerOptions {
    * written (not echoed), so a test can read the real log lines.
    */
   readonly captureOutput?: boolean
+  /** How long a request may take to arrive (default: the server's 30 s). */
+  readonly bodyTimeoutMs?: number
 }
 
 /** Swaps process.stdout/stderr writes for a recorder until the scope closes. */
@@ -83,7 +85,9 @@ export const layer = (
       })
       const config = { ...base, ...overrides(base) }
       const context = yield* Layer.build(
-        serverLayer(config).pipe(Layer.provide(Logging.layer({ format: "json", level: config.logLevel })))
+        serverLayer(config, { bodyTimeoutMs: options.bodyTimeoutMs }).pipe(
+          Layer.provide(Logging.layer({ format: "json", level: config.logLevel }))
+        )
       )
       const bots = Context.get(context, BotService)
       const addBot = (name: string) =>

@@ -272,7 +272,9 @@ describe("HandleUpdate.process: commands and other content", () => {
       const callsBefore = (yield* log.calls).length
       yield* processUpdate(bot, { update_id: 1, edited_message: textUpdate(1, "edited").message })
       yield* processUpdate(bot, { update_id: 2, poll: { id: "p", question: "?", options: [] } })
-      yield* processUpdate(bot, { update_id: 3, message: { text: "no chat" } })
+      // A message without a chat is not what Telegram sends: refused as invalid, not retried.
+      const invalid = yield* Effect.flip(processUpdate(bot, { update_id: 3, message: { text: "no chat" } }))
+      assert.strictEqual(invalid._tag, "InvalidUpdate")
       assert.deepStrictEqual((yield* log.calls).slice(callsBefore), [])
       assert.deepStrictEqual(yield* llmRequests, [])
       assert.isTrue(Option.isNone(yield* chatOf(bot)))

@@ -21,8 +21,14 @@ export interface CursorKey {
   readonly id: string
 }
 
+/**
+ * Whole milliseconds from year 1 to the end of JS Date's range (year 275760),
+ * which PostgreSQL's timestamptz also holds: any other time cannot be queried.
+ */
+const CursorTime = Schema.Int.check(Schema.isBetween({ minimum: -62_135_596_800_000, maximum: 8.64e15 }))
+
 const CursorJson = Schema.fromJsonString(
-  Schema.Tuple([Schema.NullOr(Schema.Finite), Schema.String.check(Schema.isUUID())])
+  Schema.Tuple([Schema.NullOr(CursorTime), Schema.String.check(Schema.isUUID())])
 )
 const decodeJson = Schema.decodeUnknownOption(CursorJson)
 
@@ -61,3 +67,19 @@ export const toPage = <A>(
     nextCursor: fetched.length > size && last !== undefined ? encodeCursor(keyOf(last)) : null
   }
 }
+
+/** Rows keyed by a bigserial and listed newest first (failed updates): the cursor is the last id. */
+const SerialCursorJson = Schema.fromJsonString(Schema.Tuple([Schema.Int.check(Schema.isGreaterThan(0))]))
+const decodeSerialJson = Schema.decodeUnknownOption(SerialCursorJson)
+
+export const encodeSerialCursor = (id: number): string =>
+  Buffer.from(JSON.stringify([id])).toString("base64url")
+
+/** The last id of a serial cursor; none for no cursor or one we did not make. */
+export const decodeSerialCursor = (cursor: string | undefined): Option.Option<number> =>
+  cursor === undefined || cursor === ""
+    ? Option.none()
+    : Option.map(decodeSerialJson(Buffer.from(cursor, "base64url").toString("utf8")), ([id]) => id)
+
+export const isValidSerialCursor = (cursor: string): boolean =>
+  cursor === "" || Option.isSome(decodeSerialCursor(cursor))

@@ -1,11 +1,12 @@
 /** Chats and their messages; an admin answers as the bot (202: delivery is queued). */
+import { Cursor } from "@botfleet/adapters"
 import { ConversationService } from "@botfleet/application"
 import { BotId, ChatId, MessageId } from "@botfleet/domain"
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { Api } from "../Api.ts"
 import { Conflict, error, NotFound } from "../ApiErrors.ts"
-import { toChatView, toMessageView } from "../views.ts"
+import { toChatView, toFailedUpdateView, toMessageView } from "../views.ts"
 import { pageOf } from "./pagination.ts"
 
 const chatNotFound = (e: { message: string }) => Effect.fail(new NotFound(error("chat_not_found", e.message)))
@@ -72,6 +73,17 @@ export const FailuresHandlers = HttpApiBuilder.group(
             page
           )
           return { items: found.items.map(toMessageView), nextCursor: found.nextCursor }
+        })
+      )
+      .handle(
+        "updates",
+        Effect.fn(function* ({ query }) {
+          const page = yield* pageOf(query, Cursor.isValidSerialCursor)
+          const found = yield* conversations.listFailedUpdates(
+            { botId: query.botId === undefined ? undefined : BotId.make(query.botId) },
+            page
+          )
+          return { items: found.items.map(toFailedUpdateView), nextCursor: found.nextCursor }
         })
       )
       .handle("retry", ({ params }) =>

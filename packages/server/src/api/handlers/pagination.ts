@@ -5,10 +5,13 @@ import { BadRequest, error } from "../ApiErrors.ts"
 export const DEFAULT_PAGE_SIZE = 50
 
 /** The page request of a query, or 400 for a cursor we did not hand out. */
-export const pageOf = (query: {
-  readonly limit?: number | undefined
-  readonly cursor?: string | undefined
-}) =>
-  query.cursor !== undefined && !Cursor.isValidCursor(query.cursor)
+export const pageOf = (
+  query: {
+    readonly limit?: number | undefined
+    readonly cursor?: string | undefined
+  },
+  isValidCursor: (cursor: string) => boolean = Cursor.isValidCursor
+) =>
+  query.cursor !== undefined && !isValidCursor(query.cursor)
     ? Effect.fail(new BadRequest(error("invalid_cursor", "cursor: not a cursor from a previous page")))
     : Effect.succeed({ limit: query.limit ?? DEFAULT_PAGE_SIZE, cursor: query.cursor })

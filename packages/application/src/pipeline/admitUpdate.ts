@@ -1,0 +1,59 @@
+/**
+ * The one rule for a Telegram update entering the inbox (webhook and poller
+ * alike). An update is JSON someone else wrote; before it is stored:
+ *
+ * - nesting is bounded (`MAX_UPDATE_DEPTH`): deeper values are cut off, so
+ *   nothing later overflows the stack turning it back into JSON;
+ * - strings (keys and values) lose what PostgreSQL cannot hold: NUL and lone
+ *   surrogates become U+FFFD, the rest of the text is kept;
+ * - the fields the pipeline reads are checked (`updateProblem`: ids are
+ *   integers in Telegram's ranges).
+ *
+ * The webhook answers 400 to an update with a problem and stores nothing;
+ * the poller cannot refuse what Telegram hands it, so it stores the safe copy
+ * and the pipeline parks it as failed on its first attempt.
+ */
+import { updateIdOf, updateProblem } from "./telegramUpdate.ts"
+
+/** Real updates nest about ten levels (a reply's entities' users); 5,000 is an attack. */
+export const MAX_UPDATE_DEPTH = 32
+
+export interface Admission {
+  /** Undefined when the payload has no whole, non-negative `update_id`. */
+  readonly updateId: number | undefined
+  /** The payload with unsafe characters replaced and anything too deep cut off: always storable. */
+  readonly payload: unknown
+  /** Why the update cannot be processed, or null. */
+  readonly problem: string | null
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
+
+/** NUL and lone surrogates, which PostgreSQL's text and jsonb refuse, become U+FFFD. */
+export const safeText = (text: string): string =>
+  text.replace(LONE_SURROGATE, "\uFFFD").replaceAll("\u0000", "\uFFFD")
+
+export const admitUpdate = (body: unknown): Admission => {
+  let tooDeep = false
+  const safe = (value: unknown, depth: number): unknown => {
+    if (typeof value === "string") return safeText(value)
+    if (typeof value !== "object" || value === null) return value
+    if (depth >= MAX_UPDATE_DEPTH) {
+      tooDeep = true
+      return null
+    }
+    if (Array.isArray(value)) return value.map((item) => safe(item, depth + 1))
+    // fromEntries defines own properties: a "__proto__" key stays a key.
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [safeText(key), safe(item, depth + 1)])
+    )
+  }
+  const payload = safe(body, 0)
+  const updateId = updateIdOf(payload)
+  const problem = tooDeep
+    ? `the update is nested deeper than ${MAX_UPDATE_DEPTH} levels`
+    : updateId === undefined
+      ? "the update has no update_id (a whole number from 0)"
+      : updateProblem(payload)
+  return { updateId, payload, problem }
+}
