@@ -232,7 +232,7 @@ const webhookCounts = (metrics: string) =>
     .filter(
       (line) =>
         line.startsWith("http_server_request_duration_seconds_count") &&
-        line.includes('route="/telegram/webhook/:id"')
+        line.includes('route="/telegram/webhook/:botId"')
     )
 const count = (metrics: string, status: string) =>
   webhookCounts(metrics)

@@ -102,6 +102,7 @@ export class ChatWorker extends Context.Service<
                 update_id: update.updateId,
                 reason: outcome.reason
               })
+              next = yield* inbox.nextDue(chatKey)
               continue
             }
             if (outcome._tag === "BotUnavailable") {
