@@ -11,7 +11,8 @@ import { currentTraceparent } from "../observability/traceContext.ts"
 import { UpdateInbox } from "../ports/UpdateInbox.ts"
 import { chatKeyOfUpdate } from "./telegramUpdate.ts"
 
-export const acceptUpdate = Effect.fn("acceptUpdate")(function* (input: {
+// No span of its own: the stored traceparent must be the caller's (Webhook.receive, Poller.receive).
+export const acceptUpdate = Effect.fnUntraced(function* (input: {
   readonly botId: BotId
   readonly updateId: number
   readonly payload: unknown
