@@ -359,6 +359,8 @@ layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })
         }
         yield* step(async () => {
           await page.goto(`${server.baseUrl}/admin/sign-in`)
+          // As a person would: start typing once the cursor is in the email field (it gets focus on load).
+          await page.waitForFunction("document.activeElement?.getAttribute('type') === 'email'")
           await page.keyboard.type(ADMIN.email)
           await page.keyboard.press("Tab")
           await page.keyboard.type(ADMIN.password)
