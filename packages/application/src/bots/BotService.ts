@@ -5,8 +5,10 @@
  */
 import { randomBytes, randomUUID } from "node:crypto"
 import {
+  type AccessMode,
   Bot,
   BotId,
+  type BotLimits,
   BotModel,
   type BotNameTaken,
   type BotNotFound,
@@ -31,7 +33,31 @@ export interface BotInput {
   readonly helpMessage?: string | undefined
   readonly errorMessage?: string | undefined
   readonly historyLimit?: number | undefined
+  // access and limits (issue 12); limits given are merged into the current ones
+  readonly access?: AccessMode | undefined
+  readonly allowedUserIds?: ReadonlyArray<number> | undefined
+  readonly allowedChatIds?: ReadonlyArray<number> | undefined
+  readonly blockedUserIds?: ReadonlyArray<number> | undefined
+  readonly deniedMessage?: string | undefined
+  readonly limits?: Partial<BotLimits> | undefined
+  readonly limitMessage?: string | undefined
 }
+
+/** The access and limit fields of `input` applied to `bot` (issue 12). */
+const withAccess = (bot: Bot, input: BotPatch): Bot =>
+  new Bot({
+    ...bot,
+    access: input.access ?? bot.access,
+    allowedUserIds: input.allowedUserIds ?? bot.allowedUserIds,
+    allowedChatIds: input.allowedChatIds ?? bot.allowedChatIds,
+    blockedUserIds: input.blockedUserIds ?? bot.blockedUserIds,
+    deniedMessage: input.deniedMessage ?? bot.deniedMessage,
+    limits: input.limits === undefined ? bot.limits : { ...bot.limits, ...definedOnly(input.limits) },
+    limitMessage: input.limitMessage ?? bot.limitMessage
+  })
+
+const definedOnly = <A extends object>(value: A): Partial<A> =>
+  Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<A>
 
 /** Fields to change; absent or undefined ones stay as they are. */
 export type BotPatch = { readonly [K in keyof BotInput]?: BotInput[K] | undefined }
@@ -59,6 +85,8 @@ export class BotService extends Context.Service<
     /** Telegram's view of the bot's webhook; none when polling, or when Telegram does not answer in time. */
     readonly webhookInfo: (bot: Bot) => Effect.Effect<Option.Option<WebhookInfo>>
     readonly list: Effect.Effect<ReadonlyArray<Bot>>
+    /** Blocks or unblocks one Telegram user of the bot (its blockedUserIds), issue 12. */
+    readonly setBlocked: (id: BotId, userId: number, blocked: boolean) => Effect.Effect<Bot, BotNotFound>
   }
 >()("@botfleet/application/BotService") {
   static readonly layer = Layer.effect(
@@ -111,27 +139,30 @@ export class BotService extends Context.Service<
       const register = Effect.fn("BotService.register")(function* (input: BotInput) {
         const info = yield* checkToken(input.token)
         const at = yield* now
-        const bot = new Bot({
-          id: BotId.make(randomUUID()),
-          name: input.name.trim(),
-          tokenCiphertext: yield* secrets.encrypt(input.token),
-          tokenHint: BotModel.tokenHint(Redacted.value(input.token)),
-          telegramBotId: info.id,
-          username: info.username,
-          webhookSecret: randomBytes(24).toString("hex"),
-          model: input.model ?? null,
-          systemPrompt: input.systemPrompt ?? "",
-          startMessage: input.startMessage ?? DEFAULT_START_MESSAGE,
-          helpMessage: input.helpMessage ?? DEFAULT_HELP_MESSAGE,
-          errorMessage: input.errorMessage ?? DEFAULT_ERROR_MESSAGE,
-          historyLimit: input.historyLimit ?? BotModel.DEFAULT_HISTORY_LIMIT,
-          active: false,
-          lastError: null,
-          lastErrorAt: null,
-          pollingOffset: 0,
-          createdAt: at,
-          updatedAt: at
-        })
+        const bot = withAccess(
+          new Bot({
+            id: BotId.make(randomUUID()),
+            name: input.name.trim(),
+            tokenCiphertext: yield* secrets.encrypt(input.token),
+            tokenHint: BotModel.tokenHint(Redacted.value(input.token)),
+            telegramBotId: info.id,
+            username: info.username,
+            webhookSecret: randomBytes(24).toString("hex"),
+            model: input.model ?? null,
+            systemPrompt: input.systemPrompt ?? "",
+            startMessage: input.startMessage ?? DEFAULT_START_MESSAGE,
+            helpMessage: input.helpMessage ?? DEFAULT_HELP_MESSAGE,
+            errorMessage: input.errorMessage ?? DEFAULT_ERROR_MESSAGE,
+            historyLimit: input.historyLimit ?? BotModel.DEFAULT_HISTORY_LIMIT,
+            active: false,
+            lastError: null,
+            lastErrorAt: null,
+            pollingOffset: 0,
+            createdAt: at,
+            updatedAt: at
+          }),
+          input
+        )
         yield* bots.insert(bot)
         yield* Effect.logInfo("bot registered", { bot_id: bot.id, username: bot.username })
         return bot
@@ -141,7 +172,7 @@ export class BotService extends Context.Service<
         const current = yield* bots.findById(id)
         const at = yield* now
         let next = new Bot({
-          ...current,
+          ...withAccess(current, patch),
           name: patch.name?.trim() ?? current.name,
           model: patch.model === undefined ? current.model : patch.model,
           systemPrompt: patch.systemPrompt ?? current.systemPrompt,
@@ -229,7 +260,25 @@ export class BotService extends Context.Service<
               Effect.option
             )
 
+      const setBlocked = Effect.fn("BotService.setBlocked")(function* (
+        id: BotId,
+        userId: number,
+        blocked: boolean
+      ) {
+        const current = yield* bots.findById(id)
+        const others = current.blockedUserIds.filter((other) => other !== userId)
+        const next = new Bot({
+          ...current,
+          blockedUserIds: blocked ? [...others, userId] : others,
+          updatedAt: yield* now
+        })
+        yield* bots.update(next).pipe(Effect.catchTag(["BotNameTaken", "BotTokenInUse"], Effect.die))
+        yield* Effect.logInfo(blocked ? "user blocked" : "user unblocked", { bot_id: id, user_id: userId })
+        return next
+      })
+
       return BotService.of({
+        setBlocked,
         webhookInfo,
         register,
         update,
