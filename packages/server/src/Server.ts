@@ -21,6 +21,7 @@ import { Database } from "@botfleet/adapters/postgres"
 import {
   AuthService,
   BotService,
+  BotUsers,
   ChatWorker,
   ConversationService,
   EffectRunner,
@@ -100,7 +101,9 @@ export const applicationLayer = Layer.mergeAll(
   ChatWorker.layer,
   ConversationService.layer,
   StatsService.layer,
-  AuthService.layer
+  AuthService.layer,
+  // access and limits (issue 12)
+  BotUsers.layer
 ).pipe(Layer.provideMerge(PipelineLayer))
 
 /** The first admin, from ADMIN_EMAIL and ADMIN_PASSWORD, if both are set and the account is missing. */

@@ -39,7 +39,7 @@ export interface BotInput {
   readonly allowedChatIds?: ReadonlyArray<number> | undefined
   readonly blockedUserIds?: ReadonlyArray<number> | undefined
   readonly deniedMessage?: string | undefined
-  readonly limits?: Partial<BotLimits> | undefined
+  readonly limits?: { readonly [K in keyof BotLimits]?: BotLimits[K] | undefined } | undefined
   readonly limitMessage?: string | undefined
 }
 
@@ -52,12 +52,20 @@ const withAccess = (bot: Bot, input: BotPatch): Bot =>
     allowedChatIds: input.allowedChatIds ?? bot.allowedChatIds,
     blockedUserIds: input.blockedUserIds ?? bot.blockedUserIds,
     deniedMessage: input.deniedMessage ?? bot.deniedMessage,
-    limits: input.limits === undefined ? bot.limits : { ...bot.limits, ...definedOnly(input.limits) },
+    limits: input.limits === undefined ? bot.limits : mergeLimits(bot.limits, input.limits),
     limitMessage: input.limitMessage ?? bot.limitMessage
   })
 
-const definedOnly = <A extends object>(value: A): Partial<A> =>
-  Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<A>
+/** Limits named in the patch replace the current ones; the others stay. */
+const mergeLimits = (current: BotLimits, patch: NonNullable<BotInput["limits"]>): BotLimits => ({
+  userMessagesPerMinute:
+    patch.userMessagesPerMinute === undefined ? current.userMessagesPerMinute : patch.userMessagesPerMinute,
+  userMessagesPerDay:
+    patch.userMessagesPerDay === undefined ? current.userMessagesPerDay : patch.userMessagesPerDay,
+  userTokensPerDay: patch.userTokensPerDay === undefined ? current.userTokensPerDay : patch.userTokensPerDay,
+  userUsdPerMonth: patch.userUsdPerMonth === undefined ? current.userUsdPerMonth : patch.userUsdPerMonth,
+  botUsdPerMonth: patch.botUsdPerMonth === undefined ? current.botUsdPerMonth : patch.botUsdPerMonth
+})
 
 /** Fields to change; absent or undefined ones stay as they are. */
 export type BotPatch = { readonly [K in keyof BotInput]?: BotInput[K] | undefined }
