@@ -34,8 +34,10 @@ import { NodeHttpServer } from "@effect/platform-node"
 import { ByteSize, Effect, Layer, Option, Result } from "effect"
 import { HttpIncomingMessage, HttpMiddleware, HttpRouter } from "effect/http"
 import { ApiRoutes } from "./api/ApiRoutes.ts"
+import * as RateLimiterSql from "./api/RateLimiterSql.ts"
 import type { AppConfigShape } from "./config/AppConfig.ts"
 import * as AppConfig from "./config/AppConfig.ts"
+import { apiRateLimit } from "./http/apiRateLimit.ts"
 import { HealthRoutes } from "./http/HealthRoutes.ts"
 import { originCheck } from "./http/originCheck.ts"
 import { requestLog } from "./http/requestLog.ts"
@@ -139,6 +141,11 @@ export const httpLayer = (config: AppConfigShape) =>
       ApiRoutes,
       requestLog,
       originCheck(config),
+      // API rate limits (issue 12)
+      apiRateLimit({
+        perSession: config.apiRateLimitPerMinute,
+        statsPerAdmin: config.apiStatsRateLimitPerMinute
+      }).pipe(Layer.provide(RateLimiterSql.layer)),
       // Browsers on these origins may call the API with the session cookie; without any, no CORS headers at all.
       config.corsOrigins.length > 0
         ? HttpRouter.middleware(

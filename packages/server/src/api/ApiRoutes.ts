@@ -8,7 +8,7 @@ import { BotsHandlers } from "./handlers/BotsHandlers.ts"
 import { BotUsersHandlers } from "./handlers/BotUsersHandlers.ts"
 import { ChatsHandlers, FailuresHandlers } from "./handlers/ChatsHandlers.ts"
 import { StatsHandlers } from "./handlers/StatsHandlers.ts"
-import { RateLimiter } from "./RateLimiter.ts"
+import * as RateLimiterSql from "./RateLimiterSql.ts"
 
 export const ApiRoutes = Layer.mergeAll(
   HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }).pipe(
@@ -22,7 +22,8 @@ export const ApiRoutes = Layer.mergeAll(
       BotUsersHandlers
     ]),
     Layer.provide(AuthenticationLive),
-    Layer.provide(RateLimiter.layer)
+    // Login limits shared by every process (issue 12)
+    Layer.provide(RateLimiterSql.layer)
   ),
   HttpApiScalar.layer(Api, { path: "/docs" })
 )
