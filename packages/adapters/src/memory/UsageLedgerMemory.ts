@@ -192,7 +192,24 @@ export const layerNoDeps: Layer.Layer<UsageLedger, never, MemoryStore> = Layer.e
         }
       })
 
-    return UsageLedger.of({ reserve, settle, recordDenied, claimNotice, usage, listUsers })
+    const deniedBetween = (botId: BotId | null, from: Date, to: Date) =>
+      Effect.map(Ref.get(state), (current) => {
+        const first = windowsOf(from).day.getTime()
+        let total = 0
+        for (const counter of current.counters.values()) {
+          const inWindow = counter.start >= first && counter.start < to.getTime()
+          if (
+            counter.userId === BOT_ROW &&
+            counter.period === "day" &&
+            inWindow &&
+            (botId === null || counter.botId === botId)
+          )
+            total += counter.denied
+        }
+        return total
+      })
+
+    return UsageLedger.of({ reserve, settle, recordDenied, claimNotice, usage, listUsers, deniedBetween })
   })
 )
 

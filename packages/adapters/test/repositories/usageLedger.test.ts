@@ -140,6 +140,17 @@ const contract = (name: string, repositories: Layer.Layer<BotRepository | UsageL
           yield* ledger.settle(message.messageId, { tokens: user, costUsd: user / 1000 })
         }
         yield* ledger.recordDenied(bot.id, 40, at)
+        yield* ledger.recordDenied(bot.id, null, new Date("2026-05-19T23:00:00Z"))
+        assert.strictEqual(yield* ledger.deniedBetween(bot.id, at, new Date("2026-05-21T00:00:00Z")), 1)
+        assert.strictEqual(
+          yield* ledger.deniedBetween(
+            bot.id,
+            new Date("2026-05-19T12:00:00Z"),
+            new Date("2026-05-21T00:00:00Z")
+          ),
+          2
+        )
+        assert.isAtLeast(yield* ledger.deniedBetween(null, at, new Date("2026-05-21T00:00:00Z")), 1)
         const first = yield* ledger.listUsers(bot.id, at, { limit: 2 })
         assert.deepStrictEqual(
           first.items.map((user) => user.telegramId),

@@ -53,6 +53,8 @@ export class UsageLedger extends Context.Service<
       windowStart: Date
     ) => Effect.Effect<boolean>
     readonly usage: (botId: BotId, userId: number | null, at: Date) => Effect.Effect<UsageSnapshot>
+    /** Messages refused by the access rule on the UTC days from `from`'s to before `to` (one bot, or all: null). */
+    readonly deniedBetween: (botId: BotId | null, from: Date, to: Date) => Effect.Effect<number>
     /** Users who have a private chat with the bot, by Telegram id. */
     readonly listUsers: (botId: BotId, at: Date, page: PageRequest) => Effect.Effect<Page<BotUserUsage>>
   }

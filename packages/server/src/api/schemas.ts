@@ -256,7 +256,9 @@ export const StatsView = Schema.Struct({
       messages: Schema.Number,
       costUsd: Schema.Number
     })
-  )
+  ),
+  // access and limits (issue 12): messages refused by access rules, by UTC day
+  deniedMessages: Schema.Number
 })
 export type StatsView = typeof StatsView.Type
 

@@ -5,7 +5,7 @@
  */
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { BotUserView, BotView, page } from "../../src/api/schemas.ts"
+import { BotUserView, BotView, page, StatsView } from "../../src/api/schemas.ts"
 import { expectBody, expectError, loggedIn, unknownId, withAdmin } from "../support/apiClient.ts"
 import {
   postUpdate,
@@ -51,6 +51,8 @@ layer(serverLayer(withAdmin(), { recordLlmRequests: true }), { timeout: 60_000, 
           const users = expectBody(yield* api.get(`/api/bots/${bot.id}/users`), 200, BotUsersPage)
           const stranger = users.items.find((user) => user.telegramId === 910_003)
           assert.deepStrictEqual(stranger?.today, { messages: 0, tokens: 0, costUsd: 0, denied: 3 })
+          const stats = expectBody(yield* api.get(`/api/stats?botId=${bot.id}`), 200, StatsView)
+          assert.strictEqual(stats.deniedMessages, 3)
           const friend = users.items.find((user) => user.telegramId === 910_001)
           assert.strictEqual(friend?.today.messages, 1)
           assert.isAbove(friend?.today.tokens ?? 0, 0)

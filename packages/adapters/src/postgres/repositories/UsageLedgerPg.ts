@@ -247,6 +247,19 @@ export const layer: Layer.Layer<UsageLedger, never, SqlClient.SqlClient> = Layer
       }
     })
 
-    return UsageLedger.of({ reserve, settle, recordDenied, claimNotice, usage, listUsers })
+    const deniedBetween = Effect.fn("UsageLedger.deniedBetween")(function* (
+      botId: BotId | null,
+      from: Date,
+      to: Date
+    ) {
+      const rows = yield* sql<{ denied: Num | null }>`
+        SELECT sum(denied) AS denied FROM usage_counters
+        WHERE tg_user_id = ${BOT_ROW} AND period = 'day'
+          AND period_start >= ${windowStart("day", from)} AND period_start < ${to}
+          ${botId === null ? sql.literal("") : sql`AND bot_id = ${botId}`}`.pipe(Effect.orDie)
+      return Number(rows[0]?.denied ?? 0)
+    })
+
+    return UsageLedger.of({ reserve, settle, recordDenied, claimNotice, usage, listUsers, deniedBetween })
   })
 )
