@@ -59,6 +59,38 @@ layer(serverLayer(withAdmin(), { recordLlmRequests: true }), { timeout: 60_000, 
         })
     )
 
+    it.effect(
+      "stranger spam through the webhook and PostgreSQL: 1,000 messages from 100 users, 0 model calls, 100 refusals",
+      () =>
+        Effect.gen(function* () {
+          const server = yield* TestServer
+          const api = yield* loggedIn(server.baseUrl)
+          const { bot } = yield* server.addBot("Spammed")
+          expectBody(
+            yield* api.patch(`/api/bots/${bot.id}`, { access: "allowlist", allowedUserIds: [1] }),
+            200,
+            BotView
+          )
+          const llmBefore = (yield* server.openai.requests).length
+          const strangers = Array.from({ length: 100 }, (_, i) => 940_000 + i)
+          const started = Date.now()
+          yield* Effect.forEach(
+            Array.from({ length: 1_000 }, (_, i) => strangers[i % 100]!),
+            (user) => postUpdate(server.baseUrl, bot, textUpdate(user, "let me in")),
+            { concurrency: 20, discard: true }
+          )
+          yield* settled(server, bot.id)
+          const elapsed = Date.now() - started
+          assert.strictEqual((yield* server.openai.requests).length - llmBefore, 0)
+          const refusals = strangers.map((user) => server.telegram.sentTo(user).length)
+          assert.deepStrictEqual(new Set(refusals), new Set([1]), "one refusal per stranger")
+          const stats = expectBody(yield* api.get(`/api/stats?botId=${bot.id}`), 200, StatsView)
+          assert.strictEqual(stats.deniedMessages, 1_000)
+          // Measured on a shared 2-core machine: ~10 s (each stranger's 10 updates run in order).
+          assert.isBelow(elapsed, 60_000)
+        })
+    )
+
     it.effect("userMessagesPerDay 3: three answers, one limit message with the reset time, /usage", () =>
       Effect.gen(function* () {
         const server = yield* TestServer
