@@ -147,30 +147,29 @@ export class BotService extends Context.Service<
       const register = Effect.fn("BotService.register")(function* (input: BotInput) {
         const info = yield* checkToken(input.token)
         const at = yield* now
-        const bot = withAccess(
-          new Bot({
-            id: BotId.make(randomUUID()),
-            name: input.name.trim(),
-            tokenCiphertext: yield* secrets.encrypt(input.token),
-            tokenHint: BotModel.tokenHint(Redacted.value(input.token)),
-            telegramBotId: info.id,
-            username: info.username,
-            webhookSecret: randomBytes(24).toString("hex"),
-            model: input.model ?? null,
-            systemPrompt: input.systemPrompt ?? "",
-            startMessage: input.startMessage ?? DEFAULT_START_MESSAGE,
-            helpMessage: input.helpMessage ?? DEFAULT_HELP_MESSAGE,
-            errorMessage: input.errorMessage ?? DEFAULT_ERROR_MESSAGE,
-            historyLimit: input.historyLimit ?? BotModel.DEFAULT_HISTORY_LIMIT,
-            active: false,
-            lastError: null,
-            lastErrorAt: null,
-            pollingOffset: 0,
-            createdAt: at,
-            updatedAt: at
-          }),
-          input
-        )
+        const base = new Bot({
+          id: BotId.make(randomUUID()),
+          name: input.name.trim(),
+          tokenCiphertext: yield* secrets.encrypt(input.token),
+          tokenHint: BotModel.tokenHint(Redacted.value(input.token)),
+          telegramBotId: info.id,
+          username: info.username,
+          webhookSecret: randomBytes(24).toString("hex"),
+          model: input.model ?? null,
+          systemPrompt: input.systemPrompt ?? "",
+          startMessage: input.startMessage ?? DEFAULT_START_MESSAGE,
+          helpMessage: input.helpMessage ?? DEFAULT_HELP_MESSAGE,
+          errorMessage: input.errorMessage ?? DEFAULT_ERROR_MESSAGE,
+          historyLimit: input.historyLimit ?? BotModel.DEFAULT_HISTORY_LIMIT,
+          active: false,
+          lastError: null,
+          lastErrorAt: null,
+          pollingOffset: 0,
+          createdAt: at,
+          updatedAt: at
+        })
+        // access and limits (issue 12)
+        const bot = withAccess(base, input)
         yield* bots.insert(bot)
         yield* Effect.logInfo("bot registered", { bot_id: bot.id, username: bot.username })
         return bot
