@@ -1,6 +1,7 @@
 export * from "./auth/AuthService.ts"
 export * from "./bots/BotAccess.ts"
 export * from "./bots/BotService.ts"
+export * from "./bots/BotUsers.ts"
 export * from "./conversations/ConversationService.ts"
 export * from "./effects/EffectRunner.ts"
 export * from "./observability/instrumentLanguageModel.ts"

@@ -1,4 +1,5 @@
 import { Schema } from "effect"
+import { accessFields } from "./Access.ts"
 import type { Transition } from "./DomainEffect.ts"
 import { BotId } from "./ids.ts"
 
@@ -28,7 +29,9 @@ export class Bot extends Schema.Class<Bot>("Bot")({
   lastErrorAt: Schema.NullOr(Schema.Date),
   pollingOffset: Schema.Int,
   createdAt: Schema.Date,
-  updatedAt: Schema.Date
+  updatedAt: Schema.Date,
+  // access and limits (issue 12): who may talk to the bot and how much
+  ...accessFields
 }) {}
 
 export const BOT_NAME_MAX = 64

@@ -1,5 +1,5 @@
 /** The commands every bot understands. */
-export const BotCommand = ["start", "help", "refresh"] as const
+export const BotCommand = ["start", "help", "refresh", "usage"] as const
 export type BotCommand = (typeof BotCommand)[number]
 
 /**

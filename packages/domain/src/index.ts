@@ -1,3 +1,4 @@
+export * from "./Access.ts"
 export * as BotModel from "./Bot.ts"
 export { Bot, BotMode } from "./Bot.ts"
 export * as ChatModel from "./Chat.ts"

@@ -3,6 +3,7 @@
  * the place for every rule about whether and how to answer: commands, content
  * we cannot read, and later group mentions, access lists and limits.
  */
+import { checkAccess } from "./Access.ts"
 import type { Bot } from "./Bot.ts"
 import type { Chat } from "./Chat.ts"
 import { parseCommand } from "./commands.ts"
@@ -29,10 +30,25 @@ export type ReplyPlan =
   | { readonly _tag: "AskModel" }
   /** Store the message, answer nothing. */
   | { readonly _tag: "Ignore"; readonly reason: string }
+  /** Not allowed to talk to this bot: `text` at most once a day, never the model. */
+  | { readonly _tag: "Refuse"; readonly reason: "blocked" | "not_allowed"; readonly text: string }
+  /** `/usage`: the sender's own use against the bot's limits. */
+  | { readonly _tag: "ShowUsage" }
 
 const fixed = (text: string): ReplyPlan => ({ _tag: "FixedAnswer", text })
 
-export const planReply = (bot: Bot, _chat: Chat, incoming: IncomingContent): ReplyPlan => {
+/**
+ * `senderId` is the Telegram user who wrote (null for a channel post). Access
+ * comes first: a refused user gets no command either, not even /start.
+ */
+export const planReply = (
+  bot: Bot,
+  chat: Chat,
+  incoming: IncomingContent,
+  senderId: number | null
+): ReplyPlan => {
+  const access = checkAccess(bot, { userId: senderId, chatId: chat.telegramChatId })
+  if (access._tag === "Denied") return { _tag: "Refuse", reason: access.reason, text: bot.deniedMessage }
   if (incoming.unsupported !== null) return fixed(unsupportedReply(incoming.unsupported))
   switch (parseCommand(incoming.text, bot.username)) {
     case "start":
@@ -43,6 +59,8 @@ export const planReply = (bot: Bot, _chat: Chat, incoming: IncomingContent): Rep
       return fixed(`${UNKNOWN_COMMAND_REPLY} ${bot.helpMessage}`)
     case "refresh":
       return { _tag: "NewThread", text: REFRESH_REPLY }
+    case "usage":
+      return { _tag: "ShowUsage" }
     case undefined:
       return { _tag: "AskModel" }
   }

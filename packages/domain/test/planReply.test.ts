@@ -2,7 +2,13 @@ import { assert, describe, it } from "@effect/vitest"
 import { Bot } from "../src/Bot.ts"
 import { Chat } from "../src/Chat.ts"
 import { BotId, ChatId, TelegramChatId } from "../src/ids.ts"
-import { planReply, REFRESH_REPLY, UNKNOWN_COMMAND_REPLY, unsupportedReply } from "../src/planReply.ts"
+import {
+  planReply,
+  REFRESH_REPLY,
+  type ReplyPlan,
+  UNKNOWN_COMMAND_REPLY,
+  unsupportedReply
+} from "../src/planReply.ts"
 
 const at = new Date("2026-01-01T00:00:00Z")
 const bot = new Bot({
@@ -38,7 +44,8 @@ const chat = new Chat({
   lastMessageAt: null,
   createdAt: at
 })
-const plan = (text: string, unsupported: string | null = null) => planReply(bot, chat, { text, unsupported })
+const plan = (text: string, unsupported: string | null = null) =>
+  planReply(bot, chat, { text, unsupported }, 7)
 
 describe("planReply", () => {
   it("plain text asks the model", () => {
@@ -67,5 +74,51 @@ describe("planReply", () => {
 
   it("content we cannot read gets a fixed answer naming it", () => {
     assert.deepStrictEqual(plan("", "voice"), { _tag: "FixedAnswer", text: unsupportedReply("voice") })
+  })
+
+  it("/usage shows the sender's use", () => {
+    assert.deepStrictEqual(plan("/usage"), { _tag: "ShowUsage" })
+  })
+})
+
+describe("planReply: access", () => {
+  const privateBot = new Bot({
+    ...bot,
+    access: "allowlist",
+    allowedUserIds: [1, 2],
+    deniedMessage: "Private."
+  })
+  const groupChat = new Chat({ ...chat, telegramChatId: TelegramChatId.make(-100), type: "supergroup" })
+  const refused: ReplyPlan = { _tag: "Refuse", reason: "not_allowed", text: "Private." }
+
+  it("an allowlist lets its users in and refuses everyone else, /start included", () => {
+    assert.deepStrictEqual(planReply(privateBot, chat, { text: "hi", unsupported: null }, 1), {
+      _tag: "AskModel"
+    })
+    assert.deepStrictEqual(planReply(privateBot, chat, { text: "hi", unsupported: null }, 3), refused)
+    assert.deepStrictEqual(planReply(privateBot, chat, { text: "/start", unsupported: null }, 3), refused)
+    assert.deepStrictEqual(planReply(privateBot, chat, { text: "", unsupported: "photo" }, 3), refused)
+    assert.deepStrictEqual(planReply(privateBot, chat, { text: "hi", unsupported: null }, null), refused)
+  })
+
+  it("an allowed chat lets anyone in it talk", () => {
+    const withGroup = new Bot({ ...privateBot, allowedChatIds: [-100] })
+    assert.deepStrictEqual(planReply(withGroup, groupChat, { text: "hi", unsupported: null }, 99), {
+      _tag: "AskModel"
+    })
+    assert.deepStrictEqual(planReply(withGroup, chat, { text: "hi", unsupported: null }, 99), refused)
+  })
+
+  it("a blocked user is refused even on an open bot and in an allowed chat", () => {
+    const open = new Bot({ ...bot, blockedUserIds: [5], allowedChatIds: [-100] })
+    const blocked: ReplyPlan = { _tag: "Refuse", reason: "blocked", text: open.deniedMessage }
+    assert.deepStrictEqual(planReply(open, chat, { text: "hi", unsupported: null }, 5), blocked)
+    assert.deepStrictEqual(planReply(open, groupChat, { text: "/help", unsupported: null }, 5), blocked)
+    assert.deepStrictEqual(planReply(open, chat, { text: "hi", unsupported: null }, 6), { _tag: "AskModel" })
+  })
+
+  it("a bot is open by default", () => {
+    assert.strictEqual(bot.access, "open")
+    assert.deepStrictEqual(planReply(bot, chat, { text: "hi", unsupported: null }, 123), { _tag: "AskModel" })
   })
 })

@@ -21,6 +21,7 @@ import { Database } from "@botfleet/adapters/postgres"
 import {
   AuthService,
   BotService,
+  BotUsers,
   ChatWorker,
   ConversationService,
   EffectRunner,
@@ -33,8 +34,10 @@ import { NodeHttpServer } from "@effect/platform-node"
 import { ByteSize, Effect, Layer, Option, Result } from "effect"
 import { HttpIncomingMessage, HttpMiddleware, HttpRouter } from "effect/http"
 import { ApiRoutes } from "./api/ApiRoutes.ts"
+import * as RateLimiterSql from "./api/RateLimiterSql.ts"
 import type { AppConfigShape } from "./config/AppConfig.ts"
 import * as AppConfig from "./config/AppConfig.ts"
+import { apiRateLimit } from "./http/apiRateLimit.ts"
 import { ConsoleRoutes } from "./http/ConsoleRoutes.ts"
 import { HealthRoutes } from "./http/HealthRoutes.ts"
 import { originCheck } from "./http/originCheck.ts"
@@ -101,7 +104,9 @@ export const applicationLayer = Layer.mergeAll(
   ChatWorker.layer,
   ConversationService.layer,
   StatsService.layer,
-  AuthService.layer
+  AuthService.layer,
+  // access and limits (issue 12)
+  BotUsers.layer
 ).pipe(Layer.provideMerge(PipelineLayer))
 
 /** The first admin, from ADMIN_EMAIL and ADMIN_PASSWORD, if both are set and the account is missing. */
@@ -158,6 +163,11 @@ export const httpLayer = (config: AppConfigShape, options: HttpOptions = {}) =>
       ConsoleRoutes,
       requestLog,
       originCheck(config),
+      // API rate limits (issue 12)
+      apiRateLimit({
+        perSession: config.apiRateLimitPerMinute,
+        statsPerAdmin: config.apiStatsRateLimitPerMinute
+      }).pipe(Layer.provide(RateLimiterSql.layer)),
       // Browsers on these origins may call the API with the session cookie; without any, no CORS headers at all.
       config.corsOrigins.length > 0
         ? HttpRouter.middleware(

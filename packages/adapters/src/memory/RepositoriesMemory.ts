@@ -4,7 +4,8 @@ import type {
   ChatRepository,
   EffectOutbox,
   MessageRepository,
-  Transactions
+  Transactions,
+  UsageLedger
 } from "@botfleet/application"
 import { Layer } from "effect"
 import * as BotRepositoryMemory from "./BotRepositoryMemory.ts"
@@ -13,15 +14,18 @@ import * as EffectOutboxMemory from "./EffectOutboxMemory.ts"
 import * as MemoryStore from "./MemoryStore.ts"
 import * as MessageRepositoryMemory from "./MessageRepositoryMemory.ts"
 import * as TransactionsMemory from "./TransactionsMemory.ts"
+import * as UsageLedgerMemory from "./UsageLedgerMemory.ts"
 
 export const layer: Layer.Layer<
-  Transactions | BotRepository | ChatRepository | MessageRepository | EffectOutbox
+  // UsageLedger: access and limits (issue 12)
+  Transactions | BotRepository | ChatRepository | MessageRepository | EffectOutbox | UsageLedger
 > = Layer.mergeAll(
   TransactionsMemory.layerMemory,
   Layer.mergeAll(
     BotRepositoryMemory.layerNoDeps,
     ChatRepositoryMemory.layerNoDeps,
     MessageRepositoryMemory.layerNoDeps,
-    EffectOutboxMemory.layerNoDeps
+    EffectOutboxMemory.layerNoDeps,
+    UsageLedgerMemory.layerNoDeps
   ).pipe(Layer.provide(MemoryStore.layer))
 )

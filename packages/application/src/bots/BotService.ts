@@ -5,8 +5,10 @@
  */
 import { randomBytes, randomUUID } from "node:crypto"
 import {
+  type AccessMode,
   Bot,
   BotId,
+  type BotLimits,
   BotModel,
   type BotNameTaken,
   type BotNotFound,
@@ -32,7 +34,39 @@ export interface BotInput {
   readonly helpMessage?: string | undefined
   readonly errorMessage?: string | undefined
   readonly historyLimit?: number | undefined
+  // access and limits (issue 12); limits given are merged into the current ones
+  readonly access?: AccessMode | undefined
+  readonly allowedUserIds?: ReadonlyArray<number> | undefined
+  readonly allowedChatIds?: ReadonlyArray<number> | undefined
+  readonly blockedUserIds?: ReadonlyArray<number> | undefined
+  readonly deniedMessage?: string | undefined
+  readonly limits?: { readonly [K in keyof BotLimits]?: BotLimits[K] | undefined } | undefined
+  readonly limitMessage?: string | undefined
 }
+
+/** The access and limit fields of `input` applied to `bot` (issue 12). */
+const withAccess = (bot: Bot, input: BotPatch): Bot =>
+  new Bot({
+    ...bot,
+    access: input.access ?? bot.access,
+    allowedUserIds: input.allowedUserIds ?? bot.allowedUserIds,
+    allowedChatIds: input.allowedChatIds ?? bot.allowedChatIds,
+    blockedUserIds: input.blockedUserIds ?? bot.blockedUserIds,
+    deniedMessage: input.deniedMessage ?? bot.deniedMessage,
+    limits: input.limits === undefined ? bot.limits : mergeLimits(bot.limits, input.limits),
+    limitMessage: input.limitMessage ?? bot.limitMessage
+  })
+
+/** Limits named in the patch replace the current ones; the others stay. */
+const mergeLimits = (current: BotLimits, patch: NonNullable<BotInput["limits"]>): BotLimits => ({
+  userMessagesPerMinute:
+    patch.userMessagesPerMinute === undefined ? current.userMessagesPerMinute : patch.userMessagesPerMinute,
+  userMessagesPerDay:
+    patch.userMessagesPerDay === undefined ? current.userMessagesPerDay : patch.userMessagesPerDay,
+  userTokensPerDay: patch.userTokensPerDay === undefined ? current.userTokensPerDay : patch.userTokensPerDay,
+  userUsdPerMonth: patch.userUsdPerMonth === undefined ? current.userUsdPerMonth : patch.userUsdPerMonth,
+  botUsdPerMonth: patch.botUsdPerMonth === undefined ? current.botUsdPerMonth : patch.botUsdPerMonth
+})
 
 /** Fields to change; absent or undefined ones stay as they are. */
 export type BotPatch = { readonly [K in keyof BotInput]?: BotInput[K] | undefined }
@@ -65,6 +99,8 @@ export class BotService extends Context.Service<
     /** Telegram's view of the bot's webhook; none when polling, or when Telegram does not answer in time. */
     readonly webhookInfo: (bot: Bot) => Effect.Effect<Option.Option<WebhookInfo>>
     readonly list: Effect.Effect<ReadonlyArray<Bot>>
+    /** Blocks or unblocks one Telegram user of the bot (its blockedUserIds), issue 12. */
+    readonly setBlocked: (id: BotId, userId: number, blocked: boolean) => Effect.Effect<Bot, BotNotFound>
   }
 >()("@botfleet/application/BotService") {
   static readonly layer = Layer.effect(
@@ -128,7 +164,7 @@ export class BotService extends Context.Service<
       const register = Effect.fn("BotService.register")(function* (input: BotInput) {
         const info = yield* checkToken(input.token)
         const at = yield* now
-        const bot = new Bot({
+        const base = new Bot({
           id: BotId.make(randomUUID()),
           name: input.name.trim(),
           tokenCiphertext: yield* secrets.encrypt(input.token),
@@ -149,6 +185,8 @@ export class BotService extends Context.Service<
           createdAt: at,
           updatedAt: at
         })
+        // access and limits (issue 12)
+        const bot = withAccess(base, input)
         yield* bots.insert(bot)
         yield* Effect.logInfo("bot registered", { bot_id: bot.id, username: bot.username })
         return bot
@@ -158,7 +196,7 @@ export class BotService extends Context.Service<
         const current = yield* bots.findById(id)
         const at = yield* now
         let next = new Bot({
-          ...current,
+          ...withAccess(current, patch),
           name: patch.name?.trim() ?? current.name,
           model: patch.model === undefined ? current.model : patch.model,
           systemPrompt: patch.systemPrompt ?? current.systemPrompt,
@@ -246,7 +284,25 @@ export class BotService extends Context.Service<
               Effect.option
             )
 
+      const setBlocked = Effect.fn("BotService.setBlocked")(function* (
+        id: BotId,
+        userId: number,
+        blocked: boolean
+      ) {
+        const current = yield* bots.findById(id)
+        const others = current.blockedUserIds.filter((other) => other !== userId)
+        const next = new Bot({
+          ...current,
+          blockedUserIds: blocked ? [...others, userId] : others,
+          updatedAt: yield* now
+        })
+        yield* bots.update(next).pipe(Effect.catchTag(["BotNameTaken", "BotTokenInUse"], Effect.die))
+        yield* Effect.logInfo(blocked ? "user blocked" : "user unblocked", { bot_id: id, user_id: userId })
+        return next
+      })
+
       return BotService.of({
+        setBlocked,
         webhookInfo,
         register,
         update,

@@ -94,3 +94,14 @@ export const observe = (
   attributes: Record<string, string>,
   seconds: number
 ) => Metric.update(Metric.withAttributes(metric, attributes), seconds)
+
+// access and limits (issue 12)
+export const accessDenied = Metric.counter("botfleet_access_denied_total", {
+  description: "Messages refused by a bot's access rule, by bot and reason (blocked, not_allowed)",
+  incremental: true
+})
+
+export const limitReached = Metric.counter("botfleet_limit_reached_total", {
+  description: "Messages not sent to the model because a limit was reached, by bot and limit",
+  incremental: true
+})

@@ -9,18 +9,24 @@ import {
   type Chat,
   ChatModel,
   type IncomingContent,
+  limitText,
   llmRole,
   type Message,
   MessageId,
   MessageModel,
   planReply,
-  type Usage
+  type ReplyPlan,
+  type Usage,
+  usageText,
+  windowStart
 } from "@botfleet/domain"
 import { Clock, Context, Effect, Layer, Option, Schedule } from "effect"
+import * as Metrics from "../observability/metrics.ts"
 import { type ChatTurn, LanguageModel } from "../ports/LanguageModel.ts"
 import { ChatRepository, EffectOutbox, MessageRepository, Transactions } from "../ports/Repositories.ts"
 import { Settings } from "../ports/Settings.ts"
 import { TelegramGateway, type Token } from "../ports/TelegramGateway.ts"
+import { UsageLedger } from "../ports/UsageLedger.ts"
 import { classifyLlm, retryLater } from "./failures.ts"
 import type { RetryLater } from "./PipelineErrors.ts"
 import { timed } from "./timed.ts"
@@ -62,6 +68,7 @@ export class GenerateReply extends Context.Service<
       const telegram = yield* TelegramGateway
       const llm = yield* LanguageModel
       const settings = yield* Settings
+      const ledger = yield* UsageLedger
 
       const newReply = (incoming: Message, text: string, usage?: Usage) =>
         Effect.map(Clock.currentTimeMillis, (now) =>
@@ -119,6 +126,31 @@ export class GenerateReply extends Context.Service<
         return reply
       })
 
+      /** A fixed reply when this run is the first to claim the notice of its window; otherwise none. */
+      const noticeOnce = Effect.fn("Pipeline.noticeOnce")(function* (
+        bot: Bot,
+        incoming: Message,
+        kind: string,
+        start: Date,
+        text: string
+      ) {
+        const first = yield* ledger.claimNotice(bot.id, incoming.tgUserId, kind, start)
+        if (!first) return Option.none<Message>()
+        return Option.some(yield* save(yield* newReply(incoming, text)))
+      })
+
+      /** Not allowed to talk to the bot: counted, told once a day, never the model. */
+      const refuse = Effect.fn("Pipeline.refuse")(function* (
+        bot: Bot,
+        incoming: Message,
+        plan: Extract<ReplyPlan, { _tag: "Refuse" }>
+      ) {
+        const at = new Date(yield* Clock.currentTimeMillis)
+        yield* Metrics.count(Metrics.accessDenied, { bot: bot.id, reason: plan.reason })
+        yield* ledger.recordDenied(bot.id, incoming.tgUserId, at)
+        return yield* noticeOnce(bot, incoming, "denied", windowStart("day", at), plan.text)
+      })
+
       const generate = Effect.fn("Pipeline.ensureResponseGenerated")(function* (
         bot: Bot,
         token: Token,
@@ -126,8 +158,15 @@ export class GenerateReply extends Context.Service<
         incoming: Message,
         content: IncomingContent
       ) {
-        const plan = planReply(bot, chat, content)
+        const plan = planReply(bot, chat, content, incoming.tgUserId)
         switch (plan._tag) {
+          case "Refuse":
+            return yield* refuse(bot, incoming, plan)
+          case "ShowUsage": {
+            const at = new Date(yield* Clock.currentTimeMillis)
+            const usage = yield* ledger.usage(bot.id, incoming.tgUserId, at)
+            return Option.some(yield* save(yield* newReply(incoming, usageText(bot.limits, usage, at))))
+          }
           case "Ignore":
             yield* Effect.logDebug("message not answered", { bot_id: bot.id, reason: plan.reason })
             return Option.none()
@@ -149,6 +188,20 @@ export class GenerateReply extends Context.Service<
           case "AskModel":
             break
         }
+        // Counted before the model is asked, so concurrent messages cannot all slip under a limit.
+        const at = new Date(yield* Clock.currentTimeMillis)
+        const key = { botId: bot.id, userId: incoming.tgUserId, messageId: incoming.id }
+        const check = yield* ledger.reserve(key, bot.limits, at)
+        if (check._tag === "OverLimit") {
+          yield* Metrics.count(Metrics.limitReached, { bot: bot.id, limit: check.limit })
+          return yield* noticeOnce(
+            bot,
+            incoming,
+            `limit:${check.limit}`,
+            check.windowStart,
+            limitText(bot.limitMessage, check)
+          )
+        }
         const outcome = yield* askModel(bot, token, chat).pipe(
           Effect.map((answer) => ({ ok: true as const, answer })),
           Effect.catchTag("LlmError", (error) =>
@@ -163,9 +216,14 @@ export class GenerateReply extends Context.Service<
           return Option.some(yield* saveFailed(bot, chat, incoming, reason, reason))
         }
         const { answer } = outcome
-        return Option.some(
-          yield* save(yield* newReply(incoming, answer.text.trim() === "" ? "…" : answer.text, answer))
+        const reply = yield* save(
+          yield* newReply(incoming, answer.text.trim() === "" ? "…" : answer.text, answer)
         )
+        yield* ledger.settle(incoming.id, {
+          tokens: reply.inputTokens + reply.outputTokens,
+          costUsd: reply.costUsd
+        })
+        return Option.some(reply)
       })
 
       return GenerateReply.of({ generate, saveFailed })

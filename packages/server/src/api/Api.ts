@@ -17,6 +17,8 @@ import {
 import { Authentication } from "./Authentication.ts"
 import {
   AdminView,
+  BotUsersQuery,
+  BotUserView,
   BotView,
   ChatsQuery,
   ChatView,
@@ -85,6 +87,37 @@ export class BotsApi extends HttpApiGroup.make("bots")
   .prefix("/api/bots")
   .annotateMerge(OpenApi.annotations({ title: "Bots" })) {}
 
+/** Access and limits (issue 12): a bot's users with their use; block and unblock. */
+const UserParams = { id: Uuid, userId: Schema.NumberFromString.check(Schema.isInt()) }
+
+export class BotUsersApi extends HttpApiGroup.make("botUsers")
+  .add(
+    HttpApiEndpoint.get("list", "/:id/users", {
+      params: IdParams,
+      query: BotUsersQuery,
+      success: page(BotUserView),
+      error: [NotFound, BadRequest]
+    }),
+    HttpApiEndpoint.post("block", "/:id/users/:userId/block", {
+      params: UserParams,
+      success: BotView,
+      error: NotFound
+    }),
+    HttpApiEndpoint.post("unblock", "/:id/users/:userId/unblock", {
+      params: UserParams,
+      success: BotView,
+      error: NotFound
+    })
+  )
+  .middleware(Authentication)
+  .prefix("/api/bots")
+  .annotateMerge(
+    OpenApi.annotations({
+      title: "Bot users",
+      description: "Who talks to a bot, their use today and this month (UTC), blocking"
+    })
+  ) {}
+
 export class ChatsApi extends HttpApiGroup.make("chats")
   .add(
     HttpApiEndpoint.get("list", "/", { query: ChatsQuery, success: page(ChatView), error: BadRequest }),
@@ -140,6 +173,8 @@ export class Api extends HttpApi.make("botfleet")
   .add(ChatsApi)
   .add(FailuresApi)
   .add(StatsApi)
+  // access and limits (issue 12)
+  .add(BotUsersApi)
   // A misspelt field must not silently do nothing: unknown body fields are a 400 naming them,
   // as /openapi.json's additionalProperties: false says. Queries and headers stay lenient.
   .annotate(HttpApi.PayloadParseOptions, { onExcessProperty: "error" })

@@ -5,15 +5,25 @@ import { Api } from "./Api.ts"
 import { AuthenticationLive } from "./AuthenticationLive.ts"
 import { AuthHandlers } from "./handlers/AuthHandlers.ts"
 import { BotsHandlers } from "./handlers/BotsHandlers.ts"
+import { BotUsersHandlers } from "./handlers/BotUsersHandlers.ts"
 import { ChatsHandlers, FailuresHandlers } from "./handlers/ChatsHandlers.ts"
 import { StatsHandlers } from "./handlers/StatsHandlers.ts"
-import { RateLimiter } from "./RateLimiter.ts"
+import * as RateLimiterSql from "./RateLimiterSql.ts"
 
 export const ApiRoutes = Layer.mergeAll(
   HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }).pipe(
-    Layer.provide([AuthHandlers, BotsHandlers, ChatsHandlers, FailuresHandlers, StatsHandlers]),
+    Layer.provide([
+      AuthHandlers,
+      BotsHandlers,
+      ChatsHandlers,
+      FailuresHandlers,
+      StatsHandlers,
+      // access and limits (issue 12)
+      BotUsersHandlers
+    ]),
     Layer.provide(AuthenticationLive),
-    Layer.provide(RateLimiter.layer)
+    // Login limits shared by every process (issue 12)
+    Layer.provide(RateLimiterSql.layer)
   ),
   HttpApiScalar.layer(Api, { path: "/docs" })
 )

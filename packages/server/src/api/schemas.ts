@@ -57,9 +57,81 @@ export const BotView = Schema.Struct({
   createdAt: IsoDate,
   updatedAt: IsoDate,
   /** Telegram's view of the webhook (GET /api/bots/:id only; null when polling or unreachable). */
-  webhook: Schema.optional(Schema.NullOr(WebhookView))
+  webhook: Schema.optional(Schema.NullOr(WebhookView)),
+  // access and limits (issue 12)
+  ...accessViewFields()
 })
 export type BotView = typeof BotView.Type
+
+// ---------------------------------------------------------------- access and limits (issue 12)
+
+const TelegramIds = Schema.Array(Schema.Int).check(Schema.isMaxLength(10_000))
+const LimitCount = Schema.NullOr(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 1_000_000_000 })))
+const LimitUsd = Schema.NullOr(Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1_000_000 })))
+
+/** Each limit is optional (null = none); a PATCH changes only the limits it names. */
+export const LimitsInput = Schema.Struct({
+  userMessagesPerMinute: Schema.optional(LimitCount),
+  userMessagesPerDay: Schema.optional(LimitCount),
+  userTokensPerDay: Schema.optional(LimitCount),
+  userUsdPerMonth: Schema.optional(LimitUsd),
+  botUsdPerMonth: Schema.optional(LimitUsd)
+})
+
+/** Writable on create and PATCH. */
+const accessInputFields = {
+  access: Schema.optional(Schema.Literals(["open", "allowlist"])),
+  allowedUserIds: Schema.optional(TelegramIds),
+  allowedChatIds: Schema.optional(TelegramIds),
+  blockedUserIds: Schema.optional(TelegramIds),
+  deniedMessage: Schema.optional(InputString.check(Schema.isMinLength(1), Schema.isMaxLength(4096))),
+  limits: Schema.optional(LimitsInput),
+  limitMessage: Schema.optional(InputString.check(Schema.isMinLength(1), Schema.isMaxLength(4096)))
+}
+
+function accessViewFields() {
+  return {
+    access: Schema.Literals(["open", "allowlist"]),
+    allowedUserIds: Schema.Array(Schema.Number),
+    allowedChatIds: Schema.Array(Schema.Number),
+    blockedUserIds: Schema.Array(Schema.Number),
+    deniedMessage: Schema.String,
+    limits: Schema.Struct({
+      userMessagesPerMinute: Schema.NullOr(Schema.Number),
+      userMessagesPerDay: Schema.NullOr(Schema.Number),
+      userTokensPerDay: Schema.NullOr(Schema.Number),
+      userUsdPerMonth: Schema.NullOr(Schema.Number),
+      botUsdPerMonth: Schema.NullOr(Schema.Number)
+    }),
+    limitMessage: Schema.String
+  }
+}
+
+const UsageTotalsView = Schema.Struct({
+  messages: Schema.Number,
+  tokens: Schema.Number,
+  costUsd: Schema.Number,
+  denied: Schema.Number
+})
+
+/** A Telegram user of a bot: use today and this month (UTC), and whether they are blocked. */
+export const BotUserView = Schema.Struct({
+  telegramId: Schema.Number,
+  firstName: Schema.String,
+  username: Schema.NullOr(Schema.String),
+  blocked: Schema.Boolean,
+  today: UsageTotalsView,
+  thisMonth: UsageTotalsView
+})
+export type BotUserView = typeof BotUserView.Type
+
+/** `limit` as elsewhere; `cursor` is the last Telegram id of the previous page. */
+export const BotUsersQuery = {
+  limit: PageQuery.limit,
+  cursor: Schema.optional(Schema.String.check(Schema.isPattern(/^\d{1,20}$/)))
+}
+
+// ----------------------------------------------------------------
 
 const BotName = InputString.check(Schema.isTrimmed(), Schema.isMinLength(1), Schema.isMaxLength(64))
 const Text = (max: number) => InputString.check(Schema.isMaxLength(max))
@@ -74,7 +146,9 @@ export const CreateBot = Schema.Struct({
   startMessage: Schema.optional(Text(4096)),
   helpMessage: Schema.optional(Text(4096)),
   errorMessage: Schema.optional(Text(4096)),
-  historyLimit: Schema.optional(HistoryLimit)
+  historyLimit: Schema.optional(HistoryLimit),
+  // access and limits (issue 12)
+  ...accessInputFields
 })
 
 export const UpdateBot = Schema.Struct({
@@ -85,7 +159,9 @@ export const UpdateBot = Schema.Struct({
   startMessage: Schema.optional(Text(4096)),
   helpMessage: Schema.optional(Text(4096)),
   errorMessage: Schema.optional(Text(4096)),
-  historyLimit: Schema.optional(HistoryLimit)
+  historyLimit: Schema.optional(HistoryLimit),
+  // access and limits (issue 12)
+  ...accessInputFields
 })
 
 // ---------------------------------------------------------------- chats and messages
@@ -202,7 +278,9 @@ export const StatsView = Schema.Struct({
       messages: Schema.Number,
       costUsd: Schema.Number
     })
-  )
+  ),
+  // access and limits (issue 12): messages refused by access rules, by UTC day
+  deniedMessages: Schema.Number
 })
 export type StatsView = typeof StatsView.Type
 

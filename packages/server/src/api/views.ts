@@ -26,7 +26,15 @@ export const toBotView = (
   lastError: bot.lastError,
   lastErrorAt: iso(bot.lastErrorAt),
   createdAt: bot.createdAt.toISOString(),
-  updatedAt: bot.updatedAt.toISOString()
+  updatedAt: bot.updatedAt.toISOString(),
+  // access and limits (issue 12)
+  access: bot.access,
+  allowedUserIds: bot.allowedUserIds,
+  allowedChatIds: bot.allowedChatIds,
+  blockedUserIds: bot.blockedUserIds,
+  deniedMessage: bot.deniedMessage,
+  limits: bot.limits,
+  limitMessage: bot.limitMessage
 })
 
 export const toChatView = ({ chat, user }: ChatWithUser): ChatView => ({

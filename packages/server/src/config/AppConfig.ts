@@ -35,6 +35,11 @@ export interface AppConfigShape {
   readonly corsOrigins: ReadonlyArray<string>
   readonly logLevel: LogLevelName
   readonly logFormat: "json" | "pretty"
+  // API rate limits (issue 12)
+  /** Admin API requests per minute per session (API_RATE_LIMIT_PER_MINUTE). */
+  readonly apiRateLimitPerMinute: number
+  /** GET /api/stats per minute per admin (API_STATS_RATE_LIMIT_PER_MINUTE). */
+  readonly apiStatsRateLimitPerMinute: number
 }
 
 export class AppConfig extends Context.Service<AppConfig, AppConfigShape>()("@botfleet/server/AppConfig") {}
@@ -178,7 +183,13 @@ const readAll = Effect.all({
     variable("LOG_LEVEL", oneOf(["trace", "debug", "info", "warn", "error", "fatal"])),
     "info"
   ),
-  logFormat: withDefault(variable("LOG_FORMAT", oneOf(["json", "pretty"])), "json")
+  logFormat: withDefault(variable("LOG_FORMAT", oneOf(["json", "pretty"])), "json"),
+  // API rate limits (issue 12)
+  apiRateLimitPerMinute: withDefault(variable("API_RATE_LIMIT_PER_MINUTE", positiveInt(1_000_000)), 300),
+  apiStatsRateLimitPerMinute: withDefault(
+    variable("API_STATS_RATE_LIMIT_PER_MINUTE", positiveInt(1_000_000)),
+    10
+  )
 })
 
 /** Reads the environment; any problem becomes one `InvalidConfig`. */

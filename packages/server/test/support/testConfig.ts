@@ -28,6 +28,9 @@ export const testConfig = (overrides: Partial<AppConfigShape>): AppConfigShape =
   corsOrigins: [],
   logLevel: "error",
   logFormat: "json",
+  // API rate limits (issue 12): out of the way of other tests; rateLimits.test.ts sets its own
+  apiRateLimitPerMinute: 100_000,
+  apiStatsRateLimitPerMinute: 100_000,
   ...overrides
 })
 

@@ -1,6 +1,15 @@
 /** Bots in the `bots` table. */
 import { BotRepository } from "@botfleet/application"
-import { Bot, type BotId, BotNameTaken, BotNotFound, BotTokenInUse } from "@botfleet/domain"
+import {
+  type AccessMode,
+  Bot,
+  type BotId,
+  type BotLimits,
+  BotNameTaken,
+  BotNotFound,
+  BotTokenInUse,
+  NO_LIMITS
+} from "@botfleet/domain"
 import { Effect, Layer, Schema } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import { uniqueConstraintOf } from "./uniqueViolation.ts"
@@ -28,7 +37,18 @@ export interface BotRow {
   readonly polling_offset: Int8
   readonly created_at: Date
   readonly updated_at: Date
+  // access and limits (issue 12); jsonb may arrive parsed or as text
+  readonly access: string
+  readonly allowed_user_ids: unknown
+  readonly allowed_chat_ids: unknown
+  readonly blocked_user_ids: unknown
+  readonly denied_message: string
+  readonly limits: unknown
+  readonly limit_message: string
 }
+
+/** Typed for the decoder, which checks the value anyway. */
+const json = <A>(value: unknown): A => (typeof value === "string" ? JSON.parse(value) : value) as A
 
 const decodeBot = Schema.decodeEffect(Bot)
 
@@ -53,7 +73,15 @@ export const botFromRow = (row: BotRow): Effect.Effect<Bot> =>
     lastErrorAt: row.last_error_at,
     pollingOffset: Number(row.polling_offset),
     createdAt: row.created_at,
-    updatedAt: row.updated_at
+    updatedAt: row.updated_at,
+    // access and limits (issue 12); absent limit keys are "no limit"
+    access: row.access as AccessMode,
+    allowedUserIds: json<ReadonlyArray<number>>(row.allowed_user_ids),
+    allowedChatIds: json<ReadonlyArray<number>>(row.allowed_chat_ids),
+    blockedUserIds: json<ReadonlyArray<number>>(row.blocked_user_ids),
+    deniedMessage: row.denied_message,
+    limits: { ...NO_LIMITS, ...json<Partial<BotLimits>>(row.limits) },
+    limitMessage: row.limit_message
   }).pipe(Effect.orDie)
 
 const botColumns = (bot: Bot) => ({
@@ -75,7 +103,15 @@ const botColumns = (bot: Bot) => ({
   last_error_at: bot.lastErrorAt,
   polling_offset: bot.pollingOffset,
   created_at: bot.createdAt,
-  updated_at: bot.updatedAt
+  updated_at: bot.updatedAt,
+  // access and limits (issue 12)
+  access: bot.access,
+  allowed_user_ids: JSON.stringify(bot.allowedUserIds),
+  allowed_chat_ids: JSON.stringify(bot.allowedChatIds),
+  blocked_user_ids: JSON.stringify(bot.blockedUserIds),
+  denied_message: bot.deniedMessage,
+  limits: JSON.stringify(bot.limits),
+  limit_message: bot.limitMessage
 })
 
 /** Which unique index said no tells which domain error it is; anything else is a defect. */

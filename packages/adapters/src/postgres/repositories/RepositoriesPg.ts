@@ -4,7 +4,8 @@ import type {
   ChatRepository,
   EffectOutbox,
   MessageRepository,
-  Transactions
+  Transactions,
+  UsageLedger
 } from "@botfleet/application"
 import { Layer } from "effect"
 import type { SqlClient } from "effect/sql"
@@ -13,9 +14,11 @@ import * as ChatRepositoryPg from "./ChatRepositoryPg.ts"
 import * as EffectOutboxPg from "./EffectOutboxPg.ts"
 import * as MessageRepositoryPg from "./MessageRepositoryPg.ts"
 import * as TransactionsPg from "./TransactionsPg.ts"
+import * as UsageLedgerPg from "./UsageLedgerPg.ts"
 
 export const layer: Layer.Layer<
-  Transactions | BotRepository | ChatRepository | MessageRepository | EffectOutbox,
+  // UsageLedger: access and limits (issue 12)
+  Transactions | BotRepository | ChatRepository | MessageRepository | EffectOutbox | UsageLedger,
   never,
   SqlClient.SqlClient
 > = Layer.mergeAll(
@@ -23,5 +26,6 @@ export const layer: Layer.Layer<
   BotRepositoryPg.layer,
   ChatRepositoryPg.layer,
   MessageRepositoryPg.layer,
-  EffectOutboxPg.layer
+  EffectOutboxPg.layer,
+  UsageLedgerPg.layer
 )

@@ -1,5 +1,5 @@
 /** `GET /api/stats`: the StatsService, with times as ISO strings and an unknown bot as 404. */
-import { type StatsReport, StatsService } from "@botfleet/application"
+import { type StatsReport, StatsService, UsageLedger } from "@botfleet/application"
 import { BotId } from "@botfleet/domain"
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
@@ -7,10 +7,11 @@ import { Api } from "../Api.ts"
 import { error, NotFound } from "../ApiErrors.ts"
 import type { StatsView } from "../schemas.ts"
 
-export const statsView = (report: StatsReport): StatsView => ({
+export const statsView = (report: StatsReport, deniedMessages: number): StatsView => ({
   ...report,
   from: report.from.toISOString(),
-  to: report.to.toISOString()
+  to: report.to.toISOString(),
+  deniedMessages
 })
 
 export const StatsHandlers = HttpApiBuilder.group(
@@ -18,6 +19,7 @@ export const StatsHandlers = HttpApiBuilder.group(
   "stats",
   Effect.fn(function* (handlers) {
     const stats = yield* StatsService
+    const ledger = yield* UsageLedger
     return handlers.handle("get", ({ query }) =>
       stats
         .get({
@@ -25,7 +27,11 @@ export const StatsHandlers = HttpApiBuilder.group(
           botId: query.botId === undefined ? null : BotId.make(query.botId)
         })
         .pipe(
-          Effect.map(statsView),
+          Effect.flatMap((report) =>
+            Effect.map(ledger.deniedBetween(report.botId, report.from, report.to), (denied) =>
+              statsView(report, denied)
+            )
+          ),
           Effect.catchTag("BotNotFound", (e) => Effect.fail(new NotFound(error("bot_not_found", e.message))))
         )
     )

@@ -1,0 +1,230 @@
+/**
+ * Who may talk to a bot and how much they may use it, decided without I/O.
+ * `planReply` applies the access rule; the usage ledger feeds `checkLimits`
+ * the counters it holds, under its own lock, so the limit is exact.
+ */
+import { Effect, Schema } from "effect"
+
+/** open: anyone; allowlist: only allowedUserIds, or anyone in allowedChatIds. */
+export const AccessMode = Schema.Literals(["open", "allowlist"])
+export type AccessMode = typeof AccessMode.Type
+
+const Count = Schema.NullOr(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)))
+const Usd = Schema.NullOr(Schema.Number.check(Schema.isGreaterThanOrEqualTo(0)))
+
+/** Each limit is optional: null means none. */
+export const BotLimits = Schema.Struct({
+  userMessagesPerMinute: Count,
+  userMessagesPerDay: Count,
+  userTokensPerDay: Count,
+  userUsdPerMonth: Usd,
+  botUsdPerMonth: Usd
+})
+export type BotLimits = typeof BotLimits.Type
+export type LimitName = keyof BotLimits
+
+export const NO_LIMITS: BotLimits = {
+  userMessagesPerMinute: null,
+  userMessagesPerDay: null,
+  userTokensPerDay: null,
+  userUsdPerMonth: null,
+  botUsdPerMonth: null
+}
+
+export const DEFAULT_DENIED_MESSAGE = "Sorry, this bot is private. Ask its owner for access."
+/** `{limit}` and `{reset}` are replaced by the limit reached and when it resets (UTC). */
+export const DEFAULT_LIMIT_MESSAGE = "You have reached the {limit} limit. It resets at {reset}."
+
+/** The fields a bot carries for this feature, with their defaults (`Bot` spreads them in). */
+export const accessFields = {
+  access: AccessMode.pipe(Schema.withConstructorDefault(Effect.succeed<AccessMode>("open"))),
+  allowedUserIds: Schema.Array(Schema.Int).pipe(
+    Schema.withConstructorDefault(Effect.succeed<ReadonlyArray<number>>([]))
+  ),
+  allowedChatIds: Schema.Array(Schema.Int).pipe(
+    Schema.withConstructorDefault(Effect.succeed<ReadonlyArray<number>>([]))
+  ),
+  blockedUserIds: Schema.Array(Schema.Int).pipe(
+    Schema.withConstructorDefault(Effect.succeed<ReadonlyArray<number>>([]))
+  ),
+  deniedMessage: Schema.String.pipe(Schema.withConstructorDefault(Effect.succeed(DEFAULT_DENIED_MESSAGE))),
+  limits: BotLimits.pipe(Schema.withConstructorDefault(Effect.succeed(NO_LIMITS))),
+  limitMessage: Schema.String.pipe(Schema.withConstructorDefault(Effect.succeed(DEFAULT_LIMIT_MESSAGE)))
+}
+
+/** What the access rule reads of a bot. */
+export interface AccessPolicy {
+  readonly access: AccessMode
+  readonly allowedUserIds: ReadonlyArray<number>
+  readonly allowedChatIds: ReadonlyArray<number>
+  readonly blockedUserIds: ReadonlyArray<number>
+}
+
+export type AccessDecision =
+  | { readonly _tag: "Allowed" }
+  | { readonly _tag: "Denied"; readonly reason: "blocked" | "not_allowed" }
+
+/**
+ * Blocked users are refused everywhere; with an allowlist a user gets in by
+ * their own id or by writing in an allowed (group) chat.
+ */
+export const checkAccess = (
+  policy: AccessPolicy,
+  sender: { readonly userId: number | null; readonly chatId: number }
+): AccessDecision => {
+  const { userId, chatId } = sender
+  if (userId !== null && policy.blockedUserIds.includes(userId)) return { _tag: "Denied", reason: "blocked" }
+  if (policy.access === "open") return { _tag: "Allowed" }
+  if (userId !== null && policy.allowedUserIds.includes(userId)) return { _tag: "Allowed" }
+  if (policy.allowedChatIds.includes(chatId)) return { _tag: "Allowed" }
+  return { _tag: "Denied", reason: "not_allowed" }
+}
+
+// ---------------------------------------------------------------- windows (UTC)
+
+export type UsageWindow = "minute" | "day" | "month"
+
+export const windowStart = (window: UsageWindow, at: Date): Date => {
+  switch (window) {
+    case "minute":
+      return new Date(Math.floor(at.getTime() / 60_000) * 60_000)
+    case "day":
+      return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate()))
+    case "month":
+      return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), 1))
+  }
+}
+
+/** When the window holding `at` ends, i.e. when its limits reset. */
+export const windowEnd = (window: UsageWindow, at: Date): Date => {
+  const start = windowStart(window, at)
+  switch (window) {
+    case "minute":
+      return new Date(start.getTime() + 60_000)
+    case "day":
+      return new Date(start.getTime() + 86_400_000)
+    case "month":
+      return new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + 1, 1))
+  }
+}
+
+export const limitWindow: Record<LimitName, UsageWindow> = {
+  userMessagesPerMinute: "minute",
+  userMessagesPerDay: "day",
+  userTokensPerDay: "day",
+  userUsdPerMonth: "month",
+  botUsdPerMonth: "month"
+}
+
+// ---------------------------------------------------------------- limits
+
+/** A user's (and their bot's) use in the windows that hold a given time. */
+export interface UsageSnapshot {
+  readonly userMessagesThisMinute: number
+  readonly userMessagesToday: number
+  readonly userTokensToday: number
+  readonly userUsdThisMonth: number
+  readonly botUsdThisMonth: number
+}
+
+export const EMPTY_USAGE: UsageSnapshot = {
+  userMessagesThisMinute: 0,
+  userMessagesToday: 0,
+  userTokensToday: 0,
+  userUsdThisMonth: 0,
+  botUsdThisMonth: 0
+}
+
+export type LimitCheck =
+  | { readonly _tag: "WithinLimits" }
+  | {
+      readonly _tag: "OverLimit"
+      readonly limit: LimitName
+      readonly windowStart: Date
+      readonly resetAt: Date
+    }
+
+const used = (usage: UsageSnapshot): Record<LimitName, number> => ({
+  userMessagesPerMinute: usage.userMessagesThisMinute,
+  userMessagesPerDay: usage.userMessagesToday,
+  userTokensPerDay: usage.userTokensToday,
+  userUsdPerMonth: usage.userUsdThisMonth,
+  botUsdPerMonth: usage.botUsdThisMonth
+})
+
+const LIMIT_ORDER: ReadonlyArray<LimitName> = [
+  "botUsdPerMonth",
+  "userUsdPerMonth",
+  "userTokensPerDay",
+  "userMessagesPerDay",
+  "userMessagesPerMinute"
+]
+
+/**
+ * May one more message go to the model? Message counts are exact; tokens and
+ * cost are known only after a reply, so they stop the next message once
+ * reached (the overshoot is what replies in flight add). A sender without a
+ * user id (a channel post) is held to the bot's limit only.
+ */
+export const checkLimits = (
+  limits: BotLimits,
+  usage: UsageSnapshot,
+  at: Date,
+  hasUser = true
+): LimitCheck => {
+  const current = used(usage)
+  // The longest window first: telling someone "tomorrow" when the month is spent would mislead.
+  for (const limit of LIMIT_ORDER) {
+    const max = limits[limit]
+    if (max === null || (!hasUser && limit !== "botUsdPerMonth")) continue
+    if (current[limit] >= max) {
+      const window = limitWindow[limit]
+      return {
+        _tag: "OverLimit",
+        limit,
+        windowStart: windowStart(window, at),
+        resetAt: windowEnd(window, at)
+      }
+    }
+  }
+  return { _tag: "WithinLimits" }
+}
+
+const LIMIT_LABEL: Record<LimitName, string> = {
+  userMessagesPerMinute: "messages per minute",
+  userMessagesPerDay: "messages per day",
+  userTokensPerDay: "tokens per day",
+  userUsdPerMonth: "monthly spending",
+  botUsdPerMonth: "this bot's monthly budget"
+}
+
+/** "2026-12-01 00:00 UTC": readable and unambiguous. */
+export const formatUtc = (date: Date): string => `${date.toISOString().slice(0, 16).replace("T", " ")} UTC`
+
+/** The bot's limit message with the limit and its reset time filled in. */
+export const limitText = (template: string, over: Extract<LimitCheck, { _tag: "OverLimit" }>): string =>
+  template.replaceAll("{limit}", LIMIT_LABEL[over.limit]).replaceAll("{reset}", formatUtc(over.resetAt))
+
+const usd = (value: number) => `$${value.toFixed(value < 1 ? 4 : 2)}`
+
+/** What `/usage` answers: the user's own use against the bot's limits. */
+export const usageText = (limits: BotLimits, usage: UsageSnapshot, at: Date): string => {
+  const line = (label: string, value: string, max: string | null, window: UsageWindow) =>
+    max === null
+      ? `${label}: ${value}`
+      : `${label}: ${value} of ${max} (resets ${formatUtc(windowEnd(window, at))})`
+  const count = (value: number | null) => (value === null ? null : String(value))
+  const money = (value: number | null) => (value === null ? null : usd(value))
+  return [
+    "Your usage:",
+    line(
+      "Messages this minute",
+      String(usage.userMessagesThisMinute),
+      count(limits.userMessagesPerMinute),
+      "minute"
+    ),
+    line("Messages today", String(usage.userMessagesToday), count(limits.userMessagesPerDay), "day"),
+    line("Tokens today", String(usage.userTokensToday), count(limits.userTokensPerDay), "day"),
+    line("Spent this month", usd(usage.userUsdThisMonth), money(limits.userUsdPerMonth), "month")
+  ].join("\n")
+}

@@ -1,0 +1,36 @@
+/** A bot's users with their use, and blocking (issue 12): thin over BotUsers and BotService. */
+import { BotService, BotUsers, Settings } from "@botfleet/application"
+import { BotId } from "@botfleet/domain"
+import { Effect } from "effect"
+import { HttpApiBuilder } from "effect/http-api"
+import { Api } from "../Api.ts"
+import { error, NotFound } from "../ApiErrors.ts"
+import { toBotView } from "../views.ts"
+import { DEFAULT_PAGE_SIZE } from "./pagination.ts"
+
+const notFound = (e: { message: string }) => Effect.fail(new NotFound(error("bot_not_found", e.message)))
+
+export const BotUsersHandlers = HttpApiBuilder.group(
+  Api,
+  "botUsers",
+  Effect.fn(function* (handlers) {
+    const users = yield* BotUsers
+    const bots = yield* BotService
+    const settings = yield* Settings
+
+    const setBlocked = (params: { readonly id: string; readonly userId: number }, blocked: boolean) =>
+      bots.setBlocked(BotId.make(params.id), params.userId, blocked).pipe(
+        Effect.map((bot) => toBotView(bot, settings)),
+        Effect.catchTag("BotNotFound", notFound)
+      )
+
+    return handlers
+      .handle("list", ({ params, query }) =>
+        users
+          .list(BotId.make(params.id), { limit: query.limit ?? DEFAULT_PAGE_SIZE, cursor: query.cursor })
+          .pipe(Effect.catchTag("BotNotFound", notFound))
+      )
+      .handle("block", ({ params }) => setBlocked(params, true))
+      .handle("unblock", ({ params }) => setBlocked(params, false))
+  })
+)
