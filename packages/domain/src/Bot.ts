@@ -1,5 +1,6 @@
-import { Schema } from "effect"
+import { Effect, Schema } from "effect"
 import type { Transition } from "./DomainEffect.ts"
+import { DEFAULT_GROUP_MODE, GroupMode } from "./groups.ts"
 import { BotId } from "./ids.ts"
 
 /** How a bot receives updates: pushed by Telegram, or fetched by us. */
@@ -28,7 +29,9 @@ export class Bot extends Schema.Class<Bot>("Bot")({
   lastErrorAt: Schema.NullOr(Schema.Date),
   pollingOffset: Schema.Int,
   createdAt: Schema.Date,
-  updatedAt: Schema.Date
+  updatedAt: Schema.Date,
+  // conversations (issue 11): behaviour in groups and supergroups (groups.ts)
+  groupMode: GroupMode.pipe(Schema.withConstructorDefault(Effect.succeed(DEFAULT_GROUP_MODE)))
 }) {}
 
 export const BOT_NAME_MAX = 64

@@ -1,4 +1,4 @@
-import { Schema } from "effect"
+import { Effect, Schema } from "effect"
 import { BotId, ChatId, MessageId, TelegramUserId } from "./ids.ts"
 
 /** user: from Telegram; assistant: generated; admin: typed by an admin as the bot. */
@@ -31,7 +31,9 @@ export class Message extends Schema.Class<Message>("Message")({
   status: MessageStatus,
   error: Schema.NullOr(Schema.String),
   createdAt: Schema.Date,
-  sentAt: Schema.NullOr(Schema.Date)
+  sentAt: Schema.NullOr(Schema.Date),
+  // conversations (issue 11): who wrote an incoming message (a person's name, or a channel's title)
+  senderName: Schema.NullOr(Schema.String).pipe(Schema.withConstructorDefault(Effect.succeed(null)))
 }) {}
 
 /** What the model reads of a message (admins speak as the bot). */
@@ -50,11 +52,14 @@ export const incoming = (input: {
   readonly telegramMessageId: number
   readonly text: string
   readonly at: Date
+  /** The speaker's name, shown to the model in groups. */
+  readonly senderName?: string | null | undefined
 }): Message =>
   new Message({
     id: input.id,
     chatId: input.chatId,
     botId: input.botId,
+    senderName: input.senderName ?? null,
     role: "user",
     text: input.text,
     thread: input.thread,

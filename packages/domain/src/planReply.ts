@@ -1,11 +1,12 @@
 /**
  * What the bot does with an incoming message, decided without I/O. This is
  * the place for every rule about whether and how to answer: commands, content
- * we cannot read, and later group mentions, access lists and limits.
+ * we cannot read, group mentions (groups.ts), and later access lists and limits.
  */
 import type { Bot } from "./Bot.ts"
 import type { Chat } from "./Chat.ts"
 import { parseCommand } from "./commands.ts"
+import { type GroupAddress, groupSilence, isGroupChat } from "./groups.ts"
 
 export const REFRESH_REPLY = "Started a new conversation. I've forgotten what we talked about before."
 export const UNKNOWN_COMMAND_REPLY = "I don't know that command."
@@ -13,7 +14,7 @@ export const unsupportedReply = (kind: string) =>
   `I can only read text for now, so I can't open this ${kind}. Please send your question as text.`
 
 /** The part of an incoming message the plan reads. */
-export interface IncomingContent {
+export interface IncomingContent extends GroupAddress {
   /** The text, or a photo's caption; empty when there is none. */
   readonly text: string
   /** e.g. "photo" when the message is content without text we can read. */
@@ -32,7 +33,12 @@ export type ReplyPlan =
 
 const fixed = (text: string): ReplyPlan => ({ _tag: "FixedAnswer", text })
 
-export const planReply = (bot: Bot, _chat: Chat, incoming: IncomingContent): ReplyPlan => {
+export const planReply = (bot: Bot, chat: Chat, incoming: IncomingContent): ReplyPlan => {
+  // Groups first: a message not meant for the bot is stored as context and costs nothing.
+  if (isGroupChat(chat.type)) {
+    const silence = groupSilence(bot, incoming)
+    if (silence !== null) return { _tag: "Ignore", reason: silence }
+  }
   if (incoming.unsupported !== null) return fixed(unsupportedReply(incoming.unsupported))
   switch (parseCommand(incoming.text, bot.username)) {
     case "start":

@@ -38,7 +38,8 @@ const chat = new Chat({
   lastMessageAt: null,
   createdAt: at
 })
-const plan = (text: string, unsupported: string | null = null) => planReply(bot, chat, { text, unsupported })
+const plan = (text: string, unsupported: string | null = null) =>
+  planReply(bot, chat, { text, unsupported, replyToUserId: null, fromChannel: false })
 
 describe("planReply", () => {
   it("plain text asks the model", () => {

@@ -12,6 +12,7 @@ import {
   type BotNotFound,
   type BotTokenInUse,
   type DomainEffect,
+  type GroupMode,
   InvalidBotToken,
   type Transition
 } from "@botfleet/domain"
@@ -31,6 +32,8 @@ export interface BotInput {
   readonly helpMessage?: string | undefined
   readonly errorMessage?: string | undefined
   readonly historyLimit?: number | undefined
+  // conversations (issue 11)
+  readonly groupMode?: GroupMode | undefined
 }
 
 /** Fields to change; absent or undefined ones stay as they are. */
@@ -130,7 +133,9 @@ export class BotService extends Context.Service<
           lastErrorAt: null,
           pollingOffset: 0,
           createdAt: at,
-          updatedAt: at
+          updatedAt: at,
+          // conversations (issue 11)
+          ...(input.groupMode === undefined ? {} : { groupMode: input.groupMode })
         })
         yield* bots.insert(bot)
         yield* Effect.logInfo("bot registered", { bot_id: bot.id, username: bot.username })
@@ -149,7 +154,9 @@ export class BotService extends Context.Service<
           helpMessage: patch.helpMessage ?? current.helpMessage,
           errorMessage: patch.errorMessage ?? current.errorMessage,
           historyLimit: patch.historyLimit ?? current.historyLimit,
-          updatedAt: at
+          updatedAt: at,
+          // conversations (issue 11)
+          groupMode: patch.groupMode ?? current.groupMode
         })
         const effects: Array<DomainEffect> = []
         if (patch.token !== undefined) {

@@ -14,6 +14,7 @@ import {
   MessageId,
   MessageModel,
   planReply,
+  speakerText,
   type Usage
 } from "@botfleet/domain"
 import { Clock, Context, Effect, Layer, Option, Schedule } from "effect"
@@ -97,7 +98,12 @@ export class GenerateReply extends Context.Service<
         const history = yield* messages.history(chat.id, chat.thread, Math.max(bot.historyLimit, 1))
         const turns: Array<ChatTurn> = []
         if (bot.systemPrompt.trim() !== "") turns.push({ role: "system", content: bot.systemPrompt })
-        for (const message of history) turns.push({ role: llmRole(message.role), content: message.text })
+        for (const message of history) {
+          const role = llmRole(message.role)
+          const content =
+            role === "user" ? speakerText(chat.type, message.senderName, message.text) : message.text
+          turns.push({ role, content })
+        }
         return yield* whileTyping(
           token,
           chat.telegramChatId,

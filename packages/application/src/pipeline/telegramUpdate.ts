@@ -28,7 +28,10 @@ const TelegramMessage = Schema.Struct({
   chat: Chat,
   from: Schema.optional(User),
   text: Schema.optional(Schema.String),
-  caption: Schema.optional(Schema.String)
+  caption: Schema.optional(Schema.String),
+  // conversations (issue 11): whom a group message is for, and who spoke
+  sender_chat: Schema.optional(Chat),
+  reply_to_message: Schema.optional(Schema.Struct({ from: Schema.optional(User) }))
 })
 
 const CallbackQuery = Schema.Struct({
@@ -77,6 +80,14 @@ export type IncomingEvent =
       readonly text: string
       /** e.g. "photo" when the message is media without text we can read. */
       readonly unsupported: string | null
+      /** The author of the message this one replies to. */
+      readonly replyToUserId: number | null
+      /** Posted by a channel (in a group: a linked channel's post or a channel speaking). */
+      readonly fromChannel: boolean
+      /** Sent as a chat (a channel, an anonymous admin): `from` is then a placeholder account. */
+      readonly sentAsChat: boolean
+      /** Who wrote it, as people call them: a name, or the title of the chat it was sent as. */
+      readonly senderName: string | null
     }
   | {
       readonly kind: "callback"
@@ -102,6 +113,16 @@ export const updateIdOf = (payload: unknown): number | undefined => {
   return typeof id === "number" && Number.isSafeInteger(id) ? id : undefined
 }
 
+const senderNameOf = (message: typeof TelegramMessage.Type): string | null => {
+  // Anonymous admins and channels write as a chat; `from` is then a placeholder account.
+  if (message.sender_chat !== undefined) return message.sender_chat.title ?? null
+  if (message.from === undefined) return null
+  const name = [message.from.first_name, message.from.last_name]
+    .filter((part) => part !== undefined)
+    .join(" ")
+  return name !== "" ? name : (message.from.username ?? null)
+}
+
 export const parseUpdate = (payload: unknown): IncomingEvent => {
   const decoded = decodeUpdate(payload)
   if (Option.isNone(decoded))
@@ -119,7 +140,11 @@ export const parseUpdate = (payload: unknown): IncomingEvent => {
       from: message.from ?? null,
       messageId: message.message_id,
       text,
-      unsupported: text === "" ? (media ?? "message") : null
+      unsupported: text === "" ? (media ?? "message") : null,
+      replyToUserId: message.reply_to_message?.from?.id ?? null,
+      fromChannel: message.sender_chat?.type === "channel",
+      sentAsChat: message.sender_chat !== undefined,
+      senderName: senderNameOf(message)
     }
   }
   if (update.callback_query) {

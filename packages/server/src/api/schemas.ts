@@ -1,4 +1,5 @@
 /** Request and response bodies of the admin API. */
+import { GroupMode } from "@botfleet/domain"
 import { Schema } from "effect"
 
 const IsoDate = Schema.String.annotate({ description: "ISO 8601 time" })
@@ -46,7 +47,9 @@ export const BotView = Schema.Struct({
   createdAt: IsoDate,
   updatedAt: IsoDate,
   /** Telegram's view of the webhook (GET /api/bots/:id only; null when polling or unreachable). */
-  webhook: Schema.optional(Schema.NullOr(WebhookView))
+  webhook: Schema.optional(Schema.NullOr(WebhookView)),
+  // conversations (issue 11)
+  groupMode: GroupMode
 })
 export type BotView = typeof BotView.Type
 
@@ -63,7 +66,9 @@ export const CreateBot = Schema.Struct({
   startMessage: Schema.optional(Text(4096)),
   helpMessage: Schema.optional(Text(4096)),
   errorMessage: Schema.optional(Text(4096)),
-  historyLimit: Schema.optional(HistoryLimit)
+  historyLimit: Schema.optional(HistoryLimit),
+  // conversations (issue 11)
+  groupMode: Schema.optional(GroupMode)
 })
 
 export const UpdateBot = Schema.Struct({
@@ -74,7 +79,9 @@ export const UpdateBot = Schema.Struct({
   startMessage: Schema.optional(Text(4096)),
   helpMessage: Schema.optional(Text(4096)),
   errorMessage: Schema.optional(Text(4096)),
-  historyLimit: Schema.optional(HistoryLimit)
+  historyLimit: Schema.optional(HistoryLimit),
+  // conversations (issue 11)
+  groupMode: Schema.optional(GroupMode)
 })
 
 // ---------------------------------------------------------------- chats and messages

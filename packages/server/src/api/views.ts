@@ -26,7 +26,9 @@ export const toBotView = (
   lastError: bot.lastError,
   lastErrorAt: iso(bot.lastErrorAt),
   createdAt: bot.createdAt.toISOString(),
-  updatedAt: bot.updatedAt.toISOString()
+  updatedAt: bot.updatedAt.toISOString(),
+  // conversations (issue 11)
+  groupMode: bot.groupMode
 })
 
 export const toChatView = ({ chat, user }: ChatWithUser): ChatView => ({

@@ -28,9 +28,11 @@ export interface BotRow {
   readonly polling_offset: Int8
   readonly created_at: Date
   readonly updated_at: Date
+  // conversations (issue 11)
+  readonly group_mode: string
 }
 
-const decodeBot = Schema.decodeEffect(Bot)
+const decodeBot = Schema.decodeUnknownEffect(Bot)
 
 /** A row as a Bot; a row the schema rejects is a defect (the database holds what we wrote). */
 export const botFromRow = (row: BotRow): Effect.Effect<Bot> =>
@@ -53,7 +55,9 @@ export const botFromRow = (row: BotRow): Effect.Effect<Bot> =>
     lastErrorAt: row.last_error_at,
     pollingOffset: Number(row.polling_offset),
     createdAt: row.created_at,
-    updatedAt: row.updated_at
+    updatedAt: row.updated_at,
+    // conversations (issue 11)
+    groupMode: row.group_mode
   }).pipe(Effect.orDie)
 
 const botColumns = (bot: Bot) => ({
@@ -75,7 +79,9 @@ const botColumns = (bot: Bot) => ({
   last_error_at: bot.lastErrorAt,
   polling_offset: bot.pollingOffset,
   created_at: bot.createdAt,
-  updated_at: bot.updatedAt
+  updated_at: bot.updatedAt,
+  // conversations (issue 11)
+  group_mode: bot.groupMode
 })
 
 /** Which unique index said no tells which domain error it is; anything else is a defect. */

@@ -1,0 +1,127 @@
+/**
+ * Conversations (issue 11) through the admin API and the real server with the
+ * wire-level fakes: the per-bot settings, and a group where only messages
+ * meant for the bot are answered.
+ */
+import { assert, layer } from "@effect/vitest"
+import { Effect } from "effect"
+import { BotView } from "../../src/api/schemas.ts"
+import { expectBody, expectError, loggedIn, withAdmin } from "../support/apiClient.ts"
+import {
+  eventually,
+  postUpdate,
+  layer as serverLayer,
+  settled,
+  TestServer,
+  telegramBot
+} from "../support/inProcessServer.ts"
+
+const GROUP = { id: -100_777, type: "supergroup", title: "Team" }
+let nextUpdateId = 1
+const groupMessage = (text: string, more: Record<string, unknown> = {}) => {
+  const updateId = nextUpdateId++
+  return {
+    update_id: updateId,
+    message: {
+      message_id: updateId,
+      date: Math.floor(Date.now() / 1000),
+      chat: GROUP,
+      from: { id: 42, is_bot: false, first_name: "Ann" },
+      text,
+      ...more
+    }
+  }
+}
+
+layer(serverLayer(withAdmin()), { timeout: 60_000, excludeTestServices: true })("conversations API", (it) => {
+  it.effect(
+    "groupMode: mention by default, set on create and PATCH, a bad value is 400 and changes nothing",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* TestServer
+        const api = yield* loggedIn(server.baseUrl)
+        const first = telegramBot(server.telegram, "Quiet")
+        const created = expectBody(
+          yield* api.post("/api/bots", { name: "Quiet", token: first.token }),
+          201,
+          BotView
+        )
+        assert.strictEqual(created.groupMode, "mention")
+
+        const second = telegramBot(server.telegram, "Chatty")
+        const chatty = expectBody(
+          yield* api.post("/api/bots", { name: "Chatty", token: second.token, groupMode: "all" }),
+          201,
+          BotView
+        )
+        assert.strictEqual(chatty.groupMode, "all")
+
+        const patched = expectBody(
+          yield* api.patch(`/api/bots/${created.id}`, { groupMode: "off" }),
+          200,
+          BotView
+        )
+        assert.strictEqual(patched.groupMode, "off")
+        assert.strictEqual(patched.name, "Quiet", "other fields stay")
+
+        const bad = yield* api.patch(`/api/bots/${created.id}`, { groupMode: "sometimes" })
+        assert.include(expectError(bad, 400, "invalid_request"), '["groupMode"]')
+        const third = telegramBot(server.telegram, "Never")
+        const refused = yield* api.post("/api/bots", { name: "Never", token: third.token, groupMode: "loud" })
+        assert.include(expectError(refused, 400, "invalid_request"), '["groupMode"]')
+
+        const reread = expectBody(yield* api.get(`/api/bots/${created.id}`), 200, BotView)
+        assert.strictEqual(reread.groupMode, "off", "the refused PATCH changed nothing")
+        const names = (yield* server.sql<{ name: string }>`SELECT name FROM bots`.pipe(Effect.orDie)).map(
+          (row) => row.name
+        )
+        assert.notInclude(names, "Never")
+      })
+  )
+
+  it.effect(
+    "in a group only the mention is answered; the chatter before it reaches the model as context",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* TestServer
+        const api = yield* loggedIn(server.baseUrl)
+        const { bot } = yield* server.addBot("Grouped")
+        const before = server.telegram.sentTo(GROUP.id).length
+        for (const update of [
+          groupMessage("who is in for lunch?"),
+          groupMessage("me", { from: { id: 43, is_bot: false, first_name: "Bo" } }),
+          groupMessage(`@${bot.username} pick a place`)
+        ]) {
+          assert.strictEqual((yield* postUpdate(server.baseUrl, bot, update)).status, 200)
+        }
+        yield* settled(server, bot.id)
+        const sent = yield* eventually(() => {
+          const all = server.telegram.sentTo(GROUP.id).slice(before)
+          return all.length >= 1 ? all : undefined
+        })
+        assert.strictEqual(sent.length, 1)
+
+        const chats = (yield* api.get(`/api/chats?botId=${bot.id}`)).body as {
+          items: ReadonlyArray<{ id: string; type: string }>
+        }
+        const chat = chats.items.find((item) => item.type === "supergroup")
+        assert.isDefined(chat)
+        const page = (yield* api.get(`/api/chats/${chat!.id}/messages`)).body as {
+          items: ReadonlyArray<{ role: string; text: string; status: string }>
+        }
+        const stored = page.items.toReversed()
+        assert.deepStrictEqual(
+          stored.map((message) => [message.role, message.status]),
+          [
+            ["user", "received"],
+            ["user", "received"],
+            ["user", "received"],
+            ["assistant", "sent"]
+          ]
+        )
+        const replies = yield* server.sql<{ input_tokens: number }>`
+        SELECT input_tokens FROM messages WHERE bot_id = ${bot.id} AND role = 'assistant'`.pipe(Effect.orDie)
+        assert.strictEqual(replies.length, 1, "one model call for three messages")
+      })
+  )
+})
