@@ -67,6 +67,8 @@ export interface FakeOpenAI {
   readonly failNext: (failure: Failure) => Effect.Effect<void>
   /** Forgets the recorded requests and the queued failures. */
   readonly clear: Effect.Effect<void>
+  /** conversations (issue 11): a streamed answer's pieces come this many ms apart (0: all at once). */
+  readonly setStreamPace: (millis: number) => Effect.Effect<void>
 }
 
 export interface FakeOpenAIOptions {
@@ -193,7 +195,8 @@ const streamAnswer = (
     readonly finishReason: string
     readonly usage: Readonly<Record<string, number>>
   },
-  request: ParsedRequest
+  request: ParsedRequest,
+  paceMillis = 0
 ) => {
   response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" })
   const created = Math.floor(Date.now() / 1000)
@@ -201,13 +204,22 @@ const streamAnswer = (
     `data: ${JSON.stringify({ id: answer.id, object: "chat.completion.chunk", created, model: answer.model, choices, usage })}\n\n`
   const delta = (fields: Record<string, unknown>, finishReason: string | null = null) =>
     chunk([{ index: 0, delta: fields, logprobs: null, finish_reason: finishReason }])
-  let body = delta({ role: "assistant", content: "" })
+  const events = [delta({ role: "assistant", content: "" })]
   for (const piece of (answer.content ?? "").match(/\s*\S+(?:\s+\S+){0,2}|\s+$/g) ?? []) {
-    body += delta({ content: piece })
+    events.push(delta({ content: piece }))
   }
-  body += delta({}, answer.finishReason)
-  if (request.includeUsage) body += chunk([], answer.usage)
-  response.end(`${body}data: [DONE]\n\n`)
+  events.push(delta({}, answer.finishReason))
+  if (request.includeUsage) events.push(chunk([], answer.usage))
+  events.push("data: [DONE]\n\n")
+  if (paceMillis <= 0) return response.end(events.join(""))
+  // Paced: one event at a time, as a model that writes slowly.
+  const next = (index: number) => {
+    if (response.destroyed) return
+    if (index === events.length - 1) return response.end(events[index])
+    response.write(events[index])
+    setTimeout(() => next(index + 1), paceMillis)
+  }
+  next(0)
 }
 
 const sendJson = (
@@ -235,6 +247,7 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
     const record = options.record ?? true
     let reply = options.reply ?? defaultReply
     let latency = options.latencyMillis ?? 0
+    let streamPace = 0
     let requests: Array<RecordedRequest> = []
     let failures: Array<QueuedFailure> = []
     let nextId = 0
@@ -285,7 +298,12 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
         total_tokens: promptTokens + completionTokens
       }
       if (parsed.stream) {
-        streamAnswer(response, { id: `chatcmpl-fake${nextId}`, model, content, finishReason, usage }, parsed)
+        streamAnswer(
+          response,
+          { id: `chatcmpl-fake${nextId}`, model, content, finishReason, usage },
+          parsed,
+          streamPace
+        )
         return
       }
       sendJson(response, 200, {
@@ -369,6 +387,10 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
       setReply: (next) =>
         Effect.sync(() => {
           reply = next
+        }),
+      setStreamPace: (millis) =>
+        Effect.sync(() => {
+          streamPace = millis
         }),
       setLatency: (millis) =>
         Effect.sync(() => {

@@ -60,6 +60,15 @@ export interface ChatAction {
   readonly time: number
 }
 
+/** conversations (issue 11): a `sendMessageDraft` call the fake accepted. */
+export interface Draft {
+  readonly botId: number
+  readonly chatId: number
+  readonly draftId: number
+  readonly text: string
+  readonly time: number
+}
+
 export interface CallbackAnswer {
   readonly botId: number
   readonly callbackQueryId: string
@@ -107,6 +116,8 @@ export interface FakeTelegramServer {
   readonly callCounts: () => Readonly<Record<string, number>>
   /** Clears logs, counters, faults and latency; keeps bots and webhooks. */
   readonly reset: () => void
+  // conversations (issue 11)
+  readonly drafts: ReadonlyArray<Draft>
 }
 
 export class FakeTelegram extends Context.Service<FakeTelegram, FakeTelegramServer>()(
@@ -242,6 +253,7 @@ const makeFake = (options: Options | undefined) => {
   let sentByChat = new Map<string, Array<SentMessage>>()
   let chatActions: Array<ChatAction> = []
   let callbackAnswers: Array<CallbackAnswer> = []
+  let drafts: Array<Draft> = []
   let webhooks: Array<WebhookEvent> = []
   /** Latency and long-poll timers, cleared when the server stops. */
   const timers = new Set<NodeJS.Timeout>()
@@ -465,6 +477,18 @@ const makeFake = (options: Options | undefined) => {
         }
       case "getUpdates":
         return getUpdates(bot, params, res)
+      // conversations (issue 11): Bot API 9.3, private chats only.
+      case "sendMessageDraft": {
+        const chatId = requireChatId(params)
+        const draftId = intParam(params, "draft_id") ?? 0
+        const text = stringParam(params, "text") ?? ""
+        if (draftId === 0) throw new ApiFailure(400, "Bad Request: draft_id must be non-zero")
+        if (text.length === 0) throw new ApiFailure(400, "Bad Request: text must be non-empty")
+        if (text.length > MAX_MESSAGE_LENGTH) throw new ApiFailure(400, "Bad Request: text is too long")
+        if (chatId <= 0) throw new ApiFailure(400, "Bad Request: drafts can be sent to private chats only")
+        drafts.push({ botId: bot.info.id, chatId, draftId, text, time: now })
+        return true
+      }
       default:
         throw new ApiFailure(404, "Not Found")
     }
@@ -595,6 +619,9 @@ const makeFake = (options: Options | undefined) => {
       const webhook = knownBot(token).webhook
       return webhook === null ? null : { url: webhook.url, secretToken: webhook.secretToken }
     },
+    get drafts() {
+      return drafts
+    },
     calls: (method) => counts.get(method) ?? 0,
     callCounts: () => Object.fromEntries(counts),
     reset: () => {
@@ -602,6 +629,7 @@ const makeFake = (options: Options | undefined) => {
       sentByChat = new Map()
       chatActions = []
       callbackAnswers = []
+      drafts = []
       webhooks = []
       counts.clear()
       faults.clear()

@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto"
 import {
+  type MessageDraftInput,
   type SendMessageInput,
   TelegramError,
   TelegramGateway,
@@ -163,7 +164,8 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
       method: string,
       token: Token,
       run: (client: Telegram, signal: TelegrafSignal) => Promise<A>,
-      timeout: Duration.Duration = requestTimeout
+      timeout: Duration.Duration = requestTimeout,
+      retries = true
     ): Effect.Effect<A, TelegramError> => {
       const secret = Redacted.value(token)
       const attempt = Effect.tryPromise({
@@ -172,7 +174,7 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
       }).pipe(
         Effect.timeoutOrElse({ duration: timeout, orElse: () => Effect.fail(timedOut(method, timeout)) })
       )
-      return withRetries(attempt, method !== "sendMessage").pipe(
+      return (retries ? withRetries(attempt, method !== "sendMessage") : attempt).pipe(
         Effect.tapError((error) =>
           Effect.annotateCurrentSpan(
             // No status when no answer came: a made-up 0 would pollute status dashboards.
@@ -267,6 +269,31 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
       )
     })
 
+    // conversations (issue 11): telegraf's types stop at Bot API 7.1, so newer methods go through an untyped callApi.
+    const callNewer = (client: Telegram, method: string, payload: object, signal: TelegrafSignal) =>
+      (client.callApi as (m: string, p: object, o: { signal: TelegrafSignal }) => Promise<unknown>)(
+        method,
+        payload,
+        { signal }
+      )
+
+    const sendMessageDraft = traced("sendMessageDraft")(function* (token: Token, input: MessageDraftInput) {
+      yield* call(
+        "sendMessageDraft",
+        token,
+        (client, signal) =>
+          callNewer(
+            client,
+            "sendMessageDraft",
+            { chat_id: input.chatId, draft_id: input.draftId, text: input.text },
+            signal
+          ),
+        // A draft that is late is worthless: a short timeout and no retries.
+        Duration.seconds(3),
+        false
+      )
+    })
+
     const getUpdates = traced("getUpdates")(function* (
       token: Token,
       poll: { readonly offset: number; readonly timeoutSeconds: number; readonly limit?: number | undefined }
@@ -300,6 +327,8 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
       sendMessage,
       sendChatAction,
       answerCallbackQuery,
-      getUpdates
+      getUpdates,
+      // conversations (issue 11)
+      sendMessageDraft
     })
   })

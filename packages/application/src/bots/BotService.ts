@@ -34,6 +34,7 @@ export interface BotInput {
   readonly historyLimit?: number | undefined
   // conversations (issue 11)
   readonly groupMode?: GroupMode | undefined
+  readonly streaming?: boolean | undefined
 }
 
 /** Fields to change; absent or undefined ones stay as they are. */
@@ -135,7 +136,8 @@ export class BotService extends Context.Service<
           createdAt: at,
           updatedAt: at,
           // conversations (issue 11)
-          ...(input.groupMode === undefined ? {} : { groupMode: input.groupMode })
+          ...(input.groupMode === undefined ? {} : { groupMode: input.groupMode }),
+          ...(input.streaming === undefined ? {} : { streaming: input.streaming })
         })
         yield* bots.insert(bot)
         yield* Effect.logInfo("bot registered", { bot_id: bot.id, username: bot.username })
@@ -156,7 +158,8 @@ export class BotService extends Context.Service<
           historyLimit: patch.historyLimit ?? current.historyLimit,
           updatedAt: at,
           // conversations (issue 11)
-          groupMode: patch.groupMode ?? current.groupMode
+          groupMode: patch.groupMode ?? current.groupMode,
+          streaming: patch.streaming ?? current.streaming
         })
         const effects: Array<DomainEffect> = []
         if (patch.token !== undefined) {

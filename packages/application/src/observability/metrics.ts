@@ -84,6 +84,13 @@ export const dbConnections = Metric.gauge("db_pool_connections", {
   description: "Database connections of this application by state (active, idle, …)"
 })
 
+// conversations (issue 11)
+export const draftUpdates = Metric.counter("telegram_draft_updates_total", {
+  description:
+    "Streamed answer drafts sent to Telegram (sendMessageDraft), by bot and outcome (ok, error, refused)",
+  incremental: true
+})
+
 /** Counts one event with labels. */
 export const count = (metric: Metric.Counter<number>, attributes: Record<string, string>, value = 1) =>
   Metric.update(Metric.withAttributes(metric, attributes), value)

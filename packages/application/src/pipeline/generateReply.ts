@@ -24,6 +24,7 @@ import { Settings } from "../ports/Settings.ts"
 import { TelegramGateway, type Token } from "../ports/TelegramGateway.ts"
 import { classifyLlm, retryLater } from "./failures.ts"
 import type { RetryLater } from "./PipelineErrors.ts"
+import { makeStreamAnswer } from "./streamAnswer.ts"
 import { timed } from "./timed.ts"
 
 /** Replies faster than this show no "typing…". */
@@ -63,6 +64,7 @@ export class GenerateReply extends Context.Service<
       const telegram = yield* TelegramGateway
       const llm = yield* LanguageModel
       const settings = yield* Settings
+      const streamAnswer = yield* makeStreamAnswer
 
       const newReply = (incoming: Message, text: string, usage?: Usage) =>
         Effect.map(Clock.currentTimeMillis, (now) =>
@@ -94,7 +96,12 @@ export class GenerateReply extends Context.Service<
           })
         )
 
-      const askModel = Effect.fn("Pipeline.askModel")(function* (bot: Bot, token: Token, chat: Chat) {
+      const askModel = Effect.fn("Pipeline.askModel")(function* (
+        bot: Bot,
+        token: Token,
+        chat: Chat,
+        incoming: Message
+      ) {
         const history = yield* messages.history(chat.id, chat.thread, Math.max(bot.historyLimit, 1))
         const turns: Array<ChatTurn> = []
         if (bot.systemPrompt.trim() !== "") turns.push({ role: "system", content: bot.systemPrompt })
@@ -104,11 +111,13 @@ export class GenerateReply extends Context.Service<
             role === "user" ? speakerText(chat.type, message.senderName, message.text) : message.text
           turns.push({ role, content })
         }
-        return yield* whileTyping(
-          token,
-          chat.telegramChatId,
-          llm.complete({ model: bot.model ?? settings.defaultModel, messages: turns })
-        )
+        const request = { model: bot.model ?? settings.defaultModel, messages: turns }
+        // Drafts exist in private chats only; groups keep "typing…".
+        if (bot.streaming && chat.type === "private") {
+          const draftId = Math.max(1, incoming.telegramMessageIds[0] ?? 1)
+          return yield* streamAnswer(bot.id, token, chat.telegramChatId, draftId, request)
+        }
+        return yield* whileTyping(token, chat.telegramChatId, llm.complete(request))
       })
 
       const saveFailed = Effect.fn("Pipeline.saveFailedReply")(function* (
@@ -153,7 +162,7 @@ export class GenerateReply extends Context.Service<
           case "AskModel":
             break
         }
-        const outcome = yield* askModel(bot, token, chat).pipe(
+        const outcome = yield* askModel(bot, token, chat, incoming).pipe(
           Effect.map((answer) => ({ ok: true as const, answer })),
           Effect.catchTag("LlmError", (error) =>
             classifyLlm(error) === "retryable"

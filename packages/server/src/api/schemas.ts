@@ -49,7 +49,8 @@ export const BotView = Schema.Struct({
   /** Telegram's view of the webhook (GET /api/bots/:id only; null when polling or unreachable). */
   webhook: Schema.optional(Schema.NullOr(WebhookView)),
   // conversations (issue 11)
-  groupMode: GroupMode
+  groupMode: GroupMode,
+  streaming: Schema.Boolean
 })
 export type BotView = typeof BotView.Type
 
@@ -68,7 +69,8 @@ export const CreateBot = Schema.Struct({
   errorMessage: Schema.optional(Text(4096)),
   historyLimit: Schema.optional(HistoryLimit),
   // conversations (issue 11)
-  groupMode: Schema.optional(GroupMode)
+  groupMode: Schema.optional(GroupMode),
+  streaming: Schema.optional(Schema.Boolean)
 })
 
 export const UpdateBot = Schema.Struct({
@@ -81,7 +83,8 @@ export const UpdateBot = Schema.Struct({
   errorMessage: Schema.optional(Text(4096)),
   historyLimit: Schema.optional(HistoryLimit),
   // conversations (issue 11)
-  groupMode: Schema.optional(GroupMode)
+  groupMode: Schema.optional(GroupMode),
+  streaming: Schema.optional(Schema.Boolean)
 })
 
 // ---------------------------------------------------------------- chats and messages

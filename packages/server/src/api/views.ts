@@ -28,7 +28,8 @@ export const toBotView = (
   createdAt: bot.createdAt.toISOString(),
   updatedAt: bot.updatedAt.toISOString(),
   // conversations (issue 11)
-  groupMode: bot.groupMode
+  groupMode: bot.groupMode,
+  streaming: bot.streaming
 })
 
 export const toChatView = ({ chat, user }: ChatWithUser): ChatView => ({

@@ -3,6 +3,7 @@
  * wire-level fakes: the per-bot settings, and a group where only messages
  * meant for the bot are answered.
  */
+import { FakeTelegram } from "@botfleet/testing"
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { BotView } from "../../src/api/schemas.ts"
@@ -13,7 +14,8 @@ import {
   layer as serverLayer,
   settled,
   TestServer,
-  telegramBot
+  telegramBot,
+  textUpdate
 } from "../support/inProcessServer.ts"
 
 const GROUP = { id: -100_777, type: "supergroup", title: "Team" }
@@ -35,7 +37,7 @@ const groupMessage = (text: string, more: Record<string, unknown> = {}) => {
 
 layer(serverLayer(withAdmin()), { timeout: 60_000, excludeTestServices: true })("conversations API", (it) => {
   it.effect(
-    "groupMode: mention by default, set on create and PATCH, a bad value is 400 and changes nothing",
+    "groupMode and streaming: defaults, set on create and PATCH, a bad value is 400 and changes nothing",
     () =>
       Effect.gen(function* () {
         const server = yield* TestServer
@@ -123,5 +125,69 @@ layer(serverLayer(withAdmin()), { timeout: 60_000, excludeTestServices: true })(
         SELECT input_tokens FROM messages WHERE bot_id = ${bot.id} AND role = 'assistant'`.pipe(Effect.orDie)
         assert.strictEqual(replies.length, 1, "one model call for three messages")
       })
+  )
+
+  it.effect("streaming: a long answer grows as drafts, then arrives once as one message", () =>
+    Effect.gen(function* () {
+      const server = yield* TestServer
+      const { bot } = yield* server.addBot("Streamer")
+      const answer = Array.from({ length: 90 }, (_, i) => `word${i}`).join(" ")
+      yield* server.openai.setReply(() => answer)
+      // 30 pieces, 50 ms apart: about 1.5 s of writing.
+      yield* server.openai.setStreamPace(50)
+      const chatId = 910_001
+      yield* postUpdate(server.baseUrl, bot, textUpdate(chatId, "tell me a lot"))
+      yield* settled(server, bot.id)
+      yield* server.openai.setStreamPace(0)
+
+      const drafts = server.telegram.drafts.filter((draft) => draft.chatId === chatId)
+      assert.isAtLeast(drafts.length, 2, "the answer grew in several drafts")
+      assert.isAtMost(drafts.length, 8, "at most one draft per 300 ms")
+      assert.strictEqual(new Set(drafts.map((draft) => draft.draftId)).size, 1)
+      for (const draft of drafts) assert.isTrue(answer.startsWith(draft.text))
+      for (let i = 1; i < drafts.length; i++) {
+        assert.isAtLeast(drafts[i]!.time - drafts[i - 1]!.time, 250, "drafts are spaced")
+      }
+      const sent = server.telegram.sentTo(chatId)
+      assert.deepStrictEqual(
+        sent.map((message) => message.text),
+        [answer]
+      )
+      assert.isAtLeast(sent[0]!.time, drafts.at(-1)!.time, "the final message comes after the drafts")
+    })
+  )
+
+  it.effect("streaming: Telegram without drafts (404) still gets the reply once, with typing", () =>
+    Effect.gen(function* () {
+      const server = yield* TestServer
+      const { bot } = yield* server.addBot("OldServer")
+      const answer = Array.from({ length: 60 }, (_, i) => `w${i}`).join(" ")
+      yield* server.openai.setReply(() => answer)
+      yield* server.openai.setStreamPace(50)
+      server.telegram.failNext("sendMessageDraft", FakeTelegram.Fault.apiError(404, "Not Found"))
+      const chatId = 910_002
+      const typingBefore = server.telegram.chatActions.filter((action) => action.chatId === chatId).length
+      yield* postUpdate(server.baseUrl, bot, textUpdate(chatId, "hello"))
+      yield* settled(server, bot.id)
+      yield* server.openai.setStreamPace(0)
+      assert.deepStrictEqual(
+        server.telegram.sentTo(chatId).map((message) => message.text),
+        [answer]
+      )
+      assert.deepStrictEqual(
+        server.telegram.drafts.filter((draft) => draft.chatId === chatId),
+        []
+      )
+      assert.isAbove(
+        server.telegram.chatActions.filter((action) => action.chatId === chatId).length,
+        typingBefore
+      )
+      const stored = yield* server.sql<{ status: string }>`
+        SELECT status FROM messages WHERE bot_id = ${bot.id} AND role = 'assistant'`.pipe(Effect.orDie)
+      assert.deepStrictEqual(
+        stored.map((row) => row.status),
+        ["sent"]
+      )
+    })
   )
 })

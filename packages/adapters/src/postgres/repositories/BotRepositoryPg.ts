@@ -30,6 +30,7 @@ export interface BotRow {
   readonly updated_at: Date
   // conversations (issue 11)
   readonly group_mode: string
+  readonly streaming: boolean
 }
 
 const decodeBot = Schema.decodeUnknownEffect(Bot)
@@ -57,7 +58,8 @@ export const botFromRow = (row: BotRow): Effect.Effect<Bot> =>
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     // conversations (issue 11)
-    groupMode: row.group_mode
+    groupMode: row.group_mode,
+    streaming: row.streaming
   }).pipe(Effect.orDie)
 
 const botColumns = (bot: Bot) => ({
@@ -81,7 +83,8 @@ const botColumns = (bot: Bot) => ({
   created_at: bot.createdAt,
   updated_at: bot.updatedAt,
   // conversations (issue 11)
-  group_mode: bot.groupMode
+  group_mode: bot.groupMode,
+  streaming: bot.streaming
 })
 
 /** Which unique index said no tells which domain error it is; anything else is a defect. */
