@@ -33,7 +33,9 @@ export class Bot extends Schema.Class<Bot>("Bot")({
   // conversations (issue 11): behaviour in groups and supergroups (groups.ts)
   groupMode: GroupMode.pipe(Schema.withConstructorDefault(Effect.succeed(DEFAULT_GROUP_MODE))),
   // conversations (issue 11): private answers grow as drafts while the model writes
-  streaming: Schema.Boolean.pipe(Schema.withConstructorDefault(Effect.succeed(true)))
+  streaming: Schema.Boolean.pipe(Schema.withConstructorDefault(Effect.succeed(true))),
+  // conversations (issue 11): voice, audio and video notes are transcribed and answered
+  voice: Schema.Boolean.pipe(Schema.withConstructorDefault(Effect.succeed(true)))
 }) {}
 
 export const BOT_NAME_MAX = 64

@@ -7,6 +7,15 @@ import type { Bot } from "./Bot.ts"
 import type { Chat } from "./Chat.ts"
 import { parseCommand } from "./commands.ts"
 import { type GroupAddress, groupSilence, isGroupChat } from "./groups.ts"
+import {
+  DEFAULT_VOICE_MAX_SECONDS,
+  emptyTranscriptReply,
+  type IncomingRecording,
+  MEDIA_MAX_BYTES,
+  recordingName,
+  tooLargeReply,
+  tooLongReply
+} from "./media.ts"
 
 export const REFRESH_REPLY = "Started a new conversation. I've forgotten what we talked about before."
 export const UNKNOWN_COMMAND_REPLY = "I don't know that command."
@@ -19,6 +28,13 @@ export interface IncomingContent extends GroupAddress {
   readonly text: string
   /** e.g. "photo" when the message is content without text we can read. */
   readonly unsupported: string | null
+  // conversations (issue 11): a voice message, audio file or video note
+  readonly recording?: IncomingRecording | null | undefined
+}
+
+/** Limits from the configuration. */
+export interface PlanLimits {
+  readonly voiceMaxSeconds: number
 }
 
 export type ReplyPlan =
@@ -30,14 +46,35 @@ export type ReplyPlan =
   | { readonly _tag: "AskModel" }
   /** Store the message, answer nothing. */
   | { readonly _tag: "Ignore"; readonly reason: string }
+  /** Download and transcribe the recording, store the transcript, then plan again. */
+  | { readonly _tag: "Transcribe" }
 
 const fixed = (text: string): ReplyPlan => ({ _tag: "FixedAnswer", text })
 
-export const planReply = (bot: Bot, chat: Chat, incoming: IncomingContent): ReplyPlan => {
+export const planReply = (
+  bot: Bot,
+  chat: Chat,
+  incoming: IncomingContent,
+  limits: PlanLimits = { voiceMaxSeconds: DEFAULT_VOICE_MAX_SECONDS }
+): ReplyPlan => {
   // Groups first: a message not meant for the bot is stored as context and costs nothing.
   if (isGroupChat(chat.type)) {
     const silence = groupSilence(bot, incoming)
     if (silence !== null) return { _tag: "Ignore", reason: silence }
+  }
+  const recording = incoming.recording
+  if (recording != null) {
+    if (!recording.transcribed) {
+      if (!bot.voice) return fixed(unsupportedReply(recordingName(recording.kind)))
+      if (recording.fileSize !== null && recording.fileSize > MEDIA_MAX_BYTES) {
+        return fixed(tooLargeReply(recording.kind))
+      }
+      if (recording.durationSeconds > limits.voiceMaxSeconds) {
+        return fixed(tooLongReply(recording.kind, limits.voiceMaxSeconds))
+      }
+      return { _tag: "Transcribe" }
+    }
+    if (incoming.text.trim() === "") return fixed(emptyTranscriptReply(recording.kind))
   }
   if (incoming.unsupported !== null) return fixed(unsupportedReply(incoming.unsupported))
   switch (parseCommand(incoming.text, bot.username)) {

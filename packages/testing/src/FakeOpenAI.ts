@@ -69,6 +69,39 @@ export interface FakeOpenAI {
   readonly clear: Effect.Effect<void>
   /** conversations (issue 11): a streamed answer's pieces come this many ms apart (0: all at once). */
   readonly setStreamPace: (millis: number) => Effect.Effect<void>
+  /** `POST /v1/audio/transcriptions` received, oldest first. */
+  readonly transcriptions: Effect.Effect<ReadonlyArray<TranscriptionRequest>>
+  /** What a recording "says"; default: the uploaded bytes read as UTF-8. */
+  readonly setTranscript: (transcript: (request: TranscriptionRequest) => string) => Effect.Effect<void>
+  /** The next `times` transcription requests answer with this status (5xx, 400...). */
+  readonly failNextTranscription: (status: number, times?: number) => Effect.Effect<void>
+}
+
+/** conversations (issue 11): one multipart upload to `/v1/audio/transcriptions`. */
+export interface TranscriptionRequest {
+  readonly model: string
+  readonly fileName: string
+  readonly audio: Buffer
+  readonly time: number
+}
+
+/** The fields of a multipart/form-data body: enough of the format for the SDK's uploads. */
+const parseMultipart = (body: Buffer, boundary: string) => {
+  const fields = new Map<string, { readonly fileName: string | null; readonly value: Buffer }>()
+  const delimiter = Buffer.from(`--${boundary}`)
+  let start = body.indexOf(delimiter)
+  while (start !== -1) {
+    const next = body.indexOf(delimiter, start + delimiter.length)
+    if (next === -1) break
+    const part = body.subarray(start + delimiter.length + 2, next - 2)
+    const headerEnd = part.indexOf("\r\n\r\n")
+    const headers = part.subarray(0, headerEnd).toString("utf8")
+    const name = /name="([^"]*)"/.exec(headers)?.[1]
+    const fileName = /filename="([^"]*)"/.exec(headers)?.[1] ?? null
+    if (name !== undefined) fields.set(name, { fileName, value: part.subarray(headerEnd + 4) })
+    start = next
+  }
+  return fields
 }
 
 export interface FakeOpenAIOptions {
@@ -248,6 +281,9 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
     let reply = options.reply ?? defaultReply
     let latency = options.latencyMillis ?? 0
     let streamPace = 0
+    const transcriptions: Array<TranscriptionRequest> = []
+    let transcript = (request: TranscriptionRequest) => request.audio.toString("utf8")
+    const transcriptionFailures: Array<number> = []
     let requests: Array<RecordedRequest> = []
     let failures: Array<QueuedFailure> = []
     let nextId = 0
@@ -323,7 +359,34 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
       })
     }
 
+    const transcribe = (request: IncomingMessage, response: ServerResponse) => {
+      const chunks: Array<Buffer> = []
+      request.on("data", (chunk: Buffer) => chunks.push(chunk))
+      request.on("end", () => {
+        const boundary = /boundary=(?:"([^"]+)"|([^;]+))/.exec(request.headers["content-type"] ?? "")
+        const fields = parseMultipart(Buffer.concat(chunks), boundary?.[1] ?? boundary?.[2] ?? "")
+        const file = fields.get("file")
+        const model = fields.get("model")?.value.toString("utf8") ?? ""
+        if (file === undefined || model === "") {
+          sendJson(response, 400, errorBody("file and model are required", "invalid_request_error", null))
+          return
+        }
+        const received = { model, fileName: file.fileName ?? "", audio: file.value, time: Date.now() }
+        transcriptions.push(received)
+        const status = transcriptionFailures.shift()
+        if (status !== undefined) {
+          sendJson(response, status, errorBody(`scripted ${status}`, "server_error", null))
+          return
+        }
+        sendJson(response, 200, { text: transcript(received) })
+      })
+    }
+
     const handle = (request: IncomingMessage, response: ServerResponse) => {
+      if (request.method === "POST" && request.url === "/v1/audio/transcriptions") {
+        transcribe(request, response)
+        return
+      }
       if (request.method !== "POST" || request.url !== "/v1/chat/completions") {
         sendJson(
           response,
@@ -387,6 +450,15 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
       setReply: (next) =>
         Effect.sync(() => {
           reply = next
+        }),
+      transcriptions: Effect.sync(() => transcriptions.slice()),
+      setTranscript: (next) =>
+        Effect.sync(() => {
+          transcript = next
+        }),
+      failNextTranscription: (status, times = 1) =>
+        Effect.sync(() => {
+          for (let i = 0; i < times; i++) transcriptionFailures.push(status)
         }),
       setStreamPace: (millis) =>
         Effect.sync(() => {

@@ -118,6 +118,12 @@ export interface FakeTelegramServer {
   readonly reset: () => void
   // conversations (issue 11)
   readonly drafts: ReadonlyArray<Draft>
+  /**
+   * A file getFile knows and `/file/bot<token>/<path>` serves; `null` content:
+   * getFile answers but the download is a 404 (a file Telegram lost).
+   */
+  readonly addFile: (fileId: string, content: Uint8Array | null, filePath?: string) => void
+  readonly fileDownloads: () => number
 }
 
 export class FakeTelegram extends Context.Service<FakeTelegram, FakeTelegramServer>()(
@@ -254,6 +260,8 @@ const makeFake = (options: Options | undefined) => {
   let chatActions: Array<ChatAction> = []
   let callbackAnswers: Array<CallbackAnswer> = []
   let drafts: Array<Draft> = []
+  const files = new Map<string, { readonly content: Uint8Array | null; readonly filePath: string }>()
+  let fileDownloads = 0
   let webhooks: Array<WebhookEvent> = []
   /** Latency and long-poll timers, cleared when the server stops. */
   const timers = new Set<NodeJS.Timeout>()
@@ -477,6 +485,17 @@ const makeFake = (options: Options | undefined) => {
         }
       case "getUpdates":
         return getUpdates(bot, params, res)
+      case "getFile": {
+        const fileId = stringParam(params, "file_id") ?? ""
+        const file = files.get(fileId)
+        if (file === undefined) throw new ApiFailure(400, "Bad Request: invalid file_id")
+        return {
+          file_id: fileId,
+          file_unique_id: `u-${fileId}`,
+          file_size: file.content?.length ?? 0,
+          file_path: file.filePath
+        }
+      }
       // conversations (issue 11): Bot API 9.3, private chats only.
       case "sendMessageDraft": {
         const chatId = requireChatId(params)
@@ -531,8 +550,24 @@ const makeFake = (options: Options | undefined) => {
     }
   }
 
+  /** `GET /file/bot<token>/<path>`: the bytes of a known file. */
+  const serveFile = (token: string, filePath: string, res: ServerResponse) => {
+    fileDownloads += 1
+    const bot = bots.get(token)
+    const file = [...files.values()].find((candidate) => candidate.filePath === filePath)
+    if (bot === undefined || bot.revoked) return sendFailure(res, new ApiFailure(401, "Unauthorized"))
+    if (file === undefined || file.content === null) return sendFailure(res, new ApiFailure(404, "Not Found"))
+    res.writeHead(200, { "content-type": "application/octet-stream", "content-length": file.content.length })
+    res.end(file.content)
+  }
+
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? "/"
+    const download = /^\/file\/bot([^/]+)\/(.+)$/.exec(url)
+    if (download !== null) {
+      req.resume()
+      return serveFile(decodeURIComponent(download[1]!), download[2]!, res)
+    }
     const queryStart = url.indexOf("?")
     const match = PATH.exec(queryStart === -1 ? url : url.slice(0, queryStart))
     const chunks: Array<Buffer> = []
@@ -622,6 +657,10 @@ const makeFake = (options: Options | undefined) => {
     get drafts() {
       return drafts
     },
+    addFile: (fileId, content, filePath = `voice/${fileId}.oga`) => {
+      files.set(fileId, { content, filePath })
+    },
+    fileDownloads: () => fileDownloads,
     calls: (method) => counts.get(method) ?? 0,
     callCounts: () => Object.fromEntries(counts),
     reset: () => {

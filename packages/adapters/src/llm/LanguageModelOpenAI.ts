@@ -41,7 +41,7 @@ const MAX_RETRY_AFTER_SECONDS = 20
 const MAX_BACKOFF = Duration.seconds(10)
 
 /** An attempt's failure, plus what the fallback decision needs beyond the port's error. */
-interface Failed {
+export interface Failed {
   readonly error: LlmError
   /** The server does not know the model (404 / model_not_found): another model may work. */
   readonly modelMissing: boolean
@@ -79,7 +79,7 @@ const describeConnectionError = (error: Error): string => {
   return parts.map((part) => part.replace(/\.$/, "")).join(": ")
 }
 
-const classify = (cause: unknown, model: string, scrub: (text: string) => string): Failed => {
+export const classify = (cause: unknown, model: string, scrub: (text: string) => string): Failed => {
   const failed = (
     kind: LlmErrorKind,
     description: string,
@@ -117,7 +117,7 @@ const classify = (cause: unknown, model: string, scrub: (text: string) => string
  * Exponential from 500 ms with jitter, capped at 10 s, for retryable kinds
  * only; a server's retry-after is honoured when it is at most 20 s.
  */
-const retrySchedule = (maxRetries: number) =>
+export const retrySchedule = (maxRetries: number) =>
   Schedule.exponential("500 millis").pipe(
     Schedule.jittered,
     Schedule.setInputType<Failed>(),

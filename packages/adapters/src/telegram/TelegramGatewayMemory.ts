@@ -82,6 +82,8 @@ export class TelegramMemoryLog extends Context.Service<
     readonly webhookEvents: Effect.Effect<ReadonlyArray<MemoryWebhookEvent>>
     // conversations (issue 11)
     readonly drafts: Effect.Effect<ReadonlyArray<MemoryDraft>>
+    /** A file downloadFile can fetch; any other file id is a 400 "invalid file_id". */
+    readonly addFile: (fileId: string, bytes: Uint8Array, filePath?: string) => Effect.Effect<void>
   }
 >()("@botfleet/adapters/telegram/TelegramMemoryLog") {}
 
@@ -177,6 +179,7 @@ export const layerMemory: Layer.Layer<TelegramGateway | TelegramMemoryLog> = Lay
     const callbackAnswers: Array<MemoryCallbackAnswer> = []
     const webhookEvents: Array<MemoryWebhookEvent> = []
     const drafts: Array<MemoryDraft> = []
+    const files = new Map<string, { readonly bytes: Uint8Array; readonly filePath: string }>()
 
     /** Records the call, then applies a scripted fault or the token check. */
     const enter = (method: TelegramMethod, token: Token) =>
@@ -259,6 +262,23 @@ export const layerMemory: Layer.Layer<TelegramGateway | TelegramMemoryLog> = Lay
           drafts.push({ botId: bot.info.id, chatId: input.chatId, draftId: input.draftId, text: input.text })
           return Effect.void
         }),
+      downloadFile: (token, fileId, maxBytes) =>
+        Effect.flatMap(enter("downloadFile", token), () => {
+          const file = files.get(fileId)
+          const refused = (description: string) =>
+            Effect.fail(
+              new TelegramError({
+                method: "downloadFile",
+                kind: "bad_request",
+                status: 400,
+                description,
+                retryAfterSeconds: null
+              })
+            )
+          if (file === undefined) return refused("Bad Request: invalid file_id")
+          if (file.bytes.length > maxBytes) return refused("Bad Request: file is too big")
+          return Effect.succeed(file)
+        }),
       getUpdates: (token, options) =>
         Effect.flatMap(enter("getUpdates", token), (bot) => {
           // An offset confirms every update below it.
@@ -311,7 +331,11 @@ export const layerMemory: Layer.Layer<TelegramGateway | TelegramMemoryLog> = Lay
       chatActions: Effect.sync(() => [...chatActions]),
       callbackAnswers: Effect.sync(() => [...callbackAnswers]),
       webhookEvents: Effect.sync(() => [...webhookEvents]),
-      drafts: Effect.sync(() => [...drafts])
+      drafts: Effect.sync(() => [...drafts]),
+      addFile: (fileId, bytes, filePath = `voice/${fileId}.oga`) =>
+        Effect.sync(() => {
+          files.set(fileId, { bytes, filePath })
+        })
     })
 
     return Context.make(TelegramGateway, gateway).pipe(Context.add(TelegramMemoryLog, log))

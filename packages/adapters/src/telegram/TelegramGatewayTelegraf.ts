@@ -294,6 +294,68 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
       )
     })
 
+    /** The file's bytes over plain HTTP, refused once more than `maxBytes` arrive. */
+    const fetchFile = (token: Token, filePath: string, maxBytes: number) => {
+      const secret = Redacted.value(token)
+      const failure = (kind: TelegramError["kind"], status: number | null, description: string) =>
+        new TelegramError({ method: "downloadFile", kind, status, description, retryAfterSeconds: null })
+      const attempt = Effect.tryPromise({
+        try: async (signal) => {
+          const response = await fetch(`${apiRoot}file/bot${secret}/${filePath}`, { signal })
+          if (!response.ok) {
+            await response.body?.cancel()
+            throw failure(
+              kindOf(response.status),
+              response.status,
+              `file download answered ${response.status}`
+            )
+          }
+          const chunks: Array<Uint8Array> = []
+          let size = 0
+          for await (const chunk of response.body ?? []) {
+            size += chunk.length
+            if (size > maxBytes) throw failure("bad_request", 400, `file is larger than ${maxBytes} bytes`)
+            chunks.push(chunk)
+          }
+          return new Uint8Array(Buffer.concat(chunks))
+        },
+        catch: (cause) =>
+          cause instanceof TelegramError ? cause : toTelegramError("downloadFile", cause, secret)
+      }).pipe(
+        Effect.timeoutOrElse({
+          duration: Duration.seconds(60),
+          orElse: () => Effect.fail(timedOut("downloadFile", Duration.seconds(60)))
+        })
+      )
+      return withRetries(attempt, true)
+    }
+
+    const downloadFile = traced("downloadFile")(function* (token: Token, fileId: string, maxBytes: number) {
+      const file = yield* call("getFile", token, (client, signal) =>
+        client.callApi("getFile", { file_id: fileId }, { signal })
+      )
+      if (file.file_size !== undefined && file.file_size > maxBytes) {
+        return yield* new TelegramError({
+          method: "getFile",
+          kind: "bad_request",
+          status: 400,
+          description: `file is larger than ${maxBytes} bytes`,
+          retryAfterSeconds: null
+        })
+      }
+      if (file.file_path === undefined) {
+        return yield* new TelegramError({
+          method: "getFile",
+          kind: "bad_request",
+          status: 400,
+          description: "Telegram gave no file_path (the file is too big for bots)",
+          retryAfterSeconds: null
+        })
+      }
+      const bytes = yield* fetchFile(token, file.file_path, maxBytes)
+      return { bytes, filePath: file.file_path }
+    })
+
     const getUpdates = traced("getUpdates")(function* (
       token: Token,
       poll: { readonly offset: number; readonly timeoutSeconds: number; readonly limit?: number | undefined }
@@ -329,6 +391,7 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
       answerCallbackQuery,
       getUpdates,
       // conversations (issue 11)
-      sendMessageDraft
+      sendMessageDraft,
+      downloadFile
     })
   })

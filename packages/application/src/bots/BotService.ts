@@ -35,6 +35,7 @@ export interface BotInput {
   // conversations (issue 11)
   readonly groupMode?: GroupMode | undefined
   readonly streaming?: boolean | undefined
+  readonly voice?: boolean | undefined
 }
 
 /** Fields to change; absent or undefined ones stay as they are. */
@@ -137,7 +138,8 @@ export class BotService extends Context.Service<
           updatedAt: at,
           // conversations (issue 11)
           ...(input.groupMode === undefined ? {} : { groupMode: input.groupMode }),
-          ...(input.streaming === undefined ? {} : { streaming: input.streaming })
+          ...(input.streaming === undefined ? {} : { streaming: input.streaming }),
+          ...(input.voice === undefined ? {} : { voice: input.voice })
         })
         yield* bots.insert(bot)
         yield* Effect.logInfo("bot registered", { bot_id: bot.id, username: bot.username })
@@ -159,7 +161,8 @@ export class BotService extends Context.Service<
           updatedAt: at,
           // conversations (issue 11)
           groupMode: patch.groupMode ?? current.groupMode,
-          streaming: patch.streaming ?? current.streaming
+          streaming: patch.streaming ?? current.streaming,
+          voice: patch.voice ?? current.voice
         })
         const effects: Array<DomainEffect> = []
         if (patch.token !== undefined) {

@@ -91,6 +91,22 @@ export const draftUpdates = Metric.counter("telegram_draft_updates_total", {
   incremental: true
 })
 
+export const transcriptionRequests = Metric.counter("transcription_requests_total", {
+  description: "Recordings transcribed, by model and outcome (ok, error)",
+  incremental: true
+})
+
+export const transcriptionAudioSeconds = Metric.counter("transcription_audio_seconds_total", {
+  description: "Seconds of audio transcribed, by model",
+  incremental: true
+})
+
+export const transcriptionErrors = Metric.counter("transcription_errors_total", {
+  description:
+    "Failed transcriptions and downloads, by kind (download, auth, quota, rate_limited, timeout, unavailable, bad_request)",
+  incremental: true
+})
+
 /** Counts one event with labels. */
 export const count = (metric: Metric.Counter<number>, attributes: Record<string, string>, value = 1) =>
   Metric.update(Metric.withAttributes(metric, attributes), value)

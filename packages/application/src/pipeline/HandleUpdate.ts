@@ -85,7 +85,8 @@ export class HandleUpdate extends Context.Service<
             replyToUserId: loaded.bot.telegramBotId,
             fromChannel: false,
             sentAsChat: false,
-            senderName: null
+            senderName: null,
+            recording: null
           })
         }
       })

@@ -22,10 +22,12 @@ import { type ChatTurn, LanguageModel } from "../ports/LanguageModel.ts"
 import { ChatRepository, EffectOutbox, MessageRepository, Transactions } from "../ports/Repositories.ts"
 import { Settings } from "../ports/Settings.ts"
 import { TelegramGateway, type Token } from "../ports/TelegramGateway.ts"
+import { Transcriber } from "../ports/Transcriber.ts"
 import { classifyLlm, retryLater } from "./failures.ts"
-import type { RetryLater } from "./PipelineErrors.ts"
+import type { BotUnavailable, RetryLater } from "./PipelineErrors.ts"
 import { makeStreamAnswer } from "./streamAnswer.ts"
 import { timed } from "./timed.ts"
+import { TranscribeRecording } from "./transcribeRecording.ts"
 
 /** Replies faster than this show no "typing…". */
 export const TYPING_AFTER = "750 millis"
@@ -40,7 +42,7 @@ export class GenerateReply extends Context.Service<
       chat: Chat,
       incoming: Message,
       content: IncomingContent
-    ) => Effect.Effect<Option.Option<Message>, RetryLater>
+    ) => Effect.Effect<Option.Option<Message>, RetryLater | BotUnavailable>
     /**
      * A failure we will not retry: the bot's error message is stored as a
      * failed reply (to be sent), and admins get `notice`.
@@ -65,6 +67,8 @@ export class GenerateReply extends Context.Service<
       const llm = yield* LanguageModel
       const settings = yield* Settings
       const streamAnswer = yield* makeStreamAnswer
+      const recordings = yield* TranscribeRecording
+      const limits = { voiceMaxSeconds: (yield* Transcriber).maxSeconds }
 
       const newReply = (incoming: Message, text: string, usage?: Usage) =>
         Effect.map(Clock.currentTimeMillis, (now) =>
@@ -139,7 +143,27 @@ export class GenerateReply extends Context.Service<
         incoming: Message,
         content: IncomingContent
       ) {
-        const plan = planReply(bot, chat, content)
+        let plan = planReply(bot, chat, content, limits)
+        if (plan._tag === "Transcribe" && content.recording != null) {
+          // The transcript is stored before the answer is made: a rerun does not pay for it again.
+          const heard = yield* recordings.transcribe(bot, token, incoming, content.recording)
+          plan =
+            heard._tag === "Unreadable"
+              ? { _tag: "FixedAnswer", text: heard.reply }
+              : planReply(
+                  bot,
+                  chat,
+                  {
+                    ...content,
+                    text: heard.message.text,
+                    recording: { ...content.recording, transcribed: true }
+                  },
+                  limits
+                )
+          if (heard._tag === "Unreadable") {
+            yield* Effect.logWarning("recording not transcribed", { bot_id: bot.id, reason: heard.reason })
+          }
+        }
         switch (plan._tag) {
           case "Ignore":
             yield* Effect.logDebug("message not answered", { bot_id: bot.id, reason: plan.reason })
@@ -159,6 +183,8 @@ export class GenerateReply extends Context.Service<
               )
             )
           }
+          case "Transcribe":
+            return yield* Effect.die(new Error("a recording without its file was planned for transcription"))
           case "AskModel":
             break
         }

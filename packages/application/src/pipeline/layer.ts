@@ -4,6 +4,7 @@ import { GenerateReply } from "./generateReply.ts"
 import { HandleUpdate } from "./HandleUpdate.ts"
 import { SaveIncoming } from "./saveIncoming.ts"
 import { SendReply } from "./sendReply.ts"
+import { TranscribeRecording } from "./transcribeRecording.ts"
 
 /**
  * The pipeline on the ports: its steps, the orchestration, and the bot access
@@ -12,5 +13,7 @@ import { SendReply } from "./sendReply.ts"
  */
 export const PipelineLayer = HandleUpdate.layer.pipe(
   Layer.provideMerge(Layer.mergeAll(SaveIncoming.layer, GenerateReply.layer, SendReply.layer)),
+  // conversations (issue 11): voice, audio and video notes
+  Layer.provideMerge(TranscribeRecording.layer),
   Layer.provideMerge(BotAccess.layer)
 )

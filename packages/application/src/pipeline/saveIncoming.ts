@@ -91,6 +91,10 @@ export class SaveIncoming extends Context.Service<
             telegramMessageId: event.messageId,
             text: event.unsupported ? `[${event.unsupported}]` : event.text,
             senderName: event.senderName,
+            kind:
+              event.recording?.kind ??
+              (event.unsupported === "photo" ? "photo" : event.unsupported ? "other" : "text"),
+            mediaSeconds: event.recording?.durationSeconds ?? null,
             at
           })
         )

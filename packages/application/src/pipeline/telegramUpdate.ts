@@ -3,7 +3,12 @@
  * fields are ignored and unknown update kinds become `ignored`, so a new Bot
  * API feature never breaks ingestion.
  */
-import { type BotId, chatKey as chatKeyOf } from "@botfleet/domain"
+import {
+  type BotId,
+  chatKey as chatKeyOf,
+  type IncomingRecording,
+  type RecordingKind
+} from "@botfleet/domain"
 import { Option, Schema } from "effect"
 
 const User = Schema.Struct({
@@ -23,6 +28,13 @@ const Chat = Schema.Struct({
 })
 export type TelegramChat = typeof Chat.Type
 
+// conversations (issue 11): recordings the bot listens to.
+const Recording = Schema.Struct({
+  file_id: Schema.String,
+  duration: Schema.optional(Schema.Number),
+  file_size: Schema.optional(Schema.Number)
+})
+
 const TelegramMessage = Schema.Struct({
   message_id: Schema.Number,
   chat: Chat,
@@ -31,6 +43,9 @@ const TelegramMessage = Schema.Struct({
   caption: Schema.optional(Schema.String),
   // conversations (issue 11): whom a group message is for, and who spoke
   sender_chat: Schema.optional(Chat),
+  voice: Schema.optional(Recording),
+  audio: Schema.optional(Recording),
+  video_note: Schema.optional(Recording),
   reply_to_message: Schema.optional(Schema.Struct({ from: Schema.optional(User) }))
 })
 
@@ -88,6 +103,8 @@ export type IncomingEvent =
       readonly sentAsChat: boolean
       /** Who wrote it, as people call them: a name, or the title of the chat it was sent as. */
       readonly senderName: string | null
+      /** A voice message, audio file or video note; its caption (if any) is the text until transcribed. */
+      readonly recording: IncomingRecording | null
     }
   | {
       readonly kind: "callback"
@@ -113,6 +130,23 @@ export const updateIdOf = (payload: unknown): number | undefined => {
   return typeof id === "number" && Number.isSafeInteger(id) ? id : undefined
 }
 
+const recordingOf = (message: typeof TelegramMessage.Type): IncomingRecording | null => {
+  const kinds: ReadonlyArray<RecordingKind> = ["voice", "audio", "video_note"]
+  for (const kind of kinds) {
+    const file = message[kind]
+    if (file !== undefined) {
+      return {
+        kind,
+        fileId: file.file_id,
+        durationSeconds: file.duration ?? 0,
+        fileSize: file.file_size ?? null,
+        transcribed: false
+      }
+    }
+  }
+  return null
+}
+
 const senderNameOf = (message: typeof TelegramMessage.Type): string | null => {
   // Anonymous admins and channels write as a chat; `from` is then a placeholder account.
   if (message.sender_chat !== undefined) return message.sender_chat.title ?? null
@@ -133,6 +167,7 @@ export const parseUpdate = (payload: unknown): IncomingEvent => {
     const raw = (payload as { message: Record<string, unknown> }).message
     const media = MEDIA_KINDS.find((kind) => raw[kind] !== undefined)
     const text = message.text ?? message.caption ?? ""
+    const recording = recordingOf(message)
     return {
       kind: "message",
       updateId: update.update_id,
@@ -140,7 +175,8 @@ export const parseUpdate = (payload: unknown): IncomingEvent => {
       from: message.from ?? null,
       messageId: message.message_id,
       text,
-      unsupported: text === "" ? (media ?? "message") : null,
+      unsupported: text === "" && recording === null ? (media ?? "message") : null,
+      recording,
       replyToUserId: message.reply_to_message?.from?.id ?? null,
       fromChannel: message.sender_chat?.type === "channel",
       sentAsChat: message.sender_chat !== undefined,

@@ -105,6 +105,16 @@ export class TelegramGateway extends Context.Service<
      * retried: the next draft (or the final message) replaces it anyway.
      */
     readonly sendMessageDraft: (token: Token, input: MessageDraftInput) => Effect.Effect<void, TelegramError>
+    /**
+     * conversations (issue 11): `getFile`, then the bytes from
+     * `<api root>/file/bot<token>/<file_path>`. A file over `maxBytes` is refused
+     * (bad_request) without downloading the rest; a missing one is not_found.
+     */
+    readonly downloadFile: (
+      token: Token,
+      fileId: string,
+      maxBytes: number
+    ) => Effect.Effect<{ readonly bytes: Uint8Array; readonly filePath: string }, TelegramError>
     /** Long polling: raw update objects, as Telegram sent them. */
     readonly getUpdates: (
       token: Token,

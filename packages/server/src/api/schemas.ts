@@ -1,5 +1,5 @@
 /** Request and response bodies of the admin API. */
-import { GroupMode } from "@botfleet/domain"
+import { GroupMode, MessageKind } from "@botfleet/domain"
 import { Schema } from "effect"
 
 const IsoDate = Schema.String.annotate({ description: "ISO 8601 time" })
@@ -50,7 +50,8 @@ export const BotView = Schema.Struct({
   webhook: Schema.optional(Schema.NullOr(WebhookView)),
   // conversations (issue 11)
   groupMode: GroupMode,
-  streaming: Schema.Boolean
+  streaming: Schema.Boolean,
+  voice: Schema.Boolean
 })
 export type BotView = typeof BotView.Type
 
@@ -70,7 +71,8 @@ export const CreateBot = Schema.Struct({
   historyLimit: Schema.optional(HistoryLimit),
   // conversations (issue 11)
   groupMode: Schema.optional(GroupMode),
-  streaming: Schema.optional(Schema.Boolean)
+  streaming: Schema.optional(Schema.Boolean),
+  voice: Schema.optional(Schema.Boolean)
 })
 
 export const UpdateBot = Schema.Struct({
@@ -84,7 +86,8 @@ export const UpdateBot = Schema.Struct({
   historyLimit: Schema.optional(HistoryLimit),
   // conversations (issue 11)
   groupMode: Schema.optional(GroupMode),
-  streaming: Schema.optional(Schema.Boolean)
+  streaming: Schema.optional(Schema.Boolean),
+  voice: Schema.optional(Schema.Boolean)
 })
 
 // ---------------------------------------------------------------- chats and messages
@@ -127,7 +130,11 @@ export const MessageView = Schema.Struct({
   telegramMessageIds: Schema.Array(Schema.Number),
   replyTo: Schema.NullOr(Schema.String),
   createdAt: IsoDate,
-  sentAt: NullableIsoDate
+  sentAt: NullableIsoDate,
+  // conversations (issue 11)
+  kind: MessageKind,
+  mediaSeconds: Schema.NullOr(Schema.Number),
+  senderName: Schema.NullOr(Schema.String)
 })
 export type MessageView = typeof MessageView.Type
 

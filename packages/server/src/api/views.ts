@@ -29,7 +29,8 @@ export const toBotView = (
   updatedAt: bot.updatedAt.toISOString(),
   // conversations (issue 11)
   groupMode: bot.groupMode,
-  streaming: bot.streaming
+  streaming: bot.streaming,
+  voice: bot.voice
 })
 
 export const toChatView = ({ chat, user }: ChatWithUser): ChatView => ({
@@ -70,5 +71,9 @@ export const toMessageView = (message: Message): MessageView => ({
   telegramMessageIds: message.telegramMessageIds,
   replyTo: message.replyTo,
   createdAt: message.createdAt.toISOString(),
-  sentAt: iso(message.sentAt)
+  sentAt: iso(message.sentAt),
+  // conversations (issue 11)
+  kind: message.kind,
+  mediaSeconds: message.mediaSeconds,
+  senderName: message.senderName
 })

@@ -35,6 +35,9 @@ export interface AppConfigShape {
   readonly corsOrigins: ReadonlyArray<string>
   readonly logLevel: LogLevelName
   readonly logFormat: "json" | "pretty"
+  // conversations (issue 11): speech to text
+  readonly openaiTranscribeModel: string
+  readonly voiceMaxSeconds: number
 }
 
 export class AppConfig extends Context.Service<AppConfig, AppConfigShape>()("@botfleet/server/AppConfig") {}
@@ -178,7 +181,10 @@ const readAll = Effect.all({
     variable("LOG_LEVEL", oneOf(["trace", "debug", "info", "warn", "error", "fatal"])),
     "info"
   ),
-  logFormat: withDefault(variable("LOG_FORMAT", oneOf(["json", "pretty"])), "json")
+  logFormat: withDefault(variable("LOG_FORMAT", oneOf(["json", "pretty"])), "json"),
+  // conversations (issue 11)
+  openaiTranscribeModel: withDefault(variable("OPENAI_TRANSCRIBE_MODEL", text), "gpt-4o-mini-transcribe"),
+  voiceMaxSeconds: withDefault(variable("VOICE_MAX_SECONDS", positiveInt(86_400)), 300)
 })
 
 /** Reads the environment; any problem becomes one `InvalidConfig`. */

@@ -3,6 +3,7 @@
  * wire-level fakes: the per-bot settings, and a group where only messages
  * meant for the bot are answered.
  */
+import { unreadableReply } from "@botfleet/domain"
 import { FakeTelegram } from "@botfleet/testing"
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
@@ -20,6 +21,19 @@ import {
 
 const GROUP = { id: -100_777, type: "supergroup", title: "Team" }
 let nextUpdateId = 1
+const voiceUpdate = (chatId: number, fileId: string, duration: number) => {
+  const updateId = nextUpdateId++
+  return {
+    update_id: updateId,
+    message: {
+      message_id: updateId,
+      date: Math.floor(Date.now() / 1000),
+      chat: { id: chatId, type: "private", first_name: "Ann" },
+      from: { id: chatId, is_bot: false, first_name: "Ann" },
+      voice: { file_id: fileId, file_unique_id: `u-${fileId}`, duration, mime_type: "audio/ogg" }
+    }
+  }
+}
 const groupMessage = (text: string, more: Record<string, unknown> = {}) => {
   const updateId = nextUpdateId++
   return {
@@ -37,7 +51,7 @@ const groupMessage = (text: string, more: Record<string, unknown> = {}) => {
 
 layer(serverLayer(withAdmin()), { timeout: 60_000, excludeTestServices: true })("conversations API", (it) => {
   it.effect(
-    "groupMode and streaming: defaults, set on create and PATCH, a bad value is 400 and changes nothing",
+    "groupMode, streaming, voice: defaults, set on create and PATCH, a bad value is 400 and changes nothing",
     () =>
       Effect.gen(function* () {
         const server = yield* TestServer
@@ -71,6 +85,17 @@ layer(serverLayer(withAdmin()), { timeout: 60_000, excludeTestServices: true })(
         const third = telegramBot(server.telegram, "Never")
         const refused = yield* api.post("/api/bots", { name: "Never", token: third.token, groupMode: "loud" })
         assert.include(expectError(refused, 400, "invalid_request"), '["groupMode"]')
+
+        // voice: on by default, off by PATCH, not a boolean is 400.
+        assert.strictEqual(created.voice, true)
+        assert.strictEqual(
+          expectBody(yield* api.patch(`/api/bots/${created.id}`, { voice: false }), 200, BotView).voice,
+          false
+        )
+        assert.include(
+          expectError(yield* api.patch(`/api/bots/${created.id}`, { voice: 1 }), 400, "invalid_request"),
+          '["voice"]'
+        )
 
         const reread = expectBody(yield* api.get(`/api/bots/${created.id}`), 200, BotView)
         assert.strictEqual(reread.groupMode, "off", "the refused PATCH changed nothing")
@@ -189,5 +214,75 @@ layer(serverLayer(withAdmin()), { timeout: 60_000, excludeTestServices: true })(
         ["sent"]
       )
     })
+  )
+
+  it.effect("voice: a voice note is answered from its transcript; the API shows its kind and length", () =>
+    Effect.gen(function* () {
+      const server = yield* TestServer
+      const api = yield* loggedIn(server.baseUrl)
+      const { bot } = yield* server.addBot("Listener")
+      yield* server.openai.setReply((request) => `heard: ${request.messages.at(-1)?.content ?? ""}`)
+      server.telegram.addFile("voice-e2e", new TextEncoder().encode("what is the capital of France"))
+      // The transcription service fails once: the adapter retries it.
+      yield* server.openai.failNextTranscription(503)
+      const chatId = 920_001
+      const update = voiceUpdate(chatId, "voice-e2e", 7)
+      assert.strictEqual((yield* postUpdate(server.baseUrl, bot, update)).status, 200)
+      yield* settled(server, bot.id)
+      assert.deepStrictEqual(
+        server.telegram.sentTo(chatId).map((message) => message.text),
+        ["heard: what is the capital of France"]
+      )
+      const uploads = (yield* server.openai.transcriptions).filter((t) => t.fileName === "voice.oga")
+      assert.strictEqual(uploads.length, 2, "one failed attempt, one that worked")
+      assert.strictEqual(uploads[1]?.model, "gpt-4o-mini-transcribe")
+
+      const chat = (
+        (yield* api.get(`/api/chats?botId=${bot.id}`)).body as { items: ReadonlyArray<{ id: string }> }
+      ).items[0]!
+      const page = (yield* api.get(`/api/chats/${chat.id}/messages`)).body as {
+        items: ReadonlyArray<{
+          role: string
+          kind: string
+          mediaSeconds: number | null
+          text: string
+          costUsd: number
+        }>
+      }
+      const incoming = page.items.find((message) => message.role === "user")
+      assert.deepStrictEqual(
+        { kind: incoming?.kind, mediaSeconds: incoming?.mediaSeconds, text: incoming?.text },
+        { kind: "voice", mediaSeconds: 7, text: "what is the capital of France" }
+      )
+      assert.isAbove(incoming?.costUsd ?? 0, 0)
+    })
+  )
+
+  it.effect(
+    "voice: a file that 404s at download gets a clear reply, nothing transcribed, the message kept",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* TestServer
+        const { bot } = yield* server.addBot("Deaf")
+        server.telegram.addFile("voice-lost", null)
+        const before = (yield* server.openai.transcriptions).length
+        const chatId = 920_002
+        yield* postUpdate(server.baseUrl, bot, voiceUpdate(chatId, "voice-lost", 3))
+        yield* settled(server, bot.id)
+        assert.deepStrictEqual(
+          server.telegram.sentTo(chatId).map((message) => message.text),
+          [unreadableReply("voice")]
+        )
+        assert.strictEqual((yield* server.openai.transcriptions).length, before)
+        const stored = yield* server.sql<{ kind: string; status: string }>`
+        SELECT kind, status FROM messages WHERE bot_id = ${bot.id} ORDER BY created_at`.pipe(Effect.orDie)
+        assert.deepStrictEqual(
+          stored.map((row) => [row.kind, row.status]),
+          [
+            ["voice", "received"],
+            ["text", "sent"]
+          ]
+        )
+      })
   )
 })

@@ -28,6 +28,8 @@ export const testConfig = (overrides: Partial<AppConfigShape>): AppConfigShape =
   corsOrigins: [],
   logLevel: "error",
   logFormat: "json",
+  openaiTranscribeModel: "gpt-4o-mini-transcribe",
+  voiceMaxSeconds: 300,
   ...overrides
 })
 

@@ -11,6 +11,7 @@ import {
   RepositoriesMemory,
   SecretBoxMemory,
   TelegramGatewayMemory,
+  TranscriberMemory,
   UpdateInboxMemory
 } from "@botfleet/adapters"
 import {
@@ -79,7 +80,8 @@ export const harness = (options: HarnessOptions = {}) => {
     telegram,
     thinkingModel.pipe(Layer.provideMerge(LanguageModelMemory.layerMemory())),
     SecretBoxMemory.layerMemory,
-    settings
+    settings,
+    TranscriberMemory.layerMemory({ maxSeconds: 300 })
   )
   return ChatWorker.layerWith(options.policy ?? testPolicy).pipe(
     Layer.provideMerge(Layer.mergeAll(BotService.layer, EffectRunner.layer)),

@@ -31,6 +31,7 @@ export interface BotRow {
   // conversations (issue 11)
   readonly group_mode: string
   readonly streaming: boolean
+  readonly voice: boolean
 }
 
 const decodeBot = Schema.decodeUnknownEffect(Bot)
@@ -59,7 +60,8 @@ export const botFromRow = (row: BotRow): Effect.Effect<Bot> =>
     updatedAt: row.updated_at,
     // conversations (issue 11)
     groupMode: row.group_mode,
-    streaming: row.streaming
+    streaming: row.streaming,
+    voice: row.voice
   }).pipe(Effect.orDie)
 
 const botColumns = (bot: Bot) => ({
@@ -84,7 +86,8 @@ const botColumns = (bot: Bot) => ({
   updated_at: bot.updatedAt,
   // conversations (issue 11)
   group_mode: bot.groupMode,
-  streaming: bot.streaming
+  streaming: bot.streaming,
+  voice: bot.voice
 })
 
 /** Which unique index said no tells which domain error it is; anything else is a defect. */

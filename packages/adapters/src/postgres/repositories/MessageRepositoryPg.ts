@@ -30,6 +30,9 @@ export interface MessageRow {
   readonly sent_at: Date | null
   // conversations (issue 11)
   readonly sender_name: string | null
+  readonly kind: string
+  /** numeric arrives as text. */
+  readonly media_seconds: string | number | null
 }
 
 const decodeMessage = Schema.decodeUnknownEffect(Message)
@@ -56,7 +59,9 @@ export const messageFromRow = (row: MessageRow): Effect.Effect<Message> =>
     createdAt: row.created_at,
     sentAt: row.sent_at,
     // conversations (issue 11)
-    senderName: row.sender_name
+    senderName: row.sender_name,
+    kind: row.kind,
+    mediaSeconds: row.media_seconds === null ? null : Number(row.media_seconds)
   }).pipe(Effect.orDie)
 
 const messageColumns = (message: Message) => ({
@@ -81,7 +86,9 @@ const messageColumns = (message: Message) => ({
   created_at: message.createdAt,
   sent_at: message.sentAt,
   // conversations (issue 11)
-  sender_name: message.senderName
+  sender_name: message.senderName,
+  kind: message.kind,
+  media_seconds: message.mediaSeconds
 })
 
 const keyOf = (message: Message): CursorKey => ({ at: message.createdAt.getTime(), id: message.id })
