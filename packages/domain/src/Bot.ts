@@ -53,14 +53,17 @@ export const modeFor = (publicUrl: URL | undefined): BotMode => (publicUrl ? "we
 /**
  * Enabling: with a public URL Telegram is told where to push; without one the
  * webhook is removed (Telegram refuses getUpdates while one is set) and the
- * poller picks the bot up because it is active.
+ * poller picks the bot up because it is active. Either way the bot's command
+ * menu is set.
  */
 export const enable = (bot: Bot, publicUrl: URL | undefined, now: Date): Transition<Bot> => ({
   state: new Bot({ ...bot, active: true, lastError: null, lastErrorAt: null, updatedAt: now }),
   effects: [
     publicUrl
       ? { _tag: "TelegramSetWebhook", botId: bot.id, url: webhookUrl(publicUrl, bot.id) }
-      : { _tag: "TelegramRemoveWebhook", botId: bot.id }
+      : { _tag: "TelegramRemoveWebhook", botId: bot.id },
+    // conversations (issue 11): the command menu people see when they type "/".
+    { _tag: "TelegramSetCommands", botId: bot.id }
   ]
 })
 

@@ -124,6 +124,10 @@ export interface FakeTelegramServer {
    */
   readonly addFile: (fileId: string, content: Uint8Array | null, filePath?: string) => void
   readonly fileDownloads: () => number
+  /** The commands (setMyCommands) a bot was given last; null when never. */
+  readonly commandsOf: (
+    token: string
+  ) => ReadonlyArray<{ readonly command: string; readonly description: string }> | null
 }
 
 export class FakeTelegram extends Context.Service<FakeTelegram, FakeTelegramServer>()(
@@ -262,6 +266,10 @@ const makeFake = (options: Options | undefined) => {
   let drafts: Array<Draft> = []
   const files = new Map<string, { readonly content: Uint8Array | null; readonly filePath: string }>()
   let fileDownloads = 0
+  const commandMenus = new Map<
+    number,
+    ReadonlyArray<{ readonly command: string; readonly description: string }>
+  >()
   let webhooks: Array<WebhookEvent> = []
   /** Latency and long-poll timers, cleared when the server stops. */
   const timers = new Set<NodeJS.Timeout>()
@@ -485,6 +493,20 @@ const makeFake = (options: Options | undefined) => {
         }
       case "getUpdates":
         return getUpdates(bot, params, res)
+      case "setMyCommands": {
+        const commands = jsonParam(params, "commands")
+        if (!Array.isArray(commands)) throw new ApiFailure(400, "Bad Request: commands must be an array")
+        const menu = commands.map((entry) => {
+          const command = typeof entry?.command === "string" ? entry.command : ""
+          const description = typeof entry?.description === "string" ? entry.description : ""
+          if (!/^[a-z0-9_]{1,32}$/.test(command) || description.length < 1 || description.length > 256) {
+            throw new ApiFailure(400, "Bad Request: BOT_COMMAND_INVALID")
+          }
+          return { command, description }
+        })
+        commandMenus.set(bot.info.id, menu)
+        return true
+      }
       case "getFile": {
         const fileId = stringParam(params, "file_id") ?? ""
         const file = files.get(fileId)
@@ -661,6 +683,7 @@ const makeFake = (options: Options | undefined) => {
       files.set(fileId, { content, filePath })
     },
     fileDownloads: () => fileDownloads,
+    commandsOf: (token) => commandMenus.get(knownBot(token).info.id) ?? null,
     calls: (method) => counts.get(method) ?? 0,
     callCounts: () => Object.fromEntries(counts),
     reset: () => {

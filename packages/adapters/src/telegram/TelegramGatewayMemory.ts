@@ -82,6 +82,8 @@ export class TelegramMemoryLog extends Context.Service<
     readonly webhookEvents: Effect.Effect<ReadonlyArray<MemoryWebhookEvent>>
     // conversations (issue 11)
     readonly drafts: Effect.Effect<ReadonlyArray<MemoryDraft>>
+    /** The command menu each bot (by Telegram id) was given last. */
+    readonly commandMenus: Effect.Effect<ReadonlyMap<number, ReadonlyArray<string>>>
     /** A file downloadFile can fetch; any other file id is a 400 "invalid file_id". */
     readonly addFile: (fileId: string, bytes: Uint8Array, filePath?: string) => Effect.Effect<void>
   }
@@ -180,6 +182,7 @@ export const layerMemory: Layer.Layer<TelegramGateway | TelegramMemoryLog> = Lay
     const webhookEvents: Array<MemoryWebhookEvent> = []
     const drafts: Array<MemoryDraft> = []
     const files = new Map<string, { readonly bytes: Uint8Array; readonly filePath: string }>()
+    const commandMenus = new Map<number, ReadonlyArray<string>>()
 
     /** Records the call, then applies a scripted fault or the token check. */
     const enter = (method: TelegramMethod, token: Token) =>
@@ -262,6 +265,13 @@ export const layerMemory: Layer.Layer<TelegramGateway | TelegramMemoryLog> = Lay
           drafts.push({ botId: bot.info.id, chatId: input.chatId, draftId: input.draftId, text: input.text })
           return Effect.void
         }),
+      setMyCommands: (token, commands) =>
+        Effect.map(enter("setMyCommands", token), (bot) => {
+          commandMenus.set(
+            bot.info.id,
+            commands.map((entry) => entry.command)
+          )
+        }),
       downloadFile: (token, fileId, maxBytes) =>
         Effect.flatMap(enter("downloadFile", token), () => {
           const file = files.get(fileId)
@@ -332,6 +342,7 @@ export const layerMemory: Layer.Layer<TelegramGateway | TelegramMemoryLog> = Lay
       callbackAnswers: Effect.sync(() => [...callbackAnswers]),
       webhookEvents: Effect.sync(() => [...webhookEvents]),
       drafts: Effect.sync(() => [...drafts]),
+      commandMenus: Effect.sync(() => new Map(commandMenus)),
       addFile: (fileId, bytes, filePath = `voice/${fileId}.oga`) =>
         Effect.sync(() => {
           files.set(fileId, { bytes, filePath })

@@ -356,6 +356,15 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
       return { bytes, filePath: file.file_path }
     })
 
+    const setMyCommands = traced("setMyCommands")(function* (
+      token: Token,
+      commands: ReadonlyArray<{ readonly command: string; readonly description: string }>
+    ) {
+      yield* call("setMyCommands", token, (client, signal) =>
+        client.callApi("setMyCommands", { commands: [...commands] }, { signal })
+      )
+    })
+
     const getUpdates = traced("getUpdates")(function* (
       token: Token,
       poll: { readonly offset: number; readonly timeoutSeconds: number; readonly limit?: number | undefined }
@@ -392,6 +401,7 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
       getUpdates,
       // conversations (issue 11)
       sendMessageDraft,
-      downloadFile
+      downloadFile,
+      setMyCommands
     })
   })

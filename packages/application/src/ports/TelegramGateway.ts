@@ -115,6 +115,11 @@ export class TelegramGateway extends Context.Service<
       fileId: string,
       maxBytes: number
     ) => Effect.Effect<{ readonly bytes: Uint8Array; readonly filePath: string }, TelegramError>
+    /** conversations (issue 11): the command menu shown when a user types "/". */
+    readonly setMyCommands: (
+      token: Token,
+      commands: ReadonlyArray<{ readonly command: string; readonly description: string }>
+    ) => Effect.Effect<void, TelegramError>
     /** Long polling: raw update objects, as Telegram sent them. */
     readonly getUpdates: (
       token: Token,

@@ -285,4 +285,21 @@ layer(serverLayer(withAdmin()), { timeout: 60_000, excludeTestServices: true })(
         )
       })
   )
+
+  it.effect("command menu: enabling a bot sets start, help and refresh through the outbox", () =>
+    Effect.gen(function* () {
+      const server = yield* TestServer
+      const api = yield* loggedIn(server.baseUrl)
+      const { token } = telegramBot(server.telegram, "Menu")
+      const bot = expectBody(yield* api.post("/api/bots", { name: "Menu", token }), 201, BotView)
+      assert.strictEqual(server.telegram.commandsOf(token), null, "a disabled bot has no menu")
+      expectBody(yield* api.post(`/api/bots/${bot.id}/enable`), 200, BotView)
+      const menu = yield* eventually(() => server.telegram.commandsOf(token) ?? undefined)
+      assert.deepStrictEqual(
+        menu.map((entry) => entry.command),
+        ["start", "help", "refresh"]
+      )
+      for (const entry of menu) assert.isAbove(entry.description.length, 0)
+    })
+  )
 })
