@@ -35,7 +35,9 @@ export class Bot extends Schema.Class<Bot>("Bot")({
   // conversations (issue 11): private answers grow as drafts while the model writes
   streaming: Schema.Boolean.pipe(Schema.withConstructorDefault(Effect.succeed(true))),
   // conversations (issue 11): voice, audio and video notes are transcribed and answered
-  voice: Schema.Boolean.pipe(Schema.withConstructorDefault(Effect.succeed(true)))
+  voice: Schema.Boolean.pipe(Schema.withConstructorDefault(Effect.succeed(true))),
+  // conversations (issue 11): photos go to the model as images
+  vision: Schema.Boolean.pipe(Schema.withConstructorDefault(Effect.succeed(true)))
 }) {}
 
 export const BOT_NAME_MAX = 64

@@ -43,3 +43,19 @@ export const emptyTranscriptReply = (kind: RecordingKind) =>
   `I couldn't hear any words in this ${recordingName(kind)}. Please try again, or type your question.`
 export const unreadableReply = (kind: RecordingKind) =>
   `I couldn't open this ${recordingName(kind)}. Please send it again, or type your question.`
+
+// --- photos ---
+
+/** The largest photo size we send to the model (as a data URL, so a third bigger on the wire). */
+export const PHOTO_MAX_BYTES = 10 * 1024 * 1024
+
+export interface IncomingPhoto {
+  /** The largest size that fits PHOTO_MAX_BYTES (or the smallest, when none does). */
+  readonly fileId: string
+  readonly fileSize: number | null
+}
+
+export const PHOTO_TOO_LARGE_REPLY =
+  "This photo is larger than the 10 MB I can look at. Please send a smaller one, or describe it in words."
+export const PHOTO_UNREADABLE_REPLY =
+  "I couldn't open this photo. Please send it again, or describe it in words."

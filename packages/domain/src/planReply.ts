@@ -10,8 +10,11 @@ import { type GroupAddress, groupSilence, isGroupChat } from "./groups.ts"
 import {
   DEFAULT_VOICE_MAX_SECONDS,
   emptyTranscriptReply,
+  type IncomingPhoto,
   type IncomingRecording,
   MEDIA_MAX_BYTES,
+  PHOTO_MAX_BYTES,
+  PHOTO_TOO_LARGE_REPLY,
   recordingName,
   tooLargeReply,
   tooLongReply
@@ -28,8 +31,9 @@ export interface IncomingContent extends GroupAddress {
   readonly text: string
   /** e.g. "photo" when the message is content without text we can read. */
   readonly unsupported: string | null
-  // conversations (issue 11): a voice message, audio file or video note
+  // conversations (issue 11): a voice message, audio file or video note; a photo
   readonly recording?: IncomingRecording | null | undefined
+  readonly photo?: IncomingPhoto | null | undefined
 }
 
 /** Limits from the configuration. */
@@ -75,6 +79,14 @@ export const planReply = (
       return { _tag: "Transcribe" }
     }
     if (incoming.text.trim() === "") return fixed(emptyTranscriptReply(recording.kind))
+  }
+  const photo = incoming.photo
+  if (photo != null) {
+    // Without vision a captioned photo is answered from its caption, as before.
+    if (!bot.vision && incoming.text === "") return fixed(unsupportedReply("photo"))
+    if (bot.vision && photo.fileSize !== null && photo.fileSize > PHOTO_MAX_BYTES) {
+      return fixed(PHOTO_TOO_LARGE_REPLY)
+    }
   }
   if (incoming.unsupported !== null) return fixed(unsupportedReply(incoming.unsupported))
   switch (parseCommand(incoming.text, bot.username)) {

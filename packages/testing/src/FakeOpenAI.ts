@@ -12,6 +12,8 @@ import { Effect, type Scope } from "effect"
 export interface WireMessage {
   readonly role: string
   readonly content: string
+  /** conversations (issue 11): the `image_url` parts' URLs, when the content had any. */
+  readonly images?: ReadonlyArray<string> | undefined
 }
 
 export interface RecordedRequest {
@@ -180,6 +182,19 @@ const textOf = (content: unknown): string => {
   return ""
 }
 
+/** Content parts `[{ type: "image_url", image_url: { url } }]`: their URLs. */
+const imagesOf = (content: unknown): Array<string> =>
+  Array.isArray(content)
+    ? content.flatMap((part) =>
+        typeof part === "object" &&
+        part !== null &&
+        part.type === "image_url" &&
+        typeof part.image_url?.url === "string"
+          ? [part.image_url.url as string]
+          : []
+      )
+    : []
+
 interface ParsedRequest extends ReplyRequest {
   readonly stream: boolean
   readonly includeUsage: boolean
@@ -206,11 +221,17 @@ const parseRequest = (body: string): ParsedRequest | string => {
       streamOptions !== null &&
       "include_usage" in streamOptions &&
       streamOptions.include_usage === true,
-    messages: messages.map((message: unknown) => ({
-      role: typeof message === "object" && message !== null && "role" in message ? String(message.role) : "",
-      content:
-        typeof message === "object" && message !== null && "content" in message ? textOf(message.content) : ""
-    }))
+    messages: messages.map((message: unknown) => {
+      const content =
+        typeof message === "object" && message !== null && "content" in message ? message.content : ""
+      const images = imagesOf(content)
+      return {
+        role:
+          typeof message === "object" && message !== null && "role" in message ? String(message.role) : "",
+        content: textOf(content),
+        ...(images.length === 0 ? {} : { images })
+      }
+    })
   }
 }
 

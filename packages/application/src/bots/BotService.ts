@@ -36,6 +36,7 @@ export interface BotInput {
   readonly groupMode?: GroupMode | undefined
   readonly streaming?: boolean | undefined
   readonly voice?: boolean | undefined
+  readonly vision?: boolean | undefined
 }
 
 /** Fields to change; absent or undefined ones stay as they are. */
@@ -139,7 +140,8 @@ export class BotService extends Context.Service<
           // conversations (issue 11)
           ...(input.groupMode === undefined ? {} : { groupMode: input.groupMode }),
           ...(input.streaming === undefined ? {} : { streaming: input.streaming }),
-          ...(input.voice === undefined ? {} : { voice: input.voice })
+          ...(input.voice === undefined ? {} : { voice: input.voice }),
+          ...(input.vision === undefined ? {} : { vision: input.vision })
         })
         yield* bots.insert(bot)
         yield* Effect.logInfo("bot registered", { bot_id: bot.id, username: bot.username })
@@ -162,7 +164,8 @@ export class BotService extends Context.Service<
           // conversations (issue 11)
           groupMode: patch.groupMode ?? current.groupMode,
           streaming: patch.streaming ?? current.streaming,
-          voice: patch.voice ?? current.voice
+          voice: patch.voice ?? current.voice,
+          vision: patch.vision ?? current.vision
         })
         const effects: Array<DomainEffect> = []
         if (patch.token !== undefined) {

@@ -86,7 +86,8 @@ export class HandleUpdate extends Context.Service<
             fromChannel: false,
             sentAsChat: false,
             senderName: null,
-            recording: null
+            recording: null,
+            photo: null
           })
         }
       })

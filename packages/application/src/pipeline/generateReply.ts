@@ -13,6 +13,7 @@ import {
   type Message,
   MessageId,
   MessageModel,
+  PHOTO_UNREADABLE_REPLY,
   planReply,
   speakerText,
   type Usage
@@ -24,6 +25,7 @@ import { Settings } from "../ports/Settings.ts"
 import { TelegramGateway, type Token } from "../ports/TelegramGateway.ts"
 import { Transcriber } from "../ports/Transcriber.ts"
 import { classifyLlm, retryLater } from "./failures.ts"
+import { makeLoadPhoto } from "./loadPhoto.ts"
 import type { BotUnavailable, RetryLater } from "./PipelineErrors.ts"
 import { makeStreamAnswer } from "./streamAnswer.ts"
 import { timed } from "./timed.ts"
@@ -67,6 +69,7 @@ export class GenerateReply extends Context.Service<
       const llm = yield* LanguageModel
       const settings = yield* Settings
       const streamAnswer = yield* makeStreamAnswer
+      const loadPhoto = yield* makeLoadPhoto
       const recordings = yield* TranscribeRecording
       const limits = { voiceMaxSeconds: (yield* Transcriber).maxSeconds }
 
@@ -104,16 +107,20 @@ export class GenerateReply extends Context.Service<
         bot: Bot,
         token: Token,
         chat: Chat,
-        incoming: Message
+        incoming: Message,
+        image: string | null,
+        caption: string
       ) {
         const history = yield* messages.history(chat.id, chat.thread, Math.max(bot.historyLimit, 1))
         const turns: Array<ChatTurn> = []
         if (bot.systemPrompt.trim() !== "") turns.push({ role: "system", content: bot.systemPrompt })
         for (const message of history) {
           const role = llmRole(message.role)
-          const content =
-            role === "user" ? speakerText(chat.type, message.senderName, message.text) : message.text
-          turns.push({ role, content })
+          // The photo being answered goes as an image with its caption; earlier ones stay placeholders.
+          const current = image !== null && message.id === incoming.id
+          const text = current ? caption : message.text
+          const content = role === "user" ? speakerText(chat.type, message.senderName, text) : text
+          turns.push(current ? { role, content, images: [image] } : { role, content })
         }
         const request = { model: bot.model ?? settings.defaultModel, messages: turns }
         // Drafts exist in private chats only; groups keep "typing…".
@@ -188,7 +195,17 @@ export class GenerateReply extends Context.Service<
           case "AskModel":
             break
         }
-        const outcome = yield* askModel(bot, token, chat, incoming).pipe(
+        // conversations (issue 11): a photo is looked at only for this request.
+        let image: string | null = null
+        if (content.photo != null && bot.vision) {
+          const loaded = yield* loadPhoto(bot, token, content.photo)
+          if (loaded._tag === "Unreadable") {
+            yield* Effect.logWarning("photo not loaded", { bot_id: bot.id, reason: loaded.reason })
+            return Option.some(yield* save(yield* newReply(incoming, PHOTO_UNREADABLE_REPLY)))
+          }
+          image = loaded.dataUrl
+        }
+        const outcome = yield* askModel(bot, token, chat, incoming, image, content.text).pipe(
           Effect.map((answer) => ({ ok: true as const, answer })),
           Effect.catchTag("LlmError", (error) =>
             classifyLlm(error) === "retryable"

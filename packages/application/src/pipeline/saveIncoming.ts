@@ -89,11 +89,16 @@ export class SaveIncoming extends Context.Service<
             tgUserId: person ? TelegramUserId.make(person.id) : null,
             updateId: event.updateId,
             telegramMessageId: event.messageId,
-            text: event.unsupported ? `[${event.unsupported}]` : event.text,
+            // A photo is stored as a placeholder with its caption: the bytes stay at Telegram.
+            text: event.unsupported
+              ? `[${event.unsupported}]`
+              : event.photo !== null
+                ? `[photo]${event.text === "" ? "" : ` ${event.text}`}`
+                : event.text,
             senderName: event.senderName,
             kind:
               event.recording?.kind ??
-              (event.unsupported === "photo" ? "photo" : event.unsupported ? "other" : "text"),
+              (event.photo !== null ? "photo" : event.unsupported ? "other" : "text"),
             mediaSeconds: event.recording?.durationSeconds ?? null,
             at
           })

@@ -6,7 +6,9 @@
 import {
   type BotId,
   chatKey as chatKeyOf,
+  type IncomingPhoto,
   type IncomingRecording,
+  PHOTO_MAX_BYTES,
   type RecordingKind
 } from "@botfleet/domain"
 import { Option, Schema } from "effect"
@@ -46,6 +48,9 @@ const TelegramMessage = Schema.Struct({
   voice: Schema.optional(Recording),
   audio: Schema.optional(Recording),
   video_note: Schema.optional(Recording),
+  photo: Schema.optional(
+    Schema.Array(Schema.Struct({ file_id: Schema.String, file_size: Schema.optional(Schema.Number) }))
+  ),
   reply_to_message: Schema.optional(Schema.Struct({ from: Schema.optional(User) }))
 })
 
@@ -105,6 +110,8 @@ export type IncomingEvent =
       readonly senderName: string | null
       /** A voice message, audio file or video note; its caption (if any) is the text until transcribed. */
       readonly recording: IncomingRecording | null
+      /** A photo (its caption is the text). */
+      readonly photo: IncomingPhoto | null
     }
   | {
       readonly kind: "callback"
@@ -147,6 +154,15 @@ const recordingOf = (message: typeof TelegramMessage.Type): IncomingRecording | 
   return null
 }
 
+/** Telegram lists a photo's sizes smallest first: the largest that fits, else the smallest. */
+const photoOf = (message: typeof TelegramMessage.Type): IncomingPhoto | null => {
+  const sizes = message.photo ?? []
+  if (sizes.length === 0) return null
+  const fitting = sizes.filter((size) => (size.file_size ?? 0) <= PHOTO_MAX_BYTES)
+  const chosen = fitting.at(-1) ?? sizes[0]!
+  return { fileId: chosen.file_id, fileSize: chosen.file_size ?? null }
+}
+
 const senderNameOf = (message: typeof TelegramMessage.Type): string | null => {
   // Anonymous admins and channels write as a chat; `from` is then a placeholder account.
   if (message.sender_chat !== undefined) return message.sender_chat.title ?? null
@@ -168,6 +184,7 @@ export const parseUpdate = (payload: unknown): IncomingEvent => {
     const media = MEDIA_KINDS.find((kind) => raw[kind] !== undefined)
     const text = message.text ?? message.caption ?? ""
     const recording = recordingOf(message)
+    const photo = photoOf(message)
     return {
       kind: "message",
       updateId: update.update_id,
@@ -175,8 +192,10 @@ export const parseUpdate = (payload: unknown): IncomingEvent => {
       from: message.from ?? null,
       messageId: message.message_id,
       text,
-      unsupported: text === "" && recording === null ? (media ?? "message") : null,
+      // A photo without caption is still "unsupported" for bots without vision: the planner decides.
+      unsupported: text === "" && recording === null && photo === null ? (media ?? "message") : null,
       recording,
+      photo,
       replyToUserId: message.reply_to_message?.from?.id ?? null,
       fromChannel: message.sender_chat?.type === "channel",
       sentAsChat: message.sender_chat !== undefined,

@@ -51,7 +51,8 @@ export const BotView = Schema.Struct({
   // conversations (issue 11)
   groupMode: GroupMode,
   streaming: Schema.Boolean,
-  voice: Schema.Boolean
+  voice: Schema.Boolean,
+  vision: Schema.Boolean
 })
 export type BotView = typeof BotView.Type
 
@@ -72,7 +73,8 @@ export const CreateBot = Schema.Struct({
   // conversations (issue 11)
   groupMode: Schema.optional(GroupMode),
   streaming: Schema.optional(Schema.Boolean),
-  voice: Schema.optional(Schema.Boolean)
+  voice: Schema.optional(Schema.Boolean),
+  vision: Schema.optional(Schema.Boolean)
 })
 
 export const UpdateBot = Schema.Struct({
@@ -87,7 +89,8 @@ export const UpdateBot = Schema.Struct({
   // conversations (issue 11)
   groupMode: Schema.optional(GroupMode),
   streaming: Schema.optional(Schema.Boolean),
-  voice: Schema.optional(Schema.Boolean)
+  voice: Schema.optional(Schema.Boolean),
+  vision: Schema.optional(Schema.Boolean)
 })
 
 // ---------------------------------------------------------------- chats and messages

@@ -30,7 +30,8 @@ export const toBotView = (
   // conversations (issue 11)
   groupMode: bot.groupMode,
   streaming: bot.streaming,
-  voice: bot.voice
+  voice: bot.voice,
+  vision: bot.vision
 })
 
 export const toChatView = ({ chat, user }: ChatWithUser): ChatView => ({

@@ -51,7 +51,7 @@ const groupMessage = (text: string, more: Record<string, unknown> = {}) => {
 
 layer(serverLayer(withAdmin()), { timeout: 60_000, excludeTestServices: true })("conversations API", (it) => {
   it.effect(
-    "groupMode, streaming, voice: defaults, set on create and PATCH, a bad value is 400 and changes nothing",
+    "groupMode, streaming, voice, vision: defaults, set on create and PATCH, a bad value is 400 and changes nothing",
     () =>
       Effect.gen(function* () {
         const server = yield* TestServer
@@ -86,6 +86,12 @@ layer(serverLayer(withAdmin()), { timeout: 60_000, excludeTestServices: true })(
         const refused = yield* api.post("/api/bots", { name: "Never", token: third.token, groupMode: "loud" })
         assert.include(expectError(refused, 400, "invalid_request"), '["groupMode"]')
 
+        // vision: on by default, off by PATCH.
+        assert.strictEqual(created.vision, true)
+        assert.strictEqual(
+          expectBody(yield* api.patch(`/api/bots/${created.id}`, { vision: false }), 200, BotView).vision,
+          false
+        )
         // voice: on by default, off by PATCH, not a boolean is 400.
         assert.strictEqual(created.voice, true)
         assert.strictEqual(
@@ -300,6 +306,43 @@ layer(serverLayer(withAdmin()), { timeout: 60_000, excludeTestServices: true })(
         ["start", "help", "refresh"]
       )
       for (const entry of menu) assert.isAbove(entry.description.length, 0)
+    })
+  )
+
+  it.effect("photos: a photo with 'what is this?' reaches the model as an image_url part", () =>
+    Effect.gen(function* () {
+      const server = yield* TestServer
+      const { bot } = yield* server.addBot("Looker")
+      const jpeg = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3])
+      server.telegram.addFile("photo-large", jpeg, "photos/file_9.jpg")
+      yield* server.openai.setReply((request) => {
+        const last = request.messages.at(-1)
+        return `saw ${last?.images?.length ?? 0} image(s) and "${last?.content ?? ""}": ${last?.images?.[0] ?? ""}`
+      })
+      const chatId = 930_001
+      const updateId = nextUpdateId++
+      yield* postUpdate(server.baseUrl, bot, {
+        update_id: updateId,
+        message: {
+          message_id: updateId,
+          date: Math.floor(Date.now() / 1000),
+          chat: { id: chatId, type: "private", first_name: "Ann" },
+          from: { id: chatId, is_bot: false, first_name: "Ann" },
+          caption: "what is this?",
+          photo: [
+            { file_id: "photo-small", file_unique_id: "s", width: 90, height: 90, file_size: 500 },
+            { file_id: "photo-large", file_unique_id: "l", width: 800, height: 800, file_size: jpeg.length }
+          ]
+        }
+      })
+      yield* settled(server, bot.id)
+      assert.deepStrictEqual(
+        server.telegram.sentTo(chatId).map((message) => message.text),
+        [`saw 1 image(s) and "what is this?": data:image/jpeg;base64,${Buffer.from(jpeg).toString("base64")}`]
+      )
+      const stored = yield* server.sql<{ kind: string; text: string }>`
+        SELECT kind, text FROM messages WHERE bot_id = ${bot.id} AND role = 'user'`.pipe(Effect.orDie)
+      assert.deepStrictEqual(stored, [{ kind: "photo", text: "[photo] what is this?" }])
     })
   )
 })

@@ -233,9 +233,10 @@ describe("HandleUpdate.process: commands and other content", () => {
     }).pipe(Effect.provide(harness()))
   )
 
-  it.effect("a photo without a caption gets the can-only-read-text reply", () =>
+  it.effect("a photo without a caption gets the can-only-read-text reply (vision off)", () =>
     Effect.gen(function* () {
-      const { bot } = yield* addBot()
+      // With vision on (the default) the photo goes to the model: photos.test.ts.
+      const { bot } = yield* addBot({ vision: false })
       yield* processUpdate(bot, photoUpdate(1))
       assert.deepStrictEqual(yield* sentTexts, [unsupportedReply("photo")])
       assert.deepStrictEqual(yield* llmRequests, [])

@@ -32,6 +32,7 @@ export interface BotRow {
   readonly group_mode: string
   readonly streaming: boolean
   readonly voice: boolean
+  readonly vision: boolean
 }
 
 const decodeBot = Schema.decodeUnknownEffect(Bot)
@@ -61,7 +62,8 @@ export const botFromRow = (row: BotRow): Effect.Effect<Bot> =>
     // conversations (issue 11)
     groupMode: row.group_mode,
     streaming: row.streaming,
-    voice: row.voice
+    voice: row.voice,
+    vision: row.vision
   }).pipe(Effect.orDie)
 
 const botColumns = (bot: Bot) => ({
@@ -87,7 +89,8 @@ const botColumns = (bot: Bot) => ({
   // conversations (issue 11)
   group_mode: bot.groupMode,
   streaming: bot.streaming,
-  voice: bot.voice
+  voice: bot.voice,
+  vision: bot.vision
 })
 
 /** Which unique index said no tells which domain error it is; anything else is a defect. */
