@@ -8,7 +8,7 @@ import { FakeTelegram } from "@botfleet/testing"
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { BotView } from "../../src/api/schemas.ts"
-import { expectBody, expectError, loggedIn, withAdmin } from "../support/apiClient.ts"
+import { expectBody, expectError, loggedIn, makeClient, withAdmin } from "../support/apiClient.ts"
 import {
   eventually,
   postUpdate,
@@ -343,6 +343,19 @@ layer(serverLayer(withAdmin()), { timeout: 60_000, excludeTestServices: true })(
       const stored = yield* server.sql<{ kind: string; text: string }>`
         SELECT kind, text FROM messages WHERE bot_id = ${bot.id} AND role = 'user'`.pipe(Effect.orDie)
       assert.deepStrictEqual(stored, [{ kind: "photo", text: "[photo] what is this?" }])
+    })
+  )
+
+  it.effect("/openapi.json documents the new bot settings and message fields", () =>
+    Effect.gen(function* () {
+      const server = yield* TestServer
+      const response = yield* makeClient(server.baseUrl).get("/openapi.json")
+      assert.strictEqual(response.status, 200)
+      for (const field of ["groupMode", "streaming", "voice", "vision", "mediaSeconds", "senderName"]) {
+        assert.include(response.text, `"${field}"`, field)
+      }
+      for (const mode of ["mention", "all", "off"]) assert.include(response.text, `"${mode}"`)
+      assert.include(response.text, '"video_note"')
     })
   )
 })
