@@ -358,4 +358,19 @@ layer(serverLayer(withAdmin()), { timeout: 60_000, excludeTestServices: true })(
       assert.include(response.text, '"video_note"')
     })
   )
+
+  it.effect(
+    "/metrics counts transcriptions, seconds of audio and draft updates (after the tests above)",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* TestServer
+        const text = yield* Effect.promise(() => fetch(`${server.baseUrl}/metrics`).then((r) => r.text()))
+        const valueOf = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? Number.NaN)
+        assert.isAtLeast(valueOf(/^transcription_requests_total\{[^}]*outcome="ok"[^}]*\} (\S+)$/m), 1)
+        assert.isAtLeast(valueOf(/^transcription_audio_seconds_total\{[^}]*\} (\S+)$/m), 7)
+        assert.isAtLeast(valueOf(/^transcription_errors_total\{[^}]*kind="download"[^}]*\} (\S+)$/m), 1)
+        assert.isAtLeast(valueOf(/^telegram_draft_updates_total\{[^}]*outcome="ok"[^}]*\} (\S+)$/m), 2)
+        assert.isAtLeast(valueOf(/^telegram_draft_updates_total\{[^}]*outcome="refused"[^}]*\} (\S+)$/m), 1)
+      })
+  )
 })

@@ -15,7 +15,18 @@ import {
 } from "@botfleet/domain"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { addBot, CHAT_ID, harness, messagesOf, processUpdate, USER } from "./harness.ts"
+import { TestClock } from "effect/testing"
+import {
+  addBot,
+  CHAT_ID,
+  drain,
+  harness,
+  messagesOf,
+  processUpdate,
+  receive,
+  testPolicy,
+  USER
+} from "./harness.ts"
 
 const { TelegramErrors, TelegramMemoryLog } = TelegramGatewayMemory
 const { LanguageModelMemoryControl } = LanguageModelMemory
@@ -186,6 +197,29 @@ describe("voice messages", () => {
       yield* processUpdate(bot, voiceUpdate(1, { file_id: "voice-1", duration: 5 }))
       assert.deepStrictEqual(yield* sentTexts, [unsupportedReply("voice message")])
       assert.deepStrictEqual(yield* transcriptions, [])
+    }).pipe(Effect.provide(harness()))
+  )
+
+  it.effect("transcription down for good: after the retries the user gets the error message once", () =>
+    Effect.gen(function* () {
+      const { bot } = yield* addBot({ errorMessage: "Sorry, not now." })
+      yield* addRecording("voice-1", "hello")
+      yield* TranscriberMemoryControl.use((control) =>
+        control.failNext("unavailable", testPolicy.maxAttempts)
+      )
+      const chatKey = yield* receive(bot, voiceUpdate(1, { file_id: "voice-1", duration: 5 }))
+      const outcomes: Array<string> = []
+      for (let attempt = 1; attempt <= testPolicy.maxAttempts; attempt++) {
+        outcomes.push(yield* drain(chatKey))
+        yield* TestClock.adjust("1 minute")
+      }
+      assert.deepStrictEqual(outcomes, ["waiting", "waiting", "idle"])
+      assert.strictEqual((yield* transcriptions).length, testPolicy.maxAttempts)
+      assert.deepStrictEqual(yield* sentTexts, ["Sorry, not now."])
+      assert.deepStrictEqual(yield* llmRequests, [])
+      const [incoming, reply] = yield* messagesOf(bot)
+      assert.strictEqual(incoming?.kind, "voice", "the voice message is kept")
+      assert.strictEqual(reply?.status, "failed")
     }).pipe(Effect.provide(harness()))
   )
 })
