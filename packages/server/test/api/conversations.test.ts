@@ -365,12 +365,12 @@ layer(serverLayer(withAdmin()), { timeout: 60_000, excludeTestServices: true })(
       Effect.gen(function* () {
         const server = yield* TestServer
         const text = yield* Effect.promise(() => fetch(`${server.baseUrl}/metrics`).then((r) => r.text()))
-        const valueOf = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? Number.NaN)
-        assert.isAtLeast(valueOf(/^transcription_requests_total\{[^}]*outcome="ok"[^}]*\} (\S+)$/m), 1)
-        assert.isAtLeast(valueOf(/^transcription_audio_seconds_total\{[^}]*\} (\S+)$/m), 7)
-        assert.isAtLeast(valueOf(/^transcription_errors_total\{[^}]*kind="download"[^}]*\} (\S+)$/m), 1)
-        assert.isAtLeast(valueOf(/^telegram_draft_updates_total\{[^}]*outcome="ok"[^}]*\} (\S+)$/m), 2)
-        assert.isAtLeast(valueOf(/^telegram_draft_updates_total\{[^}]*outcome="refused"[^}]*\} (\S+)$/m), 1)
+        const metric = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? Number.NaN)
+        assert.isAtLeast(metric(/^transcription_requests_total\{[^}]*outcome="ok"[^}]*\} (\S+)$/m), 1)
+        assert.isAtLeast(metric(/^transcription_audio_seconds_total\{[^}]*\} (\S+)$/m), 7)
+        assert.isAtLeast(metric(/^transcription_errors_total\{[^}]*kind="download"[^}]*\} (\S+)$/m), 1)
+        assert.isAtLeast(metric(/^telegram_draft_updates_total\{[^}]*outcome="ok"[^}]*\} (\S+)$/m), 2)
+        assert.isAtLeast(metric(/^telegram_draft_updates_total\{[^}]*outcome="refused"[^}]*\} (\S+)$/m), 1)
       })
   )
 })
