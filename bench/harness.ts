@@ -103,6 +103,9 @@ const sentMessages = async (fakes: Fakes) =>
  * Stores active bots straight in the database (the admin API is not needed to
  * measure the pipeline) and registers them at the fake Telegram.
  */
+/** conversations (issue 11): BENCH_STREAMING=off seeds bots that answer without drafts, to compare. */
+const streamingBots = process.env.BENCH_STREAMING !== "off"
+
 export const seedBots = (databaseUrl: string, count: number, fakes: Fakes) =>
   Effect.runPromise(
     Effect.gen(function* () {
@@ -115,9 +118,10 @@ export const seedBots = (databaseUrl: string, count: number, fakes: Fakes) =>
         const token = `${telegramId}:AA${randomBytes(24).toString("base64url").slice(0, 33)}`
         const bot = { id: randomUUID(), secret: randomBytes(16).toString("hex"), token }
         yield* sql`
-          INSERT INTO bots (id, name, token_ciphertext, token_hint, telegram_bot_id, username, webhook_secret, active)
+          INSERT INTO bots (id, name, token_ciphertext, token_hint, telegram_bot_id, username, webhook_secret, active,
+                            streaming)
           VALUES (${bot.id}, ${`bench-${bot.id.slice(0, 8)}`}, ${yield* box.encrypt(Redacted.make(token))}, 'x',
-                  ${telegramId}, ${`bench_${i}_bot`}, ${bot.secret}, true)`
+                  ${telegramId}, ${`bench_${i}_bot`}, ${bot.secret}, true, ${streamingBots})`
         yield* Effect.promise(() =>
           fetch(`${fakes.control}/register/${telegramId}/bench_${i}_bot/${encodeURIComponent(token)}`)
         )

@@ -7,5 +7,8 @@ export * as LanguageModelOpenAI from "./llm/LanguageModelOpenAI.ts"
 export * as Prices from "./llm/prices.ts"
 export * from "./memory/index.ts"
 export * from "./postgres/repositories/index.ts"
+// conversations (issue 11)
+export * as TranscriberMemory from "./speech/TranscriberMemory.ts"
+export * as TranscriberOpenAI from "./speech/TranscriberOpenAI.ts"
 export * as TelegramGatewayMemory from "./telegram/TelegramGatewayMemory.ts"
 export * as TelegramGatewayTelegraf from "./telegram/TelegramGatewayTelegraf.ts"

@@ -1,6 +1,7 @@
-import { Schema } from "effect"
+import { Effect, Schema } from "effect"
 import { accessFields } from "./Access.ts"
 import type { Transition } from "./DomainEffect.ts"
+import { DEFAULT_GROUP_MODE, GroupMode } from "./groups.ts"
 import { BotId } from "./ids.ts"
 
 /** How a bot receives updates: pushed by Telegram, or fetched by us. */
@@ -31,7 +32,15 @@ export class Bot extends Schema.Class<Bot>("Bot")({
   createdAt: Schema.Date,
   updatedAt: Schema.Date,
   // access and limits (issue 12): who may talk to the bot and how much
-  ...accessFields
+  ...accessFields,
+  // conversations (issue 11): behaviour in groups and supergroups (groups.ts)
+  groupMode: GroupMode.pipe(Schema.withConstructorDefault(Effect.succeed(DEFAULT_GROUP_MODE))),
+  // conversations (issue 11): private answers grow as drafts while the model writes
+  streaming: Schema.Boolean.pipe(Schema.withConstructorDefault(Effect.succeed(true))),
+  // conversations (issue 11): voice, audio and video notes are transcribed and answered
+  voice: Schema.Boolean.pipe(Schema.withConstructorDefault(Effect.succeed(true))),
+  // conversations (issue 11): photos go to the model as images
+  vision: Schema.Boolean.pipe(Schema.withConstructorDefault(Effect.succeed(true)))
 }) {}
 
 export const BOT_NAME_MAX = 64
@@ -49,14 +58,17 @@ export const modeFor = (publicUrl: URL | undefined): BotMode => (publicUrl ? "we
 /**
  * Enabling: with a public URL Telegram is told where to push; without one the
  * webhook is removed (Telegram refuses getUpdates while one is set) and the
- * poller picks the bot up because it is active.
+ * poller picks the bot up because it is active. Either way the bot's command
+ * menu is set.
  */
 export const enable = (bot: Bot, publicUrl: URL | undefined, now: Date): Transition<Bot> => ({
   state: new Bot({ ...bot, active: true, lastError: null, lastErrorAt: null, updatedAt: now }),
   effects: [
     publicUrl
       ? { _tag: "TelegramSetWebhook", botId: bot.id, url: webhookUrl(publicUrl, bot.id) }
-      : { _tag: "TelegramRemoveWebhook", botId: bot.id }
+      : { _tag: "TelegramRemoveWebhook", botId: bot.id },
+    // conversations (issue 11): the command menu people see when they type "/".
+    { _tag: "TelegramSetCommands", botId: bot.id }
   ]
 })
 

@@ -26,11 +26,18 @@ export const TelegramSendMessage = Schema.TaggedStruct("TelegramSendMessage", {
   messageId: MessageId
 })
 
+/** conversations (issue 11): Telegram's command menu for the bot (setMyCommands with COMMAND_MENU). */
+export const TelegramSetCommands = Schema.TaggedStruct("TelegramSetCommands", {
+  botId: BotId
+})
+
 export const DomainEffect = Schema.Union([
   TelegramSetWebhook,
   TelegramRemoveWebhook,
   NotifyAdmins,
-  TelegramSendMessage
+  TelegramSendMessage,
+  // conversations (issue 11)
+  TelegramSetCommands
 ])
 export type DomainEffect = typeof DomainEffect.Type
 

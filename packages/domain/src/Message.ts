@@ -1,5 +1,6 @@
-import { Schema } from "effect"
+import { Effect, Schema } from "effect"
 import { BotId, ChatId, MessageId, TelegramUserId } from "./ids.ts"
+import { MessageKind } from "./media.ts"
 
 /** user: from Telegram; assistant: generated; admin: typed by an admin as the bot. */
 export const MessageRole = Schema.Literals(["user", "assistant", "admin"])
@@ -31,7 +32,12 @@ export class Message extends Schema.Class<Message>("Message")({
   status: MessageStatus,
   error: Schema.NullOr(Schema.String),
   createdAt: Schema.Date,
-  sentAt: Schema.NullOr(Schema.Date)
+  sentAt: Schema.NullOr(Schema.Date),
+  // conversations (issue 11): who wrote an incoming message (a person's name, or a channel's title)
+  senderName: Schema.NullOr(Schema.String).pipe(Schema.withConstructorDefault(Effect.succeed(null))),
+  // conversations (issue 11): what an incoming message carried, and a recording's length
+  kind: MessageKind.pipe(Schema.withConstructorDefault(Effect.succeed("text" as const))),
+  mediaSeconds: Schema.NullOr(Schema.Number).pipe(Schema.withConstructorDefault(Effect.succeed(null)))
 }) {}
 
 /** What the model reads of a message (admins speak as the bot). */
@@ -50,11 +56,18 @@ export const incoming = (input: {
   readonly telegramMessageId: number
   readonly text: string
   readonly at: Date
+  /** The speaker's name, shown to the model in groups. */
+  readonly senderName?: string | null | undefined
+  readonly kind?: MessageKind | undefined
+  readonly mediaSeconds?: number | null | undefined
 }): Message =>
   new Message({
     id: input.id,
     chatId: input.chatId,
     botId: input.botId,
+    senderName: input.senderName ?? null,
+    kind: input.kind ?? "text",
+    mediaSeconds: input.mediaSeconds ?? null,
     role: "user",
     text: input.text,
     thread: input.thread,
@@ -164,6 +177,15 @@ export const chunkSent = (
     sentAt: last ? at : message.sentAt
   })
 }
+
+/**
+ * A recording's transcript is in: it becomes the message's text, with the
+ * transcription model and its cost. A message with a model is transcribed.
+ */
+export const transcribed = (
+  message: Message,
+  input: { readonly text: string } & Omit<Usage, "inputTokens" | "outputTokens">
+): Message => new Message({ ...message, text: input.text, model: input.model, costUsd: input.costUsd })
 
 /** Gave up: visible to admins with the reason, retryable by hand. */
 export const failed = (message: Message, reason: string): Message =>

@@ -14,3 +14,16 @@ export const parseCommand = (text: string, botUsername: string): BotCommand | "u
   const command = name!.toLowerCase()
   return (BotCommand as ReadonlyArray<string>).includes(command) ? (command as BotCommand) : "unknown"
 }
+
+/**
+ * conversations (issue 11): the command menu Telegram shows (setMyCommands),
+ * one line per command; a command added above must get its description here.
+ */
+const descriptions: Record<BotCommand, string> = {
+  start: "Say hello and see what I can do",
+  help: "How to talk to me",
+  refresh: "Start a new conversation",
+  usage: "See how much of your limits you have used"
+}
+export const COMMAND_MENU: ReadonlyArray<{ readonly command: BotCommand; readonly description: string }> =
+  BotCommand.map((command) => ({ command, description: descriptions[command] }))

@@ -1,12 +1,25 @@
 /**
  * What the bot does with an incoming message, decided without I/O. This is
  * the place for every rule about whether and how to answer: commands, content
- * we cannot read, and later group mentions, access lists and limits.
+ * we cannot read, group mentions (groups.ts), and later access lists and limits.
  */
 import { checkAccess } from "./Access.ts"
 import type { Bot } from "./Bot.ts"
 import type { Chat } from "./Chat.ts"
 import { parseCommand } from "./commands.ts"
+import { type GroupAddress, groupSilence, isGroupChat } from "./groups.ts"
+import {
+  DEFAULT_VOICE_MAX_SECONDS,
+  emptyTranscriptReply,
+  type IncomingPhoto,
+  type IncomingRecording,
+  MEDIA_MAX_BYTES,
+  PHOTO_MAX_BYTES,
+  PHOTO_TOO_LARGE_REPLY,
+  recordingName,
+  tooLargeReply,
+  tooLongReply
+} from "./media.ts"
 
 export const REFRESH_REPLY = "Started a new conversation. I've forgotten what we talked about before."
 export const UNKNOWN_COMMAND_REPLY = "I don't know that command."
@@ -14,11 +27,19 @@ export const unsupportedReply = (kind: string) =>
   `I can only read text for now, so I can't open this ${kind}. Please send your question as text.`
 
 /** The part of an incoming message the plan reads. */
-export interface IncomingContent {
+export interface IncomingContent extends GroupAddress {
   /** The text, or a photo's caption; empty when there is none. */
   readonly text: string
   /** e.g. "photo" when the message is content without text we can read. */
   readonly unsupported: string | null
+  // conversations (issue 11): a voice message, audio file or video note; a photo
+  readonly recording?: IncomingRecording | null | undefined
+  readonly photo?: IncomingPhoto | null | undefined
+}
+
+/** Limits from the configuration. */
+export interface PlanLimits {
+  readonly voiceMaxSeconds: number
 }
 
 export type ReplyPlan =
@@ -34,21 +55,52 @@ export type ReplyPlan =
   | { readonly _tag: "Refuse"; readonly reason: "blocked" | "not_allowed"; readonly text: string }
   /** `/usage`: the sender's own use against the bot's limits. */
   | { readonly _tag: "ShowUsage" }
+  /** Download and transcribe the recording, store the transcript, then plan again. */
+  | { readonly _tag: "Transcribe" }
 
 const fixed = (text: string): ReplyPlan => ({ _tag: "FixedAnswer", text })
 
 /**
- * `senderId` is the Telegram user who wrote (null for a channel post). Access
- * comes first: a refused user gets no command either, not even /start.
+ * `senderId` is the Telegram user who wrote (null for a channel post). In a
+ * group, a message not meant for the bot is ignored first (stored as context,
+ * no refusal either); then access: a refused user gets no command, not even /start.
  */
 export const planReply = (
   bot: Bot,
   chat: Chat,
   incoming: IncomingContent,
-  senderId: number | null
+  senderId: number | null,
+  limits: PlanLimits = { voiceMaxSeconds: DEFAULT_VOICE_MAX_SECONDS }
 ): ReplyPlan => {
+  // Groups first: a message not meant for the bot is stored as context and costs nothing.
+  if (isGroupChat(chat.type)) {
+    const silence = groupSilence(bot, incoming)
+    if (silence !== null) return { _tag: "Ignore", reason: silence }
+  }
   const access = checkAccess(bot, { userId: senderId, chatId: chat.telegramChatId })
   if (access._tag === "Denied") return { _tag: "Refuse", reason: access.reason, text: bot.deniedMessage }
+  const recording = incoming.recording
+  if (recording != null) {
+    if (!recording.transcribed) {
+      if (!bot.voice) return fixed(unsupportedReply(recordingName(recording.kind)))
+      if (recording.fileSize !== null && recording.fileSize > MEDIA_MAX_BYTES) {
+        return fixed(tooLargeReply(recording.kind))
+      }
+      if (recording.durationSeconds > limits.voiceMaxSeconds) {
+        return fixed(tooLongReply(recording.kind, limits.voiceMaxSeconds))
+      }
+      return { _tag: "Transcribe" }
+    }
+    if (incoming.text.trim() === "") return fixed(emptyTranscriptReply(recording.kind))
+  }
+  const photo = incoming.photo
+  if (photo != null) {
+    // Without vision a captioned photo is answered from its caption, as before.
+    if (!bot.vision && incoming.text === "") return fixed(unsupportedReply("photo"))
+    if (bot.vision && photo.fileSize !== null && photo.fileSize > PHOTO_MAX_BYTES) {
+      return fixed(PHOTO_TOO_LARGE_REPLY)
+    }
+  }
   if (incoming.unsupported !== null) return fixed(unsupportedReply(incoming.unsupported))
   switch (parseCommand(incoming.text, bot.username)) {
     case "start":

@@ -36,7 +36,8 @@ describe("Bot transitions", () => {
         _tag: "TelegramSetWebhook",
         botId: bot.id,
         url: `https://bots.example.com/base/telegram/webhook/${bot.id}`
-      }
+      },
+      { _tag: "TelegramSetCommands", botId: bot.id }
     ])
     assert.strictEqual(state.updatedAt, later)
   })
@@ -44,7 +45,10 @@ describe("Bot transitions", () => {
   it("enable without a public URL removes any webhook so polling works", () => {
     const { state, effects } = enable(bot, undefined, at)
     assert.isTrue(state.active)
-    assert.deepStrictEqual(effects, [{ _tag: "TelegramRemoveWebhook", botId: bot.id }])
+    assert.deepStrictEqual(effects, [
+      { _tag: "TelegramRemoveWebhook", botId: bot.id },
+      { _tag: "TelegramSetCommands", botId: bot.id }
+    ])
   })
 
   it("disable removes the webhook; markFailed stops the bot and tells admins", () => {

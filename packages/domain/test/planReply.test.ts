@@ -45,7 +45,7 @@ const chat = new Chat({
   createdAt: at
 })
 const plan = (text: string, unsupported: string | null = null) =>
-  planReply(bot, chat, { text, unsupported }, 7)
+  planReply(bot, chat, { text, unsupported, replyToUserId: null, fromChannel: false }, 7)
 
 describe("planReply", () => {
   it("plain text asks the model", () => {
@@ -92,33 +92,108 @@ describe("planReply: access", () => {
   const refused: ReplyPlan = { _tag: "Refuse", reason: "not_allowed", text: "Private." }
 
   it("an allowlist lets its users in and refuses everyone else, /start included", () => {
-    assert.deepStrictEqual(planReply(privateBot, chat, { text: "hi", unsupported: null }, 1), {
-      _tag: "AskModel"
-    })
-    assert.deepStrictEqual(planReply(privateBot, chat, { text: "hi", unsupported: null }, 3), refused)
-    assert.deepStrictEqual(planReply(privateBot, chat, { text: "/start", unsupported: null }, 3), refused)
-    assert.deepStrictEqual(planReply(privateBot, chat, { text: "", unsupported: "photo" }, 3), refused)
-    assert.deepStrictEqual(planReply(privateBot, chat, { text: "hi", unsupported: null }, null), refused)
+    assert.deepStrictEqual(
+      planReply(
+        privateBot,
+        chat,
+        { text: "hi", unsupported: null, replyToUserId: null, fromChannel: false },
+        1
+      ),
+      {
+        _tag: "AskModel"
+      }
+    )
+    assert.deepStrictEqual(
+      planReply(
+        privateBot,
+        chat,
+        { text: "hi", unsupported: null, replyToUserId: null, fromChannel: false },
+        3
+      ),
+      refused
+    )
+    assert.deepStrictEqual(
+      planReply(
+        privateBot,
+        chat,
+        { text: "/start", unsupported: null, replyToUserId: null, fromChannel: false },
+        3
+      ),
+      refused
+    )
+    assert.deepStrictEqual(
+      planReply(
+        privateBot,
+        chat,
+        { text: "", unsupported: "photo", replyToUserId: null, fromChannel: false },
+        3
+      ),
+      refused
+    )
+    assert.deepStrictEqual(
+      planReply(
+        privateBot,
+        chat,
+        { text: "hi", unsupported: null, replyToUserId: null, fromChannel: false },
+        null
+      ),
+      refused
+    )
   })
 
   it("an allowed chat lets anyone in it talk", () => {
     const withGroup = new Bot({ ...privateBot, allowedChatIds: [-100] })
-    assert.deepStrictEqual(planReply(withGroup, groupChat, { text: "hi", unsupported: null }, 99), {
-      _tag: "AskModel"
-    })
-    assert.deepStrictEqual(planReply(withGroup, chat, { text: "hi", unsupported: null }, 99), refused)
+    // In a group the message must be meant for the bot (groupMode "mention") before access is asked.
+    const mention = `@${withGroup.username} hi`
+    assert.deepStrictEqual(
+      planReply(
+        withGroup,
+        groupChat,
+        { text: mention, unsupported: null, replyToUserId: null, fromChannel: false },
+        99
+      ),
+      {
+        _tag: "AskModel"
+      }
+    )
+    assert.deepStrictEqual(
+      planReply(
+        withGroup,
+        chat,
+        { text: "hi", unsupported: null, replyToUserId: null, fromChannel: false },
+        99
+      ),
+      refused
+    )
   })
 
   it("a blocked user is refused even on an open bot and in an allowed chat", () => {
     const open = new Bot({ ...bot, blockedUserIds: [5], allowedChatIds: [-100] })
     const blocked: ReplyPlan = { _tag: "Refuse", reason: "blocked", text: open.deniedMessage }
-    assert.deepStrictEqual(planReply(open, chat, { text: "hi", unsupported: null }, 5), blocked)
-    assert.deepStrictEqual(planReply(open, groupChat, { text: "/help", unsupported: null }, 5), blocked)
-    assert.deepStrictEqual(planReply(open, chat, { text: "hi", unsupported: null }, 6), { _tag: "AskModel" })
+    assert.deepStrictEqual(
+      planReply(open, chat, { text: "hi", unsupported: null, replyToUserId: null, fromChannel: false }, 5),
+      blocked
+    )
+    assert.deepStrictEqual(
+      planReply(
+        open,
+        groupChat,
+        { text: "/help", unsupported: null, replyToUserId: null, fromChannel: false },
+        5
+      ),
+      blocked
+    )
+    assert.deepStrictEqual(
+      planReply(open, chat, { text: "hi", unsupported: null, replyToUserId: null, fromChannel: false }, 6),
+      { _tag: "AskModel" }
+    )
   })
 
   it("a bot is open by default", () => {
     assert.strictEqual(bot.access, "open")
-    assert.deepStrictEqual(planReply(bot, chat, { text: "hi", unsupported: null }, 123), { _tag: "AskModel" })
+    assert.deepStrictEqual(
+      planReply(bot, chat, { text: "hi", unsupported: null, replyToUserId: null, fromChannel: false }, 123),
+      { _tag: "AskModel" }
+    )
   })
 })

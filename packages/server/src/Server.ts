@@ -15,6 +15,7 @@ import {
   SecretBoxAes,
   StatsRepositoryPg,
   TelegramGatewayTelegraf,
+  TranscriberOpenAI,
   UpdateInboxPg
 } from "@botfleet/adapters"
 import { Database } from "@botfleet/adapters/postgres"
@@ -87,6 +88,13 @@ export const adaptersLayer = (config: AppConfigShape) =>
       })
     ),
     secretBoxLayer(config),
+    // conversations (issue 11): voice, audio and video notes
+    TranscriberOpenAI.layer({
+      apiKey: Option.getOrUndefined(config.openaiApiKey),
+      baseUrl: Option.getOrUndefined(config.openaiBaseUrl),
+      model: config.openaiTranscribeModel,
+      maxSeconds: config.voiceMaxSeconds
+    }),
     Layer.succeed(
       Settings,
       Settings.of({

@@ -12,6 +12,8 @@ import { Effect, type Scope } from "effect"
 export interface WireMessage {
   readonly role: string
   readonly content: string
+  /** conversations (issue 11): the `image_url` parts' URLs, when the content had any. */
+  readonly images?: ReadonlyArray<string> | undefined
 }
 
 export interface RecordedRequest {
@@ -67,6 +69,41 @@ export interface FakeOpenAI {
   readonly failNext: (failure: Failure) => Effect.Effect<void>
   /** Forgets the recorded requests and the queued failures. */
   readonly clear: Effect.Effect<void>
+  /** conversations (issue 11): a streamed answer's pieces come this many ms apart (0: all at once). */
+  readonly setStreamPace: (millis: number) => Effect.Effect<void>
+  /** `POST /v1/audio/transcriptions` received, oldest first. */
+  readonly transcriptions: Effect.Effect<ReadonlyArray<TranscriptionRequest>>
+  /** What a recording "says"; default: the uploaded bytes read as UTF-8. */
+  readonly setTranscript: (transcript: (request: TranscriptionRequest) => string) => Effect.Effect<void>
+  /** The next `times` transcription requests answer with this status (5xx, 400...). */
+  readonly failNextTranscription: (status: number, times?: number) => Effect.Effect<void>
+}
+
+/** conversations (issue 11): one multipart upload to `/v1/audio/transcriptions`. */
+export interface TranscriptionRequest {
+  readonly model: string
+  readonly fileName: string
+  readonly audio: Buffer
+  readonly time: number
+}
+
+/** The fields of a multipart/form-data body: enough of the format for the SDK's uploads. */
+const parseMultipart = (body: Buffer, boundary: string) => {
+  const fields = new Map<string, { readonly fileName: string | null; readonly value: Buffer }>()
+  const delimiter = Buffer.from(`--${boundary}`)
+  let start = body.indexOf(delimiter)
+  while (start !== -1) {
+    const next = body.indexOf(delimiter, start + delimiter.length)
+    if (next === -1) break
+    const part = body.subarray(start + delimiter.length + 2, next - 2)
+    const headerEnd = part.indexOf("\r\n\r\n")
+    const headers = part.subarray(0, headerEnd).toString("utf8")
+    const name = /name="([^"]*)"/.exec(headers)?.[1]
+    const fileName = /filename="([^"]*)"/.exec(headers)?.[1] ?? null
+    if (name !== undefined) fields.set(name, { fileName, value: part.subarray(headerEnd + 4) })
+    start = next
+  }
+  return fields
 }
 
 export interface FakeOpenAIOptions {
@@ -145,6 +182,19 @@ const textOf = (content: unknown): string => {
   return ""
 }
 
+/** Content parts `[{ type: "image_url", image_url: { url } }]`: their URLs. */
+const imagesOf = (content: unknown): Array<string> =>
+  Array.isArray(content)
+    ? content.flatMap((part) =>
+        typeof part === "object" &&
+        part !== null &&
+        part.type === "image_url" &&
+        typeof part.image_url?.url === "string"
+          ? [part.image_url.url as string]
+          : []
+      )
+    : []
+
 interface ParsedRequest extends ReplyRequest {
   readonly stream: boolean
   readonly includeUsage: boolean
@@ -171,11 +221,17 @@ const parseRequest = (body: string): ParsedRequest | string => {
       streamOptions !== null &&
       "include_usage" in streamOptions &&
       streamOptions.include_usage === true,
-    messages: messages.map((message: unknown) => ({
-      role: typeof message === "object" && message !== null && "role" in message ? String(message.role) : "",
-      content:
-        typeof message === "object" && message !== null && "content" in message ? textOf(message.content) : ""
-    }))
+    messages: messages.map((message: unknown) => {
+      const content =
+        typeof message === "object" && message !== null && "content" in message ? message.content : ""
+      const images = imagesOf(content)
+      return {
+        role:
+          typeof message === "object" && message !== null && "role" in message ? String(message.role) : "",
+        content: textOf(content),
+        ...(images.length === 0 ? {} : { images })
+      }
+    })
   }
 }
 
@@ -193,7 +249,8 @@ const streamAnswer = (
     readonly finishReason: string
     readonly usage: Readonly<Record<string, number>>
   },
-  request: ParsedRequest
+  request: ParsedRequest,
+  paceMillis = 0
 ) => {
   response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" })
   const created = Math.floor(Date.now() / 1000)
@@ -201,13 +258,22 @@ const streamAnswer = (
     `data: ${JSON.stringify({ id: answer.id, object: "chat.completion.chunk", created, model: answer.model, choices, usage })}\n\n`
   const delta = (fields: Record<string, unknown>, finishReason: string | null = null) =>
     chunk([{ index: 0, delta: fields, logprobs: null, finish_reason: finishReason }])
-  let body = delta({ role: "assistant", content: "" })
+  const events = [delta({ role: "assistant", content: "" })]
   for (const piece of (answer.content ?? "").match(/\s*\S+(?:\s+\S+){0,2}|\s+$/g) ?? []) {
-    body += delta({ content: piece })
+    events.push(delta({ content: piece }))
   }
-  body += delta({}, answer.finishReason)
-  if (request.includeUsage) body += chunk([], answer.usage)
-  response.end(`${body}data: [DONE]\n\n`)
+  events.push(delta({}, answer.finishReason))
+  if (request.includeUsage) events.push(chunk([], answer.usage))
+  events.push("data: [DONE]\n\n")
+  if (paceMillis <= 0) return response.end(events.join(""))
+  // Paced: one event at a time, as a model that writes slowly.
+  const next = (index: number) => {
+    if (response.destroyed) return
+    if (index === events.length - 1) return response.end(events[index])
+    response.write(events[index])
+    setTimeout(() => next(index + 1), paceMillis)
+  }
+  next(0)
 }
 
 const sendJson = (
@@ -235,6 +301,10 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
     const record = options.record ?? true
     let reply = options.reply ?? defaultReply
     let latency = options.latencyMillis ?? 0
+    let streamPace = 0
+    const transcriptions: Array<TranscriptionRequest> = []
+    let transcript = (request: TranscriptionRequest) => request.audio.toString("utf8")
+    const transcriptionFailures: Array<number> = []
     let requests: Array<RecordedRequest> = []
     let failures: Array<QueuedFailure> = []
     let nextId = 0
@@ -285,7 +355,12 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
         total_tokens: promptTokens + completionTokens
       }
       if (parsed.stream) {
-        streamAnswer(response, { id: `chatcmpl-fake${nextId}`, model, content, finishReason, usage }, parsed)
+        streamAnswer(
+          response,
+          { id: `chatcmpl-fake${nextId}`, model, content, finishReason, usage },
+          parsed,
+          streamPace
+        )
         return
       }
       sendJson(response, 200, {
@@ -305,7 +380,34 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
       })
     }
 
+    const transcribe = (request: IncomingMessage, response: ServerResponse) => {
+      const chunks: Array<Buffer> = []
+      request.on("data", (chunk: Buffer) => chunks.push(chunk))
+      request.on("end", () => {
+        const boundary = /boundary=(?:"([^"]+)"|([^;]+))/.exec(request.headers["content-type"] ?? "")
+        const fields = parseMultipart(Buffer.concat(chunks), boundary?.[1] ?? boundary?.[2] ?? "")
+        const file = fields.get("file")
+        const model = fields.get("model")?.value.toString("utf8") ?? ""
+        if (file === undefined || model === "") {
+          sendJson(response, 400, errorBody("file and model are required", "invalid_request_error", null))
+          return
+        }
+        const received = { model, fileName: file.fileName ?? "", audio: file.value, time: Date.now() }
+        transcriptions.push(received)
+        const status = transcriptionFailures.shift()
+        if (status !== undefined) {
+          sendJson(response, status, errorBody(`scripted ${status}`, "server_error", null))
+          return
+        }
+        sendJson(response, 200, { text: transcript(received) })
+      })
+    }
+
     const handle = (request: IncomingMessage, response: ServerResponse) => {
+      if (request.method === "POST" && request.url === "/v1/audio/transcriptions") {
+        transcribe(request, response)
+        return
+      }
       if (request.method !== "POST" || request.url !== "/v1/chat/completions") {
         sendJson(
           response,
@@ -369,6 +471,19 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
       setReply: (next) =>
         Effect.sync(() => {
           reply = next
+        }),
+      transcriptions: Effect.sync(() => transcriptions.slice()),
+      setTranscript: (next) =>
+        Effect.sync(() => {
+          transcript = next
+        }),
+      failNextTranscription: (status, times = 1) =>
+        Effect.sync(() => {
+          for (let i = 0; i < times; i++) transcriptionFailures.push(status)
+        }),
+      setStreamPace: (millis) =>
+        Effect.sync(() => {
+          streamPace = millis
         }),
       setLatency: (millis) =>
         Effect.sync(() => {

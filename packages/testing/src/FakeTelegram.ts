@@ -60,6 +60,15 @@ export interface ChatAction {
   readonly time: number
 }
 
+/** conversations (issue 11): a `sendMessageDraft` call the fake accepted. */
+export interface Draft {
+  readonly botId: number
+  readonly chatId: number
+  readonly draftId: number
+  readonly text: string
+  readonly time: number
+}
+
 export interface CallbackAnswer {
   readonly botId: number
   readonly callbackQueryId: string
@@ -123,6 +132,18 @@ export interface FakeTelegramServer {
   readonly callCounts: () => Readonly<Record<string, number>>
   /** Clears logs, counters, faults and latency; keeps bots and webhooks. */
   readonly reset: () => void
+  // conversations (issue 11)
+  readonly drafts: ReadonlyArray<Draft>
+  /**
+   * A file getFile knows and `/file/bot<token>/<path>` serves; `null` content:
+   * getFile answers but the download is a 404 (a file Telegram lost).
+   */
+  readonly addFile: (fileId: string, content: Uint8Array | null, filePath?: string) => void
+  readonly fileDownloads: () => number
+  /** The commands (setMyCommands) a bot was given last; null when never. */
+  readonly commandsOf: (
+    token: string
+  ) => ReadonlyArray<{ readonly command: string; readonly description: string }> | null
 }
 
 export class FakeTelegram extends Context.Service<FakeTelegram, FakeTelegramServer>()(
@@ -295,6 +316,13 @@ const makeFake = (options: Options | undefined) => {
   let sentByChat = new Map<string, Array<SentMessage>>()
   let chatActions: Array<ChatAction> = []
   let callbackAnswers: Array<CallbackAnswer> = []
+  let drafts: Array<Draft> = []
+  const files = new Map<string, { readonly content: Uint8Array | null; readonly filePath: string }>()
+  let fileDownloads = 0
+  const commandMenus = new Map<
+    number,
+    ReadonlyArray<{ readonly command: string; readonly description: string }>
+  >()
   let webhooks: Array<WebhookEvent> = []
   /** Latency and long-poll timers, cleared when the server stops. */
   const timers = new Set<NodeJS.Timeout>()
@@ -519,6 +547,43 @@ const makeFake = (options: Options | undefined) => {
         }
       case "getUpdates":
         return getUpdates(bot, params, res)
+      case "setMyCommands": {
+        const commands = jsonParam(params, "commands")
+        if (!Array.isArray(commands)) throw new ApiFailure(400, "Bad Request: commands must be an array")
+        const menu = commands.map((entry) => {
+          const command = typeof entry?.command === "string" ? entry.command : ""
+          const description = typeof entry?.description === "string" ? entry.description : ""
+          if (!/^[a-z0-9_]{1,32}$/.test(command) || description.length < 1 || description.length > 256) {
+            throw new ApiFailure(400, "Bad Request: BOT_COMMAND_INVALID")
+          }
+          return { command, description }
+        })
+        commandMenus.set(bot.info.id, menu)
+        return true
+      }
+      case "getFile": {
+        const fileId = stringParam(params, "file_id") ?? ""
+        const file = files.get(fileId)
+        if (file === undefined) throw new ApiFailure(400, "Bad Request: invalid file_id")
+        return {
+          file_id: fileId,
+          file_unique_id: `u-${fileId}`,
+          file_size: file.content?.length ?? 0,
+          file_path: file.filePath
+        }
+      }
+      // conversations (issue 11): Bot API 9.3, private chats only.
+      case "sendMessageDraft": {
+        const chatId = requireChatId(params)
+        const draftId = intParam(params, "draft_id") ?? 0
+        const text = stringParam(params, "text") ?? ""
+        if (draftId === 0) throw new ApiFailure(400, "Bad Request: draft_id must be non-zero")
+        if (text.length === 0) throw new ApiFailure(400, "Bad Request: text must be non-empty")
+        if (text.length > MAX_MESSAGE_LENGTH) throw new ApiFailure(400, "Bad Request: text is too long")
+        if (chatId <= 0) throw new ApiFailure(400, "Bad Request: drafts can be sent to private chats only")
+        drafts.push({ botId: bot.info.id, chatId, draftId, text, time: now })
+        return true
+      }
       default:
         throw new ApiFailure(404, "Not Found")
     }
@@ -561,8 +626,24 @@ const makeFake = (options: Options | undefined) => {
     }
   }
 
+  /** `GET /file/bot<token>/<path>`: the bytes of a known file. */
+  const serveFile = (token: string, filePath: string, res: ServerResponse) => {
+    fileDownloads += 1
+    const bot = bots.get(token)
+    const file = [...files.values()].find((candidate) => candidate.filePath === filePath)
+    if (bot === undefined || bot.revoked) return sendFailure(res, new ApiFailure(401, "Unauthorized"))
+    if (file === undefined || file.content === null) return sendFailure(res, new ApiFailure(404, "Not Found"))
+    res.writeHead(200, { "content-type": "application/octet-stream", "content-length": file.content.length })
+    res.end(file.content)
+  }
+
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? "/"
+    const download = /^\/file\/bot([^/]+)\/(.+)$/.exec(url)
+    if (download !== null) {
+      req.resume()
+      return serveFile(decodeURIComponent(download[1]!), download[2]!, res)
+    }
     const queryStart = url.indexOf("?")
     const match = PATH.exec(queryStart === -1 ? url : url.slice(0, queryStart))
     const chunks: Array<Buffer> = []
@@ -654,6 +735,14 @@ const makeFake = (options: Options | undefined) => {
       const webhook = knownBot(token).webhook
       return webhook === null ? null : { url: webhook.url, secretToken: webhook.secretToken }
     },
+    get drafts() {
+      return drafts
+    },
+    addFile: (fileId, content, filePath = `voice/${fileId}.oga`) => {
+      files.set(fileId, { content, filePath })
+    },
+    fileDownloads: () => fileDownloads,
+    commandsOf: (token) => commandMenus.get(knownBot(token).info.id) ?? null,
     calls: (method) => counts.get(method) ?? 0,
     callCounts: () => Object.fromEntries(counts),
     reset: () => {
@@ -661,6 +750,7 @@ const makeFake = (options: Options | undefined) => {
       sentByChat = new Map()
       chatActions = []
       callbackAnswers = []
+      drafts = []
       webhooks = []
       counts.clear()
       faults.clear()

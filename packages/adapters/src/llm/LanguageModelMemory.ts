@@ -49,6 +49,11 @@ export class LanguageModelMemoryControl extends Context.Service<
     readonly failNext: (error: LlmError | LlmErrorKind, times?: number) => Effect.Effect<void>
     /** Switches the fallback behaviour on (a model name) or off (undefined). */
     readonly setFallbackModel: (model: string | undefined) => Effect.Effect<void>
+    /**
+     * conversations (issue 11): the next streamed answer stops with this error
+     * after `deltas` pieces of text, as a connection lost mid-answer does.
+     */
+    readonly failNextStreamAfter: (deltas: number, kind: LlmErrorKind) => Effect.Effect<void>
     /** Forgets recorded requests and scripted failures. */
     readonly clear: Effect.Effect<void>
   }
@@ -69,6 +74,7 @@ export const layerMemory = (
       let fallbackModel = options.fallbackModel
       let requests: Array<MemoryRequest> = []
       let failures: Array<{ readonly error: LlmError | LlmErrorKind; remaining: number }> = []
+      let streamBreak: { readonly deltas: number; readonly kind: LlmErrorKind } | undefined
 
       /** One model try: records it, then fails if a failure is scripted. */
       const tryModel = (request: MemoryRequest): Effect.Effect<Completion, LlmError> =>
@@ -119,15 +125,24 @@ export const layerMemory = (
       // The same answer in pieces: each word with the space before it, then the whole completion.
       const stream = (request: MemoryRequest): Stream.Stream<CompletionEvent, LlmError> =>
         Stream.unwrap(
-          Effect.map(complete(request), (completion) =>
-            Stream.fromIterable<CompletionEvent>([
-              ...(completion.text.match(/\s*\S+|\s+$/g) ?? []).map((text) => ({
-                _tag: "TextDelta" as const,
-                text
-              })),
-              { _tag: "Finished", completion }
-            ])
-          )
+          Effect.map(complete(request), (completion) => {
+            const deltas = (completion.text.match(/\s*\S+|\s+$/g) ?? []).map((text) => ({
+              _tag: "TextDelta" as const,
+              text
+            }))
+            const broken = streamBreak
+            streamBreak = undefined
+            if (broken !== undefined) {
+              const error = new LlmError({
+                kind: broken.kind,
+                model: request.model,
+                description: `scripted ${broken.kind} failure mid-stream`,
+                retryAfterSeconds: null
+              })
+              return Stream.concat(Stream.fromIterable(deltas.slice(0, broken.deltas)), Stream.fail(error))
+            }
+            return Stream.fromIterable<CompletionEvent>([...deltas, { _tag: "Finished", completion }])
+          })
         )
 
       const control = LanguageModelMemoryControl.of({
@@ -144,9 +159,14 @@ export const layerMemory = (
           Effect.sync(() => {
             fallbackModel = model
           }),
+        failNextStreamAfter: (deltas, kind) =>
+          Effect.sync(() => {
+            streamBreak = { deltas, kind }
+          }),
         clear: Effect.sync(() => {
           requests = []
           failures = []
+          streamBreak = undefined
         })
       })
 

@@ -41,7 +41,7 @@ const MAX_RETRY_AFTER_SECONDS = 20
 const MAX_BACKOFF = Duration.seconds(10)
 
 /** An attempt's failure, plus what the fallback decision needs beyond the port's error. */
-interface Failed {
+export interface Failed {
   readonly error: LlmError
   /** The server does not know the model (404 / model_not_found): another model may work. */
   readonly modelMissing: boolean
@@ -79,7 +79,7 @@ const describeConnectionError = (error: Error): string => {
   return parts.map((part) => part.replace(/\.$/, "")).join(": ")
 }
 
-const classify = (cause: unknown, model: string, scrub: (text: string) => string): Failed => {
+export const classify = (cause: unknown, model: string, scrub: (text: string) => string): Failed => {
   const failed = (
     kind: LlmErrorKind,
     description: string,
@@ -117,7 +117,7 @@ const classify = (cause: unknown, model: string, scrub: (text: string) => string
  * Exponential from 500 ms with jitter, capped at 10 s, for retryable kinds
  * only; a server's retry-after is honoured when it is at most 20 s.
  */
-const retrySchedule = (maxRetries: number) =>
+export const retrySchedule = (maxRetries: number) =>
   Schedule.exponential("500 millis").pipe(
     Schedule.jittered,
     Schedule.setInputType<Failed>(),
@@ -149,6 +149,20 @@ const combine = (primary: LlmError, fallback: LlmError): LlmError => {
   })
 }
 
+/** A turn as the API takes it; a user turn with images becomes text and `image_url` parts. */
+const toWire = (turn: ChatTurn): OpenAI.Chat.ChatCompletionMessageParam => {
+  if (turn.role !== "user" || turn.images === undefined || turn.images.length === 0) {
+    return { role: turn.role, content: turn.content }
+  }
+  return {
+    role: "user",
+    content: [
+      ...(turn.content === "" ? [] : [{ type: "text" as const, text: turn.content }]),
+      ...turn.images.map((url) => ({ type: "image_url" as const, image_url: { url } }))
+    ]
+  }
+}
+
 export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Service"] => {
   const requestTimeout = Duration.fromInputUnsafe(options.requestTimeout ?? Duration.seconds(60))
   const maxRetries = Math.max(0, options.maxRetries ?? 2)
@@ -168,11 +182,7 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
 
   const attemptOnce = (model: string, messages: ReadonlyArray<ChatTurn>, attempt: number) =>
     Effect.tryPromise({
-      try: (signal) =>
-        client.chat.completions.create(
-          { model, messages: messages.map(({ role, content }) => ({ role, content })) },
-          { signal }
-        ),
+      try: (signal) => client.chat.completions.create({ model, messages: messages.map(toWire) }, { signal }),
       catch: (cause) => classify(cause, model, scrub)
     }).pipe(
       // The SDK's timer stops at the response headers; this one also covers the body.
@@ -266,7 +276,7 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
         client.chat.completions.create(
           {
             model,
-            messages: messages.map(({ role, content }) => ({ role, content })),
+            messages: messages.map(toWire),
             stream: true,
             // The last chunk then carries the token counts.
             stream_options: { include_usage: true }

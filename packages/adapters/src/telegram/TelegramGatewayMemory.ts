@@ -31,6 +31,14 @@ export interface MemoryChatAction {
   readonly action: string
 }
 
+/** conversations (issue 11) */
+export interface MemoryDraft {
+  readonly botId: number
+  readonly chatId: number
+  readonly draftId: number
+  readonly text: string
+}
+
 export interface MemoryCallbackAnswer {
   readonly botId: number
   readonly callbackQueryId: string
@@ -72,6 +80,12 @@ export class TelegramMemoryLog extends Context.Service<
     readonly chatActions: Effect.Effect<ReadonlyArray<MemoryChatAction>>
     readonly callbackAnswers: Effect.Effect<ReadonlyArray<MemoryCallbackAnswer>>
     readonly webhookEvents: Effect.Effect<ReadonlyArray<MemoryWebhookEvent>>
+    // conversations (issue 11)
+    readonly drafts: Effect.Effect<ReadonlyArray<MemoryDraft>>
+    /** The command menu each bot (by Telegram id) was given last. */
+    readonly commandMenus: Effect.Effect<ReadonlyMap<number, ReadonlyArray<string>>>
+    /** A file downloadFile can fetch; any other file id is a 400 "invalid file_id". */
+    readonly addFile: (fileId: string, bytes: Uint8Array, filePath?: string) => Effect.Effect<void>
   }
 >()("@botfleet/adapters/telegram/TelegramMemoryLog") {}
 
@@ -126,6 +140,15 @@ export const TelegramErrors = {
       description: "Bad Request: message text is empty",
       retryAfterSeconds: null
     }),
+  /** An API server older than Bot API 9.3. */
+  methodNotFound: (method: TelegramMethod) =>
+    new TelegramError({
+      method,
+      kind: "not_found",
+      status: 404,
+      description: "Not Found",
+      retryAfterSeconds: null
+    }),
   tooLong: (method: TelegramMethod = "sendMessage") =>
     new TelegramError({
       method,
@@ -157,6 +180,9 @@ export const layerMemory: Layer.Layer<TelegramGateway | TelegramMemoryLog> = Lay
     const chatActions: Array<MemoryChatAction> = []
     const callbackAnswers: Array<MemoryCallbackAnswer> = []
     const webhookEvents: Array<MemoryWebhookEvent> = []
+    const drafts: Array<MemoryDraft> = []
+    const files = new Map<string, { readonly bytes: Uint8Array; readonly filePath: string }>()
+    const commandMenus = new Map<number, ReadonlyArray<string>>()
 
     /** Records the call, then applies a scripted fault or the token check. */
     const enter = (method: TelegramMethod, token: Token) =>
@@ -222,6 +248,47 @@ export const layerMemory: Layer.Layer<TelegramGateway | TelegramMemoryLog> = Lay
         Effect.map(enter("answerCallbackQuery", token), (bot) => {
           callbackAnswers.push({ botId: bot.info.id, callbackQueryId, text: text ?? null })
         }),
+      // conversations (issue 11): checked like the real API.
+      sendMessageDraft: (token, input) =>
+        Effect.flatMap(enter("sendMessageDraft", token), (bot) => {
+          if (input.draftId === 0 || input.text.length === 0 || input.text.length > 4096) {
+            return Effect.fail(
+              new TelegramError({
+                method: "sendMessageDraft",
+                kind: "bad_request",
+                status: 400,
+                description: "Bad Request: invalid draft",
+                retryAfterSeconds: null
+              })
+            )
+          }
+          drafts.push({ botId: bot.info.id, chatId: input.chatId, draftId: input.draftId, text: input.text })
+          return Effect.void
+        }),
+      setMyCommands: (token, commands) =>
+        Effect.map(enter("setMyCommands", token), (bot) => {
+          commandMenus.set(
+            bot.info.id,
+            commands.map((entry) => entry.command)
+          )
+        }),
+      downloadFile: (token, fileId, maxBytes) =>
+        Effect.flatMap(enter("downloadFile", token), () => {
+          const file = files.get(fileId)
+          const refused = (description: string) =>
+            Effect.fail(
+              new TelegramError({
+                method: "downloadFile",
+                kind: "bad_request",
+                status: 400,
+                description,
+                retryAfterSeconds: null
+              })
+            )
+          if (file === undefined) return refused("Bad Request: invalid file_id")
+          if (file.bytes.length > maxBytes) return refused("Bad Request: file is too big")
+          return Effect.succeed(file)
+        }),
       getUpdates: (token, options) =>
         Effect.flatMap(enter("getUpdates", token), (bot) => {
           // An offset confirms every update below it.
@@ -273,7 +340,13 @@ export const layerMemory: Layer.Layer<TelegramGateway | TelegramMemoryLog> = Lay
       sentTo: (chatId) => Effect.sync(() => sent.filter((message) => message.chatId === chatId)),
       chatActions: Effect.sync(() => [...chatActions]),
       callbackAnswers: Effect.sync(() => [...callbackAnswers]),
-      webhookEvents: Effect.sync(() => [...webhookEvents])
+      webhookEvents: Effect.sync(() => [...webhookEvents]),
+      drafts: Effect.sync(() => [...drafts]),
+      commandMenus: Effect.sync(() => new Map(commandMenus)),
+      addFile: (fileId, bytes, filePath = `voice/${fileId}.oga`) =>
+        Effect.sync(() => {
+          files.set(fileId, { bytes, filePath })
+        })
     })
 
     return Context.make(TelegramGateway, gateway).pipe(Context.add(TelegramMemoryLog, log))

@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto"
 import {
+  type MessageDraftInput,
   type SendMessageInput,
   TelegramError,
   TelegramGateway,
@@ -163,7 +164,8 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
       method: string,
       token: Token,
       run: (client: Telegram, signal: TelegrafSignal) => Promise<A>,
-      timeout: Duration.Duration = requestTimeout
+      timeout: Duration.Duration = requestTimeout,
+      retries = true
     ): Effect.Effect<A, TelegramError> => {
       const secret = Redacted.value(token)
       const attempt = Effect.tryPromise({
@@ -172,7 +174,7 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
       }).pipe(
         Effect.timeoutOrElse({ duration: timeout, orElse: () => Effect.fail(timedOut(method, timeout)) })
       )
-      return withRetries(attempt, method !== "sendMessage").pipe(
+      return (retries ? withRetries(attempt, method !== "sendMessage") : attempt).pipe(
         Effect.tapError((error) =>
           Effect.annotateCurrentSpan(
             // No status when no answer came: a made-up 0 would pollute status dashboards.
@@ -267,6 +269,102 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
       )
     })
 
+    // conversations (issue 11): telegraf's types stop at Bot API 7.1, so newer methods go through an untyped callApi.
+    const callNewer = (client: Telegram, method: string, payload: object, signal: TelegrafSignal) =>
+      (client.callApi as (m: string, p: object, o: { signal: TelegrafSignal }) => Promise<unknown>)(
+        method,
+        payload,
+        { signal }
+      )
+
+    const sendMessageDraft = traced("sendMessageDraft")(function* (token: Token, input: MessageDraftInput) {
+      yield* call(
+        "sendMessageDraft",
+        token,
+        (client, signal) =>
+          callNewer(
+            client,
+            "sendMessageDraft",
+            { chat_id: input.chatId, draft_id: input.draftId, text: input.text },
+            signal
+          ),
+        // A draft that is late is worthless: a short timeout and no retries.
+        Duration.seconds(3),
+        false
+      )
+    })
+
+    /** The file's bytes over plain HTTP, refused once more than `maxBytes` arrive. */
+    const fetchFile = (token: Token, filePath: string, maxBytes: number) => {
+      const secret = Redacted.value(token)
+      const failure = (kind: TelegramError["kind"], status: number | null, description: string) =>
+        new TelegramError({ method: "downloadFile", kind, status, description, retryAfterSeconds: null })
+      const attempt = Effect.tryPromise({
+        try: async (signal) => {
+          const response = await fetch(`${apiRoot}file/bot${secret}/${filePath}`, { signal })
+          if (!response.ok) {
+            await response.body?.cancel()
+            throw failure(
+              kindOf(response.status),
+              response.status,
+              `file download answered ${response.status}`
+            )
+          }
+          const chunks: Array<Uint8Array> = []
+          let size = 0
+          for await (const chunk of response.body ?? []) {
+            size += chunk.length
+            if (size > maxBytes) throw failure("bad_request", 400, `file is larger than ${maxBytes} bytes`)
+            chunks.push(chunk)
+          }
+          return new Uint8Array(Buffer.concat(chunks))
+        },
+        catch: (cause) =>
+          cause instanceof TelegramError ? cause : toTelegramError("downloadFile", cause, secret)
+      }).pipe(
+        Effect.timeoutOrElse({
+          duration: Duration.seconds(60),
+          orElse: () => Effect.fail(timedOut("downloadFile", Duration.seconds(60)))
+        })
+      )
+      return withRetries(attempt, true)
+    }
+
+    const downloadFile = traced("downloadFile")(function* (token: Token, fileId: string, maxBytes: number) {
+      const file = yield* call("getFile", token, (client, signal) =>
+        client.callApi("getFile", { file_id: fileId }, { signal })
+      )
+      if (file.file_size !== undefined && file.file_size > maxBytes) {
+        return yield* new TelegramError({
+          method: "getFile",
+          kind: "bad_request",
+          status: 400,
+          description: `file is larger than ${maxBytes} bytes`,
+          retryAfterSeconds: null
+        })
+      }
+      if (file.file_path === undefined) {
+        return yield* new TelegramError({
+          method: "getFile",
+          kind: "bad_request",
+          status: 400,
+          description: "Telegram gave no file_path (the file is too big for bots)",
+          retryAfterSeconds: null
+        })
+      }
+      const bytes = yield* fetchFile(token, file.file_path, maxBytes)
+      return { bytes, filePath: file.file_path }
+    })
+
+    const setMyCommands = traced("setMyCommands")(function* (
+      token: Token,
+      commands: ReadonlyArray<{ readonly command: string; readonly description: string }>
+    ) {
+      yield* call("setMyCommands", token, (client, signal) =>
+        client.callApi("setMyCommands", { commands: [...commands] }, { signal })
+      )
+    })
+
     const getUpdates = traced("getUpdates")(function* (
       token: Token,
       poll: { readonly offset: number; readonly timeoutSeconds: number; readonly limit?: number | undefined }
@@ -300,6 +398,10 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
       sendMessage,
       sendChatAction,
       answerCallbackQuery,
-      getUpdates
+      getUpdates,
+      // conversations (issue 11)
+      sendMessageDraft,
+      downloadFile,
+      setMyCommands
     })
   })

@@ -148,7 +148,8 @@ export const repositoryContract = (name: string, repositories: Layer.Layer<Repos
           name: `${bot.name}-renamed`,
           active: true,
           historyLimit: 5,
-          updatedAt: at(9)
+          updatedAt: at(9),
+          groupMode: "all"
         })
         yield* bots.update(changed)
         assert.deepStrictEqual(yield* bots.findById(bot.id), changed)
@@ -404,7 +405,11 @@ export const repositoryContract = (name: string, repositories: Layer.Layer<Repos
       Effect.gen(function* () {
         const messages = yield* MessageRepository
         const { chat } = yield* botWithChat
-        const first = makeMessage(chat, { updateId: 3_000_000_001, telegramMessageIds: [5, 3_000_000_000] })
+        const first = makeMessage(chat, {
+          updateId: 3_000_000_001,
+          telegramMessageIds: [5, 3_000_000_000],
+          senderName: "Ada Lovelace"
+        })
         const stored = yield* messages.insert(first)
         assert.deepStrictEqual(stored, first)
         const repeat = yield* messages.insert(makeMessage(chat, { updateId: 3_000_000_001, text: "again" }))

@@ -14,6 +14,7 @@ import {
   type BotNotFound,
   type BotTokenInUse,
   type DomainEffect,
+  type GroupMode,
   InvalidBotToken,
   TelegramUnavailable,
   type Transition
@@ -42,6 +43,11 @@ export interface BotInput {
   readonly deniedMessage?: string | undefined
   readonly limits?: { readonly [K in keyof BotLimits]?: BotLimits[K] | undefined } | undefined
   readonly limitMessage?: string | undefined
+  // conversations (issue 11)
+  readonly groupMode?: GroupMode | undefined
+  readonly streaming?: boolean | undefined
+  readonly voice?: boolean | undefined
+  readonly vision?: boolean | undefined
 }
 
 /** The access and limit fields of `input` applied to `bot` (issue 12). */
@@ -183,7 +189,12 @@ export class BotService extends Context.Service<
           lastErrorAt: null,
           pollingOffset: 0,
           createdAt: at,
-          updatedAt: at
+          updatedAt: at,
+          // conversations (issue 11)
+          ...(input.groupMode === undefined ? {} : { groupMode: input.groupMode }),
+          ...(input.streaming === undefined ? {} : { streaming: input.streaming }),
+          ...(input.voice === undefined ? {} : { voice: input.voice }),
+          ...(input.vision === undefined ? {} : { vision: input.vision })
         })
         // access and limits (issue 12)
         const bot = withAccess(base, input)
@@ -204,7 +215,12 @@ export class BotService extends Context.Service<
           helpMessage: patch.helpMessage ?? current.helpMessage,
           errorMessage: patch.errorMessage ?? current.errorMessage,
           historyLimit: patch.historyLimit ?? current.historyLimit,
-          updatedAt: at
+          updatedAt: at,
+          // conversations (issue 11)
+          groupMode: patch.groupMode ?? current.groupMode,
+          streaming: patch.streaming ?? current.streaming,
+          voice: patch.voice ?? current.voice,
+          vision: patch.vision ?? current.vision
         })
         const effects: Array<DomainEffect> = []
         if (patch.token !== undefined) {

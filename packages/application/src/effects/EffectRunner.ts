@@ -3,7 +3,7 @@
  * marks it done, or schedules a retry with backoff. Every effect is safe to
  * repeat (setting the same webhook twice is harmless).
  */
-import { BotModel, type DomainEffect } from "@botfleet/domain"
+import { BotModel, COMMAND_MENU, type DomainEffect } from "@botfleet/domain"
 import { Clock, Context, Effect, Layer, Option } from "effect"
 import { BotAccess } from "../bots/BotAccess.ts"
 import { classifyTelegram } from "../pipeline/failures.ts"
@@ -56,6 +56,13 @@ export class EffectRunner extends Context.Service<
             // Enabled again since (a retried removal arriving late): the webhook must stay.
             if (found.value.bot.active && Option.isSome(settings.publicUrl)) return
             yield* telegram.deleteWebhook(found.value.token)
+            return
+          }
+          case "TelegramSetCommands": {
+            const found = yield* tokenOf(effect.botId)
+            // A bot disabled or deleted since needs no menu.
+            if (Option.isNone(found) || !found.value.bot.active) return
+            yield* telegram.setMyCommands(found.value.token, COMMAND_MENU)
             return
           }
           case "TelegramSendMessage":

@@ -36,10 +36,20 @@ export const instrumentLanguageModel = <E, R>(
       })
 
       return LanguageModel.of({
+        // Streamed answers (the pipeline's default in private chats) count the same, duration included.
         stream: (request) =>
-          model.stream(request).pipe(
-            Stream.tap((event) => (event._tag === "Finished" ? succeeded(event.completion) : Effect.void)),
-            Stream.tapError((error: LlmError) => failed(request.model, error.kind))
+          Stream.unwrap(
+            Effect.map(Clock.currentTimeMillis, (started) => {
+              const took = Effect.flatMap(Clock.currentTimeMillis, (now) =>
+                Metrics.observe(Metrics.llmRequestDuration, { model: request.model }, (now - started) / 1000)
+              )
+              return model.stream(request).pipe(
+                Stream.tap((event) =>
+                  event._tag === "Finished" ? Effect.andThen(took, succeeded(event.completion)) : Effect.void
+                ),
+                Stream.tapError((error: LlmError) => Effect.andThen(took, failed(request.model, error.kind)))
+              )
+            })
           ),
         complete: (request) =>
           Effect.gen(function* () {

@@ -84,6 +84,29 @@ export const dbConnections = Metric.gauge("db_pool_connections", {
   description: "Database connections of this application by state (active, idle, …)"
 })
 
+// conversations (issue 11)
+export const draftUpdates = Metric.counter("telegram_draft_updates_total", {
+  description:
+    "Streamed answer drafts sent to Telegram (sendMessageDraft), by bot and outcome (ok, error, refused)",
+  incremental: true
+})
+
+export const transcriptionRequests = Metric.counter("transcription_requests_total", {
+  description: "Recordings transcribed, by model and outcome (ok, error)",
+  incremental: true
+})
+
+export const transcriptionAudioSeconds = Metric.counter("transcription_audio_seconds_total", {
+  description: "Seconds of audio transcribed, by model",
+  incremental: true
+})
+
+export const transcriptionErrors = Metric.counter("transcription_errors_total", {
+  description:
+    "Failed transcriptions and downloads, by kind (download, auth, quota, rate_limited, timeout, unavailable, bad_request)",
+  incremental: true
+})
+
 /** Counts one event with labels. */
 export const count = (metric: Metric.Counter<number>, attributes: Record<string, string>, value = 1) =>
   Metric.update(Metric.withAttributes(metric, attributes), value)

@@ -83,7 +83,14 @@ export class HandleUpdate extends Context.Service<
             from: event.from,
             messageId: 0,
             text: `/${command}`,
-            unsupported: null
+            unsupported: null,
+            // A button press is meant for the bot that showed it, in groups too.
+            replyToUserId: loaded.bot.telegramBotId,
+            fromChannel: false,
+            sentAsChat: false,
+            senderName: null,
+            recording: null,
+            photo: null
           })
         }
       })

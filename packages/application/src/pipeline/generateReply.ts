@@ -14,8 +14,10 @@ import {
   type Message,
   MessageId,
   MessageModel,
+  PHOTO_UNREADABLE_REPLY,
   planReply,
   type ReplyPlan,
+  speakerText,
   type Usage,
   usageText,
   windowStart
@@ -26,10 +28,14 @@ import { type ChatTurn, LanguageModel } from "../ports/LanguageModel.ts"
 import { ChatRepository, EffectOutbox, MessageRepository, Transactions } from "../ports/Repositories.ts"
 import { Settings } from "../ports/Settings.ts"
 import { TelegramGateway, type Token } from "../ports/TelegramGateway.ts"
+import { Transcriber } from "../ports/Transcriber.ts"
 import { UsageLedger } from "../ports/UsageLedger.ts"
 import { classifyLlm, retryLater } from "./failures.ts"
-import type { RetryLater } from "./PipelineErrors.ts"
+import { makeLoadPhoto } from "./loadPhoto.ts"
+import type { BotUnavailable, RetryLater } from "./PipelineErrors.ts"
+import { makeStreamAnswer } from "./streamAnswer.ts"
 import { timed } from "./timed.ts"
+import { TranscribeRecording } from "./transcribeRecording.ts"
 
 /** Replies faster than this show no "typing…". */
 export const TYPING_AFTER = "750 millis"
@@ -44,7 +50,7 @@ export class GenerateReply extends Context.Service<
       chat: Chat,
       incoming: Message,
       content: IncomingContent
-    ) => Effect.Effect<Option.Option<Message>, RetryLater>
+    ) => Effect.Effect<Option.Option<Message>, RetryLater | BotUnavailable>
     /**
      * A failure we will not retry: the bot's error message is stored as a
      * failed reply (to be sent), and admins get `notice`.
@@ -69,6 +75,10 @@ export class GenerateReply extends Context.Service<
       const llm = yield* LanguageModel
       const settings = yield* Settings
       const ledger = yield* UsageLedger
+      const streamAnswer = yield* makeStreamAnswer
+      const loadPhoto = yield* makeLoadPhoto
+      const recordings = yield* TranscribeRecording
+      const limits = { voiceMaxSeconds: (yield* Transcriber).maxSeconds }
 
       const newReply = (incoming: Message, text: string, usage?: Usage) =>
         Effect.map(Clock.currentTimeMillis, (now) =>
@@ -102,16 +112,32 @@ export class GenerateReply extends Context.Service<
           })
         )
 
-      const askModel = Effect.fn("Pipeline.askModel")(function* (bot: Bot, token: Token, chat: Chat) {
+      const askModel = Effect.fn("Pipeline.askModel")(function* (
+        bot: Bot,
+        token: Token,
+        chat: Chat,
+        incoming: Message,
+        image: string | null,
+        caption: string
+      ) {
         const history = yield* messages.history(chat.id, chat.thread, Math.max(bot.historyLimit, 1))
         const turns: Array<ChatTurn> = []
         if (bot.systemPrompt.trim() !== "") turns.push({ role: "system", content: bot.systemPrompt })
-        for (const message of history) turns.push({ role: llmRole(message.role), content: message.text })
-        return yield* whileTyping(
-          token,
-          chat.telegramChatId,
-          llm.complete({ model: bot.model ?? settings.defaultModel, messages: turns })
-        )
+        for (const message of history) {
+          const role = llmRole(message.role)
+          // The photo being answered goes as an image with its caption; earlier ones stay placeholders.
+          const current = image !== null && message.id === incoming.id
+          const text = current ? caption : message.text
+          const content = role === "user" ? speakerText(chat.type, message.senderName, text) : text
+          turns.push(current ? { role, content, images: [image] } : { role, content })
+        }
+        const request = { model: bot.model ?? settings.defaultModel, messages: turns }
+        // Drafts exist in private chats only; groups keep "typing…".
+        if (bot.streaming && chat.type === "private") {
+          const draftId = Math.max(1, incoming.telegramMessageIds[0] ?? 1)
+          return yield* streamAnswer(bot.id, token, chat.telegramChatId, draftId, request)
+        }
+        return yield* whileTyping(token, chat.telegramChatId, llm.complete(request))
       })
 
       const saveFailed = Effect.fn("Pipeline.saveFailedReply")(function* (
@@ -158,7 +184,28 @@ export class GenerateReply extends Context.Service<
         incoming: Message,
         content: IncomingContent
       ) {
-        const plan = planReply(bot, chat, content, incoming.tgUserId)
+        let plan = planReply(bot, chat, content, incoming.tgUserId, limits)
+        if (plan._tag === "Transcribe" && content.recording != null) {
+          // The transcript is stored before the answer is made: a rerun does not pay for it again.
+          const heard = yield* recordings.transcribe(bot, token, incoming, content.recording)
+          plan =
+            heard._tag === "Unreadable"
+              ? { _tag: "FixedAnswer", text: heard.reply }
+              : planReply(
+                  bot,
+                  chat,
+                  {
+                    ...content,
+                    text: heard.message.text,
+                    recording: { ...content.recording, transcribed: true }
+                  },
+                  incoming.tgUserId,
+                  limits
+                )
+          if (heard._tag === "Unreadable") {
+            yield* Effect.logWarning("recording not transcribed", { bot_id: bot.id, reason: heard.reason })
+          }
+        }
         switch (plan._tag) {
           case "Refuse":
             return yield* refuse(bot, incoming, plan)
@@ -185,6 +232,8 @@ export class GenerateReply extends Context.Service<
               )
             )
           }
+          case "Transcribe":
+            return yield* Effect.die(new Error("a recording without its file was planned for transcription"))
           case "AskModel":
             break
         }
@@ -202,7 +251,17 @@ export class GenerateReply extends Context.Service<
             limitText(bot.limitMessage, check)
           )
         }
-        const outcome = yield* askModel(bot, token, chat).pipe(
+        // conversations (issue 11): a photo is looked at only for this request.
+        let image: string | null = null
+        if (content.photo != null && bot.vision) {
+          const loaded = yield* loadPhoto(bot, token, content.photo)
+          if (loaded._tag === "Unreadable") {
+            yield* Effect.logWarning("photo not loaded", { bot_id: bot.id, reason: loaded.reason })
+            return Option.some(yield* save(yield* newReply(incoming, PHOTO_UNREADABLE_REPLY)))
+          }
+          image = loaded.dataUrl
+        }
+        const outcome = yield* askModel(bot, token, chat, incoming, image, content.text).pipe(
           Effect.map((answer) => ({ ok: true as const, answer })),
           Effect.catchTag("LlmError", (error) =>
             classifyLlm(error) === "retryable"

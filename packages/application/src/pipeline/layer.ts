@@ -5,6 +5,7 @@ import { HandleUpdate } from "./HandleUpdate.ts"
 import { SaveIncoming } from "./saveIncoming.ts"
 import { SendBudget } from "./sendBudget.ts"
 import { SendReply } from "./sendReply.ts"
+import { TranscribeRecording } from "./transcribeRecording.ts"
 
 /**
  * The pipeline on the ports: its steps, the orchestration, and the bot access
@@ -13,5 +14,7 @@ import { SendReply } from "./sendReply.ts"
  */
 export const PipelineLayer = HandleUpdate.layer.pipe(
   Layer.provideMerge(Layer.mergeAll(SaveIncoming.layer, GenerateReply.layer, SendReply.layer)),
+  // conversations (issue 11): voice, audio and video notes
+  Layer.provideMerge(TranscribeRecording.layer),
   Layer.provideMerge(Layer.mergeAll(BotAccess.layer, SendBudget.layer))
 )

@@ -68,13 +68,15 @@ export class SaveIncoming extends Context.Service<
 
       const message = Effect.fn("Pipeline.ensureIncomingSaved")(function* (bot: Bot, event: MessageEvent) {
         const at = new Date(yield* Clock.currentTimeMillis)
-        if (event.from) yield* rememberUser(event.from, at)
+        // A message sent as a chat (channel, anonymous admin) carries a placeholder account in `from`.
+        const person = event.sentAsChat ? null : event.from
+        if (person) yield* rememberUser(person, at)
         const chat = yield* chats.findOrCreate({
           botId: bot.id,
           telegramChatId: event.chat.id,
           type: event.chat.type,
           title: event.chat.title ?? null,
-          tgUserId: event.chat.type === "private" && event.from ? event.from.id : null,
+          tgUserId: event.chat.type === "private" && person ? person.id : null,
           lastMessageAt: at
         })
         const id = MessageId.make(randomUUID())
@@ -84,10 +86,20 @@ export class SaveIncoming extends Context.Service<
             chatId: chat.id,
             botId: bot.id,
             thread: chat.thread,
-            tgUserId: event.from ? TelegramUserId.make(event.from.id) : null,
+            tgUserId: person ? TelegramUserId.make(person.id) : null,
             updateId: event.updateId,
             telegramMessageId: event.messageId,
-            text: event.unsupported ? `[${event.unsupported}]` : event.text,
+            // A photo is stored as a placeholder with its caption: the bytes stay at Telegram.
+            text: event.unsupported
+              ? `[${event.unsupported}]`
+              : event.photo !== null
+                ? `[photo]${event.text === "" ? "" : ` ${event.text}`}`
+                : event.text,
+            senderName: event.senderName,
+            kind:
+              event.recording?.kind ??
+              (event.photo !== null ? "photo" : event.unsupported ? "other" : "text"),
+            mediaSeconds: event.recording?.durationSeconds ?? null,
             at
           })
         )

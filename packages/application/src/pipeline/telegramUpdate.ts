@@ -5,7 +5,14 @@
  * (ids are integers in Telegram's ranges), or the update is `invalid`: it can
  * never be processed, and no retry will change that.
  */
-import { type BotId, chatKey as chatKeyOf } from "@botfleet/domain"
+import {
+  type BotId,
+  chatKey as chatKeyOf,
+  type IncomingPhoto,
+  type IncomingRecording,
+  PHOTO_MAX_BYTES,
+  type RecordingKind
+} from "@botfleet/domain"
 import { Result, Schema } from "effect"
 
 /** Telegram: user and chat ids have "at most 52 significant bits". */
@@ -35,12 +42,28 @@ const Chat = Schema.Struct({
 })
 export type TelegramChat = typeof Chat.Type
 
+// conversations (issue 11): recordings the bot listens to.
+const Recording = Schema.Struct({
+  file_id: Schema.String,
+  duration: Schema.optional(Schema.Number),
+  file_size: Schema.optional(Schema.Number)
+})
+
 const TelegramMessage = Schema.Struct({
   message_id: MessageIdNumber,
   chat: Chat,
   from: Schema.optional(User),
   text: Schema.optional(Schema.String),
-  caption: Schema.optional(Schema.String)
+  caption: Schema.optional(Schema.String),
+  // conversations (issue 11): whom a group message is for, and who spoke
+  sender_chat: Schema.optional(Chat),
+  voice: Schema.optional(Recording),
+  audio: Schema.optional(Recording),
+  video_note: Schema.optional(Recording),
+  photo: Schema.optional(
+    Schema.Array(Schema.Struct({ file_id: Schema.String, file_size: Schema.optional(Schema.Number) }))
+  ),
+  reply_to_message: Schema.optional(Schema.Struct({ from: Schema.optional(User) }))
 })
 
 const CallbackQuery = Schema.Struct({
@@ -89,6 +112,18 @@ export type IncomingEvent =
       readonly text: string
       /** e.g. "photo" when the message is media without text we can read. */
       readonly unsupported: string | null
+      /** The author of the message this one replies to. */
+      readonly replyToUserId: number | null
+      /** Posted by a channel (in a group: a linked channel's post or a channel speaking). */
+      readonly fromChannel: boolean
+      /** Sent as a chat (a channel, an anonymous admin): `from` is then a placeholder account. */
+      readonly sentAsChat: boolean
+      /** Who wrote it, as people call them: a name, or the title of the chat it was sent as. */
+      readonly senderName: string | null
+      /** A voice message, audio file or video note; its caption (if any) is the text until transcribed. */
+      readonly recording: IncomingRecording | null
+      /** A photo (its caption is the text). */
+      readonly photo: IncomingPhoto | null
     }
   | {
       readonly kind: "callback"
@@ -123,6 +158,42 @@ export const updateIdOf = (payload: unknown): number | undefined => {
   return typeof id === "number" && Number.isSafeInteger(id) && id >= 0 ? id : undefined
 }
 
+const recordingOf = (message: typeof TelegramMessage.Type): IncomingRecording | null => {
+  const kinds: ReadonlyArray<RecordingKind> = ["voice", "audio", "video_note"]
+  for (const kind of kinds) {
+    const file = message[kind]
+    if (file !== undefined) {
+      return {
+        kind,
+        fileId: file.file_id,
+        durationSeconds: file.duration ?? 0,
+        fileSize: file.file_size ?? null,
+        transcribed: false
+      }
+    }
+  }
+  return null
+}
+
+/** Telegram lists a photo's sizes smallest first: the largest that fits, else the smallest. */
+const photoOf = (message: typeof TelegramMessage.Type): IncomingPhoto | null => {
+  const sizes = message.photo ?? []
+  if (sizes.length === 0) return null
+  const fitting = sizes.filter((size) => (size.file_size ?? 0) <= PHOTO_MAX_BYTES)
+  const chosen = fitting.at(-1) ?? sizes[0]!
+  return { fileId: chosen.file_id, fileSize: chosen.file_size ?? null }
+}
+
+const senderNameOf = (message: typeof TelegramMessage.Type): string | null => {
+  // Anonymous admins and channels write as a chat; `from` is then a placeholder account.
+  if (message.sender_chat !== undefined) return message.sender_chat.title ?? null
+  if (message.from === undefined) return null
+  const name = [message.from.first_name, message.from.last_name]
+    .filter((part) => part !== undefined)
+    .join(" ")
+  return name !== "" ? name : (message.from.username ?? null)
+}
+
 export const parseUpdate = (payload: unknown): IncomingEvent => {
   const decoded = decodeUpdate(payload)
   if (Result.isFailure(decoded))
@@ -133,6 +204,8 @@ export const parseUpdate = (payload: unknown): IncomingEvent => {
     const raw = (payload as { message: Record<string, unknown> }).message
     const media = MEDIA_KINDS.find((kind) => raw[kind] !== undefined)
     const text = message.text ?? message.caption ?? ""
+    const recording = recordingOf(message)
+    const photo = photoOf(message)
     return {
       kind: "message",
       updateId: update.update_id,
@@ -140,7 +213,14 @@ export const parseUpdate = (payload: unknown): IncomingEvent => {
       from: message.from ?? null,
       messageId: message.message_id,
       text,
-      unsupported: text === "" ? (media ?? "message") : null
+      // A photo without caption is still "unsupported" for bots without vision: the planner decides.
+      unsupported: text === "" && recording === null && photo === null ? (media ?? "message") : null,
+      recording,
+      photo,
+      replyToUserId: message.reply_to_message?.from?.id ?? null,
+      fromChannel: message.sender_chat?.type === "channel",
+      sentAsChat: message.sender_chat !== undefined,
+      senderName: senderNameOf(message)
     }
   }
   if (update.callback_query) {

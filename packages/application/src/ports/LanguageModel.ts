@@ -7,6 +7,8 @@ import { Context, type Effect, Schema, type Stream } from "effect"
 export interface ChatTurn {
   readonly role: "system" | "user" | "assistant"
   readonly content: string
+  /** conversations (issue 11): images the user sent with this turn, as data URLs (user turns only). */
+  readonly images?: ReadonlyArray<string> | undefined
 }
 
 export interface Completion {

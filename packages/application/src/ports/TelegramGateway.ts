@@ -67,6 +67,15 @@ export interface SendMessageInput {
 
 export type Token = Redacted.Redacted<string>
 
+/** conversations (issue 11): a private chat's growing answer, shown until the final message is sent. */
+export interface MessageDraftInput {
+  readonly chatId: number
+  /** Non-zero; drafts with the same id replace each other. */
+  readonly draftId: number
+  /** 1–4096 characters, plain text. */
+  readonly text: string
+}
+
 export class TelegramGateway extends Context.Service<
   TelegramGateway,
   {
@@ -90,6 +99,26 @@ export class TelegramGateway extends Context.Service<
       token: Token,
       callbackQueryId: string,
       text?: string | undefined
+    ) => Effect.Effect<void, TelegramError>
+    /**
+     * conversations (issue 11): Bot API `sendMessageDraft`. Ephemeral, so never
+     * retried: the next draft (or the final message) replaces it anyway.
+     */
+    readonly sendMessageDraft: (token: Token, input: MessageDraftInput) => Effect.Effect<void, TelegramError>
+    /**
+     * conversations (issue 11): `getFile`, then the bytes from
+     * `<api root>/file/bot<token>/<file_path>`. A file over `maxBytes` is refused
+     * (bad_request) without downloading the rest; a missing one is not_found.
+     */
+    readonly downloadFile: (
+      token: Token,
+      fileId: string,
+      maxBytes: number
+    ) => Effect.Effect<{ readonly bytes: Uint8Array; readonly filePath: string }, TelegramError>
+    /** conversations (issue 11): the command menu shown when a user types "/". */
+    readonly setMyCommands: (
+      token: Token,
+      commands: ReadonlyArray<{ readonly command: string; readonly description: string }>
     ) => Effect.Effect<void, TelegramError>
     /** Long polling: raw update objects, as Telegram sent them. */
     readonly getUpdates: (

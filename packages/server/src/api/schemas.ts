@@ -1,5 +1,6 @@
 /** Request and response bodies of the admin API. */
 import { safeText } from "@botfleet/application"
+import { GroupMode, MessageKind } from "@botfleet/domain"
 import { Schema } from "effect"
 
 /**
@@ -59,7 +60,12 @@ export const BotView = Schema.Struct({
   /** Telegram's view of the webhook (GET /api/bots/:id only; null when polling or unreachable). */
   webhook: Schema.optional(Schema.NullOr(WebhookView)),
   // access and limits (issue 12)
-  ...accessViewFields()
+  ...accessViewFields(),
+  // conversations (issue 11)
+  groupMode: GroupMode,
+  streaming: Schema.Boolean,
+  voice: Schema.Boolean,
+  vision: Schema.Boolean
 })
 export type BotView = typeof BotView.Type
 
@@ -148,7 +154,12 @@ export const CreateBot = Schema.Struct({
   errorMessage: Schema.optional(Text(4096)),
   historyLimit: Schema.optional(HistoryLimit),
   // access and limits (issue 12)
-  ...accessInputFields
+  ...accessInputFields,
+  // conversations (issue 11)
+  groupMode: Schema.optional(GroupMode),
+  streaming: Schema.optional(Schema.Boolean),
+  voice: Schema.optional(Schema.Boolean),
+  vision: Schema.optional(Schema.Boolean)
 })
 
 export const UpdateBot = Schema.Struct({
@@ -161,7 +172,12 @@ export const UpdateBot = Schema.Struct({
   errorMessage: Schema.optional(Text(4096)),
   historyLimit: Schema.optional(HistoryLimit),
   // access and limits (issue 12)
-  ...accessInputFields
+  ...accessInputFields,
+  // conversations (issue 11)
+  groupMode: Schema.optional(GroupMode),
+  streaming: Schema.optional(Schema.Boolean),
+  voice: Schema.optional(Schema.Boolean),
+  vision: Schema.optional(Schema.Boolean)
 })
 
 // ---------------------------------------------------------------- chats and messages
@@ -204,7 +220,11 @@ export const MessageView = Schema.Struct({
   telegramMessageIds: Schema.Array(Schema.Number),
   replyTo: Schema.NullOr(Schema.String),
   createdAt: IsoDate,
-  sentAt: NullableIsoDate
+  sentAt: NullableIsoDate,
+  // conversations (issue 11)
+  kind: MessageKind,
+  mediaSeconds: Schema.NullOr(Schema.Number),
+  senderName: Schema.NullOr(Schema.String)
 })
 export type MessageView = typeof MessageView.Type
 

@@ -34,7 +34,12 @@ export const toBotView = (
   blockedUserIds: bot.blockedUserIds,
   deniedMessage: bot.deniedMessage,
   limits: bot.limits,
-  limitMessage: bot.limitMessage
+  limitMessage: bot.limitMessage,
+  // conversations (issue 11)
+  groupMode: bot.groupMode,
+  streaming: bot.streaming,
+  voice: bot.voice,
+  vision: bot.vision
 })
 
 export const toChatView = ({ chat, user }: ChatWithUser): ChatView => ({
@@ -75,7 +80,11 @@ export const toMessageView = (message: Message): MessageView => ({
   telegramMessageIds: message.telegramMessageIds,
   replyTo: message.replyTo,
   createdAt: message.createdAt.toISOString(),
-  sentAt: iso(message.sentAt)
+  sentAt: iso(message.sentAt),
+  // conversations (issue 11)
+  kind: message.kind,
+  mediaSeconds: message.mediaSeconds,
+  senderName: message.senderName
 })
 
 export const toFailedUpdateView = (update: FailedUpdate): FailedUpdateView => ({

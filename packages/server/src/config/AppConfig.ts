@@ -40,6 +40,9 @@ export interface AppConfigShape {
   readonly apiRateLimitPerMinute: number
   /** GET /api/stats per minute per admin (API_STATS_RATE_LIMIT_PER_MINUTE). */
   readonly apiStatsRateLimitPerMinute: number
+  // conversations (issue 11): speech to text
+  readonly openaiTranscribeModel: string
+  readonly voiceMaxSeconds: number
 }
 
 export class AppConfig extends Context.Service<AppConfig, AppConfigShape>()("@botfleet/server/AppConfig") {}
@@ -189,7 +192,10 @@ const readAll = Effect.all({
   apiStatsRateLimitPerMinute: withDefault(
     variable("API_STATS_RATE_LIMIT_PER_MINUTE", positiveInt(1_000_000)),
     10
-  )
+  ),
+  // conversations (issue 11)
+  openaiTranscribeModel: withDefault(variable("OPENAI_TRANSCRIBE_MODEL", text), "gpt-4o-mini-transcribe"),
+  voiceMaxSeconds: withDefault(variable("VOICE_MAX_SECONDS", positiveInt(86_400)), 300)
 })
 
 /** Reads the environment; any problem becomes one `InvalidConfig`. */

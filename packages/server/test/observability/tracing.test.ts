@@ -41,6 +41,8 @@ layer(
       Effect.gen(function* () {
         const server = yield* TestServer
         const { bot } = yield* server.addBot("Traced")
+        // This trace is about complete() and "typing…"; streamed answers show drafts instead.
+        yield* server.bots.update(bot.id, { streaming: false }).pipe(Effect.orDie)
         // A model slower than the typing threshold, so the trace also shows "typing…".
         yield* server.openai.setLatency(1000)
         const response = yield* postUpdate(server.baseUrl, bot, textUpdate(7001, "trace me"))

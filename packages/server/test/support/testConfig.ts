@@ -31,6 +31,8 @@ export const testConfig = (overrides: Partial<AppConfigShape>): AppConfigShape =
   // API rate limits (issue 12): out of the way of other tests; rateLimits.test.ts sets its own
   apiRateLimitPerMinute: 100_000,
   apiStatsRateLimitPerMinute: 100_000,
+  openaiTranscribeModel: "gpt-4o-mini-transcribe",
+  voiceMaxSeconds: 300,
   ...overrides
 })
 

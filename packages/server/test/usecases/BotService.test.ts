@@ -103,7 +103,9 @@ describe("BotService.enable and disable", () => {
         assert.isTrue((yield* service.get(registered.id)).active)
         // Nothing talks to Telegram until the runner carries the effect out.
         assert.deepStrictEqual(yield* log.webhookEvents, [])
-        assert.strictEqual(yield* EffectRunner.use((runner) => runner.runDue(10)), 1)
+        // The webhook, then the command menu (conversations, issue 11).
+        assert.strictEqual(yield* EffectRunner.use((runner) => runner.runDue(10)), 2)
+        assert.deepStrictEqual(yield* log.commandMenus, new Map([[42, ["start", "help", "refresh"]]]))
         assert.deepStrictEqual(yield* log.webhookEvents, [
           {
             botId: 42,
@@ -123,7 +125,10 @@ describe("BotService.enable and disable", () => {
         token: yield* knownToTelegram(42, "h_bot")
       })
       assert.isTrue((yield* service.enable(registered.id)).active)
-      assert.deepStrictEqual(yield* claimEffects, [{ _tag: "TelegramRemoveWebhook", botId: registered.id }])
+      assert.deepStrictEqual(yield* claimEffects, [
+        { _tag: "TelegramRemoveWebhook", botId: registered.id },
+        { _tag: "TelegramSetCommands", botId: registered.id }
+      ])
       // The claim above holds the effect for a minute; then the runner gets it.
       yield* TestClock.adjust("61 seconds")
       yield* EffectRunner.use((runner) => runner.runDue(10))
@@ -131,6 +136,20 @@ describe("BotService.enable and disable", () => {
         (yield* TelegramMemoryLog.use((log) => log.webhookEvents)).map((event) => event.type),
         ["deleted"]
       )
+    }).pipe(Effect.provide(harness()))
+  )
+
+  it.effect("a bot disabled before its command menu was set gets none (conversations, issue 11)", () =>
+    Effect.gen(function* () {
+      const service = yield* BotService
+      const registered = yield* service.register({
+        name: "Helper",
+        token: yield* knownToTelegram(42, "h_bot")
+      })
+      yield* service.enable(registered.id)
+      yield* service.disable(registered.id)
+      yield* EffectRunner.use((runner) => runner.runDue(10))
+      assert.deepStrictEqual(yield* TelegramMemoryLog.use((log) => log.commandMenus), new Map())
     }).pipe(Effect.provide(harness()))
   )
 

@@ -11,6 +11,7 @@ import {
   RepositoriesMemory,
   SecretBoxMemory,
   TelegramGatewayMemory,
+  TranscriberMemory,
   UpdateInboxMemory
 } from "@botfleet/adapters"
 import {
@@ -31,7 +32,7 @@ import {
   UpdateInbox
 } from "@botfleet/application"
 import type { Bot, Chat, DomainEffect, Message } from "@botfleet/domain"
-import { Effect, Layer, Option, Redacted } from "effect"
+import { Effect, Layer, Option, Redacted, Stream } from "effect"
 import { TestClock } from "effect/testing"
 
 export const testPolicy: RetryPolicy = { maxAttempts: 3, baseDelayMs: 1_000, maxDelayMs: 10_000 }
@@ -43,13 +44,16 @@ export interface HarnessOptions {
   readonly telegram?: ((gateway: TelegramGateway["Service"]) => TelegramGateway["Service"]) | undefined
 }
 
-/** The model "thinks" for a second of virtual time before answering. */
+/**
+ * The model "thinks" for a second of virtual time before answering; a streamed
+ * answer takes 100 ms of virtual time per piece, so drafts get their turn.
+ */
 const thinkingModel = Layer.effect(
   LanguageModel,
   LanguageModel.useSync((model) =>
     LanguageModel.of({
       complete: (request) => Effect.andThen(TestClock.adjust("1 second"), model.complete(request)),
-      stream: model.stream
+      stream: (request) => model.stream(request).pipe(Stream.tap(() => TestClock.adjust("100 millis")))
     })
   )
 )
@@ -76,7 +80,8 @@ export const harness = (options: HarnessOptions = {}) => {
     telegram,
     thinkingModel.pipe(Layer.provideMerge(LanguageModelMemory.layerMemory())),
     SecretBoxMemory.layerMemory,
-    settings
+    settings,
+    TranscriberMemory.layerMemory({ maxSeconds: 300 })
   )
   return ChatWorker.layerWith(options.policy ?? testPolicy).pipe(
     Layer.provideMerge(Layer.mergeAll(BotService.layer, EffectRunner.layer)),

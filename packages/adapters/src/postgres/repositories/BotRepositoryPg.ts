@@ -45,12 +45,17 @@ export interface BotRow {
   readonly denied_message: string
   readonly limits: unknown
   readonly limit_message: string
+  // conversations (issue 11)
+  readonly group_mode: string
+  readonly streaming: boolean
+  readonly voice: boolean
+  readonly vision: boolean
 }
 
 /** Typed for the decoder, which checks the value anyway. */
 const json = <A>(value: unknown): A => (typeof value === "string" ? JSON.parse(value) : value) as A
 
-const decodeBot = Schema.decodeEffect(Bot)
+const decodeBot = Schema.decodeUnknownEffect(Bot)
 
 /** A row as a Bot; a row the schema rejects is a defect (the database holds what we wrote). */
 export const botFromRow = (row: BotRow): Effect.Effect<Bot> =>
@@ -81,7 +86,12 @@ export const botFromRow = (row: BotRow): Effect.Effect<Bot> =>
     blockedUserIds: json<ReadonlyArray<number>>(row.blocked_user_ids),
     deniedMessage: row.denied_message,
     limits: { ...NO_LIMITS, ...json<Partial<BotLimits>>(row.limits) },
-    limitMessage: row.limit_message
+    limitMessage: row.limit_message,
+    // conversations (issue 11)
+    groupMode: row.group_mode,
+    streaming: row.streaming,
+    voice: row.voice,
+    vision: row.vision
   }).pipe(Effect.orDie)
 
 const botColumns = (bot: Bot) => ({
@@ -111,7 +121,12 @@ const botColumns = (bot: Bot) => ({
   blocked_user_ids: JSON.stringify(bot.blockedUserIds),
   denied_message: bot.deniedMessage,
   limits: JSON.stringify(bot.limits),
-  limit_message: bot.limitMessage
+  limit_message: bot.limitMessage,
+  // conversations (issue 11)
+  group_mode: bot.groupMode,
+  streaming: bot.streaming,
+  voice: bot.voice,
+  vision: bot.vision
 })
 
 /** Which unique index said no tells which domain error it is; anything else is a defect. */

@@ -28,6 +28,11 @@ export interface MessageRow {
   readonly error: string | null
   readonly created_at: Date
   readonly sent_at: Date | null
+  // conversations (issue 11)
+  readonly sender_name: string | null
+  readonly kind: string
+  /** numeric arrives as text. */
+  readonly media_seconds: string | number | null
 }
 
 const decodeMessage = Schema.decodeUnknownEffect(Message)
@@ -52,7 +57,11 @@ export const messageFromRow = (row: MessageRow): Effect.Effect<Message> =>
     status: row.status,
     error: row.error,
     createdAt: row.created_at,
-    sentAt: row.sent_at
+    sentAt: row.sent_at,
+    // conversations (issue 11)
+    senderName: row.sender_name,
+    kind: row.kind,
+    mediaSeconds: row.media_seconds === null ? null : Number(row.media_seconds)
   }).pipe(Effect.orDie)
 
 const messageColumns = (message: Message) => ({
@@ -75,7 +84,11 @@ const messageColumns = (message: Message) => ({
   status: message.status,
   error: message.error,
   created_at: message.createdAt,
-  sent_at: message.sentAt
+  sent_at: message.sentAt,
+  // conversations (issue 11)
+  sender_name: message.senderName,
+  kind: message.kind,
+  media_seconds: message.mediaSeconds
 })
 
 const keyOf = (message: Message): CursorKey => ({ at: message.createdAt.getTime(), id: message.id })

@@ -1,0 +1,101 @@
+/**
+ * Streamed answers in private chats (conversations, issue 11): while the model
+ * writes, the user sees the answer grow as a Bot API draft (`sendMessageDraft`),
+ * at most every DRAFT_EVERY. Drafts are ephemeral: nothing of them is stored,
+ * a crash mid-stream just generates again, and the final answer still goes out
+ * once through the send step. A bot whose Telegram refuses drafts (an older
+ * API server: 400 or 404) shows "typing…" instead from then on, and the reply
+ * goes on.
+ */
+import { type BotId, splitReply } from "@botfleet/domain"
+import { Clock, Effect, Schedule, Stream } from "effect"
+import * as Metrics from "../observability/metrics.ts"
+import { type Completion, type CompletionRequest, LanguageModel, LlmError } from "../ports/LanguageModel.ts"
+import { type TelegramError, TelegramGateway, type Token } from "../ports/TelegramGateway.ts"
+
+/** Telegram asks bots not to update a draft more often than this. */
+export const DRAFT_EVERY = "300 millis"
+/** "typing…" lasts about 5 s; repeated a little sooner. */
+const TYPING_EVERY_MS = 4_000
+
+/** What a draft shows of the answer so far: the part that will be its last message (≤ 4096). */
+export const draftText = (text: string): string => (text.trim() === "" ? "" : (splitReply(text).at(-1) ?? ""))
+
+/** Not worth trying again for this bot: the method is unknown or refused. */
+const refusesDrafts = (error: TelegramError) => error.kind === "bad_request" || error.kind === "not_found"
+
+export const makeStreamAnswer = Effect.gen(function* () {
+  const telegram = yield* TelegramGateway
+  const llm = yield* LanguageModel
+  /** Bots whose Telegram refused a draft: typing for them until the process restarts. */
+  const refused = new Set<BotId>()
+
+  return Effect.fn("Pipeline.streamAnswer")(function* (
+    botId: BotId,
+    token: Token,
+    chatId: number,
+    draftId: number,
+    request: CompletionRequest
+  ) {
+    let text = ""
+    let shown = ""
+    let typedAt = Number.NEGATIVE_INFINITY
+
+    const typing = Effect.gen(function* () {
+      const now = yield* Clock.currentTimeMillis
+      if (now - typedAt < TYPING_EVERY_MS) return
+      typedAt = now
+      yield* telegram.sendChatAction(token, chatId, "typing").pipe(Effect.ignore)
+    })
+
+    const showDraft = Effect.gen(function* () {
+      if (refused.has(botId)) return yield* typing
+      const draft = draftText(text)
+      if (draft === "" || draft === shown) return
+      shown = draft
+      yield* telegram.sendMessageDraft(token, { chatId, draftId, text: draft }).pipe(
+        Effect.andThen(Metrics.count(Metrics.draftUpdates, { bot: botId, outcome: "ok" })),
+        Effect.catchTag("TelegramError", (error) => {
+          if (!refusesDrafts(error)) {
+            // A late or lost draft is replaced by the next one: nothing to do.
+            return Metrics.count(Metrics.draftUpdates, { bot: botId, outcome: "error" })
+          }
+          refused.add(botId)
+          return Effect.all([
+            Metrics.count(Metrics.draftUpdates, { bot: botId, outcome: "refused" }),
+            Effect.logWarning("Telegram refuses message drafts; showing typing instead", {
+              bot_id: botId,
+              reason: error.message
+            }),
+            typing
+          ])
+        })
+      )
+    })
+
+    return yield* Effect.scoped(
+      Effect.gen(function* () {
+        yield* Effect.forkScoped(
+          showDraft.pipe(Effect.repeat(Schedule.spaced(DRAFT_EVERY)), Effect.delay(DRAFT_EVERY)),
+          { startImmediately: true }
+        )
+        let finished: Completion | undefined
+        yield* Stream.runForEach(llm.stream(request), (event) =>
+          Effect.sync(() => {
+            if (event._tag === "TextDelta") text += event.text
+            else finished = event.completion
+          })
+        )
+        if (finished === undefined) {
+          return yield* new LlmError({
+            kind: "unavailable",
+            model: request.model,
+            description: "the stream ended without the whole answer",
+            retryAfterSeconds: null
+          })
+        }
+        return finished
+      })
+    )
+  })
+})
