@@ -27,6 +27,7 @@ layer(serverLayer(limits), { timeout: 60_000, excludeTestServices: true })("API 
     () =>
       Effect.gen(function* () {
         const server = yield* TestServer
+        yield* awayFromWindowEdge
         const api = yield* loggedIn(server.baseUrl)
         const remaining: Array<string | null> = []
         for (let i = 0; i < 5; i++) {
