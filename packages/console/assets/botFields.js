@@ -4,7 +4,8 @@
  * objects, e.g. "limits.userMessagesPerDay"), `kind` picks the input.
  *
  * kinds: text, textarea, number, select (`options`), checkbox, ids (a list of
- * numbers written comma-separated). `nullable`: an empty input sends null.
+ * numbers written comma- or space-separated). `nullable`: an empty input sends
+ * null (for limits: no limit).
  * `onCreate`: also asked when adding a bot (the rest keep the server's defaults).
  */
 export const botSections = [
@@ -18,8 +19,44 @@ export const botSections = [
     id: "texts",
     title: "Prompt and texts",
     text: "What the model is told, and the fixed answers to commands."
+  },
+  {
+    id: "conversations",
+    title: "Conversations",
+    text: "What the bot answers in groups, and which kinds of messages it understands."
+  },
+  {
+    id: "access",
+    title: "Access and limits",
+    text: "Who may talk to the bot, and how much each user and the bot may use the model. Limits count in UTC windows."
   }
 ]
+
+/** A list of Telegram ids: numbers (groups' are negative) separated by commas or spaces. */
+const IDS_PATTERN = String.raw`[\s,]*(-?\d+([\s,]+-?\d+)*)?[\s,]*`
+
+const idsField = (name, label, help) => ({
+  name,
+  section: "access",
+  kind: "ids",
+  label,
+  pattern: IDS_PATTERN,
+  placeholder: "e.g. 111111111, 222222222",
+  help
+})
+
+const limitField = (key, label, help, { usd = false } = {}) => ({
+  name: `limits.${key}`,
+  section: "access",
+  kind: "number",
+  label,
+  nullable: true,
+  min: 0,
+  max: usd ? 1_000_000 : 1_000_000_000,
+  step: usd ? "0.01" : "1",
+  placeholder: "No limit",
+  help: `${help} Empty: no limit.`
+})
 
 export const botFields = [
   {
@@ -87,6 +124,103 @@ export const botFields = [
     rows: 2,
     maxLength: 4096,
     help: "What the user gets when a reply fails."
+  },
+  {
+    name: "groupMode",
+    section: "conversations",
+    kind: "select",
+    label: "In groups",
+    options: [
+      { value: "mention", label: "Answer when mentioned or replied to" },
+      { value: "all", label: "Answer every message" },
+      { value: "off", label: "Never answer in groups" }
+    ],
+    help: "Messages not answered are still stored and give context to the next answer. Private chats are not affected."
+  },
+  {
+    name: "streaming",
+    section: "conversations",
+    kind: "checkbox",
+    label: "Show the answer as it is written",
+    help: "In private chats the user sees the answer grow while the model writes."
+  },
+  {
+    name: "voice",
+    section: "conversations",
+    kind: "checkbox",
+    label: "Understand voice messages",
+    help: "Voice messages, audio files and video notes are transcribed and answered."
+  },
+  {
+    name: "vision",
+    section: "conversations",
+    kind: "checkbox",
+    label: "Look at photos",
+    help: "Photos go to the model as images (the model must accept images); otherwise only captions are read."
+  },
+  {
+    name: "access",
+    section: "access",
+    kind: "select",
+    label: "Who may talk to the bot",
+    options: [
+      { value: "open", label: "Anyone" },
+      { value: "allowlist", label: "Only the users and groups below" }
+    ]
+  },
+  idsField("allowedUserIds", "Allowed users", "Telegram user ids let in when only listed users may talk."),
+  idsField("allowedChatIds", "Allowed groups", "Telegram chat ids of groups whose members are all let in."),
+  idsField("blockedUserIds", "Blocked users", "Always refused, even when anyone may talk to the bot."),
+  {
+    name: "deniedMessage",
+    section: "access",
+    kind: "textarea",
+    label: "Refusal message",
+    rows: 2,
+    required: true,
+    maxLength: 4096,
+    help: "What a refused user is told (at most once a day)."
+  },
+  limitField(
+    "userMessagesPerMinute",
+    "Messages per user per minute",
+    "Messages a user may send to the model each minute."
+  ),
+  limitField(
+    "userMessagesPerDay",
+    "Messages per user per day",
+    "Messages a user may send to the model each day."
+  ),
+  limitField(
+    "userTokensPerDay",
+    "Tokens per user per day",
+    "Model tokens a user's replies may use each day."
+  ),
+  limitField(
+    "userUsdPerMonth",
+    "Spend per user per month (USD)",
+    "What a user's replies may cost each month.",
+    {
+      usd: true
+    }
+  ),
+  limitField(
+    "botUsdPerMonth",
+    "Spend of the bot per month (USD)",
+    "What all users of the bot together may cost each month.",
+    {
+      usd: true
+    }
+  ),
+  {
+    name: "limitMessage",
+    section: "access",
+    kind: "textarea",
+    label: "Limit message",
+    rows: 2,
+    required: true,
+    maxLength: 4096,
+    help: "What a user over a limit is told; {limit} and {reset} are filled in."
   }
 ]
 

@@ -36,7 +36,24 @@ const bot = {
   systemPrompt: "Be brief.",
   startMessage: "Hi",
   helpMessage: "Help",
-  errorMessage: "Sorry"
+  errorMessage: "Sorry",
+  groupMode: "mention",
+  streaming: true,
+  voice: true,
+  vision: true,
+  access: "open",
+  allowedUserIds: [],
+  allowedChatIds: [],
+  blockedUserIds: [],
+  deniedMessage: "Sorry, this bot is private.",
+  limits: {
+    userMessagesPerMinute: null,
+    userMessagesPerDay: null,
+    userTokensPerDay: null,
+    userUsdPerMonth: null,
+    botUsdPerMonth: null
+  },
+  limitMessage: "You have reached the {limit} limit."
 }
 
 describe("bot form bodies", () => {
@@ -58,11 +75,41 @@ describe("bot form bodies", () => {
   })
 
   it("a new bot sends the filled fields only, so the server's defaults apply to the rest", () => {
-    const inputs = inputsFor(botFields, null, { name: " Sales ", systemPrompt: "Sell politely." })
-    assert.deepStrictEqual(bodyFrom(botFields, inputs, null), {
+    // The form for a new bot asks only the `onCreate` fields (botFormSections).
+    const createFields = botFields.filter((field) => "onCreate" in field && field.onCreate)
+    const inputs = inputsFor(createFields, null, { name: " Sales ", systemPrompt: "Sell politely." })
+    assert.deepStrictEqual(bodyFrom(createFields, inputs, null), {
       name: "Sales",
       systemPrompt: "Sell politely."
     })
+  })
+
+  it("access and limits: an allowlist and one limit send the lists and the whole limits object", () => {
+    const inputs = inputsFor(botFields, bot, {
+      access: "allowlist",
+      allowedUserIds: "111111111, 222222222",
+      allowedChatIds: " -1001234567890 ",
+      "limits.userMessagesPerDay": "3",
+      "limits.userUsdPerMonth": "0.5",
+      groupMode: "all",
+      voice: false
+    })
+    assert.deepStrictEqual(bodyFrom(botFields, inputs, bot), {
+      access: "allowlist",
+      allowedUserIds: [111111111, 222222222],
+      allowedChatIds: [-1001234567890],
+      limits: { ...bot.limits, userMessagesPerDay: 3, userUsdPerMonth: 0.5 },
+      groupMode: "all",
+      voice: false
+    })
+  })
+
+  it("the ids pattern accepts numbers separated by commas or spaces, and nothing else", () => {
+    const field = botFields.find((candidate) => candidate.name === "allowedUserIds") as { pattern: string }
+    // The browser anchors a pattern to the whole value.
+    const whole = new RegExp(`^(?:${field.pattern})$`, "v")
+    for (const good of ["", "1", "1, 2 3", " -100123 ,4 ", "1,,2"]) assert.isTrue(whole.test(good), good)
+    for (const bad of ["a", "1-2", "1.5", "1;2", "@ann"]) assert.isFalse(whole.test(bad), bad)
   })
 
   it("nested fields, lists and switches: a changed nested field sends its whole object", () => {

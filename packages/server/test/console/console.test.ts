@@ -331,6 +331,78 @@ layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })
   )
 
   it.effect(
+    "access, limits and conversation settings through the form; a malformed id list is refused in place",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* TestServer
+        const api = yield* loggedIn(server.baseUrl)
+        const browser = yield* browserContext
+        const page = yield* step(() => browser.newPage())
+        const problems = watchProblems(page)
+        const bot = expectBody(
+          yield* api.post("/api/bots", {
+            name: "Guarded",
+            token: telegramBot(server.telegram, "Guarded").token,
+            limits: { userTokensPerDay: 5000 }
+          }),
+          201,
+          BotView
+        )
+        yield* signIn(page, server.baseUrl)
+        yield* step(async () => {
+          await page.goto(`${server.baseUrl}/admin/bots/${bot.id}`)
+          await page.getByRole("group", { name: "Access and limits" }).waitFor()
+          // What is stored shows: the one limit set, the others empty ("No limit").
+          assert.strictEqual(await page.getByLabel("Tokens per user per day").inputValue(), "5000")
+          assert.strictEqual(await page.getByLabel("Messages per user per day").inputValue(), "")
+          await page.getByLabel("Who may talk to the bot").selectOption("allowlist")
+          await page.getByLabel("Allowed users").fill("111111111, 222222222 333333333")
+          await page.getByLabel("Allowed groups").fill("-1001234567890")
+          await page.getByLabel("Messages per user per day").fill("3")
+          await page.getByLabel("Spend per user per month (USD)").fill("0.5")
+          await page.getByLabel("Tokens per user per day").fill("")
+          await page.getByLabel("In groups").selectOption("all")
+          await page.getByLabel("Understand voice messages").uncheck()
+          await page.getByRole("button", { name: "Save changes" }).click()
+          await page.getByText("Saved", { exact: true }).waitFor()
+        })
+        yield* screenshot(page, "bot-access", {
+          element: page.getByRole("group", { name: "Access and limits" })
+        })
+        const saved = expectBody(yield* api.get(`/api/bots/${bot.id}`), 200, BotView)
+        assert.strictEqual(saved.access, "allowlist")
+        assert.deepStrictEqual(saved.allowedUserIds, [111111111, 222222222, 333333333])
+        assert.deepStrictEqual(saved.allowedChatIds, [-1001234567890])
+        assert.deepStrictEqual(saved.limits, {
+          userMessagesPerMinute: null,
+          userMessagesPerDay: 3,
+          userTokensPerDay: null,
+          userUsdPerMonth: 0.5,
+          botUsdPerMonth: null
+        })
+        assert.strictEqual(saved.groupMode, "all")
+        assert.isFalse(saved.voice)
+        assert.isTrue(saved.vision, "untouched switches stay")
+        assert.strictEqual(saved.name, "Guarded")
+
+        // Letters in an id list: the browser says what it wants and nothing is sent.
+        const invalid = yield* step(async () => {
+          await page.getByLabel("Blocked users").fill("111111111, @ann")
+          await page.getByRole("button", { name: "Save changes" }).click()
+          return page
+            .getByLabel("Blocked users")
+            .evaluate((element) => (element as unknown as { validity: { valid: boolean } }).validity.valid)
+        })
+        assert.isFalse(invalid)
+        const intact = expectBody(yield* api.get(`/api/bots/${bot.id}`), 200, BotView)
+        assert.deepStrictEqual(intact.blockedUserIds, [])
+        assert.deepStrictEqual(intact.limits, saved.limits)
+        assert.deepStrictEqual(problems, [])
+      }).pipe(Effect.scoped),
+    60_000
+  )
+
+  it.effect(
     "with the keyboard alone: sign in, reach a bot's switch, enable it; Escape cancels a delete",
     () =>
       Effect.gen(function* () {

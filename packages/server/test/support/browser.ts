@@ -8,7 +8,7 @@ import { tmpdir } from "node:os"
 import path from "node:path"
 import { fileURLToPath } from "node:url"
 import { Effect } from "effect"
-import { type BrowserContext, chromium, type Page } from "playwright-core"
+import { type BrowserContext, chromium, type Locator, type Page } from "playwright-core"
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium"
 
@@ -66,11 +66,20 @@ export const watchProblems = (page: Page): Array<string> => {
 }
 
 /** The whole page by default; `fullPage: false` for what is on screen (e.g. with a modal dialog open). */
-export const screenshot = (page: Page, name: string, options: { readonly fullPage?: boolean } = {}) =>
+/** The whole page, or only `element` (a part worth showing on its own, e.g. one form section). */
+export const screenshot = (
+  page: Page,
+  name: string,
+  options: { readonly fullPage?: boolean; readonly element?: Locator } = {}
+) =>
   Effect.promise(async () => {
     mkdirSync(screenshotDir, { recursive: true })
     // Toasts fade on their own; in a still picture they only hide the page.
     await page.evaluate("window.scrollTo(0, 0); document.getElementById('toasts')?.replaceChildren()")
+    if (options.element) {
+      await options.element.screenshot({ path: path.join(screenshotDir, `${name}.png`) })
+      return
+    }
     await page.screenshot({
       path: path.join(screenshotDir, `${name}.png`),
       fullPage: options.fullPage ?? true
