@@ -12,6 +12,7 @@ const routes = [
   { pattern: /^\/admin\/?$/, page: () => import("./pages/fleet.js"), nav: "fleet" },
   { pattern: /^\/admin\/bots\/new$/, page: () => import("./pages/newBot.js"), nav: "fleet" },
   { pattern: /^\/admin\/bots\/(?<id>[\w-]+)$/, page: () => import("./pages/bot.js"), nav: "fleet" },
+  { pattern: /^\/admin\/bots\/(?<id>[\w-]+)\/users$/, page: () => import("./pages/users.js"), nav: "fleet" },
   { pattern: /^\/admin\/chats$/, page: () => import("./pages/chats.js"), nav: "chats" },
   { pattern: /^\/admin\/chats\/(?<id>[\w-]+)$/, page: () => import("./pages/chat.js"), nav: "chats" },
   { pattern: /^\/admin\/failures$/, page: () => import("./pages/failures.js"), nav: "failures" },

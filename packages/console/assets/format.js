@@ -50,3 +50,29 @@ export const userName = (user) => {
   const full = [user.firstName, user.lastName].filter(Boolean).join(" ")
   return user.username ? `${full} (@${user.username})` : full
 }
+
+/** "0:12", "1:05:09": a recording's length. */
+export const duration = (seconds) => {
+  const total = Math.round(seconds)
+  const hours = Math.floor(total / 3600)
+  const minutes = Math.floor((total % 3600) / 60)
+  const secs = String(total % 60).padStart(2, "0")
+  return hours > 0 ? `${hours}:${String(minutes).padStart(2, "0")}:${secs}` : `${minutes}:${secs}`
+}
+
+const KIND_LABELS = {
+  voice: "voice",
+  audio: "audio",
+  video_note: "video note",
+  photo: "photo",
+  other: "other media"
+}
+
+/** What a non-text message carried, e.g. "voice 0:12"; null for plain text. */
+export const kindLabel = (message) => {
+  const label = KIND_LABELS[message.kind]
+  if (!label) return null
+  return message.mediaSeconds === null || message.mediaSeconds === undefined
+    ? label
+    : `${label} ${duration(message.mediaSeconds)}`
+}

@@ -177,6 +177,7 @@ export const render = async (container, context) => {
       { class: "button secondary", href: `/admin/chats${query({ botId: bot.id })}` },
       "Chats"
     )
+    const usersLink = h("a", { class: "button secondary", href: `/admin/bots/${bot.id}/users` }, "Users")
     const { fields, inputs, sections } = botFormSections(bot)
     webhookSlot = webhookCard(bot)
     const problem = h("div", { class: "form-problem" })
@@ -216,7 +217,7 @@ export const render = async (container, context) => {
       pageHeader(bot.name, {
         back: { href: "/admin", label: "Bots" },
         subtitle: h("span", { class: "inline-list" }, `@${bot.username}`, botStatus(bot)),
-        actions: [chatsLink, toggle]
+        actions: [chatsLink, usersLink, toggle]
       }),
       bot.lastError
         ? h(

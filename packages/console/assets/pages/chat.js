@@ -4,7 +4,7 @@
  */
 import { api, query } from "../api.js"
 import { append, h, replace } from "../dom.js"
-import { chatName, count, dateTime, time, usd } from "../format.js"
+import { chatName, count, dateTime, kindLabel, time, usd } from "../format.js"
 import { actionButton, emptyState, errorNotice, loading, pageHeader, toast } from "../ui.js"
 
 const POLL_MS = 1500
@@ -54,6 +54,20 @@ export const render = async (container, { params, isActive, onLeave }) => {
   const older = h("div", { class: "older" })
   const pollProblem = h("div", { class: "form-problem" })
 
+  /** Groups show who spoke; a recording or photo gets a small tag (its text is the transcript or caption). */
+  const header = (message) => {
+    const author =
+      roleLabel[message.role] ?? (chat.user === null && message.senderName ? message.senderName : null)
+    const kind = kindLabel(message)
+    if (!author && !kind) return null
+    return h(
+      "span",
+      { class: "message-author" },
+      author,
+      kind ? h("span", { class: `kind-tag kind-${message.kind}`, title: "What the user sent" }, kind) : null
+    )
+  }
+
   const bubble = (message) =>
     h(
       "div",
@@ -61,7 +75,7 @@ export const render = async (container, { params, isActive, onLeave }) => {
         class: `message message-${message.role} status-${message.status}`,
         dataset: { messageId: message.id }
       },
-      roleLabel[message.role] ? h("span", { class: "message-author" }, roleLabel[message.role]) : null,
+      header(message),
       h("p", { class: "message-text" }, message.text),
       message.status === "failed"
         ? h(

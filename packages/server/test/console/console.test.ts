@@ -11,7 +11,9 @@ import { browserContext, type Page, recordTiming, screenshot, watchProblems } fr
 import {
   eventually,
   eventuallyEffect,
+  postUpdate,
   layer as serverLayer,
+  settled,
   TestServer,
   telegramBot,
   textUpdate
@@ -38,6 +40,37 @@ const userWrites = (
     )
     assert.strictEqual(response.status, 200)
   })
+
+let nextUpdateId = 900_000
+/** A private message from a named person: text, or a voice note (`voice` is Telegram's file and length). */
+const privateUpdate = (
+  chatId: number,
+  firstName: string,
+  content:
+    | { readonly text: string }
+    | { readonly voice: { readonly fileId: string; readonly seconds: number } }
+) => {
+  const updateId = nextUpdateId++
+  return {
+    update_id: updateId,
+    message: {
+      message_id: updateId,
+      date: Math.floor(Date.now() / 1000),
+      chat: { id: chatId, type: "private", first_name: firstName },
+      from: { id: chatId, is_bot: false, first_name: firstName },
+      ...("text" in content
+        ? { text: content.text }
+        : {
+            voice: {
+              file_id: content.voice.fileId,
+              file_unique_id: `u-${content.voice.fileId}`,
+              duration: content.voice.seconds,
+              mime_type: "audio/ogg"
+            }
+          })
+    }
+  }
+}
 
 const signIn = (page: Page, baseUrl: string) =>
   step(async () => {
@@ -403,6 +436,81 @@ layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })
   )
 
   it.effect(
+    "a bot's users: their use, block and unblock in place; a voice message is tagged in the transcript",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* TestServer
+        const api = yield* loggedIn(server.baseUrl)
+        const browser = yield* browserContext
+        const page = yield* step(() => browser.newPage())
+        const problems = watchProblems(page)
+        const { bot } = yield* server.addBot("Crowd")
+        const bob = 7_001
+        const cleo = 7_002
+        server.telegram.addFile("bob-voice", new TextEncoder().encode("is the shop open on Sunday"))
+        for (const update of [
+          privateUpdate(bob, "Bob", { text: "Hello" }),
+          privateUpdate(bob, "Bob", { voice: { fileId: "bob-voice", seconds: 12 } }),
+          privateUpdate(cleo, "Cleo", { text: "Hi there" })
+        ]) {
+          assert.strictEqual((yield* postUpdate(server.baseUrl, bot, update)).status, 200)
+          yield* settled(server, bot.id)
+        }
+
+        yield* signIn(page, server.baseUrl)
+        yield* step(async () => {
+          await page.goto(`${server.baseUrl}/admin/bots/${bot.id}`)
+          await page.getByRole("link", { name: "Users" }).click()
+          await page.getByRole("heading", { name: "Users", level: 1 }).waitFor()
+          const bobRow = page.locator(`tr[data-telegram-id="${bob}"]`)
+          await bobRow.locator("td[data-label=Today]", { hasText: /^2 msg/ }).waitFor()
+          await page
+            .locator(`tr[data-telegram-id="${cleo}"]`)
+            .locator("td[data-label=Today]", { hasText: /^1 msg/ })
+            .waitFor()
+          await bobRow.getByRole("button", { name: "Block Bob" }).click()
+          await bobRow.locator(".badge", { hasText: "Blocked" }).waitFor()
+        })
+        yield* screenshot(page, "users")
+        const blocked = expectBody(yield* api.get(`/api/bots/${bot.id}`), 200, BotView)
+        assert.deepStrictEqual(blocked.blockedUserIds, [bob])
+
+        // Blocked for real: Bob's next message gets the refusal, not an answer.
+        yield* postUpdate(server.baseUrl, bot, privateUpdate(bob, "Bob", { text: "Still there?" }))
+        yield* settled(server, bot.id)
+        assert.strictEqual(sentTexts(server, bob).at(-1), blocked.deniedMessage)
+
+        yield* step(async () => {
+          const bobRow = page.locator(`tr[data-telegram-id="${bob}"]`)
+          await bobRow.getByRole("button", { name: "Unblock Bob" }).click()
+          await bobRow.locator(".badge", { hasText: "Allowed" }).waitFor()
+        })
+        assert.deepStrictEqual(
+          expectBody(yield* api.get(`/api/bots/${bot.id}`), 200, BotView).blockedUserIds,
+          []
+        )
+
+        // Bob's chat: the voice note shows as "voice 0:12" with its transcript, the reply under it.
+        yield* step(async () => {
+          await page.locator(`tr[data-telegram-id="${bob}"]`).getByRole("link", { name: "Bob" }).click()
+          await page.getByRole("link", { name: /Bob/ }).first().click()
+          const voice = page.locator(".message-user", { hasText: "is the shop open on Sunday" })
+          await voice.locator(".kind-tag", { hasText: "voice 0:12" }).waitFor()
+          await page
+            .locator(".message-assistant", { hasText: "reply to: is the shop open on Sunday" })
+            .waitFor()
+          assert.strictEqual(
+            await page.locator(".message-user", { hasText: "Hello" }).locator(".kind-tag").count(),
+            0
+          )
+        })
+        yield* screenshot(page, "chat-voice")
+        assert.deepStrictEqual(problems, [])
+      }).pipe(Effect.scoped),
+    60_000
+  )
+
+  it.effect(
     "with the keyboard alone: sign in, reach a bot's switch, enable it; Escape cancels a delete",
     () =>
       Effect.gen(function* () {
@@ -480,6 +588,7 @@ layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })
         const pages = [
           ["mobile-fleet", "/admin", "Bots"],
           ["mobile-bot", `/admin/bots/${bot.id}`, "Narrow"],
+          ["mobile-users", `/admin/bots/${bot.id}/users`, "Users"],
           ["mobile-chats", "/admin/chats", "Chats"],
           ["mobile-chat", `/admin/chats/${chatId}`, "Ann"],
           ["mobile-failures", "/admin/failures", "Failures"],
