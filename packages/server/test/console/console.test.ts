@@ -505,6 +505,28 @@ layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })
           )
         })
         yield* screenshot(page, "chat-voice")
+
+        // In a group, each message says who wrote it (the bot answers only when mentioned).
+        const groupUpdate = {
+          update_id: nextUpdateId,
+          message: {
+            message_id: nextUpdateId++,
+            date: Math.floor(Date.now() / 1000),
+            chat: { id: -100_555, type: "supergroup", title: "Team room" },
+            from: { id: 7_003, is_bot: false, first_name: "Dana" },
+            text: "Lunch at noon?"
+          }
+        }
+        assert.strictEqual((yield* postUpdate(server.baseUrl, bot, groupUpdate)).status, 200)
+        yield* settled(server, bot.id)
+        yield* step(async () => {
+          await page.goto(`${server.baseUrl}/admin/chats?botId=${bot.id}`)
+          await page.getByRole("link", { name: /Team room/ }).click()
+          await page
+            .locator(".message-user", { hasText: "Lunch at noon?" })
+            .locator(".message-author", { hasText: "Dana" })
+            .waitFor()
+        })
         assert.deepStrictEqual(problems, [])
       }).pipe(Effect.scoped),
     60_000
