@@ -7,5 +7,8 @@ export * as LanguageModelOpenAI from "./llm/LanguageModelOpenAI.ts"
 export * as Prices from "./llm/prices.ts"
 export * from "./memory/index.ts"
 export * from "./postgres/repositories/index.ts"
+// Scheduler (issue 13)
+export * as JobRunsPg from "./scheduler/JobRunsPg.ts"
+export * as MaintenancePg from "./scheduler/MaintenancePg.ts"
 export * as TelegramGatewayMemory from "./telegram/TelegramGatewayMemory.ts"
 export * as TelegramGatewayTelegraf from "./telegram/TelegramGatewayTelegraf.ts"

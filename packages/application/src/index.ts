@@ -17,4 +17,8 @@ export * from "./pipeline/saveIncoming.ts"
 export * from "./pipeline/sendReply.ts"
 export * from "./pipeline/telegramUpdate.ts"
 export * from "./ports/index.ts"
+// Scheduler (issue 13)
+export * from "./scheduler/jobs.ts"
+export * from "./scheduler/ports.ts"
+export * from "./scheduler/Scheduler.ts"
 export * from "./stats/StatsService.ts"

@@ -8,7 +8,9 @@
 import { createServer } from "node:http"
 import {
   AdminRepositoryPg,
+  JobRunsPg,
   LanguageModelOpenAI,
+  MaintenancePg,
   PasswordHasherScrypt,
   Prices,
   RepositoriesPg,
@@ -44,6 +46,7 @@ import { MetricsRoutes } from "./observability/MetricsRoutes.ts"
 import * as Tracing from "./observability/Tracing.ts"
 import { Dispatcher, defaultDispatcherOptions } from "./processing/Dispatcher.ts"
 import { EffectRunnerLoop } from "./processing/EffectRunnerLoop.ts"
+import { SchedulerLoop, schedulerLayer } from "./processing/SchedulerLoop.ts"
 
 export const databaseLayer = (config: AppConfigShape) =>
   Database.layer({ url: config.databaseUrl, dataDir: config.dataDir, maxConnections: 20 })
@@ -83,6 +86,9 @@ export const adaptersLayer = (config: AppConfigShape) =>
       })
     ),
     secretBoxLayer(config),
+    // Scheduler (issue 13)
+    JobRunsPg.layer,
+    MaintenancePg.layer,
     Layer.succeed(
       Settings,
       Settings.of({
@@ -112,7 +118,7 @@ const firstAdminLayer = (config: AppConfigShape) =>
     })
   )
 
-/** Background work: the dispatcher always; long polling only without a public URL. */
+/** Background work: the dispatcher and the scheduler always; long polling only without a public URL. */
 export const processingLayer = (config: AppConfigShape) => {
   const dispatcher = Dispatcher.layerWith({
     ...defaultDispatcherOptions,
@@ -121,7 +127,16 @@ export const processingLayer = (config: AppConfigShape) => {
   const workers = Option.isSome(config.publicUrl)
     ? EffectRunnerLoop
     : Layer.mergeAll(EffectRunnerLoop, Poller.layerWith(Poller.defaultPollerOptions))
-  return workers.pipe(Layer.provideMerge(dispatcher))
+  // Scheduler (issue 13)
+  const scheduler = SchedulerLoop.pipe(
+    Layer.provideMerge(
+      schedulerLayer({
+        inboxRetentionDays: config.inboxRetentionDays,
+        queueMaxAgeSeconds: config.queueMaxAgeSeconds
+      })
+    )
+  )
+  return Layer.merge(workers, scheduler).pipe(Layer.provideMerge(dispatcher))
 }
 
 /** JSON bodies over this are refused with 413 (the webhook checks the same limit itself). */

@@ -94,3 +94,22 @@ export const observe = (
   attributes: Record<string, string>,
   seconds: number
 ) => Metric.update(Metric.withAttributes(metric, attributes), seconds)
+
+// Scheduler (issue 13)
+export const schedulerJobRuns = Metric.counter("scheduler_job_runs_total", {
+  description: "Scheduled job runs by job and outcome (ok, failed)",
+  incremental: true
+})
+
+export const schedulerJobDuration = Metric.histogram("scheduler_job_duration_seconds", {
+  description: "Duration of scheduled job runs by job",
+  boundaries: secondsBuckets
+})
+
+export const schedulerLastSuccess = Metric.gauge("scheduler_job_last_success_timestamp_seconds", {
+  description: "Unix time of each job's last successful run"
+})
+
+/** Sets a gauge with labels. */
+export const set = (metric: Metric.Gauge<number>, attributes: Record<string, string>, value: number) =>
+  Metric.update(Metric.withAttributes(metric, attributes), value)

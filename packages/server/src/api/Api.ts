@@ -14,6 +14,8 @@ import {
   Unprocessable
 } from "./ApiErrors.ts"
 import { Authentication } from "./Authentication.ts"
+// Operations (issue 13)
+import { JobsView } from "./ops/schemas.ts"
 import {
   AdminView,
   BotView,
@@ -127,12 +129,21 @@ export class StatsApi extends HttpApiGroup.make("stats")
   .prefix("/api")
   .annotateMerge(OpenApi.annotations({ title: "Stats" })) {}
 
+// Scheduled jobs (issue 13)
+export class JobsApi extends HttpApiGroup.make("jobs")
+  .add(HttpApiEndpoint.get("list", "/jobs", { success: JobsView }))
+  .middleware(Authentication)
+  .prefix("/api")
+  .annotateMerge(OpenApi.annotations({ title: "Jobs", description: "Scheduled jobs and their last runs" })) {}
+
 export class Api extends HttpApi.make("botfleet")
   .add(AuthApi)
   .add(BotsApi)
   .add(ChatsApi)
   .add(FailuresApi)
   .add(StatsApi)
+  // Operations (issue 13)
+  .add(JobsApi)
   .annotateMerge(
     OpenApi.annotations({
       title: "Botfleet admin API",

@@ -7,11 +7,15 @@ import { AuthHandlers } from "./handlers/AuthHandlers.ts"
 import { BotsHandlers } from "./handlers/BotsHandlers.ts"
 import { ChatsHandlers, FailuresHandlers } from "./handlers/ChatsHandlers.ts"
 import { StatsHandlers } from "./handlers/StatsHandlers.ts"
+// Operations (issue 13)
+import { JobsHandlers } from "./ops/JobsHandlers.ts"
 import { RateLimiter } from "./RateLimiter.ts"
 
 export const ApiRoutes = Layer.mergeAll(
   HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }).pipe(
     Layer.provide([AuthHandlers, BotsHandlers, ChatsHandlers, FailuresHandlers, StatsHandlers]),
+    // Operations (issue 13)
+    Layer.provide([JobsHandlers]),
     Layer.provide(AuthenticationLive),
     Layer.provide(RateLimiter.layer)
   ),

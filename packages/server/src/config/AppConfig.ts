@@ -35,6 +35,9 @@ export interface AppConfigShape {
   readonly corsOrigins: ReadonlyArray<string>
   readonly logLevel: LogLevelName
   readonly logFormat: "json" | "pretty"
+  // Scheduler and retention (issue 13)
+  /** Done inbox updates older than this many days are deleted. */
+  readonly inboxRetentionDays: number
 }
 
 export class AppConfig extends Context.Service<AppConfig, AppConfigShape>()("@botfleet/server/AppConfig") {}
@@ -178,7 +181,9 @@ const readAll = Effect.all({
     variable("LOG_LEVEL", oneOf(["trace", "debug", "info", "warn", "error", "fatal"])),
     "info"
   ),
-  logFormat: withDefault(variable("LOG_FORMAT", oneOf(["json", "pretty"])), "json")
+  logFormat: withDefault(variable("LOG_FORMAT", oneOf(["json", "pretty"])), "json"),
+  // Scheduler and retention (issue 13)
+  inboxRetentionDays: withDefault(variable("INBOX_RETENTION_DAYS", positiveInt(3650)), 7)
 })
 
 /** Reads the environment; any problem becomes one `InvalidConfig`. */

@@ -28,6 +28,7 @@ export const testConfig = (overrides: Partial<AppConfigShape>): AppConfigShape =
   corsOrigins: [],
   logLevel: "error",
   logFormat: "json",
+  inboxRetentionDays: 7,
   ...overrides
 })
 
