@@ -1,5 +1,7 @@
 export * from "./auth/index.ts"
 export * from "./crypto/index.ts"
+// Failures of every kind (issue 13)
+export * as FailureLogPg from "./failures/FailureLogPg.ts"
 export * as UpdateInboxMemory from "./inbox/UpdateInboxMemory.ts"
 export * as UpdateInboxPg from "./inbox/UpdateInboxPg.ts"
 export * as LanguageModelMemory from "./llm/LanguageModelMemory.ts"

@@ -8,6 +8,7 @@
 import { createServer } from "node:http"
 import {
   AdminRepositoryPg,
+  FailureLogPg,
   JobRunsPg,
   LanguageModelOpenAI,
   MaintenancePg,
@@ -26,6 +27,7 @@ import {
   ChatWorker,
   ConversationService,
   EffectRunner,
+  FailureService,
   instrumentLanguageModel,
   PipelineLayer,
   Settings,
@@ -89,6 +91,8 @@ export const adaptersLayer = (config: AppConfigShape) =>
     // Scheduler (issue 13)
     JobRunsPg.layer,
     MaintenancePg.layer,
+    // Failures of every kind (issue 13)
+    FailureLogPg.layer,
     Layer.succeed(
       Settings,
       Settings.of({
@@ -106,7 +110,9 @@ export const applicationLayer = Layer.mergeAll(
   ChatWorker.layer,
   ConversationService.layer,
   StatsService.layer,
-  AuthService.layer
+  AuthService.layer,
+  // Failures of every kind (issue 13)
+  FailureService.layer.pipe(Layer.provide(ConversationService.layer))
 ).pipe(Layer.provideMerge(PipelineLayer))
 
 /** The first admin, from ADMIN_EMAIL and ADMIN_PASSWORD, if both are set and the account is missing. */

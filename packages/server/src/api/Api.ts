@@ -15,7 +15,7 @@ import {
 } from "./ApiErrors.ts"
 import { Authentication } from "./Authentication.ts"
 // Operations (issue 13)
-import { JobsView } from "./ops/schemas.ts"
+import { FailureKind, FailureRef, FailureRetried, FailureView, JobsView } from "./ops/schemas.ts"
 import {
   AdminView,
   BotView,
@@ -108,10 +108,16 @@ export class ChatsApi extends HttpApiGroup.make("chats")
 
 export class FailuresApi extends HttpApiGroup.make("failures")
   .add(
+    // Failures of every kind (issue 13): messages, inbox updates, outbox effects.
     HttpApiEndpoint.get("list", "/failures", {
-      query: { botId: Schema.optional(Uuid), ...PageQuery },
-      success: page(MessageView),
+      query: { botId: Schema.optional(Uuid), kind: Schema.optional(FailureKind), ...PageQuery },
+      success: page(FailureView),
       error: BadRequest
+    }),
+    HttpApiEndpoint.post("retryAny", "/failures/:id/retry", {
+      params: { id: FailureRef },
+      success: FailureRetried.pipe(HttpApiSchema.status(202)),
+      error: [NotFound, Conflict]
     }),
     HttpApiEndpoint.post("retry", "/messages/:id/retry", {
       params: IdParams,
@@ -121,7 +127,9 @@ export class FailuresApi extends HttpApiGroup.make("failures")
   )
   .middleware(Authentication)
   .prefix("/api")
-  .annotateMerge(OpenApi.annotations({ title: "Failed replies" })) {}
+  .annotateMerge(
+    OpenApi.annotations({ title: "Failures", description: "Everything that gave up, and retrying it" })
+  ) {}
 
 export class StatsApi extends HttpApiGroup.make("stats")
   .add(HttpApiEndpoint.get("get", "/stats", { query: StatsQuery, success: StatsView, error: NotFound }))

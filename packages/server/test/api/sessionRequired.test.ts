@@ -55,7 +55,10 @@ layer(serverLayer(withAdmin()), { timeout: 60_000, excludeTestServices: true })(
         `POST /api/chats/${unknownId}/messages`,
         "GET /api/failures",
         `POST /api/messages/${unknownId}/retry`,
-        "GET /api/stats"
+        "GET /api/stats",
+        // Operations (issue 13)
+        "GET /api/jobs",
+        `POST /api/failures/${unknownId}/retry`
       ]) {
         assert.include(routes, expected)
       }

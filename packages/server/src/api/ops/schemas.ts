@@ -1,5 +1,6 @@
-/** Bodies of the operations routes (issue 13): scheduled jobs. */
+/** Bodies of the operations routes (issue 13): scheduled jobs, failures of every kind. */
 import { Schema } from "effect"
+import { MessageView } from "../schemas.ts"
 
 const IsoDate = Schema.String.annotate({ description: "ISO 8601 time" })
 
@@ -22,3 +23,34 @@ export const JobView = Schema.Struct({
 export type JobView = typeof JobView.Type
 
 export const JobsView = Schema.Struct({ items: Schema.Array(JobView) })
+
+// ---------------------------------------------------------------- failures of every kind
+
+/** `message:<uuid>`, `update:<id>` or `effect:<id>`, as listed by GET /api/failures. */
+export const FailureRef = Schema.String.check(
+  Schema.isPattern(
+    /^(message:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|update:[1-9]\d{0,15}|effect:[1-9]\d{0,15})$/
+  )
+).annotate({ description: "message:<uuid>, update:<id> or effect:<id>" })
+
+export const FailureKind = Schema.Literals(["message", "update", "effect"])
+
+export const FailureView = Schema.Struct({
+  id: Schema.String,
+  kind: FailureKind,
+  botId: Schema.NullOr(Schema.String),
+  chatId: Schema.NullOr(Schema.String),
+  error: Schema.NullOr(Schema.String),
+  attempts: Schema.NullOr(Schema.Number),
+  at: IsoDate,
+  summary: Schema.String,
+  /** The failed reply or admin message itself (kind "message" only). */
+  message: Schema.NullOr(MessageView)
+})
+export type FailureView = typeof FailureView.Type
+
+export const FailureRetried = Schema.Struct({
+  id: Schema.String,
+  kind: FailureKind,
+  status: Schema.Literal("queued")
+})
