@@ -1,3 +1,6 @@
+// Alerts (issue 13)
+export * as AlertStorePg from "./alerts/AlertStorePg.ts"
+export * as AlertWebhookFetch from "./alerts/AlertWebhookFetch.ts"
 export * from "./auth/index.ts"
 export * from "./crypto/index.ts"
 // Failures of every kind (issue 13)

@@ -1,3 +1,7 @@
+// Alerts (issue 13)
+export * from "./alerts/AlertService.ts"
+export * from "./alerts/jobs.ts"
+export * from "./alerts/ports.ts"
 export * from "./auth/AuthService.ts"
 export * from "./bots/BotAccess.ts"
 export * from "./bots/BotService.ts"

@@ -8,6 +8,8 @@
 import { createServer } from "node:http"
 import {
   AdminRepositoryPg,
+  AlertStorePg,
+  AlertWebhookFetch,
   FailureLogPg,
   JobRunsPg,
   LanguageModelOpenAI,
@@ -22,6 +24,7 @@ import {
 } from "@botfleet/adapters"
 import { Database } from "@botfleet/adapters/postgres"
 import {
+  AlertService,
   AuthService,
   BotService,
   ChatWorker,
@@ -93,6 +96,9 @@ export const adaptersLayer = (config: AppConfigShape) =>
     MaintenancePg.layer,
     // Failures of every kind (issue 13)
     FailureLogPg.layer,
+    // Alerts (issue 13)
+    AlertStorePg.layer,
+    AlertWebhookFetch.layer,
     Layer.succeed(
       Settings,
       Settings.of({
@@ -106,7 +112,8 @@ export const adaptersLayer = (config: AppConfigShape) =>
 /** Use cases on top of the ports. */
 export const applicationLayer = Layer.mergeAll(
   BotService.layer,
-  EffectRunner.layer,
+  // Alerts (issue 13): the runner delivers them, so it gets the service.
+  EffectRunner.layer.pipe(Layer.provideMerge(AlertService.layer)),
   ChatWorker.layer,
   ConversationService.layer,
   StatsService.layer,

@@ -113,3 +113,14 @@ export const schedulerLastSuccess = Metric.gauge("scheduler_job_last_success_tim
 /** Sets a gauge with labels. */
 export const set = (metric: Metric.Gauge<number>, attributes: Record<string, string>, value: number) =>
   Metric.update(Metric.withAttributes(metric, attributes), value)
+
+// Alerts (issue 13)
+export const alertsSent = Metric.counter("alerts_sent_total", {
+  description: "Alert deliveries by kind, channel (webhook, telegram) and outcome (ok, error)",
+  incremental: true
+})
+
+export const alertsRaised = Metric.counter("alerts_raised_total", {
+  description: "Alerts raised (after dedupe) by kind",
+  incremental: true
+})

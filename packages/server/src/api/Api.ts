@@ -15,7 +15,15 @@ import {
 } from "./ApiErrors.ts"
 import { Authentication } from "./Authentication.ts"
 // Operations (issue 13)
-import { FailureKind, FailureRef, FailureRetried, FailureView, JobsView } from "./ops/schemas.ts"
+import {
+  AlertSettingsView,
+  FailureKind,
+  FailureRef,
+  FailureRetried,
+  FailureView,
+  JobsView,
+  UpdateAlertSettings
+} from "./ops/schemas.ts"
 import {
   AdminView,
   BotView,
@@ -144,6 +152,22 @@ export class JobsApi extends HttpApiGroup.make("jobs")
   .prefix("/api")
   .annotateMerge(OpenApi.annotations({ title: "Jobs", description: "Scheduled jobs and their last runs" })) {}
 
+// Alert settings (issue 13)
+export class AlertsApi extends HttpApiGroup.make("alerts")
+  .add(
+    HttpApiEndpoint.get("get", "/settings/alerts", { success: AlertSettingsView }),
+    HttpApiEndpoint.put("update", "/settings/alerts", {
+      payload: UpdateAlertSettings,
+      success: AlertSettingsView,
+      error: Unprocessable
+    })
+  )
+  .middleware(Authentication)
+  .prefix("/api")
+  .annotateMerge(
+    OpenApi.annotations({ title: "Alerts", description: "Where alerts and the daily digest go" })
+  ) {}
+
 export class Api extends HttpApi.make("botfleet")
   .add(AuthApi)
   .add(BotsApi)
@@ -152,6 +176,7 @@ export class Api extends HttpApi.make("botfleet")
   .add(StatsApi)
   // Operations (issue 13)
   .add(JobsApi)
+  .add(AlertsApi)
   .annotateMerge(
     OpenApi.annotations({
       title: "Botfleet admin API",

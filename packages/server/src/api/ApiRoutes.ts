@@ -8,6 +8,7 @@ import { BotsHandlers } from "./handlers/BotsHandlers.ts"
 import { ChatsHandlers, FailuresHandlers } from "./handlers/ChatsHandlers.ts"
 import { StatsHandlers } from "./handlers/StatsHandlers.ts"
 // Operations (issue 13)
+import { AlertsHandlers } from "./ops/AlertsHandlers.ts"
 import { JobsHandlers } from "./ops/JobsHandlers.ts"
 import { RateLimiter } from "./RateLimiter.ts"
 
@@ -15,7 +16,7 @@ export const ApiRoutes = Layer.mergeAll(
   HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }).pipe(
     Layer.provide([AuthHandlers, BotsHandlers, ChatsHandlers, FailuresHandlers, StatsHandlers]),
     // Operations (issue 13)
-    Layer.provide([JobsHandlers]),
+    Layer.provide([JobsHandlers, AlertsHandlers]),
     Layer.provide(AuthenticationLive),
     Layer.provide(RateLimiter.layer)
   ),

@@ -3,7 +3,7 @@
  * jobs whose current tick no process has run yet (see `Scheduler`).
  */
 import { hostname } from "node:os"
-import { fleetJobs, type JobOptions, Scheduler } from "@botfleet/application"
+import { alertsJob, digestJob, fleetJobs, type JobOptions, Scheduler } from "@botfleet/application"
 import { Effect, Layer } from "effect"
 
 /** How often a process looks for due ticks; the shortest job period is 30 s. */
@@ -11,7 +11,11 @@ const LOOK_EVERY = "5 seconds"
 
 export const schedulerLayer = (options: JobOptions) =>
   Scheduler.layer(
-    fleetJobs(options),
+    Effect.map(Effect.all([fleetJobs(options), alertsJob(options), digestJob]), ([fleet, alerts, digest]) => [
+      ...fleet,
+      alerts,
+      digest
+    ]),
     `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`
   )
 

@@ -1,6 +1,6 @@
 /** Bodies of the operations routes (issue 13): scheduled jobs, failures of every kind. */
 import { Schema } from "effect"
-import { MessageView } from "../schemas.ts"
+import { MessageView, Uuid } from "../schemas.ts"
 
 const IsoDate = Schema.String.annotate({ description: "ISO 8601 time" })
 
@@ -53,4 +53,27 @@ export const FailureRetried = Schema.Struct({
   id: Schema.String,
   kind: FailureKind,
   status: Schema.Literal("queued")
+})
+
+// ---------------------------------------------------------------- alert settings
+
+const HttpUrl = Schema.String.check(
+  Schema.isMaxLength(2000),
+  Schema.isPattern(/^https?:\/\/[^\s/?#]+[^\s]*$/)
+).annotate({ description: "an http(s) URL" })
+
+export const AlertSettingsView = Schema.Struct({
+  /** Only the origin ("https://hooks.slack.com/…"): the path of such URLs is a secret. */
+  webhookUrl: Schema.NullOr(Schema.String),
+  telegramBotId: Schema.NullOr(Schema.String),
+  telegramChatIds: Schema.Array(Schema.Number),
+  cooldownMinutes: Schema.Number
+})
+export type AlertSettingsView = typeof AlertSettingsView.Type
+
+export const UpdateAlertSettings = Schema.Struct({
+  webhookUrl: Schema.optional(Schema.NullOr(HttpUrl)),
+  telegramBotId: Schema.optional(Schema.NullOr(Uuid)),
+  telegramChatIds: Schema.optional(Schema.Array(Schema.Int).check(Schema.isMaxLength(20))),
+  cooldownMinutes: Schema.optional(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 10080 })))
 })
