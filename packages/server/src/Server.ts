@@ -34,7 +34,8 @@ import {
   instrumentLanguageModel,
   PipelineLayer,
   Settings,
-  StatsService
+  StatsService,
+  WebAppService
 } from "@botfleet/application"
 import { NodeHttpServer } from "@effect/platform-node"
 import { ByteSize, Effect, Layer, Option, Result } from "effect"
@@ -131,6 +132,10 @@ const firstAdminLayer = (config: AppConfigShape) =>
     })
   )
 
+/** Mini App sign-in (issue 13): needs the configured initData age limit. */
+export const webAppLayer = (config: AppConfigShape) =>
+  WebAppService.layer({ maxAgeSeconds: config.webappMaxAgeSeconds })
+
 /** Background work: the dispatcher and the scheduler always; long polling only without a public URL. */
 export const processingLayer = (config: AppConfigShape) => {
   const dispatcher = Dispatcher.layerWith({
@@ -192,7 +197,7 @@ export const httpLayer = (config: AppConfigShape) =>
 
 export const serverLayer = (config: AppConfigShape) =>
   httpLayer(config).pipe(
-    Layer.provideMerge(Layer.merge(processingLayer(config), firstAdminLayer(config))),
+    Layer.provideMerge(Layer.mergeAll(processingLayer(config), firstAdminLayer(config), webAppLayer(config))),
     Layer.provideMerge(applicationLayer),
     Layer.provideMerge(adaptersLayer(config)),
     Layer.provideMerge(databaseLayer(config)),

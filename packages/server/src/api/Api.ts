@@ -22,7 +22,10 @@ import {
   FailureRetried,
   FailureView,
   JobsView,
-  UpdateAlertSettings
+  UpdateAlertSettings,
+  WebAppProfileView,
+  WebAppSessionView,
+  WebAppSignIn
 } from "./ops/schemas.ts"
 import {
   AdminView,
@@ -168,6 +171,29 @@ export class AlertsApi extends HttpApiGroup.make("alerts")
     OpenApi.annotations({ title: "Alerts", description: "Where alerts and the daily digest go" })
   ) {}
 
+// Mini App sign-in (issue 13): no admin session; the bearer token is the credential.
+export class WebAppApi extends HttpApiGroup.make("webapp")
+  .add(
+    HttpApiEndpoint.post("session", "/:botId/session", {
+      params: { botId: Uuid },
+      payload: WebAppSignIn,
+      success: WebAppSessionView,
+      error: Unauthorized
+    }),
+    HttpApiEndpoint.get("me", "/:botId/me", {
+      params: { botId: Uuid },
+      success: WebAppProfileView,
+      error: Unauthorized
+    })
+  )
+  .prefix("/api/webapp")
+  .annotateMerge(
+    OpenApi.annotations({
+      title: "Mini App",
+      description: "Telegram users sign in with initData and read their history"
+    })
+  ) {}
+
 export class Api extends HttpApi.make("botfleet")
   .add(AuthApi)
   .add(BotsApi)
@@ -177,6 +203,7 @@ export class Api extends HttpApi.make("botfleet")
   // Operations (issue 13)
   .add(JobsApi)
   .add(AlertsApi)
+  .add(WebAppApi)
   .annotateMerge(
     OpenApi.annotations({
       title: "Botfleet admin API",

@@ -10,13 +10,14 @@ import { StatsHandlers } from "./handlers/StatsHandlers.ts"
 // Operations (issue 13)
 import { AlertsHandlers } from "./ops/AlertsHandlers.ts"
 import { JobsHandlers } from "./ops/JobsHandlers.ts"
+import { WebAppHandlers } from "./ops/WebAppHandlers.ts"
 import { RateLimiter } from "./RateLimiter.ts"
 
 export const ApiRoutes = Layer.mergeAll(
   HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }).pipe(
     Layer.provide([AuthHandlers, BotsHandlers, ChatsHandlers, FailuresHandlers, StatsHandlers]),
     // Operations (issue 13)
-    Layer.provide([JobsHandlers, AlertsHandlers]),
+    Layer.provide([JobsHandlers, AlertsHandlers, WebAppHandlers]),
     Layer.provide(AuthenticationLive),
     Layer.provide(RateLimiter.layer)
   ),

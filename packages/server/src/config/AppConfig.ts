@@ -38,6 +38,8 @@ export interface AppConfigShape {
   // Scheduler and retention (issue 13)
   /** Done inbox updates older than this many days are deleted. */
   readonly inboxRetentionDays: number
+  /** Mini App initData older than this is refused. */
+  readonly webappMaxAgeSeconds: number
 }
 
 export class AppConfig extends Context.Service<AppConfig, AppConfigShape>()("@botfleet/server/AppConfig") {}
@@ -183,7 +185,8 @@ const readAll = Effect.all({
   ),
   logFormat: withDefault(variable("LOG_FORMAT", oneOf(["json", "pretty"])), "json"),
   // Scheduler and retention (issue 13)
-  inboxRetentionDays: withDefault(variable("INBOX_RETENTION_DAYS", positiveInt(3650)), 7)
+  inboxRetentionDays: withDefault(variable("INBOX_RETENTION_DAYS", positiveInt(3650)), 7),
+  webappMaxAgeSeconds: withDefault(variable("WEBAPP_MAX_AGE_SECONDS", positiveInt(31_536_000)), 86_400)
 })
 
 /** Reads the environment; any problem becomes one `InvalidConfig`. */

@@ -29,6 +29,7 @@ export const testConfig = (overrides: Partial<AppConfigShape>): AppConfigShape =
   logLevel: "error",
   logFormat: "json",
   inboxRetentionDays: 7,
+  webappMaxAgeSeconds: 86_400,
   ...overrides
 })
 

@@ -77,3 +77,27 @@ export const UpdateAlertSettings = Schema.Struct({
   telegramChatIds: Schema.optional(Schema.Array(Schema.Int).check(Schema.isMaxLength(20))),
   cooldownMinutes: Schema.optional(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 10080 })))
 })
+
+// ---------------------------------------------------------------- Mini App sign-in
+
+export const WebAppSignIn = Schema.Struct({
+  /** `Telegram.WebApp.initData`, exactly as the Mini App got it. */
+  initData: Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(8192))
+})
+
+export const WebAppSessionView = Schema.Struct({
+  token: Schema.String,
+  expiresAt: IsoDate,
+  user: Schema.Struct({ id: Schema.Number, firstName: Schema.String, username: Schema.NullOr(Schema.String) })
+})
+
+export const WebAppProfileView = Schema.Struct({
+  telegramUserId: Schema.Number,
+  messages: Schema.Array(MessageView),
+  usage: Schema.Struct({
+    messages: Schema.Number,
+    inputTokens: Schema.Number,
+    outputTokens: Schema.Number,
+    costUsd: Schema.Number
+  })
+})
