@@ -1,5 +1,5 @@
 /** Scheduler runs in `job_runs`; the (job, tick) primary key is the claim. */
-import { JobRuns } from "@botfleet/application"
+import { JobRuns, Metrics } from "@botfleet/application"
 import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 
@@ -44,7 +44,7 @@ export const layer: Layer.Layer<JobRuns, never, SqlClient.SqlClient> = Layer.eff
               RETURNING job`
           })
         )
-        .pipe(Effect.orDie)
+        .pipe(Effect.orDie, Metrics.timedQuery("job_claim"))
       return rows.length === 1
     })
 

@@ -1,5 +1,5 @@
 /** Housekeeping SQL for the scheduled jobs: inbox retention and stale leases. */
-import { Maintenance } from "@botfleet/application"
+import { Maintenance, Metrics } from "@botfleet/application"
 import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 
@@ -23,7 +23,7 @@ export const layer: Layer.Layer<Maintenance, never, SqlClient.SqlClient> = Layer
           LIMIT ${Math.trunc(limit)}
           FOR UPDATE SKIP LOCKED
         )
-        RETURNING 1`.pipe(Effect.orDie)
+        RETURNING 1`.pipe(Effect.orDie, Metrics.timedQuery("retention_purge"))
       return rows.length
     })
 

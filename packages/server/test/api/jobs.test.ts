@@ -75,5 +75,16 @@ layer(serverLayer(withAdmin()), { timeout: 60_000, excludeTestServices: true })(
         assert.strictEqual(left[0]!.status, "done")
       })
     )
+
+    it.effect("seed 002's stats_api_requests_total counts GET /api/stats by period", () =>
+      Effect.gen(function* () {
+        const server = yield* TestServer
+        const api = yield* loggedIn(server.baseUrl)
+        assert.strictEqual((yield* api.get("/api/stats?period=week")).status, 200)
+        assert.strictEqual((yield* api.get("/api/stats?period=week")).status, 200)
+        const metrics = yield* Effect.promise(() => fetch(`${server.baseUrl}/metrics`).then((r) => r.text()))
+        assert.include(metrics, 'stats_api_requests_total{period="week"} 2')
+      })
+    )
   }
 )
