@@ -105,7 +105,10 @@ describe("BotService.enable and disable", () => {
         assert.deepStrictEqual(yield* log.webhookEvents, [])
         // The webhook, then the command menu (conversations, issue 11).
         assert.strictEqual(yield* EffectRunner.use((runner) => runner.runDue(10)), 2)
-        assert.deepStrictEqual(yield* log.commandMenus, new Map([[42, ["start", "help", "refresh", "usage"]]]))
+        assert.deepStrictEqual(
+          yield* log.commandMenus,
+          new Map([[42, ["start", "help", "refresh", "usage"]]])
+        )
         assert.deepStrictEqual(yield* log.webhookEvents, [
           {
             botId: 42,
