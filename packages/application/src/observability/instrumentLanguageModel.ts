@@ -41,14 +41,24 @@ export const instrumentLanguageModel = <E, R>(
         stream: (request) =>
           Stream.unwrap(
             Effect.map(Clock.currentTimeMillis, (started) => {
-              const took = Effect.flatMap(Clock.currentTimeMillis, (now) =>
-                Metrics.observe(Metrics.llmRequestDuration, { model: request.model }, (now - started) / 1000)
-              )
+              // status: seed 002's label (issue 13), as for complete().
+              const took = (status: "ok" | "error") =>
+                Effect.flatMap(Clock.currentTimeMillis, (now) =>
+                  Metrics.observe(
+                    Metrics.llmRequestDuration,
+                    { model: request.model, status },
+                    (now - started) / 1000
+                  )
+                )
               return model.stream(request).pipe(
                 Stream.tap((event) =>
-                  event._tag === "Finished" ? Effect.andThen(took, succeeded(event.completion)) : Effect.void
+                  event._tag === "Finished"
+                    ? Effect.andThen(took("ok"), succeeded(event.completion))
+                    : Effect.void
                 ),
-                Stream.tapError((error: LlmError) => Effect.andThen(took, failed(request.model, error.kind)))
+                Stream.tapError((error: LlmError) =>
+                  Effect.andThen(took("error"), failed(request.model, error.kind))
+                )
               )
             })
           ),
