@@ -5,7 +5,7 @@
 import { type Failure, type FailureFilter, FailureLog, type PageRequest } from "@botfleet/application"
 import { Effect, Layer, Option, Schema } from "effect"
 import { SqlClient } from "effect/sql"
-import { pageSize, toPage } from "../postgres/repositories/Cursor.ts"
+import { CursorTime, pageSize, toPage } from "../postgres/repositories/Cursor.ts"
 
 interface FailureRow {
   readonly kind: Failure["kind"]
@@ -19,7 +19,8 @@ interface FailureRow {
 }
 
 // Its own cursor: the position is a time (whole ms, truncated in SQL) and a reference, not a uuid.
-const CursorJson = Schema.fromJsonString(Schema.Tuple([Schema.Finite, Schema.String]))
+// The time is checked like every other cursor's (a whole ms in Date's range), so no cursor reaches SQL unusable.
+const CursorJson = Schema.fromJsonString(Schema.Tuple([CursorTime, Schema.String]))
 const decodeJson = Schema.decodeUnknownOption(CursorJson)
 const decode = (cursor: string) => decodeJson(Buffer.from(cursor, "base64url").toString("utf8"))
 const encode = (failure: Failure) =>

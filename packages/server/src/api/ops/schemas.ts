@@ -1,6 +1,6 @@
 /** Bodies of the operations routes (issue 13): scheduled jobs, failures of every kind. */
 import { Schema } from "effect"
-import { MessageView, Uuid } from "../schemas.ts"
+import { InputString, MessageView, Uuid } from "../schemas.ts"
 
 const IsoDate = Schema.String.annotate({ description: "ISO 8601 time" })
 
@@ -57,7 +57,7 @@ export const FailureRetried = Schema.Struct({
 
 // ---------------------------------------------------------------- alert settings
 
-const HttpUrl = Schema.String.check(
+const HttpUrl = InputString.check(
   Schema.isMaxLength(2000),
   Schema.isPattern(/^https?:\/\/[^\s/?#]+[^\s]*$/)
 ).annotate({ description: "an http(s) URL" })
@@ -82,7 +82,7 @@ export const UpdateAlertSettings = Schema.Struct({
 
 export const WebAppSignIn = Schema.Struct({
   /** `Telegram.WebApp.initData`, exactly as the Mini App got it. */
-  initData: Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(8192))
+  initData: InputString.check(Schema.isMinLength(1), Schema.isMaxLength(8192))
 })
 
 export const WebAppSessionView = Schema.Struct({
