@@ -1,5 +1,10 @@
+// Alerts (issue 13)
+export * as AlertStorePg from "./alerts/AlertStorePg.ts"
+export * as AlertWebhookFetch from "./alerts/AlertWebhookFetch.ts"
 export * from "./auth/index.ts"
 export * from "./crypto/index.ts"
+// Failures of every kind (issue 13)
+export * as FailureLogPg from "./failures/FailureLogPg.ts"
 export * as UpdateInboxMemory from "./inbox/UpdateInboxMemory.ts"
 export * as UpdateInboxPg from "./inbox/UpdateInboxPg.ts"
 export * as LanguageModelMemory from "./llm/LanguageModelMemory.ts"
@@ -7,6 +12,9 @@ export * as LanguageModelOpenAI from "./llm/LanguageModelOpenAI.ts"
 export * as Prices from "./llm/prices.ts"
 export * from "./memory/index.ts"
 export * from "./postgres/repositories/index.ts"
+// Scheduler (issue 13)
+export * as JobRunsPg from "./scheduler/JobRunsPg.ts"
+export * as MaintenancePg from "./scheduler/MaintenancePg.ts"
 // conversations (issue 11)
 export * as TranscriberMemory from "./speech/TranscriberMemory.ts"
 export * as TranscriberOpenAI from "./speech/TranscriberOpenAI.ts"

@@ -1,9 +1,16 @@
+// Alerts (issue 13)
+export * from "./alerts/AlertService.ts"
+export * from "./alerts/jobs.ts"
+export * from "./alerts/ports.ts"
 export * from "./auth/AuthService.ts"
 export * from "./bots/BotAccess.ts"
 export * from "./bots/BotService.ts"
 export * from "./bots/BotUsers.ts"
 export * from "./conversations/ConversationService.ts"
 export * from "./effects/EffectRunner.ts"
+// Failures of every kind (issue 13)
+export * from "./failures/FailureService.ts"
+export * from "./failures/ports.ts"
 export * from "./observability/instrumentLanguageModel.ts"
 export * as Metrics from "./observability/metrics.ts"
 export * from "./observability/traceContext.ts"
@@ -21,4 +28,11 @@ export * from "./pipeline/sendReply.ts"
 export * from "./pipeline/telegramUpdate.ts"
 export * from "./pipeline/transcribeRecording.ts"
 export * from "./ports/index.ts"
+// Scheduler (issue 13)
+export * from "./scheduler/jobs.ts"
+export * from "./scheduler/ports.ts"
+export * from "./scheduler/Scheduler.ts"
 export * from "./stats/StatsService.ts"
+// Mini App sign-in (issue 13)
+export * from "./webapp/initData.ts"
+export * from "./webapp/WebAppService.ts"

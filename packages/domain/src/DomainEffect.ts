@@ -31,13 +31,29 @@ export const TelegramSetCommands = Schema.TaggedStruct("TelegramSetCommands", {
   botId: BotId
 })
 
+// Alerts (issue 13): one alert to one channel (the webhook URL is read at delivery, never stored here).
+export const DeliverAlert = Schema.TaggedStruct("DeliverAlert", {
+  botId: Schema.NullOr(BotId),
+  kind: Schema.String,
+  severity: Schema.Literals(["info", "warning", "critical"]),
+  text: Schema.String,
+  at: Schema.String,
+  channel: Schema.Literals(["webhook", "telegram"]),
+  /** channel telegram: who writes, and to which chat. */
+  senderBotId: Schema.NullOr(BotId),
+  telegramChatId: Schema.NullOr(Schema.Number)
+})
+export type DeliverAlert = typeof DeliverAlert.Type
+
 export const DomainEffect = Schema.Union([
   TelegramSetWebhook,
   TelegramRemoveWebhook,
   NotifyAdmins,
   TelegramSendMessage,
   // conversations (issue 11)
-  TelegramSetCommands
+  TelegramSetCommands,
+  // Alerts (issue 13)
+  DeliverAlert
 ])
 export type DomainEffect = typeof DomainEffect.Type
 

@@ -8,7 +8,12 @@
 import { createServer } from "node:http"
 import {
   AdminRepositoryPg,
+  AlertStorePg,
+  AlertWebhookFetch,
+  FailureLogPg,
+  JobRunsPg,
   LanguageModelOpenAI,
+  MaintenancePg,
   PasswordHasherArgon2,
   Prices,
   RepositoriesPg,
@@ -20,16 +25,19 @@ import {
 } from "@botfleet/adapters"
 import { Database } from "@botfleet/adapters/postgres"
 import {
+  AlertService,
   AuthService,
   BotService,
   BotUsers,
   ChatWorker,
   ConversationService,
   EffectRunner,
+  FailureService,
   instrumentLanguageModel,
   PipelineLayer,
   Settings,
-  StatsService
+  StatsService,
+  WebAppService
 } from "@botfleet/application"
 import { NodeHttpServer } from "@effect/platform-node"
 import { ByteSize, Effect, Layer, Option, Result } from "effect"
@@ -49,6 +57,7 @@ import { MetricsRoutes } from "./observability/MetricsRoutes.ts"
 import * as Tracing from "./observability/Tracing.ts"
 import { Dispatcher, defaultDispatcherOptions } from "./processing/Dispatcher.ts"
 import { EffectRunnerLoop } from "./processing/EffectRunnerLoop.ts"
+import { SchedulerLoop, schedulerLayer } from "./processing/SchedulerLoop.ts"
 
 export const databaseLayer = (config: AppConfigShape) =>
   Database.layer({ url: config.databaseUrl, dataDir: config.dataDir, maxConnections: 20 })
@@ -95,6 +104,14 @@ export const adaptersLayer = (config: AppConfigShape) =>
       model: config.openaiTranscribeModel,
       maxSeconds: config.voiceMaxSeconds
     }),
+    // Scheduler (issue 13)
+    JobRunsPg.layer,
+    MaintenancePg.layer,
+    // Failures of every kind (issue 13)
+    FailureLogPg.layer,
+    // Alerts (issue 13)
+    AlertStorePg.layer,
+    AlertWebhookFetch.layer,
     Layer.succeed(
       Settings,
       Settings.of({
@@ -108,13 +125,16 @@ export const adaptersLayer = (config: AppConfigShape) =>
 /** Use cases on top of the ports. */
 export const applicationLayer = Layer.mergeAll(
   BotService.layer,
-  EffectRunner.layer,
+  // Alerts (issue 13): the runner delivers them, so it gets the service.
+  EffectRunner.layer.pipe(Layer.provideMerge(AlertService.layer)),
   ChatWorker.layer,
   ConversationService.layer,
   StatsService.layer,
   AuthService.layer,
   // access and limits (issue 12)
-  BotUsers.layer
+  BotUsers.layer,
+  // Failures of every kind (issue 13)
+  FailureService.layer.pipe(Layer.provide(ConversationService.layer))
 ).pipe(Layer.provideMerge(PipelineLayer))
 
 /** The first admin, from ADMIN_EMAIL and ADMIN_PASSWORD, if both are set and the account is missing. */
@@ -126,7 +146,11 @@ const firstAdminLayer = (config: AppConfigShape) =>
     })
   )
 
-/** Background work: the dispatcher always; long polling only without a public URL. */
+/** Mini App sign-in (issue 13): needs the configured initData age limit. */
+export const webAppLayer = (config: AppConfigShape) =>
+  WebAppService.layer({ maxAgeSeconds: config.webappMaxAgeSeconds })
+
+/** Background work: the dispatcher and the scheduler always; long polling only without a public URL. */
 export const processingLayer = (config: AppConfigShape) => {
   const dispatcher = Dispatcher.layerWith({
     ...defaultDispatcherOptions,
@@ -135,7 +159,16 @@ export const processingLayer = (config: AppConfigShape) => {
   const workers = Option.isSome(config.publicUrl)
     ? EffectRunnerLoop
     : Layer.mergeAll(EffectRunnerLoop, Poller.layerWith(Poller.defaultPollerOptions))
-  return workers.pipe(Layer.provideMerge(dispatcher))
+  // Scheduler (issue 13)
+  const scheduler = SchedulerLoop.pipe(
+    Layer.provideMerge(
+      schedulerLayer({
+        inboxRetentionDays: config.inboxRetentionDays,
+        queueMaxAgeSeconds: config.queueMaxAgeSeconds
+      })
+    )
+  )
+  return Layer.merge(workers, scheduler).pipe(Layer.provideMerge(dispatcher))
 }
 
 /** JSON bodies over this are refused with 413 (the webhook checks the same limit itself). */
@@ -204,7 +237,7 @@ export const httpLayer = (config: AppConfigShape, options: HttpOptions = {}) =>
 
 export const serverLayer = (config: AppConfigShape, options: HttpOptions = {}) =>
   httpLayer(config, options).pipe(
-    Layer.provideMerge(Layer.merge(processingLayer(config), firstAdminLayer(config))),
+    Layer.provideMerge(Layer.mergeAll(processingLayer(config), firstAdminLayer(config), webAppLayer(config))),
     Layer.provideMerge(applicationLayer),
     Layer.provideMerge(adaptersLayer(config)),
     Layer.provideMerge(databaseLayer(config)),

@@ -205,7 +205,18 @@ const contractMetrics: Readonly<Record<string, "counter" | "gauge" | "histogram"
   pipeline_pending_updates: "gauge",
   pipeline_oldest_pending_age_seconds: "gauge",
   pipeline_failures_total: "counter",
-  db_pool_connections: "gauge"
+  db_pool_connections: "gauge",
+  // Issue 13: seed 002's names, the scheduler's and the alerts' own.
+  telegram_messages_received_total: "counter",
+  database_query_duration_seconds: "histogram",
+  database_connection_pool_size: "gauge",
+  database_connection_pool_available: "gauge",
+  stats_api_requests_total: "counter",
+  scheduler_job_runs_total: "counter",
+  scheduler_job_duration_seconds: "histogram",
+  scheduler_job_last_success_timestamp_seconds: "gauge",
+  alerts_raised_total: "counter",
+  alerts_sent_total: "counter"
 }
 /** Process metrics are a family; Prometheus adds `up` to every target itself. */
 const isKnownMetric = (name: string) => {

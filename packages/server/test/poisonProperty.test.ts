@@ -159,7 +159,11 @@ layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })
               (rows) => rows[0]?.id
             ).pipe(Effect.orDie)
           )
-          const ids: Record<string, string> = { "/api/bots": bot.id, "/api/chats": chat }
+          const ids: Record<string, string> = {
+            "/api/bots": bot.id,
+            "/api/chats": chat,
+            "/api/webapp": bot.id
+          }
           const snapshot = server.sql<{ bots: number; messages: number; admins: number }>`
           SELECT (SELECT count(*) FROM bots)::int AS bots, (SELECT count(*) FROM messages)::int AS messages,
                  (SELECT count(*) FROM admins)::int AS admins`.pipe(Effect.orDie)
@@ -170,7 +174,8 @@ layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })
           assert.isAtLeast(withBody.length, 5)
           let checked = 0
           for (const operation of withBody) {
-            const path = operation.path.replace(":id", () => {
+            // Every path parameter (:id, :botId) is the real id of what the route names.
+            const path = operation.path.replace(/:\w+/, () => {
               const real = Object.entries(ids).find(([prefix]) => operation.path.startsWith(prefix))?.[1]
               return real ?? unknownId
             })
@@ -222,7 +227,8 @@ layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })
           const realId: Record<string, string> = {
             "/api/bots": target.id,
             "/api/chats": chatIds.chat,
-            "/api/messages": chatIds.message
+            "/api/messages": chatIds.message,
+            "/api/webapp": target.id
           }
           const rng = Poison.random(SEED)
 
@@ -233,7 +239,7 @@ layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })
           operations.sort((a, b) => order(a.name) - order(b.name))
 
           const pathFor = (path: string, method: string) =>
-            path.replace(":id", () => {
+            path.replace(/:\w+/, () => {
               const real = Object.entries(realId).find(([prefix]) => path.startsWith(prefix))?.[1]
               // Never delete or disable the bot under test: the rest of the run needs it.
               const safeForReal = real !== undefined && !(method === "DELETE" || path.endsWith("/disable"))

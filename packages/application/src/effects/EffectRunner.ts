@@ -3,10 +3,13 @@
  * marks it done, or schedules a retry with backoff. Every effect is safe to
  * repeat (setting the same webhook twice is harmless).
  */
-import { BotModel, COMMAND_MENU, type DomainEffect } from "@botfleet/domain"
+import { type BotId, BotModel, COMMAND_MENU, type DomainEffect } from "@botfleet/domain"
 import { Clock, Context, Effect, Layer, Option } from "effect"
+// Alerts (issue 13)
+import { AlertService } from "../alerts/AlertService.ts"
 import { BotAccess } from "../bots/BotAccess.ts"
 import { classifyTelegram } from "../pipeline/failures.ts"
+import { RetryLater } from "../pipeline/PipelineErrors.ts"
 import { SendReply } from "../pipeline/sendReply.ts"
 import { BotRepository, EffectOutbox, type StoredEffect, Transactions } from "../ports/Repositories.ts"
 import { Settings } from "../ports/Settings.ts"
@@ -31,9 +34,11 @@ export class EffectRunner extends Context.Service<
       const transactions = yield* Transactions
       const settings = yield* Settings
       const sendReply = yield* SendReply
+      // Alerts (issue 13): optional wiring, so use-case tests without alert channels need none.
+      const alerts = yield* Effect.serviceOption(AlertService)
 
       /** The bot's token, or none when the bot is gone (nothing left to do for it). */
-      const tokenOf = (botId: DomainEffect["botId"]) =>
+      const tokenOf = (botId: BotId) =>
         access.load(botId).pipe(
           Effect.map(Option.some),
           Effect.catchTag("BotNotFound", () => Effect.succeed(Option.none()))
@@ -78,6 +83,15 @@ export class EffectRunner extends Context.Service<
               notice: effect.message
             })
             return
+          // Alerts (issue 13): a failing channel is retried like any effect.
+          case "DeliverAlert":
+            if (Option.isNone(alerts))
+              return yield* Effect.logWarning("alert (no channels wired)", { text: effect.text })
+            return yield* alerts.value
+              .deliver(effect)
+              .pipe(
+                Effect.mapError((error) => new RetryLater({ reason: error.message, retryAfterSeconds: null }))
+              )
         }
       })
 

@@ -32,7 +32,8 @@ export const instrumentLanguageModel = <E, R>(
 
       const failed = Effect.fn(function* (requested: string, type: string) {
         yield* Metrics.count(Metrics.llmRequests, { model: requested, outcome: "error" })
-        yield* Metrics.count(Metrics.llmErrors, { model: requested, type })
+        // error_type: seed 002's name for the same value (issue 13); type stays for existing dashboards.
+        yield* Metrics.count(Metrics.llmErrors, { model: requested, type, error_type: type })
       })
 
       return LanguageModel.of({
@@ -40,14 +41,24 @@ export const instrumentLanguageModel = <E, R>(
         stream: (request) =>
           Stream.unwrap(
             Effect.map(Clock.currentTimeMillis, (started) => {
-              const took = Effect.flatMap(Clock.currentTimeMillis, (now) =>
-                Metrics.observe(Metrics.llmRequestDuration, { model: request.model }, (now - started) / 1000)
-              )
+              // status: seed 002's label (issue 13), as for complete().
+              const took = (status: "ok" | "error") =>
+                Effect.flatMap(Clock.currentTimeMillis, (now) =>
+                  Metrics.observe(
+                    Metrics.llmRequestDuration,
+                    { model: request.model, status },
+                    (now - started) / 1000
+                  )
+                )
               return model.stream(request).pipe(
                 Stream.tap((event) =>
-                  event._tag === "Finished" ? Effect.andThen(took, succeeded(event.completion)) : Effect.void
+                  event._tag === "Finished"
+                    ? Effect.andThen(took("ok"), succeeded(event.completion))
+                    : Effect.void
                 ),
-                Stream.tapError((error: LlmError) => Effect.andThen(took, failed(request.model, error.kind)))
+                Stream.tapError((error: LlmError) =>
+                  Effect.andThen(took("error"), failed(request.model, error.kind))
+                )
               )
             })
           ),
@@ -56,7 +67,12 @@ export const instrumentLanguageModel = <E, R>(
             const started = yield* Clock.currentTimeMillis
             const exit = yield* Effect.exit(model.complete(request))
             const seconds = ((yield* Clock.currentTimeMillis) - started) / 1000
-            yield* Metrics.observe(Metrics.llmRequestDuration, { model: request.model }, seconds)
+            yield* Metrics.observe(
+              Metrics.llmRequestDuration,
+              // status: seed 002's label (issue 13).
+              { model: request.model, status: exit._tag === "Success" ? "ok" : "error" },
+              seconds
+            )
             if (exit._tag === "Success") {
               yield* succeeded(exit.value)
             } else {

@@ -3,7 +3,7 @@
  * exposed in Prometheus format at /metrics). Names and labels are documented
  * in docs/observability.md; dashboards depend on them.
  */
-import { Metric } from "effect"
+import { Clock, Effect, Metric } from "effect"
 
 const secondsBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
 
@@ -128,3 +128,67 @@ export const limitReached = Metric.counter("botfleet_limit_reached_total", {
   description: "Messages not sent to the model because a limit was reached, by bot and limit",
   incremental: true
 })
+// Scheduler (issue 13)
+export const schedulerJobRuns = Metric.counter("scheduler_job_runs_total", {
+  description: "Scheduled job runs by job and outcome (ok, failed)",
+  incremental: true
+})
+
+export const schedulerJobDuration = Metric.histogram("scheduler_job_duration_seconds", {
+  description: "Duration of scheduled job runs by job",
+  boundaries: secondsBuckets
+})
+
+export const schedulerLastSuccess = Metric.gauge("scheduler_job_last_success_timestamp_seconds", {
+  description: "Unix time of each job's last successful run"
+})
+
+/** Sets a gauge with labels. */
+export const set = (metric: Metric.Gauge<number>, attributes: Record<string, string>, value: number) =>
+  Metric.update(Metric.withAttributes(metric, attributes), value)
+
+// Alerts (issue 13)
+export const alertsSent = Metric.counter("alerts_sent_total", {
+  description: "Alert deliveries by kind, channel (webhook, telegram) and outcome (ok, error)",
+  incremental: true
+})
+
+export const alertsRaised = Metric.counter("alerts_raised_total", {
+  description: "Alerts raised (after dedupe) by kind",
+  incremental: true
+})
+
+// Seed 002's names (issue 13), next to today's.
+export const telegramMessagesReceived = Metric.counter("telegram_messages_received_total", {
+  description: "Seed 002's name for telegram_updates_received_total (same count, same labels)",
+  incremental: true
+})
+
+export const databaseQueryDuration = Metric.histogram("database_query_duration_seconds", {
+  description: "Duration of the scheduler's and retention's queries, by query",
+  boundaries: secondsBuckets
+})
+
+export const databasePoolSize = Metric.gauge("database_connection_pool_size", {
+  description: "Connections the pool may open"
+})
+
+export const databasePoolAvailable = Metric.gauge("database_connection_pool_available", {
+  description: "Pool connections not busy with a query (size minus active)"
+})
+
+export const statsApiRequests = Metric.counter("stats_api_requests_total", {
+  description: "GET /api/stats requests by period",
+  incremental: true
+})
+
+/** Times `effect` into database_query_duration_seconds with the query's name. */
+export const timedQuery =
+  (query: string) =>
+  <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.gen(function* () {
+      const started = yield* Clock.currentTimeMillis
+      const exit = yield* Effect.exit(effect)
+      yield* observe(databaseQueryDuration, { query }, ((yield* Clock.currentTimeMillis) - started) / 1000)
+      return yield* exit
+    })

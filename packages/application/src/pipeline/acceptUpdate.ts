@@ -28,6 +28,8 @@ export const acceptUpdate = Effect.fnUntraced(function* (input: {
   })
   if (outcome === "accepted") {
     yield* Metrics.count(Metrics.updatesReceived, { bot: input.botId, source: input.source })
+    // Seed 002's name for the same count (issue 13).
+    yield* Metrics.count(Metrics.telegramMessagesReceived, { bot: input.botId, source: input.source })
   }
   return outcome
 })

@@ -15,6 +15,19 @@ import {
   Unprocessable
 } from "./ApiErrors.ts"
 import { Authentication } from "./Authentication.ts"
+// Operations (issue 13)
+import {
+  AlertSettingsView,
+  FailureKind,
+  FailureRef,
+  FailureRetried,
+  FailureView,
+  JobsView,
+  UpdateAlertSettings,
+  WebAppProfileView,
+  WebAppSessionView,
+  WebAppSignIn
+} from "./ops/schemas.ts"
 import {
   AdminView,
   BotUsersQuery,
@@ -141,15 +154,21 @@ export class ChatsApi extends HttpApiGroup.make("chats")
 
 export class FailuresApi extends HttpApiGroup.make("failures")
   .add(
+    // Failures of every kind (issue 13): messages, inbox updates, outbox effects.
     HttpApiEndpoint.get("list", "/failures", {
-      query: { botId: Schema.optional(Uuid), ...PageQuery },
-      success: page(MessageView),
+      query: { botId: Schema.optional(Uuid), kind: Schema.optional(FailureKind), ...PageQuery },
+      success: page(FailureView),
       error: BadRequest
     }),
     HttpApiEndpoint.get("updates", "/failures/updates", {
       query: { botId: Schema.optional(Uuid), ...PageQuery },
       success: page(FailedUpdateView),
       error: BadRequest
+    }),
+    HttpApiEndpoint.post("retryAny", "/failures/:id/retry", {
+      params: { id: FailureRef },
+      success: FailureRetried.pipe(HttpApiSchema.status(202)),
+      error: [NotFound, Conflict]
     }),
     HttpApiEndpoint.post("retry", "/messages/:id/retry", {
       params: IdParams,
@@ -159,13 +178,61 @@ export class FailuresApi extends HttpApiGroup.make("failures")
   )
   .middleware(Authentication)
   .prefix("/api")
-  .annotateMerge(OpenApi.annotations({ title: "Failed replies" })) {}
+  .annotateMerge(
+    OpenApi.annotations({ title: "Failures", description: "Everything that gave up, and retrying it" })
+  ) {}
 
 export class StatsApi extends HttpApiGroup.make("stats")
   .add(HttpApiEndpoint.get("get", "/stats", { query: StatsQuery, success: StatsView, error: NotFound }))
   .middleware(Authentication)
   .prefix("/api")
   .annotateMerge(OpenApi.annotations({ title: "Stats" })) {}
+
+// Scheduled jobs (issue 13)
+export class JobsApi extends HttpApiGroup.make("jobs")
+  .add(HttpApiEndpoint.get("list", "/jobs", { success: JobsView }))
+  .middleware(Authentication)
+  .prefix("/api")
+  .annotateMerge(OpenApi.annotations({ title: "Jobs", description: "Scheduled jobs and their last runs" })) {}
+
+// Alert settings (issue 13)
+export class AlertsApi extends HttpApiGroup.make("alerts")
+  .add(
+    HttpApiEndpoint.get("get", "/settings/alerts", { success: AlertSettingsView }),
+    HttpApiEndpoint.put("update", "/settings/alerts", {
+      payload: UpdateAlertSettings,
+      success: AlertSettingsView,
+      error: Unprocessable
+    })
+  )
+  .middleware(Authentication)
+  .prefix("/api")
+  .annotateMerge(
+    OpenApi.annotations({ title: "Alerts", description: "Where alerts and the daily digest go" })
+  ) {}
+
+// Mini App sign-in (issue 13): no admin session; the bearer token is the credential.
+export class WebAppApi extends HttpApiGroup.make("webapp")
+  .add(
+    HttpApiEndpoint.post("session", "/:botId/session", {
+      params: { botId: Uuid },
+      payload: WebAppSignIn,
+      success: WebAppSessionView,
+      error: Unauthorized
+    }),
+    HttpApiEndpoint.get("me", "/:botId/me", {
+      params: { botId: Uuid },
+      success: WebAppProfileView,
+      error: Unauthorized
+    })
+  )
+  .prefix("/api/webapp")
+  .annotateMerge(
+    OpenApi.annotations({
+      title: "Mini App",
+      description: "Telegram users sign in with initData and read their history"
+    })
+  ) {}
 
 export class Api extends HttpApi.make("botfleet")
   .add(AuthApi)
@@ -178,6 +245,10 @@ export class Api extends HttpApi.make("botfleet")
   // A misspelt field must not silently do nothing: unknown body fields are a 400 naming them,
   // as /openapi.json's additionalProperties: false says. Queries and headers stay lenient.
   .annotate(HttpApi.PayloadParseOptions, { onExcessProperty: "error" })
+  // Operations (issue 13)
+  .add(JobsApi)
+  .add(AlertsApi)
+  .add(WebAppApi)
   .annotateMerge(
     OpenApi.annotations({
       title: "Botfleet admin API",

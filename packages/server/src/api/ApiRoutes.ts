@@ -8,6 +8,10 @@ import { BotsHandlers } from "./handlers/BotsHandlers.ts"
 import { BotUsersHandlers } from "./handlers/BotUsersHandlers.ts"
 import { ChatsHandlers, FailuresHandlers } from "./handlers/ChatsHandlers.ts"
 import { StatsHandlers } from "./handlers/StatsHandlers.ts"
+// Operations (issue 13)
+import { AlertsHandlers } from "./ops/AlertsHandlers.ts"
+import { JobsHandlers } from "./ops/JobsHandlers.ts"
+import { WebAppHandlers } from "./ops/WebAppHandlers.ts"
 import * as RateLimiterSql from "./RateLimiterSql.ts"
 
 export const ApiRoutes = Layer.mergeAll(
@@ -21,6 +25,8 @@ export const ApiRoutes = Layer.mergeAll(
       // access and limits (issue 12)
       BotUsersHandlers
     ]),
+    // Operations (issue 13)
+    Layer.provide([JobsHandlers, AlertsHandlers, WebAppHandlers]),
     Layer.provide(AuthenticationLive),
     // Login limits shared by every process (issue 12)
     Layer.provide(RateLimiterSql.layer)

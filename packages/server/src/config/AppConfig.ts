@@ -43,6 +43,11 @@ export interface AppConfigShape {
   // conversations (issue 11): speech to text
   readonly openaiTranscribeModel: string
   readonly voiceMaxSeconds: number
+  // Scheduler and retention (issue 13)
+  /** Done inbox updates older than this many days are deleted. */
+  readonly inboxRetentionDays: number
+  /** Mini App initData older than this is refused. */
+  readonly webappMaxAgeSeconds: number
 }
 
 export class AppConfig extends Context.Service<AppConfig, AppConfigShape>()("@botfleet/server/AppConfig") {}
@@ -195,7 +200,10 @@ const readAll = Effect.all({
   ),
   // conversations (issue 11)
   openaiTranscribeModel: withDefault(variable("OPENAI_TRANSCRIBE_MODEL", text), "gpt-4o-mini-transcribe"),
-  voiceMaxSeconds: withDefault(variable("VOICE_MAX_SECONDS", positiveInt(86_400)), 300)
+  voiceMaxSeconds: withDefault(variable("VOICE_MAX_SECONDS", positiveInt(86_400)), 300),
+  // Scheduler and retention (issue 13)
+  inboxRetentionDays: withDefault(variable("INBOX_RETENTION_DAYS", positiveInt(3650)), 7),
+  webappMaxAgeSeconds: withDefault(variable("WEBAPP_MAX_AGE_SECONDS", positiveInt(31_536_000)), 86_400)
 })
 
 /** Reads the environment; any problem becomes one `InvalidConfig`. */

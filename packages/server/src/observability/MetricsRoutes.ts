@@ -11,6 +11,9 @@ import { PrometheusMetrics } from "effect/observability"
 import { SqlClient } from "effect/sql"
 import { AppConfig } from "../config/AppConfig.ts"
 
+/** As `databaseLayer` in Server.ts opens it. */
+const DATABASE_POOL_SIZE = 20
+
 const processMemory = Metric.gauge("process_resident_memory_bytes", {
   description: "Resident memory of the process"
 })
@@ -45,6 +48,10 @@ export const MetricsRoutes = HttpRouter.use(
         const count = connections.find((row) => row.state === state)?.count ?? 0
         yield* Metric.update(Metric.withAttributes(Metrics.dbConnections, { state }), count)
       }
+      // Seed 002's pool gauges (issue 13).
+      const busy = connections.filter((row) => row.state !== "idle").reduce((sum, row) => sum + row.count, 0)
+      yield* Metric.update(Metrics.databasePoolSize, DATABASE_POOL_SIZE)
+      yield* Metric.update(Metrics.databasePoolAvailable, Math.max(0, DATABASE_POOL_SIZE - busy))
       const memory = process.memoryUsage()
       const cpu = process.cpuUsage()
       yield* Metric.update(processMemory, memory.rss)

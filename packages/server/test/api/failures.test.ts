@@ -8,6 +8,7 @@ import type { Bot } from "@botfleet/domain"
 import { FakeTelegram } from "@botfleet/testing"
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
+import { FailureView } from "../../src/api/ops/schemas.ts"
 import { BotView, ChatView, MessageView, page } from "../../src/api/schemas.ts"
 import {
   type ApiClient,
@@ -47,10 +48,21 @@ const say = (server: TestServer["Service"], bot: Bot, chatId: number, text: stri
     yield* settled(server, bot.id)
   })
 
+const FailurePage = page(FailureView)
+
+/** The failed messages of a bot, as GET /api/failures lists them (each a `message:<id>` failure). */
 const failuresOf = (api: ApiClient, botId: string, extra = "") =>
-  Effect.map(api.get(`/api/failures?botId=${botId}${extra}`), (response) =>
-    expectBody(response, 200, MessagePage)
-  )
+  Effect.map(api.get(`/api/failures?botId=${botId}${extra}`), (response) => {
+    const body = expectBody(response, 200, FailurePage)
+    const items = body.items.map((failure) => {
+      assert.strictEqual(failure.kind, "message")
+      assert.isNotNull(failure.message)
+      assert.strictEqual(failure.id, `message:${failure.message!.id}`)
+      assert.strictEqual(failure.error, failure.message!.error)
+      return failure.message!
+    })
+    return { items, nextCursor: body.nextCursor }
+  })
 
 const messagesOf = (api: ApiClient, botId: string, telegramChatId: number) =>
   Effect.gen(function* () {
@@ -84,8 +96,8 @@ layer(serverLayer(withAdmin()), { timeout: 60_000, excludeTestServices: true })(
         const question = (yield* messagesOf(api, bot.id, 9101)).find((message) => message.role === "user")
         assert.strictEqual(failed.replyTo, question?.id)
         assert.isTrue(
-          expectBody(yield* api.get("/api/failures"), 200, MessagePage).items.some(
-            (item) => item.id === failed.id
+          expectBody(yield* api.get("/api/failures"), 200, FailurePage).items.some(
+            (item) => item.id === `message:${failed.id}`
           ),
           "listed without a filter too"
         )

@@ -8,6 +8,7 @@ import { BotId } from "@botfleet/domain"
 import { FakeTelegram } from "@botfleet/testing"
 import { assert, layer } from "@effect/vitest"
 import { Effect, Schema } from "effect"
+import { FailureView } from "../../src/api/ops/schemas.ts"
 import { BotView, ChatView, MessageView, page } from "../../src/api/schemas.ts"
 import { expectBody, loggedIn, withAdmin } from "../support/apiClient.ts"
 import {
@@ -105,7 +106,7 @@ layer(serverLayer(withAdmin({ logLevel: "trace" }), { captureOutput: true, recor
           MessageView
         )
         yield* eventually(() => server.telegram.sentTo(9801).length === 3)
-        expectBody(yield* api.get("/api/failures"), 200, page(MessageView))
+        expectBody(yield* api.get("/api/failures"), 200, page(FailureView))
         assert.strictEqual((yield* api.get("/api/stats")).status, 200)
         expectBody(yield* api.post(`/api/bots/${created.id}/disable`), 200, BotView)
         assert.strictEqual((yield* api.delete(`/api/bots/${created.id}`)).status, 204)

@@ -30,7 +30,8 @@ const contractRoutes = (): ReadonlyArray<Route> => {
   return routes
 }
 
-const OPEN = new Set(["auth.login", "auth.register"])
+// Mini App routes (issue 13) authenticate with initData and a bearer token instead (webapp.test.ts).
+const OPEN = new Set(["auth.login", "auth.register", "webapp.session", "webapp.me"])
 
 /** A concrete URL for a route: ids filled in, no trailing slash. */
 const urlOf = (route: Route) => route.path.replace(/:id\b/g, unknownId).replace(/(.)\/$/, "$1")
@@ -55,7 +56,10 @@ layer(serverLayer(withAdmin()), { timeout: 60_000, excludeTestServices: true })(
         `POST /api/chats/${unknownId}/messages`,
         "GET /api/failures",
         `POST /api/messages/${unknownId}/retry`,
-        "GET /api/stats"
+        "GET /api/stats",
+        // Operations (issue 13)
+        "GET /api/jobs",
+        `POST /api/failures/${unknownId}/retry`
       ]) {
         assert.include(routes, expected)
       }

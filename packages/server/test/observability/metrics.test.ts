@@ -69,7 +69,12 @@ layer(
         assert.strictEqual(at("telegram_updates_received_total", { bot: bot.id, source: "webhook" }), 4)
         assert.isAtLeast(at("telegram_messages_sent_total", { bot: bot.id, outcome: "ok" }), 4)
         assert.isAtLeast(at("telegram_messages_sent_total", { bot: bot.id, outcome: "error" }), 1)
-        assert.isAtLeast(at("llm_request_duration_seconds_count", { model: "gpt-4o-mini" }), 3)
+        // Split by status since issue 13 (seed 002): together they are every request.
+        assert.isAtLeast(
+          at("llm_request_duration_seconds_count", { model: "gpt-4o-mini", status: "ok" }) +
+            at("llm_request_duration_seconds_count", { model: "gpt-4o-mini", status: "error" }),
+          3
+        )
         assert.isAtLeast(at("llm_requests_total", { model: "gpt-4o-mini", outcome: "ok" }), 2)
         assert.strictEqual(at("llm_requests_total", { model: "gpt-4o-mini", outcome: "error" }), 1)
         assert.strictEqual(at("llm_errors_total", { model: "gpt-4o-mini", type: "auth" }), 1)
@@ -99,6 +104,25 @@ layer(
           4
         )
         assert.include(text, "# TYPE http_server_request_duration_seconds histogram")
+
+        // Seed 002's names (issue 13), next to today's.
+        assert.strictEqual(at("telegram_messages_received_total", { bot: bot.id, source: "webhook" }), 4)
+        assert.strictEqual(
+          at("llm_request_duration_seconds_count", { model: "gpt-4o-mini", status: "error" }),
+          1
+        )
+        assert.strictEqual(at("llm_errors_total", { model: "gpt-4o-mini", error_type: "auth" }), 1)
+        assert.strictEqual(at("database_connection_pool_size"), 20)
+        const available = at("database_connection_pool_available")
+        assert.isTrue(available >= 0 && available < 20, `available ${available}: the scrape itself holds one`)
+        assert.isAtLeast(at("database_query_duration_seconds_count", { query: "job_claim" }), 1)
+        // The scheduler's own (issue 13): retention ran when the server started.
+        assert.isAtLeast(at("scheduler_job_runs_total", { job: "retention", outcome: "ok" }), 1)
+        assert.isAtLeast(at("scheduler_job_duration_seconds_count", { job: "retention" }), 1)
+        assert.isAbove(
+          at("scheduler_job_last_success_timestamp_seconds", { job: "retention" }),
+          1_700_000_000
+        )
       }),
     90_000
   )

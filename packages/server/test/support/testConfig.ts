@@ -33,6 +33,8 @@ export const testConfig = (overrides: Partial<AppConfigShape>): AppConfigShape =
   apiStatsRateLimitPerMinute: 100_000,
   openaiTranscribeModel: "gpt-4o-mini-transcribe",
   voiceMaxSeconds: 300,
+  inboxRetentionDays: 7,
+  webappMaxAgeSeconds: 86_400,
   ...overrides
 })
 

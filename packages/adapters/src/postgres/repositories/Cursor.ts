@@ -25,7 +25,9 @@ export interface CursorKey {
  * Whole milliseconds from year 1 to the end of JS Date's range (year 275760),
  * which PostgreSQL's timestamptz also holds: any other time cannot be queried.
  */
-const CursorTime = Schema.Int.check(Schema.isBetween({ minimum: -62_135_596_800_000, maximum: 8.64e15 }))
+export const CursorTime = Schema.Int.check(
+  Schema.isBetween({ minimum: -62_135_596_800_000, maximum: 8.64e15 })
+)
 
 const CursorJson = Schema.fromJsonString(
   Schema.Tuple([Schema.NullOr(CursorTime), Schema.String.check(Schema.isUUID())])

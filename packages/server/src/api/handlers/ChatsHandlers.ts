@@ -1,13 +1,15 @@
 /** Chats and their messages; an admin answers as the bot (202: delivery is queued). */
-import { Cursor } from "@botfleet/adapters"
-import { ConversationService } from "@botfleet/application"
+import { Cursor, FailureLogPg } from "@botfleet/adapters"
+import { ConversationService, FailureService } from "@botfleet/application"
 import { BotId, ChatId, MessageId } from "@botfleet/domain"
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { Api } from "../Api.ts"
-import { Conflict, error, NotFound } from "../ApiErrors.ts"
+import { BadRequest, Conflict, error, NotFound } from "../ApiErrors.ts"
+import type { FailureView } from "../ops/schemas.ts"
+import { toFailureView } from "../ops/views.ts"
 import { toChatView, toFailedUpdateView, toMessageView } from "../views.ts"
-import { pageOf } from "./pagination.ts"
+import { DEFAULT_PAGE_SIZE, pageOf } from "./pagination.ts"
 
 const chatNotFound = (e: { message: string }) => Effect.fail(new NotFound(error("chat_not_found", e.message)))
 
@@ -63,16 +65,20 @@ export const FailuresHandlers = HttpApiBuilder.group(
   "failures",
   Effect.fn(function* (handlers) {
     const conversations = yield* ConversationService
+    // Failures of every kind (issue 13)
+    const failures = yield* FailureService
     return handlers
       .handle(
         "list",
         Effect.fn(function* ({ query }) {
-          const page = yield* pageOf(query)
-          const found = yield* conversations.listFailures(
-            { botId: query.botId === undefined ? undefined : BotId.make(query.botId) },
-            page
+          if (query.cursor !== undefined && !FailureLogPg.isValidCursor(query.cursor)) {
+            return yield* new BadRequest(error("invalid_cursor", "cursor: not a cursor from a previous page"))
+          }
+          const found = yield* failures.list(
+            { botId: query.botId, kind: query.kind },
+            { limit: query.limit ?? DEFAULT_PAGE_SIZE, cursor: query.cursor }
           )
-          return { items: found.items.map(toMessageView), nextCursor: found.nextCursor }
+          return { items: found.items.map(toFailureView), nextCursor: found.nextCursor }
         })
       )
       .handle(
@@ -85,6 +91,19 @@ export const FailuresHandlers = HttpApiBuilder.group(
           )
           return { items: found.items.map(toFailedUpdateView), nextCursor: found.nextCursor }
         })
+      )
+      .handle("retryAny", ({ params }) =>
+        failures.retry(params.id).pipe(
+          Effect.as({
+            id: params.id,
+            kind: params.id.split(":")[0] as FailureView["kind"],
+            status: "queued" as const
+          }),
+          Effect.catchTags({
+            FailureNotFound: (e) => Effect.fail(new NotFound(error("failure_not_found", e.message))),
+            FailureNotRetryable: (e) => Effect.fail(new Conflict(error("not_retryable", e.message)))
+          })
+        )
       )
       .handle("retry", ({ params }) =>
         conversations.retry(MessageId.make(params.id)).pipe(

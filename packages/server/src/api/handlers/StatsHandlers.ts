@@ -1,5 +1,5 @@
 /** `GET /api/stats`: the StatsService, with times as ISO strings and an unknown bot as 404. */
-import { type StatsReport, StatsService, UsageLedger } from "@botfleet/application"
+import { Metrics, type StatsReport, StatsService, UsageLedger } from "@botfleet/application"
 import { BotId } from "@botfleet/domain"
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
@@ -32,7 +32,9 @@ export const StatsHandlers = HttpApiBuilder.group(
               statsView(report, denied)
             )
           ),
-          Effect.catchTag("BotNotFound", (e) => Effect.fail(new NotFound(error("bot_not_found", e.message))))
+          Effect.catchTag("BotNotFound", (e) => Effect.fail(new NotFound(error("bot_not_found", e.message)))),
+          // Seed 002's counter (issue 13).
+          Effect.ensuring(Metrics.count(Metrics.statsApiRequests, { period: query.period ?? "day" }))
         )
     )
   })

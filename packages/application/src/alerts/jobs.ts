@@ -1,0 +1,99 @@
+/**
+ * The scheduled side of alerts: every 15 s one process looks at the fleet's
+ * conditions and raises or resolves alerts; once a day it sends the digest.
+ */
+import { Clock, Effect } from "effect"
+import { Maintenance } from "../scheduler/ports.ts"
+import type { Job } from "../scheduler/Scheduler.ts"
+import { AlertService } from "./AlertService.ts"
+import { AlertStore } from "./ports.ts"
+
+export interface AlertJobOptions {
+  /** A pending update older than this is a backlog (QUEUE_MAX_AGE_SECONDS). */
+  readonly queueMaxAgeSeconds: number
+}
+
+/** Failed replies and updates within this window … */
+const WINDOW_MS = 10 * 60_000
+/** … from this many on are a spike. */
+const FAILURE_SPIKE = 10
+
+export const alertsJob = (options: AlertJobOptions) =>
+  Effect.gen(function* () {
+    const alerts = yield* AlertService
+    const store = yield* AlertStore
+    const maintenance = yield* Maintenance
+
+    /** Raises one alert per bot in `now`, resolves the open ones of `kind` that are gone. */
+    const perBot = (
+      kind: string,
+      now: ReadonlyArray<{ readonly id: string; readonly name: string; readonly error: string }>,
+      open: ReadonlyArray<{ readonly kind: string; readonly botKey: string }>,
+      text: (bot: { readonly name: string; readonly error: string }) => string
+    ) =>
+      Effect.gen(function* () {
+        for (const bot of now)
+          yield* alerts.raise({ kind, severity: "critical", botId: bot.id, text: text(bot) })
+        for (const alert of open) {
+          if (alert.kind === kind && !now.some((bot) => bot.id === alert.botKey)) {
+            yield* alerts.resolve(kind, alert.botKey)
+          }
+        }
+      })
+
+    const fleetWide = (kind: string, firing: boolean, text: string) =>
+      firing ? alerts.raise({ kind, severity: "warning", botId: null, text }) : alerts.resolve(kind, null)
+
+    const run = Effect.gen(function* () {
+      const since = new Date((yield* Clock.currentTimeMillis) - WINDOW_MS)
+      const open = yield* store.openAlerts
+      yield* perBot(
+        "bot_stopped",
+        yield* store.stoppedBots,
+        open,
+        (bot) => `Bot ${bot.name} stopped: ${bot.error}`
+      )
+      yield* perBot(
+        "llm_failing",
+        yield* store.llmFailingBots(since),
+        open,
+        (bot) => `Bot ${bot.name}: the LLM provider is failing: ${bot.error}`
+      )
+      const queue = yield* maintenance.leaseHealth
+      yield* fleetWide(
+        "backlog",
+        queue.oldestPendingAgeSeconds > options.queueMaxAgeSeconds,
+        `Backlog: ${queue.pending} updates waiting, the oldest for ${Math.round(queue.oldestPendingAgeSeconds)} s`
+      )
+      const failures = yield* store.failuresSince(since)
+      yield* fleetWide(
+        "failures_spike",
+        failures >= FAILURE_SPIKE,
+        `${failures} failures in the last 10 minutes`
+      )
+      return `checked; ${failures} recent failures, ${queue.pending} pending`
+    })
+    return { name: "alerts", everySeconds: 15, timeoutSeconds: 60, run } satisfies Job
+  })
+
+export const digestJob = Effect.gen(function* () {
+  const alerts = yield* AlertService
+  const store = yield* AlertStore
+  const run = Effect.gen(function* () {
+    const since = new Date((yield* Clock.currentTimeMillis) - 86_400_000)
+    const lines = yield* store.digest(since)
+    const text =
+      lines.length === 0
+        ? "Daily digest: no bots."
+        : [
+            "Daily digest (last 24 h):",
+            ...lines.map(
+              (line) =>
+                `${line.name}: ${line.replies} replies, ${line.users} users, $${line.costUsd.toFixed(4)}, ${line.errors} errors`
+            )
+          ].join("\n")
+    yield* alerts.broadcast({ kind: "digest", severity: "info", botId: null, text })
+    return `digest of ${lines.length} bots`
+  })
+  return { name: "digest", everySeconds: 86_400, timeoutSeconds: 300, run } satisfies Job
+})

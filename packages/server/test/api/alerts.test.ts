@@ -1,0 +1,158 @@
+/**
+ * Alerts that reach a person, on the real server with a local webhook
+ * receiver and the fake Telegram: a revoked token gives one alert per
+ * channel (not one per message), fixing it gives "resolved"; bad settings
+ * are refused and change nothing.
+ */
+import { createServer, type Server } from "node:http"
+import type { AddressInfo } from "node:net"
+import { assert, layer } from "@effect/vitest"
+import { Effect } from "effect"
+import { AlertSettingsView } from "../../src/api/ops/schemas.ts"
+import { BotView } from "../../src/api/schemas.ts"
+import { expectBody, expectError, loggedIn, withAdmin } from "../support/apiClient.ts"
+import {
+  eventually,
+  postUpdate,
+  layer as serverLayer,
+  TestServer,
+  textUpdate
+} from "../support/inProcessServer.ts"
+import { makeToken } from "../support/testConfig.ts"
+
+interface Received {
+  readonly path: string
+  readonly body: { kind: string; severity: string; botId: string | null; text: string; at: string }
+}
+
+/** An HTTP server on 127.0.0.1 that keeps every JSON body posted to it. */
+const receiver = Effect.acquireRelease(
+  Effect.promise(
+    () =>
+      new Promise<{ server: Server; url: string; received: Array<Received> }>((resolve) => {
+        const received: Array<Received> = []
+        const server = createServer((request, response) => {
+          let raw = ""
+          request.on("data", (chunk) => {
+            raw += chunk
+          })
+          request.on("end", () => {
+            received.push({ path: request.url ?? "", body: JSON.parse(raw) })
+            response.writeHead(200).end("ok")
+          })
+        })
+        server.listen(0, "127.0.0.1", () => {
+          const { port } = server.address() as AddressInfo
+          resolve({ server, url: `http://127.0.0.1:${port}`, received })
+        })
+      })
+  ),
+  ({ server }) => Effect.promise(() => new Promise<void>((resolve) => server.close(() => resolve())))
+)
+
+layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })("alerts", (it) => {
+  it.effect(
+    "a revoked token alerts once per channel within a minute; a new token sends resolved",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* TestServer
+        const api = yield* loggedIn(server.baseUrl)
+        const hook = yield* receiver
+        const { bot: pager } = yield* server.addBot("Pager")
+        const pagerTelegramId = pager.telegramBotId
+        const settings = expectBody(
+          yield* api.request("PUT", "/api/settings/alerts", {
+            json: {
+              webhookUrl: `${hook.url}/hooks/secret-path`,
+              telegramBotId: pager.id,
+              telegramChatIds: [777001],
+              cooldownMinutes: 30
+            }
+          }),
+          200,
+          AlertSettingsView
+        )
+        assert.deepStrictEqual(settings, {
+          webhookUrl: `${hook.url}/…`,
+          telegramBotId: pager.id,
+          telegramChatIds: [777001],
+          cooldownMinutes: 30
+        })
+        assert.notInclude(JSON.stringify(settings), "secret-path", "the webhook's path is not shown")
+
+        const { bot: victim, token } = yield* server.addBot("Victim")
+        server.telegram.revokeToken(token)
+        for (const text of ["one", "two", "three"]) {
+          assert.strictEqual((yield* postUpdate(server.baseUrl, victim, textUpdate(8801, text))).status, 200)
+        }
+        const started = Date.now()
+        const stoppedAlerts = () => hook.received.filter((item) => item.body.kind === "bot_stopped")
+        yield* eventually(() => stoppedAlerts().length > 0, 60_000)
+        assert.isBelow(Date.now() - started, 60_000, "within a minute")
+        const alert = stoppedAlerts()[0]!
+        assert.strictEqual(alert.path, "/hooks/secret-path")
+        assert.strictEqual(alert.body.severity, "critical")
+        assert.strictEqual(alert.body.botId, victim.id)
+        assert.match(alert.body.text, /^Bot Victim stopped: /)
+        assert.isFalse(Number.isNaN(Date.parse(alert.body.at)))
+        const telegramAlerts = () =>
+          server.telegram
+            .sentTo(777001, pagerTelegramId)
+            .filter((sent) => sent.text.includes("Bot Victim stopped"))
+        yield* eventually(() => telegramAlerts().length > 0)
+        assert.match(telegramAlerts()[0]!.text, /^\[critical\] Bot Victim stopped: /)
+
+        // Two more evaluations (every 15 s) and more traffic: still one alert per channel.
+        assert.strictEqual((yield* postUpdate(server.baseUrl, victim, textUpdate(8801, "four"))).status, 200)
+        yield* Effect.sleep("32 seconds")
+        assert.strictEqual(stoppedAlerts().length, 1)
+        assert.strictEqual(telegramAlerts().length, 1)
+
+        // The admin gives the bot a working token and enables it again.
+        const fresh = makeToken(victim.telegramBotId)
+        server.telegram.registerBot(fresh, {
+          id: victim.telegramBotId,
+          username: victim.username,
+          firstName: "Victim"
+        })
+        expectBody(yield* api.patch(`/api/bots/${victim.id}`, { token: fresh }), 200, BotView)
+        expectBody(yield* api.post(`/api/bots/${victim.id}/enable`), 200, BotView)
+        yield* eventually(
+          () => hook.received.find((item) => item.body.kind === "resolved" && item.body.botId === victim.id),
+          60_000
+        )
+        const resolved = hook.received.find((item) => item.body.kind === "resolved")!
+        assert.strictEqual(resolved.body.text, "Resolved: bot stopped")
+        yield* eventually(() =>
+          server.telegram
+            .sentTo(777001, pagerTelegramId)
+            .some((sent) => sent.text === "[info] Resolved: bot stopped")
+        )
+      }).pipe(Effect.scoped),
+    120_000
+  )
+
+  it.effect("bad alert settings are refused with a clear error and change nothing", () =>
+    Effect.gen(function* () {
+      const server = yield* TestServer
+      const api = yield* loggedIn(server.baseUrl)
+      const before = expectBody(yield* api.get("/api/settings/alerts"), 200, AlertSettingsView)
+      const bad: ReadonlyArray<[unknown, number, string]> = [
+        [{ webhookUrl: "ftp://example.com/x" }, 400, "webhookUrl"],
+        [{ cooldownMinutes: 0 }, 400, "cooldownMinutes"],
+        [{ telegramChatIds: ["me"] }, 400, "telegramChatIds"],
+        [{ telegramBotId: "not-a-uuid" }, 400, "telegramBotId"],
+        [{ telegramBotId: "6f1c7a38-6b1e-4c55-9a53-3f4d2b6f0a11" }, 422, "telegramBotId"]
+      ]
+      for (const [body, status, field] of bad) {
+        const response = yield* api.request("PUT", "/api/settings/alerts", { json: body })
+        const message = expectError(response, status, status === 422 ? "bot_not_found" : "invalid_request")
+        assert.include(message, field, JSON.stringify(body))
+      }
+      assert.deepStrictEqual(
+        expectBody(yield* api.get("/api/settings/alerts"), 200, AlertSettingsView),
+        before
+      )
+    })
+  )
+})
