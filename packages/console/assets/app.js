@@ -3,6 +3,7 @@
  * path shows. Pages are modules in pages/ with `render(container, context)`.
  */
 import { api, whenUnauthorized } from "./api.js"
+import { capabilities } from "./capabilities.js"
 import { h, replace } from "./dom.js"
 import { errorNotice } from "./ui.js"
 
@@ -16,18 +17,25 @@ const routes = [
   { pattern: /^\/admin\/chats$/, page: () => import("./pages/chats.js"), nav: "chats" },
   { pattern: /^\/admin\/chats\/(?<id>[\w-]+)$/, page: () => import("./pages/chat.js"), nav: "chats" },
   { pattern: /^\/admin\/failures$/, page: () => import("./pages/failures.js"), nav: "failures" },
-  { pattern: /^\/admin\/stats$/, page: () => import("./pages/stats.js"), nav: "stats" }
+  { pattern: /^\/admin\/stats$/, page: () => import("./pages/stats.js"), nav: "stats" },
+  { pattern: /^\/admin\/jobs$/, page: () => import("./pages/jobs.js"), nav: "jobs", requires: "jobs" },
+  { pattern: /^\/admin\/alerts$/, page: () => import("./pages/alerts.js"), nav: "alerts", requires: "alerts" }
 ]
 
 const navItems = [
   { id: "fleet", label: "Bots", href: "/admin" },
   { id: "chats", label: "Chats", href: "/admin/chats" },
   { id: "failures", label: "Failures", href: "/admin/failures" },
-  { id: "stats", label: "Stats", href: "/admin/stats" }
+  { id: "stats", label: "Stats", href: "/admin/stats" },
+  // Shown only when the server has the route (see capabilities.js).
+  { id: "jobs", label: "Jobs", href: "/admin/jobs", requires: "jobs" },
+  { id: "alerts", label: "Alerts", href: "/admin/alerts", requires: "alerts" }
 ]
 
 const root = document.getElementById("app")
 let session = null
+/** What this server's API offers beyond the basics (a Set of feature names). */
+let features = new Set()
 let leaveCurrentPage = () => {}
 /** Counts navigations, so a page that finishes loading after the next navigation stays out. */
 let navigation = 0
@@ -55,13 +63,15 @@ const shell = (active) => {
   const nav = h(
     "nav",
     { class: "nav", "aria-label": "Main" },
-    navItems.map((item) =>
-      h(
-        "a",
-        { href: item.href, class: "nav-link", "aria-current": item.id === active ? "page" : null },
-        item.label
+    navItems
+      .filter((item) => !item.requires || features.has(item.requires))
+      .map((item) =>
+        h(
+          "a",
+          { href: item.href, class: "nav-link", "aria-current": item.id === active ? "page" : null },
+          item.label
+        )
       )
-    )
   )
   const sidebar = h(
     "aside",
@@ -98,6 +108,8 @@ const show = async () => {
     navigate("/admin", { replace: true })
     return
   }
+  // Asked once (cached), at the same time as the session.
+  const featuresLoading = route.bare ? null : capabilities()
   if (!route.bare && session === null) {
     try {
       session = await api.get("/api/auth/me")
@@ -107,7 +119,12 @@ const show = async () => {
       return
     }
   }
+  if (featuresLoading) features = await featuresLoading
   if (current !== navigation) return
+  if (route.requires && !features.has(route.requires)) {
+    navigate("/admin", { replace: true })
+    return
+  }
   const container = route.bare ? root : shell(route.nav)
   const leaveHandlers = []
   let active = true
@@ -119,6 +136,7 @@ const show = async () => {
     params: path.match(route.pattern).groups ?? {},
     query: new URLSearchParams(location.search),
     session,
+    features,
     navigate,
     isActive: () => active,
     onLeave: (handler) => leaveHandlers.push(handler),

@@ -33,7 +33,7 @@ export const botSections = [
 ]
 
 /** A list of Telegram ids: numbers (groups' are negative) separated by commas or spaces. */
-const IDS_PATTERN = String.raw`[\s,]*(-?\d+([\s,]+-?\d+)*)?[\s,]*`
+export const IDS_PATTERN = String.raw`[\s,]*(-?\d+([\s,]+-?\d+)*)?[\s,]*`
 
 const idsField = (name, label, help) => ({
   name,
@@ -250,15 +250,17 @@ const readInput = (field, input) => {
   if (field.kind === "checkbox") return input.checked
   const raw = input.value
   if (field.kind === "number") return raw.trim() === "" ? (field.nullable ? null : undefined) : Number(raw)
-  if (field.kind === "ids") {
-    return raw
-      .split(/[\s,]+/)
-      .filter(Boolean)
-      .map(Number)
-  }
+  if (field.kind === "ids") return parseIds(raw)
   if (field.nullable && raw.trim() === "") return null
   return field.kind === "text" ? raw.trim() : raw
 }
+
+/** "1, 2 3" → [1, 2, 3] (the input's pattern keeps anything else out). */
+export const parseIds = (text) =>
+  text
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .map(Number)
 
 const same = (a, b) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null)
 

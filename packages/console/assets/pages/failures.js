@@ -1,16 +1,66 @@
 /**
- * Failed replies and admin messages, newest first: what the user got, why it
- * failed, and a retry once the cause is fixed.
+ * Everything that gave up, newest first, and a retry once the cause is fixed.
+ * A server with failures of every kind (issue 13) lists failed messages, inbox
+ * updates and outbox effects; an older one lists failed messages only.
  */
 import { api, query } from "../api.js"
 import { append, h, replace } from "../dom.js"
 import { ago } from "../format.js"
-import { actionButton, emptyState, errorNotice, loading, pageHeader, toast } from "../ui.js"
+import { actionButton, badge, emptyState, errorNotice, loading, pageHeader, toast } from "../ui.js"
 
 const PAGE_SIZE = 50
 
-export const render = async (container, { query: params, navigate }) => {
+const KINDS = [
+  { value: "message", label: "Messages", badge: "Message" },
+  { value: "update", label: "Incoming updates", badge: "Update" },
+  { value: "effect", label: "Telegram calls", badge: "Telegram call" }
+]
+
+/** One shape for both servers: an older one lists the failed messages themselves. */
+const asFailure = (item) =>
+  "kind" in item && "summary" in item
+    ? item
+    : {
+        id: `message:${item.id}`,
+        kind: "message",
+        botId: item.botId,
+        chatId: item.chatId,
+        error: item.error,
+        attempts: null,
+        at: item.createdAt,
+        summary: item.text,
+        message: item,
+        legacy: true
+      }
+
+const retryPath = (failure) =>
+  failure.legacy
+    ? `/api/messages/${failure.message.id}/retry`
+    : `/api/failures/${encodeURIComponent(failure.id)}/retry`
+
+const retriedToast = (failure) => {
+  if (failure.kind === "update") return "The update is back in line"
+  if (failure.kind === "effect") return "Calling Telegram again"
+  return failure.message?.role === "admin"
+    ? "Sending the message again"
+    : "Answering the user's message again"
+}
+
+/** What the failure was about, in words. */
+const whatFailed = (failure) => {
+  if (failure.kind !== "message" || !failure.message) return h("p", { class: "muted" }, failure.summary)
+  return h(
+    "p",
+    { class: "muted" },
+    failure.message.role === "admin" ? "Admin message: " : "The user was told: ",
+    h("q", {}, failure.message.text)
+  )
+}
+
+export const render = async (container, { query: params, navigate, features }) => {
+  const everyKind = features.has("failuresOfEveryKind")
   const botId = params.get("botId") ?? ""
+  const kind = everyKind ? (params.get("kind") ?? "") : ""
   let bots
   try {
     bots = await api.get("/api/bots")
@@ -26,18 +76,33 @@ export const render = async (container, { query: params, navigate }) => {
     bots.map((bot) => h("option", { value: bot.id }, bot.name))
   )
   botSelect.value = botId
-  botSelect.addEventListener("change", () => navigate(`/admin/failures${query({ botId: botSelect.value })}`))
+  const kindSelect = everyKind
+    ? h(
+        "select",
+        { id: "filter-kind", name: "kind" },
+        h("option", { value: "" }, "Everything"),
+        KINDS.map((option) => h("option", { value: option.value }, option.label))
+      )
+    : null
+  if (kindSelect) kindSelect.value = kind
+  const filter = () =>
+    navigate(`/admin/failures${query({ botId: botSelect.value, kind: kindSelect?.value ?? "" })}`)
+  botSelect.addEventListener("change", filter)
+  kindSelect?.addEventListener("change", filter)
 
   const list = h("div", {}, loading())
   append(
     container,
     pageHeader("Failures", {
-      subtitle: "Replies that failed for good and admin messages Telegram refused. Fix the cause, then retry."
+      subtitle: everyKind
+        ? "Replies and admin messages that failed for good, incoming updates given up on, and Telegram calls that ran out of attempts. Fix the cause, then retry."
+        : "Replies that failed for good and admin messages Telegram refused. Fix the cause, then retry."
     }),
     h(
       "div",
       { class: "filters" },
-      h("div", { class: "field" }, h("label", { for: "filter-bot" }, "Bot"), botSelect)
+      h("div", { class: "field" }, h("label", { for: "filter-bot" }, "Bot"), botSelect),
+      kindSelect ? h("div", { class: "field" }, h("label", { for: "filter-kind" }, "Kind"), kindSelect) : null
     ),
     list
   )
@@ -55,42 +120,44 @@ export const render = async (container, { query: params, navigate }) => {
       )
     }
   }
-  const rowOf = (message) => {
+  const rowOf = (failure) => {
+    const kindInfo = KINDS.find((option) => option.value === failure.kind)
+    const where = [
+      failure.botId ? (botNames.get(failure.botId) ?? "deleted bot") : "no bot",
+      ago(failure.at),
+      failure.attempts === null ? null : `${failure.attempts} attempts`
+    ]
+      .filter(Boolean)
+      .join(" · ")
     const row = h(
       "div",
-      { class: "failure", dataset: { messageId: message.id } },
+      { class: "failure", dataset: { failureId: failure.id, kind: failure.kind } },
       h(
         "div",
         { class: "failure-main" },
-        h("p", { class: "failure-error" }, message.error ?? "failed"),
-        h(
-          "p",
-          { class: "muted" },
-          message.role === "admin" ? "Admin message: " : "The user was told: ",
-          h("q", {}, message.text)
-        ),
+        everyKind ? badge(kindInfo?.badge ?? failure.kind, "neutral") : null,
+        h("p", { class: "failure-error" }, failure.error ?? "failed"),
+        whatFailed(failure),
         h(
           "p",
           { class: "muted small-text" },
-          `${botNames.get(message.botId) ?? "deleted bot"} · ${ago(message.createdAt)} · `,
-          h("a", { href: `/admin/chats/${message.chatId}` }, "Open chat")
+          where,
+          failure.chatId ? [" · ", h("a", { href: `/admin/chats/${failure.chatId}` }, "Open chat")] : null
         )
       ),
       actionButton(
         "Retry",
         async () => {
           try {
-            await api.post(`/api/messages/${message.id}/retry`)
-            toast(
-              message.role === "admin" ? "Sending the message again" : "Answering the user's message again"
-            )
+            await api.post(retryPath(failure))
+            toast(retriedToast(failure))
             row.remove()
             showEmptyIfNone()
           } catch (error) {
             toast(error.message, "bad")
           }
         },
-        { class: "secondary", "aria-label": `Retry: ${message.error ?? "failed message"}` }
+        { class: "secondary", "aria-label": `Retry: ${failure.error ?? "failed"}` }
       )
     )
     return row
@@ -98,15 +165,15 @@ export const render = async (container, { query: params, navigate }) => {
 
   const more = h("div", { class: "more" })
   const load = async (cursor) => {
-    const page = await api.get(`/api/failures${query({ botId, cursor, limit: PAGE_SIZE })}`)
-    cards.append(...page.items.map(rowOf))
+    const page = await api.get(
+      `/api/failures${query({ botId, kind: kind || undefined, cursor, limit: PAGE_SIZE })}`
+    )
+    cards.append(...page.items.map(asFailure).map(rowOf))
     if (page.nextCursor) {
       const button = actionButton(
         "Load more",
         () => load(page.nextCursor).catch((error) => replace(more, errorNotice(error))),
-        {
-          class: "secondary"
-        }
+        { class: "secondary" }
       )
       replace(more, button)
     } else replace(more)

@@ -3,8 +3,10 @@
  * server with the fake Telegram and OpenAI: what an operator does, step by
  * step, checked on the page and in the API. Screenshots go to test-results/console.
  */
+import { FakeTelegram } from "@botfleet/testing"
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
+import { AlertSettingsView, JobsView } from "../../src/api/ops/schemas.ts"
 import { BotView, StatsView } from "../../src/api/schemas.ts"
 import { ADMIN, expectBody, expectError, loggedIn, withAdmin } from "../support/apiClient.ts"
 import { browserContext, type Page, recordTiming, screenshot, watchProblems } from "../support/browser.ts"
@@ -533,6 +535,206 @@ layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })
   )
 
   it.effect(
+    "failures of every kind retried from the page; scheduled jobs; alert settings saved, a bad URL refused",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* TestServer
+        const api = yield* loggedIn(server.baseUrl)
+        const browser = yield* browserContext
+        const page = yield* step(() => browser.newPage())
+        const problems = watchProblems(page)
+
+        // An effect: Telegram refuses setWebhook until the effect gives up (retries pulled forward).
+        server.telegram.failNext("setWebhook", FakeTelegram.Fault.serverError(502), 1000)
+        const { bot, token } = yield* server.addBot("Ops")
+        yield* eventuallyEffect(
+          Effect.gen(function* () {
+            yield* server.sql`
+              UPDATE domain_effects SET next_attempt_at = now()
+              WHERE status = 'pending' AND kind = 'TelegramSetWebhook' AND payload ->> 'botId' = ${bot.id}`
+            const rows = yield* server.sql<{ status: string }>`
+              SELECT status FROM domain_effects WHERE kind = 'TelegramSetWebhook' AND payload ->> 'botId' = ${bot.id}`
+            return rows[0]?.status === "failed"
+          }).pipe(Effect.orDie),
+          60_000
+        )
+        server.telegram.reset()
+        // An update the pipeline gave up on after its retries (as the chat worker leaves it).
+        const parked = textUpdate(5601, "are you there?")
+        yield* server.sql`
+          INSERT INTO telegram_updates (bot_id, update_id, chat_key, payload, status, attempts, last_error, processed_at)
+          VALUES (${bot.id}, ${parked.update_id}, ${`${bot.id}:5601`}, ${JSON.stringify(parked)}::jsonb,
+                  'failed', 6, 'LLM unavailable: 503', now())`.pipe(Effect.orDie)
+        // A message: the model refuses the key.
+        yield* server.openai.failNext({ status: 401, model: bot.model ?? "gpt-4o-mini" })
+        yield* postUpdate(server.baseUrl, bot, privateUpdate(5602, "Dana", { text: "Hello?" }))
+        yield* settled(server, bot.id)
+
+        yield* signIn(page, server.baseUrl)
+        yield* step(async () => {
+          await nav(page, "Failures")
+          await page.locator(".failure[data-kind=effect]", { hasText: "502" }).waitFor()
+          await page.locator(".failure[data-kind=update]", { hasText: "LLM unavailable: 503" }).waitFor()
+          await page.locator(".failure[data-kind=message]", { hasText: "401" }).waitFor()
+          await page.locator(".failure[data-kind=effect] .badge", { hasText: "Telegram call" }).waitFor()
+        })
+        yield* screenshot(page, "failures-every-kind")
+        yield* step(async () => {
+          await page.getByLabel("Kind").selectOption("update")
+          await page.waitForURL(/kind=update/)
+          await page.locator(".failure[data-kind=update]").waitFor()
+          assert.strictEqual(await page.locator(".failure").count(), 1)
+          await page.getByLabel("Kind").selectOption("")
+          await page.locator(".failure[data-kind=effect]").waitFor()
+          for (const kind of ["effect", "update", "message"]) {
+            await page
+              .locator(`.failure[data-kind=${kind}]`)
+              .getByRole("button", { name: /^Retry/ })
+              .click()
+            await page.locator(`.failure[data-kind=${kind}]`).waitFor({ state: "detached" })
+          }
+          await page.getByRole("heading", { name: "No failures" }).waitFor()
+        })
+        // Each retry did what it says: the webhook is set, both users are answered.
+        yield* eventually(() => server.telegram.webhookOf(token)?.url.endsWith(`/telegram/webhook/${bot.id}`))
+        yield* eventually(() => sentTexts(server, 5601).includes("reply to: are you there?"))
+        yield* eventually(() => sentTexts(server, 5602).includes("reply to: Hello?"))
+
+        // Jobs: every job the API lists, with its last run; a failed run shows why.
+        const jobs = yield* eventuallyEffect(
+          Effect.map(api.get("/api/jobs"), (response) => {
+            const body = expectBody(response, 200, JobsView)
+            return body.items.every((job) => job.lastRun?.outcome === "ok") ? body : undefined
+          }),
+          30_000
+        )
+        yield* server.sql`
+          UPDATE job_runs SET outcome = 'failed', detail = 'alert webhook answered 500'
+          WHERE job = 'digest'`.pipe(Effect.orDie)
+        yield* step(async () => {
+          await nav(page, "Jobs")
+          await page.getByRole("heading", { name: "Jobs", level: 1 }).waitFor()
+          for (const job of jobs.items) {
+            const row = page.locator(`tr[data-job="${job.name}"]`)
+            await row.waitFor()
+            if (job.name !== "digest") await row.locator(".badge", { hasText: "OK" }).waitFor()
+            await row.locator("td[data-label=Duration]", { hasText: /\d+ ms|\d+\.\d s/ }).waitFor()
+          }
+          const digest = page.locator('tr[data-job="digest"]')
+          await digest.locator(".badge", { hasText: "Failed" }).waitFor()
+          await digest.getByText("alert webhook answered 500").waitFor()
+          await digest.getByText("daily").waitFor()
+        })
+        yield* screenshot(page, "jobs")
+
+        // Alerts: a webhook, a bot and its chats, a cooldown; the URL's secret path is never shown back.
+        yield* step(async () => {
+          await nav(page, "Alerts")
+          await page.getByLabel("Webhook URL").fill("https://hooks.example.com/services/T000/B000/secret")
+          await page.getByLabel("Bot that sends alerts").selectOption(bot.id)
+          await page.getByLabel("Chat ids").fill("123456789, -1001234")
+          await page.getByLabel("Cooldown (minutes)").fill("45")
+          await page.getByRole("button", { name: "Save" }).click()
+          await page.getByText("Saved", { exact: true }).waitFor()
+          await page.getByText("Alerts go to https://hooks.example.com/…").waitFor()
+        })
+        yield* screenshot(page, "alerts")
+        const saved = expectBody(yield* api.get("/api/settings/alerts"), 200, AlertSettingsView)
+        assert.deepStrictEqual(saved, {
+          webhookUrl: "https://hooks.example.com/…",
+          telegramBotId: bot.id,
+          telegramChatIds: [123456789, -1001234],
+          cooldownMinutes: 45
+        })
+        const shown = yield* step(async () => ({
+          text: (await page.locator("body").textContent()) ?? "",
+          input: await page.getByLabel("Webhook URL").inputValue()
+        }))
+        assert.notInclude(shown.text, "B000", "the webhook's secret path is not on the page")
+        assert.strictEqual(shown.input, "", "nor left in the field")
+
+        // A URL the API refuses: its message is shown, nothing changes.
+        const notice = yield* step(async () => {
+          await page.getByLabel("Webhook URL").fill("ftp://files.example.com/alerts")
+          await page.getByLabel("Cooldown (minutes)").fill("60")
+          await page.getByRole("button", { name: "Save" }).click()
+          const alert = page.locator("form .notice-error")
+          await alert.waitFor()
+          return (await alert.textContent()) ?? ""
+        })
+        assert.include(notice, "invalid_request")
+        assert.include(notice, "webhookUrl")
+        assert.deepStrictEqual(
+          expectBody(yield* api.get("/api/settings/alerts"), 200, AlertSettingsView),
+          saved
+        )
+
+        // Removing the webhook leaves the Telegram settings as they are.
+        yield* step(async () => {
+          await page.reload()
+          await page.getByLabel("Remove the webhook").check()
+          await page.getByRole("button", { name: "Save" }).click()
+          await page.getByText("No webhook yet", { exact: false }).waitFor()
+        })
+        assert.deepStrictEqual(expectBody(yield* api.get("/api/settings/alerts"), 200, AlertSettingsView), {
+          ...saved,
+          webhookUrl: null
+        })
+        assert.deepStrictEqual(problems, [])
+      }).pipe(Effect.scoped),
+    120_000
+  )
+
+  it.effect(
+    "on a server without the jobs and alerts routes, those pages are hidden and older failures still retry",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* TestServer
+        const browser = yield* browserContext
+        const page = yield* step(() => browser.newPage())
+        const problems = watchProblems(page)
+        const { bot } = yield* server.addBot("Older")
+        yield* server.openai.failNext({ status: 401, model: bot.model ?? "gpt-4o-mini" })
+        yield* postUpdate(server.baseUrl, bot, privateUpdate(5701, "Eve", { text: "Anyone?" }))
+        yield* settled(server, bot.id)
+        // The server as it was before issue 13: no such paths, and failures are the messages themselves.
+        yield* step(async () => {
+          await page.route("**/openapi.json", (route) =>
+            route.fulfill({ json: { openapi: "3.1.0", paths: { "/api/failures": {} } } })
+          )
+          await page.route("**/api/failures?*", async (route) => {
+            const response = await route.fetch()
+            const body = (await response.json()) as {
+              items: Array<{ message: unknown }>
+              nextCursor: unknown
+            }
+            await route.fulfill({
+              json: {
+                items: body.items.map((item) => item.message).filter(Boolean),
+                nextCursor: body.nextCursor
+              }
+            })
+          })
+        })
+        yield* signIn(page, server.baseUrl)
+        const links = yield* step(() => page.getByRole("navigation").getByRole("link").allTextContents())
+        assert.deepStrictEqual(links, ["Bots", "Chats", "Failures", "Stats"])
+        yield* step(async () => {
+          await page.goto(`${server.baseUrl}/admin/jobs`)
+          await page.waitForURL(/\/admin$/)
+          await page.goto(`${server.baseUrl}/admin/failures`)
+          await page.locator(".failure", { hasText: "401" }).waitFor()
+          assert.strictEqual(await page.getByLabel("Kind").count(), 0, "no kind filter without kinds")
+          await page.getByRole("button", { name: /^Retry/ }).click()
+          await page.getByRole("heading", { name: "No failures" }).waitFor()
+        })
+        yield* eventually(() => sentTexts(server, 5701).includes("reply to: Anyone?"))
+        assert.deepStrictEqual(problems, [])
+      }).pipe(Effect.scoped),
+    60_000
+  )
+
+  it.effect(
     "with the keyboard alone: sign in, reach a bot's switch, enable it; Escape cancels a delete",
     () =>
       Effect.gen(function* () {
@@ -614,7 +816,9 @@ layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })
           ["mobile-chats", "/admin/chats", "Chats"],
           ["mobile-chat", `/admin/chats/${chatId}`, "Ann"],
           ["mobile-failures", "/admin/failures", "Failures"],
-          ["mobile-stats", "/admin/stats", "Stats"]
+          ["mobile-stats", "/admin/stats", "Stats"],
+          ["mobile-jobs", "/admin/jobs", "Jobs"],
+          ["mobile-alerts", "/admin/alerts", "Alerts"]
         ] as const
         for (const [name, path, heading] of pages) {
           const overflow = yield* step(async () => {
