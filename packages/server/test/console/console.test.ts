@@ -483,7 +483,10 @@ layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })
         assert.strictEqual(sentTexts(server, bob).at(-1), blocked.deniedMessage)
 
         yield* step(async () => {
+          // The refused message is counted: today / this month.
+          await page.reload()
           const bobRow = page.locator(`tr[data-telegram-id="${bob}"]`)
+          await bobRow.locator("td[data-label=Refused]", { hasText: "1 / 1" }).waitFor()
           await bobRow.getByRole("button", { name: "Unblock Bob" }).click()
           await bobRow.locator(".badge", { hasText: "Allowed" }).waitFor()
         })
