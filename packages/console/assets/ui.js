@@ -117,3 +117,15 @@ export const confirmDialog = ({ title, text, confirmLabel, typeToConfirm }) =>
     dialog.showModal()
     ;(input ?? cancel).focus()
   })
+
+/** A "which bot" select (with "All bots"), set to `botId`; the chats, failures and stats filters. */
+export const botPicker = (bots, botId, attributes = { id: "filter-bot", name: "botId" }) => {
+  const select = h(
+    "select",
+    attributes,
+    h("option", { value: "" }, "All bots"),
+    bots.map((bot) => h("option", { value: bot.id }, bot.name))
+  )
+  select.value = botId
+  return select
+}

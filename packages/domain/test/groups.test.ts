@@ -1,5 +1,4 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Bot } from "../src/Bot.ts"
 import { Chat } from "../src/Chat.ts"
 import { type GroupMode, isCommandForBot, mentions, speakerText } from "../src/groups.ts"
 import { BotId, ChatId, TelegramChatId } from "../src/ids.ts"
@@ -10,31 +9,9 @@ import {
   UNKNOWN_COMMAND_REPLY,
   unsupportedReply
 } from "../src/planReply.ts"
+import { at, testBot } from "./fixtures.ts"
 
-const at = new Date("2026-01-01T00:00:00Z")
-const botWith = (groupMode?: GroupMode) =>
-  new Bot({
-    id: BotId.make("6f1c7a38-6b1e-4c55-9a53-3f4d2b6f0a11"),
-    name: "Helper",
-    tokenCiphertext: "v1:…",
-    tokenHint: "123:…abcd",
-    telegramBotId: 123,
-    username: "helper_bot",
-    webhookSecret: "s3cret",
-    model: null,
-    systemPrompt: "",
-    startMessage: "Welcome!",
-    helpMessage: "Ask me anything.",
-    errorMessage: "sorry",
-    historyLimit: 20,
-    active: true,
-    lastError: null,
-    lastErrorAt: null,
-    pollingOffset: 0,
-    createdAt: at,
-    updatedAt: at,
-    ...(groupMode === undefined ? {} : { groupMode })
-  })
+const botWith = (groupMode?: GroupMode) => testBot(groupMode === undefined ? {} : { groupMode })
 const chatOfType = (type: string) =>
   new Chat({
     id: ChatId.make("0b0c0d0e-6b1e-4c55-9a53-3f4d2b6f0a11"),

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Bot } from "../src/Bot.ts"
 import { Chat } from "../src/Chat.ts"
-import { BotId, ChatId, TelegramChatId } from "../src/ids.ts"
+import { ChatId, TelegramChatId } from "../src/ids.ts"
 import {
   planReply,
   REFRESH_REPLY,
@@ -9,29 +9,9 @@ import {
   UNKNOWN_COMMAND_REPLY,
   unsupportedReply
 } from "../src/planReply.ts"
+import { at, testBot } from "./fixtures.ts"
 
-const at = new Date("2026-01-01T00:00:00Z")
-const bot = new Bot({
-  id: BotId.make("6f1c7a38-6b1e-4c55-9a53-3f4d2b6f0a11"),
-  name: "Helper",
-  tokenCiphertext: "v1:…",
-  tokenHint: "123:…abcd",
-  telegramBotId: 123,
-  username: "helper_bot",
-  webhookSecret: "s3cret",
-  model: null,
-  systemPrompt: "",
-  startMessage: "Welcome!",
-  helpMessage: "Ask me anything.",
-  errorMessage: "sorry",
-  historyLimit: 20,
-  active: true,
-  lastError: null,
-  lastErrorAt: null,
-  pollingOffset: 0,
-  createdAt: at,
-  updatedAt: at
-})
+const bot = testBot()
 const chat = new Chat({
   id: ChatId.make("0b0c0d0e-6b1e-4c55-9a53-3f4d2b6f0a11"),
   botId: bot.id,

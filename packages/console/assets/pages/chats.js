@@ -2,7 +2,7 @@
 import { api, query } from "../api.js"
 import { append, h, replace } from "../dom.js"
 import { ago, chatName } from "../format.js"
-import { badge, emptyState, errorNotice, loading, pageHeader } from "../ui.js"
+import { badge, botPicker, emptyState, errorNotice, loading, pageHeader } from "../ui.js"
 
 const PAGE_SIZE = 50
 
@@ -18,13 +18,7 @@ export const render = async (container, { query: params, navigate }) => {
   }
   const botNames = new Map(bots.map((bot) => [bot.id, bot.name]))
 
-  const botSelect = h(
-    "select",
-    { id: "filter-bot", name: "botId" },
-    h("option", { value: "" }, "All bots"),
-    bots.map((bot) => h("option", { value: bot.id }, bot.name))
-  )
-  botSelect.value = botId
+  const botSelect = botPicker(bots, botId)
   const userInput = h("input", {
     id: "filter-user",
     name: "userId",

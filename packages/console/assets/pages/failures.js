@@ -6,7 +6,7 @@
 import { api, query } from "../api.js"
 import { append, h, replace } from "../dom.js"
 import { ago } from "../format.js"
-import { actionButton, badge, emptyState, errorNotice, loading, pageHeader, toast } from "../ui.js"
+import { actionButton, badge, botPicker, emptyState, errorNotice, loading, pageHeader, toast } from "../ui.js"
 
 const PAGE_SIZE = 50
 
@@ -69,13 +69,7 @@ export const render = async (container, { query: params, navigate, features }) =
     return
   }
   const botNames = new Map(bots.map((bot) => [bot.id, bot.name]))
-  const botSelect = h(
-    "select",
-    { id: "filter-bot", name: "botId" },
-    h("option", { value: "" }, "All bots"),
-    bots.map((bot) => h("option", { value: bot.id }, bot.name))
-  )
-  botSelect.value = botId
+  const botSelect = botPicker(bots, botId)
   const kindSelect = everyKind
     ? h(
         "select",

@@ -3,7 +3,7 @@ import { api, query } from "../api.js"
 import { barChart } from "../charts.js"
 import { append, h, replace } from "../dom.js"
 import { count, milliseconds, usd } from "../format.js"
-import { emptyState, errorNotice, loading, pageHeader } from "../ui.js"
+import { botPicker, emptyState, errorNotice, loading, pageHeader } from "../ui.js"
 
 const PERIODS = [
   { id: "day", label: "24 hours" },
@@ -68,13 +68,7 @@ export const render = async (container, { query: params, navigate }) => {
       )
     )
   )
-  const botSelect = h(
-    "select",
-    { id: "stats-bot", "aria-label": "Bot" },
-    h("option", { value: "" }, "All bots"),
-    bots.map((bot) => h("option", { value: bot.id }, bot.name))
-  )
-  botSelect.value = botId
+  const botSelect = botPicker(bots, botId, { id: "stats-bot", "aria-label": "Bot" })
   botSelect.addEventListener("change", () => go({ botId: botSelect.value }))
 
   const body = h("div", { class: "stack-lg" }, loading())

@@ -23,6 +23,15 @@ import {
 
 const step = <A>(run: () => Promise<A>) => Effect.promise(run)
 
+/** The test server, an admin API client, and a fresh browser page whose script errors are collected. */
+const openConsole = Effect.gen(function* () {
+  const server = yield* TestServer
+  const api = yield* loggedIn(server.baseUrl)
+  const browser = yield* browserContext
+  const page = yield* step(() => browser.newPage())
+  return { server, api, page, problems: watchProblems(page) }
+})
+
 /** A user writes to the bot through its webhook, the way Telegram delivers it. */
 const userWrites = (
   server: TestServer["Service"],
@@ -94,11 +103,7 @@ layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })
     "sign in, add and enable a bot, watch a chat live, answer as the bot, retry a failure, read stats",
     () =>
       Effect.gen(function* () {
-        const server = yield* TestServer
-        const api = yield* loggedIn(server.baseUrl)
-        const browser = yield* browserContext
-        const page = yield* step(() => browser.newPage())
-        const problems = watchProblems(page)
+        const { server, api, page, problems } = yield* openConsole
         const { token } = telegramBot(server.telegram, "Support")
         const user = 4242
 
@@ -249,11 +254,7 @@ layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })
     "edit a bot's settings, see a clear error that changes nothing, rotate its token, delete it",
     () =>
       Effect.gen(function* () {
-        const server = yield* TestServer
-        const api = yield* loggedIn(server.baseUrl)
-        const browser = yield* browserContext
-        const page = yield* step(() => browser.newPage())
-        const problems = watchProblems(page)
+        const { server, api, page, problems } = yield* openConsole
         const telegram = telegramBot(server.telegram, "Editable")
         const bot = expectBody(
           yield* api.post("/api/bots", { name: "Editable", token: telegram.token }),
@@ -369,11 +370,7 @@ layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })
     "access, limits and conversation settings through the form; a malformed id list is refused in place",
     () =>
       Effect.gen(function* () {
-        const server = yield* TestServer
-        const api = yield* loggedIn(server.baseUrl)
-        const browser = yield* browserContext
-        const page = yield* step(() => browser.newPage())
-        const problems = watchProblems(page)
+        const { server, api, page, problems } = yield* openConsole
         const bot = expectBody(
           yield* api.post("/api/bots", {
             name: "Guarded",
@@ -441,11 +438,7 @@ layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })
     "a bot's users: their use, block and unblock in place; a voice message is tagged in the transcript",
     () =>
       Effect.gen(function* () {
-        const server = yield* TestServer
-        const api = yield* loggedIn(server.baseUrl)
-        const browser = yield* browserContext
-        const page = yield* step(() => browser.newPage())
-        const problems = watchProblems(page)
+        const { server, api, page, problems } = yield* openConsole
         const { bot } = yield* server.addBot("Crowd")
         const bob = 7_001
         const cleo = 7_002
@@ -541,11 +534,7 @@ layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })
     "failures of every kind retried from the page; scheduled jobs; alert settings saved, a bad URL refused",
     () =>
       Effect.gen(function* () {
-        const server = yield* TestServer
-        const api = yield* loggedIn(server.baseUrl)
-        const browser = yield* browserContext
-        const page = yield* step(() => browser.newPage())
-        const problems = watchProblems(page)
+        const { server, api, page, problems } = yield* openConsole
 
         // An effect: Telegram refuses setWebhook until the effect gives up (retries pulled forward).
         server.telegram.failNext("setWebhook", FakeTelegram.Fault.serverError(502), 1000)
@@ -741,11 +730,7 @@ layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })
     "with the keyboard alone: sign in, reach a bot's switch, enable it; Escape cancels a delete",
     () =>
       Effect.gen(function* () {
-        const server = yield* TestServer
-        const api = yield* loggedIn(server.baseUrl)
-        const browser = yield* browserContext
-        const page = yield* step(() => browser.newPage())
-        const problems = watchProblems(page)
+        const { server, api, page, problems } = yield* openConsole
         const created = expectBody(
           yield* api.post("/api/bots", { name: "Keys", token: telegramBot(server.telegram, "Keys").token }),
           201,
