@@ -57,6 +57,7 @@ import { MetricsRoutes } from "./observability/MetricsRoutes.ts"
 import * as Tracing from "./observability/Tracing.ts"
 import { Dispatcher, defaultDispatcherOptions } from "./processing/Dispatcher.ts"
 import { EffectRunnerLoop } from "./processing/EffectRunnerLoop.ts"
+import * as PipelineThread from "./processing/PipelineThread.ts"
 import { SchedulerLoop, schedulerLayer } from "./processing/SchedulerLoop.ts"
 
 export const databaseLayer = (config: AppConfigShape) =>
@@ -154,22 +155,27 @@ export const webAppLayer = (config: AppConfigShape) =>
 export const processingLayer = (config: AppConfigShape) => {
   const dispatcher = Dispatcher.layerWith({
     ...defaultDispatcherOptions,
-    concurrency: config.pipelineConcurrency
+    concurrency: config.pipelineConcurrency,
+    shutdownGraceMs: config.shutdownGraceSeconds * 1000
   })
   const workers = Option.isSome(config.publicUrl)
     ? EffectRunnerLoop
     : Layer.mergeAll(EffectRunnerLoop, Poller.layerWith(Poller.defaultPollerOptions))
   // Scheduler (issue 13)
-  const scheduler = SchedulerLoop.pipe(
-    Layer.provideMerge(
-      schedulerLayer({
-        inboxRetentionDays: config.inboxRetentionDays,
-        queueMaxAgeSeconds: config.queueMaxAgeSeconds
-      })
-    )
-  )
+  const scheduler = SchedulerLoop.pipe(Layer.provideMerge(jobsLayer(config)))
   return Layer.merge(workers, scheduler).pipe(Layer.provideMerge(dispatcher))
 }
+
+/** The scheduler's jobs: run by the background work, listed by `GET /api/jobs`. */
+const jobsLayer = (config: AppConfigShape) =>
+  schedulerLayer({
+    inboxRetentionDays: config.inboxRetentionDays,
+    queueMaxAgeSeconds: config.queueMaxAgeSeconds
+  })
+
+/** The HTTP thread's side of the pipeline thread; the jobs are listed here, run there. */
+const pipelineThreadLayer = (config: AppConfigShape) =>
+  Layer.merge(PipelineThread.layer(config), jobsLayer(config))
 
 /** JSON bodies over this are refused with 413 (the webhook checks the same limit itself). */
 export const BODY_LIMIT_BYTES = 1024 * 1024
@@ -230,14 +236,35 @@ export const httpLayer = (config: AppConfigShape, options: HttpOptions = {}) =>
         port: config.port,
         host: config.host,
         // In-flight requests get this long to finish after SIGTERM.
-        gracefulShutdownTimeout: "25 seconds"
+        gracefulShutdownTimeout: `${config.shutdownGraceSeconds} seconds`
       })
     )
   )
 
-export const serverLayer = (config: AppConfigShape, options: HttpOptions = {}) =>
+export interface ServerOptions extends HttpOptions {
+  /** "thread": the background work runs on a thread of its own (`npm start`); tests keep it here. */
+  readonly pipeline?: "here" | "thread" | undefined
+}
+
+export const serverLayer = (config: AppConfigShape, options: ServerOptions = {}) =>
   httpLayer(config, options).pipe(
-    Layer.provideMerge(Layer.mergeAll(processingLayer(config), firstAdminLayer(config), webAppLayer(config))),
+    Layer.provideMerge(
+      Layer.mergeAll(
+        options.pipeline === "thread" ? pipelineThreadLayer(config) : processingLayer(config),
+        firstAdminLayer(config),
+        webAppLayer(config)
+      )
+    ),
+    Layer.provideMerge(applicationLayer),
+    Layer.provideMerge(adaptersLayer(config)),
+    Layer.provideMerge(databaseLayer(config)),
+    Layer.provide(AppConfig.layer(config)),
+    Layer.provide(Tracing.layer(config))
+  )
+
+/** What the pipeline thread runs: the background work on its own pool of the same database. */
+export const pipelineLayer = (config: AppConfigShape) =>
+  processingLayer(config).pipe(
     Layer.provideMerge(applicationLayer),
     Layer.provideMerge(adaptersLayer(config)),
     Layer.provideMerge(databaseLayer(config)),
