@@ -28,6 +28,7 @@ export const layerMemory: Layer.Layer<UpdateInbox> = Layer.effect(
         .filter((update) => update.chatKey === chatKey && update.status === "pending")
         .sort((a, b) => a.updateId - b.updateId)
 
+    // Knows no bots: whether one is still active is for the caller (webhook, poller) to check.
     const accept = (update: InboundUpdate) =>
       Effect.map(Clock.currentTimeMillis, (now) => {
         if (updates.some((stored) => stored.botId === update.botId && stored.updateId === update.updateId)) {

@@ -42,7 +42,7 @@ export interface FailedUpdate {
 export class UpdateInbox extends Context.Service<
   UpdateInbox,
   {
-    /** "duplicate": this (bot, update_id) was accepted before; nothing is stored. */
+    /** "duplicate": this (bot, update_id) was accepted before, or the bot is no longer active; nothing is stored. */
     readonly accept: (update: InboundUpdate) => Effect.Effect<"accepted" | "duplicate">
     /**
      * Leases up to `limit` chats that have a due update and no live lease, for
