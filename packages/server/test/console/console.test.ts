@@ -805,6 +805,7 @@ layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })
           ["mobile-chat", `/admin/chats/${chatId}`, "Ann"],
           ["mobile-failures", "/admin/failures", "Failures"],
           ["mobile-stats", "/admin/stats", "Stats"],
+          ["mobile-providers", "/admin/providers", "Providers"],
           ["mobile-jobs", "/admin/jobs", "Jobs"],
           ["mobile-alerts", "/admin/alerts", "Alerts"]
         ] as const
