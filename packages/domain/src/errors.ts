@@ -101,7 +101,9 @@ export class ProviderInUse extends Schema.TaggedError<ProviderInUse>()(
   { httpApiStatus: 409 }
 ) {
   override get message() {
-    return `the provider is used by ${this.bots.length === 1 ? "bot" : "bots"} ${this.bots.join(", ")}; give ${this.bots.length === 1 ? "it" : "them"} another provider first`
+    const one = this.bots.length <= 1
+    const named = this.bots.length === 0 ? "a bot" : `${one ? "bot" : "bots"} ${this.bots.join(", ")}`
+    return `the provider is used by ${named}; give ${one ? "it" : "them"} another provider first`
   }
 }
 

@@ -7,7 +7,7 @@ import { BotRepository, ProviderRepository } from "@botfleet/application"
 import { Bot, BotId, Provider, ProviderId } from "@botfleet/domain"
 import { serverUrl, TestDatabase } from "@botfleet/testing"
 import { assert, layer } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect, Exit, Layer } from "effect"
 import * as RepositoriesMemory from "../../src/memory/RepositoriesMemory.ts"
 import * as Database from "../../src/postgres/Database.ts"
 import * as RepositoriesPg from "../../src/postgres/repositories/RepositoriesPg.ts"
@@ -120,6 +120,18 @@ const contract = (name: string, repositories: Layer.Layer<ProviderRepository | B
         yield* bots.update(new Bot({ ...bot, providerId: null }))
         yield* providers.delete(provider.id)
       })
+    )
+
+    it.effect(
+      "a bot cannot point at a provider that does not exist (a defect, as a broken foreign key)",
+      () =>
+        Effect.gen(function* () {
+          const bots = yield* BotRepository
+          const orphan = makeBot(ProviderId.make(crypto.randomUUID()))
+          const exit = yield* Effect.exit(bots.insert(orphan))
+          assert.isTrue(Exit.hasDies(exit))
+          assert.strictEqual((yield* Effect.flip(bots.findById(orphan.id)))._tag, "BotNotFound")
+        })
     )
   })
 

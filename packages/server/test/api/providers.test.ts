@@ -191,6 +191,16 @@ layer(serverLayer(withAdmin({ logLevel: "trace" }), { captureOutput: true, recor
         expectError(yield* api.get(`/api/providers/${created.id}`), 404, "provider_not_found")
         assert.deepStrictEqual(yield* providerRows, [])
 
+        // The contract says so too: /openapi.json has the routes and the bot's new fields.
+        const openapi = (yield* api.get("/openapi.json")).body as {
+          paths: Record<string, Record<string, unknown>>
+        }
+        assert.hasAllKeys(openapi.paths["/api/providers"]!, ["get", "post"])
+        assert.hasAllKeys(openapi.paths["/api/providers/{id}"]!, ["get", "patch", "delete"])
+        for (const field of ["providerId", "fallbackModel", "temperature", "maxOutputTokens", "apiKeyHint"]) {
+          assert.include(JSON.stringify(openapi), `"${field}"`)
+        }
+
         // The key in no response (body or header) and no log line.
         const output = server.output()
         assert.include(output, '"message":"provider added"')
