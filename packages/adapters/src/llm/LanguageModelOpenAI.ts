@@ -233,17 +233,11 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
   const fallbackOf = (request: CompletionRequest): string | undefined =>
     request.fallbackModel === undefined ? options.fallbackModel : (request.fallbackModel ?? undefined)
 
-  const attemptOnce = (
-    target: Target,
-    request: CompletionRequest,
-    model: string,
-    messages: ReadonlyArray<ChatTurn>,
-    attempt: number
-  ) =>
+  const attemptOnce = (target: Target, request: CompletionRequest, model: string, attempt: number) =>
     Effect.tryPromise({
       try: (signal) =>
         target.client.chat.completions.create(
-          { model, messages: messages.map(toWire), ...tuningOf(target, request) },
+          { model, messages: request.messages.map(toWire), ...tuningOf(target, request) },
           { signal }
         ),
       catch: (cause) => classify(cause, model, target.scrub)
@@ -291,7 +285,7 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
     return Effect.suspend(() => {
       attempt += 1
       attempts.count += 1
-      return attemptOnce(target, request, model, request.messages, attempt)
+      return attemptOnce(target, request, model, attempt)
     }).pipe(Effect.retry(schedule))
   }
 
