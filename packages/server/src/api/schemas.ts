@@ -158,25 +158,16 @@ const modelSettingsInputFields = {
   )
 }
 
-/** An OpenAI-compatible API root: http(s), no credentials, query or fragment (the key has its own field). */
+/**
+ * An OpenAI-compatible API root: http(s), a host (name, IPv4 or [IPv6]) and an
+ * optional port and path; no credentials, query or fragment (the key has its own
+ * field). A pattern, so the shape also shows in /openapi.json.
+ */
 const BaseUrl = InputString.check(
-  Schema.isTrimmed(),
   Schema.isMaxLength(2000),
-  Schema.makeFilter(
-    (text: string) => {
-      if (!URL.canParse(text)) return false
-      const url = new URL(text)
-      return (
-        (url.protocol === "http:" || url.protocol === "https:") &&
-        url.username === "" &&
-        url.password === "" &&
-        url.search === "" &&
-        url.hash === ""
-      )
-    },
-    { expected: "an http(s) URL without credentials, query or fragment, e.g. http://127.0.0.1:11434/v1" }
-  )
-)
+  Schema.isPattern(/^https?:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?(\/[^\s?#]*)?$/),
+  Schema.makeFilter((text: string) => URL.canParse(text), { expected: "a URL with a valid host and port" })
+).annotate({ description: "an http(s) API root, e.g. http://127.0.0.1:11434/v1" })
 
 const Usd = Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1_000_000 }))
 
@@ -186,7 +177,12 @@ const PricesInput = Schema.Record(ModelName, Schema.Struct({ input: Usd, output:
 )
 
 const ProviderName = InputString.check(Schema.isTrimmed(), Schema.isMinLength(1), Schema.isMaxLength(64))
-const ApiKey = InputString.check(Schema.isMinLength(1), Schema.isMaxLength(1000))
+/** It goes in an HTTP header: visible ASCII only, no spaces. */
+const ApiKey = InputString.check(
+  Schema.isMinLength(1),
+  Schema.isMaxLength(1000),
+  Schema.isPattern(/^[\x21-\x7E]+$/)
+).annotate({ description: "visible ASCII characters, no spaces (it is sent as a bearer token)" })
 
 export const CreateProvider = Schema.Struct({
   name: ProviderName,

@@ -61,6 +61,11 @@ layer(serverLayer(withAdmin({ logLevel: "trace" }), { captureOutput: true, recor
         }
         const noKey = yield* api.post("/api/providers", { name: "Local", baseUrl })
         assert.include(expectError(noKey, 400, "invalid_request"), '["apiKey"]')
+        // A key goes in a header: anything but visible ASCII is refused before the server is asked.
+        for (const key of ["sk-with space", "sk-ключ", "sk-emoji-👋"]) {
+          const refused = yield* api.post("/api/providers", { ...valid, apiKey: key })
+          assert.include(expectError(refused, 400, "invalid_request"), '["apiKey"]', key)
+        }
         const badPrice = yield* api.post("/api/providers", {
           ...valid,
           prices: { m: { input: -1, output: 1 } }
