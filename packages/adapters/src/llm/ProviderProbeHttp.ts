@@ -34,9 +34,16 @@ export const make = (options: ProviderProbeHttpOptions = {}): ProviderProbe["Ser
     const url = `${baseUrl.replace(/\/+$/, "")}/models`
     const secret = Redacted.value(apiKey)
     const scrub = (text: string) => (secret === "" ? text : text.split(secret).join("[redacted]"))
-    const response = yield* Effect.tryPromise({
-      try: (signal) =>
-        fetch(url, { headers: { authorization: `Bearer ${secret}`, accept: "application/json" }, signal }),
+    // The body is read too (it frees the connection), within the same timeout.
+    const status = yield* Effect.tryPromise({
+      try: async (signal) => {
+        const response = await fetch(url, {
+          headers: { authorization: `Bearer ${secret}`, accept: "application/json" },
+          signal
+        })
+        await response.arrayBuffer()
+        return response.status
+      },
       catch: (error) => new ProviderUnreachable({ reason: scrub(`GET ${url}: ${describe(error)}`) })
     }).pipe(
       Effect.timeoutOrElse({
@@ -47,9 +54,6 @@ export const make = (options: ProviderProbeHttpOptions = {}): ProviderProbe["Ser
           )
       })
     )
-    // The body is not needed; reading it frees the connection.
-    yield* Effect.promise(() => response.arrayBuffer().catch(() => undefined))
-    const { status } = response
     yield* Effect.annotateCurrentSpan("http.status_code", status)
     if (status === 401 || status === 403) {
       return yield* new InvalidProviderKey({ reason: `GET ${url} answered ${status}` })
