@@ -28,6 +28,9 @@ export * from "./pipeline/sendReply.ts"
 export * from "./pipeline/telegramUpdate.ts"
 export * from "./pipeline/transcribeRecording.ts"
 export * from "./ports/index.ts"
+// providers (issue 12)
+export * from "./providers/ProviderAccess.ts"
+export * from "./providers/ProviderService.ts"
 // Scheduler (issue 13)
 export * from "./scheduler/jobs.ts"
 export * from "./scheduler/ports.ts"

@@ -18,6 +18,24 @@ const routes = [
   { pattern: /^\/admin\/chats\/(?<id>[\w-]+)$/, page: () => import("./pages/chat.js"), nav: "chats" },
   { pattern: /^\/admin\/failures$/, page: () => import("./pages/failures.js"), nav: "failures" },
   { pattern: /^\/admin\/stats$/, page: () => import("./pages/stats.js"), nav: "stats" },
+  {
+    pattern: /^\/admin\/providers$/,
+    page: () => import("./pages/providers.js"),
+    nav: "providers",
+    requires: "providers"
+  },
+  {
+    pattern: /^\/admin\/providers\/new$/,
+    page: () => import("./pages/provider.js"),
+    nav: "providers",
+    requires: "providers"
+  },
+  {
+    pattern: /^\/admin\/providers\/(?<id>[\w-]+)$/,
+    page: () => import("./pages/provider.js"),
+    nav: "providers",
+    requires: "providers"
+  },
   { pattern: /^\/admin\/jobs$/, page: () => import("./pages/jobs.js"), nav: "jobs", requires: "jobs" },
   { pattern: /^\/admin\/alerts$/, page: () => import("./pages/alerts.js"), nav: "alerts", requires: "alerts" }
 ]
@@ -27,6 +45,7 @@ const navItems = [
   { id: "chats", label: "Chats", href: "/admin/chats" },
   { id: "failures", label: "Failures", href: "/admin/failures" },
   { id: "stats", label: "Stats", href: "/admin/stats" },
+  { id: "providers", label: "Providers", href: "/admin/providers", requires: "providers" },
   // Shown only when the server has the route (see capabilities.js).
   { id: "jobs", label: "Jobs", href: "/admin/jobs", requires: "jobs" },
   { id: "alerts", label: "Alerts", href: "/admin/alerts", requires: "alerts" }

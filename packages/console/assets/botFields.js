@@ -7,6 +7,8 @@
  * numbers written comma- or space-separated). `nullable`: an empty input sends
  * null (for limits: no limit).
  * `onCreate`: also asked when adding a bot (the rest keep the server's defaults).
+ * `requires`: shown only when the server has that feature (capabilities.js).
+ * A select's `options` may be a function of the form's `choices` (e.g. the providers).
  */
 export const botSections = [
   {
@@ -78,6 +80,58 @@ export const botFields = [
     onCreate: true,
     placeholder: (bot) => (bot ? `Server default (${bot.effectiveModel})` : "Server default (OPENAI_MODEL)"),
     help: "Leave empty to use the server's default model."
+  },
+  // providers (issue 12)
+  {
+    name: "providerId",
+    section: "model",
+    kind: "select",
+    label: "Provider",
+    nullable: true,
+    onCreate: true,
+    requires: "providers",
+    options: (choices) => [
+      { value: "", label: "Server default (OPENAI_BASE_URL)" },
+      ...(choices.providers ?? []).map((provider) => ({ value: provider.id, label: provider.name }))
+    ],
+    help: "The OpenAI-compatible server that answers (add one on the Providers page). Voice is transcribed by the server default."
+  },
+  {
+    name: "fallbackModel",
+    section: "model",
+    kind: "text",
+    label: "Fallback model",
+    nullable: true,
+    maxLength: 200,
+    requires: "providers",
+    placeholder: "None (the server default's OPENAI_FALLBACK_MODEL)",
+    help: "Asked once when the model is down or unknown, on the same provider."
+  },
+  {
+    name: "temperature",
+    section: "model",
+    kind: "number",
+    label: "Temperature",
+    nullable: true,
+    min: 0,
+    max: 2,
+    step: "0.1",
+    requires: "providers",
+    placeholder: "Provider default",
+    help: "0–2: lower is more focused, higher more varied. Empty: the provider's default."
+  },
+  {
+    name: "maxOutputTokens",
+    section: "model",
+    kind: "number",
+    label: "Longest answer (tokens)",
+    nullable: true,
+    min: 1,
+    max: 1_000_000,
+    step: "1",
+    requires: "providers",
+    placeholder: "No limit",
+    help: "The model stops after this many tokens. Empty: no limit beyond the model's own."
   },
   {
     name: "historyLimit",

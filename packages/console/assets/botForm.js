@@ -2,7 +2,7 @@
 import { botFields, botSections, inputValue } from "./botFields.js"
 import { h } from "./dom.js"
 
-const inputFor = (field, bot, id) => {
+const inputFor = (field, bot, id, choices) => {
   const common = { id, name: field.name, required: field.required ?? false }
   if (field.kind === "textarea") {
     const textarea = h("textarea", { ...common, rows: field.rows ?? 4, maxlength: field.maxLength })
@@ -13,7 +13,9 @@ const inputFor = (field, bot, id) => {
     const select = h(
       "select",
       common,
-      field.options.map((option) => h("option", { value: option.value }, option.label))
+      (typeof field.options === "function" ? field.options(choices) : field.options).map((option) =>
+        h("option", { value: option.value }, option.label)
+      )
     )
     select.value = inputValue(field, bot)
     return select
@@ -52,9 +54,13 @@ const fieldRow = (field, input, id) => {
 /**
  * Sections of fields for `bot` (null: a new bot, only the `onCreate` fields).
  * `extra` adds more fields (e.g. the token) at the end of a section.
+ * `choices`: `features` (fields that `require` a missing one are left out) and
+ * what dynamic selects list (`providers`).
  */
-export const botFormSections = (bot, extra = {}) => {
-  const fields = bot ? botFields : botFields.filter((field) => field.onCreate)
+export const botFormSections = (bot, extra = {}, choices = {}) => {
+  const fields = (bot ? botFields : botFields.filter((field) => field.onCreate)).filter(
+    (field) => !field.requires || choices.features?.has(field.requires)
+  )
   const inputs = new Map()
   const sections = botSections
     .map((section) => {
@@ -62,7 +68,7 @@ export const botFormSections = (bot, extra = {}) => {
         .filter((field) => field.section === section.id)
         .map((field) => {
           const id = `bot-${field.name.replaceAll(".", "-")}`
-          const input = inputFor(field, bot, id)
+          const input = inputFor(field, bot, id, choices)
           inputs.set(field.name, input)
           return fieldRow(field, input, id)
         })
@@ -81,7 +87,12 @@ export const botFormSections = (bot, extra = {}) => {
 }
 
 /** Which input an API error is about: the field path of a 400, or the field a conflict names. */
-const FIELD_OF_CODE = { name_taken: "name", token_in_use: "token", invalid_token: "token" }
+const FIELD_OF_CODE = {
+  name_taken: "name",
+  token_in_use: "token",
+  invalid_token: "token",
+  unknown_provider: "providerId"
+}
 
 /**
  * Marks the input the error is about (red, `aria-invalid`) and moves focus to

@@ -9,7 +9,8 @@ import { api } from "./api.js"
 const FEATURES = {
   jobs: "/api/jobs",
   alerts: "/api/settings/alerts",
-  failuresOfEveryKind: "/api/failures/{id}/retry"
+  failuresOfEveryKind: "/api/failures/{id}/retry",
+  providers: "/api/providers"
 }
 
 const normalize = (path) => path.replace(/:(\w+)/g, "{$1}")

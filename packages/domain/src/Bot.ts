@@ -3,6 +3,7 @@ import { accessFields } from "./Access.ts"
 import type { Transition } from "./DomainEffect.ts"
 import { DEFAULT_GROUP_MODE, GroupMode } from "./groups.ts"
 import { BotId } from "./ids.ts"
+import { modelSettingsFields } from "./Provider.ts"
 
 /** How a bot receives updates: pushed by Telegram, or fetched by us. */
 export const BotMode = Schema.Literals(["webhook", "polling"])
@@ -33,6 +34,8 @@ export class Bot extends Schema.Class<Bot>("Bot")({
   updatedAt: Schema.Date,
   // access and limits (issue 12): who may talk to the bot and how much
   ...accessFields,
+  // providers (issue 12): which LLM endpoint answers and how
+  ...modelSettingsFields,
   // conversations (issue 11): behaviour in groups and supergroups (groups.ts)
   groupMode: GroupMode.pipe(Schema.withConstructorDefault(Effect.succeed(DEFAULT_GROUP_MODE))),
   // conversations (issue 11): private answers grow as drafts while the model writes

@@ -71,3 +71,71 @@ export class TelegramUnavailable extends Schema.TaggedError<TelegramUnavailable>
     return `Telegram could not check the token now (${this.reason}); try again in ${this.retryAfterSeconds} s`
   }
 }
+
+// ---------------------------------------------------------------- providers (issue 12)
+
+export class ProviderNotFound extends Schema.TaggedError<ProviderNotFound>()(
+  "ProviderNotFound",
+  { providerId: Schema.String },
+  { httpApiStatus: 404 }
+) {
+  override get message() {
+    return `provider ${this.providerId} not found`
+  }
+}
+
+export class ProviderNameTaken extends Schema.TaggedError<ProviderNameTaken>()(
+  "ProviderNameTaken",
+  { name: Schema.String },
+  { httpApiStatus: 409 }
+) {
+  override get message() {
+    return `a provider named "${this.name}" already exists`
+  }
+}
+
+/** Bots still answer through the provider: move them first. */
+export class ProviderInUse extends Schema.TaggedError<ProviderInUse>()(
+  "ProviderInUse",
+  { providerId: Schema.String, bots: Schema.Array(Schema.String) },
+  { httpApiStatus: 409 }
+) {
+  override get message() {
+    const one = this.bots.length <= 1
+    const named = this.bots.length === 0 ? "a bot" : `${one ? "bot" : "bots"} ${this.bots.join(", ")}`
+    return `the provider is used by ${named}; give ${one ? "it" : "them"} another provider first`
+  }
+}
+
+/** The server refused the key (401/403 on GET /models). Nothing is stored. */
+export class InvalidProviderKey extends Schema.TaggedError<InvalidProviderKey>()(
+  "InvalidProviderKey",
+  { reason: Schema.String },
+  { httpApiStatus: 422 }
+) {
+  override get message() {
+    return `the provider refused the API key: ${this.reason}`
+  }
+}
+
+/** GET /models answered, but not as an OpenAI-compatible API does (404, 400...). Nothing is stored. */
+export class ProviderNotCompatible extends Schema.TaggedError<ProviderNotCompatible>()(
+  "ProviderNotCompatible",
+  { reason: Schema.String },
+  { httpApiStatus: 422 }
+) {
+  override get message() {
+    return `the base URL does not look like an OpenAI-compatible API: ${this.reason}`
+  }
+}
+
+/** The provider could not be asked (unreachable, timeout, 5xx, 429). Nothing is stored; try again. */
+export class ProviderUnreachable extends Schema.TaggedError<ProviderUnreachable>()(
+  "ProviderUnreachable",
+  { reason: Schema.String },
+  { httpApiStatus: 503 }
+) {
+  override get message() {
+    return `the provider could not be reached: ${this.reason}`
+  }
+}

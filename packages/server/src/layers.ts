@@ -13,6 +13,7 @@ import {
   MaintenancePg,
   PasswordHasherArgon2,
   Prices,
+  ProviderProbeHttp,
   RepositoriesPg,
   SecretBoxAes,
   StatsRepositoryPg,
@@ -32,6 +33,7 @@ import {
   FailureService,
   instrumentLanguageModel,
   PipelineLayer,
+  ProviderService,
   Settings,
   StatsService
 } from "@botfleet/application"
@@ -82,6 +84,8 @@ export const adaptersLayer = (config: AppConfigShape) =>
       })
     ),
     secretBoxLayer(config),
+    // providers (issue 12): GET /models before a provider is stored
+    ProviderProbeHttp.layer(),
     // conversations (issue 11): voice, audio and video notes
     TranscriberOpenAI.layer({
       apiKey: Option.getOrUndefined(config.openaiApiKey),
@@ -118,6 +122,8 @@ export const applicationLayer = Layer.mergeAll(
   AuthService.layer,
   // access and limits (issue 12)
   BotUsers.layer,
+  // providers (issue 12)
+  ProviderService.layer,
   // Failures of every kind (issue 13)
   FailureService.layer.pipe(Layer.provide(ConversationService.layer))
 ).pipe(Layer.provideMerge(PipelineLayer))

@@ -65,6 +65,18 @@ interface Operation {
   readonly name: string
 }
 
+/**
+ * providers (issue 12): a provider is checked by asking its server, so generated
+ * providers point at the fake OpenAI instead of at random hosts (no network).
+ */
+const atFakeServer = (server: TestServer["Service"], operation: Operation, sample: unknown): unknown =>
+  operation.path.startsWith("/api/providers") &&
+  typeof sample === "object" &&
+  sample !== null &&
+  "baseUrl" in sample
+    ? { ...sample, baseUrl: server.openai.baseUrl.href }
+    : sample
+
 /** Every admin operation, from the HttpApi contract itself: a new route is fuzzed without being listed here. */
 const adminOperations = (): Array<Operation> => {
   const operations: Array<Operation> = []
@@ -179,10 +191,11 @@ layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })
               const real = Object.entries(ids).find(([prefix]) => operation.path.startsWith(prefix))?.[1]
               return real ?? unknownId
             })
-            const [valid] = yield* Arbitrary.sampleEffect(
+            const [sample] = yield* Arbitrary.sampleEffect(
               Arbitrary.schema(operation.payload as Schema.Codec<unknown>),
               { count: 1, seed: `${SEED}:${operation.name}`, size: 4 }
             )
+            const valid = atFakeServer(server, operation, sample)
             // The payload's own field names, from its schema (a struct: an "Objects" node).
             const ast = operation.payload?.ast as unknown as {
               propertySignatures: ReadonlyArray<{ name: string }>
@@ -216,6 +229,13 @@ layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })
           const { bot: target } = yield* server.addBot("Target")
           const { bot: witness } = yield* server.addBot("Witness")
           yield* postUpdate(server.baseUrl, target, textUpdate(8_101, "hello"))
+          // providers (issue 12): a real one for its routes' ids, on the fake OpenAI.
+          const provider = yield* api.post("/api/providers", {
+            name: "Fuzzed",
+            baseUrl: server.openai.baseUrl.href,
+            apiKey: "sk-fuzzed-provider-key"
+          })
+          assert.strictEqual(provider.status, 201, provider.text)
           const chatIds = yield* eventuallyEffect(
             Effect.map(
               server.sql<{ chat: string; message: string }>`
@@ -228,7 +248,8 @@ layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })
             "/api/bots": target.id,
             "/api/chats": chatIds.chat,
             "/api/messages": chatIds.message,
-            "/api/webapp": target.id
+            "/api/webapp": target.id,
+            "/api/providers": (provider.body as { id: string }).id
           }
           const rng = Poison.random(SEED)
 
@@ -274,11 +295,11 @@ layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })
           const seen = new Map<string, number>()
           for (const operation of operations) {
             const samples = operation.payload
-              ? yield* Arbitrary.sampleEffect(Arbitrary.schema(operation.payload as Schema.Codec<unknown>), {
+              ? (yield* Arbitrary.sampleEffect(Arbitrary.schema(operation.payload as Schema.Codec<unknown>), {
                   count: 20,
                   seed: `${SEED}:${operation.name}`,
                   size: 6
-                })
+                })).map((sample) => atFakeServer(server, operation, sample))
               : [{}]
             for (let index = 0; index < CASES_PER_OPERATION; index++) {
               const path = `${pathFor(operation.path, operation.method)}${operation.method === "GET" ? queryFor() : ""}`

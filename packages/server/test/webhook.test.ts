@@ -148,21 +148,23 @@ layer(serverLayer(), { timeout: 60_000, excludeTestServices: true })("webhook", 
     })
   )
 
-  it.effect("a bot disabled or deleted right after an update (while the webhook reuses it) gets nothing stored", () =>
-    Effect.gen(function* () {
-      const server = yield* TestServer
-      const { bot } = yield* server.addBot("Brief")
-      assert.strictEqual((yield* postUpdate(server.baseUrl, bot, textUpdate(5006, "first"))).status, 200)
-      // Behind the admin API's back, so only the database knows at once.
-      yield* server.sql`UPDATE bots SET active = false WHERE id = ${bot.id}`.pipe(Effect.orDie)
-      const afterDisable = yield* postUpdate(server.baseUrl, bot, textUpdate(5006, "second"))
-      assert.strictEqual(afterDisable.status, 200)
-      assert.strictEqual(yield* storedUpdates(server, bot.id), 1)
-      yield* server.sql`UPDATE bots SET active = true WHERE id = ${bot.id}`.pipe(Effect.orDie)
-      yield* server.sql`DELETE FROM bots WHERE id = ${bot.id}`.pipe(Effect.orDie)
-      const afterDelete = yield* postUpdate(server.baseUrl, bot, textUpdate(5006, "third"))
-      assert.strictEqual(afterDelete.status, 200)
-      assert.strictEqual(yield* storedUpdates(server, bot.id), 0)
-    })
+  it.effect(
+    "a bot disabled or deleted right after an update (while the webhook reuses it) gets nothing stored",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* TestServer
+        const { bot } = yield* server.addBot("Brief")
+        assert.strictEqual((yield* postUpdate(server.baseUrl, bot, textUpdate(5006, "first"))).status, 200)
+        // Behind the admin API's back, so only the database knows at once.
+        yield* server.sql`UPDATE bots SET active = false WHERE id = ${bot.id}`.pipe(Effect.orDie)
+        const afterDisable = yield* postUpdate(server.baseUrl, bot, textUpdate(5006, "second"))
+        assert.strictEqual(afterDisable.status, 200)
+        assert.strictEqual(yield* storedUpdates(server, bot.id), 1)
+        yield* server.sql`UPDATE bots SET active = true WHERE id = ${bot.id}`.pipe(Effect.orDie)
+        yield* server.sql`DELETE FROM bots WHERE id = ${bot.id}`.pipe(Effect.orDie)
+        const afterDelete = yield* postUpdate(server.baseUrl, bot, textUpdate(5006, "third"))
+        assert.strictEqual(afterDelete.status, 200)
+        assert.strictEqual(yield* storedUpdates(server, bot.id), 0)
+      })
   )
 })

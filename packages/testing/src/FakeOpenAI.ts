@@ -4,7 +4,9 @@
  * `stream: true`, its server-sent events, usage last when
  * `stream_options.include_usage` asks for it), records what it was
  * asked, and fails on request (HTTP errors, hangs, connection resets) so the
- * real adapter can be tested end to end. Never logs; cheap per request.
+ * real adapter can be tested end to end. `GET /v1/models` answers too (how
+ * providers are checked, issue 12); with `apiKey` set, any other key gets
+ * OpenAI's 401. Never logs; cheap per request.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import { Effect, type Scope } from "effect"
@@ -25,6 +27,10 @@ export interface RecordedRequest {
   readonly apiKey: string | undefined
   /** Asked for a streamed answer. */
   readonly stream: boolean
+  /** providers (issue 12): the tuning sent, when any. */
+  readonly temperature?: number | undefined
+  /** `max_tokens` or `max_completion_tokens`, whichever was sent. */
+  readonly maxTokens?: number | undefined
 }
 
 export interface ReplyRequest {
@@ -111,6 +117,8 @@ export interface FakeOpenAIOptions {
   readonly latencyMillis?: number
   /** Keep a record of every request (default true); benchmarks may turn it off. */
   readonly record?: boolean
+  /** providers (issue 12): the only key accepted; unset: any key (or none). */
+  readonly apiKey?: string
 }
 
 export const defaultReply = (request: ReplyRequest): Reply => {
@@ -198,6 +206,13 @@ const imagesOf = (content: unknown): Array<string> =>
 interface ParsedRequest extends ReplyRequest {
   readonly stream: boolean
   readonly includeUsage: boolean
+  readonly temperature: number | undefined
+  readonly maxTokens: number | undefined
+}
+
+const numberField = (json: object, name: string): number | undefined => {
+  const value = (json as Record<string, unknown>)[name]
+  return typeof value === "number" ? value : undefined
 }
 
 const parseRequest = (body: string): ParsedRequest | string => {
@@ -215,6 +230,8 @@ const parseRequest = (body: string): ParsedRequest | string => {
   const streamOptions = "stream_options" in json ? json.stream_options : undefined
   return {
     model,
+    temperature: numberField(json, "temperature"),
+    maxTokens: numberField(json, "max_tokens") ?? numberField(json, "max_completion_tokens"),
     stream: "stream" in json && json.stream === true,
     includeUsage:
       typeof streamOptions === "object" &&
@@ -403,7 +420,37 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
       })
     }
 
+    const bearerOf = (request: IncomingMessage) => {
+      const authorization = request.headers.authorization
+      return authorization?.startsWith("Bearer ") ? authorization.slice("Bearer ".length) : undefined
+    }
+    const refusedKey = (apiKey: string | undefined) =>
+      options.apiKey !== undefined && apiKey !== options.apiKey
+
+    /** providers (issue 12): the model list, behind the key check and the scripted failures. */
+    const listModels = (request: IncomingMessage, response: ServerResponse) => {
+      const apiKey = bearerOf(request)
+      const respond = () => {
+        const failure = refusedKey(apiKey) ? { status: 401 } : takeFailure("")
+        if (failure?.status === "hang") return
+        if (failure?.status === "reset") return request.socket.destroy()
+        if (failure !== undefined) {
+          return sendJson(response, failure.status, defaultErrorBody(failure.status, undefined, "", apiKey))
+        }
+        sendJson(response, 200, {
+          object: "list",
+          data: [{ id: "fake-model", object: "model", created: 0, owned_by: "botfleet-tests" }]
+        })
+      }
+      if (latency > 0) setTimeout(respond, latency)
+      else respond()
+    }
+
     const handle = (request: IncomingMessage, response: ServerResponse) => {
+      if (request.method === "GET" && request.url === "/v1/models") {
+        listModels(request, response)
+        return
+      }
       if (request.method === "POST" && request.url === "/v1/audio/transcriptions") {
         transcribe(request, response)
         return
@@ -429,18 +476,21 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
           sendJson(response, 400, errorBody(parsed, "invalid_request_error", null))
           return
         }
-        const authorization = request.headers.authorization
-        const apiKey = authorization?.startsWith("Bearer ")
-          ? authorization.slice("Bearer ".length)
-          : undefined
+        const apiKey = bearerOf(request)
         if (record)
           requests.push({
             model: parsed.model,
             messages: parsed.messages,
             time,
             apiKey,
-            stream: parsed.stream
+            stream: parsed.stream,
+            temperature: parsed.temperature,
+            maxTokens: parsed.maxTokens
           })
+        if (refusedKey(apiKey)) {
+          sendJson(response, 401, defaultErrorBody(401, undefined, parsed.model, apiKey))
+          return
+        }
         if (latency > 0) setTimeout(() => answer(request, response, parsed, apiKey), latency)
         else answer(request, response, parsed, apiKey)
       })

@@ -7,9 +7,9 @@
  * word by word.
  */
 import {
-  type ChatTurn,
   type Completion,
   type CompletionEvent,
+  type CompletionRequest,
   LanguageModel,
   LlmError,
   type LlmErrorKind
@@ -17,10 +17,8 @@ import {
 import { Context, Effect, Layer, Stream } from "effect"
 import { costOf, type PriceTable } from "./prices.ts"
 
-export interface MemoryRequest {
-  readonly model: string
-  readonly messages: ReadonlyArray<ChatTurn>
-}
+/** The whole request, endpoint (providers, issue 12) and tuning included, so tests can see where it went. */
+export type MemoryRequest = CompletionRequest
 
 /** A tiny table so tests can assert costs: 1 and 2 USD per million tokens for "test-model". */
 export const memoryPrices: PriceTable = new Map([
@@ -99,22 +97,29 @@ export const layerMemory = (
           const text = reply(request)
           const inputTokens = request.messages.reduce((sum, turn) => sum + wordCount(turn.content), 0)
           const outputTokens = wordCount(text)
+          // A provider's prices add to the table, as in the real adapter.
+          const table =
+            request.endpoint === undefined
+              ? prices
+              : new Map([...prices, ...Object.entries(request.endpoint.prices)])
           return Effect.succeed({
             text,
             model: request.model,
             inputTokens,
             outputTokens,
-            costUsd: costOf(request.model, inputTokens, outputTokens, prices),
+            costUsd: costOf(request.model, inputTokens, outputTokens, table),
             usedFallback: false
           })
         })
 
       const complete = Effect.fn("LanguageModel.complete")(function* (request: MemoryRequest) {
-        const fallback = fallbackModel
+        // Absent: the configured fallback; null: none (as in the real adapter).
+        const fallback =
+          request.fallbackModel === undefined ? fallbackModel : (request.fallbackModel ?? undefined)
         return yield* tryModel(request).pipe(
           Effect.catch((error) =>
             fallback !== undefined && fallback !== request.model && error.isRetryable
-              ? tryModel({ model: fallback, messages: request.messages }).pipe(
+              ? tryModel({ ...request, model: fallback }).pipe(
                   Effect.map((completion): Completion => ({ ...completion, usedFallback: true }))
                 )
               : Effect.fail(error)

@@ -3,6 +3,10 @@
  * any compatible server (OPENAI_BASE_URL). The SDK's own retries are off: ours
  * are classified (only rate limits, timeouts and outages are retried), traced
  * per attempt, and followed by one try of the fallback model.
+ *
+ * providers (issue 12): a request may name a stored provider's endpoint; each
+ * provider gets its own client, kept until the provider changes (its version).
+ * Requests without one use the env default's client.
  */
 import {
   type ChatTurn,
@@ -11,7 +15,8 @@ import {
   type CompletionRequest,
   LanguageModel,
   LlmError,
-  type LlmErrorKind
+  type LlmErrorKind,
+  type ModelEndpoint
 } from "@botfleet/application"
 import { Duration, Effect, Layer, Redacted, Schedule, Stream } from "effect"
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai"
@@ -149,6 +154,24 @@ const combine = (primary: LlmError, fallback: LlmError): LlmError => {
   })
 }
 
+/** One server with its key: the client, how to hide the key, and how to price its answers. */
+interface Target {
+  readonly client: OpenAI
+  readonly scrub: (text: string) => string
+  readonly prices: PriceTable
+  /**
+   * OpenAI's own API wants max_completion_tokens (its reasoning models refuse
+   * max_tokens); compatible servers (Ollama, vLLM, llama.cpp) know max_tokens.
+   */
+  readonly tokenLimitField: "max_completion_tokens" | "max_tokens"
+}
+
+/** The request's tuning as the API takes it; absent when the bot leaves it to the server. */
+const tuningOf = (target: Target, request: CompletionRequest) => ({
+  ...(request.temperature == null ? {} : { temperature: request.temperature }),
+  ...(request.maxOutputTokens == null ? {} : { [target.tokenLimitField]: request.maxOutputTokens })
+})
+
 /** A turn as the API takes it; a user turn with images becomes text and `image_url` parts. */
 const toWire = (turn: ChatTurn): OpenAI.Chat.ChatCompletionMessageParam => {
   if (turn.role !== "user" || turn.images === undefined || turn.images.length === 0) {
@@ -166,29 +189,63 @@ const toWire = (turn: ChatTurn): OpenAI.Chat.ChatCompletionMessageParam => {
 export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Service"] => {
   const requestTimeout = Duration.fromInputUnsafe(options.requestTimeout ?? Duration.seconds(60))
   const maxRetries = Math.max(0, options.maxRetries ?? 2)
-  const secret = options.apiKey === undefined ? undefined : Redacted.value(options.apiKey)
-  // Servers may echo the key in their messages (OpenAI masks it, others may not).
-  const scrub = (text: string) => (secret ? text.split(secret).join("[redacted]") : text)
-  const client = new OpenAI({
-    apiKey: secret || KEYLESS_PLACEHOLDER,
-    // Explicit, or the SDK would read OPENAI_BASE_URL itself.
-    baseURL: options.baseUrl?.href ?? OPENAI_API,
-    timeout: Duration.toMillis(requestTimeout),
-    maxRetries: 0,
-    // Our spans and errors say what happened; the SDK's console lines would break JSON logs.
-    logLevel: "off"
-  })
   const schedule = retrySchedule(maxRetries)
 
-  const attemptOnce = (model: string, messages: ReadonlyArray<ChatTurn>, attempt: number) =>
+  const targetFor = (secret: string | undefined, baseUrl: string, prices: PriceTable): Target => ({
+    // Servers may echo the key in their messages (OpenAI masks it, others may not).
+    scrub: (text: string) => (secret ? text.split(secret).join("[redacted]") : text),
+    client: new OpenAI({
+      apiKey: secret || KEYLESS_PLACEHOLDER,
+      // Explicit, or the SDK would read OPENAI_BASE_URL itself.
+      baseURL: baseUrl,
+      timeout: Duration.toMillis(requestTimeout),
+      maxRetries: 0,
+      // Our spans and errors say what happened; the SDK's console lines would break JSON logs.
+      logLevel: "off"
+    }),
+    prices,
+    tokenLimitField: new URL(baseUrl).hostname === "api.openai.com" ? "max_completion_tokens" : "max_tokens"
+  })
+
+  const envDefault = targetFor(
+    options.apiKey === undefined ? undefined : Redacted.value(options.apiKey),
+    options.baseUrl?.href ?? OPENAI_API,
+    options.prices
+  )
+  const providers = new Map<string, { readonly version: number; readonly target: Target }>()
+
+  /** The env default, or the provider's client: built on first use and again after an edit. */
+  const targetOf = (endpoint: ModelEndpoint | undefined): Target => {
+    if (endpoint === undefined) return envDefault
+    const cached = providers.get(endpoint.providerId)
+    if (cached !== undefined && cached.version === endpoint.version) return cached.target
+    const target = targetFor(
+      Redacted.value(endpoint.apiKey),
+      endpoint.baseUrl,
+      // The provider's prices add to (or correct) the table, as OPENAI_PRICES does.
+      new Map([...options.prices, ...Object.entries(endpoint.prices)])
+    )
+    providers.set(endpoint.providerId, { version: endpoint.version, target })
+    return target
+  }
+
+  /** Absent: the env fallback; null: none. */
+  const fallbackOf = (request: CompletionRequest): string | undefined =>
+    request.fallbackModel === undefined ? options.fallbackModel : (request.fallbackModel ?? undefined)
+
+  const attemptOnce = (target: Target, request: CompletionRequest, model: string, attempt: number) =>
     Effect.tryPromise({
-      try: (signal) => client.chat.completions.create({ model, messages: messages.map(toWire) }, { signal }),
-      catch: (cause) => classify(cause, model, scrub)
+      try: (signal) =>
+        target.client.chat.completions.create(
+          { model, messages: request.messages.map(toWire), ...tuningOf(target, request) },
+          { signal }
+        ),
+      catch: (cause) => classify(cause, model, target.scrub)
     }).pipe(
       // The SDK's timer stops at the response headers; this one also covers the body.
       Effect.timeoutOrElse({
         duration: requestTimeout,
-        orElse: () => Effect.fail(classify(new APIConnectionTimeoutError(), model, scrub))
+        orElse: () => Effect.fail(classify(new APIConnectionTimeoutError(), model, target.scrub))
       }),
       Effect.flatMap((response): Effect.Effect<Answer, Failed> => {
         const choice = response.choices[0]
@@ -218,30 +275,36 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
     )
 
   /** One model with its retries; `attempts` counts every try for the caller's span. */
-  const completeWith = (model: string, messages: ReadonlyArray<ChatTurn>, attempts: { count: number }) => {
+  const completeWith = (
+    target: Target,
+    request: CompletionRequest,
+    model: string,
+    attempts: { count: number }
+  ) => {
     let attempt = 0
     return Effect.suspend(() => {
       attempt += 1
       attempts.count += 1
-      return attemptOnce(model, messages, attempt)
+      return attemptOnce(target, request, model, attempt)
     }).pipe(Effect.retry(schedule))
   }
 
-  const complete = Effect.fn("LanguageModel.complete")(function* (request: {
-    readonly model: string
-    readonly messages: ReadonlyArray<ChatTurn>
-  }) {
-    const fallbackModel = options.fallbackModel
+  const complete = Effect.fn("LanguageModel.complete")(function* (request: CompletionRequest) {
+    const target = targetOf(request.endpoint)
+    const fallbackModel = fallbackOf(request)
     const attempts = { count: 0 }
-    yield* Effect.annotateCurrentSpan("llm.model", request.model)
-    const { answer, usedFallback } = yield* completeWith(request.model, request.messages, attempts).pipe(
+    yield* Effect.annotateCurrentSpan({
+      "llm.model": request.model,
+      "llm.provider": request.endpoint?.providerId ?? "default"
+    })
+    const { answer, usedFallback } = yield* completeWith(target, request, request.model, attempts).pipe(
       Effect.map((answer) => ({ answer, usedFallback: false })),
       Effect.catch((primary) =>
         // auth and quota are not retryable: the fallback would use the same key.
         fallbackModel !== undefined &&
         fallbackModel !== request.model &&
         (primary.error.isRetryable || primary.modelMissing)
-          ? completeWith(fallbackModel, request.messages, attempts).pipe(
+          ? completeWith(target, request, fallbackModel, attempts).pipe(
               Effect.map((answer) => ({ answer, usedFallback: true })),
               Effect.mapError((fallback) => combine(primary.error, fallback.error))
             )
@@ -250,13 +313,13 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
       Effect.onExit(() => Effect.annotateCurrentSpan("llm.attempt", attempts.count))
     )
     // Priced by the model that answered; by the one asked for when that name has no price.
-    const pricedAs = priceOf(answer.model, options.prices) === undefined ? answer.requested : answer.model
+    const pricedAs = priceOf(answer.model, target.prices) === undefined ? answer.requested : answer.model
     const completion: Completion = {
       text: answer.text,
       model: answer.model,
       inputTokens: answer.inputTokens,
       outputTokens: answer.outputTokens,
-      costUsd: costOf(pricedAs, answer.inputTokens, answer.outputTokens, options.prices),
+      costUsd: costOf(pricedAs, answer.inputTokens, answer.outputTokens, target.prices),
       usedFallback
     }
     yield* Effect.annotateCurrentSpan({
@@ -270,24 +333,25 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
   })
 
   /** Opens one streamed request; it counts as an attempt until the response headers arrive. */
-  const openOnce = (model: string, messages: ReadonlyArray<ChatTurn>, attempt: number) =>
+  const openOnce = (target: Target, request: CompletionRequest, model: string, attempt: number) =>
     Effect.tryPromise({
       try: (signal) =>
-        client.chat.completions.create(
+        target.client.chat.completions.create(
           {
             model,
-            messages: messages.map(toWire),
+            messages: request.messages.map(toWire),
+            ...tuningOf(target, request),
             stream: true,
             // The last chunk then carries the token counts.
             stream_options: { include_usage: true }
           },
           { signal }
         ),
-      catch: (cause) => classify(cause, model, scrub)
+      catch: (cause) => classify(cause, model, target.scrub)
     }).pipe(
       Effect.timeoutOrElse({
         duration: requestTimeout,
-        orElse: () => Effect.fail(classify(new APIConnectionTimeoutError(), model, scrub))
+        orElse: () => Effect.fail(classify(new APIConnectionTimeoutError(), model, target.scrub))
       }),
       Effect.tapError((failed) => Effect.annotateCurrentSpan("llm.error_kind", failed.error.kind)),
       Effect.withSpan("LanguageModel.attempt", {
@@ -295,22 +359,23 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
       })
     )
 
-  const openWith = (model: string, messages: ReadonlyArray<ChatTurn>) => {
+  const openWith = (target: Target, request: CompletionRequest, model: string) => {
     let attempt = 0
-    return Effect.suspend(() => openOnce(model, messages, ++attempt)).pipe(Effect.retry(schedule))
+    return Effect.suspend(() => openOnce(target, request, model, ++attempt)).pipe(Effect.retry(schedule))
   }
 
   const stream = (request: CompletionRequest): Stream.Stream<CompletionEvent, LlmError> =>
     Stream.unwrap(
       Effect.gen(function* () {
-        const fallbackModel = options.fallbackModel
-        const opened = yield* openWith(request.model, request.messages).pipe(
+        const target = targetOf(request.endpoint)
+        const fallbackModel = fallbackOf(request)
+        const opened = yield* openWith(target, request, request.model).pipe(
           Effect.map((chunks) => ({ chunks, model: request.model, usedFallback: false })),
           Effect.catch((primary) =>
             fallbackModel !== undefined &&
             fallbackModel !== request.model &&
             (primary.error.isRetryable || primary.modelMissing)
-              ? openWith(fallbackModel, request.messages).pipe(
+              ? openWith(target, request, fallbackModel).pipe(
                   Effect.map((chunks) => ({ chunks, model: fallbackModel, usedFallback: true })),
                   Effect.mapError((fallback) => combine(primary.error, fallback.error))
                 )
@@ -329,7 +394,7 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
               })
             )
           }
-          const pricedAs = priceOf(answer.model, options.prices) === undefined ? opened.model : answer.model
+          const pricedAs = priceOf(answer.model, target.prices) === undefined ? opened.model : answer.model
           return Effect.succeed({
             _tag: "Finished",
             completion: {
@@ -337,19 +402,20 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
               model: answer.model,
               inputTokens: answer.inputTokens,
               outputTokens: answer.outputTokens,
-              costUsd: costOf(pricedAs, answer.inputTokens, answer.outputTokens, options.prices),
+              costUsd: costOf(pricedAs, answer.inputTokens, answer.outputTokens, target.prices),
               usedFallback: opened.usedFallback
             }
           })
         })
         return Stream.fromAsyncIterable(
           opened.chunks,
-          (cause) => classify(cause, opened.model, scrub).error
+          (cause) => classify(cause, opened.model, target.scrub).error
         ).pipe(
           // No chunk for a whole request timeout: the server stalled mid-answer.
           Stream.timeoutOrElse({
             duration: requestTimeout,
-            orElse: () => Stream.fail(classify(new APIConnectionTimeoutError(), opened.model, scrub).error)
+            orElse: () =>
+              Stream.fail(classify(new APIConnectionTimeoutError(), opened.model, target.scrub).error)
           }),
           Stream.map((chunk): ReadonlyArray<CompletionEvent> => {
             if (chunk.model) answer.model = chunk.model

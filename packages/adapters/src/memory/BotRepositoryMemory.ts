@@ -19,6 +19,12 @@ const conflictOf = (
   return undefined
 }
 
+/** providers (issue 12): bots.provider_id is a foreign key; breaking it is a defect, as in Postgres. */
+const missingProvider = (tables: Tables, bot: Bot): Effect.Effect<never> | undefined =>
+  bot.providerId !== null && !tables.providers.has(bot.providerId)
+    ? Effect.die(new Error(`bot ${bot.id} points at provider ${bot.providerId}, which does not exist`))
+    : undefined
+
 const byName = (a: Bot, b: Bot): number => {
   const x = a.name.toLowerCase()
   const y = b.name.toLowerCase()
@@ -37,7 +43,7 @@ export const layerNoDeps: Layer.Layer<BotRepository, never, MemoryStore> = Layer
         store,
         (tables): [Effect.Effect<void, BotNameTaken | BotTokenInUse>, Tables] => {
           if (tables.bots.has(bot.id)) return [Effect.die(new Error(`duplicate bot id ${bot.id}`)), tables]
-          const conflict = conflictOf(tables, bot)
+          const conflict = conflictOf(tables, bot) ?? missingProvider(tables, bot)
           return conflict
             ? [conflict, tables]
             : [Effect.void, { ...tables, bots: withEntry(tables.bots, bot.id, bot) }]
@@ -50,7 +56,7 @@ export const layerNoDeps: Layer.Layer<BotRepository, never, MemoryStore> = Layer
         store,
         (tables): [Effect.Effect<void, BotNotFound | BotNameTaken | BotTokenInUse>, Tables] => {
           if (!tables.bots.has(bot.id)) return [Effect.fail(new BotNotFound({ botId: bot.id })), tables]
-          const conflict = conflictOf(tables, bot)
+          const conflict = conflictOf(tables, bot) ?? missingProvider(tables, bot)
           return conflict
             ? [conflict, tables]
             : [Effect.void, { ...tables, bots: withEntry(tables.bots, bot.id, bot) }]

@@ -3,7 +3,7 @@
  * keep the rules the database keeps across tables: foreign keys (a defect when
  * broken, as there) and `ON DELETE CASCADE` from bots to chats and messages.
  */
-import type { Bot, Chat, Message, TgUser } from "@botfleet/domain"
+import type { Bot, Chat, Message, Provider, TgUser } from "@botfleet/domain"
 import { Context, Layer, Ref } from "effect"
 
 export interface OutboxRow {
@@ -24,6 +24,8 @@ export interface Tables {
   readonly messages: ReadonlyMap<string, Message>
   readonly effects: ReadonlyMap<number, OutboxRow>
   readonly lastEffectId: number
+  // providers (issue 12)
+  readonly providers: ReadonlyMap<string, Provider>
 }
 
 export const emptyTables: Tables = {
@@ -32,7 +34,8 @@ export const emptyTables: Tables = {
   chats: new Map(),
   messages: new Map(),
   effects: new Map(),
-  lastEffectId: 0
+  lastEffectId: 0,
+  providers: new Map()
 }
 
 export class MemoryStore extends Context.Service<MemoryStore, Ref.Ref<Tables>>()(

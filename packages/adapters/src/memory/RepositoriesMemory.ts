@@ -4,6 +4,7 @@ import type {
   ChatRepository,
   EffectOutbox,
   MessageRepository,
+  ProviderRepository,
   Transactions,
   UsageLedger
 } from "@botfleet/application"
@@ -13,12 +14,19 @@ import * as ChatRepositoryMemory from "./ChatRepositoryMemory.ts"
 import * as EffectOutboxMemory from "./EffectOutboxMemory.ts"
 import * as MemoryStore from "./MemoryStore.ts"
 import * as MessageRepositoryMemory from "./MessageRepositoryMemory.ts"
+import * as ProviderRepositoryMemory from "./ProviderRepositoryMemory.ts"
 import * as TransactionsMemory from "./TransactionsMemory.ts"
 import * as UsageLedgerMemory from "./UsageLedgerMemory.ts"
 
 export const layer: Layer.Layer<
-  // UsageLedger: access and limits (issue 12)
-  Transactions | BotRepository | ChatRepository | MessageRepository | EffectOutbox | UsageLedger
+  // UsageLedger: access and limits (issue 12); ProviderRepository: providers (issue 12)
+  | Transactions
+  | BotRepository
+  | ChatRepository
+  | MessageRepository
+  | EffectOutbox
+  | UsageLedger
+  | ProviderRepository
 > = Layer.mergeAll(
   TransactionsMemory.layerMemory,
   Layer.mergeAll(
@@ -26,6 +34,7 @@ export const layer: Layer.Layer<
     ChatRepositoryMemory.layerNoDeps,
     MessageRepositoryMemory.layerNoDeps,
     EffectOutboxMemory.layerNoDeps,
-    UsageLedgerMemory.layerNoDeps
+    UsageLedgerMemory.layerNoDeps,
+    ProviderRepositoryMemory.layerNoDeps
   ).pipe(Layer.provide(MemoryStore.layer))
 )

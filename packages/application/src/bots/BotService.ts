@@ -16,10 +16,13 @@ import {
   type DomainEffect,
   type GroupMode,
   InvalidBotToken,
+  type ProviderId,
+  type ProviderNotFound,
   TelegramUnavailable,
   type Transition
 } from "@botfleet/domain"
 import { Clock, Context, Effect, Layer, Option, Redacted } from "effect"
+import { ProviderRepository } from "../ports/Providers.ts"
 import { BotRepository, EffectOutbox, Transactions } from "../ports/Repositories.ts"
 import { SecretBox } from "../ports/SecretBox.ts"
 import { Settings } from "../ports/Settings.ts"
@@ -43,6 +46,11 @@ export interface BotInput {
   readonly deniedMessage?: string | undefined
   readonly limits?: { readonly [K in keyof BotLimits]?: BotLimits[K] | undefined } | undefined
   readonly limitMessage?: string | undefined
+  // providers (issue 12): null = the default (see Provider.ts)
+  readonly providerId?: ProviderId | null | undefined
+  readonly fallbackModel?: string | null | undefined
+  readonly temperature?: number | null | undefined
+  readonly maxOutputTokens?: number | null | undefined
   // conversations (issue 11)
   readonly groupMode?: GroupMode | undefined
   readonly streaming?: boolean | undefined
@@ -61,6 +69,16 @@ const withAccess = (bot: Bot, input: BotPatch): Bot =>
     deniedMessage: input.deniedMessage ?? bot.deniedMessage,
     limits: input.limits === undefined ? bot.limits : mergeLimits(bot.limits, input.limits),
     limitMessage: input.limitMessage ?? bot.limitMessage
+  })
+
+/** The model settings of `input` applied to `bot` (providers, issue 12): null resets to the default. */
+const withModelSettings = (bot: Bot, input: BotPatch): Bot =>
+  new Bot({
+    ...bot,
+    providerId: input.providerId === undefined ? bot.providerId : input.providerId,
+    fallbackModel: input.fallbackModel === undefined ? bot.fallbackModel : input.fallbackModel,
+    temperature: input.temperature === undefined ? bot.temperature : input.temperature,
+    maxOutputTokens: input.maxOutputTokens === undefined ? bot.maxOutputTokens : input.maxOutputTokens
   })
 
 /** Limits named in the patch replace the current ones; the others stay. */
@@ -87,13 +105,16 @@ export class BotService extends Context.Service<
   {
     readonly register: (
       input: BotInput
-    ) => Effect.Effect<Bot, InvalidBotToken | TelegramUnavailable | BotNameTaken | BotTokenInUse>
+    ) => Effect.Effect<
+      Bot,
+      InvalidBotToken | TelegramUnavailable | BotNameTaken | BotTokenInUse | ProviderNotFound
+    >
     readonly update: (
       id: BotId,
       patch: BotPatch
     ) => Effect.Effect<
       Bot,
-      BotNotFound | InvalidBotToken | TelegramUnavailable | BotNameTaken | BotTokenInUse
+      BotNotFound | InvalidBotToken | TelegramUnavailable | BotNameTaken | BotTokenInUse | ProviderNotFound
     >
     readonly enable: (id: BotId) => Effect.Effect<Bot, BotNotFound>
     readonly disable: (id: BotId) => Effect.Effect<Bot, BotNotFound>
@@ -119,6 +140,11 @@ export class BotService extends Context.Service<
       const outbox = yield* EffectOutbox
       const transactions = yield* Transactions
       const settings = yield* Settings
+      const providers = yield* ProviderRepository
+
+      /** providers (issue 12): a bot may only point at a stored provider. */
+      const checkProvider = (id: ProviderId | null | undefined) =>
+        id === undefined || id === null ? Effect.void : Effect.asVoid(providers.findById(id))
 
       const now = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis))
 
@@ -168,6 +194,7 @@ export class BotService extends Context.Service<
         )
 
       const register = Effect.fn("BotService.register")(function* (input: BotInput) {
+        yield* checkProvider(input.providerId)
         const info = yield* checkToken(input.token)
         const at = yield* now
         const base = new Bot({
@@ -197,7 +224,7 @@ export class BotService extends Context.Service<
           ...(input.vision === undefined ? {} : { vision: input.vision })
         })
         // access and limits (issue 12)
-        const bot = withAccess(base, input)
+        const bot = withModelSettings(withAccess(base, input), input)
         yield* bots.insert(bot)
         yield* Effect.logInfo("bot registered", { bot_id: bot.id, username: bot.username })
         return bot
@@ -205,9 +232,10 @@ export class BotService extends Context.Service<
 
       const update = Effect.fn("BotService.update")(function* (id: BotId, patch: BotPatch) {
         const current = yield* bots.findById(id)
+        yield* checkProvider(patch.providerId)
         const at = yield* now
         let next = new Bot({
-          ...withAccess(current, patch),
+          ...withModelSettings(withAccess(current, patch), patch),
           name: patch.name?.trim() ?? current.name,
           model: patch.model === undefined ? current.model : patch.model,
           systemPrompt: patch.systemPrompt ?? current.systemPrompt,

@@ -27,10 +27,10 @@ import { Clock, Context, Effect, Layer, Option, Schedule } from "effect"
 import * as Metrics from "../observability/metrics.ts"
 import { type ChatTurn, LanguageModel } from "../ports/LanguageModel.ts"
 import { ChatRepository, EffectOutbox, MessageRepository, Transactions } from "../ports/Repositories.ts"
-import { Settings } from "../ports/Settings.ts"
 import { TelegramGateway, type Token } from "../ports/TelegramGateway.ts"
 import { Transcriber } from "../ports/Transcriber.ts"
 import { UsageLedger } from "../ports/UsageLedger.ts"
+import { ProviderAccess } from "../providers/ProviderAccess.ts"
 import { classifyLlm, retryLater } from "./failures.ts"
 import { makeLoadPhoto } from "./loadPhoto.ts"
 import type { BotUnavailable, RetryLater } from "./PipelineErrors.ts"
@@ -74,7 +74,7 @@ export class GenerateReply extends Context.Service<
       const transactions = yield* Transactions
       const telegram = yield* TelegramGateway
       const llm = yield* LanguageModel
-      const settings = yield* Settings
+      const providers = yield* ProviderAccess
       const ledger = yield* UsageLedger
       const streamAnswer = yield* makeStreamAnswer
       const loadPhoto = yield* makeLoadPhoto
@@ -132,7 +132,8 @@ export class GenerateReply extends Context.Service<
           const content = role === "user" ? speakerText(chat.type, message.senderName, text) : text
           turns.push(current ? { role, content, images: [image] } : { role, content })
         }
-        const request = { model: bot.model ?? settings.defaultModel, messages: turns }
+        // providers (issue 12): the bot's server, key, model and tuning (cached, no query per reply).
+        const request = { ...(yield* providers.modelFor(bot)), messages: turns }
         // Drafts exist in private chats only; groups keep "typing…".
         if (bot.streaming && chat.type === "private") {
           const draftId = Math.max(1, incoming.telegramMessageIds[0] ?? 1)

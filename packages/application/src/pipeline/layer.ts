@@ -1,5 +1,6 @@
 import { Layer } from "effect"
 import { BotAccess } from "../bots/BotAccess.ts"
+import { ProviderAccess } from "../providers/ProviderAccess.ts"
 import { GenerateReply } from "./generateReply.ts"
 import { HandleUpdate } from "./HandleUpdate.ts"
 import { SaveIncoming } from "./saveIncoming.ts"
@@ -16,5 +17,5 @@ export const PipelineLayer = HandleUpdate.layer.pipe(
   Layer.provideMerge(Layer.mergeAll(SaveIncoming.layer, GenerateReply.layer, SendReply.layer)),
   // conversations (issue 11): voice, audio and video notes
   Layer.provideMerge(TranscribeRecording.layer),
-  Layer.provideMerge(Layer.mergeAll(BotAccess.layer, SendBudget.layer))
+  Layer.provideMerge(Layer.mergeAll(BotAccess.layer, SendBudget.layer, ProviderAccess.layer))
 )

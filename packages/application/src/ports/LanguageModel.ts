@@ -2,7 +2,8 @@
  * A chat-completion model (OpenAI or any compatible server). The adapter owns
  * timeouts, retries of retryable errors, the fallback model and pricing.
  */
-import { Context, type Effect, Schema, type Stream } from "effect"
+import type { ModelPrices } from "@botfleet/domain"
+import { Context, type Effect, type Redacted, Schema, type Stream } from "effect"
 
 export interface ChatTurn {
   readonly role: "system" | "user" | "assistant"
@@ -26,9 +27,31 @@ export type CompletionEvent =
   | { readonly _tag: "TextDelta"; readonly text: string }
   | { readonly _tag: "Finished"; readonly completion: Completion }
 
+/**
+ * providers (issue 12): a stored provider's server and key. A request without
+ * one goes to the env default (OPENAI_BASE_URL, OPENAI_API_KEY).
+ */
+export interface ModelEndpoint {
+  readonly providerId: string
+  /** Changes whenever the provider is edited (its updatedAt): the adapter then builds a new client. */
+  readonly version: number
+  readonly baseUrl: string
+  readonly apiKey: Redacted.Redacted<string>
+  /** Added to (or correcting) the adapter's table for this provider's replies. */
+  readonly prices: ModelPrices
+}
+
 export interface CompletionRequest {
   readonly model: string
   readonly messages: ReadonlyArray<ChatTurn>
+  /** Absent: the env default provider. */
+  readonly endpoint?: ModelEndpoint | undefined
+  /** Absent: the adapter's own (OPENAI_FALLBACK_MODEL); null: no fallback. */
+  readonly fallbackModel?: string | null | undefined
+  /** 0–2; absent or null: the server's default. */
+  readonly temperature?: number | null | undefined
+  /** Absent or null: no limit beyond the model's own. */
+  readonly maxOutputTokens?: number | null | undefined
 }
 
 /**

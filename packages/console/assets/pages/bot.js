@@ -126,11 +126,15 @@ const dangerCard = (bot, navigate) =>
   )
 
 export const render = async (container, context) => {
-  const { params, navigate, isActive } = context
+  const { params, navigate, isActive, features } = context
   append(container, loading())
   let bot
+  let providers = []
   try {
-    bot = await api.get(`/api/bots/${params.id}`)
+    ;[bot, providers] = await Promise.all([
+      api.get(`/api/bots/${params.id}`),
+      features.has("providers") ? api.get("/api/providers") : []
+    ])
   } catch (error) {
     replace(container, pageHeader("Bot", { back: { href: "/admin", label: "Bots" } }), errorNotice(error))
     return
@@ -178,7 +182,7 @@ export const render = async (container, context) => {
       "Chats"
     )
     const usersLink = h("a", { class: "button secondary", href: `/admin/bots/${bot.id}/users` }, "Users")
-    const { fields, inputs, sections } = botFormSections(bot)
+    const { fields, inputs, sections } = botFormSections(bot, {}, { features, providers })
     webhookSlot = webhookCard(bot)
     const problem = h("div", { class: "form-problem" })
     const save = h("button", { type: "submit", class: "primary" }, "Save changes")

@@ -5,7 +5,10 @@ import { botFormSections, markInvalidField } from "../botForm.js"
 import { append, h } from "../dom.js"
 import { errorNotice, pageHeader, toast } from "../ui.js"
 
-export const render = (container, { navigate }) => {
+export const render = async (container, { navigate, features, isActive }) => {
+  // providers (issue 12): the provider select lists them; without any, the server default is the only choice.
+  const providers = features.has("providers") ? await api.get("/api/providers").catch(() => []) : []
+  if (!isActive()) return
   const token = h("input", {
     id: "bot-token",
     name: "token",
@@ -27,7 +30,7 @@ export const render = (container, { navigate }) => {
       "From @BotFather in Telegram (/newbot). It is checked with Telegram and stored encrypted; it is never shown again."
     )
   )
-  const { fields, inputs, sections } = botFormSections(null, { basics: [tokenRow] })
+  const { fields, inputs, sections } = botFormSections(null, { basics: [tokenRow] }, { features, providers })
   const problem = h("div", { class: "form-problem" })
   const submit = h("button", { type: "submit", class: "primary" }, "Add bot")
   let clearInvalid = () => {}

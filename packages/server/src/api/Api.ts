@@ -36,16 +36,19 @@ import {
   ChatsQuery,
   ChatView,
   CreateBot,
+  CreateProvider,
   FailedUpdateView,
   Login,
   MessageView,
   PageQuery,
+  ProviderView,
   page,
   Register,
   SendMessage,
   StatsQuery,
   StatsView,
   UpdateBot,
+  UpdateProvider,
   Uuid
 } from "./schemas.ts"
 
@@ -128,6 +131,38 @@ export class BotUsersApi extends HttpApiGroup.make("botUsers")
     OpenApi.annotations({
       title: "Bot users",
       description: "Who talks to a bot, their use today and this month (UTC), blocking"
+    })
+  ) {}
+
+/** providers (issue 12): OpenAI-compatible servers some bots answer through. */
+export class ProvidersApi extends HttpApiGroup.make("providers")
+  .add(
+    HttpApiEndpoint.get("list", "/", { success: Schema.Array(ProviderView) }),
+    HttpApiEndpoint.post("create", "/", {
+      payload: CreateProvider,
+      success: ProviderView.pipe(HttpApiSchema.status(201)),
+      error: [Unprocessable, Conflict, ServiceUnavailable]
+    }),
+    HttpApiEndpoint.get("get", "/:id", { params: IdParams, success: ProviderView, error: NotFound }),
+    HttpApiEndpoint.patch("update", "/:id", {
+      params: IdParams,
+      payload: UpdateProvider,
+      success: ProviderView,
+      error: [NotFound, Unprocessable, Conflict, ServiceUnavailable]
+    }),
+    HttpApiEndpoint.delete("remove", "/:id", {
+      params: IdParams,
+      success: HttpApiSchema.NoContent,
+      error: [NotFound, Conflict]
+    })
+  )
+  .middleware(Authentication)
+  .prefix("/api/providers")
+  .annotateMerge(
+    OpenApi.annotations({
+      title: "Providers",
+      description:
+        "OpenAI-compatible servers (a local model, OpenRouter...) with their own key; checked with GET /models before they are stored"
     })
   ) {}
 
@@ -242,6 +277,7 @@ export class Api extends HttpApi.make("botfleet")
   .add(StatsApi)
   // access and limits (issue 12)
   .add(BotUsersApi)
+  .add(ProvidersApi)
   // A misspelt field must not silently do nothing: unknown body fields are a 400 naming them,
   // as /openapi.json's additionalProperties: false says. Queries and headers stay lenient.
   .annotate(HttpApi.PayloadParseOptions, { onExcessProperty: "error" })

@@ -7,6 +7,7 @@ import { AuthHandlers } from "./handlers/AuthHandlers.ts"
 import { BotsHandlers } from "./handlers/BotsHandlers.ts"
 import { BotUsersHandlers } from "./handlers/BotUsersHandlers.ts"
 import { ChatsHandlers, FailuresHandlers } from "./handlers/ChatsHandlers.ts"
+import { ProvidersHandlers } from "./handlers/ProvidersHandlers.ts"
 import { StatsHandlers } from "./handlers/StatsHandlers.ts"
 // Operations (issue 13)
 import { AlertsHandlers } from "./ops/AlertsHandlers.ts"
@@ -23,7 +24,8 @@ export const ApiRoutes = Layer.mergeAll(
       FailuresHandlers,
       StatsHandlers,
       // access and limits (issue 12)
-      BotUsersHandlers
+      BotUsersHandlers,
+      ProvidersHandlers
     ]),
     // Operations (issue 13)
     Layer.provide([JobsHandlers, AlertsHandlers, WebAppHandlers]),

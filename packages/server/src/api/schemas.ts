@@ -61,6 +61,11 @@ export const BotView = Schema.Struct({
   webhook: Schema.optional(Schema.NullOr(WebhookView)),
   // access and limits (issue 12)
   ...accessViewFields(),
+  // providers (issue 12): null = the default
+  providerId: Schema.NullOr(Schema.String),
+  fallbackModel: Schema.NullOr(Schema.String),
+  temperature: Schema.NullOr(Schema.Number),
+  maxOutputTokens: Schema.NullOr(Schema.Number),
   // conversations (issue 11)
   groupMode: GroupMode,
   streaming: Schema.Boolean,
@@ -137,6 +142,81 @@ export const BotUsersQuery = {
   cursor: Schema.optional(Schema.String.check(Schema.isPattern(/^\d{1,20}$/)))
 }
 
+// ---------------------------------------------------------------- providers (issue 12)
+
+const ModelName = InputString.check(Schema.isTrimmed(), Schema.isMinLength(1), Schema.isMaxLength(200))
+
+/** A bot's model settings, writable on create and PATCH; null = the default. */
+const modelSettingsInputFields = {
+  providerId: Schema.optional(Schema.NullOr(Uuid)),
+  fallbackModel: Schema.optional(Schema.NullOr(ModelName)),
+  temperature: Schema.optional(
+    Schema.NullOr(Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 2 })))
+  ),
+  maxOutputTokens: Schema.optional(
+    Schema.NullOr(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 1_000_000 })))
+  )
+}
+
+/**
+ * An OpenAI-compatible API root: http(s), a host (name, IPv4 or [IPv6]) and an
+ * optional port and path; no credentials, query or fragment (the key has its own
+ * field). A pattern, so the shape also shows in /openapi.json.
+ */
+const BaseUrl = InputString.check(
+  Schema.isMaxLength(2000),
+  Schema.isPattern(/^https?:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?(\/[^\s?#]*)?$/),
+  Schema.makeFilter((text: string) => URL.canParse(text), { expected: "a URL with a valid host and port" })
+).annotate({ description: "an http(s) API root, e.g. http://127.0.0.1:11434/v1" })
+
+const Usd = Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1_000_000 }))
+
+/** USD per million tokens per model, as OPENAI_PRICES: `{ "llama3.1": { "input": 0, "output": 0 } }`. */
+const PricesInput = Schema.Record(ModelName, Schema.Struct({ input: Usd, output: Usd })).check(
+  Schema.isMaxProperties(1000)
+)
+
+const ProviderName = InputString.check(Schema.isTrimmed(), Schema.isMinLength(1), Schema.isMaxLength(64))
+/** It goes in an HTTP header: visible ASCII only, no spaces. */
+const ApiKey = InputString.check(
+  Schema.isMinLength(1),
+  Schema.isMaxLength(1000),
+  Schema.isPattern(/^[\x21-\x7E]+$/)
+).annotate({ description: "visible ASCII characters, no spaces (it is sent as a bearer token)" })
+
+export const CreateProvider = Schema.Struct({
+  name: ProviderName,
+  baseUrl: BaseUrl,
+  /** Write only; servers that need none (Ollama) take any placeholder. */
+  apiKey: ApiKey,
+  defaultModel: Schema.optional(Schema.NullOr(ModelName)),
+  prices: Schema.optional(PricesInput)
+})
+
+export const UpdateProvider = Schema.Struct({
+  name: Schema.optional(ProviderName),
+  baseUrl: Schema.optional(BaseUrl),
+  apiKey: Schema.optional(ApiKey),
+  defaultModel: Schema.optional(Schema.NullOr(ModelName)),
+  /** Replaces the whole table. */
+  prices: Schema.optional(PricesInput)
+})
+
+export const ProviderView = Schema.Struct({
+  id: Schema.String,
+  name: Schema.String,
+  baseUrl: Schema.String,
+  /** The key itself is never returned: its last four characters only. */
+  apiKeyHint: Schema.String,
+  defaultModel: Schema.NullOr(Schema.String),
+  prices: Schema.Record(Schema.String, Schema.Struct({ input: Schema.Number, output: Schema.Number })),
+  /** The bots that answer through this provider. */
+  bots: Schema.Array(Schema.Struct({ id: Schema.String, name: Schema.String })),
+  createdAt: IsoDate,
+  updatedAt: IsoDate
+})
+export type ProviderView = typeof ProviderView.Type
+
 // ----------------------------------------------------------------
 
 const BotName = InputString.check(Schema.isTrimmed(), Schema.isMinLength(1), Schema.isMaxLength(64))
@@ -155,6 +235,8 @@ export const CreateBot = Schema.Struct({
   historyLimit: Schema.optional(HistoryLimit),
   // access and limits (issue 12)
   ...accessInputFields,
+  // providers (issue 12)
+  ...modelSettingsInputFields,
   // conversations (issue 11)
   groupMode: Schema.optional(GroupMode),
   streaming: Schema.optional(Schema.Boolean),
@@ -173,6 +255,8 @@ export const UpdateBot = Schema.Struct({
   historyLimit: Schema.optional(HistoryLimit),
   // access and limits (issue 12)
   ...accessInputFields,
+  // providers (issue 12)
+  ...modelSettingsInputFields,
   // conversations (issue 11)
   groupMode: Schema.optional(GroupMode),
   streaming: Schema.optional(Schema.Boolean),

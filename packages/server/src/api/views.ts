@@ -1,14 +1,19 @@
 /** Domain values as the API shows them: ISO times, no secrets. */
-import type { ChatWithUser, FailedUpdate } from "@botfleet/application"
+import type { ChatWithUser, FailedUpdate, ProviderWithBots } from "@botfleet/application"
 import { type Bot, BotModel, type Message } from "@botfleet/domain"
 import { Option } from "effect"
-import type { BotView, ChatView, FailedUpdateView, MessageView } from "./schemas.ts"
+import type { BotView, ChatView, FailedUpdateView, MessageView, ProviderView } from "./schemas.ts"
 
 const iso = (date: Date | null) => (date === null ? null : date.toISOString())
 
+/**
+ * `providerModels`: each provider's default model (providers, issue 12), so
+ * that effectiveModel says what a provider's bot really asks for.
+ */
 export const toBotView = (
   bot: Bot,
-  settings: { readonly publicUrl: Option.Option<URL>; readonly defaultModel: string }
+  settings: { readonly publicUrl: Option.Option<URL>; readonly defaultModel: string },
+  providerModels: ReadonlyMap<string, string | null> = new Map()
 ): BotView => ({
   id: bot.id,
   name: bot.name,
@@ -17,7 +22,10 @@ export const toBotView = (
   active: bot.active,
   mode: BotModel.modeFor(Option.getOrUndefined(settings.publicUrl)),
   model: bot.model,
-  effectiveModel: bot.model ?? settings.defaultModel,
+  effectiveModel:
+    bot.model ??
+    (bot.providerId === null ? null : providerModels.get(bot.providerId)) ??
+    settings.defaultModel,
   systemPrompt: bot.systemPrompt,
   startMessage: bot.startMessage,
   helpMessage: bot.helpMessage,
@@ -35,6 +43,11 @@ export const toBotView = (
   deniedMessage: bot.deniedMessage,
   limits: bot.limits,
   limitMessage: bot.limitMessage,
+  // providers (issue 12)
+  providerId: bot.providerId,
+  fallbackModel: bot.fallbackModel,
+  temperature: bot.temperature,
+  maxOutputTokens: bot.maxOutputTokens,
   // conversations (issue 11)
   groupMode: bot.groupMode,
   streaming: bot.streaming,
@@ -95,4 +108,17 @@ export const toFailedUpdateView = (update: FailedUpdate): FailedUpdateView => ({
   attempts: update.attempts,
   receivedAt: update.receivedAt.toISOString(),
   failedAt: iso(update.failedAt)
+})
+
+/** providers (issue 12): never the key, only its hint. */
+export const toProviderView = ({ provider, bots }: ProviderWithBots): ProviderView => ({
+  id: provider.id,
+  name: provider.name,
+  baseUrl: provider.baseUrl,
+  apiKeyHint: provider.apiKeyHint,
+  defaultModel: provider.defaultModel,
+  prices: provider.prices,
+  bots: bots.map((bot) => ({ id: bot.id, name: bot.name })),
+  createdAt: provider.createdAt.toISOString(),
+  updatedAt: provider.updatedAt.toISOString()
 })

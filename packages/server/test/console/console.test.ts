@@ -272,7 +272,7 @@ layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })
           await page.goto(`${server.baseUrl}/admin/bots/${bot.id}`)
           await page.getByLabel("System prompt").fill("Answer in French.")
           await page.getByLabel("History").fill("35")
-          await page.getByLabel("Model").fill("gpt-4o")
+          await page.getByLabel("Model", { exact: true }).fill("gpt-4o")
           await page.getByRole("button", { name: "Save changes" }).click()
           await page.getByText("Saved", { exact: true }).waitFor()
         })
@@ -284,7 +284,7 @@ layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })
 
         // Clearing the model goes back to the server's default.
         yield* step(async () => {
-          await page.getByLabel("Model").fill("")
+          await page.getByLabel("Model", { exact: true }).fill("")
           await page.getByRole("button", { name: "Save changes" }).click()
         })
         yield* eventuallyEffect(
@@ -805,6 +805,7 @@ layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })
           ["mobile-chat", `/admin/chats/${chatId}`, "Ann"],
           ["mobile-failures", "/admin/failures", "Failures"],
           ["mobile-stats", "/admin/stats", "Stats"],
+          ["mobile-providers", "/admin/providers", "Providers"],
           ["mobile-jobs", "/admin/jobs", "Jobs"],
           ["mobile-alerts", "/admin/alerts", "Alerts"]
         ] as const

@@ -45,6 +45,11 @@ export interface BotRow {
   readonly denied_message: string
   readonly limits: unknown
   readonly limit_message: string
+  // providers (issue 12)
+  readonly provider_id: string | null
+  readonly fallback_model: string | null
+  readonly temperature: number | null
+  readonly max_output_tokens: number | null
   // conversations (issue 11)
   readonly group_mode: string
   readonly streaming: boolean
@@ -87,6 +92,11 @@ export const botFromRow = (row: BotRow): Effect.Effect<Bot> =>
     deniedMessage: row.denied_message,
     limits: { ...NO_LIMITS, ...json<Partial<BotLimits>>(row.limits) },
     limitMessage: row.limit_message,
+    // providers (issue 12)
+    providerId: row.provider_id,
+    fallbackModel: row.fallback_model,
+    temperature: row.temperature,
+    maxOutputTokens: row.max_output_tokens,
     // conversations (issue 11)
     groupMode: row.group_mode,
     streaming: row.streaming,
@@ -122,6 +132,11 @@ const botColumns = (bot: Bot) => ({
   denied_message: bot.deniedMessage,
   limits: JSON.stringify(bot.limits),
   limit_message: bot.limitMessage,
+  // providers (issue 12)
+  provider_id: bot.providerId,
+  fallback_model: bot.fallbackModel,
+  temperature: bot.temperature,
+  max_output_tokens: bot.maxOutputTokens,
   // conversations (issue 11)
   group_mode: bot.groupMode,
   streaming: bot.streaming,

@@ -4,6 +4,7 @@ import type {
   ChatRepository,
   EffectOutbox,
   MessageRepository,
+  ProviderRepository,
   Transactions,
   UsageLedger
 } from "@botfleet/application"
@@ -13,12 +14,19 @@ import * as BotRepositoryPg from "./BotRepositoryPg.ts"
 import * as ChatRepositoryPg from "./ChatRepositoryPg.ts"
 import * as EffectOutboxPg from "./EffectOutboxPg.ts"
 import * as MessageRepositoryPg from "./MessageRepositoryPg.ts"
+import * as ProviderRepositoryPg from "./ProviderRepositoryPg.ts"
 import * as TransactionsPg from "./TransactionsPg.ts"
 import * as UsageLedgerPg from "./UsageLedgerPg.ts"
 
 export const layer: Layer.Layer<
-  // UsageLedger: access and limits (issue 12)
-  Transactions | BotRepository | ChatRepository | MessageRepository | EffectOutbox | UsageLedger,
+  // UsageLedger: access and limits (issue 12); ProviderRepository: providers (issue 12)
+  | Transactions
+  | BotRepository
+  | ChatRepository
+  | MessageRepository
+  | EffectOutbox
+  | UsageLedger
+  | ProviderRepository,
   never,
   SqlClient.SqlClient
 > = Layer.mergeAll(
@@ -27,5 +35,6 @@ export const layer: Layer.Layer<
   ChatRepositoryPg.layer,
   MessageRepositoryPg.layer,
   EffectOutboxPg.layer,
-  UsageLedgerPg.layer
+  UsageLedgerPg.layer,
+  ProviderRepositoryPg.layer
 )

@@ -1,5 +1,5 @@
 /** A bot's users with their use, and blocking (issue 12): thin over BotUsers and BotService. */
-import { BotService, BotUsers, Settings } from "@botfleet/application"
+import { BotService, BotUsers, ProviderService, Settings } from "@botfleet/application"
 import { BotId } from "@botfleet/domain"
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
@@ -17,10 +17,13 @@ export const BotUsersHandlers = HttpApiBuilder.group(
     const users = yield* BotUsers
     const bots = yield* BotService
     const settings = yield* Settings
+    const providers = yield* ProviderService
 
     const setBlocked = (params: { readonly id: string; readonly userId: number }, blocked: boolean) =>
       bots.setBlocked(BotId.make(params.id), params.userId, blocked).pipe(
-        Effect.map((bot) => toBotView(bot, settings)),
+        Effect.flatMap((bot) =>
+          Effect.map(providers.defaultModels, (models) => toBotView(bot, settings, models))
+        ),
         Effect.catchTag("BotNotFound", notFound)
       )
 

@@ -1,12 +1,20 @@
 /** Bots: a thin layer over BotService; responses never carry the token. */
-import { BotService, Settings } from "@botfleet/application"
-import { type Bot, BotId } from "@botfleet/domain"
+import { BotService, ProviderService, Settings } from "@botfleet/application"
+import { type Bot, BotId, ProviderId } from "@botfleet/domain"
 import { Effect, Option, Redacted } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { Api } from "../Api.ts"
 import { Conflict, error, NotFound, ServiceUnavailable, Unprocessable } from "../ApiErrors.ts"
 import { addResponseHeaders, createdAt } from "../responseHeaders.ts"
 import { toBotView } from "../views.ts"
+
+/** The payload's providerId as the domain's id (null and absent kept). */
+const providerOf = (payload: { readonly providerId?: string | null | undefined }) => ({
+  providerId:
+    payload.providerId === undefined || payload.providerId === null
+      ? payload.providerId
+      : ProviderId.make(payload.providerId)
+})
 
 const notFound = (e: { message: string }) => Effect.fail(new NotFound(error("bot_not_found", e.message)))
 
@@ -16,7 +24,11 @@ export const BotsHandlers = HttpApiBuilder.group(
   Effect.fn(function* (handlers) {
     const bots = yield* BotService
     const settings = yield* Settings
-    const view = (bot: Bot) => toBotView(bot, settings)
+    const providers = yield* ProviderService
+    // providers (issue 12): effectiveModel needs each provider's default model.
+    const views = (all: ReadonlyArray<Bot>) =>
+      Effect.map(providers.defaultModels, (models) => all.map((bot) => toBotView(bot, settings, models)))
+    const view = (bot: Bot) => Effect.map(views([bot]), (one) => one[0] ?? toBotView(bot, settings))
 
     /** Telegram's view of the webhook; null when polling, or when Telegram does not answer in time. */
     const webhookOf = (bot: Bot) =>
@@ -39,6 +51,8 @@ export const BotsHandlers = HttpApiBuilder.group(
         Effect.fail(new Unprocessable(error("invalid_token", e.message))),
       BotNameTaken: (e: { message: string }) => Effect.fail(new Conflict(error("name_taken", e.message))),
       BotTokenInUse: (e: { message: string }) => Effect.fail(new Conflict(error("token_in_use", e.message))),
+      ProviderNotFound: (e: { message: string }) =>
+        Effect.fail(new Unprocessable(error("unknown_provider", `providerId: ${e.message}`))),
       TelegramUnavailable: (e: { message: string; retryAfterSeconds: number }) =>
         addResponseHeaders({ "retry-after": String(e.retryAfterSeconds) }).pipe(
           Effect.andThen(Effect.fail(new ServiceUnavailable(error("telegram_unavailable", e.message))))
@@ -46,17 +60,19 @@ export const BotsHandlers = HttpApiBuilder.group(
     }
 
     return handlers
-      .handle("list", () => Effect.map(bots.list, (all) => all.map(view)))
+      .handle("list", () => Effect.flatMap(bots.list, views))
       .handle("create", ({ payload }) =>
-        bots.register({ ...payload, token: Redacted.make(payload.token) }).pipe(
+        bots.register({ ...payload, ...providerOf(payload), token: Redacted.make(payload.token) }).pipe(
           Effect.tap((bot) => createdAt(`/api/bots/${bot.id}`)),
-          Effect.map(view),
+          Effect.flatMap(view),
           Effect.catchTags(invalid)
         )
       )
       .handle("get", ({ params }) =>
         bots.get(BotId.make(params.id)).pipe(
-          Effect.flatMap((bot) => Effect.map(webhookOf(bot), (webhook) => ({ ...view(bot), webhook }))),
+          Effect.flatMap((bot) =>
+            Effect.zipWith(view(bot), webhookOf(bot), (shown, webhook) => ({ ...shown, webhook }))
+          ),
           Effect.catchTag("BotNotFound", notFound)
         )
       )
@@ -64,18 +80,23 @@ export const BotsHandlers = HttpApiBuilder.group(
         bots
           .update(BotId.make(params.id), {
             ...payload,
+            ...providerOf(payload),
             token: payload.token === undefined ? undefined : Redacted.make(payload.token)
           })
-          .pipe(Effect.map(view), Effect.catchTags({ ...invalid, BotNotFound: notFound }))
+          .pipe(Effect.flatMap(view), Effect.catchTags({ ...invalid, BotNotFound: notFound }))
       )
       .handle("remove", ({ params }) =>
         bots.remove(BotId.make(params.id)).pipe(Effect.catchTag("BotNotFound", notFound))
       )
       .handle("enable", ({ params }) =>
-        bots.enable(BotId.make(params.id)).pipe(Effect.map(view), Effect.catchTag("BotNotFound", notFound))
+        bots
+          .enable(BotId.make(params.id))
+          .pipe(Effect.flatMap(view), Effect.catchTag("BotNotFound", notFound))
       )
       .handle("disable", ({ params }) =>
-        bots.disable(BotId.make(params.id)).pipe(Effect.map(view), Effect.catchTag("BotNotFound", notFound))
+        bots
+          .disable(BotId.make(params.id))
+          .pipe(Effect.flatMap(view), Effect.catchTag("BotNotFound", notFound))
       )
   })
 )

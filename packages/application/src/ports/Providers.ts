@@ -1,0 +1,39 @@
+/** providers (issue 12): stored LLM providers, and checking one before it is stored. */
+import type {
+  InvalidProviderKey,
+  Provider,
+  ProviderId,
+  ProviderInUse,
+  ProviderNameTaken,
+  ProviderNotCompatible,
+  ProviderNotFound,
+  ProviderUnreachable
+} from "@botfleet/domain"
+import { Context, type Effect, type Redacted } from "effect"
+
+export class ProviderRepository extends Context.Service<
+  ProviderRepository,
+  {
+    readonly insert: (provider: Provider) => Effect.Effect<void, ProviderNameTaken>
+    /** Replaces every field of the stored provider with the same id. */
+    readonly update: (provider: Provider) => Effect.Effect<void, ProviderNotFound | ProviderNameTaken>
+    readonly findById: (id: ProviderId) => Effect.Effect<Provider, ProviderNotFound>
+    /** Ordered by name (case-insensitive). */
+    readonly list: Effect.Effect<ReadonlyArray<Provider>>
+    /** ProviderInUse when a bot still points at it (its `bots` may then be empty: the caller names them). */
+    readonly delete: (id: ProviderId) => Effect.Effect<void, ProviderNotFound | ProviderInUse>
+  }
+>()("@botfleet/application/ProviderRepository") {}
+
+export type ProviderCheckError = InvalidProviderKey | ProviderNotCompatible | ProviderUnreachable
+
+export class ProviderProbe extends Context.Service<
+  ProviderProbe,
+  {
+    /** `GET {baseUrl}/models` with the key: does the server answer, and does it take the key? */
+    readonly check: (
+      baseUrl: string,
+      apiKey: Redacted.Redacted<string>
+    ) => Effect.Effect<void, ProviderCheckError>
+  }
+>()("@botfleet/application/ProviderProbe") {}
