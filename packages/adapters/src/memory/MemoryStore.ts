@@ -17,11 +17,28 @@ export interface OutboxRow {
   readonly lastError: string | null
 }
 
+/** What a message deleted by history retention counted for (`message_tallies`). */
+export interface Tally {
+  readonly id: string
+  readonly botId: string
+  readonly chatId: string
+  readonly tgUserId: number | null
+  readonly role: Message["role"]
+  readonly status: Message["status"]
+  readonly inputTokens: number
+  readonly outputTokens: number
+  readonly costUsd: number
+  readonly createdAt: Date
+  /** A user message: from its arrival to its reply's last chunk, when the reply was sent. */
+  readonly latencyMs: number | null
+}
+
 export interface Tables {
   readonly bots: ReadonlyMap<string, Bot>
   readonly users: ReadonlyMap<number, TgUser>
   readonly chats: ReadonlyMap<string, Chat>
   readonly messages: ReadonlyMap<string, Message>
+  readonly tallies: ReadonlyMap<string, Tally>
   readonly effects: ReadonlyMap<number, OutboxRow>
   readonly lastEffectId: number
 }
@@ -31,6 +48,7 @@ export const emptyTables: Tables = {
   users: new Map(),
   chats: new Map(),
   messages: new Map(),
+  tallies: new Map(),
   effects: new Map(),
   lastEffectId: 0
 }
