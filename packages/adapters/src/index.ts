@@ -6,6 +6,7 @@ export * as AlertWebhookMemory from "./alerts/AlertWebhookMemory.ts"
 export * from "./auth/index.ts"
 export * from "./crypto/index.ts"
 // Failures of every kind (issue 13)
+export * as FailureLogMemory from "./failures/FailureLogMemory.ts"
 export * as FailureLogPg from "./failures/FailureLogPg.ts"
 export * as UpdateInboxMemory from "./inbox/UpdateInboxMemory.ts"
 export * as UpdateInboxPg from "./inbox/UpdateInboxPg.ts"

@@ -15,6 +15,8 @@ export interface OutboxRow {
   /** Epoch milliseconds. */
   readonly nextAttemptAt: number
   readonly lastError: string | null
+  /** Epoch milliseconds (`created_at`). */
+  readonly createdAt: number
 }
 
 /** What a message deleted by history retention counted for (`message_tallies`). */

@@ -9,6 +9,7 @@
 import {
   AlertStoreMemory,
   AlertWebhookMemory,
+  FailureLogMemory,
   JobRunsMemory,
   LanguageModelMemory,
   MaintenanceMemory,
@@ -92,6 +93,7 @@ export const harness = (options: HarnessOptions = {}) => {
   // Issue 13: alerts (with a webhook twin), the scheduler's storage and the stats, on the same tables.
   const ops = Layer.mergeAll(
     AlertService.layer,
+    FailureLogMemory.layerMemory,
     JobRunsMemory.layerMemory,
     MaintenanceMemory.layerMemory,
     StatsRepositoryMemory.layerMemory
