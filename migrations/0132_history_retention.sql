@@ -22,3 +22,10 @@ CREATE TABLE message_tallies (
   latency_ms     float8
 );
 CREATE INDEX message_tallies_created_idx ON message_tallies (created_at, bot_id);
+
+-- A reply's link to its question stays a plain column. As a foreign key, deleting a
+-- question ran `UPDATE messages SET reply_to = NULL WHERE reply_to = $1`, which no index
+-- can serve (messages_reply_key is partial on role), so each purged message cost a scan
+-- of the table; and every reply's insert paid a lookup of its question. The history purge
+-- clears the link of a reply whose question it deletes (through messages_reply_key).
+ALTER TABLE messages DROP CONSTRAINT IF EXISTS messages_reply_to_fkey;

@@ -71,6 +71,12 @@ export const layer: Layer.Layer<Maintenance, never, SqlClient.SqlClient> = Layer
           ORDER BY created_at
           LIMIT ${Math.trunc(limit)}
           FOR UPDATE SKIP LOCKED
+        ), unlinked AS (
+          -- A reply that stays forgets its deleted question (reply_to has no foreign key).
+          UPDATE messages r SET reply_to = NULL
+          FROM doomed d
+          WHERE r.reply_to = d.id AND r.role = 'assistant'
+            AND NOT EXISTS (SELECT 1 FROM doomed x WHERE x.id = r.id)
         ), gone AS (
           DELETE FROM messages m USING doomed d WHERE m.id = d.id
           RETURNING m.id, m.bot_id, m.chat_id, m.tg_user_id, m.role, m.status, m.input_tokens,

@@ -1,8 +1,8 @@
 /**
  * StatsRepository on Postgres and on the in-memory twin: one scenario of two
  * bots over three days, every number worked out by hand. Then, on Postgres
- * only, the plans of the stats queries on ~50k messages: no sequential scan
- * of `messages`.
+ * only, the plans of the stats queries on ~50k messages and the tallies of
+ * ~50k purged ones: no sequential scan of `messages` or `message_tallies`.
  */
 
 import {
@@ -555,6 +555,13 @@ const seedVolume = Effect.gen(function* () {
       CASE WHEN row_number() OVER (ORDER BY created_at) % 50 = 0 THEN 'failed' ELSE 'sent' END,
       created_at + interval '1 second', created_at + interval '3 seconds'
     FROM messages WHERE role = 'user'`
+  // History retention (issue 13): the year before was purged and lives on as as many tallies.
+  yield* sql`
+    INSERT INTO message_tallies (id, bot_id, chat_id, tg_user_id, role, status, input_tokens, output_tokens,
+      cost_usd, created_at, latency_ms)
+    SELECT md5('t' || id::text)::uuid, bot_id, chat_id, tg_user_id, role, status, input_tokens, output_tokens,
+      cost_usd, created_at - interval '350 days', CASE WHEN role = 'user' THEN 3000 END
+    FROM messages`
   yield* sql`ANALYZE`
 }).pipe(Effect.orDie)
 
@@ -572,15 +579,17 @@ layer(TestDatabase.layer(serverUrl(), Database.layerAt), { timeout: 120_000 })(
   "stats: query plans on ~50k messages",
   (it) => {
     it.effect(
-      "no stats query scans all of messages, for a day, a week or a month, of the fleet or one bot",
+      "no stats query scans all of messages or tallies, for a day, a week or a month, of the fleet or one bot",
       () =>
         Effect.gen(function* () {
           yield* seedVolume
           const sql = yield* SqlClient.SqlClient
           const counted = yield* Effect.orDie(
-            sql<{ count: number }>`SELECT count(*)::int AS count FROM messages`
+            sql<{ live: number; tallied: number }>`
+              SELECT (SELECT count(*)::int FROM messages) AS live,
+                (SELECT count(*)::int FROM message_tallies) AS tallied`
           )
-          assert.strictEqual(counted[0]?.count, 2 * MESSAGES)
+          assert.deepStrictEqual(counted[0], { live: 2 * MESSAGES, tallied: 2 * MESSAGES })
 
           const now = new Date(ORIGIN.getTime() + MESSAGES * 20 * 60_000)
           const oneBot = BotId.make(botUuid(1))
@@ -609,9 +618,10 @@ layer(TestDatabase.layer(serverUrl(), Database.layerAt), { timeout: 120_000 })(
                 for (const node of nodes) {
                   const seqScan =
                     node["Node Type"] === "Seq Scan" &&
-                    ["messages", "chats"].includes(node["Relation Name"] ?? "")
+                    ["messages", "message_tallies", "chats"].includes(node["Relation Name"] ?? "")
                   const wholeIndex =
-                    /^(messages|chats)_/.test(node["Index Name"] ?? "") && node["Index Cond"] === undefined
+                    /^(messages|message_tallies|chats)_/.test(node["Index Name"] ?? "") &&
+                    node["Index Cond"] === undefined
                   if (seqScan || wholeIndex) {
                     scans.push(
                       `${name} (${days} days, ${botId === null ? "fleet" : "one bot"}): ${node["Node Type"]}`

@@ -90,11 +90,12 @@ layer(serverLayer(withAdmin()), { timeout: 90_000, excludeTestServices: true })(
           )
           yield* settled(server, target.id)
         })
-      // Three chats of the purged bot, one of another bot with the same ages.
+      // Four chats of the purged bot, one of another bot with the same ages.
       yield* say(bot, 97_001, "ten days ago")
       yield* say(bot, 97_001, "ten days ago, again")
       yield* say(bot, 97_002, "three days ago")
       yield* say(bot, 97_003, "today")
+      yield* say(bot, 97_005, "asked long ago")
       yield* say(other, 97_004, "ten days ago, elsewhere")
       // Age whole conversations (message and reply alike, so latencies stay), away from the
       // 1-, 7- and 30-day edges of the windows.
@@ -107,6 +108,11 @@ layer(serverLayer(withAdmin()), { timeout: 90_000, excludeTestServices: true })(
       yield* age(97_001, bot.id, 10)
       yield* age(97_002, bot.id, 3)
       yield* age(97_004, other.id, 10)
+      // A question past the retention whose reply is not: the reply stays and forgets it.
+      yield* server.sql`
+        UPDATE messages m SET created_at = m.created_at - interval '3 days'
+        FROM chats c
+        WHERE c.id = m.chat_id AND c.bot_id = ${bot.id} AND c.telegram_chat_id = 97005 AND m.role = 'user'`
 
       const everyView = [
         "/api/stats?period=day",
@@ -121,8 +127,8 @@ layer(serverLayer(withAdmin()), { timeout: 90_000, excludeTestServices: true })(
       )
       const before = yield* snapshot
       const monthOfBot = before[5]!
-      assert.strictEqual(monthOfBot.messagesIn, 4, "the purged messages are in the month before the purge")
-      assert.strictEqual(before[4]!.messagesIn, 2, "and two of them in the week")
+      assert.strictEqual(monthOfBot.messagesIn, 5, "the purged messages are in the month before the purge")
+      assert.strictEqual(before[4]!.messagesIn, 3, "and three of them in the week")
 
       expectBody(yield* api.patch(`/api/bots/${bot.id}`, { historyRetentionDays: 2 }), 200, BotView)
       // Let the job run on the next look instead of the next minute.
@@ -140,7 +146,11 @@ layer(serverLayer(withAdmin()), { timeout: 90_000, excludeTestServices: true })(
       assert.strictEqual(others[0]!.count, 2, "a bot without a retention keeps its messages")
       const tallies = yield* server.sql<{ count: number }>`
           SELECT count(*)::int AS count FROM message_tallies WHERE bot_id = ${bot.id}`
-      assert.strictEqual(tallies[0]!.count, 6, "three user messages and their three replies")
+      assert.strictEqual(tallies[0]!.count, 7, "four user messages and three of their replies")
+      const orphan = yield* server.sql<{ text: string; reply_to: string | null }>`
+        SELECT m.text, m.reply_to FROM messages m JOIN chats c ON c.id = m.chat_id
+        WHERE c.bot_id = ${bot.id} AND c.telegram_chat_id = 97005`
+      assert.deepStrictEqual(orphan, [{ text: "reply to: asked long ago", reply_to: null }])
 
       const after = yield* snapshot
       for (const [index, path] of everyView.entries()) {
@@ -154,7 +164,7 @@ layer(serverLayer(withAdmin()), { timeout: 90_000, excludeTestServices: true })(
             (item) =>
               item.name === "history_retention" &&
               item.lastRun?.outcome === "ok" &&
-              /^deleted 6 messages of \d+ bots with a retention$/.test(item.lastRun.detail ?? "")
+              /^deleted 7 messages of \d+ bots with a retention$/.test(item.lastRun.detail ?? "")
           )
         )
       )
