@@ -196,7 +196,11 @@ layer(stores, { timeout: 60_000, excludeTestServices: true })("scheduler on Post
         const cutoff = new Date(origin.getTime() + 600 * 60_000 + 1)
 
         assert.deepStrictEqual(yield* maintenance.retentionBots, [{ botId: purged, days: 2 }])
-        const batches: Array<number> = []
+        const batches = [yield* maintenance.purgeMessages(purged, cutoff, 500)]
+        const [order] = yield* sql<{ oldest_left: Date; newest_tallied: Date }>`
+          SELECT (SELECT min(created_at) FROM messages WHERE bot_id = ${purged}) AS oldest_left,
+            (SELECT max(created_at) FROM message_tallies WHERE bot_id = ${purged}) AS newest_tallied`
+        assert.isBelow(order!.newest_tallied.getTime(), order!.oldest_left.getTime(), "oldest first")
         for (;;) {
           const count = yield* maintenance.purgeMessages(purged, cutoff, 500)
           batches.push(count)
