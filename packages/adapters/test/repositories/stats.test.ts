@@ -1,6 +1,7 @@
 /**
  * StatsRepository on Postgres and on the in-memory twin: one scenario of two
- * bots over three days, every number worked out by hand. Then, on Postgres
+ * bots over three days, every number worked out by hand, and the same numbers
+ * after history retention purged half of it. Then, on Postgres
  * only, the plans of the stats queries on ~50k messages and the tallies of
  * ~50k purged ones: no sequential scan of `messages` or `message_tallies`.
  */
@@ -9,6 +10,7 @@ import {
   BotRepository,
   ChatRepository,
   type DailyStats,
+  Maintenance,
   MessageRepository,
   type Stats,
   StatsRepository,
@@ -29,6 +31,7 @@ import { serverUrl, TestDatabase } from "@botfleet/testing"
 import { assert, layer } from "@effect/vitest"
 import { Context, Effect, Layer, Ref } from "effect"
 import { SqlClient } from "effect/sql"
+import * as UpdateInboxMemory from "../../src/inbox/UpdateInboxMemory.ts"
 import * as BotRepositoryMemory from "../../src/memory/BotRepositoryMemory.ts"
 import * as ChatRepositoryMemory from "../../src/memory/ChatRepositoryMemory.ts"
 import * as MemoryStore from "../../src/memory/MemoryStore.ts"
@@ -39,6 +42,8 @@ import * as BotRepositoryPg from "../../src/postgres/repositories/BotRepositoryP
 import * as ChatRepositoryPg from "../../src/postgres/repositories/ChatRepositoryPg.ts"
 import * as MessageRepositoryPg from "../../src/postgres/repositories/MessageRepositoryPg.ts"
 import * as StatsRepositoryPg from "../../src/postgres/repositories/StatsRepositoryPg.ts"
+import * as MaintenanceMemory from "../../src/scheduler/MaintenanceMemory.ts"
+import * as MaintenancePg from "../../src/scheduler/MaintenancePg.ts"
 
 /** Chats get their creation time from the store's clock; the scenario needs its own. */
 class Backdate extends Context.Service<
@@ -46,13 +51,14 @@ class Backdate extends Context.Service<
   { readonly chat: (id: ChatId, createdAt: Date) => Effect.Effect<void> }
 >()("test/Backdate") {}
 
-type Backend = BotRepository | ChatRepository | MessageRepository | StatsRepository | Backdate
+type Backend = BotRepository | ChatRepository | MessageRepository | StatsRepository | Maintenance | Backdate
 
 const postgres: Layer.Layer<Backend | SqlClient.SqlClient> = Layer.mergeAll(
   BotRepositoryPg.layer,
   ChatRepositoryPg.layer,
   MessageRepositoryPg.layer,
   StatsRepositoryPg.layer,
+  MaintenancePg.layer,
   Layer.effect(
     Backdate,
     Effect.gen(function* () {
@@ -70,6 +76,7 @@ const memory: Layer.Layer<Backend> = Layer.mergeAll(
   ChatRepositoryMemory.layerNoDeps,
   MessageRepositoryMemory.layerNoDeps,
   StatsRepositoryMemory.layerNoDeps,
+  MaintenanceMemory.layerNoDeps.pipe(Layer.provide(UpdateInboxMemory.storeLayer)),
   Layer.effect(
     Backdate,
     Effect.gen(function* () {
@@ -509,6 +516,32 @@ const statsContract = (name: string, backend: Layer.Layer<Backend>) =>
         // beta's u1 chat and alpha's group.
         assert.strictEqual(stats.newChats, 2)
         assert.strictEqual(stats.newUsers, 0)
+      })
+    )
+
+    // Last: it purges the scenario (every number must stay, so nothing after it could tell).
+    it.effect("history retention: purging every bot's messages up to mid-window changes no number", () =>
+      Effect.gen(function* () {
+        const { alpha, beta, gamma } = yield* Scenario
+        const maintenance = yield* Maintenance
+        const requests: ReadonlyArray<Partial<StatsRequest>> = [
+          {},
+          { top: 1 },
+          { from: at("11T00:00"), to: at("12T00:00") },
+          { from: at("01T00:00"), to: at("20T00:00") },
+          ...[alpha, beta, gamma].map((bot) => ({ botId: bot.id }))
+        ]
+        const before = yield* Effect.forEach(requests, compute)
+        let purged = 0
+        for (const bot of [alpha, beta, gamma]) {
+          for (;;) {
+            const count = yield* maintenance.purgeMessages(bot.id, at("11T12:00"), 3)
+            purged += count
+            if (count < 3) break
+          }
+        }
+        assert.isAbove(purged, 10, "a good part of the scenario is now tallies")
+        assert.deepStrictEqual(yield* Effect.forEach(requests, compute), before)
       })
     )
   })
