@@ -31,6 +31,9 @@ export const NO_LIMITS: BotLimits = {
   botUsdPerMonth: null
 }
 
+/** False for a bot that sets none: its use is only counted, never checked first. */
+export const hasLimits = (limits: BotLimits): boolean => Object.values(limits).some((limit) => limit !== null)
+
 export const DEFAULT_DENIED_MESSAGE = "Sorry, this bot is private. Ask its owner for access."
 /** `{limit}` and `{reset}` are replaced by the limit reached and when it resets (UTC). */
 export const DEFAULT_LIMIT_MESSAGE = "You have reached the {limit} limit. It resets at {reset}."

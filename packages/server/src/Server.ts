@@ -3,139 +3,33 @@
  * adapters, use cases, background work (dispatcher, effect runner, poller)
  * and the HTTP server. `main.ts` launches it; tests build it with their own
  * configuration. Layers built later are stopped first: HTTP drains, then the
- * workers stop, then the database closes.
+ * workers stop, then the database closes. The layers without HTTP are in
+ * layers.ts.
  */
 import { createServer } from "node:http"
-import {
-  AdminRepositoryPg,
-  AlertStorePg,
-  AlertWebhookFetch,
-  FailureLogPg,
-  JobRunsPg,
-  LanguageModelOpenAI,
-  MaintenancePg,
-  PasswordHasherArgon2,
-  Prices,
-  RepositoriesPg,
-  SecretBoxAes,
-  StatsRepositoryPg,
-  TelegramGatewayTelegraf,
-  TranscriberOpenAI,
-  UpdateInboxPg
-} from "@botfleet/adapters"
-import { Database } from "@botfleet/adapters/postgres"
-import {
-  AlertService,
-  AuthService,
-  BotService,
-  BotUsers,
-  ChatWorker,
-  ConversationService,
-  EffectRunner,
-  FailureService,
-  instrumentLanguageModel,
-  PipelineLayer,
-  Settings,
-  StatsService,
-  WebAppService
-} from "@botfleet/application"
+import { AuthService, WebAppService } from "@botfleet/application"
 import { NodeHttpServer } from "@effect/platform-node"
-import { ByteSize, Effect, Layer, Option, Result } from "effect"
+import { ByteSize, Effect, Layer, Option } from "effect"
 import { HttpIncomingMessage, HttpMiddleware, HttpRouter } from "effect/http"
 import { ApiRoutes } from "./api/ApiRoutes.ts"
 import * as RateLimiterSql from "./api/RateLimiterSql.ts"
 import type { AppConfigShape } from "./config/AppConfig.ts"
-import * as AppConfig from "./config/AppConfig.ts"
 import { apiRateLimit } from "./http/apiRateLimit.ts"
 import { ConsoleRoutes } from "./http/ConsoleRoutes.ts"
 import { HealthRoutes } from "./http/HealthRoutes.ts"
 import { originCheck } from "./http/originCheck.ts"
 import { requestLog } from "./http/requestLog.ts"
-import * as Poller from "./ingress/Poller.ts"
 import { WebhookRoutes } from "./ingress/WebhookRoutes.ts"
+import {
+  adaptersLayer,
+  applicationLayer,
+  configAndTracingLayer,
+  databaseLayer,
+  jobsLayer,
+  processingLayer
+} from "./layers.ts"
 import { MetricsRoutes } from "./observability/MetricsRoutes.ts"
-import * as Tracing from "./observability/Tracing.ts"
-import { Dispatcher, defaultDispatcherOptions } from "./processing/Dispatcher.ts"
-import { EffectRunnerLoop } from "./processing/EffectRunnerLoop.ts"
-import { SchedulerLoop, schedulerLayer } from "./processing/SchedulerLoop.ts"
-
-export const databaseLayer = (config: AppConfigShape) =>
-  Database.layer({ url: config.databaseUrl, dataDir: config.dataDir, maxConnections: 20 })
-
-/** SECRETS_KEY, or a key generated once and kept under DATA_DIR. */
-const secretBoxLayer = (config: AppConfigShape) =>
-  Layer.unwrap(
-    Effect.map(
-      Option.match(config.secretsKey, {
-        onSome: (key) => Effect.succeed(key),
-        onNone: () => SecretBoxAes.keyFromDataDir(config.dataDir)
-      }),
-      SecretBoxAes.layer
-    )
-  )
-
-/** Every port on its real adapter; needs only the database. */
-export const adaptersLayer = (config: AppConfigShape) =>
-  Layer.mergeAll(
-    RepositoriesPg.layer,
-    UpdateInboxPg.layer,
-    StatsRepositoryPg.layer,
-    AdminRepositoryPg.layer,
-    AdminRepositoryPg.sessionsLayer,
-    PasswordHasherArgon2.layer,
-    TelegramGatewayTelegraf.layer({ apiRoot: config.telegramApiRoot }),
-    instrumentLanguageModel(
-      LanguageModelOpenAI.layer({
-        apiKey: Option.getOrUndefined(config.openaiApiKey),
-        baseUrl: Option.getOrUndefined(config.openaiBaseUrl),
-        fallbackModel: Option.getOrUndefined(config.openaiFallbackModel),
-        // Validated when the configuration was read.
-        prices: Result.getOrElse(
-          Prices.pricesWithOverrides(Option.getOrUndefined(config.openaiPrices)),
-          () => Prices.defaultPrices
-        )
-      })
-    ),
-    secretBoxLayer(config),
-    // conversations (issue 11): voice, audio and video notes
-    TranscriberOpenAI.layer({
-      apiKey: Option.getOrUndefined(config.openaiApiKey),
-      baseUrl: Option.getOrUndefined(config.openaiBaseUrl),
-      model: config.openaiTranscribeModel,
-      maxSeconds: config.voiceMaxSeconds
-    }),
-    // Scheduler (issue 13)
-    JobRunsPg.layer,
-    MaintenancePg.layer,
-    // Failures of every kind (issue 13)
-    FailureLogPg.layer,
-    // Alerts (issue 13)
-    AlertStorePg.layer,
-    AlertWebhookFetch.layer,
-    Layer.succeed(
-      Settings,
-      Settings.of({
-        publicUrl: config.publicUrl,
-        defaultModel: config.openaiModel,
-        registrationToken: config.adminRegistrationToken
-      })
-    )
-  )
-
-/** Use cases on top of the ports. */
-export const applicationLayer = Layer.mergeAll(
-  BotService.layer,
-  // Alerts (issue 13): the runner delivers them, so it gets the service.
-  EffectRunner.layer.pipe(Layer.provideMerge(AlertService.layer)),
-  ChatWorker.layer,
-  ConversationService.layer,
-  StatsService.layer,
-  AuthService.layer,
-  // access and limits (issue 12)
-  BotUsers.layer,
-  // Failures of every kind (issue 13)
-  FailureService.layer.pipe(Layer.provide(ConversationService.layer))
-).pipe(Layer.provideMerge(PipelineLayer))
+import * as PipelineThread from "./processing/PipelineThread.ts"
 
 /** The first admin, from ADMIN_EMAIL and ADMIN_PASSWORD, if both are set and the account is missing. */
 const firstAdminLayer = (config: AppConfigShape) =>
@@ -150,26 +44,9 @@ const firstAdminLayer = (config: AppConfigShape) =>
 export const webAppLayer = (config: AppConfigShape) =>
   WebAppService.layer({ maxAgeSeconds: config.webappMaxAgeSeconds })
 
-/** Background work: the dispatcher and the scheduler always; long polling only without a public URL. */
-export const processingLayer = (config: AppConfigShape) => {
-  const dispatcher = Dispatcher.layerWith({
-    ...defaultDispatcherOptions,
-    concurrency: config.pipelineConcurrency
-  })
-  const workers = Option.isSome(config.publicUrl)
-    ? EffectRunnerLoop
-    : Layer.mergeAll(EffectRunnerLoop, Poller.layerWith(Poller.defaultPollerOptions))
-  // Scheduler (issue 13)
-  const scheduler = SchedulerLoop.pipe(
-    Layer.provideMerge(
-      schedulerLayer({
-        inboxRetentionDays: config.inboxRetentionDays,
-        queueMaxAgeSeconds: config.queueMaxAgeSeconds
-      })
-    )
-  )
-  return Layer.merge(workers, scheduler).pipe(Layer.provideMerge(dispatcher))
-}
+/** The HTTP thread's side of the pipeline thread; the jobs are listed here, run there. */
+const pipelineThreadLayer = (config: AppConfigShape) =>
+  Layer.merge(PipelineThread.layer(config), jobsLayer(config))
 
 /** JSON bodies over this are refused with 413 (the webhook checks the same limit itself). */
 export const BODY_LIMIT_BYTES = 1024 * 1024
@@ -230,17 +107,29 @@ export const httpLayer = (config: AppConfigShape, options: HttpOptions = {}) =>
         port: config.port,
         host: config.host,
         // In-flight requests get this long to finish after SIGTERM.
-        gracefulShutdownTimeout: "25 seconds"
+        gracefulShutdownTimeout: `${config.shutdownGraceSeconds} seconds`
       })
     )
   )
 
-export const serverLayer = (config: AppConfigShape, options: HttpOptions = {}) =>
+export interface ServerOptions extends HttpOptions {
+  /** "thread": the background work runs on a thread of its own (`npm start`); tests keep it here. */
+  readonly pipeline?: "here" | "thread" | undefined
+}
+
+export const serverLayer = (config: AppConfigShape, options: ServerOptions = {}) =>
   httpLayer(config, options).pipe(
-    Layer.provideMerge(Layer.mergeAll(processingLayer(config), firstAdminLayer(config), webAppLayer(config))),
+    Layer.provideMerge(
+      Layer.mergeAll(
+        options.pipeline === "thread" ? pipelineThreadLayer(config) : processingLayer(config),
+        firstAdminLayer(config),
+        webAppLayer(config)
+      )
+    ),
     Layer.provideMerge(applicationLayer),
     Layer.provideMerge(adaptersLayer(config)),
     Layer.provideMerge(databaseLayer(config)),
-    Layer.provide(AppConfig.layer(config)),
-    Layer.provide(Tracing.layer(config))
+    Layer.provide(configAndTracingLayer(config))
   )
+
+export * from "./layers.ts"

@@ -11,7 +11,9 @@ import { startupFailureLine } from "./startupFailure.ts"
 
 const program = Effect.gen(function* () {
   const config = yield* loadAppConfig
-  return yield* Layer.launch(serverLayer(config)).pipe(
+  return yield* Layer.launch(
+    serverLayer(config, { pipeline: config.pipelineThread ? "thread" : "here" })
+  ).pipe(
     Effect.onInterrupt(() => Effect.logInfo("stopped")),
     Effect.provide(Logging.layer({ format: config.logFormat, level: config.logLevel }))
   )

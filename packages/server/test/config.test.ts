@@ -18,6 +18,16 @@ describe("AppConfig", () => {
       assert.strictEqual(config.logLevel, "info")
       assert.strictEqual(config.logFormat, "json")
       assert.deepStrictEqual(config.corsOrigins, [])
+      assert.strictEqual(config.shutdownGraceSeconds, 25)
+      assert.isTrue(config.pipelineThread)
+    })
+  )
+
+  it.effect("reads the shutdown grace and the pipeline thread switch", () =>
+    Effect.gen(function* () {
+      const config = yield* load({ SHUTDOWN_GRACE_SECONDS: "40", PIPELINE_THREAD: "off" })
+      assert.strictEqual(config.shutdownGraceSeconds, 40)
+      assert.isFalse(config.pipelineThread)
     })
   )
 
@@ -63,6 +73,7 @@ describe("AppConfig", () => {
       yield* rejects({ PORT: "70000" }, "PORT", "from 1 to 65535")
       yield* rejects({ PUBLIC_URL: "bots.example.com" }, "PUBLIC_URL", "expected an http(s) URL")
       yield* rejects({ LOG_FORMAT: "xml" }, "LOG_FORMAT", "expected one of json, pretty")
+      yield* rejects({ PIPELINE_THREAD: "yes" }, "PIPELINE_THREAD", "expected one of on, off")
       yield* rejects({ ADMIN_EMAIL: "nobody" }, "ADMIN_EMAIL", "expected an email address")
     })
   )

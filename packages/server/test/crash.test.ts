@@ -5,24 +5,19 @@
  * repeats are counted and reported.
  */
 
-import { randomBytes } from "node:crypto"
-import { BotRepositoryPg, SecretBoxAes } from "@botfleet/adapters"
-import { Database } from "@botfleet/adapters/postgres"
-import { FakeOpenAI, FakeTelegram, serverUrl, TestDatabase } from "@botfleet/testing"
+import { FakeOpenAI, FakeTelegram, TestDatabase } from "@botfleet/testing"
 import { assert, layer } from "@effect/vitest"
-import { Effect, Layer, Redacted } from "effect"
+import { Effect } from "effect"
 import { insertActiveBot } from "./support/directBot.ts"
 import { eventually, postUpdate, textUpdate } from "./support/inProcessServer.ts"
+import { newSecretsKey, processEnv, processStorage } from "./support/processFixture.ts"
 import { startServerProcess, waitUntilReady } from "./support/serverProcess.ts"
 
 const CHATS = 20
 const MESSAGES_PER_CHAT = 5
-const SECRETS_KEY = randomBytes(32).toString("base64")
+const SECRETS_KEY = newSecretsKey()
 
-const storage = Layer.mergeAll(BotRepositoryPg.layer, SecretBoxAes.layer(Redacted.make(SECRETS_KEY))).pipe(
-  Layer.provideMerge(TestDatabase.layer(serverUrl(), Database.layerAt)),
-  Layer.orDie
-)
+const storage = processStorage(SECRETS_KEY)
 
 layer(storage, { timeout: 180_000, excludeTestServices: true })("crash", (it) => {
   it.effect(
@@ -35,15 +30,7 @@ layer(storage, { timeout: 180_000, excludeTestServices: true })("crash", (it) =>
         const openai = yield* FakeOpenAI.make({ latencyMillis: 150, record: false })
         const { bot } = yield* insertActiveBot(telegram, "Crash")
 
-        const env = {
-          DATABASE_URL: Redacted.value(database.url),
-          TELEGRAM_API_ROOT: telegram.apiRoot.toString(),
-          OPENAI_BASE_URL: openai.baseUrl.toString(),
-          OPENAI_API_KEY: "sk-test",
-          SECRETS_KEY,
-          LOG_LEVEL: "error",
-          PIPELINE_CONCURRENCY: "8"
-        }
+        const env = processEnv(database, telegram, openai, SECRETS_KEY, { PIPELINE_CONCURRENCY: "8" })
         const first = yield* Effect.promise(() => startServerProcess(env))
         yield* Effect.promise(() => waitUntilReady(first))
         const publicBase = first.baseUrl

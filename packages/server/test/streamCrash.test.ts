@@ -4,22 +4,17 @@
  * again. The answer is generated again and the final message arrives once.
  */
 
-import { randomBytes } from "node:crypto"
-import { BotRepositoryPg, SecretBoxAes } from "@botfleet/adapters"
-import { Database } from "@botfleet/adapters/postgres"
-import { FakeOpenAI, FakeTelegram, serverUrl, TestDatabase } from "@botfleet/testing"
+import { FakeOpenAI, FakeTelegram, TestDatabase } from "@botfleet/testing"
 import { assert, layer } from "@effect/vitest"
-import { Effect, Layer, Redacted } from "effect"
+import { Effect } from "effect"
 import { insertActiveBot } from "./support/directBot.ts"
 import { eventually, postUpdate, textUpdate } from "./support/inProcessServer.ts"
+import { newSecretsKey, processEnv, processStorage } from "./support/processFixture.ts"
 import { startServerProcess, waitUntilReady } from "./support/serverProcess.ts"
 
-const SECRETS_KEY = randomBytes(32).toString("base64")
+const SECRETS_KEY = newSecretsKey()
 
-const storage = Layer.mergeAll(BotRepositoryPg.layer, SecretBoxAes.layer(Redacted.make(SECRETS_KEY))).pipe(
-  Layer.provideMerge(TestDatabase.layer(serverUrl(), Database.layerAt)),
-  Layer.orDie
-)
+const storage = processStorage(SECRETS_KEY)
 
 layer(storage, { timeout: 120_000, excludeTestServices: true })("crash while streaming", (it) => {
   it.effect(
@@ -34,14 +29,7 @@ layer(storage, { timeout: 120_000, excludeTestServices: true })("crash while str
         // 50 pieces, 100 ms apart: five seconds of writing, time enough to die mid-answer.
         yield* openai.setStreamPace(100)
         const { bot } = yield* insertActiveBot(telegram, "Streamer")
-        const env = {
-          DATABASE_URL: Redacted.value(database.url),
-          TELEGRAM_API_ROOT: telegram.apiRoot.toString(),
-          OPENAI_BASE_URL: openai.baseUrl.toString(),
-          OPENAI_API_KEY: "sk-test",
-          SECRETS_KEY,
-          LOG_LEVEL: "error"
-        }
+        const env = processEnv(database, telegram, openai, SECRETS_KEY)
         const first = yield* Effect.promise(() => startServerProcess(env))
         yield* Effect.promise(() => waitUntilReady(first))
         const chatId = 950_001

@@ -39,9 +39,13 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
     const sql = yield* SqlClient.SqlClient
 
     const accept = Effect.fn("UpdateInbox.accept")(function* (update: InboundUpdate) {
+      // A bot deleted a moment ago (the webhook reuses a bot it read for a second) gets nothing
+      // stored, like a repeat, rather than a foreign-key error.
       const rows = yield* sql<{ id: string }>`
         INSERT INTO telegram_updates (bot_id, update_id, chat_key, payload, traceparent)
-        VALUES (${update.botId}, ${update.updateId}, ${update.chatKey}, ${JSON.stringify(update.payload)}::jsonb, ${update.traceparent})
+        SELECT ${update.botId}::uuid, ${update.updateId}::bigint, ${update.chatKey}::text,
+               ${JSON.stringify(update.payload)}::jsonb, ${update.traceparent}::text
+        WHERE EXISTS (SELECT 1 FROM bots WHERE id = ${update.botId}::uuid)
         ON CONFLICT (bot_id, update_id) DO NOTHING
         RETURNING id`
       return rows.length > 0 ? ("accepted" as const) : ("duplicate" as const)

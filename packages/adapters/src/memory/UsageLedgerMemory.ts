@@ -3,7 +3,14 @@
  * domain's `checkLimits`), decided atomically inside one Ref.modify.
  */
 import { type BotUserUsage, type UsageKey, UsageLedger, type UsageTotals } from "@botfleet/application"
-import { type BotId, type BotLimits, checkLimits, type LimitCheck, type MessageId } from "@botfleet/domain"
+import {
+  type BotId,
+  type BotLimits,
+  checkLimits,
+  type LimitCheck,
+  type MessageId,
+  NO_LIMITS
+} from "@botfleet/domain"
 import { Effect, Layer, Ref } from "effect"
 import { pageSize } from "../postgres/repositories/Cursor.ts"
 import { snapshotOf, windowsOf } from "../postgres/repositories/UsageLedgerPg.ts"
@@ -130,6 +137,9 @@ export const layerNoDeps: Layer.Layer<UsageLedger, never, MemoryStore> = Layer.e
         return { ...current, counters, reservations }
       })
 
+    const record = (key: UsageKey, spent: { readonly tokens: number; readonly costUsd: number }, at: Date) =>
+      Effect.andThen(reserve(key, NO_LIMITS, at), settle(key.messageId, spent))
+
     const recordDenied = (botId: BotId, userId: number | null, at: Date) =>
       Ref.update(state, (current) => {
         const w = windowsOf(at)
@@ -209,7 +219,16 @@ export const layerNoDeps: Layer.Layer<UsageLedger, never, MemoryStore> = Layer.e
         return total
       })
 
-    return UsageLedger.of({ reserve, settle, recordDenied, claimNotice, usage, listUsers, deniedBetween })
+    return UsageLedger.of({
+      reserve,
+      record,
+      settle,
+      recordDenied,
+      claimNotice,
+      usage,
+      listUsers,
+      deniedBetween
+    })
   })
 )
 

@@ -22,6 +22,8 @@ export class DatabaseInfo extends Context.Service<
     readonly host: string
     readonly port: number
     readonly database: string
+    /** Where to connect, for another pool of this process (the pipeline thread). */
+    readonly url: Redacted.Redacted<string>
     /** Round trip of a trivial query, for `/health/db`. */
     readonly ping: Effect.Effect<number, DatabaseUnavailable>
   }
@@ -90,7 +92,13 @@ export const clientLayer = (
     })
   )
 
-const infoLayer = (kind: "embedded" | "external", host: string, port: number, database: string) =>
+const infoLayer = (
+  kind: "embedded" | "external",
+  host: string,
+  port: number,
+  database: string,
+  url: Redacted.Redacted<string>
+) =>
   Layer.effect(
     DatabaseInfo,
     Effect.gen(function* () {
@@ -100,7 +108,7 @@ const infoLayer = (kind: "embedded" | "external", host: string, port: number, da
         yield* sql`SELECT 1`.pipe(Effect.timeout("2 seconds"))
         return Math.round((performance.now() - started) * 100) / 100
       }).pipe(Effect.mapError((cause) => new DatabaseUnavailable({ message: describe(cause) })))
-      return DatabaseInfo.of({ kind, host, port, database, ping })
+      return DatabaseInfo.of({ kind, host, port, database, url, ping })
     })
   )
 
@@ -119,7 +127,7 @@ export const layer = (
       const target = Option.getOrElse(parseDatabaseUrl(url), () => ({ host: "?", port: 0, database: "?" }))
       const client = clientLayer(url, options.maxConnections)
       return Layer.mergeAll(
-        infoLayer("external", target.host, target.port, target.database),
+        infoLayer("external", target.host, target.port, target.database, url),
         migrated(migrationsDir)
       ).pipe(Layer.provideMerge(client))
     },
@@ -129,7 +137,7 @@ export const layer = (
           startEmbeddedPostgres({ dataDir: options.dataDir, ephemeral: options.ephemeral }),
           (server) =>
             Layer.mergeAll(
-              infoLayer("embedded", "127.0.0.1", server.port, server.database),
+              infoLayer("embedded", "127.0.0.1", server.port, server.database, server.url),
               migrated(migrationsDir)
             ).pipe(Layer.provideMerge(clientLayer(server.url, options.maxConnections)))
         )

@@ -116,6 +116,33 @@ const contract = (name: string, repositories: Layer.Layer<BotRepository | UsageL
       })
     )
 
+    it.effect("a bot without limits records a message with its use in one step, once per message", () =>
+      Effect.gen(function* () {
+        const bot = makeBot()
+        yield* (yield* BotRepository).insert(bot)
+        const ledger = yield* UsageLedger
+        const message = key(bot, 9)
+        yield* ledger.record(message, { tokens: 50, costUsd: 0.002 }, at)
+        yield* ledger.record(message, { tokens: 50, costUsd: 0.002 }, at)
+        yield* ledger.record(key(bot, 9), { tokens: 30, costUsd: 0.001 }, at)
+        // A channel post counts for the bot only.
+        yield* ledger.record(key(bot, null), { tokens: 5, costUsd: 0.0005 }, at)
+        const usage = yield* ledger.usage(bot.id, 9, at)
+        assert.strictEqual(usage.userMessagesToday, 2)
+        assert.strictEqual(usage.userTokensToday, 80)
+        assert.closeTo(usage.userUsdThisMonth, 0.003, 1e-12)
+        assert.closeTo(usage.botUsdThisMonth, 0.0035, 1e-12)
+        const page = yield* ledger.listUsers(bot.id, at, { limit: 10 })
+        assert.deepStrictEqual(
+          page.items.map((user) => [user.telegramId, user.today.messages, user.thisMonth.tokens]),
+          [[9, 2, 80]]
+        )
+        // Limits set later start from what was recorded.
+        const over = yield* ledger.reserve(key(bot, 9), { ...NO_LIMITS, userMessagesPerDay: 2 }, at)
+        assert.strictEqual(over._tag === "OverLimit" && over.limit, "userMessagesPerDay")
+      })
+    )
+
     it.effect("a notice is claimed once per user, kind and window", () =>
       Effect.gen(function* () {
         const bot = makeBot()

@@ -8,6 +8,7 @@ import {
   type Bot,
   type Chat,
   ChatModel,
+  hasLimits,
   type IncomingContent,
   limitText,
   llmRole,
@@ -237,10 +238,14 @@ export class GenerateReply extends Context.Service<
           case "AskModel":
             break
         }
-        // Counted before the model is asked, so concurrent messages cannot all slip under a limit.
+        // With limits, counted before the model is asked, so concurrent messages cannot all slip
+        // under one. Without, the use is only counted, in one write once the answer is known.
         const at = new Date(yield* Clock.currentTimeMillis)
         const key = { botId: bot.id, userId: incoming.tgUserId, messageId: incoming.id }
-        const check = yield* ledger.reserve(key, bot.limits, at)
+        const limited = hasLimits(bot.limits)
+        const check = limited
+          ? yield* ledger.reserve(key, bot.limits, at)
+          : ({ _tag: "WithinLimits" } as const)
         if (check._tag === "OverLimit") {
           yield* Metrics.count(Metrics.limitReached, { bot: bot.id, limit: check.limit })
           return yield* noticeOnce(
@@ -272,16 +277,18 @@ export class GenerateReply extends Context.Service<
         // Bad key, no quota, a request the model refuses: retrying will not help.
         if (!outcome.ok) {
           const reason = outcome.error.message
+          if (!limited) yield* ledger.record(key, { tokens: 0, costUsd: 0 }, at)
           return Option.some(yield* saveFailed(bot, chat, incoming, reason, reason))
         }
         const { answer } = outcome
+        const spent = { tokens: answer.inputTokens + answer.outputTokens, costUsd: answer.costUsd }
+        // Recorded before the reply is stored: a rerun after a crash in between generates (and
+        // pays) again and records nothing twice; a stored reply is never generated again.
+        if (!limited) yield* ledger.record(key, spent, at)
         const reply = yield* save(
           yield* newReply(incoming, answer.text.trim() === "" ? "…" : answer.text, answer)
         )
-        yield* ledger.settle(incoming.id, {
-          tokens: reply.inputTokens + reply.outputTokens,
-          costUsd: reply.costUsd
-        })
+        if (limited) yield* ledger.settle(incoming.id, spent)
         return Option.some(reply)
       })
 

@@ -2,6 +2,7 @@
  * Use per user and per bot in UTC windows, and the "told once per window"
  * notices (issue 12). Counting is exact across processes: `reserve` decides
  * and counts in one step under the store's lock, before the model is asked.
+ * A bot without limits skips that: `record` counts a reply's use in one write.
  */
 import type { BotId, BotLimits, LimitCheck, MessageId, UsageSnapshot } from "@botfleet/domain"
 import { Context, type Effect } from "effect"
@@ -38,6 +39,15 @@ export class UsageLedger extends Context.Service<
      * is let through without counting again). Over: nothing is counted.
      */
     readonly reserve: (key: UsageKey, limits: BotLimits, at: Date) => Effect.Effect<LimitCheck>
+    /**
+     * For a bot without limits, where nothing has to be decided first: the
+     * message is counted with its tokens and cost in one step, once per messageId.
+     */
+    readonly record: (
+      key: UsageKey,
+      usage: { readonly tokens: number; readonly costUsd: number },
+      at: Date
+    ) => Effect.Effect<void>
     /** Adds the reply's tokens and cost to the windows of the reservation; once per messageId. */
     readonly settle: (
       messageId: MessageId,

@@ -25,6 +25,10 @@ export interface AppConfigShape {
   readonly pipelineConcurrency: number
   /** /health/queue is 503 when the oldest pending update is older than this. */
   readonly queueMaxAgeSeconds: number
+  /** After SIGTERM: how long requests and replies in flight get to finish. */
+  readonly shutdownGraceSeconds: number
+  /** `npm start` runs the pipeline on a thread of its own, so acknowledgements never wait for it. */
+  readonly pipelineThread: boolean
   /** OTLP/HTTP endpoint for traces (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT); none: off. */
   readonly otelTracesEndpoint: Option.Option<URL>
   readonly otelServiceName: string
@@ -161,6 +165,11 @@ const readAll = Effect.all({
   openaiPrices: variable("OPENAI_PRICES", prices),
   pipelineConcurrency: withDefault(variable("PIPELINE_CONCURRENCY", positiveInt(10_000)), 256),
   queueMaxAgeSeconds: withDefault(variable("QUEUE_MAX_AGE_SECONDS", positiveInt(86_400)), 300),
+  shutdownGraceSeconds: withDefault(variable("SHUTDOWN_GRACE_SECONDS", positiveInt(3_600)), 25),
+  pipelineThread: Effect.map(
+    withDefault(variable("PIPELINE_THREAD", oneOf(["on", "off"])), "on"),
+    (value) => value === "on"
+  ),
   otelTracesEndpoint: Effect.map(
     Effect.all([
       variable("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", httpUrl),

@@ -6,7 +6,7 @@
  */
 import { timingSafeEqual } from "node:crypto"
 import { acceptUpdate, admitUpdate, BotRepository } from "@botfleet/application"
-import { BotId } from "@botfleet/domain"
+import { type Bot, BotId } from "@botfleet/domain"
 import { Effect, Option, Schema } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { errorResponse } from "../http/errorResponse.ts"
@@ -24,10 +24,29 @@ const sameSecret = (given: string | undefined, expected: string): boolean => {
 
 export const WEBHOOK_BODY_LIMIT = 1024 * 1024
 
+/** How long a bot read for one update is reused for the next (edits show within this time). */
+const BOT_REUSE_MS = 1_000
+
 export const WebhookRoutes = HttpRouter.use(
   Effect.fn(function* (router) {
     const bots = yield* BotRepository
     const dispatcher = yield* Dispatcher
+
+    // A bot's updates come in bursts: its row is reused for a second instead of read per update.
+    // Anything but an active bot with a matching secret is read fresh before it is refused.
+    const recent = new Map<BotId, { readonly bot: Bot; readonly until: number }>()
+    const findBot = (botId: BotId, secret: string | undefined) =>
+      Effect.gen(function* () {
+        const now = Date.now()
+        const cached = recent.get(botId)
+        if (cached && cached.until > now && cached.bot.active && sameSecret(secret, cached.bot.webhookSecret))
+          return Option.some(cached.bot)
+        const bot = yield* bots.findById(botId).pipe(Effect.option)
+        if (recent.size > 10_000) recent.clear()
+        if (Option.isSome(bot)) recent.set(botId, { bot: bot.value, until: now + BOT_REUSE_MS })
+        else recent.delete(botId)
+        return bot
+      })
 
     const handle = Effect.gen(function* () {
       const request = yield* HttpServerRequest.HttpServerRequest
@@ -35,9 +54,10 @@ export const WebhookRoutes = HttpRouter.use(
       const botId = decodeBotId(params.botId)
       const notFound = errorResponse(404, "bot_not_found", "no bot with this id")
       if (Option.isNone(botId)) return notFound
-      const bot = yield* bots.findById(botId.value).pipe(Effect.option)
+      const secret = request.headers["x-telegram-bot-api-secret-token"]
+      const bot = yield* findBot(botId.value, secret)
       if (Option.isNone(bot)) return notFound
-      if (!sameSecret(request.headers["x-telegram-bot-api-secret-token"], bot.value.webhookSecret)) {
+      if (!sameSecret(secret, bot.value.webhookSecret)) {
         return errorResponse(401, "unauthorized", "missing or wrong X-Telegram-Bot-Api-Secret-Token")
       }
       const body = yield* readJsonBody(request, WEBHOOK_BODY_LIMIT)

@@ -10,6 +10,7 @@ import { HttpRouter, HttpServerResponse } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
 import { SqlClient } from "effect/sql"
 import { AppConfig } from "../config/AppConfig.ts"
+import { mergeMetrics, OtherMetrics } from "./mergeMetrics.ts"
 
 /** As `databaseLayer` in Server.ts opens it. */
 const DATABASE_POOL_SIZE = 20
@@ -31,6 +32,7 @@ export const MetricsRoutes = HttpRouter.use(
     const inbox = yield* UpdateInbox
     const sql = yield* SqlClient.SqlClient
     const config = yield* AppConfig
+    const otherMetrics = yield* OtherMetrics
     const loopDelay = monitorEventLoopDelay({ resolution: 20 })
     loopDelay.enable()
 
@@ -67,7 +69,9 @@ export const MetricsRoutes = HttpRouter.use(
       "/metrics",
       Effect.gen(function* () {
         yield* refreshGauges
-        return HttpServerResponse.text(yield* PrometheusMetrics.format(), {
+        const own = yield* PrometheusMetrics.format()
+        const others = yield* otherMetrics
+        return HttpServerResponse.text(others.length === 0 ? own : mergeMetrics([own, ...others]), {
           contentType: "text/plain; version=0.0.4; charset=utf-8"
         })
       })

@@ -3,6 +3,11 @@
  * once, each under a lease renewed while it runs. Ingress wakes it as soon as
  * an update is stored; otherwise it looks again every `idlePollMs` (updates
  * accepted by another process, retries coming due).
+ *
+ * Stopping drains: no new chat is claimed, each chat in flight finishes the
+ * update it is on and hands its lease back, and whatever is still running
+ * after `shutdownGraceMs` is interrupted (its lease handed back too), so
+ * another process takes every chat over at once instead of after the lease.
  */
 import { hostname } from "node:os"
 import { ChatWorker, UpdateInbox } from "@botfleet/application"
@@ -12,12 +17,14 @@ export interface DispatcherOptions {
   readonly concurrency: number
   readonly leaseSeconds: number
   readonly idlePollMs: number
+  readonly shutdownGraceMs: number
 }
 
 export const defaultDispatcherOptions: DispatcherOptions = {
   concurrency: 256,
   leaseSeconds: 15,
-  idlePollMs: 250
+  idlePollMs: 250,
+  shutdownGraceMs: 25_000
 }
 
 export class Dispatcher extends Context.Service<
@@ -25,8 +32,8 @@ export class Dispatcher extends Context.Service<
   {
     /** New work may be waiting: look now instead of at the next poll. */
     readonly wake: Effect.Effect<void>
-    /** Chats being worked on by this process now. */
-    readonly inFlight: Effect.Effect<number>
+    /** Claim nothing new; chats in flight stop after their current update. Done when all have. */
+    readonly drain: Effect.Effect<void>
   }
 >()("@botfleet/server/Dispatcher") {
   static readonly layerWith = (options: DispatcherOptions) =>
@@ -43,6 +50,7 @@ export class Dispatcher extends Context.Service<
         // Chats this process is working on: leased again (after a stall let the lease run
         // out), such a chat must not get a second worker.
         const active = new Set<string>()
+        let stopping = false
         const renewEvery = Math.max(1, Math.floor(options.leaseSeconds / 3))
 
         const runChat = (chatKey: string) =>
@@ -63,7 +71,7 @@ export class Dispatcher extends Context.Service<
             )
             const stillOwner = Effect.gen(function* () {
               const fresh = Date.now() - (yield* Ref.get(renewedAt)) < options.leaseSeconds * 1000
-              return fresh && !(yield* Ref.get(lost))
+              return fresh && !(yield* Ref.get(lost)) && !stopping
             })
             yield* worker.drain(chatKey, stillOwner)
           }).pipe(
@@ -77,7 +85,7 @@ export class Dispatcher extends Context.Service<
 
         const loop = Effect.gen(function* () {
           while (true) {
-            const free = options.concurrency - active.size
+            const free = stopping ? 0 : options.concurrency - active.size
             let leased = 0
             if (free > 0) {
               const keys = yield* inbox.leaseChats(owner, free, options.leaseSeconds)
@@ -103,9 +111,31 @@ export class Dispatcher extends Context.Service<
           Effect.forever
         )
 
+        const drain = Effect.gen(function* () {
+          if (!stopping)
+            yield* Effect.logInfo("draining: no new chats; finishing those in flight", {
+              in_flight: active.size
+            })
+          stopping = true
+          yield* FiberSet.awaitEmpty(workers)
+        })
+
         yield* Effect.forkScoped(loop)
+        // Runs before the workers are interrupted (finalizers run last added first).
+        yield* Effect.addFinalizer(() =>
+          drain.pipe(
+            Effect.timeoutOption(options.shutdownGraceMs),
+            Effect.flatMap((done) =>
+              done._tag === "Some"
+                ? Effect.logInfo("drained")
+                : Effect.logWarning("drain grace ran out; interrupting the chats still in flight", {
+                    in_flight: active.size
+                  })
+            )
+          )
+        )
         yield* Effect.logInfo("update dispatcher started", { owner, concurrency: options.concurrency })
-        return Dispatcher.of({ wake, inFlight: Effect.sync(() => active.size) })
+        return Dispatcher.of({ wake, drain })
       })
     )
 }

@@ -19,6 +19,8 @@ export const testConfig = (overrides: Partial<AppConfigShape>): AppConfigShape =
   openaiPrices: Option.none(),
   pipelineConcurrency: 64,
   queueMaxAgeSeconds: 300,
+  shutdownGraceSeconds: 25,
+  pipelineThread: false,
   otelTracesEndpoint: Option.none(),
   otelServiceName: "botfleet-test",
   adminEmail: Option.none(),

@@ -156,6 +156,35 @@ export const layer: Layer.Layer<UsageLedger, never, SqlClient.SqlClient> = Layer
       )
     })
 
+    // One statement: the reservation row (already settled) makes it once per message, and
+    // the counters are created or added to in the same write. No minute row: nothing reads it.
+    const record = Effect.fn("UsageLedger.record")(function* (
+      key: UsageKey,
+      usage: { readonly tokens: number; readonly costUsd: number },
+      at: Date
+    ) {
+      const w = windowsOf(at)
+      const user = key.userId ?? BOT_ROW
+      yield* sql`
+        WITH first AS (
+          INSERT INTO usage_reservations (message_id, bot_id, tg_user_id, reserved_at, settled)
+          VALUES (${key.messageId}, ${key.botId}, ${user}, ${at}, true)
+          ON CONFLICT DO NOTHING RETURNING 1
+        )
+        INSERT INTO usage_counters (bot_id, tg_user_id, period, period_start, messages, tokens, cost_usd)
+        SELECT ${key.botId}::uuid, w.tg_user_id, w.period, w.period_start, 1, ${usage.tokens}::bigint, ${usage.costUsd}::numeric
+        FROM first, (VALUES
+          (${user}::bigint, 'day'::text, ${w.day}::timestamptz, true),
+          (${user}::bigint, 'month', ${w.month}::timestamptz, true),
+          (${BOT_ROW}::bigint, 'month', ${w.month}::timestamptz, false)
+        ) AS w (tg_user_id, period, period_start, of_user)
+        WHERE NOT w.of_user OR ${key.userId !== null}
+        ON CONFLICT (bot_id, tg_user_id, period, period_start) DO UPDATE SET
+          messages = usage_counters.messages + 1,
+          tokens = usage_counters.tokens + EXCLUDED.tokens,
+          cost_usd = usage_counters.cost_usd + EXCLUDED.cost_usd`.pipe(Effect.orDie)
+    })
+
     const recordDenied = Effect.fn("UsageLedger.recordDenied")(function* (
       botId: BotId,
       userId: number | null,
@@ -260,6 +289,15 @@ export const layer: Layer.Layer<UsageLedger, never, SqlClient.SqlClient> = Layer
       return Number(rows[0]?.denied ?? 0)
     })
 
-    return UsageLedger.of({ reserve, settle, recordDenied, claimNotice, usage, listUsers, deniedBetween })
+    return UsageLedger.of({
+      reserve,
+      record,
+      settle,
+      recordDenied,
+      claimNotice,
+      usage,
+      listUsers,
+      deniedBetween
+    })
   })
 )

@@ -1,0 +1,158 @@
+/**
+ * The layers both threads build: database, adapters, use cases and the
+ * background work. The HTTP side (routes, server) is in Server.ts, so the
+ * pipeline thread (pipelineWorker.ts) loads none of it.
+ */
+import {
+  AdminRepositoryPg,
+  AlertStorePg,
+  AlertWebhookFetch,
+  FailureLogPg,
+  JobRunsPg,
+  LanguageModelOpenAI,
+  MaintenancePg,
+  PasswordHasherArgon2,
+  Prices,
+  RepositoriesPg,
+  SecretBoxAes,
+  StatsRepositoryPg,
+  TelegramGatewayTelegraf,
+  TranscriberOpenAI,
+  UpdateInboxPg
+} from "@botfleet/adapters"
+import { Database } from "@botfleet/adapters/postgres"
+import {
+  AlertService,
+  AuthService,
+  BotService,
+  BotUsers,
+  ChatWorker,
+  ConversationService,
+  EffectRunner,
+  FailureService,
+  instrumentLanguageModel,
+  PipelineLayer,
+  Settings,
+  StatsService
+} from "@botfleet/application"
+import { Effect, Layer, Option, Result } from "effect"
+import type { AppConfigShape } from "./config/AppConfig.ts"
+import * as AppConfig from "./config/AppConfig.ts"
+import * as Poller from "./ingress/Poller.ts"
+import * as Tracing from "./observability/Tracing.ts"
+import { Dispatcher, defaultDispatcherOptions } from "./processing/Dispatcher.ts"
+import { EffectRunnerLoop } from "./processing/EffectRunnerLoop.ts"
+import { SchedulerLoop, schedulerLayer } from "./processing/SchedulerLoop.ts"
+
+export const databaseLayer = (config: AppConfigShape) =>
+  Database.layer({ url: config.databaseUrl, dataDir: config.dataDir, maxConnections: 20 })
+
+/** SECRETS_KEY, or a key generated once and kept under DATA_DIR. */
+const secretBoxLayer = (config: AppConfigShape) =>
+  Layer.unwrap(
+    Effect.map(
+      Option.match(config.secretsKey, {
+        onSome: (key) => Effect.succeed(key),
+        onNone: () => SecretBoxAes.keyFromDataDir(config.dataDir)
+      }),
+      SecretBoxAes.layer
+    )
+  )
+
+/** Every port on its real adapter; needs only the database. */
+export const adaptersLayer = (config: AppConfigShape) =>
+  Layer.mergeAll(
+    RepositoriesPg.layer,
+    UpdateInboxPg.layer,
+    StatsRepositoryPg.layer,
+    AdminRepositoryPg.layer,
+    AdminRepositoryPg.sessionsLayer,
+    PasswordHasherArgon2.layer,
+    TelegramGatewayTelegraf.layer({ apiRoot: config.telegramApiRoot }),
+    instrumentLanguageModel(
+      LanguageModelOpenAI.layer({
+        apiKey: Option.getOrUndefined(config.openaiApiKey),
+        baseUrl: Option.getOrUndefined(config.openaiBaseUrl),
+        fallbackModel: Option.getOrUndefined(config.openaiFallbackModel),
+        // Validated when the configuration was read.
+        prices: Result.getOrElse(
+          Prices.pricesWithOverrides(Option.getOrUndefined(config.openaiPrices)),
+          () => Prices.defaultPrices
+        )
+      })
+    ),
+    secretBoxLayer(config),
+    // conversations (issue 11): voice, audio and video notes
+    TranscriberOpenAI.layer({
+      apiKey: Option.getOrUndefined(config.openaiApiKey),
+      baseUrl: Option.getOrUndefined(config.openaiBaseUrl),
+      model: config.openaiTranscribeModel,
+      maxSeconds: config.voiceMaxSeconds
+    }),
+    // Scheduler (issue 13)
+    JobRunsPg.layer,
+    MaintenancePg.layer,
+    // Failures of every kind (issue 13)
+    FailureLogPg.layer,
+    // Alerts (issue 13)
+    AlertStorePg.layer,
+    AlertWebhookFetch.layer,
+    Layer.succeed(
+      Settings,
+      Settings.of({
+        publicUrl: config.publicUrl,
+        defaultModel: config.openaiModel,
+        registrationToken: config.adminRegistrationToken
+      })
+    )
+  )
+
+/** Use cases on top of the ports. */
+export const applicationLayer = Layer.mergeAll(
+  BotService.layer,
+  // Alerts (issue 13): the runner delivers them, so it gets the service.
+  EffectRunner.layer.pipe(Layer.provideMerge(AlertService.layer)),
+  ChatWorker.layer,
+  ConversationService.layer,
+  StatsService.layer,
+  AuthService.layer,
+  // access and limits (issue 12)
+  BotUsers.layer,
+  // Failures of every kind (issue 13)
+  FailureService.layer.pipe(Layer.provide(ConversationService.layer))
+).pipe(Layer.provideMerge(PipelineLayer))
+
+/** Background work: the dispatcher and the scheduler always; long polling only without a public URL. */
+export const processingLayer = (config: AppConfigShape) => {
+  const dispatcher = Dispatcher.layerWith({
+    ...defaultDispatcherOptions,
+    concurrency: config.pipelineConcurrency,
+    shutdownGraceMs: config.shutdownGraceSeconds * 1000
+  })
+  const workers = Option.isSome(config.publicUrl)
+    ? EffectRunnerLoop
+    : Layer.mergeAll(EffectRunnerLoop, Poller.layerWith(Poller.defaultPollerOptions))
+  // Scheduler (issue 13)
+  const scheduler = SchedulerLoop.pipe(Layer.provideMerge(jobsLayer(config)))
+  return Layer.merge(workers, scheduler).pipe(Layer.provideMerge(dispatcher))
+}
+
+/** The scheduler's jobs: run by the background work, listed by `GET /api/jobs`. */
+export const jobsLayer = (config: AppConfigShape) =>
+  schedulerLayer({
+    inboxRetentionDays: config.inboxRetentionDays,
+    queueMaxAgeSeconds: config.queueMaxAgeSeconds
+  })
+
+/** What the pipeline thread runs: the background work on its own pool of the same database. */
+export const pipelineLayer = (config: AppConfigShape) =>
+  processingLayer(config).pipe(
+    Layer.provideMerge(applicationLayer),
+    Layer.provideMerge(adaptersLayer(config)),
+    Layer.provideMerge(databaseLayer(config)),
+    Layer.provide(configAndTracingLayer(config))
+  )
+
+/** The configuration as a service, and tracing (exported over OTLP, or off). */
+export const configAndTracingLayer = (config: AppConfigShape) =>
+  Layer.merge(AppConfig.layer(config), Tracing.layer(config))

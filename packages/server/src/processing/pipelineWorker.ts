@@ -1,0 +1,64 @@
+/**
+ * The pipeline thread's entry (see PipelineThread.ts): the background work on
+ * the database the HTTP thread opened, woken by its messages, answering its
+ * metrics requests, draining when told to stop.
+ */
+import { parentPort } from "node:worker_threads"
+import { Cause, Context, Effect, Exit, Fiber, Layer, Scope } from "effect"
+import { PrometheusMetrics } from "effect/observability"
+import { loadAppConfig } from "../config/AppConfig.ts"
+import { pipelineLayer } from "../layers.ts"
+import * as Logging from "../observability/Logging.ts"
+import { startupFailureLine } from "../startupFailure.ts"
+import { Dispatcher } from "./Dispatcher.ts"
+import type { FromPipeline, ToPipeline } from "./PipelineThread.ts"
+
+const port = parentPort
+if (port === null) throw new Error("pipelineWorker.ts runs as a worker thread of the server")
+const send = (message: FromPipeline) => port.postMessage(message)
+
+const program = Effect.gen(function* () {
+  const config = yield* loadAppConfig
+  const scope = yield* Scope.make()
+  const context = yield* Layer.buildWithScope(pipelineLayer(config), scope)
+  const dispatcher = Context.get(context, Dispatcher)
+  // What the messages start runs with this thread's logger, like the background work.
+  const run = Effect.runForkWith(yield* Effect.context<never>())
+  let stopping = false
+  port.on("message", (message: ToPipeline) => {
+    switch (message.type) {
+      case "wake":
+        run(dispatcher.wake)
+        return
+      case "metrics":
+        run(Effect.map(PrometheusMetrics.format(), (text) => send({ type: "metrics", id: message.id, text })))
+        return
+      case "drain":
+        run(dispatcher.drain)
+        return
+      case "stop":
+        if (stopping) return
+        stopping = true
+        // Closing the scope drains the dispatcher, then stops the rest; then this thread ends.
+        run(Scope.close(scope, Exit.void).pipe(Effect.ensuring(Effect.sync(() => process.exit(0)))))
+        return
+    }
+  })
+  send({ type: "ready" })
+})
+
+const logged = Effect.gen(function* () {
+  const config = yield* loadAppConfig
+  return yield* program.pipe(
+    Effect.provide(Logging.layer({ format: config.logFormat, level: config.logLevel }))
+  )
+})
+
+const fiber = Effect.runFork(
+  logged.pipe(
+    Effect.catchCause((cause) =>
+      Effect.sync(() => send({ type: "failed", message: startupFailureLine(Cause.squash(cause)) }))
+    )
+  )
+)
+void Fiber.await(fiber)
