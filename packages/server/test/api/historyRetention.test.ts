@@ -125,6 +125,18 @@ layer(serverLayer(withAdmin()), { timeout: 90_000, excludeTestServices: true })(
       const snapshot = Effect.forEach(everyView, (path) =>
         Effect.map(api.get(path), (response) => numbersOf(expectBody(response, 200, StatsView)))
       )
+      // No route gives a chat's totals yet; what the stats could give per chat, from both tables.
+      const perChat = server.sql<{ chat_id: string; messages: number; tokens: number; cost: number }>`
+        SELECT chat_id::text, count(*)::int AS messages,
+          sum(input_tokens + output_tokens)::int AS tokens, sum(cost_usd)::float8 AS cost
+        FROM (
+          SELECT chat_id, input_tokens, output_tokens, cost_usd FROM messages WHERE bot_id = ${bot.id}
+          UNION ALL
+          SELECT chat_id, input_tokens, output_tokens, cost_usd FROM message_tallies WHERE bot_id = ${bot.id}
+        ) m
+        GROUP BY chat_id ORDER BY chat_id`
+      const chatsBefore = yield* perChat
+      assert.strictEqual(chatsBefore.length, 4)
       const before = yield* snapshot
       const monthOfBot = before[5]!
       assert.strictEqual(monthOfBot.messagesIn, 5, "the purged messages are in the month before the purge")
@@ -153,6 +165,7 @@ layer(serverLayer(withAdmin()), { timeout: 90_000, excludeTestServices: true })(
       assert.deepStrictEqual(orphan, [{ text: "reply to: asked long ago", reply_to: null }])
 
       const after = yield* snapshot
+      assert.deepStrictEqual(yield* perChat, chatsBefore, "each chat's totals")
       for (const [index, path] of everyView.entries()) {
         assert.deepStrictEqual(after[index], before[index], path)
       }
