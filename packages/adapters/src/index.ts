@@ -1,9 +1,12 @@
 // Alerts (issue 13)
+export * as AlertStoreMemory from "./alerts/AlertStoreMemory.ts"
 export * as AlertStorePg from "./alerts/AlertStorePg.ts"
 export * as AlertWebhookFetch from "./alerts/AlertWebhookFetch.ts"
+export * as AlertWebhookMemory from "./alerts/AlertWebhookMemory.ts"
 export * from "./auth/index.ts"
 export * from "./crypto/index.ts"
 // Failures of every kind (issue 13)
+export * as FailureLogMemory from "./failures/FailureLogMemory.ts"
 export * as FailureLogPg from "./failures/FailureLogPg.ts"
 export * as UpdateInboxMemory from "./inbox/UpdateInboxMemory.ts"
 export * as UpdateInboxPg from "./inbox/UpdateInboxPg.ts"
@@ -16,7 +19,9 @@ export * as Prices from "./llm/prices.ts"
 export * from "./memory/index.ts"
 export * from "./postgres/repositories/index.ts"
 // Scheduler (issue 13)
+export * as JobRunsMemory from "./scheduler/JobRunsMemory.ts"
 export * as JobRunsPg from "./scheduler/JobRunsPg.ts"
+export * as MaintenanceMemory from "./scheduler/MaintenanceMemory.ts"
 export * as MaintenancePg from "./scheduler/MaintenancePg.ts"
 // conversations (issue 11)
 export * as TranscriberMemory from "./speech/TranscriberMemory.ts"

@@ -143,6 +143,18 @@ export const botFields = [
     help: "How many earlier messages of the chat go to the model with each question (0–200)."
   },
   {
+    name: "historyRetentionDays",
+    section: "model",
+    kind: "number",
+    label: "Keep messages for (days)",
+    nullable: true,
+    min: 1,
+    max: 3650,
+    step: "1",
+    placeholder: "Forever",
+    help: "Messages older than this are deleted every minute; the stats keep counting them. Empty: keep every message."
+  },
+  {
     name: "systemPrompt",
     section: "texts",
     kind: "textarea",

@@ -53,7 +53,8 @@ const bot = {
     userUsdPerMonth: null,
     botUsdPerMonth: null
   },
-  limitMessage: "You have reached the {limit} limit."
+  limitMessage: "You have reached the {limit} limit.",
+  historyRetentionDays: null
 }
 
 describe("bot form bodies", () => {
@@ -72,6 +73,15 @@ describe("bot form bodies", () => {
       model: null,
       systemPrompt: "Answer in French."
     })
+  })
+
+  it("history retention: days as a number; emptied, null (keep every message)", () => {
+    const set = inputsFor(botFields, bot, { historyRetentionDays: "30" })
+    assert.deepStrictEqual(bodyFrom(botFields, set, bot), { historyRetentionDays: 30 })
+    const retained = { ...bot, historyRetentionDays: 30 }
+    assert.deepStrictEqual(bodyFrom(botFields, inputsFor(botFields, retained), retained), {})
+    const cleared = inputsFor(botFields, retained, { historyRetentionDays: "" })
+    assert.deepStrictEqual(bodyFrom(botFields, cleared, retained), { historyRetentionDays: null })
   })
 
   it("a new bot sends the filled fields only, so the server's defaults apply to the rest", () => {

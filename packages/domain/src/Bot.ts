@@ -43,11 +43,18 @@ export class Bot extends Schema.Class<Bot>("Bot")({
   // conversations (issue 11): voice, audio and video notes are transcribed and answered
   voice: Schema.Boolean.pipe(Schema.withConstructorDefault(Effect.succeed(true))),
   // conversations (issue 11): photos go to the model as images
-  vision: Schema.Boolean.pipe(Schema.withConstructorDefault(Effect.succeed(true)))
+  vision: Schema.Boolean.pipe(Schema.withConstructorDefault(Effect.succeed(true))),
+  // ops (issue 13): messages older than this many days are deleted (null: kept)
+  historyRetentionDays: Schema.NullOr(Schema.Int).pipe(
+    Schema.withConstructorDefault(Effect.succeed<number | null>(null))
+  )
 }) {}
 
 export const BOT_NAME_MAX = 64
 export const DEFAULT_HISTORY_LIMIT = 20
+/** `historyRetentionDays` lies within these bounds (or is null). */
+export const HISTORY_RETENTION_DAYS_MIN = 1
+export const HISTORY_RETENTION_DAYS_MAX = 3650
 
 /** The webhook URL of a bot: it carries the bot id, never the token. */
 export const webhookUrl = (publicUrl: URL, botId: BotId): string =>

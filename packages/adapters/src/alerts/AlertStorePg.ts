@@ -133,6 +133,24 @@ export const layer: Layer.Layer<AlertStore, never, SqlClient.SqlClient> = Layer.
       }))
     })
 
+    // The bot's own month row of usage_counters (tg_user_id 0) is what UsageLedger.reserve checks.
+    const botBudgets = Effect.fn("AlertStore.botBudgets")(function* (monthStart: Date) {
+      const rows = yield* sql<{ id: string; name: string; limit_usd: number; spent_usd: number }>`
+        SELECT b.id::text, b.name, (b.limits ->> 'botUsdPerMonth')::float8 AS limit_usd,
+          coalesce(u.cost_usd, 0)::float8 AS spent_usd
+        FROM bots b
+        LEFT JOIN usage_counters u ON u.bot_id = b.id AND u.tg_user_id = 0 AND u.period = 'month'
+          AND u.period_start = ${monthStart}
+        WHERE jsonb_typeof(b.limits -> 'botUsdPerMonth') = 'number'
+        ORDER BY b.id`.pipe(Effect.orDie)
+      return rows.map((row) => ({
+        id: row.id,
+        name: row.name,
+        limitUsd: row.limit_usd,
+        spentUsd: row.spent_usd
+      }))
+    })
+
     return AlertStore.of({
       settings,
       saveSettings,
@@ -142,7 +160,8 @@ export const layer: Layer.Layer<AlertStore, never, SqlClient.SqlClient> = Layer.
       stoppedBots,
       failuresSince,
       llmFailingBots,
-      digest
+      digest,
+      botBudgets
     })
   })
 )

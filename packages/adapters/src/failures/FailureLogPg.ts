@@ -22,12 +22,12 @@ interface FailureRow {
 // The time is checked like every other cursor's (a whole ms in Date's range), so no cursor reaches SQL unusable.
 const CursorJson = Schema.fromJsonString(Schema.Tuple([CursorTime, Schema.String]))
 const decodeJson = Schema.decodeUnknownOption(CursorJson)
-const decode = (cursor: string) => decodeJson(Buffer.from(cursor, "base64url").toString("utf8"))
-const encode = (failure: Failure) =>
+export const decodeCursor = (cursor: string) => decodeJson(Buffer.from(cursor, "base64url").toString("utf8"))
+export const encodeCursor = (failure: Failure) =>
   Buffer.from(JSON.stringify([failure.at.getTime(), failure.ref])).toString("base64url")
 
 /** Whether the API should accept this cursor (400 otherwise). */
-export const isValidCursor = (cursor: string): boolean => cursor === "" || Option.isSome(decode(cursor))
+export const isValidCursor = (cursor: string): boolean => cursor === "" || Option.isSome(decodeCursor(cursor))
 
 export const layer: Layer.Layer<FailureLog, never, SqlClient.SqlClient> = Layer.effect(
   FailureLog,
@@ -36,7 +36,8 @@ export const layer: Layer.Layer<FailureLog, never, SqlClient.SqlClient> = Layer.
 
     const list = Effect.fn("FailureLog.list")(function* (filter: FailureFilter, page: PageRequest) {
       const size = pageSize(page.limit)
-      const after = page.cursor === undefined || page.cursor === "" ? Option.none() : decode(page.cursor)
+      const after =
+        page.cursor === undefined || page.cursor === "" ? Option.none() : decodeCursor(page.cursor)
       if (page.cursor !== undefined && page.cursor !== "" && Option.isNone(after)) {
         return yield* Effect.die(new Error("invalid pagination cursor"))
       }
@@ -81,7 +82,7 @@ export const layer: Layer.Layer<FailureLog, never, SqlClient.SqlClient> = Layer.
       const last = paged.items.at(-1)
       return {
         items: paged.items,
-        nextCursor: paged.nextCursor === null || last === undefined ? null : encode(last)
+        nextCursor: paged.nextCursor === null || last === undefined ? null : encodeCursor(last)
       }
     })
 

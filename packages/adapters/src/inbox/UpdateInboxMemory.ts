@@ -1,27 +1,46 @@
 /**
  * The update inbox in memory, for use-case tests: same ordering, dedup and
- * lease rules as the PostgreSQL one, with time from Effect's Clock.
+ * lease rules as the PostgreSQL one, with time from Effect's Clock. Its
+ * tables are a service of their own, so the maintenance and failure twins
+ * read and change the same updates and leases.
  */
 import type { InboundUpdate, PageRequest, PendingUpdate } from "@botfleet/application"
 import { UpdateInbox } from "@botfleet/application"
 import type { BotId } from "@botfleet/domain"
-import { Clock, Effect, Layer, Option } from "effect"
+import { Clock, Context, Effect, Layer, Option } from "effect"
 import { decodeSerialCursor, encodeSerialCursor, pageSize } from "../postgres/repositories/Cursor.ts"
 
-interface StoredUpdate extends Omit<PendingUpdate, "attempts"> {
+export interface StoredUpdate extends Omit<PendingUpdate, "attempts"> {
   attempts: number
   status: "pending" | "done" | "failed"
   nextAttemptAt: number
   lastError: string | null
   failedAt: Date | null
+  /** Epoch milliseconds of markDone (`processed_at`). */
+  processedAt: number | null
 }
 
-export const layerMemory: Layer.Layer<UpdateInbox> = Layer.effect(
+export interface InboxTables {
+  readonly updates: Array<StoredUpdate>
+  readonly leases: Map<string, { owner: string; expiresAt: number }>
+  nextId: number
+}
+
+export class InboxMemoryStore extends Context.Service<InboxMemoryStore, InboxTables>()(
+  "@botfleet/adapters/inbox/InboxMemoryStore"
+) {}
+
+/** Empty tables, fresh for each build; twins merged into one build share them (layers are memoised). */
+export const storeLayer: Layer.Layer<InboxMemoryStore> = Layer.effect(
+  InboxMemoryStore,
+  Effect.sync((): InboxTables => ({ updates: [], leases: new Map(), nextId: 1 }))
+)
+
+export const layerNoDeps: Layer.Layer<UpdateInbox, never, InboxMemoryStore> = Layer.effect(
   UpdateInbox,
-  Effect.sync(() => {
-    const updates: Array<StoredUpdate> = []
-    const leases = new Map<string, { owner: string; expiresAt: number }>()
-    let nextId = 1
+  Effect.gen(function* () {
+    const tables = yield* InboxMemoryStore
+    const { updates, leases } = tables
 
     const pendingOf = (chatKey: string) =>
       updates
@@ -36,13 +55,14 @@ export const layerMemory: Layer.Layer<UpdateInbox> = Layer.effect(
         }
         updates.push({
           ...update,
-          id: nextId++,
+          id: tables.nextId++,
           attempts: 0,
           receivedAt: new Date(now),
           status: "pending",
           nextAttemptAt: now,
           lastError: null,
-          failedAt: null
+          failedAt: null,
+          processedAt: null
         })
         return "accepted" as const
       })
@@ -104,9 +124,10 @@ export const layerMemory: Layer.Layer<UpdateInbox> = Layer.effect(
       })
 
     const markDone = (id: number) =>
-      change(id, (update) => {
+      change(id, (update, now) => {
         update.status = "done"
         update.attempts++
+        update.processedAt = now
       })
 
     return UpdateInbox.of({
@@ -167,3 +188,5 @@ export const layerMemory: Layer.Layer<UpdateInbox> = Layer.effect(
     })
   })
 )
+
+export const layerMemory: Layer.Layer<UpdateInbox> = layerNoDeps.pipe(Layer.provide(storeLayer))

@@ -82,7 +82,7 @@ export const layerNoDeps: Layer.Layer<BotRepository, never, MemoryStore> = Layer
       Effect.withSpan("BotRepository.listActive")
     )
 
-    // ON DELETE CASCADE: the bot's chats and messages go with it.
+    // ON DELETE CASCADE: the bot's chats, messages and tallies go with it.
     const remove = Effect.fn("BotRepository.delete")(function* (id: BotId) {
       return yield* yield* Ref.modify(store, (tables): [Effect.Effect<void, BotNotFound>, Tables] => {
         if (!tables.bots.has(id)) return [Effect.fail(new BotNotFound({ botId: id })), tables]
@@ -90,7 +90,8 @@ export const layerNoDeps: Layer.Layer<BotRepository, never, MemoryStore> = Layer
         bots.delete(id)
         const chats = new Map([...tables.chats].filter(([, chat]) => chat.botId !== id))
         const messages = new Map([...tables.messages].filter(([, message]) => message.botId !== id))
-        return [Effect.void, { ...tables, bots, chats, messages }]
+        const tallies = new Map([...tables.tallies].filter(([, tally]) => tally.botId !== id))
+        return [Effect.void, { ...tables, bots, chats, messages, tallies }]
       })
     })
 

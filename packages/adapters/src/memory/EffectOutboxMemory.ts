@@ -47,6 +47,7 @@ export const layerNoDeps: Layer.Layer<EffectOutbox, never, MemoryStore> = Layer.
             status: "pending",
             attempts: 0,
             nextAttemptAt: now,
+            createdAt: now,
             lastError: null
           })
         }

@@ -15,6 +15,24 @@ export interface OutboxRow {
   /** Epoch milliseconds. */
   readonly nextAttemptAt: number
   readonly lastError: string | null
+  /** Epoch milliseconds (`created_at`). */
+  readonly createdAt: number
+}
+
+/** What a message deleted by history retention counted for (`message_tallies`). */
+export interface Tally {
+  readonly id: string
+  readonly botId: string
+  readonly chatId: string
+  readonly tgUserId: number | null
+  readonly role: Message["role"]
+  readonly status: Message["status"]
+  readonly inputTokens: number
+  readonly outputTokens: number
+  readonly costUsd: number
+  readonly createdAt: Date
+  /** A user message: from its arrival to its reply's last chunk, when the reply was sent. */
+  readonly latencyMs: number | null
 }
 
 export interface Tables {
@@ -22,6 +40,7 @@ export interface Tables {
   readonly users: ReadonlyMap<number, TgUser>
   readonly chats: ReadonlyMap<string, Chat>
   readonly messages: ReadonlyMap<string, Message>
+  readonly tallies: ReadonlyMap<string, Tally>
   readonly effects: ReadonlyMap<number, OutboxRow>
   readonly lastEffectId: number
   // providers (issue 12)
@@ -33,6 +52,7 @@ export const emptyTables: Tables = {
   users: new Map(),
   chats: new Map(),
   messages: new Map(),
+  tallies: new Map(),
   effects: new Map(),
   lastEffectId: 0,
   providers: new Map()

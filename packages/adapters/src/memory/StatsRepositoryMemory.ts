@@ -1,8 +1,24 @@
-/** The in-memory twin of StatsRepositoryPg: the same numbers from the MemoryStore's tables. */
+/**
+ * The in-memory twin of StatsRepositoryPg: the same numbers from the
+ * MemoryStore's tables, live messages and the tallies of deleted ones alike.
+ */
 import { type DailyStats, StatsRepository, type StatsRequest } from "@botfleet/application"
-import type { Message } from "@botfleet/domain"
 import { Effect, Layer, Ref } from "effect"
-import { compareIds, MemoryStore, layer as memoryStoreLayer } from "./MemoryStore.ts"
+import { compareIds, MemoryStore, layer as memoryStoreLayer, type Tally } from "./MemoryStore.ts"
+
+/** What a stats number reads of a message: a live one or the tally of a deleted one. */
+type Fact = Pick<
+  Tally,
+  | "botId"
+  | "chatId"
+  | "tgUserId"
+  | "role"
+  | "status"
+  | "inputTokens"
+  | "outputTokens"
+  | "costUsd"
+  | "createdAt"
+>
 
 const DAY_MS = 86_400_000
 
@@ -10,18 +26,18 @@ const DAY_MS = 86_400_000
  * Costs are kept to 1e-8 (`numeric(14, 8)`): summed as whole units and divided
  * once, the total is the double nearest the exact sum, as Postgres gives it.
  */
-const sumCost = (messages: ReadonlyArray<Message>): number =>
+const sumCost = (messages: ReadonlyArray<Fact>): number =>
   messages.reduce((units, message) => units + Math.round(message.costUsd * 1e8), 0) / 1e8
 
-const sumOf = (messages: ReadonlyArray<Message>, field: (message: Message) => number): number =>
+const sumOf = (messages: ReadonlyArray<Fact>, field: (message: Fact) => number): number =>
   messages.reduce((total, message) => total + field(message), 0)
 
-const isIn = (message: Message) => message.role === "user"
-const isOut = (message: Message) => message.role !== "user" && message.status === "sent"
-const isError = (message: Message) => message.role !== "user" && message.status === "failed"
-const isAssistant = (message: Message) => message.role === "assistant"
+const isIn = (message: Fact) => message.role === "user"
+const isOut = (message: Fact) => message.role !== "user" && message.status === "sent"
+const isError = (message: Fact) => message.role !== "user" && message.status === "failed"
+const isAssistant = (message: Fact) => message.role === "assistant"
 
-const sums = (messages: ReadonlyArray<Message>) => {
+const sums = (messages: ReadonlyArray<Fact>) => {
   const generated = messages.filter(isAssistant)
   return {
     messagesIn: messages.filter(isIn).length,
@@ -67,7 +83,8 @@ export const layerNoDeps: Layer.Layer<StatsRepository, never, MemoryStore> = Lay
         ofBot(row) && row.createdAt.getTime() >= from && row.createdAt.getTime() < to
 
       const all = [...tables.messages.values()]
-      const window = all.filter(inWindow)
+      const tallied = [...tables.tallies.values()].filter(inWindow)
+      const window: ReadonlyArray<Fact> = [...all.filter(inWindow), ...tallied]
       const incoming = window.filter(isIn)
 
       // A user's first chat with the bot(s) decides when they were new.
@@ -81,16 +98,20 @@ export const layerNoDeps: Layer.Layer<StatsRepository, never, MemoryStore> = Lay
       const replies = new Map(
         all.filter((message) => isAssistant(message) && message.replyTo !== null).map((r) => [r.replyTo, r])
       )
-      const latencies = incoming
+      const latencies = all
+        .filter((message) => inWindow(message) && isIn(message))
         .flatMap((message) => {
           const reply = replies.get(message.id)
           return reply?.status === "sent" && reply.sentAt !== null
             ? [reply.sentAt.getTime() - message.createdAt.getTime()]
             : []
         })
+        .concat(
+          tallied.flatMap((tally) => (isIn(tally) && tally.latencyMs !== null ? [tally.latencyMs] : []))
+        )
         .sort((a, b) => a - b)
 
-      const byDay = new Map<string, Array<Message>>()
+      const byDay = new Map<string, Array<Fact>>()
       for (const message of window) {
         const date = utcDay(message.createdAt.getTime())
         const day = byDay.get(date)

@@ -1,4 +1,4 @@
-/** Housekeeping SQL for the scheduled jobs: inbox retention and stale leases. */
+/** Housekeeping SQL for the scheduled jobs: inbox and history retention, stale leases. */
 import { Maintenance, Metrics } from "@botfleet/application"
 import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
@@ -48,6 +48,57 @@ export const layer: Layer.Layer<Maintenance, never, SqlClient.SqlClient> = Layer
       }
     }).pipe(Effect.orDie)
 
-    return Maintenance.of({ purgeDoneUpdates, clearExpiredLeases, leaseHealth })
+    const retentionBots = sql<{ bot_id: string; days: number }>`
+      SELECT id::text AS bot_id, history_retention_days AS days
+      FROM bots WHERE history_retention_days IS NOT NULL ORDER BY id`.pipe(
+      Effect.map((rows) => rows.map((row) => ({ botId: row.bot_id, days: row.days }))),
+      Effect.orDie
+    )
+
+    // One statement: the rows go and their tallies arrive together, or neither. Every CTE
+    // reads the snapshot from before the DELETE, so a reply deleted in the same batch still
+    // gives its user message's latency. The scan walks messages_created_idx (created_at,
+    // bot_id), oldest first, so no extra index costs the hot path a write.
+    const purgeMessages = Effect.fn("Maintenance.purgeMessages")(function* (
+      botId: string,
+      before: Date,
+      limit: number
+    ) {
+      const [row] = yield* sql<{ deleted: number }>`
+        WITH doomed AS (
+          SELECT id FROM messages
+          WHERE created_at < ${before} AND bot_id = ${botId}
+          ORDER BY created_at
+          LIMIT ${Math.trunc(limit)}
+          FOR UPDATE SKIP LOCKED
+        ), unlinked AS (
+          -- A reply that stays forgets its deleted question (reply_to has no foreign key).
+          UPDATE messages r SET reply_to = NULL
+          FROM doomed d
+          WHERE r.reply_to = d.id AND r.role = 'assistant'
+            AND NOT EXISTS (SELECT 1 FROM doomed x WHERE x.id = r.id)
+        ), gone AS (
+          DELETE FROM messages m USING doomed d WHERE m.id = d.id
+          RETURNING m.id, m.bot_id, m.chat_id, m.tg_user_id, m.role, m.status, m.input_tokens,
+            m.output_tokens, m.cost_usd, m.created_at
+        ), tallied AS (
+          INSERT INTO message_tallies (id, bot_id, chat_id, tg_user_id, role, status, input_tokens,
+            output_tokens, cost_usd, created_at, latency_ms)
+          SELECT g.id, g.bot_id, g.chat_id, g.tg_user_id, g.role, g.status, g.input_tokens,
+            g.output_tokens, g.cost_usd, g.created_at,
+            CASE WHEN g.role = 'user' THEN (
+              SELECT (extract(epoch FROM r.sent_at - g.created_at) * 1000)::float8
+              FROM messages r
+              WHERE r.reply_to = g.id AND r.role = 'assistant' AND r.status = 'sent' AND r.sent_at IS NOT NULL
+              LIMIT 1
+            ) END
+          FROM gone g
+          ON CONFLICT (id) DO NOTHING
+        )
+        SELECT count(*)::int AS deleted FROM gone`.pipe(Effect.orDie, Metrics.timedQuery("history_purge"))
+      return row?.deleted ?? 0
+    })
+
+    return Maintenance.of({ purgeDoneUpdates, clearExpiredLeases, leaseHealth, retentionBots, purgeMessages })
   })
 )

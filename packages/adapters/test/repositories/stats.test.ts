@@ -1,14 +1,16 @@
 /**
  * StatsRepository on Postgres and on the in-memory twin: one scenario of two
- * bots over three days, every number worked out by hand. Then, on Postgres
- * only, the plans of the stats queries on ~50k messages: no sequential scan
- * of `messages`.
+ * bots over three days, every number worked out by hand, and the same numbers
+ * after history retention purged half of it. Then, on Postgres
+ * only, the plans of the stats queries on ~50k messages and the tallies of
+ * ~50k purged ones: no sequential scan of `messages` or `message_tallies`.
  */
 
 import {
   BotRepository,
   ChatRepository,
   type DailyStats,
+  Maintenance,
   MessageRepository,
   type Stats,
   StatsRepository,
@@ -29,6 +31,7 @@ import { serverUrl, TestDatabase } from "@botfleet/testing"
 import { assert, layer } from "@effect/vitest"
 import { Context, Effect, Layer, Ref } from "effect"
 import { SqlClient } from "effect/sql"
+import * as UpdateInboxMemory from "../../src/inbox/UpdateInboxMemory.ts"
 import * as BotRepositoryMemory from "../../src/memory/BotRepositoryMemory.ts"
 import * as ChatRepositoryMemory from "../../src/memory/ChatRepositoryMemory.ts"
 import * as MemoryStore from "../../src/memory/MemoryStore.ts"
@@ -39,6 +42,8 @@ import * as BotRepositoryPg from "../../src/postgres/repositories/BotRepositoryP
 import * as ChatRepositoryPg from "../../src/postgres/repositories/ChatRepositoryPg.ts"
 import * as MessageRepositoryPg from "../../src/postgres/repositories/MessageRepositoryPg.ts"
 import * as StatsRepositoryPg from "../../src/postgres/repositories/StatsRepositoryPg.ts"
+import * as MaintenanceMemory from "../../src/scheduler/MaintenanceMemory.ts"
+import * as MaintenancePg from "../../src/scheduler/MaintenancePg.ts"
 
 /** Chats get their creation time from the store's clock; the scenario needs its own. */
 class Backdate extends Context.Service<
@@ -46,13 +51,14 @@ class Backdate extends Context.Service<
   { readonly chat: (id: ChatId, createdAt: Date) => Effect.Effect<void> }
 >()("test/Backdate") {}
 
-type Backend = BotRepository | ChatRepository | MessageRepository | StatsRepository | Backdate
+type Backend = BotRepository | ChatRepository | MessageRepository | StatsRepository | Maintenance | Backdate
 
 const postgres: Layer.Layer<Backend | SqlClient.SqlClient> = Layer.mergeAll(
   BotRepositoryPg.layer,
   ChatRepositoryPg.layer,
   MessageRepositoryPg.layer,
   StatsRepositoryPg.layer,
+  MaintenancePg.layer,
   Layer.effect(
     Backdate,
     Effect.gen(function* () {
@@ -70,6 +76,7 @@ const memory: Layer.Layer<Backend> = Layer.mergeAll(
   ChatRepositoryMemory.layerNoDeps,
   MessageRepositoryMemory.layerNoDeps,
   StatsRepositoryMemory.layerNoDeps,
+  MaintenanceMemory.layerNoDeps.pipe(Layer.provide(UpdateInboxMemory.storeLayer)),
   Layer.effect(
     Backdate,
     Effect.gen(function* () {
@@ -511,6 +518,32 @@ const statsContract = (name: string, backend: Layer.Layer<Backend>) =>
         assert.strictEqual(stats.newUsers, 0)
       })
     )
+
+    // Last: it purges the scenario (every number must stay, so nothing after it could tell).
+    it.effect("history retention: purging every bot's messages up to mid-window changes no number", () =>
+      Effect.gen(function* () {
+        const { alpha, beta, gamma } = yield* Scenario
+        const maintenance = yield* Maintenance
+        const requests: ReadonlyArray<Partial<StatsRequest>> = [
+          {},
+          { top: 1 },
+          { from: at("11T00:00"), to: at("12T00:00") },
+          { from: at("01T00:00"), to: at("20T00:00") },
+          ...[alpha, beta, gamma].map((bot) => ({ botId: bot.id }))
+        ]
+        const before = yield* Effect.forEach(requests, compute)
+        let purged = 0
+        for (const bot of [alpha, beta, gamma]) {
+          for (;;) {
+            const count = yield* maintenance.purgeMessages(bot.id, at("11T12:00"), 3)
+            purged += count
+            if (count < 3) break
+          }
+        }
+        assert.isAbove(purged, 10, "a good part of the scenario is now tallies")
+        assert.deepStrictEqual(yield* Effect.forEach(requests, compute), before)
+      })
+    )
   })
 
 statsContract("postgres", postgres)
@@ -555,6 +588,13 @@ const seedVolume = Effect.gen(function* () {
       CASE WHEN row_number() OVER (ORDER BY created_at) % 50 = 0 THEN 'failed' ELSE 'sent' END,
       created_at + interval '1 second', created_at + interval '3 seconds'
     FROM messages WHERE role = 'user'`
+  // History retention (issue 13): the year before was purged and lives on as as many tallies.
+  yield* sql`
+    INSERT INTO message_tallies (id, bot_id, chat_id, tg_user_id, role, status, input_tokens, output_tokens,
+      cost_usd, created_at, latency_ms)
+    SELECT md5('t' || id::text)::uuid, bot_id, chat_id, tg_user_id, role, status, input_tokens, output_tokens,
+      cost_usd, created_at - interval '350 days', CASE WHEN role = 'user' THEN 3000 END
+    FROM messages`
   yield* sql`ANALYZE`
 }).pipe(Effect.orDie)
 
@@ -572,15 +612,17 @@ layer(TestDatabase.layer(serverUrl(), Database.layerAt), { timeout: 120_000 })(
   "stats: query plans on ~50k messages",
   (it) => {
     it.effect(
-      "no stats query scans all of messages, for a day, a week or a month, of the fleet or one bot",
+      "no stats query scans all of messages or tallies, for a day, a week or a month, of the fleet or one bot",
       () =>
         Effect.gen(function* () {
           yield* seedVolume
           const sql = yield* SqlClient.SqlClient
           const counted = yield* Effect.orDie(
-            sql<{ count: number }>`SELECT count(*)::int AS count FROM messages`
+            sql<{ live: number; tallied: number }>`
+              SELECT (SELECT count(*)::int FROM messages) AS live,
+                (SELECT count(*)::int FROM message_tallies) AS tallied`
           )
-          assert.strictEqual(counted[0]?.count, 2 * MESSAGES)
+          assert.deepStrictEqual(counted[0], { live: 2 * MESSAGES, tallied: 2 * MESSAGES })
 
           const now = new Date(ORIGIN.getTime() + MESSAGES * 20 * 60_000)
           const oneBot = BotId.make(botUuid(1))
@@ -609,9 +651,10 @@ layer(TestDatabase.layer(serverUrl(), Database.layerAt), { timeout: 120_000 })(
                 for (const node of nodes) {
                   const seqScan =
                     node["Node Type"] === "Seq Scan" &&
-                    ["messages", "chats"].includes(node["Relation Name"] ?? "")
+                    ["messages", "message_tallies", "chats"].includes(node["Relation Name"] ?? "")
                   const wholeIndex =
-                    /^(messages|chats)_/.test(node["Index Name"] ?? "") && node["Index Cond"] === undefined
+                    /^(messages|message_tallies|chats)_/.test(node["Index Name"] ?? "") &&
+                    node["Index Cond"] === undefined
                   if (seqScan || wholeIndex) {
                     scans.push(
                       `${name} (${days} days, ${botId === null ? "fleet" : "one bot"}): ${node["Node Type"]}`

@@ -1,7 +1,8 @@
 /**
  * The scheduler on real PostgreSQL: two schedulers on one database, each with
  * its own connection pool (as two processes would have), never run the same
- * tick twice; retention deletes only old done updates, in batches.
+ * tick twice; retention deletes only old done updates, in batches; history
+ * retention deletes a bot's old messages in batches and leaves their tallies.
  */
 import { type Job, JobRuns, Maintenance, Scheduler } from "@botfleet/application"
 import { serverUrl, TestDatabase } from "@botfleet/testing"
@@ -156,5 +157,74 @@ layer(stores, { timeout: 60_000, excludeTestServices: true })("scheduler on Post
         ["just-expired", "live"]
       )
     })
+  )
+
+  it.effect(
+    "history purge: oldest first in batches, one bot only, a tally per message, a kept reply unlinked",
+    () =>
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const maintenance = yield* Maintenance
+        const purged = "00000000-0000-4000-8000-0000000000a1"
+        const kept = "00000000-0000-4000-8000-0000000000a2"
+        yield* sql`
+        INSERT INTO bots (id, name, token_ciphertext, token_hint, telegram_bot_id, username, webhook_secret,
+          history_retention_days)
+        VALUES (${purged}, 'purged', 'c', 'h', 9101, 'purged_bot', 's', 2),
+               (${kept}, 'kept', 'c', 'h', 9102, 'kept_bot', 's', NULL)`
+        yield* sql`
+        INSERT INTO chats (id, bot_id, telegram_chat_id, type)
+        VALUES ('00000000-0000-4000-8000-0000000000c1', ${purged}, 1, 'private'),
+               ('00000000-0000-4000-8000-0000000000c2', ${kept}, 2, 'private')`
+        // 600 questions a minute apart for each bot, each answered a second later; the last one's
+        // reply comes after the cut-off, so it is kept while its question goes.
+        const origin = new Date("2026-01-01T00:00:00Z")
+        yield* sql`
+        INSERT INTO messages (id, chat_id, bot_id, role, text, thread, status, created_at)
+        SELECT md5(b.bot || 'q' || i)::uuid, b.chat, b.bot, 'user', 'q' || i, 1, 'received',
+          ${origin}::timestamptz + i * interval '1 minute'
+        FROM generate_series(1, 600) i,
+          (VALUES (${purged}::uuid, '00000000-0000-4000-8000-0000000000c1'::uuid),
+                  (${kept}::uuid, '00000000-0000-4000-8000-0000000000c2'::uuid)) b (bot, chat)`
+        yield* sql`
+        INSERT INTO messages (id, chat_id, bot_id, role, text, thread, reply_to, input_tokens, output_tokens,
+          cost_usd, status, created_at, sent_at)
+        SELECT md5(id::text || 'r')::uuid, chat_id, bot_id, 'assistant', 'a', 1, id, 10, 5, 0.0001, 'sent',
+          created_at + CASE WHEN text = 'q600' THEN interval '1 hour' ELSE interval '1 second' END,
+          created_at + interval '2 seconds'
+        FROM messages WHERE role = 'user'`
+        const cutoff = new Date(origin.getTime() + 600 * 60_000 + 1)
+
+        assert.deepStrictEqual(yield* maintenance.retentionBots, [{ botId: purged, days: 2 }])
+        const batches = [yield* maintenance.purgeMessages(purged, cutoff, 500)]
+        const [order] = yield* sql<{ oldest_left: Date; newest_tallied: Date }>`
+          SELECT (SELECT min(created_at) FROM messages WHERE bot_id = ${purged}) AS oldest_left,
+            (SELECT max(created_at) FROM message_tallies WHERE bot_id = ${purged}) AS newest_tallied`
+        assert.isBelow(order!.newest_tallied.getTime(), order!.oldest_left.getTime(), "oldest first")
+        for (;;) {
+          const count = yield* maintenance.purgeMessages(purged, cutoff, 500)
+          batches.push(count)
+          if (count < 500) break
+        }
+        assert.deepStrictEqual(batches, [500, 500, 199], "1,199 messages: all but the late reply")
+        const [left] = yield* sql<{ purged: number; kept: number; tallies: number; cost: number }>`
+        SELECT (SELECT count(*)::int FROM messages WHERE bot_id = ${purged}) AS purged,
+          (SELECT count(*)::int FROM messages WHERE bot_id = ${kept}) AS kept,
+          (SELECT count(*)::int FROM message_tallies WHERE bot_id = ${purged}) AS tallies,
+          (SELECT sum(cost_usd)::float8 FROM message_tallies WHERE bot_id = ${purged}) AS cost`
+        assert.deepStrictEqual(left, { purged: 1, kept: 1200, tallies: 1199, cost: 0.0599 })
+        const [late] = yield* sql<{ text: string; reply_to: string | null }>`
+        SELECT text, reply_to FROM messages WHERE bot_id = ${purged}`
+        assert.deepStrictEqual(late, { text: "a", reply_to: null })
+        const latencies = yield* sql<{ latency_ms: number | null; n: number }>`
+        SELECT latency_ms, count(*)::int AS n FROM message_tallies
+        WHERE bot_id = ${purged} AND role = 'user' GROUP BY latency_ms ORDER BY latency_ms`
+        assert.deepStrictEqual(
+          latencies,
+          [{ latency_ms: 2000, n: 600 }],
+          "each question keeps its reply's latency"
+        )
+        assert.strictEqual(yield* maintenance.purgeMessages(purged, cutoff, 500), 0)
+      })
   )
 })

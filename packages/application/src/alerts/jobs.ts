@@ -2,11 +2,12 @@
  * The scheduled side of alerts: every 15 s one process looks at the fleet's
  * conditions and raises or resolves alerts; once a day it sends the digest.
  */
+import { checkLimits, EMPTY_USAGE, NO_LIMITS, windowEnd, windowStart } from "@botfleet/domain"
 import { Clock, Effect } from "effect"
 import { Maintenance } from "../scheduler/ports.ts"
 import type { Job } from "../scheduler/Scheduler.ts"
-import { AlertService } from "./AlertService.ts"
-import { AlertStore } from "./ports.ts"
+import { AlertService, type AlertSeverity } from "./AlertService.ts"
+import { AlertStore, type BotBudget } from "./ports.ts"
 
 export interface AlertJobOptions {
   /** A pending update older than this is a backlog (QUEUE_MAX_AGE_SECONDS). */
@@ -18,6 +19,15 @@ const WINDOW_MS = 10 * 60_000
 /** … from this many on are a spike. */
 const FAILURE_SPIKE = 10
 
+/** Whether the bot's monthly budget stops its replies: the rule `UsageLedger.reserve` applies. */
+const budgetReached = (budget: BotBudget, at: Date): boolean =>
+  checkLimits(
+    { ...NO_LIMITS, botUsdPerMonth: budget.limitUsd },
+    { ...EMPTY_USAGE, botUsdThisMonth: budget.spentUsd },
+    at,
+    false
+  )._tag === "OverLimit"
+
 export const alertsJob = (options: AlertJobOptions) =>
   Effect.gen(function* () {
     const alerts = yield* AlertService
@@ -25,15 +35,15 @@ export const alertsJob = (options: AlertJobOptions) =>
     const maintenance = yield* Maintenance
 
     /** Raises one alert per bot in `now`, resolves the open ones of `kind` that are gone. */
-    const perBot = (
+    const perBot = <B extends { readonly id: string }>(
       kind: string,
-      now: ReadonlyArray<{ readonly id: string; readonly name: string; readonly error: string }>,
+      now: ReadonlyArray<B>,
       open: ReadonlyArray<{ readonly kind: string; readonly botKey: string }>,
-      text: (bot: { readonly name: string; readonly error: string }) => string
+      text: (bot: B) => string,
+      severity: AlertSeverity = "critical"
     ) =>
       Effect.gen(function* () {
-        for (const bot of now)
-          yield* alerts.raise({ kind, severity: "critical", botId: bot.id, text: text(bot) })
+        for (const bot of now) yield* alerts.raise({ kind, severity, botId: bot.id, text: text(bot) })
         for (const alert of open) {
           if (alert.kind === kind && !now.some((bot) => bot.id === alert.botKey)) {
             yield* alerts.resolve(kind, alert.botKey)
@@ -45,7 +55,8 @@ export const alertsJob = (options: AlertJobOptions) =>
       firing ? alerts.raise({ kind, severity: "warning", botId: null, text }) : alerts.resolve(kind, null)
 
     const run = Effect.gen(function* () {
-      const since = new Date((yield* Clock.currentTimeMillis) - WINDOW_MS)
+      const at = new Date(yield* Clock.currentTimeMillis)
+      const since = new Date(at.getTime() - WINDOW_MS)
       const open = yield* store.openAlerts
       yield* perBot(
         "bot_stopped",
@@ -58,6 +69,17 @@ export const alertsJob = (options: AlertJobOptions) =>
         yield* store.llmFailingBots(since),
         open,
         (bot) => `Bot ${bot.name}: the LLM provider is failing: ${bot.error}`
+      )
+      // A new month (a fresh counter) or a raised or removed limit resolves it.
+      const budgets = yield* store.botBudgets(windowStart("month", at))
+      yield* perBot(
+        "budget_reached",
+        budgets.filter((budget) => budgetReached(budget, at)),
+        open,
+        (bot) =>
+          `Bot ${bot.name} reached its monthly budget: $${bot.spentUsd.toFixed(2)} of $${bot.limitUsd.toFixed(2)}; ` +
+          `it answers with its limit message until ${windowEnd("month", at).toISOString()}`,
+        "warning"
       )
       const queue = yield* maintenance.leaseHealth
       yield* fleetWide(

@@ -35,6 +35,13 @@ export interface DigestLine {
   readonly errors: number
 }
 
+export interface BotBudget {
+  readonly id: string
+  readonly name: string
+  readonly limitUsd: number
+  readonly spentUsd: number
+}
+
 export class AlertStore extends Context.Service<
   AlertStore,
   {
@@ -64,6 +71,8 @@ export class AlertStore extends Context.Service<
       since: Date
     ) => Effect.Effect<ReadonlyArray<{ readonly id: string; readonly name: string; readonly error: string }>>
     readonly digest: (since: Date) => Effect.Effect<ReadonlyArray<DigestLine>>
+    /** Bots with a `botUsdPerMonth` limit, and what they spent in the month starting at `monthStart`. */
+    readonly botBudgets: (monthStart: Date) => Effect.Effect<ReadonlyArray<BotBudget>>
   }
 >()("@botfleet/application/AlertStore") {}
 

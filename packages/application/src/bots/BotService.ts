@@ -56,6 +56,8 @@ export interface BotInput {
   readonly streaming?: boolean | undefined
   readonly voice?: boolean | undefined
   readonly vision?: boolean | undefined
+  // ops (issue 13); null: keep every message
+  readonly historyRetentionDays?: number | null | undefined
 }
 
 /** The access and limit fields of `input` applied to `bot` (issue 12). */
@@ -221,7 +223,9 @@ export class BotService extends Context.Service<
           ...(input.groupMode === undefined ? {} : { groupMode: input.groupMode }),
           ...(input.streaming === undefined ? {} : { streaming: input.streaming }),
           ...(input.voice === undefined ? {} : { voice: input.voice }),
-          ...(input.vision === undefined ? {} : { vision: input.vision })
+          ...(input.vision === undefined ? {} : { vision: input.vision }),
+          // ops (issue 13)
+          historyRetentionDays: input.historyRetentionDays ?? null
         })
         // access and limits (issue 12)
         const bot = withModelSettings(withAccess(base, input), input)
@@ -248,7 +252,12 @@ export class BotService extends Context.Service<
           groupMode: patch.groupMode ?? current.groupMode,
           streaming: patch.streaming ?? current.streaming,
           voice: patch.voice ?? current.voice,
-          vision: patch.vision ?? current.vision
+          vision: patch.vision ?? current.vision,
+          // ops (issue 13)
+          historyRetentionDays:
+            patch.historyRetentionDays === undefined
+              ? current.historyRetentionDays
+              : patch.historyRetentionDays
         })
         const effects: Array<DomainEffect> = []
         if (patch.token !== undefined) {

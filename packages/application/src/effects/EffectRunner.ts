@@ -2,9 +2,14 @@
  * Carries out stored domain effects at least once: claims due ones, runs each,
  * marks it done, or schedules a retry with backoff. Every effect is safe to
  * repeat (setting the same webhook twice is harmless).
+ *
+ * Effects run in lanes (`laneOf`): one bot's effects one after another, in the
+ * order they were stored, and different lanes concurrently, at most
+ * `CONCURRENCY` at once, so an alert webhook that hangs for its timeout holds
+ * up only the alerts behind it, never a bot's setWebhook.
  */
 import { type BotId, BotModel, COMMAND_MENU, type DomainEffect } from "@botfleet/domain"
-import { Clock, Context, Effect, Layer, Option } from "effect"
+import { Clock, Context, Effect, Fiber, Layer, Option } from "effect"
 // Alerts (issue 13)
 import { AlertService } from "../alerts/AlertService.ts"
 import { BotAccess } from "../bots/BotAccess.ts"
@@ -14,14 +19,36 @@ import { SendReply } from "../pipeline/sendReply.ts"
 import { BotRepository, EffectOutbox, type StoredEffect, Transactions } from "../ports/Repositories.ts"
 import { Settings } from "../ports/Settings.ts"
 import { TelegramGateway } from "../ports/TelegramGateway.ts"
+import { makeLanes } from "./lanes.ts"
 
 const MAX_ATTEMPTS = 10
+/** Effects carried out at once by one process (each is a short HTTP call with its own timeout). */
+export const CONCURRENCY = 8
+/** Claimed and not yet finished, at most: a busy lane does not pull in the whole table. */
+const MAX_IN_FLIGHT = 200
+/** How long a claim holds an effect away from other processes. */
+const CLAIM_SECONDS = 60
+
+/**
+ * Which effects must keep their order: a bot's webhook, command menu and
+ * admin messages (one lane per bot), and the alerts of one channel (so
+ * "resolved" follows its alert).
+ */
+export const laneOf = (effect: DomainEffect): string => {
+  if (effect._tag !== "DeliverAlert") return `bot:${effect.botId}`
+  return effect.channel === "webhook" ? "alert:webhook" : `alert:telegram:${effect.telegramChatId}`
+}
 
 export class EffectRunner extends Context.Service<
   EffectRunner,
   {
-    /** Runs what is due now; returns how many effects it handled. */
+    /** Runs what is due now and waits for it; returns how many effects it handled. */
     readonly runDue: (limit: number) => Effect.Effect<number>
+    /**
+     * Claims what is due (up to `limit`, fewer while many are still running)
+     * and starts each in its lane without waiting; returns how many it claimed.
+     */
+    readonly dispatchDue: (limit: number) => Effect.Effect<number>
   }
 >()("@botfleet/application/EffectRunner") {
   static readonly layer = Layer.effect(
@@ -147,14 +174,38 @@ export class EffectRunner extends Context.Service<
           })
         )
 
-      const runDue = Effect.fn("EffectRunner.runDue")(function* (limit: number) {
-        const due = yield* outbox.claimDue(limit, 60)
-        // One at a time, oldest first: a bot's webhook changes must reach Telegram in the order they were made.
-        yield* Effect.forEach(due, runOne, { discard: true })
-        return due.length
+      const lanes = yield* makeLanes(CONCURRENCY)
+      // Ids claimed by this process and not finished: a claim that ran out while its
+      // effect waits in a lane must not start it a second time here.
+      const inFlight = new Set<number>()
+
+      /** Claims due effects and starts each in its lane; the fibers of those it started. */
+      const claimAndStart = Effect.fn("EffectRunner.claimAndStart")(function* (limit: number) {
+        const room = Math.min(limit, MAX_IN_FLIGHT - inFlight.size)
+        if (room <= 0) return []
+        const due = yield* outbox.claimDue(room, CLAIM_SECONDS)
+        const started: Array<Fiber.Fiber<void>> = []
+        // Oldest first, so each lane gets its effects in the order they were stored.
+        for (const stored of due) {
+          if (inFlight.has(stored.id)) continue
+          inFlight.add(stored.id)
+          const task = runOne(stored).pipe(Effect.ensuring(Effect.sync(() => inFlight.delete(stored.id))))
+          started.push(yield* lanes.submit(laneOf(stored.effect), task))
+        }
+        return started
       })
 
-      return EffectRunner.of({ runDue })
+      const runDue = Effect.fn("EffectRunner.runDue")(function* (limit: number) {
+        const started = yield* claimAndStart(limit)
+        yield* Fiber.awaitAll(started)
+        return started.length
+      })
+
+      const dispatchDue = Effect.fn("EffectRunner.dispatchDue")(function* (limit: number) {
+        return (yield* claimAndStart(limit)).length
+      })
+
+      return EffectRunner.of({ runDue, dispatchDue })
     })
   )
 }

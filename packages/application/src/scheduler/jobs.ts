@@ -1,6 +1,6 @@
 /**
- * The recurring jobs of the fleet: inbox retention and the lease/backlog
- * watchdog. Each does a bounded amount of work per tick so it never competes
+ * The recurring jobs of the fleet: inbox retention, per-bot history retention
+ * and the lease/backlog watchdog. Each does a bounded amount of work per tick so it never competes
  * with ingest for long.
  */
 import { Clock, Effect } from "effect"
@@ -43,6 +43,37 @@ export const retentionJob = (options: JobOptions) =>
     return { name: "retention", everySeconds: 60, timeoutSeconds: 300, run } satisfies Job
   })
 
+/** Messages are deleted in batches this small: each is one short statement beside live traffic. */
+export const HISTORY_BATCH = 500
+/** At most this many batches per tick (50,000 messages a minute); the rest waits for the next tick. */
+const HISTORY_MAX_BATCHES = 100
+
+/**
+ * Per bot with a `historyRetentionDays`: its messages older than that go,
+ * oldest first; their tallies stay, so no stats number changes.
+ */
+export const historyRetentionJob = Effect.gen(function* () {
+  const maintenance = yield* Maintenance
+  const run = Effect.gen(function* () {
+    const now = yield* Clock.currentTimeMillis
+    const bots = yield* maintenance.retentionBots
+    let deleted = 0
+    let batches = 0
+    for (const bot of bots) {
+      const before = new Date(now - bot.days * DAY_MS)
+      while (batches < HISTORY_MAX_BATCHES) {
+        const count = yield* maintenance.purgeMessages(bot.botId, before, HISTORY_BATCH)
+        deleted += count
+        batches++
+        if (count < HISTORY_BATCH) break
+        yield* Effect.sleep("20 millis")
+      }
+    }
+    return `deleted ${deleted} messages of ${bots.length} bots with a retention`
+  })
+  return { name: "history_retention", everySeconds: 60, timeoutSeconds: 300, run } satisfies Job
+})
+
 export const watchdogJob = (options: JobOptions) =>
   Effect.gen(function* () {
     const maintenance = yield* Maintenance
@@ -66,4 +97,5 @@ export const watchdogJob = (options: JobOptions) =>
   })
 
 /** Every job the server schedules. */
-export const fleetJobs = (options: JobOptions) => Effect.all([retentionJob(options), watchdogJob(options)])
+export const fleetJobs = (options: JobOptions) =>
+  Effect.all([retentionJob(options), historyRetentionJob, watchdogJob(options)])

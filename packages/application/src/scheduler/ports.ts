@@ -56,5 +56,13 @@ export class Maintenance extends Context.Service<
     /** Deletes leases that ran out more than `graceSeconds` ago; returns how many. */
     readonly clearExpiredLeases: (graceSeconds: number) => Effect.Effect<number>
     readonly leaseHealth: Effect.Effect<LeaseHealth>
+    /** Bots with a `historyRetentionDays`, and that number. */
+    readonly retentionBots: Effect.Effect<ReadonlyArray<{ readonly botId: string; readonly days: number }>>
+    /**
+     * Deletes up to `limit` of the bot's messages created before `before`,
+     * oldest first, keeping what each counted for in the stats (a tally row
+     * written in the same statement); returns how many.
+     */
+    readonly purgeMessages: (botId: string, before: Date, limit: number) => Effect.Effect<number>
   }
 >()("@botfleet/application/Maintenance") {}

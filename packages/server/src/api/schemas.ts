@@ -1,6 +1,6 @@
 /** Request and response bodies of the admin API. */
 import { safeText } from "@botfleet/application"
-import { GroupMode, MessageKind } from "@botfleet/domain"
+import { BotModel, GroupMode, MessageKind } from "@botfleet/domain"
 import { Schema } from "effect"
 
 /**
@@ -70,7 +70,9 @@ export const BotView = Schema.Struct({
   groupMode: GroupMode,
   streaming: Schema.Boolean,
   voice: Schema.Boolean,
-  vision: Schema.Boolean
+  vision: Schema.Boolean,
+  // ops (issue 13)
+  historyRetentionDays: Schema.NullOr(Schema.Number)
 })
 export type BotView = typeof BotView.Type
 
@@ -223,6 +225,15 @@ const BotName = InputString.check(Schema.isTrimmed(), Schema.isMinLength(1), Sch
 const Text = (max: number) => InputString.check(Schema.isMaxLength(max))
 const Token = InputString.check(Schema.isMinLength(1), Schema.isMaxLength(200))
 const HistoryLimit = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 200 }))
+/** Days a message is kept (null: forever). */
+const HistoryRetentionDays = Schema.NullOr(
+  Schema.Int.check(
+    Schema.isBetween({
+      minimum: BotModel.HISTORY_RETENTION_DAYS_MIN,
+      maximum: BotModel.HISTORY_RETENTION_DAYS_MAX
+    })
+  )
+)
 
 export const CreateBot = Schema.Struct({
   name: BotName,
@@ -241,7 +252,9 @@ export const CreateBot = Schema.Struct({
   groupMode: Schema.optional(GroupMode),
   streaming: Schema.optional(Schema.Boolean),
   voice: Schema.optional(Schema.Boolean),
-  vision: Schema.optional(Schema.Boolean)
+  vision: Schema.optional(Schema.Boolean),
+  // ops (issue 13)
+  historyRetentionDays: Schema.optional(HistoryRetentionDays)
 })
 
 export const UpdateBot = Schema.Struct({
@@ -261,7 +274,9 @@ export const UpdateBot = Schema.Struct({
   groupMode: Schema.optional(GroupMode),
   streaming: Schema.optional(Schema.Boolean),
   voice: Schema.optional(Schema.Boolean),
-  vision: Schema.optional(Schema.Boolean)
+  vision: Schema.optional(Schema.Boolean),
+  // ops (issue 13)
+  historyRetentionDays: Schema.optional(HistoryRetentionDays)
 })
 
 // ---------------------------------------------------------------- chats and messages

@@ -52,7 +52,9 @@ export const toBotView = (
   groupMode: bot.groupMode,
   streaming: bot.streaming,
   voice: bot.voice,
-  vision: bot.vision
+  vision: bot.vision,
+  // ops (issue 13)
+  historyRetentionDays: bot.historyRetentionDays
 })
 
 export const toChatView = ({ chat, user }: ChatWithUser): ChatView => ({

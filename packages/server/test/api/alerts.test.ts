@@ -1,8 +1,9 @@
 /**
  * Alerts that reach a person, on the real server with a local webhook
  * receiver and the fake Telegram: a revoked token gives one alert per
- * channel (not one per message), fixing it gives "resolved"; bad settings
- * are refused and change nothing.
+ * channel (not one per message), fixing it gives "resolved"; a spent monthly
+ * budget alerts once and resolves when the limit is raised or the month
+ * turns; bad settings are refused and change nothing.
  */
 import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
@@ -13,6 +14,7 @@ import { BotView } from "../../src/api/schemas.ts"
 import { expectBody, expectError, loggedIn, withAdmin } from "../support/apiClient.ts"
 import {
   eventually,
+  eventuallyEffect,
   postUpdate,
   layer as serverLayer,
   TestServer,
@@ -128,6 +130,77 @@ layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })
             .sentTo(777001, pagerTelegramId)
             .some((sent) => sent.text === "[info] Resolved: bot stopped")
         )
+      }).pipe(Effect.scoped),
+    120_000
+  )
+
+  it.effect(
+    "a bot that spends its botUsdPerMonth alerts once; a raised limit or a new month sends resolved",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* TestServer
+        const api = yield* loggedIn(server.baseUrl)
+        const hook = yield* receiver
+        expectBody(
+          yield* api.request("PUT", "/api/settings/alerts", {
+            json: { webhookUrl: `${hook.url}/budget`, telegramBotId: null, cooldownMinutes: 30 }
+          }),
+          200,
+          AlertSettingsView
+        )
+        // Two bots whose first reply spends their whole (tiny) budget.
+        const { bot: raised } = yield* server.addBot("Raised budget")
+        const { bot: monthly } = yield* server.addBot("Monthly budget")
+        for (const [bot, chatId] of [
+          [raised, 8901],
+          [monthly, 8902]
+        ] as const) {
+          expectBody(
+            yield* api.patch(`/api/bots/${bot.id}`, { limits: { botUsdPerMonth: 0.0000001 } }),
+            200,
+            BotView
+          )
+          for (const text of ["spend", "over budget", "still over"]) {
+            assert.strictEqual((yield* postUpdate(server.baseUrl, bot, textUpdate(chatId, text))).status, 200)
+          }
+        }
+        const of = (kind: string, botId: string) =>
+          hook.received.filter((item) => item.body.kind === kind && item.body.botId === botId)
+        yield* eventually(
+          () => of("budget_reached", raised.id).length > 0 && of("budget_reached", monthly.id).length > 0,
+          60_000
+        )
+        const alert = of("budget_reached", raised.id)[0]!
+        assert.strictEqual(alert.path, "/budget")
+        assert.strictEqual(alert.body.severity, "warning")
+        assert.match(alert.body.text, /^Bot Raised budget reached its monthly budget: \$0\.00 of \$0\.00; /)
+
+        // Two more evaluations of the alerts job while still over budget: no second alert.
+        const alertsRuns = server.sql<{ runs: number }>`
+          SELECT count(*)::int AS runs FROM job_runs WHERE job = 'alerts' AND outcome = 'ok'`
+        const runsNow = (yield* alertsRuns)[0]!.runs
+        yield* eventuallyEffect(
+          Effect.map(alertsRuns, (rows) => rows[0]!.runs >= runsNow + 2),
+          60_000
+        )
+        assert.strictEqual(of("budget_reached", raised.id).length, 1)
+        assert.strictEqual(of("budget_reached", monthly.id).length, 1)
+
+        // One admin raises the limit; for the other the month turns (its month counter is last month's).
+        expectBody(
+          yield* api.patch(`/api/bots/${raised.id}`, { limits: { botUsdPerMonth: 1000 } }),
+          200,
+          BotView
+        )
+        yield* server.sql`
+          UPDATE usage_counters SET period_start = period_start - interval '1 month'
+          WHERE bot_id = ${monthly.id} AND period = 'month'`
+        yield* eventually(
+          () => of("resolved", raised.id).length > 0 && of("resolved", monthly.id).length > 0,
+          60_000
+        )
+        assert.strictEqual(of("resolved", raised.id)[0]!.body.text, "Resolved: budget reached")
+        assert.strictEqual(of("resolved", monthly.id).length, 1)
       }).pipe(Effect.scoped),
     120_000
   )

@@ -1,6 +1,6 @@
 /**
  * `GET /api/jobs` on the real server: the scheduler runs its jobs (retention,
- * the watchdog, alerts, the digest)
+ * history retention, the watchdog, alerts, the digest)
  * as soon as the process starts, and the API shows each job with
  * its last run; a done update past INBOX_RETENTION_DAYS is gone afterwards.
  */
@@ -20,36 +20,39 @@ import {
 layer(serverLayer(withAdmin()), { timeout: 60_000, excludeTestServices: true })(
   "scheduled jobs API",
   (it) => {
-    it.effect("lists retention, the watchdog, alerts and the digest with their last runs", () =>
-      Effect.gen(function* () {
-        const server = yield* TestServer
-        const api = yield* loggedIn(server.baseUrl)
-        const jobs = yield* eventuallyEffect(
-          Effect.map(api.get("/api/jobs"), (response) => {
-            const body = expectBody(response, 200, JobsView)
-            return body.items.every((job) => job.lastRun?.outcome === "ok") ? body : undefined
-          })
-        )
-        assert.deepStrictEqual(
-          jobs.items.map((job) => [job.name, job.everySeconds]),
-          [
-            ["retention", 60],
-            ["watchdog", 30],
-            ["alerts", 15],
-            ["digest", 86400]
-          ]
-        )
-        const retention = jobs.items[0]!
-        assert.match(retention.lastRun!.detail ?? "", /^deleted \d+ done updates/)
-        assert.isAtLeast(retention.lastRun!.durationMs ?? -1, 0)
-        assert.isAbove(Date.parse(retention.nextTick), Date.parse(retention.lastRun!.tick))
-        const digest = jobs.items[3]!
-        assert.strictEqual(
-          new Date(digest.lastRun!.tick).getUTCHours(),
-          0,
-          "the digest's tick is midnight UTC"
-        )
-      })
+    it.effect(
+      "lists retention, history retention, the watchdog, alerts and the digest with their last runs",
+      () =>
+        Effect.gen(function* () {
+          const server = yield* TestServer
+          const api = yield* loggedIn(server.baseUrl)
+          const jobs = yield* eventuallyEffect(
+            Effect.map(api.get("/api/jobs"), (response) => {
+              const body = expectBody(response, 200, JobsView)
+              return body.items.every((job) => job.lastRun?.outcome === "ok") ? body : undefined
+            })
+          )
+          assert.deepStrictEqual(
+            jobs.items.map((job) => [job.name, job.everySeconds]),
+            [
+              ["retention", 60],
+              ["history_retention", 60],
+              ["watchdog", 30],
+              ["alerts", 15],
+              ["digest", 86400]
+            ]
+          )
+          const retention = jobs.items[0]!
+          assert.match(retention.lastRun!.detail ?? "", /^deleted \d+ done updates/)
+          assert.isAtLeast(retention.lastRun!.durationMs ?? -1, 0)
+          assert.isAbove(Date.parse(retention.nextTick), Date.parse(retention.lastRun!.tick))
+          const digest = jobs.items[4]!
+          assert.strictEqual(
+            new Date(digest.lastRun!.tick).getUTCHours(),
+            0,
+            "the digest's tick is midnight UTC"
+          )
+        })
     )
 
     it.effect("retention removes a done update older than INBOX_RETENTION_DAYS on its next tick", () =>

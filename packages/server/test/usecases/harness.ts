@@ -7,14 +7,21 @@
  * increasing timestamps and the "typing…" fiber gets to run.
  */
 import {
+  AlertStoreMemory,
+  AlertWebhookMemory,
+  FailureLogMemory,
+  JobRunsMemory,
   LanguageModelMemory,
+  MaintenanceMemory,
   RepositoriesMemory,
   SecretBoxMemory,
+  StatsRepositoryMemory,
   TelegramGatewayMemory,
   TranscriberMemory,
   UpdateInboxMemory
 } from "@botfleet/adapters"
 import {
+  AlertService,
   type BotInput,
   BotService,
   ChatRepository,
@@ -83,8 +90,17 @@ export const harness = (options: HarnessOptions = {}) => {
     settings,
     TranscriberMemory.layerMemory({ maxSeconds: 300 })
   )
+  // Issue 13: alerts (with a webhook twin), the scheduler's storage and the stats, on the same tables.
+  const ops = Layer.mergeAll(
+    AlertService.layer,
+    FailureLogMemory.layerMemory,
+    JobRunsMemory.layerMemory,
+    MaintenanceMemory.layerMemory,
+    StatsRepositoryMemory.layerMemory
+  ).pipe(Layer.provideMerge(Layer.mergeAll(AlertStoreMemory.layerMemory, AlertWebhookMemory.layerMemory)))
   return ChatWorker.layerWith(options.policy ?? testPolicy).pipe(
     Layer.provideMerge(Layer.mergeAll(BotService.layer, EffectRunner.layer)),
+    Layer.provideMerge(ops),
     Layer.provideMerge(PipelineLayer),
     Layer.provideMerge(infrastructure)
   )

@@ -55,6 +55,8 @@ export interface BotRow {
   readonly streaming: boolean
   readonly voice: boolean
   readonly vision: boolean
+  // ops (issue 13)
+  readonly history_retention_days: number | null
 }
 
 /** Typed for the decoder, which checks the value anyway. */
@@ -101,7 +103,9 @@ export const botFromRow = (row: BotRow): Effect.Effect<Bot> =>
     groupMode: row.group_mode,
     streaming: row.streaming,
     voice: row.voice,
-    vision: row.vision
+    vision: row.vision,
+    // ops (issue 13)
+    historyRetentionDays: row.history_retention_days
   }).pipe(Effect.orDie)
 
 const botColumns = (bot: Bot) => ({
@@ -141,7 +145,9 @@ const botColumns = (bot: Bot) => ({
   group_mode: bot.groupMode,
   streaming: bot.streaming,
   voice: bot.voice,
-  vision: bot.vision
+  vision: bot.vision,
+  // ops (issue 13)
+  history_retention_days: bot.historyRetentionDays
 })
 
 /** Which unique index said no tells which domain error it is; anything else is a defect. */

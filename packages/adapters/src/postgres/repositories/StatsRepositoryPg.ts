@@ -4,6 +4,10 @@
  * `messages_reply_key`), and `chats` through `chats_created_idx` and
  * `chats_user_idx`, so their cost follows the window, not the tables. The
  * plans are checked in test/repositories/stats.test.ts.
+ *
+ * Messages deleted by history retention live on as `message_tallies` rows
+ * (what each counted for, without its content), read beside `messages` through
+ * `message_tallies_created_idx`, so a purge changes no number.
  */
 import { type DailyStats, type Stats, StatsRepository, type StatsRequest } from "@botfleet/application"
 import { Effect, Layer } from "effect"
@@ -78,14 +82,21 @@ export const statements = (sql: SqlClient.SqlClient, request: StatsRequest) => {
     coalesce(sum(cost_usd) FILTER (WHERE role = 'assistant'), 0)::float8 AS cost_usd,
     count(*) FILTER (WHERE role IN ('assistant', 'admin') AND status = 'failed')::int AS errors`
   const dayOf = (at: Date) => sql`(${at}::timestamptz AT TIME ZONE 'UTC')`
+  // The live messages of the window and the tallies of deleted ones, as one relation.
+  const counted = sql`(
+      SELECT chat_id, bot_id, tg_user_id, role, status, input_tokens, output_tokens, cost_usd, created_at
+      FROM messages WHERE ${inWindow("messages")}
+      UNION ALL
+      SELECT chat_id, bot_id, tg_user_id, role, status, input_tokens, output_tokens, cost_usd, created_at
+      FROM message_tallies WHERE ${inWindow("message_tallies")}
+    ) AS m`
 
   return {
     totals: sql<TotalsRow>`
       SELECT ${sums},
         count(DISTINCT tg_user_id) FILTER (WHERE role = 'user')::int AS active_users,
         count(DISTINCT chat_id)::int AS active_chats
-      FROM messages
-      WHERE ${inWindow("messages")}`,
+      FROM ${counted}`,
 
     // Every UTC day the window touches, days without messages as zeros.
     series: sql<DayRow>`
@@ -99,8 +110,7 @@ export const statements = (sql: SqlClient.SqlClient, request: StatsRequest) => {
       FROM generate_series(date_trunc('day', ${dayOf(from)}), ${dayOf(to)}, interval '1 day') AS d (day)
       LEFT JOIN (
         SELECT date_trunc('day', created_at AT TIME ZONE 'UTC') AS day, ${sums}
-        FROM messages
-        WHERE ${inWindow("messages")}
+        FROM ${counted}
         GROUP BY 1
       ) s ON s.day = d.day
       WHERE d.day < ${dayOf(to)}
@@ -134,6 +144,9 @@ export const statements = (sql: SqlClient.SqlClient, request: StatsRequest) => {
           LIMIT 1
         ) r
         WHERE ${inWindow("u")} AND u.role = 'user'
+        UNION ALL
+        SELECT latency_ms FROM message_tallies
+        WHERE ${inWindow("message_tallies")} AND role = 'user' AND latency_ms IS NOT NULL
       ) l`,
 
     // Ties go to the lower id, so the order is stable.
@@ -141,8 +154,8 @@ export const statements = (sql: SqlClient.SqlClient, request: StatsRequest) => {
       SELECT t.tg_user_id AS telegram_id, u.username, u.first_name, t.messages
       FROM (
         SELECT tg_user_id, count(*)::int AS messages
-        FROM messages
-        WHERE ${inWindow("messages")} AND role = 'user' AND tg_user_id IS NOT NULL
+        FROM ${counted}
+        WHERE role = 'user' AND tg_user_id IS NOT NULL
         GROUP BY tg_user_id
         ORDER BY messages DESC, tg_user_id
         LIMIT ${top}
@@ -156,8 +169,7 @@ export const statements = (sql: SqlClient.SqlClient, request: StatsRequest) => {
         SELECT bot_id,
           count(*) FILTER (WHERE role = 'user' OR (${sent}))::int AS messages,
           coalesce(sum(cost_usd) FILTER (WHERE role = 'assistant'), 0)::float8 AS cost_usd
-        FROM messages
-        WHERE ${inWindow("messages")}
+        FROM ${counted}
         GROUP BY bot_id
         HAVING count(*) FILTER (WHERE role = 'user' OR (${sent})) > 0
         ORDER BY messages DESC, bot_id
