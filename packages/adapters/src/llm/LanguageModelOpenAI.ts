@@ -383,7 +383,22 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
           )
         )
         const answer = { text: "", model: opened.model, inputTokens: 0, outputTokens: 0, finish: "" }
+        // No chunk for a whole request timeout: the server stalled mid-answer, and the request
+        // is aborted. One timer per answer, pushed back by each chunk: a timeout per chunk
+        // (a fiber and a timer each) cost more than the rest of the streamed request.
+        const stall = { timedOut: false, timer: undefined as ReturnType<typeof setTimeout> | undefined }
+        const watch = Effect.sync(() => {
+          stall.timer = setTimeout(() => {
+            stall.timedOut = true
+            opened.chunks.controller.abort()
+          }, Duration.toMillis(requestTimeout))
+        })
+        const unwatch = Effect.sync(() => clearTimeout(stall.timer))
         const finished = Effect.suspend((): Effect.Effect<CompletionEvent, LlmError> => {
+          // An aborted stream just ends: say why.
+          if (stall.timedOut) {
+            return Effect.fail(classify(new APIConnectionTimeoutError(), opened.model, target.scrub).error)
+          }
           if (answer.text === "" && answer.finish !== "stop") {
             return Effect.fail(
               new LlmError({
@@ -409,15 +424,13 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
         })
         return Stream.fromAsyncIterable(
           opened.chunks,
-          (cause) => classify(cause, opened.model, target.scrub).error
+          (cause) =>
+            classify(stall.timedOut ? new APIConnectionTimeoutError() : cause, opened.model, target.scrub).error
         ).pipe(
-          // No chunk for a whole request timeout: the server stalled mid-answer.
-          Stream.timeoutOrElse({
-            duration: requestTimeout,
-            orElse: () =>
-              Stream.fail(classify(new APIConnectionTimeoutError(), opened.model, target.scrub).error)
-          }),
+          Stream.onStart(watch),
+          Stream.ensuring(unwatch),
           Stream.map((chunk): ReadonlyArray<CompletionEvent> => {
+            stall.timer?.refresh()
             if (chunk.model) answer.model = chunk.model
             if (chunk.usage) {
               answer.inputTokens = chunk.usage.prompt_tokens

@@ -380,4 +380,46 @@ describe("LanguageModelOpenAI.stream", () => {
       assert.strictEqual((yield* fake.requests).length, 1)
     })
   )
+
+  it.live(
+    "a server that stops writing mid-answer fails the stream as a timeout, after the deltas so far",
+    () =>
+      Effect.gen(function* () {
+        const fake = yield* FakeOpenAI.make()
+        yield* fake.setReply(() => "one two three four five six seven eight nine")
+        // One event every 400 ms, a 250 ms timeout: the stream stalls after the first event.
+        yield* fake.setStreamPace(400)
+        const seen: Array<string> = []
+        const started = Date.now()
+        const error = yield* Effect.flip(
+          Stream.runForEach(
+            adapterFor(fake, { requestTimeout: "250 millis", maxRetries: 0 }).stream({
+              model: "gpt-4o-mini",
+              messages
+            }),
+            (event) => Effect.sync(() => event._tag === "TextDelta" && seen.push(event.text))
+          )
+        )
+        assert.strictEqual(error.kind, "timeout")
+        assert.isBelow(Date.now() - started, 2_000, "not left hanging")
+        assert.deepStrictEqual(seen, [], "the role event came; the first words did not, in time")
+      })
+  )
+
+  it.live("a slow but steady stream is not cut off: the timeout counts from the last chunk", () =>
+    Effect.gen(function* () {
+      const fake = yield* FakeOpenAI.make()
+      yield* fake.setReply(() => "one two three four five six seven eight nine ten eleven twelve")
+      // Eight events 150 ms apart (over a second in all), a 400 ms timeout.
+      yield* fake.setStreamPace(150)
+      const events = yield* Stream.runCollect(
+        adapterFor(fake, { requestTimeout: "400 millis", maxRetries: 0 }).stream({
+          model: "gpt-4o-mini",
+          messages
+        })
+      )
+      const last = events.at(-1)
+      assert.isTrue(last?._tag === "Finished" && last.completion.text.startsWith("one two"))
+    })
+  )
 })
