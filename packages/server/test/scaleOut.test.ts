@@ -9,41 +9,22 @@
  * worker gets a second worker in the same process.
  */
 
-import { randomBytes } from "node:crypto"
-import { BotRepositoryPg, SecretBoxAes } from "@botfleet/adapters"
-import { Database } from "@botfleet/adapters/postgres"
 import { type Bot, chatKey } from "@botfleet/domain"
-import { FakeOpenAI, FakeTelegram, serverUrl, TestDatabase } from "@botfleet/testing"
+import { FakeOpenAI, FakeTelegram, TestDatabase } from "@botfleet/testing"
 import { assert, layer } from "@effect/vitest"
-import { Context, Effect, Layer, Redacted } from "effect"
+import { Context, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { insertActiveBot } from "./support/directBot.ts"
 import { eventually, eventuallyEffect, postUpdate, textUpdate } from "./support/inProcessServer.ts"
-import { freePort, type ServerProcess, startServerProcess, waitUntilReady } from "./support/serverProcess.ts"
+import { newSecretsKey, processEnv, processStorage, serverPair } from "./support/processFixture.ts"
+import type { ServerProcess } from "./support/serverProcess.ts"
 
-const SECRETS_KEY = randomBytes(32).toString("base64")
+const SECRETS_KEY = newSecretsKey()
 const CHATS = 20
 const MESSAGES_PER_CHAT = 4
 const LLM_LATENCY_MS = 100
 
-const storage = Layer.mergeAll(BotRepositoryPg.layer, SecretBoxAes.layer(Redacted.make(SECRETS_KEY))).pipe(
-  Layer.provideMerge(TestDatabase.layer(serverUrl(), Database.layerAt)),
-  Layer.orDie
-)
-
-/** A server child that is stopped (SIGTERM, then SIGKILL) when the scope closes, unless already dead. */
-const serverProcess = (env: Record<string, string>) =>
-  Effect.acquireRelease(
-    Effect.promise(() => startServerProcess(env)),
-    (server) =>
-      Effect.promise(async () => {
-        if (server.child.exitCode !== null || server.child.signalCode !== null) return
-        server.child.kill("SIGTERM")
-        const timer = setTimeout(() => server.child.kill("SIGKILL"), 10_000)
-        await server.exited
-        clearTimeout(timer)
-      })
-  )
+const storage = processStorage(SECRETS_KEY)
 
 class Fleet extends Context.Service<
   Fleet,
@@ -65,21 +46,7 @@ const fleetLayer = Layer.effect(
     const openai = yield* FakeOpenAI.make({ latencyMillis: LLM_LATENCY_MS })
     const { bot } = yield* insertActiveBot(telegram, "Scale")
 
-    const portA = yield* Effect.promise(freePort)
-    const env = {
-      DATABASE_URL: Redacted.value(database.url),
-      // Webhooks (not long polling), registered at A; updates are posted to both.
-      PUBLIC_URL: `http://127.0.0.1:${portA}`,
-      TELEGRAM_API_ROOT: telegram.apiRoot.toString(),
-      OPENAI_BASE_URL: openai.baseUrl.toString(),
-      OPENAI_API_KEY: "sk-test",
-      SECRETS_KEY,
-      LOG_LEVEL: "error"
-    }
-    const [a, b] = yield* Effect.all([serverProcess({ ...env, PORT: String(portA) }), serverProcess(env)], {
-      concurrency: 2
-    })
-    yield* Effect.promise(() => Promise.all([waitUntilReady(a, 60_000), waitUntilReady(b, 60_000)]))
+    const { a, b } = yield* serverPair(processEnv(database, telegram, openai, SECRETS_KEY))
     return Fleet.of({ a, b, bot, telegram, openai })
   })
 ).pipe(Layer.provideMerge(storage))

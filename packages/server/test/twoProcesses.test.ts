@@ -7,43 +7,24 @@
  * ledger tests show the same with two connection pools in one process.)
  */
 
-import { randomBytes } from "node:crypto"
-import { BotRepositoryPg, SecretBoxAes } from "@botfleet/adapters"
-import { Database } from "@botfleet/adapters/postgres"
 import { BotRepository } from "@botfleet/application"
 import { Bot } from "@botfleet/domain"
-import { FakeOpenAI, FakeTelegram, serverUrl, TestDatabase } from "@botfleet/testing"
+import { FakeOpenAI, FakeTelegram, TestDatabase } from "@botfleet/testing"
 import { assert, layer } from "@effect/vitest"
-import { Context, Effect, Layer, Redacted } from "effect"
+import { Context, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { ADMIN } from "./support/apiClient.ts"
 import { insertActiveBot } from "./support/directBot.ts"
 import { eventually, eventuallyEffect, postUpdate } from "./support/inProcessServer.ts"
-import { freePort, type ServerProcess, startServerProcess, waitUntilReady } from "./support/serverProcess.ts"
+import { newSecretsKey, processEnv, processStorage, serverPair } from "./support/processFixture.ts"
+import type { ServerProcess } from "./support/serverProcess.ts"
 
-const SECRETS_KEY = randomBytes(32).toString("base64")
+const SECRETS_KEY = newSecretsKey()
 const API_LIMIT = 30
 const MESSAGES_PER_DAY = 3
 const USER_ID = 4_242
 
-const storage = Layer.mergeAll(BotRepositoryPg.layer, SecretBoxAes.layer(Redacted.make(SECRETS_KEY))).pipe(
-  Layer.provideMerge(TestDatabase.layer(serverUrl(), Database.layerAt)),
-  Layer.orDie
-)
-
-/** A server child, stopped (SIGTERM, then SIGKILL) when the scope closes. */
-const serverProcess = (env: Record<string, string>) =>
-  Effect.acquireRelease(
-    Effect.promise(() => startServerProcess(env)),
-    (server) =>
-      Effect.promise(async () => {
-        if (server.child.exitCode !== null || server.child.signalCode !== null) return
-        server.child.kill("SIGTERM")
-        const timer = setTimeout(() => server.child.kill("SIGKILL"), 10_000)
-        await server.exited
-        clearTimeout(timer)
-      })
-  )
+const storage = processStorage(SECRETS_KEY)
 
 class Pair extends Context.Service<
   Pair,
@@ -73,23 +54,13 @@ const pairLayer = Layer.effect(
     })
     yield* (yield* BotRepository).update(bot).pipe(Effect.orDie)
 
-    const portA = yield* Effect.promise(freePort)
-    const env = {
-      DATABASE_URL: Redacted.value(database.url),
-      PUBLIC_URL: `http://127.0.0.1:${portA}`,
-      TELEGRAM_API_ROOT: telegram.apiRoot.toString(),
-      OPENAI_BASE_URL: openai.baseUrl.toString(),
-      OPENAI_API_KEY: "sk-test",
-      SECRETS_KEY,
-      ADMIN_EMAIL: ADMIN.email,
-      ADMIN_PASSWORD: ADMIN.password,
-      API_RATE_LIMIT_PER_MINUTE: String(API_LIMIT),
-      LOG_LEVEL: "error"
-    }
-    const [a, b] = yield* Effect.all([serverProcess({ ...env, PORT: String(portA) }), serverProcess(env)], {
-      concurrency: 2
-    })
-    yield* Effect.promise(() => Promise.all([waitUntilReady(a, 60_000), waitUntilReady(b, 60_000)]))
+    const { a, b } = yield* serverPair(
+      processEnv(database, telegram, openai, SECRETS_KEY, {
+        ADMIN_EMAIL: ADMIN.email,
+        ADMIN_PASSWORD: ADMIN.password,
+        API_RATE_LIMIT_PER_MINUTE: String(API_LIMIT)
+      })
+    )
     return Pair.of({ a, b, bot, telegram, openai })
   })
 ).pipe(Layer.provideMerge(storage))

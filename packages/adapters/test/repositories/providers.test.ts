@@ -3,14 +3,16 @@
  * in-memory twin: unique names whatever their case, order by name, and no
  * delete while a bot points at the provider.
  */
+
 import { BotRepository, ProviderRepository } from "@botfleet/application"
-import { Bot, BotId, Provider, ProviderId } from "@botfleet/domain"
+import { Bot, Provider, ProviderId } from "@botfleet/domain"
 import { serverUrl, TestDatabase } from "@botfleet/testing"
 import { assert, layer } from "@effect/vitest"
 import { Effect, Exit, Layer } from "effect"
 import * as RepositoriesMemory from "../../src/memory/RepositoriesMemory.ts"
 import * as Database from "../../src/postgres/Database.ts"
 import * as RepositoriesPg from "../../src/postgres/repositories/RepositoriesPg.ts"
+import { storedBot } from "./fixtures.ts"
 
 const at = new Date(Date.UTC(2026, 0, 1))
 
@@ -28,26 +30,8 @@ const makeProvider = (name: string, fields: Partial<ConstructorParameters<typeof
     ...fields
   })
 
-const makeBot = (providerId: ProviderId | null) => {
-  const telegramBotId = 8_000_000_000 + Math.floor(Math.random() * 1_000_000)
-  return new Bot({
-    id: BotId.make(crypto.randomUUID()),
-    name: `provided-${telegramBotId}`,
-    tokenCiphertext: "c",
-    tokenHint: "h",
-    telegramBotId,
-    username: `p${telegramBotId}_bot`,
-    webhookSecret: "s",
-    model: null,
-    systemPrompt: "",
-    startMessage: "",
-    helpMessage: "",
-    errorMessage: "",
-    historyLimit: 20,
-    active: false,
-    lastError: null,
-    lastErrorAt: null,
-    pollingOffset: 0,
+const makeBot = (providerId: ProviderId | null) =>
+  storedBot({
     createdAt: at,
     updatedAt: at,
     providerId,
@@ -55,7 +39,6 @@ const makeBot = (providerId: ProviderId | null) => {
     temperature: 0.7,
     maxOutputTokens: 512
   })
-}
 
 const contract = (name: string, repositories: Layer.Layer<ProviderRepository | BotRepository>) =>
   layer(repositories)(`ProviderRepository on ${name}`, (it) => {

@@ -1,11 +1,11 @@
 import { BotRepository, Transactions } from "@botfleet/application"
-import { Bot, BotId } from "@botfleet/domain"
 import { serverUrl, TestDatabase } from "@botfleet/testing"
 import { assert, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import * as RepositoriesMemory from "../../src/memory/RepositoriesMemory.ts"
 import * as Database from "../../src/postgres/Database.ts"
 import * as RepositoriesPg from "../../src/postgres/repositories/RepositoriesPg.ts"
+import { storedBot } from "./fixtures.ts"
 import { repositoryContract } from "./repositoryContract.ts"
 
 const postgres = RepositoriesPg.layer.pipe(Layer.provide(TestDatabase.layer(serverUrl(), Database.layerAt)))
@@ -13,30 +13,7 @@ const postgres = RepositoriesPg.layer.pipe(Layer.provide(TestDatabase.layer(serv
 repositoryContract("postgres", postgres)
 repositoryContract("memory", RepositoriesMemory.layer)
 
-const bot = () => {
-  const telegramBotId = 6_000_000_000 + Math.floor(Math.random() * 1_000_000)
-  return new Bot({
-    id: BotId.make(crypto.randomUUID()),
-    name: `tx-${telegramBotId}`,
-    tokenCiphertext: "c",
-    tokenHint: "h",
-    telegramBotId,
-    username: `tx${telegramBotId}_bot`,
-    webhookSecret: "s",
-    model: null,
-    systemPrompt: "",
-    startMessage: "",
-    helpMessage: "",
-    errorMessage: "",
-    historyLimit: 20,
-    active: false,
-    lastError: null,
-    lastErrorAt: null,
-    pollingOffset: 0,
-    createdAt: new Date(0),
-    updatedAt: new Date(0)
-  })
-}
+const bot = () => storedBot()
 
 // Only Postgres rolls back; the in-memory Transactions documents that it does not.
 layer(postgres)("postgres transactions", (it) => {

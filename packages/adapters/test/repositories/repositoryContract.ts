@@ -6,6 +6,7 @@
  * Tests of one block share one database (or one set of tables): each makes
  * its own bots, users and chats, and only looks at those.
  */
+
 import {
   BotRepository,
   ChatRepository,
@@ -16,7 +17,6 @@ import {
 } from "@botfleet/application"
 import {
   Bot,
-  BotId,
   Chat,
   ChatId,
   type DomainEffect,
@@ -27,41 +27,17 @@ import {
 } from "@botfleet/domain"
 import { assert, layer } from "@effect/vitest"
 import { Effect, Exit, type Layer, Option } from "effect"
+import { storedBot, uniqueTelegramId } from "./fixtures.ts"
 
 export type Repositories = Transactions | BotRepository | ChatRepository | MessageRepository | EffectOutbox
 
-let counter = 0
 /** Unique per test run, and large: Telegram ids no longer fit in 32 bits. */
-const nextTelegramId = () => 7_000_000_000 + Math.floor(Math.random() * 1_000_000) * 1000 + ++counter
+const nextTelegramId = uniqueTelegramId
 
 /** Whole milliseconds, the precision both implementations keep. */
 const at = (seconds: number) => new Date(Date.UTC(2025, 0, 1) + seconds * 1000)
 
-const makeBot = (fields: Partial<ConstructorParameters<typeof Bot>[0]> = {}) => {
-  const telegramBotId = nextTelegramId()
-  return new Bot({
-    id: BotId.make(crypto.randomUUID()),
-    name: `bot-${telegramBotId}`,
-    tokenCiphertext: "v1:ciphertext",
-    tokenHint: `${telegramBotId}:…abcd`,
-    telegramBotId,
-    username: `bot${telegramBotId}_bot`,
-    webhookSecret: "secret",
-    model: null,
-    systemPrompt: "Be brief.",
-    startMessage: "Hello",
-    helpMessage: "Help",
-    errorMessage: "Oops",
-    historyLimit: 20,
-    active: false,
-    lastError: null,
-    lastErrorAt: null,
-    pollingOffset: 0,
-    createdAt: at(0),
-    updatedAt: at(0),
-    ...fields
-  })
-}
+const makeBot = storedBot
 
 const makeUser = (fields: Partial<ConstructorParameters<typeof TgUser>[0]> = {}) =>
   new TgUser({

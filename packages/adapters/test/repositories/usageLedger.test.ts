@@ -3,8 +3,9 @@
  * claim under concurrency: two independent connection pools (as two server
  * processes would have) reserve for the same user and bot at once.
  */
+
 import { BotRepository, type UsageKey, UsageLedger } from "@botfleet/application"
-import { Bot, BotId, MessageId, NO_LIMITS } from "@botfleet/domain"
+import { type Bot, MessageId, NO_LIMITS } from "@botfleet/domain"
 import { serverUrl, TestDatabase } from "@botfleet/testing"
 import { assert, layer } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
@@ -12,34 +13,11 @@ import * as RepositoriesMemory from "../../src/memory/RepositoriesMemory.ts"
 import * as Database from "../../src/postgres/Database.ts"
 import * as RepositoriesPg from "../../src/postgres/repositories/RepositoriesPg.ts"
 import * as UsageLedgerPg from "../../src/postgres/repositories/UsageLedgerPg.ts"
+import { storedBot } from "./fixtures.ts"
 
 const at = new Date("2026-05-20T12:00:30Z")
 
-const makeBot = (fields: Partial<ConstructorParameters<typeof Bot>[0]> = {}) => {
-  const telegramBotId = 5_000_000_000 + Math.floor(Math.random() * 1_000_000)
-  return new Bot({
-    id: BotId.make(crypto.randomUUID()),
-    name: `usage-${telegramBotId}`,
-    tokenCiphertext: "c",
-    tokenHint: "h",
-    telegramBotId,
-    username: `usage${telegramBotId}_bot`,
-    webhookSecret: "s",
-    model: null,
-    systemPrompt: "",
-    startMessage: "",
-    helpMessage: "",
-    errorMessage: "",
-    historyLimit: 20,
-    active: false,
-    lastError: null,
-    lastErrorAt: null,
-    pollingOffset: 0,
-    createdAt: new Date(0),
-    updatedAt: new Date(0),
-    ...fields
-  })
-}
+const makeBot = storedBot
 
 const key = (bot: Bot, userId: number | null): UsageKey => ({
   botId: bot.id,

@@ -7,7 +7,8 @@ import { randomBytes } from "node:crypto"
 import { BotRepositoryPg, SecretBoxAes } from "@botfleet/adapters"
 import { Database } from "@botfleet/adapters/postgres"
 import { type FakeOpenAI, type FakeTelegram, serverUrl, TestDatabase } from "@botfleet/testing"
-import { Layer, Redacted } from "effect"
+import { Effect, Layer, Redacted } from "effect"
+import { freePort, startServerProcess, waitUntilReady } from "./serverProcess.ts"
 
 /** One key per test file: the processes decrypt the tokens the test stored. */
 export const newSecretsKey = () => randomBytes(32).toString("base64")
@@ -33,3 +34,33 @@ export const processEnv = (
   LOG_LEVEL: "error",
   ...extra
 })
+
+/** A server child, stopped (SIGTERM, then SIGKILL after 10 s) when the scope closes, unless already gone. */
+export const scopedServerProcess = (env: Record<string, string>) =>
+  Effect.acquireRelease(
+    Effect.promise(() => startServerProcess(env)),
+    (server) =>
+      Effect.promise(async () => {
+        if (server.child.exitCode !== null || server.child.signalCode !== null) return
+        server.child.kill("SIGTERM")
+        const timer = setTimeout(() => server.child.kill("SIGKILL"), 10_000)
+        await server.exited
+        clearTimeout(timer)
+      })
+  )
+
+/**
+ * Two server processes on one database, both ready: webhooks are registered at
+ * the first (its address is PUBLIC_URL), updates may be posted to either.
+ */
+export const serverPair = (env: Record<string, string>) =>
+  Effect.gen(function* () {
+    const portA = yield* Effect.promise(freePort)
+    const shared = { ...env, PUBLIC_URL: `http://127.0.0.1:${portA}` }
+    const [a, b] = yield* Effect.all(
+      [scopedServerProcess({ ...shared, PORT: String(portA) }), scopedServerProcess(shared)],
+      { concurrency: 2 }
+    )
+    yield* Effect.promise(() => Promise.all([waitUntilReady(a, 60_000), waitUntilReady(b, 60_000)]))
+    return { a, b }
+  })
