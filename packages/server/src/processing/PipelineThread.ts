@@ -82,6 +82,8 @@ export const layer = (config: AppConfigShape) =>
 
       const exited = (worker: Worker) =>
         Effect.callback<number>((resume) => {
+          // A thread that has ended has threadId -1 and will not emit "exit" again.
+          if (worker.threadId === -1) return resume(Effect.succeed(0))
           worker.once("exit", (code) => resume(Effect.succeed(code)))
         })
 
