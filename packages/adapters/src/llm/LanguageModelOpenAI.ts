@@ -425,7 +425,8 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
         return Stream.fromAsyncIterable(
           opened.chunks,
           (cause) =>
-            classify(stall.timedOut ? new APIConnectionTimeoutError() : cause, opened.model, target.scrub).error
+            classify(stall.timedOut ? new APIConnectionTimeoutError() : cause, opened.model, target.scrub)
+              .error
         ).pipe(
           Stream.onStart(watch),
           Stream.ensuring(unwatch),
