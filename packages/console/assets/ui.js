@@ -129,3 +129,29 @@ export const botPicker = (bots, botId, attributes = { id: "filter-bot", name: "b
   select.value = botId
   return select
 }
+
+/**
+ * A table in a flush card. A column is its label, or `{ label, num, title }`
+ * (num: right-aligned figures), or `{ hidden: label }` for a column only
+ * screen readers name (row actions). `body` is the tbody.
+ */
+export const dataTable = (columns, body) =>
+  h(
+    "div",
+    { class: "card flush" },
+    h("table", { class: "table responsive" }, h("thead", {}, h("tr", {}, columns.map(headerCell))), body)
+  )
+
+const headerCell = (column) => {
+  if (typeof column === "string") return h("th", { scope: "col" }, column)
+  if (column.hidden) return h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, column.hidden))
+  return h(
+    "th",
+    {
+      scope: "col",
+      ...(column.num ? { class: "num" } : {}),
+      ...(column.title ? { title: column.title } : {})
+    },
+    column.label
+  )
+}

@@ -23,17 +23,10 @@ import {
   postUpdate,
   layer as serverLayer,
   settled,
+  storedUpdates,
   TestServer,
   textUpdate
 } from "./support/inProcessServer.ts"
-
-const storedUpdates = (server: TestServer["Service"], botId: string) =>
-  Effect.map(
-    server.sql<{
-      count: number
-    }>`SELECT count(*)::int AS count FROM telegram_updates WHERE bot_id = ${botId}`,
-    (rows) => rows[0]!.count
-  ).pipe(Effect.orDie)
 
 const countRows = (server: TestServer["Service"], table: "bots" | "messages" | "admins") =>
   Effect.map(

@@ -8,17 +8,10 @@ import {
   eventually,
   postUpdate,
   layer as serverLayer,
+  storedUpdates,
   TestServer,
   textUpdate
 } from "./support/inProcessServer.ts"
-
-const storedUpdates = (server: TestServer["Service"], botId: string) =>
-  Effect.map(
-    server.sql<{
-      count: number
-    }>`SELECT count(*)::int AS count FROM telegram_updates WHERE bot_id = ${botId}`,
-    (rows) => rows[0]!.count
-  ).pipe(Effect.orDie)
 
 layer(serverLayer(), { timeout: 60_000, excludeTestServices: true })("webhook", (it) => {
   it.effect("enabling a bot registers our webhook URL and its secret with Telegram", () =>

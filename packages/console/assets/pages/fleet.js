@@ -5,7 +5,16 @@
 import { api, query } from "../api.js"
 import { append, h, replace } from "../dom.js"
 import { count, usd } from "../format.js"
-import { actionButton, botStatus, emptyState, errorNotice, loading, pageHeader, toast } from "../ui.js"
+import {
+  actionButton,
+  botStatus,
+  dataTable,
+  emptyState,
+  errorNotice,
+  loading,
+  pageHeader,
+  toast
+} from "../ui.js"
 
 /** Per-bot numbers come from /api/stats, one bot per request; a few at a time. */
 const STATS_CONCURRENCY = 4
@@ -112,29 +121,17 @@ export const render = async (container, { isActive }) => {
   const rows = bots.map(rowFor)
   replace(
     body,
-    h(
-      "div",
-      { class: "card flush" },
-      h(
-        "table",
-        { class: "table responsive" },
-        h(
-          "thead",
-          {},
-          h(
-            "tr",
-            {},
-            h("th", { scope: "col" }, "Bot"),
-            h("th", { scope: "col" }, "Status"),
-            h("th", { scope: "col" }, "Mode"),
-            h("th", { scope: "col" }, "Model"),
-            h("th", { scope: "col", class: "num" }, "Replies"),
-            h("th", { scope: "col", class: "num" }, "Cost"),
-            h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions"))
-          )
-        ),
-        h("tbody", {}, rows)
-      )
+    dataTable(
+      [
+        "Bot",
+        "Status",
+        "Mode",
+        "Model",
+        { label: "Replies", num: true },
+        { label: "Cost", num: true },
+        { hidden: "Actions" }
+      ],
+      h("tbody", {}, rows)
     )
   )
   await loadDayStats(bots, (botId, stats) => {

@@ -5,7 +5,7 @@
 import { api } from "../api.js"
 import { append, h, replace } from "../dom.js"
 import { ago, dateTime, milliseconds } from "../format.js"
-import { badge, emptyState, errorNotice, loading, pageHeader } from "../ui.js"
+import { badge, dataTable, emptyState, errorNotice, loading, pageHeader } from "../ui.js"
 
 const REFRESH_MS = 10_000
 
@@ -78,28 +78,9 @@ export const render = async (container, { isActive, onLeave }) => {
     if (!body.contains(rows)) {
       replace(
         body,
-        h(
-          "div",
-          { class: "card flush" },
-          h(
-            "table",
-            { class: "table responsive" },
-            h(
-              "thead",
-              {},
-              h(
-                "tr",
-                {},
-                h("th", { scope: "col" }, "Job"),
-                h("th", { scope: "col" }, "Last run"),
-                h("th", { scope: "col" }, "Outcome"),
-                h("th", { scope: "col", class: "num" }, "Duration"),
-                h("th", { scope: "col" }, "Detail"),
-                h("th", { scope: "col" }, "Next tick")
-              )
-            ),
-            rows
-          )
+        dataTable(
+          ["Job", "Last run", "Outcome", { label: "Duration", num: true }, "Detail", "Next tick"],
+          rows
         )
       )
     }

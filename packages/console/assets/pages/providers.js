@@ -5,7 +5,7 @@
  */
 import { api } from "../api.js"
 import { append, h, replace } from "../dom.js"
-import { emptyState, errorNotice, loading, pageHeader } from "../ui.js"
+import { dataTable, emptyState, errorNotice, loading, pageHeader } from "../ui.js"
 
 const rowOf = (provider) =>
   h(
@@ -64,26 +64,6 @@ export const render = async (container, { isActive }) => {
   }
   replace(
     body,
-    h(
-      "div",
-      { class: "card flush" },
-      h(
-        "table",
-        { class: "table responsive" },
-        h(
-          "thead",
-          {},
-          h(
-            "tr",
-            {},
-            h("th", { scope: "col" }, "Provider"),
-            h("th", { scope: "col" }, "Key"),
-            h("th", { scope: "col" }, "Default model"),
-            h("th", { scope: "col" }, "Used by")
-          )
-        ),
-        h("tbody", {}, providers.map(rowOf))
-      )
-    )
+    dataTable(["Provider", "Key", "Default model", "Used by"], h("tbody", {}, providers.map(rowOf)))
   )
 }

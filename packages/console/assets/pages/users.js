@@ -5,7 +5,7 @@
 import { api, query } from "../api.js"
 import { append, h, replace } from "../dom.js"
 import { count, usd } from "../format.js"
-import { actionButton, badge, emptyState, errorNotice, loading, pageHeader, toast } from "../ui.js"
+import { actionButton, badge, dataTable, emptyState, errorNotice, loading, pageHeader, toast } from "../ui.js"
 
 const PAGE_SIZE = 50
 
@@ -142,28 +142,16 @@ export const render = async (container, { params, isActive }) => {
   }
   replace(
     list,
-    h(
-      "div",
-      { class: "card flush" },
-      h(
-        "table",
-        { class: "table responsive" },
-        h(
-          "thead",
-          {},
-          h(
-            "tr",
-            {},
-            h("th", { scope: "col" }, "User"),
-            h("th", { scope: "col" }, "Today"),
-            h("th", { scope: "col" }, "This month"),
-            h("th", { scope: "col", class: "num", title: "Refused messages today / this month" }, "Refused"),
-            h("th", { scope: "col" }, "Status"),
-            h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions"))
-          )
-        ),
-        rows
-      )
+    dataTable(
+      [
+        "User",
+        "Today",
+        "This month",
+        { label: "Refused", num: true, title: "Refused messages today / this month" },
+        "Status",
+        { hidden: "Actions" }
+      ],
+      rows
     ),
     more
   )

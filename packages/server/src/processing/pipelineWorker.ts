@@ -4,9 +4,9 @@
  * metrics requests, draining when told to stop.
  */
 import { parentPort } from "node:worker_threads"
-import { Cause, Context, Effect, Exit, Fiber, Layer, Scope } from "effect"
+import { Cause, Context, Effect, Exit, Layer, Scope } from "effect"
 import { PrometheusMetrics } from "effect/observability"
-import { loadAppConfig } from "../config/AppConfig.ts"
+import { type AppConfigShape, loadAppConfig } from "../config/AppConfig.ts"
 import { pipelineLayer } from "../layers.ts"
 import * as Logging from "../observability/Logging.ts"
 import { startupFailureLine } from "../startupFailure.ts"
@@ -17,8 +17,7 @@ const port = parentPort
 if (port === null) throw new Error("pipelineWorker.ts runs as a worker thread of the server")
 const send = (message: FromPipeline) => port.postMessage(message)
 
-const program = Effect.gen(function* () {
-  const config = yield* loadAppConfig
+const program = Effect.fnUntraced(function* (config: AppConfigShape) {
   const scope = yield* Scope.make()
   const context = yield* Layer.buildWithScope(pipelineLayer(config), scope)
   const dispatcher = Context.get(context, Dispatcher)
@@ -47,18 +46,15 @@ const program = Effect.gen(function* () {
   send({ type: "ready" })
 })
 
-const logged = Effect.gen(function* () {
-  const config = yield* loadAppConfig
-  return yield* program.pipe(
-    Effect.provide(Logging.layer({ format: config.logFormat, level: config.logLevel }))
-  )
-})
-
-const fiber = Effect.runFork(
-  logged.pipe(
+Effect.runFork(
+  Effect.gen(function* () {
+    const config = yield* loadAppConfig
+    yield* program(config).pipe(
+      Effect.provide(Logging.layer({ format: config.logFormat, level: config.logLevel }))
+    )
+  }).pipe(
     Effect.catchCause((cause) =>
       Effect.sync(() => send({ type: "failed", message: startupFailureLine(Cause.squash(cause)) }))
     )
   )
 )
-void Fiber.await(fiber)

@@ -184,6 +184,15 @@ export const eventuallyEffect = <A, E, R>(
   })
 
 /** Waits until every update of the bot is processed and none of its messages is still pending. */
+/** How many updates of a bot the inbox holds, whatever their state. */
+export const storedUpdates = (server: TestServer["Service"], botId: string) =>
+  Effect.map(
+    server.sql<{
+      count: number
+    }>`SELECT count(*)::int AS count FROM telegram_updates WHERE bot_id = ${botId}`,
+    (rows) => rows[0]!.count
+  ).pipe(Effect.orDie)
+
 export const settled = (server: TestServer["Service"], botId: string) =>
   eventuallyEffect(
     Effect.map(
