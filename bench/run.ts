@@ -5,7 +5,7 @@
  *
  *   npm run bench                 every scenario
  *   npm run bench -- mixed hot    some (mixed, ingest, e2e, e2e-slow-llm, hot, rest, polling,
- *                                 polling-10k, scale)
+ *                                 polling-10k, scale, parts)
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import os from "node:os"
@@ -13,6 +13,7 @@ import path from "node:path"
 import { Database, startEmbeddedPostgres } from "@botfleet/adapters/postgres"
 import { Effect, Exit, Layer, Option, Redacted, Scope } from "effect"
 import { SqlClient } from "effect/sql"
+import { parts } from "./parts.ts"
 import {
   cpuSeconds,
   type PostItem,
@@ -291,6 +292,12 @@ const main = async () => {
         "scale",
         async () => {
           results.push(...(await scaleOut(databaseUrl)))
+        }
+      ],
+      [
+        "parts",
+        async () => {
+          results.push(...(await parts(databaseUrl)))
         }
       ]
     ]

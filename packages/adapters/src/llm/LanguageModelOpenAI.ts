@@ -1,8 +1,9 @@
 /**
- * LanguageModel through the `openai` SDK's chat completions, against OpenAI or
- * any compatible server (OPENAI_BASE_URL). The SDK's own retries are off: ours
- * are classified (only rate limits, timeouts and outages are retried), traced
- * per attempt, and followed by one try of the fallback model.
+ * LanguageModel through chat completions, against OpenAI or any compatible
+ * server (OPENAI_BASE_URL): the `openai` SDK's wire types and errors over a
+ * lean HTTP client (chatCompletionsHttp.ts, for speed). Retries are ours:
+ * classified (only rate limits, timeouts and outages are retried), traced per
+ * attempt, and followed by one try of the fallback model.
  *
  * providers (issue 12): a request may name a stored provider's endpoint; each
  * provider gets its own client, kept until the provider changes (its version).
@@ -19,7 +20,9 @@ import {
   type ModelEndpoint
 } from "@botfleet/application"
 import { Duration, Effect, Layer, Redacted, Schedule, Stream } from "effect"
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai"
+import type OpenAI from "openai"
+import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai"
+import { createCompletion, type Endpoint, endpoint, openCompletionStream } from "./chatCompletionsHttp.ts"
 import { costOf, type PriceTable, priceOf } from "./prices.ts"
 
 export interface LanguageModelOpenAIOptions {
@@ -37,8 +40,7 @@ export interface LanguageModelOpenAIOptions {
 }
 
 const OPENAI_API = "https://api.openai.com/v1"
-// The SDK refuses to start without a key (or reads OPENAI_API_KEY behind our
-// back); servers that need none ignore the header.
+// Servers that need no key ignore the header.
 const KEYLESS_PLACEHOLDER = "no-api-key-configured"
 // A server asking for a longer pause is better served by the caller's own
 // (durable) backoff than by holding this request open.
@@ -156,7 +158,7 @@ const combine = (primary: LlmError, fallback: LlmError): LlmError => {
 
 /** One server with its key: the client, how to hide the key, and how to price its answers. */
 interface Target {
-  readonly client: OpenAI
+  readonly endpoint: Endpoint
   readonly scrub: (text: string) => string
   readonly prices: PriceTable
   /**
@@ -188,21 +190,14 @@ const toWire = (turn: ChatTurn): OpenAI.Chat.ChatCompletionMessageParam => {
 
 export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Service"] => {
   const requestTimeout = Duration.fromInputUnsafe(options.requestTimeout ?? Duration.seconds(60))
+  const timeoutMs = Duration.toMillis(requestTimeout)
   const maxRetries = Math.max(0, options.maxRetries ?? 2)
   const schedule = retrySchedule(maxRetries)
 
   const targetFor = (secret: string | undefined, baseUrl: string, prices: PriceTable): Target => ({
     // Servers may echo the key in their messages (OpenAI masks it, others may not).
     scrub: (text: string) => (secret ? text.split(secret).join("[redacted]") : text),
-    client: new OpenAI({
-      apiKey: secret || KEYLESS_PLACEHOLDER,
-      // Explicit, or the SDK would read OPENAI_BASE_URL itself.
-      baseURL: baseUrl,
-      timeout: Duration.toMillis(requestTimeout),
-      maxRetries: 0,
-      // Our spans and errors say what happened; the SDK's console lines would break JSON logs.
-      logLevel: "off"
-    }),
+    endpoint: endpoint(baseUrl, secret || KEYLESS_PLACEHOLDER),
     prices,
     tokenLimitField: new URL(baseUrl).hostname === "api.openai.com" ? "max_completion_tokens" : "max_tokens"
   })
@@ -235,18 +230,16 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
 
   const attemptOnce = (target: Target, request: CompletionRequest, model: string, attempt: number) =>
     Effect.tryPromise({
+      // The timeout covers the whole answer, body included.
       try: (signal) =>
-        target.client.chat.completions.create(
+        createCompletion(
+          target.endpoint,
           { model, messages: request.messages.map(toWire), ...tuningOf(target, request) },
-          { signal }
+          signal,
+          timeoutMs
         ),
       catch: (cause) => classify(cause, model, target.scrub)
     }).pipe(
-      // The SDK's timer stops at the response headers; this one also covers the body.
-      Effect.timeoutOrElse({
-        duration: requestTimeout,
-        orElse: () => Effect.fail(classify(new APIConnectionTimeoutError(), model, target.scrub))
-      }),
       Effect.flatMap((response): Effect.Effect<Answer, Failed> => {
         const choice = response.choices[0]
         const text = choice?.message.content ?? choice?.message.refusal ?? ""
@@ -336,7 +329,8 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
   const openOnce = (target: Target, request: CompletionRequest, model: string, attempt: number) =>
     Effect.tryPromise({
       try: (signal) =>
-        target.client.chat.completions.create(
+        openCompletionStream(
+          target.endpoint,
           {
             model,
             messages: request.messages.map(toWire),
@@ -345,14 +339,11 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
             // The last chunk then carries the token counts.
             stream_options: { include_usage: true }
           },
-          { signal }
+          signal,
+          timeoutMs
         ),
       catch: (cause) => classify(cause, model, target.scrub)
     }).pipe(
-      Effect.timeoutOrElse({
-        duration: requestTimeout,
-        orElse: () => Effect.fail(classify(new APIConnectionTimeoutError(), model, target.scrub))
-      }),
       Effect.tapError((failed) => Effect.annotateCurrentSpan("llm.error_kind", failed.error.kind)),
       Effect.withSpan("LanguageModel.attempt", {
         attributes: { "llm.model": model, "llm.attempt": attempt, "llm.stream": true }
@@ -390,8 +381,8 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
         const watch = Effect.sync(() => {
           stall.timer = setTimeout(() => {
             stall.timedOut = true
-            opened.chunks.controller.abort()
-          }, Duration.toMillis(requestTimeout))
+            opened.chunks.abort()
+          }, timeoutMs)
         })
         const unwatch = Effect.sync(() => clearTimeout(stall.timer))
         const finished = Effect.suspend((): Effect.Effect<CompletionEvent, LlmError> => {
@@ -430,19 +421,23 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
         ).pipe(
           Stream.onStart(watch),
           Stream.ensuring(unwatch),
-          Stream.map((chunk): ReadonlyArray<CompletionEvent> => {
+          Stream.map((chunks): ReadonlyArray<CompletionEvent> => {
             stall.timer?.refresh()
-            if (chunk.model) answer.model = chunk.model
-            if (chunk.usage) {
-              answer.inputTokens = chunk.usage.prompt_tokens
-              answer.outputTokens = chunk.usage.completion_tokens
+            const events: Array<CompletionEvent> = []
+            for (const chunk of chunks) {
+              if (chunk.model) answer.model = chunk.model
+              if (chunk.usage) {
+                answer.inputTokens = chunk.usage.prompt_tokens
+                answer.outputTokens = chunk.usage.completion_tokens
+              }
+              const choice = chunk.choices[0]
+              if (choice?.finish_reason) answer.finish = choice.finish_reason
+              const text = choice?.delta.content ?? choice?.delta.refusal ?? ""
+              if (text === "") continue
+              answer.text += text
+              events.push({ _tag: "TextDelta", text })
             }
-            const choice = chunk.choices[0]
-            if (choice?.finish_reason) answer.finish = choice.finish_reason
-            const text = choice?.delta.content ?? choice?.delta.refusal ?? ""
-            if (text === "") return []
-            answer.text += text
-            return [{ _tag: "TextDelta", text }]
+            return events
           }),
           Stream.flattenIterable,
           Stream.concat(Stream.fromEffect(finished))
