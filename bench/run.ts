@@ -13,7 +13,6 @@ import path from "node:path"
 import { Database, startEmbeddedPostgres } from "@botfleet/adapters/postgres"
 import { Effect, Exit, Layer, Option, Redacted, Scope } from "effect"
 import { SqlClient } from "effect/sql"
-import { parts } from "./parts.ts"
 import {
   cpuSeconds,
   type PostItem,
@@ -33,6 +32,7 @@ import {
   update,
   waitForSends
 } from "./harness.ts"
+import { parts } from "./parts.ts"
 import { scaleOut } from "./scaleOut.ts"
 
 const selected = new Set(process.argv.slice(2))

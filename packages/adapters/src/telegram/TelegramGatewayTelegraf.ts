@@ -193,7 +193,8 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
     ): Effect.Effect<A, TelegramError> => {
       const secret = Redacted.value(token)
       const attempt = Effect.tryPromise({
-        try: (signal) => within(Duration.toMillis(timeout), signal, (bounded) => run(clientFor(secret), bounded)),
+        try: (signal) =>
+          within(Duration.toMillis(timeout), signal, (bounded) => run(clientFor(secret), bounded)),
         catch: (cause) =>
           cause === TIMED_OUT ? timedOut(method, timeout) : toTelegramError(method, cause, secret)
       })
