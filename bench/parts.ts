@@ -5,7 +5,7 @@
  * The `openai` SDK's own call is measured beside ours, to show why the hot
  * path does not use it (see chatCompletionsHttp.ts).
  */
-import { LanguageModelOpenAI, TelegramGatewayTelegraf } from "@botfleet/adapters"
+import { LanguageModelOpenAI, TelegramGatewayHttp } from "@botfleet/adapters"
 import { Database } from "@botfleet/adapters/postgres"
 import { TelegramGateway } from "@botfleet/application"
 import { Effect, Layer, Redacted, Stream } from "effect"
@@ -74,7 +74,7 @@ export const parts = async (databaseUrl: string): Promise<Array<Row>> => {
       }).pipe(
         Effect.provide(
           Layer.mergeAll(
-            TelegramGatewayTelegraf.layer({ apiRoot: new URL(fakes.telegramApiRoot) }),
+            TelegramGatewayHttp.layer({ apiRoot: new URL(fakes.telegramApiRoot) }),
             Database.clientLayer(Redacted.make(databaseUrl), 2)
           )
         ),

@@ -26,5 +26,5 @@ export * as MaintenancePg from "./scheduler/MaintenancePg.ts"
 // conversations (issue 11)
 export * as TranscriberMemory from "./speech/TranscriberMemory.ts"
 export * as TranscriberOpenAI from "./speech/TranscriberOpenAI.ts"
+export * as TelegramGatewayHttp from "./telegram/TelegramGatewayHttp.ts"
 export * as TelegramGatewayMemory from "./telegram/TelegramGatewayMemory.ts"
-export * as TelegramGatewayTelegraf from "./telegram/TelegramGatewayTelegraf.ts"

@@ -17,7 +17,7 @@ import {
   RepositoriesPg,
   SecretBoxAes,
   StatsRepositoryPg,
-  TelegramGatewayTelegraf,
+  TelegramGatewayHttp,
   TranscriberOpenAI,
   UpdateInboxPg
 } from "@botfleet/adapters"
@@ -70,7 +70,7 @@ export const adaptersLayer = (config: AppConfigShape) =>
     AdminRepositoryPg.layer,
     AdminRepositoryPg.sessionsLayer,
     PasswordHasherArgon2.layer,
-    TelegramGatewayTelegraf.layer({ apiRoot: config.telegramApiRoot }),
+    TelegramGatewayHttp.layer({ apiRoot: config.telegramApiRoot }),
     instrumentLanguageModel(
       LanguageModelOpenAI.layer({
         apiKey: Option.getOrUndefined(config.openaiApiKey),

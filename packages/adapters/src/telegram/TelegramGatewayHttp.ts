@@ -1,9 +1,9 @@
 /**
- * The Telegram Bot API through telegraf's `Telegram` client: one client per bot,
- * a timeout, a span and bounded retries on every call, and failures mapped to
- * the port's `TelegramError` with the token scrubbed out of every message.
+ * The Telegram Bot API as JSON POSTs (botApiHttp.ts: one pool of kept-alive
+ * sockets for every bot, typed by telegraf's Bot API types), with a timeout,
+ * a span and bounded retries on every call, and failures mapped to the port's
+ * `TelegramError` with the token scrubbed out of every message.
  */
-import { createHash } from "node:crypto"
 import {
   type MessageDraftInput,
   type SendMessageInput,
@@ -13,15 +13,14 @@ import {
   type WebhookInfo
 } from "@botfleet/application"
 import { Duration, Effect, Layer, Random, Redacted } from "effect"
-import { TelegramError as TelegrafError, Telegram } from "telegraf"
+import { TelegramError as TelegrafError } from "telegraf"
+import * as BotApi from "./botApiHttp.ts"
 
 export interface Options {
   /** The Bot API base URL (`TELEGRAM_API_ROOT`). */
   readonly apiRoot: URL
   /** Per attempt; getUpdates adds its long-poll timeout to it. Default 10 s. */
   readonly requestTimeout?: Duration.Input | undefined
-  /** How many bot clients to keep; the least recently used is dropped. Default 1000. */
-  readonly maxClients?: number | undefined
 }
 
 /** Update kinds the bots handle, for both webhooks and long polling. */
@@ -33,7 +32,7 @@ const MAX_RETRY_AFTER_SECONDS = 30
 const MAX_UNAVAILABLE_RETRIES = 2
 const BACKOFF_BASE_MILLIS = 200
 
-/** telegraf puts the request URL (with the token) into network error messages. */
+/** Network error messages may carry the request URL, which holds the token. */
 const TOKEN_IN_TEXT = /bot\d+:[A-Za-z0-9_-]+/g
 
 export const scrubToken = (text: string, token?: string): string => {
@@ -52,7 +51,7 @@ const kindOf = (status: number): TelegramError["kind"] => {
   return "bad_request"
 }
 
-/** Maps what telegraf threw; anything without an API answer is a network failure. */
+/** Maps an API error (telegraf's class, as botApiHttp throws it); anything without an API answer is a network failure. */
 export const toTelegramError = (method: string, cause: unknown, token?: string): TelegramError => {
   if (cause instanceof TelegrafError) {
     const status = Number.isInteger(cause.code) ? cause.code : null
@@ -123,10 +122,6 @@ const withRetries = <A>(
   return loop(0, 0)
 }
 
-/** telegraf types `signal` with the old `abort-controller` shim; node-fetch only needs a real AbortSignal. */
-type TelegrafSignal = NonNullable<NonNullable<Parameters<Telegram["callApi"]>[2]>["signal"]>
-const telegrafSignal = (signal: AbortSignal): TelegrafSignal => signal as unknown as TelegrafSignal
-
 const TIMED_OUT = Symbol("timed out")
 
 /**
@@ -134,7 +129,7 @@ const TIMED_OUT = Symbol("timed out")
  * `ms`, rejecting with TIMED_OUT then. One timer per call: Effect's timeout
  * forks a fiber per call, which cost a third of a sendMessage.
  */
-const within = <A>(ms: number, interrupted: AbortSignal, run: (signal: TelegrafSignal) => Promise<A>) =>
+const within = <A>(ms: number, interrupted: AbortSignal, run: (signal: AbortSignal) => Promise<A>) =>
   new Promise<A>((resolve, reject) => {
     const controller = new AbortController()
     const abort = () => controller.abort()
@@ -143,7 +138,7 @@ const within = <A>(ms: number, interrupted: AbortSignal, run: (signal: TelegrafS
       reject(TIMED_OUT)
     }, ms)
     interrupted.addEventListener("abort", abort, { once: true })
-    run(telegrafSignal(controller.signal))
+    run(controller.signal)
       .then(resolve, reject)
       .finally(() => {
         clearTimeout(timer)
@@ -158,43 +153,22 @@ const traced = (method: string) =>
 export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
   Layer.sync(TelegramGateway, () => {
     const requestTimeout = Duration.fromInputUnsafe(options.requestTimeout ?? "10 seconds")
-    const maxClients = options.maxClients ?? 1000
-    // telegraf resolves "./bot<token>/<method>" against apiRoot, so a path
-    // prefix survives only with a trailing slash.
+    // "bot<token>/<method>" is resolved against apiRoot, so a path prefix survives only with a
+    // trailing slash.
     const apiRoot = options.apiRoot.href.endsWith("/") ? options.apiRoot.href : `${options.apiRoot.href}/`
-    // Keyed by a sha256, so our own cache never holds tokens in a form that gets inspected or logged.
-    const clients = new Map<string, Telegram>()
-
-    const clientFor = (token: string): Telegram => {
-      const key = createHash("sha256").update(token).digest("base64url")
-      const cached = clients.get(key)
-      if (cached !== undefined) {
-        // Re-insert: Map keeps insertion order, so the first key is the least recently used.
-        clients.delete(key)
-        clients.set(key, cached)
-        return cached
-      }
-      const client = new Telegram(token, { apiRoot, webhookReply: false })
-      clients.set(key, client)
-      if (clients.size > maxClients) {
-        const oldest = clients.keys().next()
-        if (oldest.done !== true) clients.delete(oldest.value)
-      }
-      return client
-    }
+    const api = BotApi.make(apiRoot)
 
     /** One API call: timeout per attempt (the signal aborts the HTTP request), retries, error mapping. */
     const call = <A>(
       method: string,
       token: Token,
-      run: (client: Telegram, signal: TelegrafSignal) => Promise<A>,
+      run: (secret: string, signal: AbortSignal) => Promise<A>,
       timeout: Duration.Duration = requestTimeout,
       retries = true
     ): Effect.Effect<A, TelegramError> => {
       const secret = Redacted.value(token)
       const attempt = Effect.tryPromise({
-        try: (signal) =>
-          within(Duration.toMillis(timeout), signal, (bounded) => run(clientFor(secret), bounded)),
+        try: (signal) => within(Duration.toMillis(timeout), signal, (bounded) => run(secret, bounded)),
         catch: (cause) =>
           cause === TIMED_OUT ? timedOut(method, timeout) : toTelegramError(method, cause, secret)
       })
@@ -211,7 +185,7 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
     }
 
     const getMe = traced("getMe")(function* (token: Token) {
-      const me = yield* call("getMe", token, (client, signal) => client.callApi("getMe", {}, { signal }))
+      const me = yield* call("getMe", token, (secret, signal) => api.call(secret, "getMe", {}, signal))
       return { id: me.id, username: me.username, firstName: me.first_name }
     })
 
@@ -219,25 +193,26 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
       token: Token,
       webhook: { readonly url: string; readonly secretToken: string }
     ) {
-      yield* call("setWebhook", token, (client, signal) =>
-        client.callApi(
+      yield* call("setWebhook", token, (secret, signal) =>
+        api.call(
+          secret,
           "setWebhook",
           { url: webhook.url, secret_token: webhook.secretToken, allowed_updates: ALLOWED_UPDATES },
-          { signal }
+          signal
         )
       )
     })
 
     const deleteWebhook = traced("deleteWebhook")(function* (token: Token) {
       // Pending updates are kept: the bot switches to polling and must still answer them.
-      yield* call("deleteWebhook", token, (client, signal) =>
-        client.callApi("deleteWebhook", { drop_pending_updates: false }, { signal })
+      yield* call("deleteWebhook", token, (secret, signal) =>
+        api.call(secret, "deleteWebhook", { drop_pending_updates: false }, signal)
       )
     })
 
     const getWebhookInfo = traced("getWebhookInfo")(function* (token: Token) {
-      const info = yield* call("getWebhookInfo", token, (client, signal) =>
-        client.callApi("getWebhookInfo", {}, { signal })
+      const info = yield* call("getWebhookInfo", token, (secret, signal) =>
+        api.call(secret, "getWebhookInfo", {}, signal)
       )
       const result: WebhookInfo = {
         url: info.url ?? "",
@@ -249,8 +224,9 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
     })
 
     const sendMessage = traced("sendMessage")(function* (token: Token, input: SendMessageInput) {
-      const message = yield* call("sendMessage", token, (client, signal) =>
-        client.callApi(
+      const message = yield* call("sendMessage", token, (secret, signal) =>
+        api.call(
+          secret,
           "sendMessage",
           {
             chat_id: input.chatId,
@@ -263,7 +239,7 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
                   reply_parameters: { message_id: input.replyToMessageId, allow_sending_without_reply: true }
                 })
           },
-          { signal }
+          signal
         )
       )
       return { messageId: message.message_id }
@@ -274,8 +250,8 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
       chatId: number,
       action: "typing"
     ) {
-      yield* call("sendChatAction", token, (client, signal) =>
-        client.callApi("sendChatAction", { chat_id: chatId, action }, { signal })
+      yield* call("sendChatAction", token, (secret, signal) =>
+        api.call(secret, "sendChatAction", { chat_id: chatId, action }, signal)
       )
     })
 
@@ -284,30 +260,24 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
       callbackQueryId: string,
       text?: string | undefined
     ) {
-      yield* call("answerCallbackQuery", token, (client, signal) =>
-        client.callApi(
+      yield* call("answerCallbackQuery", token, (secret, signal) =>
+        api.call(
+          secret,
           "answerCallbackQuery",
           { callback_query_id: callbackQueryId, ...(text === undefined ? {} : { text }) },
-          { signal }
+          signal
         )
       )
     })
-
-    // conversations (issue 11): telegraf's types stop at Bot API 7.1, so newer methods go through an untyped callApi.
-    const callNewer = (client: Telegram, method: string, payload: object, signal: TelegrafSignal) =>
-      (client.callApi as (m: string, p: object, o: { signal: TelegrafSignal }) => Promise<unknown>)(
-        method,
-        payload,
-        { signal }
-      )
 
     const sendMessageDraft = traced("sendMessageDraft")(function* (token: Token, input: MessageDraftInput) {
       yield* call(
         "sendMessageDraft",
         token,
-        (client, signal) =>
-          callNewer(
-            client,
+        // conversations (issue 11): newer than telegraf's Bot API types, so untyped.
+        (secret, signal) =>
+          api.callUntyped(
+            secret,
             "sendMessageDraft",
             { chat_id: input.chatId, draft_id: input.draftId, text: input.text },
             signal
@@ -355,8 +325,8 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
     }
 
     const downloadFile = traced("downloadFile")(function* (token: Token, fileId: string, maxBytes: number) {
-      const file = yield* call("getFile", token, (client, signal) =>
-        client.callApi("getFile", { file_id: fileId }, { signal })
+      const file = yield* call("getFile", token, (secret, signal) =>
+        api.call(secret, "getFile", { file_id: fileId }, signal)
       )
       if (file.file_size !== undefined && file.file_size > maxBytes) {
         return yield* new TelegramError({
@@ -384,8 +354,8 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
       token: Token,
       commands: ReadonlyArray<{ readonly command: string; readonly description: string }>
     ) {
-      yield* call("setMyCommands", token, (client, signal) =>
-        client.callApi("setMyCommands", { commands: [...commands] }, { signal })
+      yield* call("setMyCommands", token, (secret, signal) =>
+        api.call(secret, "setMyCommands", { commands: [...commands] }, signal)
       )
     })
 
@@ -396,8 +366,9 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
       const updates = yield* call(
         "getUpdates",
         token,
-        (client, signal) =>
-          client.callApi(
+        (secret, signal) =>
+          api.call(
+            secret,
             "getUpdates",
             {
               offset: poll.offset,
@@ -405,7 +376,7 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
               ...(poll.limit === undefined ? {} : { limit: poll.limit }),
               allowed_updates: ALLOWED_UPDATES
             },
-            { signal }
+            signal
           ),
         // The server holds a long poll for up to timeoutSeconds before answering.
         Duration.sum(Duration.seconds(poll.timeoutSeconds), requestTimeout)

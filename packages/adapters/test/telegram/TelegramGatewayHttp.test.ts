@@ -2,7 +2,7 @@ import { type TelegramError, TelegramGateway } from "@botfleet/application"
 import { FakeTelegram } from "@botfleet/testing"
 import { assert, layer } from "@effect/vitest"
 import { Effect, Fiber, Layer, Redacted, Tracer } from "effect"
-import * as TelegramGatewayTelegraf from "../../src/telegram/TelegramGatewayTelegraf.ts"
+import * as TelegramGatewayHttp from "../../src/telegram/TelegramGatewayHttp.ts"
 
 const SECRET = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 const token = Redacted.make(SECRET)
@@ -13,7 +13,7 @@ const Env = Layer.unwrap(
   Effect.gen(function* () {
     const fake = yield* FakeTelegram.FakeTelegram
     // Short, so the hang test times out quickly; long polls add their own timeout to it.
-    return TelegramGatewayTelegraf.layer({ apiRoot: fake.apiRoot, requestTimeout: "300 millis" })
+    return TelegramGatewayHttp.layer({ apiRoot: fake.apiRoot, requestTimeout: "300 millis" })
   })
 ).pipe(Layer.provideMerge(FakeTelegram.layer()))
 
@@ -33,7 +33,7 @@ const assertNoToken = (error: TelegramError) => {
 }
 
 // Real sockets and real time: retries and timeouts must be measured on the live clock.
-layer(Env, { excludeTestServices: true })("TelegramGatewayTelegraf against FakeTelegram", (it) => {
+layer(Env, { excludeTestServices: true })("TelegramGatewayHttp against FakeTelegram", (it) => {
   it.effect("getMe answers the bot's identity", () =>
     Effect.gen(function* () {
       const { telegram } = yield* setup
@@ -242,9 +242,7 @@ layer(Env, { excludeTestServices: true })("TelegramGatewayTelegraf against FakeT
       const url = "https://fleet.example.com/telegram/webhook/bot-1"
       yield* telegram.setWebhook(token, { url, secretToken: "s3cret" })
       assert.deepStrictEqual(fake.webhookOf(SECRET), { url, secretToken: "s3cret" })
-      assert.deepStrictEqual(fake.webhooks.at(-1)?.allowedUpdates, [
-        ...TelegramGatewayTelegraf.ALLOWED_UPDATES
-      ])
+      assert.deepStrictEqual(fake.webhooks.at(-1)?.allowedUpdates, [...TelegramGatewayHttp.ALLOWED_UPDATES])
 
       fake.pushUpdate(SECRET, { message: { text: "pending" } })
       const lastError = new Date("2025-01-02T03:04:05Z")
@@ -311,12 +309,9 @@ layer(Env, { excludeTestServices: true })("TelegramGatewayTelegraf against FakeT
   )
 })
 
-layer(
-  TelegramGatewayTelegraf.layer({ apiRoot: new URL("http://127.0.0.1:1"), requestTimeout: "2 seconds" }),
-  {
-    excludeTestServices: true
-  }
-)("TelegramGatewayTelegraf without a server", (it) => {
+layer(TelegramGatewayHttp.layer({ apiRoot: new URL("http://127.0.0.1:1"), requestTimeout: "2 seconds" }), {
+  excludeTestServices: true
+})("TelegramGatewayHttp without a server", (it) => {
   it.effect("a refused connection is unavailable and the URL's token is scrubbed", () =>
     Effect.gen(function* () {
       const telegram = yield* TelegramGateway
@@ -331,7 +326,7 @@ layer(
 layer(Layer.empty)("toTelegramError", (it) => {
   it.effect("scrubs tokens that network errors put in the URL", () =>
     Effect.sync(() => {
-      const error = TelegramGatewayTelegraf.toTelegramError(
+      const error = TelegramGatewayHttp.toTelegramError(
         "getMe",
         new Error(
           `invalid json response body at http://api.local/bot${SECRET}/getMe reason: Unexpected token <`
@@ -347,11 +342,7 @@ layer(Layer.empty)("toTelegramError", (it) => {
   it.effect("scrubs a token that does not look like one", () =>
     Effect.sync(() => {
       const odd = "not-a-normal-token"
-      const error = TelegramGatewayTelegraf.toTelegramError(
-        "getMe",
-        new Error(`failed at /bot${odd}/getMe`),
-        odd
-      )
+      const error = TelegramGatewayHttp.toTelegramError("getMe", new Error(`failed at /bot${odd}/getMe`), odd)
       assert.notInclude(error.description, odd)
     })
   )
