@@ -1,6 +1,7 @@
 import { Effect, Schema } from "effect"
 import { BotId, ChatId, MessageId, TelegramUserId } from "./ids.ts"
 import { MessageKind } from "./media.ts"
+import { trusted } from "./trusted.ts"
 
 /** user: from Telegram; assistant: generated; admin: typed by an admin as the bot. */
 export const MessageRole = Schema.Literals(["user", "assistant", "admin"])
@@ -61,7 +62,7 @@ export const incoming = (input: {
   readonly kind?: MessageKind | undefined
   readonly mediaSeconds?: number | null | undefined
 }): Message =>
-  new Message({
+  trusted(Message, {
     id: input.id,
     chatId: input.chatId,
     botId: input.botId,
@@ -102,7 +103,7 @@ export const reply = (
   question: Message,
   input: { readonly id: MessageId; readonly text: string; readonly at: Date; readonly usage?: Usage }
 ): Message =>
-  new Message({
+  trusted(Message, {
     id: input.id,
     chatId: question.chatId,
     botId: question.botId,
@@ -121,7 +122,10 @@ export const reply = (
     status: "pending",
     error: null,
     createdAt: new Date(Math.max(input.at.getTime(), question.createdAt.getTime() + 1)),
-    sentAt: null
+    sentAt: null,
+    senderName: null,
+    kind: "text",
+    mediaSeconds: null
   })
 
 /** An admin's message, written as the bot, waiting to be sent. */
@@ -133,7 +137,7 @@ export const admin = (input: {
   readonly text: string
   readonly at: Date
 }): Message =>
-  new Message({
+  trusted(Message, {
     id: input.id,
     chatId: input.chatId,
     botId: input.botId,
@@ -152,7 +156,10 @@ export const admin = (input: {
     status: "pending",
     error: null,
     createdAt: input.at,
-    sentAt: null
+    sentAt: null,
+    senderName: null,
+    kind: "text",
+    mediaSeconds: null
   })
 
 // --- transitions ---
@@ -169,7 +176,7 @@ export const chunkSent = (
   at: Date
 ): Message => {
   const last = message.chunksSent + 1 >= chunkCount
-  return new Message({
+  return trusted(Message, {
     ...message,
     chunksSent: message.chunksSent + 1,
     telegramMessageIds: [...message.telegramMessageIds, telegramMessageId],
@@ -185,12 +192,12 @@ export const chunkSent = (
 export const transcribed = (
   message: Message,
   input: { readonly text: string } & Omit<Usage, "inputTokens" | "outputTokens">
-): Message => new Message({ ...message, text: input.text, model: input.model, costUsd: input.costUsd })
+): Message => trusted(Message, { ...message, text: input.text, model: input.model, costUsd: input.costUsd })
 
 /** Gave up: visible to admins with the reason, retryable by hand. */
 export const failed = (message: Message, reason: string): Message =>
-  new Message({ ...message, status: "failed", error: reason })
+  trusted(Message, { ...message, status: "failed", error: reason })
 
 /** An admin retries a failed message: it waits to be sent again. */
 export const retried = (message: Message): Message =>
-  new Message({ ...message, status: "pending", error: null })
+  trusted(Message, { ...message, status: "pending", error: null })

@@ -1,6 +1,15 @@
 /** Chats in `chats`, and the Telegram users who write to our bots in `tg_users`. */
 import { ChatRepository, type NewChat, type PageRequest } from "@botfleet/application"
-import { type BotId, Chat, type ChatId, ChatNotFound, TgUser } from "@botfleet/domain"
+import {
+  type BotId,
+  Chat,
+  type ChatId,
+  ChatNotFound,
+  type TelegramChatId,
+  type TelegramUserId,
+  TgUser,
+  trusted
+} from "@botfleet/domain"
 import { Effect, Layer, Option, Schema } from "effect"
 import { SqlClient } from "effect/sql"
 import { decodeCursor, pageSize, toPage } from "./Cursor.ts"
@@ -31,22 +40,24 @@ export interface TgUserRow {
   readonly last_seen_at: Date
 }
 
-const decodeChat = Schema.decodeEffect(Chat)
 const decodeTgUser = Schema.decodeEffect(TgUser)
 
+/** A row as a Chat, trusted: the database holds what we wrote, under its column types and checks. */
 export const chatFromRow = (row: ChatRow): Effect.Effect<Chat> =>
-  decodeChat({
-    id: row.id,
-    botId: row.bot_id,
-    telegramChatId: Number(row.telegram_chat_id),
-    type: row.type,
-    title: row.title,
-    tgUserId: row.tg_user_id === null ? null : Number(row.tg_user_id),
-    thread: row.thread,
-    lastError: row.last_error,
-    lastMessageAt: row.last_message_at,
-    createdAt: row.created_at
-  }).pipe(Effect.orDie)
+  Effect.succeed(
+    trusted(Chat, {
+      id: row.id as ChatId,
+      botId: row.bot_id as BotId,
+      telegramChatId: Number(row.telegram_chat_id) as TelegramChatId,
+      type: row.type,
+      title: row.title,
+      tgUserId: row.tg_user_id === null ? null : (Number(row.tg_user_id) as TelegramUserId),
+      thread: row.thread,
+      lastError: row.last_error,
+      lastMessageAt: row.last_message_at,
+      createdAt: row.created_at
+    })
+  )
 
 export const tgUserFromRow = (row: TgUserRow): Effect.Effect<TgUser> =>
   decodeTgUser({

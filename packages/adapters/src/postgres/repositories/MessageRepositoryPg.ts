@@ -1,7 +1,18 @@
 /** Messages in `messages`: incoming, generated replies and admin messages. */
 import { MessageRepository, type PageRequest } from "@botfleet/application"
-import { type BotId, type ChatId, Message, type MessageId, MessageNotFound } from "@botfleet/domain"
-import { Effect, Layer, Option, Schema } from "effect"
+import {
+  type BotId,
+  type ChatId,
+  Message,
+  type MessageId,
+  type MessageKind,
+  MessageNotFound,
+  type MessageRole,
+  type MessageStatus,
+  type TelegramUserId,
+  trusted
+} from "@botfleet/domain"
+import { Effect, Layer, Option } from "effect"
 import { SqlClient, type Statement } from "effect/sql"
 import { type CursorKey, decodeCursor, pageSize, toPage } from "./Cursor.ts"
 
@@ -35,34 +46,35 @@ export interface MessageRow {
   readonly media_seconds: string | number | null
 }
 
-const decodeMessage = Schema.decodeUnknownEffect(Message)
-
+/** A row as a Message, trusted: the database holds what we wrote, under its column types and checks. */
 export const messageFromRow = (row: MessageRow): Effect.Effect<Message> =>
-  decodeMessage({
-    id: row.id,
-    chatId: row.chat_id,
-    botId: row.bot_id,
-    role: row.role,
-    text: row.text,
-    thread: row.thread,
-    tgUserId: row.tg_user_id === null ? null : Number(row.tg_user_id),
-    updateId: row.update_id === null ? null : Number(row.update_id),
-    replyTo: row.reply_to,
-    telegramMessageIds: row.telegram_message_ids.map(Number),
-    chunksSent: row.chunks_sent,
-    model: row.model,
-    inputTokens: row.input_tokens,
-    outputTokens: row.output_tokens,
-    costUsd: Number(row.cost_usd),
-    status: row.status,
-    error: row.error,
-    createdAt: row.created_at,
-    sentAt: row.sent_at,
-    // conversations (issue 11)
-    senderName: row.sender_name,
-    kind: row.kind,
-    mediaSeconds: row.media_seconds === null ? null : Number(row.media_seconds)
-  }).pipe(Effect.orDie)
+  Effect.succeed(
+    trusted(Message, {
+      id: row.id as MessageId,
+      chatId: row.chat_id as ChatId,
+      botId: row.bot_id as BotId,
+      role: row.role as MessageRole,
+      text: row.text,
+      thread: row.thread,
+      tgUserId: row.tg_user_id === null ? null : (Number(row.tg_user_id) as TelegramUserId),
+      updateId: row.update_id === null ? null : Number(row.update_id),
+      replyTo: row.reply_to as MessageId | null,
+      telegramMessageIds: row.telegram_message_ids.map(Number),
+      chunksSent: row.chunks_sent,
+      model: row.model,
+      inputTokens: row.input_tokens,
+      outputTokens: row.output_tokens,
+      costUsd: Number(row.cost_usd),
+      status: row.status as MessageStatus,
+      error: row.error,
+      createdAt: row.created_at,
+      sentAt: row.sent_at,
+      // conversations (issue 11)
+      senderName: row.sender_name,
+      kind: row.kind as MessageKind,
+      mediaSeconds: row.media_seconds === null ? null : Number(row.media_seconds)
+    })
+  )
 
 const messageColumns = (message: Message) => ({
   id: message.id,
