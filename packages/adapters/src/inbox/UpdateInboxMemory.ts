@@ -4,7 +4,7 @@
  * tables are a service of their own, so the maintenance and failure twins
  * read and change the same updates and leases.
  */
-import type { InboundUpdate, PageRequest, PendingUpdate } from "@botfleet/application"
+import type { InboundUpdate, LeasedChat, PageRequest, PendingUpdate } from "@botfleet/application"
 import { UpdateInbox } from "@botfleet/application"
 import type { BotId } from "@botfleet/domain"
 import { Clock, Context, Effect, Layer, Option } from "effect"
@@ -72,14 +72,14 @@ export const layerNoDeps: Layer.Layer<UpdateInbox, never, InboxMemoryStore> = La
         const keys = [
           ...new Set(updates.filter((update) => update.status === "pending").map((update) => update.chatKey))
         ]
-        const leased: Array<string> = []
+        const leased: Array<LeasedChat> = []
         for (const key of keys) {
           if (leased.length >= limit) break
           const head = pendingOf(key)[0]
           const lease = leases.get(key)
           if (!head || head.nextAttemptAt > now || (lease && lease.expiresAt >= now)) continue
           leases.set(key, { owner, expiresAt: now + leaseSeconds * 1000 })
-          leased.push(key)
+          leased.push({ chatKey: key, head: { ...head } })
         }
         return leased
       })
@@ -138,7 +138,10 @@ export const layerNoDeps: Layer.Layer<UpdateInbox, never, InboxMemoryStore> = La
       releaseLease,
       nextDue,
       markDone,
-      markDoneAndNext: (id, chatKey) => Effect.andThen(markDone(id), nextDue(chatKey)),
+      markDoneAndNext: (id, chatKey, owner) =>
+        Effect.andThen(markDone(id), nextDue(chatKey)).pipe(
+          Effect.tap((next) => (Option.isNone(next) ? releaseLease(chatKey, owner) : Effect.void))
+        ),
       reschedule: (id, error, retryAt) =>
         change(id, (update) => {
           update.attempts++

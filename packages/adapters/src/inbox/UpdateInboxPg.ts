@@ -56,25 +56,30 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
       limit: number,
       leaseSeconds: number
     ) {
-      const rows = yield* sql<{ chat_key: string }>`
+      // The head rows come back with the leases: the chat starts on its update without another look.
+      const rows = yield* sql<UpdateRow>`
         WITH heads AS (
-          SELECT DISTINCT ON (chat_key) chat_key, next_attempt_at
+          SELECT DISTINCT ON (chat_key) chat_key, id, next_attempt_at
           FROM telegram_updates
           WHERE status = 'pending'
           ORDER BY chat_key, update_id
         ), due AS (
-          SELECT heads.chat_key
+          SELECT heads.chat_key, heads.id
           FROM heads LEFT JOIN chat_leases lease ON lease.chat_key = heads.chat_key
           WHERE heads.next_attempt_at <= now() AND (lease.chat_key IS NULL OR lease.expires_at < now())
           ORDER BY heads.next_attempt_at
           LIMIT ${limit}
+        ), leased AS (
+          INSERT INTO chat_leases (chat_key, owner, expires_at)
+          SELECT chat_key, ${owner}, now() + make_interval(secs => ${leaseSeconds}) FROM due
+          ON CONFLICT (chat_key) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at
+            WHERE chat_leases.expires_at < now()
+          RETURNING chat_key
         )
-        INSERT INTO chat_leases (chat_key, owner, expires_at)
-        SELECT chat_key, ${owner}, now() + make_interval(secs => ${leaseSeconds}) FROM due
-        ON CONFLICT (chat_key) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at
-          WHERE chat_leases.expires_at < now()
-        RETURNING chat_key`
-      return rows.map((row) => row.chat_key)
+        SELECT u.id, u.bot_id, u.update_id, u.chat_key, u.payload, u.traceparent, u.attempts, u.received_at,
+               true AS due
+        FROM leased JOIN due USING (chat_key) JOIN telegram_updates u ON u.id = due.id`
+      return rows.map((row) => ({ chatKey: row.chat_key, head: toPending(row) }))
     }, Effect.orDie)
 
     const renewLease = Effect.fn("UpdateInbox.renewLease")(function* (
@@ -112,18 +117,29 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
     }, Effect.orDie)
 
     // One statement, one snapshot: the SELECT still sees the row as pending, so it is left out by id.
-    const markDoneAndNext = Effect.fn("UpdateInbox.markDoneAndNext")(function* (id: number, chatKey: string) {
+    // Nothing due next: the lease goes too. An update stored meanwhile wakes the dispatcher, which
+    // leases the chat again once this commits.
+    const markDoneAndNext = Effect.fn("UpdateInbox.markDoneAndNext")(function* (
+      id: number,
+      chatKey: string,
+      owner: string
+    ) {
       const rows = yield* sql<UpdateRow>`
         WITH done AS (
           UPDATE telegram_updates SET status = 'done', attempts = attempts + 1, processed_at = now()
           WHERE id = ${id}
+        ), next AS (
+          SELECT id, bot_id, update_id, chat_key, payload, traceparent, attempts, received_at,
+                 next_attempt_at <= now() AS due
+          FROM telegram_updates
+          WHERE chat_key = ${chatKey} AND status = 'pending' AND id <> ${id}
+          ORDER BY update_id
+          LIMIT 1
+        ), released AS (
+          DELETE FROM chat_leases
+          WHERE chat_key = ${chatKey} AND owner = ${owner} AND NOT EXISTS (SELECT 1 FROM next WHERE due)
         )
-        SELECT id, bot_id, update_id, chat_key, payload, traceparent, attempts, received_at,
-               next_attempt_at <= now() AS due
-        FROM telegram_updates
-        WHERE chat_key = ${chatKey} AND status = 'pending' AND id <> ${id}
-        ORDER BY update_id
-        LIMIT 1`
+        SELECT * FROM next`
       const head = rows[0]
       return head?.due ? Option.some(toPending(head)) : Option.none()
     }, Effect.orDie)

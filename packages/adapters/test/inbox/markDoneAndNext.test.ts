@@ -11,58 +11,84 @@ import * as RepositoriesPg from "../../src/postgres/repositories/RepositoriesPg.
 
 const at = new Date("2026-01-01T00:00:00Z")
 
-/** Done and the chat's next update in one call, the same on PostgreSQL and in memory. */
+/**
+ * Leasing with heads, and "done" with the chat's next update (or the lease
+ * handed back) in one call, the same on PostgreSQL and in memory.
+ */
 const contract = (name: string, implementation: Layer.Layer<UpdateInbox | BotRepository>) =>
   layer(implementation)(`UpdateInbox.markDoneAndNext (${name})`, (it) => {
-    it.effect("marks the update done and returns the chat's next one, then none", () =>
-      Effect.gen(function* () {
-        const inbox = yield* UpdateInbox
-        const id = BotId.make(crypto.randomUUID())
-        const telegramBotId = 7_000_000_000 + Math.floor(Math.random() * 1_000_000)
-        yield* (yield* BotRepository).insert(
-          new Bot({
-            id,
-            name: `inbox-${telegramBotId}`,
-            tokenCiphertext: "c",
-            tokenHint: "h",
-            telegramBotId,
-            username: `inbox${telegramBotId}_bot`,
-            webhookSecret: "s",
-            model: null,
-            systemPrompt: "",
-            startMessage: "",
-            helpMessage: "",
-            errorMessage: "",
-            historyLimit: 20,
-            active: true,
-            lastError: null,
-            lastErrorAt: null,
-            pollingOffset: 0,
-            createdAt: at,
-            updatedAt: at
-          })
-        )
-        const chatKey = `${id}:42`
-        for (const updateId of [10, 11]) {
+    it.effect(
+      "leases chats with their heads; done returns the next one, or none and hands the lease back",
+      () =>
+        Effect.gen(function* () {
+          const inbox = yield* UpdateInbox
+          const id = BotId.make(crypto.randomUUID())
+          const telegramBotId = 7_000_000_000 + Math.floor(Math.random() * 1_000_000)
+          yield* (yield* BotRepository).insert(
+            new Bot({
+              id,
+              name: `inbox-${telegramBotId}`,
+              tokenCiphertext: "c",
+              tokenHint: "h",
+              telegramBotId,
+              username: `inbox${telegramBotId}_bot`,
+              webhookSecret: "s",
+              model: null,
+              systemPrompt: "",
+              startMessage: "",
+              helpMessage: "",
+              errorMessage: "",
+              historyLimit: 20,
+              active: true,
+              lastError: null,
+              lastErrorAt: null,
+              pollingOffset: 0,
+              createdAt: at,
+              updatedAt: at
+            })
+          )
+          const chatKey = `${id}:42`
+          for (const updateId of [10, 11]) {
+            yield* inbox.accept({
+              botId: id,
+              updateId,
+              chatKey,
+              payload: { update_id: updateId },
+              traceparent: null
+            })
+          }
+          // Another chat's update is never handed out here.
           yield* inbox.accept({
             botId: id,
-            updateId,
-            chatKey,
-            payload: { update_id: updateId },
+            updateId: 12,
+            chatKey: `${id}:43`,
+            payload: {},
             traceparent: null
           })
-        }
-        // Another chat's update is never handed out here.
-        yield* inbox.accept({ botId: id, updateId: 12, chatKey: `${id}:43`, payload: {}, traceparent: null })
-        const first = Option.getOrThrow(yield* inbox.nextDue(chatKey))
-        assert.strictEqual(first.updateId, 10)
-        const second = yield* inbox.markDoneAndNext(first.id, chatKey)
-        assert.strictEqual(Option.getOrThrow(second).updateId, 11)
-        const after = yield* inbox.markDoneAndNext(Option.getOrThrow(second).id, chatKey)
-        assert.isTrue(Option.isNone(after))
-        assert.isTrue(Option.isNone(yield* inbox.nextDue(chatKey)))
-        assert.strictEqual(Option.getOrThrow(yield* inbox.nextDue(`${id}:43`)).updateId, 12)
-      })
+          // Leased with their heads, read in the same statement.
+          const leased = yield* inbox.leaseChats("me", 100, 15)
+          const mine = leased.filter((chat) => chat.chatKey.startsWith(id))
+          assert.deepStrictEqual(mine.map((chat) => [chat.chatKey, chat.head.updateId]).sort(), [
+            [chatKey, 10],
+            [`${id}:43`, 12]
+          ])
+          const first = mine.find((chat) => chat.chatKey === chatKey)!.head
+          const second = yield* inbox.markDoneAndNext(first.id, chatKey, "me")
+          assert.strictEqual(Option.getOrThrow(second).updateId, 11)
+          // An update was due: the lease is still ours.
+          yield* inbox.accept({ botId: id, updateId: 13, chatKey, payload: {}, traceparent: null })
+          assert.isFalse((yield* inbox.leaseChats("other", 100, 15)).some((chat) => chat.chatKey === chatKey))
+          const third = yield* inbox.markDoneAndNext(Option.getOrThrow(second).id, chatKey, "me")
+          assert.strictEqual(Option.getOrThrow(third).updateId, 13)
+          const after = yield* inbox.markDoneAndNext(Option.getOrThrow(third).id, chatKey, "me")
+          assert.isTrue(Option.isNone(after))
+          assert.isTrue(Option.isNone(yield* inbox.nextDue(chatKey)))
+          // None due: the lease went with the last "done", so the next update is another owner's at once.
+          yield* inbox.accept({ botId: id, updateId: 14, chatKey, payload: {}, traceparent: null })
+          const taken = (yield* inbox.leaseChats("other", 100, 15)).find((chat) => chat.chatKey === chatKey)
+          assert.strictEqual(taken?.head.updateId, 14)
+          assert.strictEqual(Option.getOrThrow(yield* inbox.nextDue(`${id}:43`)).updateId, 12)
+        })
     )
   })
 

@@ -8,7 +8,7 @@ import { BotId } from "@botfleet/domain"
 import { Clock, Context, Effect, Layer, Option } from "effect"
 import * as Metrics from "../observability/metrics.ts"
 import { continueTrace } from "../observability/traceContext.ts"
-import { UpdateInbox } from "../ports/UpdateInbox.ts"
+import { type PendingUpdate, UpdateInbox } from "../ports/UpdateInbox.ts"
 import { HandleUpdate } from "./HandleUpdate.ts"
 
 export interface RetryPolicy {
@@ -30,16 +30,29 @@ export const retryDelayMs = (
   return Math.max(jittered, (retryAfterSeconds ?? 0) * 1000)
 }
 
+/**
+ * idle: nothing left due; waiting: the head waits for a retry. Both hand the
+ * lease back (usually in the same statement as the last update's "done").
+ * lost: the lease was lost.
+ */
 export type ChatOutcome = "idle" | "waiting" | "lost"
+
+/** A chat this process holds, and the update to start on. */
+export interface ChatLease {
+  readonly chatKey: string
+  readonly owner: string
+  readonly head: PendingUpdate
+}
 
 export class ChatWorker extends Context.Service<
   ChatWorker,
   {
     /**
-     * Processes due updates of `chatKey` until none is due ("idle"), the head
-     * waits for a retry ("waiting"), or `stillOwner` says the lease was lost.
+     * Processes the chat's due updates, from `lease.head`, until none is due
+     * ("idle"), the head waits for a retry ("waiting"), or `stillOwner` says
+     * the lease was lost ("lost").
      */
-    readonly drain: (chatKey: string, stillOwner: Effect.Effect<boolean>) => Effect.Effect<ChatOutcome>
+    readonly drain: (turn: ChatLease, stillOwner: Effect.Effect<boolean>) => Effect.Effect<ChatOutcome>
   }
 >()("@botfleet/application/ChatWorker") {
   static readonly layerWith = (policy: RetryPolicy) =>
@@ -50,13 +63,16 @@ export class ChatWorker extends Context.Service<
         const handler = yield* HandleUpdate
 
         const drain = Effect.fn("ChatWorker.drain")(function* (
-          chatKey: string,
+          { chatKey, owner, head }: ChatLease,
           stillOwner: Effect.Effect<boolean>
         ) {
-          let next = yield* inbox.nextDue(chatKey)
+          let next = Option.some(head)
           while (true) {
             if (!(yield* stillOwner)) return "lost" as const
-            if (Option.isNone(next)) return "idle" as const
+            if (Option.isNone(next)) {
+              yield* inbox.releaseLease(chatKey, owner)
+              return "idle" as const
+            }
             const update = next.value
             const botId = BotId.make(update.botId)
             const attempt = update.attempts + 1
@@ -90,8 +106,9 @@ export class ChatWorker extends Context.Service<
               Effect.annotateLogs({ bot_id: update.botId, update_id: update.updateId, attempt })
             )
             if (outcome === "done") {
-              // One round trip for "done" and the chat's next update: the common case.
-              next = yield* inbox.markDoneAndNext(update.id, chatKey)
+              // One round trip for "done" and the chat's next update, or the lease handed back.
+              next = yield* inbox.markDoneAndNext(update.id, chatKey, owner)
+              if (Option.isNone(next)) return "idle" as const
               continue
             }
             if (outcome._tag === "InvalidUpdate") {
@@ -130,6 +147,7 @@ export class ChatWorker extends Context.Service<
             )
             const retryAt = new Date((yield* Clock.currentTimeMillis) + delay)
             yield* inbox.reschedule(update.id, outcome.reason, retryAt)
+            yield* inbox.releaseLease(chatKey, owner)
             yield* Effect.logInfo("update will be retried", {
               update_id: update.updateId,
               attempt,

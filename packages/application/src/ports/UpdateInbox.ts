@@ -28,6 +28,12 @@ export interface InboxStats {
   readonly failed: number
 }
 
+/** A chat leased to this process, with the update to start on. */
+export interface LeasedChat {
+  readonly chatKey: string
+  readonly head: PendingUpdate
+}
+
 /** An update given up on: retries exhausted, its bot stopped, or not what Telegram sends. */
 export interface FailedUpdate {
   readonly id: number
@@ -46,21 +52,30 @@ export class UpdateInbox extends Context.Service<
     readonly accept: (update: InboundUpdate) => Effect.Effect<"accepted" | "duplicate">
     /**
      * Leases up to `limit` chats that have a due update and no live lease, for
-     * `owner`, for `leaseSeconds`. Returns their keys.
+     * `owner`, for `leaseSeconds`. Returns each with its due head update, read
+     * in the same statement (no second look to start on it).
      */
     readonly leaseChats: (
       owner: string,
       limit: number,
       leaseSeconds: number
-    ) => Effect.Effect<ReadonlyArray<string>>
+    ) => Effect.Effect<ReadonlyArray<LeasedChat>>
     /** Extends a lease; false when it was lost (expired and taken by another owner). */
     readonly renewLease: (chatKey: string, owner: string, leaseSeconds: number) => Effect.Effect<boolean>
     readonly releaseLease: (chatKey: string, owner: string) => Effect.Effect<void>
     /** The oldest pending update of the chat if it is due; later ones wait behind it. */
     readonly nextDue: (chatKey: string) => Effect.Effect<Option.Option<PendingUpdate>>
     readonly markDone: (id: number) => Effect.Effect<void>
-    /** `markDone`, then `nextDue` for the same chat, in one round trip. */
-    readonly markDoneAndNext: (id: number, chatKey: string) => Effect.Effect<Option.Option<PendingUpdate>>
+    /**
+     * `markDone`, then `nextDue` for the same chat, in one round trip. None: no
+     * update is due, and `owner`'s lease on the chat was handed back in that
+     * same statement (the common end of a chat's turn).
+     */
+    readonly markDoneAndNext: (
+      id: number,
+      chatKey: string,
+      owner: string
+    ) => Effect.Effect<Option.Option<PendingUpdate>>
     /** Try again at `retryAt` (attempts + 1). */
     readonly reschedule: (id: number, error: string, retryAt: Date) => Effect.Effect<void>
     /** Give up on it: it stays visible to admins, and the chat moves on. */

@@ -10,7 +10,7 @@
  * another process takes every chat over at once instead of after the lease.
  */
 import { hostname } from "node:os"
-import { ChatWorker, UpdateInbox } from "@botfleet/application"
+import { ChatWorker, type LeasedChat, UpdateInbox } from "@botfleet/application"
 import { Context, Effect, FiberSet, Layer, Queue, Ref, Schedule } from "effect"
 
 export interface DispatcherOptions {
@@ -53,8 +53,10 @@ export class Dispatcher extends Context.Service<
         let stopping = false
         const renewEvery = Math.max(1, Math.floor(options.leaseSeconds / 3))
 
-        const runChat = (chatKey: string) =>
-          Effect.gen(function* () {
+        const runChat = ({ chatKey, head }: LeasedChat) => {
+          // A drain that ends normally has handed the lease back itself.
+          let ended = false
+          return Effect.gen(function* () {
             // Held while the last successful renewal is younger than the lease itself; a
             // renewal that fails (database trouble) is retried, but time keeps counting.
             const renewedAt = yield* Ref.make(Date.now())
@@ -73,28 +75,34 @@ export class Dispatcher extends Context.Service<
               const fresh = Date.now() - (yield* Ref.get(renewedAt)) < options.leaseSeconds * 1000
               return fresh && !(yield* Ref.get(lost)) && !stopping
             })
-            yield* worker.drain(chatKey, stillOwner)
+            ended = (yield* worker.drain({ chatKey, owner, head }, stillOwner)) !== "lost"
           }).pipe(
             Effect.scoped,
-            // Hand the chat back at once (also on shutdown), so nobody waits for the lease to run out.
-            Effect.ensuring(inbox.releaseLease(chatKey, owner).pipe(Effect.ignore)),
+            // Otherwise (interrupted on shutdown, a defect) it is handed back here, so nobody waits
+            // for the lease to run out.
+            Effect.ensuring(
+              Effect.suspend(() => (ended ? Effect.void : inbox.releaseLease(chatKey, owner))).pipe(
+                Effect.ignore
+              )
+            ),
             Effect.ensuring(Effect.sync(() => active.delete(chatKey)).pipe(Effect.andThen(wake))),
             Effect.catchCause((cause) => Effect.logError("chat worker failed", cause)),
             Effect.annotateLogs("chat_key", chatKey)
           )
+        }
 
         const loop = Effect.gen(function* () {
           while (true) {
             const free = stopping ? 0 : options.concurrency - active.size
             let leased = 0
             if (free > 0) {
-              const keys = yield* inbox.leaseChats(owner, free, options.leaseSeconds)
-              leased = keys.length
-              for (const key of keys) {
+              const chats = yield* inbox.leaseChats(owner, free, options.leaseSeconds)
+              leased = chats.length
+              for (const chat of chats) {
                 // Already being worked on here: the renewed lease is all that was needed.
-                if (active.has(key)) continue
-                active.add(key)
-                yield* FiberSet.run(workers, runChat(key))
+                if (active.has(chat.chatKey)) continue
+                active.add(chat.chatKey)
+                yield* FiberSet.run(workers, runChat(chat))
               }
             }
             // A full batch means more may be due: look again straight away.

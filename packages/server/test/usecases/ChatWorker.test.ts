@@ -1,7 +1,7 @@
 import { LanguageModelMemory, TelegramGatewayMemory } from "@botfleet/adapters"
 import { BotService, ChatWorker, UpdateInbox } from "@botfleet/application"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Ref } from "effect"
+import { Effect, Option, Ref } from "effect"
 import { TestClock } from "effect/testing"
 import {
   addBot,
@@ -12,7 +12,8 @@ import {
   messagesOf,
   receive,
   testPolicy,
-  textUpdate
+  textUpdate,
+  turnOf
 } from "./harness.ts"
 
 const { TelegramErrors, TelegramMemoryLog } = TelegramGatewayMemory
@@ -131,14 +132,15 @@ describe("ChatWorker.drain", () => {
       const chatKey = yield* receive(bot, textUpdate(1, "first"))
       yield* receive(bot, textUpdate(2, "second"))
       const worker = yield* ChatWorker
-      assert.strictEqual(yield* worker.drain(chatKey, Effect.succeed(false)), "lost")
+      const turn = Option.getOrThrow(yield* turnOf(chatKey))
+      assert.strictEqual(yield* worker.drain(turn, Effect.succeed(false)), "lost")
       assert.deepStrictEqual(yield* llmRequests, [])
       assert.strictEqual((yield* inboxStats).pending, 2)
 
       // Lost after the first update: the second stays for the new owner.
       const checks = yield* Ref.make(0)
       const ownerOnce = Ref.modify(checks, (n) => [n === 0, n + 1] as const)
-      assert.strictEqual(yield* worker.drain(chatKey, ownerOnce), "lost")
+      assert.strictEqual(yield* worker.drain(turn, ownerOnce), "lost")
       assert.deepStrictEqual(yield* sentTexts, ["echo: first"])
       assert.strictEqual((yield* inboxStats).pending, 1)
     }).pipe(Effect.provide(harness()))

@@ -192,9 +192,29 @@ export const receive = Effect.fn("harness.receive")(function* (bot: Bot, payload
   return chatKey
 })
 
+/**
+ * The chat leased as the dispatcher leases it, with its due head update (none
+ * due, or still leased: nothing to do). Each drain must have handed its lease
+ * back, or the next one finds the chat taken.
+ */
+export const turnOf = (chatKey: string) =>
+  Effect.gen(function* () {
+    const inbox = yield* UpdateInbox
+    const leased = yield* inbox.leaseChats("harness", 10_000, 60)
+    for (const other of leased) {
+      if (other.chatKey !== chatKey) yield* inbox.releaseLease(other.chatKey, "harness")
+    }
+    const mine = leased.find((chat) => chat.chatKey === chatKey)
+    return mine === undefined ? Option.none() : Option.some({ chatKey, owner: "harness", head: mine.head })
+  })
+
 /** Works through the chat's inbox while holding its lease. */
 export const drain = (chatKey: string) =>
-  ChatWorker.use((worker) => worker.drain(chatKey, Effect.succeed(true)))
+  Effect.gen(function* () {
+    const turn = yield* turnOf(chatKey)
+    if (Option.isNone(turn)) return "idle" as const
+    return yield* ChatWorker.use((worker) => worker.drain(turn.value, Effect.succeed(true)))
+  })
 
 /** Inbox, then ChatWorker: the path a webhook update takes. */
 export const deliver = (bot: Bot, payload: { update_id: number }) =>

@@ -67,47 +67,49 @@ const json = <A>(value: unknown): A => (typeof value === "string" ? JSON.parse(v
 
 /** A row as a Bot, trusted: the database holds what we wrote, under its column types and checks. */
 export const botFromRow = (row: BotRow): Effect.Effect<Bot> =>
-  Effect.sync(() => trusted(Bot, {
-    id: row.id as BotId,
-    name: row.name,
-    tokenCiphertext: row.token_ciphertext,
-    tokenHint: row.token_hint,
-    telegramBotId: Number(row.telegram_bot_id),
-    username: row.username,
-    webhookSecret: row.webhook_secret,
-    model: row.model,
-    systemPrompt: row.system_prompt,
-    startMessage: row.start_message,
-    helpMessage: row.help_message,
-    errorMessage: row.error_message,
-    historyLimit: row.history_limit,
-    active: row.active,
-    lastError: row.last_error,
-    lastErrorAt: row.last_error_at,
-    pollingOffset: Number(row.polling_offset),
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    // access and limits (issue 12); absent limit keys are "no limit"
-    access: row.access as AccessMode,
-    allowedUserIds: json<ReadonlyArray<number>>(row.allowed_user_ids),
-    allowedChatIds: json<ReadonlyArray<number>>(row.allowed_chat_ids),
-    blockedUserIds: json<ReadonlyArray<number>>(row.blocked_user_ids),
-    deniedMessage: row.denied_message,
-    limits: { ...NO_LIMITS, ...json<Partial<BotLimits>>(row.limits) },
-    limitMessage: row.limit_message,
-    // providers (issue 12)
-    providerId: row.provider_id as ProviderId | null,
-    fallbackModel: row.fallback_model,
-    temperature: row.temperature,
-    maxOutputTokens: row.max_output_tokens,
-    // conversations (issue 11)
-    groupMode: row.group_mode as GroupMode,
-    streaming: row.streaming,
-    voice: row.voice,
-    vision: row.vision,
-    // ops (issue 13)
-    historyRetentionDays: row.history_retention_days
-  }))
+  Effect.sync(() =>
+    trusted(Bot, {
+      id: row.id as BotId,
+      name: row.name,
+      tokenCiphertext: row.token_ciphertext,
+      tokenHint: row.token_hint,
+      telegramBotId: Number(row.telegram_bot_id),
+      username: row.username,
+      webhookSecret: row.webhook_secret,
+      model: row.model,
+      systemPrompt: row.system_prompt,
+      startMessage: row.start_message,
+      helpMessage: row.help_message,
+      errorMessage: row.error_message,
+      historyLimit: row.history_limit,
+      active: row.active,
+      lastError: row.last_error,
+      lastErrorAt: row.last_error_at,
+      pollingOffset: Number(row.polling_offset),
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+      // access and limits (issue 12); absent limit keys are "no limit"
+      access: row.access as AccessMode,
+      allowedUserIds: json<ReadonlyArray<number>>(row.allowed_user_ids),
+      allowedChatIds: json<ReadonlyArray<number>>(row.allowed_chat_ids),
+      blockedUserIds: json<ReadonlyArray<number>>(row.blocked_user_ids),
+      deniedMessage: row.denied_message,
+      limits: { ...NO_LIMITS, ...json<Partial<BotLimits>>(row.limits) },
+      limitMessage: row.limit_message,
+      // providers (issue 12)
+      providerId: row.provider_id as ProviderId | null,
+      fallbackModel: row.fallback_model,
+      temperature: row.temperature,
+      maxOutputTokens: row.max_output_tokens,
+      // conversations (issue 11)
+      groupMode: row.group_mode as GroupMode,
+      streaming: row.streaming,
+      voice: row.voice,
+      vision: row.vision,
+      // ops (issue 13)
+      historyRetentionDays: row.history_retention_days
+    })
+  )
 
 const botColumns = (bot: Bot) => ({
   id: bot.id,
