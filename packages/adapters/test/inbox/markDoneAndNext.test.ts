@@ -1,5 +1,4 @@
 import { BotRepository, UpdateInbox } from "@botfleet/application"
-import { Bot, BotId } from "@botfleet/domain"
 import { serverUrl, TestDatabase } from "@botfleet/testing"
 import { assert, layer } from "@effect/vitest"
 import { Effect, Layer, Option } from "effect"
@@ -8,8 +7,7 @@ import * as UpdateInboxPg from "../../src/inbox/UpdateInboxPg.ts"
 import * as RepositoriesMemory from "../../src/memory/RepositoriesMemory.ts"
 import * as Database from "../../src/postgres/Database.ts"
 import * as RepositoriesPg from "../../src/postgres/repositories/RepositoriesPg.ts"
-
-const at = new Date("2026-01-01T00:00:00Z")
+import { storedBot } from "../repositories/fixtures.ts"
 
 /**
  * Leasing with heads, and "done" with the chat's next update (or the lease
@@ -22,31 +20,9 @@ const contract = (name: string, implementation: Layer.Layer<UpdateInbox | BotRep
       () =>
         Effect.gen(function* () {
           const inbox = yield* UpdateInbox
-          const id = BotId.make(crypto.randomUUID())
-          const telegramBotId = 7_000_000_000 + Math.floor(Math.random() * 1_000_000)
-          yield* (yield* BotRepository).insert(
-            new Bot({
-              id,
-              name: `inbox-${telegramBotId}`,
-              tokenCiphertext: "c",
-              tokenHint: "h",
-              telegramBotId,
-              username: `inbox${telegramBotId}_bot`,
-              webhookSecret: "s",
-              model: null,
-              systemPrompt: "",
-              startMessage: "",
-              helpMessage: "",
-              errorMessage: "",
-              historyLimit: 20,
-              active: true,
-              lastError: null,
-              lastErrorAt: null,
-              pollingOffset: 0,
-              createdAt: at,
-              updatedAt: at
-            })
-          )
+          const bot = storedBot({ active: true })
+          const id = bot.id
+          yield* (yield* BotRepository).insert(bot)
           const chatKey = `${id}:42`
           for (const updateId of [10, 11]) {
             yield* inbox.accept({
