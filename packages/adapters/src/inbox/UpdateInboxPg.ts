@@ -4,7 +4,7 @@
  * the others within one lease period and nothing is processed twice at once.
  */
 import type { FailedUpdate, InboundUpdate, PageRequest, PendingUpdate } from "@botfleet/application"
-import { UpdateInbox } from "@botfleet/application"
+import { spanFn, UpdateInbox } from "@botfleet/application"
 import { BotId } from "@botfleet/domain"
 import { Effect, Layer, Option } from "effect"
 import { SqlClient } from "effect/sql"
@@ -36,9 +36,10 @@ const toPending = (row: UpdateRow): PendingUpdate => ({
 export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer.effect(
   UpdateInbox,
   Effect.gen(function* () {
+    const fn = yield* spanFn
     const sql = yield* SqlClient.SqlClient
 
-    const accept = Effect.fn("UpdateInbox.accept")(function* (update: InboundUpdate) {
+    const accept = fn("UpdateInbox.accept")(function* (update: InboundUpdate) {
       // The webhook reuses a bot it read for a second: a bot disabled (or stopped, or deleted)
       // within it gets nothing stored, like a repeat, rather than an update or a foreign-key error.
       const rows = yield* sql<{ id: string }>`
@@ -51,7 +52,7 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
       return rows.length > 0 ? ("accepted" as const) : ("duplicate" as const)
     }, Effect.orDie)
 
-    const leaseChats = Effect.fn("UpdateInbox.leaseChats")(function* (
+    const leaseChats = fn("UpdateInbox.leaseChats")(function* (
       owner: string,
       limit: number,
       leaseSeconds: number
@@ -82,7 +83,7 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
       return rows.map((row) => ({ chatKey: row.chat_key, head: toPending(row) }))
     }, Effect.orDie)
 
-    const renewLease = Effect.fn("UpdateInbox.renewLease")(function* (
+    const renewLease = fn("UpdateInbox.renewLease")(function* (
       chatKey: string,
       owner: string,
       leaseSeconds: number
@@ -94,11 +95,11 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
       return rows.length > 0
     }, Effect.orDie)
 
-    const releaseLease = Effect.fn("UpdateInbox.releaseLease")(function* (chatKey: string, owner: string) {
+    const releaseLease = fn("UpdateInbox.releaseLease")(function* (chatKey: string, owner: string) {
       yield* sql`DELETE FROM chat_leases WHERE chat_key = ${chatKey} AND owner = ${owner}`
     }, Effect.orDie)
 
-    const nextDue = Effect.fn("UpdateInbox.nextDue")(function* (chatKey: string) {
+    const nextDue = fn("UpdateInbox.nextDue")(function* (chatKey: string) {
       const rows = yield* sql<UpdateRow>`
         SELECT id, bot_id, update_id, chat_key, payload, traceparent, attempts, received_at,
                next_attempt_at <= now() AS due
@@ -110,7 +111,7 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
       return head?.due ? Option.some(toPending(head)) : Option.none()
     }, Effect.orDie)
 
-    const markDone = Effect.fn("UpdateInbox.markDone")(function* (id: number) {
+    const markDone = fn("UpdateInbox.markDone")(function* (id: number) {
       yield* sql`
         UPDATE telegram_updates SET status = 'done', attempts = attempts + 1, processed_at = now()
         WHERE id = ${id}`
@@ -119,7 +120,7 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
     // One statement, one snapshot: the SELECT still sees the row as pending, so it is left out by id.
     // Nothing due next: the lease goes too. An update stored meanwhile wakes the dispatcher, which
     // leases the chat again once this commits.
-    const markDoneAndNext = Effect.fn("UpdateInbox.markDoneAndNext")(function* (
+    const markDoneAndNext = fn("UpdateInbox.markDoneAndNext")(function* (
       id: number,
       chatKey: string,
       owner: string
@@ -144,17 +145,13 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
       return head?.due ? Option.some(toPending(head)) : Option.none()
     }, Effect.orDie)
 
-    const reschedule = Effect.fn("UpdateInbox.reschedule")(function* (
-      id: number,
-      error: string,
-      retryAt: Date
-    ) {
+    const reschedule = fn("UpdateInbox.reschedule")(function* (id: number, error: string, retryAt: Date) {
       yield* sql`
         UPDATE telegram_updates SET attempts = attempts + 1, last_error = ${error}, next_attempt_at = ${retryAt}
         WHERE id = ${id}`
     }, Effect.orDie)
 
-    const markFailed = Effect.fn("UpdateInbox.markFailed")(function* (id: number, error: string) {
+    const markFailed = fn("UpdateInbox.markFailed")(function* (id: number, error: string) {
       yield* sql`
         UPDATE telegram_updates SET status = 'failed', attempts = attempts + 1, last_error = ${error}, processed_at = now()
         WHERE id = ${id}`
@@ -173,7 +170,7 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
       }
     }).pipe(Effect.orDie, Effect.withSpan("UpdateInbox.stats"))
 
-    const requeue = Effect.fn("UpdateInbox.requeue")(function* (botId: string, updateId: number) {
+    const requeue = fn("UpdateInbox.requeue")(function* (botId: string, updateId: number) {
       const rows = yield* sql<{ id: string }>`
         UPDATE telegram_updates
         SET status = 'pending', attempts = 0, next_attempt_at = now(), last_error = NULL, processed_at = NULL
@@ -182,7 +179,7 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
       return rows.length > 0
     }, Effect.orDie)
 
-    const listFailed = Effect.fn("UpdateInbox.listFailed")(function* (
+    const listFailed = fn("UpdateInbox.listFailed")(function* (
       filter: { readonly botId?: BotId | undefined },
       page: PageRequest
     ) {

@@ -7,6 +7,7 @@
 import {
   type MessageDraftInput,
   type SendMessageInput,
+  spanFn,
   TelegramError,
   TelegramGateway,
   type Token,
@@ -146,257 +147,268 @@ const within = <A>(ms: number, interrupted: AbortSignal, run: (signal: AbortSign
       })
   })
 
-/** Spans are named after the API method so traces read like the Bot API docs. */
-const traced = (method: string) =>
-  Effect.fn(`Telegram.${method}`, { kind: "client", attributes: { "telegram.method": method } })
-
 export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
-  Layer.sync(TelegramGateway, () => {
-    const requestTimeout = Duration.fromInputUnsafe(options.requestTimeout ?? "10 seconds")
-    // "bot<token>/<method>" is resolved against apiRoot, so a path prefix survives only with a
-    // trailing slash.
-    const apiRoot = options.apiRoot.href.endsWith("/") ? options.apiRoot.href : `${options.apiRoot.href}/`
-    const api = BotApi.make(apiRoot)
+  Layer.effect(
+    TelegramGateway,
+    Effect.gen(function* () {
+      const fn = yield* spanFn
+      /** Spans are named after the API method so traces read like the Bot API docs. */
+      const traced = (method: string) =>
+        fn(`Telegram.${method}`, { kind: "client", attributes: { "telegram.method": method } })
 
-    /** One API call: timeout per attempt (the signal aborts the HTTP request), retries, error mapping. */
-    const call = <A>(
-      method: string,
-      token: Token,
-      run: (secret: string, signal: AbortSignal) => Promise<A>,
-      timeout: Duration.Duration = requestTimeout,
-      retries = true
-    ): Effect.Effect<A, TelegramError> => {
-      const secret = Redacted.value(token)
-      const attempt = Effect.tryPromise({
-        try: (signal) => within(Duration.toMillis(timeout), signal, (bounded) => run(secret, bounded)),
-        catch: (cause) =>
-          cause === TIMED_OUT ? timedOut(method, timeout) : toTelegramError(method, cause, secret)
-      })
-      return (retries ? withRetries(attempt, method !== "sendMessage") : attempt).pipe(
-        Effect.tapError((error) =>
-          Effect.annotateCurrentSpan(
-            // No status when no answer came: a made-up 0 would pollute status dashboards.
-            error.status === null
-              ? { "telegram.error_kind": error.kind }
-              : { "telegram.status": error.status, "telegram.error_kind": error.kind }
+      const requestTimeout = Duration.fromInputUnsafe(options.requestTimeout ?? "10 seconds")
+      // "bot<token>/<method>" is resolved against apiRoot, so a path prefix survives only with a
+      // trailing slash.
+      const apiRoot = options.apiRoot.href.endsWith("/") ? options.apiRoot.href : `${options.apiRoot.href}/`
+      const api = BotApi.make(apiRoot)
+
+      /** One API call: timeout per attempt (the signal aborts the HTTP request), retries, error mapping. */
+      const call = <A>(
+        method: string,
+        token: Token,
+        run: (secret: string, signal: AbortSignal) => Promise<A>,
+        timeout: Duration.Duration = requestTimeout,
+        retries = true
+      ): Effect.Effect<A, TelegramError> => {
+        const secret = Redacted.value(token)
+        const attempt = Effect.tryPromise({
+          try: (signal) => within(Duration.toMillis(timeout), signal, (bounded) => run(secret, bounded)),
+          catch: (cause) =>
+            cause === TIMED_OUT ? timedOut(method, timeout) : toTelegramError(method, cause, secret)
+        })
+        return (retries ? withRetries(attempt, method !== "sendMessage") : attempt).pipe(
+          Effect.tapError((error) =>
+            Effect.annotateCurrentSpan(
+              // No status when no answer came: a made-up 0 would pollute status dashboards.
+              error.status === null
+                ? { "telegram.error_kind": error.kind }
+                : { "telegram.status": error.status, "telegram.error_kind": error.kind }
+            )
           )
         )
-      )
-    }
-
-    const getMe = traced("getMe")(function* (token: Token) {
-      const me = yield* call("getMe", token, (secret, signal) => api.call(secret, "getMe", {}, signal))
-      return { id: me.id, username: me.username, firstName: me.first_name }
-    })
-
-    const setWebhook = traced("setWebhook")(function* (
-      token: Token,
-      webhook: { readonly url: string; readonly secretToken: string }
-    ) {
-      yield* call("setWebhook", token, (secret, signal) =>
-        api.call(
-          secret,
-          "setWebhook",
-          { url: webhook.url, secret_token: webhook.secretToken, allowed_updates: ALLOWED_UPDATES },
-          signal
-        )
-      )
-    })
-
-    const deleteWebhook = traced("deleteWebhook")(function* (token: Token) {
-      // Pending updates are kept: the bot switches to polling and must still answer them.
-      yield* call("deleteWebhook", token, (secret, signal) =>
-        api.call(secret, "deleteWebhook", { drop_pending_updates: false }, signal)
-      )
-    })
-
-    const getWebhookInfo = traced("getWebhookInfo")(function* (token: Token) {
-      const info = yield* call("getWebhookInfo", token, (secret, signal) =>
-        api.call(secret, "getWebhookInfo", {}, signal)
-      )
-      const result: WebhookInfo = {
-        url: info.url ?? "",
-        pendingUpdateCount: info.pending_update_count,
-        lastErrorMessage: info.last_error_message ?? null,
-        lastErrorDate: info.last_error_date === undefined ? null : new Date(info.last_error_date * 1000)
       }
-      return result
-    })
 
-    const sendMessage = traced("sendMessage")(function* (token: Token, input: SendMessageInput) {
-      const message = yield* call("sendMessage", token, (secret, signal) =>
-        api.call(
-          secret,
-          "sendMessage",
-          {
-            chat_id: input.chatId,
-            text: input.text,
-            ...(input.parseMode === undefined ? {} : { parse_mode: input.parseMode }),
-            // A reply whose original was deleted is still worth sending.
-            ...(input.replyToMessageId === undefined
-              ? {}
-              : {
-                  reply_parameters: { message_id: input.replyToMessageId, allow_sending_without_reply: true }
-                })
-          },
-          signal
-        )
-      )
-      return { messageId: message.message_id }
-    })
+      const getMe = traced("getMe")(function* (token: Token) {
+        const me = yield* call("getMe", token, (secret, signal) => api.call(secret, "getMe", {}, signal))
+        return { id: me.id, username: me.username, firstName: me.first_name }
+      })
 
-    const sendChatAction = traced("sendChatAction")(function* (
-      token: Token,
-      chatId: number,
-      action: "typing"
-    ) {
-      yield* call("sendChatAction", token, (secret, signal) =>
-        api.call(secret, "sendChatAction", { chat_id: chatId, action }, signal)
-      )
-    })
-
-    const answerCallbackQuery = traced("answerCallbackQuery")(function* (
-      token: Token,
-      callbackQueryId: string,
-      text?: string | undefined
-    ) {
-      yield* call("answerCallbackQuery", token, (secret, signal) =>
-        api.call(
-          secret,
-          "answerCallbackQuery",
-          { callback_query_id: callbackQueryId, ...(text === undefined ? {} : { text }) },
-          signal
-        )
-      )
-    })
-
-    const sendMessageDraft = traced("sendMessageDraft")(function* (token: Token, input: MessageDraftInput) {
-      yield* call(
-        "sendMessageDraft",
-        token,
-        // conversations (issue 11): newer than telegraf's Bot API types, so untyped.
-        (secret, signal) =>
-          api.callUntyped(
-            secret,
-            "sendMessageDraft",
-            { chat_id: input.chatId, draft_id: input.draftId, text: input.text },
-            signal
-          ),
-        // A draft that is late is worthless: a short timeout and no retries.
-        Duration.seconds(3),
-        false
-      )
-    })
-
-    /** The file's bytes over plain HTTP, refused once more than `maxBytes` arrive. */
-    const fetchFile = (token: Token, filePath: string, maxBytes: number) => {
-      const secret = Redacted.value(token)
-      const failure = (kind: TelegramError["kind"], status: number | null, description: string) =>
-        new TelegramError({ method: "downloadFile", kind, status, description, retryAfterSeconds: null })
-      const attempt = Effect.tryPromise({
-        try: async (signal) => {
-          const response = await fetch(`${apiRoot}file/bot${secret}/${filePath}`, { signal })
-          if (!response.ok) {
-            await response.body?.cancel()
-            throw failure(
-              kindOf(response.status),
-              response.status,
-              `file download answered ${response.status}`
-            )
-          }
-          const chunks: Array<Uint8Array> = []
-          let size = 0
-          for await (const chunk of response.body ?? []) {
-            size += chunk.length
-            if (size > maxBytes) throw failure("bad_request", 400, `file is larger than ${maxBytes} bytes`)
-            chunks.push(chunk)
-          }
-          return new Uint8Array(Buffer.concat(chunks))
-        },
-        catch: (cause) =>
-          cause instanceof TelegramError ? cause : toTelegramError("downloadFile", cause, secret)
-      }).pipe(
-        Effect.timeoutOrElse({
-          duration: Duration.seconds(60),
-          orElse: () => Effect.fail(timedOut("downloadFile", Duration.seconds(60)))
-        })
-      )
-      return withRetries(attempt, true)
-    }
-
-    const downloadFile = traced("downloadFile")(function* (token: Token, fileId: string, maxBytes: number) {
-      const file = yield* call("getFile", token, (secret, signal) =>
-        api.call(secret, "getFile", { file_id: fileId }, signal)
-      )
-      if (file.file_size !== undefined && file.file_size > maxBytes) {
-        return yield* new TelegramError({
-          method: "getFile",
-          kind: "bad_request",
-          status: 400,
-          description: `file is larger than ${maxBytes} bytes`,
-          retryAfterSeconds: null
-        })
-      }
-      if (file.file_path === undefined) {
-        return yield* new TelegramError({
-          method: "getFile",
-          kind: "bad_request",
-          status: 400,
-          description: "Telegram gave no file_path (the file is too big for bots)",
-          retryAfterSeconds: null
-        })
-      }
-      const bytes = yield* fetchFile(token, file.file_path, maxBytes)
-      return { bytes, filePath: file.file_path }
-    })
-
-    const setMyCommands = traced("setMyCommands")(function* (
-      token: Token,
-      commands: ReadonlyArray<{ readonly command: string; readonly description: string }>
-    ) {
-      yield* call("setMyCommands", token, (secret, signal) =>
-        api.call(secret, "setMyCommands", { commands: [...commands] }, signal)
-      )
-    })
-
-    const getUpdates = traced("getUpdates")(function* (
-      token: Token,
-      poll: { readonly offset: number; readonly timeoutSeconds: number; readonly limit?: number | undefined }
-    ) {
-      const updates = yield* call(
-        "getUpdates",
-        token,
-        (secret, signal) =>
+      const setWebhook = traced("setWebhook")(function* (
+        token: Token,
+        webhook: { readonly url: string; readonly secretToken: string }
+      ) {
+        yield* call("setWebhook", token, (secret, signal) =>
           api.call(
             secret,
-            "getUpdates",
+            "setWebhook",
+            { url: webhook.url, secret_token: webhook.secretToken, allowed_updates: ALLOWED_UPDATES },
+            signal
+          )
+        )
+      })
+
+      const deleteWebhook = traced("deleteWebhook")(function* (token: Token) {
+        // Pending updates are kept: the bot switches to polling and must still answer them.
+        yield* call("deleteWebhook", token, (secret, signal) =>
+          api.call(secret, "deleteWebhook", { drop_pending_updates: false }, signal)
+        )
+      })
+
+      const getWebhookInfo = traced("getWebhookInfo")(function* (token: Token) {
+        const info = yield* call("getWebhookInfo", token, (secret, signal) =>
+          api.call(secret, "getWebhookInfo", {}, signal)
+        )
+        const result: WebhookInfo = {
+          url: info.url ?? "",
+          pendingUpdateCount: info.pending_update_count,
+          lastErrorMessage: info.last_error_message ?? null,
+          lastErrorDate: info.last_error_date === undefined ? null : new Date(info.last_error_date * 1000)
+        }
+        return result
+      })
+
+      const sendMessage = traced("sendMessage")(function* (token: Token, input: SendMessageInput) {
+        const message = yield* call("sendMessage", token, (secret, signal) =>
+          api.call(
+            secret,
+            "sendMessage",
             {
-              offset: poll.offset,
-              timeout: poll.timeoutSeconds,
-              ...(poll.limit === undefined ? {} : { limit: poll.limit }),
-              allowed_updates: ALLOWED_UPDATES
+              chat_id: input.chatId,
+              text: input.text,
+              ...(input.parseMode === undefined ? {} : { parse_mode: input.parseMode }),
+              // A reply whose original was deleted is still worth sending.
+              ...(input.replyToMessageId === undefined
+                ? {}
+                : {
+                    reply_parameters: {
+                      message_id: input.replyToMessageId,
+                      allow_sending_without_reply: true
+                    }
+                  })
             },
             signal
-          ),
-        // The server holds a long poll for up to timeoutSeconds before answering.
-        Duration.sum(Duration.seconds(poll.timeoutSeconds), requestTimeout)
-      )
-      const raw: ReadonlyArray<unknown> = updates
-      return raw
-    })
+          )
+        )
+        return { messageId: message.message_id }
+      })
 
-    return TelegramGateway.of({
-      getMe,
-      setWebhook,
-      deleteWebhook,
-      getWebhookInfo,
-      sendMessage,
-      sendChatAction,
-      answerCallbackQuery,
-      getUpdates,
-      // conversations (issue 11)
-      sendMessageDraft,
-      downloadFile,
-      setMyCommands
+      const sendChatAction = traced("sendChatAction")(function* (
+        token: Token,
+        chatId: number,
+        action: "typing"
+      ) {
+        yield* call("sendChatAction", token, (secret, signal) =>
+          api.call(secret, "sendChatAction", { chat_id: chatId, action }, signal)
+        )
+      })
+
+      const answerCallbackQuery = traced("answerCallbackQuery")(function* (
+        token: Token,
+        callbackQueryId: string,
+        text?: string | undefined
+      ) {
+        yield* call("answerCallbackQuery", token, (secret, signal) =>
+          api.call(
+            secret,
+            "answerCallbackQuery",
+            { callback_query_id: callbackQueryId, ...(text === undefined ? {} : { text }) },
+            signal
+          )
+        )
+      })
+
+      const sendMessageDraft = traced("sendMessageDraft")(function* (token: Token, input: MessageDraftInput) {
+        yield* call(
+          "sendMessageDraft",
+          token,
+          // conversations (issue 11): newer than telegraf's Bot API types, so untyped.
+          (secret, signal) =>
+            api.callUntyped(
+              secret,
+              "sendMessageDraft",
+              { chat_id: input.chatId, draft_id: input.draftId, text: input.text },
+              signal
+            ),
+          // A draft that is late is worthless: a short timeout and no retries.
+          Duration.seconds(3),
+          false
+        )
+      })
+
+      /** The file's bytes over plain HTTP, refused once more than `maxBytes` arrive. */
+      const fetchFile = (token: Token, filePath: string, maxBytes: number) => {
+        const secret = Redacted.value(token)
+        const failure = (kind: TelegramError["kind"], status: number | null, description: string) =>
+          new TelegramError({ method: "downloadFile", kind, status, description, retryAfterSeconds: null })
+        const attempt = Effect.tryPromise({
+          try: async (signal) => {
+            const response = await fetch(`${apiRoot}file/bot${secret}/${filePath}`, { signal })
+            if (!response.ok) {
+              await response.body?.cancel()
+              throw failure(
+                kindOf(response.status),
+                response.status,
+                `file download answered ${response.status}`
+              )
+            }
+            const chunks: Array<Uint8Array> = []
+            let size = 0
+            for await (const chunk of response.body ?? []) {
+              size += chunk.length
+              if (size > maxBytes) throw failure("bad_request", 400, `file is larger than ${maxBytes} bytes`)
+              chunks.push(chunk)
+            }
+            return new Uint8Array(Buffer.concat(chunks))
+          },
+          catch: (cause) =>
+            cause instanceof TelegramError ? cause : toTelegramError("downloadFile", cause, secret)
+        }).pipe(
+          Effect.timeoutOrElse({
+            duration: Duration.seconds(60),
+            orElse: () => Effect.fail(timedOut("downloadFile", Duration.seconds(60)))
+          })
+        )
+        return withRetries(attempt, true)
+      }
+
+      const downloadFile = traced("downloadFile")(function* (token: Token, fileId: string, maxBytes: number) {
+        const file = yield* call("getFile", token, (secret, signal) =>
+          api.call(secret, "getFile", { file_id: fileId }, signal)
+        )
+        if (file.file_size !== undefined && file.file_size > maxBytes) {
+          return yield* new TelegramError({
+            method: "getFile",
+            kind: "bad_request",
+            status: 400,
+            description: `file is larger than ${maxBytes} bytes`,
+            retryAfterSeconds: null
+          })
+        }
+        if (file.file_path === undefined) {
+          return yield* new TelegramError({
+            method: "getFile",
+            kind: "bad_request",
+            status: 400,
+            description: "Telegram gave no file_path (the file is too big for bots)",
+            retryAfterSeconds: null
+          })
+        }
+        const bytes = yield* fetchFile(token, file.file_path, maxBytes)
+        return { bytes, filePath: file.file_path }
+      })
+
+      const setMyCommands = traced("setMyCommands")(function* (
+        token: Token,
+        commands: ReadonlyArray<{ readonly command: string; readonly description: string }>
+      ) {
+        yield* call("setMyCommands", token, (secret, signal) =>
+          api.call(secret, "setMyCommands", { commands: [...commands] }, signal)
+        )
+      })
+
+      const getUpdates = traced("getUpdates")(function* (
+        token: Token,
+        poll: {
+          readonly offset: number
+          readonly timeoutSeconds: number
+          readonly limit?: number | undefined
+        }
+      ) {
+        const updates = yield* call(
+          "getUpdates",
+          token,
+          (secret, signal) =>
+            api.call(
+              secret,
+              "getUpdates",
+              {
+                offset: poll.offset,
+                timeout: poll.timeoutSeconds,
+                ...(poll.limit === undefined ? {} : { limit: poll.limit }),
+                allowed_updates: ALLOWED_UPDATES
+              },
+              signal
+            ),
+          // The server holds a long poll for up to timeoutSeconds before answering.
+          Duration.sum(Duration.seconds(poll.timeoutSeconds), requestTimeout)
+        )
+        const raw: ReadonlyArray<unknown> = updates
+        return raw
+      })
+
+      return TelegramGateway.of({
+        getMe,
+        setWebhook,
+        deleteWebhook,
+        getWebhookInfo,
+        sendMessage,
+        sendChatAction,
+        answerCallbackQuery,
+        getUpdates,
+        // conversations (issue 11)
+        sendMessageDraft,
+        downloadFile,
+        setMyCommands
+      })
     })
-  })
+  )

@@ -5,6 +5,7 @@
  */
 import { type Bot, type BotId, BotModel, type BotNotFound } from "@botfleet/domain"
 import { Clock, Context, Effect, Layer } from "effect"
+import { spanFn } from "../observability/spanFn.ts"
 import { BotUnavailable, RetryLater } from "../pipeline/PipelineErrors.ts"
 import { BotRepository, EffectOutbox, Transactions } from "../ports/Repositories.ts"
 import { SecretBox, type SecretUnreadable } from "../ports/SecretBox.ts"
@@ -42,20 +43,21 @@ export class BotAccess extends Context.Service<
   static readonly layer = Layer.effect(
     BotAccess,
     Effect.gen(function* () {
+      const fn = yield* spanFn
       const bots = yield* BotRepository
       const secrets = yield* SecretBox
       const outbox = yield* EffectOutbox
       const transactions = yield* Transactions
       const cache = new Map<BotId, BotWithToken & { readonly until: number }>()
 
-      const load = Effect.fn("BotAccess.load")(function* (botId: BotId) {
+      const load = fn("BotAccess.load")(function* (botId: BotId) {
         const bot = yield* bots.findById(botId)
         return { bot, token: yield* secrets.decrypt(bot.tokenCiphertext) }
       })
 
       const deleted = () => Effect.fail(new BotUnavailable({ reason: "bot was deleted" }))
 
-      const stop = Effect.fn("BotAccess.stop")(function* (used: Bot, reason: string) {
+      const stop = fn("BotAccess.stop")(function* (used: Bot, reason: string) {
         cache.delete(used.id)
         const bot = yield* bots.findById(used.id).pipe(Effect.catchTag("BotNotFound", deleted))
         if (bot.tokenCiphertext !== used.tokenCiphertext) {
@@ -72,7 +74,7 @@ export class BotAccess extends Context.Service<
         return yield* new BotUnavailable({ reason })
       })
 
-      const loadFresh = Effect.fn("BotAccess.loadFresh")(function* (botId: BotId, mustBeActive: boolean) {
+      const loadFresh = fn("BotAccess.loadFresh")(function* (botId: BotId, mustBeActive: boolean) {
         const bot = yield* bots.findById(botId).pipe(Effect.catchTag("BotNotFound", deleted))
         if (mustBeActive && !bot.active) return yield* new BotUnavailable({ reason: "bot is disabled" })
         const token = yield* secrets
@@ -81,7 +83,7 @@ export class BotAccess extends Context.Service<
         return { bot, token }
       })
 
-      const loadActive = Effect.fn("BotAccess.loadActive")(function* (botId: BotId) {
+      const loadActive = fn("BotAccess.loadActive")(function* (botId: BotId) {
         const now = yield* Clock.currentTimeMillis
         const cached = cache.get(botId)
         if (cached !== undefined && cached.until > now) return { bot: cached.bot, token: cached.token }

@@ -14,7 +14,7 @@ export const instrumentLanguageModel = <E, R>(
     Effect.gen(function* () {
       const model = yield* LanguageModel
 
-      const succeeded = Effect.fn(function* (answer: Completion) {
+      const succeeded = Effect.fnUntraced(function* (answer: Completion) {
         yield* Metrics.count(Metrics.llmRequests, { model: answer.model, outcome: "ok" })
         yield* Metrics.count(
           Metrics.llmTokens,
@@ -30,7 +30,7 @@ export const instrumentLanguageModel = <E, R>(
         if (answer.usedFallback) yield* Metrics.count(Metrics.llmFallbackUsed, { model: answer.model })
       })
 
-      const failed = Effect.fn(function* (requested: string, type: string) {
+      const failed = Effect.fnUntraced(function* (requested: string, type: string) {
         yield* Metrics.count(Metrics.llmRequests, { model: requested, outcome: "error" })
         // error_type: seed 002's name for the same value (issue 13); type stays for existing dashboards.
         yield* Metrics.count(Metrics.llmErrors, { model: requested, type, error_type: type })

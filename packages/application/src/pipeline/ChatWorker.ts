@@ -7,6 +7,7 @@
 import { BotId } from "@botfleet/domain"
 import { Clock, Context, Effect, Layer, Option } from "effect"
 import * as Metrics from "../observability/metrics.ts"
+import { spanFn } from "../observability/spanFn.ts"
 import { continueTrace } from "../observability/traceContext.ts"
 import { type PendingUpdate, UpdateInbox } from "../ports/UpdateInbox.ts"
 import { HandleUpdate } from "./HandleUpdate.ts"
@@ -59,10 +60,11 @@ export class ChatWorker extends Context.Service<
     Layer.effect(
       ChatWorker,
       Effect.gen(function* () {
+        const fn = yield* spanFn
         const inbox = yield* UpdateInbox
         const handler = yield* HandleUpdate
 
-        const drain = Effect.fn("ChatWorker.drain")(function* (
+        const drain = fn("ChatWorker.drain")(function* (
           { chatKey, owner, head }: ChatLease,
           stillOwner: Effect.Effect<boolean>
         ) {

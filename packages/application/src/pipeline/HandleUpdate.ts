@@ -14,6 +14,7 @@ import { type BotId, type Message, MessageModel, parseCommand, splitReply } from
 import { Clock, Context, Effect, Layer, Option } from "effect"
 import { BotAccess, type BotWithToken } from "../bots/BotAccess.ts"
 import * as Metrics from "../observability/metrics.ts"
+import { spanFn } from "../observability/spanFn.ts"
 import { ChatRepository, MessageRepository } from "../ports/Repositories.ts"
 import { GenerateReply } from "./generateReply.ts"
 import { type BotUnavailable, InvalidUpdate, type RetryLater } from "./PipelineErrors.ts"
@@ -40,6 +41,7 @@ export class HandleUpdate extends Context.Service<
   static readonly layer = Layer.effect(
     HandleUpdate,
     Effect.gen(function* () {
+      const fn = yield* spanFn
       const access = yield* BotAccess
       const chats = yield* ChatRepository
       const messages = yield* MessageRepository
@@ -47,7 +49,7 @@ export class HandleUpdate extends Context.Service<
       const generateReply = yield* GenerateReply
       const sendReply = yield* SendReply
 
-      const handleMessage = Effect.fn("Pipeline.handleMessage")(function* (
+      const handleMessage = fn("Pipeline.handleMessage")(function* (
         { bot, token }: BotWithToken,
         event: MessageEvent
       ) {
@@ -69,7 +71,7 @@ export class HandleUpdate extends Context.Service<
       })
 
       /** Callback buttons: always answered; known data runs the command as if typed. */
-      const handleCallback = Effect.fn("Pipeline.handleCallback")(function* (
+      const handleCallback = fn("Pipeline.handleCallback")(function* (
         loaded: BotWithToken,
         event: Extract<IncomingEvent, { kind: "callback" }>
       ) {
@@ -95,7 +97,7 @@ export class HandleUpdate extends Context.Service<
         }
       })
 
-      const process = Effect.fn("HandleUpdate.process")(function* (botId: BotId, payload: unknown) {
+      const process = fn("HandleUpdate.process")(function* (botId: BotId, payload: unknown) {
         const event = parseUpdate(payload)
         // Not what Telegram sends (e.g. a fractional chat id): no retry can help, park it at once.
         if (event.kind === "invalid") return yield* new InvalidUpdate({ reason: event.reason })
@@ -117,7 +119,7 @@ export class HandleUpdate extends Context.Service<
         }
       })
 
-      const giveUp = Effect.fn("HandleUpdate.giveUp")(
+      const giveUp = fn("HandleUpdate.giveUp")(
         function* (botId: BotId, payload: unknown, reason: string) {
           const event = parseUpdate(payload)
           if (event.kind !== "message") return

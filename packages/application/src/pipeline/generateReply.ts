@@ -25,6 +25,7 @@ import {
 } from "@botfleet/domain"
 import { Clock, Context, Effect, Layer, Option, Schedule } from "effect"
 import * as Metrics from "../observability/metrics.ts"
+import { spanFn } from "../observability/spanFn.ts"
 import { type ChatTurn, LanguageModel } from "../ports/LanguageModel.ts"
 import { ChatRepository, EffectOutbox, MessageRepository, Transactions } from "../ports/Repositories.ts"
 import { TelegramGateway, type Token } from "../ports/TelegramGateway.ts"
@@ -68,6 +69,7 @@ export class GenerateReply extends Context.Service<
   static readonly layer = Layer.effect(
     GenerateReply,
     Effect.gen(function* () {
+      const fn = yield* spanFn
       const chats = yield* ChatRepository
       const messages = yield* MessageRepository
       const outbox = yield* EffectOutbox
@@ -91,7 +93,7 @@ export class GenerateReply extends Context.Service<
           })
         )
 
-      const save = Effect.fn("Pipeline.ensureResponseSaved")((reply: Message) =>
+      const save = fn("Pipeline.ensureResponseSaved")((reply: Message) =>
         timed("response_saved", messages.insert(reply))
       )
 
@@ -113,7 +115,7 @@ export class GenerateReply extends Context.Service<
           })
         )
 
-      const askModel = Effect.fn("Pipeline.askModel")(function* (
+      const askModel = fn("Pipeline.askModel")(function* (
         bot: Bot,
         token: Token,
         chat: Chat,
@@ -142,7 +144,7 @@ export class GenerateReply extends Context.Service<
         return yield* whileTyping(token, chat.telegramChatId, llm.complete(request))
       })
 
-      const saveFailed = Effect.fn("Pipeline.saveFailedReply")(function* (
+      const saveFailed = fn("Pipeline.saveFailedReply")(function* (
         bot: Bot,
         chat: Chat,
         incoming: Message,
@@ -155,7 +157,7 @@ export class GenerateReply extends Context.Service<
       })
 
       /** A fixed reply when this run is the first to claim the notice of its window; otherwise none. */
-      const noticeOnce = Effect.fn("Pipeline.noticeOnce")(function* (
+      const noticeOnce = fn("Pipeline.noticeOnce")(function* (
         bot: Bot,
         incoming: Message,
         kind: string,
@@ -168,7 +170,7 @@ export class GenerateReply extends Context.Service<
       })
 
       /** Not allowed to talk to the bot: counted, told once a day, never the model. */
-      const refuse = Effect.fn("Pipeline.refuse")(function* (
+      const refuse = fn("Pipeline.refuse")(function* (
         bot: Bot,
         incoming: Message,
         plan: Extract<ReplyPlan, { _tag: "Refuse" }>
@@ -179,7 +181,7 @@ export class GenerateReply extends Context.Service<
         return yield* noticeOnce(bot, incoming, "denied", windowStart("day", at), plan.text)
       })
 
-      const generate = Effect.fn("Pipeline.ensureResponseGenerated")(function* (
+      const generate = fn("Pipeline.ensureResponseGenerated")(function* (
         bot: Bot,
         token: Token,
         chat: Chat,

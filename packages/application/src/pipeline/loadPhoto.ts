@@ -7,6 +7,7 @@
 import { type Bot, type IncomingPhoto, PHOTO_MAX_BYTES } from "@botfleet/domain"
 import { Effect } from "effect"
 import { BotAccess } from "../bots/BotAccess.ts"
+import { spanFn } from "../observability/spanFn.ts"
 import { TelegramGateway, type Token } from "../ports/TelegramGateway.ts"
 import { classifyTelegram, retryLater, tokenRejected } from "./failures.ts"
 
@@ -22,10 +23,11 @@ export type LoadedPhoto =
   | { readonly _tag: "Unreadable"; readonly reason: string }
 
 export const makeLoadPhoto = Effect.gen(function* () {
+  const fn = yield* spanFn
   const access = yield* BotAccess
   const telegram = yield* TelegramGateway
 
-  return Effect.fn("Pipeline.loadPhoto")(function* (bot: Bot, token: Token, photo: IncomingPhoto) {
+  return fn("Pipeline.loadPhoto")(function* (bot: Bot, token: Token, photo: IncomingPhoto) {
     return yield* telegram.downloadFile(token, photo.fileId, PHOTO_MAX_BYTES).pipe(
       Effect.map(({ bytes, filePath }): LoadedPhoto => {
         const type = MIME_TYPES[filePath.split(".").pop()?.toLowerCase() ?? ""] ?? "image/jpeg"

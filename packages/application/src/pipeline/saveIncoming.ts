@@ -14,6 +14,7 @@ import {
   TgUser
 } from "@botfleet/domain"
 import { Clock, Context, Effect, Layer } from "effect"
+import { spanFn } from "../observability/spanFn.ts"
 import { ChatRepository, MessageRepository } from "../ports/Repositories.ts"
 import type { IncomingEvent, TelegramUser } from "./telegramUpdate.ts"
 
@@ -41,6 +42,7 @@ export class SaveIncoming extends Context.Service<
   static readonly layer = Layer.effect(
     SaveIncoming,
     Effect.gen(function* () {
+      const fn = yield* spanFn
       const chats = yield* ChatRepository
       const messages = yield* MessageRepository
 
@@ -58,7 +60,7 @@ export class SaveIncoming extends Context.Service<
 
       // Names and language rarely change: a user is written at most once a minute per process.
       const usersSeen = new Map<number, number>()
-      const rememberUser = Effect.fn("SaveIncoming.rememberUser")(function* (user: TelegramUser, at: Date) {
+      const rememberUser = fn("SaveIncoming.rememberUser")(function* (user: TelegramUser, at: Date) {
         const seen = usersSeen.get(user.id)
         if (seen !== undefined && at.getTime() - seen < USER_REFRESH_MS) return
         yield* chats.upsertUser(toTgUser(user, at))
@@ -66,7 +68,7 @@ export class SaveIncoming extends Context.Service<
         usersSeen.set(user.id, at.getTime())
       })
 
-      const message = Effect.fn("Pipeline.ensureIncomingSaved")(function* (bot: Bot, event: MessageEvent) {
+      const message = fn("Pipeline.ensureIncomingSaved")(function* (bot: Bot, event: MessageEvent) {
         const at = new Date(yield* Clock.currentTimeMillis)
         // A message sent as a chat (channel, anonymous admin) carries a placeholder account in `from`.
         const person = event.sentAsChat ? null : event.from
@@ -107,7 +109,7 @@ export class SaveIncoming extends Context.Service<
         return { chat, message: stored, isNew: stored.id === id }
       })
 
-      const membership = Effect.fn("Pipeline.recordMembership")(function* (bot: Bot, event: MembershipEvent) {
+      const membership = fn("Pipeline.recordMembership")(function* (bot: Bot, event: MembershipEvent) {
         const chat = yield* chats.findOrCreate({
           botId: bot.id,
           telegramChatId: event.chat.id,

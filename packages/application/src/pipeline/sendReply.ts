@@ -16,6 +16,7 @@ import {
 import { Clock, Context, Effect, Layer } from "effect"
 import { BotAccess } from "../bots/BotAccess.ts"
 import * as Metrics from "../observability/metrics.ts"
+import { spanFn } from "../observability/spanFn.ts"
 import { ChatRepository, MessageRepository } from "../ports/Repositories.ts"
 import { type TelegramError, TelegramGateway, type Token } from "../ports/TelegramGateway.ts"
 import { classifyTelegram, retryLater, tokenRejected } from "./failures.ts"
@@ -47,6 +48,7 @@ export class SendReply extends Context.Service<
   static readonly layer = Layer.effect(
     SendReply,
     Effect.gen(function* () {
+      const fn = yield* spanFn
       const access = yield* BotAccess
       const chats = yield* ChatRepository
       const messages = yield* MessageRepository
@@ -63,7 +65,7 @@ export class SendReply extends Context.Service<
         )
 
       /** Blocked by the user, kicked from the group, or a request Telegram refuses: not retried. */
-      const recordUndelivered = Effect.fn("Pipeline.recordUndelivered")(function* (
+      const recordUndelivered = fn("Pipeline.recordUndelivered")(function* (
         bot: Bot,
         chat: Chat,
         message: Message,
@@ -81,7 +83,7 @@ export class SendReply extends Context.Service<
         return failed
       })
 
-      const send = Effect.fn("Pipeline.ensureResponseSent")(function* (
+      const send = fn("Pipeline.ensureResponseSent")(function* (
         bot: Bot,
         token: Token,
         chat: Chat,
@@ -125,7 +127,7 @@ export class SendReply extends Context.Service<
         return message
       })
 
-      const deliver = Effect.fn("SendReply.deliver")(function* (messageId: MessageId) {
+      const deliver = fn("SendReply.deliver")(function* (messageId: MessageId) {
         const message = yield* messages.findById(messageId)
         if (message.chunksSent >= splitReply(message.text).length) return
         const { bot, token } = yield* access.loadForDelivery(message.botId)
@@ -133,7 +135,7 @@ export class SendReply extends Context.Service<
         yield* send(bot, token, chat, message)
       })
 
-      const answerCallback = Effect.fn("Pipeline.answerCallback")(function* (
+      const answerCallback = fn("Pipeline.answerCallback")(function* (
         bot: Bot,
         token: Token,
         callbackQueryId: string

@@ -10,6 +10,7 @@
 import { type BotId, splitReply } from "@botfleet/domain"
 import { Clock, Effect, Schedule, Stream } from "effect"
 import * as Metrics from "../observability/metrics.ts"
+import { spanFn } from "../observability/spanFn.ts"
 import { type Completion, type CompletionRequest, LanguageModel, LlmError } from "../ports/LanguageModel.ts"
 import { type TelegramError, TelegramGateway, type Token } from "../ports/TelegramGateway.ts"
 
@@ -25,12 +26,13 @@ export const draftText = (text: string): string => (text.trim() === "" ? "" : (s
 const refusesDrafts = (error: TelegramError) => error.kind === "bad_request" || error.kind === "not_found"
 
 export const makeStreamAnswer = Effect.gen(function* () {
+  const fn = yield* spanFn
   const telegram = yield* TelegramGateway
   const llm = yield* LanguageModel
   /** Bots whose Telegram refused a draft: typing for them until the process restarts. */
   const refused = new Set<BotId>()
 
-  return Effect.fn("Pipeline.streamAnswer")(function* (
+  return fn("Pipeline.streamAnswer")(function* (
     botId: BotId,
     token: Token,
     chatId: number,

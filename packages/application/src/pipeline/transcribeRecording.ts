@@ -17,6 +17,7 @@ import {
 import { Context, Effect, Layer } from "effect"
 import { BotAccess } from "../bots/BotAccess.ts"
 import * as Metrics from "../observability/metrics.ts"
+import { spanFn } from "../observability/spanFn.ts"
 import { MessageRepository } from "../ports/Repositories.ts"
 import { TelegramGateway, type Token } from "../ports/TelegramGateway.ts"
 import { Transcriber } from "../ports/Transcriber.ts"
@@ -43,6 +44,7 @@ export class TranscribeRecording extends Context.Service<
   static readonly layer = Layer.effect(
     TranscribeRecording,
     Effect.gen(function* () {
+      const fn = yield* spanFn
       const access = yield* BotAccess
       const messages = yield* MessageRepository
       const telegram = yield* TelegramGateway
@@ -54,7 +56,7 @@ export class TranscribeRecording extends Context.Service<
         reason
       })
 
-      const transcribe = Effect.fn("Pipeline.ensureTranscribed")(function* (
+      const transcribe = fn("Pipeline.ensureTranscribed")(function* (
         bot: Bot,
         token: Token,
         message: Message,

@@ -7,6 +7,7 @@
  */
 import type { Bot, ProviderId } from "@botfleet/domain"
 import { Clock, Context, Effect, Layer } from "effect"
+import { spanFn } from "../observability/spanFn.ts"
 import { type CompletionRequest, LlmError, type ModelEndpoint } from "../ports/LanguageModel.ts"
 import { ProviderRepository } from "../ports/Providers.ts"
 import { SecretBox } from "../ports/SecretBox.ts"
@@ -35,6 +36,7 @@ export class ProviderAccess extends Context.Service<
   static readonly layer = Layer.effect(
     ProviderAccess,
     Effect.gen(function* () {
+      const fn = yield* spanFn
       const providers = yield* ProviderRepository
       const secrets = yield* SecretBox
       const settings = yield* Settings
@@ -48,7 +50,7 @@ export class ProviderAccess extends Context.Service<
           retryAfterSeconds: null
         })
 
-      const load = Effect.fn("ProviderAccess.load")(function* (bot: Bot, id: ProviderId) {
+      const load = fn("ProviderAccess.load")(function* (bot: Bot, id: ProviderId) {
         const now = yield* Clock.currentTimeMillis
         const cached = cache.get(id)
         if (cached !== undefined && cached.until > now) return cached

@@ -11,6 +11,7 @@ import {
   BotRepository,
   BotService,
   classifyTelegram,
+  spanFn,
   type TelegramError,
   TelegramGateway,
   tokenRejected
@@ -36,9 +37,10 @@ export const layerWith = (options: PollerOptions) =>
       const dispatcher = yield* Dispatcher
       // One loop per polled bot; a loop that ends (bot stopped or deleted) leaves the map by itself.
       const pollers = yield* FiberMap.make<BotId>()
+      const fn = yield* spanFn
 
       /** One getUpdates round; returns how many updates it stored. */
-      const pollOnce = Effect.fn("Poller.pollOnce")(function* (botId: BotId) {
+      const pollOnce = fn("Poller.pollOnce")(function* (botId: BotId) {
         // Read each round: the offset, and a token an admin may have replaced.
         const { bot, token } = yield* access.load(botId)
         const updates = yield* telegram.getUpdates(token, {

@@ -1,5 +1,5 @@
 /** Chats in `chats`, and the Telegram users who write to our bots in `tg_users`. */
-import { ChatRepository, type NewChat, type PageRequest } from "@botfleet/application"
+import { ChatRepository, type NewChat, type PageRequest, spanFn } from "@botfleet/application"
 import {
   type BotId,
   Chat,
@@ -74,10 +74,11 @@ export const tgUserFromRow = (row: TgUserRow): Effect.Effect<TgUser> =>
 export const layer: Layer.Layer<ChatRepository, never, SqlClient.SqlClient> = Layer.effect(
   ChatRepository,
   Effect.gen(function* () {
+    const fn = yield* spanFn
     const sql = yield* SqlClient.SqlClient
 
     // last_seen_at only moves forward: a redelivered old update must not turn it back.
-    const upsertUser = Effect.fn("ChatRepository.upsertUser")(function* (user: TgUser) {
+    const upsertUser = fn("ChatRepository.upsertUser")(function* (user: TgUser) {
       yield* sql`
         INSERT INTO tg_users ${sql.insert({
           telegram_id: user.telegramId,
@@ -97,7 +98,7 @@ export const layer: Layer.Layer<ChatRepository, never, SqlClient.SqlClient> = La
           last_seen_at = GREATEST(tg_users.last_seen_at, excluded.last_seen_at)`.pipe(Effect.orDie)
     })
 
-    const findUser = Effect.fn("ChatRepository.findUser")(function* (telegramId: number) {
+    const findUser = fn("ChatRepository.findUser")(function* (telegramId: number) {
       const rows = yield* sql<TgUserRow>`SELECT * FROM tg_users WHERE telegram_id = ${telegramId}`.pipe(
         Effect.orDie
       )
@@ -106,7 +107,7 @@ export const layer: Layer.Layer<ChatRepository, never, SqlClient.SqlClient> = La
     })
 
     // Insert-or-nothing, then read: two concurrent first messages of a chat end up with one row.
-    const findOrCreate = Effect.fn("ChatRepository.findOrCreate")(function* (chat: NewChat) {
+    const findOrCreate = fn("ChatRepository.findOrCreate")(function* (chat: NewChat) {
       const inserted = yield* sql<ChatRow>`
         INSERT INTO chats ${sql.insert({
           id: crypto.randomUUID(),
@@ -134,14 +135,14 @@ export const layer: Layer.Layer<ChatRepository, never, SqlClient.SqlClient> = La
       return yield* chatFromRow(row)
     })
 
-    const findById = Effect.fn("ChatRepository.findById")(function* (id: ChatId) {
+    const findById = fn("ChatRepository.findById")(function* (id: ChatId) {
       const rows = yield* sql<ChatRow>`SELECT * FROM chats WHERE id = ${id}`.pipe(Effect.orDie)
       const row = rows[0]
       if (row === undefined) return yield* new ChatNotFound({ chatId: id })
       return yield* chatFromRow(row)
     })
 
-    const update = Effect.fn("ChatRepository.update")(function* (chat: Chat) {
+    const update = fn("ChatRepository.update")(function* (chat: Chat) {
       const rows = yield* sql<{ id: string }>`
         UPDATE chats SET
           thread = ${chat.thread},
@@ -154,7 +155,7 @@ export const layer: Layer.Layer<ChatRepository, never, SqlClient.SqlClient> = La
     })
 
     // Most recently active first, chats without messages last; the id breaks ties.
-    const list = Effect.fn("ChatRepository.list")(function* (
+    const list = fn("ChatRepository.list")(function* (
       filter: { readonly botId?: BotId | undefined; readonly tgUserId?: number | undefined },
       page: PageRequest
     ) {

@@ -1,5 +1,5 @@
 /** Messages in `messages`: incoming, generated replies and admin messages. */
-import { MessageRepository, type PageRequest } from "@botfleet/application"
+import { MessageRepository, type PageRequest, spanFn } from "@botfleet/application"
 import {
   type BotId,
   type ChatId,
@@ -108,15 +108,13 @@ const keyOf = (message: Message): CursorKey => ({ at: message.createdAt.getTime(
 export const layer: Layer.Layer<MessageRepository, never, SqlClient.SqlClient> = Layer.effect(
   MessageRepository,
   Effect.gen(function* () {
+    const fn = yield* spanFn
     const sql = yield* SqlClient.SqlClient
     const toMessages = (rows: ReadonlyArray<MessageRow>) => Effect.forEach(rows, messageFromRow)
     const first = (rows: ReadonlyArray<MessageRow>) =>
       rows[0] === undefined ? Effect.succeedNone : Effect.asSome(messageFromRow(rows[0]))
 
-    const findByUpdate = Effect.fn("MessageRepository.findByUpdate")(function* (
-      botId: BotId,
-      updateId: number
-    ) {
+    const findByUpdate = fn("MessageRepository.findByUpdate")(function* (botId: BotId, updateId: number) {
       return yield* first(
         yield* sql<MessageRow>`SELECT * FROM messages WHERE bot_id = ${botId} AND update_id = ${updateId}`.pipe(
           Effect.orDie
@@ -124,7 +122,7 @@ export const layer: Layer.Layer<MessageRepository, never, SqlClient.SqlClient> =
       )
     })
 
-    const findReply = Effect.fn("MessageRepository.findReply")(function* (userMessageId: MessageId) {
+    const findReply = fn("MessageRepository.findReply")(function* (userMessageId: MessageId) {
       return yield* first(
         yield* sql<MessageRow>`
           SELECT * FROM messages WHERE reply_to = ${userMessageId} AND role = 'assistant'`.pipe(Effect.orDie)
@@ -135,7 +133,7 @@ export const layer: Layer.Layer<MessageRepository, never, SqlClient.SqlClient> =
      * The conflict target names the partial unique index the message falls
      * under, so a repeat is a no-op while any other clash stays an error.
      */
-    const insert = Effect.fn("MessageRepository.insert")(function* (message: Message) {
+    const insert = fn("MessageRepository.insert")(function* (message: Message) {
       const isReply = message.role === "assistant" && message.replyTo !== null
       const onConflict =
         message.updateId !== null
@@ -160,7 +158,7 @@ export const layer: Layer.Layer<MessageRepository, never, SqlClient.SqlClient> =
       })
     })
 
-    const update = Effect.fn("MessageRepository.update")(function* (message: Message) {
+    const update = fn("MessageRepository.update")(function* (message: Message) {
       const rows = yield* sql<{ id: string }>`
         UPDATE messages SET ${sql.update(messageColumns(message), ["id"])}
         WHERE id = ${message.id}
@@ -168,7 +166,7 @@ export const layer: Layer.Layer<MessageRepository, never, SqlClient.SqlClient> =
       if (rows.length === 0) return yield* new MessageNotFound({ messageId: message.id })
     })
 
-    const findById = Effect.fn("MessageRepository.findById")(function* (id: MessageId) {
+    const findById = fn("MessageRepository.findById")(function* (id: MessageId) {
       const rows = yield* sql<MessageRow>`SELECT * FROM messages WHERE id = ${id}`.pipe(Effect.orDie)
       const row = rows[0]
       if (row === undefined) return yield* new MessageNotFound({ messageId: id })
@@ -176,7 +174,7 @@ export const layer: Layer.Layer<MessageRepository, never, SqlClient.SqlClient> =
     })
 
     // The newest `limit` of the thread, turned back into reading order.
-    const history = Effect.fn("MessageRepository.history")(function* (
+    const history = fn("MessageRepository.history")(function* (
       chatId: ChatId,
       thread: number,
       limit: number
@@ -211,14 +209,11 @@ export const layer: Layer.Layer<MessageRepository, never, SqlClient.SqlClient> =
         return toPage(yield* toMessages(rows), size, keyOf)
       })
 
-    const listByChat = Effect.fn("MessageRepository.listByChat")(function* (
-      chatId: ChatId,
-      page: PageRequest
-    ) {
+    const listByChat = fn("MessageRepository.listByChat")(function* (chatId: ChatId, page: PageRequest) {
       return yield* newestFirst([sql`chat_id = ${chatId}`], page)
     })
 
-    const listFailed = Effect.fn("MessageRepository.listFailed")(function* (
+    const listFailed = fn("MessageRepository.listFailed")(function* (
       filter: { readonly botId?: BotId | undefined },
       page: PageRequest
     ) {
@@ -228,7 +223,7 @@ export const layer: Layer.Layer<MessageRepository, never, SqlClient.SqlClient> =
       )
     })
 
-    const remove = Effect.fn("MessageRepository.delete")(function* (id: MessageId) {
+    const remove = fn("MessageRepository.delete")(function* (id: MessageId) {
       yield* sql`DELETE FROM messages WHERE id = ${id}`.pipe(Effect.orDie)
     })
 

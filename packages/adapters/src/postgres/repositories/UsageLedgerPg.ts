@@ -5,7 +5,13 @@
  * in the same transaction. Rows are always locked user rows first, then the
  * bot's row, so two transactions cannot wait on each other.
  */
-import { type BotUserUsage, type UsageKey, UsageLedger, type UsageTotals } from "@botfleet/application"
+import {
+  type BotUserUsage,
+  spanFn,
+  type UsageKey,
+  UsageLedger,
+  type UsageTotals
+} from "@botfleet/application"
 import {
   type BotId,
   type BotLimits,
@@ -60,6 +66,7 @@ export const snapshotOf = (rows: ReadonlyArray<CounterRow>, userId: number | nul
 export const layer: Layer.Layer<UsageLedger, never, SqlClient.SqlClient> = Layer.effect(
   UsageLedger,
   Effect.gen(function* () {
+    const fn = yield* spanFn
     const sql = yield* SqlClient.SqlClient
     // SQL failures are infrastructure: defects here, like in every repository.
     const transaction = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
@@ -82,7 +89,7 @@ export const layer: Layer.Layer<UsageLedger, never, SqlClient.SqlClient> = Layer
         WHERE bot_id = ${botId} AND tg_user_id = ${BOT_ROW} AND period = 'month'
           AND period_start = ${windowsOf(at).month}`
 
-    const reserve = Effect.fn("UsageLedger.reserve")(function* (key: UsageKey, limits: BotLimits, at: Date) {
+    const reserve = fn("UsageLedger.reserve")(function* (key: UsageKey, limits: BotLimits, at: Date) {
       const w = windowsOf(at)
       return yield* transaction(
         Effect.gen(function* () {
@@ -128,7 +135,7 @@ export const layer: Layer.Layer<UsageLedger, never, SqlClient.SqlClient> = Layer
       )
     })
 
-    const settle = Effect.fn("UsageLedger.settle")(function* (
+    const settle = fn("UsageLedger.settle")(function* (
       messageId: MessageId,
       usage: { readonly tokens: number; readonly costUsd: number }
     ) {
@@ -158,7 +165,7 @@ export const layer: Layer.Layer<UsageLedger, never, SqlClient.SqlClient> = Layer
 
     // One statement: the reservation row (already settled) makes it once per message, and
     // the counters are created or added to in the same write. No minute row: nothing reads it.
-    const record = Effect.fn("UsageLedger.record")(function* (
+    const record = fn("UsageLedger.record")(function* (
       key: UsageKey,
       usage: { readonly tokens: number; readonly costUsd: number },
       at: Date
@@ -185,7 +192,7 @@ export const layer: Layer.Layer<UsageLedger, never, SqlClient.SqlClient> = Layer
           cost_usd = usage_counters.cost_usd + EXCLUDED.cost_usd`.pipe(Effect.orDie)
     })
 
-    const recordDenied = Effect.fn("UsageLedger.recordDenied")(function* (
+    const recordDenied = fn("UsageLedger.recordDenied")(function* (
       botId: BotId,
       userId: number | null,
       at: Date
@@ -207,7 +214,7 @@ export const layer: Layer.Layer<UsageLedger, never, SqlClient.SqlClient> = Layer
         DO UPDATE SET denied = usage_counters.denied + 1`.pipe(Effect.orDie)
     })
 
-    const claimNotice = Effect.fn("UsageLedger.claimNotice")(function* (
+    const claimNotice = fn("UsageLedger.claimNotice")(function* (
       botId: BotId,
       userId: number | null,
       kind: string,
@@ -220,7 +227,7 @@ export const layer: Layer.Layer<UsageLedger, never, SqlClient.SqlClient> = Layer
       return rows.length > 0
     })
 
-    const usage = Effect.fn("UsageLedger.usage")(function* (botId: BotId, userId: number | null, at: Date) {
+    const usage = fn("UsageLedger.usage")(function* (botId: BotId, userId: number | null, at: Date) {
       const rows = [
         ...(userId === null ? [] : yield* userRows(botId, userId, at, false).pipe(Effect.orDie)),
         ...(yield* botRow(botId, at).pipe(Effect.orDie))
@@ -235,7 +242,7 @@ export const layer: Layer.Layer<UsageLedger, never, SqlClient.SqlClient> = Layer
       denied: Number(row[`${prefix}_denied`] ?? 0)
     })
 
-    const listUsers = Effect.fn("UsageLedger.listUsers")(function* (
+    const listUsers = fn("UsageLedger.listUsers")(function* (
       botId: BotId,
       at: Date,
       page: { readonly limit: number; readonly cursor?: string | undefined }
@@ -276,7 +283,7 @@ export const layer: Layer.Layer<UsageLedger, never, SqlClient.SqlClient> = Layer
       }
     })
 
-    const deniedBetween = Effect.fn("UsageLedger.deniedBetween")(function* (
+    const deniedBetween = fn("UsageLedger.deniedBetween")(function* (
       botId: BotId | null,
       from: Date,
       to: Date
