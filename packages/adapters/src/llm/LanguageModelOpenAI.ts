@@ -21,7 +21,7 @@ import {
 } from "@botfleet/application"
 import { Duration, Effect, Layer, Redacted, Schedule, Stream } from "effect"
 import type OpenAI from "openai"
-import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai"
+import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai/error"
 import { createCompletion, type Endpoint, endpoint, openCompletionStream } from "./chatCompletionsHttp.ts"
 import { costOf, type PriceTable, priceOf } from "./prices.ts"
 

@@ -9,7 +9,7 @@
 import http from "node:http"
 import https from "node:https"
 import type OpenAI from "openai"
-import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai"
+import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai/error"
 
 export type CompletionBody = OpenAI.Chat.ChatCompletionCreateParamsNonStreaming
 export type StreamBody = OpenAI.Chat.ChatCompletionCreateParamsStreaming

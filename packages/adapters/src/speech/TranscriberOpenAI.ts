@@ -11,7 +11,8 @@ import {
   type TranscriptionInput
 } from "@botfleet/application"
 import { Duration, Effect, Layer, Redacted } from "effect"
-import OpenAI, { APIConnectionTimeoutError, toFile } from "openai"
+import type OpenAI from "openai"
+import { APIConnectionTimeoutError } from "openai/error"
 import { classify, retrySchedule } from "../llm/LanguageModelOpenAI.ts"
 
 export interface TranscriberOpenAIOptions {
@@ -41,22 +42,34 @@ export const make = (options: TranscriberOpenAIOptions): Transcriber["Service"] 
   const requestTimeout = Duration.fromInputUnsafe(options.requestTimeout ?? Duration.seconds(60))
   const secret = options.apiKey === undefined ? undefined : Redacted.value(options.apiKey)
   const scrub = (text: string) => (secret ? text.split(secret).join("[redacted]") : text)
-  const client = new OpenAI({
-    apiKey: secret || "no-api-key-configured",
-    baseURL: options.baseUrl?.href ?? "https://api.openai.com/v1",
-    timeout: Duration.toMillis(requestTimeout),
-    maxRetries: 0,
-    logLevel: "off"
-  })
+  // The SDK (about 30 MB of memory per thread once loaded) is loaded on the first recording.
+  let loaded:
+    | Promise<{ readonly client: OpenAI; readonly toFile: typeof import("openai").toFile }>
+    | undefined
+  const sdk = () => {
+    loaded ??= import("openai").then(({ default: OpenAISdk, toFile }) => ({
+      client: new OpenAISdk({
+        apiKey: secret || "no-api-key-configured",
+        baseURL: options.baseUrl?.href ?? "https://api.openai.com/v1",
+        timeout: Duration.toMillis(requestTimeout),
+        maxRetries: 0,
+        logLevel: "off"
+      }),
+      toFile
+    }))
+    return loaded
+  }
   const model = options.model
 
   const attempt = (input: TranscriptionInput) =>
     Effect.tryPromise({
-      try: async (signal) =>
-        client.audio.transcriptions.create(
+      try: async (signal) => {
+        const { client, toFile } = await sdk()
+        return client.audio.transcriptions.create(
           { file: await toFile(input.audio, input.fileName), model, response_format: "json" },
           { signal }
-        ),
+        )
+      },
       catch: (cause) => classify(cause, model, scrub)
     }).pipe(
       Effect.timeoutOrElse({

@@ -14,7 +14,6 @@ import {
   type WebhookInfo
 } from "@botfleet/application"
 import { Duration, Effect, Layer, Random, Redacted } from "effect"
-import { TelegramError as TelegrafError } from "telegraf"
 import * as BotApi from "./botApiHttp.ts"
 
 export interface Options {
@@ -52,9 +51,9 @@ const kindOf = (status: number): TelegramError["kind"] => {
   return "bad_request"
 }
 
-/** Maps an API error (telegraf's class, as botApiHttp throws it); anything without an API answer is a network failure. */
+/** Maps an API error (as botApiHttp throws it); anything without an API answer is a network failure. */
 export const toTelegramError = (method: string, cause: unknown, token?: string): TelegramError => {
-  if (cause instanceof TelegrafError) {
+  if (cause instanceof BotApi.BotApiError) {
     const status = Number.isInteger(cause.code) ? cause.code : null
     const retryAfter = cause.parameters?.retry_after
     return new TelegramError({

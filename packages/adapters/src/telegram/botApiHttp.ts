@@ -4,12 +4,11 @@
  * telegraf's callApi (node-fetch, one client per bot) cost about 0.7 ms of CPU
  * per sendMessage against the bench's fake Telegram, this about 0.3 ms
  * (`npm run bench -- parts`); a polling bot no longer holds a client of its
- * own either. Methods and answers keep telegraf's Bot API types; failures
- * are telegraf's TelegramError, built as callApi built them.
+ * own either. Methods and answers keep telegraf's Bot API types (types only:
+ * loading telegraf costs about 20 MB per thread).
  */
 import http from "node:http"
 import https from "node:https"
-import { TelegramError } from "telegraf"
 import type { Opts, Telegram } from "telegraf/types"
 
 /** The Bot API's answer: `ok` with a result, or an error code with a description. */
@@ -19,6 +18,21 @@ interface Answer {
   readonly error_code?: number
   readonly description?: string
   readonly parameters?: { readonly retry_after?: number }
+}
+
+/** The API said no (or answered without its JSON): its error code, description and parameters. */
+export class BotApiError extends Error {
+  readonly method: string
+  readonly code: number
+  readonly description: string
+  readonly parameters: Answer["parameters"]
+  constructor(method: string, code: number, description: string, parameters: Answer["parameters"]) {
+    super(`${code}: ${description}`)
+    this.method = method
+    this.code = code
+    this.description = description
+    this.parameters = parameters
+  }
 }
 
 /** Methods as telegraf types them. */
@@ -78,13 +92,11 @@ export const make = (apiRoot: string): BotApi => {
             answer = undefined
           }
           if (answer?.ok === true) return resolve(answer.result)
-          // As telegraf: an answer without the API's JSON is an error with the HTTP status.
-          const failure =
-            answer !== undefined && typeof answer.error_code === "number"
-              ? answer
-              : { ok: false, error_code: status, description: response.statusMessage ?? `HTTP ${status}` }
+          // An answer without the API's JSON is an error with the HTTP status.
           reject(
-            new TelegramError(failure as ConstructorParameters<typeof TelegramError>[0], { method, payload })
+            answer !== undefined && typeof answer.error_code === "number"
+              ? new BotApiError(method, answer.error_code, answer.description ?? "", answer.parameters)
+              : new BotApiError(method, status, response.statusMessage ?? `HTTP ${status}`, undefined)
           )
         })
       })
