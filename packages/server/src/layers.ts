@@ -44,7 +44,7 @@ import * as Poller from "./ingress/Poller.ts"
 import * as Tracing from "./observability/Tracing.ts"
 import { Dispatcher, defaultDispatcherOptions } from "./processing/Dispatcher.ts"
 import { EffectRunnerLoop } from "./processing/EffectRunnerLoop.ts"
-import { SchedulerLoop, schedulerLayer } from "./processing/SchedulerLoop.ts"
+import { schedulerLayer, schedulerLoop } from "./processing/SchedulerLoop.ts"
 
 export const databaseLayer = (config: AppConfigShape) =>
   Database.layer({ url: config.databaseUrl, dataDir: config.dataDir, maxConnections: 20 })
@@ -139,16 +139,18 @@ export const processingLayer = (config: AppConfigShape) => {
     ? EffectRunnerLoop
     : Layer.mergeAll(EffectRunnerLoop, Poller.layerWith(Poller.defaultPollerOptions))
   // Scheduler (issue 13)
-  const scheduler = SchedulerLoop.pipe(Layer.provideMerge(jobsLayer(config)))
+  const scheduler = schedulerLoop(jobOptions(config)).pipe(Layer.provideMerge(jobsLayer(config)))
   return Layer.merge(workers, scheduler).pipe(Layer.provideMerge(dispatcher))
 }
 
 /** The scheduler's jobs: run by the background work, listed by `GET /api/jobs`. */
-export const jobsLayer = (config: AppConfigShape) =>
-  schedulerLayer({
-    inboxRetentionDays: config.inboxRetentionDays,
-    queueMaxAgeSeconds: config.queueMaxAgeSeconds
-  })
+const jobOptions = (config: AppConfigShape) => ({
+  inboxRetentionDays: config.inboxRetentionDays,
+  queueMaxAgeSeconds: config.queueMaxAgeSeconds,
+  alertsEverySeconds: config.alertsEverySeconds
+})
+
+export const jobsLayer = (config: AppConfigShape) => schedulerLayer(jobOptions(config))
 
 /** What the pipeline thread runs: the background work on its own pool of the same database. */
 export const pipelineLayer = (config: AppConfigShape) =>

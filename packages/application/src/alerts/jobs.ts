@@ -12,6 +12,8 @@ import { AlertStore, type BotBudget } from "./ports.ts"
 export interface AlertJobOptions {
   /** A pending update older than this is a backlog (QUEUE_MAX_AGE_SECONDS). */
   readonly queueMaxAgeSeconds: number
+  /** How often the alert conditions are evaluated (ALERTS_EVERY_SECONDS, default 15). */
+  readonly alertsEverySeconds?: number | undefined
 }
 
 /** Failed replies and updates within this window … */
@@ -95,7 +97,12 @@ export const alertsJob = (options: AlertJobOptions) =>
       )
       return `checked; ${failures} recent failures, ${queue.pending} pending`
     })
-    return { name: "alerts", everySeconds: 15, timeoutSeconds: 60, run } satisfies Job
+    return {
+      name: "alerts",
+      everySeconds: options.alertsEverySeconds ?? 15,
+      timeoutSeconds: 60,
+      run
+    } satisfies Job
   })
 
 export const digestJob = Effect.gen(function* () {

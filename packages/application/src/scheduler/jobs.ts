@@ -12,6 +12,8 @@ export interface JobOptions {
   readonly inboxRetentionDays: number
   /** A pending update older than this is a backlog (QUEUE_MAX_AGE_SECONDS). */
   readonly queueMaxAgeSeconds: number
+  /** How often the alert conditions are evaluated (ALERTS_EVERY_SECONDS). */
+  readonly alertsEverySeconds?: number | undefined
 }
 
 const DAY_MS = 86_400_000

@@ -25,6 +25,8 @@ export interface AppConfigShape {
   readonly pipelineConcurrency: number
   /** /health/queue is 503 when the oldest pending update is older than this. */
   readonly queueMaxAgeSeconds: number
+  /** How often the alert conditions (bot stopped, backlog, failures, budget) are evaluated. */
+  readonly alertsEverySeconds: number
   /** After SIGTERM: how long requests and replies in flight get to finish. */
   readonly shutdownGraceSeconds: number
   /** `npm start` runs the pipeline on a thread of its own, so acknowledgements never wait for it. */
@@ -165,6 +167,7 @@ const readAll = Effect.all({
   openaiPrices: variable("OPENAI_PRICES", prices),
   pipelineConcurrency: withDefault(variable("PIPELINE_CONCURRENCY", positiveInt(10_000)), 256),
   queueMaxAgeSeconds: withDefault(variable("QUEUE_MAX_AGE_SECONDS", positiveInt(86_400)), 300),
+  alertsEverySeconds: withDefault(variable("ALERTS_EVERY_SECONDS", positiveInt(3_600)), 15),
   shutdownGraceSeconds: withDefault(variable("SHUTDOWN_GRACE_SECONDS", positiveInt(3_600)), 25),
   pipelineThread: Effect.map(
     withDefault(variable("PIPELINE_THREAD", oneOf(["on", "off"])), "on"),

@@ -6,8 +6,8 @@ import { hostname } from "node:os"
 import { alertsJob, digestJob, fleetJobs, type JobOptions, Scheduler } from "@botfleet/application"
 import { Effect, Layer } from "effect"
 
-/** How often a process looks for due ticks; the shortest job period is 30 s. */
-const LOOK_EVERY = "5 seconds"
+/** How often a process looks for due ticks: every 5 s, or more often for a shorter alerts period. */
+const lookEvery = (options: JobOptions) => Math.min(5, options.alertsEverySeconds ?? 5) * 1000
 
 export const schedulerLayer = (options: JobOptions) =>
   Scheduler.layer(
@@ -19,13 +19,14 @@ export const schedulerLayer = (options: JobOptions) =>
     `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`
   )
 
-export const SchedulerLoop = Layer.effectDiscard(
-  Effect.gen(function* () {
-    const scheduler = yield* Scheduler
-    const tick = scheduler.runDue.pipe(
-      Effect.catchCause((cause) => Effect.logError("scheduler failed", cause)),
-      Effect.andThen(Effect.sleep(LOOK_EVERY))
-    )
-    yield* Effect.forkScoped(Effect.forever(tick))
-  })
-)
+export const schedulerLoop = (options: JobOptions) =>
+  Layer.effectDiscard(
+    Effect.gen(function* () {
+      const scheduler = yield* Scheduler
+      const tick = scheduler.runDue.pipe(
+        Effect.catchCause((cause) => Effect.logError("scheduler failed", cause)),
+        Effect.andThen(Effect.sleep(lookEvery(options)))
+      )
+      yield* Effect.forkScoped(Effect.forever(tick))
+    })
+  )

@@ -19,6 +19,8 @@ export const testConfig = (overrides: Partial<AppConfigShape>): AppConfigShape =
   openaiPrices: Option.none(),
   pipelineConcurrency: 64,
   queueMaxAgeSeconds: 300,
+  // Alerts evaluated every 2 s, so alert tests wait seconds, not minutes.
+  alertsEverySeconds: 2,
   shutdownGraceSeconds: 25,
   pipelineThread: false,
   otelTracesEndpoint: Option.none(),
