@@ -46,10 +46,12 @@ export const endpoint = (baseUrl: string, apiKey: string): Endpoint => {
  */
 const post = (target: Endpoint, body: object, signal: AbortSignal, timeoutMs: number) =>
   new Promise<http.IncomingMessage>((resolve, reject) => {
+    const json = JSON.stringify(body)
     const request = (target.url.protocol === "https:" ? https : http).request(target.url, {
       method: "POST",
       agent: target.agent,
-      headers: target.headers
+      // A length, not chunked: some compatible servers refuse chunked request bodies.
+      headers: { ...target.headers, "content-length": Buffer.byteLength(json) }
     })
     const fail = (error: Error) => {
       clearTimeout(timer)
@@ -72,7 +74,7 @@ const post = (target: Endpoint, body: object, signal: AbortSignal, timeoutMs: nu
         (cause: Error) => reject(cause instanceof APIError ? cause : new APIConnectionError({ cause }))
       )
     })
-    request.end(JSON.stringify(body))
+    request.end(json)
   })
 
 const readText = (response: http.IncomingMessage, limit = Number.POSITIVE_INFINITY) =>

@@ -72,7 +72,9 @@ describe("chatCompletionsHttp", () => {
   })
 
   it("keeps sockets for the next answer instead of opening one per answer", async () => {
+    const lengths: Array<string | undefined> = []
     const { target, state } = await serve((request, response) => {
+      lengths.push(request.headers["content-length"])
       request.resume()
       request.on("end", () => {
         response.writeHead(200)
@@ -83,6 +85,8 @@ describe("chatCompletionsHttp", () => {
     // A socket is back in the pool once its response has ended, which may be just after [DONE]
     // was read: the next answer may open a second one, never one each.
     assert.isAtMost(state.connections, 2)
+    // Sent with a length, not chunked.
+    assert.deepStrictEqual(lengths, Array(10).fill(String(Buffer.byteLength(JSON.stringify(body)))))
   })
 
   it("an error event inside a stream fails it with the server's message", async () => {
