@@ -20,14 +20,20 @@ describe("AppConfig", () => {
       assert.deepStrictEqual(config.corsOrigins, [])
       assert.strictEqual(config.shutdownGraceSeconds, 25)
       assert.isTrue(config.pipelineThread)
+      assert.strictEqual(config.alertsEverySeconds, 15)
     })
   )
 
-  it.effect("reads the shutdown grace and the pipeline thread switch", () =>
+  it.effect("reads the shutdown grace, the pipeline thread switch and the alerts period", () =>
     Effect.gen(function* () {
-      const config = yield* load({ SHUTDOWN_GRACE_SECONDS: "40", PIPELINE_THREAD: "off" })
+      const config = yield* load({
+        SHUTDOWN_GRACE_SECONDS: "40",
+        PIPELINE_THREAD: "off",
+        ALERTS_EVERY_SECONDS: "5"
+      })
       assert.strictEqual(config.shutdownGraceSeconds, 40)
       assert.isFalse(config.pipelineThread)
+      assert.strictEqual(config.alertsEverySeconds, 5)
     })
   )
 

@@ -16,6 +16,7 @@ import {
   TestServer,
   textUpdate
 } from "../support/inProcessServer.ts"
+import { testConfig } from "../support/testConfig.ts"
 
 layer(serverLayer(withAdmin()), { timeout: 60_000, excludeTestServices: true })(
   "scheduled jobs API",
@@ -38,7 +39,8 @@ layer(serverLayer(withAdmin()), { timeout: 60_000, excludeTestServices: true })(
               ["retention", 60],
               ["history_retention", 60],
               ["watchdog", 30],
-              ["alerts", 15],
+              // ALERTS_EVERY_SECONDS, 2 in the tests' configuration (15 by default)
+              ["alerts", testConfig({}).alertsEverySeconds],
               ["digest", 86400]
             ]
           )
