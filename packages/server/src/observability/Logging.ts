@@ -46,7 +46,8 @@ const toRecord = Logger.make(({ cause, date, fiber, logLevel, message }) => {
     ...fieldsOf(fiber.getRef(References.CurrentLogAnnotations)),
     ...fields
   }
-  if (span !== undefined) {
+  // With tracing off spans are no-ops whose ids say "noop": nothing to look up, so left out.
+  if (span !== undefined && span.traceId !== "noop") {
     record.trace_id = span.traceId
     record.span_id = span.spanId
   }
