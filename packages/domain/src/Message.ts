@@ -66,9 +66,6 @@ export const incoming = (input: {
     id: input.id,
     chatId: input.chatId,
     botId: input.botId,
-    senderName: input.senderName ?? null,
-    kind: input.kind ?? "text",
-    mediaSeconds: input.mediaSeconds ?? null,
     role: "user",
     text: input.text,
     thread: input.thread,
@@ -84,7 +81,10 @@ export const incoming = (input: {
     status: "received",
     error: null,
     createdAt: input.at,
-    sentAt: null
+    sentAt: null,
+    senderName: input.senderName ?? null,
+    kind: input.kind ?? "text",
+    mediaSeconds: input.mediaSeconds ?? null
   })
 
 /** What the model reported with its answer. */

@@ -4,7 +4,9 @@
  * by the database's types and constraints (rows we wrote). The class
  * constructor validates every field again: about 25 µs for a Message, 12 µs
  * to decode one from a row, several times per reply; this is about 2 µs.
- * Input from outside (HTTP, Telegram) still goes through the schema.
+ * Input from outside (HTTP, Telegram) still goes through the schema. Give
+ * the fields in the schema's order: instances then have the same keys, in the
+ * same order, as validated ones.
  */
 import type { Schema } from "effect"
 

@@ -42,9 +42,10 @@ export const endpoint = (baseUrl: string, apiKey: string): Endpoint => {
 
 /**
  * Sends the body; resolves with a 2xx response, rejects with the SDK's error
- * for any other status. `timeoutMs` runs until the response headers arrive.
+ * for any other status. `headersWithinMs`, if given, runs until the response
+ * headers arrive.
  */
-const post = (target: Endpoint, body: object, signal: AbortSignal, timeoutMs: number) =>
+const post = (target: Endpoint, body: object, signal: AbortSignal, headersWithinMs?: number) =>
   new Promise<http.IncomingMessage>((resolve, reject) => {
     const json = JSON.stringify(body)
     const request = (target.url.protocol === "https:" ? https : http).request(target.url, {
@@ -60,7 +61,10 @@ const post = (target: Endpoint, body: object, signal: AbortSignal, timeoutMs: nu
       reject(error)
     }
     const onAbort = () => fail(new APIUserAbortError())
-    const timer = setTimeout(() => fail(new APIConnectionTimeoutError()), timeoutMs)
+    const timer =
+      headersWithinMs === undefined
+        ? undefined
+        : setTimeout(() => fail(new APIConnectionTimeoutError()), headersWithinMs)
     if (signal.aborted) return onAbort()
     signal.addEventListener("abort", onAbort, { once: true })
     request.on("error", (cause) => fail(new APIConnectionError({ cause })))
@@ -134,7 +138,8 @@ export const createCompletion = async (
   const abort = () => controller.abort()
   signal.addEventListener("abort", abort, { once: true })
   try {
-    const response = await post(target, body, controller.signal, timeoutMs)
+    // This timer covers the headers too: post needs none of its own.
+    const response = await post(target, body, controller.signal)
     controller.signal.addEventListener("abort", () => response.destroy(), { once: true })
     const json = parseJson(await readText(response))
     if (json === undefined) throw new APIConnectionError({ message: "the answer is not JSON" })

@@ -299,34 +299,36 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
         const secret = Redacted.value(token)
         const failure = (kind: TelegramError["kind"], status: number | null, description: string) =>
           new TelegramError({ method: "downloadFile", kind, status, description, retryAfterSeconds: null })
+        const downloadTimeout = Duration.seconds(60)
         const attempt = Effect.tryPromise({
-          try: async (signal) => {
-            const response = await fetch(`${apiRoot}file/bot${secret}/${filePath}`, { signal })
-            if (!response.ok) {
-              await response.body?.cancel()
-              throw failure(
-                kindOf(response.status),
-                response.status,
-                `file download answered ${response.status}`
-              )
-            }
-            const chunks: Array<Uint8Array> = []
-            let size = 0
-            for await (const chunk of response.body ?? []) {
-              size += chunk.length
-              if (size > maxBytes) throw failure("bad_request", 400, `file is larger than ${maxBytes} bytes`)
-              chunks.push(chunk)
-            }
-            return new Uint8Array(Buffer.concat(chunks))
-          },
+          try: (signal) =>
+            within(Duration.toMillis(downloadTimeout), signal, async (bounded) => {
+              const response = await fetch(`${apiRoot}file/bot${secret}/${filePath}`, { signal: bounded })
+              if (!response.ok) {
+                await response.body?.cancel()
+                throw failure(
+                  kindOf(response.status),
+                  response.status,
+                  `file download answered ${response.status}`
+                )
+              }
+              const chunks: Array<Uint8Array> = []
+              let size = 0
+              for await (const chunk of response.body ?? []) {
+                size += chunk.length
+                if (size > maxBytes)
+                  throw failure("bad_request", 400, `file is larger than ${maxBytes} bytes`)
+                chunks.push(chunk)
+              }
+              return new Uint8Array(Buffer.concat(chunks))
+            }),
           catch: (cause) =>
-            cause instanceof TelegramError ? cause : toTelegramError("downloadFile", cause, secret)
-        }).pipe(
-          Effect.timeoutOrElse({
-            duration: Duration.seconds(60),
-            orElse: () => Effect.fail(timedOut("downloadFile", Duration.seconds(60)))
-          })
-        )
+            cause === TIMED_OUT
+              ? timedOut("downloadFile", downloadTimeout)
+              : cause instanceof TelegramError
+                ? cause
+                : toTelegramError("downloadFile", cause, secret)
+        })
         return withRetries(attempt, true)
       }
 

@@ -9,7 +9,7 @@ import { Clock, Context, Effect, Layer, Option } from "effect"
 import * as Metrics from "../observability/metrics.ts"
 import { spanFn } from "../observability/spanFn.ts"
 import { continueTrace } from "../observability/traceContext.ts"
-import { type PendingUpdate, UpdateInbox } from "../ports/UpdateInbox.ts"
+import { type LeasedChat, UpdateInbox } from "../ports/UpdateInbox.ts"
 import { HandleUpdate } from "./HandleUpdate.ts"
 
 export interface RetryPolicy {
@@ -38,11 +38,9 @@ export const retryDelayMs = (
  */
 export type ChatOutcome = "idle" | "waiting" | "lost"
 
-/** A chat this process holds, and the update to start on. */
-export interface ChatLease {
-  readonly chatKey: string
+/** A chat this process holds (as `owner`), and the update to start on. */
+export interface ChatLease extends LeasedChat {
   readonly owner: string
-  readonly head: PendingUpdate
 }
 
 export class ChatWorker extends Context.Service<
@@ -53,7 +51,7 @@ export class ChatWorker extends Context.Service<
      * ("idle"), the head waits for a retry ("waiting"), or `stillOwner` says
      * the lease was lost ("lost").
      */
-    readonly drain: (turn: ChatLease, stillOwner: Effect.Effect<boolean>) => Effect.Effect<ChatOutcome>
+    readonly drain: (lease: ChatLease, stillOwner: Effect.Effect<boolean>) => Effect.Effect<ChatOutcome>
   }
 >()("@botfleet/application/ChatWorker") {
   static readonly layerWith = (policy: RetryPolicy) =>
