@@ -2,7 +2,7 @@
  * Start-up and shutdown of the real process, as a new user meets them.
  */
 
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import path from "node:path"
 import { Database } from "@botfleet/adapters/postgres"
@@ -79,6 +79,20 @@ describe("embedded database", () => {
     assert.strictEqual(db.database.kind, "embedded")
     assert.isAbove(db.roundTripMs, 0)
     assert.strictEqual((await fetch(`${first.baseUrl}/ready`)).status, 200)
+
+    // Acknowledgements first: the pipeline thread, and it alone, runs at a lower CPU priority.
+    if (process.platform === "linux") {
+      await first.waitForOutput(/pipeline thread starting/)
+      assert.match(first.output(), /"cpu_priority":"nice 10"/)
+      const pid = first.child.pid!
+      const niceness = (thread: string) => {
+        const stat = readFileSync(`/proc/${pid}/task/${thread}/stat`, "utf8")
+        return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16])
+      }
+      const threads = readdirSync(`/proc/${pid}/task`)
+      assert.strictEqual(niceness(String(pid)), 0, "the HTTP thread keeps its priority")
+      assert.strictEqual(threads.filter((thread) => niceness(thread) === 10).length, 1)
+    }
 
     const postgresPid = Number(
       readFileSync(path.join(dataDir, "postgres", "postmaster.pid"), "utf8").split("\n")[0]

@@ -12,12 +12,16 @@ import * as Logging from "../observability/Logging.ts"
 import { startupFailureLine } from "../startupFailure.ts"
 import { Dispatcher } from "./Dispatcher.ts"
 import type { FromPipeline, ToPipeline } from "./PipelineThread.ts"
+import { lowerThreadPriority, PIPELINE_NICENESS } from "./threadPriority.ts"
 
 const port = parentPort
 if (port === null) throw new Error("pipelineWorker.ts runs as a worker thread of the server")
 const send = (message: FromPipeline) => port.postMessage(message)
 
 const program = Effect.fnUntraced(function* (config: AppConfigShape) {
+  // Acknowledgements on the HTTP thread get the CPU first (threadPriority.ts).
+  const priority = lowerThreadPriority(PIPELINE_NICENESS)
+  yield* Effect.logInfo("pipeline thread starting", { cpu_priority: priority })
   const scope = yield* Scope.make()
   const context = yield* Layer.buildWithScope(pipelineLayer(config), scope)
   const dispatcher = Context.get(context, Dispatcher)
