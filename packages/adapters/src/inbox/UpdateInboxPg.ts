@@ -6,7 +6,7 @@
 import type { FailedUpdate, InboundUpdate, PageRequest, PendingUpdate } from "@botfleet/application"
 import { spanFn, UpdateInbox } from "@botfleet/application"
 import { BotId } from "@botfleet/domain"
-import { Effect, Layer, Option } from "effect"
+import { Context, Effect, Exit, Layer, Option, Request, RequestResolver } from "effect"
 import { SqlClient } from "effect/sql"
 import { decodeSerialCursor, encodeSerialCursor, pageSize } from "../postgres/repositories/Cursor.ts"
 
@@ -21,6 +21,22 @@ interface UpdateRow {
   readonly received_at: Date
   readonly due: boolean
 }
+
+type AcceptOutcome = "accepted" | "duplicate"
+
+class AcceptRequest extends Request.Class<{ readonly update: InboundUpdate }, AcceptOutcome> {}
+
+/** Most updates stored by one statement. */
+const ACCEPT_BATCH_MAX = 200
+
+/** An update as one row of the batch's JSON array (`jsonb_to_recordset`). */
+const toRecord = (update: InboundUpdate) => ({
+  bot_id: update.botId,
+  update_id: update.updateId,
+  chat_key: update.chatKey,
+  payload: update.payload,
+  traceparent: update.traceparent
+})
 
 const toPending = (row: UpdateRow): PendingUpdate => ({
   id: Number(row.id),
@@ -39,18 +55,73 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
     const fn = yield* spanFn
     const sql = yield* SqlClient.SqlClient
 
-    const accept = fn("UpdateInbox.accept")(function* (update: InboundUpdate) {
-      // The webhook reuses a bot it read for a second: a bot disabled (or stopped, or deleted)
-      // within it gets nothing stored, like a repeat, rather than an update or a foreign-key error.
-      const rows = yield* sql<{ id: string }>`
+    // The webhook reuses a bot it read for a second: a bot disabled (or stopped, or deleted)
+    // within it gets nothing stored, like a repeat, rather than an update or a foreign-key error.
+    const acceptOne = (update: InboundUpdate) =>
+      sql<{ id: string }>`
         INSERT INTO telegram_updates (bot_id, update_id, chat_key, payload, traceparent)
         SELECT ${update.botId}::uuid, ${update.updateId}::bigint, ${update.chatKey}::text,
                ${JSON.stringify(update.payload)}::jsonb, ${update.traceparent}::text
         WHERE EXISTS (SELECT 1 FROM bots WHERE id = ${update.botId}::uuid AND active)
         ON CONFLICT (bot_id, update_id) DO NOTHING
-        RETURNING id`
-      return rows.length > 0 ? ("accepted" as const) : ("duplicate" as const)
-    }, Effect.orDie)
+        RETURNING id`.pipe(
+        Effect.map((rows) => (rows.length > 0 ? ("accepted" as const) : ("duplicate" as const)))
+      )
+
+    // Updates arriving together (webhooks of many chats, pollers of many bots) are stored by one
+    // statement: one round trip and one commit instead of one each.
+    const acceptMany = (updates: ReadonlyArray<InboundUpdate>) =>
+      sql<{ bot_id: string; update_id: string | number | bigint }>`
+        INSERT INTO telegram_updates (bot_id, update_id, chat_key, payload, traceparent)
+        SELECT r.bot_id, r.update_id, r.chat_key, r.payload, r.traceparent
+        FROM jsonb_to_recordset(${JSON.stringify(updates.map(toRecord))}::jsonb)
+          AS r(bot_id uuid, update_id bigint, chat_key text, payload jsonb, traceparent text)
+        WHERE EXISTS (SELECT 1 FROM bots WHERE id = r.bot_id AND active)
+        ON CONFLICT (bot_id, update_id) DO NOTHING
+        RETURNING bot_id, update_id`.pipe(
+        Effect.map((rows) => {
+          // The first of several copies of one update in a batch is the one stored.
+          const stored = new Set(rows.map((row) => `${row.bot_id}:${row.update_id}`))
+          return updates.map((update) =>
+            stored.delete(`${update.botId}:${update.updateId}`) ? "accepted" : "duplicate"
+          )
+        })
+      )
+
+    const acceptResolver = RequestResolver.makeWith<AcceptRequest>({
+      // A caller inside a transaction gets a batch (and so the connection) of its own.
+      batchKey: (entry) => Context.getOrUndefined(entry.context, sql.transactionService),
+      delay: Effect.yieldNow,
+      collectWhile: (entries) => entries.size < ACCEPT_BATCH_MAX,
+      runAll: (entries) => {
+        const complete = (entry: Request.Entry<AcceptRequest>, outcome: Effect.Effect<AcceptOutcome>) =>
+          Effect.exit(outcome).pipe(Effect.map((exit) => entry.completeUnsafe(exit)))
+        if (entries.length === 1)
+          return complete(entries[0], Effect.orDie(acceptOne(entries[0].request.update)))
+        return acceptMany(entries.map((entry) => entry.request.update)).pipe(
+          Effect.flatMap((outcomes) =>
+            Effect.sync(() => {
+              for (const [index, entry] of entries.entries())
+                entry.completeUnsafe(Exit.succeed(outcomes[index]!))
+            })
+          ),
+          // One bad row must not fail the others: each is stored on its own then.
+          Effect.catchCause(() =>
+            Effect.forEach(
+              entries,
+              (entry) => complete(entry, Effect.orDie(acceptOne(entry.request.update))),
+              {
+                discard: true
+              }
+            )
+          )
+        )
+      }
+    })
+
+    const accept = fn("UpdateInbox.accept")((update: InboundUpdate) =>
+      Effect.request(new AcceptRequest({ update }), acceptResolver)
+    )
 
     const leaseChats = fn("UpdateInbox.leaseChats")(function* (
       owner: string,
