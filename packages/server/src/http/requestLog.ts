@@ -4,8 +4,8 @@
  * and echoed back on every response. Log lines written while serving carry it.
  */
 import { randomUUID } from "node:crypto"
-import { Metrics } from "@botfleet/application"
-import { Effect, Exit } from "effect"
+import { currentSpanOption, Metrics } from "@botfleet/application"
+import { Effect, Exit, Option } from "effect"
 import { HttpEffect, HttpRouter, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { type ErrorBody, errorBodyForStatus, errorBodyOf } from "./errorBodies.ts"
 import { errorResponse } from "./errorResponse.ts"
@@ -20,14 +20,12 @@ export const UNMATCHED = "unmatched"
  * OpenTelemetry's HTTP conventions do; Effect names it by method alone.
  */
 const nameServerSpan = (name: string) =>
-  Effect.currentSpan.pipe(
-    Effect.tap((span) => {
-      const otel = (span as { readonly span?: { updateName?: (name: string) => unknown } }).span
-      if (span.kind === "server" && typeof otel?.updateName === "function") otel.updateName(name)
-      return Effect.void
-    }),
-    Effect.ignore
-  )
+  Effect.map(currentSpanOption, (current) => {
+    if (Option.isNone(current)) return
+    const span = current.value
+    const otel = (span as { readonly span?: { updateName?: (name: string) => unknown } }).span
+    if (span.kind === "server" && typeof otel?.updateName === "function") otel.updateName(name)
+  })
 
 const isJson = (response: HttpServerResponse.HttpServerResponse) => {
   const type =

@@ -151,10 +151,21 @@ export const layer = (config: AppConfigShape) =>
         return text._tag === "Some" ? [text.value] : []
       })
 
+      // The webhooks of one turn of the event loop send one "wake" between them.
+      let wakeQueued = false
+      const wakeOnce = () => {
+        wakeQueued = false
+        post({ type: "wake" })
+      }
+
       return Context.make(
         Dispatcher,
         Dispatcher.of({
-          wake: Effect.sync(() => post({ type: "wake" })),
+          wake: Effect.sync(() => {
+            if (wakeQueued) return
+            wakeQueued = true
+            setImmediate(wakeOnce)
+          }),
           drain: Effect.sync(drainNow)
         })
       ).pipe(Context.add(OtherMetrics, metrics))
