@@ -28,13 +28,18 @@ export interface Admission {
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
+/** Surrogates, paired or not: text without them (and without NUL) is returned as it is. */
+const SURROGATE = /[\uD800-\uDFFF]/
 
 /** NUL and lone surrogates, which PostgreSQL's text and jsonb refuse, become U+FFFD. */
 export const safeText = (text: string): string =>
-  text.replace(LONE_SURROGATE, "\uFFFD").replaceAll("\u0000", "\uFFFD")
+  SURROGATE.test(text) || text.includes("\u0000")
+    ? text.replace(LONE_SURROGATE, "\uFFFD").replaceAll("\u0000", "\uFFFD")
+    : text
 
 export const admitUpdate = (body: unknown): Admission => {
   let tooDeep = false
+  // Copies only what changes: a clean update (nearly all of them) comes back as the same object.
   const safe = (value: unknown, depth: number): unknown => {
     if (typeof value === "string") return safeText(value)
     if (typeof value !== "object" || value === null) return value
@@ -42,11 +47,26 @@ export const admitUpdate = (body: unknown): Admission => {
       tooDeep = true
       return null
     }
-    if (Array.isArray(value)) return value.map((item) => safe(item, depth + 1))
+    if (Array.isArray(value)) {
+      let copy: Array<unknown> | undefined
+      for (let index = 0; index < value.length; index++) {
+        const item = safe(value[index], depth + 1)
+        if (copy === undefined && item !== value[index]) copy = value.slice(0, index)
+        copy?.push(item)
+      }
+      return copy ?? value
+    }
+    const entries = Object.entries(value)
+    let changed = false
+    for (const entry of entries) {
+      const key = safeText(entry[0])
+      const item = safe(entry[1], depth + 1)
+      if (key !== entry[0] || item !== entry[1]) changed = true
+      entry[0] = key
+      entry[1] = item
+    }
     // fromEntries defines own properties: a "__proto__" key stays a key.
-    return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [safeText(key), safe(item, depth + 1)])
-    )
+    return changed ? Object.fromEntries(entries) : value
   }
   const payload = safe(body, 0)
   const updateId = updateIdOf(payload)

@@ -15,16 +15,17 @@ export const readJsonBody = (
   request: HttpServerRequest.HttpServerRequest,
   limitBytes: number
 ): Effect.Effect<JsonBody> => {
-  const tooLarge = {
+  // Built only when needed: nearly every body is fine.
+  const tooLarge = () => ({
     ok: false as const,
     response: errorResponse(413, "payload_too_large", `the body is larger than ${limitBytes} bytes`)
-  }
+  })
   const declared = Number(request.headers["content-length"] ?? Number.NaN)
-  if (Number.isFinite(declared) && declared > limitBytes) return Effect.succeed(tooLarge)
+  if (Number.isFinite(declared) && declared > limitBytes) return Effect.succeed(tooLarge())
   return request.text.pipe(
     Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.fromInputUnsafe(limitBytes)),
     Effect.map((text): JsonBody => {
-      if (Buffer.byteLength(text) > limitBytes) return tooLarge
+      if (Buffer.byteLength(text) > limitBytes) return tooLarge()
       try {
         return { ok: true, value: JSON.parse(text) as unknown }
       } catch {
@@ -34,7 +35,7 @@ export const readJsonBody = (
     Effect.catch((error) =>
       Effect.succeed(
         error.reason._tag === "RequestParseError" && error.reason.reason === "BodyTooLarge"
-          ? tooLarge
+          ? tooLarge()
           : {
               ok: false as const,
               response: errorResponse(400, "body_incomplete", "the body could not be read to its end")

@@ -52,11 +52,11 @@ export const WebhookRoutes = HttpRouter.use(
       const request = yield* HttpServerRequest.HttpServerRequest
       const params = yield* HttpRouter.params
       const botId = decodeBotId(params.botId)
-      const notFound = errorResponse(404, "bot_not_found", "no bot with this id")
-      if (Option.isNone(botId)) return notFound
+      const notFound = () => errorResponse(404, "bot_not_found", "no bot with this id")
+      if (Option.isNone(botId)) return notFound()
       const secret = request.headers["x-telegram-bot-api-secret-token"]
       const bot = yield* findBot(botId.value, secret)
-      if (Option.isNone(bot)) return notFound
+      if (Option.isNone(bot)) return notFound()
       if (!sameSecret(secret, bot.value.webhookSecret)) {
         return errorResponse(401, "unauthorized", "missing or wrong X-Telegram-Bot-Api-Secret-Token")
       }
