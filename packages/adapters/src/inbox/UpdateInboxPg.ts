@@ -6,8 +6,9 @@
 import type { FailedUpdate, InboundUpdate, PageRequest, PendingUpdate } from "@botfleet/application"
 import { spanFn, UpdateInbox } from "@botfleet/application"
 import { BotId } from "@botfleet/domain"
-import { Context, Effect, Exit, Layer, Option, Request, RequestResolver } from "effect"
+import { Effect, Exit, Layer, Option, Request } from "effect"
 import { SqlClient } from "effect/sql"
+import { batchedStatements, completeWith } from "../postgres/batching.ts"
 import { decodeSerialCursor, encodeSerialCursor, pageSize } from "../postgres/repositories/Cursor.ts"
 
 interface UpdateRow {
@@ -88,16 +89,11 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
         })
       )
 
-    const acceptResolver = RequestResolver.makeWith<AcceptRequest>({
-      // A caller inside a transaction gets a batch (and so the connection) of its own.
-      batchKey: (entry) => Context.getOrUndefined(entry.context, sql.transactionService),
-      delay: Effect.yieldNow,
-      collectWhile: (entries) => entries.size < ACCEPT_BATCH_MAX,
+    const acceptResolver = batchedStatements<AcceptRequest>(sql, {
+      maxBatch: ACCEPT_BATCH_MAX,
       runAll: (entries) => {
-        const complete = (entry: Request.Entry<AcceptRequest>, outcome: Effect.Effect<AcceptOutcome>) =>
-          Effect.exit(outcome).pipe(Effect.map((exit) => entry.completeUnsafe(exit)))
         if (entries.length === 1)
-          return complete(entries[0], Effect.orDie(acceptOne(entries[0].request.update)))
+          return completeWith(entries[0], Effect.orDie(acceptOne(entries[0].request.update)))
         return acceptMany(entries.map((entry) => entry.request.update)).pipe(
           Effect.flatMap((outcomes) =>
             Effect.sync(() => {
@@ -109,7 +105,7 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
           Effect.catchCause(() =>
             Effect.forEach(
               entries,
-              (entry) => complete(entry, Effect.orDie(acceptOne(entry.request.update))),
+              (entry) => completeWith(entry, Effect.orDie(acceptOne(entry.request.update))),
               {
                 discard: true
               }

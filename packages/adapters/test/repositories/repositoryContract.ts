@@ -425,6 +425,46 @@ export const repositoryContract = (name: string, repositories: Layer.Layer<Repos
       })
     )
 
+    it.effect("messages stored at the same moment: each its own, a repeat gets the stored one", () =>
+      Effect.gen(function* () {
+        const messages = yield* MessageRepository
+        const { chat } = yield* botWithChat
+        const questions = yield* Effect.forEach([11, 12, 13], (updateId) =>
+          messages.insert(makeMessage(chat, { updateId }))
+        )
+        const incoming = [21, 22, 23, 24].map((updateId) =>
+          makeMessage(chat, { updateId, text: `m${updateId}` })
+        )
+        const replies = questions.map((question, index) =>
+          makeMessage(chat, {
+            role: "assistant",
+            tgUserId: null,
+            replyTo: question.id,
+            text: `answer ${index}`,
+            status: "pending"
+          })
+        )
+        const admin = makeMessage(chat, { role: "admin", tgUserId: null, text: "from an admin" })
+        const arriving = [
+          ...incoming,
+          ...replies,
+          admin,
+          // Repeats of the same update and of the same reply, arriving with the first ones.
+          makeMessage(chat, { updateId: 21, text: "again" }),
+          makeMessage(chat, { ...replies[0]!, id: MessageId.make(crypto.randomUUID()), text: "again" })
+        ]
+        const stored = yield* Effect.all(
+          arriving.map((message) => messages.insert(message)),
+          { concurrency: "unbounded" }
+        )
+        assert.deepStrictEqual(stored.slice(0, 8), [...incoming, ...replies, admin])
+        assert.deepStrictEqual(stored[8], incoming[0])
+        assert.deepStrictEqual(stored[9], replies[0])
+        const page = yield* messages.listByChat(chat.id, { limit: 50 })
+        assert.strictEqual(page.items.length, 3 + 8)
+      })
+    )
+
     it.effect("a message is updated; missing ones are MessageNotFound", () =>
       Effect.gen(function* () {
         const messages = yield* MessageRepository

@@ -12,8 +12,9 @@ import {
   type TelegramUserId,
   trusted
 } from "@botfleet/domain"
-import { Effect, Layer, Option } from "effect"
+import { Array as Arr, Effect, Layer, Option, Request } from "effect"
 import { SqlClient, type Statement } from "effect/sql"
+import { batchedStatements, completeWith } from "../batching.ts"
 import { type CursorKey, decodeCursor, pageSize, toPage } from "./Cursor.ts"
 
 type Int8 = bigint | number | string
@@ -103,6 +104,32 @@ const messageColumns = (message: Message) => ({
   media_seconds: message.mediaSeconds
 })
 
+type ConflictTarget = "update" | "reply" | "none"
+
+/** Which unique index a repeat of this message would run into. */
+const conflictTarget = (message: Message): ConflictTarget =>
+  message.updateId !== null
+    ? "update"
+    : message.role === "assistant" && message.replyTo !== null
+      ? "reply"
+      : "none"
+
+class InsertMessage extends Request.Class<{ readonly message: Message }, Message> {}
+
+/** Most messages stored by one statement (23 parameters each, under PostgreSQL's 65,535). */
+const INSERT_BATCH_MAX = 200
+
+const groupBy = <A, K>(items: ReadonlyArray<A>, key: (item: A) => K): Map<K, Array<A>> => {
+  const groups = new Map<K, Array<A>>()
+  for (const item of items) {
+    const k = key(item)
+    const group = groups.get(k)
+    if (group === undefined) groups.set(k, [item])
+    else group.push(item)
+  }
+  return groups
+}
+
 const keyOf = (message: Message): CursorKey => ({ at: message.createdAt.getTime(), id: message.id })
 
 export const layer: Layer.Layer<MessageRepository, never, SqlClient.SqlClient> = Layer.effect(
@@ -133,30 +160,83 @@ export const layer: Layer.Layer<MessageRepository, never, SqlClient.SqlClient> =
      * The conflict target names the partial unique index the message falls
      * under, so a repeat is a no-op while any other clash stays an error.
      */
-    const insert = fn("MessageRepository.insert")(function* (message: Message) {
-      const isReply = message.role === "assistant" && message.replyTo !== null
-      const onConflict =
+    const onConflict = (target: ConflictTarget) =>
+      target === "update"
+        ? sql`ON CONFLICT (bot_id, update_id) WHERE update_id IS NOT NULL DO NOTHING`
+        : target === "reply"
+          ? sql`ON CONFLICT (reply_to) WHERE reply_to IS NOT NULL AND role = 'assistant' DO NOTHING`
+          : sql.literal("")
+
+    /** The row a repeat ran into (the same update's message, the same message's reply). */
+    const alreadyStored = (message: Message) =>
+      Effect.flatMap(
         message.updateId !== null
-          ? sql`ON CONFLICT (bot_id, update_id) WHERE update_id IS NOT NULL DO NOTHING`
-          : isReply
-            ? sql`ON CONFLICT (reply_to) WHERE reply_to IS NOT NULL AND role = 'assistant' DO NOTHING`
-            : sql.literal("")
-      const inserted = yield* sql<MessageRow>`
-        INSERT INTO messages ${sql.insert(messageColumns(message))} ${onConflict} RETURNING *`.pipe(
-        Effect.orDie
-      )
-      if (inserted[0] !== undefined) return yield* messageFromRow(inserted[0])
-      const stored =
-        message.updateId !== null
-          ? yield* findByUpdate(message.botId, message.updateId)
+          ? findByUpdate(message.botId, message.updateId)
           : message.replyTo !== null
-            ? yield* findReply(message.replyTo)
-            : Option.none()
-      return yield* Option.match(stored, {
-        onNone: () => Effect.die(new Error(`message ${message.id} conflicted with a row that is gone`)),
-        onSome: Effect.succeed
-      })
+            ? findReply(message.replyTo)
+            : Effect.succeedNone,
+        Option.match({
+          onNone: () => Effect.die(new Error(`message ${message.id} conflicted with a row that is gone`)),
+          onSome: Effect.succeed
+        })
+      )
+
+    const insertOne = (message: Message) =>
+      Effect.flatMap(
+        sql<MessageRow>`
+          INSERT INTO messages ${sql.insert(messageColumns(message))} ${onConflict(conflictTarget(message))}
+          RETURNING *`.pipe(Effect.orDie),
+        (inserted) => (inserted[0] !== undefined ? messageFromRow(inserted[0]) : alreadyStored(message))
+      )
+
+    // Messages stored at the same moment (the incoming messages and replies of many chats) go in one
+    // statement per conflict target: one round trip instead of one each.
+    const insertMany = (
+      target: ConflictTarget,
+      entries: Arr.NonEmptyReadonlyArray<Request.Entry<InsertMessage>>
+    ) =>
+      sql<MessageRow>`
+        INSERT INTO messages ${sql.insert(Arr.map(entries, (entry) => messageColumns(entry.request.message)))}
+        ${onConflict(target)}
+        RETURNING *`.pipe(
+        Effect.flatMap((rows) => {
+          const inserted = new Map(rows.map((row) => [row.id, row]))
+          return Effect.forEach(
+            entries,
+            (entry) => {
+              const row = inserted.get(entry.request.message.id)
+              return completeWith(
+                entry,
+                row !== undefined ? messageFromRow(row) : alreadyStored(entry.request.message)
+              )
+            },
+            { discard: true }
+          )
+        }),
+        // One bad row must not fail the others: each is stored on its own then.
+        Effect.catchCause(() =>
+          Effect.forEach(entries, (entry) => completeWith(entry, insertOne(entry.request.message)), {
+            discard: true
+          })
+        )
+      )
+
+    const insertResolver = batchedStatements<InsertMessage>(sql, {
+      maxBatch: INSERT_BATCH_MAX,
+      runAll: (entries) =>
+        Effect.forEach(
+          groupBy(entries, (entry) => conflictTarget(entry.request.message)),
+          ([target, group]) =>
+            Arr.isReadonlyArrayNonEmpty(group) && group.length > 1
+              ? insertMany(target, group)
+              : Effect.forEach(group, (entry) => completeWith(entry, insertOne(entry.request.message))),
+          { discard: true }
+        )
     })
+
+    const insert = fn("MessageRepository.insert")((message: Message) =>
+      Effect.request(new InsertMessage({ message }), insertResolver)
+    )
 
     const update = fn("MessageRepository.update")(function* (message: Message) {
       const rows = yield* sql<{ id: string }>`
