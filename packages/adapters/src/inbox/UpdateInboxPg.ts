@@ -8,7 +8,7 @@ import { spanFn, UpdateInbox } from "@botfleet/application"
 import { BotId } from "@botfleet/domain"
 import { Effect, Exit, Layer, Option, Request } from "effect"
 import { SqlClient } from "effect/sql"
-import { batchedStatements, completeWith } from "../postgres/batching.ts"
+import { batchedStatements } from "../postgres/batching.ts"
 import { decodeSerialCursor, encodeSerialCursor, pageSize } from "../postgres/repositories/Cursor.ts"
 
 interface UpdateRow {
@@ -89,30 +89,19 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
         })
       )
 
-    const acceptResolver = batchedStatements<AcceptRequest>(sql, {
+    const acceptResolver = batchedStatements(sql, {
       maxBatch: ACCEPT_BATCH_MAX,
-      runAll: (entries) => {
-        if (entries.length === 1)
-          return completeWith(entries[0], Effect.orDie(acceptOne(entries[0].request.update)))
-        return acceptMany(entries.map((entry) => entry.request.update)).pipe(
+      groupOf: () => "all",
+      one: (request: AcceptRequest) => Effect.orDie(acceptOne(request.update)),
+      many: (_, entries) =>
+        acceptMany(entries.map((entry) => entry.request.update)).pipe(
           Effect.flatMap((outcomes) =>
             Effect.sync(() => {
               for (const [index, entry] of entries.entries())
                 entry.completeUnsafe(Exit.succeed(outcomes[index]!))
             })
-          ),
-          // One bad row must not fail the others: each is stored on its own then.
-          Effect.catchCause(() =>
-            Effect.forEach(
-              entries,
-              (entry) => completeWith(entry, Effect.orDie(acceptOne(entry.request.update))),
-              {
-                discard: true
-              }
-            )
           )
         )
-      }
     })
 
     const accept = fn("UpdateInbox.accept")((update: InboundUpdate) =>

@@ -85,6 +85,32 @@ layer(postgres)("postgres: messages stored together", (it) => {
     })
   )
 
+  it.effect("chats of updates arriving together are found or created by one statement", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const chats = yield* ChatRepository
+      const stored = bot()
+      yield* (yield* BotRepository).insert(stored)
+      yield* Effect.all(
+        Array.from({ length: 20 }, (_, index) =>
+          chats.findOrCreate({
+            botId: stored.id,
+            telegramChatId: 100 + index,
+            type: "private",
+            title: null,
+            tgUserId: null,
+            lastMessageAt: new Date(1_700_000_000_000)
+          })
+        ),
+        { concurrency: "unbounded" }
+      )
+      const [written] = yield* sql<{ rows: number; transactions: number }>`
+        SELECT count(*)::int AS rows, count(DISTINCT xmin::text)::int AS transactions
+        FROM chats WHERE bot_id = ${stored.id}`
+      assert.deepStrictEqual(written, { rows: 20, transactions: 1 })
+    })
+  )
+
   it.effect("a message PostgreSQL refuses fails alone; the others arriving with it are stored", () =>
     Effect.gen(function* () {
       const messages = yield* MessageRepository

@@ -273,6 +273,57 @@ export const repositoryContract = (name: string, repositories: Layer.Layer<Repos
       })
     )
 
+    it.effect("chats found or created at the same moment: each its own, the last message time kept", () =>
+      Effect.gen(function* () {
+        const bots = yield* BotRepository
+        const chats = yield* ChatRepository
+        const bot = makeBot()
+        yield* bots.insert(bot)
+        const request = (telegramChatId: number, lastMessageAt?: Date) => ({
+          botId: bot.id,
+          telegramChatId,
+          type: "group",
+          title: null,
+          tgUserId: null,
+          lastMessageAt
+        })
+        const known = yield* chats.findOrCreate(request(1, at(5)))
+        const found = yield* Effect.all(
+          [
+            // An existing chat: the later time is kept, an earlier one never moves it back.
+            chats.findOrCreate(request(1, at(9))),
+            chats.findOrCreate(request(2, at(1))),
+            chats.findOrCreate(request(3, at(2))),
+            chats.findOrCreate(request(4)),
+            chats.findOrCreate(request(5)),
+            // The same new chat twice at once, with and without a time.
+            chats.findOrCreate(request(6, at(3))),
+            chats.findOrCreate(request(6, at(4)))
+          ],
+          { concurrency: "unbounded" }
+        )
+        assert.deepStrictEqual(
+          found.map((chat) => [chat.telegramChatId, chat.lastMessageAt?.getTime() ?? null]),
+          [
+            [1, at(9).getTime()],
+            [2, at(1).getTime()],
+            [3, at(2).getTime()],
+            [4, null],
+            [5, null],
+            [6, at(3).getTime()],
+            [6, at(4).getTime()]
+          ]
+        )
+        assert.strictEqual(found[0]!.id, known.id)
+        assert.strictEqual(found[5]!.id, found[6]!.id)
+        assert.strictEqual(new Set(found.map((chat) => chat.id)).size, 6)
+        assert.strictEqual(
+          (yield* chats.findOrCreate(request(1, at(7)))).lastMessageAt?.getTime(),
+          at(9).getTime()
+        )
+      })
+    )
+
     it.effect("a chat's thread, title, error and last message time are updated", () =>
       Effect.gen(function* () {
         const chats = yield* ChatRepository

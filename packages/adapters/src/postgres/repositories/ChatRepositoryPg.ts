@@ -10,11 +10,17 @@ import {
   TgUser,
   trusted
 } from "@botfleet/domain"
-import { Effect, Layer, Option, Schema } from "effect"
+import { Array as Arr, Effect, Layer, Option, Request, Schema } from "effect"
 import { SqlClient } from "effect/sql"
+import { batchedStatements, completeWith } from "../batching.ts"
 import { decodeCursor, pageSize, toPage } from "./Cursor.ts"
 
 type Int8 = bigint | number | string
+
+class FindOrCreate extends Request.Class<{ readonly chat: NewChat }, Chat> {}
+
+/** Most chats found or created by one statement. */
+const FIND_OR_CREATE_BATCH_MAX = 200
 
 export interface ChatRow {
   readonly id: string
@@ -106,34 +112,78 @@ export const layer: Layer.Layer<ChatRepository, never, SqlClient.SqlClient> = La
       return row === undefined ? Option.none() : Option.some(yield* tgUserFromRow(row))
     })
 
-    // Insert-or-nothing, then read: two concurrent first messages of a chat end up with one row.
-    const findOrCreate = fn("ChatRepository.findOrCreate")(function* (chat: NewChat) {
-      const inserted = yield* sql<ChatRow>`
-        INSERT INTO chats ${sql.insert({
-          id: crypto.randomUUID(),
-          bot_id: chat.botId,
-          telegram_chat_id: chat.telegramChatId,
-          type: chat.type,
-          title: chat.title,
-          tg_user_id: chat.tgUserId,
-          thread: 1,
-          last_message_at: chat.lastMessageAt ?? null
-        })}
-        ON CONFLICT (bot_id, telegram_chat_id) ${
-          chat.lastMessageAt === undefined
-            ? sql`DO NOTHING`
-            : sql`DO UPDATE SET last_message_at = GREATEST(chats.last_message_at, EXCLUDED.last_message_at)`
-        }
-        RETURNING *`.pipe(Effect.orDie)
-      const row =
-        inserted[0] ??
-        (yield* sql<ChatRow>`
-          SELECT * FROM chats WHERE bot_id = ${chat.botId} AND telegram_chat_id = ${chat.telegramChatId}`.pipe(
-          Effect.orDie
-        ))[0]
-      if (row === undefined) return yield* Effect.die(new Error("chat vanished right after it was stored"))
-      return yield* chatFromRow(row)
+    const chatColumns = (chat: NewChat) => ({
+      id: crypto.randomUUID(),
+      bot_id: chat.botId,
+      telegram_chat_id: chat.telegramChatId,
+      type: chat.type,
+      title: chat.title,
+      tg_user_id: chat.tgUserId,
+      thread: 1,
+      last_message_at: chat.lastMessageAt ?? null
     })
+
+    // With a message time the chat records it (never moved back); without, an existing chat is left alone.
+    const onConflict = (touches: boolean) =>
+      touches
+        ? sql`DO UPDATE SET last_message_at = GREATEST(chats.last_message_at, EXCLUDED.last_message_at)`
+        : sql`DO NOTHING`
+
+    const stored = (chat: NewChat) =>
+      sql<ChatRow>`
+        SELECT * FROM chats WHERE bot_id = ${chat.botId} AND telegram_chat_id = ${chat.telegramChatId}`.pipe(
+        Effect.orDie,
+        Effect.flatMap((rows) =>
+          rows[0] === undefined
+            ? Effect.die(new Error("chat vanished right after it was stored"))
+            : chatFromRow(rows[0])
+        )
+      )
+
+    // Insert-or-nothing, then read: two concurrent first messages of a chat end up with one row.
+    const findOrCreateOne = (chat: NewChat) =>
+      sql<ChatRow>`
+        INSERT INTO chats ${sql.insert(chatColumns(chat))}
+        ON CONFLICT (bot_id, telegram_chat_id) ${onConflict(chat.lastMessageAt !== undefined)}
+        RETURNING *`.pipe(
+        Effect.orDie,
+        Effect.flatMap((inserted) => (inserted[0] !== undefined ? chatFromRow(inserted[0]) : stored(chat)))
+      )
+
+    // The chats of many updates at the same moment: one statement (a chat twice in it fails the
+    // statement, and each is then done on its own).
+    const findOrCreateMany = (
+      touches: boolean,
+      entries: Arr.NonEmptyReadonlyArray<Request.Entry<FindOrCreate>>
+    ) =>
+      sql<ChatRow>`
+        INSERT INTO chats ${sql.insert(Arr.map(entries, (entry) => chatColumns(entry.request.chat)))}
+        ON CONFLICT (bot_id, telegram_chat_id) ${onConflict(touches)}
+        RETURNING *`.pipe(
+        Effect.flatMap((rows) => {
+          const byKey = new Map(rows.map((row) => [`${row.bot_id}:${row.telegram_chat_id}`, row]))
+          return Effect.forEach(
+            entries,
+            (entry) => {
+              const { chat } = entry.request
+              const row = byKey.get(`${chat.botId}:${chat.telegramChatId}`)
+              return completeWith(entry, row !== undefined ? chatFromRow(row) : stored(chat))
+            },
+            { discard: true }
+          )
+        })
+      )
+
+    const findOrCreateResolver = batchedStatements(sql, {
+      maxBatch: FIND_OR_CREATE_BATCH_MAX,
+      groupOf: (request: FindOrCreate) => request.chat.lastMessageAt !== undefined,
+      one: (request) => findOrCreateOne(request.chat),
+      many: findOrCreateMany
+    })
+
+    const findOrCreate = fn("ChatRepository.findOrCreate")((chat: NewChat) =>
+      Effect.request(new FindOrCreate({ chat }), findOrCreateResolver)
+    )
 
     const findById = fn("ChatRepository.findById")(function* (id: ChatId) {
       const rows = yield* sql<ChatRow>`SELECT * FROM chats WHERE id = ${id}`.pipe(Effect.orDie)

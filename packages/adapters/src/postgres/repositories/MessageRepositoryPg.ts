@@ -119,17 +119,6 @@ class InsertMessage extends Request.Class<{ readonly message: Message }, Message
 /** Most messages stored by one statement (23 parameters each, under PostgreSQL's 65,535). */
 const INSERT_BATCH_MAX = 200
 
-const groupBy = <A, K>(items: ReadonlyArray<A>, key: (item: A) => K): Map<K, Array<A>> => {
-  const groups = new Map<K, Array<A>>()
-  for (const item of items) {
-    const k = key(item)
-    const group = groups.get(k)
-    if (group === undefined) groups.set(k, [item])
-    else group.push(item)
-  }
-  return groups
-}
-
 const keyOf = (message: Message): CursorKey => ({ at: message.createdAt.getTime(), id: message.id })
 
 export const layer: Layer.Layer<MessageRepository, never, SqlClient.SqlClient> = Layer.effect(
@@ -212,26 +201,14 @@ export const layer: Layer.Layer<MessageRepository, never, SqlClient.SqlClient> =
             },
             { discard: true }
           )
-        }),
-        // One bad row must not fail the others: each is stored on its own then.
-        Effect.catchCause(() =>
-          Effect.forEach(entries, (entry) => completeWith(entry, insertOne(entry.request.message)), {
-            discard: true
-          })
-        )
+        })
       )
 
-    const insertResolver = batchedStatements<InsertMessage>(sql, {
+    const insertResolver = batchedStatements(sql, {
       maxBatch: INSERT_BATCH_MAX,
-      runAll: (entries) =>
-        Effect.forEach(
-          groupBy(entries, (entry) => conflictTarget(entry.request.message)),
-          ([target, group]) =>
-            Arr.isReadonlyArrayNonEmpty(group) && group.length > 1
-              ? insertMany(target, group)
-              : Effect.forEach(group, (entry) => completeWith(entry, insertOne(entry.request.message))),
-          { discard: true }
-        )
+      groupOf: (request: InsertMessage) => conflictTarget(request.message),
+      one: (request) => insertOne(request.message),
+      many: insertMany
     })
 
     const insert = fn("MessageRepository.insert")((message: Message) =>
