@@ -557,6 +557,27 @@ export const repositoryContract = (name: string, repositories: Layer.Layer<Repos
         assert.deepStrictEqual(ids(yield* messages.history(chat.id, 2, 50)), [m6.id])
         assert.deepStrictEqual(yield* messages.history(chat.id, 1, 0), [])
         assert.deepStrictEqual(yield* messages.history(chat.id, 3, 10), [])
+
+        // Read at the same moment (many chats answered at once), each gets its own.
+        const other = (yield* botWithChat).chat
+        const o1 = yield* messages.insert(makeMessage(other, { createdAt: at(1), text: "o1" }))
+        const together = yield* Effect.all(
+          [
+            messages.history(chat.id, 1, 3),
+            messages.history(other.id, 1, 10),
+            messages.history(chat.id, 2, 50),
+            messages.history(chat.id, 1, 50),
+            messages.history(chat.id, 3, 10)
+          ],
+          { concurrency: "unbounded" }
+        )
+        assert.deepStrictEqual(together.map(ids), [
+          [m2.id, m4.id, m5.id],
+          [o1.id],
+          [m6.id],
+          [m1.id, m2.id, m4.id, m5.id],
+          []
+        ])
       })
     )
 

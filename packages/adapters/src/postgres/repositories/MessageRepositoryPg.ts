@@ -116,6 +116,14 @@ const conflictTarget = (message: Message): ConflictTarget =>
 
 class InsertMessage extends Request.Class<{ readonly message: Message }, Message> {}
 
+class HistoryRequest extends Request.Class<
+  { readonly chatId: ChatId; readonly thread: number; readonly limit: number },
+  ReadonlyArray<Message>
+> {}
+
+/** Most chats whose history one statement reads. */
+const HISTORY_BATCH_MAX = 200
+
 /** Most messages stored by one statement (23 parameters each, under PostgreSQL's 65,535). */
 const INSERT_BATCH_MAX = 200
 
@@ -231,22 +239,57 @@ export const layer: Layer.Layer<MessageRepository, never, SqlClient.SqlClient> =
     })
 
     // The newest `limit` of the thread, turned back into reading order.
-    const history = fn("MessageRepository.history")(function* (
-      chatId: ChatId,
-      thread: number,
-      limit: number
-    ) {
-      if (limit <= 0) return []
-      const rows = yield* sql<MessageRow>`
+    const historyOne = ({ chatId, thread, limit }: HistoryRequest) =>
+      sql<MessageRow>`
         SELECT * FROM (
           SELECT * FROM messages
           WHERE chat_id = ${chatId} AND thread = ${thread} AND status <> 'failed'
           ORDER BY created_at DESC, id DESC
-          LIMIT ${Math.trunc(limit)}
+          LIMIT ${limit}
         ) recent
-        ORDER BY created_at, id`.pipe(Effect.orDie)
-      return yield* toMessages(rows)
+        ORDER BY created_at, id`.pipe(Effect.orDie, Effect.flatMap(toMessages))
+
+    // The histories of many chats answered at the same moment: one statement, each chat's newest
+    // messages through the same index as above.
+    const historyMany = (_: "all", entries: Arr.NonEmptyReadonlyArray<Request.Entry<HistoryRequest>>) =>
+      sql<MessageRow & { readonly query: number }>`
+        SELECT q.query, recent.*
+        FROM jsonb_to_recordset(${JSON.stringify(
+          entries.map(({ request }, query) => ({
+            query,
+            chat_id: request.chatId,
+            thread: request.thread,
+            lim: request.limit
+          }))
+        )}::jsonb) AS q(query int, chat_id uuid, thread int, lim int)
+        CROSS JOIN LATERAL (
+          SELECT * FROM messages m
+          WHERE m.chat_id = q.chat_id AND m.thread = q.thread AND m.status <> 'failed'
+          ORDER BY m.created_at DESC, m.id DESC
+          LIMIT q.lim
+        ) recent
+        ORDER BY q.query, recent.created_at, recent.id`.pipe(
+        Effect.flatMap((rows) => {
+          const byQuery = entries.map((): Array<MessageRow> => [])
+          for (const row of rows) byQuery[row.query]!.push(row)
+          return Effect.forEach(entries, (entry, query) => completeWith(entry, toMessages(byQuery[query]!)), {
+            discard: true
+          })
+        })
+      )
+
+    const historyResolver = batchedStatements(sql, {
+      maxBatch: HISTORY_BATCH_MAX,
+      groupOf: (_: HistoryRequest) => "all" as const,
+      one: historyOne,
+      many: historyMany
     })
+
+    const history = fn("MessageRepository.history")((chatId: ChatId, thread: number, limit: number) =>
+      limit <= 0
+        ? Effect.succeed([])
+        : Effect.request(new HistoryRequest({ chatId, thread, limit: Math.trunc(limit) }), historyResolver)
+    )
 
     const newestFirst = (conditions: ReadonlyArray<Statement.Fragment>, page: PageRequest) =>
       Effect.gen(function* () {
