@@ -97,7 +97,8 @@ export class HandleUpdate extends Context.Service<
         }
       })
 
-      const process = fn("HandleUpdate.process")(function* (botId: BotId, payload: unknown) {
+      // Not named `process`: that would hide Node's global in this file.
+      const processUpdate = fn("HandleUpdate.process")(function* (botId: BotId, payload: unknown) {
         const event = parseUpdate(payload)
         // Not what Telegram sends (e.g. a fractional chat id): no retry can help, park it at once.
         if (event.kind === "invalid") return yield* new InvalidUpdate({ reason: event.reason })
@@ -147,7 +148,7 @@ export class HandleUpdate extends Context.Service<
         Effect.catchCause((cause) => Effect.logError("giving up on an update failed", cause))
       )
 
-      return HandleUpdate.of({ process, giveUp })
+      return HandleUpdate.of({ process: processUpdate, giveUp })
     })
   )
 }
