@@ -240,13 +240,17 @@ layer(fleetLayer, { timeout: 120_000, excludeTestServices: true })("scale-out (t
     "SIGKILL one process mid-flight: the other takes its chats over after the lease and answers everything",
     () =>
       Effect.gen(function* () {
-        const { a, b, bot, telegram } = yield* Fleet
+        const { a, b, bot, telegram, openai } = yield* Fleet
         const sql = yield* SqlClient.SqlClient
         const chats = Array.from({ length: CHATS }, (_, i) => 930_000 + i)
         const ownerOfA = `%:${a.child.pid}:%`
         const leasesOfA = sql<{ chat_key: string; expires_at: Date }>`
           SELECT chat_key, expires_at FROM chat_leases WHERE owner LIKE ${ownerOfA}`.pipe(Effect.orDie)
 
+        // A slower model keeps work in flight long enough to catch A holding chats (a fast
+        // round is over, its leases handed back, between two looks).
+        yield* openai.setLatency(300)
+        yield* Effect.addFinalizer(() => openai.setLatency(LLM_LATENCY_MS))
         // The first half of the traffic alternates between A and B...
         yield* postRound(chats, 1, MESSAGES_PER_CHAT / 2, (index, n) => ((index + n) % 2 === 0 ? a : b))
         // ...and A dies while it holds chats with work in progress.

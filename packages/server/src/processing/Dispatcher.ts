@@ -15,6 +15,13 @@ import { Context, Effect, FiberSet, Layer, Queue, Ref, Schedule } from "effect"
 
 export interface DispatcherOptions {
   readonly concurrency: number
+  /**
+   * Most chats leased by one look. A full batch is followed by another look at
+   * once, so one process still fills all its slots; but when several
+   * processes look at the same moment (a burst stored by each), they share
+   * the burst's chats instead of the first one taking them all.
+   */
+  readonly leaseBatch: number
   readonly leaseSeconds: number
   readonly idlePollMs: number
   readonly shutdownGraceMs: number
@@ -22,6 +29,7 @@ export interface DispatcherOptions {
 
 export const defaultDispatcherOptions: DispatcherOptions = {
   concurrency: 256,
+  leaseBatch: 8,
   leaseSeconds: 15,
   idlePollMs: 250,
   shutdownGraceMs: 25_000
@@ -93,7 +101,7 @@ export class Dispatcher extends Context.Service<
 
         const loop = Effect.gen(function* () {
           while (true) {
-            const free = stopping ? 0 : options.concurrency - active.size
+            const free = stopping ? 0 : Math.min(options.leaseBatch, options.concurrency - active.size)
             let leased = 0
             if (free > 0) {
               const chats = yield* inbox.leaseChats(owner, free, options.leaseSeconds)
