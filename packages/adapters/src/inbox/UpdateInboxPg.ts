@@ -6,7 +6,7 @@
 import type { FailedUpdate, InboundUpdate, PageRequest, PendingUpdate } from "@botfleet/application"
 import { spanFn, UpdateInbox } from "@botfleet/application"
 import { BotId } from "@botfleet/domain"
-import { Effect, Exit, Layer, Option, Request } from "effect"
+import { Effect, Layer, Option, Request } from "effect"
 import { SqlClient } from "effect/sql"
 import { batchedStatements } from "../postgres/batching.ts"
 import { decodeSerialCursor, encodeSerialCursor, pageSize } from "../postgres/repositories/Cursor.ts"
@@ -23,12 +23,7 @@ interface UpdateRow {
   readonly due: boolean
 }
 
-type AcceptOutcome = "accepted" | "duplicate"
-
-class AcceptRequest extends Request.Class<{ readonly update: InboundUpdate }, AcceptOutcome> {}
-
-/** Most updates stored by one statement. */
-const ACCEPT_BATCH_MAX = 200
+class AcceptRequest extends Request.Class<{ readonly update: InboundUpdate }, "accepted" | "duplicate"> {}
 
 /** An update as one row of the batch's JSON array (`jsonb_to_recordset`). */
 const toRecord = (update: InboundUpdate) => ({
@@ -71,11 +66,11 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
 
     // Updates arriving together (webhooks of many chats, pollers of many bots) are stored by one
     // statement: one round trip and one commit instead of one each.
-    const acceptMany = (updates: ReadonlyArray<InboundUpdate>) =>
+    const acceptMany = (_: "all", requests: ReadonlyArray<AcceptRequest>) =>
       sql<{ bot_id: string; update_id: string | number | bigint }>`
         INSERT INTO telegram_updates (bot_id, update_id, chat_key, payload, traceparent)
         SELECT r.bot_id, r.update_id, r.chat_key, r.payload, r.traceparent
-        FROM jsonb_to_recordset(${JSON.stringify(updates.map(toRecord))}::jsonb)
+        FROM jsonb_to_recordset(${JSON.stringify(requests.map(({ update }) => toRecord(update)))}::jsonb)
           AS r(bot_id uuid, update_id bigint, chat_key text, payload jsonb, traceparent text)
         WHERE EXISTS (SELECT 1 FROM bots WHERE id = r.bot_id AND active)
         ON CONFLICT (bot_id, update_id) DO NOTHING
@@ -83,25 +78,19 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
         Effect.map((rows) => {
           // The first of several copies of one update in a batch is the one stored.
           const stored = new Set(rows.map((row) => `${row.bot_id}:${row.update_id}`))
-          return updates.map((update) =>
-            stored.delete(`${update.botId}:${update.updateId}`) ? "accepted" : "duplicate"
+          return requests.map(({ update }) =>
+            Effect.succeed(
+              stored.delete(`${update.botId}:${update.updateId}`)
+                ? ("accepted" as const)
+                : ("duplicate" as const)
+            )
           )
         })
       )
 
     const acceptResolver = batchedStatements(sql, {
-      maxBatch: ACCEPT_BATCH_MAX,
-      groupOf: () => "all",
       one: (request: AcceptRequest) => Effect.orDie(acceptOne(request.update)),
-      many: (_, entries) =>
-        acceptMany(entries.map((entry) => entry.request.update)).pipe(
-          Effect.flatMap((outcomes) =>
-            Effect.sync(() => {
-              for (const [index, entry] of entries.entries())
-                entry.completeUnsafe(Exit.succeed(outcomes[index]!))
-            })
-          )
-        )
+      many: acceptMany
     })
 
     const accept = fn("UpdateInbox.accept")((update: InboundUpdate) =>

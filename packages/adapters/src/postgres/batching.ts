@@ -11,42 +11,49 @@ import { Context, Effect, type Request, RequestResolver } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import type { SqlClient } from "effect/sql"
 
-export const batchedStatements = <A extends Request.Any, K>(
+/** Most requests in one statement: 200 rows of a message's 23 columns stay under PostgreSQL's 65,535 parameters. */
+const MAX_BATCH = 200
+
+export const batchedStatements = <A extends Request.Any, K = "all">(
   sql: SqlClient.SqlClient,
   options: {
-    /** Most requests in one statement (PostgreSQL takes up to 65,535 parameters). */
-    readonly maxBatch: number
-    /** Requests that can share a statement (say, the same conflict target). */
-    readonly groupOf: (request: A) => K
+    /** Requests that can share a statement (say, the same conflict target); all of them when absent. */
+    readonly groupOf?: (request: A) => K
     readonly one: (request: A) => Effect.Effect<Request.Success<A>, Request.Error<A>>
-    /** Runs one statement for the group and completes every entry (`completeWith`). */
+    /** One statement for the group; what each request gets, in the order given. */
     readonly many: (
       group: K,
-      entries: NonEmptyReadonlyArray<Request.Entry<A>>
-    ) => Effect.Effect<void, unknown>
+      requests: NonEmptyReadonlyArray<A>
+    ) => Effect.Effect<ReadonlyArray<Effect.Effect<Request.Success<A>, Request.Error<A>>>, unknown>
   }
 ): RequestResolver.RequestResolver<A> => {
-  const alone = (entry: Request.Entry<A>) => completeWith(entry, options.one(entry.request))
+  const groupOf = options.groupOf ?? (() => "all" as K)
+  const alone = (entry: Request.Entry<A>) => complete(entry, options.one(entry.request))
+  const together = (group: K, entries: NonEmptyReadonlyArray<Request.Entry<A>>) =>
+    options.many(group, entries.map((entry) => entry.request) as unknown as NonEmptyReadonlyArray<A>).pipe(
+      Effect.flatMap((outcomes) =>
+        Effect.forEach(entries, (entry, index) => complete(entry, outcomes[index]!), { discard: true })
+      ),
+      Effect.catchCause(() => Effect.forEach(entries, alone, { discard: true }))
+    )
   return RequestResolver.makeWith<A>({
     batchKey: (entry) => Context.getOrUndefined(entry.context, sql.transactionService),
     delay: Effect.yieldNow,
-    collectWhile: (entries) => entries.size < options.maxBatch,
+    collectWhile: (entries) => entries.size < MAX_BATCH,
     runAll: (entries) =>
       Effect.forEach(
-        groupBy(entries, (entry) => options.groupOf(entry.request)),
+        groupBy(entries, (entry) => groupOf(entry.request)),
         ([group, members]) =>
           members.length === 1
             ? alone(members[0]!)
-            : options
-                .many(group, members as unknown as NonEmptyReadonlyArray<Request.Entry<A>>)
-                .pipe(Effect.catchCause(() => Effect.forEach(members, alone, { discard: true }))),
+            : together(group, members as unknown as NonEmptyReadonlyArray<Request.Entry<A>>),
         { discard: true }
       )
   })
 }
 
 /** Completes a request with the outcome of `effect`, success or failure. */
-export const completeWith = <A extends Request.Any>(
+const complete = <A extends Request.Any>(
   entry: Request.Entry<A>,
   effect: Effect.Effect<Request.Success<A>, Request.Error<A>>
 ): Effect.Effect<void> => Effect.map(Effect.exit(effect), (exit) => entry.completeUnsafe(exit))

@@ -8,7 +8,7 @@ import * as UpdateInboxPg from "../../src/inbox/UpdateInboxPg.ts"
 import * as RepositoriesMemory from "../../src/memory/RepositoriesMemory.ts"
 import * as Database from "../../src/postgres/Database.ts"
 import * as RepositoriesPg from "../../src/postgres/repositories/RepositoriesPg.ts"
-import { storedBot } from "../repositories/fixtures.ts"
+import { storedBot, writtenBy } from "../repositories/fixtures.ts"
 
 /**
  * Updates accepted at the same moment (many webhooks, many pollers): each
@@ -85,7 +85,6 @@ layer(postgres)("UpdateInbox.accept on PostgreSQL", (it) => {
   it.effect("updates arriving together are stored by one statement", () =>
     Effect.gen(function* () {
       const inbox = yield* UpdateInbox
-      const sql = yield* SqlClient.SqlClient
       const bot = storedBot({ active: true })
       yield* (yield* BotRepository).insert(bot)
       yield* Effect.all(
@@ -100,11 +99,10 @@ layer(postgres)("UpdateInbox.accept on PostgreSQL", (it) => {
         ),
         { concurrency: "unbounded" }
       )
-      // Rows written by one statement share its transaction id.
-      const [written] = yield* sql<{ rows: number; transactions: number }>`
-        SELECT count(*)::int AS rows, count(DISTINCT xmin::text)::int AS transactions
-        FROM telegram_updates WHERE bot_id = ${bot.id}`
-      assert.deepStrictEqual(written, { rows: 50, transactions: 1 })
+      assert.deepStrictEqual(yield* writtenBy("telegram_updates", "bot_id", bot.id), {
+        rows: 50,
+        transactions: 1
+      })
     })
   )
 

@@ -1,5 +1,7 @@
 /** What the repository tests store: bots with every field set and ids no other test uses. */
 import { Bot, BotId } from "@botfleet/domain"
+import { Effect } from "effect"
+import { SqlClient } from "effect/sql"
 
 let counter = 0
 
@@ -31,3 +33,14 @@ export const storedBot = (fields: Partial<ConstructorParameters<typeof Bot>[0]> 
     ...fields
   })
 }
+
+/**
+ * How many rows of `table` match `column = value`, and how many transactions
+ * wrote them: rows written by one statement share its transaction id (`xmin`).
+ */
+export const writtenBy = (table: string, column: string, value: string) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql<{ rows: number; transactions: number }>`
+      SELECT count(*)::int AS rows, count(DISTINCT xmin::text)::int AS transactions
+      FROM ${sql(table)} WHERE ${sql(column)} = ${value}`.pipe(Effect.map((found) => found[0]))
+  )

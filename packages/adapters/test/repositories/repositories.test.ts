@@ -3,11 +3,10 @@ import { type Chat, ChatId, Message, MessageId, MessageModel } from "@botfleet/d
 import { serverUrl, TestDatabase } from "@botfleet/testing"
 import { assert, layer } from "@effect/vitest"
 import { Effect, Exit, Layer } from "effect"
-import { SqlClient } from "effect/sql"
 import * as RepositoriesMemory from "../../src/memory/RepositoriesMemory.ts"
 import * as Database from "../../src/postgres/Database.ts"
 import * as RepositoriesPg from "../../src/postgres/repositories/RepositoriesPg.ts"
-import { storedBot } from "./fixtures.ts"
+import { storedBot, writtenBy } from "./fixtures.ts"
 import { repositoryContract } from "./repositoryContract.ts"
 
 const postgres = RepositoriesPg.layer.pipe(
@@ -70,24 +69,18 @@ layer(postgres)("postgres: messages stored together", (it) => {
 
   it.effect("messages arriving together are stored by one statement", () =>
     Effect.gen(function* () {
-      const sql = yield* SqlClient.SqlClient
       const messages = yield* MessageRepository
       const chat = yield* chatOf
       yield* Effect.all(
         Array.from({ length: 30 }, (_, index) => messages.insert(message(chat, index))),
         { concurrency: "unbounded" }
       )
-      // Rows written by one statement share its transaction id.
-      const [written] = yield* sql<{ rows: number; transactions: number }>`
-        SELECT count(*)::int AS rows, count(DISTINCT xmin::text)::int AS transactions
-        FROM messages WHERE chat_id = ${chat.id}`
-      assert.deepStrictEqual(written, { rows: 30, transactions: 1 })
+      assert.deepStrictEqual(yield* writtenBy("messages", "chat_id", chat.id), { rows: 30, transactions: 1 })
     })
   )
 
   it.effect("chats of updates arriving together are found or created by one statement", () =>
     Effect.gen(function* () {
-      const sql = yield* SqlClient.SqlClient
       const chats = yield* ChatRepository
       const stored = bot()
       yield* (yield* BotRepository).insert(stored)
@@ -104,10 +97,7 @@ layer(postgres)("postgres: messages stored together", (it) => {
         ),
         { concurrency: "unbounded" }
       )
-      const [written] = yield* sql<{ rows: number; transactions: number }>`
-        SELECT count(*)::int AS rows, count(DISTINCT xmin::text)::int AS transactions
-        FROM chats WHERE bot_id = ${stored.id}`
-      assert.deepStrictEqual(written, { rows: 20, transactions: 1 })
+      assert.deepStrictEqual(yield* writtenBy("chats", "bot_id", stored.id), { rows: 20, transactions: 1 })
     })
   )
 

@@ -9,29 +9,17 @@
  * id. Raising one's own nice value needs no privilege. Elsewhere nothing
  * changes.
  */
-import { readFileSync, readlinkSync } from "node:fs"
+import { readlinkSync } from "node:fs"
 import { setPriority } from "node:os"
 
 /** Niceness of the pipeline thread: CPU shares of about 1 to 10 against the HTTP thread when both are busy. */
 export const PIPELINE_NICENESS = 10
 
 /** This thread's id, from `/proc/thread-self` (`<pid>/task/<tid>`); undefined off Linux. */
-export const currentThreadId = (): number | undefined => {
+const currentThreadId = (): number | undefined => {
   try {
     const id = Number(readlinkSync("/proc/thread-self").split("/").at(-1))
     return Number.isInteger(id) && id > 0 ? id : undefined
-  } catch {
-    return undefined
-  }
-}
-
-/** This thread's nice value as the kernel reports it (`/proc/thread-self/stat`, field 19); undefined off Linux. */
-export const currentThreadNiceness = (): number | undefined => {
-  try {
-    const stat = readFileSync("/proc/thread-self/stat", "utf8")
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-    return Number(fields[16])
   } catch {
     return undefined
   }

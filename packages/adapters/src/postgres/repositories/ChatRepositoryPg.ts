@@ -12,15 +12,12 @@ import {
 } from "@botfleet/domain"
 import { Array as Arr, Effect, Layer, Option, Request, Schema } from "effect"
 import { SqlClient } from "effect/sql"
-import { batchedStatements, completeWith } from "../batching.ts"
+import { batchedStatements } from "../batching.ts"
 import { decodeCursor, pageSize, toPage } from "./Cursor.ts"
 
 type Int8 = bigint | number | string
 
 class FindOrCreate extends Request.Class<{ readonly chat: NewChat }, Chat> {}
-
-/** Most chats found or created by one statement. */
-const FIND_OR_CREATE_BATCH_MAX = 200
 
 export interface ChatRow {
   readonly id: string
@@ -152,30 +149,21 @@ export const layer: Layer.Layer<ChatRepository, never, SqlClient.SqlClient> = La
 
     // The chats of many updates at the same moment: one statement (a chat twice in it fails the
     // statement, and each is then done on its own).
-    const findOrCreateMany = (
-      touches: boolean,
-      entries: Arr.NonEmptyReadonlyArray<Request.Entry<FindOrCreate>>
-    ) =>
+    const findOrCreateMany = (touches: boolean, requests: Arr.NonEmptyReadonlyArray<FindOrCreate>) =>
       sql<ChatRow>`
-        INSERT INTO chats ${sql.insert(Arr.map(entries, (entry) => chatColumns(entry.request.chat)))}
+        INSERT INTO chats ${sql.insert(Arr.map(requests, ({ chat }) => chatColumns(chat)))}
         ON CONFLICT (bot_id, telegram_chat_id) ${onConflict(touches)}
         RETURNING *`.pipe(
-        Effect.flatMap((rows) => {
+        Effect.map((rows) => {
           const byKey = new Map(rows.map((row) => [`${row.bot_id}:${row.telegram_chat_id}`, row]))
-          return Effect.forEach(
-            entries,
-            (entry) => {
-              const { chat } = entry.request
-              const row = byKey.get(`${chat.botId}:${chat.telegramChatId}`)
-              return completeWith(entry, row !== undefined ? chatFromRow(row) : stored(chat))
-            },
-            { discard: true }
-          )
+          return requests.map(({ chat }) => {
+            const row = byKey.get(`${chat.botId}:${chat.telegramChatId}`)
+            return row !== undefined ? chatFromRow(row) : stored(chat)
+          })
         })
       )
 
     const findOrCreateResolver = batchedStatements(sql, {
-      maxBatch: FIND_OR_CREATE_BATCH_MAX,
       groupOf: (request: FindOrCreate) => request.chat.lastMessageAt !== undefined,
       one: (request) => findOrCreateOne(request.chat),
       many: findOrCreateMany

@@ -14,7 +14,7 @@ import {
 } from "@botfleet/domain"
 import { Array as Arr, Effect, Layer, Option, Request } from "effect"
 import { SqlClient, type Statement } from "effect/sql"
-import { batchedStatements, completeWith } from "../batching.ts"
+import { batchedStatements } from "../batching.ts"
 import { type CursorKey, decodeCursor, pageSize, toPage } from "./Cursor.ts"
 
 type Int8 = bigint | number | string
@@ -121,12 +121,6 @@ class HistoryRequest extends Request.Class<
   ReadonlyArray<Message>
 > {}
 
-/** Most chats whose history one statement reads. */
-const HISTORY_BATCH_MAX = 200
-
-/** Most messages stored by one statement (23 parameters each, under PostgreSQL's 65,535). */
-const INSERT_BATCH_MAX = 200
-
 const keyOf = (message: Message): CursorKey => ({ at: message.createdAt.getTime(), id: message.id })
 
 export const layer: Layer.Layer<MessageRepository, never, SqlClient.SqlClient> = Layer.effect(
@@ -188,32 +182,21 @@ export const layer: Layer.Layer<MessageRepository, never, SqlClient.SqlClient> =
 
     // Messages stored at the same moment (the incoming messages and replies of many chats) go in one
     // statement per conflict target: one round trip instead of one each.
-    const insertMany = (
-      target: ConflictTarget,
-      entries: Arr.NonEmptyReadonlyArray<Request.Entry<InsertMessage>>
-    ) =>
+    const insertMany = (target: ConflictTarget, requests: Arr.NonEmptyReadonlyArray<InsertMessage>) =>
       sql<MessageRow>`
-        INSERT INTO messages ${sql.insert(Arr.map(entries, (entry) => messageColumns(entry.request.message)))}
+        INSERT INTO messages ${sql.insert(Arr.map(requests, ({ message }) => messageColumns(message)))}
         ${onConflict(target)}
         RETURNING *`.pipe(
-        Effect.flatMap((rows) => {
+        Effect.map((rows) => {
           const inserted = new Map(rows.map((row) => [row.id, row]))
-          return Effect.forEach(
-            entries,
-            (entry) => {
-              const row = inserted.get(entry.request.message.id)
-              return completeWith(
-                entry,
-                row !== undefined ? messageFromRow(row) : alreadyStored(entry.request.message)
-              )
-            },
-            { discard: true }
-          )
+          return requests.map(({ message }) => {
+            const row = inserted.get(message.id)
+            return row !== undefined ? messageFromRow(row) : alreadyStored(message)
+          })
         })
       )
 
     const insertResolver = batchedStatements(sql, {
-      maxBatch: INSERT_BATCH_MAX,
       groupOf: (request: InsertMessage) => conflictTarget(request.message),
       one: (request) => insertOne(request.message),
       many: insertMany
@@ -251,16 +234,11 @@ export const layer: Layer.Layer<MessageRepository, never, SqlClient.SqlClient> =
 
     // The histories of many chats answered at the same moment: one statement, each chat's newest
     // messages through the same index as above.
-    const historyMany = (_: "all", entries: Arr.NonEmptyReadonlyArray<Request.Entry<HistoryRequest>>) =>
+    const historyMany = (_: "all", requests: ReadonlyArray<HistoryRequest>) =>
       sql<MessageRow & { readonly query: number }>`
         SELECT q.query, recent.*
         FROM jsonb_to_recordset(${JSON.stringify(
-          entries.map(({ request }, query) => ({
-            query,
-            chat_id: request.chatId,
-            thread: request.thread,
-            lim: request.limit
-          }))
+          requests.map(({ chatId, thread, limit }, query) => ({ query, chat_id: chatId, thread, lim: limit }))
         )}::jsonb) AS q(query int, chat_id uuid, thread int, lim int)
         CROSS JOIN LATERAL (
           SELECT * FROM messages m
@@ -269,21 +247,14 @@ export const layer: Layer.Layer<MessageRepository, never, SqlClient.SqlClient> =
           LIMIT q.lim
         ) recent
         ORDER BY q.query, recent.created_at, recent.id`.pipe(
-        Effect.flatMap((rows) => {
-          const byQuery = entries.map((): Array<MessageRow> => [])
+        Effect.map((rows) => {
+          const byQuery = requests.map((): Array<MessageRow> => [])
           for (const row of rows) byQuery[row.query]!.push(row)
-          return Effect.forEach(entries, (entry, query) => completeWith(entry, toMessages(byQuery[query]!)), {
-            discard: true
-          })
+          return byQuery.map(toMessages)
         })
       )
 
-    const historyResolver = batchedStatements(sql, {
-      maxBatch: HISTORY_BATCH_MAX,
-      groupOf: (_: HistoryRequest) => "all" as const,
-      one: historyOne,
-      many: historyMany
-    })
+    const historyResolver = batchedStatements(sql, { one: historyOne, many: historyMany })
 
     const history = fn("MessageRepository.history")((chatId: ChatId, thread: number, limit: number) =>
       limit <= 0
