@@ -4,6 +4,7 @@
  * of secrets are never echoed.
  */
 import { Prices } from "@botfleet/adapters"
+import { isIP } from "node:net"
 import { Config, Context, Effect, Layer, Option, Redacted, Result, Schema } from "effect"
 
 export type LogLevelName = "trace" | "debug" | "info" | "warn" | "error" | "fatal"
@@ -54,6 +55,19 @@ export interface AppConfigShape {
   readonly inboxRetentionDays: number
   /** Mini App initData older than this is refused. */
   readonly webappMaxAgeSeconds: number
+  // Hardening
+  /** Proxies (addresses or CIDRs) whose X-Forwarded-For / X-Forwarded-Proto are believed. */
+  readonly trustProxy: ReadonlyArray<string>
+  /** `auto`: Secure when PUBLIC_URL is https or a trusted proxy says the request came over https. */
+  readonly cookieSecure: "auto" | "true" | "false"
+  /** A session unused this long is signed out (besides its 7-day limit). */
+  readonly sessionIdleMinutes: number
+  /** Origins allowed to call /api/webapp/* (CORS without credentials). */
+  readonly webappOrigins: ReadonlyArray<string>
+  /** Whether admin- or model-supplied URLs may reach loopback and private addresses. */
+  readonly outboundPrivateNetworks: "allow" | "deny"
+  /** Bearer token /metrics requires when set. */
+  readonly metricsToken: Option.Option<Redacted.Redacted<string>>
 }
 
 export class AppConfig extends Context.Service<AppConfig, AppConfigShape>()("@botfleet/server/AppConfig") {}
@@ -147,6 +161,44 @@ const oneOf =
       : invalid(`expected one of ${values.join(", ")}, got "${raw}"`)
   }
 
+/** A registration token is a full-admin credential guessed online: too short a one stops start-up. */
+export const MIN_REGISTRATION_TOKEN_LENGTH = 32
+
+const registrationToken = (raw: string): Parsed<Redacted.Redacted<string>> =>
+  raw.length >= MIN_REGISTRATION_TOKEN_LENGTH
+    ? ok(Redacted.make(raw))
+    : invalid(
+        `must be at least ${MIN_REGISTRATION_TOKEN_LENGTH} characters (e.g. \`openssl rand -base64 32\`)`
+      )
+
+const commaList = (raw: string): Parsed<ReadonlyArray<string>> =>
+  ok(
+    raw
+      .split(",")
+      .map((item) => item.trim())
+      .filter((item) => item !== "")
+  )
+
+/** Addresses or CIDRs (IPv4 or IPv6), e.g. `127.0.0.1,10.0.0.0/8,::1`. */
+const addressList = (raw: string): Parsed<ReadonlyArray<string>> => {
+  const items = (commaList(raw) as Result.Success<ReadonlyArray<string>, string>).success
+  const wrong = items.find((item) => {
+    const [address, bits, ...rest] = item.split("/")
+    const family = isIP(address ?? "")
+    if (family === 0 || rest.length > 0) return true
+    if (bits === undefined) return false
+    const n = Number(bits)
+    return !/^\d+$/.test(bits) || n > (family === 4 ? 32 : 128)
+  })
+  return wrong === undefined ? ok(items) : invalid(`expected addresses or CIDRs, got "${wrong}"`)
+}
+
+const origins = (raw: string): Parsed<ReadonlyArray<string>> => {
+  const items = (commaList(raw) as Result.Success<ReadonlyArray<string>, string>).success
+  const wrong = items.find((item) => Result.isFailure(httpUrl(item)) || new URL(item).origin !== item)
+  return wrong === undefined ? ok(items) : invalid(`expected origins like https://example.com, got "${wrong}"`)
+}
+
 const withDefault = <A, E, R>(config: Effect.Effect<Option.Option<A>, E, R>, fallback: A) =>
   Effect.map(
     config,
@@ -187,18 +239,9 @@ const readAll = Effect.all({
   otelServiceName: withDefault(variable("OTEL_SERVICE_NAME", text), "botfleet"),
   adminEmail: variable("ADMIN_EMAIL", email),
   adminPassword: variable("ADMIN_PASSWORD", secret),
-  adminRegistrationToken: variable("ADMIN_REGISTRATION_TOKEN", secret),
+  adminRegistrationToken: variable("ADMIN_REGISTRATION_TOKEN", registrationToken),
   secretsKey: variable("SECRETS_KEY", secretsKey),
-  corsOrigins: Effect.map(variable("CORS_ORIGINS", text), (value) =>
-    Option.match(value, {
-      onNone: () => [],
-      onSome: (list) =>
-        list
-          .split(",")
-          .map((origin) => origin.trim())
-          .filter((origin) => origin !== "")
-    })
-  ),
+  corsOrigins: withDefault(variable("CORS_ORIGINS", commaList), []),
   logLevel: withDefault(
     variable("LOG_LEVEL", oneOf(["trace", "debug", "info", "warn", "error", "fatal"])),
     "info"
@@ -215,7 +258,14 @@ const readAll = Effect.all({
   voiceMaxSeconds: withDefault(variable("VOICE_MAX_SECONDS", positiveInt(86_400)), 300),
   // Scheduler and retention (issue 13)
   inboxRetentionDays: withDefault(variable("INBOX_RETENTION_DAYS", positiveInt(3650)), 7),
-  webappMaxAgeSeconds: withDefault(variable("WEBAPP_MAX_AGE_SECONDS", positiveInt(31_536_000)), 86_400)
+  webappMaxAgeSeconds: withDefault(variable("WEBAPP_MAX_AGE_SECONDS", positiveInt(31_536_000)), 86_400),
+  // Hardening
+  trustProxy: withDefault(variable("TRUST_PROXY", addressList), []),
+  cookieSecure: withDefault(variable("COOKIE_SECURE", oneOf(["auto", "true", "false"])), "auto"),
+  sessionIdleMinutes: withDefault(variable("SESSION_IDLE_MINUTES", positiveInt(10_080)), 120),
+  webappOrigins: withDefault(variable("WEBAPP_ORIGINS", origins), []),
+  outboundPrivateNetworks: withDefault(variable("OUTBOUND_PRIVATE_NETWORKS", oneOf(["allow", "deny"])), "allow"),
+  metricsToken: variable("METRICS_TOKEN", secret)
 })
 
 /** Reads the environment; any problem becomes one `InvalidConfig`. */

@@ -19,7 +19,7 @@ import {
 } from "../support/apiClient.ts"
 import { layer as serverLayer, TestServer } from "../support/inProcessServer.ts"
 
-const REGISTRATION_TOKEN = "let-me-in-registration-token"
+const REGISTRATION_TOKEN = "let-me-in-registration-token-of-32-chars"
 
 const sessionCookieOf = (response: ApiResponse) =>
   response.headers.getSetCookie().find((line) => line.startsWith("botfleet_session="))

@@ -39,6 +39,12 @@ export const testConfig = (overrides: Partial<AppConfigShape>): AppConfigShape =
   voiceMaxSeconds: 300,
   inboxRetentionDays: 7,
   webappMaxAgeSeconds: 86_400,
+  trustProxy: [],
+  cookieSecure: "auto",
+  sessionIdleMinutes: 120,
+  webappOrigins: [],
+  outboundPrivateNetworks: "allow",
+  metricsToken: Option.none(),
   ...overrides
 })
 
