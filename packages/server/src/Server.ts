@@ -16,6 +16,7 @@ import * as RateLimiterSql from "./api/RateLimiterSql.ts"
 import type { AppConfigShape } from "./config/AppConfig.ts"
 import { apiRateLimit } from "./http/apiRateLimit.ts"
 import { ConsoleRoutes } from "./http/ConsoleRoutes.ts"
+import { TrustProxy } from "./http/clientAddress.ts"
 import { HealthRoutes } from "./http/HealthRoutes.ts"
 import { originCheck } from "./http/originCheck.ts"
 import { requestLog } from "./http/requestLog.ts"
@@ -102,6 +103,8 @@ export const httpLayer = (config: AppConfigShape, options: HttpOptions = {}) =>
     { disableLogger: true }
   ).pipe(
     Layer.provide(Layer.succeed(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(BODY_LIMIT_BYTES))),
+    // Read by whatever counts or records clients by address (rate limits, lockout, audit), at construction.
+    Layer.provide(TrustProxy.layer(config.trustProxy)),
     Layer.provide(
       NodeHttpServer.layer(nodeServer(options.bodyTimeoutMs ?? BODY_TIMEOUT_MS), {
         port: config.port,

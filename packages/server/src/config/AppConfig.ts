@@ -3,8 +3,9 @@
  * A missing or malformed value stops start-up with one line naming it; values
  * of secrets are never echoed.
  */
-import { Prices } from "@botfleet/adapters"
+
 import { isIP } from "node:net"
+import { Prices } from "@botfleet/adapters"
 import { Config, Context, Effect, Layer, Option, Redacted, Result, Schema } from "effect"
 
 export type LogLevelName = "trace" | "debug" | "info" | "warn" | "error" | "fatal"
@@ -196,7 +197,9 @@ const addressList = (raw: string): Parsed<ReadonlyArray<string>> => {
 const origins = (raw: string): Parsed<ReadonlyArray<string>> => {
   const items = (commaList(raw) as Result.Success<ReadonlyArray<string>, string>).success
   const wrong = items.find((item) => Result.isFailure(httpUrl(item)) || new URL(item).origin !== item)
-  return wrong === undefined ? ok(items) : invalid(`expected origins like https://example.com, got "${wrong}"`)
+  return wrong === undefined
+    ? ok(items)
+    : invalid(`expected origins like https://example.com, got "${wrong}"`)
 }
 
 const withDefault = <A, E, R>(config: Effect.Effect<Option.Option<A>, E, R>, fallback: A) =>
@@ -264,7 +267,10 @@ const readAll = Effect.all({
   cookieSecure: withDefault(variable("COOKIE_SECURE", oneOf(["auto", "true", "false"])), "auto"),
   sessionIdleMinutes: withDefault(variable("SESSION_IDLE_MINUTES", positiveInt(10_080)), 120),
   webappOrigins: withDefault(variable("WEBAPP_ORIGINS", origins), []),
-  outboundPrivateNetworks: withDefault(variable("OUTBOUND_PRIVATE_NETWORKS", oneOf(["allow", "deny"])), "allow"),
+  outboundPrivateNetworks: withDefault(
+    variable("OUTBOUND_PRIVATE_NETWORKS", oneOf(["allow", "deny"])),
+    "allow"
+  ),
   metricsToken: variable("METRICS_TOKEN", secret)
 })
 
