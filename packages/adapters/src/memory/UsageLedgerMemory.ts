@@ -2,6 +2,7 @@
  * The in-memory twin of UsageLedgerPg: the same windows, the same rules (the
  * domain's `checkLimits`), decided atomically inside one Ref.modify.
  */
+
 import { type BotUserUsage, type UsageKey, UsageLedger, type UsageTotals } from "@botfleet/application"
 import {
   type BotId,
@@ -9,10 +10,11 @@ import {
   checkLimits,
   type LimitCheck,
   type MessageId,
-  NO_LIMITS
+  NO_LIMITS,
+  pageSize,
+  UserCursor
 } from "@botfleet/domain"
-import { Effect, Layer, Ref } from "effect"
-import { pageSize } from "../postgres/repositories/Cursor.ts"
+import { Effect, Layer, Option, Ref } from "effect"
 import { snapshotOf, windowsOf } from "../postgres/repositories/UsageLedgerPg.ts"
 import { MemoryStore, layer as memoryStoreLayer } from "./MemoryStore.ts"
 
@@ -182,7 +184,7 @@ export const layerNoDeps: Layer.Layer<UsageLedger, never, MemoryStore> = Layer.e
           if (chat.botId === botId && chat.tgUserId !== null) ids.add(chat.tgUserId)
         for (const counter of current.counters.values())
           if (counter.botId === botId && counter.userId !== BOT_ROW) ids.add(counter.userId)
-        const after = page.cursor ? Number(page.cursor) : -1
+        const after = Option.getOrElse(yield* UserCursor.decodeOrDie(page.cursor), () => -1)
         const size = pageSize(page.limit)
         const sorted = [...ids].filter((id) => id > after).sort((a, b) => a - b)
         const w = windowsOf(at)
@@ -198,7 +200,7 @@ export const layerNoDeps: Layer.Layer<UsageLedger, never, MemoryStore> = Layer.e
         })
         return {
           items,
-          nextCursor: sorted.length > size ? String(items[items.length - 1]!.telegramId) : null
+          nextCursor: sorted.length > size ? UserCursor.encode(items[items.length - 1]!.telegramId) : null
         }
       })
 

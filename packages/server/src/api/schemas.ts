@@ -139,10 +139,7 @@ export const BotUserView = Schema.Struct({
 export type BotUserView = typeof BotUserView.Type
 
 /** `limit` as elsewhere; `cursor` is the last Telegram id of the previous page. */
-export const BotUsersQuery = {
-  limit: PageQuery.limit,
-  cursor: Schema.optional(Schema.String.check(Schema.isPattern(/^\d{1,20}$/)))
-}
+export const BotUsersQuery = PageQuery
 
 // ---------------------------------------------------------------- providers (issue 12)
 

@@ -5,6 +5,7 @@
  * in the same transaction. Rows are always locked user rows first, then the
  * bot's row, so two transactions cannot wait on each other.
  */
+
 import {
   type BotUserUsage,
   spanFn,
@@ -18,12 +19,13 @@ import {
   checkLimits,
   EMPTY_USAGE,
   type MessageId,
+  pageSize,
   type UsageSnapshot,
+  UserCursor,
   windowStart
 } from "@botfleet/domain"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Option } from "effect"
 import { SqlClient, SqlError } from "effect/sql"
-import { pageSize } from "./Cursor.ts"
 
 type Num = bigint | number | string
 
@@ -249,7 +251,7 @@ export const layer: Layer.Layer<UsageLedger, never, SqlClient.SqlClient> = Layer
     ) {
       const w = windowsOf(at)
       const size = pageSize(page.limit)
-      const after = page.cursor ? Number(page.cursor) : -1
+      const after = Option.getOrElse(yield* UserCursor.decodeOrDie(page.cursor), () => -1)
       const rows = yield* sql<Record<string, unknown>>`
         WITH ids AS (
           SELECT tg_user_id AS id FROM chats WHERE bot_id = ${botId} AND tg_user_id IS NOT NULL
@@ -279,7 +281,7 @@ export const layer: Layer.Layer<UsageLedger, never, SqlClient.SqlClient> = Layer
       )
       return {
         items,
-        nextCursor: rows.length > size ? String(items[items.length - 1]!.telegramId) : null
+        nextCursor: rows.length > size ? UserCursor.encode(items[items.length - 1]!.telegramId) : null
       }
     })
 
