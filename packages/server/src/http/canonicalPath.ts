@@ -14,15 +14,23 @@ import { errorResponse } from "./errorResponse.ts"
 
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/
 const ESCAPE = /%([0-9A-Fa-f]{2})/g
-// Control characters and the characters that could make two readers cut the path differently.
-const UNREADABLE = /[\u0000-\u0020\u007f\\;#]|%(?![0-9A-Fa-f]{2})|%00/
+// Characters that could make two readers cut the path differently, a bad escape, an escaped NUL.
+const UNREADABLE = /[\\;#]|%(?![0-9A-Fa-f]{2})|%00/
+/** Spaces and control characters (Node refuses most of them already; this is the one rule). */
+const hasControl = (path: string) => {
+  for (let i = 0; i < path.length; i++) {
+    const code = path.charCodeAt(i)
+    if (code <= 0x20 || code === 0x7f) return true
+  }
+  return false
+}
 
 /** The canonical spelling of `path` (no query), or undefined when it cannot be read one way only. */
 export const canonicalPathOf = (path: string): string | undefined => {
-  if (!path.startsWith("/") || UNREADABLE.test(path)) return undefined
-  const decoded = path.replace(ESCAPE, (escape, hex: string) => {
+  if (!path.startsWith("/") || UNREADABLE.test(path) || hasControl(path)) return undefined
+  const decoded = path.replace(ESCAPE, (escaped, hex: string) => {
     const char = String.fromCharCode(Number.parseInt(hex, 16))
-    return UNRESERVED.test(char) ? char : escape.toUpperCase()
+    return UNRESERVED.test(char) ? char : escaped.toUpperCase()
   })
   const segments: Array<string> = []
   for (const segment of decoded.split("/")) {

@@ -4,9 +4,10 @@
  *
  * 1. the request log (so refusals below are logged and carry X-Request-Id);
  * 2. HSTS on every answer when we are reached over https;
- * 3. the origin check on every state-changing request, whatever its path;
- * 4. the path rewritten to its one canonical spelling, so that
- * 5. CORS and 6. the API rate limits see exactly the path the router matches.
+ * 3. the path rewritten to its one canonical spelling, so that everything
+ *    after it sees exactly the path the router matches:
+ * 4. the origin check on every state-changing request, whatever its path,
+ * 5. CORS and 6. the API rate limits.
  */
 import { AuthService } from "@botfleet/application"
 import { Effect } from "effect"
@@ -34,7 +35,7 @@ export const httpEdge = (config: AppConfigShape) =>
         { perSession: config.apiRateLimitPerMinute, statsPerAdmin: config.apiStatsRateLimitPerMinute },
         { limiter, auth, proxies }
       )
-      return (app) => logRequests(hsts(origins(canonicalPath(cors(limits(app))))))
+      return (app) => logRequests(hsts(canonicalPath(origins(cors(limits(app))))))
     }),
     { global: true }
   )
