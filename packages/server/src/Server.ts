@@ -12,6 +12,7 @@ import { NodeHttpServer } from "@effect/platform-node"
 import { ByteSize, Effect, Layer, Option } from "effect"
 import { HttpIncomingMessage, HttpRouter } from "effect/http"
 import { ApiRoutes } from "./api/ApiRoutes.ts"
+import * as LoginLockoutSql from "./api/LoginLockoutSql.ts"
 import * as RateLimiterSql from "./api/RateLimiterSql.ts"
 import type { AppConfigShape } from "./config/AppConfig.ts"
 import { ConsoleRoutes } from "./http/ConsoleRoutes.ts"
@@ -76,9 +77,10 @@ export const httpLayer = (config: AppConfigShape, options: HttpOptions = {}) =>
       HealthRoutes,
       WebhookRoutes,
       MetricsRoutes,
-      ApiRoutes,
+      // Login lockout counts shared by every process.
+      ApiRoutes.pipe(Layer.provide(LoginLockoutSql.layer)),
       ConsoleRoutes,
-      // Logging, HSTS, origin check, canonical path, CORS and API rate limits, in that order.
+      // Logging, HSTS, canonical path, origin check, CORS and API rate limits, in that order.
       httpEdge(config).pipe(Layer.provide(RateLimiterSql.layer))
     ),
     {
