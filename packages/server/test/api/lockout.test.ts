@@ -6,9 +6,13 @@
  * address. Addresses are varied with X-Forwarded-For through a trusted proxy
  * (TRUST_PROXY=127.0.0.1, the test client's socket).
  */
+import { Database } from "@botfleet/adapters/postgres"
+import { serverUrl, TestDatabase } from "@botfleet/testing"
 import { assert, layer } from "@effect/vitest"
-import { Effect } from "effect"
+import { Context, Effect, Layer } from "effect"
 import { SESSION_COOKIE } from "../../src/api/Authentication.ts"
+import { LOGIN_LOCKOUT_PER_EMAIL_AND_ADDRESS, LoginLockout } from "../../src/api/LoginLockout.ts"
+import * as LoginLockoutSql from "../../src/api/LoginLockoutSql.ts"
 import { AdminView } from "../../src/api/schemas.ts"
 import {
   ADMIN,
@@ -163,3 +167,40 @@ layer(serverLayer(withAdmin({ trustProxy: ["127.0.0.1"] })), { timeout: 60_000, 
     )
   }
 )
+
+class TwoLockouts extends Context.Service<
+  TwoLockouts,
+  { readonly one: LoginLockout["Service"]; readonly two: LoginLockout["Service"] }
+>()("test/TwoLockouts") {}
+
+/** Two connection pools on one database: two processes, as far as the lockout can tell. */
+const twoPools = Layer.unwrap(
+  Effect.gen(function* () {
+    const db = yield* TestDatabase.TestDatabase
+    const pool = () => LoginLockoutSql.layer.pipe(Layer.provide(Database.layerAt(db.url)))
+    return Layer.effectContext(
+      Effect.gen(function* () {
+        const one = Context.get(yield* Layer.build(pool()), LoginLockout)
+        const two = Context.get(yield* Layer.build(pool()), LoginLockout)
+        return Context.make(TwoLockouts, { one, two })
+      })
+    )
+  })
+).pipe(Layer.provide(TestDatabase.layer(serverUrl(), Database.layerAt)), Layer.orDie)
+
+layer(twoPools, { timeout: 60_000, excludeTestServices: true })("login lockout across processes", (it) => {
+  it.effect("30 guesses at once through two pools: exactly 5 are let through to the password check", () =>
+    Effect.gen(function* () {
+      const { one, two } = yield* TwoLockouts
+      const states = yield* Effect.forEach(
+        Array.from({ length: 30 }, (_, i) => (i % 2 === 0 ? one : two)),
+        (lockout) =>
+          lockout.attempt("login:shared@example.com|198.51.100.1", LOGIN_LOCKOUT_PER_EMAIL_AND_ADDRESS),
+        { concurrency: 15 }
+      )
+      assert.strictEqual(states.filter((state) => state.allowed).length, 5)
+      const refused = states.filter((state) => !state.allowed)
+      assert.isTrue(refused.every((state) => state.resetSeconds > 0 && state.resetSeconds <= 60))
+    })
+  )
+})
