@@ -62,11 +62,13 @@ export const layer: Layer.Layer<LoginLockout, never, SqlClient.SqlClient> = Laye
       const locked = yield* sql<{ lockedUntil: Date | null }>`
         SELECT locked_until AS "lockedUntil" FROM login_failures WHERE key = ${key}`.pipe(Effect.orDie)
       const until = locked[0]?.lockedUntil
+      // Read now, not before the upsert: the lockout may have been set by a guess that waited less.
+      const later = yield* Clock.currentTimeMillis
       return {
         allowed: false,
         limit: policy.threshold,
         remaining: 0,
-        resetSeconds: secondsUntil(until == null ? now : new Date(until).getTime(), now)
+        resetSeconds: secondsUntil(until == null ? later : new Date(until).getTime(), later)
       }
     })
 

@@ -86,6 +86,11 @@ layer(serverLayer(withAdmin({ trustProxy: ["127.0.0.1"] })), { timeout: 60_000, 
             headers: { "x-forwarded-for": OWNER }
           })
           assert.strictEqual(expectBody(signedIn, 200, AdminView).email, ADMIN.email)
+          assert.strictEqual(
+            signedIn.headers.get("x-ratelimit-remaining"),
+            "5",
+            "the owner's count starts afresh"
+          )
           assert.strictEqual((yield* owner.get("/api/auth/me")).status, 200)
           // ...and the attacker is still locked out after the owner's success.
           expectError(

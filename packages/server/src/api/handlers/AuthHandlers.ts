@@ -89,6 +89,9 @@ export const AuthHandlers = HttpApiBuilder.group(
           // signing in to an account of one's own never wipes the failures counted against other emails.
           yield* lockout.clear(pairKey)
           yield* lockout.forgive(addressKey, LOGIN_LOCKOUT_PER_ADDRESS)
+          const addressAfter = { ...byAddress, remaining: byAddress.remaining + 1 }
+          const pairAfter = { ...byPair, remaining: byPair.limit }
+          yield* rateHeaders(pairAfter.remaining <= addressAfter.remaining ? pairAfter : addressAfter)
           const { admin, session, expiresAt } = result.value
           yield* HttpApiBuilder.securitySetCookie(sessionCookie, session, {
             ...cookieOptions,
