@@ -81,5 +81,3 @@ export const logRequests = <E, R>(app: Effect.Effect<HttpServerResponse.HttpServ
     yield* Effect.annotateLogs(log, fields)
     return yield* exit
   })
-
-export const requestLog = HttpRouter.middleware(logRequests, { global: true })
