@@ -66,7 +66,7 @@ export class AuthApi extends HttpApiGroup.make("auth")
     HttpApiEndpoint.post("register", "/register", {
       payload: Register,
       success: AdminView.pipe(HttpApiSchema.status(201)),
-      error: [Forbidden, Conflict]
+      error: [Forbidden, Conflict, TooManyRequests]
     })
   )
   .add(
