@@ -15,6 +15,7 @@ import {
   Unprocessable
 } from "./ApiErrors.ts"
 import { Authentication } from "./Authentication.ts"
+import { ChangePassword, PasswordChanged, SessionsView } from "./accountSchemas.ts"
 // Operations (issue 13)
 import {
   AlertSettingsView,
@@ -75,6 +76,30 @@ export class AuthApi extends HttpApiGroup.make("auth")
   )
   .prefix("/api/auth")
   .annotateMerge(OpenApi.annotations({ title: "Auth", description: "Sessions: log in to get the cookie" })) {}
+
+/** The signed-in admin's own account: their password and their sessions. */
+export class AccountApi extends HttpApiGroup.make("account")
+  .add(
+    HttpApiEndpoint.post("changePassword", "/password", {
+      payload: ChangePassword,
+      success: PasswordChanged,
+      error: [Forbidden, TooManyRequests]
+    }),
+    HttpApiEndpoint.get("sessions", "/sessions", { success: SessionsView }),
+    HttpApiEndpoint.delete("endSession", "/sessions/:id", {
+      params: IdParams,
+      success: HttpApiSchema.NoContent,
+      error: NotFound
+    })
+  )
+  .middleware(Authentication)
+  .prefix("/api/auth")
+  .annotateMerge(
+    OpenApi.annotations({
+      title: "Account",
+      description: "Change your password; list and end your own sessions"
+    })
+  ) {}
 
 export class BotsApi extends HttpApiGroup.make("bots")
   .add(
@@ -271,6 +296,7 @@ export class WebAppApi extends HttpApiGroup.make("webapp")
 
 export class Api extends HttpApi.make("botfleet")
   .add(AuthApi)
+  .add(AccountApi)
   .add(BotsApi)
   .add(ChatsApi)
   .add(FailuresApi)

@@ -9,8 +9,8 @@ import { createHash } from "node:crypto"
 import { AuthService } from "@botfleet/application"
 import { Effect, Option, Redacted } from "effect"
 import { HttpEffect, HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
-import { SESSION_COOKIE } from "../api/Authentication.ts"
 import { type Limit, RateLimiter, type RateState } from "../api/RateLimiter.ts"
+import { sessionCookieOf } from "../api/sessionCookie.ts"
 import { errorResponse } from "./errorResponse.ts"
 
 export interface ApiRateLimits {
@@ -41,7 +41,7 @@ export const apiRateLimit = (limits: ApiRateLimits) =>
           const request = yield* HttpServerRequest.HttpServerRequest
           const path = request.url.split("?")[0] ?? request.url
           if (!path.startsWith("/api/") || path === "/api/auth/login") return yield* app
-          const session = request.cookies[SESSION_COOKIE]
+          const session = sessionCookieOf(request)
           const client =
             session === undefined
               ? `ip:${Option.getOrElse(request.remoteAddress, () => "unknown")}`

@@ -1,18 +1,20 @@
 /**
  * Log in, register, log out, me. Login is limited per IP and per email and
  * only ever says "invalid credentials"; the session goes in an HttpOnly,
- * SameSite cookie (Secure when PUBLIC_URL is https).
+ * SameSite cookie (Secure and `__Host-` named per COOKIE_SECURE: sessionCookie.ts).
  */
 import { AuthService } from "@botfleet/application"
 import { Effect, Option, Redacted } from "effect"
 import { HttpEffect, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { AppConfig } from "../../config/AppConfig.ts"
+import { clientAddressOf, TrustProxy } from "../../http/clientAddress.ts"
 import { Api } from "../Api.ts"
 import { Conflict, error, Forbidden, TooManyRequests, Unauthorized } from "../ApiErrors.ts"
-import { CurrentAdmin, SESSION_COOKIE, sessionCookie } from "../Authentication.ts"
+import { CurrentAdmin } from "../Authentication.ts"
 import { type Limit, RateLimiter, type RateState } from "../RateLimiter.ts"
 import { createdAt } from "../responseHeaders.ts"
+import { sessionCookies } from "../sessionCookie.ts"
 
 /** Failed logins allowed per window. */
 export const LOGIN_LIMIT_PER_EMAIL: Limit = { max: 5, windowMs: 15 * 60_000 }
@@ -42,11 +44,13 @@ export const AuthHandlers = HttpApiBuilder.group(
   Effect.fn(function* (handlers) {
     const auth = yield* AuthService
     const limiter = yield* RateLimiter
-    const config = yield* AppConfig
-    const secure = Option.exists(config.publicUrl, (url) => url.protocol === "https:")
-    // A dashboard on another origin (CORS_ORIGINS) needs the cookie cross-site, which browsers allow only with Secure.
-    const sameSite = secure && config.corsOrigins.length > 0 ? "none" : "lax"
-    const cookieOptions = { secure, httpOnly: true, sameSite, path: "/" } as const
+    const proxies = yield* TrustProxy
+    const cookies = sessionCookies(yield* AppConfig, proxies)
+    /** Who signs in, kept with the session so its admin can recognise it in their list. */
+    const signInClient = Effect.map(HttpServerRequest.HttpServerRequest, (request) => ({
+      address: clientAddressOf(request, proxies),
+      userAgent: request.headers["user-agent"]
+    }))
 
     return handlers
       .handle(
@@ -66,7 +70,9 @@ export const AuthHandlers = HttpApiBuilder.group(
               error("too_many_requests", `too many failed logins; try again in ${blocked.resetSeconds} s`)
             )
           }
-          const result = yield* auth.login(payload.email, Redacted.make(payload.password)).pipe(Effect.option)
+          const result = yield* auth
+            .login(payload.email, Redacted.make(payload.password), yield* signInClient)
+            .pipe(Effect.option)
           if (Option.isNone(result)) {
             yield* rateHeaders(byEmail.remaining <= byIp.remaining ? byEmail : byIp)
             return yield* new Unauthorized(error("invalid_credentials", "invalid credentials"))
@@ -74,10 +80,7 @@ export const AuthHandlers = HttpApiBuilder.group(
           yield* limiter.reset(emailKey)
           yield* rateHeaders(yield* limiter.check(emailKey, LOGIN_LIMIT_PER_EMAIL))
           const { admin, session, expiresAt } = result.value
-          yield* HttpApiBuilder.securitySetCookie(sessionCookie, session, {
-            ...cookieOptions,
-            expires: expiresAt
-          })
+          yield* cookies.set(session, expiresAt)
           return toAdminView(admin)
         })
       )
@@ -95,11 +98,8 @@ export const AuthHandlers = HttpApiBuilder.group(
               })
             )
           // The new admin is signed in, so `Location` (their own account) is readable at once.
-          const signedIn = yield* auth.login(payload.email, password).pipe(Effect.orDie)
-          yield* HttpApiBuilder.securitySetCookie(sessionCookie, signedIn.session, {
-            ...cookieOptions,
-            expires: signedIn.expiresAt
-          })
+          const signedIn = yield* auth.login(payload.email, password, yield* signInClient).pipe(Effect.orDie)
+          yield* cookies.set(signedIn.session, signedIn.expiresAt)
           yield* createdAt("/api/auth/me")
           return toAdminView(admin)
         })
@@ -107,12 +107,8 @@ export const AuthHandlers = HttpApiBuilder.group(
       .handle(
         "logout",
         Effect.fn(function* () {
-          const request = yield* HttpServerRequest.HttpServerRequest
-          const session = request.cookies[SESSION_COOKIE]
-          if (session !== undefined) yield* auth.logout(Redacted.make(session))
-          yield* HttpEffect.appendPreResponseHandler((_request, response) =>
-            Effect.orDie(HttpServerResponse.expireCookie(response, SESSION_COOKIE, cookieOptions))
-          )
+          // Both names, should the browser still hold one from before COOKIE_SECURE changed.
+          for (const session of yield* cookies.clear) yield* auth.logout(session)
         })
       )
       .handle("me", () => Effect.map(CurrentAdmin, toAdminView))
