@@ -112,6 +112,16 @@ layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })
           expectBody(yield* fresh.get("/api/auth/sessions"), 200, SessionsView).items.length,
           2
         )
+
+        // On a phone the page, long user agents included, fits the width.
+        const overflow = yield* step(async () => {
+          await page.setViewportSize({ width: 375, height: 812 })
+          await page.goto(`${server.baseUrl}/admin/account`)
+          await sessionRows(page).nth(1).waitFor()
+          return Number(await page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
+        })
+        yield* screenshot(page, "mobile-account")
+        assert.isAtMost(overflow, 0, "/admin/account is wider than the screen")
         assert.deepStrictEqual(problems, [])
       })
   )
