@@ -20,8 +20,8 @@ export const sessionCookieName = (secure: boolean) => (secure ? SECURE_SESSION_C
 export const sessionCookieOf = (request: HttpServerRequest.HttpServerRequest): string | undefined =>
   request.cookies[SECURE_SESSION_COOKIE] ?? request.cookies[SESSION_COOKIE]
 
-/** Every session cookie the request carries (two only after COOKIE_SECURE changed). */
-const sessionCookiesOf = (request: HttpServerRequest.HttpServerRequest) =>
+/** Every session cookie the request carries, the `__Host-` one first (two only after COOKIE_SECURE changed). */
+export const sessionCookiesOf = (request: HttpServerRequest.HttpServerRequest) =>
   [SECURE_SESSION_COOKIE, SESSION_COOKIE].flatMap((name) => {
     const value = request.cookies[name]
     return value === undefined ? [] : [{ name, value }]

@@ -6,6 +6,7 @@
  */
 import { assert, layer } from "@effect/vitest"
 import { Effect, Option } from "effect"
+import { SessionsView } from "../../src/api/accountSchemas.ts"
 import { AdminView } from "../../src/api/schemas.ts"
 import {
   ADMIN,
@@ -185,6 +186,30 @@ layer(serverLayer(withAdmin({ cookieSecure: "true" })), { timeout: 60_000, exclu
           [HOST, false],
           [PLAIN, true]
         ])
+      })
+    )
+  }
+)
+
+layer(serverLayer(withAdmin({ cookieSecure: "true" })), { timeout: 60_000, excludeTestServices: true })(
+  "both names at once",
+  (it) => {
+    it.effect("a dead __Host- cookie beside a live plain one: the live one is the session, and current", () =>
+      Effect.gen(function* () {
+        const server = yield* TestServer
+        const live = yield* signIn(server.baseUrl)
+        const header = `${HOST}=long-gone-session-secret-of-43-characters-xx; ${PLAIN}=${live.value}`
+        assert.strictEqual(expectBody(yield* me(server.baseUrl, header), 200, AdminView).email, ADMIN.email)
+        const listed = expectBody(
+          yield* makeClient(server.baseUrl).get("/api/auth/sessions", { headers: { cookie: header } }),
+          200,
+          SessionsView
+        ).items
+        assert.deepStrictEqual(
+          listed.map((session) => session.current),
+          [true],
+          "the live cookie's session is the current one"
+        )
       })
     )
   }

@@ -4,7 +4,7 @@
  * or end their own sessions. Another admin's session is never found here.
  */
 import { AuthService } from "@botfleet/application"
-import { Effect, Redacted } from "effect"
+import { Effect, Option, Redacted } from "effect"
 import { HttpServerRequest } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { Api } from "../Api.ts"
@@ -12,15 +12,10 @@ import { error, Forbidden, NotFound, TooManyRequests } from "../ApiErrors.ts"
 import { CurrentAdmin } from "../Authentication.ts"
 import { type Limit, RateLimiter } from "../RateLimiter.ts"
 import { addResponseHeaders } from "../responseHeaders.ts"
-import { sessionCookieOf } from "../sessionCookie.ts"
+import { sessionCookiesOf } from "../sessionCookie.ts"
 
 /** Wrong current passwords allowed per admin and window: a stolen session cannot guess the password fast. */
 export const PASSWORD_CHANGE_LIMIT: Limit = { max: 5, windowMs: 15 * 60_000 }
-
-/** The session this request came with (the middleware has already accepted it). */
-const currentSession = Effect.map(HttpServerRequest.HttpServerRequest, (request) =>
-  Redacted.make(sessionCookieOf(request) ?? "")
-)
 
 export const AccountHandlers = HttpApiBuilder.group(
   Api,
@@ -28,6 +23,23 @@ export const AccountHandlers = HttpApiBuilder.group(
   Effect.fn(function* (handlers) {
     const auth = yield* AuthService
     const limiter = yield* RateLimiter
+
+    /**
+     * The session this request came with: the cookie the middleware accepted for this admin.
+     * Usually the only one; with both names present (after COOKIE_SECURE changed) the one
+     * that is live and theirs, so "current" and "keep this one" never name a dead or foreign one.
+     */
+    const currentSession = Effect.gen(function* () {
+      const admin = yield* CurrentAdmin
+      const request = yield* HttpServerRequest.HttpServerRequest
+      const carried = sessionCookiesOf(request).map((cookie) => Redacted.make(cookie.value))
+      if (carried.length === 1) return carried[0]!
+      for (const session of carried) {
+        const owner = yield* auth.authenticate(session).pipe(Effect.option)
+        if (Option.exists(owner, (found) => found.id === admin.id)) return session
+      }
+      return Redacted.make("")
+    })
 
     return handlers
       .handle(
