@@ -36,6 +36,7 @@ import {
   BotView,
   ChatsQuery,
   ChatView,
+  CompleteSetup,
   CreateBot,
   CreateProvider,
   FailedUpdateView,
@@ -46,6 +47,7 @@ import {
   page,
   Register,
   SendMessage,
+  SetupStatusView,
   StatsQuery,
   StatsView,
   UpdateBot,
@@ -98,6 +100,25 @@ export class AccountApi extends HttpApiGroup.make("account")
     OpenApi.annotations({
       title: "Account",
       description: "Change your password; list and end your own sessions"
+    })
+  ) {}
+
+/** The first run: no session (there is no admin yet); the link's token is the credential. */
+export class SetupApi extends HttpApiGroup.make("setup")
+  .add(
+    HttpApiEndpoint.get("status", "/", { success: SetupStatusView }),
+    HttpApiEndpoint.post("complete", "/", {
+      payload: CompleteSetup,
+      success: AdminView.pipe(HttpApiSchema.status(201)),
+      error: Forbidden
+    })
+  )
+  .prefix("/api/setup")
+  .annotateMerge(
+    OpenApi.annotations({
+      title: "First run",
+      description:
+        "While no admin exists, the start-up log prints a one-time link (/admin/setup#<token>) that creates the owner"
     })
   ) {}
 
@@ -297,6 +318,7 @@ export class WebAppApi extends HttpApiGroup.make("webapp")
 export class Api extends HttpApi.make("botfleet")
   .add(AuthApi)
   .add(AccountApi)
+  .add(SetupApi)
   .add(BotsApi)
   .add(ChatsApi)
   .add(FailuresApi)
