@@ -37,6 +37,12 @@ const routes = [
     nav: "providers",
     requires: "providers"
   },
+  {
+    pattern: /^\/admin\/account$/,
+    page: () => import("./pages/account.js"),
+    nav: "account",
+    requires: "account"
+  },
   { pattern: /^\/admin\/jobs$/, page: () => import("./pages/jobs.js"), nav: "jobs", requires: "jobs" },
   { pattern: /^\/admin\/alerts$/, page: () => import("./pages/alerts.js"), nav: "alerts", requires: "alerts" }
 ]
@@ -110,6 +116,17 @@ const shell = (active) => {
         "div",
         { class: "account" },
         h("span", { class: "account-email", title: session.email }, session.email),
+        features.has("account")
+          ? h(
+              "a",
+              {
+                href: "/admin/account",
+                class: "account-link",
+                "aria-current": active === "account" ? "page" : null
+              },
+              "Account"
+            )
+          : null,
         h("button", { type: "button", class: "link-button", onclick: signOut }, "Sign out")
       )
     )

@@ -10,7 +10,8 @@ const FEATURES = {
   jobs: "/api/jobs",
   alerts: "/api/settings/alerts",
   failuresOfEveryKind: "/api/failures/{id}/retry",
-  providers: "/api/providers"
+  providers: "/api/providers",
+  account: "/api/auth/sessions"
 }
 
 const normalize = (path) => path.replace(/:(\w+)/g, "{$1}")

@@ -109,7 +109,8 @@ export const adaptersLayer = (config: AppConfigShape) =>
       Settings.of({
         publicUrl: config.publicUrl,
         defaultModel: config.openaiModel,
-        registrationToken: config.adminRegistrationToken
+        registrationToken: config.adminRegistrationToken,
+        sessionIdleMinutes: config.sessionIdleMinutes
       })
     )
   )

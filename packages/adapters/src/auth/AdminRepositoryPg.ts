@@ -66,10 +66,26 @@ export const layer: Layer.Layer<AdminRepository, never, SqlClient.SqlClient> = L
 )
 
 interface SessionRow {
+  readonly id: string
   readonly id_hash: string
   readonly admin_id: string
+  readonly created_at: Date
+  readonly last_seen_at: Date
   readonly expires_at: Date
+  readonly client_address: string | null
+  readonly user_agent: string | null
 }
+
+const toSession = (row: SessionRow): Session => ({
+  id: row.id,
+  idHash: row.id_hash,
+  adminId: row.admin_id,
+  createdAt: row.created_at,
+  lastSeenAt: row.last_seen_at,
+  expiresAt: row.expires_at,
+  clientAddress: row.client_address,
+  userAgent: row.user_agent
+})
 
 export const sessionsLayer: Layer.Layer<SessionRepository, never, SqlClient.SqlClient> = Layer.effect(
   SessionRepository,
@@ -78,23 +94,25 @@ export const sessionsLayer: Layer.Layer<SessionRepository, never, SqlClient.SqlC
     return SessionRepository.of({
       insert: (session: Session) =>
         sql`
-          INSERT INTO admin_sessions (id_hash, admin_id, expires_at)
-          VALUES (${session.idHash}, ${session.adminId}, ${session.expiresAt})`.pipe(
+          INSERT INTO admin_sessions
+            (id, id_hash, admin_id, created_at, last_seen_at, expires_at, client_address, user_agent)
+          VALUES (${session.id}, ${session.idHash}, ${session.adminId}, ${session.createdAt},
+                  ${session.lastSeenAt}, ${session.expiresAt}, ${session.clientAddress}, ${session.userAgent})`.pipe(
           Effect.asVoid,
           Effect.orDie,
           Effect.withSpan("SessionRepository.insert")
         ),
       findLive: (idHash, now) =>
         sql<SessionRow>`SELECT * FROM admin_sessions WHERE id_hash = ${idHash} AND expires_at > ${now}`.pipe(
-          Effect.map((rows) =>
-            Option.map(Option.fromUndefinedOr(rows[0]), (row) => ({
-              idHash: row.id_hash,
-              adminId: row.admin_id,
-              expiresAt: row.expires_at
-            }))
-          ),
+          Effect.map((rows) => Option.map(Option.fromUndefinedOr(rows[0]), toSession)),
           Effect.orDie,
           Effect.withSpan("SessionRepository.findLive")
+        ),
+      touch: (idHash, seenAt) =>
+        sql`UPDATE admin_sessions SET last_seen_at = ${seenAt} WHERE id_hash = ${idHash}`.pipe(
+          Effect.asVoid,
+          Effect.orDie,
+          Effect.withSpan("SessionRepository.touch")
         ),
       delete: (idHash) =>
         sql`DELETE FROM admin_sessions WHERE id_hash = ${idHash}`.pipe(
@@ -102,10 +120,34 @@ export const sessionsLayer: Layer.Layer<SessionRepository, never, SqlClient.SqlC
           Effect.orDie,
           Effect.withSpan("SessionRepository.delete")
         ),
-      deleteExpired: (now) =>
-        sql<{
-          id_hash: string
-        }>`DELETE FROM admin_sessions WHERE expires_at <= ${now} RETURNING id_hash`.pipe(
+      listLive: (adminId, now, idleSince) =>
+        sql<SessionRow>`
+          SELECT * FROM admin_sessions
+          WHERE admin_id = ${adminId} AND expires_at > ${now} AND last_seen_at > ${idleSince}
+          ORDER BY created_at DESC, id`.pipe(
+          Effect.map((rows) => rows.map(toSession)),
+          Effect.orDie,
+          Effect.withSpan("SessionRepository.listLive")
+        ),
+      deleteOwned: (adminId, id) =>
+        sql<{ id: string }>`
+          DELETE FROM admin_sessions WHERE id = ${id} AND admin_id = ${adminId} RETURNING id`.pipe(
+          Effect.map((rows) => rows.length > 0),
+          Effect.orDie,
+          Effect.withSpan("SessionRepository.deleteOwned")
+        ),
+      deleteOthers: (adminId, keepIdHash) =>
+        sql<{ id: string }>`
+          DELETE FROM admin_sessions WHERE admin_id = ${adminId} AND id_hash <> ${keepIdHash}
+          RETURNING id`.pipe(
+          Effect.map((rows) => rows.length),
+          Effect.orDie,
+          Effect.withSpan("SessionRepository.deleteOthers")
+        ),
+      deleteExpired: (now, idleSince) =>
+        sql<{ id: string }>`
+          DELETE FROM admin_sessions WHERE expires_at <= ${now} OR last_seen_at <= ${idleSince}
+          RETURNING id`.pipe(
           Effect.map((rows) => rows.length),
           Effect.orDie,
           Effect.withSpan("SessionRepository.deleteExpired")

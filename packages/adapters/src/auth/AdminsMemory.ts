@@ -32,24 +32,43 @@ export const layerMemory: Layer.Layer<AdminRepository | SessionRepository> = Lay
   }),
   Layer.sync(SessionRepository, () => {
     const sessions = new Map<string, Session>()
+    const removeWhere = (doomed: (session: Session) => boolean) => {
+      let removed = 0
+      for (const [key, session] of sessions) {
+        if (doomed(session)) {
+          sessions.delete(key)
+          removed++
+        }
+      }
+      return removed
+    }
     return SessionRepository.of({
       insert: (session) => Effect.sync(() => void sessions.set(session.idHash, session)),
       findLive: (idHash, now) =>
         Effect.sync(() =>
           Option.filter(Option.fromUndefinedOr(sessions.get(idHash)), (s) => s.expiresAt > now)
         ),
-      delete: (idHash) => Effect.sync(() => void sessions.delete(idHash)),
-      deleteExpired: (now) =>
+      touch: (idHash, seenAt) =>
         Effect.sync(() => {
-          let removed = 0
-          for (const [key, session] of sessions) {
-            if (session.expiresAt <= now) {
-              sessions.delete(key)
-              removed++
-            }
-          }
-          return removed
-        })
+          const session = sessions.get(idHash)
+          if (session !== undefined) sessions.set(idHash, { ...session, lastSeenAt: seenAt })
+        }),
+      delete: (idHash) => Effect.sync(() => void sessions.delete(idHash)),
+      listLive: (adminId, now, idleSince) =>
+        Effect.sync(() =>
+          [...sessions.values()]
+            .filter((s) => s.adminId === adminId && s.expiresAt > now && s.lastSeenAt > idleSince)
+            .sort(
+              (a, b) =>
+                b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+            )
+        ),
+      deleteOwned: (adminId, id) =>
+        Effect.sync(() => removeWhere((s) => s.id === id && s.adminId === adminId) > 0),
+      deleteOthers: (adminId, keepIdHash) =>
+        Effect.sync(() => removeWhere((s) => s.adminId === adminId && s.idHash !== keepIdHash)),
+      deleteExpired: (now, idleSince) =>
+        Effect.sync(() => removeWhere((s) => s.expiresAt <= now || s.lastSeenAt <= idleSince))
     })
   })
 )

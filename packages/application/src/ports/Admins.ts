@@ -28,19 +28,37 @@ export class AdminRepository extends Context.Service<
 >()("@botfleet/application/AdminRepository") {}
 
 export interface Session {
+  /** The session's public id: shown in lists and used to end it; signs nobody in. */
+  readonly id: string
+  /** SHA-256 of the secret in the cookie; the secret itself is never stored. */
   readonly idHash: string
   readonly adminId: string
+  readonly createdAt: Date
+  /** When it was last used, to within a minute (see AuthService). */
+  readonly lastSeenAt: Date
   readonly expiresAt: Date
+  /** The client's address and user agent at sign-in, when known. */
+  readonly clientAddress: string | null
+  readonly userAgent: string | null
 }
 
 export class SessionRepository extends Context.Service<
   SessionRepository,
   {
     readonly insert: (session: Session) => Effect.Effect<void>
-    /** A session that has not expired at `now`. */
+    /** A session that has not expired at `now` (idleness is the caller's rule). */
     readonly findLive: (idHash: string, now: Date) => Effect.Effect<Option.Option<Session>>
+    /** Records a use of the session. */
+    readonly touch: (idHash: string, seenAt: Date) => Effect.Effect<void>
     readonly delete: (idHash: string) => Effect.Effect<void>
-    readonly deleteExpired: (now: Date) => Effect.Effect<number>
+    /** The admin's sessions that are neither expired at `now` nor unused since `idleSince`, newest first. */
+    readonly listLive: (adminId: string, now: Date, idleSince: Date) => Effect.Effect<ReadonlyArray<Session>>
+    /** Deletes the session with this public id if it is the admin's; whether one was deleted. */
+    readonly deleteOwned: (adminId: string, id: string) => Effect.Effect<boolean>
+    /** Deletes every session of the admin but the one with `keepIdHash`; how many were deleted. */
+    readonly deleteOthers: (adminId: string, keepIdHash: string) => Effect.Effect<number>
+    /** Deletes sessions expired at `now` or unused since `idleSince`; how many were deleted. */
+    readonly deleteExpired: (now: Date, idleSince: Date) => Effect.Effect<number>
   }
 >()("@botfleet/application/SessionRepository") {}
 

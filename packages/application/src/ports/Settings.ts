@@ -10,5 +10,7 @@ export class Settings extends Context.Service<
     readonly defaultModel: string
     /** Lets POST /api/auth/register create admins; none: registration is off. */
     readonly registrationToken: Option.Option<Redacted.Redacted<string>>
+    /** An admin session unused this long is signed out (SESSION_IDLE_MINUTES). */
+    readonly sessionIdleMinutes: number
   }
 >()("@botfleet/application/Settings") {}

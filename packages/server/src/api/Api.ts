@@ -15,6 +15,7 @@ import {
   Unprocessable
 } from "./ApiErrors.ts"
 import { Authentication } from "./Authentication.ts"
+import { ChangePassword, PasswordChanged, SessionsView } from "./accountSchemas.ts"
 // Operations (issue 13)
 import {
   AlertSettingsView,
@@ -77,6 +78,30 @@ export class AuthApi extends HttpApiGroup.make("auth")
   )
   .prefix("/api/auth")
   .annotateMerge(OpenApi.annotations({ title: "Auth", description: "Sessions: log in to get the cookie" })) {}
+
+/** The signed-in admin's own account: their password and their sessions. */
+export class AccountApi extends HttpApiGroup.make("account")
+  .add(
+    HttpApiEndpoint.post("changePassword", "/password", {
+      payload: ChangePassword,
+      success: PasswordChanged,
+      error: [Forbidden, TooManyRequests]
+    }),
+    HttpApiEndpoint.get("sessions", "/sessions", { success: SessionsView }),
+    HttpApiEndpoint.delete("endSession", "/sessions/:id", {
+      params: IdParams,
+      success: HttpApiSchema.NoContent,
+      error: NotFound
+    })
+  )
+  .middleware(Authentication)
+  .prefix("/api/auth")
+  .annotateMerge(
+    OpenApi.annotations({
+      title: "Account",
+      description: "Change your password; list and end your own sessions"
+    })
+  ) {}
 
 /** The first run: no session (there is no admin yet); the link's token is the credential. */
 export class SetupApi extends HttpApiGroup.make("setup")
@@ -292,6 +317,7 @@ export class WebAppApi extends HttpApiGroup.make("webapp")
 
 export class Api extends HttpApi.make("botfleet")
   .add(AuthApi)
+  .add(AccountApi)
   .add(SetupApi)
   .add(BotsApi)
   .add(ChatsApi)

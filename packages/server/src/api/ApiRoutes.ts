@@ -3,6 +3,7 @@ import { Layer } from "effect"
 import { HttpApiBuilder, HttpApiScalar } from "effect/http-api"
 import { Api } from "./Api.ts"
 import { AuthenticationLive } from "./AuthenticationLive.ts"
+import { AccountHandlers } from "./handlers/AccountHandlers.ts"
 import { AuthHandlers } from "./handlers/AuthHandlers.ts"
 import { BotsHandlers } from "./handlers/BotsHandlers.ts"
 import { BotUsersHandlers } from "./handlers/BotUsersHandlers.ts"
@@ -20,6 +21,7 @@ export const ApiRoutes = Layer.mergeAll(
   HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }).pipe(
     Layer.provide([
       AuthHandlers,
+      AccountHandlers,
       SetupHandlers,
       BotsHandlers,
       ChatsHandlers,

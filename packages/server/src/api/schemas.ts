@@ -13,7 +13,7 @@ export const InputString = Schema.String.check(
   })
 )
 
-const IsoDate = Schema.String.annotate({ description: "ISO 8601 time" })
+export const IsoDate = Schema.String.annotate({ description: "ISO 8601 time" })
 const NullableIsoDate = Schema.NullOr(IsoDate)
 
 export const Uuid = Schema.String.check(Schema.isUUID())
@@ -413,10 +413,13 @@ export const Login = Schema.Struct({
   password: InputString.check(Schema.isMinLength(1), Schema.isMaxLength(1024))
 })
 
+/** The rule for every password an admin chooses (register, change password). */
+// Counted in characters (code points), as JSON Schema's minLength is, so /openapi.json says 12 too.
+export const NewPassword = InputString.check(Schema.isMinCodePoints(12), Schema.isMaxLength(1024))
+
 export const Register = Schema.Struct({
   email: Email,
-  // Counted in characters (code points), as JSON Schema's minLength is, so /openapi.json says 12 too.
-  password: InputString.check(Schema.isMinCodePoints(12), Schema.isMaxLength(1024)),
+  password: NewPassword,
   registrationToken: InputString.check(Schema.isMaxLength(1024))
 })
 

@@ -11,8 +11,8 @@ import { createHash } from "node:crypto"
 import type { AuthService } from "@botfleet/application"
 import { Effect, Option, Redacted } from "effect"
 import { HttpEffect, HttpServerRequest, HttpServerResponse } from "effect/http"
-import { SESSION_COOKIE } from "../api/Authentication.ts"
 import type { Limit, RateLimiter, RateState } from "../api/RateLimiter.ts"
+import { sessionCookieOf } from "../api/sessionCookie.ts"
 import { pathOf } from "./canonicalPath.ts"
 import { clientAddressOf, type TrustedProxies } from "./clientAddress.ts"
 import { errorResponse } from "./errorResponse.ts"
@@ -51,7 +51,7 @@ export const apiRateLimit = (
       const request = yield* HttpServerRequest.HttpServerRequest
       const path = pathOf(request)
       if (!path.startsWith("/api/") || path === "/api/auth/login") return yield* app
-      const cookie = request.cookies[SESSION_COOKIE]
+      const cookie = sessionCookieOf(request)
       const admin =
         cookie === undefined ? Option.none() : yield* Effect.option(auth.authenticate(Redacted.make(cookie)))
       const client =

@@ -1,6 +1,7 @@
 /**
  * CORS only for the origins in CORS_ORIGINS, with credentials; none at all
- * without it (Mini App origins, WEBAPP_ORIGINS: webapp.test.ts). The session cookie follows PUBLIC_URL: Secure over https, and
+ * without it (Mini App origins, WEBAPP_ORIGINS: webapp.test.ts). The session cookie
+ * follows PUBLIC_URL: Secure (and named `__Host-botfleet_session`) over https, and
  * SameSite=None only when a dashboard on another origin needs it.
  */
 import { assert, layer } from "@effect/vitest"
@@ -30,8 +31,9 @@ const preflight = (baseUrl: string, origin: string) =>
 const corsHeaders = (response: ApiResponse) =>
   [...response.headers.keys()].filter((name) => name.startsWith("access-control-"))
 
+/** Over https the cookie has the `__Host-` name (sessionCookie.test.ts covers the names). */
 const sessionCookieAttributes = (response: ApiResponse) =>
-  (response.headers.getSetCookie().find((line) => line.startsWith("botfleet_session=")) ?? "")
+  (response.headers.getSetCookie().find((line) => line.startsWith("__Host-botfleet_session=")) ?? "")
     .split(";")
     .slice(1)
     .map((part) => part.trim().toLowerCase())

@@ -78,7 +78,8 @@ export const harness = (options: HarnessOptions = {}) => {
     Settings.of({
       publicUrl: Option.map(Option.fromUndefinedOr(options.publicUrl), (url) => new URL(url)),
       defaultModel: "test-model",
-      registrationToken: Option.none()
+      registrationToken: Option.none(),
+      sessionIdleMinutes: 120
     })
   )
   const infrastructure = Layer.mergeAll(

@@ -3,7 +3,7 @@
  * address) pair and an address with a growing back-off (LoginLockout), never an
  * email from everywhere; login only ever says "invalid credentials".
  * Registration is limited per address. The session goes in an HttpOnly,
- * SameSite cookie (Secure when PUBLIC_URL is https).
+ * SameSite cookie (Secure and `__Host-` named per COOKIE_SECURE: sessionCookie.ts).
  */
 import { AuthService } from "@botfleet/application"
 import { Effect, Option, Redacted } from "effect"
@@ -13,7 +13,7 @@ import { AppConfig } from "../../config/AppConfig.ts"
 import { clientAddressOf, TrustProxy } from "../../http/clientAddress.ts"
 import { Api } from "../Api.ts"
 import { Conflict, error, Forbidden, TooManyRequests, Unauthorized } from "../ApiErrors.ts"
-import { CurrentAdmin, SESSION_COOKIE, sessionCookie } from "../Authentication.ts"
+import { CurrentAdmin } from "../Authentication.ts"
 import {
   LOGIN_LOCKOUT_PER_ADDRESS,
   LOGIN_LOCKOUT_PER_EMAIL_AND_ADDRESS,
@@ -21,6 +21,7 @@ import {
 } from "../LoginLockout.ts"
 import { type Limit, RateLimiter, type RateState } from "../RateLimiter.ts"
 import { createdAt } from "../responseHeaders.ts"
+import { sessionCookies } from "../sessionCookie.ts"
 
 /** Registration attempts per client address, right token or not. */
 export const REGISTER_LIMIT_PER_ADDRESS: Limit = { max: 5, windowMs: 15 * 60_000 }
@@ -51,11 +52,12 @@ export const AuthHandlers = HttpApiBuilder.group(
     const limiter = yield* RateLimiter
     const lockout = yield* LoginLockout
     const proxies = yield* TrustProxy
-    const config = yield* AppConfig
-    const secure = Option.exists(config.publicUrl, (url) => url.protocol === "https:")
-    // A dashboard on another origin (CORS_ORIGINS) needs the cookie cross-site, which browsers allow only with Secure.
-    const sameSite = secure && config.corsOrigins.length > 0 ? "none" : "lax"
-    const cookieOptions = { secure, httpOnly: true, sameSite, path: "/" } as const
+    const cookies = sessionCookies(yield* AppConfig, proxies)
+    /** Who signs in, kept with the session so its admin can recognise it in their list. */
+    const signInClient = Effect.map(HttpServerRequest.HttpServerRequest, (request) => ({
+      address: clientAddressOf(request, proxies),
+      userAgent: request.headers["user-agent"]
+    }))
 
     return handlers
       .handle(
@@ -80,7 +82,9 @@ export const AuthHandlers = HttpApiBuilder.group(
               error("too_many_requests", `too many failed logins; try again in ${shown.resetSeconds} s`)
             )
           }
-          const result = yield* auth.login(payload.email, Redacted.make(payload.password)).pipe(Effect.option)
+          const result = yield* auth
+            .login(payload.email, Redacted.make(payload.password), yield* signInClient)
+            .pipe(Effect.option)
           if (Option.isNone(result)) {
             yield* rateHeaders(byPair.remaining <= byAddress.remaining ? byPair : byAddress)
             return yield* new Unauthorized(error("invalid_credentials", "invalid credentials"))
@@ -93,10 +97,7 @@ export const AuthHandlers = HttpApiBuilder.group(
           const pairAfter = { ...byPair, remaining: byPair.limit }
           yield* rateHeaders(pairAfter.remaining <= addressAfter.remaining ? pairAfter : addressAfter)
           const { admin, session, expiresAt } = result.value
-          yield* HttpApiBuilder.securitySetCookie(sessionCookie, session, {
-            ...cookieOptions,
-            expires: expiresAt
-          })
+          yield* cookies.set(session, expiresAt)
           return toAdminView(admin)
         })
       )
@@ -126,11 +127,8 @@ export const AuthHandlers = HttpApiBuilder.group(
               })
             )
           // The new admin is signed in, so `Location` (their own account) is readable at once.
-          const signedIn = yield* auth.login(payload.email, password).pipe(Effect.orDie)
-          yield* HttpApiBuilder.securitySetCookie(sessionCookie, signedIn.session, {
-            ...cookieOptions,
-            expires: signedIn.expiresAt
-          })
+          const signedIn = yield* auth.login(payload.email, password, yield* signInClient).pipe(Effect.orDie)
+          yield* cookies.set(signedIn.session, signedIn.expiresAt)
           yield* createdAt("/api/auth/me")
           return toAdminView(admin)
         })
@@ -138,12 +136,8 @@ export const AuthHandlers = HttpApiBuilder.group(
       .handle(
         "logout",
         Effect.fn(function* () {
-          const request = yield* HttpServerRequest.HttpServerRequest
-          const session = request.cookies[SESSION_COOKIE]
-          if (session !== undefined) yield* auth.logout(Redacted.make(session))
-          yield* HttpEffect.appendPreResponseHandler((_request, response) =>
-            Effect.orDie(HttpServerResponse.expireCookie(response, SESSION_COOKIE, cookieOptions))
-          )
+          // Both names, should the browser still hold one from before COOKIE_SECURE changed.
+          for (const session of yield* cookies.clear) yield* auth.logout(session)
         })
       )
       .handle("me", () => Effect.map(CurrentAdmin, toAdminView))
