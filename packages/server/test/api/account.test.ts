@@ -22,15 +22,20 @@ import { layer as serverLayer, TestServer } from "../support/inProcessServer.ts"
 const REGISTRATION_TOKEN = "account-test-registration-token-32-chars"
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex")
 
-/** A new admin of its own (so a test's password change touches nobody else), and their first session. */
+let registrations = 0
+/**
+ * A new admin of its own (so a test's password change touches nobody else), and their first session.
+ * Each registers from an address of its own (through the trusted proxy): registration is limited per address.
+ */
 const newAdmin = (baseUrl: string) =>
   Effect.gen(function* () {
     const credentials = { email: `admin-${randomUUID()}@example.com`, password: "the first long password" }
     const client = makeClient(baseUrl)
-    const registered = yield* client.post("/api/auth/register", {
-      ...credentials,
-      registrationToken: REGISTRATION_TOKEN
-    })
+    const registered = yield* client.post(
+      "/api/auth/register",
+      { ...credentials, registrationToken: REGISTRATION_TOKEN },
+      { headers: { "x-forwarded-for": `198.51.100.${++registrations}` } }
+    )
     const admin = expectBody(registered, 201, AdminView)
     return { admin, credentials, client }
   })
@@ -57,7 +62,8 @@ layer(
   serverLayer(
     withAdmin({
       adminRegistrationToken: Option.some(Redacted.make(REGISTRATION_TOKEN)),
-      sessionIdleMinutes: 120
+      sessionIdleMinutes: 120,
+      trustProxy: ["127.0.0.1"]
     })
   ),
   { timeout: 90_000, excludeTestServices: true }
@@ -175,6 +181,11 @@ layer(
 
       const listed = expectBody(yield* client.get("/api/auth/sessions"), 200, SessionsView).items
       assert.strictEqual(listed.length, 2, "mine only")
+      assert.sameMembers(
+        listed.map((session) => session.clientAddress === "127.0.0.1"),
+        [true, false],
+        "each session keeps the address it signed in from"
+      )
       const rows = yield* sessionRows(server.sql, admin.id)
       assert.sameMembers(
         listed.map((session) => session.id),
@@ -188,7 +199,8 @@ layer(
           session.id,
           "the id is not the secret or its hash"
         )
-        assert.strictEqual(session.clientAddress, "127.0.0.1")
+        // The registration came through the trusted proxy for 198.51.100.x; the phone's login straight from 127.0.0.1.
+        assert.match(session.clientAddress ?? "", /^(198\.51\.100\.\d+|127\.0\.0\.1)$/)
         assert.isAbove(Date.parse(session.expiresAt), Date.now() + 6 * 24 * 3600_000)
         assert.isAtMost(Date.parse(session.createdAt), Date.now())
       }
@@ -327,23 +339,23 @@ layer(
   )
 })
 
-layer(serverLayer(withAdmin({ sessionIdleMinutes: 5 })), { timeout: 60_000, excludeTestServices: true })(
-  "SESSION_IDLE_MINUTES=5",
-  (it) => {
-    it.effect("the configured idle time is the one applied: 4 minutes unused is fine, 6 is signed out", () =>
-      Effect.gen(function* () {
-        const server = yield* TestServer
-        const client = yield* loggedIn(server.baseUrl)
-        const idHash = sha256(sessionOf(client))
-        const unusedFor = (minutes: number) =>
-          server.sql`
+layer(serverLayer(withAdmin({ sessionIdleMinutes: 5, trustProxy: ["127.0.0.1"] })), {
+  timeout: 60_000,
+  excludeTestServices: true
+})("SESSION_IDLE_MINUTES=5", (it) => {
+  it.effect("the configured idle time is the one applied: 4 minutes unused is fine, 6 is signed out", () =>
+    Effect.gen(function* () {
+      const server = yield* TestServer
+      const client = yield* loggedIn(server.baseUrl)
+      const idHash = sha256(sessionOf(client))
+      const unusedFor = (minutes: number) =>
+        server.sql`
             UPDATE admin_sessions SET last_seen_at = ${new Date(Date.now() - minutes * 60_000)}
             WHERE id_hash = ${idHash}`.pipe(Effect.orDie)
-        yield* unusedFor(4)
-        assert.strictEqual((yield* client.get("/api/auth/me")).status, 200)
-        yield* unusedFor(6)
-        expectError(yield* client.get("/api/auth/me"), 401, "unauthorized")
-      })
-    )
-  }
-)
+      yield* unusedFor(4)
+      assert.strictEqual((yield* client.get("/api/auth/me")).status, 200)
+      yield* unusedFor(6)
+      expectError(yield* client.get("/api/auth/me"), 401, "unauthorized")
+    })
+  )
+})
