@@ -146,7 +146,8 @@ export const classify = (
     /** The server's message, or only its status and code with our `words`. */
     const said = (words: string) =>
       serverWords === "quoted"
-        ? cut(cause.message, QUOTED_MAX)
+        ? // Scrubbed before it is cut: a key cut in two would no longer be found.
+          cut(scrub(cause.message), QUOTED_MAX)
         : `${status === undefined ? "the server" : `HTTP ${status}`}${plainCode === undefined ? "" : ` ${plainCode}`}: ${words}`
     // An error event inside a stream: no status, only the server's words.
     if (typeof status !== "number")

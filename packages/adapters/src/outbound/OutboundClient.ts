@@ -187,6 +187,7 @@ export const make = (options: OutboundOptions): OutboundClient => {
 
   const request = (input: GuardedRequest): Promise<GuardedResponse> =>
     new Promise<GuardedResponse>((resolvePromise, reject) => {
+      // A refusal thrown here rejects the promise, like every other failure.
       const url = parseUrl(input.url)
       const secure = url.protocol === "https:"
       const maxBytes = input.maxBytes ?? DEFAULT_MAX_BYTES
@@ -248,19 +249,5 @@ export const make = (options: OutboundOptions): OutboundClient => {
       outgoing.end(body)
     })
 
-  return {
-    privateNetworks,
-    parseUrl,
-    checkUrl,
-    lookup,
-    agent,
-    request: (input) => {
-      // parseUrl throws synchronously: as a rejection, like every other failure.
-      try {
-        return request(input)
-      } catch (error) {
-        return Promise.reject(error)
-      }
-    }
-  }
+  return { privateNetworks, parseUrl, checkUrl, lookup, agent, request }
 }

@@ -207,6 +207,23 @@ describe("LanguageModelOpenAI, a provider behind the outbound guard", () => {
       )
       assert.include(fromEnv.description, MARKER)
       assert.isBelow(fromEnv.description.length, 400)
+
+      // A key where the message is cut is scrubbed first, not cut in two and missed.
+      yield* envServer.failNext({
+        status: 500,
+        body: { error: { message: `${"x".repeat(280)} ${ENV_KEY} ${"y".repeat(100)}` } }
+      })
+      const cutAtKey = yield* Effect.flip(
+        make({
+          apiKey: Redacted.make(ENV_KEY),
+          baseUrl: envServer.baseUrl,
+          fallbackModel: undefined,
+          prices: defaultPrices,
+          maxRetries: 0
+        }).complete({ model: "m", messages })
+      )
+      assert.include(cutAtKey.description, "[redacted]")
+      assert.notInclude(cutAtKey.description, ENV_KEY.slice(0, 10))
     })
   )
 })
