@@ -43,6 +43,14 @@ export const parts = async (databaseUrl: string): Promise<Array<Row>> => {
       fallbackModel: undefined,
       prices: new Map()
     })
+    // A stored provider's endpoint: its own client, on the outbound guard (OUTBOUND_PRIVATE_NETWORKS=allow).
+    const provider = {
+      providerId: "bench-provider",
+      version: 1,
+      baseUrl: fakes.openaiBaseUrl,
+      apiKey: Redacted.make("sk-bench"),
+      prices: {}
+    }
     const sdk = new OpenAI({ apiKey: "sk-bench", baseURL: fakes.openaiBaseUrl, maxRetries: 0 })
     const request = {
       model: "gpt-4o-mini",
@@ -59,6 +67,9 @@ export const parts = async (databaseUrl: string): Promise<Array<Row>> => {
           yield* measure("LLM answer (LanguageModelOpenAI.complete)", () => llm.complete(request)),
           yield* measure("LLM streamed answer (LanguageModelOpenAI.stream)", () =>
             Stream.runDrain(llm.stream(request))
+          ),
+          yield* measure("LLM answer on a provider (guarded client)", () =>
+            llm.complete({ ...request, endpoint: provider })
           ),
           yield* measure("LLM answer, openai SDK alone (for comparison)", () =>
             Effect.promise(() => sdk.chat.completions.create(request))

@@ -17,6 +17,10 @@ export * as ProviderProbeHttp from "./llm/ProviderProbeHttp.ts"
 export * as ProviderProbeMemory from "./llm/ProviderProbeMemory.ts"
 export * as Prices from "./llm/prices.ts"
 export * from "./memory/index.ts"
+// The guarded client for URLs an admin (or a model) supplies
+export * as OutboundAddresses from "./outbound/addresses.ts"
+export * as OutboundClient from "./outbound/OutboundClient.ts"
+export * as OutboundHttpNode from "./outbound/OutboundHttpNode.ts"
 export * from "./postgres/repositories/index.ts"
 // Scheduler (issue 13)
 export * as JobRunsMemory from "./scheduler/JobRunsMemory.ts"

@@ -11,6 +11,8 @@ import {
   JobRunsPg,
   LanguageModelOpenAI,
   MaintenancePg,
+  OutboundClient,
+  OutboundHttpNode,
   PasswordHasherArgon2,
   Prices,
   ProviderProbeHttp,
@@ -64,8 +66,10 @@ const secretBoxLayer = (config: AppConfigShape) =>
   )
 
 /** Every port on its real adapter; needs only the database. */
-export const adaptersLayer = (config: AppConfigShape) =>
-  Layer.mergeAll(
+export const adaptersLayer = (config: AppConfigShape) => {
+  // One guard for every URL an admin supplies (providers, alert webhooks).
+  const outbound = OutboundClient.make({ privateNetworks: config.outboundPrivateNetworks })
+  return Layer.mergeAll(
     RepositoriesPg.layer,
     UpdateInboxPg.layer,
     StatsRepositoryPg.layer,
@@ -83,12 +87,13 @@ export const adaptersLayer = (config: AppConfigShape) =>
         prices: Result.getOrElse(
           Prices.pricesWithOverrides(Option.getOrUndefined(config.openaiPrices)),
           () => Prices.defaultPrices
-        )
+        ),
+        outbound
       })
     ),
     secretBoxLayer(config),
     // providers (issue 12): GET /models before a provider is stored
-    ProviderProbeHttp.layer(),
+    ProviderProbeHttp.layer({ outbound }),
     // conversations (issue 11): voice, audio and video notes
     TranscriberOpenAI.layer({
       apiKey: Option.getOrUndefined(config.openaiApiKey),
@@ -103,7 +108,8 @@ export const adaptersLayer = (config: AppConfigShape) =>
     FailureLogPg.layer,
     // Alerts (issue 13)
     AlertStorePg.layer,
-    AlertWebhookFetch.layer,
+    AlertWebhookFetch.layer(outbound),
+    OutboundHttpNode.layer(outbound),
     Layer.succeed(
       Settings,
       Settings.of({
@@ -114,6 +120,7 @@ export const adaptersLayer = (config: AppConfigShape) =>
       })
     )
   )
+}
 
 /** Use cases on top of the ports. */
 export const applicationLayer = Layer.mergeAll(

@@ -8,6 +8,13 @@
  * providers (issue 12): a request may name a stored provider's endpoint; each
  * provider gets its own client, kept until the provider changes (its version).
  * Requests without one use the env default's client.
+ *
+ * Who set the URL decides how far it is trusted. A provider's base URL came
+ * from an admin: it goes through the outbound guard (`outbound`), and what
+ * its server answers is kept only as status, a short error code and our own
+ * words. OPENAI_BASE_URL is the operator's own setting: unguarded (it may
+ * name any address the operator chooses), and its server's message is kept,
+ * cut short, as OpenAI's messages say what to fix.
  */
 import {
   type ChatTurn,
@@ -22,6 +29,7 @@ import {
 import { Duration, Effect, Layer, Redacted, Schedule, Stream } from "effect"
 import type OpenAI from "openai"
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai/error"
+import * as Outbound from "../outbound/OutboundClient.ts"
 import { createCompletion, type Endpoint, endpoint, openCompletionStream } from "./chatCompletionsHttp.ts"
 import { costOf, type PriceTable, priceOf } from "./prices.ts"
 
@@ -37,6 +45,8 @@ export interface LanguageModelOpenAIOptions {
   readonly requestTimeout?: Duration.Input | undefined
   /** Retries per model after the first attempt; default 2. */
   readonly maxRetries?: number | undefined
+  /** The guard for providers' URLs; default one that allows private networks (metadata never). */
+  readonly outbound?: Outbound.OutboundClient | undefined
 }
 
 const OPENAI_API = "https://api.openai.com/v1"
@@ -75,18 +85,43 @@ const retryAfterSeconds = (headers: Headers | undefined): number | null => {
   return Number.isNaN(date) ? null : Math.max(0, (date - Date.now()) / 1000)
 }
 
-/** "Connection error." alone says little; the causes say "other side closed", "ECONNREFUSED"... */
+/**
+ * "Connection error." alone says little; the causes say ECONNREFUSED, "the
+ * answer was cut off"... A cause's errno code stands for its message, which
+ * would name the address tried.
+ */
 const describeConnectionError = (error: Error): string => {
   const parts = [error.message]
   let cause: unknown = error.cause
   for (let depth = 0; depth < 3 && cause instanceof Error; depth++) {
-    parts.push(cause.message)
+    const code = (cause as { code?: unknown }).code
+    parts.push(typeof code === "string" && code !== "" ? code : cause.message)
     cause = cause.cause
   }
   return parts.map((part) => part.replace(/\.$/, "")).join(": ")
 }
 
-export const classify = (cause: unknown, model: string, scrub: (text: string) => string): Failed => {
+/** An OpenAI-style error code ("model_not_found"): short and plain enough to keep. */
+const safeCode = (code: unknown): string | undefined =>
+  typeof code === "string" && /^[a-z][a-z0-9_]{0,47}$/.test(code) ? code : undefined
+
+/** What is kept of a trusted server's own message. */
+const QUOTED_MAX = 300
+
+const cut = (text: string, max: number) => (text.length > max ? `${text.slice(0, max)}…` : text)
+
+/**
+ * How a server's failure is described: `quoted` keeps its message (cut
+ * short), `withheld` keeps only the status, a plain error code and our words.
+ */
+export type ServerWords = "quoted" | "withheld"
+
+export const classify = (
+  cause: unknown,
+  model: string,
+  scrub: (text: string) => string,
+  serverWords: ServerWords = "quoted"
+): Failed => {
   const failed = (
     kind: LlmErrorKind,
     description: string,
@@ -100,21 +135,43 @@ export const classify = (cause: unknown, model: string, scrub: (text: string) =>
   if (cause instanceof APIConnectionTimeoutError)
     return failed("timeout", "no answer within the request timeout")
   if (cause instanceof APIUserAbortError) return failed("unavailable", "request aborted")
+  // The outbound guard refused the provider's address: no retry or fallback will change that.
+  if (cause instanceof APIConnectionError && cause.cause instanceof Outbound.OutboundRefused) {
+    return failed("bad_request", `URL not allowed: ${cause.cause.message}`)
+  }
   if (cause instanceof APIConnectionError) return failed("unavailable", describeConnectionError(cause))
-  if (cause instanceof APIError && typeof cause.status === "number") {
-    const { status, code, type, message } = cause
+  if (cause instanceof APIError) {
+    const { status, code, type } = cause
+    const plainCode = safeCode(code) ?? safeCode(type)
+    /** The server's message, or only its status and code with our `words`. */
+    const said = (words: string) =>
+      serverWords === "quoted"
+        ? // Scrubbed before it is cut: a key cut in two would no longer be found.
+          cut(scrub(cause.message), QUOTED_MAX)
+        : `${status === undefined ? "the server" : `HTTP ${status}`}${plainCode === undefined ? "" : ` ${plainCode}`}: ${words}`
+    // An error event inside a stream: no status, only the server's words.
+    if (typeof status !== "number")
+      return failed("unavailable", said("the server reported an error mid-answer"))
     const retryAfter = retryAfterSeconds(cause.headers)
     // 403 (e.g. region or project not allowed) is as fatal as a bad key.
-    if (status === 401 || status === 403) return failed("auth", message)
+    if (status === 401 || status === 403) return failed("auth", said("the server refused the key"))
     if (status === 429) {
       return code === "insufficient_quota" || type === "insufficient_quota"
-        ? failed("quota", message)
-        : failed("rate_limited", message, retryAfter)
+        ? failed("quota", said("the account is out of quota"))
+        : failed("rate_limited", said("too many requests"), retryAfter)
     }
-    if (status === 408) return failed("timeout", message, retryAfter)
+    if (status === 408) return failed("timeout", said("the server timed out"), retryAfter)
     // 409 is OpenAI's "lock timeout, try again".
-    if (status === 409 || status >= 500) return failed("unavailable", message, retryAfter)
-    return failed("bad_request", message, null, status === 404 || code === "model_not_found")
+    if (status === 409 || status >= 500) {
+      return failed("unavailable", said("the server could not answer now"), retryAfter)
+    }
+    const modelMissing = status === 404 || code === "model_not_found"
+    return failed(
+      "bad_request",
+      said(modelMissing ? "the server does not know the model" : "the server refused the request"),
+      null,
+      modelMissing
+    )
   }
   // Not an HTTP error: most likely a body cut off or garbled on the way.
   return failed("unavailable", cause instanceof Error ? describeConnectionError(cause) : String(cause))
@@ -156,10 +213,11 @@ const combine = (primary: LlmError, fallback: LlmError): LlmError => {
   })
 }
 
-/** One server with its key: the client, how to hide the key, and how to price its answers. */
+/** One server with its key: the client, how to describe its failures, and how to price its answers. */
 interface Target {
   readonly endpoint: Endpoint
-  readonly scrub: (text: string) => string
+  /** `classify` with the key hidden and the server's words kept or withheld. */
+  readonly classify: (cause: unknown, model: string) => Failed
   readonly prices: PriceTable
   /**
    * OpenAI's own API wants max_completion_tokens (its reasoning models refuse
@@ -194,18 +252,32 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
   const maxRetries = Math.max(0, options.maxRetries ?? 2)
   const schedule = retrySchedule(maxRetries)
 
-  const targetFor = (secret: string | undefined, baseUrl: string, prices: PriceTable): Target => ({
-    // Servers may echo the key in their messages (OpenAI masks it, others may not).
-    scrub: (text: string) => (secret ? text.split(secret).join("[redacted]") : text),
-    endpoint: endpoint(baseUrl, secret || KEYLESS_PLACEHOLDER),
-    prices,
-    tokenLimitField: new URL(baseUrl).hostname === "api.openai.com" ? "max_completion_tokens" : "max_tokens"
-  })
+  const outbound = options.outbound ?? Outbound.make({ privateNetworks: "allow" })
 
+  /** `guard`: a URL an admin supplied, checked by the outbound guard and not quoted. */
+  const targetFor = (
+    secret: string | undefined,
+    baseUrl: string,
+    prices: PriceTable,
+    guard: Outbound.OutboundClient | undefined
+  ): Target => {
+    // Servers may echo the key in their messages (OpenAI masks it, others may not).
+    const scrub = (text: string) => (secret ? text.split(secret).join("[redacted]") : text)
+    const serverWords: ServerWords = guard === undefined ? "quoted" : "withheld"
+    return {
+      classify: (cause, model) => classify(cause, model, scrub, serverWords),
+      endpoint: endpoint(baseUrl, secret || KEYLESS_PLACEHOLDER, guard),
+      prices,
+      tokenLimitField: new URL(baseUrl).hostname === "api.openai.com" ? "max_completion_tokens" : "max_tokens"
+    }
+  }
+
+  // The operator's own setting: not guarded (see the header).
   const envDefault = targetFor(
     options.apiKey === undefined ? undefined : Redacted.value(options.apiKey),
     options.baseUrl?.href ?? OPENAI_API,
-    options.prices
+    options.prices,
+    undefined
   )
   const providers = new Map<string, { readonly version: number; readonly target: Target }>()
 
@@ -218,7 +290,8 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
       Redacted.value(endpoint.apiKey),
       endpoint.baseUrl,
       // The provider's prices add to (or correct) the table, as OPENAI_PRICES does.
-      new Map([...options.prices, ...Object.entries(endpoint.prices)])
+      new Map([...options.prices, ...Object.entries(endpoint.prices)]),
+      outbound
     )
     providers.set(endpoint.providerId, { version: endpoint.version, target })
     return target
@@ -238,7 +311,7 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
           signal,
           timeoutMs
         ),
-      catch: (cause) => classify(cause, model, target.scrub)
+      catch: (cause) => target.classify(cause, model)
     }).pipe(
       Effect.flatMap((response): Effect.Effect<Answer, Failed> => {
         const choice = response.choices[0]
@@ -342,7 +415,7 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
           signal,
           timeoutMs
         ),
-      catch: (cause) => classify(cause, model, target.scrub)
+      catch: (cause) => target.classify(cause, model)
     }).pipe(
       Effect.tapError((failed) => Effect.annotateCurrentSpan("llm.error_kind", failed.error.kind)),
       Effect.withSpan("LanguageModel.attempt", {
@@ -388,7 +461,7 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
         const finished = Effect.suspend((): Effect.Effect<CompletionEvent, LlmError> => {
           // An aborted stream just ends: say why.
           if (stall.timedOut) {
-            return Effect.fail(classify(new APIConnectionTimeoutError(), opened.model, target.scrub).error)
+            return Effect.fail(target.classify(new APIConnectionTimeoutError(), opened.model).error)
           }
           if (answer.text === "" && answer.finish !== "stop") {
             return Effect.fail(
@@ -416,8 +489,7 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
         return Stream.fromAsyncIterable(
           opened.chunks,
           (cause) =>
-            classify(stall.timedOut ? new APIConnectionTimeoutError() : cause, opened.model, target.scrub)
-              .error
+            target.classify(stall.timedOut ? new APIConnectionTimeoutError() : cause, opened.model).error
         ).pipe(
           Stream.onStart(watch),
           Stream.ensuring(unwatch),

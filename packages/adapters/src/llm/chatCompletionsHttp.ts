@@ -5,35 +5,54 @@
  * about 0.3 ms (`bench/parts.ts`), and the LLM call was the largest single
  * cost of a reply. The wire format is the SDK's own types; failures are the
  * SDK's own error classes, so `classify` reads them as before.
+ *
+ * A provider's endpoint (a URL an admin supplied) goes through the outbound
+ * guard: its URL is checked once here, and its agent resolves names with the
+ * guard's `lookup`, which runs only when a socket is opened, so a reply on a
+ * kept-alive socket costs no more than before.
  */
 import http from "node:http"
 import https from "node:https"
 import type OpenAI from "openai"
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai/error"
+import type { OutboundClient } from "../outbound/OutboundClient.ts"
 
 export type CompletionBody = OpenAI.Chat.ChatCompletionCreateParamsNonStreaming
 export type StreamBody = OpenAI.Chat.ChatCompletionCreateParamsStreaming
 
-/** An error body longer than this is cut: only its message is read. */
-const MAX_ERROR_BODY = 64 * 1024
+/** An error body longer than this is cut: only its status, code and message are read. */
+const MAX_ERROR_BODY = 16 * 1024
 
 /** One server with its key; requests share its sockets. */
 export interface Endpoint {
   readonly url: URL
   readonly headers: Readonly<Record<string, string>>
   readonly agent: http.Agent
+  /** The guard refused the URL: every request fails with this, nothing is sent. */
+  readonly refused?: Error | undefined
 }
 
-export const endpoint = (baseUrl: string, apiKey: string): Endpoint => {
+/** `outbound`: the guard for a URL an admin supplied; none for the operator's own OPENAI_BASE_URL. */
+export const endpoint = (baseUrl: string, apiKey: string, outbound?: OutboundClient): Endpoint => {
   const url = new URL(`${baseUrl.replace(/\/+$/, "")}/chat/completions`)
   const secure = url.protocol === "https:"
+  const headers = {
+    authorization: `Bearer ${apiKey}`,
+    "content-type": "application/json",
+    accept: "application/json"
+  }
+  if (outbound !== undefined) {
+    let refused: Error | undefined
+    try {
+      outbound.parseUrl(url)
+    } catch (error) {
+      refused = error as Error
+    }
+    return { url, headers, agent: outbound.agent(url.protocol, { maxSockets: 256 }), refused }
+  }
   return {
     url,
-    headers: {
-      authorization: `Bearer ${apiKey}`,
-      "content-type": "application/json",
-      accept: "application/json"
-    },
+    headers,
     agent: secure
       ? new https.Agent({ keepAlive: true, maxSockets: 256 })
       : new http.Agent({ keepAlive: true, maxSockets: 256 })
@@ -47,6 +66,7 @@ export const endpoint = (baseUrl: string, apiKey: string): Endpoint => {
  */
 const post = (target: Endpoint, body: object, signal: AbortSignal, headersWithinMs?: number) =>
   new Promise<http.IncomingMessage>((resolve, reject) => {
+    if (target.refused !== undefined) return reject(new APIConnectionError({ cause: target.refused }))
     const json = JSON.stringify(body)
     const request = (target.url.protocol === "https:" ? https : http).request(target.url, {
       method: "POST",

@@ -10,6 +10,7 @@ import type {
   ProviderUnreachable
 } from "@botfleet/domain"
 import { Context, type Effect, type Redacted } from "effect"
+import type { UrlNotAllowed } from "./Outbound.ts"
 
 export class ProviderRepository extends Context.Service<
   ProviderRepository,
@@ -25,12 +26,20 @@ export class ProviderRepository extends Context.Service<
   }
 >()("@botfleet/application/ProviderRepository") {}
 
-export type ProviderCheckError = InvalidProviderKey | ProviderNotCompatible | ProviderUnreachable
+/** UrlNotAllowed: the base URL (or what its name resolves to) is one the outbound guard refuses. */
+export type ProviderCheckError =
+  | InvalidProviderKey
+  | ProviderNotCompatible
+  | ProviderUnreachable
+  | UrlNotAllowed
 
 export class ProviderProbe extends Context.Service<
   ProviderProbe,
   {
-    /** `GET {baseUrl}/models` with the key: does the server answer, and does it take the key? */
+    /**
+     * `GET {baseUrl}/models` with the key: may the URL be reached, does the
+     * server answer with a model list, and does it take the key?
+     */
     readonly check: (
       baseUrl: string,
       apiKey: Redacted.Redacted<string>

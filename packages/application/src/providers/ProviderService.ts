@@ -1,12 +1,12 @@
 /**
  * providers (issue 12): add, edit and remove the OpenAI-compatible servers
  * bots may use. A provider is stored only after its server took the key
- * (`GET /models`); its key is encrypted like bot tokens and never shown.
+ * (`GET /models`); its key is encrypted like bot tokens, never shown, and
+ * only ever sent to the base URL it was entered with.
  */
 import { randomUUID } from "node:crypto"
 import {
   type Bot,
-  InvalidProviderKey,
   type ModelPrices,
   Provider,
   ProviderId,
@@ -15,7 +15,7 @@ import {
   type ProviderNameTaken,
   type ProviderNotFound
 } from "@botfleet/domain"
-import { Clock, Context, Effect, Layer, Redacted } from "effect"
+import { Clock, Context, Effect, Layer, Redacted, Schema } from "effect"
 import { type ProviderCheckError, ProviderProbe, ProviderRepository } from "../ports/Providers.ts"
 import { BotRepository } from "../ports/Repositories.ts"
 import { SecretBox } from "../ports/SecretBox.ts"
@@ -37,6 +37,16 @@ export interface ProviderWithBots {
   readonly bots: ReadonlyArray<Pick<Bot, "id" | "name">>
 }
 
+/** A new base URL came without its key: the stored one is never sent to another server. */
+export class ProviderKeyRequired extends Schema.TaggedError<ProviderKeyRequired>()(
+  "ProviderKeyRequired",
+  {}
+) {
+  override get message() {
+    return "a new baseUrl needs its apiKey in the same request: a stored key is only sent to the server it was entered for"
+  }
+}
+
 export class ProviderService extends Context.Service<
   ProviderService,
   {
@@ -46,7 +56,10 @@ export class ProviderService extends Context.Service<
     readonly update: (
       id: ProviderId,
       patch: ProviderPatch
-    ) => Effect.Effect<ProviderWithBots, ProviderNotFound | ProviderCheckError | ProviderNameTaken>
+    ) => Effect.Effect<
+      ProviderWithBots,
+      ProviderNotFound | ProviderKeyRequired | ProviderCheckError | ProviderNameTaken
+    >
     /** Refused (ProviderInUse, naming them) while bots use it. */
     readonly remove: (id: ProviderId) => Effect.Effect<void, ProviderNotFound | ProviderInUse>
     readonly get: (id: ProviderId) => Effect.Effect<ProviderWithBots, ProviderNotFound>
@@ -70,17 +83,6 @@ export class ProviderService extends Context.Service<
 
       const withBots = (provider: Provider) =>
         Effect.map(bots.list, (all): ProviderWithBots => ({ provider, bots: usersOf(all, provider.id) }))
-
-      /** The key on file, for checking a new base URL with it. */
-      const storedKey = (provider: Provider) =>
-        secrets
-          .decrypt(provider.apiKeyCiphertext)
-          .pipe(
-            Effect.mapError(
-              () =>
-                new InvalidProviderKey({ reason: "the stored key cannot be decrypted; send apiKey again" })
-            )
-          )
 
       const create = Effect.fn("ProviderService.create")(function* (input: ProviderInput) {
         const baseUrl = ProviderModel.normalizeBaseUrl(input.baseUrl)
@@ -114,17 +116,17 @@ export class ProviderService extends Context.Service<
           prices: patch.prices ?? current.prices,
           updatedAt: yield* now
         })
+        // The stored key goes only to the server it was entered for: a new server needs its key.
+        const moved = baseUrl !== current.baseUrl
+        if (moved && patch.apiKey === undefined) return yield* new ProviderKeyRequired()
         // A new server or a new key is checked before anything is stored.
-        if (patch.baseUrl !== undefined || patch.apiKey !== undefined) {
-          const key = patch.apiKey ?? (yield* storedKey(current))
-          yield* probe.check(baseUrl, key)
-          if (patch.apiKey !== undefined) {
-            next = new Provider({
-              ...next,
-              apiKeyCiphertext: yield* secrets.encrypt(patch.apiKey),
-              apiKeyHint: ProviderModel.apiKeyHint(Redacted.value(patch.apiKey))
-            })
-          }
+        if (patch.apiKey !== undefined) {
+          yield* probe.check(baseUrl, patch.apiKey)
+          next = new Provider({
+            ...next,
+            apiKeyCiphertext: yield* secrets.encrypt(patch.apiKey),
+            apiKeyHint: ProviderModel.apiKeyHint(Redacted.value(patch.apiKey))
+          })
         }
         yield* providers.update(next)
         yield* Effect.logInfo("provider updated", { provider_id: id })

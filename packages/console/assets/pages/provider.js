@@ -22,7 +22,13 @@ const field = (id, label, input, help) => {
 }
 
 /** Which input an API error is about: the field of a 400, or the one a code points at. */
-const FIELD_OF_CODE = { name_taken: "name", invalid_api_key: "apiKey", invalid_base_url: "baseUrl" }
+const FIELD_OF_CODE = {
+  name_taken: "name",
+  invalid_api_key: "apiKey",
+  api_key_required: "apiKey",
+  invalid_base_url: "baseUrl",
+  url_not_allowed: "baseUrl"
+}
 
 const inputsFor = (provider) => ({
   name: h("input", {
@@ -138,7 +144,7 @@ export const render = async (container, { params, navigate, isActive }) => {
           inputs.apiKey,
           creating
             ? "Checked with the server, stored encrypted, never shown again. A server without keys (Ollama) takes any text."
-            : "Leave empty to keep the stored key. A new key is checked with the server before it is saved."
+            : "Leave empty to keep the stored key (not with a new base URL: the stored key goes only to its own server). A new key is checked with the server before it is saved."
         )
       )
     ),

@@ -57,19 +57,42 @@ describe("ProviderService", () => {
     }).pipe(Effect.provide(withProviders()))
   )
 
-  it.effect("a new base URL is checked with the stored key; other edits ask nobody", () =>
+  // Changed: a new base URL used to be checked with the stored key, which sent that key to
+  // whatever server the edit named. Now the new server needs its key in the same edit.
+  it.effect("a new base URL needs its key and is checked with it; the stored key goes nowhere new", () =>
     Effect.gen(function* () {
       const service = yield* ProviderService
       const probe = yield* ProviderProbeMemoryControl
       const { provider } = yield* service.create(input)
       yield* service.update(provider.id, { defaultModel: null, name: "Renamed" })
+      // The same base URL, spelled with its slash: not a move.
+      yield* service.update(provider.id, { baseUrl: "http://127.0.0.1:11434/v1/" })
       assert.strictEqual((yield* probe.calls).length, 1)
+
+      const before = (yield* service.get(provider.id)).provider
+      const keyless = yield* Effect.flip(service.update(provider.id, { baseUrl: "http://10.0.0.9/v1" }))
+      assert.strictEqual(keyless._tag, "ProviderKeyRequired")
+      assert.strictEqual((yield* probe.calls).length, 1, "the new server was not asked")
+      assert.deepStrictEqual((yield* service.get(provider.id)).provider, before)
+
+      const NEW_KEY = "sk-other-qrstuvwxyz012345"
       yield* probe.failNext(new ProviderUnreachable({ reason: "timeout" }))
-      const moved = yield* Effect.flip(service.update(provider.id, { baseUrl: "http://10.0.0.9/v1" }))
+      const moved = yield* Effect.flip(
+        service.update(provider.id, { baseUrl: "http://10.0.0.9/v1", apiKey: Redacted.make(NEW_KEY) })
+      )
       assert.strictEqual(moved._tag, "ProviderUnreachable")
-      assert.strictEqual((yield* service.get(provider.id)).provider.baseUrl, "http://127.0.0.1:11434/v1")
-      yield* service.update(provider.id, { baseUrl: "http://10.0.0.9/v1" })
-      assert.deepStrictEqual((yield* probe.calls).at(-1), { baseUrl: "http://10.0.0.9/v1", apiKey: KEY })
+      assert.deepStrictEqual((yield* service.get(provider.id)).provider, before)
+      const edited = yield* service.update(provider.id, {
+        baseUrl: "http://10.0.0.9/v1",
+        apiKey: Redacted.make(NEW_KEY)
+      })
+      assert.strictEqual(edited.provider.baseUrl, "http://10.0.0.9/v1")
+      assert.strictEqual(edited.provider.apiKeyHint, "…2345")
+      assert.deepStrictEqual(
+        (yield* probe.calls).map((call) => call.apiKey),
+        [KEY, NEW_KEY, NEW_KEY],
+        "the stored key went only to its own server"
+      )
       const unknown = ProviderId.make("6f1c7a38-6b1e-4c55-9a53-3f4d2b6f0a11")
       assert.strictEqual(
         (yield* Effect.flip(service.update(unknown, { name: "x" })))._tag,

@@ -17,6 +17,8 @@ const invalid = {
   ProviderNameTaken: (e: Failure) => Effect.fail(new Conflict(error("name_taken", e.message))),
   InvalidProviderKey: (e: Failure) => Effect.fail(new Unprocessable(error("invalid_api_key", e.message))),
   ProviderNotCompatible: (e: Failure) => Effect.fail(new Unprocessable(error("invalid_base_url", e.message))),
+  UrlNotAllowed: (e: Failure) =>
+    Effect.fail(new Unprocessable(error("url_not_allowed", `baseUrl: ${e.message}`))),
   ProviderUnreachable: (e: Failure) =>
     addResponseHeaders({ "retry-after": "30" }).pipe(
       Effect.andThen(Effect.fail(new ServiceUnavailable(error("provider_unreachable", e.message))))
@@ -49,7 +51,14 @@ export const ProvidersHandlers = HttpApiBuilder.group(
             ...payload,
             apiKey: payload.apiKey === undefined ? undefined : Redacted.make(payload.apiKey)
           })
-          .pipe(Effect.map(toProviderView), Effect.catchTags({ ...invalid, ProviderNotFound: notFound }))
+          .pipe(
+            Effect.map(toProviderView),
+            Effect.catchTags({
+              ...invalid,
+              ProviderNotFound: notFound,
+              ProviderKeyRequired: (e) => Effect.fail(new Unprocessable(error("api_key_required", e.message)))
+            })
+          )
       )
       .handle("remove", ({ params }) =>
         providers.remove(ProviderId.make(params.id)).pipe(

@@ -1,5 +1,8 @@
-/** `GET|PUT /api/settings/alerts`: where alerts go and how often the same one may repeat. */
-import { AlertService, type AlertSettings } from "@botfleet/application"
+/**
+ * `GET|PUT /api/settings/alerts`: where alerts go and how often the same one may repeat.
+ * A webhook URL the outbound guard refuses is 422 `url_not_allowed`, nothing stored.
+ */
+import { AlertService, type AlertSettings, OutboundHttp } from "@botfleet/application"
 import { Effect, Redacted } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { Api } from "../Api.ts"
@@ -18,25 +21,42 @@ export const AlertsHandlers = HttpApiBuilder.group(
   "alerts",
   Effect.fn(function* (handlers) {
     const alerts = yield* AlertService
+    const outbound = yield* OutboundHttp
+    // Refused before anything is stored; delivery goes through the same guard, so a name
+    // that resolves elsewhere later is refused then.
+    const checkWebhook = (url: string | null | undefined) =>
+      url === undefined || url === null
+        ? Effect.void
+        : outbound
+            .checkUrl(url)
+            .pipe(
+              Effect.catchTag("UrlNotAllowed", (e) =>
+                Effect.fail(new Unprocessable(error("url_not_allowed", `webhookUrl: ${e.message}`)))
+              )
+            )
     return handlers
       .handle("get", () => Effect.map(alerts.settings, toAlertSettingsView))
       .handle("update", ({ payload }) =>
-        alerts
-          .updateSettings({
-            webhookUrl:
-              payload.webhookUrl === undefined || payload.webhookUrl === null
-                ? payload.webhookUrl
-                : Redacted.make(payload.webhookUrl),
-            telegramBotId: payload.telegramBotId,
-            telegramChatIds: payload.telegramChatIds,
-            cooldownMinutes: payload.cooldownMinutes
-          })
-          .pipe(
-            Effect.map(toAlertSettingsView),
-            Effect.catchTag("AlertBotNotFound", (e) =>
-              Effect.fail(new Unprocessable(error("bot_not_found", e.message)))
-            )
+        checkWebhook(payload.webhookUrl).pipe(
+          Effect.andThen(
+            alerts
+              .updateSettings({
+                webhookUrl:
+                  payload.webhookUrl === undefined || payload.webhookUrl === null
+                    ? payload.webhookUrl
+                    : Redacted.make(payload.webhookUrl),
+                telegramBotId: payload.telegramBotId,
+                telegramChatIds: payload.telegramChatIds,
+                cooldownMinutes: payload.cooldownMinutes
+              })
+              .pipe(
+                Effect.map(toAlertSettingsView),
+                Effect.catchTag("AlertBotNotFound", (e) =>
+                  Effect.fail(new Unprocessable(error("bot_not_found", e.message)))
+                )
+              )
           )
+        )
       )
   })
 )
