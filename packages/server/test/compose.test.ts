@@ -466,6 +466,13 @@ describe(".env.example", () => {
       )
     }
   })
+
+  it("lists every variable AppConfig.ts reads, so a new setting cannot go undocumented", () => {
+    const names = new Set(
+      [...read(".env.example").matchAll(/^#?\s*([A-Z][A-Z0-9_]*)=/gm)].map((match) => match[1] as string)
+    )
+    for (const name of appConfigVariables) assert.isTrue(names.has(name), `.env.example lacks ${name}`)
+  })
 })
 
 // --- deploy/ ------------------------------------------------------------------
