@@ -332,9 +332,11 @@ layer(serverLayer(withAdmin()), { timeout: 60_000, excludeTestServices: true })(
         yield* postUpdate(server.baseUrl, bot, textUpdate(7201, "hello"))
         yield* settled(server, bot.id)
         const [chat] = yield* listsLoad(api, bot.id)
-        const cursorAt = (at: number) =>
-          Buffer.from(JSON.stringify([at, "6f1c7a38-6b1e-4c55-9a53-3f4d2b6f0a11"])).toString("base64url")
+        const uuid = "6f1c7a38-6b1e-4c55-9a53-3f4d2b6f0a11"
         for (const path of ["/api/chats", `/api/chats/${chat?.id}/messages`, "/api/failures"]) {
+          // A failure's position names a failure (message:<uuid>), a chat's or message's a row id.
+          const position = path === "/api/failures" ? `message:${uuid}` : uuid
+          const cursorAt = (at: number) => Buffer.from(JSON.stringify([at, position])).toString("base64url")
           for (const at of [1e300, -1e300, 8.64e15 + 1, 1.5]) {
             const response = yield* api.get(`${path}?cursor=${cursorAt(at)}`)
             assert.strictEqual(
