@@ -10,6 +10,7 @@ import { errorNotice } from "./ui.js"
 /** Path pattern → page module. Order matters: the first match wins. */
 const routes = [
   { pattern: /^\/admin\/sign-in$/, page: () => import("./pages/signIn.js"), bare: true },
+  { pattern: /^\/admin\/setup$/, page: () => import("./pages/setup.js"), bare: true },
   { pattern: /^\/admin\/?$/, page: () => import("./pages/fleet.js"), nav: "fleet" },
   { pattern: /^\/admin\/bots\/new$/, page: () => import("./pages/newBot.js"), nav: "fleet" },
   { pattern: /^\/admin\/bots\/(?<id>[\w-]+)$/, page: () => import("./pages/bot.js"), nav: "fleet" },

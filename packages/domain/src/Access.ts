@@ -111,6 +111,13 @@ export const windowEnd = (window: UsageWindow, at: Date): Date => {
   }
 }
 
+/** The start of each window holding `at`. */
+export const windowsOf = (at: Date): Record<UsageWindow, Date> => ({
+  minute: windowStart("minute", at),
+  day: windowStart("day", at),
+  month: windowStart("month", at)
+})
+
 export const limitWindow: Record<LimitName, UsageWindow> = {
   userMessagesPerMinute: "minute",
   userMessagesPerDay: "day",
@@ -136,6 +143,34 @@ export const EMPTY_USAGE: UsageSnapshot = {
   userTokensToday: 0,
   userUsdThisMonth: 0,
   botUsdThisMonth: 0
+}
+
+/** The bot's own counters are kept as user 0: Telegram user ids start at 1. */
+export const BOT_USAGE_ROW = 0
+
+/** One usage counter as the stores keep it: a user (or the bot, as user 0) in one window. */
+export interface UsageCounter {
+  readonly userId: number
+  readonly period: UsageWindow
+  readonly messages: number
+  readonly tokens: number
+  readonly costUsd: number
+}
+
+/** The use a snapshot shows, from the counters of a user and of their bot in the current windows. */
+export const snapshotOf = (counters: ReadonlyArray<UsageCounter>, userId: number | null): UsageSnapshot => {
+  const find = (user: number, period: UsageWindow) =>
+    counters.find((counter) => counter.userId === user && counter.period === period)
+  const minute = userId === null ? undefined : find(userId, "minute")
+  const day = userId === null ? undefined : find(userId, "day")
+  const month = userId === null ? undefined : find(userId, "month")
+  return {
+    userMessagesThisMinute: minute?.messages ?? 0,
+    userMessagesToday: day?.messages ?? 0,
+    userTokensToday: day?.tokens ?? 0,
+    userUsdThisMonth: month?.costUsd ?? 0,
+    botUsdThisMonth: find(BOT_USAGE_ROW, "month")?.costUsd ?? 0
+  }
 }
 
 export type LimitCheck =

@@ -13,6 +13,7 @@ export { llmRole, Message, MessageRole, MessageStatus, type Usage } from "./Mess
 export * from "./media.ts"
 export * as ProviderModel from "./Provider.ts"
 export { ModelPrice, ModelPrices, Provider } from "./Provider.ts"
+export * from "./pagination.ts"
 export * from "./planReply.ts"
 export * from "./replyChunks.ts"
 export { TgUser } from "./TgUser.ts"

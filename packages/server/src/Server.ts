@@ -10,16 +10,15 @@ import { createServer } from "node:http"
 import { AuthService, WebAppService } from "@botfleet/application"
 import { NodeHttpServer } from "@effect/platform-node"
 import { ByteSize, Effect, Layer, Option } from "effect"
-import { HttpIncomingMessage, HttpMiddleware, HttpRouter } from "effect/http"
+import { HttpIncomingMessage, HttpRouter } from "effect/http"
 import { ApiRoutes } from "./api/ApiRoutes.ts"
+import * as LoginLockoutSql from "./api/LoginLockoutSql.ts"
 import * as RateLimiterSql from "./api/RateLimiterSql.ts"
 import type { AppConfigShape } from "./config/AppConfig.ts"
-import { apiRateLimit } from "./http/apiRateLimit.ts"
 import { ConsoleRoutes } from "./http/ConsoleRoutes.ts"
 import { TrustProxy } from "./http/clientAddress.ts"
 import { HealthRoutes } from "./http/HealthRoutes.ts"
-import { originCheck } from "./http/originCheck.ts"
-import { requestLog } from "./http/requestLog.ts"
+import { httpEdge } from "./http/httpEdge.ts"
 import { WebhookRoutes } from "./ingress/WebhookRoutes.ts"
 import {
   adaptersLayer,
@@ -31,6 +30,7 @@ import {
 } from "./layers.ts"
 import { MetricsRoutes } from "./observability/MetricsRoutes.ts"
 import * as PipelineThread from "./processing/PipelineThread.ts"
+import { startupNoticeLayer } from "./startupNotice.ts"
 
 /** The first admin, from ADMIN_EMAIL and ADMIN_PASSWORD, if both are set and the account is missing. */
 const firstAdminLayer = (config: AppConfigShape) =>
@@ -78,30 +78,20 @@ export const httpLayer = (config: AppConfigShape, options: HttpOptions = {}) =>
       HealthRoutes,
       WebhookRoutes,
       MetricsRoutes,
-      ApiRoutes,
+      // Login lockout counts shared by every process.
+      ApiRoutes.pipe(Layer.provide(LoginLockoutSql.layer)),
       ConsoleRoutes,
-      requestLog,
-      originCheck(config),
-      // API rate limits (issue 12)
-      apiRateLimit({
-        perSession: config.apiRateLimitPerMinute,
-        statsPerAdmin: config.apiStatsRateLimitPerMinute
-      }).pipe(Layer.provide(RateLimiterSql.layer)),
-      // Browsers on these origins may call the API with the session cookie; without any, no CORS headers at all.
-      config.corsOrigins.length > 0
-        ? HttpRouter.middleware(
-            HttpMiddleware.cors({
-              // A predicate, so a single configured origin is still matched per request, not echoed to all.
-              allowedOrigins: (origin) => config.corsOrigins.includes(origin),
-              credentials: true,
-              maxAge: 600
-            }),
-            { global: true }
-          )
-        : Layer.empty
+      // Logging, HSTS, canonical path, origin check, CORS and API rate limits, in that order.
+      httpEdge(config).pipe(Layer.provide(RateLimiterSql.layer))
     ),
-    { disableLogger: true }
+    {
+      disableLogger: true,
+      // One spelling per route: httpEdge rewrites slashes, dots and escapes; case is not folded here.
+      routerConfig: { caseSensitive: true, ignoreTrailingSlash: false, ignoreDuplicateSlashes: false }
+    }
   ).pipe(
+    // Needs the bound address, so it is built with the server, after it listens.
+    Layer.merge(startupNoticeLayer(config)),
     Layer.provide(Layer.succeed(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(BODY_LIMIT_BYTES))),
     // Read by whatever counts or records clients by address (rate limits, lockout, audit), at construction.
     Layer.provide(TrustProxy.layer(config.trustProxy)),

@@ -16,6 +16,7 @@ import {
   ProviderProbeHttp,
   RepositoriesPg,
   SecretBoxAes,
+  SetupTokensPg,
   StatsRepositoryPg,
   TelegramGatewayHttp,
   TranscriberOpenAI,
@@ -31,6 +32,7 @@ import {
   ConversationService,
   EffectRunner,
   FailureService,
+  FirstRunSetup,
   instrumentLanguageModel,
   PipelineLayer,
   ProviderService,
@@ -69,6 +71,7 @@ export const adaptersLayer = (config: AppConfigShape) =>
     StatsRepositoryPg.layer,
     AdminRepositoryPg.layer,
     AdminRepositoryPg.sessionsLayer,
+    SetupTokensPg.layer,
     PasswordHasherArgon2.layer,
     TelegramGatewayHttp.layer({ apiRoot: config.telegramApiRoot }),
     instrumentLanguageModel(
@@ -120,6 +123,7 @@ export const applicationLayer = Layer.mergeAll(
   ConversationService.layer,
   StatsService.layer,
   AuthService.layer,
+  FirstRunSetup.layer,
   // access and limits (issue 12)
   BotUsers.layer,
   // providers (issue 12)

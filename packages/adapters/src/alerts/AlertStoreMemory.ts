@@ -76,13 +76,20 @@ export const layerNoDeps: Layer.Layer<AlertStore, never, MemoryStore | InboxMemo
         )
       )
 
-      const failuresSince = (since: Date) =>
+      const failuresSince = (since: Date, except: ReadonlyArray<string>) =>
         Effect.map(
           messages,
           (all) =>
-            all.filter((message) => message.status === "failed" && message.createdAt >= since).length +
+            all.filter(
+              (message) =>
+                message.status === "failed" && message.createdAt >= since && !except.includes(message.botId)
+            ).length +
             inbox.updates.filter(
-              (update) => update.status === "failed" && update.failedAt !== null && update.failedAt >= since
+              (update) =>
+                update.status === "failed" &&
+                update.failedAt !== null &&
+                update.failedAt >= since &&
+                !except.includes(update.botId)
             ).length
         )
 

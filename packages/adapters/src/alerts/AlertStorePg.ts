@@ -89,10 +89,17 @@ export const layer: Layer.Layer<AlertStore, never, SqlClient.SqlClient> = Layer.
       Effect.orDie
     )
 
-    const failuresSince = Effect.fn("AlertStore.failuresSince")(function* (since: Date) {
+    const failuresSince = Effect.fn("AlertStore.failuresSince")(function* (
+      since: Date,
+      except: ReadonlyArray<string>
+    ) {
+      // Bot ids as text: `except` comes from other alerts' keys.
+      const others = sql`NOT (bot_id::text = ANY(${`{${except.join(",")}}`}::text[]))`
       const [row] = yield* sql<{ count: number }>`
-        SELECT (SELECT count(*) FROM messages WHERE status = 'failed' AND created_at >= ${since})::int
-             + (SELECT count(*) FROM telegram_updates WHERE status = 'failed' AND processed_at >= ${since})::int
+        SELECT (SELECT count(*) FROM messages
+                WHERE status = 'failed' AND created_at >= ${since} AND ${others})::int
+             + (SELECT count(*) FROM telegram_updates
+                WHERE status = 'failed' AND processed_at >= ${since} AND ${others})::int
                AS count`.pipe(Effect.orDie)
       return row?.count ?? 0
     })

@@ -55,7 +55,12 @@ export const layer: Layer.Layer<AdminRepository, never, SqlClient.SqlClient> = L
           Effect.asVoid,
           Effect.orDie,
           Effect.withSpan("AdminRepository.setPasswordHash")
-        )
+        ),
+      anyExists: sql<{ exists: boolean }>`SELECT EXISTS (SELECT 1 FROM admins) AS exists`.pipe(
+        Effect.map((rows) => rows[0]?.exists === true),
+        Effect.orDie,
+        Effect.withSpan("AdminRepository.anyExists")
+      )
     })
   })
 )

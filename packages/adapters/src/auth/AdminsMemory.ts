@@ -26,7 +26,8 @@ export const layerMemory: Layer.Layer<AdminRepository | SessionRepository> = Lay
         Effect.sync(() => {
           const admin = admins.get(id)
           if (admin !== undefined) admins.set(id, { ...admin, passwordHash })
-        })
+        }),
+      anyExists: Effect.sync(() => admins.size > 0)
     })
   }),
   Layer.sync(SessionRepository, () => {

@@ -3,12 +3,12 @@
  * outbox effects from the repository and inbox twins' tables, newest first,
  * with the same cursor; and the requeue of an update or an effect.
  */
+
 import { type Failure, type FailureFilter, FailureLog, type PageRequest } from "@botfleet/application"
+import { FailureCursor, pageSize } from "@botfleet/domain"
 import { Clock, Effect, Layer, Option, Ref } from "effect"
 import { InboxMemoryStore, storeLayer as inboxStoreLayer } from "../inbox/UpdateInboxMemory.ts"
 import { MemoryStore, layer as memoryStoreLayer, type Tables } from "../memory/MemoryStore.ts"
-import { pageSize } from "../postgres/repositories/Cursor.ts"
-import { decodeCursor, encodeCursor } from "./FailureLogPg.ts"
 
 const payloadOf = (payload: unknown): { readonly _tag?: string; readonly botId?: string | null } =>
   typeof payload === "object" && payload !== null ? payload : {}
@@ -72,11 +72,7 @@ export const layerNoDeps: Layer.Layer<FailureLog, never, MemoryStore | InboxMemo
     const list = (filter: FailureFilter, page: PageRequest) =>
       Effect.gen(function* () {
         const size = pageSize(page.limit)
-        const after =
-          page.cursor === undefined || page.cursor === "" ? Option.none() : decodeCursor(page.cursor)
-        if (page.cursor !== undefined && page.cursor !== "" && Option.isNone(after)) {
-          return yield* Effect.die(new Error("invalid pagination cursor"))
-        }
+        const after = yield* FailureCursor.decodeOrDie(page.cursor)
         const matching = everyFailure(yield* Ref.get(store))
           .filter(
             (failure) =>
@@ -84,14 +80,20 @@ export const layerNoDeps: Layer.Layer<FailureLog, never, MemoryStore | InboxMemo
               (filter.kind === undefined || failure.kind === filter.kind) &&
               Option.match(after, {
                 onNone: () => true,
-                onSome: ([at, ref]) =>
+                onSome: ({ at, ref }) =>
                   failure.at.getTime() < at || (failure.at.getTime() === at && failure.ref < ref)
               })
           )
           .sort(newestFirst)
         const items = matching.slice(0, size)
         const last = items.at(-1)
-        return { items, nextCursor: matching.length > size && last !== undefined ? encodeCursor(last) : null }
+        return {
+          items,
+          nextCursor:
+            matching.length > size && last !== undefined
+              ? FailureCursor.encode({ at: last.at.getTime(), ref: last.ref })
+              : null
+        }
       })
 
     const requeueUpdate = (id: number) =>

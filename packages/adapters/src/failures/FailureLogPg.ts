@@ -2,10 +2,11 @@
  * Failed messages, inbox updates and outbox effects as one list (a UNION over
  * the three tables' failed rows), and the requeue of an update or an effect.
  */
+
 import { type Failure, type FailureFilter, FailureLog, type PageRequest } from "@botfleet/application"
-import { Effect, Layer, Option, Schema } from "effect"
+import { FailureCursor, pageSize } from "@botfleet/domain"
+import { Effect, Layer, Option } from "effect"
 import { SqlClient } from "effect/sql"
-import { CursorTime, pageSize, toPage } from "../postgres/repositories/Cursor.ts"
 
 interface FailureRow {
   readonly kind: Failure["kind"]
@@ -18,17 +19,6 @@ interface FailureRow {
   readonly summary: string
 }
 
-// Its own cursor: the position is a time (whole ms, truncated in SQL) and a reference, not a uuid.
-// The time is checked like every other cursor's (a whole ms in Date's range), so no cursor reaches SQL unusable.
-const CursorJson = Schema.fromJsonString(Schema.Tuple([CursorTime, Schema.String]))
-const decodeJson = Schema.decodeUnknownOption(CursorJson)
-export const decodeCursor = (cursor: string) => decodeJson(Buffer.from(cursor, "base64url").toString("utf8"))
-export const encodeCursor = (failure: Failure) =>
-  Buffer.from(JSON.stringify([failure.at.getTime(), failure.ref])).toString("base64url")
-
-/** Whether the API should accept this cursor (400 otherwise). */
-export const isValidCursor = (cursor: string): boolean => cursor === "" || Option.isSome(decodeCursor(cursor))
-
 export const layer: Layer.Layer<FailureLog, never, SqlClient.SqlClient> = Layer.effect(
   FailureLog,
   Effect.gen(function* () {
@@ -36,17 +26,14 @@ export const layer: Layer.Layer<FailureLog, never, SqlClient.SqlClient> = Layer.
 
     const list = Effect.fn("FailureLog.list")(function* (filter: FailureFilter, page: PageRequest) {
       const size = pageSize(page.limit)
-      const after =
-        page.cursor === undefined || page.cursor === "" ? Option.none() : decodeCursor(page.cursor)
-      if (page.cursor !== undefined && page.cursor !== "" && Option.isNone(after)) {
-        return yield* Effect.die(new Error("invalid pagination cursor"))
-      }
+      // The position is a time (whole ms, truncated in SQL) and a failure reference.
+      const after = yield* FailureCursor.decodeOrDie(page.cursor)
       const conditions = [
         ...(filter.botId === undefined ? [] : [sql`f.bot_id = ${filter.botId}`]),
         ...(filter.kind === undefined ? [] : [sql`f.kind = ${filter.kind}`]),
         ...Option.match(after, {
           onNone: () => [],
-          onSome: ([at, ref]) => [sql`(f.at, f.ref) < (${new Date(at)}, ${ref})`]
+          onSome: ({ at, ref }) => [sql`(f.at, f.ref) < (${new Date(at)}, ${ref})`]
         })
       ]
       const rows = yield* sql<FailureRow>`
@@ -78,11 +65,14 @@ export const layer: Layer.Layer<FailureLog, never, SqlClient.SqlClient> = Layer.
         at: row.at,
         summary: row.summary
       }))
-      const paged = toPage(failures, size, () => ({ at: 0, id: "" }))
-      const last = paged.items.at(-1)
+      const items = failures.slice(0, size)
+      const last = items.at(-1)
       return {
-        items: paged.items,
-        nextCursor: paged.nextCursor === null || last === undefined ? null : encodeCursor(last)
+        items,
+        nextCursor:
+          failures.length > size && last !== undefined
+            ? FailureCursor.encode({ at: last.at.getTime(), ref: last.ref })
+            : null
       }
     })
 

@@ -4,11 +4,12 @@
  * tables are a service of their own, so the maintenance and failure twins
  * read and change the same updates and leases.
  */
+
 import type { InboundUpdate, LeasedChat, PageRequest, PendingUpdate } from "@botfleet/application"
 import { UpdateInbox } from "@botfleet/application"
 import type { BotId } from "@botfleet/domain"
+import { pageSize, SerialCursor } from "@botfleet/domain"
 import { Clock, Context, Effect, Layer, Option } from "effect"
-import { decodeSerialCursor, encodeSerialCursor, pageSize } from "../postgres/repositories/Cursor.ts"
 
 export interface StoredUpdate extends Omit<PendingUpdate, "attempts"> {
   attempts: number
@@ -158,7 +159,7 @@ export const layerNoDeps: Layer.Layer<UpdateInbox, never, InboxMemoryStore> = La
       listFailed: (filter: { readonly botId?: BotId | undefined }, page: PageRequest) =>
         Effect.sync(() => {
           const size = pageSize(page.limit)
-          const after = decodeSerialCursor(page.cursor)
+          const after = SerialCursor.decode(page.cursor)
           const failed = updates
             .filter(
               (update) =>
@@ -177,7 +178,7 @@ export const layerNoDeps: Layer.Layer<UpdateInbox, never, InboxMemoryStore> = La
             failedAt: update.failedAt
           }))
           const last = items[items.length - 1]
-          return { items, nextCursor: failed.length > size && last ? encodeSerialCursor(last.id) : null }
+          return { items, nextCursor: failed.length > size && last ? SerialCursor.encode(last.id) : null }
         }),
       stats: Effect.map(Clock.currentTimeMillis, (now) => {
         const pending = updates.filter((update) => update.status === "pending")

@@ -3,13 +3,13 @@
  * a chat until its lease runs out, so a process that dies loses its chats to
  * the others within one lease period and nothing is processed twice at once.
  */
+
 import type { FailedUpdate, InboundUpdate, PageRequest, PendingUpdate } from "@botfleet/application"
 import { spanFn, UpdateInbox } from "@botfleet/application"
-import { BotId } from "@botfleet/domain"
+import { BotId, pageSize, SerialCursor } from "@botfleet/domain"
 import { Effect, Layer, Option, Request } from "effect"
 import { SqlClient } from "effect/sql"
 import { batchedStatements } from "../postgres/batching.ts"
-import { decodeSerialCursor, encodeSerialCursor, pageSize } from "../postgres/repositories/Cursor.ts"
 
 interface UpdateRow {
   readonly id: string | number | bigint
@@ -229,7 +229,7 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
       page: PageRequest
     ) {
       const size = pageSize(page.limit)
-      const after = decodeSerialCursor(page.cursor)
+      const after = SerialCursor.decode(page.cursor)
       const rows = yield* sql<{
         id: string
         bot_id: string
@@ -258,7 +258,7 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
         })
       )
       const last = items[items.length - 1]
-      return { items, nextCursor: rows.length > size && last ? encodeSerialCursor(last.id) : null }
+      return { items, nextCursor: rows.length > size && last ? SerialCursor.encode(last.id) : null }
     }, Effect.orDie)
 
     return UpdateInbox.of({

@@ -1,16 +1,20 @@
 /** The in-memory twin of ChatRepositoryPg: the same upsert, uniqueness, order and cursors. */
+
 import { ChatRepository, type NewChat, type PageRequest } from "@botfleet/application"
 import {
   type BotId,
   Chat,
   ChatId,
   ChatNotFound,
+  type CursorKey,
+  KeysetCursor,
+  pageSize,
   TelegramChatId,
   TelegramUserId,
-  TgUser
+  TgUser,
+  toPage
 } from "@botfleet/domain"
 import { Clock, Effect, Layer, Option, Ref } from "effect"
-import { type CursorKey, decodeCursor, pageSize, toPage } from "../postgres/repositories/Cursor.ts"
 import { compareIds, MemoryStore, layer as memoryStoreLayer, type Tables, withEntry } from "./MemoryStore.ts"
 
 const keyOf = (chat: Chat): CursorKey => ({ at: chat.lastMessageAt?.getTime() ?? null, id: chat.id })
@@ -114,7 +118,7 @@ export const layerNoDeps: Layer.Layer<ChatRepository, never, MemoryStore> = Laye
       page: PageRequest
     ) {
       const size = pageSize(page.limit)
-      const after = yield* decodeCursor(page.cursor)
+      const after = yield* KeysetCursor.decodeOrDie(page.cursor)
       const chats = [...(yield* Ref.get(store)).chats.values()]
         .filter(
           (chat) =>

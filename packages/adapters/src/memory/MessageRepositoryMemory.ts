@@ -1,8 +1,18 @@
 /** The in-memory twin of MessageRepositoryPg: the same idempotent inserts, history and pages. */
+
 import { MessageRepository, type PageRequest } from "@botfleet/application"
-import { type BotId, type ChatId, Message, type MessageId, MessageNotFound } from "@botfleet/domain"
+import {
+  type BotId,
+  type ChatId,
+  type CursorKey,
+  KeysetCursor,
+  Message,
+  type MessageId,
+  MessageNotFound,
+  pageSize,
+  toPage
+} from "@botfleet/domain"
 import { Effect, Layer, Option, Ref } from "effect"
-import { type CursorKey, decodeCursor, pageSize, toPage } from "../postgres/repositories/Cursor.ts"
 import { compareIds, MemoryStore, layer as memoryStoreLayer, type Tables, withEntry } from "./MemoryStore.ts"
 
 const keyOf = (message: Message): CursorKey => ({ at: message.createdAt.getTime(), id: message.id })
@@ -121,7 +131,7 @@ export const layerNoDeps: Layer.Layer<MessageRepository, never, MemoryStore> = L
     const newestFirst = (keep: (message: Message) => boolean, page: PageRequest) =>
       Effect.gen(function* () {
         const size = pageSize(page.limit)
-        const after = yield* decodeCursor(page.cursor)
+        const after = yield* KeysetCursor.decodeOrDie(page.cursor)
         const found = (yield* messages)
           .filter(
             (message) =>

@@ -2,21 +2,25 @@
  * The in-memory twin of UsageLedgerPg: the same windows, the same rules (the
  * domain's `checkLimits`), decided atomically inside one Ref.modify.
  */
+
 import { type BotUserUsage, type UsageKey, UsageLedger, type UsageTotals } from "@botfleet/application"
 import {
+  BOT_USAGE_ROW,
   type BotId,
   type BotLimits,
   checkLimits,
   type LimitCheck,
   type MessageId,
-  NO_LIMITS
+  NO_LIMITS,
+  pageSize,
+  snapshotOf,
+  UserCursor,
+  windowsOf
 } from "@botfleet/domain"
-import { Effect, Layer, Ref } from "effect"
-import { pageSize } from "../postgres/repositories/Cursor.ts"
-import { snapshotOf, windowsOf } from "../postgres/repositories/UsageLedgerPg.ts"
+import { Effect, Layer, Option, Ref } from "effect"
 import { MemoryStore, layer as memoryStoreLayer } from "./MemoryStore.ts"
 
-const BOT_ROW = 0
+const BOT_ROW = BOT_USAGE_ROW
 
 interface Counter {
   readonly botId: string
@@ -60,14 +64,6 @@ const counterOf = (state: State, botId: string, userId: number, period: Counter[
 const withCounter = (counters: ReadonlyMap<string, Counter>, counter: Counter) =>
   new Map(counters).set(keyOf(counter.botId, counter.userId, counter.period, counter.start), counter)
 
-const asRow = (counter: Counter) => ({
-  tg_user_id: counter.userId,
-  period: counter.period,
-  messages: counter.messages,
-  tokens: counter.tokens,
-  cost_usd: counter.costUsd
-})
-
 const rowsAt = (state: State, botId: string, userId: number | null, at: Date) => {
   const w = windowsOf(at)
   const user =
@@ -99,7 +95,7 @@ export const layerNoDeps: Layer.Layer<UsageLedger, never, MemoryStore> = Layer.e
       Ref.modify(state, (current): [LimitCheck, State] => {
         if (current.reservations.has(key.messageId)) return [{ _tag: "WithinLimits" }, current]
         const rows = rowsAt(current, key.botId, key.userId, at)
-        const check = checkLimits(limits, snapshotOf(rows.map(asRow), key.userId), at, key.userId !== null)
+        const check = checkLimits(limits, snapshotOf(rows, key.userId), at, key.userId !== null)
         if (check._tag === "OverLimit") return [check, current]
         let counters = current.counters
         for (const row of rows) counters = withCounter(counters, { ...row, messages: row.messages + 1 })
@@ -165,9 +161,7 @@ export const layerNoDeps: Layer.Layer<UsageLedger, never, MemoryStore> = Layer.e
       })
 
     const usage = (botId: BotId, userId: number | null, at: Date) =>
-      Effect.map(Ref.get(state), (current) =>
-        snapshotOf(rowsAt(current, botId, userId, at).map(asRow), userId)
-      )
+      Effect.map(Ref.get(state), (current) => snapshotOf(rowsAt(current, botId, userId, at), userId))
 
     const listUsers = (
       botId: BotId,
@@ -182,7 +176,7 @@ export const layerNoDeps: Layer.Layer<UsageLedger, never, MemoryStore> = Layer.e
           if (chat.botId === botId && chat.tgUserId !== null) ids.add(chat.tgUserId)
         for (const counter of current.counters.values())
           if (counter.botId === botId && counter.userId !== BOT_ROW) ids.add(counter.userId)
-        const after = page.cursor ? Number(page.cursor) : -1
+        const after = Option.getOrElse(yield* UserCursor.decodeOrDie(page.cursor), () => -1)
         const size = pageSize(page.limit)
         const sorted = [...ids].filter((id) => id > after).sort((a, b) => a - b)
         const w = windowsOf(at)
@@ -198,7 +192,7 @@ export const layerNoDeps: Layer.Layer<UsageLedger, never, MemoryStore> = Layer.e
         })
         return {
           items,
-          nextCursor: sorted.length > size ? String(items[items.length - 1]!.telegramId) : null
+          nextCursor: sorted.length > size ? UserCursor.encode(items[items.length - 1]!.telegramId) : null
         }
       })
 

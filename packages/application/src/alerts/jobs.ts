@@ -60,15 +60,12 @@ export const alertsJob = (options: AlertJobOptions) =>
       const at = new Date(yield* Clock.currentTimeMillis)
       const since = new Date(at.getTime() - WINDOW_MS)
       const open = yield* store.openAlerts
-      yield* perBot(
-        "bot_stopped",
-        yield* store.stoppedBots,
-        open,
-        (bot) => `Bot ${bot.name} stopped: ${bot.error}`
-      )
+      const stopped = yield* store.stoppedBots
+      const llmFailing = yield* store.llmFailingBots(since)
+      yield* perBot("bot_stopped", stopped, open, (bot) => `Bot ${bot.name} stopped: ${bot.error}`)
       yield* perBot(
         "llm_failing",
-        yield* store.llmFailingBots(since),
+        llmFailing,
         open,
         (bot) => `Bot ${bot.name}: the LLM provider is failing: ${bot.error}`
       )
@@ -89,7 +86,12 @@ export const alertsJob = (options: AlertJobOptions) =>
         queue.oldestPendingAgeSeconds > options.queueMaxAgeSeconds,
         `Backlog: ${queue.pending} updates waiting, the oldest for ${Math.round(queue.oldestPendingAgeSeconds)} s`
       )
-      const failures = yield* store.failuresSince(since)
+      // One incident, one alert: the failures of a bot already alerted as stopped or LLM-failing
+      // are that alert's, so they do not also count towards the fleet-wide spike.
+      const failures = yield* store.failuresSince(
+        since,
+        [...stopped, ...llmFailing].map((bot) => bot.id)
+      )
       yield* fleetWide(
         "failures_spike",
         failures >= FAILURE_SPIKE,

@@ -64,8 +64,8 @@ export class AlertStore extends Context.Service<
     readonly stoppedBots: Effect.Effect<
       ReadonlyArray<{ readonly id: string; readonly name: string; readonly error: string }>
     >
-    /** Failed replies and updates since `since`. */
-    readonly failuresSince: (since: Date) => Effect.Effect<number>
+    /** Failed replies and updates since `since`, but none of the bots in `except`. */
+    readonly failuresSince: (since: Date, except: ReadonlyArray<string>) => Effect.Effect<number>
     /** Bots whose replies failed since `since` because the LLM refused (auth, quota) or was down. */
     readonly llmFailingBots: (
       since: Date

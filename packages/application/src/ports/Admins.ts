@@ -22,6 +22,8 @@ export class AdminRepository extends Context.Service<
     readonly findByEmail: (email: string) => Effect.Effect<Option.Option<Admin>>
     readonly findById: (id: string) => Effect.Effect<Option.Option<Admin>>
     readonly setPasswordHash: (id: string, passwordHash: string) => Effect.Effect<void>
+    /** Whether any admin exists at all (the first run has none). */
+    readonly anyExists: Effect.Effect<boolean>
   }
 >()("@botfleet/application/AdminRepository") {}
 

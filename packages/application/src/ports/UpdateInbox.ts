@@ -83,7 +83,7 @@ export class UpdateInbox extends Context.Service<
     readonly stats: Effect.Effect<InboxStats>
     /** Puts a given-up update back in line (retry by hand); false if there is no such update. */
     readonly requeue: (botId: BotId, updateId: number) => Effect.Effect<boolean>
-    /** Failed updates, newest first; the cursor is `Cursor.encodeSerialCursor` of the last id. */
+    /** Failed updates, newest first; the cursor is `SerialCursor` of the last id. */
     readonly listFailed: (
       filter: { readonly botId?: BotId | undefined },
       page: PageRequest

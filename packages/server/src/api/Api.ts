@@ -35,6 +35,7 @@ import {
   BotView,
   ChatsQuery,
   ChatView,
+  CompleteSetup,
   CreateBot,
   CreateProvider,
   FailedUpdateView,
@@ -45,6 +46,7 @@ import {
   page,
   Register,
   SendMessage,
+  SetupStatusView,
   StatsQuery,
   StatsView,
   UpdateBot,
@@ -64,7 +66,7 @@ export class AuthApi extends HttpApiGroup.make("auth")
     HttpApiEndpoint.post("register", "/register", {
       payload: Register,
       success: AdminView.pipe(HttpApiSchema.status(201)),
-      error: [Forbidden, Conflict]
+      error: [Forbidden, Conflict, TooManyRequests]
     })
   )
   .add(
@@ -75,6 +77,25 @@ export class AuthApi extends HttpApiGroup.make("auth")
   )
   .prefix("/api/auth")
   .annotateMerge(OpenApi.annotations({ title: "Auth", description: "Sessions: log in to get the cookie" })) {}
+
+/** The first run: no session (there is no admin yet); the link's token is the credential. */
+export class SetupApi extends HttpApiGroup.make("setup")
+  .add(
+    HttpApiEndpoint.get("status", "/", { success: SetupStatusView }),
+    HttpApiEndpoint.post("complete", "/", {
+      payload: CompleteSetup,
+      success: AdminView.pipe(HttpApiSchema.status(201)),
+      error: Forbidden
+    })
+  )
+  .prefix("/api/setup")
+  .annotateMerge(
+    OpenApi.annotations({
+      title: "First run",
+      description:
+        "While no admin exists, the start-up log prints a one-time link (/admin/setup#<token>) that creates the owner"
+    })
+  ) {}
 
 export class BotsApi extends HttpApiGroup.make("bots")
   .add(
@@ -271,6 +292,7 @@ export class WebAppApi extends HttpApiGroup.make("webapp")
 
 export class Api extends HttpApi.make("botfleet")
   .add(AuthApi)
+  .add(SetupApi)
   .add(BotsApi)
   .add(ChatsApi)
   .add(FailuresApi)

@@ -139,10 +139,7 @@ export const BotUserView = Schema.Struct({
 export type BotUserView = typeof BotUserView.Type
 
 /** `limit` as elsewhere; `cursor` is the last Telegram id of the previous page. */
-export const BotUsersQuery = {
-  limit: PageQuery.limit,
-  cursor: Schema.optional(Schema.String.check(Schema.isPattern(/^\d{1,20}$/)))
-}
+export const BotUsersQuery = PageQuery
 
 // ---------------------------------------------------------------- providers (issue 12)
 
@@ -425,6 +422,18 @@ export const Register = Schema.Struct({
   // Counted in characters (code points), as JSON Schema's minLength is, so /openapi.json says 12 too.
   password: InputString.check(Schema.isMinCodePoints(12), Schema.isMaxLength(1024)),
   registrationToken: InputString.check(Schema.isMaxLength(1024))
+})
+
+/** The first owner, from the one-time link in the start-up log. */
+export const CompleteSetup = Schema.Struct({
+  token: InputString.check(Schema.isMinLength(1), Schema.isMaxLength(256)),
+  email: Email,
+  password: Register.fields.password
+})
+
+export const SetupStatusView = Schema.Struct({
+  /** True while no admin exists: the console then points to the setup link in the server log. */
+  needed: Schema.Boolean
 })
 
 export const AdminView = Schema.Struct({ id: Schema.String, email: Schema.String, createdAt: IsoDate })

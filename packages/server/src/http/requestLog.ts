@@ -34,53 +34,50 @@ const isJson = (response: HttpServerResponse.HttpServerResponse) => {
   return typeof type === "string" && type.includes("json")
 }
 
-export const requestLog = HttpRouter.middleware(
-  (app) =>
-    Effect.gen(function* () {
-      const request = yield* HttpServerRequest.HttpServerRequest
-      const incoming = request.headers["x-request-id"]
-      const requestId = incoming !== undefined && validRequestId.test(incoming) ? incoming : randomUUID()
-      let replacement: ErrorBody | undefined
-      yield* HttpEffect.appendPreResponseHandler((_request, response) => {
-        // Also errors answered without a JSON body by the HTTP stack itself (e.g. 415).
-        const body = replacement ?? (isJson(response) ? undefined : errorBodyForStatus(response.status))
-        const final = body ? errorResponse(body.status, body.code, body.message) : response
-        return Effect.succeed(HttpServerResponse.setHeader(final, "x-request-id", requestId))
+export const logRequests = <E, R>(app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
+  Effect.gen(function* () {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const incoming = request.headers["x-request-id"]
+    const requestId = incoming !== undefined && validRequestId.test(incoming) ? incoming : randomUUID()
+    let replacement: ErrorBody | undefined
+    yield* HttpEffect.appendPreResponseHandler((_request, response) => {
+      // Also errors answered without a JSON body by the HTTP stack itself (e.g. 415).
+      const body = replacement ?? (isJson(response) ? undefined : errorBodyForStatus(response.status))
+      const final = body ? errorResponse(body.status, body.code, body.message) : response
+      return Effect.succeed(HttpServerResponse.setHeader(final, "x-request-id", requestId))
+    })
+    const started = performance.now()
+    // The router puts the matched route in the request's context while the route runs.
+    let matchedRoute: string | undefined
+    const routed = Effect.ensuring(
+      app,
+      Effect.map(Effect.serviceOption(HttpRouter.RouteContext), (found) => {
+        if (found._tag === "Some") matchedRoute = found.value.route.path
       })
-      const started = performance.now()
-      // The router puts the matched route in the request's context while the route runs.
-      let matchedRoute: string | undefined
-      const routed = Effect.ensuring(
-        app,
-        Effect.map(Effect.serviceOption(HttpRouter.RouteContext), (found) => {
-          if (found._tag === "Some") matchedRoute = found.value.route.path
-        })
-      )
-      const exit = yield* Effect.exit(Effect.annotateLogs(routed, "request_id", requestId))
-      const [response, cause] = Exit.isSuccess(exit)
-        ? [exit.value, undefined]
-        : yield* HttpServerError.causeResponse(exit.cause)
-      if (Exit.isFailure(exit)) replacement = errorBodyOf(exit.cause, response.status)
-      const route = matchedRoute ?? UNMATCHED
-      yield* nameServerSpan(`${request.method} ${route}`)
-      const fields = {
-        request_id: requestId,
-        method: request.method,
-        path: request.url.split("?")[0] ?? request.url,
-        status: replacement?.status ?? response.status,
-        duration_ms: Math.round((performance.now() - started) * 100) / 100
-      }
-      yield* Metrics.observe(
-        Metrics.httpRequestDuration,
-        { method: request.method, route, status: String(fields.status) },
-        fields.duration_ms / 1000
-      )
-      const log =
-        response.status >= 500 && cause !== undefined
-          ? Effect.logError("http request", cause)
-          : Effect.logInfo("http request")
-      yield* Effect.annotateLogs(log, fields)
-      return yield* exit
-    }),
-  { global: true }
-)
+    )
+    const exit = yield* Effect.exit(Effect.annotateLogs(routed, "request_id", requestId))
+    const [response, cause] = Exit.isSuccess(exit)
+      ? [exit.value, undefined]
+      : yield* HttpServerError.causeResponse(exit.cause)
+    if (Exit.isFailure(exit)) replacement = errorBodyOf(exit.cause, response.status)
+    const route = matchedRoute ?? UNMATCHED
+    yield* nameServerSpan(`${request.method} ${route}`)
+    const fields = {
+      request_id: requestId,
+      method: request.method,
+      path: request.url.split("?")[0] ?? request.url,
+      status: replacement?.status ?? response.status,
+      duration_ms: Math.round((performance.now() - started) * 100) / 100
+    }
+    yield* Metrics.observe(
+      Metrics.httpRequestDuration,
+      { method: request.method, route, status: String(fields.status) },
+      fields.duration_ms / 1000
+    )
+    const log =
+      response.status >= 500 && cause !== undefined
+        ? Effect.logError("http request", cause)
+        : Effect.logInfo("http request")
+    yield* Effect.annotateLogs(log, fields)
+    return yield* exit
+  })

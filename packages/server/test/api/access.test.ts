@@ -154,7 +154,10 @@ layer(serverLayer(withAdmin(), { recordLlmRequests: true }), { timeout: 60_000, 
           const response = yield* api.patch(`/api/bots/${bot.id}`, body)
           assert.strictEqual(response.status, 400, JSON.stringify(body))
         }
-        assert.strictEqual((yield* api.get(`/api/bots/${bot.id}/users?cursor=abc`)).status, 400)
+        // Cursors are opaque: a user id or anything else not handed out is refused.
+        for (const cursor of ["abc", "0", "1", "200", "930001"]) {
+          expectError(yield* api.get(`/api/bots/${bot.id}/users?cursor=${cursor}`), 400, "invalid_cursor")
+        }
         const stored = expectBody(yield* api.get(`/api/bots/${bot.id}`), 200, BotView)
         assert.strictEqual(stored.access, "open")
         assert.deepStrictEqual(stored.blockedUserIds, [])

@@ -235,3 +235,53 @@ layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })
     })
   )
 })
+
+layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })(
+  "one incident, one alert",
+  (it) => {
+    it.effect(
+      "a revoked token's many failed updates raise bot_stopped alone, not also failures_spike",
+      () =>
+        Effect.gen(function* () {
+          const server = yield* TestServer
+          const api = yield* loggedIn(server.baseUrl)
+          const hook = yield* receiver
+          expectBody(
+            yield* api.request("PUT", "/api/settings/alerts", {
+              json: {
+                webhookUrl: `${hook.url}/hooks`,
+                telegramBotId: null,
+                telegramChatIds: [],
+                cooldownMinutes: 30
+              }
+            }),
+            200,
+            AlertSettingsView
+          )
+          const { bot, token } = yield* server.addBot("Flooded")
+          server.telegram.revokeToken(token)
+          for (let i = 0; i < 14; i++) {
+            assert.strictEqual(
+              (yield* postUpdate(server.baseUrl, bot, textUpdate(8901 + i, `m${i}`))).status,
+              200
+            )
+          }
+          yield* eventually(() => hook.received.some((item) => item.body.kind === "bot_stopped"), 60_000)
+          // Enough failures for a spike on their own: the spike is held back because its cause has an alert.
+          const failed = server.sql<{ n: number }>`
+          SELECT ((SELECT count(*) FROM messages WHERE status = 'failed')
+                + (SELECT count(*) FROM telegram_updates WHERE status = 'failed'))::int AS n`
+          yield* eventuallyEffect(
+            Effect.map(failed, (rows) => rows[0]!.n >= 10),
+            60_000
+          )
+          yield* moreAlertRuns(server, 3)
+          assert.deepStrictEqual(
+            hook.received.map((item) => item.body.kind),
+            ["bot_stopped"]
+          )
+        }).pipe(Effect.scoped),
+      120_000
+    )
+  }
+)

@@ -136,6 +136,16 @@ layer(serverLayer(withAdmin({ publicUrl: Option.some(publicUrl) })), {
         "failure_not_found"
       )
       expectError(yield* api.get("/api/failures?cursor=forged"), 400, "invalid_cursor")
+      // Well-formed base64 JSON of the right shape, but with a reference no failure can have.
+      for (const position of [
+        [1, "not-a-uuid"],
+        [1, "message:not-a-uuid"],
+        [1, "update:0"],
+        [1.5, "effect:7"]
+      ]) {
+        const forged = Buffer.from(JSON.stringify(position)).toString("base64url")
+        expectError(yield* api.get(`/api/failures?cursor=${forged}`), 400, "invalid_cursor")
+      }
       expectError(yield* api.get("/api/failures?kind=other"), 400, "invalid_request")
 
       assert.deepStrictEqual(

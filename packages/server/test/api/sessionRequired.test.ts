@@ -31,7 +31,15 @@ const contractRoutes = (): ReadonlyArray<Route> => {
 }
 
 // Mini App routes (issue 13) authenticate with initData and a bearer token instead (webapp.test.ts).
-const OPEN = new Set(["auth.login", "auth.register", "webapp.session", "webapp.me"])
+// First-run setup works before any admin exists: its token is the credential (firstRun.test.ts).
+const OPEN = new Set([
+  "auth.login",
+  "auth.register",
+  "webapp.session",
+  "webapp.me",
+  "setup.status",
+  "setup.complete"
+])
 
 /** A concrete URL for a route: ids filled in, no trailing slash. */
 const urlOf = (route: Route) => route.path.replace(/:id\b/g, unknownId).replace(/(.)\/$/, "$1")

@@ -2,13 +2,24 @@
  * Mini App sign-in on the real server: initData signed the way Telegram signs
  * it (computed here from the spec, independently of the server's code) gives
  * a bearer token that shows the user's own history; tampered, expired or
- * another bot's initData, and a token used on another bot, are 401.
+ * another bot's initData, and a token used on another bot, are 401. From its
+ * own origin (WEBAPP_ORIGINS) the Mini App gets CORS without credentials on
+ * /api/webapp/* and nothing else.
  */
 import { createHmac } from "node:crypto"
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { WebAppProfileView, WebAppSessionView } from "../../src/api/ops/schemas.ts"
-import { expectBody, expectError, makeClient, withAdmin } from "../support/apiClient.ts"
+import { BotView } from "../../src/api/schemas.ts"
+import {
+  type ApiClient,
+  type ApiResponse,
+  expectBody,
+  expectError,
+  loggedIn,
+  makeClient,
+  withAdmin
+} from "../support/apiClient.ts"
 import {
   eventually,
   postUpdate,
@@ -122,6 +133,92 @@ layer(serverLayer(withAdmin()), { timeout: 60_000, excludeTestServices: true })(
       )
       // The failures above did not spoil the good token.
       expectBody(yield* client.get(`/api/webapp/${bot.id}/me`, { headers: bearer }), 200, WebAppProfileView)
+    })
+  )
+})
+
+const MINI_APP = "https://miniapp.example"
+const DASHBOARD = "https://admin.example"
+
+const corsHeadersOf = (response: ApiResponse) =>
+  [...response.headers.keys()].filter((name) => name.startsWith("access-control-"))
+
+const preflight = (client: ApiClient, path: string, origin: string, method: string, headers: string) =>
+  client.request("OPTIONS", path, {
+    headers: { origin, "access-control-request-method": method, "access-control-request-headers": headers }
+  })
+
+layer(serverLayer(withAdmin({ webappOrigins: [MINI_APP], corsOrigins: [DASHBOARD] })), {
+  timeout: 60_000,
+  excludeTestServices: true
+})("Mini App on its own origin (WEBAPP_ORIGINS)", (it) => {
+  it.effect("the Mini App's calls are allowed from its origin, without credentials", () =>
+    Effect.gen(function* () {
+      const server = yield* TestServer
+      const client = makeClient(server.baseUrl)
+      const { bot, token } = yield* server.addBot("OwnOrigin")
+      const sessionPath = `/api/webapp/${bot.id}/session`
+
+      const asked = yield* preflight(client, sessionPath, MINI_APP, "POST", "content-type")
+      assert.strictEqual(asked.status, 204)
+      assert.strictEqual(asked.headers.get("access-control-allow-origin"), MINI_APP)
+      assert.include(asked.headers.get("access-control-allow-methods") ?? "", "POST")
+      assert.include(asked.headers.get("access-control-allow-headers") ?? "", "content-type")
+      assert.isNull(asked.headers.get("access-control-allow-credentials"))
+
+      const signedIn = yield* client.post(
+        sessionPath,
+        { initData: signedInitData(token, ann) },
+        { headers: { origin: MINI_APP } }
+      )
+      const session = expectBody(signedIn, 200, WebAppSessionView)
+      assert.strictEqual(signedIn.headers.get("access-control-allow-origin"), MINI_APP)
+      assert.isNull(signedIn.headers.get("access-control-allow-credentials"))
+
+      const mePath = `/api/webapp/${bot.id}/me`
+      const askedMe = yield* preflight(client, mePath, MINI_APP, "GET", "authorization")
+      assert.include(askedMe.headers.get("access-control-allow-headers") ?? "", "authorization")
+      const me = yield* client.get(mePath, {
+        headers: { origin: MINI_APP, authorization: `Bearer ${session.token}` }
+      })
+      expectBody(me, 200, WebAppProfileView)
+      assert.strictEqual(me.headers.get("access-control-allow-origin"), MINI_APP)
+      assert.isNull(me.headers.get("access-control-allow-credentials"))
+    })
+  )
+
+  it.effect("the Mini App's origin gets nothing from the admin API: no CORS headers, writes refused", () =>
+    Effect.gen(function* () {
+      const server = yield* TestServer
+      const admin = yield* loggedIn(server.baseUrl)
+      const { bot } = yield* server.addBot("NotForTheMiniApp")
+      assert.deepStrictEqual(
+        corsHeadersOf(yield* admin.get("/api/bots", { headers: { origin: MINI_APP } })),
+        []
+      )
+      const asked = yield* preflight(admin, `/api/bots/${bot.id}`, MINI_APP, "PATCH", "content-type")
+      assert.deepStrictEqual(corsHeadersOf(asked), [])
+      // With the admin's cookie, as a page on the Mini App's origin could make the browser send it.
+      const forged = yield* admin.request("POST", `/api/bots/${bot.id}/disable`, {
+        raw: "",
+        headers: { origin: MINI_APP, "content-type": "text/plain" }
+      })
+      expectError(forged, 403, "forbidden_origin")
+      assert.isTrue(expectBody(yield* admin.get(`/api/bots/${bot.id}`), 200, BotView).active)
+    })
+  )
+
+  it.effect("another origin may not start a Mini App session either", () =>
+    Effect.gen(function* () {
+      const server = yield* TestServer
+      const { bot, token } = yield* server.addBot("StrangerSession")
+      const refused = yield* makeClient(server.baseUrl).post(
+        `/api/webapp/${bot.id}/session`,
+        { initData: signedInitData(token, ann) },
+        { headers: { origin: "https://evil.example" } }
+      )
+      expectError(refused, 403, "forbidden_origin")
+      assert.deepStrictEqual(corsHeadersOf(refused), [])
     })
   )
 })

@@ -1,19 +1,22 @@
 /** Chats in `chats`, and the Telegram users who write to our bots in `tg_users`. */
+
 import { ChatRepository, type NewChat, type PageRequest, spanFn } from "@botfleet/application"
 import {
   type BotId,
   Chat,
   type ChatId,
   ChatNotFound,
+  KeysetCursor,
+  pageSize,
   type TelegramChatId,
   type TelegramUserId,
   TgUser,
+  toPage,
   trusted
 } from "@botfleet/domain"
 import { Array as Arr, Effect, Layer, Option, Request, Schema } from "effect"
 import { SqlClient } from "effect/sql"
 import { batchedStatements } from "../batching.ts"
-import { decodeCursor, pageSize, toPage } from "./Cursor.ts"
 
 type Int8 = bigint | number | string
 
@@ -198,7 +201,7 @@ export const layer: Layer.Layer<ChatRepository, never, SqlClient.SqlClient> = La
       page: PageRequest
     ) {
       const size = pageSize(page.limit)
-      const after = yield* decodeCursor(page.cursor)
+      const after = yield* KeysetCursor.decodeOrDie(page.cursor)
       const conditions = [
         ...(filter.botId === undefined ? [] : [sql`bot_id = ${filter.botId}`]),
         ...(filter.tgUserId === undefined ? [] : [sql`tg_user_id = ${filter.tgUserId}`]),

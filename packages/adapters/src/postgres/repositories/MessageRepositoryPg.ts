@@ -1,21 +1,25 @@
 /** Messages in `messages`: incoming, generated replies and admin messages. */
+
 import { MessageRepository, type PageRequest, spanFn } from "@botfleet/application"
 import {
   type BotId,
   type ChatId,
+  type CursorKey,
+  KeysetCursor,
   Message,
   type MessageId,
   type MessageKind,
   MessageNotFound,
   type MessageRole,
   type MessageStatus,
+  pageSize,
   type TelegramUserId,
+  toPage,
   trusted
 } from "@botfleet/domain"
 import { Array as Arr, Effect, Layer, Option, Request } from "effect"
 import { SqlClient, type Statement } from "effect/sql"
 import { batchedStatements } from "../batching.ts"
-import { type CursorKey, decodeCursor, pageSize, toPage } from "./Cursor.ts"
 
 type Int8 = bigint | number | string
 
@@ -265,7 +269,7 @@ export const layer: Layer.Layer<MessageRepository, never, SqlClient.SqlClient> =
     const newestFirst = (conditions: ReadonlyArray<Statement.Fragment>, page: PageRequest) =>
       Effect.gen(function* () {
         const size = pageSize(page.limit)
-        const after = yield* decodeCursor(page.cursor)
+        const after = yield* KeysetCursor.decodeOrDie(page.cursor)
         const rows = yield* sql<MessageRow>`
           SELECT * FROM messages
           WHERE ${sql.and([

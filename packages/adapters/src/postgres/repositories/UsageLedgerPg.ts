@@ -5,6 +5,7 @@
  * in the same transaction. Rows are always locked user rows first, then the
  * bot's row, so two transactions cannot wait on each other.
  */
+
 import {
   type BotUserUsage,
   spanFn,
@@ -13,17 +14,20 @@ import {
   type UsageTotals
 } from "@botfleet/application"
 import {
+  BOT_USAGE_ROW,
   type BotId,
   type BotLimits,
   checkLimits,
-  EMPTY_USAGE,
   type MessageId,
-  type UsageSnapshot,
-  windowStart
+  pageSize,
+  snapshotOf,
+  type UsageCounter,
+  UserCursor,
+  windowStart,
+  windowsOf
 } from "@botfleet/domain"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Option } from "effect"
 import { SqlClient, SqlError } from "effect/sql"
-import { pageSize } from "./Cursor.ts"
 
 type Num = bigint | number | string
 
@@ -35,33 +39,15 @@ interface CounterRow {
   readonly cost_usd: Num
 }
 
-/** The user id as stored: 0 is the bot's own row, so a sender without a user has none. */
-const BOT_ROW = 0
+const BOT_ROW = BOT_USAGE_ROW
 
-/** The windows of a moment. */
-export const windowsOf = (at: Date) => ({
-  minute: windowStart("minute", at),
-  day: windowStart("day", at),
-  month: windowStart("month", at)
+const counterOf = (row: CounterRow): UsageCounter => ({
+  userId: Number(row.tg_user_id),
+  period: row.period as UsageCounter["period"],
+  messages: Number(row.messages),
+  tokens: Number(row.tokens),
+  costUsd: Number(row.cost_usd)
 })
-
-/** The use a snapshot shows, from the counter rows of a user and of their bot. */
-export const snapshotOf = (rows: ReadonlyArray<CounterRow>, userId: number | null): UsageSnapshot => {
-  const find = (user: number, period: string) =>
-    rows.find((row) => Number(row.tg_user_id) === user && row.period === period)
-  const minute = userId === null ? undefined : find(userId, "minute")
-  const day = userId === null ? undefined : find(userId, "day")
-  const month = userId === null ? undefined : find(userId, "month")
-  const bot = find(BOT_ROW, "month")
-  return {
-    ...EMPTY_USAGE,
-    userMessagesThisMinute: Number(minute?.messages ?? 0),
-    userMessagesToday: Number(day?.messages ?? 0),
-    userTokensToday: Number(day?.tokens ?? 0),
-    userUsdThisMonth: Number(month?.cost_usd ?? 0),
-    botUsdThisMonth: Number(bot?.cost_usd ?? 0)
-  }
-}
 
 export const layer: Layer.Layer<UsageLedger, never, SqlClient.SqlClient> = Layer.effect(
   UsageLedger,
@@ -109,7 +95,12 @@ export const layer: Layer.Layer<UsageLedger, never, SqlClient.SqlClient> = Layer
             INSERT INTO usage_counters (bot_id, tg_user_id, period, period_start)
             VALUES (${key.botId}, ${BOT_ROW}, 'month', ${w.month}) ON CONFLICT DO NOTHING`
           rows.push(...(yield* botRow(key.botId, at)))
-          const check = checkLimits(limits, snapshotOf(rows, key.userId), at, key.userId !== null)
+          const check = checkLimits(
+            limits,
+            snapshotOf(rows.map(counterOf), key.userId),
+            at,
+            key.userId !== null
+          )
           if (check._tag === "OverLimit") return check
           yield* sql`
             INSERT INTO usage_reservations (message_id, bot_id, tg_user_id, reserved_at)
@@ -232,7 +223,7 @@ export const layer: Layer.Layer<UsageLedger, never, SqlClient.SqlClient> = Layer
         ...(userId === null ? [] : yield* userRows(botId, userId, at, false).pipe(Effect.orDie)),
         ...(yield* botRow(botId, at).pipe(Effect.orDie))
       ]
-      return snapshotOf(rows, userId)
+      return snapshotOf(rows.map(counterOf), userId)
     })
 
     const totals = (row: Record<string, unknown>, prefix: "d" | "m"): UsageTotals => ({
@@ -249,7 +240,7 @@ export const layer: Layer.Layer<UsageLedger, never, SqlClient.SqlClient> = Layer
     ) {
       const w = windowsOf(at)
       const size = pageSize(page.limit)
-      const after = page.cursor ? Number(page.cursor) : -1
+      const after = Option.getOrElse(yield* UserCursor.decodeOrDie(page.cursor), () => -1)
       const rows = yield* sql<Record<string, unknown>>`
         WITH ids AS (
           SELECT tg_user_id AS id FROM chats WHERE bot_id = ${botId} AND tg_user_id IS NOT NULL
@@ -279,7 +270,7 @@ export const layer: Layer.Layer<UsageLedger, never, SqlClient.SqlClient> = Layer
       )
       return {
         items,
-        nextCursor: rows.length > size ? String(items[items.length - 1]!.telegramId) : null
+        nextCursor: rows.length > size ? UserCursor.encode(items[items.length - 1]!.telegramId) : null
       }
     })
 

@@ -1,6 +1,5 @@
 export * as BotRepositoryPg from "./BotRepositoryPg.ts"
 export * as ChatRepositoryPg from "./ChatRepositoryPg.ts"
-export * as Cursor from "./Cursor.ts"
 export * as EffectOutboxPg from "./EffectOutboxPg.ts"
 export * as MessageRepositoryPg from "./MessageRepositoryPg.ts"
 export * as ProviderRepositoryPg from "./ProviderRepositoryPg.ts"

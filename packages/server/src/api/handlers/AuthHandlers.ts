@@ -1,6 +1,8 @@
 /**
- * Log in, register, log out, me. Login is limited per IP and per email and
- * only ever says "invalid credentials"; the session goes in an HttpOnly,
+ * Log in, register, log out, me. Failed logins lock out an (email, client
+ * address) pair and an address with a growing back-off (LoginLockout), never an
+ * email from everywhere; login only ever says "invalid credentials".
+ * Registration is limited per address. The session goes in an HttpOnly,
  * SameSite cookie (Secure when PUBLIC_URL is https).
  */
 import { AuthService } from "@botfleet/application"
@@ -8,15 +10,20 @@ import { Effect, Option, Redacted } from "effect"
 import { HttpEffect, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { AppConfig } from "../../config/AppConfig.ts"
+import { clientAddressOf, TrustProxy } from "../../http/clientAddress.ts"
 import { Api } from "../Api.ts"
 import { Conflict, error, Forbidden, TooManyRequests, Unauthorized } from "../ApiErrors.ts"
 import { CurrentAdmin, SESSION_COOKIE, sessionCookie } from "../Authentication.ts"
+import {
+  LOGIN_LOCKOUT_PER_ADDRESS,
+  LOGIN_LOCKOUT_PER_EMAIL_AND_ADDRESS,
+  LoginLockout
+} from "../LoginLockout.ts"
 import { type Limit, RateLimiter, type RateState } from "../RateLimiter.ts"
 import { createdAt } from "../responseHeaders.ts"
 
-/** Failed logins allowed per window. */
-export const LOGIN_LIMIT_PER_EMAIL: Limit = { max: 5, windowMs: 15 * 60_000 }
-export const LOGIN_LIMIT_PER_IP: Limit = { max: 20, windowMs: 15 * 60_000 }
+/** Registration attempts per client address, right token or not. */
+export const REGISTER_LIMIT_PER_ADDRESS: Limit = { max: 5, windowMs: 15 * 60_000 }
 
 const toAdminView = (admin: { id: string; email: string; createdAt: Date }) => ({
   id: admin.id,
@@ -42,6 +49,8 @@ export const AuthHandlers = HttpApiBuilder.group(
   Effect.fn(function* (handlers) {
     const auth = yield* AuthService
     const limiter = yield* RateLimiter
+    const lockout = yield* LoginLockout
+    const proxies = yield* TrustProxy
     const config = yield* AppConfig
     const secure = Option.exists(config.publicUrl, (url) => url.protocol === "https:")
     // A dashboard on another origin (CORS_ORIGINS) needs the cookie cross-site, which browsers allow only with Secure.
@@ -53,26 +62,36 @@ export const AuthHandlers = HttpApiBuilder.group(
         "login",
         Effect.fn(function* ({ payload }) {
           const request = yield* HttpServerRequest.HttpServerRequest
-          const ip = Option.getOrElse(request.remoteAddress, () => "unknown")
-          const emailKey = `login:email:${payload.email.toLowerCase()}`
-          const ipKey = `login:ip:${ip}`
-          // Counted before the password is checked, so parallel guesses cannot slip past the limit.
-          const byEmail = yield* limiter.hit(emailKey, LOGIN_LIMIT_PER_EMAIL)
-          const byIp = yield* limiter.hit(ipKey, LOGIN_LIMIT_PER_IP)
-          const blocked = !byEmail.allowed ? byEmail : !byIp.allowed ? byIp : undefined
-          if (blocked) {
-            yield* rateHeaders(blocked)
+          const address = clientAddressOf(request, proxies)
+          const pairKey = `login:${payload.email.toLowerCase()}|${address}`
+          const addressKey = `login-address:${address}`
+          // Claimed before the password is checked, so guesses sent at once cannot slip past a lockout.
+          const byAddress = yield* lockout.attempt(addressKey, LOGIN_LOCKOUT_PER_ADDRESS)
+          const byPair = byAddress.allowed
+            ? yield* lockout.attempt(pairKey, LOGIN_LOCKOUT_PER_EMAIL_AND_ADDRESS)
+            : undefined
+          const blocked = !byAddress.allowed ? byAddress : byPair?.allowed === false ? byPair : undefined
+          if (blocked || byPair === undefined) {
+            const shown = blocked ?? byAddress
+            yield* rateHeaders(shown)
+            // The address's attempt was counted, the pair's refused: take it back, only the pair is locked.
+            if (byAddress.allowed) yield* lockout.forgive(addressKey, LOGIN_LOCKOUT_PER_ADDRESS)
             return yield* new TooManyRequests(
-              error("too_many_requests", `too many failed logins; try again in ${blocked.resetSeconds} s`)
+              error("too_many_requests", `too many failed logins; try again in ${shown.resetSeconds} s`)
             )
           }
           const result = yield* auth.login(payload.email, Redacted.make(payload.password)).pipe(Effect.option)
           if (Option.isNone(result)) {
-            yield* rateHeaders(byEmail.remaining <= byIp.remaining ? byEmail : byIp)
+            yield* rateHeaders(byPair.remaining <= byAddress.remaining ? byPair : byAddress)
             return yield* new Unauthorized(error("invalid_credentials", "invalid credentials"))
           }
-          yield* limiter.reset(emailKey)
-          yield* rateHeaders(yield* limiter.check(emailKey, LOGIN_LIMIT_PER_EMAIL))
+          // The right password: the pair starts afresh; the address only gets this one attempt back, so
+          // signing in to an account of one's own never wipes the failures counted against other emails.
+          yield* lockout.clear(pairKey)
+          yield* lockout.forgive(addressKey, LOGIN_LOCKOUT_PER_ADDRESS)
+          const addressAfter = { ...byAddress, remaining: byAddress.remaining + 1 }
+          const pairAfter = { ...byPair, remaining: byPair.limit }
+          yield* rateHeaders(pairAfter.remaining <= addressAfter.remaining ? pairAfter : addressAfter)
           const { admin, session, expiresAt } = result.value
           yield* HttpApiBuilder.securitySetCookie(sessionCookie, session, {
             ...cookieOptions,
@@ -84,6 +103,18 @@ export const AuthHandlers = HttpApiBuilder.group(
       .handle(
         "register",
         Effect.fn(function* ({ payload }) {
+          const request = yield* HttpServerRequest.HttpServerRequest
+          // Counted before the token is checked: the token is an admin credential, not to be guessed online.
+          const allowance = yield* limiter.hit(
+            `register:${clientAddressOf(request, proxies)}`,
+            REGISTER_LIMIT_PER_ADDRESS
+          )
+          yield* rateHeaders(allowance)
+          if (!allowance.allowed) {
+            return yield* new TooManyRequests(
+              error("too_many_requests", `too many registrations; try again in ${allowance.resetSeconds} s`)
+            )
+          }
           const password = Redacted.make(payload.password)
           const admin = yield* auth
             .register(payload.email, password, Redacted.make(payload.registrationToken))

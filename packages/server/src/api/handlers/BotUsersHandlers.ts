@@ -1,12 +1,12 @@
 /** A bot's users with their use, and blocking (issue 12): thin over BotUsers and BotService. */
 import { BotService, BotUsers, ProviderService, Settings } from "@botfleet/application"
-import { BotId } from "@botfleet/domain"
+import { BotId, UserCursor } from "@botfleet/domain"
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { Api } from "../Api.ts"
 import { error, NotFound } from "../ApiErrors.ts"
 import { toBotView } from "../views.ts"
-import { DEFAULT_PAGE_SIZE } from "./pagination.ts"
+import { pageOf } from "./pagination.ts"
 
 const notFound = (e: { message: string }) => Effect.fail(new NotFound(error("bot_not_found", e.message)))
 
@@ -29,9 +29,10 @@ export const BotUsersHandlers = HttpApiBuilder.group(
 
     return handlers
       .handle("list", ({ params, query }) =>
-        users
-          .list(BotId.make(params.id), { limit: query.limit ?? DEFAULT_PAGE_SIZE, cursor: query.cursor })
-          .pipe(Effect.catchTag("BotNotFound", notFound))
+        pageOf(query, UserCursor).pipe(
+          Effect.flatMap((page) => users.list(BotId.make(params.id), page)),
+          Effect.catchTag("BotNotFound", notFound)
+        )
       )
       .handle("block", ({ params }) => setBlocked(params, true))
       .handle("unblock", ({ params }) => setBlocked(params, false))

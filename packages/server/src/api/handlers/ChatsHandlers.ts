@@ -1,15 +1,14 @@
 /** Chats and their messages; an admin answers as the bot (202: delivery is queued). */
-import { Cursor, FailureLogPg } from "@botfleet/adapters"
 import { ConversationService, FailureService } from "@botfleet/application"
-import { BotId, ChatId, MessageId } from "@botfleet/domain"
+import { BotId, ChatId, FailureCursor, MessageId, SerialCursor } from "@botfleet/domain"
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { Api } from "../Api.ts"
-import { BadRequest, Conflict, error, NotFound } from "../ApiErrors.ts"
+import { Conflict, error, NotFound } from "../ApiErrors.ts"
 import type { FailureView } from "../ops/schemas.ts"
 import { toFailureView } from "../ops/views.ts"
 import { toChatView, toFailedUpdateView, toMessageView } from "../views.ts"
-import { DEFAULT_PAGE_SIZE, pageOf } from "./pagination.ts"
+import { pageOf } from "./pagination.ts"
 
 const chatNotFound = (e: { message: string }) => Effect.fail(new NotFound(error("chat_not_found", e.message)))
 
@@ -71,20 +70,15 @@ export const FailuresHandlers = HttpApiBuilder.group(
       .handle(
         "list",
         Effect.fn(function* ({ query }) {
-          if (query.cursor !== undefined && !FailureLogPg.isValidCursor(query.cursor)) {
-            return yield* new BadRequest(error("invalid_cursor", "cursor: not a cursor from a previous page"))
-          }
-          const found = yield* failures.list(
-            { botId: query.botId, kind: query.kind },
-            { limit: query.limit ?? DEFAULT_PAGE_SIZE, cursor: query.cursor }
-          )
+          const page = yield* pageOf(query, FailureCursor)
+          const found = yield* failures.list({ botId: query.botId, kind: query.kind }, page)
           return { items: found.items.map(toFailureView), nextCursor: found.nextCursor }
         })
       )
       .handle(
         "updates",
         Effect.fn(function* ({ query }) {
-          const page = yield* pageOf(query, Cursor.isValidSerialCursor)
+          const page = yield* pageOf(query, SerialCursor)
           const found = yield* conversations.listFailedUpdates(
             { botId: query.botId === undefined ? undefined : BotId.make(query.botId) },
             page

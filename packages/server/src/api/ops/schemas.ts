@@ -1,4 +1,5 @@
 /** Bodies of the operations routes (issue 13): scheduled jobs, failures of every kind. */
+import { FAILURE_REF_PATTERN } from "@botfleet/domain"
 import { Schema } from "effect"
 import { InputString, MessageView, Uuid } from "../schemas.ts"
 
@@ -27,11 +28,9 @@ export const JobsView = Schema.Struct({ items: Schema.Array(JobView) })
 // ---------------------------------------------------------------- failures of every kind
 
 /** `message:<uuid>`, `update:<id>` or `effect:<id>`, as listed by GET /api/failures. */
-export const FailureRef = Schema.String.check(
-  Schema.isPattern(
-    /^(message:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|update:[1-9]\d{0,15}|effect:[1-9]\d{0,15})$/
-  )
-).annotate({ description: "message:<uuid>, update:<id> or effect:<id>" })
+export const FailureRef = Schema.String.check(Schema.isPattern(FAILURE_REF_PATTERN)).annotate({
+  description: "message:<uuid>, update:<id> or effect:<id>"
+})
 
 export const FailureKind = Schema.Literals(["message", "update", "effect"])
 
