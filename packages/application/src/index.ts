@@ -38,6 +38,7 @@ export * from "./scheduler/jobs.ts"
 export * from "./scheduler/ports.ts"
 export * from "./scheduler/Scheduler.ts"
 export * from "./stats/StatsService.ts"
+export * from "./validation/issueMessage.ts"
 // Mini App sign-in (issue 13)
 export * from "./webapp/initData.ts"
 export * from "./webapp/WebAppService.ts"

@@ -99,7 +99,7 @@ const FIELD_OF_CODE = {
  * it, so the person lands where the fix is. Returns a function that clears it.
  */
 export const markInvalidField = (inputs, error) => {
-  const name = FIELD_OF_CODE[error.code] ?? /\["([\w.]+)"/.exec(error.message ?? "")?.[1]
+  const name = FIELD_OF_CODE[error.code] ?? /^body\.([\w.]+)/.exec(error.message ?? "")?.[1]
   const input = name ? inputs.get(name) : undefined
   if (!input) return () => {}
   input.setAttribute("aria-invalid", "true")

@@ -174,9 +174,15 @@ describe("the field an API error is about", () => {
     ])
     markInvalidField(inputs, {
       code: "invalid_request",
-      message: 'body: Expected a value between 0 and 200 at ["historyLimit"]'
+      message: "body.historyLimit: expected an integer from 0 to 200"
     })
     assert.deepStrictEqual(history.state, { invalid: true, focused: true })
+    const perDay = fakeInput()
+    markInvalidField(new Map([["limits.userMessagesPerDay", perDay]]), {
+      code: "invalid_request",
+      message: "body.limits.userMessagesPerDay: expected an integer from 0 to 1000000000 or null"
+    })
+    assert.deepStrictEqual(perDay.state, { invalid: true, focused: true }, "a nested field by its whole path")
     const clear = markInvalidField(inputs, { code: "name_taken", message: 'a bot named "x" already exists' })
     assert.deepStrictEqual(name.state, { invalid: true, focused: true })
     clear()

@@ -508,6 +508,7 @@ interface ScrapeConfig {
   readonly job_name: string
   readonly scrape_interval?: string
   readonly metrics_path?: string
+  readonly authorization?: { readonly type?: string; readonly credentials_file?: string }
   readonly static_configs?: ReadonlyArray<{ readonly targets?: ReadonlyArray<string> }>
 }
 
@@ -581,6 +582,22 @@ describe("deploy/prometheus.yml", () => {
     assert.isDefined(job, "a job scrapes server:8080")
     assert.strictEqual(job?.metrics_path ?? "/metrics", "/metrics")
     assert.strictEqual(job?.scrape_interval ?? config.global?.scrape_interval, "15s")
+  })
+
+  it("sends METRICS_TOKEN from .env as the bearer token, a placeholder when unset", () => {
+    const job = jobWithTarget("server:8080")
+    assert.strictEqual(job?.authorization?.type ?? "Bearer", "Bearer")
+    const file = job?.authorization?.credentials_file
+    assert.isDefined(file, "the botfleet job reads its token from a file")
+    const prometheus = service(base, "prometheus") as Service & {
+      readonly configs?: ReadonlyArray<{ readonly source: string; readonly target: string }>
+    }
+    const mounted = (prometheus.configs ?? []).find((config) => config.target === file)
+    assert.isDefined(mounted, `the prometheus service mounts ${file}`)
+    const configs = (base as ComposeFile & { configs?: Record<string, { content?: string }> }).configs ?? {}
+    // Never empty: compose wants content, and a server without METRICS_TOKEN ignores what is sent.
+    assert.strictEqual(configs[mounted!.source]?.content, substitution("METRICS_TOKEN:-none"))
+    assert.isTrue(isServerVariable("METRICS_TOKEN"))
   })
 
   it("scrapes the collector's own metrics", () => {

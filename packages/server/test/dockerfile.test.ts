@@ -32,9 +32,38 @@ describe("Dockerfile", () => {
       encoding: "utf8"
     })
     const installed = new Set(production.split("\n").map((line) => line.split("node_modules/").at(-1)))
-    for (const devOnly of ["vitest", "typescript", "@biomejs/biome", "@effect/vitest"]) {
+    // telegraf is there for its Bot API types only; with it went node-fetch (and its old whatwg-url).
+    for (const devOnly of [
+      "vitest",
+      "typescript",
+      "@biomejs/biome",
+      "@effect/vitest",
+      "telegraf",
+      "@telegraf/types",
+      "node-fetch"
+    ]) {
       assert.isFalse(installed.has(devOnly), `${devOnly} is not in the image`)
     }
+  })
+
+  it("imports telegraf for types only, so the image can run without it", () => {
+    const sources = execFileSync("git", ["ls-files", "packages/*/src/**"], {
+      cwd: repoRoot,
+      encoding: "utf8"
+    })
+      .split("\n")
+      .filter((file) => /\.(ts|js)$/.test(file))
+    const found: Array<string> = []
+    for (const file of sources) {
+      const text = readFileSync(path.join(repoRoot, file), "utf8")
+      for (const match of text.matchAll(
+        /^.*(?:from|import|require)\s*\(?\s*["']telegraf(?:\/[^"']*)?["'].*$/gm
+      )) {
+        found.push(`${file}: ${match[0].trim()}`)
+      }
+    }
+    assert.isNotEmpty(found, "the Bot API client is typed by telegraf")
+    for (const line of found) assert.match(line, /: import type /, line)
   })
 
   it("runs as a normal user and starts what npm start starts", () => {

@@ -139,10 +139,10 @@ describe("external database", () => {
       const db = (yield* Effect.promise(() =>
         fetch(`${server.baseUrl}/health/db`).then((r) => r.json())
       )) as {
-        database: { kind: string; name: string }
+        database: { kind: string }
       }
-      assert.strictEqual(db.database.kind, "external")
-      assert.strictEqual(db.database.name, database.name)
+      // Which database it is stays out of an open endpoint (healthDb.test.ts).
+      assert.deepStrictEqual(db.database, { kind: "external" })
       assert.isFalse(existsSync(path.join(dataDir, "postgres")), "no embedded cluster was created")
       server.child.kill("SIGTERM")
       assert.strictEqual((yield* Effect.promise(() => server.exited)).code, 0)

@@ -42,8 +42,21 @@ export interface EmbeddedPostgresHandle {
 }
 
 const USER = "postgres"
-// Only reachable on loopback; the password keeps other local users out.
-const PASSWORD = "botfleet-embedded"
+
+/**
+ * The superuser's password, one per data folder: made at random when the
+ * cluster is created and kept in `DATA_DIR/postgres-password` (0600, beside
+ * the secrets key). The server listens on loopback only; the password keeps
+ * other local users out, which a constant in the source could not.
+ */
+export const PASSWORD_FILE = "postgres-password"
+/**
+ * What clusters made before the password file were initialised with. Such a
+ * folder keeps it (a warning says so at each start) until its owner changes it
+ * with ALTER USER and writes the new one to the file: rotating it here would
+ * lose the cluster if the process died between the two steps.
+ */
+const LEGACY_PASSWORD = "botfleet-embedded"
 
 export const freePort: Effect.Effect<number> = Effect.callback<number>((resume) => {
   const server = createServer()
@@ -128,12 +141,46 @@ const describeSpawnError = (error: NodeJS.ErrnoException, command: string) =>
     ? `permission denied running ${command}`
     : `${command} could not run: ${error.message}`
 
+/** This data folder's password (see PASSWORD_FILE), made now when the cluster is about to be created. */
+const clusterPassword = Effect.fnUntraced(function* (dataDir: string, clusterExists: boolean) {
+  const file = path.join(dataDir, PASSWORD_FILE)
+  const problem = (what: string) => (error: unknown) =>
+    fail(`could not ${what} ${file}: ${error instanceof Error ? error.message : String(error)}`)
+  if (!existsSync(file)) {
+    if (clusterExists) {
+      yield* Effect.logWarning(
+        "the embedded PostgreSQL in this data folder still has the built-in password of older versions",
+        {
+          dataDir,
+          fix: `run ALTER USER postgres PASSWORD '<new>' and write <new> to ${file} (mode 0600)`
+        }
+      )
+      return LEGACY_PASSWORD
+    }
+    yield* Effect.try({
+      // `wx`: never replaces a password a cluster may already use.
+      try: () => writeFileSync(file, `${randomBytes(24).toString("hex")}\n`, { mode: 0o600, flag: "wx" }),
+      catch: problem("create")
+    })
+  }
+  const password = (yield* Effect.try({
+    try: () => readFileSync(file, "utf8"),
+    catch: problem("read")
+  })).trim()
+  if (password === "" || /[\r\n]/.test(password)) {
+    return yield* fail(
+      `${file} does not hold a password (one line); restore it, or remove it together with ${path.join(dataDir, "postgres")} to start a new empty database`
+    )
+  }
+  return password
+})
+
 /** Creates the cluster with `initdb`. */
-const initialise = (placement: Placement) =>
+const initialise = (placement: Placement, password: string) =>
   Effect.callback<void, EmbeddedPostgresError>((resume) => {
     const parent = path.dirname(placement.clusterDir)
     const passwordFile = path.join(parent, `.pwfile-${randomBytes(6).toString("hex")}`)
-    writeFileSync(passwordFile, `${PASSWORD}\n`, { mode: 0o600 })
+    writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 })
     if (placement.runAs) chownSync(passwordFile, placement.runAs.uid, placement.runAs.gid)
     const done = (result: Effect.Effect<void, EmbeddedPostgresError>) => {
       rmSync(passwordFile, { force: true })
@@ -261,9 +308,11 @@ export const startEmbeddedPostgres = Effect.fn("EmbeddedPostgres.start")(functio
       reason: placement.relocated
     })
   }
-  if (!existsSync(path.join(placement.clusterDir, "PG_VERSION"))) {
+  const clusterExists = existsSync(path.join(placement.clusterDir, "PG_VERSION"))
+  const password = yield* clusterPassword(options.dataDir, clusterExists)
+  if (!clusterExists) {
     yield* Effect.logInfo("initialising embedded PostgreSQL", { dataDir: placement.clusterDir })
-    yield* initialise(placement)
+    yield* initialise(placement, password)
   }
   yield* stopOrphan(placement.clusterDir)
   // Whatever way this process exits, the database goes with it.
@@ -290,7 +339,7 @@ export const startEmbeddedPostgres = Effect.fn("EmbeddedPostgres.start")(functio
   )
   yield* Effect.logInfo("embedded PostgreSQL is running", { port, dataDir: placement.clusterDir })
   const handle: EmbeddedPostgresHandle = {
-    url: Redacted.make(`postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`),
+    url: Redacted.make(`postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`),
     port,
     dataDir: placement.clusterDir,
     database: "postgres"

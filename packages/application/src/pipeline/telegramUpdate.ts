@@ -14,6 +14,7 @@ import {
   type RecordingKind
 } from "@botfleet/domain"
 import { Result, Schema } from "effect"
+import { issueMessage } from "../validation/issueMessage.ts"
 
 /** Telegram: user and chat ids have "at most 52 significant bits". */
 export const MAX_TELEGRAM_ID = 2 ** 52
@@ -144,12 +145,11 @@ export type IncomingEvent =
   | { readonly kind: "invalid"; readonly updateId: number; readonly reason: string }
 
 const decodeUpdate = Schema.decodeUnknownResult(TelegramUpdate)
-const oneLine = (text: string) => text.replace(/\s*\n\s*/g, " ").trim()
 
-/** Why a payload is not a readable update (`Expected an integer at ["message"]["chat"]["id"]`), or null. */
+/** Why a payload is not a readable update (`message.chat.id: expected an integer`), or null. */
 export const updateProblem = (payload: unknown): string | null => {
   const decoded = decodeUpdate(payload)
-  return Result.isSuccess(decoded) ? null : oneLine(decoded.failure.message)
+  return Result.isSuccess(decoded) ? null : issueMessage(decoded.failure.issue, "")
 }
 
 /** The update id, if the payload has one (the webhook rejects payloads without). */
@@ -197,7 +197,11 @@ const senderNameOf = (message: typeof TelegramMessage.Type): string | null => {
 export const parseUpdate = (payload: unknown): IncomingEvent => {
   const decoded = decodeUpdate(payload)
   if (Result.isFailure(decoded))
-    return { kind: "invalid", updateId: updateIdOf(payload) ?? -1, reason: oneLine(decoded.failure.message) }
+    return {
+      kind: "invalid",
+      updateId: updateIdOf(payload) ?? -1,
+      reason: issueMessage(decoded.failure.issue, "")
+    }
   const update = decoded.success
   if (update.message) {
     const message = update.message

@@ -164,7 +164,9 @@ const modelSettingsInputFields = {
  */
 const BaseUrl = InputString.check(
   Schema.isMaxLength(2000),
-  Schema.isPattern(/^https?:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?(\/[^\s?#]*)?$/),
+  Schema.isPattern(/^https?:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?(\/[^\s?#]*)?$/, {
+    expected: "an http(s) URL without credentials, query or fragment"
+  }),
   Schema.makeFilter((text: string) => URL.canParse(text), { expected: "a URL with a valid host and port" })
 ).annotate({ description: "an http(s) API root, e.g. http://127.0.0.1:11434/v1" })
 
@@ -180,7 +182,7 @@ const ProviderName = InputString.check(Schema.isTrimmed(), Schema.isMinLength(1)
 const ApiKey = InputString.check(
   Schema.isMinLength(1),
   Schema.isMaxLength(1000),
-  Schema.isPattern(/^[\x21-\x7E]+$/)
+  Schema.isPattern(/^[\x21-\x7E]+$/, { expected: "visible ASCII characters without spaces" })
 ).annotate({ description: "visible ASCII characters, no spaces (it is sent as a bearer token)" })
 
 export const CreateProvider = Schema.Struct({
@@ -220,7 +222,9 @@ export type ProviderView = typeof ProviderView.Type
 
 const BotName = InputString.check(Schema.isTrimmed(), Schema.isMinLength(1), Schema.isMaxLength(64))
 const Text = (max: number) => InputString.check(Schema.isMaxLength(max))
-const Token = InputString.check(Schema.isMinLength(1), Schema.isMaxLength(200))
+const Token = InputString.check(
+  Schema.makeFilter(BotModel.isWellFormedToken, { expected: "a Telegram bot token (digits:letters)" })
+)
 const HistoryLimit = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 200 }))
 /** Days a message is kept (null: forever). */
 const HistoryRetentionDays = Schema.NullOr(
@@ -405,7 +409,7 @@ export type StatsView = typeof StatsView.Type
 const Email = InputString.check(
   Schema.isTrimmed(),
   Schema.isMaxLength(254),
-  Schema.isPattern(/^[^@\s]+@[^@\s]+$/)
+  Schema.isPattern(/^[^@\s]+@[^@\s]+$/, { expected: "an email address" })
 )
 
 export const Login = Schema.Struct({

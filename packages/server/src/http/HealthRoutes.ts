@@ -1,6 +1,9 @@
 /**
  * Liveness and readiness: `/health` (the process answers), `/health/db` (the
  * database answers, with its round trip) and `/ready` (take traffic or not).
+ * They are open to anyone who can reach the port, so they say up or down and
+ * nothing about where the database is: no host, port, name or driver error
+ * (which quotes the address). The error goes to the log instead.
  */
 import { Database } from "@botfleet/adapters/postgres"
 import { Effect, Layer } from "effect"
@@ -12,12 +15,9 @@ export const HealthRoutes = HttpRouter.use(
   Effect.fn(function* (router) {
     const lifecycle = yield* Lifecycle
     const database = yield* Database.DatabaseInfo
-    const describeDatabase = {
-      kind: database.kind,
-      host: database.host,
-      port: database.port,
-      name: database.database
-    }
+    const describeDatabase = { kind: database.kind }
+    const unavailable = (error: { readonly message: string }) =>
+      Effect.logWarning("database health check failed", { error: error.message })
 
     yield* router.add(
       "GET",
@@ -39,10 +39,12 @@ export const HealthRoutes = HttpRouter.use(
           HttpServerResponse.jsonUnsafe({ status: "ok", database: describeDatabase, roundTripMs })
         ),
         Effect.catch((error) =>
-          Effect.succeed(
-            HttpServerResponse.jsonUnsafe(
-              { status: "unavailable", database: describeDatabase, error: error.message },
-              { status: 503 }
+          unavailable(error).pipe(
+            Effect.as(
+              HttpServerResponse.jsonUnsafe(
+                { status: "unavailable", database: describeDatabase, error: "the database does not answer" },
+                { status: 503 }
+              )
             )
           )
         )
@@ -60,10 +62,12 @@ export const HealthRoutes = HttpRouter.use(
         return yield* database.ping.pipe(
           Effect.as(HttpServerResponse.jsonUnsafe({ status: "ready" })),
           Effect.catch((error) =>
-            Effect.succeed(
-              HttpServerResponse.jsonUnsafe(
-                { status: "database unavailable", error: error.message },
-                { status: 503 }
+            unavailable(error).pipe(
+              Effect.as(
+                HttpServerResponse.jsonUnsafe(
+                  { status: "database unavailable", error: "the database does not answer" },
+                  { status: 503 }
+                )
               )
             )
           )

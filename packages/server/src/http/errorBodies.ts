@@ -1,8 +1,10 @@
 /**
  * Failures the HTTP stack turns into empty responses (bad parameters, a body
  * too large, an unknown route, a crash) get the contract's JSON error body
- * instead, with the field path for validation errors.
+ * instead. A validation error names the field and the rule, never the value
+ * sent (`issueMessage`).
  */
+import { issueMessage } from "@botfleet/application"
 import type { Cause } from "effect"
 import { HttpApiError } from "effect/http-api"
 
@@ -12,13 +14,19 @@ export interface ErrorBody {
   readonly message: string
 }
 
-const oneLine = (text: string) => text.replace(/\s*\n\s*/g, " ").trim()
+/** Where the rejected data came from, as the message names it. */
+const ROOT = { Payload: "body", Query: "query", Params: "path", Headers: "headers" } as const
 
 const describe = (failure: unknown): ErrorBody | undefined => {
   if (HttpApiError.HttpApiSchemaError.is(failure)) {
     if (failure.kind === "Body" || failure.kind === "ResponseHeaders") return undefined
-    const where = failure.kind === "Payload" ? "body" : failure.kind.toLowerCase()
-    return { status: 400, code: "invalid_request", message: `${where}: ${oneLine(failure.cause.message)}` }
+    const issue = failure.cause.issue
+    // HttpApi reports a body JSON.parse refused as a bare issue at the root; nothing else is one.
+    const message =
+      failure.kind === "Payload" && issue._tag === "InvalidValue"
+        ? "body: expected a valid JSON body"
+        : issueMessage(issue, ROOT[failure.kind])
+    return { status: 400, code: "invalid_request", message }
   }
   if (typeof failure === "object" && failure !== null && "_tag" in failure) {
     const tag = (failure as { _tag: string })._tag

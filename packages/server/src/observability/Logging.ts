@@ -59,12 +59,42 @@ const jsonLogger = Logger.map(toRecord, (record) => {
   process.stdout.write(`${JSON.stringify(record)}\n`)
 })
 
+/**
+ * Log text often quotes remote input (a chat message, a foreign server's
+ * error). In a terminal, a newline in it would forge a log line and an ANSI
+ * escape could rewrite the screen, so control characters (C0, DEL, C1, the
+ * Unicode line and paragraph separators, bidirectional overrides) are shown
+ * as escapes instead. JSON needs none of this: JSON.stringify escapes C0,
+ * so a JSON record is always one line.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g
+const NAMED: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" }
+
+export const escapeControl = (text: string): string =>
+  text.replace(CONTROL, (char) => {
+    const code = char.charCodeAt(0)
+    return (
+      NAMED[char] ?? (code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16)}`)
+    )
+  })
+
 const prettyLogger = Logger.map(toRecord, ({ time, level, message, cause, ...fields }) => {
   const extra = Object.entries(fields)
-    .map(([key, value]) => `${key}=${typeof value === "string" ? value : JSON.stringify(value)}`)
+    .map(
+      ([key, value]) =>
+        `${escapeControl(key)}=${escapeControl(typeof value === "string" ? value : String(JSON.stringify(value)))}`
+    )
     .join(" ")
+  // A cause is many lines by design (a stack trace): each is indented, so none can pass for a log line.
+  const causeLines = cause
+    ? `${String(cause)
+        .split("\n")
+        .map((line) => `    ${escapeControl(line)}`)
+        .join("\n")}\n`
+    : ""
   process.stdout.write(
-    `${String(time).slice(11, 23)} ${String(level).toUpperCase().padEnd(5)} ${message}${extra ? ` ${extra}` : ""}\n${cause ? `${cause}\n` : ""}`
+    `${String(time).slice(11, 23)} ${String(level).toUpperCase().padEnd(5)} ${escapeControl(String(message))}${extra ? ` ${extra}` : ""}\n${causeLines}`
   )
 })
 

@@ -1,15 +1,19 @@
 /**
  * `GET /metrics` (Prometheus text format) and `GET /health/queue`. Gauges
  * that describe state (queue, connections, the process) are read at scrape
- * time; everything else is counted where it happens.
+ * time; everything else is counted where it happens. With `METRICS_TOKEN`
+ * set, `/metrics` wants `Authorization: Bearer <token>`: the series name
+ * bots, routes and volumes, which is more than an open port should tell.
  */
+import { createHash, timingSafeEqual } from "node:crypto"
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import { Metrics, UpdateInbox } from "@botfleet/application"
-import { Effect, Metric } from "effect"
-import { HttpRouter, HttpServerResponse } from "effect/http"
+import { Effect, Metric, Option, Redacted } from "effect"
+import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
 import { SqlClient } from "effect/sql"
 import { AppConfig } from "../config/AppConfig.ts"
+import { errorResponse } from "../http/errorResponse.ts"
 import { mergeMetrics, OtherMetrics } from "./mergeMetrics.ts"
 
 /** As `databaseLayer` in Server.ts opens it. */
@@ -26,6 +30,28 @@ const uptime = Metric.gauge("process_uptime_seconds", { description: "Seconds si
 const eventLoopLag = Metric.gauge("nodejs_eventloop_lag_p99_seconds", {
   description: "99th percentile of event loop delay since the previous scrape"
 })
+
+const digest = (text: string) => createHash("sha256").update(text).digest()
+
+/**
+ * Whether `authorization` carries `Bearer <token>`. Both sides are hashed
+ * first, so the comparison takes the same time whatever the length or the
+ * first differing byte.
+ */
+export const bearerMatches = (
+  authorization: string | undefined,
+  token: Redacted.Redacted<string>
+): boolean => {
+  const given = /^Bearer +(\S+) *$/i.exec(authorization ?? "")?.[1]
+  return given !== undefined && timingSafeEqual(digest(given), digest(Redacted.value(token)))
+}
+
+const unauthorized = () =>
+  HttpServerResponse.setHeader(
+    errorResponse(401, "unauthorized", "send Authorization: Bearer <METRICS_TOKEN>"),
+    "www-authenticate",
+    'Bearer realm="metrics"'
+  )
 
 export const MetricsRoutes = HttpRouter.use(
   Effect.fn(function* (router) {
@@ -68,6 +94,10 @@ export const MetricsRoutes = HttpRouter.use(
       "GET",
       "/metrics",
       Effect.gen(function* () {
+        if (Option.isSome(config.metricsToken)) {
+          const request = yield* HttpServerRequest.HttpServerRequest
+          if (!bearerMatches(request.headers.authorization, config.metricsToken.value)) return unauthorized()
+        }
         yield* refreshGauges
         const own = yield* PrometheusMetrics.format()
         const others = yield* otherMetrics

@@ -98,15 +98,19 @@ layer(serverLayer(withAdmin()), { timeout: 60_000, excludeTestServices: true })(
     })
   )
 
-  it.effect("an invalid token is 422 invalid_token and stores nothing", () =>
+  it.effect("a token Telegram refuses is 422 invalid_token, one of the wrong shape 400; nothing stored", () =>
     Effect.gen(function* () {
       const server = yield* TestServer
       const api = yield* loggedIn(server.baseUrl)
       // Well formed, but Telegram does not know it (getMe: 401).
       const unknown = yield* api.post("/api/bots", { name: "Ghost", token: makeToken() })
       assert.match(expectError(unknown, 422, "invalid_token"), /Telegram/)
+      // Not a token at all: refused by the schema, naming the field and not the value.
       const malformed = yield* api.post("/api/bots", { name: "Ghost", token: "not-a-bot-token" })
-      expectError(malformed, 422, "invalid_token")
+      assert.strictEqual(
+        expectError(malformed, 400, "invalid_request"),
+        "body.token: expected a Telegram bot token (digits:letters)"
+      )
       assert.notInclude(yield* botNames(api), "Ghost")
     })
   )
@@ -181,14 +185,17 @@ layer(serverLayer(withAdmin()), { timeout: 60_000, excludeTestServices: true })(
       assert.include(expectError(malformed, 400, "invalid_request"), "JSON")
 
       const token = telegramBot(server.telegram, "Nameless").token
-      assert.include(expectError(yield* api.post("/api/bots", { token }), 400, "invalid_request"), '["name"]')
+      assert.include(
+        expectError(yield* api.post("/api/bots", { token }), 400, "invalid_request"),
+        "body.name:"
+      )
       const blank = yield* api.post("/api/bots", { name: "", token })
-      assert.include(expectError(blank, 400, "invalid_request"), '["name"]')
+      assert.include(expectError(blank, 400, "invalid_request"), "body.name:")
       const history = yield* api.post("/api/bots", { name: "Nameless", token, historyLimit: 500 })
-      assert.include(expectError(history, 400, "invalid_request"), '["historyLimit"]')
+      assert.include(expectError(history, 400, "invalid_request"), "body.historyLimit:")
       assert.include(
         expectError(yield* api.post("/api/bots", { name: "Nameless" }), 400, "invalid_request"),
-        '["token"]'
+        "body.token:"
       )
       assert.notInclude(yield* botNames(api), "Nameless")
     })
@@ -214,7 +221,7 @@ layer(serverLayer(withAdmin()), { timeout: 60_000, excludeTestServices: true })(
       })
 
       expectError(yield* api.get(`/api/bots/${unknownId}`), 404, "bot_not_found")
-      assert.include(expectError(yield* api.get("/api/bots/not-a-uuid"), 400, "invalid_request"), '["id"]')
+      assert.include(expectError(yield* api.get("/api/bots/not-a-uuid"), 400, "invalid_request"), "path.id:")
     })
   )
 
@@ -253,7 +260,7 @@ layer(serverLayer(withAdmin()), { timeout: 60_000, excludeTestServices: true })(
         expectError(yield* api.patch(`/api/bots/${unknownId}`, { name: "Nobody" }), 404, "bot_not_found")
         assert.include(
           expectError(yield* api.patch(`/api/bots/${bot.id}`, { historyLimit: -1 }), 400, "invalid_request"),
-          '["historyLimit"]'
+          "body.historyLimit:"
         )
         expectError(yield* api.patch(`/api/bots/${bot.id}`, { name: "Neighbour" }), 409, "name_taken")
         expectError(yield* api.patch(`/api/bots/not-a-uuid`, { name: "X" }), 400, "invalid_request")

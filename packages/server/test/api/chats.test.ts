@@ -115,11 +115,11 @@ layer(serverLayer(withAdmin(), { recordLlmRequests: true }), { timeout: 60_000, 
 
         assert.include(
           expectError(yield* api.get("/api/chats?botId=nope"), 400, "invalid_request"),
-          '["botId"]'
+          "query.botId:"
         )
         assert.include(
           expectError(yield* api.get("/api/chats?userId=ann"), 400, "invalid_request"),
-          '["userId"]'
+          "query.userId:"
         )
       })
     )
@@ -188,7 +188,7 @@ layer(serverLayer(withAdmin(), { recordLlmRequests: true }), { timeout: 60_000, 
         }
         for (const limit of ["0", "201", "1.5", "many"]) {
           const response = yield* api.get(`/api/chats?limit=${limit}`)
-          assert.include(expectError(response, 400, "invalid_request"), '["limit"]', `limit=${limit}`)
+          assert.include(expectError(response, 400, "invalid_request"), "query.limit:", `limit=${limit}`)
         }
       })
     )
@@ -346,9 +346,9 @@ layer(serverLayer(withAdmin(), { recordLlmRequests: true }), { timeout: 60_000, 
           "chat_not_found"
         )
         const empty = yield* api.post(`/api/chats/${chat.id}/messages`, { text: "" })
-        assert.include(expectError(empty, 400, "invalid_request"), '["text"]')
+        assert.include(expectError(empty, 400, "invalid_request"), "body.text:")
         const missing = yield* api.post(`/api/chats/${chat.id}/messages`, {})
-        assert.include(expectError(missing, 400, "invalid_request"), '["text"]')
+        assert.include(expectError(missing, 400, "invalid_request"), "body.text:")
         const messages = expectBody(yield* api.get(`/api/chats/${chat.id}/messages`), 200, MessagePage)
         assert.isFalse(
           messages.items.some((message) => message.role === "admin"),

@@ -81,10 +81,10 @@ layer(serverLayer(withAdmin()), { timeout: 60_000, excludeTestServices: true })(
         assert.strictEqual(patched.name, "Quiet", "other fields stay")
 
         const bad = yield* api.patch(`/api/bots/${created.id}`, { groupMode: "sometimes" })
-        assert.include(expectError(bad, 400, "invalid_request"), '["groupMode"]')
+        assert.include(expectError(bad, 400, "invalid_request"), "body.groupMode:")
         const third = telegramBot(server.telegram, "Never")
         const refused = yield* api.post("/api/bots", { name: "Never", token: third.token, groupMode: "loud" })
-        assert.include(expectError(refused, 400, "invalid_request"), '["groupMode"]')
+        assert.include(expectError(refused, 400, "invalid_request"), "body.groupMode:")
 
         // vision: on by default, off by PATCH.
         assert.strictEqual(created.vision, true)
@@ -100,7 +100,7 @@ layer(serverLayer(withAdmin()), { timeout: 60_000, excludeTestServices: true })(
         )
         assert.include(
           expectError(yield* api.patch(`/api/bots/${created.id}`, { voice: 1 }), 400, "invalid_request"),
-          '["voice"]'
+          "body.voice:"
         )
 
         const reread = expectBody(yield* api.get(`/api/bots/${created.id}`), 200, BotView)

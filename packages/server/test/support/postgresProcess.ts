@@ -5,7 +5,10 @@
  * port and data.
  */
 import { spawn } from "node:child_process"
+import { readFileSync } from "node:fs"
+import path from "node:path"
 import { fileURLToPath } from "node:url"
+import { PASSWORD_FILE } from "@botfleet/adapters/postgres"
 
 const repoRoot = fileURLToPath(new URL("../../../../", import.meta.url))
 const mainFile = fileURLToPath(new URL("./embeddedPostgresMain.ts", import.meta.url))
@@ -18,9 +21,11 @@ export interface PostgresProcess {
   readonly output: () => string
 }
 
-/** The embedded server's fixed credentials (EmbeddedPostgres.ts). */
-export const embeddedUrl = (port: number) =>
-  `postgres://postgres:botfleet-embedded@127.0.0.1:${port}/postgres`
+/** The embedded server's URL: its password is the data folder's own (EmbeddedPostgres.ts). */
+export const embeddedUrl = (dataDir: string, port: number) => {
+  const password = readFileSync(path.join(dataDir, PASSWORD_FILE), "utf8").trim()
+  return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`
+}
 
 export const startPostgresProcess = (
   dataDir: string,
@@ -49,7 +54,7 @@ export const startPostgresProcess = (
       if (/^ready$/m.test(output)) {
         clearTimeout(timer)
         resolve({
-          url: embeddedUrl(port),
+          url: embeddedUrl(dataDir, port),
           port,
           output: () => output,
           stop: async () => {

@@ -58,25 +58,25 @@ describe("admitUpdate", () => {
     })
     assert.strictEqual(
       admitUpdate(withChatId(2 ** 52 + 2)).problem,
-      'Expected a value between -4503599627370496 and 4503599627370496 at ["message"]["chat"]["id"]'
+      "message.chat.id: expected an integer from -4503599627370496 to 4503599627370496"
     )
     // Past 2^53 a number is no longer a whole number JavaScript can hold exactly.
     assert.strictEqual(
       admitUpdate(withChatId(2 ** 53 + 2)).problem,
-      'Expected an integer at ["message"]["chat"]["id"]'
+      "message.chat.id: expected an integer from -4503599627370496 to 4503599627370496"
     )
     assert.strictEqual(
       admitUpdate(withChatId(-0.25)).problem,
-      'Expected an integer at ["message"]["chat"]["id"]'
+      "message.chat.id: expected an integer from -4503599627370496 to 4503599627370496"
     )
     assert.strictEqual(
       admitUpdate({ ...base, message: { ...base.message, message_id: 2.5 } }).problem,
-      'Expected an integer at ["message"]["message_id"]'
+      "message.message_id: expected an integer from 1 to 2147483647"
     )
     assert.strictEqual(
       admitUpdate({ ...base, message: { ...base.message, from: { ...base.message.from, id: 3.25 } } })
         .problem,
-      'Expected an integer at ["message"]["from"]["id"]'
+      "message.from.id: expected an integer from -4503599627370496 to 4503599627370496"
     )
     assert.strictEqual(
       admitUpdate({ ...base, update_id: -1 }).problem,
@@ -113,7 +113,7 @@ describe("ChatWorker and an update that can never be processed", () => {
       const listed = yield* UpdateInbox.use((inbox) => inbox.listFailed({ botId: bot.id }, { limit: 10 }))
       assert.deepStrictEqual(
         listed.items.map((item) => [item.updateId, item.attempts, item.error]),
-        [[1, 1, 'invalid update: Expected an integer at ["message"]["message_id"]']]
+        [[1, 1, "invalid update: message.message_id: expected an integer from 1 to 2147483647"]]
       )
     }).pipe(Effect.provide(harness()))
   )
