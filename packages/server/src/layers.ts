@@ -7,7 +7,9 @@ import {
   AdminRepositoryPg,
   AlertStorePg,
   AlertWebhookFetch,
+  AuditLogPg,
   FailureLogPg,
+  InvitationRepositoryPg,
   JobRunsPg,
   LanguageModelOpenAI,
   MaintenancePg,
@@ -23,6 +25,7 @@ import {
 } from "@botfleet/adapters"
 import { Database } from "@botfleet/adapters/postgres"
 import {
+  AdminService,
   AlertService,
   AuthService,
   BotService,
@@ -101,6 +104,9 @@ export const adaptersLayer = (config: AppConfigShape) =>
     // Alerts (issue 13)
     AlertStorePg.layer,
     AlertWebhookFetch.layer,
+    // Roles and the audit log
+    InvitationRepositoryPg.layer,
+    AuditLogPg.layer,
     Layer.succeed(
       Settings,
       Settings.of({
@@ -120,6 +126,8 @@ export const applicationLayer = Layer.mergeAll(
   ConversationService.layer,
   StatsService.layer,
   AuthService.layer,
+  // Roles and the audit log
+  AdminService.layer,
   // access and limits (issue 12)
   BotUsers.layer,
   // providers (issue 12)

@@ -1,4 +1,5 @@
 export * as AdminRepositoryPg from "./AdminRepositoryPg.ts"
 export * as AdminsMemory from "./AdminsMemory.ts"
+export * as InvitationRepositoryPg from "./InvitationRepositoryPg.ts"
 export * as PasswordHasherArgon2 from "./PasswordHasherArgon2.ts"
 export * as PasswordHasherScrypt from "./PasswordHasherScrypt.ts"

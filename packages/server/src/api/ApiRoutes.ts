@@ -3,6 +3,8 @@ import { Layer } from "effect"
 import { HttpApiBuilder, HttpApiScalar } from "effect/http-api"
 import { Api } from "./Api.ts"
 import { AuthenticationLive } from "./AuthenticationLive.ts"
+import { AdminsHandlers, InvitationsHandlers } from "./handlers/AdminsHandlers.ts"
+import { AuditHandlers } from "./handlers/AuditHandlers.ts"
 import { AuthHandlers } from "./handlers/AuthHandlers.ts"
 import { BotsHandlers } from "./handlers/BotsHandlers.ts"
 import { BotUsersHandlers } from "./handlers/BotUsersHandlers.ts"
@@ -29,6 +31,8 @@ export const ApiRoutes = Layer.mergeAll(
     ]),
     // Operations (issue 13)
     Layer.provide([JobsHandlers, AlertsHandlers, WebAppHandlers]),
+    // Roles and the audit log
+    Layer.provide([AdminsHandlers, InvitationsHandlers, AuditHandlers]),
     Layer.provide(AuthenticationLive),
     // Login limits shared by every process (issue 12)
     Layer.provide(RateLimiterSql.layer)

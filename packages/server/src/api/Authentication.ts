@@ -1,13 +1,20 @@
-/** The session check every admin route but login and register goes through. */
+/**
+ * The session check every admin route but login and register goes through;
+ * it also enforces the role each route needs (accessRules.ts) and records
+ * every change in the audit log.
+ */
+import type { AdminRole } from "@botfleet/application"
 import { Context } from "effect"
 import { HttpApiMiddleware, HttpApiSecurity } from "effect/http-api"
-import { Unauthorized } from "./ApiErrors.ts"
+import { Forbidden, Unauthorized } from "./ApiErrors.ts"
+import type { AuditNote } from "./auditNote.ts"
 
 export const SESSION_COOKIE = "botfleet_session"
 
 export interface Admin {
   readonly id: string
   readonly email: string
+  readonly role: AdminRole
   readonly createdAt: Date
 }
 
@@ -19,8 +26,9 @@ export const sessionCookie = HttpApiSecurity.apiKey({ key: SESSION_COOKIE, in: "
 
 export class Authentication extends HttpApiMiddleware.Service<
   Authentication,
-  { provides: CurrentAdmin; requires: never }
+  { provides: CurrentAdmin | AuditNote; requires: never }
 >()("@botfleet/server/api/Authentication", {
   security: { session: sessionCookie },
-  error: Unauthorized
+  // 403 `forbidden`: signed in, but the role does not allow this route.
+  error: [Unauthorized, Forbidden]
 }) {}

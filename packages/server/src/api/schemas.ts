@@ -405,7 +405,7 @@ export type StatsView = typeof StatsView.Type
 
 // ---------------------------------------------------------------- auth
 
-const Email = InputString.check(
+export const Email = InputString.check(
   Schema.isTrimmed(),
   Schema.isMaxLength(254),
   Schema.isPattern(/^[^@\s]+@[^@\s]+$/)
@@ -423,5 +423,11 @@ export const Register = Schema.Struct({
   registrationToken: InputString.check(Schema.isMaxLength(1024))
 })
 
-export const AdminView = Schema.Struct({ id: Schema.String, email: Schema.String, createdAt: IsoDate })
+export const AdminView = Schema.Struct({
+  id: Schema.String,
+  email: Schema.String,
+  // Roles and the audit log: what this admin may do (see docs/api.md)
+  role: Schema.Literals(["owner", "operator", "viewer"]),
+  createdAt: IsoDate
+})
 export type AdminView = typeof AdminView.Type

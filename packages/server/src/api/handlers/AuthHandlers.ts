@@ -18,9 +18,15 @@ import { createdAt } from "../responseHeaders.ts"
 export const LOGIN_LIMIT_PER_EMAIL: Limit = { max: 5, windowMs: 15 * 60_000 }
 export const LOGIN_LIMIT_PER_IP: Limit = { max: 20, windowMs: 15 * 60_000 }
 
-const toAdminView = (admin: { id: string; email: string; createdAt: Date }) => ({
+export const toAdminView = (admin: {
+  id: string
+  email: string
+  role: "owner" | "operator" | "viewer"
+  createdAt: Date
+}) => ({
   id: admin.id,
   email: admin.email,
+  role: admin.role,
   createdAt: admin.createdAt.toISOString()
 })
 
