@@ -52,8 +52,20 @@ const routes = [
     requires: "alerts",
     can: "own"
   },
-  { pattern: /^\/admin\/admins$/, page: () => import("./pages/admins.js"), nav: "admins", can: "own" },
-  { pattern: /^\/admin\/audit$/, page: () => import("./pages/audit.js"), nav: "audit", can: "own" }
+  {
+    pattern: /^\/admin\/admins$/,
+    page: () => import("./pages/admins.js"),
+    nav: "admins",
+    requires: "admins",
+    can: "own"
+  },
+  {
+    pattern: /^\/admin\/audit$/,
+    page: () => import("./pages/audit.js"),
+    nav: "audit",
+    requires: "audit",
+    can: "own"
+  }
 ]
 
 const navItems = [
@@ -65,8 +77,8 @@ const navItems = [
   // Shown only when the server has the route (see capabilities.js).
   { id: "jobs", label: "Jobs", href: "/admin/jobs", requires: "jobs" },
   { id: "alerts", label: "Alerts", href: "/admin/alerts", requires: "alerts", can: "own" },
-  { id: "admins", label: "Admins", href: "/admin/admins", can: "own" },
-  { id: "audit", label: "Audit log", href: "/admin/audit", can: "own" }
+  { id: "admins", label: "Admins", href: "/admin/admins", requires: "admins", can: "own" },
+  { id: "audit", label: "Audit log", href: "/admin/audit", requires: "audit", can: "own" }
 ]
 
 const root = document.getElementById("app")
@@ -128,7 +140,7 @@ const shell = (active) => {
         "div",
         { class: "account" },
         h("span", { class: "account-email", title: session.email }, session.email),
-        h("span", { class: "account-role" }, roleLabels[session.role] ?? session.role),
+        session.role ? h("span", { class: "account-role" }, roleLabels[session.role] ?? session.role) : null,
         h("button", { type: "button", class: "link-button", onclick: signOut }, "Sign out")
       )
     )

@@ -10,7 +10,9 @@ const FEATURES = {
   jobs: "/api/jobs",
   alerts: "/api/settings/alerts",
   failuresOfEveryKind: "/api/failures/{id}/retry",
-  providers: "/api/providers"
+  providers: "/api/providers",
+  admins: "/api/admins",
+  audit: "/api/audit"
 }
 
 const normalize = (path) => path.replace(/:(\w+)/g, "{$1}")

@@ -9,7 +9,10 @@ const RANK = { viewer: 0, operator: 1, owner: 2 }
 /** "operate": change bots, chats, blocks, retries; "own": admins, providers, alerts, the audit log. */
 const NEEDS = { operate: "operator", own: "owner" }
 
-export const can = (session, what) => (RANK[session?.role] ?? -1) >= RANK[NEEDS[what]]
+/** A server from before roles says no role: every admin there could do everything. */
+const roleOf = (session) => session?.role ?? "owner"
+
+export const can = (session, what) => (RANK[roleOf(session)] ?? -1) >= RANK[NEEDS[what]]
 
 export const roleLabels = {
   owner: "Owner",
