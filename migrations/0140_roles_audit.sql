@@ -2,10 +2,11 @@
 
 -- owner: everything (admins, invitations, providers, alerts, the audit log);
 -- operator: bots, chats, answering as a bot, blocking, retrying; viewer: reading.
--- Admins from before roles existed could do everything: they become owners.
+-- Admins from before roles existed could do everything: they become owners. The
+-- default stays for a release without roles still running beside this one (its
+-- admins are full admins); this release always names the role.
 ALTER TABLE admins
   ADD COLUMN role text NOT NULL DEFAULT 'owner' CHECK (role IN ('owner', 'operator', 'viewer'));
-ALTER TABLE admins ALTER COLUMN role DROP DEFAULT;
 
 -- Only the SHA-256 of an invitation token is kept: a leaked table signs nobody up.
 CREATE TABLE admin_invitations (

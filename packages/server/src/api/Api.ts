@@ -14,6 +14,7 @@ import {
   Unauthorized,
   Unprocessable
 } from "./ApiErrors.ts"
+import { AuditSignIn } from "./AuditSignIn.ts"
 import { Authentication } from "./Authentication.ts"
 import {
   AcceptInvitation,
@@ -68,12 +69,12 @@ export class AuthApi extends HttpApiGroup.make("auth")
       payload: Login,
       success: AdminView,
       error: [Unauthorized, TooManyRequests]
-    }),
+    }).middleware(AuditSignIn),
     HttpApiEndpoint.post("register", "/register", {
       payload: Register,
       success: AdminView.pipe(HttpApiSchema.status(201)),
       error: [Forbidden, Conflict]
-    })
+    }).middleware(AuditSignIn)
   )
   .add(
     HttpApiEndpoint.post("logout", "/logout", { success: HttpApiSchema.NoContent }).middleware(

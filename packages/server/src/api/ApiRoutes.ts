@@ -2,6 +2,7 @@
 import { Layer } from "effect"
 import { HttpApiBuilder, HttpApiScalar } from "effect/http-api"
 import { Api } from "./Api.ts"
+import { AuditSignInLive } from "./AuditSignInLive.ts"
 import { AuthenticationLive } from "./AuthenticationLive.ts"
 import { AdminsHandlers, InvitationsHandlers } from "./handlers/AdminsHandlers.ts"
 import { AuditHandlers } from "./handlers/AuditHandlers.ts"
@@ -34,6 +35,8 @@ export const ApiRoutes = Layer.mergeAll(
     // Roles and the audit log
     Layer.provide([AdminsHandlers, InvitationsHandlers, AuditHandlers]),
     Layer.provide(AuthenticationLive),
+    // Roles and the audit log: sign-ins, which have no session
+    Layer.provide(AuditSignInLive),
     // Login limits shared by every process (issue 12)
     Layer.provide(RateLimiterSql.layer)
   ),

@@ -301,6 +301,48 @@ layer(serverLayer(withAdmin()), { timeout: 180_000, excludeTestServices: true })
       )
   )
 
+  it.effect("sign-ins are recorded, refused ones too, never with the password", () =>
+    Effect.gen(function* () {
+      const server = yield* TestServer
+      const started = new Date().toISOString()
+      const wrongPassword = "a wrong guess 5b1d9e"
+      const guesser = makeClient(server.baseUrl)
+      expectError(yield* guesser.login(ADMIN.email, wrongPassword), 401, "invalid_credentials")
+      expectError(yield* guesser.login("nobody@example.com", wrongPassword), 401, "invalid_credentials")
+      const owner = yield* loggedIn(server.baseUrl)
+      const me = expectBody(yield* owner.get("/api/auth/me"), 200, AdminView)
+      const registerToken = "a registration token nobody configured"
+      const register = yield* guesser.post("/api/auth/register", {
+        email: "intruder@example.com",
+        password: wrongPassword,
+        registrationToken: registerToken
+      })
+      expectError(register, 403, "registration_refused")
+      const log = expectBody(yield* owner.get(`/api/audit?from=${started}`), 200, AuditPage)
+      assert.deepStrictEqual(
+        log.items.map((entry) => [
+          entry.action,
+          entry.outcome,
+          entry.adminEmail,
+          entry.adminId,
+          entry.objectId
+        ]),
+        [
+          ["admin.register", "refused", "intruder@example.com", null, null],
+          ["session.login", "ok", ADMIN.email, me.id, me.id],
+          ["session.login", "refused", "nobody@example.com", null, null],
+          ["session.login", "refused", ADMIN.email, null, me.id]
+        ]
+      )
+      for (const entry of log.items) assert.strictEqual(entry.address, "127.0.0.1")
+      const rows = yield* server.sql<{
+        row: string
+      }>`SELECT row_to_json(audit_log)::text AS row FROM audit_log`.pipe(Effect.orDie)
+      const text = rows.map((row) => row.row).join("\n")
+      for (const secret of [wrongPassword, ADMIN.password, registerToken]) assert.notInclude(text, secret)
+    })
+  )
+
   it.effect("the audit log pages with a cursor and filters by time; a made-up cursor is 400", () =>
     Effect.gen(function* () {
       const server = yield* TestServer
