@@ -57,7 +57,7 @@ export const AuthenticationLive = Layer.effect(
               })
             )
 
-          const requirement = requiredRole(group.identifier, endpoint.method)
+          const requirement = requiredRole(group.identifier, endpoint.method, endpoint.path)
           if (!allows(admin.role, requirement)) {
             yield* record("refused", objectIdOf(params), `needs ${requirement}, has ${admin.role}`)
             return yield* new Forbidden(

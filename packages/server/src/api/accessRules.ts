@@ -33,7 +33,11 @@ export const GROUP_RULES: Readonly<Record<string, GroupRule>> = {
 
 const isRead = (method: string) => method === "GET" || method === "HEAD" || method === "OPTIONS"
 
-export const requiredRole = (group: string, method: string): Requirement => {
+/** The admin's own session, password and sessions, whichever group declares them. */
+const OWN_ACCOUNT_PREFIX = "/api/auth/"
+
+export const requiredRole = (group: string, method: string, path: string): Requirement => {
+  if (path.startsWith(OWN_ACCOUNT_PREFIX)) return "signedIn"
   const rule = GROUP_RULES[group] ?? DEFAULT_RULE
   return isRead(method) ? rule.read : rule.write
 }

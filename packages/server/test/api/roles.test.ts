@@ -104,7 +104,8 @@ const urlOf = (route: Route) =>
 
 // What anyone may call without a session, and the signed-in admin's own session and account.
 const PUBLIC = new Set(["auth.login", "auth.register", "webapp.session", "webapp.me", "invitations.accept"])
-const OWN_SESSION_GROUPS = new Set(["auth", "account"])
+/** The admin's own session, password and sessions: any role. */
+const ownAccount = (route: Route) => route.path.startsWith("/api/auth/")
 const body = { name: "x", token: "1:x", text: "hello", email: "x@example.com", role: "owner", apiKey: "k" }
 
 layer(serverLayer(withAdmin()), { timeout: 180_000, excludeTestServices: true })("roles and audit", (it) => {
@@ -131,7 +132,7 @@ layer(serverLayer(withAdmin()), { timeout: 180_000, excludeTestServices: true })
         if (!PUBLIC.has(route.name)) assert.isTrue(route.authenticated, `${route.name} has no Authentication`)
       }
       const changes = routes.filter(
-        (route) => route.method !== "GET" && !PUBLIC.has(route.name) && !OWN_SESSION_GROUPS.has(route.group)
+        (route) => route.method !== "GET" && !PUBLIC.has(route.name) && !ownAccount(route)
       )
       assert.isAtLeast(changes.length, 17)
       const before = yield* countOf("admins")
@@ -144,7 +145,8 @@ layer(serverLayer(withAdmin()), { timeout: 180_000, excludeTestServices: true })
         )
       }
       const ownerOnly = routes.filter(
-        (route) => !PUBLIC.has(route.name) && !allows("operator", requiredRole(route.group, route.method))
+        (route) =>
+          !PUBLIC.has(route.name) && !allows("operator", requiredRole(route.group, route.method, route.path))
       )
       assert.includeMembers(
         ownerOnly.map((route) => route.name),
@@ -162,6 +164,10 @@ layer(serverLayer(withAdmin()), { timeout: 180_000, excludeTestServices: true })
       assert.strictEqual((yield* viewer.get("/api/bots")).status, 200)
       assert.strictEqual((yield* viewer.get("/api/chats")).status, 200)
       assert.strictEqual(before, yield* countOf("admins"))
+      // Their own session is theirs whatever the role.
+      assert.strictEqual((yield* viewer.get("/api/auth/me")).status, 200)
+      assert.strictEqual((yield* viewer.post("/api/auth/logout")).status, 204)
+      expectError(yield* viewer.get("/api/bots"), 401, "unauthorized")
     })
   )
 
