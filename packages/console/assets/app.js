@@ -14,6 +14,7 @@ import { errorNotice } from "./ui.js"
  */
 const routes = [
   { pattern: /^\/admin\/sign-in$/, page: () => import("./pages/signIn.js"), bare: true },
+  { pattern: /^\/admin\/setup$/, page: () => import("./pages/setup.js"), bare: true },
   // The invitation's token is in the fragment, so it never reaches a server log.
   { pattern: /^\/admin\/invite$/, page: () => import("./pages/invite.js"), bare: true },
   { pattern: /^\/admin\/?$/, page: () => import("./pages/fleet.js"), nav: "fleet" },

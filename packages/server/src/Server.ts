@@ -31,6 +31,7 @@ import {
 } from "./layers.ts"
 import { MetricsRoutes } from "./observability/MetricsRoutes.ts"
 import * as PipelineThread from "./processing/PipelineThread.ts"
+import { startupNoticeLayer } from "./startupNotice.ts"
 
 /** The first admin, from ADMIN_EMAIL and ADMIN_PASSWORD, if both are set and the account is missing. */
 const firstAdminLayer = (config: AppConfigShape) =>
@@ -102,6 +103,8 @@ export const httpLayer = (config: AppConfigShape, options: HttpOptions = {}) =>
     ),
     { disableLogger: true }
   ).pipe(
+    // Needs the bound address, so it is built with the server, after it listens.
+    Layer.merge(startupNoticeLayer(config)),
     Layer.provide(Layer.succeed(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(BODY_LIMIT_BYTES))),
     // Read by whatever counts or records clients by address (rate limits, lockout, audit), at construction.
     Layer.provide(TrustProxy.layer(config.trustProxy)),

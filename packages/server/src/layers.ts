@@ -18,6 +18,7 @@ import {
   ProviderProbeHttp,
   RepositoriesPg,
   SecretBoxAes,
+  SetupTokensPg,
   StatsRepositoryPg,
   TelegramGatewayHttp,
   TranscriberOpenAI,
@@ -34,6 +35,7 @@ import {
   ConversationService,
   EffectRunner,
   FailureService,
+  FirstRunSetup,
   instrumentLanguageModel,
   PipelineLayer,
   ProviderService,
@@ -72,6 +74,7 @@ export const adaptersLayer = (config: AppConfigShape) =>
     StatsRepositoryPg.layer,
     AdminRepositoryPg.layer,
     AdminRepositoryPg.sessionsLayer,
+    SetupTokensPg.layer,
     PasswordHasherArgon2.layer,
     TelegramGatewayHttp.layer({ apiRoot: config.telegramApiRoot }),
     instrumentLanguageModel(
@@ -126,6 +129,7 @@ export const applicationLayer = Layer.mergeAll(
   ConversationService.layer,
   StatsService.layer,
   AuthService.layer,
+  FirstRunSetup.layer,
   // Roles and the audit log
   AdminService.layer,
   // access and limits (issue 12)

@@ -105,7 +105,12 @@ export const layer: Layer.Layer<AdminRepository, never, SqlClient.SqlClient> = L
           id,
           () => false,
           sql`DELETE FROM admins WHERE id = ${id}`.pipe(Effect.asVoid, Effect.orDie)
-        ).pipe(Effect.withSpan("AdminRepository.remove"))
+        ).pipe(Effect.withSpan("AdminRepository.remove")),
+      anyExists: sql<{ exists: boolean }>`SELECT EXISTS (SELECT 1 FROM admins) AS exists`.pipe(
+        Effect.map((rows) => rows[0]?.exists === true),
+        Effect.orDie,
+        Effect.withSpan("AdminRepository.anyExists")
+      )
     })
   })
 )

@@ -46,6 +46,7 @@ export const layerMemory: Layer.Layer<AdminRepository | InvitationRepository | S
             (a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id)
           )
         ),
+        anyExists: Effect.sync(() => admins.size > 0),
         changeRole: (id, role) =>
           Effect.gen(function* () {
             const admin = admins.get(id)

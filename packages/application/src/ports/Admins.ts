@@ -52,6 +52,8 @@ export class AdminRepository extends Context.Service<
     readonly changeRole: (id: string, role: AdminRole) => Effect.Effect<Admin, AdminNotFound | LastOwner>
     /** Removes the admin and, with them, their sessions; refused for the last owner. */
     readonly remove: (id: string) => Effect.Effect<void, AdminNotFound | LastOwner>
+    /** Whether any admin exists at all (the first run has none). */
+    readonly anyExists: Effect.Effect<boolean>
   }
 >()("@botfleet/application/AdminRepository") {}
 

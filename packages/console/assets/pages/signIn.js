@@ -47,6 +47,17 @@ export const render = (container, { query, navigate, signedIn }) => {
       submit.textContent = "Sign in"
     }
   })
+  const subtitle = h("p", { class: "subtitle" }, "Use your admin account.")
+  // Before the first admin exists there is nothing to sign in with: say where the setup link is.
+  api
+    .get("/api/setup")
+    .then(({ needed }) => {
+      if (needed)
+        subtitle.replaceChildren(
+          "No admin account exists yet. Open the one-time setup link the server printed in its log at start-up (the line that says “no admin yet”), or start it with ADMIN_EMAIL and ADMIN_PASSWORD."
+        )
+    })
+    .catch(() => {})
   container.replaceChildren(
     h(
       "main",
@@ -61,7 +72,7 @@ export const render = (container, { query, navigate, signedIn }) => {
           h("span", {}, "Botfleet")
         ),
         h("h1", { tabindex: "-1" }, "Sign in to the console"),
-        h("p", { class: "subtitle" }, "Use the admin account from ADMIN_EMAIL and ADMIN_PASSWORD."),
+        subtitle,
         form
       )
     )

@@ -44,6 +44,7 @@ import {
   BotView,
   ChatsQuery,
   ChatView,
+  CompleteSetup,
   CreateBot,
   CreateProvider,
   FailedUpdateView,
@@ -54,6 +55,7 @@ import {
   page,
   Register,
   SendMessage,
+  SetupStatusView,
   StatsQuery,
   StatsView,
   UpdateBot,
@@ -84,6 +86,25 @@ export class AuthApi extends HttpApiGroup.make("auth")
   )
   .prefix("/api/auth")
   .annotateMerge(OpenApi.annotations({ title: "Auth", description: "Sessions: log in to get the cookie" })) {}
+
+/** The first run: no session (there is no admin yet); the link's token is the credential. */
+export class SetupApi extends HttpApiGroup.make("setup")
+  .add(
+    HttpApiEndpoint.get("status", "/", { success: SetupStatusView }),
+    HttpApiEndpoint.post("complete", "/", {
+      payload: CompleteSetup,
+      success: AdminView.pipe(HttpApiSchema.status(201)),
+      error: Forbidden
+    })
+  )
+  .prefix("/api/setup")
+  .annotateMerge(
+    OpenApi.annotations({
+      title: "First run",
+      description:
+        "While no admin exists, the start-up log prints a one-time link (/admin/setup#<token>) that creates the owner"
+    })
+  ) {}
 
 export class BotsApi extends HttpApiGroup.make("bots")
   .add(
@@ -345,6 +366,7 @@ export class AuditApi extends HttpApiGroup.make("audit")
 
 export class Api extends HttpApi.make("botfleet")
   .add(AuthApi)
+  .add(SetupApi)
   .add(BotsApi)
   .add(ChatsApi)
   .add(FailuresApi)

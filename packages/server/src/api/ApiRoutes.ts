@@ -11,6 +11,7 @@ import { BotsHandlers } from "./handlers/BotsHandlers.ts"
 import { BotUsersHandlers } from "./handlers/BotUsersHandlers.ts"
 import { ChatsHandlers, FailuresHandlers } from "./handlers/ChatsHandlers.ts"
 import { ProvidersHandlers } from "./handlers/ProvidersHandlers.ts"
+import { SetupHandlers } from "./handlers/SetupHandlers.ts"
 import { StatsHandlers } from "./handlers/StatsHandlers.ts"
 // Operations (issue 13)
 import { AlertsHandlers } from "./ops/AlertsHandlers.ts"
@@ -22,6 +23,7 @@ export const ApiRoutes = Layer.mergeAll(
   HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }).pipe(
     Layer.provide([
       AuthHandlers,
+      SetupHandlers,
       BotsHandlers,
       ChatsHandlers,
       FailuresHandlers,

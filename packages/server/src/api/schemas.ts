@@ -423,6 +423,18 @@ export const Register = Schema.Struct({
   registrationToken: InputString.check(Schema.isMaxLength(1024))
 })
 
+/** The first owner, from the one-time link in the start-up log. */
+export const CompleteSetup = Schema.Struct({
+  token: InputString.check(Schema.isMinLength(1), Schema.isMaxLength(256)),
+  email: Email,
+  password: Register.fields.password
+})
+
+export const SetupStatusView = Schema.Struct({
+  /** True while no admin exists: the console then points to the setup link in the server log. */
+  needed: Schema.Boolean
+})
+
 export const AdminView = Schema.Struct({
   id: Schema.String,
   email: Schema.String,

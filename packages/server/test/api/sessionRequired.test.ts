@@ -31,8 +31,17 @@ const contractRoutes = (): ReadonlyArray<Route> => {
 }
 
 // Mini App routes (issue 13) authenticate with initData and a bearer token instead (webapp.test.ts).
+// First-run setup works before any admin exists: its token is the credential (firstRun.test.ts).
 // Accepting an invitation: the one-time token is the credential (roles.test.ts).
-const OPEN = new Set(["auth.login", "auth.register", "webapp.session", "webapp.me", "invitations.accept"])
+const OPEN = new Set([
+  "auth.login",
+  "auth.register",
+  "webapp.session",
+  "webapp.me",
+  "setup.status",
+  "setup.complete",
+  "invitations.accept"
+])
 
 /** A concrete URL for a route: ids filled in, no trailing slash. */
 const urlOf = (route: Route) => route.path.replace(/:id\b/g, unknownId).replace(/(.)\/$/, "$1")
