@@ -95,7 +95,7 @@ export class SetupApi extends HttpApiGroup.make("setup")
       payload: CompleteSetup,
       success: AdminView.pipe(HttpApiSchema.status(201)),
       error: Forbidden
-    })
+    }).middleware(AuditSignIn)
   )
   .prefix("/api/setup")
   .annotateMerge(

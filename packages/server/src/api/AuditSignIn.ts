@@ -1,7 +1,7 @@
 /**
- * Records sign-ins in the audit log: a login or registration that succeeds
- * (`ok`) and one refused for its credentials or registration token
- * (`refused`). These routes have no session, so the Authentication
+ * Records sign-ins in the audit log: a login, registration or first-run
+ * setup that succeeds (`ok`) and one refused for its credentials, registration
+ * token or setup link (`refused`). These routes have no session, so the Authentication
  * middleware, which records everything else, does not see them.
  */
 import { HttpApiMiddleware } from "effect/http-api"

@@ -12,7 +12,15 @@ import { clientAddressOf, TrustProxy } from "../http/clientAddress.ts"
 import { Forbidden, Unauthorized } from "./ApiErrors.ts"
 import { AuditSignIn } from "./AuditSignIn.ts"
 
-const ACTIONS: Readonly<Record<string, string>> = { login: "session.login", register: "admin.register" }
+/** By `<group>.<endpoint>`. */
+const ACTIONS: Readonly<Record<string, string>> = {
+  "auth.login": "session.login",
+  "auth.register": "admin.register",
+  "setup.complete": "admin.setup"
+}
+
+/** A registration token or setup link that did not work. */
+const REFUSED_LINKS = new Set(["registration_refused", "invalid_link", "already_set_up"])
 
 const emailOf = Schema.decodeUnknownOption(Schema.Struct({ email: Schema.String }))
 
@@ -20,7 +28,7 @@ const emailOf = Schema.decodeUnknownOption(Schema.Struct({ email: Schema.String 
 const refusalOf = (error: unknown): string | undefined => {
   if (error instanceof Unauthorized && error.error.code === "invalid_credentials")
     return "invalid credentials"
-  if (error instanceof Forbidden && error.error.code === "registration_refused") return error.error.message
+  if (error instanceof Forbidden && REFUSED_LINKS.has(error.error.code)) return error.error.message
   return undefined
 }
 
@@ -30,10 +38,11 @@ export const AuditSignInLive = Layer.effect(
     const audit = yield* AuditLog
     const admins = yield* AdminRepository
     const proxies = yield* TrustProxy
-    return AuditSignIn.of((httpEffect, { endpoint }) =>
+    return AuditSignIn.of((httpEffect, { endpoint, group }) =>
       Effect.gen(function* () {
         const request = yield* HttpServerRequest.HttpServerRequest
-        const action = ACTIONS[endpoint.identifier] ?? `session.${endpoint.identifier}`
+        const name = `${group.identifier}.${endpoint.identifier}`
+        const action = ACTIONS[name] ?? name
         const record = (outcome: "ok" | "refused", detail: string | null) =>
           Effect.gen(function* () {
             const body = yield* Effect.option(request.json)

@@ -103,7 +103,15 @@ const urlOf = (route: Route) =>
     .replace(/(.)\/$/, "$1")
 
 // What anyone may call without a session, and the signed-in admin's own session and account.
-const PUBLIC = new Set(["auth.login", "auth.register", "webapp.session", "webapp.me", "invitations.accept"])
+const PUBLIC = new Set([
+  "auth.login",
+  "auth.register",
+  "webapp.session",
+  "webapp.me",
+  "setup.status",
+  "setup.complete",
+  "invitations.accept"
+])
 /** The admin's own session, password and sessions: any role. */
 const ownAccount = (route: Route) => route.path.startsWith("/api/auth/")
 const body = { name: "x", token: "1:x", text: "hello", email: "x@example.com", role: "owner", apiKey: "k" }
@@ -324,6 +332,13 @@ layer(serverLayer(withAdmin()), { timeout: 180_000, excludeTestServices: true })
         registrationToken: registerToken
       })
       expectError(register, 403, "registration_refused")
+      const setupToken = "a made-up setup link token"
+      const setup = yield* guesser.post("/api/setup", {
+        token: setupToken,
+        email: "squatter@example.com",
+        password: wrongPassword
+      })
+      expectError(setup, 403, "already_set_up")
       const log = expectBody(yield* owner.get(`/api/audit?from=${started}`), 200, AuditPage)
       assert.deepStrictEqual(
         log.items.map((entry) => [
@@ -334,6 +349,7 @@ layer(serverLayer(withAdmin()), { timeout: 180_000, excludeTestServices: true })
           entry.objectId
         ]),
         [
+          ["admin.setup", "refused", "squatter@example.com", null, null],
           ["admin.register", "refused", "intruder@example.com", null, null],
           ["session.login", "ok", ADMIN.email, me.id, me.id],
           ["session.login", "refused", "nobody@example.com", null, null],
@@ -345,7 +361,8 @@ layer(serverLayer(withAdmin()), { timeout: 180_000, excludeTestServices: true })
         row: string
       }>`SELECT row_to_json(audit_log)::text AS row FROM audit_log`.pipe(Effect.orDie)
       const text = rows.map((row) => row.row).join("\n")
-      for (const secret of [wrongPassword, ADMIN.password, registerToken]) assert.notInclude(text, secret)
+      for (const secret of [wrongPassword, ADMIN.password, registerToken, setupToken])
+        assert.notInclude(text, secret)
     })
   )
 
