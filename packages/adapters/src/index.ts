@@ -3,6 +3,8 @@ export * as AlertStoreMemory from "./alerts/AlertStoreMemory.ts"
 export * as AlertStorePg from "./alerts/AlertStorePg.ts"
 export * as AlertWebhookFetch from "./alerts/AlertWebhookFetch.ts"
 export * as AlertWebhookMemory from "./alerts/AlertWebhookMemory.ts"
+// Roles and the audit log
+export * from "./audit/index.ts"
 export * from "./auth/index.ts"
 export * from "./crypto/index.ts"
 // Failures of every kind (issue 13)

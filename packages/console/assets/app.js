@@ -5,14 +5,20 @@
 import { api, whenUnauthorized } from "./api.js"
 import { capabilities } from "./capabilities.js"
 import { h, replace } from "./dom.js"
+import { can, roleLabels } from "./roles.js"
 import { errorNotice } from "./ui.js"
 
-/** Path pattern → page module. Order matters: the first match wins. */
+/**
+ * Path pattern → page module. Order matters: the first match wins. `can`:
+ * what the role must allow (roles.js); the server refuses the rest anyway.
+ */
 const routes = [
   { pattern: /^\/admin\/sign-in$/, page: () => import("./pages/signIn.js"), bare: true },
   { pattern: /^\/admin\/setup$/, page: () => import("./pages/setup.js"), bare: true },
+  // The invitation's token is in the fragment, so it never reaches a server log.
+  { pattern: /^\/admin\/invite$/, page: () => import("./pages/invite.js"), bare: true },
   { pattern: /^\/admin\/?$/, page: () => import("./pages/fleet.js"), nav: "fleet" },
-  { pattern: /^\/admin\/bots\/new$/, page: () => import("./pages/newBot.js"), nav: "fleet" },
+  { pattern: /^\/admin\/bots\/new$/, page: () => import("./pages/newBot.js"), nav: "fleet", can: "operate" },
   { pattern: /^\/admin\/bots\/(?<id>[\w-]+)$/, page: () => import("./pages/bot.js"), nav: "fleet" },
   { pattern: /^\/admin\/bots\/(?<id>[\w-]+)\/users$/, page: () => import("./pages/users.js"), nav: "fleet" },
   { pattern: /^\/admin\/chats$/, page: () => import("./pages/chats.js"), nav: "chats" },
@@ -29,13 +35,15 @@ const routes = [
     pattern: /^\/admin\/providers\/new$/,
     page: () => import("./pages/provider.js"),
     nav: "providers",
-    requires: "providers"
+    requires: "providers",
+    can: "own"
   },
   {
     pattern: /^\/admin\/providers\/(?<id>[\w-]+)$/,
     page: () => import("./pages/provider.js"),
     nav: "providers",
-    requires: "providers"
+    requires: "providers",
+    can: "own"
   },
   {
     pattern: /^\/admin\/account$/,
@@ -44,7 +52,27 @@ const routes = [
     requires: "account"
   },
   { pattern: /^\/admin\/jobs$/, page: () => import("./pages/jobs.js"), nav: "jobs", requires: "jobs" },
-  { pattern: /^\/admin\/alerts$/, page: () => import("./pages/alerts.js"), nav: "alerts", requires: "alerts" }
+  {
+    pattern: /^\/admin\/alerts$/,
+    page: () => import("./pages/alerts.js"),
+    nav: "alerts",
+    requires: "alerts",
+    can: "own"
+  },
+  {
+    pattern: /^\/admin\/admins$/,
+    page: () => import("./pages/admins.js"),
+    nav: "admins",
+    requires: "admins",
+    can: "own"
+  },
+  {
+    pattern: /^\/admin\/audit$/,
+    page: () => import("./pages/audit.js"),
+    nav: "audit",
+    requires: "audit",
+    can: "own"
+  }
 ]
 
 const navItems = [
@@ -55,7 +83,9 @@ const navItems = [
   { id: "providers", label: "Providers", href: "/admin/providers", requires: "providers" },
   // Shown only when the server has the route (see capabilities.js).
   { id: "jobs", label: "Jobs", href: "/admin/jobs", requires: "jobs" },
-  { id: "alerts", label: "Alerts", href: "/admin/alerts", requires: "alerts" }
+  { id: "alerts", label: "Alerts", href: "/admin/alerts", requires: "alerts", can: "own" },
+  { id: "admins", label: "Admins", href: "/admin/admins", requires: "admins", can: "own" },
+  { id: "audit", label: "Audit log", href: "/admin/audit", requires: "audit", can: "own" }
 ]
 
 const root = document.getElementById("app")
@@ -91,6 +121,7 @@ const shell = (active) => {
     { class: "nav", "aria-label": "Main" },
     navItems
       .filter((item) => !item.requires || features.has(item.requires))
+      .filter((item) => !item.can || can(session, item.can))
       .map((item) =>
         h(
           "a",
@@ -116,6 +147,7 @@ const shell = (active) => {
         "div",
         { class: "account" },
         h("span", { class: "account-email", title: session.email }, session.email),
+        session.role ? h("span", { class: "account-role" }, roleLabels[session.role] ?? session.role) : null,
         features.has("account")
           ? h(
               "a",
@@ -158,7 +190,7 @@ const show = async () => {
   }
   if (featuresLoading) features = await featuresLoading
   if (current !== navigation) return
-  if (route.requires && !features.has(route.requires)) {
+  if ((route.requires && !features.has(route.requires)) || (route.can && !can(session, route.can))) {
     navigate("/admin", { replace: true })
     return
   }

@@ -11,7 +11,9 @@ const FEATURES = {
   alerts: "/api/settings/alerts",
   failuresOfEveryKind: "/api/failures/{id}/retry",
   providers: "/api/providers",
-  account: "/api/auth/sessions"
+  account: "/api/auth/sessions",
+  admins: "/api/admins",
+  audit: "/api/audit"
 }
 
 const normalize = (path) => path.replace(/:(\w+)/g, "{$1}")

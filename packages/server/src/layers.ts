@@ -7,7 +7,9 @@ import {
   AdminRepositoryPg,
   AlertStorePg,
   AlertWebhookFetch,
+  AuditLogPg,
   FailureLogPg,
+  InvitationRepositoryPg,
   JobRunsPg,
   LanguageModelOpenAI,
   MaintenancePg,
@@ -26,6 +28,7 @@ import {
 } from "@botfleet/adapters"
 import { Database } from "@botfleet/adapters/postgres"
 import {
+  AdminService,
   AlertService,
   AuthService,
   BotService,
@@ -110,6 +113,9 @@ export const adaptersLayer = (config: AppConfigShape) => {
     AlertStorePg.layer,
     AlertWebhookFetch.layer(outbound),
     OutboundHttpNode.layer(outbound),
+    // Roles and the audit log
+    InvitationRepositoryPg.layer,
+    AuditLogPg.layer,
     Layer.succeed(
       Settings,
       Settings.of({
@@ -132,6 +138,8 @@ export const applicationLayer = Layer.mergeAll(
   StatsService.layer,
   AuthService.layer,
   FirstRunSetup.layer,
+  // Roles and the audit log
+  AdminService.layer,
   // access and limits (issue 12)
   BotUsers.layer,
   // providers (issue 12)

@@ -1,7 +1,10 @@
 import {
   type Admin,
+  AdminNotFound,
   AdminRepository,
+  type AdminRole,
   EmailTaken,
+  LastOwner,
   type Session,
   SessionRepository
 } from "@botfleet/application"
@@ -13,13 +16,15 @@ interface AdminRow {
   readonly id: string
   readonly email: string
   readonly password_hash: string
+  readonly role: AdminRole
   readonly created_at: Date
 }
 
-const toAdmin = (row: AdminRow): Admin => ({
+export const toAdmin = (row: AdminRow): Admin => ({
   id: row.id,
   email: row.email,
   passwordHash: row.password_hash,
+  role: row.role,
   createdAt: row.created_at
 })
 
@@ -27,11 +32,35 @@ export const layer: Layer.Layer<AdminRepository, never, SqlClient.SqlClient> = L
   AdminRepository,
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
+    /**
+     * Runs `change` with every owner row locked, unless it would take the role
+     * of the last owner away: two owners demoting each other at once wait for
+     * each other, and the second is refused.
+     */
+    const keepingAnOwner = <A>(
+      id: string,
+      leavesOwner: (target: AdminRow) => boolean,
+      change: Effect.Effect<A, never>
+    ) =>
+      sql
+        .withTransaction(
+          Effect.gen(function* () {
+            const owners = yield* sql<{ id: string }>`SELECT id FROM admins WHERE role = 'owner' FOR UPDATE`
+            const [target] = yield* sql<AdminRow>`SELECT * FROM admins WHERE id = ${id} FOR UPDATE`
+            if (target === undefined) return yield* new AdminNotFound({ id })
+            if (target.role === "owner" && owners.length <= 1 && !leavesOwner(target)) {
+              return yield* new LastOwner({ id })
+            }
+            return yield* change
+          })
+        )
+        .pipe(Effect.catchTag("SqlError", Effect.die))
+
     return AdminRepository.of({
       insert: (admin) =>
         sql`
-          INSERT INTO admins (id, email, password_hash, created_at)
-          VALUES (${admin.id}, ${admin.email}, ${admin.passwordHash}, ${admin.createdAt})`.pipe(
+          INSERT INTO admins (id, email, password_hash, role, created_at)
+          VALUES (${admin.id}, ${admin.email}, ${admin.passwordHash}, ${admin.role}, ${admin.createdAt})`.pipe(
           Effect.asVoid,
           Effect.catchTag("SqlError", (error) =>
             isUniqueViolation(error) ? Effect.fail(new EmailTaken({ email: admin.email })) : Effect.die(error)
@@ -56,6 +85,27 @@ export const layer: Layer.Layer<AdminRepository, never, SqlClient.SqlClient> = L
           Effect.orDie,
           Effect.withSpan("AdminRepository.setPasswordHash")
         ),
+      list: sql<AdminRow>`SELECT * FROM admins ORDER BY created_at, id`.pipe(
+        Effect.map((rows) => rows.map(toAdmin)),
+        Effect.orDie,
+        Effect.withSpan("AdminRepository.list")
+      ),
+      changeRole: (id, role) =>
+        keepingAnOwner(
+          id,
+          () => role === "owner",
+          sql<AdminRow>`UPDATE admins SET role = ${role} WHERE id = ${id} RETURNING *`.pipe(
+            Effect.map((rows) => toAdmin(rows[0] as AdminRow)),
+            Effect.orDie
+          )
+        ).pipe(Effect.withSpan("AdminRepository.changeRole")),
+      // admin_sessions rows go with the admin (ON DELETE CASCADE): removed means signed out.
+      remove: (id) =>
+        keepingAnOwner(
+          id,
+          () => false,
+          sql`DELETE FROM admins WHERE id = ${id}`.pipe(Effect.asVoid, Effect.orDie)
+        ).pipe(Effect.withSpan("AdminRepository.remove")),
       anyExists: sql<{ exists: boolean }>`SELECT EXISTS (SELECT 1 FROM admins) AS exists`.pipe(
         Effect.map((rows) => rows[0]?.exists === true),
         Effect.orDie,

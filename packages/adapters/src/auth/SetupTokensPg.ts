@@ -24,8 +24,8 @@ export const layer: Layer.Layer<SetupTokens, never, SqlClient.SqlClient> = Layer
         RETURNING token_hash`
       if (consumed.length === 0) return yield* new SetupRefused({ reason: "invalid_link" })
       yield* sql`
-        INSERT INTO admins (id, email, password_hash, created_at)
-        VALUES (${owner.id}, ${owner.email}, ${owner.passwordHash}, ${owner.createdAt})`
+        INSERT INTO admins (id, email, password_hash, role, created_at)
+        VALUES (${owner.id}, ${owner.email}, ${owner.passwordHash}, ${owner.role}, ${owner.createdAt})`
       yield* sql`DELETE FROM admin_setup_tokens`
     })
 

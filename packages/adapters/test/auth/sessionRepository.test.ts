@@ -22,6 +22,7 @@ const anAdmin = Effect.gen(function* () {
     id: randomUUID(),
     email: `admin-${randomUUID()}@example.com`,
     passwordHash: "not-a-real-hash",
+    role: "operator",
     createdAt: NOW
   }
   yield* (yield* AdminRepository).insert(admin).pipe(Effect.orDie)

@@ -21,6 +21,7 @@ const owner = (email: string): Admin => ({
   id: randomUUID(),
   email,
   passwordHash: "$argon2id$v=19$test",
+  role: "owner",
   createdAt: now
 })
 

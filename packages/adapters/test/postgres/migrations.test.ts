@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import path from "node:path"
 import { serverUrl, TestDatabase } from "@botfleet/testing"
@@ -6,7 +6,9 @@ import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
 import * as Database from "../../src/postgres/Database.ts"
-import { runMigrations } from "../../src/postgres/Migrations.ts"
+import { defaultMigrationsDir, runMigrations } from "../../src/postgres/Migrations.ts"
+import { splitStatements } from "../../src/postgres/splitStatements.ts"
+import { describeSqlError } from "../../src/postgres/sqlErrors.ts"
 
 const folderWith = (files: Record<string, string>) => {
   const dir = mkdtempSync(path.join(tmpdir(), "botfleet-migrations-"))
@@ -62,5 +64,31 @@ layer(TestDatabase.layer(serverUrl(), Database.layerAt))("migrations", (it) => {
         SELECT count(*)::int AS count FROM information_schema.tables WHERE table_name = 'zz_good'`
       assert.strictEqual(tables[0]!.count, 0)
     })
+  )
+
+  it.effect("roles: admins from before roles become owners, and a role outside the three is refused", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const file = (name: string) => readFileSync(path.join(defaultMigrationsDir, name), "utf8")
+      // The two migrations on a schema of their own, as on a database that had admins before roles.
+      const owners = yield* sql.withTransaction(
+        Effect.gen(function* () {
+          yield* sql.unsafe("CREATE SCHEMA zz_roles")
+          yield* sql.unsafe("SET LOCAL search_path TO zz_roles")
+          for (const statement of splitStatements(file("0002_admins.sql"))) yield* sql.unsafe(statement)
+          yield* sql`
+            INSERT INTO admins (id, email, password_hash)
+            VALUES ('6f1c7a38-6b1e-4c55-9a53-3f4d2b6f0a11', 'old@example.com', 'scrypt$...')`
+          for (const statement of splitStatements(file("0140_roles_audit.sql"))) yield* sql.unsafe(statement)
+          const rows = yield* sql<{ email: string; role: string }>`SELECT email, role FROM admins`
+          // Nested: a savepoint, so the refusal does not abort the whole transaction.
+          const refused = yield* Effect.flip(sql.withTransaction(sql`UPDATE admins SET role = 'admin'`))
+          yield* sql.unsafe("DROP SCHEMA zz_roles CASCADE")
+          return { rows, refused }
+        })
+      )
+      assert.deepStrictEqual(owners.rows, [{ email: "old@example.com", role: "owner" }])
+      assert.include(describeSqlError(owners.refused), "admins_role_check")
+    }).pipe(Effect.orDie)
   )
 })

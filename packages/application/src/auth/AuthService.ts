@@ -148,6 +148,8 @@ export class AuthService extends Context.Service<
           id: randomUUID(),
           email: email.trim().toLowerCase(),
           passwordHash: yield* hasher.hash(password),
+          // Registration and ADMIN_EMAIL make the first admins; invitations make the others.
+          role: "owner",
           createdAt: yield* now
         }
         yield* admins.insert(admin)

@@ -54,6 +54,7 @@ export class FirstRunSetup extends Context.Service<
           id: randomUUID(),
           email: email.trim().toLowerCase(),
           passwordHash: yield* hasher.hash(password),
+          role: "owner",
           createdAt: yield* now
         }
         yield* tokens.claim(hashToken(token), owner.createdAt, owner)

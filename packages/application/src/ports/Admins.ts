@@ -1,16 +1,40 @@
 /** Admins of the HTTP API, their sessions and how passwords are kept. */
 import { Context, type Effect, type Option, type Redacted, Schema } from "effect"
 
+/**
+ * What an admin may do: `owner` everything (admins, invitations, providers,
+ * alerts, the audit log), `operator` run bots and chats (answer as a bot,
+ * block, retry), `viewer` read.
+ */
+export const AdminRole = Schema.Literals(["owner", "operator", "viewer"])
+export type AdminRole = typeof AdminRole.Type
+
 export interface Admin {
   readonly id: string
   readonly email: string
   readonly passwordHash: string
+  readonly role: AdminRole
   readonly createdAt: Date
 }
 
 export class EmailTaken extends Schema.TaggedError<EmailTaken>()("EmailTaken", { email: Schema.String }) {
   override get message() {
     return `an admin with email ${this.email} already exists`
+  }
+}
+
+export class AdminNotFound extends Schema.TaggedError<AdminNotFound>()("AdminNotFound", {
+  id: Schema.String
+}) {
+  override get message() {
+    return `no admin with id ${this.id}`
+  }
+}
+
+/** The change would leave no owner, and nobody could manage admins any more. */
+export class LastOwner extends Schema.TaggedError<LastOwner>()("LastOwner", { id: Schema.String }) {
+  override get message() {
+    return "the last owner can be neither removed nor given another role; make another admin an owner first"
   }
 }
 
@@ -22,10 +46,51 @@ export class AdminRepository extends Context.Service<
     readonly findByEmail: (email: string) => Effect.Effect<Option.Option<Admin>>
     readonly findById: (id: string) => Effect.Effect<Option.Option<Admin>>
     readonly setPasswordHash: (id: string, passwordHash: string) => Effect.Effect<void>
+    /** Oldest first. */
+    readonly list: Effect.Effect<ReadonlyArray<Admin>>
+    /** Refused when it would leave no owner (checked under a lock: two demotions cannot both pass). */
+    readonly changeRole: (id: string, role: AdminRole) => Effect.Effect<Admin, AdminNotFound | LastOwner>
+    /** Removes the admin and, with them, their sessions; refused for the last owner. */
+    readonly remove: (id: string) => Effect.Effect<void, AdminNotFound | LastOwner>
     /** Whether any admin exists at all (the first run has none). */
     readonly anyExists: Effect.Effect<boolean>
   }
 >()("@botfleet/application/AdminRepository") {}
+
+export interface Invitation {
+  readonly id: string
+  /** SHA-256 of the token; the token itself is shown once, to the owner who invites. */
+  readonly tokenHash: string
+  readonly email: string
+  readonly role: AdminRole
+  readonly invitedBy: string
+  readonly createdAt: Date
+  readonly expiresAt: Date
+}
+
+/** Unknown, used or expired: the three look the same from outside. */
+export class InvitationInvalid extends Schema.TaggedError<InvitationInvalid>()("InvitationInvalid", {}) {
+  override get message() {
+    return "this invitation link is not valid: it may have been used or have expired; ask for a new one"
+  }
+}
+
+export class InvitationRepository extends Context.Service<
+  InvitationRepository,
+  {
+    readonly insert: (invitation: Invitation) => Effect.Effect<void>
+    /**
+     * In one transaction: marks the unused, unexpired invitation with this hash
+     * used and creates its admin (the invitation's email and role). Nothing
+     * changes when either step fails.
+     */
+    readonly redeem: (
+      tokenHash: string,
+      now: Date,
+      admin: { readonly id: string; readonly passwordHash: string }
+    ) => Effect.Effect<Admin, InvitationInvalid | EmailTaken>
+  }
+>()("@botfleet/application/InvitationRepository") {}
 
 export interface Session {
   /** The session's public id: shown in lists and used to end it; signs nobody in. */

@@ -7,6 +7,7 @@ import { bodyFrom } from "../botFields.js"
 import { botFormSections, markInvalidField } from "../botForm.js"
 import { append, h, replace } from "../dom.js"
 import { dateTime } from "../format.js"
+import { can } from "../roles.js"
 import { actionButton, botStatus, confirmDialog, errorNotice, loading, pageHeader, toast } from "../ui.js"
 
 const WEBHOOK_LAG_MS = 1500
@@ -126,7 +127,9 @@ const dangerCard = (bot, navigate) =>
   )
 
 export const render = async (container, context) => {
-  const { params, navigate, isActive, features } = context
+  const { params, navigate, isActive, features, session } = context
+  // A viewer sees the settings, read only, and none of the controls.
+  const operates = can(session, "operate")
   append(container, loading())
   let bot
   let providers = []
@@ -158,24 +161,26 @@ export const render = async (container, context) => {
   }
 
   const draw = () => {
-    const toggle = actionButton(
-      bot.active ? "Disable" : "Enable",
-      async () => {
-        try {
-          bot = {
-            ...(await api.post(`/api/bots/${bot.id}/${bot.active ? "disable" : "enable"}`)),
-            webhook: bot.webhook
+    const toggle =
+      operates &&
+      actionButton(
+        bot.active ? "Disable" : "Enable",
+        async () => {
+          try {
+            bot = {
+              ...(await api.post(`/api/bots/${bot.id}/${bot.active ? "disable" : "enable"}`)),
+              webhook: bot.webhook
+            }
+            toast(bot.active ? `${bot.name} is enabled` : `${bot.name} is disabled`)
+            draw()
+            // Telegram's webhook follows about a second later (the effect runner); show it then.
+            setTimeout(refresh, WEBHOOK_LAG_MS)
+          } catch (error) {
+            toast(error.message, "bad")
           }
-          toast(bot.active ? `${bot.name} is enabled` : `${bot.name} is disabled`)
-          draw()
-          // Telegram's webhook follows about a second later (the effect runner); show it then.
-          setTimeout(refresh, WEBHOOK_LAG_MS)
-        } catch (error) {
-          toast(error.message, "bad")
-        }
-      },
-      { class: bot.active ? "secondary" : "primary" }
-    )
+        },
+        { class: bot.active ? "secondary" : "primary" }
+      )
     const chatsLink = h(
       "a",
       { class: "button secondary", href: `/admin/chats${query({ botId: bot.id })}` },
@@ -190,9 +195,9 @@ export const render = async (container, context) => {
     const form = h(
       "form",
       { class: "card form", "aria-label": "Settings" },
-      sections,
+      operates ? sections : h("fieldset", { class: "plain", disabled: true }, sections),
       problem,
-      h("div", { class: "form-actions" }, save)
+      operates ? h("div", { class: "form-actions" }, save) : null
     )
     form.addEventListener("submit", async (event) => {
       event.preventDefault()
@@ -240,11 +245,12 @@ export const render = async (container, context) => {
           "div",
           { class: "side" },
           webhookSlot,
-          tokenCard(bot, (changed) => {
-            bot = { ...changed, webhook: bot.webhook }
-            draw()
-          }),
-          dangerCard(bot, navigate)
+          operates &&
+            tokenCard(bot, (changed) => {
+              bot = { ...changed, webhook: bot.webhook }
+              draw()
+            }),
+          operates && dangerCard(bot, navigate)
         )
       )
     )

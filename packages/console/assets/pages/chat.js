@@ -5,6 +5,7 @@
 import { api, query } from "../api.js"
 import { append, h, replace } from "../dom.js"
 import { chatName, count, dateTime, kindLabel, time, usd } from "../format.js"
+import { can } from "../roles.js"
 import { actionButton, emptyState, errorNotice, loading, pageHeader, toast } from "../ui.js"
 
 const POLL_MS = 1500
@@ -25,7 +26,9 @@ const metaOf = (message) => {
   return parts.join(" · ")
 }
 
-export const render = async (container, { params, isActive, onLeave }) => {
+export const render = async (container, { params, isActive, onLeave, session }) => {
+  // A viewer reads the transcript; answering and retrying need an operator.
+  const operates = can(session, "operate")
   let chat
   let bot
   try {
@@ -82,19 +85,20 @@ export const render = async (container, { params, isActive, onLeave }) => {
             "div",
             { class: "message-failure" },
             h("span", {}, `Failed: ${message.error ?? "unknown reason"}`),
-            actionButton(
-              "Retry",
-              async () => {
-                try {
-                  await api.post(`/api/messages/${message.id}/retry`)
-                  toast("Retrying")
-                  await poll()
-                } catch (error) {
-                  toast(error.message, "bad")
-                }
-              },
-              { class: "secondary small" }
-            )
+            operates &&
+              actionButton(
+                "Retry",
+                async () => {
+                  try {
+                    await api.post(`/api/messages/${message.id}/retry`)
+                    toast("Retrying")
+                    await poll()
+                  } catch (error) {
+                    toast(error.message, "bad")
+                  }
+                },
+                { class: "secondary small" }
+              )
           )
         : null,
       h("span", { class: "message-meta" }, metaOf(message))
@@ -249,7 +253,7 @@ export const render = async (container, { params, isActive, onLeave }) => {
           chat.lastError
         )
       : null,
-    h("section", { class: "card chat-card" }, older, transcript, pollProblem, composer)
+    h("section", { class: "card chat-card" }, older, transcript, pollProblem, operates && composer)
   )
   await poll()
   if (!isActive()) return

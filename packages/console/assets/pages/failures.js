@@ -6,6 +6,7 @@
 import { api, query } from "../api.js"
 import { append, h, replace } from "../dom.js"
 import { ago } from "../format.js"
+import { can } from "../roles.js"
 import { actionButton, badge, botPicker, emptyState, errorNotice, loading, pageHeader, toast } from "../ui.js"
 
 const PAGE_SIZE = 50
@@ -57,7 +58,8 @@ const whatFailed = (failure) => {
   )
 }
 
-export const render = async (container, { query: params, navigate, features }) => {
+export const render = async (container, { query: params, navigate, features, session }) => {
+  const operates = can(session, "operate")
   const everyKind = features.has("failuresOfEveryKind")
   const botId = params.get("botId") ?? ""
   const kind = everyKind ? (params.get("kind") ?? "") : ""
@@ -139,20 +141,21 @@ export const render = async (container, { query: params, navigate, features }) =
           failure.chatId ? [" · ", h("a", { href: `/admin/chats/${failure.chatId}` }, "Open chat")] : null
         )
       ),
-      actionButton(
-        "Retry",
-        async () => {
-          try {
-            await api.post(retryPath(failure))
-            toast(retriedToast(failure))
-            row.remove()
-            showEmptyIfNone()
-          } catch (error) {
-            toast(error.message, "bad")
-          }
-        },
-        { class: "secondary", "aria-label": `Retry: ${failure.error ?? "failed"}` }
-      )
+      operates &&
+        actionButton(
+          "Retry",
+          async () => {
+            try {
+              await api.post(retryPath(failure))
+              toast(retriedToast(failure))
+              row.remove()
+              showEmptyIfNone()
+            } catch (error) {
+              toast(error.message, "bad")
+            }
+          },
+          { class: "secondary", "aria-label": `Retry: ${failure.error ?? "failed"}` }
+        )
     )
     return row
   }

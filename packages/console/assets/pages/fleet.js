@@ -5,6 +5,7 @@
 import { api, query } from "../api.js"
 import { append, h, replace } from "../dom.js"
 import { count, usd } from "../format.js"
+import { can } from "../roles.js"
 import {
   actionButton,
   botStatus,
@@ -51,8 +52,9 @@ const toggle = (bot, onChange) =>
     }
   )
 
-export const render = async (container, { isActive }) => {
-  const addButton = h("a", { class: "button primary", href: "/admin/bots/new" }, "Add bot")
+export const render = async (container, { isActive, session }) => {
+  const operates = can(session, "operate")
+  const addButton = operates ? h("a", { class: "button primary", href: "/admin/bots/new" }, "Add bot") : null
   const body = h("div", {}, loading())
   append(
     container,
@@ -74,8 +76,10 @@ export const render = async (container, { isActive }) => {
       body,
       emptyState(
         "No bots yet",
-        "Create a bot in Telegram with @BotFather, copy its token, then add it here. It starts disabled until you enable it.",
-        h("a", { class: "button primary", href: "/admin/bots/new" }, "Add your first bot")
+        operates
+          ? "Create a bot in Telegram with @BotFather, copy its token, then add it here. It starts disabled until you enable it."
+          : "An operator or an owner adds bots; they will show here.",
+        operates ? h("a", { class: "button primary", href: "/admin/bots/new" }, "Add your first bot") : null
       )
     )
     return
@@ -104,15 +108,16 @@ export const render = async (container, { isActive }) => {
       h(
         "td",
         { class: "actions" },
-        toggle(bot, (changed) => {
-          const old = statsCells.get(bot.id)
-          const fresh = rowFor(changed)
-          const cells = statsCells.get(changed.id)
-          cells.replies.replaceChildren(...old.replies.childNodes)
-          cells.cost.replaceChildren(...old.cost.childNodes)
-          row.replaceWith(fresh)
-          fresh.querySelector("button")?.focus()
-        })
+        operates &&
+          toggle(bot, (changed) => {
+            const old = statsCells.get(bot.id)
+            const fresh = rowFor(changed)
+            const cells = statsCells.get(changed.id)
+            cells.replies.replaceChildren(...old.replies.childNodes)
+            cells.cost.replaceChildren(...old.cost.childNodes)
+            row.replaceWith(fresh)
+            fresh.querySelector("button")?.focus()
+          })
       )
     )
     return row

@@ -5,16 +5,19 @@
  */
 import { api } from "../api.js"
 import { append, h, replace } from "../dom.js"
+import { can } from "../roles.js"
 import { dataTable, emptyState, errorNotice, loading, pageHeader } from "../ui.js"
 
-const rowOf = (provider) =>
+const rowOf = (provider, owns) =>
   h(
     "tr",
     { dataset: { provider: provider.id } },
     h(
       "td",
       { class: "bot-cell" },
-      h("a", { class: "row-title", href: `/admin/providers/${provider.id}` }, provider.name),
+      owns
+        ? h("a", { class: "row-title", href: `/admin/providers/${provider.id}` }, provider.name)
+        : h("span", { class: "row-title" }, provider.name),
       h("span", { class: "muted" }, provider.baseUrl)
     ),
     h("td", { "data-label": "Key" }, h("code", {}, provider.apiKeyHint)),
@@ -31,9 +34,13 @@ const rowOf = (provider) =>
     )
   )
 
-export const render = async (container, { isActive }) => {
+export const render = async (container, { isActive, session }) => {
+  // Owners change providers; the others see which exist.
+  const owns = can(session, "own")
   const body = h("div", {}, loading())
-  const add = h("a", { class: "button primary", href: "/admin/providers/new" }, "Add a provider")
+  const add = owns
+    ? h("a", { class: "button primary", href: "/admin/providers/new" }, "Add a provider")
+    : null
   append(
     container,
     pageHeader("Providers", {
@@ -57,13 +64,20 @@ export const render = async (container, { isActive }) => {
       emptyState(
         "No providers yet",
         "Every bot answers through the server's default. Add a provider to give a bot a local model or another service.",
-        h("a", { class: "button primary", href: "/admin/providers/new" }, "Add a provider")
+        owns ? h("a", { class: "button primary", href: "/admin/providers/new" }, "Add a provider") : null
       )
     )
     return
   }
   replace(
     body,
-    dataTable(["Provider", "Key", "Default model", "Used by"], h("tbody", {}, providers.map(rowOf)))
+    dataTable(
+      ["Provider", "Key", "Default model", "Used by"],
+      h(
+        "tbody",
+        {},
+        providers.map((provider) => rowOf(provider, owns))
+      )
+    )
   )
 }

@@ -5,6 +5,7 @@
 import { api, query } from "../api.js"
 import { append, h, replace } from "../dom.js"
 import { count, usd } from "../format.js"
+import { can } from "../roles.js"
 import { actionButton, badge, dataTable, emptyState, errorNotice, loading, pageHeader, toast } from "../ui.js"
 
 const PAGE_SIZE = 50
@@ -18,7 +19,8 @@ const usage = (totals) =>
 
 const displayName = (user) => (user.username ? `${user.firstName} (@${user.username})` : user.firstName)
 
-export const render = async (container, { params, isActive }) => {
+export const render = async (container, { params, isActive, session }) => {
+  const operates = can(session, "operate")
   append(container, loading())
   let bot
   try {
@@ -48,26 +50,27 @@ export const render = async (container, { params, isActive }) => {
       replace(status, user.blocked ? badge("Blocked", "bad") : badge("Allowed", "good"))
       replace(
         action,
-        actionButton(
-          user.blocked ? "Unblock" : "Block",
-          async () => {
-            try {
-              bot = await api.post(
-                `/api/bots/${bot.id}/users/${user.telegramId}/${user.blocked ? "unblock" : "block"}`
-              )
-              user = { ...user, blocked: bot.blockedUserIds.includes(user.telegramId) }
-              toast(user.blocked ? `${name} is blocked` : `${name} is unblocked`)
-              drawState()
-              action.querySelector("button")?.focus()
-            } catch (error) {
-              toast(error.message, "bad")
+        operates &&
+          actionButton(
+            user.blocked ? "Unblock" : "Block",
+            async () => {
+              try {
+                bot = await api.post(
+                  `/api/bots/${bot.id}/users/${user.telegramId}/${user.blocked ? "unblock" : "block"}`
+                )
+                user = { ...user, blocked: bot.blockedUserIds.includes(user.telegramId) }
+                toast(user.blocked ? `${name} is blocked` : `${name} is unblocked`)
+                drawState()
+                action.querySelector("button")?.focus()
+              } catch (error) {
+                toast(error.message, "bad")
+              }
+            },
+            {
+              class: user.blocked ? "secondary small" : "danger small",
+              "aria-label": `${user.blocked ? "Unblock" : "Block"} ${name}`
             }
-          },
-          {
-            class: user.blocked ? "secondary small" : "danger small",
-            "aria-label": `${user.blocked ? "Unblock" : "Block"} ${name}`
-          }
-        )
+          )
       )
     }
     drawState()

@@ -14,8 +14,17 @@ import {
   Unauthorized,
   Unprocessable
 } from "./ApiErrors.ts"
+import { AuditSignIn } from "./AuditSignIn.ts"
 import { Authentication } from "./Authentication.ts"
 import { ChangePassword, PasswordChanged, SessionsView } from "./accountSchemas.ts"
+import {
+  AcceptInvitation,
+  AuditEntryView,
+  AuditQuery,
+  CreateInvitation,
+  InvitationIssuedView,
+  UpdateAdmin
+} from "./adminSchemas.ts"
 // Operations (issue 13)
 import {
   AlertSettingsView,
@@ -63,12 +72,12 @@ export class AuthApi extends HttpApiGroup.make("auth")
       payload: Login,
       success: AdminView,
       error: [Unauthorized, TooManyRequests]
-    }),
+    }).middleware(AuditSignIn),
     HttpApiEndpoint.post("register", "/register", {
       payload: Register,
       success: AdminView.pipe(HttpApiSchema.status(201)),
       error: [Forbidden, Conflict, TooManyRequests]
-    })
+    }).middleware(AuditSignIn)
   )
   .add(
     HttpApiEndpoint.post("logout", "/logout", { success: HttpApiSchema.NoContent }).middleware(
@@ -111,7 +120,7 @@ export class SetupApi extends HttpApiGroup.make("setup")
       payload: CompleteSetup,
       success: AdminView.pipe(HttpApiSchema.status(201)),
       error: Forbidden
-    })
+    }).middleware(AuditSignIn)
   )
   .prefix("/api/setup")
   .annotateMerge(
@@ -315,6 +324,71 @@ export class WebAppApi extends HttpApiGroup.make("webapp")
     })
   ) {}
 
+// Roles and the audit log: owners manage admins (accessRules.ts says who may call what).
+export class AdminsApi extends HttpApiGroup.make("admins")
+  .add(
+    HttpApiEndpoint.get("list", "/", { success: Schema.Array(AdminView) }),
+    HttpApiEndpoint.post("invite", "/invitations", {
+      payload: CreateInvitation,
+      success: InvitationIssuedView.pipe(HttpApiSchema.status(201)),
+      error: Conflict
+    }),
+    HttpApiEndpoint.patch("update", "/:id", {
+      params: IdParams,
+      payload: UpdateAdmin,
+      success: AdminView,
+      error: [NotFound, Conflict]
+    }),
+    HttpApiEndpoint.delete("remove", "/:id", {
+      params: IdParams,
+      success: HttpApiSchema.NoContent,
+      error: [NotFound, Conflict]
+    })
+  )
+  .middleware(Authentication)
+  .prefix("/api/admins")
+  .annotateMerge(
+    OpenApi.annotations({
+      title: "Admins",
+      description:
+        "Owners list admins, change roles, remove admins and invite new ones with one-time links (72 h)"
+    })
+  ) {}
+
+/** The invitee has no session yet: the one-time token is the credential. */
+export class InvitationsApi extends HttpApiGroup.make("invitations")
+  .add(
+    HttpApiEndpoint.post("accept", "/accept", {
+      payload: AcceptInvitation,
+      success: AdminView.pipe(HttpApiSchema.status(201)),
+      error: [BadRequest, Conflict]
+    })
+  )
+  .prefix("/api/admins/invitations")
+  .annotateMerge(
+    OpenApi.annotations({
+      title: "Invitations",
+      description: "Accept an invitation: choose a password, then log in"
+    })
+  ) {}
+
+export class AuditApi extends HttpApiGroup.make("audit")
+  .add(
+    HttpApiEndpoint.get("list", "/audit", {
+      query: AuditQuery,
+      success: page(AuditEntryView),
+      error: BadRequest
+    })
+  )
+  .middleware(Authentication)
+  .prefix("/api")
+  .annotateMerge(
+    OpenApi.annotations({
+      title: "Audit log",
+      description: "Every change and every refused attempt: who, what, which object, when, from where"
+    })
+  ) {}
+
 export class Api extends HttpApi.make("botfleet")
   .add(AuthApi)
   .add(AccountApi)
@@ -333,6 +407,10 @@ export class Api extends HttpApi.make("botfleet")
   .add(JobsApi)
   .add(AlertsApi)
   .add(WebAppApi)
+  // Roles and the audit log
+  .add(AdminsApi)
+  .add(InvitationsApi)
+  .add(AuditApi)
   .annotateMerge(
     OpenApi.annotations({
       title: "Botfleet admin API",

@@ -2,8 +2,11 @@
 import { Layer } from "effect"
 import { HttpApiBuilder, HttpApiScalar } from "effect/http-api"
 import { Api } from "./Api.ts"
+import { AuditSignInLive } from "./AuditSignInLive.ts"
 import { AuthenticationLive } from "./AuthenticationLive.ts"
 import { AccountHandlers } from "./handlers/AccountHandlers.ts"
+import { AdminsHandlers, InvitationsHandlers } from "./handlers/AdminsHandlers.ts"
+import { AuditHandlers } from "./handlers/AuditHandlers.ts"
 import { AuthHandlers } from "./handlers/AuthHandlers.ts"
 import { BotsHandlers } from "./handlers/BotsHandlers.ts"
 import { BotUsersHandlers } from "./handlers/BotUsersHandlers.ts"
@@ -33,7 +36,11 @@ export const ApiRoutes = Layer.mergeAll(
     ]),
     // Operations (issue 13)
     Layer.provide([JobsHandlers, AlertsHandlers, WebAppHandlers]),
+    // Roles and the audit log
+    Layer.provide([AdminsHandlers, InvitationsHandlers, AuditHandlers]),
     Layer.provide(AuthenticationLive),
+    // Roles and the audit log: sign-ins, which have no session
+    Layer.provide(AuditSignInLive),
     // Login limits shared by every process (issue 12)
     Layer.provide(RateLimiterSql.layer)
   ),

@@ -406,7 +406,7 @@ export type StatsView = typeof StatsView.Type
 
 // ---------------------------------------------------------------- auth
 
-const Email = InputString.check(
+export const Email = InputString.check(
   Schema.isTrimmed(),
   Schema.isMaxLength(254),
   Schema.isPattern(/^[^@\s]+@[^@\s]+$/, { expected: "an email address" })
@@ -439,5 +439,11 @@ export const SetupStatusView = Schema.Struct({
   needed: Schema.Boolean
 })
 
-export const AdminView = Schema.Struct({ id: Schema.String, email: Schema.String, createdAt: IsoDate })
+export const AdminView = Schema.Struct({
+  id: Schema.String,
+  email: Schema.String,
+  // Roles and the audit log: what this admin may do (see docs/api.md)
+  role: Schema.Literals(["owner", "operator", "viewer"]),
+  createdAt: IsoDate
+})
 export type AdminView = typeof AdminView.Type

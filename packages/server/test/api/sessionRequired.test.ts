@@ -32,13 +32,15 @@ const contractRoutes = (): ReadonlyArray<Route> => {
 
 // Mini App routes (issue 13) authenticate with initData and a bearer token instead (webapp.test.ts).
 // First-run setup works before any admin exists: its token is the credential (firstRun.test.ts).
+// Accepting an invitation: the one-time token is the credential (roles.test.ts).
 const OPEN = new Set([
   "auth.login",
   "auth.register",
   "webapp.session",
   "webapp.me",
   "setup.status",
-  "setup.complete"
+  "setup.complete",
+  "invitations.accept"
 ])
 
 /** A concrete URL for a route: ids filled in, no trailing slash. */

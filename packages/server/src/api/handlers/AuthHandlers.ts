@@ -26,9 +26,15 @@ import { sessionCookies } from "../sessionCookie.ts"
 /** Registration attempts per client address, right token or not. */
 export const REGISTER_LIMIT_PER_ADDRESS: Limit = { max: 5, windowMs: 15 * 60_000 }
 
-const toAdminView = (admin: { id: string; email: string; createdAt: Date }) => ({
+export const toAdminView = (admin: {
+  id: string
+  email: string
+  role: "owner" | "operator" | "viewer"
+  createdAt: Date
+}) => ({
   id: admin.id,
   email: admin.email,
+  role: admin.role,
   createdAt: admin.createdAt.toISOString()
 })
 

@@ -20,7 +20,12 @@ export const SetupHandlers = HttpApiBuilder.group(
             .complete(payload.token, payload.email, Redacted.make(payload.password))
             .pipe(Effect.mapError((refused) => new Forbidden(error(refused.reason, refused.message))))
           yield* createdAt("/api/auth/me")
-          return { id: owner.id, email: owner.email, createdAt: owner.createdAt.toISOString() }
+          return {
+            id: owner.id,
+            email: owner.email,
+            role: owner.role,
+            createdAt: owner.createdAt.toISOString()
+          }
         })
       )
   })

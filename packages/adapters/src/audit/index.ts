@@ -1,0 +1,2 @@
+export * as AuditLogMemory from "./AuditLogMemory.ts"
+export * as AuditLogPg from "./AuditLogPg.ts"
