@@ -105,4 +105,6 @@ export const tokenHint = (token: string): string => {
 }
 
 /** The shape Telegram gives tokens: `<bot id>:<35 url-safe characters>`. */
-export const isWellFormedToken = (token: string): boolean => /^\d{1,20}:[A-Za-z0-9_-]{30,64}$/.test(token)
+export const TOKEN_PATTERN = /^\d{1,20}:[A-Za-z0-9_-]{30,64}$/
+
+export const isWellFormedToken = (token: string): boolean => TOKEN_PATTERN.test(token)

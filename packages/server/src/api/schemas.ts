@@ -223,7 +223,8 @@ export type ProviderView = typeof ProviderView.Type
 const BotName = InputString.check(Schema.isTrimmed(), Schema.isMinLength(1), Schema.isMaxLength(64))
 const Text = (max: number) => InputString.check(Schema.isMaxLength(max))
 const Token = InputString.check(
-  Schema.makeFilter(BotModel.isWellFormedToken, { expected: "a Telegram bot token (digits:letters)" })
+  // A pattern, not a predicate: generated samples (the property tests) can then match it.
+  Schema.isPattern(BotModel.TOKEN_PATTERN, { expected: "a Telegram bot token (digits:letters)" })
 )
 const HistoryLimit = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 200 }))
 /** Days a message is kept (null: forever). */
