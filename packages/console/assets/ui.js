@@ -155,3 +155,21 @@ const headerCell = (column) => {
     column.label
   )
 }
+
+/** The centred card of the pages before a session exists (sign in, first-run setup, invitation). */
+export const signInCard = (...children) =>
+  h(
+    "main",
+    { id: "main", class: "sign-in" },
+    h(
+      "div",
+      { class: "sign-in-card" },
+      h(
+        "div",
+        { class: "brand brand-large" },
+        h("img", { src: "/admin/assets/favicon.svg", alt: "", width: "36", height: "36" }),
+        h("span", {}, "Botfleet")
+      ),
+      ...children
+    )
+  )

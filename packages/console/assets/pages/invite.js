@@ -5,7 +5,7 @@
  */
 import { api } from "../api.js"
 import { h } from "../dom.js"
-import { errorNotice } from "../ui.js"
+import { errorNotice, signInCard } from "../ui.js"
 
 export const render = (container, { navigate, signedIn }) => {
   document.title = "Accept your invitation · Botfleet"
@@ -62,28 +62,16 @@ export const render = (container, { navigate, signedIn }) => {
     }
   })
   container.replaceChildren(
-    h(
-      "main",
-      { id: "main", class: "sign-in" },
+    signInCard(
+      h("h1", { tabindex: "-1" }, "Accept your invitation"),
       h(
-        "div",
-        { class: "sign-in-card" },
-        h(
-          "div",
-          { class: "brand brand-large" },
-          h("img", { src: "/admin/assets/favicon.svg", alt: "", width: "36", height: "36" }),
-          h("span", {}, "Botfleet")
-        ),
-        h("h1", { tabindex: "-1" }, "Accept your invitation"),
-        h(
-          "p",
-          { class: "subtitle" },
-          token === ""
-            ? "This page needs the whole link from your invitation; open it again from the message you got."
-            : "Choose a password for your account. The owner who invited you chose your role; it shows once you are in."
-        ),
-        token === "" ? null : form
-      )
+        "p",
+        { class: "subtitle" },
+        token === ""
+          ? "This page needs the whole link from your invitation; open it again from the message you got."
+          : "Choose a password for your account. The owner who invited you chose your role; it shows once you are in."
+      ),
+      token === "" ? null : form
     )
   )
   password.focus()

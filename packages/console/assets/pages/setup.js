@@ -5,26 +5,9 @@
  */
 import { api } from "../api.js"
 import { h } from "../dom.js"
-import { errorNotice } from "../ui.js"
+import { errorNotice, signInCard } from "../ui.js"
 
 const PASSWORD_MIN = 12
-
-const card = (...children) =>
-  h(
-    "main",
-    { id: "main", class: "sign-in" },
-    h(
-      "div",
-      { class: "sign-in-card" },
-      h(
-        "div",
-        { class: "brand brand-large" },
-        h("img", { src: "/admin/assets/favicon.svg", alt: "", width: "36", height: "36" }),
-        h("span", {}, "Botfleet")
-      ),
-      ...children
-    )
-  )
 
 const field = (id, label, attributes) =>
   h("div", { class: "field" }, h("label", { for: id }, label), h("input", { id, name: id, ...attributes }))
@@ -35,7 +18,7 @@ export const render = (container, { navigate, signedIn }) => {
   if (token !== "") history.replaceState(null, "", "/admin/setup")
   if (token === "") {
     container.replaceChildren(
-      card(
+      signInCard(
         h("h1", { tabindex: "-1" }, "Open the setup link"),
         h(
           "p",
@@ -96,7 +79,7 @@ export const render = (container, { navigate, signedIn }) => {
     }
   })
   container.replaceChildren(
-    card(
+    signInCard(
       h("h1", { tabindex: "-1" }, "Create the owner account"),
       h(
         "p",

@@ -1,7 +1,7 @@
 /** Sign in with the admin's email and password; the API sets the session cookie. */
 import { api } from "../api.js"
 import { h } from "../dom.js"
-import { errorNotice } from "../ui.js"
+import { errorNotice, signInCard } from "../ui.js"
 
 export const render = (container, { query, navigate, signedIn }) => {
   document.title = "Sign in · Botfleet"
@@ -58,24 +58,6 @@ export const render = (container, { query, navigate, signedIn }) => {
         )
     })
     .catch(() => {})
-  container.replaceChildren(
-    h(
-      "main",
-      { id: "main", class: "sign-in" },
-      h(
-        "div",
-        { class: "sign-in-card" },
-        h(
-          "div",
-          { class: "brand brand-large" },
-          h("img", { src: "/admin/assets/favicon.svg", alt: "", width: "36", height: "36" }),
-          h("span", {}, "Botfleet")
-        ),
-        h("h1", { tabindex: "-1" }, "Sign in to the console"),
-        subtitle,
-        form
-      )
-    )
-  )
+  container.replaceChildren(signInCard(h("h1", { tabindex: "-1" }, "Sign in to the console"), subtitle, form))
   email.focus()
 }
