@@ -165,29 +165,36 @@ export const layerWith = (options: PollerOptions) =>
 
       /**
        * Starts loops for newly active bots, starts again those whose token was
-       * replaced, and stops those of disabled or deleted ones.
+       * replaced, and stops those of disabled or deleted ones. The common case (no
+       * change) is a plain loop over the ids: with 10,000 bots, an effect per bot
+       * and whole bots read every 5 s held the pipeline thread for a noticeable
+       * moment each time.
        */
       const reconcile = Effect.gen(function* () {
         const active = new Set<BotId>()
-        for (const bot of yield* bots.listActive) {
-          active.add(bot.id)
-          if (!(yield* FiberMap.has(pollers, bot.id))) {
-            yield* FiberMap.run(pollers, bot.id, pollLoop(bot.id))
-            yield* Effect.logInfo("polling started", { bot_id: bot.id })
-            continue
-          }
-          const state = polling.get(bot.id)
-          if (state !== undefined && state.loaded.bot.tokenCiphertext !== bot.tokenCiphertext) {
-            // Running replaces (and interrupts) the loop polling with the old token.
-            yield* FiberMap.run(pollers, bot.id, pollLoop(bot.id))
-            yield* Effect.logInfo("polling restarted with a new token", { bot_id: bot.id })
-          }
+        const start: Array<BotId> = []
+        const restart: Array<BotId> = []
+        for (const { id, tokenCiphertext } of yield* bots.listActiveTokens) {
+          active.add(id)
+          // A loop still reading its bot has no state yet: it reads the new token itself.
+          const state = polling.get(id)
+          if (!FiberMap.hasUnsafe(pollers, id)) start.push(id)
+          else if (state !== undefined && state.loaded.bot.tokenCiphertext !== tokenCiphertext)
+            restart.push(id)
         }
-        for (const [botId] of [...pollers]) {
-          if (!active.has(botId)) {
-            yield* FiberMap.remove(pollers, botId)
-            yield* Effect.logInfo("polling stopped", { bot_id: botId })
-          }
+        const stop = [...pollers].map(([botId]) => botId).filter((botId) => !active.has(botId))
+        for (const botId of start) {
+          yield* FiberMap.run(pollers, botId, pollLoop(botId))
+          yield* Effect.logInfo("polling started", { bot_id: botId })
+        }
+        for (const botId of restart) {
+          // Running replaces (and interrupts) the loop polling with the old token.
+          yield* FiberMap.run(pollers, botId, pollLoop(botId))
+          yield* Effect.logInfo("polling restarted with a new token", { bot_id: botId })
+        }
+        for (const botId of stop) {
+          yield* FiberMap.remove(pollers, botId)
+          yield* Effect.logInfo("polling stopped", { bot_id: botId })
         }
       }).pipe(Effect.catchCause((cause) => Effect.logError("poller reconcile failed", cause)))
 
