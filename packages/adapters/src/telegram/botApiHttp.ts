@@ -54,22 +54,36 @@ export interface BotApi {
   ) => Promise<unknown>
 }
 
+const AGENTS = 64
+
+/** Which agent a bot's calls use: a hash of its token, so always the same one. */
+const agentIndex = (token: string) => {
+  let hash = 0
+  for (let i = 0; i < token.length; i++) hash = (hash * 31 + token.charCodeAt(i)) | 0
+  return (hash >>> 0) % AGENTS
+}
+
 /** `apiRoot` ends with a slash. */
 export const make = (apiRoot: string): BotApi => {
   const root = new URL(apiRoot)
   const secure = root.protocol === "https:"
   const transport = secure ? https : http
-  // Shared by every bot: a long poll holds a socket each, replies reuse them.
-  const agent = secure
-    ? new https.Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY })
-    : new http.Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY })
+  // Shared by the bots: a long poll holds a socket each, replies reuse them. An agent
+  // keeps a host's sockets in one array and finds a socket coming back by scanning it,
+  // which with 10,000 long polls on one agent was 6 % of the pipeline thread's CPU at
+  // rest; AGENTS agents, a bot always on the same one, keep each array short.
+  const agents = Array.from({ length: AGENTS }, () =>
+    secure
+      ? new https.Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY })
+      : new http.Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY })
+  )
 
   const callUntyped = (token: string, method: string, payload: object, signal: AbortSignal) =>
     new Promise<unknown>((resolve, reject) => {
       const body = JSON.stringify(payload)
       const request = transport.request(new URL(`./bot${token}/${method}`, root), {
         method: "POST",
-        agent,
+        agent: agents[agentIndex(token)],
         signal,
         headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) }
       })
