@@ -23,6 +23,12 @@ const program = Effect.gen(function* () {
       )
       return
     }
+    if (request.url === "/calls") {
+      // Calls per Bot API method so far (the polling fleet counts its getUpdates).
+      response.setHeader("content-type", "application/json")
+      response.end(JSON.stringify(telegram.callCounts()))
+      return
+    }
     if (request.url === "/push" && request.method === "POST") {
       // Updates for long polling, queued in one go: [{ token, update }].
       const chunks: Array<Buffer> = []

@@ -318,3 +318,7 @@ export const rssMb = (pid: number) => {
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0)
   return Math.round(kb / 1024)
 }
+
+/** Bot API calls the fake Telegram has answered or is holding, per method. */
+export const callCounts = async (fakes: Fakes) =>
+  (await (await fetch(`${fakes.control}/calls`)).json()) as Readonly<Record<string, number>>

@@ -14,6 +14,7 @@ import { Database, startEmbeddedPostgres } from "@botfleet/adapters/postgres"
 import { Effect, Exit, Layer, Option, Redacted, Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import {
+  callCounts,
   cpuSeconds,
   type PostItem,
   peakRss,
@@ -94,17 +95,36 @@ const mixed = async (databaseUrl: string) => {
 }
 
 /**
- * The default mode (no PUBLIC_URL): every bot long-polls. Resident memory with
- * `count` polling bots, then 50 idle bots each get one message at once:
- * latency from the update being queued at the fake Telegram to the reply.
+ * The default mode (no PUBLIC_URL): every bot long-polls, and the fake holds
+ * each getUpdates for the timeout asked, as Telegram does. Measured as an
+ * operator sees it: the server process's own RSS (node, not PostgreSQL) once
+ * every bot has polled and 25 s have passed at rest; its CPU at rest (% of one
+ * core) and the polls per second over the next 60 s (a whole long-poll cycle,
+ * so the wave of bots that started together counts once); then 50 bots spread over
+ * the fleet each get one message at the same moment: the time from the update
+ * being queued at the fake Telegram to the reply.
  */
 const pollingFleet = async (databaseUrl: string, count: number) => {
   const fakes = await startFakes(0)
   const bots = await seedBots(databaseUrl, count, fakes)
   const server = await startServer(databaseUrl, fakes, { PUBLIC_URL: "" })
-  // Let every poll loop start and settle into its long poll.
-  await sleep(Math.max(10_000, count * 2))
-  const rest = rssMb(server.child.pid!)
+  const pid = server.child.pid!
+  const startedAt = Date.now()
+  // Every bot has asked once (the loops start gradually).
+  while (((await callCounts(fakes)).getUpdates ?? 0) < count) {
+    if (Date.now() - startedAt > 300_000) throw new Error("not every bot polled within 300 s")
+    await sleep(500)
+  }
+  const allPolling = (Date.now() - startedAt) / 1000
+  await sleep(25_000)
+  const rest = rssMb(pid)
+  const cpuBefore = cpuSeconds(pid)
+  const pollsBefore = (await callCounts(fakes)).getUpdates ?? 0
+  const windowStarted = performance.now()
+  await sleep(60_000)
+  const windowSeconds = (performance.now() - windowStarted) / 1000
+  const cpuAtRest = (cpuSeconds(pid) - cpuBefore) / windowSeconds
+  const pollsPerSecond = (((await callCounts(fakes)).getUpdates ?? 0) - pollsBefore) / windowSeconds
   const chosen = bots.filter((_, i) => i % Math.floor(count / 50) === 0).slice(0, 50)
   const { time: pushedAt } = await pushUpdates(
     fakes,
@@ -114,7 +134,10 @@ const pollingFleet = async (databaseUrl: string, count: number) => {
   const latencies = sent.map(([, , time]) => time - pushedAt)
   results.push({
     scenario: `5 polling fleet (${count.toLocaleString("en")} bots, no PUBLIC_URL)`,
+    "all polling s": Math.round(allPolling),
     "server RSS MB": rest,
+    "CPU at rest %": Math.round(cpuAtRest * 1000) / 10,
+    "polls /s": Math.round(pollsPerSecond),
     replies: sent.length,
     p50_ms: percentile(latencies, 50),
     p99_ms: percentile(latencies, 99),

@@ -5,7 +5,7 @@
  */
 import { FakeTelegram } from "@botfleet/testing"
 import { assert, layer } from "@effect/vitest"
-import { Effect, Option } from "effect"
+import { Effect, Option, Redacted } from "effect"
 import { eventually, layer as serverLayer, TestServer, textUpdate } from "./support/inProcessServer.ts"
 
 const sleep = (ms: number) => Effect.promise(() => new Promise((resolve) => setTimeout(resolve, ms)))
@@ -55,6 +55,37 @@ layer(
           "no polling for a disabled bot"
         )
         assert.strictEqual(server.telegram.sentTo(6001).length, 3)
+      }),
+    60_000
+  )
+
+  it.effect(
+    "polls on with a token an admin replaced, and does not stop the bot over the old one",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* TestServer
+        const { bot, token } = yield* server.addBot("Rotated")
+        server.telegram.pushUpdate(token, textUpdate(6101, "before", 51))
+        yield* eventually(() => server.telegram.sentTo(6101).length >= 1, 15_000)
+
+        // BotFather's "revoke": a new token for the same bot, the old one refused from now on.
+        const fresh = `${bot.telegramBotId}:AA${"r".repeat(33)}`
+        server.telegram.registerBot(fresh, {
+          id: bot.telegramBotId,
+          username: bot.username,
+          firstName: "Rotated"
+        })
+        yield* server.bots.update(bot.id, { token: Redacted.make(fresh) }).pipe(Effect.orDie)
+        server.telegram.revokeToken(token)
+        server.telegram.pushUpdate(fresh, textUpdate(6101, "after", 52))
+        yield* eventually(() => server.telegram.sentTo(6101).length >= 2, 20_000)
+        assert.deepStrictEqual(
+          server.telegram.sentTo(6101).map((message) => message.text),
+          ["reply to: before", "reply to: after"]
+        )
+        const stored = yield* server.sql<{ active: boolean; last_error: string | null }>`
+          SELECT active, last_error FROM bots WHERE id = ${bot.id}`.pipe(Effect.orDie)
+        assert.deepStrictEqual(stored[0], { active: true, last_error: null }, "the bot still runs")
       }),
     60_000
   )

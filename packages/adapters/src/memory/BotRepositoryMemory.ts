@@ -82,6 +82,15 @@ export const layerNoDeps: Layer.Layer<BotRepository, never, MemoryStore> = Layer
       Effect.withSpan("BotRepository.listActive")
     )
 
+    const listActiveTokens = Ref.get(store).pipe(
+      Effect.map((tables) =>
+        [...tables.bots.values()]
+          .filter((bot) => bot.active)
+          .map((bot) => ({ id: bot.id, tokenCiphertext: bot.tokenCiphertext }))
+      ),
+      Effect.withSpan("BotRepository.listActiveTokens")
+    )
+
     // ON DELETE CASCADE: the bot's chats, messages and tallies go with it.
     const remove = Effect.fn("BotRepository.delete")(function* (id: BotId) {
       return yield* yield* Ref.modify(store, (tables): [Effect.Effect<void, BotNotFound>, Tables] => {
@@ -106,7 +115,16 @@ export const layerNoDeps: Layer.Layer<BotRepository, never, MemoryStore> = Layer
       })
     })
 
-    return BotRepository.of({ insert, update, findById, list, listActive, delete: remove, setPollingOffset })
+    return BotRepository.of({
+      insert,
+      update,
+      findById,
+      list,
+      listActive,
+      listActiveTokens,
+      delete: remove,
+      setPollingOffset
+    })
   })
 )
 

@@ -185,15 +185,23 @@ export const repositoryContract = (name: string, repositories: Layer.Layer<Repos
       Effect.gen(function* () {
         const bots = yield* BotRepository
         const tag = nextTelegramId()
-        const b = makeBot({ name: `zz-${tag}-B`, active: true })
+        const b = makeBot({ name: `zz-${tag}-B`, active: true, tokenCiphertext: `v1:${tag}-b` })
         const a = makeBot({ name: `zz-${tag}-a` })
-        const c = makeBot({ name: `zz-${tag}-c`, active: true })
+        const c = makeBot({ name: `zz-${tag}-c`, active: true, tokenCiphertext: `v1:${tag}-c` })
         for (const bot of [b, a, c]) yield* bots.insert(bot)
         const mine = (list: ReadonlyArray<Bot>) =>
           ids(list.filter((bot) => bot.name.startsWith(`zz-${tag}-`)))
         assert.deepStrictEqual(mine(yield* bots.list), [a.id, b.id, c.id])
         assert.deepStrictEqual(mine(yield* bots.listActive), [b.id, c.id])
         assert.isTrue((yield* bots.listActive).every((bot) => bot.active))
+        const tokens = new Map(
+          (yield* bots.listActiveTokens).map((entry) => [entry.id, entry.tokenCiphertext])
+        )
+        assert.deepStrictEqual(
+          [a, b, c].map((bot) => tokens.get(bot.id)),
+          [undefined, b.tokenCiphertext, c.tokenCiphertext],
+          "listActiveTokens: the active ones, each with its stored ciphertext"
+        )
       })
     )
 

@@ -3,6 +3,14 @@
  * loop: fetch, store in the inbox, then advance the stored offset, so a
  * restart neither loses updates (offset moves only after storing) nor repeats
  * them (the inbox drops a second copy of an update id).
+ *
+ * A loop reads its bot and decrypts the token once, then keeps the token and
+ * the offset it stored itself: at rest a round is one held getUpdates and
+ * nothing else. With 10,000 bots a database read and a decryption per round
+ * were most of the CPU at rest (docs/benchmarks.md, polling fleet). A token an
+ * admin replaces is picked up by the reconcile (the stored ciphertext
+ * changed: the loop starts again) or, if Telegram refuses the old one first,
+ * by `BotAccess.stop`, which reads the bot again before stopping it.
  */
 import {
   acceptUpdate,
@@ -10,14 +18,17 @@ import {
   BotAccess,
   BotRepository,
   BotService,
+  type BotUnavailable,
+  type BotWithToken,
   classifyTelegram,
+  type SecretUnreadable,
   spanFn,
   type TelegramError,
   TelegramGateway,
   tokenRejected
 } from "@botfleet/application"
 import type { BotId, BotNotFound } from "@botfleet/domain"
-import { Duration, Effect, FiberMap, Layer, Schedule } from "effect"
+import { Duration, Effect, FiberMap, Layer, Schedule, Semaphore } from "effect"
 import { Dispatcher } from "../processing/Dispatcher.ts"
 
 export interface PollerOptions {
@@ -25,7 +36,22 @@ export interface PollerOptions {
   readonly reconcileEvery: Duration.Input
 }
 
-export const defaultPollerOptions: PollerOptions = { longPollSeconds: 25, reconcileEvery: "5 seconds" }
+/**
+ * 50 s is the longest poll Telegram holds (it answers a longer timeout after
+ * 50 s); half the rounds of 25 s at the same latency, since a held poll
+ * answers as soon as an update comes.
+ */
+export const defaultPollerOptions: PollerOptions = { longPollSeconds: 50, reconcileEvery: "5 seconds" }
+
+/** Loops reading their bot at the same time: 10,000 starting at once would queue 10,000 reads. */
+const STARTING_AT_ONCE = 16
+
+/** What a loop polls with: the token, the offset it stored last, the timeout of its next poll. */
+interface Polling {
+  loaded: BotWithToken
+  offset: number
+  timeoutSeconds: number
+}
 
 export const layerWith = (options: PollerOptions) =>
   Layer.effectDiscard(
@@ -37,17 +63,19 @@ export const layerWith = (options: PollerOptions) =>
       const dispatcher = yield* Dispatcher
       // One loop per polled bot; a loop that ends (bot stopped or deleted) leaves the map by itself.
       const pollers = yield* FiberMap.make<BotId>()
+      // Each running loop's state, for the reconcile to see which token it polls with.
+      const polling = new Map<BotId, Polling>()
+      const starting = yield* Semaphore.make(STARTING_AT_ONCE)
       const fn = yield* spanFn
 
       /** One getUpdates round; returns how many updates it stored. */
-      const pollOnce = fn("Poller.pollOnce")(function* (botId: BotId) {
-        // Read each round: the offset, and a token an admin may have replaced.
-        const { bot, token } = yield* access.load(botId)
-        const updates = yield* telegram.getUpdates(token, {
-          offset: bot.pollingOffset,
-          timeoutSeconds: options.longPollSeconds,
+      const pollOnce = fn("Poller.pollOnce")(function* (botId: BotId, state: Polling) {
+        const updates = yield* telegram.getUpdates(state.loaded.token, {
+          offset: state.offset,
+          timeoutSeconds: state.timeoutSeconds,
           limit: 100
         })
+        state.timeoutSeconds = options.longPollSeconds
         let highest = -1
         for (const polled of updates) {
           // Stored even with a problem (Telegram would hand it out again otherwise): the
@@ -66,6 +94,7 @@ export const layerWith = (options: PollerOptions) =>
         }
         if (highest >= 0) {
           yield* bots.setPollingOffset(botId, highest + 1)
+          state.offset = highest + 1
           yield* dispatcher.wake
         }
         return updates.length
@@ -75,43 +104,97 @@ export const layerWith = (options: PollerOptions) =>
         Schedule.modifyDelay((step) => Effect.succeed(Duration.min(step.duration, Duration.seconds(30))))
       )
 
+      /** Telegram refused the token: stop the bot, unless an admin has put in a new token meanwhile. */
+      const refused = (botId: BotId, state: Polling, error: TelegramError) =>
+        access.stop(state.loaded.bot, tokenRejected(error)).pipe(
+          Effect.catchTag("RetryLater", () =>
+            access.load(botId).pipe(
+              Effect.map((loaded) => {
+                state.loaded = loaded
+                state.offset = Math.max(state.offset, loaded.bot.pollingOffset)
+                return 0
+              })
+            )
+          )
+        )
+
       const pollLoop = (botId: BotId) =>
-        pollOnce(botId).pipe(
+        Effect.gen(function* () {
+          const loaded = yield* starting.withPermit(access.load(botId))
+          // The first poll ends at a random point of the cycle: loops started together (every
+          // bot at start-up) would otherwise all be answered in the same second, each cycle,
+          // and 10,000 answers at once grew the heap by ~170 MB.
+          const first = 1 + Math.floor(Math.random() * options.longPollSeconds)
+          const state: Polling = { loaded, offset: loaded.bot.pollingOffset, timeoutSeconds: first }
+          polling.set(botId, state)
+          const round = pollOnce(botId, state).pipe(
+            Effect.catchTag(
+              "TelegramError",
+              (
+                error
+              ): Effect.Effect<number, TelegramError | BotNotFound | BotUnavailable | SecretUnreadable> =>
+                classifyTelegram(error) === "fatal" ? refused(botId, state, error) : Effect.fail(error)
+            ),
+            Effect.tapError((error) =>
+              error._tag === "TelegramError"
+                ? Effect.logWarning("polling failed; backing off", { bot_id: botId, error: error.message })
+                : Effect.void
+            ),
+            // Telegram trouble backs off from 1 s to 30 s; a successful round resets it.
+            Effect.retry({ schedule: cappedBackoff, while: (error) => error._tag === "TelegramError" }),
+            Effect.forever
+          )
+          yield* round.pipe(
+            Effect.ensuring(
+              Effect.sync(() => {
+                // A loop started again for a new token may already have put its own state here.
+                if (polling.get(botId) === state) polling.delete(botId)
+              })
+            )
+          )
+        }).pipe(
           Effect.catchTags({
-            TelegramError: (error): Effect.Effect<number, TelegramError | BotNotFound> =>
-              classifyTelegram(error) === "fatal"
-                ? botService.stop(botId, tokenRejected(error)).pipe(Effect.andThen(Effect.interrupt))
-                : Effect.fail(error),
-            SecretUnreadable: (error) =>
-              botService.stop(botId, error.message).pipe(Effect.andThen(Effect.interrupt))
+            // Deleted, or stopped because Telegram refused its token: the loop ends.
+            BotNotFound: () => Effect.void,
+            BotUnavailable: () => Effect.void,
+            SecretUnreadable: (error) => botService.stop(botId, error.message).pipe(Effect.ignore)
           }),
-          Effect.tapError((error) =>
-            error._tag === "TelegramError"
-              ? Effect.logWarning("polling failed; backing off", { bot_id: botId, error: error.message })
-              : Effect.void
-          ),
-          // Telegram trouble backs off from 1 s to 30 s; a successful round resets it.
-          Effect.retry({ schedule: cappedBackoff, while: (error) => error._tag === "TelegramError" }),
-          Effect.forever,
-          Effect.catchTag("BotNotFound", () => Effect.void),
           Effect.catchCause((cause) => Effect.logError("polling stopped unexpectedly", cause)),
           Effect.annotateLogs("bot_id", botId)
         )
 
-      /** Starts loops for newly active bots and stops those of disabled or deleted ones. */
+      /**
+       * Starts loops for newly active bots, starts again those whose token was
+       * replaced, and stops those of disabled or deleted ones. The common case (no
+       * change) is a plain loop over the ids: with 10,000 bots, an effect per bot
+       * and whole bots read every 5 s held the pipeline thread for a noticeable
+       * moment each time.
+       */
       const reconcile = Effect.gen(function* () {
-        const active = new Set((yield* bots.listActive).map((bot) => bot.id))
-        for (const botId of active) {
-          if (!(yield* FiberMap.has(pollers, botId))) {
-            yield* FiberMap.run(pollers, botId, pollLoop(botId))
-            yield* Effect.logInfo("polling started", { bot_id: botId })
-          }
+        const active = new Set<BotId>()
+        const start: Array<BotId> = []
+        const restart: Array<BotId> = []
+        for (const { id, tokenCiphertext } of yield* bots.listActiveTokens) {
+          active.add(id)
+          // A loop still reading its bot has no state yet: it reads the new token itself.
+          const state = polling.get(id)
+          if (!FiberMap.hasUnsafe(pollers, id)) start.push(id)
+          else if (state !== undefined && state.loaded.bot.tokenCiphertext !== tokenCiphertext)
+            restart.push(id)
         }
-        for (const [botId] of [...pollers]) {
-          if (!active.has(botId)) {
-            yield* FiberMap.remove(pollers, botId)
-            yield* Effect.logInfo("polling stopped", { bot_id: botId })
-          }
+        const stop = [...pollers].map(([botId]) => botId).filter((botId) => !active.has(botId))
+        for (const botId of start) {
+          yield* FiberMap.run(pollers, botId, pollLoop(botId))
+          yield* Effect.logInfo("polling started", { bot_id: botId })
+        }
+        for (const botId of restart) {
+          // Running replaces (and interrupts) the loop polling with the old token.
+          yield* FiberMap.run(pollers, botId, pollLoop(botId))
+          yield* Effect.logInfo("polling restarted with a new token", { bot_id: botId })
+        }
+        for (const botId of stop) {
+          yield* FiberMap.remove(pollers, botId)
+          yield* Effect.logInfo("polling stopped", { bot_id: botId })
         }
       }).pipe(Effect.catchCause((cause) => Effect.logError("poller reconcile failed", cause)))
 

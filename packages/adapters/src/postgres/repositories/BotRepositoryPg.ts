@@ -208,6 +208,15 @@ export const layer: Layer.Layer<BotRepository, never, SqlClient.SqlClient> = Lay
       Effect.withSpan("BotRepository.listActive")
     )
 
+    const listActiveTokens = sql<{ id: string; token_ciphertext: string }>`
+      SELECT id, token_ciphertext FROM bots WHERE active`.pipe(
+      Effect.orDie,
+      Effect.map((rows) =>
+        rows.map((row) => ({ id: row.id as BotId, tokenCiphertext: row.token_ciphertext }))
+      ),
+      Effect.withSpan("BotRepository.listActiveTokens")
+    )
+
     const remove = Effect.fn("BotRepository.delete")(function* (id: BotId) {
       const rows = yield* sql<{ id: string }>`DELETE FROM bots WHERE id = ${id} RETURNING id`.pipe(
         Effect.orDie
@@ -222,6 +231,15 @@ export const layer: Layer.Layer<BotRepository, never, SqlClient.SqlClient> = Lay
       yield* sql`UPDATE bots SET polling_offset = ${offset} WHERE id = ${id}`.pipe(Effect.orDie)
     })
 
-    return BotRepository.of({ insert, update, findById, list, listActive, delete: remove, setPollingOffset })
+    return BotRepository.of({
+      insert,
+      update,
+      findById,
+      list,
+      listActive,
+      listActiveTokens,
+      delete: remove,
+      setPollingOffset
+    })
   })
 )
