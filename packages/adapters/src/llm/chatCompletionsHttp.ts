@@ -128,7 +128,7 @@ export const createCompletion = async (
   body: CompletionBody,
   signal: AbortSignal,
   timeoutMs: number
-): Promise<OpenAI.Chat.ChatCompletion> => {
+): Promise<OpenAI.Chat.ChatCompletion & { readonly responseHeaders: Headers }> => {
   const controller = new AbortController()
   let timedOut = false
   const timer = setTimeout(() => {
@@ -143,7 +143,8 @@ export const createCompletion = async (
     controller.signal.addEventListener("abort", () => response.destroy(), { once: true })
     const json = parseJson(await readText(response))
     if (json === undefined) throw new APIConnectionError({ message: "the answer is not JSON" })
-    return json as OpenAI.Chat.ChatCompletion
+    // The headers ride along for the rate-limit pacer (x-ratelimit-*).
+    return Object.assign(json as OpenAI.Chat.ChatCompletion, { responseHeaders: toHeaders(response.headers) })
   } catch (error) {
     throw timedOut ? new APIConnectionTimeoutError() : error
   } finally {
@@ -159,6 +160,7 @@ export const createCompletion = async (
  */
 export interface ChunkStream extends AsyncIterable<ReadonlyArray<OpenAI.Chat.ChatCompletionChunk>> {
   readonly abort: () => void
+  readonly responseHeaders: Headers
 }
 
 /**
@@ -202,7 +204,7 @@ export const openCompletionStream = async (
     }
   }
   const iterable = batches()
-  return { abort, [Symbol.asyncIterator]: () => iterable }
+  return { abort, responseHeaders: toHeaders(response.headers), [Symbol.asyncIterator]: () => iterable }
 }
 
 /** Server-sent events as chat completion chunks, fed text as it arrives. */

@@ -4,6 +4,7 @@
  */
 import { checkLimits, EMPTY_USAGE, NO_LIMITS, windowEnd, windowStart } from "@botfleet/domain"
 import { Clock, Effect } from "effect"
+import { ProviderPacing } from "../pipeline/providerPacing.ts"
 import { Maintenance } from "../scheduler/ports.ts"
 import type { Job } from "../scheduler/Scheduler.ts"
 import { AlertService, type AlertSeverity } from "./AlertService.ts"
@@ -35,6 +36,7 @@ export const alertsJob = (options: AlertJobOptions) =>
     const alerts = yield* AlertService
     const store = yield* AlertStore
     const maintenance = yield* Maintenance
+    const pacing = yield* ProviderPacing
 
     /** Raises one alert per bot in `now`, resolves the open ones of `kind` that are gone. */
     const perBot = <B extends { readonly id: string }>(
@@ -66,9 +68,13 @@ export const alertsJob = (options: AlertJobOptions) =>
         open,
         (bot) => `Bot ${bot.name} stopped: ${bot.error}`
       )
+      // Failed replies, and bots whose model key has refused for longer than the pacer's bound
+      // (their replies wait rather than fail, so nothing else would tell).
+      const failing = yield* store.llmFailingBots(since)
+      const stalled = (yield* pacing.stalledBots).filter((bot) => !failing.some((f) => f.id === bot.id))
       yield* perBot(
         "llm_failing",
-        yield* store.llmFailingBots(since),
+        [...failing, ...stalled],
         open,
         (bot) => `Bot ${bot.name}: the LLM provider is failing: ${bot.error}`
       )
