@@ -78,9 +78,29 @@ const node = (file: string, args: Array<string>, env: Record<string, string>): C
     stdio: ["pipe", "pipe", "inherit"]
   })
 
+export interface FakeOptions {
+  /** One message a second per chat, no burst, drafts counted. */
+  readonly strictTelegram?: boolean
+  /** A streamed answer takes this long. */
+  readonly streamMillis?: number
+  /** The model allows this many requests a minute. */
+  readonly requestsPerMinute?: number
+}
+
+export interface FakeStats {
+  readonly floodRejections: number
+  readonly sendMessageCalls: number
+  readonly draftCalls: number
+  readonly drafts: number
+  readonly llm: { readonly answered: number; readonly refused: number }
+}
+
+export const fakeStats = async (fakes: Fakes) =>
+  (await (await fetch(`${fakes.control}/stats`)).json()) as FakeStats
+
 /** Fake Telegram and OpenAI in a process of their own. */
-export const startFakes = async (llmLatencyMs: number): Promise<Fakes> => {
-  const child = node("bench/fakes.ts", [String(llmLatencyMs)], {})
+export const startFakes = async (llmLatencyMs: number, options: FakeOptions = {}): Promise<Fakes> => {
+  const child = node("bench/fakes.ts", [String(llmLatencyMs), JSON.stringify(options)], {})
   const line = await new Promise<string>((resolve) =>
     createInterface({ input: child.stdout! }).once("line", resolve)
   )

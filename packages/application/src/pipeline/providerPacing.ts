@@ -81,7 +81,8 @@ export class ProviderPacing extends Context.Service<
 
       /** The provider's per-minute request limit as a bucket (kept, with its learning, when unchanged). */
       const ensureBucket = (state: KeyState, perMinute: number, now: number): Bucket.Bucket => {
-        const base = { perSecond: perMinute / 60, burst: Math.max(1, Math.floor(perMinute / 10)) }
+        // 5 % under the limit: our clock and the provider's do not start the minute together.
+        const base = { perSecond: (perMinute * 0.95) / 60, burst: Math.max(1, Math.floor(perMinute / 10)) }
         if (state.bucket === null) state.bucket = Bucket.newBucket(base, now)
         else if (state.bucket.base.perSecond !== base.perSecond) state.bucket.base = base
         return state.bucket
