@@ -201,6 +201,10 @@ const flood = async (databaseUrl: string) => {
   const sent = await waitForSends(fakes, chats * perChat, 120_000)
   const seconds = (Math.max(...sent.map(([, , time]) => time)) - started) / 1000
   const stats = await fakeStats(fakes)
+  if (process.env.BENCH_DEBUG) {
+    const times = sent.map(([, , time]) => Math.round((time - started) / 100) / 10).sort((a, b) => a - b)
+    process.stderr.write(`flood send times (s): ${times.filter((_, i) => i % 10 === 0).join(" ")}\n`)
+  }
   // One a second per chat after the first; 30 a second for the bot.
   const allowed = Math.max(perChat - 1, (chats * perChat) / 30)
   results.push({

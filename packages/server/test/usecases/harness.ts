@@ -59,7 +59,24 @@ export interface HarnessOptions {
    * every wait.
    */
   readonly pacing?: PacingOptions | undefined
+  /**
+   * "adjusts": each answer moves the clock on by a second itself (one chat at
+   * a time); "sleeps": each answer sleeps a second of virtual time, so many
+   * chats can wait on the model at once while the test drives the clock.
+   */
+  readonly model?: "adjusts" | "sleeps" | undefined
 }
+
+/** Answers after a second of virtual time, without moving the clock itself. */
+const sleepingModel = Layer.effect(
+  LanguageModel,
+  LanguageModel.useSync((model) =>
+    LanguageModel.of({
+      complete: (request) => Effect.andThen(Effect.sleep("1 second"), model.complete(request)),
+      stream: (request) => model.stream(request).pipe(Stream.tap(() => Effect.sleep("100 millis")))
+    })
+  )
+)
 
 /** No send waits and nothing paced, for use-case tests about other things. */
 export const roomyPacing: PacingOptions = {
@@ -106,7 +123,9 @@ export const harness = (options: HarnessOptions = {}) => {
     RepositoriesMemory.layer,
     UpdateInboxMemory.layerMemory,
     telegram,
-    thinkingModel.pipe(Layer.provideMerge(LanguageModelMemory.layerMemory())),
+    (options.model === "sleeps" ? sleepingModel : thinkingModel).pipe(
+      Layer.provideMerge(LanguageModelMemory.layerMemory())
+    ),
     SecretBoxMemory.layerMemory,
     settings,
     TranscriberMemory.layerMemory({ maxSeconds: 300 })
