@@ -37,7 +37,8 @@ const program = Effect.gen(function* () {
           sendMessageCalls: telegram.calls("sendMessage"),
           draftCalls: telegram.calls("sendMessageDraft"),
           drafts: telegram.drafts.length,
-          llm: Effect.runSync(openai.rateLimitCounts)
+          llm: Effect.runSync(openai.rateLimitCounts),
+          llmPeakInFlight: Effect.runSync(openai.peakInFlight)
         })
       )
       return

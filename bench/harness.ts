@@ -93,6 +93,7 @@ export interface FakeStats {
   readonly draftCalls: number
   readonly drafts: number
   readonly llm: { readonly answered: number; readonly refused: number }
+  readonly llmPeakInFlight: number
 }
 
 export const fakeStats = async (fakes: Fakes) =>

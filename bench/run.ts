@@ -260,10 +260,12 @@ const slowModel = async (databaseUrl: string) => {
   const started = Date.now()
   const cpuBefore = cpuSeconds(server.child.pid)
   const failures = await postRounds(rounds, 64)
+  const ingestSeconds = (Date.now() - started) / 1000
   const sent = await waitForSends(fakes, total, 300_000)
   const seconds = (Math.max(...sent.map(([, , time]) => time)) - started) / 1000
   const cpuUsed = cpuSeconds(server.child.pid) - cpuBefore
   const peak = rss()
+  const stats = await fakeStats(fakes)
   const perSecond = sent.length / seconds
   const allows = concurrency / (streamMillis / 1000)
   // Little's law: chats in flight = replies a second x the time each is in flight (the stream).
@@ -271,10 +273,12 @@ const slowModel = async (databaseUrl: string) => {
   results.push({
     scenario: `9 slow model: 50 bots x 40 chats x 2, answers streamed over 1.5 s, PIPELINE_CONCURRENCY ${concurrency}`,
     replies: sent.length,
+    "ingest s": Math.round(ingestSeconds * 10) / 10,
     "replies /s": Math.round(perSecond),
     "limit allows /s": Math.round(allows),
     "% of limit": Math.round((perSecond / allows) * 100),
     "in flight (avg)": inFlight,
+    "in flight (peak)": stats.llmPeakInFlight,
     "in order": inOrder(sent, expected) ? "yes" : "NO",
     "server CPU % (2 cores = 200)": Math.round((cpuUsed / seconds) * 100),
     "server CPU ms/reply": Math.round((cpuUsed * 1000 * 100) / Math.max(1, sent.length)) / 100,

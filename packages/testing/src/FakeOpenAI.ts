@@ -90,6 +90,8 @@ export interface FakeOpenAI {
   readonly setRateLimit: (requestsPerMinute: number | null) => Effect.Effect<void>
   /** Chat completions answered and refused by the rate limit, since it was set. */
   readonly rateLimitCounts: Effect.Effect<{ readonly answered: number; readonly refused: number }>
+  /** The most chat completions being answered at once (request in, until the answer is written). */
+  readonly peakInFlight: Effect.Effect<number>
   /** `POST /v1/audio/transcriptions` received, oldest first. */
   readonly transcriptions: Effect.Effect<ReadonlyArray<TranscriptionRequest>>
   /** What a recording "says"; default: the uploaded bytes read as UTF-8. */
@@ -338,6 +340,7 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
     let streamDuration = 0
     let rateLimit: { perMinute: number; tokens: number; at: number } | null = null
     const rateCounts = { answered: 0, refused: 0 }
+    const load = { inFlight: 0, peak: 0 }
     /** The limit's headers after this request; a refusal's retry-after when it is over. */
     const takeRateLimit = (): { headers: Record<string, string>; retryAfter: number | null } => {
       if (rateLimit === null) return { headers: {}, retryAfter: null }
@@ -529,6 +532,11 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
           return
         }
         const apiKey = bearerOf(request)
+        load.inFlight += 1
+        load.peak = Math.max(load.peak, load.inFlight)
+        response.once("close", () => {
+          load.inFlight -= 1
+        })
         if (record)
           requests.push({
             model: parsed.model,
@@ -601,6 +609,7 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
           rateCounts.refused = 0
         }),
       rateLimitCounts: Effect.sync(() => ({ ...rateCounts })),
+      peakInFlight: Effect.sync(() => load.peak),
       setLatency: (millis) =>
         Effect.sync(() => {
           latency = millis

@@ -132,7 +132,10 @@ export class Dispatcher extends Context.Service<
 
         const loop = Effect.gen(function* () {
           while (true) {
-            const free = stopping ? 0 : Math.min(options.leaseBatch, options.concurrency - active.size)
+            // With many slots free (a slow model, a large PIPELINE_CONCURRENCY) an eighth of them per
+            // look, so a thousand slots fill in a few looks rather than a hundred and twenty-five.
+            const open = options.concurrency - active.size
+            const free = stopping ? 0 : Math.min(Math.max(options.leaseBatch, Math.floor(open / 8)), open)
             let leased = 0
             if (free > 0) {
               const chats = yield* inbox.leaseChats(owner, free, options.leaseSeconds, {
