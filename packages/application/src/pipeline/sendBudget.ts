@@ -20,7 +20,7 @@
  *
  * Measured with the strict fake Telegram (one a second per chat, no burst):
  * the old burst of 4 per chat had 63 of 263 sends refused for 40 chats x 5
- * replies; a burst of 1 at 0.9 a second, none (`npm run bench -- flood`).
+ * replies; a burst of 1 at 0.9 a second, FLOOD_RESULT (`npm run bench -- flood`).
  */
 import type { BotId } from "@botfleet/domain"
 import { Clock, Context, Effect, Layer } from "effect"
