@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { randomBytes, randomUUID } from "node:crypto"
-import { readFileSync } from "node:fs"
+import { createWriteStream, readFileSync } from "node:fs"
 import { Agent, request as httpRequest } from "node:http"
 import { createServer } from "node:net"
 import path from "node:path"
@@ -201,7 +201,9 @@ export const startServer = async (
   // An empty value in `extra` means "unset" (PUBLIC_URL: "" makes every bot long-poll).
   for (const [key, value] of Object.entries(env)) if (value === "") delete env[key]
   const child = node("packages/server/src/main.ts", [], env)
-  child.stdout?.resume()
+  // BENCH_SERVER_LOG=<file> keeps the server's log (with a LOG_LEVEL in BENCH_SERVER_ENV).
+  if (process.env.BENCH_SERVER_LOG) child.stdout?.pipe(createWriteStream(process.env.BENCH_SERVER_LOG))
+  else child.stdout?.resume()
   for (let i = 0; i < 1200; i++) {
     const ready = await fetch(`${baseUrl}/ready`).then(
       (response) => response.ok,
