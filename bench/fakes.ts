@@ -2,20 +2,47 @@
  * The fake Telegram and OpenAI servers as a process of their own, so the
  * benchmark measures the server, not fakes sharing its event loop. Prints one
  * JSON line with their URLs, then serves `GET /sent` (every sendMessage with
- * its time) on a control port until stdin closes.
+ * its time) and `GET /stats` (flood refusals, calls, the model's rate-limit
+ * counts) on a control port until stdin closes.
  *
- *   node bench/fakes.ts [llmLatencyMs]
+ *   node bench/fakes.ts [llmLatencyMs] [options as JSON]
+ *
+ * options: `strictTelegram` (one message a second per chat, no burst, drafts
+ * counted), `streamMillis` (a streamed answer takes this long), and
+ * `requestsPerMinute` (the model refuses past it with 429 and retry-after).
  */
 import { createServer } from "node:http"
 import { FakeOpenAI, FakeTelegram } from "@botfleet/testing"
 import { Effect, Layer } from "effect"
 
 const llmLatencyMs = Number(process.argv[2] ?? 0)
+const options = JSON.parse(process.argv[3] ?? "{}") as {
+  readonly strictTelegram?: boolean
+  readonly streamMillis?: number
+  readonly requestsPerMinute?: number
+}
 
 const program = Effect.gen(function* () {
   const telegram = yield* FakeTelegram.make()
   const openai = yield* FakeOpenAI.make({ latencyMillis: llmLatencyMs, record: false })
+  if (options.strictTelegram) telegram.setFloodLimits(FakeTelegram.strictFloodLimits)
+  if (options.streamMillis) yield* openai.setStreamDuration(options.streamMillis)
+  if (options.requestsPerMinute) yield* openai.setRateLimit(options.requestsPerMinute)
   const control = createServer((request, response) => {
+    if (request.url === "/stats") {
+      response.setHeader("content-type", "application/json")
+      response.end(
+        JSON.stringify({
+          floodRejections: telegram.floodRejections(),
+          sendMessageCalls: telegram.calls("sendMessage"),
+          draftCalls: telegram.calls("sendMessageDraft"),
+          drafts: telegram.drafts.length,
+          llm: Effect.runSync(openai.rateLimitCounts),
+          llmPeakInFlight: Effect.runSync(openai.peakInFlight)
+        })
+      )
+      return
+    }
     if (request.url === "/sent") {
       response.setHeader("content-type", "application/json")
       response.end(

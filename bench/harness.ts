@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { randomBytes, randomUUID } from "node:crypto"
-import { readFileSync } from "node:fs"
+import { createWriteStream, readFileSync } from "node:fs"
 import { Agent, request as httpRequest } from "node:http"
 import { createServer } from "node:net"
 import path from "node:path"
@@ -78,9 +78,30 @@ const node = (file: string, args: Array<string>, env: Record<string, string>): C
     stdio: ["pipe", "pipe", "inherit"]
   })
 
+export interface FakeOptions {
+  /** One message a second per chat, no burst, drafts counted. */
+  readonly strictTelegram?: boolean
+  /** A streamed answer takes this long. */
+  readonly streamMillis?: number
+  /** The model allows this many requests a minute. */
+  readonly requestsPerMinute?: number
+}
+
+export interface FakeStats {
+  readonly floodRejections: number
+  readonly sendMessageCalls: number
+  readonly draftCalls: number
+  readonly drafts: number
+  readonly llm: { readonly answered: number; readonly refused: number }
+  readonly llmPeakInFlight: number
+}
+
+export const fakeStats = async (fakes: Fakes) =>
+  (await (await fetch(`${fakes.control}/stats`)).json()) as FakeStats
+
 /** Fake Telegram and OpenAI in a process of their own. */
-export const startFakes = async (llmLatencyMs: number): Promise<Fakes> => {
-  const child = node("bench/fakes.ts", [String(llmLatencyMs)], {})
+export const startFakes = async (llmLatencyMs: number, options: FakeOptions = {}): Promise<Fakes> => {
+  const child = node("bench/fakes.ts", [String(llmLatencyMs), JSON.stringify(options)], {})
   const line = await new Promise<string>((resolve) =>
     createInterface({ input: child.stdout! }).once("line", resolve)
   )
@@ -180,7 +201,9 @@ export const startServer = async (
   // An empty value in `extra` means "unset" (PUBLIC_URL: "" makes every bot long-poll).
   for (const [key, value] of Object.entries(env)) if (value === "") delete env[key]
   const child = node("packages/server/src/main.ts", [], env)
-  child.stdout?.resume()
+  // BENCH_SERVER_LOG=<file> keeps the server's log (with a LOG_LEVEL in BENCH_SERVER_ENV).
+  if (process.env.BENCH_SERVER_LOG) child.stdout?.pipe(createWriteStream(process.env.BENCH_SERVER_LOG))
+  else child.stdout?.resume()
   for (let i = 0; i < 1200; i++) {
     const ready = await fetch(`${baseUrl}/ready`).then(
       (response) => response.ok,

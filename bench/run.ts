@@ -4,8 +4,8 @@
  * this process, prints a table and writes bench/results/<time>.json.
  *
  *   npm run bench                 every scenario
- *   npm run bench -- mixed hot    some (mixed, ingest, e2e, e2e-slow-llm, hot, rest, polling,
- *                                 polling-10k, scale, parts)
+ *   npm run bench -- mixed hot    some (mixed, viral-bot, flood, slow-model, rate-limited, ingest,
+ *                                 e2e, e2e-slow-llm, hot, rest, polling, polling-10k, scale, parts)
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import os from "node:os"
@@ -16,6 +16,8 @@ import { SqlClient } from "effect/sql"
 import {
   callCounts,
   cpuSeconds,
+  type FakeStats,
+  fakeStats,
   type PostItem,
   peakRss,
   percentile,
@@ -25,6 +27,7 @@ import {
   resetDatabase,
   root,
   rssMb,
+  type Sent,
   seedBots,
   sleep,
   startFakes,
@@ -89,6 +92,256 @@ const mixed = async (databaseUrl: string) => {
     "server CPU ms/reply": Math.round((cpuUsed * 1000 * 100) / Math.max(1, sent.length)) / 100,
     "server peak RSS MB": peak,
     failures: failures + items.length - sent.length
+  })
+  await stop(server.child)
+  fakes.child.stdin?.end()
+}
+
+/** Sends grouped by chat, in the order the fake received them. */
+const byChat = (sent: ReadonlyArray<Sent>) => {
+  const chats = new Map<number, Array<string>>()
+  for (const [chatId, text] of sent) chats.set(chatId, [...(chats.get(chatId) ?? []), text])
+  return chats
+}
+
+const inOrder = (sent: ReadonlyArray<Sent>, expected: ReadonlyMap<number, ReadonlyArray<string>>) => {
+  const chats = byChat(sent)
+  return [...expected].every(([chatId, texts]) => (chats.get(chatId) ?? []).join("\n") === texts.join("\n"))
+}
+
+/** Posts rounds one after another (each round's chats at once), so a chat's messages arrive in order. */
+const postRounds = async (rounds: ReadonlyArray<ReadonlyArray<PostItem>>, concurrency: number) => {
+  let failures = 0
+  for (const round of rounds) failures += (await postAll(round, concurrency)).failures
+  return failures
+}
+
+/**
+ * The fairness case: one bot gets 3,000 messages over 300 chats at once (its
+ * Telegram budget, ~25 a second, makes that a two-minute backlog), then 20
+ * other bots get one message each. Their reply latency (post to send), and
+ * the busy bot's backlog: drained at its Telegram rate, in order per chat.
+ */
+const viralBot = async (databaseUrl: string) => {
+  const fakes = await startFakes(0)
+  const [busy, ...others] = await seedBots(databaseUrl, 21, fakes)
+  const server = await startServer(databaseUrl, fakes)
+  const expected = new Map<number, Array<string>>()
+  const rounds: Array<Array<PostItem>> = []
+  for (let round = 0; round < 10; round++) {
+    const items: Array<PostItem> = []
+    for (let c = 0; c < 300; c++) {
+      const chatId = 7_000_000 + c
+      const text = `viral chat ${c} message ${round}`
+      items.push({ baseUrl: server.baseUrl, bot: busy!, body: update(chatId, text) })
+      expected.set(chatId, [...(expected.get(chatId) ?? []), `reply to: ${text}`])
+    }
+    rounds.push(items)
+  }
+  const started = Date.now()
+  const cpuBefore = cpuSeconds(server.child.pid)
+  const rss = peakRss(server.child.pid!)
+  let failures = await postRounds(rounds, 64)
+  const postedAt = new Map<string, number>()
+  const quiet = others.map((bot, i) => {
+    const text = `quiet bot ${i}`
+    return {
+      baseUrl: server.baseUrl,
+      bot,
+      body: update(7_500_000 + i, text),
+      onSend: () => postedAt.set(`reply to: ${text}`, Date.now())
+    }
+  })
+  failures += (await postAll(quiet, 20)).failures
+  const total = 3_000 + quiet.length
+  const sent = await waitForSends(fakes, total, 400_000)
+  const cpuUsed = cpuSeconds(server.child.pid) - cpuBefore
+  const latencies = sent
+    .filter(([, text]) => postedAt.has(text))
+    .map(([, text, time]) => time - postedAt.get(text)!)
+  const busySends = sent.filter(([chatId]) => chatId < 7_500_000).map(([, , time]) => time)
+  const drainSeconds = (Math.max(...busySends) - started) / 1000
+  results.push({
+    scenario: "7 viral bot: 1 bot x 300 chats x 10 at once, then 20 bots x 1",
+    "others answered": latencies.length,
+    "others p50_ms": percentile(latencies, 50),
+    "others p99_ms": percentile(latencies, 99),
+    "backlog s": Math.round(drainSeconds * 10) / 10,
+    "busy sends /s": Math.round(busySends.length / drainSeconds),
+    "in order": inOrder(sent, expected) ? "yes" : "NO",
+    "server CPU ms/reply": Math.round((cpuUsed * 1000 * 100) / Math.max(1, sent.length)) / 100,
+    "server peak RSS MB": rss(),
+    failures: failures + total - sent.length
+  })
+  await stop(server.child)
+  fakes.child.stdin?.end()
+}
+
+/**
+ * Telegram stricter than its guidance (one message a second per chat, no
+ * burst at all): 40 chats x 5 replies of one bot. Sends refused with 429,
+ * all delivered in order, and the time against what the limits allow.
+ */
+const flood = async (databaseUrl: string) => {
+  const fakes = await startFakes(0, { strictTelegram: true })
+  const [bot] = await seedBots(databaseUrl, 1, fakes)
+  const server = await startServer(databaseUrl, fakes)
+  const chats = 40
+  const perChat = 5
+  const expected = new Map<number, Array<string>>()
+  const rounds = Array.from({ length: perChat }, (_, round) =>
+    Array.from({ length: chats }, (_, c) => {
+      const chatId = 8_000_000 + c
+      const text = `flood chat ${c} message ${round}`
+      expected.set(chatId, [...(expected.get(chatId) ?? []), `reply to: ${text}`])
+      return { baseUrl: server.baseUrl, bot: bot!, body: update(chatId, text) }
+    })
+  )
+  const started = Date.now()
+  const failures = await postRounds(rounds, chats)
+  const sent = await waitForSends(fakes, chats * perChat, 120_000)
+  const seconds = (Math.max(...sent.map(([, , time]) => time)) - started) / 1000
+  const stats = await fakeStats(fakes)
+  if (process.env.BENCH_DEBUG) {
+    const times = sent.map(([, , time]) => Math.round((time - started) / 100) / 10).sort((a, b) => a - b)
+    process.stderr.write(`flood send times (s): ${times.filter((_, i) => i % 10 === 0).join(" ")}\n`)
+  }
+  // One a second per chat after the first; 30 a second for the bot.
+  const allowed = Math.max(perChat - 1, (chats * perChat) / 30)
+  results.push({
+    scenario: "8 flood: 40 chats x 5 under a strict Telegram (1/s per chat, no burst)",
+    replies: sent.length,
+    "sendMessage calls": stats.sendMessageCalls,
+    refused: stats.floodRejections,
+    "refused %": Math.round((stats.floodRejections / Math.max(1, stats.sendMessageCalls)) * 1000) / 10,
+    "in order": inOrder(sent, expected) ? "yes" : "NO",
+    seconds: Math.round(seconds * 10) / 10,
+    "limits allow s": Math.round(allowed * 10) / 10,
+    failures: failures + chats * perChat - sent.length
+  })
+  await stop(server.child)
+  fakes.child.stdin?.end()
+}
+
+/**
+ * A slow model: every answer streams for 1.5 s. 50 bots x 40 chats x 2
+ * messages: replies per second against what the in-flight limit allows
+ * (PIPELINE_CONCURRENCY / 1.5 s), the server's peak RSS and CPU, and the
+ * memory one waiting chat costs (peak over the idle server, per chat in flight).
+ */
+const slowModel = async (databaseUrl: string) => {
+  const streamMillis = 1_500
+  const fakes = await startFakes(0, { streamMillis })
+  const bots = await seedBots(databaseUrl, 50, fakes)
+  const concurrency = Number(
+    (process.env.BENCH_SERVER_ENV
+      ? JSON.parse(process.env.BENCH_SERVER_ENV).PIPELINE_CONCURRENCY
+      : undefined) ??
+      process.env.BENCH_SLOW_CONCURRENCY ??
+      1024
+  )
+  const server = await startServer(databaseUrl, fakes, { PIPELINE_CONCURRENCY: String(concurrency) })
+  await sleep(2_000)
+  const idleRss = rssMb(server.child.pid!)
+  const expected = new Map<number, Array<string>>()
+  const rounds = Array.from({ length: 2 }, (_, round) => {
+    const items: Array<PostItem> = []
+    for (let b = 0; b < bots.length; b++) {
+      for (let c = 0; c < 40; c++) {
+        const chatId = 9_000_000 + b * 100 + c
+        const text = `slow bot ${b} chat ${c} message ${round}`
+        items.push({ baseUrl: server.baseUrl, bot: bots[b]!, body: update(chatId, text) })
+        expected.set(chatId, [...(expected.get(chatId) ?? []), `reply to: ${text}`])
+      }
+    }
+    return items
+  })
+  const total = rounds.flat().length
+  const rss = peakRss(server.child.pid!)
+  const started = Date.now()
+  const cpuBefore = cpuSeconds(server.child.pid)
+  const failures = await postRounds(rounds, 64)
+  const ingestSeconds = (Date.now() - started) / 1000
+  const sent = await waitForSends(fakes, total, 300_000)
+  const seconds = (Math.max(...sent.map(([, , time]) => time)) - started) / 1000
+  const cpuUsed = cpuSeconds(server.child.pid) - cpuBefore
+  const peak = rss()
+  const stats = await fakeStats(fakes)
+  const perSecond = sent.length / seconds
+  const allows = concurrency / (streamMillis / 1000)
+  // Little's law: chats in flight = replies a second x the time each is in flight (the stream).
+  const inFlight = Math.round(perSecond * (streamMillis / 1000))
+  results.push({
+    scenario: `9 slow model: 50 bots x 40 chats x 2, answers streamed over 1.5 s, PIPELINE_CONCURRENCY ${concurrency}`,
+    replies: sent.length,
+    "ingest s": Math.round(ingestSeconds * 10) / 10,
+    "replies /s": Math.round(perSecond),
+    "limit allows /s": Math.round(allows),
+    "% of limit": Math.round((perSecond / allows) * 100),
+    "in flight (avg)": inFlight,
+    "in flight (peak)": stats.llmPeakInFlight,
+    "in order": inOrder(sent, expected) ? "yes" : "NO",
+    "server CPU % (2 cores = 200)": Math.round((cpuUsed / seconds) * 100),
+    "server CPU ms/reply": Math.round((cpuUsed * 1000 * 100) / Math.max(1, sent.length)) / 100,
+    "idle RSS MB": idleRss,
+    "server peak RSS MB": peak,
+    failures: failures + total - sent.length
+  })
+  await stop(server.child)
+  fakes.child.stdin?.end()
+}
+
+/**
+ * A provider that allows 100 requests a minute (a bucket as deep as that):
+ * 10 bots x 10 chats x 3 messages (300 replies, about two minutes of its
+ * limit). Nothing lost, order kept, and the share of the model calls it
+ * refused after the first minute.
+ */
+const rateLimited = async (databaseUrl: string) => {
+  const perMinute = Number(process.env.BENCH_RPM ?? 100)
+  const fakes = await startFakes(0, { requestsPerMinute: perMinute })
+  const bots = await seedBots(databaseUrl, 10, fakes)
+  const server = await startServer(databaseUrl, fakes)
+  const expected = new Map<number, Array<string>>()
+  const rounds = Array.from({ length: 3 }, (_, round) => {
+    const items: Array<PostItem> = []
+    for (let b = 0; b < bots.length; b++) {
+      for (let c = 0; c < 10; c++) {
+        const chatId = 9_500_000 + b * 100 + c
+        const text = `limited bot ${b} chat ${c} message ${round}`
+        items.push({ baseUrl: server.baseUrl, bot: bots[b]!, body: update(chatId, text) })
+        expected.set(chatId, [...(expected.get(chatId) ?? []), `reply to: ${text}`])
+      }
+    }
+    return items
+  })
+  const total = rounds.flat().length
+  const started = Date.now()
+  const failures = await postRounds(rounds, 64)
+  let atMinute: FakeStats | undefined
+  const timer = setTimeout(() => {
+    fakeStats(fakes).then((stats) => {
+      atMinute = stats
+    })
+  }, 60_000)
+  const sent = await waitForSends(fakes, total, 600_000)
+  clearTimeout(timer)
+  const seconds = (Math.max(...sent.map(([, , time]) => time)) - started) / 1000
+  const end = await fakeStats(fakes)
+  const first = atMinute?.llm ?? end.llm
+  const laterCalls = end.llm.answered + end.llm.refused - first.answered - first.refused
+  const laterRefused = end.llm.refused - first.refused
+  results.push({
+    scenario: `10 rate-limited provider: ${perMinute} requests/min, 10 bots x 10 chats x 3`,
+    replies: sent.length,
+    seconds: Math.round(seconds),
+    "model calls": end.llm.answered + end.llm.refused,
+    "refused 1st min": first.refused,
+    "calls after 1st min": laterCalls,
+    "refused after 1st min %": Math.round((laterRefused / Math.max(1, laterCalls)) * 1000) / 10,
+    "in order": inOrder(sent, expected) ? "yes" : "NO",
+    lost: total - sent.length,
+    failures
   })
   await stop(server.child)
   fakes.child.stdin?.end()
@@ -304,6 +557,10 @@ const main = async () => {
     )
     const scenarios: Array<[string, () => Promise<void>]> = [
       ["mixed", () => mixed(databaseUrl)],
+      ["viral-bot", () => viralBot(databaseUrl)],
+      ["flood", () => flood(databaseUrl)],
+      ["slow-model", () => slowModel(databaseUrl)],
+      ["rate-limited", () => rateLimited(databaseUrl)],
       ["ingest", () => ingest(databaseUrl)],
       ["e2e", () => endToEnd(databaseUrl, 0, 5, "instant fakes (100 bots x 10 chats x 5)")],
       ["e2e-slow-llm", () => endToEnd(databaseUrl, 1000, 2, "LLM 1 s (100 bots x 10 chats x 2)")],

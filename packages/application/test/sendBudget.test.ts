@@ -68,3 +68,113 @@ describe("SendBudget", () => {
     })
   )
 })
+
+describe("SendBudget learns from 429s", () => {
+  it.effect(
+    "per chat: no burst beyond one message; a 429 halves the chat's rate, which recovers slowly",
+    () =>
+      Effect.gen(function* () {
+        const budget = yield* SendBudget
+        const { perSecond } = telegramLimits.perChat
+        // Two at once: the second waits a whole interval (no burst of several).
+        const [first, second] = yield* release(
+          [
+            [bot, 7, "private"],
+            [bot, 7, "private"]
+          ],
+          "5 seconds"
+        )
+        assert.strictEqual(first, 0)
+        assert.isAtLeast(second! - first!, Math.floor(1000 / perSecond) - 1)
+
+        const fresh = Effect.provide(
+          Effect.gen(function* () {
+            const paced = yield* SendBudget
+            yield* paced.take(bot, 9, "private")
+            const before = yield* Clock.currentTimeMillis
+            yield* paced.refused(bot, 9, "private", 3)
+            // Shut for retry_after, then at half the rate: two sends take at least 3 s + 2 intervals.
+            const fiber = yield* Effect.forkChild(
+              Effect.andThen(
+                Effect.all([paced.take(bot, 9, "private"), paced.take(bot, 9, "private")]),
+                Clock.currentTimeMillis
+              )
+            )
+            yield* TestClock.adjust("20 seconds")
+            const after = yield* Fiber.join(fiber)
+            // Clearly slower than at the base rate (3 s + two intervals); the rate climbs back meanwhile.
+            assert.isAtLeast(after - before, 3_000 + (2 * 1000) / perSecond + 1_000)
+            // A minute later the rate is back: sends one interval apart again.
+            yield* TestClock.adjust(`${telegramLimits.learning.recoverMs} millis`)
+            yield* paced.take(bot, 9, "private")
+            const t0 = yield* Clock.currentTimeMillis
+            const next = yield* Effect.forkChild(
+              Effect.andThen(paced.take(bot, 9, "private"), Clock.currentTimeMillis)
+            )
+            yield* TestClock.adjust("5 seconds")
+            assert.isAtMost((yield* Fiber.join(next)) - t0, Math.ceil(1000 / perSecond) + 1)
+          }),
+          SendBudget.layer
+        )
+        yield* fresh
+        void budget
+      }).pipe(Effect.provide(SendBudget.layer))
+  )
+
+  it.effect("429s in two chats of a bot within two seconds slow the bot too; one chat's do not", () =>
+    Effect.gen(function* () {
+      const budget = yield* SendBudget
+      yield* budget.refused(bot, 1, "private", 2)
+      // One chat refused: the bot's other chats go at once.
+      const [other] = yield* Effect.all([
+        Effect.andThen(budget.take(bot, 2, "private"), Clock.currentTimeMillis)
+      ])
+      assert.strictEqual(other, 0)
+      yield* budget.refused(bot, 3, "private", 2)
+      // Two chats refused: the whole bot waits out the retry_after.
+      const fiber = yield* Effect.forkChild(
+        Effect.andThen(budget.take(bot, 4, "private"), Clock.currentTimeMillis)
+      )
+      yield* TestClock.adjust("10 seconds")
+      assert.isAtLeast(yield* Fiber.join(fiber), 2_000)
+    }).pipe(Effect.provide(SendBudget.layer))
+  )
+
+  it.effect("a long wait is Paced with the chat's turn kept; back at its turn it goes at once", () =>
+    Effect.gen(function* () {
+      const budget = yield* SendBudget
+      const { burst, perSecond } = telegramLimits.perBot
+      // Use up the bot's budget with other chats (short waits sleep, so these run on their own).
+      for (let i = 0; i < burst + 100; i++) {
+        yield* Effect.forkChild(budget.takeOrPace(bot, 10_000 + i, "private").pipe(Effect.ignore))
+      }
+      yield* Effect.yieldNow
+      const paced = yield* Effect.flip(budget.takeOrPace(bot, 77, "private"))
+      assert.strictEqual(paced._tag, "Paced")
+      assert.isAtLeast(paced.until, Math.floor((100 / perSecond) * 1000))
+      // Coming back early changes nothing: the same turn.
+      const again = yield* Effect.flip(budget.takeOrPace(bot, 77, "private"))
+      assert.strictEqual(again.until, paced.until)
+      yield* TestClock.adjust(`${paced.until} millis`)
+      const fiber = yield* Effect.forkChild(
+        Effect.andThen(budget.takeOrPace(bot, 77, "private"), Clock.currentTimeMillis)
+      )
+      yield* TestClock.adjust("1 millis")
+      assert.isAtMost(yield* Fiber.join(fiber), paced.until + 1)
+    }).pipe(Effect.provide(SendBudget.layer))
+  )
+
+  it.effect("drafts never wait, and only use what replies leave", () =>
+    Effect.gen(function* () {
+      const budget = yield* SendBudget
+      assert.isTrue(yield* budget.tryDraft(bot, 5, "private"))
+      // The chat's token is spent: the next draft within the interval is skipped, not queued.
+      assert.isFalse(yield* budget.tryDraft(bot, 5, "private"))
+      yield* TestClock.adjust(`${Math.ceil(1000 / telegramLimits.perChat.perSecond)} millis`)
+      assert.isTrue(yield* budget.tryDraft(bot, 5, "private"))
+      // With the bot's budget at less than half its burst, drafts stop; replies still go.
+      for (let i = 0; i < telegramLimits.perBot.burst; i++) yield* budget.take(other, 20_000 + i, "private")
+      assert.isFalse(yield* budget.tryDraft(other, 6, "private"))
+    }).pipe(Effect.provide(SendBudget.layer))
+  )
+})

@@ -153,7 +153,8 @@ export const processingLayer = (config: AppConfigShape) => {
   const dispatcher = Dispatcher.layerWith({
     ...defaultDispatcherOptions,
     concurrency: config.pipelineConcurrency,
-    shutdownGraceMs: config.shutdownGraceSeconds * 1000
+    shutdownGraceMs: config.shutdownGraceSeconds * 1000,
+    maxChatsPerBot: Option.getOrUndefined(config.pipelineMaxChatsPerBot)
   })
   const workers = Option.isSome(config.publicUrl)
     ? EffectRunnerLoop

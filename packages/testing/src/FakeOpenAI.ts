@@ -77,6 +77,21 @@ export interface FakeOpenAI {
   readonly clear: Effect.Effect<void>
   /** conversations (issue 11): a streamed answer's pieces come this many ms apart (0: all at once). */
   readonly setStreamPace: (millis: number) => Effect.Effect<void>
+  /**
+   * A streamed answer takes this long from its first event to its last,
+   * spread evenly (a slow model that writes as it goes); 0: `setStreamPace`.
+   */
+  readonly setStreamDuration: (millis: number) => Effect.Effect<void>
+  /**
+   * Allows this many chat completions a minute (a token bucket as deep as the
+   * limit), answering the rest 429 with `retry-after`; every answer carries
+   * OpenAI's `x-ratelimit-*-requests` headers. null: no limit (the default).
+   */
+  readonly setRateLimit: (requestsPerMinute: number | null) => Effect.Effect<void>
+  /** Chat completions answered and refused by the rate limit, since it was set. */
+  readonly rateLimitCounts: Effect.Effect<{ readonly answered: number; readonly refused: number }>
+  /** The most chat completions being answered at once (request in, until the answer is written). */
+  readonly peakInFlight: Effect.Effect<number>
   /** `POST /v1/audio/transcriptions` received, oldest first. */
   readonly transcriptions: Effect.Effect<ReadonlyArray<TranscriptionRequest>>
   /** What a recording "says"; default: the uploaded bytes read as UTF-8. */
@@ -267,9 +282,11 @@ const streamAnswer = (
     readonly usage: Readonly<Record<string, number>>
   },
   request: ParsedRequest,
-  paceMillis = 0
+  paceMillis = 0,
+  durationMillis = 0,
+  headers: Record<string, string> = {}
 ) => {
-  response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" })
+  response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", ...headers })
   const created = Math.floor(Date.now() / 1000)
   const chunk = (choices: ReadonlyArray<unknown>, usage: unknown = null) =>
     `data: ${JSON.stringify({ id: answer.id, object: "chat.completion.chunk", created, model: answer.model, choices, usage })}\n\n`
@@ -282,6 +299,7 @@ const streamAnswer = (
   events.push(delta({}, answer.finishReason))
   if (request.includeUsage) events.push(chunk([], answer.usage))
   events.push("data: [DONE]\n\n")
+  if (durationMillis > 0) paceMillis = durationMillis / Math.max(1, events.length - 1)
   if (paceMillis <= 0) return response.end(events.join(""))
   // Paced: one event at a time, as a model that writes slowly.
   const next = (index: number) => {
@@ -319,6 +337,28 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
     let reply = options.reply ?? defaultReply
     let latency = options.latencyMillis ?? 0
     let streamPace = 0
+    let streamDuration = 0
+    let rateLimit: { perMinute: number; tokens: number; at: number } | null = null
+    const rateCounts = { answered: 0, refused: 0 }
+    const load = { inFlight: 0, peak: 0 }
+    /** The limit's headers after this request; a refusal's retry-after when it is over. */
+    const takeRateLimit = (): { headers: Record<string, string>; retryAfter: number | null } => {
+      if (rateLimit === null) return { headers: {}, retryAfter: null }
+      const now = Date.now()
+      const perMs = rateLimit.perMinute / 60_000
+      rateLimit.tokens = Math.min(rateLimit.perMinute, rateLimit.tokens + (now - rateLimit.at) * perMs)
+      rateLimit.at = now
+      const refused = rateLimit.tokens < 1
+      if (!refused) rateLimit.tokens -= 1
+      const headers = {
+        "x-ratelimit-limit-requests": String(rateLimit.perMinute),
+        "x-ratelimit-remaining-requests": String(Math.floor(rateLimit.tokens)),
+        "x-ratelimit-reset-requests": `${Math.ceil((rateLimit.perMinute - rateLimit.tokens) / perMs)}ms`
+      }
+      if (refused) rateCounts.refused += 1
+      else rateCounts.answered += 1
+      return { headers, retryAfter: refused ? Math.ceil((1 - rateLimit.tokens) / perMs / 1000) : null }
+    }
     const transcriptions: Array<TranscriptionRequest> = []
     let transcript = (request: TranscriptionRequest) => request.audio.toString("utf8")
     const transcriptionFailures: Array<number> = []
@@ -357,6 +397,14 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
         )
         return
       }
+      const limited = takeRateLimit()
+      if (limited.retryAfter !== null) {
+        sendJson(response, 429, defaultErrorBody(429, undefined, parsed.model, apiKey), {
+          ...limited.headers,
+          "retry-after": String(limited.retryAfter)
+        })
+        return
+      }
       const given = reply(parsed)
       const content = typeof given === "string" ? given : given.content
       const finishReason = typeof given === "string" ? "stop" : (given.finishReason ?? "stop")
@@ -376,25 +424,32 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
           response,
           { id: `chatcmpl-fake${nextId}`, model, content, finishReason, usage },
           parsed,
-          streamPace
+          streamPace,
+          streamDuration,
+          limited.headers
         )
         return
       }
-      sendJson(response, 200, {
-        id: `chatcmpl-fake${nextId}`,
-        object: "chat.completion",
-        created: Math.floor(Date.now() / 1000),
-        model,
-        choices: [
-          {
-            index: 0,
-            message: { role: "assistant", content, refusal: null },
-            logprobs: null,
-            finish_reason: finishReason
-          }
-        ],
-        usage
-      })
+      sendJson(
+        response,
+        200,
+        {
+          id: `chatcmpl-fake${nextId}`,
+          object: "chat.completion",
+          created: Math.floor(Date.now() / 1000),
+          model,
+          choices: [
+            {
+              index: 0,
+              message: { role: "assistant", content, refusal: null },
+              logprobs: null,
+              finish_reason: finishReason
+            }
+          ],
+          usage
+        },
+        limited.headers
+      )
     }
 
     const transcribe = (request: IncomingMessage, response: ServerResponse) => {
@@ -477,6 +532,11 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
           return
         }
         const apiKey = bearerOf(request)
+        load.inFlight += 1
+        load.peak = Math.max(load.peak, load.inFlight)
+        response.once("close", () => {
+          load.inFlight -= 1
+        })
         if (record)
           requests.push({
             model: parsed.model,
@@ -535,6 +595,21 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
         Effect.sync(() => {
           streamPace = millis
         }),
+      setStreamDuration: (millis) =>
+        Effect.sync(() => {
+          streamDuration = millis
+        }),
+      setRateLimit: (requestsPerMinute) =>
+        Effect.sync(() => {
+          rateLimit =
+            requestsPerMinute === null
+              ? null
+              : { perMinute: requestsPerMinute, tokens: requestsPerMinute, at: Date.now() }
+          rateCounts.answered = 0
+          rateCounts.refused = 0
+        }),
+      rateLimitCounts: Effect.sync(() => ({ ...rateCounts })),
+      peakInFlight: Effect.sync(() => load.peak),
       setLatency: (millis) =>
         Effect.sync(() => {
           latency = millis

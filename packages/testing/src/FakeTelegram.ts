@@ -101,6 +101,19 @@ export interface FloodRate {
 export interface FloodLimits {
   readonly perBot?: FloodRate | undefined
   readonly perChat?: FloodRate | undefined
+  /** Count `sendMessageDraft` in the same limits (Telegram does not say whether it does). */
+  readonly drafts?: boolean | undefined
+}
+
+/**
+ * Stricter than Telegram's published guidance: one message a second per chat
+ * with no burst at all (Telegram tolerates short bursts but does not say how
+ * long), 30 a second per bot, drafts counted like messages.
+ */
+export const strictFloodLimits: FloodLimits = {
+  perBot: { perSecond: 30, burst: 30 },
+  perChat: { perSecond: 1, burst: 1 },
+  drafts: true
 }
 
 export interface FakeTelegramServer {
@@ -581,6 +594,7 @@ const makeFake = (options: Options | undefined) => {
         if (text.length === 0) throw new ApiFailure(400, "Bad Request: text must be non-empty")
         if (text.length > MAX_MESSAGE_LENGTH) throw new ApiFailure(400, "Bad Request: text is too long")
         if (chatId <= 0) throw new ApiFailure(400, "Bad Request: drafts can be sent to private chats only")
+        if (floodLimits?.drafts) checkFlood(bot, chatId)
         drafts.push({ botId: bot.info.id, chatId, draftId, text, time: now })
         return true
       }

@@ -4,8 +4,7 @@
  * tables are a service of their own, so the maintenance and failure twins
  * read and change the same updates and leases.
  */
-
-import type { InboundUpdate, LeasedChat, PageRequest, PendingUpdate } from "@botfleet/application"
+import type { InboundUpdate, LeasedChat, LeaseShare, PageRequest, PendingUpdate } from "@botfleet/application"
 import { UpdateInbox } from "@botfleet/application"
 import type { BotId } from "@botfleet/domain"
 import { pageSize, SerialCursor } from "@botfleet/domain"
@@ -68,17 +67,34 @@ export const layerNoDeps: Layer.Layer<UpdateInbox, never, InboxMemoryStore> = La
         return "accepted" as const
       })
 
-    const leaseChats = (owner: string, limit: number, leaseSeconds: number) =>
+    // The same order as the PostgreSQL statement: by turn (a bot's n-th due chat, counting those in
+    // flight), then oldest due first; without a share, oldest due first.
+    const leaseChats = (owner: string, limit: number, leaseSeconds: number, share?: LeaseShare) =>
       Effect.map(Clock.currentTimeMillis, (now) => {
         const keys = [
           ...new Set(updates.filter((update) => update.status === "pending").map((update) => update.chatKey))
         ]
-        const leased: Array<LeasedChat> = []
+        const free: Array<{ key: string; head: StoredUpdate; turn: number }> = []
         for (const key of keys) {
-          if (leased.length >= limit) break
           const head = pendingOf(key)[0]
           const lease = leases.get(key)
           if (!head || head.nextAttemptAt > now || (lease && lease.expiresAt >= now)) continue
+          free.push({ key, head, turn: 1 })
+        }
+        free.sort((a, b) => a.head.nextAttemptAt - b.head.nextAttemptAt || a.head.id - b.head.id)
+        if (share !== undefined) {
+          const seen = new Map<string, number>()
+          for (const entry of free) {
+            const rank = (seen.get(entry.head.botId) ?? 0) + 1
+            seen.set(entry.head.botId, rank)
+            entry.turn = rank + (share.active.get(entry.head.botId) ?? 0)
+          }
+          free.sort((a, b) => a.turn - b.turn || a.head.nextAttemptAt - b.head.nextAttemptAt)
+        }
+        const leased: Array<LeasedChat> = []
+        for (const { key, head, turn } of free) {
+          if (leased.length >= limit) break
+          if (share !== undefined && turn > share.perBot) continue
           leases.set(key, { owner, expiresAt: now + leaseSeconds * 1000 })
           leased.push({ chatKey: key, head: { ...head } })
         }
@@ -139,6 +155,13 @@ export const layerNoDeps: Layer.Layer<UpdateInbox, never, InboxMemoryStore> = La
       releaseLease,
       nextDue,
       markDone,
+      postpone: (id, chatKey, owner, at) =>
+        Effect.andThen(
+          change(id, (update) => {
+            update.nextAttemptAt = at.getTime()
+          }),
+          releaseLease(chatKey, owner)
+        ),
       markDoneAndNext: (id, chatKey, owner) =>
         Effect.andThen(markDone(id), nextDue(chatKey)).pipe(
           Effect.tap((next) => (Option.isNone(next) ? releaseLease(chatKey, owner) : Effect.void))

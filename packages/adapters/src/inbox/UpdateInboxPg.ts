@@ -3,8 +3,13 @@
  * a chat until its lease runs out, so a process that dies loses its chats to
  * the others within one lease period and nothing is processed twice at once.
  */
-
-import type { FailedUpdate, InboundUpdate, PageRequest, PendingUpdate } from "@botfleet/application"
+import type {
+  FailedUpdate,
+  InboundUpdate,
+  LeaseShare,
+  PageRequest,
+  PendingUpdate
+} from "@botfleet/application"
 import { spanFn, UpdateInbox } from "@botfleet/application"
 import { BotId, pageSize, SerialCursor } from "@botfleet/domain"
 import { Effect, Layer, Option, Request } from "effect"
@@ -100,20 +105,33 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
     const leaseChats = fn("UpdateInbox.leaseChats")(function* (
       owner: string,
       limit: number,
-      leaseSeconds: number
+      leaseSeconds: number,
+      share?: LeaseShare
     ) {
+      // Shared out by bot: a bot's n-th due chat (counting those it has in flight here) comes
+      // after every other bot's (n-1)-th, oldest first within a rank, and none past the cap.
+      const active = JSON.stringify(Object.fromEntries(share?.active ?? []))
+      const perBot = share?.perBot ?? 2_147_483_647
+      const fair = share !== undefined
       // The head rows come back with the leases: the chat starts on its update without another look.
       const rows = yield* sql<UpdateRow>`
         WITH heads AS (
-          SELECT DISTINCT ON (chat_key) chat_key, id, next_attempt_at
+          SELECT DISTINCT ON (chat_key) chat_key, id, bot_id, next_attempt_at
           FROM telegram_updates
           WHERE status = 'pending'
           ORDER BY chat_key, update_id
-        ), due AS (
-          SELECT heads.chat_key, heads.id
+        ), free AS (
+          SELECT heads.chat_key, heads.id, heads.next_attempt_at,
+                 CASE WHEN ${fair}::boolean THEN
+                   row_number() OVER (PARTITION BY heads.bot_id ORDER BY heads.next_attempt_at)
+                   + coalesce((${active}::jsonb ->> heads.bot_id::text)::int, 0)
+                 ELSE 1 END AS turn
           FROM heads LEFT JOIN chat_leases lease ON lease.chat_key = heads.chat_key
           WHERE heads.next_attempt_at <= now() AND (lease.chat_key IS NULL OR lease.expires_at < now())
-          ORDER BY heads.next_attempt_at
+        ), due AS (
+          SELECT chat_key, id FROM free
+          WHERE turn <= ${perBot}::int
+          ORDER BY turn, next_attempt_at
           LIMIT ${limit}
         ), leased AS (
           INSERT INTO chat_leases (chat_key, owner, expires_at)
@@ -188,6 +206,19 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
         SELECT * FROM next`
       const head = rows[0]
       return head?.due ? Option.some(toPending(head)) : Option.none()
+    }, Effect.orDie)
+
+    const postpone = fn("UpdateInbox.postpone")(function* (
+      id: number,
+      chatKey: string,
+      owner: string,
+      at: Date
+    ) {
+      yield* sql`
+        WITH later AS (
+          UPDATE telegram_updates SET next_attempt_at = ${at} WHERE id = ${id}
+        )
+        DELETE FROM chat_leases WHERE chat_key = ${chatKey} AND owner = ${owner}`
     }, Effect.orDie)
 
     const reschedule = fn("UpdateInbox.reschedule")(function* (id: number, error: string, retryAt: Date) {
@@ -271,6 +302,7 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
       nextDue,
       markDoneAndNext,
       markDone,
+      postpone,
       reschedule,
       markFailed,
       stats

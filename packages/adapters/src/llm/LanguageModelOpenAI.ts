@@ -24,7 +24,8 @@ import {
   LanguageModel,
   LlmError,
   type LlmErrorKind,
-  type ModelEndpoint
+  type ModelEndpoint,
+  type RateLimitInfo
 } from "@botfleet/application"
 import { Duration, Effect, Layer, Redacted, Schedule, Stream } from "effect"
 import type OpenAI from "openai"
@@ -71,6 +72,7 @@ interface Answer {
   readonly requested: string
   readonly inputTokens: number
   readonly outputTokens: number
+  readonly rateLimit: RateLimitInfo | undefined
 }
 
 /** `retry-after-ms` (OpenAI's), then `retry-after` in seconds or as an HTTP date. */
@@ -83,6 +85,37 @@ const retryAfterSeconds = (headers: Headers | undefined): number | null => {
   if (Number.isFinite(seconds) && seconds >= 0) return seconds
   const date = Date.parse(value)
   return Number.isNaN(date) ? null : Math.max(0, (date - Date.now()) / 1000)
+}
+
+/** OpenAI's durations: "1s", "6m0s", "20ms", "1h2m3.5s"; a bare number is seconds. */
+const durationSeconds = (value: string | null | undefined): number | null => {
+  if (value === null || value === undefined || value.trim() === "") return null
+  const bare = Number(value)
+  if (Number.isFinite(bare)) return bare
+  let seconds = 0
+  let matched = false
+  for (const [, amount, unit] of value.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)) {
+    matched = true
+    seconds += Number(amount) * (unit === "ms" ? 0.001 : unit === "h" ? 3600 : unit === "m" ? 60 : 1)
+  }
+  return matched ? seconds : null
+}
+
+/** The `x-ratelimit-*` headers, for the pacer; undefined when the server sends none. */
+export const rateLimitOf = (headers: Headers | undefined): RateLimitInfo | undefined => {
+  const number = (name: string) => {
+    const value = Number.parseFloat(headers?.get(name) ?? "")
+    return Number.isFinite(value) ? value : null
+  }
+  const info: RateLimitInfo = {
+    limitRequests: number("x-ratelimit-limit-requests"),
+    remainingRequests: number("x-ratelimit-remaining-requests"),
+    resetRequestsSeconds: durationSeconds(headers?.get("x-ratelimit-reset-requests")),
+    limitTokens: number("x-ratelimit-limit-tokens"),
+    remainingTokens: number("x-ratelimit-remaining-tokens"),
+    resetTokensSeconds: durationSeconds(headers?.get("x-ratelimit-reset-tokens"))
+  }
+  return Object.values(info).some((value) => value !== null) ? info : undefined
 }
 
 /**
@@ -126,9 +159,16 @@ export const classify = (
     kind: LlmErrorKind,
     description: string,
     retryAfter: number | null = null,
-    modelMissing = false
+    modelMissing = false,
+    rateLimit: RateLimitInfo | null = null
   ): Failed => ({
-    error: new LlmError({ kind, model, description: scrub(description), retryAfterSeconds: retryAfter }),
+    error: new LlmError({
+      kind,
+      model,
+      description: scrub(description),
+      retryAfterSeconds: retryAfter,
+      rateLimit
+    }),
     modelMissing
   })
   // Subclasses first: a timeout and an abort are also connection errors.
@@ -158,7 +198,13 @@ export const classify = (
     if (status === 429) {
       return code === "insufficient_quota" || type === "insufficient_quota"
         ? failed("quota", said("the account is out of quota"))
-        : failed("rate_limited", said("too many requests"), retryAfter)
+        : failed(
+            "rate_limited",
+            said("too many requests"),
+            retryAfter,
+            false,
+            rateLimitOf(cause.headers) ?? null
+          )
     }
     if (status === 408) return failed("timeout", said("the server timed out"), retryAfter)
     // 409 is OpenAI's "lock timeout, try again".
@@ -333,7 +379,8 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
           model: response.model || model,
           requested: model,
           inputTokens: response.usage?.prompt_tokens ?? 0,
-          outputTokens: response.usage?.completion_tokens ?? 0
+          outputTokens: response.usage?.completion_tokens ?? 0,
+          rateLimit: rateLimitOf(response.responseHeaders)
         })
       }),
       Effect.tapError((failed) => Effect.annotateCurrentSpan("llm.error_kind", failed.error.kind)),
@@ -386,7 +433,8 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
       inputTokens: answer.inputTokens,
       outputTokens: answer.outputTokens,
       costUsd: costOf(pricedAs, answer.inputTokens, answer.outputTokens, target.prices),
-      usedFallback
+      usedFallback,
+      ...(answer.rateLimit === undefined ? {} : { rateLimit: answer.rateLimit })
     }
     yield* Effect.annotateCurrentSpan({
       "llm.response_model": completion.model,
@@ -447,6 +495,7 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
           )
         )
         const answer = { text: "", model: opened.model, inputTokens: 0, outputTokens: 0, finish: "" }
+        const rateLimit = rateLimitOf(opened.chunks.responseHeaders)
         // No chunk for a whole request timeout: the server stalled mid-answer, and the request
         // is aborted. One timer per answer, pushed back by each chunk: a timeout per chunk
         // (a fiber and a timer each) cost more than the rest of the streamed request.
@@ -482,7 +531,8 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
               inputTokens: answer.inputTokens,
               outputTokens: answer.outputTokens,
               costUsd: costOf(pricedAs, answer.inputTokens, answer.outputTokens, target.prices),
-              usedFallback: opened.usedFallback
+              usedFallback: opened.usedFallback,
+              ...(rateLimit === undefined ? {} : { rateLimit })
             }
           })
         })

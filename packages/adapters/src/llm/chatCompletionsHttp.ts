@@ -33,6 +33,12 @@ export interface Endpoint {
 }
 
 /** `outbound`: the guard for a URL an admin supplied; none for the operator's own OPENAI_BASE_URL. */
+/**
+ * As many sockets as chats may wait on a slow model at once (PIPELINE_CONCURRENCY): at 256 the
+ * agent queued the rest, and a 1.5 s model answered 256 at a time with the CPU half idle.
+ */
+const SOCKETS_PER_ENDPOINT = 4096
+
 export const endpoint = (baseUrl: string, apiKey: string, outbound?: OutboundClient): Endpoint => {
   const url = new URL(`${baseUrl.replace(/\/+$/, "")}/chat/completions`)
   const secure = url.protocol === "https:"
@@ -48,14 +54,19 @@ export const endpoint = (baseUrl: string, apiKey: string, outbound?: OutboundCli
     } catch (error) {
       refused = error as Error
     }
-    return { url, headers, agent: outbound.agent(url.protocol, { maxSockets: 256 }), refused }
+    return {
+      url,
+      headers,
+      agent: outbound.agent(url.protocol, { maxSockets: SOCKETS_PER_ENDPOINT }),
+      refused
+    }
   }
   return {
     url,
     headers,
     agent: secure
-      ? new https.Agent({ keepAlive: true, maxSockets: 256 })
-      : new http.Agent({ keepAlive: true, maxSockets: 256 })
+      ? new https.Agent({ keepAlive: true, maxSockets: SOCKETS_PER_ENDPOINT })
+      : new http.Agent({ keepAlive: true, maxSockets: SOCKETS_PER_ENDPOINT })
   }
 }
 
@@ -148,7 +159,7 @@ export const createCompletion = async (
   body: CompletionBody,
   signal: AbortSignal,
   timeoutMs: number
-): Promise<OpenAI.Chat.ChatCompletion> => {
+): Promise<OpenAI.Chat.ChatCompletion & { readonly responseHeaders: Headers }> => {
   const controller = new AbortController()
   let timedOut = false
   const timer = setTimeout(() => {
@@ -163,7 +174,8 @@ export const createCompletion = async (
     controller.signal.addEventListener("abort", () => response.destroy(), { once: true })
     const json = parseJson(await readText(response))
     if (json === undefined) throw new APIConnectionError({ message: "the answer is not JSON" })
-    return json as OpenAI.Chat.ChatCompletion
+    // The headers ride along for the rate-limit pacer (x-ratelimit-*).
+    return Object.assign(json as OpenAI.Chat.ChatCompletion, { responseHeaders: toHeaders(response.headers) })
   } catch (error) {
     throw timedOut ? new APIConnectionTimeoutError() : error
   } finally {
@@ -179,6 +191,7 @@ export const createCompletion = async (
  */
 export interface ChunkStream extends AsyncIterable<ReadonlyArray<OpenAI.Chat.ChatCompletionChunk>> {
   readonly abort: () => void
+  readonly responseHeaders: Headers
 }
 
 /**
@@ -222,7 +235,7 @@ export const openCompletionStream = async (
     }
   }
   const iterable = batches()
-  return { abort, [Symbol.asyncIterator]: () => iterable }
+  return { abort, responseHeaders: toHeaders(response.headers), [Symbol.asyncIterator]: () => iterable }
 }
 
 /** Server-sent events as chat completion chunks, fed text as it arrives. */

@@ -92,7 +92,8 @@ const timedOut = (method: string, timeout: Duration.Duration) =>
  */
 const withRetries = <A>(
   attempt: Effect.Effect<A, TelegramError>,
-  retryWithoutAnswer: boolean
+  retryWithoutAnswer: boolean,
+  onRateLimited?: (seconds: number) => void
 ): Effect.Effect<A, TelegramError> => {
   const loop = (rateLimited: number, unavailable: number): Effect.Effect<A, TelegramError> =>
     Effect.catch(attempt, (error) => {
@@ -102,6 +103,7 @@ const withRetries = <A>(
         error.retryAfterSeconds !== null &&
         error.retryAfterSeconds <= MAX_RETRY_AFTER_SECONDS
       ) {
+        onRateLimited?.(error.retryAfterSeconds)
         return Effect.andThen(
           Effect.sleep(Duration.seconds(error.retryAfterSeconds)),
           loop(rateLimited + 1, unavailable)
@@ -167,7 +169,8 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
         token: Token,
         run: (secret: string, signal: AbortSignal) => Promise<A>,
         timeout: Duration.Duration = requestTimeout,
-        retries = true
+        retries = true,
+        onRateLimited?: (seconds: number) => void
       ): Effect.Effect<A, TelegramError> => {
         const secret = Redacted.value(token)
         const attempt = Effect.tryPromise({
@@ -175,7 +178,7 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
           catch: (cause) =>
             cause === TIMED_OUT ? timedOut(method, timeout) : toTelegramError(method, cause, secret)
         })
-        return (retries ? withRetries(attempt, method !== "sendMessage") : attempt).pipe(
+        return (retries ? withRetries(attempt, method !== "sendMessage", onRateLimited) : attempt).pipe(
           Effect.tapError((error) =>
             Effect.annotateCurrentSpan(
               // No status when no answer came: a made-up 0 would pollute status dashboards.
@@ -227,28 +230,39 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
       })
 
       const sendMessage = traced("sendMessage")(function* (token: Token, input: SendMessageInput) {
-        const message = yield* call("sendMessage", token, (secret, signal) =>
-          api.call(
-            secret,
-            "sendMessage",
-            {
-              chat_id: input.chatId,
-              text: input.text,
-              ...(input.parseMode === undefined ? {} : { parse_mode: input.parseMode }),
-              // A reply whose original was deleted is still worth sending.
-              ...(input.replyToMessageId === undefined
-                ? {}
-                : {
-                    reply_parameters: {
-                      message_id: input.replyToMessageId,
-                      allow_sending_without_reply: true
-                    }
-                  })
-            },
-            signal
-          )
+        let rateLimitedSeconds = 0
+        const message = yield* call(
+          "sendMessage",
+          token,
+          (secret, signal) =>
+            api.call(
+              secret,
+              "sendMessage",
+              {
+                chat_id: input.chatId,
+                text: input.text,
+                ...(input.parseMode === undefined ? {} : { parse_mode: input.parseMode }),
+                // A reply whose original was deleted is still worth sending.
+                ...(input.replyToMessageId === undefined
+                  ? {}
+                  : {
+                      reply_parameters: {
+                        message_id: input.replyToMessageId,
+                        allow_sending_without_reply: true
+                      }
+                    })
+              },
+              signal
+            ),
+          requestTimeout,
+          true,
+          (seconds) => {
+            rateLimitedSeconds += seconds
+          }
         )
-        return { messageId: message.message_id }
+        return rateLimitedSeconds > 0
+          ? { messageId: message.message_id, rateLimitedSeconds }
+          : { messageId: message.message_id }
       })
 
       const sendChatAction = traced("sendChatAction")(function* (

@@ -4,6 +4,7 @@
  */
 import { checkLimits, EMPTY_USAGE, NO_LIMITS, windowEnd, windowStart } from "@botfleet/domain"
 import { Clock, Effect } from "effect"
+import { ProviderPacing } from "../pipeline/providerPacing.ts"
 import { Maintenance } from "../scheduler/ports.ts"
 import type { Job } from "../scheduler/Scheduler.ts"
 import { AlertService, type AlertSeverity } from "./AlertService.ts"
@@ -35,6 +36,7 @@ export const alertsJob = (options: AlertJobOptions) =>
     const alerts = yield* AlertService
     const store = yield* AlertStore
     const maintenance = yield* Maintenance
+    const pacing = yield* ProviderPacing
 
     /** Raises one alert per bot in `now`, resolves the open ones of `kind` that are gone. */
     const perBot = <B extends { readonly id: string }>(
@@ -61,8 +63,12 @@ export const alertsJob = (options: AlertJobOptions) =>
       const since = new Date(at.getTime() - WINDOW_MS)
       const open = yield* store.openAlerts
       const stopped = yield* store.stoppedBots
-      const llmFailing = yield* store.llmFailingBots(since)
       yield* perBot("bot_stopped", stopped, open, (bot) => `Bot ${bot.name} stopped: ${bot.error}`)
+      // Failed replies, and bots whose model key has refused for longer than the pacer's bound
+      // (their replies wait rather than fail, so nothing else would tell).
+      const failing = yield* store.llmFailingBots(since)
+      const stalled = (yield* pacing.stalledBots).filter((bot) => !failing.some((f) => f.id === bot.id))
+      const llmFailing = [...failing, ...stalled]
       yield* perBot(
         "llm_failing",
         llmFailing,

@@ -32,11 +32,12 @@ export const retryDelayMs = (
 }
 
 /**
- * idle: nothing left due; waiting: the head waits for a retry. Both hand the
- * lease back (usually in the same statement as the last update's "done").
- * lost: the lease was lost.
+ * idle: nothing left due; waiting: the head waits for a retry or its pace;
+ * yielded: more is due, but the chat went back in line so other bots get
+ * their share. All three hand the lease back (usually in the same statement
+ * as the last update's "done"). lost: the lease was lost.
  */
-export type ChatOutcome = "idle" | "waiting" | "lost"
+export type ChatOutcome = "idle" | "waiting" | "yielded" | "lost"
 
 /** A chat this process holds (as `owner`), and the update to start on. */
 export interface ChatLease extends LeasedChat {
@@ -48,10 +49,15 @@ export class ChatWorker extends Context.Service<
   {
     /**
      * Processes the chat's due updates, from `lease.head`, until none is due
-     * ("idle"), the head waits for a retry ("waiting"), or `stillOwner` says
-     * the lease was lost ("lost").
+     * ("idle"), the head waits for a retry or its pace ("waiting"),
+     * `stillOwner` says the lease was lost ("lost"), or, between two updates,
+     * `yieldNow` says the chat's bot has more than its share ("yielded").
      */
-    readonly drain: (lease: ChatLease, stillOwner: Effect.Effect<boolean>) => Effect.Effect<ChatOutcome>
+    readonly drain: (
+      lease: ChatLease,
+      stillOwner: Effect.Effect<boolean>,
+      yieldNow?: Effect.Effect<boolean>
+    ) => Effect.Effect<ChatOutcome>
   }
 >()("@botfleet/application/ChatWorker") {
   static readonly layerWith = (policy: RetryPolicy) =>
@@ -64,7 +70,8 @@ export class ChatWorker extends Context.Service<
 
         const drain = fn("ChatWorker.drain")(function* (
           { chatKey, owner, head }: ChatLease,
-          stillOwner: Effect.Effect<boolean>
+          stillOwner: Effect.Effect<boolean>,
+          yieldNow: Effect.Effect<boolean> = Effect.succeed(false)
         ) {
           let next = Option.some(head)
           while (true) {
@@ -88,6 +95,7 @@ export class ChatWorker extends Context.Service<
               Effect.as("done" as const),
               Effect.catchTags({
                 RetryLater: (error) => Effect.succeed(error),
+                Paced: (error) => Effect.succeed(error),
                 BotUnavailable: (error) => Effect.succeed(error),
                 InvalidUpdate: (error) => Effect.succeed(error)
               }),
@@ -109,7 +117,22 @@ export class ChatWorker extends Context.Service<
               // One round trip for "done" and the chat's next update, or the lease handed back.
               next = yield* inbox.markDoneAndNext(update.id, chatKey, owner)
               if (Option.isNone(next)) return "idle" as const
+              if (yield* yieldNow) {
+                // Still due: it goes back in line behind the other bots' chats.
+                yield* inbox.releaseLease(chatKey, owner)
+                return "yielded" as const
+              }
               continue
+            }
+            if (outcome._tag === "Paced") {
+              // Waiting for the bot's send budget or its model key: no slot held, no attempt counted.
+              yield* inbox.postpone(update.id, chatKey, owner, new Date(outcome.until))
+              yield* Effect.logDebug("update paced", {
+                update_id: update.updateId,
+                until: new Date(outcome.until).toISOString(),
+                reason: outcome.reason
+              })
+              return "waiting" as const
             }
             if (outcome._tag === "InvalidUpdate") {
               // Nothing to retry and nobody to answer: parked for admins, the chat goes on.

@@ -17,7 +17,7 @@ import * as Metrics from "../observability/metrics.ts"
 import { spanFn } from "../observability/spanFn.ts"
 import { ChatRepository, MessageRepository } from "../ports/Repositories.ts"
 import { GenerateReply } from "./generateReply.ts"
-import { type BotUnavailable, InvalidUpdate, type RetryLater } from "./PipelineErrors.ts"
+import { type BotUnavailable, InvalidUpdate, type Paced, type RetryLater } from "./PipelineErrors.ts"
 import { type MessageEvent, SaveIncoming } from "./saveIncoming.ts"
 import { SendReply } from "./sendReply.ts"
 import { type IncomingEvent, parseUpdate } from "./telegramUpdate.ts"
@@ -30,7 +30,7 @@ export class HandleUpdate extends Context.Service<
     readonly process: (
       botId: BotId,
       payload: unknown
-    ) => Effect.Effect<void, RetryLater | BotUnavailable | InvalidUpdate>
+    ) => Effect.Effect<void, RetryLater | BotUnavailable | InvalidUpdate | Paced>
     /**
      * Retries are exhausted: the user gets the bot's error message once and the
      * failure stays on the reply for admins.
@@ -60,7 +60,7 @@ export class HandleUpdate extends Context.Service<
           ? existing
           : yield* timed("response_generated", generateReply.generate(bot, token, chat, message, event))
         if (Option.isNone(reply) || reply.value.chunksSent >= splitReply(reply.value.text).length) return
-        const delivered = yield* timed("response_sent", sendReply.send(bot, token, chat, reply.value))
+        const delivered = yield* timed("response_sent", sendReply.send(bot, token, chat, reply.value, "pace"))
         if (delivered.status === "sent") {
           yield* Metrics.observe(
             Metrics.replyLatency,

@@ -15,3 +15,14 @@ export class BotUnavailable extends Schema.TaggedError<BotUnavailable>()("BotUna
 export class InvalidUpdate extends Schema.TaggedError<InvalidUpdate>()("InvalidUpdate", {
   reason: Schema.String
 }) {}
+
+/**
+ * Not now, and not a failure: the bot's Telegram budget or its model key's
+ * rate limit has no room before `until` (epoch ms). The chat is handed back
+ * with that "not before" time, so it holds no slot while it waits, and the
+ * attempt is not counted.
+ */
+export class Paced extends Schema.TaggedError<Paced>()("Paced", {
+  until: Schema.Number,
+  reason: Schema.String
+}) {}

@@ -34,7 +34,8 @@ import { UsageLedger } from "../ports/UsageLedger.ts"
 import { ProviderAccess } from "../providers/ProviderAccess.ts"
 import { classifyLlm, retryLater } from "./failures.ts"
 import { makeLoadPhoto } from "./loadPhoto.ts"
-import type { BotUnavailable, RetryLater } from "./PipelineErrors.ts"
+import type { BotUnavailable, Paced, RetryLater } from "./PipelineErrors.ts"
+import { ProviderPacing, providerKey } from "./providerPacing.ts"
 import { makeStreamAnswer } from "./streamAnswer.ts"
 import { timed } from "./timed.ts"
 import { TranscribeRecording } from "./transcribeRecording.ts"
@@ -52,7 +53,7 @@ export class GenerateReply extends Context.Service<
       chat: Chat,
       incoming: Message,
       content: IncomingContent
-    ) => Effect.Effect<Option.Option<Message>, RetryLater | BotUnavailable>
+    ) => Effect.Effect<Option.Option<Message>, RetryLater | BotUnavailable | Paced>
     /**
      * A failure we will not retry: the bot's error message is stored as a
      * failed reply (to be sent), and admins get `notice`.
@@ -78,6 +79,7 @@ export class GenerateReply extends Context.Service<
       const llm = yield* LanguageModel
       const providers = yield* ProviderAccess
       const ledger = yield* UsageLedger
+      const pacing = yield* ProviderPacing
       const streamAnswer = yield* makeStreamAnswer
       const loadPhoto = yield* makeLoadPhoto
       const recordings = yield* TranscribeRecording
@@ -136,12 +138,29 @@ export class GenerateReply extends Context.Service<
         }
         // providers (issue 12): the bot's server, key, model and tuning (cached, no query per reply).
         const request = { ...(yield* providers.modelFor(bot)), messages: turns }
+        // The key's pace first: a limited key hands the chat back instead of calling into its 429s.
+        const key = providerKey(request.endpoint?.providerId)
+        const chatKey = `${bot.id}:${chat.telegramChatId}`
+        yield* pacing.admit(key, chatKey)
         // Drafts exist in private chats only; groups keep "typing…".
-        if (bot.streaming && chat.type === "private") {
-          const draftId = Math.max(1, incoming.telegramMessageIds[0] ?? 1)
-          return yield* streamAnswer(bot.id, token, chat.telegramChatId, draftId, request)
-        }
-        return yield* whileTyping(token, chat.telegramChatId, llm.complete(request))
+        const answer =
+          bot.streaming && chat.type === "private"
+            ? streamAnswer(
+                bot.id,
+                token,
+                chat.telegramChatId,
+                Math.max(1, incoming.telegramMessageIds[0] ?? 1),
+                request
+              )
+            : whileTyping(token, chat.telegramChatId, llm.complete(request))
+        return yield* answer.pipe(
+          Effect.tap((completion) => pacing.answered(key, completion.rateLimit)),
+          Effect.catchIf(
+            (error) => error.kind === "rate_limited",
+            (error) =>
+              Effect.flatMap(pacing.refused(key, chatKey, { id: bot.id, name: bot.name }, error), Effect.fail)
+          )
+        )
       })
 
       const saveFailed = fn("Pipeline.saveFailedReply")(function* (

@@ -3,19 +3,40 @@ import { BotAccess } from "../bots/BotAccess.ts"
 import { ProviderAccess } from "../providers/ProviderAccess.ts"
 import { GenerateReply } from "./generateReply.ts"
 import { HandleUpdate } from "./HandleUpdate.ts"
+import { defaultProviderPacing, ProviderPacing, type ProviderPacingOptions } from "./providerPacing.ts"
 import { SaveIncoming } from "./saveIncoming.ts"
-import { SendBudget } from "./sendBudget.ts"
+import { SendBudget, type SendLimits, telegramLimits } from "./sendBudget.ts"
 import { SendReply } from "./sendReply.ts"
 import { TranscribeRecording } from "./transcribeRecording.ts"
 
+export interface PacingOptions {
+  readonly sendLimits: SendLimits
+  readonly providerPacing: ProviderPacingOptions
+}
+
 /**
- * The pipeline on the ports: its steps, the orchestration, and the bot access
- * they share (one bot cache and one send budget per process). The effect runner, the poller and
- * the admin use cases take SendReply and BotAccess from here.
+ * The pipeline on the ports: its steps, the orchestration, and what they
+ * share (one bot cache, one send budget and one model-key pacer per process).
+ * The effect runner, the poller and the admin use cases take SendReply and
+ * BotAccess from here. Use-case tests that are not about pacing give it
+ * roomier limits, so their virtual clock need not walk through Telegram's.
  */
-export const PipelineLayer = HandleUpdate.layer.pipe(
-  Layer.provideMerge(Layer.mergeAll(SaveIncoming.layer, GenerateReply.layer, SendReply.layer)),
-  // conversations (issue 11): voice, audio and video notes
-  Layer.provideMerge(TranscribeRecording.layer),
-  Layer.provideMerge(Layer.mergeAll(BotAccess.layer, SendBudget.layer, ProviderAccess.layer))
-)
+export const PipelineLayerWith = (pacing: PacingOptions) =>
+  HandleUpdate.layer.pipe(
+    Layer.provideMerge(Layer.mergeAll(SaveIncoming.layer, GenerateReply.layer, SendReply.layer)),
+    // conversations (issue 11): voice, audio and video notes
+    Layer.provideMerge(TranscribeRecording.layer),
+    Layer.provideMerge(
+      Layer.mergeAll(
+        BotAccess.layer,
+        SendBudget.layerWith(pacing.sendLimits),
+        ProviderAccess.layer,
+        ProviderPacing.layerWith(pacing.providerPacing)
+      )
+    )
+  )
+
+export const PipelineLayer = PipelineLayerWith({
+  sendLimits: telegramLimits,
+  providerPacing: defaultProviderPacing
+})

@@ -20,19 +20,25 @@ import { spanFn } from "../observability/spanFn.ts"
 import { ChatRepository, MessageRepository } from "../ports/Repositories.ts"
 import { type TelegramError, TelegramGateway, type Token } from "../ports/TelegramGateway.ts"
 import { classifyTelegram, retryLater, tokenRejected } from "./failures.ts"
-import type { BotUnavailable, RetryLater } from "./PipelineErrors.ts"
+import { type BotUnavailable, Paced, type RetryLater } from "./PipelineErrors.ts"
 import { SendBudget } from "./sendBudget.ts"
 
 export class SendReply extends Context.Service<
   SendReply,
   {
-    /** Sends what is left of `message`; returns it as stored afterwards (sent, or failed with the reason). */
+    /**
+     * Sends what is left of `message`; returns it as stored afterwards (sent,
+     * or failed with the reason). "wait" sleeps through the send budget;
+     * "pace" (a chat's drain) fails with `Paced` when the wait is long or
+     * Telegram answers 429, so the chat is handed back until then.
+     */
     readonly send: (
       bot: Bot,
       token: Token,
       chat: Chat,
-      message: Message
-    ) => Effect.Effect<Message, RetryLater | BotUnavailable>
+      message: Message,
+      pacing?: "wait" | "pace"
+    ) => Effect.Effect<Message, RetryLater | BotUnavailable | Paced>
     /** Sends (the rest of) a stored message by id, e.g. one an admin wrote; safe to repeat. */
     readonly deliver: (
       messageId: MessageId
@@ -87,32 +93,64 @@ export class SendReply extends Context.Service<
         bot: Bot,
         token: Token,
         chat: Chat,
-        stored: Message
+        stored: Message,
+        pacing: "wait" | "pace" = "wait"
       ) {
         let message = stored
         const chunks = splitReply(message.text)
         // Model output is usually Markdown; our own texts are sent as written.
         const formatted = message.model !== null
         for (let index = message.chunksSent; index < chunks.length; index++) {
-          yield* budget.take(bot.id, chat.telegramChatId, chat.type)
+          yield* pacing === "pace"
+            ? budget.takeOrPace(bot.id, chat.telegramChatId, chat.type)
+            : budget.take(bot.id, chat.telegramChatId, chat.type)
           const sent = yield* sendChunk(token, chat.telegramChatId, chunks[index]!, formatted).pipe(
+            Effect.tap((result) =>
+              result.rateLimitedSeconds === undefined
+                ? Effect.void
+                : budget.refused(bot.id, chat.telegramChatId, chat.type, result.rateLimitedSeconds)
+            ),
+            Effect.tapError((error) =>
+              error.kind === "rate_limited"
+                ? budget.refused(bot.id, chat.telegramChatId, chat.type, error.retryAfterSeconds)
+                : Effect.void
+            ),
             Effect.tapError(() => Metrics.count(Metrics.messagesSent, { bot: bot.id, outcome: "error" })),
             Effect.map((result) => ({ ok: true as const, messageId: result.messageId })),
-            Effect.catchTag("TelegramError", (error) => {
-              switch (classifyTelegram(error)) {
-                case "fatal": {
-                  // The reply will not go out: admins see it failed (and can retry it after fixing the token).
-                  const reason = tokenRejected(error)
-                  return messages
-                    .update(MessageModel.failed(message, reason))
-                    .pipe(Effect.orDie, Effect.andThen(access.stop(bot, reason)))
+            Effect.catchTag(
+              "TelegramError",
+              (
+                error
+              ): Effect.Effect<
+                { readonly ok: false; readonly error: TelegramError },
+                RetryLater | BotUnavailable | Paced
+              > => {
+                switch (classifyTelegram(error)) {
+                  case "fatal": {
+                    // The reply will not go out: admins see it failed (and can retry it after fixing the token).
+                    const reason = tokenRejected(error)
+                    return messages
+                      .update(MessageModel.failed(message, reason))
+                      .pipe(Effect.orDie, Effect.andThen(access.stop(bot, reason)))
+                  }
+                  case "retryable":
+                    // A 429 is pacing, not a failure: the chat comes back after retry_after, uncounted.
+                    if (pacing === "pace" && error.kind === "rate_limited") {
+                      return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+                        Effect.fail(
+                          new Paced({
+                            until: now + Math.max(1, error.retryAfterSeconds ?? 1) * 1000,
+                            reason: error.message
+                          })
+                        )
+                      )
+                    }
+                    return Effect.fail(retryLater(error))
+                  case "terminal":
+                    return Effect.succeed({ ok: false as const, error })
                 }
-                case "retryable":
-                  return Effect.fail(retryLater(error))
-                case "terminal":
-                  return Effect.succeed({ ok: false as const, error })
               }
-            })
+            )
           )
           if (!sent.ok) return yield* recordUndelivered(bot, chat, message, sent.error)
           yield* Metrics.count(Metrics.messagesSent, { bot: bot.id, outcome: "ok" })
@@ -132,7 +170,8 @@ export class SendReply extends Context.Service<
         if (message.chunksSent >= splitReply(message.text).length) return
         const { bot, token } = yield* access.loadForDelivery(message.botId)
         const chat = yield* chats.findById(message.chatId).pipe(Effect.orDie)
-        yield* send(bot, token, chat, message)
+        // Waits through the budget: `Paced` comes only from "pace".
+        yield* send(bot, token, chat, message).pipe(Effect.catchTag("Paced", Effect.die))
       })
 
       const answerCallback = fn("Pipeline.answerCallback")(function* (

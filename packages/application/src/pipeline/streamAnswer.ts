@@ -5,7 +5,8 @@
  * a crash mid-stream just generates again, and the final answer still goes out
  * once through the send step. A bot whose Telegram refuses drafts (an older
  * API server: 400 or 404) shows "typing…" instead from then on, and the reply
- * goes on.
+ * goes on. Drafts count in the send budget (sendBudget.ts) and are skipped,
+ * never waited for, when it has no room.
  */
 import { type BotId, splitReply } from "@botfleet/domain"
 import { Clock, Effect, Schedule, Stream } from "effect"
@@ -13,6 +14,7 @@ import * as Metrics from "../observability/metrics.ts"
 import { spanFn } from "../observability/spanFn.ts"
 import { type Completion, type CompletionRequest, LanguageModel, LlmError } from "../ports/LanguageModel.ts"
 import { type TelegramError, TelegramGateway, type Token } from "../ports/TelegramGateway.ts"
+import { SendBudget } from "./sendBudget.ts"
 
 /** Telegram asks bots not to update a draft more often than this. */
 export const DRAFT_EVERY = "300 millis"
@@ -29,6 +31,7 @@ export const makeStreamAnswer = Effect.gen(function* () {
   const fn = yield* spanFn
   const telegram = yield* TelegramGateway
   const llm = yield* LanguageModel
+  const budget = yield* SendBudget
   /** Bots whose Telegram refused a draft: typing for them until the process restarts. */
   const refused = new Set<BotId>()
 
@@ -54,6 +57,10 @@ export const makeStreamAnswer = Effect.gen(function* () {
       if (refused.has(botId)) return yield* typing
       const draft = draftText(text)
       if (draft === "" || draft === shown) return
+      // Drafts count in the send budget but never wait for it: a skipped one is replaced by the next.
+      if (!(yield* budget.tryDraft(botId, chatId, "private"))) {
+        return yield* Metrics.count(Metrics.draftUpdates, { bot: botId, outcome: "paced" })
+      }
       shown = draft
       yield* telegram.sendMessageDraft(token, { chatId, draftId, text: draft }).pipe(
         Effect.andThen(Metrics.count(Metrics.draftUpdates, { bot: botId, outcome: "ok" })),

@@ -12,6 +12,29 @@ export interface ChatTurn {
   readonly images?: ReadonlyArray<string> | undefined
 }
 
+/**
+ * What a provider said about its rate limit (OpenAI's `x-ratelimit-*`
+ * headers, when it sends them): the requests and tokens left in the current
+ * window, the seconds until the window is full again, and the window's size.
+ */
+export interface RateLimitInfo {
+  readonly limitRequests: number | null
+  readonly remainingRequests: number | null
+  readonly resetRequestsSeconds: number | null
+  readonly limitTokens: number | null
+  readonly remainingTokens: number | null
+  readonly resetTokensSeconds: number | null
+}
+
+export const RateLimitInfoSchema = Schema.Struct({
+  limitRequests: Schema.NullOr(Schema.Number),
+  remainingRequests: Schema.NullOr(Schema.Number),
+  resetRequestsSeconds: Schema.NullOr(Schema.Number),
+  limitTokens: Schema.NullOr(Schema.Number),
+  remainingTokens: Schema.NullOr(Schema.Number),
+  resetTokensSeconds: Schema.NullOr(Schema.Number)
+})
+
 export interface Completion {
   readonly text: string
   /** The model that answered (the fallback one when it was used). */
@@ -20,6 +43,8 @@ export interface Completion {
   readonly outputTokens: number
   readonly costUsd: number
   readonly usedFallback: boolean
+  /** The provider's rate-limit headers on this answer, when it sent any. */
+  readonly rateLimit?: RateLimitInfo | undefined
 }
 
 /** What a streamed completion emits: text as it comes, then the whole answer with its usage. */
@@ -73,7 +98,9 @@ export class LlmError extends Schema.TaggedError<LlmError>()("LlmError", {
   kind: LlmErrorKind,
   model: Schema.String,
   description: Schema.String,
-  retryAfterSeconds: Schema.NullOr(Schema.Number)
+  retryAfterSeconds: Schema.NullOr(Schema.Number),
+  /** The provider's rate-limit headers on the refusal, when it sent any. */
+  rateLimit: Schema.optional(Schema.NullOr(RateLimitInfoSchema))
 }) {
   override get message() {
     return `LLM ${this.model} failed (${this.kind}): ${this.description}`

@@ -86,10 +86,14 @@ export class TelegramGateway extends Context.Service<
     ) => Effect.Effect<void, TelegramError>
     readonly deleteWebhook: (token: Token) => Effect.Effect<void, TelegramError>
     readonly getWebhookInfo: (token: Token) => Effect.Effect<WebhookInfo, TelegramError>
+    /**
+     * `rateLimitedSeconds`: the adapter met 429s on the way and waited this
+     * long before the message went out (the send budget learns from it).
+     */
     readonly sendMessage: (
       token: Token,
       input: SendMessageInput
-    ) => Effect.Effect<{ readonly messageId: number }, TelegramError>
+    ) => Effect.Effect<{ readonly messageId: number; readonly rateLimitedSeconds?: number }, TelegramError>
     readonly sendChatAction: (
       token: Token,
       chatId: number,

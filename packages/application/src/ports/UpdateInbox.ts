@@ -28,6 +28,18 @@ export interface InboxStats {
   readonly failed: number
 }
 
+/**
+ * How one look shares a process's free slots between bots: round robin (each
+ * bot's oldest due chat first, then each bot's second...), counting the chats
+ * a bot already has in flight here, and no bot past `perBot` of them.
+ */
+export interface LeaseShare {
+  /** Most chats of one bot this owner may hold at once, those in flight included. */
+  readonly perBot: number
+  /** Chats in flight here, by bot id. */
+  readonly active: ReadonlyMap<string, number>
+}
+
 /** A chat leased to this process, with the update to start on. */
 export interface LeasedChat {
   readonly chatKey: string
@@ -53,12 +65,14 @@ export class UpdateInbox extends Context.Service<
     /**
      * Leases up to `limit` chats that have a due update and no live lease, for
      * `owner`, for `leaseSeconds`. Returns each with its due head update, read
-     * in the same statement (no second look to start on it).
+     * in the same statement (no second look to start on it). Without `share`,
+     * the oldest due chats whatever their bot; with it, shared out by bot.
      */
     readonly leaseChats: (
       owner: string,
       limit: number,
-      leaseSeconds: number
+      leaseSeconds: number,
+      share?: LeaseShare
     ) => Effect.Effect<ReadonlyArray<LeasedChat>>
     /** Extends a lease; false when it was lost (expired and taken by another owner). */
     readonly renewLease: (chatKey: string, owner: string, leaseSeconds: number) => Effect.Effect<boolean>
@@ -76,6 +90,11 @@ export class UpdateInbox extends Context.Service<
       chatKey: string,
       owner: string
     ) => Effect.Effect<Option.Option<PendingUpdate>>
+    /**
+     * Not before `at`, uncounted (the attempt did not fail: it was paced), and
+     * `owner`'s lease handed back, in one statement.
+     */
+    readonly postpone: (id: number, chatKey: string, owner: string, at: Date) => Effect.Effect<void>
     /** Try again at `retryAt` (attempts + 1). */
     readonly reschedule: (id: number, error: string, retryAt: Date) => Effect.Effect<void>
     /** Give up on it: it stays visible to admins, and the chat moves on. */

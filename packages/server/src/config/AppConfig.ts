@@ -69,6 +69,9 @@ export interface AppConfigShape {
   readonly outboundPrivateNetworks: "allow" | "deny"
   /** Bearer token /metrics requires when set. */
   readonly metricsToken: Option.Option<Redacted.Redacted<string>>
+  // Fairness
+  /** Most chats of one bot in flight per process; none: a fair share of PIPELINE_CONCURRENCY. */
+  readonly pipelineMaxChatsPerBot: Option.Option<number>
 }
 
 export class AppConfig extends Context.Service<AppConfig, AppConfigShape>()("@botfleet/server/AppConfig") {}
@@ -271,7 +274,9 @@ const readAll = Effect.all({
     variable("OUTBOUND_PRIVATE_NETWORKS", oneOf(["allow", "deny"])),
     "allow"
   ),
-  metricsToken: variable("METRICS_TOKEN", secret)
+  metricsToken: variable("METRICS_TOKEN", secret),
+  // Fairness
+  pipelineMaxChatsPerBot: variable("PIPELINE_MAX_CHATS_PER_BOT", positiveInt(10_000))
 })
 
 /** Reads the environment; any problem becomes one `InvalidConfig`. */

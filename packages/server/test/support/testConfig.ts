@@ -45,6 +45,7 @@ export const testConfig = (overrides: Partial<AppConfigShape>): AppConfigShape =
   webappOrigins: [],
   outboundPrivateNetworks: "allow",
   metricsToken: Option.none(),
+  pipelineMaxChatsPerBot: Option.none(),
   ...overrides
 })
 

@@ -27,15 +27,18 @@ import {
   ChatRepository,
   ChatWorker,
   chatKeyOfUpdate,
+  defaultProviderPacing,
   EffectOutbox,
   EffectRunner,
   HandleUpdate,
   LanguageModel,
   MessageRepository,
-  PipelineLayer,
+  type PacingOptions,
+  PipelineLayerWith,
   type RetryPolicy,
   Settings,
   TelegramGateway,
+  telegramLimits,
   UpdateInbox
 } from "@botfleet/application"
 import type { Bot, Chat, DomainEffect, Message } from "@botfleet/domain"
@@ -49,6 +52,41 @@ export interface HarnessOptions {
   readonly policy?: RetryPolicy | undefined
   /** Wraps the Telegram twin, for faults its `failNext` cannot script (say, "the second send"). */
   readonly telegram?: ((gateway: TelegramGateway["Service"]) => TelegramGateway["Service"]) | undefined
+  /**
+   * Telegram's real send limits (one a second per chat...). By default the
+   * harness sends without them: its tests are not about pacing (sendBudget,
+   * fairness and flood tests are) and their clock would have to walk through
+   * every wait.
+   */
+  readonly pacing?: PacingOptions | undefined
+  /**
+   * "adjusts": each answer moves the clock on by a second itself (one chat at
+   * a time); "sleeps": each answer sleeps a second of virtual time, so many
+   * chats can wait on the model at once while the test drives the clock.
+   */
+  readonly model?: "adjusts" | "sleeps" | undefined
+}
+
+/** Answers after a second of virtual time, without moving the clock itself. */
+const sleepingModel = Layer.effect(
+  LanguageModel,
+  LanguageModel.useSync((model) =>
+    LanguageModel.of({
+      complete: (request) => Effect.andThen(Effect.sleep("1 second"), model.complete(request)),
+      stream: (request) => model.stream(request).pipe(Stream.tap(() => Effect.sleep("100 millis")))
+    })
+  )
+)
+
+/** No send waits and nothing paced, for use-case tests about other things. */
+export const roomyPacing: PacingOptions = {
+  sendLimits: {
+    ...telegramLimits,
+    perBot: { perSecond: 1_000_000, burst: 1_000_000 },
+    perChat: { perSecond: 1_000_000, burst: 1_000_000 },
+    perGroup: { perSecond: 1_000_000, burst: 1_000_000 }
+  },
+  providerPacing: defaultProviderPacing
 }
 
 /**
@@ -86,7 +124,9 @@ export const harness = (options: HarnessOptions = {}) => {
     RepositoriesMemory.layer,
     UpdateInboxMemory.layerMemory,
     telegram,
-    thinkingModel.pipe(Layer.provideMerge(LanguageModelMemory.layerMemory())),
+    (options.model === "sleeps" ? sleepingModel : thinkingModel).pipe(
+      Layer.provideMerge(LanguageModelMemory.layerMemory())
+    ),
     SecretBoxMemory.layerMemory,
     settings,
     TranscriberMemory.layerMemory({ maxSeconds: 300 })
@@ -102,7 +142,7 @@ export const harness = (options: HarnessOptions = {}) => {
   return ChatWorker.layerWith(options.policy ?? testPolicy).pipe(
     Layer.provideMerge(Layer.mergeAll(BotService.layer, EffectRunner.layer)),
     Layer.provideMerge(ops),
-    Layer.provideMerge(PipelineLayer),
+    Layer.provideMerge(PipelineLayerWith(options.pacing ?? roomyPacing)),
     Layer.provideMerge(infrastructure)
   )
 }
