@@ -135,10 +135,11 @@ export class Dispatcher extends Context.Service<
 
         const loop = Effect.gen(function* () {
           while (true) {
-            // With many slots free (a slow model, a large PIPELINE_CONCURRENCY) an eighth of them per
-            // look, so a thousand slots fill in a few looks rather than a hundred and twenty-five.
+            // At most leaseBatch per look (looking again at once after a full one): processes that look
+            // at the same moment share a burst's chats instead of the first taking them all (the
+            // scale-out test saw one process do all the work with an eighth of 256 slots per look).
             const open = options.concurrency - active.size
-            const free = stopping ? 0 : Math.min(Math.max(options.leaseBatch, Math.floor(open / 8)), open)
+            const free = stopping ? 0 : Math.min(options.leaseBatch, open)
             let leased = 0
             if (free > 0) {
               const chats = yield* inbox.leaseChats(owner, free, options.leaseSeconds, {
