@@ -8,7 +8,6 @@ export const layerMemory: Layer.Layer<SetupTokens, never, AdminRepository> = Lay
     const admins = yield* AdminRepository
     const tokens = new Map<string, Date>()
     return SetupTokens.of({
-      adminExists: admins.anyExists,
       issue: (tokenHash, now, expiresAt) =>
         Effect.sync(() => {
           for (const [hash, expiry] of tokens) if (expiry <= now) tokens.delete(hash)

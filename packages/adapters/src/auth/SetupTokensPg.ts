@@ -30,11 +30,6 @@ export const layer: Layer.Layer<SetupTokens, never, SqlClient.SqlClient> = Layer
     })
 
     return SetupTokens.of({
-      adminExists: sql<{ exists: boolean }>`SELECT EXISTS (SELECT 1 FROM admins) AS exists`.pipe(
-        Effect.map((rows) => rows[0]?.exists === true),
-        Effect.orDie,
-        Effect.withSpan("SetupTokens.adminExists")
-      ),
       issue: (tokenHash, now, expiresAt) =>
         sql`
           INSERT INTO admin_setup_tokens (token_hash, expires_at) VALUES (${tokenHash}, ${expiresAt})`.pipe(

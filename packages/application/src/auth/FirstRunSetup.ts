@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes, randomUUID } from "node:crypto"
 import { Clock, Context, Effect, Layer, Option, type Redacted } from "effect"
-import { type Admin, PasswordHasher } from "../ports/Admins.ts"
+import { type Admin, AdminRepository, PasswordHasher } from "../ports/Admins.ts"
 import { type SetupRefused, SetupTokens } from "../ports/SetupTokens.ts"
 
 export const SETUP_LINK_TTL_MS = 60 * 60 * 1000
@@ -32,11 +32,12 @@ export class FirstRunSetup extends Context.Service<
     FirstRunSetup,
     Effect.gen(function* () {
       const tokens = yield* SetupTokens
+      const admins = yield* AdminRepository
       const hasher = yield* PasswordHasher
       const now = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis))
 
       const openIfNoAdmin = Effect.gen(function* () {
-        if (yield* tokens.adminExists) return Option.none()
+        if (yield* admins.anyExists) return Option.none()
         // 32 random bytes: guessing one online is hopeless, so the link needs no limiter of its own.
         const token = randomBytes(32).toString("base64url")
         const issuedAt = yield* now
@@ -63,7 +64,7 @@ export class FirstRunSetup extends Context.Service<
       })
 
       return FirstRunSetup.of({
-        needed: Effect.map(tokens.adminExists, (exists) => !exists),
+        needed: Effect.map(admins.anyExists, (exists) => !exists),
         openIfNoAdmin,
         complete
       })

@@ -16,8 +16,6 @@ export class SetupRefused extends Schema.TaggedError<SetupRefused>()("SetupRefus
 export class SetupTokens extends Context.Service<
   SetupTokens,
   {
-    /** Whether any admin exists (while none does, the console offers the setup link). */
-    readonly adminExists: Effect.Effect<boolean>
     /** Stores a link's hash and forgets links that expired before `now`. */
     readonly issue: (tokenHash: string, now: Date, expiresAt: Date) => Effect.Effect<void>
     /**
