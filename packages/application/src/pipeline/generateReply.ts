@@ -71,9 +71,8 @@ export class GenerateReply extends Context.Service<
           return Option.some(yield* store.failed(bot, chat, incoming, reason, reason))
         }
         const { answer } = asked
-        const spent = { tokens: answer.inputTokens + answer.outputTokens, costUsd: answer.costUsd }
         const text = answer.text.trim() === "" ? "…" : answer.text
-        return Option.some(yield* account.settle(opened.tab, spent, store.answer(incoming, text, answer)))
+        return Option.some(yield* account.settle(opened.tab, answer, store.answer(incoming, text, answer)))
       })
 
       const generate = fn("Pipeline.ensureResponseGenerated")(function* (

@@ -6,6 +6,7 @@
  */
 import { type Bot, hasLimits, type LimitCheck, type Message, usageText } from "@botfleet/domain"
 import { Clock, Effect } from "effect"
+import type { Completion } from "../../ports/LanguageModel.ts"
 import { type UsageKey, UsageLedger } from "../../ports/UsageLedger.ts"
 
 /** One answer's account, opened before the model is asked. */
@@ -19,11 +20,6 @@ export interface Tab {
 export type Opened =
   | { readonly _tag: "Open"; readonly tab: Tab }
   | { readonly _tag: "OverLimit"; readonly over: Extract<LimitCheck, { _tag: "OverLimit" }> }
-
-export interface Spent {
-  readonly tokens: number
-  readonly costUsd: number
-}
 
 export const makeAccount = Effect.gen(function* () {
   const ledger = yield* UsageLedger
@@ -46,14 +42,18 @@ export const makeAccount = Effect.gen(function* () {
     tab.limited ? Effect.void : ledger.record(tab.key, { tokens: 0, costUsd: 0 }, tab.at)
 
   /**
-   * `store`s the answer with its use counted once. Recorded before the reply
-   * is stored: a rerun after a crash in between generates (and pays) again and
-   * records nothing twice; a stored reply is never generated again.
+   * `store`s the answer with its use counted once. Without limits it is
+   * recorded before the reply is stored: a rerun after a crash in between
+   * generates (and pays) again and records nothing twice; a stored reply is
+   * never generated again. With limits the reservation is settled to the
+   * real use once the reply is stored.
    */
-  const settle = <A, E, R>(tab: Tab, spent: Spent, store: Effect.Effect<A, E, R>) =>
-    tab.limited
+  const settle = <A, E, R>(tab: Tab, answer: Completion, store: Effect.Effect<A, E, R>) => {
+    const spent = { tokens: answer.inputTokens + answer.outputTokens, costUsd: answer.costUsd }
+    return tab.limited
       ? Effect.tap(store, () => ledger.settle(tab.key.messageId, spent))
       : Effect.andThen(ledger.record(tab.key, spent, tab.at), store)
+  }
 
   /** `/usage`: the sender's own use against the bot's limits, as text. */
   const report = (bot: Bot, incoming: Message) =>
