@@ -411,15 +411,18 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
     }).pipe(Effect.retry(schedule))
   }
 
-  /** One request to the server, a span of its own; its failure classified for the retry and fallback rules. */
-  const send = <A>(
-    target: Target,
+  /** One request to the server, its failure classified for the retry and fallback rules. */
+  const send = <A>(target: Target, model: string, request: (signal: AbortSignal) => Promise<A>) =>
+    Effect.tryPromise({ try: request, catch: (cause) => target.classify(cause, model) })
+
+  /** An attempt is a span of its own, with the kind of its failure. */
+  const asAttempt = <A>(
+    effect: Effect.Effect<A, Failed>,
     model: string,
     attempt: number,
-    streamed: boolean,
-    request: (signal: AbortSignal) => Promise<A>
+    streamed: boolean
   ) =>
-    Effect.tryPromise({ try: request, catch: (cause) => target.classify(cause, model) }).pipe(
+    effect.pipe(
       Effect.tapError((failed) => Effect.annotateCurrentSpan("llm.error_kind", failed.error.kind)),
       Effect.withSpan("LanguageModel.attempt", {
         attributes: streamed
@@ -436,26 +439,31 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
 
   /** One attempt of a whole answer; an empty one counts as failed, so it is retried like an outage. */
   const attemptOnce = (target: Target, request: CompletionRequest) => (model: string, attempt: number) =>
-    send(target, model, attempt, false, (signal) =>
-      // The timeout covers the whole answer, body included.
-      createCompletion(target.endpoint, bodyOf(target, request, model), signal, timeoutMs)
-    ).pipe(
-      Effect.flatMap((response): Effect.Effect<Answer, Failed> => {
-        const choice = response.choices[0]
-        const answer: Answer = {
-          text: choice?.message.content ?? choice?.message.refusal ?? "",
-          model: response.model || model,
-          requested: model,
-          inputTokens: response.usage?.prompt_tokens ?? 0,
-          outputTokens: response.usage?.completion_tokens ?? 0,
-          finish: choice?.finish_reason ?? null,
-          rateLimit: rateLimitOf(response.responseHeaders)
-        }
-        const empty = emptyAnswer(answer)
-        return empty === undefined
-          ? Effect.succeed(answer)
-          : Effect.fail({ error: empty, modelMissing: false })
-      })
+    asAttempt(
+      send(target, model, (signal) =>
+        // The timeout covers the whole answer, body included.
+        createCompletion(target.endpoint, bodyOf(target, request, model), signal, timeoutMs)
+      ).pipe(
+        Effect.flatMap((response): Effect.Effect<Answer, Failed> => {
+          const choice = response.choices[0]
+          const answer: Answer = {
+            text: choice?.message.content ?? choice?.message.refusal ?? "",
+            model: response.model || model,
+            requested: model,
+            inputTokens: response.usage?.prompt_tokens ?? 0,
+            outputTokens: response.usage?.completion_tokens ?? 0,
+            finish: choice?.finish_reason ?? null,
+            rateLimit: rateLimitOf(response.responseHeaders)
+          }
+          const empty = emptyAnswer(answer)
+          return empty === undefined
+            ? Effect.succeed(answer)
+            : Effect.fail({ error: empty, modelMissing: false })
+        })
+      ),
+      model,
+      attempt,
+      false
     )
 
   const complete = Effect.fn("LanguageModel.complete")(function* (request: CompletionRequest) {
@@ -481,18 +489,23 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
 
   /** Opens one streamed request; it counts as an attempt until the response headers arrive. */
   const openOnce = (target: Target, request: CompletionRequest) => (model: string, attempt: number) =>
-    send(target, model, attempt, true, (signal) =>
-      openCompletionStream(
-        target.endpoint,
-        {
-          ...bodyOf(target, request, model),
-          stream: true,
-          // The last chunk then carries the token counts.
-          stream_options: { include_usage: true }
-        },
-        signal,
-        timeoutMs
-      )
+    asAttempt(
+      send(target, model, (signal) =>
+        openCompletionStream(
+          target.endpoint,
+          {
+            ...bodyOf(target, request, model),
+            stream: true,
+            // The last chunk then carries the token counts.
+            stream_options: { include_usage: true }
+          },
+          signal,
+          timeoutMs
+        )
+      ),
+      model,
+      attempt,
+      true
     ).pipe(Effect.map((chunks) => ({ chunks, model })))
 
   const stream = (request: CompletionRequest): Stream.Stream<CompletionEvent, LlmError> =>
