@@ -1,17 +1,15 @@
 /** Request and response bodies of the admin API. */
-import { safeText } from "@botfleet/application"
-import { BotModel, GroupMode, MessageKind } from "@botfleet/domain"
+import {
+  BotModel,
+  botSettingInputFields,
+  botSettingViewFields,
+  InputString,
+  MessageKind
+} from "@botfleet/domain"
 import { Schema } from "effect"
 
-/**
- * Every string a client sends is built on this: text PostgreSQL can store
- * (no NUL, no unpaired surrogate half), or a 400 naming the field.
- */
-export const InputString = Schema.String.check(
-  Schema.makeFilter((text: string) => safeText(text) === text, {
-    expected: "text without NUL characters or unpaired surrogates"
-  })
-)
+/** Every string a client sends is built on this (domain text.ts): text PostgreSQL can store. */
+export { InputString }
 
 export const IsoDate = Schema.String.annotate({ description: "ISO 8601 time" })
 const NullableIsoDate = Schema.NullOr(IsoDate)
@@ -46,79 +44,17 @@ export const BotView = Schema.Struct({
   tokenHint: Schema.String,
   active: Schema.Boolean,
   mode: Schema.Literals(["webhook", "polling"]),
-  model: Schema.NullOr(Schema.String),
   effectiveModel: Schema.String,
-  systemPrompt: Schema.String,
-  startMessage: Schema.String,
-  helpMessage: Schema.String,
-  errorMessage: Schema.String,
-  historyLimit: Schema.Number,
   lastError: Schema.NullOr(Schema.String),
   lastErrorAt: NullableIsoDate,
   createdAt: IsoDate,
   updatedAt: IsoDate,
   /** Telegram's view of the webhook (GET /api/bots/:id only; null when polling or unreachable). */
   webhook: Schema.optional(Schema.NullOr(WebhookView)),
-  // access and limits (issue 12)
-  ...accessViewFields(),
-  // providers (issue 12): null = the default
-  providerId: Schema.NullOr(Schema.String),
-  fallbackModel: Schema.NullOr(Schema.String),
-  temperature: Schema.NullOr(Schema.Number),
-  maxOutputTokens: Schema.NullOr(Schema.Number),
-  // conversations (issue 11)
-  groupMode: GroupMode,
-  streaming: Schema.Boolean,
-  voice: Schema.Boolean,
-  vision: Schema.Boolean,
-  // ops (issue 13)
-  historyRetentionDays: Schema.NullOr(Schema.Number)
+  // Every setting, as declared in domain BotSettings.ts.
+  ...botSettingViewFields
 })
 export type BotView = typeof BotView.Type
-
-// ---------------------------------------------------------------- access and limits (issue 12)
-
-const TelegramIds = Schema.Array(Schema.Int).check(Schema.isMaxLength(10_000))
-const LimitCount = Schema.NullOr(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 1_000_000_000 })))
-const LimitUsd = Schema.NullOr(Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1_000_000 })))
-
-/** Each limit is optional (null = none); a PATCH changes only the limits it names. */
-export const LimitsInput = Schema.Struct({
-  userMessagesPerMinute: Schema.optional(LimitCount),
-  userMessagesPerDay: Schema.optional(LimitCount),
-  userTokensPerDay: Schema.optional(LimitCount),
-  userUsdPerMonth: Schema.optional(LimitUsd),
-  botUsdPerMonth: Schema.optional(LimitUsd)
-})
-
-/** Writable on create and PATCH. */
-const accessInputFields = {
-  access: Schema.optional(Schema.Literals(["open", "allowlist"])),
-  allowedUserIds: Schema.optional(TelegramIds),
-  allowedChatIds: Schema.optional(TelegramIds),
-  blockedUserIds: Schema.optional(TelegramIds),
-  deniedMessage: Schema.optional(InputString.check(Schema.isMinLength(1), Schema.isMaxLength(4096))),
-  limits: Schema.optional(LimitsInput),
-  limitMessage: Schema.optional(InputString.check(Schema.isMinLength(1), Schema.isMaxLength(4096)))
-}
-
-function accessViewFields() {
-  return {
-    access: Schema.Literals(["open", "allowlist"]),
-    allowedUserIds: Schema.Array(Schema.Number),
-    allowedChatIds: Schema.Array(Schema.Number),
-    blockedUserIds: Schema.Array(Schema.Number),
-    deniedMessage: Schema.String,
-    limits: Schema.Struct({
-      userMessagesPerMinute: Schema.NullOr(Schema.Number),
-      userMessagesPerDay: Schema.NullOr(Schema.Number),
-      userTokensPerDay: Schema.NullOr(Schema.Number),
-      userUsdPerMonth: Schema.NullOr(Schema.Number),
-      botUsdPerMonth: Schema.NullOr(Schema.Number)
-    }),
-    limitMessage: Schema.String
-  }
-}
 
 const UsageTotalsView = Schema.Struct({
   messages: Schema.Number,
@@ -141,21 +77,9 @@ export type BotUserView = typeof BotUserView.Type
 /** `limit` as elsewhere; `cursor` is the last Telegram id of the previous page. */
 export const BotUsersQuery = PageQuery
 
-// ---------------------------------------------------------------- providers (issue 12)
+// ---------------------------------------------------------------- providers
 
 const ModelName = InputString.check(Schema.isTrimmed(), Schema.isMinLength(1), Schema.isMaxLength(200))
-
-/** A bot's model settings, writable on create and PATCH; null = the default. */
-const modelSettingsInputFields = {
-  providerId: Schema.optional(Schema.NullOr(Uuid)),
-  fallbackModel: Schema.optional(Schema.NullOr(ModelName)),
-  temperature: Schema.optional(
-    Schema.NullOr(Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 2 })))
-  ),
-  maxOutputTokens: Schema.optional(
-    Schema.NullOr(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 1_000_000 })))
-  )
-}
 
 /**
  * An OpenAI-compatible API root: http(s), a host (name, IPv4 or [IPv6]) and an
@@ -221,64 +145,23 @@ export type ProviderView = typeof ProviderView.Type
 // ----------------------------------------------------------------
 
 const BotName = InputString.check(Schema.isTrimmed(), Schema.isMinLength(1), Schema.isMaxLength(64))
-const Text = (max: number) => InputString.check(Schema.isMaxLength(max))
 const Token = InputString.check(
   // A pattern, not a predicate: generated samples (the property tests) can then match it.
   Schema.isPattern(BotModel.TOKEN_PATTERN, { expected: "a Telegram bot token (digits:letters)" })
 )
-const HistoryLimit = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 200 }))
-/** Days a message is kept (null: forever). */
-const HistoryRetentionDays = Schema.NullOr(
-  Schema.Int.check(
-    Schema.isBetween({
-      minimum: BotModel.HISTORY_RETENTION_DAYS_MIN,
-      maximum: BotModel.HISTORY_RETENTION_DAYS_MAX
-    })
-  )
-)
 
+/** A new bot: its name and token; every setting may be given (domain BotSettings.ts). */
 export const CreateBot = Schema.Struct({
   name: BotName,
   token: Token,
-  model: Schema.optional(Schema.NullOr(Text(200))),
-  systemPrompt: Schema.optional(Text(20_000)),
-  startMessage: Schema.optional(Text(4096)),
-  helpMessage: Schema.optional(Text(4096)),
-  errorMessage: Schema.optional(Text(4096)),
-  historyLimit: Schema.optional(HistoryLimit),
-  // access and limits (issue 12)
-  ...accessInputFields,
-  // providers (issue 12)
-  ...modelSettingsInputFields,
-  // conversations (issue 11)
-  groupMode: Schema.optional(GroupMode),
-  streaming: Schema.optional(Schema.Boolean),
-  voice: Schema.optional(Schema.Boolean),
-  vision: Schema.optional(Schema.Boolean),
-  // ops (issue 13)
-  historyRetentionDays: Schema.optional(HistoryRetentionDays)
+  ...botSettingInputFields
 })
 
+/** Any field of CreateBot; the ones left out stay as they are. */
 export const UpdateBot = Schema.Struct({
   name: Schema.optional(BotName),
   token: Schema.optional(Token),
-  model: Schema.optional(Schema.NullOr(Text(200))),
-  systemPrompt: Schema.optional(Text(20_000)),
-  startMessage: Schema.optional(Text(4096)),
-  helpMessage: Schema.optional(Text(4096)),
-  errorMessage: Schema.optional(Text(4096)),
-  historyLimit: Schema.optional(HistoryLimit),
-  // access and limits (issue 12)
-  ...accessInputFields,
-  // providers (issue 12)
-  ...modelSettingsInputFields,
-  // conversations (issue 11)
-  groupMode: Schema.optional(GroupMode),
-  streaming: Schema.optional(Schema.Boolean),
-  voice: Schema.optional(Schema.Boolean),
-  vision: Schema.optional(Schema.Boolean),
-  // ops (issue 13)
-  historyRetentionDays: Schema.optional(HistoryRetentionDays)
+  ...botSettingInputFields
 })
 
 // ---------------------------------------------------------------- chats and messages
@@ -322,7 +205,7 @@ export const MessageView = Schema.Struct({
   replyTo: Schema.NullOr(Schema.String),
   createdAt: IsoDate,
   sentAt: NullableIsoDate,
-  // conversations (issue 11)
+  // What kind of message it was, and how long a recording lasted
   kind: MessageKind,
   mediaSeconds: Schema.NullOr(Schema.Number),
   senderName: Schema.NullOr(Schema.String)
@@ -400,7 +283,7 @@ export const StatsView = Schema.Struct({
       costUsd: Schema.Number
     })
   ),
-  // access and limits (issue 12): messages refused by access rules, by UTC day
+  // Messages refused by access rules, by UTC day
   deniedMessages: Schema.Number
 })
 export type StatsView = typeof StatsView.Type

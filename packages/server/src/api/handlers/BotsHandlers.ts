@@ -1,20 +1,12 @@
 /** Bots: a thin layer over BotService; responses never carry the token. */
 import { BotService, ProviderService, Settings } from "@botfleet/application"
-import { type Bot, BotId, ProviderId } from "@botfleet/domain"
+import { type Bot, BotId } from "@botfleet/domain"
 import { Effect, Option, Redacted } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { Api } from "../Api.ts"
 import { Conflict, error, NotFound, ServiceUnavailable, Unprocessable } from "../ApiErrors.ts"
 import { addResponseHeaders, createdAt } from "../responseHeaders.ts"
 import { toBotView } from "../views.ts"
-
-/** The payload's providerId as the domain's id (null and absent kept). */
-const providerOf = (payload: { readonly providerId?: string | null | undefined }) => ({
-  providerId:
-    payload.providerId === undefined || payload.providerId === null
-      ? payload.providerId
-      : ProviderId.make(payload.providerId)
-})
 
 const notFound = (e: { message: string }) => Effect.fail(new NotFound(error("bot_not_found", e.message)))
 
@@ -62,7 +54,7 @@ export const BotsHandlers = HttpApiBuilder.group(
     return handlers
       .handle("list", () => Effect.flatMap(bots.list, views))
       .handle("create", ({ payload }) =>
-        bots.register({ ...payload, ...providerOf(payload), token: Redacted.make(payload.token) }).pipe(
+        bots.register({ ...payload, token: Redacted.make(payload.token) }).pipe(
           Effect.tap((bot) => createdAt(`/api/bots/${bot.id}`)),
           Effect.flatMap(view),
           Effect.catchTags(invalid)
@@ -80,7 +72,6 @@ export const BotsHandlers = HttpApiBuilder.group(
         bots
           .update(BotId.make(params.id), {
             ...payload,
-            ...providerOf(payload),
             token: payload.token === undefined ? undefined : Redacted.make(payload.token)
           })
           .pipe(Effect.flatMap(view), Effect.catchTags({ ...invalid, BotNotFound: notFound }))
