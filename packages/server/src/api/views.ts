@@ -1,8 +1,15 @@
 /** Domain values as the API shows them: ISO times, no secrets. */
-import type { ChatWithUser, FailedUpdate, ProviderWithBots } from "@botfleet/application"
+import type { ChatWithUser, FailedUpdate, FailureWithMessage, ProviderWithBots } from "@botfleet/application"
 import { type Bot, BotModel, botSettingsOf, type Message } from "@botfleet/domain"
 import { Option } from "effect"
-import type { BotView, ChatView, FailedUpdateView, MessageView, ProviderView } from "./schemas.ts"
+import type {
+  BotView,
+  ChatView,
+  FailedUpdateView,
+  FailureView,
+  MessageView,
+  ProviderView
+} from "./schemas.ts"
 
 const iso = (date: Date | null) => (date === null ? null : date.toISOString())
 
@@ -97,4 +104,17 @@ export const toProviderView = ({ provider, bots }: ProviderWithBots): ProviderVi
   bots: bots.map((bot) => ({ id: bot.id, name: bot.name })),
   createdAt: provider.createdAt.toISOString(),
   updatedAt: provider.updatedAt.toISOString()
+})
+
+/** A failure of any kind, with the failed message when it is one. */
+export const toFailureView = ({ failure, message }: FailureWithMessage): FailureView => ({
+  id: failure.ref,
+  kind: failure.kind,
+  botId: failure.botId,
+  chatId: failure.chatId,
+  error: failure.error,
+  attempts: failure.attempts,
+  at: failure.at.toISOString(),
+  summary: failure.summary,
+  message: Option.match(message, { onNone: () => null, onSome: toMessageView })
 })
