@@ -97,16 +97,6 @@ export class InvalidProviderKey extends Schema.TaggedError<InvalidProviderKey>()
   }
 }
 
-/** GET /models answered, but not as an OpenAI-compatible API does (404, 400...). Nothing is stored. */
-export class ProviderNotCompatible extends Schema.TaggedError<ProviderNotCompatible>()(
-  "ProviderNotCompatible",
-  { reason: Schema.String }
-) {
-  override get message() {
-    return `the base URL does not look like an OpenAI-compatible API: ${this.reason}`
-  }
-}
-
 /** The provider could not be asked (unreachable, timeout, 5xx, 429). Nothing is stored; try again. */
 export class ProviderUnreachable extends Schema.TaggedError<ProviderUnreachable>()("ProviderUnreachable", {
   reason: Schema.String

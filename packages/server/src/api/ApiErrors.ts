@@ -72,7 +72,6 @@ export const apiErrors = {
   ProviderNameTaken: { status: 409, code: "name_taken" },
   ProviderInUse: { status: 409, code: "provider_in_use" },
   InvalidProviderKey: { status: 422, code: "invalid_api_key" },
-  ProviderNotCompatible: { status: 422, code: "invalid_base_url" },
   ProviderKeyRequired: { status: 422, code: "api_key_required" },
   ProviderUnreachable: {
     status: 503,

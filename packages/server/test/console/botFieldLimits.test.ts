@@ -2,6 +2,8 @@
  * The console's bot form takes its lengths and ranges from /openapi.json, so
  * they are the rules the API enforces, declared once in domain BotSettings.ts.
  */
+
+import { botSettingNames } from "@botfleet/domain"
 import { assert, describe, it } from "@effect/vitest"
 import { OpenApi } from "effect/http-api"
 import { botFields } from "../../../console/assets/botFields.js"
@@ -56,6 +58,24 @@ describe("bot form limits", () => {
       if (field.kind === "number") {
         assert.isNumber(rule?.max, `${field.name} has no maximum`)
       }
+    }
+  })
+
+  it("every bot setting is a field of POST and PATCH /api/bots in /openapi.json", () => {
+    const patchBody = (
+      document.paths["/api/bots/{id}"] as
+        | {
+            readonly patch?: {
+              readonly requestBody?: { readonly content: Record<string, { readonly schema: unknown }> }
+            }
+          }
+        | undefined
+    )?.patch?.requestBody?.content["application/json"]?.schema
+    const patchFields = limitsOf(patchBody, document) as Map<string, unknown>
+    for (const name of ["name", "token", ...botSettingNames]) {
+      const field = name === "limits" ? "limits.userMessagesPerDay" : name
+      assert.isTrue(limits.has(field), `POST /api/bots lacks ${name}`)
+      assert.isTrue(patchFields.has(field), `PATCH /api/bots/:id lacks ${name}`)
     }
   })
 })
