@@ -26,10 +26,7 @@ export class ProviderRepository extends Context.Service<
 >()("@botfleet/application/ProviderRepository") {}
 
 /** UrlNotAllowed: the base URL (or what its name resolves to) is one the outbound guard refuses. */
-export type ProviderCheckError =
-  | InvalidProviderKey
-  | ProviderUnreachable
-  | UrlNotAllowed
+export type ProviderCheckError = InvalidProviderKey | ProviderUnreachable | UrlNotAllowed
 
 export class ProviderProbe extends Context.Service<
   ProviderProbe,
