@@ -25,21 +25,9 @@ import {
   InvitationIssuedView,
   UpdateAdmin
 } from "./adminSchemas.ts"
-// Operations (issue 13)
-import {
-  AlertSettingsView,
-  FailureKind,
-  FailureRef,
-  FailureRetried,
-  FailureView,
-  JobsView,
-  UpdateAlertSettings,
-  WebAppProfileView,
-  WebAppSessionView,
-  WebAppSignIn
-} from "./ops/schemas.ts"
 import {
   AdminView,
+  AlertSettingsView,
   BotUsersQuery,
   BotUserView,
   BotView,
@@ -49,6 +37,11 @@ import {
   CreateBot,
   CreateProvider,
   FailedUpdateView,
+  FailureKind,
+  FailureRef,
+  FailureRetried,
+  FailureView,
+  JobsView,
   Login,
   MessageView,
   PageQuery,
@@ -59,9 +52,13 @@ import {
   SetupStatusView,
   StatsQuery,
   StatsView,
+  UpdateAlertSettings,
   UpdateBot,
   UpdateProvider,
-  Uuid
+  Uuid,
+  WebAppProfileView,
+  WebAppSessionView,
+  WebAppSignIn
 } from "./schemas.ts"
 
 const IdParams = { id: Uuid }
