@@ -18,6 +18,10 @@ export * as LanguageModelOpenAI from "./llm/LanguageModelOpenAI.ts"
 export * as ProviderProbeHttp from "./llm/ProviderProbeHttp.ts"
 export * as ProviderProbeMemory from "./llm/ProviderProbeMemory.ts"
 export * as Prices from "./llm/prices.ts"
+// MCP servers: stored, and reached through the guarded client
+export * as McpConnectorHttp from "./mcpServers/McpConnectorHttp.ts"
+export * as McpServerRepositoryMemory from "./mcpServers/McpServerRepositoryMemory.ts"
+export * as McpServerRepositoryPg from "./mcpServers/McpServerRepositoryPg.ts"
 export * from "./memory/index.ts"
 // The guarded client for URLs an admin (or a model) supplies
 export * as OutboundAddresses from "./outbound/addresses.ts"

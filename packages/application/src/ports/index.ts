@@ -1,5 +1,6 @@
 export * from "./Admins.ts"
 export * from "./LanguageModel.ts"
+export * from "./McpServers.ts"
 export * from "./Outbound.ts"
 export * from "./Providers.ts"
 export * from "./Repositories.ts"
