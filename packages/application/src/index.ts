@@ -14,6 +14,7 @@ export * from "./effects/EffectRunner.ts"
 // Failures of every kind (issue 13)
 export * from "./failures/FailureService.ts"
 export * from "./failures/ports.ts"
+export * from "./mcpServers/McpServerService.ts"
 export * from "./observability/instrumentLanguageModel.ts"
 export * as Metrics from "./observability/metrics.ts"
 export * from "./observability/spanFn.ts"

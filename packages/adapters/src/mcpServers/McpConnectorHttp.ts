@@ -74,36 +74,16 @@ const guardedHttpClient = (
       )
   })
 
-/** Our words for what went wrong, never the server's. */
-const describe = (error: McpClientError): string => {
-  const reason = error.reason
-  switch (reason._tag) {
-    case "HttpError":
-      return reason.status === 401 || reason.status === 403
-        ? `the server refused the headers (HTTP ${reason.status})`
-        : `the server answered HTTP ${reason.status}`
-    case "TimeoutError":
-      return "no answer in time"
-    case "TransportError": {
-      const cause = reason.cause
-      const outbound =
-        HttpClientError.isHttpClientError(cause) && cause.reason._tag === "TransportError"
-          ? (cause.reason.cause as { readonly _tag?: string; readonly message?: string } | undefined)
-          : undefined
-      return outbound?._tag === "OutboundRequestFailed" && outbound.message !== undefined
-        ? outbound.message
-        : "the server could not be reached"
-    }
-    case "LimitError":
-      return "the answer is too large"
-    case "ProtocolError":
-    case "ValidationError":
-    case "UnsupportedError":
-      return "the server does not speak MCP over Streamable HTTP as expected"
-    default:
-      return "the connection failed"
-  }
-}
+/**
+ * Our words for what went wrong, never the server's: one sentence for every
+ * way of not answering (no errno, timeout or status), as provider checks do,
+ * so trying URLs is no port scanner. A refused header is worth telling apart.
+ */
+const UNREACHABLE = "the server could not be reached or did not answer as an MCP server over Streamable HTTP"
+const describe = (error: McpClientError): string =>
+  error.reason._tag === "HttpError" && (error.reason.status === 401 || error.reason.status === 403)
+    ? "the server refused the headers"
+    : UNREACHABLE
 
 const toMcpTool = (tool: McpSchema.Tool): McpTool => ({
   name: tool.name,

@@ -93,7 +93,7 @@ describe("McpConnectorHttp", () => {
         connector.listTools(connection(server.url, { authorization: "Bearer wrong" }))
       )
       assert.strictEqual(error._tag, "McpServerUnreachable")
-      assert.include(error.message, "401")
+      assert.include(error.message, "refused the headers")
     }).pipe(Effect.scoped, Effect.provide(connectorOn("allow")))
   )
 

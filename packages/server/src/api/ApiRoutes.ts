@@ -11,6 +11,7 @@ import { AuthHandlers } from "./handlers/AuthHandlers.ts"
 import { BotsHandlers } from "./handlers/BotsHandlers.ts"
 import { BotUsersHandlers } from "./handlers/BotUsersHandlers.ts"
 import { ChatsHandlers, FailuresHandlers } from "./handlers/ChatsHandlers.ts"
+import { McpServersHandlers } from "./handlers/McpServersHandlers.ts"
 import { ProvidersHandlers } from "./handlers/ProvidersHandlers.ts"
 import { SetupHandlers } from "./handlers/SetupHandlers.ts"
 import { StatsHandlers } from "./handlers/StatsHandlers.ts"
@@ -32,7 +33,8 @@ export const ApiRoutes = Layer.mergeAll(
       StatsHandlers,
       // access and limits (issue 12)
       BotUsersHandlers,
-      ProvidersHandlers
+      ProvidersHandlers,
+      McpServersHandlers
     ]),
     // Operations (issue 13)
     Layer.provide([JobsHandlers, AlertsHandlers, WebAppHandlers]),
