@@ -3,6 +3,7 @@ import { accessFields } from "./Access.ts"
 import type { Transition } from "./DomainEffect.ts"
 import { DEFAULT_GROUP_MODE, GroupMode } from "./groups.ts"
 import { BotId } from "./ids.ts"
+import { McpServerId } from "./McpServer.ts"
 import { modelSettingsFields } from "./Provider.ts"
 
 /** How a bot receives updates: pushed by Telegram, or fetched by us. */
@@ -47,6 +48,10 @@ export class Bot extends Schema.Class<Bot>("Bot")({
   // ops (issue 13): messages older than this many days are deleted (null: kept)
   historyRetentionDays: Schema.NullOr(Schema.Int).pipe(
     Schema.withConstructorDefault(Effect.succeed<number | null>(null))
+  ),
+  // The MCP servers whose allowed tools the bot may call
+  mcpServerIds: Schema.Array(McpServerId).pipe(
+    Schema.withConstructorDefault(Effect.succeed<ReadonlyArray<McpServerId>>([]))
   )
 }) {}
 

@@ -16,12 +16,15 @@ import {
   type DomainEffect,
   type GroupMode,
   InvalidBotToken,
+  type McpServerId,
+  type McpServerNotFound,
   type ProviderId,
   type ProviderNotFound,
   TelegramUnavailable,
   type Transition
 } from "@botfleet/domain"
 import { Clock, Context, Effect, Layer, Option, Redacted } from "effect"
+import { McpServerRepository } from "../ports/McpServers.ts"
 import { ProviderRepository } from "../ports/Providers.ts"
 import { BotRepository, EffectOutbox, Transactions } from "../ports/Repositories.ts"
 import { SecretBox } from "../ports/SecretBox.ts"
@@ -58,6 +61,8 @@ export interface BotInput {
   readonly vision?: boolean | undefined
   // ops (issue 13); null: keep every message
   readonly historyRetentionDays?: number | null | undefined
+  /** Each a stored MCP server; replaces the whole list. */
+  readonly mcpServerIds?: ReadonlyArray<McpServerId> | undefined
 }
 
 /** The access and limit fields of `input` applied to `bot` (issue 12). */
@@ -109,14 +114,25 @@ export class BotService extends Context.Service<
       input: BotInput
     ) => Effect.Effect<
       Bot,
-      InvalidBotToken | TelegramUnavailable | BotNameTaken | BotTokenInUse | ProviderNotFound
+      | InvalidBotToken
+      | TelegramUnavailable
+      | BotNameTaken
+      | BotTokenInUse
+      | ProviderNotFound
+      | McpServerNotFound
     >
     readonly update: (
       id: BotId,
       patch: BotPatch
     ) => Effect.Effect<
       Bot,
-      BotNotFound | InvalidBotToken | TelegramUnavailable | BotNameTaken | BotTokenInUse | ProviderNotFound
+      | BotNotFound
+      | InvalidBotToken
+      | TelegramUnavailable
+      | BotNameTaken
+      | BotTokenInUse
+      | ProviderNotFound
+      | McpServerNotFound
     >
     readonly enable: (id: BotId) => Effect.Effect<Bot, BotNotFound>
     readonly disable: (id: BotId) => Effect.Effect<Bot, BotNotFound>
@@ -143,10 +159,14 @@ export class BotService extends Context.Service<
       const transactions = yield* Transactions
       const settings = yield* Settings
       const providers = yield* ProviderRepository
+      const mcpServers = yield* McpServerRepository
 
       /** providers (issue 12): a bot may only point at a stored provider. */
       const checkProvider = (id: ProviderId | null | undefined) =>
         id === undefined || id === null ? Effect.void : Effect.asVoid(providers.findById(id))
+
+      const checkMcpServers = (ids: ReadonlyArray<McpServerId> | undefined) =>
+        ids === undefined ? Effect.void : Effect.forEach(ids, mcpServers.findById, { discard: true })
 
       const now = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis))
 
@@ -197,6 +217,7 @@ export class BotService extends Context.Service<
 
       const register = Effect.fn("BotService.register")(function* (input: BotInput) {
         yield* checkProvider(input.providerId)
+        yield* checkMcpServers(input.mcpServerIds)
         const info = yield* checkToken(input.token)
         const at = yield* now
         const base = new Bot({
@@ -225,7 +246,8 @@ export class BotService extends Context.Service<
           ...(input.voice === undefined ? {} : { voice: input.voice }),
           ...(input.vision === undefined ? {} : { vision: input.vision }),
           // ops (issue 13)
-          historyRetentionDays: input.historyRetentionDays ?? null
+          historyRetentionDays: input.historyRetentionDays ?? null,
+          mcpServerIds: [...new Set(input.mcpServerIds ?? [])]
         })
         // access and limits (issue 12)
         const bot = withModelSettings(withAccess(base, input), input)
@@ -237,6 +259,7 @@ export class BotService extends Context.Service<
       const update = Effect.fn("BotService.update")(function* (id: BotId, patch: BotPatch) {
         const current = yield* bots.findById(id)
         yield* checkProvider(patch.providerId)
+        yield* checkMcpServers(patch.mcpServerIds)
         const at = yield* now
         let next = new Bot({
           ...withModelSettings(withAccess(current, patch), patch),
@@ -257,7 +280,9 @@ export class BotService extends Context.Service<
           historyRetentionDays:
             patch.historyRetentionDays === undefined
               ? current.historyRetentionDays
-              : patch.historyRetentionDays
+              : patch.historyRetentionDays,
+          mcpServerIds:
+            patch.mcpServerIds === undefined ? current.mcpServerIds : [...new Set(patch.mcpServerIds)]
         })
         const effects: Array<DomainEffect> = []
         if (patch.token !== undefined) {

@@ -9,6 +9,7 @@ import { randomUUID } from "node:crypto"
 import {
   McpServer,
   McpServerId,
+  McpServerInUse,
   McpServerModel,
   type McpServerNameTaken,
   type McpServerNotFound,
@@ -23,6 +24,7 @@ import {
   McpServerRepository,
   type McpToolResult
 } from "../ports/McpServers.ts"
+import { BotRepository } from "../ports/Repositories.ts"
 import { SecretBox } from "../ports/SecretBox.ts"
 
 export type McpHeaders = Readonly<Record<string, string>>
@@ -62,7 +64,8 @@ export class McpServerService extends Context.Service<
     >
     /** Asks the server for its tools again and keeps what it says; the allowed names stay. */
     readonly refresh: (id: McpServerId) => Effect.Effect<McpServer, McpServerNotFound | McpConnectError>
-    readonly remove: (id: McpServerId) => Effect.Effect<void, McpServerNotFound>
+    /** Refused (McpServerInUse, naming them) while bots use it. */
+    readonly remove: (id: McpServerId) => Effect.Effect<void, McpServerNotFound | McpServerInUse>
     readonly get: (id: McpServerId) => Effect.Effect<McpServer, McpServerNotFound>
     readonly list: Effect.Effect<ReadonlyArray<McpServer>>
     /** Calls one allowed tool of the server with its arguments, as the turn loop will. */
@@ -79,6 +82,7 @@ export class McpServerService extends Context.Service<
       const servers = yield* McpServerRepository
       const connector = yield* McpConnector
       const secrets = yield* SecretBox
+      const bots = yield* BotRepository
 
       const now = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis))
 
@@ -185,6 +189,10 @@ export class McpServerService extends Context.Service<
       })
 
       const remove = Effect.fn("McpServerService.remove")(function* (id: McpServerId) {
+        yield* servers.findById(id)
+        // No foreign key can hold an array: the check is here.
+        const users = (yield* bots.list).filter((bot) => bot.mcpServerIds.includes(id)).map((bot) => bot.name)
+        if (users.length > 0) return yield* new McpServerInUse({ mcpServerId: id, bots: users })
         yield* servers.delete(id)
         yield* Effect.logInfo("MCP server deleted", { mcp_server_id: id })
       })

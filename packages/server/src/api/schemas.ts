@@ -1,6 +1,6 @@
 /** Request and response bodies of the admin API. */
 import { safeText } from "@botfleet/application"
-import { BotModel, GroupMode, MessageKind } from "@botfleet/domain"
+import { BotModel, GroupMode, McpServerId, MessageKind } from "@botfleet/domain"
 import { Schema } from "effect"
 
 /**
@@ -72,7 +72,8 @@ export const BotView = Schema.Struct({
   voice: Schema.Boolean,
   vision: Schema.Boolean,
   // ops (issue 13)
-  historyRetentionDays: Schema.NullOr(Schema.Number)
+  historyRetentionDays: Schema.NullOr(Schema.Number),
+  mcpServerIds: Schema.Array(Schema.String)
 })
 export type BotView = typeof BotView.Type
 
@@ -226,6 +227,8 @@ const Token = InputString.check(
   // A pattern, not a predicate: generated samples (the property tests) can then match it.
   Schema.isPattern(BotModel.TOKEN_PATTERN, { expected: "a Telegram bot token (digits:letters)" })
 )
+/** The MCP servers whose allowed tools a bot may call. */
+const McpServerIds = Schema.Array(McpServerId).check(Schema.isMaxLength(20))
 const HistoryLimit = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 200 }))
 /** Days a message is kept (null: forever). */
 const HistoryRetentionDays = Schema.NullOr(
@@ -256,7 +259,8 @@ export const CreateBot = Schema.Struct({
   voice: Schema.optional(Schema.Boolean),
   vision: Schema.optional(Schema.Boolean),
   // ops (issue 13)
-  historyRetentionDays: Schema.optional(HistoryRetentionDays)
+  historyRetentionDays: Schema.optional(HistoryRetentionDays),
+  mcpServerIds: Schema.optional(McpServerIds)
 })
 
 export const UpdateBot = Schema.Struct({
@@ -278,7 +282,9 @@ export const UpdateBot = Schema.Struct({
   voice: Schema.optional(Schema.Boolean),
   vision: Schema.optional(Schema.Boolean),
   // ops (issue 13)
-  historyRetentionDays: Schema.optional(HistoryRetentionDays)
+  historyRetentionDays: Schema.optional(HistoryRetentionDays),
+  /** Replaces the whole list; each must be a stored MCP server. */
+  mcpServerIds: Schema.optional(McpServerIds)
 })
 
 // ---------------------------------------------------------------- chats and messages

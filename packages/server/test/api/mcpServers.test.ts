@@ -10,6 +10,7 @@ import { assert, layer } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import { AuditEntryView } from "../../src/api/adminSchemas.ts"
 import { McpServerView } from "../../src/api/mcpServerSchemas.ts"
+import { BotView } from "../../src/api/schemas.ts"
 import { expectBody, expectError, loggedIn, makeClient, unknownId, withAdmin } from "../support/apiClient.ts"
 import { layer as serverLayer, TestServer } from "../support/inProcessServer.ts"
 import { freePort } from "../support/serverProcess.ts"
@@ -168,6 +169,29 @@ layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })
           }
           assert.deepStrictEqual(refreshed.allowedTools, allowed.allowedTools)
           assert.strictEqual(refreshed.tools.length, 3)
+
+          // A bot attaches stored servers only; one in use cannot be deleted.
+          const { bot } = yield* server.addBot("Tooled")
+          const unknownServer = yield* api.patch(`/api/bots/${bot.id}`, {
+            mcpServerIds: [created.id, unknownId]
+          })
+          assert.include(expectError(unknownServer, 422, "unknown_mcp_server"), unknownId)
+          assert.deepStrictEqual(
+            expectBody(yield* api.get(`/api/bots/${bot.id}`), 200, BotView).mcpServerIds,
+            []
+          )
+          const notAnId = yield* api.patch(`/api/bots/${bot.id}`, { mcpServerIds: ["nope"] })
+          assert.include(expectError(notAnId, 400, "invalid_request"), "body.mcpServerIds")
+          const attached = expectBody(
+            yield* api.patch(`/api/bots/${bot.id}`, { mcpServerIds: [created.id] }),
+            200,
+            BotView
+          )
+          assert.deepStrictEqual(attached.mcpServerIds, [created.id])
+          const inUse = yield* api.delete(`/api/mcp-servers/${created.id}`)
+          assert.include(expectError(inUse, 409, "mcp_server_in_use"), "Tooled")
+          expectBody(yield* api.get(`/api/mcp-servers/${created.id}`), 200, McpServerView)
+          expectBody(yield* api.patch(`/api/bots/${bot.id}`, { mcpServerIds: [] }), 200, BotView)
 
           // Gone.
           assert.strictEqual((yield* api.delete(`/api/mcp-servers/${created.id}`)).status, 204)

@@ -53,6 +53,8 @@ export const BotsHandlers = HttpApiBuilder.group(
       BotTokenInUse: (e: { message: string }) => Effect.fail(new Conflict(error("token_in_use", e.message))),
       ProviderNotFound: (e: { message: string }) =>
         Effect.fail(new Unprocessable(error("unknown_provider", `providerId: ${e.message}`))),
+      McpServerNotFound: (e: { message: string }) =>
+        Effect.fail(new Unprocessable(error("unknown_mcp_server", `mcpServerIds: ${e.message}`))),
       TelegramUnavailable: (e: { message: string; retryAfterSeconds: number }) =>
         addResponseHeaders({ "retry-after": String(e.retryAfterSeconds) }).pipe(
           Effect.andThen(Effect.fail(new ServiceUnavailable(error("telegram_unavailable", e.message))))

@@ -73,7 +73,12 @@ export const McpServersHandlers = HttpApiBuilder.group(
           )
       )
       .handle("remove", ({ params }) =>
-        servers.remove(McpServerId.make(params.id)).pipe(Effect.catchTags({ McpServerNotFound: notFound }))
+        servers.remove(McpServerId.make(params.id)).pipe(
+          Effect.catchTags({
+            McpServerNotFound: notFound,
+            McpServerInUse: (e) => Effect.fail(new Conflict(error("mcp_server_in_use", e.message)))
+          })
+        )
       )
   })
 )
