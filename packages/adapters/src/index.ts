@@ -27,6 +27,8 @@ export * from "./memory/index.ts"
 export * as OutboundAddresses from "./outbound/addresses.ts"
 export * as OutboundClient from "./outbound/OutboundClient.ts"
 export * as OutboundHttpNode from "./outbound/OutboundHttpNode.ts"
+// fetch_url: a web page as readable text
+export * as PageTextReadability from "./pageText/PageTextReadability.ts"
 export * from "./postgres/repositories/index.ts"
 // Scheduler (issue 13)
 export * as JobRunsMemory from "./scheduler/JobRunsMemory.ts"

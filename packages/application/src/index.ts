@@ -42,6 +42,11 @@ export * from "./scheduler/jobs.ts"
 export * from "./scheduler/ports.ts"
 export * from "./scheduler/Scheduler.ts"
 export * from "./stats/StatsService.ts"
+// Built-in tools
+export * from "./tools/BuiltinToolkitLive.ts"
+export * from "./tools/builtins.ts"
+export * from "./tools/currentTime.ts"
+export * from "./tools/fetchUrl.ts"
 export * from "./validation/issueMessage.ts"
 // Mini App sign-in (issue 13)
 export * from "./webapp/initData.ts"
