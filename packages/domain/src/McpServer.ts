@@ -98,6 +98,17 @@ export class McpServerUnreachable extends Schema.TaggedError<McpServerUnreachabl
   }
 }
 
+/** The server refused the headers (401 or 403): wrong or missing credentials. Nothing is stored. */
+export class McpHeadersRefused extends Schema.TaggedError<McpHeadersRefused>()(
+  "McpHeadersRefused",
+  { status: Schema.Int },
+  { httpApiStatus: 422 }
+) {
+  override get message() {
+    return `the MCP server refused the headers (HTTP ${this.status}): check its credentials`
+  }
+}
+
 /** A tool the server does not list (or no longer lists), or one not allowed. */
 export class McpToolUnavailable extends Schema.TaggedError<McpToolUnavailable>()(
   "McpToolUnavailable",

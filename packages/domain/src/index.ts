@@ -10,6 +10,7 @@ export * from "./groups.ts"
 export * from "./ids.ts"
 export * as McpServerModel from "./McpServer.ts"
 export {
+  McpHeadersRefused,
   McpServer,
   McpServerId,
   McpServerInUse,

@@ -22,7 +22,7 @@ import {
   type OutboundRequestFailed,
   UrlNotAllowed
 } from "@botfleet/application"
-import { McpServerUnreachable, type McpTool } from "@botfleet/domain"
+import { McpHeadersRefused, McpServerUnreachable, type McpTool } from "@botfleet/domain"
 import { Effect, Layer, Redacted, Schema } from "effect"
 import { McpClient, McpProtocol, McpSchema } from "effect/ai"
 import type { McpClientError } from "effect/ai/McpClientError"
@@ -77,13 +77,14 @@ const guardedHttpClient = (
 /**
  * Our words for what went wrong, never the server's: one sentence for every
  * way of not answering (no errno, timeout or status), as provider checks do,
- * so trying URLs is no port scanner. A refused header is worth telling apart.
+ * so trying URLs is no port scanner. Refused headers are told apart: the
+ * admin has something to fix.
  */
 const UNREACHABLE = "the server could not be reached or did not answer as an MCP server over Streamable HTTP"
-const describe = (error: McpClientError): string =>
+const toPortError = (error: McpClientError): McpServerUnreachable | McpHeadersRefused =>
   error.reason._tag === "HttpError" && (error.reason.status === 401 || error.reason.status === 403)
-    ? "the server refused the headers"
-    : UNREACHABLE
+    ? new McpHeadersRefused({ status: error.reason.status })
+    : new McpServerUnreachable({ reason: UNREACHABLE })
 
 const toMcpTool = (tool: McpSchema.Tool): McpTool => ({
   name: tool.name,
@@ -122,7 +123,7 @@ export const make = Effect.gen(function* () {
   const withClient = <A>(
     connection: McpConnection,
     use: (client: McpClient.McpClient) => Effect.Effect<A, McpClientError>
-  ): Effect.Effect<A, McpServerUnreachable | UrlNotAllowed> => {
+  ): Effect.Effect<A, McpServerUnreachable | McpHeadersRefused | UrlNotAllowed> => {
     const refused: { value: UrlNotAllowed | undefined } = { value: undefined }
     return Effect.gen(function* () {
       // The name is checked before anything is sent; connecting checks the address again.
@@ -147,9 +148,7 @@ export const make = Effect.gen(function* () {
       Effect.scoped,
       Effect.catchTag("McpClientError", (error) =>
         Effect.fail(
-          refused.value !== undefined
-            ? new UrlNotAllowed({ rule: refused.value.rule })
-            : new McpServerUnreachable({ reason: describe(error) })
+          refused.value !== undefined ? new UrlNotAllowed({ rule: refused.value.rule }) : toPortError(error)
         )
       )
     )

@@ -92,8 +92,8 @@ describe("McpConnectorHttp", () => {
       const error = yield* Effect.flip(
         connector.listTools(connection(server.url, { authorization: "Bearer wrong" }))
       )
-      assert.strictEqual(error._tag, "McpServerUnreachable")
-      assert.include(error.message, "refused the headers")
+      assert.strictEqual(error._tag, "McpHeadersRefused")
+      assert.include(error.message, "401")
     }).pipe(Effect.scoped, Effect.provide(connectorOn("allow")))
   )
 

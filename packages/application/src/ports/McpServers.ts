@@ -1,5 +1,6 @@
 /** MCP servers: where they are stored, and how one is asked for its tools and calls one. */
 import type {
+  McpHeadersRefused,
   McpServer,
   McpServerId,
   McpServerNameTaken,
@@ -37,7 +38,7 @@ export interface McpToolResult {
   readonly text: string
 }
 
-export type McpConnectError = McpServerUnreachable | UrlNotAllowed
+export type McpConnectError = McpServerUnreachable | McpHeadersRefused | UrlNotAllowed
 
 export class McpConnector extends Context.Service<
   McpConnector,

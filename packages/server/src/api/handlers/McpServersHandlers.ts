@@ -17,6 +17,7 @@ const notFound = (e: Failure) => Effect.fail(new NotFound(error("mcp_server_not_
 const unreachable = {
   UrlNotAllowed: (e: Failure) =>
     Effect.fail(new Unprocessable(error("url_not_allowed", `url: ${e.message}`))),
+  McpHeadersRefused: (e: Failure) => Effect.fail(new Unprocessable(error("headers_refused", e.message))),
   McpServerUnreachable: (e: Failure) =>
     addResponseHeaders({ "retry-after": "30" }).pipe(
       Effect.andThen(Effect.fail(new ServiceUnavailable(error("mcp_server_unreachable", e.message))))
