@@ -13,6 +13,7 @@ const FEATURES = {
   alerts: "/api/settings/alerts",
   failuresOfEveryKind: "/api/failures/{id}/retry",
   providers: "/api/providers",
+  mcpServers: "/api/mcp-servers",
   account: "/api/auth/sessions",
   admins: "/api/admins",
   audit: "/api/audit"

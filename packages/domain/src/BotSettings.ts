@@ -10,6 +10,7 @@ import { Effect, Schema } from "effect"
 import { AccessMode, BotLimits, DEFAULT_DENIED_MESSAGE, DEFAULT_LIMIT_MESSAGE, NO_LIMITS } from "./Access.ts"
 import { DEFAULT_GROUP_MODE, GroupMode } from "./groups.ts"
 import { ProviderId } from "./ids.ts"
+import { McpServerId } from "./McpServer.ts"
 import { InputString } from "./text.ts"
 
 interface Setting<Type extends Schema.Top, Input extends Schema.Top> {
@@ -125,6 +126,13 @@ export const botSettings = {
       )
     ),
     null
+  ),
+  /** The MCP servers whose allowed tools the bot may call; a list given replaces the whole list. */
+  mcpServerIds: setting(
+    Schema.Array(McpServerId),
+    Schema.Array(McpServerId).check(Schema.isMaxLength(20)),
+    [],
+    (_current, given) => [...new Set(given)]
   )
 }
 

@@ -9,6 +9,18 @@ export * from "./DomainEffect.ts"
 export * from "./errors.ts"
 export * from "./groups.ts"
 export * from "./ids.ts"
+export * as McpServerModel from "./McpServer.ts"
+export {
+  McpHeadersRefused,
+  McpServer,
+  McpServerId,
+  McpServerInUse,
+  McpServerNameTaken,
+  McpServerNotFound,
+  McpServerUnreachable,
+  McpTool,
+  McpToolUnavailable
+} from "./McpServer.ts"
 export * as MessageModel from "./Message.ts"
 export { llmRole, Message, MessageRole, MessageStatus, type Usage } from "./Message.ts"
 export * from "./media.ts"

@@ -17,12 +17,15 @@ import {
   type DomainEffect,
   InvalidBotToken,
   initialBotSettings,
+  type McpServerId,
+  type McpServerNotFound,
   type ProviderId,
   type ProviderNotFound,
   TelegramUnavailable,
   type Transition
 } from "@botfleet/domain"
 import { Clock, Context, Effect, Layer, Option, Redacted } from "effect"
+import { McpServerRepository } from "../ports/McpServers.ts"
 import { ProviderRepository } from "../ports/Providers.ts"
 import { BotRepository, EffectOutbox, Transactions } from "../ports/Repositories.ts"
 import { SecretBox } from "../ports/SecretBox.ts"
@@ -46,14 +49,25 @@ export class BotService extends Context.Service<
       input: BotInput
     ) => Effect.Effect<
       Bot,
-      InvalidBotToken | TelegramUnavailable | BotNameTaken | BotTokenInUse | ProviderNotFound
+      | InvalidBotToken
+      | TelegramUnavailable
+      | BotNameTaken
+      | BotTokenInUse
+      | ProviderNotFound
+      | McpServerNotFound
     >
     readonly update: (
       id: BotId,
       patch: BotPatch
     ) => Effect.Effect<
       Bot,
-      BotNotFound | InvalidBotToken | TelegramUnavailable | BotNameTaken | BotTokenInUse | ProviderNotFound
+      | BotNotFound
+      | InvalidBotToken
+      | TelegramUnavailable
+      | BotNameTaken
+      | BotTokenInUse
+      | ProviderNotFound
+      | McpServerNotFound
     >
     readonly enable: (id: BotId) => Effect.Effect<Bot, BotNotFound>
     readonly disable: (id: BotId) => Effect.Effect<Bot, BotNotFound>
@@ -80,10 +94,14 @@ export class BotService extends Context.Service<
       const transactions = yield* Transactions
       const settings = yield* Settings
       const providers = yield* ProviderRepository
+      const mcpServers = yield* McpServerRepository
 
       /** A bot may only point at a stored provider. */
       const checkProvider = (id: ProviderId | null | undefined) =>
         id === undefined || id === null ? Effect.void : Effect.asVoid(providers.findById(id))
+
+      const checkMcpServers = (ids: ReadonlyArray<McpServerId> | undefined) =>
+        ids === undefined ? Effect.void : Effect.forEach(ids, mcpServers.findById, { discard: true })
 
       const now = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis))
 
@@ -134,6 +152,7 @@ export class BotService extends Context.Service<
 
       const register = Effect.fn("BotService.register")(function* (input: BotInput) {
         yield* checkProvider(input.providerId)
+        yield* checkMcpServers(input.mcpServerIds)
         const info = yield* checkToken(input.token)
         const at = yield* now
         const bot = new Bot({
@@ -160,6 +179,7 @@ export class BotService extends Context.Service<
       const update = Effect.fn("BotService.update")(function* (id: BotId, patch: BotPatch) {
         const current = yield* bots.findById(id)
         yield* checkProvider(patch.providerId)
+        yield* checkMcpServers(patch.mcpServerIds)
         const at = yield* now
         let next = new Bot({
           ...current,

@@ -25,6 +25,7 @@ import {
   InvitationIssuedView,
   UpdateAdmin
 } from "./adminSchemas.ts"
+import { CreateMcpServer, McpServerView, UpdateMcpServer } from "./mcpServerSchemas.ts"
 import {
   AdminView,
   AlertSettingsView,
@@ -218,6 +219,43 @@ export class ProvidersApi extends HttpApiGroup.make("providers")
     })
   ) {}
 
+/** MCP servers whose tools bots may call; checked with tools/list before they are stored. */
+export class McpServersApi extends HttpApiGroup.make("mcpServers")
+  .add(
+    HttpApiEndpoint.get("list", "/", { success: Schema.Array(McpServerView) }),
+    HttpApiEndpoint.post("create", "/", {
+      payload: CreateMcpServer,
+      success: McpServerView.pipe(HttpApiSchema.status(201)),
+      error: [Unprocessable, Conflict, ServiceUnavailable]
+    }),
+    HttpApiEndpoint.get("get", "/:id", { params: IdParams, success: McpServerView, error: NotFound }),
+    HttpApiEndpoint.patch("update", "/:id", {
+      params: IdParams,
+      payload: UpdateMcpServer,
+      success: McpServerView,
+      error: [NotFound, Unprocessable, Conflict, ServiceUnavailable]
+    }),
+    HttpApiEndpoint.post("refresh", "/:id/refresh", {
+      params: IdParams,
+      success: McpServerView,
+      error: [NotFound, Unprocessable, ServiceUnavailable]
+    }),
+    HttpApiEndpoint.delete("remove", "/:id", {
+      params: IdParams,
+      success: HttpApiSchema.NoContent,
+      error: [NotFound, Conflict]
+    })
+  )
+  .middleware(Authentication)
+  .prefix("/api/mcp-servers")
+  .annotateMerge(
+    OpenApi.annotations({
+      title: "MCP servers",
+      description:
+        "Remote tools over MCP Streamable HTTP; the server is asked for its tools before it is stored, and bots may call only the allowed ones"
+    })
+  ) {}
+
 export class ChatsApi extends HttpApiGroup.make("chats")
   .add(
     HttpApiEndpoint.get("list", "/", { query: ChatsQuery, success: page(ChatView), error: BadRequest }),
@@ -397,6 +435,7 @@ export class Api extends HttpApi.make("botfleet")
   // access and limits (issue 12)
   .add(BotUsersApi)
   .add(ProvidersApi)
+  .add(McpServersApi)
   // A misspelt field must not silently do nothing: unknown body fields are a 400 naming them,
   // as /openapi.json's additionalProperties: false says. Queries and headers stay lenient.
   .annotate(HttpApi.PayloadParseOptions, { onExcessProperty: "error" })

@@ -14,6 +14,7 @@ import { BotUsersHandlers } from "./handlers/BotUsersHandlers.ts"
 import { ChatsHandlers } from "./handlers/ChatsHandlers.ts"
 import { FailuresHandlers } from "./handlers/FailuresHandlers.ts"
 import { JobsHandlers } from "./handlers/JobsHandlers.ts"
+import { McpServersHandlers } from "./handlers/McpServersHandlers.ts"
 import { ProvidersHandlers } from "./handlers/ProvidersHandlers.ts"
 import { SetupHandlers } from "./handlers/SetupHandlers.ts"
 import { StatsHandlers } from "./handlers/StatsHandlers.ts"
@@ -32,7 +33,8 @@ export const ApiRoutes = Layer.mergeAll(
       StatsHandlers,
       // access and limits (issue 12)
       BotUsersHandlers,
-      ProvidersHandlers
+      ProvidersHandlers,
+      McpServersHandlers
     ]),
     Layer.provide([JobsHandlers, AlertsHandlers, WebAppHandlers]),
     // Roles and the audit log

@@ -11,6 +11,8 @@ import { toBotView } from "../views.ts"
 /** On a bot's route, an unknown provider is a field the client got wrong, not a missing route. */
 const unknownProvider = (e: { readonly message: string }) =>
   Effect.fail(new Unprocessable(error("unknown_provider", `providerId: ${e.message}`)))
+const unknownMcpServer = (e: { readonly message: string }) =>
+  Effect.fail(new Unprocessable(error("unknown_mcp_server", `mcpServerIds: ${e.message}`)))
 
 export const BotsHandlers = HttpApiBuilder.group(
   Api,
@@ -47,6 +49,7 @@ export const BotsHandlers = HttpApiBuilder.group(
           Effect.tap((bot) => createdAt(`/api/bots/${bot.id}`)),
           Effect.flatMap(view),
           Effect.catchTag("ProviderNotFound", unknownProvider),
+          Effect.catchTag("McpServerNotFound", unknownMcpServer),
           answerErrors
         )
       )
@@ -64,7 +67,12 @@ export const BotsHandlers = HttpApiBuilder.group(
             ...payload,
             token: payload.token === undefined ? undefined : Redacted.make(payload.token)
           })
-          .pipe(Effect.flatMap(view), Effect.catchTag("ProviderNotFound", unknownProvider), answerErrors)
+          .pipe(
+            Effect.flatMap(view),
+            Effect.catchTag("ProviderNotFound", unknownProvider),
+            Effect.catchTag("McpServerNotFound", unknownMcpServer),
+            answerErrors
+          )
       )
       .handle("remove", ({ params }) => bots.remove(BotId.make(params.id)).pipe(answerErrors))
       .handle("enable", ({ params }) =>
