@@ -14,6 +14,30 @@ export type MessageRole = typeof MessageRole.Type
 export const MessageStatus = Schema.Literals(["received", "pending", "sent", "failed"])
 export type MessageStatus = typeof MessageStatus.Type
 
+/**
+ * Why a message failed. `model_<kind>` is the language model's error kind
+ * (auth, quota, rate_limited, timeout, unavailable, bad_request); `other` is
+ * anything else (Telegram refused the send, an admin's message, a restart).
+ */
+export const FailureKind = Schema.Literals([
+  "model_auth",
+  "model_quota",
+  "model_rate_limited",
+  "model_timeout",
+  "model_unavailable",
+  "model_bad_request",
+  "other"
+])
+export type FailureKind = typeof FailureKind.Type
+
+/** The failures that mean the bot's model provider is failing (one `llm_failing` alert per bot). */
+export const PROVIDER_FAILING_KINDS: ReadonlyArray<FailureKind> = [
+  "model_auth",
+  "model_quota",
+  "model_unavailable",
+  "model_timeout"
+]
+
 export class Message extends Schema.Class<Message>("Message")({
   id: MessageId,
   chatId: ChatId,
@@ -32,6 +56,8 @@ export class Message extends Schema.Class<Message>("Message")({
   costUsd: Schema.Number,
   status: MessageStatus,
   error: Schema.NullOr(Schema.String),
+  /** Why it failed, as data: alerts and reports group by this, never by parsing `error`. */
+  failureKind: Schema.NullOr(FailureKind).pipe(Schema.withConstructorDefault(Effect.succeed(null))),
   createdAt: Schema.Date,
   sentAt: Schema.NullOr(Schema.Date),
   // conversations (issue 11): who wrote an incoming message (a person's name, or a channel's title)
@@ -80,6 +106,7 @@ export const incoming = (input: {
     costUsd: 0,
     status: "received",
     error: null,
+    failureKind: null,
     createdAt: input.at,
     sentAt: null,
     senderName: input.senderName ?? null,
@@ -121,6 +148,7 @@ export const reply = (
     costUsd: input.usage?.costUsd ?? 0,
     status: "pending",
     error: null,
+    failureKind: null,
     createdAt: new Date(Math.max(input.at.getTime(), question.createdAt.getTime() + 1)),
     sentAt: null,
     senderName: null,
@@ -155,6 +183,7 @@ export const admin = (input: {
     costUsd: 0,
     status: "pending",
     error: null,
+    failureKind: null,
     createdAt: input.at,
     sentAt: null,
     senderName: null,
@@ -195,9 +224,9 @@ export const transcribed = (
 ): Message => trusted(Message, { ...message, text: input.text, model: input.model, costUsd: input.costUsd })
 
 /** Gave up: visible to admins with the reason, retryable by hand. */
-export const failed = (message: Message, reason: string): Message =>
-  trusted(Message, { ...message, status: "failed", error: reason })
+export const failed = (message: Message, reason: string, kind: FailureKind = "other"): Message =>
+  trusted(Message, { ...message, status: "failed", error: reason, failureKind: kind })
 
 /** An admin retries a failed message: it waits to be sent again. */
 export const retried = (message: Message): Message =>
-  trusted(Message, { ...message, status: "pending", error: null })
+  trusted(Message, { ...message, status: "pending", error: null, failureKind: null })

@@ -22,7 +22,15 @@ export {
   McpToolUnavailable
 } from "./McpServer.ts"
 export * as MessageModel from "./Message.ts"
-export { llmRole, Message, MessageRole, MessageStatus, type Usage } from "./Message.ts"
+export {
+  FailureKind,
+  llmRole,
+  Message,
+  MessageRole,
+  MessageStatus,
+  PROVIDER_FAILING_KINDS,
+  type Usage
+} from "./Message.ts"
 export * from "./media.ts"
 export * as ProviderModel from "./Provider.ts"
 export { ModelPrice, ModelPrices, Provider } from "./Provider.ts"

@@ -12,7 +12,7 @@ import {
   type OpenAlert,
   UsageLedger
 } from "@botfleet/application"
-import type { Message } from "@botfleet/domain"
+import { type Message, PROVIDER_FAILING_KINDS } from "@botfleet/domain"
 import { Clock, Effect, Layer, Ref } from "effect"
 import { MemoryStore, layer as memoryStoreLayer } from "../memory/MemoryStore.ts"
 import { InboxMemoryStore, storeLayer as inboxStoreLayer } from "../updateInbox/UpdateInboxMemory.ts"
@@ -21,9 +21,6 @@ interface AlertState extends OpenAlert {
   readonly open: boolean
   readonly lastSentAt: number
 }
-
-/** The LLM adapter's errors read "LLM <model> failed (<kind>): …", as AlertStorePg matches them. */
-const LLM_FAILURE = /^LLM .* failed \((auth|quota|unavailable|timeout)\)/
 
 const sumCost = (messages: ReadonlyArray<Message>) =>
   messages.reduce((units, message) => units + Math.round(message.costUsd * 1e8), 0) / 1e8
@@ -102,7 +99,8 @@ export const layerNoDeps: Layer.Layer<AlertStore, never, MemoryStore | InboxMemo
               message.status === "failed" &&
               message.role === "assistant" &&
               message.createdAt >= since &&
-              LLM_FAILURE.test(message.error ?? "")
+              message.failureKind !== null &&
+              PROVIDER_FAILING_KINDS.includes(message.failureKind)
             const seen = latest.get(message.botId)
             if (failing && (seen === undefined || seen.createdAt < message.createdAt))
               latest.set(message.botId, message)

@@ -1,5 +1,6 @@
 /** Alert settings, open alerts and the queries behind each alert kind (issue 13). */
 import { type AlertSettings, AlertStore, defaultAlertSettings } from "@botfleet/application"
+import { PROVIDER_FAILING_KINDS } from "@botfleet/domain"
 import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 
@@ -104,13 +105,12 @@ export const layer: Layer.Layer<AlertStore, never, SqlClient.SqlClient> = Layer.
       return row?.count ?? 0
     })
 
-    // The LLM adapter's errors read "LLM <model> failed (<kind>): …" (see the failure classifier).
     const llmFailingBots = Effect.fn("AlertStore.llmFailingBots")(function* (since: Date) {
       return yield* sql<BotProblemRow>`
         SELECT DISTINCT ON (b.id) b.id::text, b.name, m.error
         FROM messages m JOIN bots b ON b.id = m.bot_id
         WHERE m.status = 'failed' AND m.role = 'assistant' AND m.created_at >= ${since}
-          AND m.error ~ '^LLM .* failed \\((auth|quota|unavailable|timeout)\\)'
+          AND m.failure_kind = ANY(${PROVIDER_FAILING_KINDS as Array<string>})
         ORDER BY b.id, m.created_at DESC`.pipe(Effect.orDie)
     })
 

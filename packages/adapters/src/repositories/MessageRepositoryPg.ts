@@ -5,6 +5,7 @@ import {
   type BotId,
   type ChatId,
   type CursorKey,
+  type FailureKind,
   KeysetCursor,
   Message,
   type MessageId,
@@ -42,6 +43,7 @@ export interface MessageRow {
   readonly cost_usd: string | number
   readonly status: string
   readonly error: string | null
+  readonly failure_kind: string | null
   readonly created_at: Date
   readonly sent_at: Date | null
   // conversations (issue 11)
@@ -72,6 +74,7 @@ export const messageFromRow = (row: MessageRow): Effect.Effect<Message> =>
       costUsd: Number(row.cost_usd),
       status: row.status as MessageStatus,
       error: row.error,
+      failureKind: row.failure_kind as FailureKind | null,
       createdAt: row.created_at,
       sentAt: row.sent_at,
       // conversations (issue 11)
@@ -100,6 +103,7 @@ const messageColumns = (message: Message) => ({
   cost_usd: message.costUsd,
   status: message.status,
   error: message.error,
+  failure_kind: message.failureKind,
   created_at: message.createdAt,
   sent_at: message.sentAt,
   // conversations (issue 11)

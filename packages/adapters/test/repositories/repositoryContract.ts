@@ -22,6 +22,7 @@ import {
   type DomainEffect,
   Message,
   MessageId,
+  MessageModel,
   TelegramUserId,
   TgUser
 } from "@botfleet/domain"
@@ -544,6 +545,24 @@ export const repositoryContract = (name: string, repositories: Layer.Layer<Repos
         const notFound = yield* Effect.flip(messages.findById(ghost.id))
         assert.strictEqual(notFound._tag, "MessageNotFound")
         assert.strictEqual(notFound.messageId, ghost.id)
+      })
+    )
+
+    it.effect("a failed message keeps why it failed as data; a retry clears it", () =>
+      Effect.gen(function* () {
+        const messages = yield* MessageRepository
+        const { chat } = yield* botWithChat
+        const reply = yield* messages.insert(makeMessage(chat, { role: "assistant", status: "pending" }))
+        const failed = MessageModel.failed(reply, "LLM m failed (quota): over", "model_quota")
+        yield* messages.update(failed)
+        const stored = yield* messages.findById(reply.id)
+        assert.strictEqual(stored.failureKind, "model_quota")
+        assert.strictEqual(stored.error, "LLM m failed (quota): over")
+        yield* messages.update(MessageModel.retried(stored))
+        assert.strictEqual((yield* messages.findById(reply.id)).failureKind, null)
+        // A failure with no kind given is "other", never null.
+        yield* messages.update(MessageModel.failed(reply, "Telegram refused"))
+        assert.strictEqual((yield* messages.findById(reply.id)).failureKind, "other")
       })
     )
 

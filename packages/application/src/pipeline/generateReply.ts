@@ -68,7 +68,9 @@ export class GenerateReply extends Context.Service<
         if (asked._tag === "Failed") {
           const reason = asked.error.message
           yield* account.nothingSpent(opened.tab)
-          return Option.some(yield* store.failed(bot, chat, incoming, reason, reason))
+          return Option.some(
+            yield* store.failed(bot, chat, incoming, reason, reason, `model_${asked.error.kind}` as const)
+          )
         }
         const { answer } = asked
         const text = answer.text.trim() === "" ? "…" : answer.text

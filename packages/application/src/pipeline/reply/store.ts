@@ -7,6 +7,7 @@ import {
   type Bot,
   type Chat,
   ChatModel,
+  type FailureKind,
   type Message,
   MessageId,
   MessageModel,
@@ -63,9 +64,10 @@ export const makeStoreReply = Effect.gen(function* () {
     chat: Chat,
     incoming: Message,
     reason: string,
-    notice: string
+    notice: string,
+    kind: FailureKind = "other"
   ) {
-    const reply = yield* save(MessageModel.failed(yield* newReply(incoming, bot.errorMessage), reason))
+    const reply = yield* save(MessageModel.failed(yield* newReply(incoming, bot.errorMessage), reason, kind))
     yield* outbox.enqueue([{ _tag: "NotifyAdmins", botId: bot.id, chatId: chat.id, message: notice }])
     return reply
   })
