@@ -40,6 +40,8 @@ export * from "./providers/ProviderService.ts"
 export * from "./scheduler/jobs.ts"
 export * from "./scheduler/ports.ts"
 export * from "./scheduler/Scheduler.ts"
+export * from "./settings/SettingsVersion.ts"
+export * as VersionedCache from "./settings/VersionedCache.ts"
 export * from "./stats/StatsService.ts"
 export * from "./validation/issueMessage.ts"
 // Mini App sign-in (issue 13)
