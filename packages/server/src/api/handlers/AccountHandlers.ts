@@ -11,8 +11,8 @@ import { Api } from "../Api.ts"
 import { error, Forbidden, NotFound, TooManyRequests } from "../ApiErrors.ts"
 import { CurrentAdmin } from "../Authentication.ts"
 import { type Limit, RateLimiter } from "../RateLimiter.ts"
-import { addResponseHeaders } from "../responseHeaders.ts"
 import { authenticateOnce } from "../requestSession.ts"
+import { addResponseHeaders } from "../responseHeaders.ts"
 import { sessionCookiesOf } from "../sessionCookie.ts"
 
 /** Wrong current passwords allowed per admin and window: a stolen session cannot guess the password fast. */
