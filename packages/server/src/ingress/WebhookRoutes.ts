@@ -48,8 +48,7 @@ export const WebhookRoutes = HttpRouter.use(
       Effect.gen(function* () {
         const version = yield* settings.current
         const cached = recent.find(botId, version)
-        if (cached?.active && sameSecret(secret, cached.webhookSecret))
-          return Option.some(cached)
+        if (cached?.active && sameSecret(secret, cached.webhookSecret)) return Option.some(cached)
         const bot = yield* bots.findById(botId).pipe(Effect.option)
         if (Option.isSome(bot)) recent.set(botId, version, bot.value)
         else recent.invalidate(botId)
