@@ -41,6 +41,8 @@ export * from "./providers/ProviderService.ts"
 // Scheduler (issue 13)
 export * from "./scheduler/jobs.ts"
 export * from "./scheduler/Scheduler.ts"
+export * from "./settings/SettingsVersion.ts"
+export * as VersionedCache from "./settings/VersionedCache.ts"
 export * from "./stats/StatsService.ts"
 // Built-in tools
 export * from "./tools/BuiltinToolkitLive.ts"

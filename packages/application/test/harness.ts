@@ -38,6 +38,7 @@ import {
   PipelineLayerWith,
   type RetryPolicy,
   Settings,
+  SettingsVersion,
   TelegramGateway,
   telegramLimits,
   UpdateInbox
@@ -219,10 +220,18 @@ export const myChatMemberUpdate = (updateId: number, status: string, chatId = CH
 
 // Running updates.
 
+/**
+ * What the inbox does when it hands out an update (the memory twin: a new
+ * version each time), so the pipeline reads the bot as it is now.
+ */
+const newerSettingsVersion = SettingsVersion.use((settings) =>
+  Effect.flatMap(settings.current, (version) => settings.observe(version + 1))
+)
+
 /** Runs the pipeline on one update, a second after the previous one. */
 export const processUpdate = (bot: Bot, payload: unknown) =>
   Effect.andThen(
-    TestClock.adjust("1 second"),
+    Effect.andThen(TestClock.adjust("1 second"), newerSettingsVersion),
     HandleUpdate.use((handler) => handler.process(bot.id, payload))
   )
 

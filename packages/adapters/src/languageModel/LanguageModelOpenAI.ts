@@ -25,7 +25,9 @@ import {
   LlmError,
   type LlmErrorKind,
   type ModelEndpoint,
-  type RateLimitInfo
+  PROVIDER_CACHE_SIZE,
+  type RateLimitInfo,
+  VersionedCache
 } from "@botfleet/application"
 import { Duration, Effect, Layer, Redacted, Schedule, Stream } from "effect"
 import type OpenAI from "openai"
@@ -353,23 +355,21 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
     options.prices,
     undefined
   )
-  const providers = new Map<string, { readonly version: number; readonly target: Target }>()
+  const providers = VersionedCache.make<string, Target>(PROVIDER_CACHE_SIZE)
 
   /** The env default, or the provider's client: built on first use and again after an edit. */
-  const targetOf = (endpoint: ModelEndpoint | undefined): Target => {
-    if (endpoint === undefined) return envDefault
-    const cached = providers.get(endpoint.providerId)
-    if (cached !== undefined && cached.version === endpoint.version) return cached.target
-    const target = targetFor(
-      Redacted.value(endpoint.apiKey),
-      endpoint.baseUrl,
-      // The provider's prices add to (or correct) the table, as OPENAI_PRICES does.
-      new Map([...options.prices, ...Object.entries(endpoint.prices)]),
-      outbound
-    )
-    providers.set(endpoint.providerId, { version: endpoint.version, target })
-    return target
-  }
+  const targetOf = (endpoint: ModelEndpoint | undefined): Target =>
+    endpoint === undefined
+      ? envDefault
+      : providers.get(endpoint.providerId, endpoint.version, () =>
+          targetFor(
+            Redacted.value(endpoint.apiKey),
+            endpoint.baseUrl,
+            // The provider's prices add to (or correct) the table, as OPENAI_PRICES does.
+            new Map([...options.prices, ...Object.entries(endpoint.prices)]),
+            outbound
+          )
+        )
 
   /** Absent: the env fallback; null: none. */
   const fallbackOf = (request: CompletionRequest): string | undefined =>

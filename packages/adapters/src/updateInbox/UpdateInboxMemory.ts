@@ -10,7 +10,7 @@ import type { BotId } from "@botfleet/domain"
 import { pageSize, SerialCursor } from "@botfleet/domain"
 import { Clock, Context, Effect, Layer, Option } from "effect"
 
-export interface StoredUpdate extends Omit<PendingUpdate, "attempts"> {
+export interface StoredUpdate extends Omit<PendingUpdate, "attempts" | "settingsVersion"> {
   attempts: number
   status: "pending" | "done" | "failed"
   nextAttemptAt: number
@@ -24,6 +24,11 @@ export interface InboxTables {
   readonly updates: Array<StoredUpdate>
   readonly leases: Map<string, { owner: string; expiresAt: number }>
   nextId: number
+  /**
+   * No trigger here moves a version when a bot changes: each update handed
+   * out carries a new one, so what the pipeline cached is always read again.
+   */
+  settingsVersion: number
 }
 
 export class InboxMemoryStore extends Context.Service<InboxMemoryStore, InboxTables>()(
@@ -33,7 +38,7 @@ export class InboxMemoryStore extends Context.Service<InboxMemoryStore, InboxTab
 /** Empty tables, fresh for each build; twins merged into one build share them (layers are memoised). */
 export const storeLayer: Layer.Layer<InboxMemoryStore> = Layer.effect(
   InboxMemoryStore,
-  Effect.sync((): InboxTables => ({ updates: [], leases: new Map(), nextId: 1 }))
+  Effect.sync((): InboxTables => ({ updates: [], leases: new Map(), nextId: 1, settingsVersion: 1 }))
 )
 
 export const layerNoDeps: Layer.Layer<UpdateInbox, never, InboxMemoryStore> = Layer.effect(
@@ -46,6 +51,11 @@ export const layerNoDeps: Layer.Layer<UpdateInbox, never, InboxMemoryStore> = La
       updates
         .filter((update) => update.chatKey === chatKey && update.status === "pending")
         .sort((a, b) => a.updateId - b.updateId)
+
+    const handOut = (update: StoredUpdate): PendingUpdate => ({
+      ...update,
+      settingsVersion: ++tables.settingsVersion
+    })
 
     // Knows no bots: whether one is still active is for the caller (webhook, poller) to check.
     const accept = (update: InboundUpdate) =>
@@ -96,7 +106,7 @@ export const layerNoDeps: Layer.Layer<UpdateInbox, never, InboxMemoryStore> = La
           if (leased.length >= limit) break
           if (share !== undefined && turn > share.perBot) continue
           leases.set(key, { owner, expiresAt: now + leaseSeconds * 1000 })
-          leased.push({ chatKey: key, head: { ...head } })
+          leased.push({ chatKey: key, head: handOut(head) })
         }
         return leased
       })
@@ -117,7 +127,7 @@ export const layerNoDeps: Layer.Layer<UpdateInbox, never, InboxMemoryStore> = La
     const nextDue = (chatKey: string) =>
       Effect.map(Clock.currentTimeMillis, (now) => {
         const head = pendingOf(chatKey)[0]
-        return head && head.nextAttemptAt <= now ? Option.some<PendingUpdate>({ ...head }) : Option.none()
+        return head && head.nextAttemptAt <= now ? Option.some(handOut(head)) : Option.none()
       })
 
     const change = (id: number, f: (update: StoredUpdate, now: number) => void) =>

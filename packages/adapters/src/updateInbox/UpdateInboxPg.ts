@@ -26,6 +26,7 @@ interface UpdateRow {
   readonly attempts: number
   readonly received_at: Date
   readonly due: boolean
+  readonly settings_version: string | number | bigint
 }
 
 class AcceptRequest extends Request.Class<{ readonly update: InboundUpdate }, "accepted" | "duplicate"> {}
@@ -47,7 +48,8 @@ const toPending = (row: UpdateRow): PendingUpdate => ({
   payload: typeof row.payload === "string" ? JSON.parse(row.payload) : row.payload,
   traceparent: row.traceparent,
   attempts: row.attempts,
-  receivedAt: row.received_at
+  receivedAt: row.received_at,
+  settingsVersion: Number(row.settings_version)
 })
 
 export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer.effect(
@@ -56,8 +58,9 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
     const fn = yield* spanFn
     const sql = yield* SqlClient.SqlClient
 
-    // The webhook reuses a bot it read for a second: a bot disabled (or stopped, or deleted)
-    // within it gets nothing stored, like a repeat, rather than an update or a foreign-key error.
+    // The webhook reuses a bot it read until it learns of a newer settings version: a bot disabled
+    // (or stopped, or deleted) meanwhile gets nothing stored, like a repeat, rather than an update
+    // or a foreign-key error.
     const acceptOne = (update: InboundUpdate) =>
       sql<{ id: string }>`
         INSERT INTO telegram_updates (bot_id, update_id, chat_key, payload, traceparent)
@@ -141,7 +144,7 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
           RETURNING chat_key
         )
         SELECT u.id, u.bot_id, u.update_id, u.chat_key, u.payload, u.traceparent, u.attempts, u.received_at,
-               true AS due
+               true AS due, (SELECT version FROM settings_version) AS settings_version
         FROM leased JOIN due USING (chat_key) JOIN telegram_updates u ON u.id = due.id`
       return rows.map((row) => ({ chatKey: row.chat_key, head: toPending(row) }))
     }, Effect.orDie)
@@ -165,7 +168,7 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
     const nextDue = fn("UpdateInbox.nextDue")(function* (chatKey: string) {
       const rows = yield* sql<UpdateRow>`
         SELECT id, bot_id, update_id, chat_key, payload, traceparent, attempts, received_at,
-               next_attempt_at <= now() AS due
+               next_attempt_at <= now() AS due, (SELECT version FROM settings_version) AS settings_version
         FROM telegram_updates
         WHERE chat_key = ${chatKey} AND status = 'pending'
         ORDER BY update_id
@@ -194,7 +197,7 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
           WHERE id = ${id}
         ), next AS (
           SELECT id, bot_id, update_id, chat_key, payload, traceparent, attempts, received_at,
-                 next_attempt_at <= now() AS due
+                 next_attempt_at <= now() AS due, (SELECT version FROM settings_version) AS settings_version
           FROM telegram_updates
           WHERE chat_key = ${chatKey} AND status = 'pending' AND id <> ${id}
           ORDER BY update_id

@@ -10,9 +10,11 @@ import { BotUnavailable, RetryLater } from "../pipeline/PipelineErrors.ts"
 import { BotRepository, EffectOutbox, Transactions } from "../ports/Repositories.ts"
 import { SecretBox, type SecretUnreadable } from "../ports/SecretBox.ts"
 import type { Token } from "../ports/TelegramGateway.ts"
+import { SettingsVersion } from "../settings/SettingsVersion.ts"
+import * as VersionedCache from "../settings/VersionedCache.ts"
 
-/** How long an active bot and its decrypted token are reused between updates. */
-export const BOT_CACHE_MS = 1_000
+/** Active bots kept with their decrypted token, per process; the least recently used go first. */
+export const BOT_CACHE_SIZE = 10_000
 
 export interface BotWithToken {
   readonly bot: Bot
@@ -25,9 +27,10 @@ export class BotAccess extends Context.Service<
     /** The bot as stored now and its token, whatever its state (admin calls, domain effects, polling). */
     readonly load: (botId: BotId) => Effect.Effect<BotWithToken, BotNotFound | SecretUnreadable>
     /**
-     * A bot that may work on updates: reused for BOT_CACHE_MS (a chat's updates
-     * come in bursts), so edits show within that time. Deleted or disabled:
-     * BotUnavailable; a token that cannot be decrypted stops the bot.
+     * A bot that may work on updates: reused until the settings version moves
+     * (SettingsVersion), so an edit shows with the next update and an unchanged
+     * bot costs no query. Deleted or disabled: BotUnavailable; a token that
+     * cannot be decrypted stops the bot.
      */
     readonly loadActive: (botId: BotId) => Effect.Effect<BotWithToken, BotUnavailable | RetryLater>
     /** Like `loadActive`, read fresh and whatever the bot's state: a stored message still goes out. */
@@ -48,7 +51,8 @@ export class BotAccess extends Context.Service<
       const secrets = yield* SecretBox
       const outbox = yield* EffectOutbox
       const transactions = yield* Transactions
-      const cache = new Map<BotId, BotWithToken & { readonly until: number }>()
+      const settings = yield* SettingsVersion
+      const cache = VersionedCache.make<BotId, BotWithToken>(BOT_CACHE_SIZE)
 
       const load = fn("BotAccess.load")(function* (botId: BotId) {
         const bot = yield* bots.findById(botId)
@@ -58,7 +62,7 @@ export class BotAccess extends Context.Service<
       const deleted = () => Effect.fail(new BotUnavailable({ reason: "bot was deleted" }))
 
       const stop = fn("BotAccess.stop")(function* (used: Bot, reason: string) {
-        cache.delete(used.id)
+        cache.invalidate(used.id)
         const bot = yield* bots.findById(used.id).pipe(Effect.catchTag("BotNotFound", deleted))
         if (bot.tokenCiphertext !== used.tokenCiphertext) {
           return yield* new RetryLater({ reason: "the bot's token was replaced", retryAfterSeconds: null })
@@ -83,14 +87,9 @@ export class BotAccess extends Context.Service<
         return { bot, token }
       })
 
+      // The version is taken before the read: what is read is at least that new.
       const loadActive = fn("BotAccess.loadActive")(function* (botId: BotId) {
-        const now = yield* Clock.currentTimeMillis
-        const cached = cache.get(botId)
-        if (cached !== undefined && cached.until > now) return { bot: cached.bot, token: cached.token }
-        const loaded = yield* loadFresh(botId, true)
-        if (cache.size > 10_000) cache.clear()
-        cache.set(botId, { ...loaded, until: now + BOT_CACHE_MS })
-        return loaded
+        return yield* cache.getEffect(botId, yield* settings.current, loadFresh(botId, true))
       })
 
       const loadForDelivery = (botId: BotId) => loadFresh(botId, false)

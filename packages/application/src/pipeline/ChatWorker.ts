@@ -10,6 +10,7 @@ import * as Metrics from "../observability/metrics.ts"
 import { spanFn } from "../observability/spanFn.ts"
 import { continueTrace } from "../observability/traceContext.ts"
 import { type LeasedChat, UpdateInbox } from "../ports/UpdateInbox.ts"
+import { SettingsVersion } from "../settings/SettingsVersion.ts"
 import { HandleUpdate } from "./HandleUpdate.ts"
 
 export interface RetryPolicy {
@@ -67,6 +68,7 @@ export class ChatWorker extends Context.Service<
         const fn = yield* spanFn
         const inbox = yield* UpdateInbox
         const handler = yield* HandleUpdate
+        const settings = yield* SettingsVersion
 
         const drain = fn("ChatWorker.drain")(function* (
           { chatKey, owner, head }: ChatLease,
@@ -83,6 +85,8 @@ export class ChatWorker extends Context.Service<
             const update = next.value
             const botId = BotId.make(update.botId)
             const attempt = update.attempts + 1
+            // Before the bot is looked at: an edit committed before this update came is seen.
+            yield* settings.observe(update.settingsVersion)
             const outcome = yield* handler.process(botId, update.payload).pipe(
               Effect.withSpan("Pipeline.update", {
                 attributes: {

@@ -1,6 +1,7 @@
 import { Layer } from "effect"
 import { BotAccess } from "../bots/BotAccess.ts"
 import { ProviderAccess } from "../providers/ProviderAccess.ts"
+import { SettingsVersion } from "../settings/SettingsVersion.ts"
 import { GenerateReply } from "./generateReply.ts"
 import { HandleUpdate } from "./HandleUpdate.ts"
 import { defaultProviderPacing, ProviderPacing, type ProviderPacingOptions } from "./providerPacing.ts"
@@ -16,7 +17,8 @@ export interface PacingOptions {
 
 /**
  * The pipeline on the ports: its steps, the orchestration, and what they
- * share (one bot cache, one send budget and one model-key pacer per process).
+ * share (one settings version for the bot and provider caches, one send
+ * budget and one model-key pacer per process).
  * The effect runner, the poller and the admin use cases take SendReply and
  * BotAccess from here. Use-case tests that are not about pacing give it
  * roomier limits, so their virtual clock need not walk through Telegram's.
@@ -33,7 +35,8 @@ export const PipelineLayerWith = (pacing: PacingOptions) =>
         ProviderAccess.layer,
         ProviderPacing.layerWith(pacing.providerPacing)
       )
-    )
+    ),
+    Layer.provideMerge(SettingsVersion.layer)
   )
 
 export const PipelineLayer = PipelineLayerWith({

@@ -16,10 +16,14 @@ import {
 import { Clock, Context, Effect, Layer } from "effect"
 import { spanFn } from "../observability/spanFn.ts"
 import { ChatRepository, MessageRepository } from "../ports/Repositories.ts"
+import * as VersionedCache from "../settings/VersionedCache.ts"
 import type { IncomingEvent, TelegramUser } from "./telegramUpdate.ts"
 
 /** How often one process rewrites a Telegram user's names and last-seen time. */
 export const USER_REFRESH_MS = 60_000
+
+/** Users whose last write is remembered, per process; the least recently seen go first. */
+const USERS_SEEN_SIZE = 100_000
 
 export type MessageEvent = Extract<IncomingEvent, { kind: "message" }>
 export type MembershipEvent = Extract<IncomingEvent, { kind: "membership" }>
@@ -59,13 +63,13 @@ export class SaveIncoming extends Context.Service<
         })
 
       // Names and language rarely change: a user is written at most once a minute per process.
-      const usersSeen = new Map<number, number>()
+      // What is kept is when, not a setting: one version (0) for all.
+      const usersSeen = VersionedCache.make<number, number>(USERS_SEEN_SIZE)
       const rememberUser = fn("SaveIncoming.rememberUser")(function* (user: TelegramUser, at: Date) {
-        const seen = usersSeen.get(user.id)
+        const seen = usersSeen.find(user.id, 0)
         if (seen !== undefined && at.getTime() - seen < USER_REFRESH_MS) return
         yield* chats.upsertUser(toTgUser(user, at))
-        if (usersSeen.size > 100_000) usersSeen.clear()
-        usersSeen.set(user.id, at.getTime())
+        usersSeen.set(user.id, 0, at.getTime())
       })
 
       const message = fn("Pipeline.ensureIncomingSaved")(function* (bot: Bot, event: MessageEvent) {

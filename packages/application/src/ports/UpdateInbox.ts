@@ -20,6 +20,12 @@ export interface PendingUpdate extends InboundUpdate {
   readonly id: number
   readonly attempts: number
   readonly receivedAt: Date
+  /**
+   * The settings version (see SettingsVersion) read in the same statement as
+   * this update: at least that of every bot or provider edit committed before
+   * the update was stored.
+   */
+  readonly settingsVersion: number
 }
 
 export interface InboxStats {

@@ -1,19 +1,22 @@
 /**
- * providers (issue 12): what a bot's model request needs (which server, key,
- * model, fallback, temperature, token limit), on the hot path. A provider and
- * its decrypted key are reused for PROVIDER_CACHE_MS, as BotAccess reuses
- * bots, so a reply costs no extra database round trip; edits show within that
- * time. Bots without a provider use the env default and touch nothing here.
+ * What a bot's model request needs (which server, key, model, fallback,
+ * temperature, token limit), on the hot path. A provider and its decrypted key
+ * are reused until the settings version moves, as BotAccess reuses bots, so a
+ * reply costs no extra database round trip and an edit shows with the next
+ * update. Bots without a provider use the env default and touch nothing here.
  */
 import type { Bot, ProviderId } from "@botfleet/domain"
-import { Clock, Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer } from "effect"
 import { spanFn } from "../observability/spanFn.ts"
 import { type CompletionRequest, LlmError, type ModelEndpoint } from "../ports/LanguageModel.ts"
 import { ProviderRepository } from "../ports/Providers.ts"
 import { SecretBox } from "../ports/SecretBox.ts"
 import { Settings } from "../ports/Settings.ts"
+import { SettingsVersion } from "../settings/SettingsVersion.ts"
+import * as VersionedCache from "../settings/VersionedCache.ts"
 
-export const PROVIDER_CACHE_MS = 1_000
+/** Providers kept with their decrypted key, per process; the least recently used go first. */
+export const PROVIDER_CACHE_SIZE = 1_000
 
 /** A request's settings, without its messages. */
 export type ModelChoice = Omit<CompletionRequest, "messages">
@@ -40,7 +43,8 @@ export class ProviderAccess extends Context.Service<
       const providers = yield* ProviderRepository
       const secrets = yield* SecretBox
       const settings = yield* Settings
-      const cache = new Map<ProviderId, Loaded & { readonly until: number }>()
+      const version = yield* SettingsVersion
+      const cache = VersionedCache.make<ProviderId, Loaded>(PROVIDER_CACHE_SIZE)
 
       const unusable = (bot: Bot, reason: string) =>
         new LlmError({
@@ -50,15 +54,12 @@ export class ProviderAccess extends Context.Service<
           retryAfterSeconds: null
         })
 
-      const load = fn("ProviderAccess.load")(function* (bot: Bot, id: ProviderId) {
-        const now = yield* Clock.currentTimeMillis
-        const cached = cache.get(id)
-        if (cached !== undefined && cached.until > now) return cached
+      const read = fn("ProviderAccess.read")(function* (bot: Bot, id: ProviderId) {
         const provider = yield* providers.findById(id).pipe(Effect.mapError(() => unusable(bot, "not found")))
         const apiKey = yield* secrets
           .decrypt(provider.apiKeyCiphertext)
           .pipe(Effect.mapError((error) => unusable(bot, error.message)))
-        const loaded = {
+        return {
           endpoint: {
             providerId: provider.id,
             version: provider.updatedAt.getTime(),
@@ -66,13 +67,13 @@ export class ProviderAccess extends Context.Service<
             apiKey,
             prices: provider.prices
           },
-          defaultModel: provider.defaultModel,
-          until: now + PROVIDER_CACHE_MS
+          defaultModel: provider.defaultModel
         }
-        if (cache.size > 1_000) cache.clear()
-        cache.set(id, loaded)
-        return loaded
       })
+
+      // The version is taken before the read: what is read is at least that new.
+      const load = (bot: Bot, id: ProviderId) =>
+        Effect.flatMap(version.current, (current) => cache.getEffect(id, current, read(bot, id)))
 
       const modelFor = (bot: Bot): Effect.Effect<ModelChoice, LlmError> => {
         const tuning = { temperature: bot.temperature, maxOutputTokens: bot.maxOutputTokens }

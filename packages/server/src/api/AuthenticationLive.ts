@@ -13,6 +13,7 @@ import { error, Forbidden, Unauthorized } from "./ApiErrors.ts"
 import { Authentication, CurrentAdmin } from "./Authentication.ts"
 import { allows, changesState, objectTypeOf, requiredRole } from "./accessRules.ts"
 import { AuditNote, type AuditNoteFields } from "./auditNote.ts"
+import { authenticateOnce } from "./requestSession.ts"
 
 /** What the path names: `id`, or `id/userId` for a bot's user. */
 const objectIdOf = (params: Readonly<Record<string, string | undefined>>): string | null => {
@@ -36,7 +37,7 @@ export const AuthenticationLive = Layer.effect(
         const admin = yield* (
           Redacted.value(credential) === ""
             ? Effect.fail(new InvalidSession())
-            : auth.authenticate(credential)
+            : authenticateOnce(auth, credential)
         ).pipe(
           Effect.mapError(() => new Unauthorized(error("unauthorized", "no valid session: log in first")))
         )

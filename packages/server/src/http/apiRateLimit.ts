@@ -12,6 +12,7 @@ import type { AuthService } from "@botfleet/application"
 import { Effect, Option, Redacted } from "effect"
 import { HttpEffect, HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { Limit, RateLimiter, RateState } from "../api/RateLimiter.ts"
+import { RequestSession } from "../api/requestSession.ts"
 import { sessionCookieOf } from "../api/sessionCookie.ts"
 import { pathOf } from "./canonicalPath.ts"
 import { clientAddressOf, type TrustedProxies } from "./clientAddress.ts"
@@ -54,6 +55,8 @@ export const apiRateLimit = (
       const cookie = sessionCookieOf(request)
       const admin =
         cookie === undefined ? Option.none() : yield* Effect.option(auth.authenticate(Redacted.make(cookie)))
+      // The Authentication middleware takes this answer instead of looking the session up again.
+      const looked = cookie === undefined ? Option.none() : Option.some({ session: cookie, admin })
       const client =
         cookie !== undefined && Option.isSome(admin)
           ? `session:${hashOf(cookie)}`
@@ -77,6 +80,6 @@ export const apiRateLimit = (
       yield* HttpEffect.appendPreResponseHandler((_request, response) =>
         Effect.succeed(HttpServerResponse.setHeaders(response, rateLimitHeaders(shown)))
       )
-      return yield* app
+      return yield* Effect.provideService(app, RequestSession, looked)
     })
 }

@@ -5,7 +5,13 @@
  * Strings are made safe and ids checked first (`admitUpdate`).
  */
 import { timingSafeEqual } from "node:crypto"
-import { acceptUpdate, admitUpdate, BotRepository } from "@botfleet/application"
+import {
+  acceptUpdate,
+  admitUpdate,
+  BotRepository,
+  SettingsVersion,
+  VersionedCache
+} from "@botfleet/application"
 import { type Bot, BotId } from "@botfleet/domain"
 import { Effect, Option, Schema } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
@@ -24,27 +30,28 @@ const sameSecret = (given: string | undefined, expected: string): boolean => {
 
 export const WEBHOOK_BODY_LIMIT = 1024 * 1024
 
-/** How long a bot read for one update is reused for the next (edits show within this time). */
-const BOT_REUSE_MS = 1_000
+/** Bots whose webhook secret is kept here; the least recently used go first. */
+const WEBHOOK_BOT_CACHE_SIZE = 10_000
 
 export const WebhookRoutes = HttpRouter.use(
   Effect.fn(function* (router) {
     const bots = yield* BotRepository
     const dispatcher = yield* Dispatcher
+    const settings = yield* SettingsVersion
 
-    // A bot's updates come in bursts: its row is reused for a second instead of read per update.
-    // Anything but an active bot with a matching secret is read fresh before it is refused.
-    const recent = new Map<BotId, { readonly bot: Bot; readonly until: number }>()
+    // A bot's updates come in bursts: its row is reused until the settings version moves (the
+    // pipeline sees it with each leased update) instead of read per update. Anything but an active
+    // bot with a matching secret is read fresh before it is refused; the insert checks again that
+    // the bot is active, so a bot disabled or deleted just now gets nothing stored.
+    const recent = VersionedCache.make<BotId, Bot>(WEBHOOK_BOT_CACHE_SIZE)
     const findBot = (botId: BotId, secret: string | undefined) =>
       Effect.gen(function* () {
-        const now = Date.now()
-        const cached = recent.get(botId)
-        if (cached && cached.until > now && cached.bot.active && sameSecret(secret, cached.bot.webhookSecret))
-          return Option.some(cached.bot)
+        const version = yield* settings.current
+        const cached = recent.find(botId, version)
+        if (cached?.active && sameSecret(secret, cached.webhookSecret)) return Option.some(cached)
         const bot = yield* bots.findById(botId).pipe(Effect.option)
-        if (recent.size > 10_000) recent.clear()
-        if (Option.isSome(bot)) recent.set(botId, { bot: bot.value, until: now + BOT_REUSE_MS })
-        else recent.delete(botId)
+        if (Option.isSome(bot)) recent.set(botId, version, bot.value)
+        else recent.invalidate(botId)
         return bot
       })
 

@@ -11,6 +11,7 @@
  */
 import { Worker } from "node:worker_threads"
 import { Database } from "@botfleet/adapters/postgres"
+import { SettingsVersion } from "@botfleet/application"
 import { Context, Deferred, Effect, Layer, Redacted, Schedule, Schema } from "effect"
 import type { AppConfigShape } from "../config/AppConfig.ts"
 import { OtherMetrics } from "../observability/mergeMetrics.ts"
@@ -28,6 +29,8 @@ export type FromPipeline =
   | { readonly type: "ready" }
   | { readonly type: "metrics"; readonly id: number; readonly text: string }
   | { readonly type: "failed"; readonly message: string }
+  /** A newer settings version, seen with a leased update (see SettingsVersion). */
+  | { readonly type: "settings"; readonly version: number }
 
 export class PipelineThreadFailed extends Schema.TaggedError<PipelineThreadFailed>()("PipelineThreadFailed", {
   message: Schema.String
@@ -42,6 +45,7 @@ export const layer = (config: AppConfigShape) =>
   Layer.effectContext(
     Effect.gen(function* () {
       const database = yield* Database.DatabaseInfo
+      const settings = yield* SettingsVersion
       const state = { worker: undefined as Worker | undefined, stopping: false, nextId: 0 }
       const pending = new Map<number, (text: string) => void>()
       const post = (message: ToPipeline) => state.worker?.postMessage(message)
@@ -68,6 +72,9 @@ export const layer = (config: AppConfigShape) =>
             case "metrics":
               pending.get(message.id)?.(message.text)
               pending.delete(message.id)
+              return
+            case "settings":
+              Effect.runFork(settings.observe(message.version))
               return
           }
         })

@@ -4,6 +4,7 @@
  * metrics requests, draining when told to stop.
  */
 import { parentPort } from "node:worker_threads"
+import { SettingsVersion } from "@botfleet/application"
 import { Cause, Context, Effect, Exit, Layer, Scope } from "effect"
 import { PrometheusMetrics } from "effect/observability"
 import { type AppConfigShape, loadAppConfig } from "../config/AppConfig.ts"
@@ -27,6 +28,8 @@ const program = Effect.fnUntraced(function* (config: AppConfigShape) {
   const dispatcher = Context.get(context, Dispatcher)
   // What the messages start runs with this thread's logger, like the background work.
   const run = Effect.runForkWith(yield* Effect.context<never>())
+  // The webhook's bot cache is on the HTTP thread: it learns of edits from the updates leased here.
+  yield* Context.get(context, SettingsVersion).watch((version) => send({ type: "settings", version }))
   let stopping = false
   port.on("message", (message: ToPipeline) => {
     switch (message.type) {

@@ -212,9 +212,9 @@ layer(
         )
         assert.strictEqual(failedWithoutReason[0]!.count, 0, "every failed update says why")
 
-        // No update tries the revoked token twice. (Each chat in flight should meet the
-        // 401 once, but HandleUpdate's bot cache lets the next updates of a chat try
-        // again for BOT_CACHE_MS after the stop: see the BUG test below.)
+        // No update tries the revoked token twice. (Each chat in flight may meet the 401
+        // once: an update already past BotAccess when the bot stopped still sends. See
+        // the test below for the next update of a chat.)
         const unauthorizedSends = telegram.calls("sendMessage") - callsAtRevoke
         assert.isAtLeast(unauthorizedSends, 1)
         assert.isAtMost(unauthorizedSends, total - sentAtRevoke)
@@ -307,10 +307,10 @@ layer(
     30_000
   )
 
-  // HandleUpdate keeps a bot and its token for BOT_CACHE_MS; stopBot does not
-  // evict it, so after a 401 the chat's next update is still run with the old
-  // copy: the model is asked again (and paid for), the reply is stored and the
-  // revoked token is sent to Telegram again, instead of the update failing with
+  // BotAccess keeps a bot and its token until the settings version moves. The
+  // stop must not leave the old copy there: else after a 401 the chat's next
+  // update would run with it, the model would be asked again (and paid for) and
+  // the revoked token sent to Telegram again, instead of the update failing with
   // "bot is disabled".
   it.effect(
     "BUG: after the 401 the chat's next update is not run with the revoked token",

@@ -11,6 +11,7 @@ import { Api } from "../Api.ts"
 import { answerErrors, error, Forbidden, TooManyRequests } from "../ApiErrors.ts"
 import { CurrentAdmin } from "../Authentication.ts"
 import { type Limit, RateLimiter } from "../RateLimiter.ts"
+import { authenticateOnce } from "../requestSession.ts"
 import { addResponseHeaders } from "../responseHeaders.ts"
 import { sessionCookiesOf } from "../sessionCookie.ts"
 
@@ -35,7 +36,7 @@ export const AccountHandlers = HttpApiBuilder.group(
       const carried = sessionCookiesOf(request).map((cookie) => Redacted.make(cookie.value))
       if (carried.length === 1) return carried[0]!
       for (const session of carried) {
-        const owner = yield* auth.authenticate(session).pipe(Effect.option)
+        const owner = yield* authenticateOnce(auth, session).pipe(Effect.option)
         if (Option.exists(owner, (found) => found.id === admin.id)) return session
       }
       return Redacted.make("")
