@@ -8,6 +8,20 @@ export * from "./DomainEffect.ts"
 export * from "./errors.ts"
 export * from "./groups.ts"
 export * from "./ids.ts"
+export * as KnowledgeModel from "./Knowledge.ts"
+export {
+  DocumentTooLarge,
+  DocumentUnreadable,
+  KnowledgeBase,
+  KnowledgeBaseId,
+  KnowledgeBaseNameTaken,
+  KnowledgeBaseNotFound,
+  KnowledgeDocument,
+  KnowledgeDocumentId,
+  KnowledgeDocumentNotFound,
+  UnknownKnowledgeBases,
+  UnsupportedDocumentFormat
+} from "./Knowledge.ts"
 export * as MessageModel from "./Message.ts"
 export { llmRole, Message, MessageRole, MessageStatus, type Usage } from "./Message.ts"
 export * from "./media.ts"
