@@ -8,9 +8,12 @@ import {
   AlertStorePg,
   AlertWebhookFetch,
   AuditLogPg,
+  DocumentReaderFiles,
+  EmbeddingsOpenAI,
   FailureLogPg,
   InvitationRepositoryPg,
   JobRunsPg,
+  KnowledgeRepositoryPg,
   LanguageModelOpenAI,
   MaintenancePg,
   OutboundClient,
@@ -39,6 +42,8 @@ import {
   FailureService,
   FirstRunSetup,
   instrumentLanguageModel,
+  KnowledgeService,
+  KnowledgeSettings,
   PipelineLayer,
   ProviderService,
   Settings,
@@ -113,6 +118,17 @@ export const adaptersLayer = (config: AppConfigShape) => {
     AlertStorePg.layer,
     AlertWebhookFetch.layer(outbound),
     OutboundHttpNode.layer(outbound),
+    // Knowledge bases: storage, file readers, embeddings (a provider's server through the guard)
+    KnowledgeRepositoryPg.layer,
+    DocumentReaderFiles.layer,
+    EmbeddingsOpenAI.layer({
+      apiKey: Option.getOrUndefined(config.openaiApiKey),
+      baseUrl: Option.getOrUndefined(Option.map(config.openaiBaseUrl, String))
+    }).pipe(Layer.provide(OutboundHttpNode.layer(outbound))),
+    Layer.succeed(
+      KnowledgeSettings,
+      KnowledgeSettings.of({ maxDocumentBytes: config.knowledgeMaxDocumentMb * 1024 * 1024 })
+    ),
     // Roles and the audit log
     InvitationRepositoryPg.layer,
     AuditLogPg.layer,
@@ -145,7 +161,8 @@ export const applicationLayer = Layer.mergeAll(
   // providers (issue 12)
   ProviderService.layer,
   // Failures of every kind (issue 13)
-  FailureService.layer.pipe(Layer.provide(ConversationService.layer))
+  FailureService.layer.pipe(Layer.provide(ConversationService.layer)),
+  KnowledgeService.layer
 ).pipe(Layer.provideMerge(PipelineLayer))
 
 /** Background work: the dispatcher and the scheduler always; long polling only without a public URL. */

@@ -1,4 +1,5 @@
 export * from "./Admins.ts"
+export * from "./KnowledgeBases.ts"
 export * from "./LanguageModel.ts"
 export * from "./Outbound.ts"
 export * from "./Providers.ts"
