@@ -116,6 +116,8 @@ export class KnowledgeDocument extends Schema.Class<KnowledgeDocument>("Knowledg
   /** Chunks stored and, of them, embedded: the indexing progress. */
   chunks: Schema.Int,
   embeddedChunks: Schema.Int,
+  /** Input tokens the embeddings server counted for this document, re-indexing included. */
+  embeddingTokens: Schema.Int,
   createdAt: Schema.Date,
   updatedAt: Schema.Date,
   indexedAt: Schema.NullOr(Schema.Date)

@@ -22,6 +22,16 @@ export {
   UnknownKnowledgeBases,
   UnsupportedDocumentFormat
 } from "./Knowledge.ts"
+export type {
+  Block,
+  Chunk,
+  ChunkingSettings,
+  DocumentFormat,
+  DocumentSource,
+  DocumentState,
+  EmbeddingSettings,
+  TextSearchLanguage
+} from "./Knowledge.ts"
 export * as MessageModel from "./Message.ts"
 export { llmRole, Message, MessageRole, MessageStatus, type Usage } from "./Message.ts"
 export * from "./media.ts"

@@ -1,3 +1,4 @@
+export * as FakeEmbedding from "./FakeEmbedding.ts"
 export * as FakeOpenAI from "./FakeOpenAI.ts"
 export * as FakeTelegram from "./FakeTelegram.ts"
 export * as Poison from "./Poison.ts"

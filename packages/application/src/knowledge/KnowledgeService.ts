@@ -21,6 +21,7 @@ import {
   type KnowledgeDocumentNotFound,
   KnowledgeModel,
   type ProviderId,
+  type ProviderNotFound,
   UnknownKnowledgeBases,
   UnsupportedDocumentFormat
 } from "@botfleet/domain"
@@ -140,11 +141,14 @@ export class KnowledgeService extends Context.Service<
   {
     readonly createBase: (
       input: KnowledgeBaseInput
-    ) => Effect.Effect<KnowledgeBaseWithDocuments, KnowledgeBaseNameTaken>
+    ) => Effect.Effect<KnowledgeBaseWithDocuments, KnowledgeBaseNameTaken | ProviderNotFound>
     readonly updateBase: (
       id: KnowledgeBaseId,
       patch: KnowledgeBasePatch
-    ) => Effect.Effect<KnowledgeBaseWithDocuments, KnowledgeBaseNotFound | KnowledgeBaseNameTaken>
+    ) => Effect.Effect<
+      KnowledgeBaseWithDocuments,
+      KnowledgeBaseNotFound | KnowledgeBaseNameTaken | ProviderNotFound
+    >
     readonly removeBase: (id: KnowledgeBaseId) => Effect.Effect<void, KnowledgeBaseNotFound>
     readonly getBase: (
       id: KnowledgeBaseId
@@ -207,7 +211,12 @@ export class KnowledgeService extends Context.Service<
         }
       })
 
+      /** The embeddings provider must exist when the base is saved, not first fail at indexing. */
+      const checkProvider = (embedding: KnowledgeModel.EmbeddingSettings | undefined) =>
+        embedding?.providerId == null ? Effect.void : Effect.asVoid(providers.findById(embedding.providerId))
+
       const createBase = Effect.fn("KnowledgeService.createBase")(function* (input: KnowledgeBaseInput) {
+        yield* checkProvider(input.embedding)
         const at = yield* now
         const knowledgeBase = new KnowledgeBase({
           id: KnowledgeBaseId.make(randomUUID()),
@@ -228,6 +237,7 @@ export class KnowledgeService extends Context.Service<
         patch: KnowledgeBasePatch
       ) {
         const current = yield* repository.findBase(id)
+        yield* checkProvider(patch.embedding)
         const next = new KnowledgeBase({
           ...current,
           name: patch.name?.trim() ?? current.name,

@@ -23,3 +23,9 @@ export class ServiceUnavailable extends Schema.Error<ServiceUnavailable>("Servic
 }) {}
 
 export const error = (code: string, message: string) => ({ error: { code, message } })
+export class PayloadTooLarge extends Schema.Error<PayloadTooLarge>("PayloadTooLarge")(body, {
+  httpApiStatus: 413
+}) {}
+export class UnsupportedMediaType extends Schema.Error<UnsupportedMediaType>("UnsupportedMediaType")(body, {
+  httpApiStatus: 415
+}) {}

@@ -11,6 +11,7 @@ import { AuthHandlers } from "./handlers/AuthHandlers.ts"
 import { BotsHandlers } from "./handlers/BotsHandlers.ts"
 import { BotUsersHandlers } from "./handlers/BotUsersHandlers.ts"
 import { ChatsHandlers, FailuresHandlers } from "./handlers/ChatsHandlers.ts"
+import { KnowledgeBasesHandlers } from "./handlers/KnowledgeBasesHandlers.ts"
 import { ProvidersHandlers } from "./handlers/ProvidersHandlers.ts"
 import { SetupHandlers } from "./handlers/SetupHandlers.ts"
 import { StatsHandlers } from "./handlers/StatsHandlers.ts"
@@ -38,6 +39,7 @@ export const ApiRoutes = Layer.mergeAll(
     Layer.provide([JobsHandlers, AlertsHandlers, WebAppHandlers]),
     // Roles and the audit log
     Layer.provide([AdminsHandlers, InvitationsHandlers, AuditHandlers]),
+    Layer.provide(KnowledgeBasesHandlers),
     Layer.provide(AuthenticationLive),
     // Roles and the audit log: sign-ins, which have no session
     Layer.provide(AuditSignInLive),

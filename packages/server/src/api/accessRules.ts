@@ -61,6 +61,7 @@ const OBJECT_TYPES: Readonly<Record<string, string>> = {
   chats: "chat",
   failures: "failure",
   providers: "provider",
+  knowledgeBases: "knowledge_base",
   alerts: "alert_settings",
   audit: "audit"
 }
