@@ -3,6 +3,7 @@ import { accessFields } from "./Access.ts"
 import type { Transition } from "./DomainEffect.ts"
 import { DEFAULT_GROUP_MODE, GroupMode } from "./groups.ts"
 import { BotId } from "./ids.ts"
+import { KnowledgeBaseId } from "./Knowledge.ts"
 import { modelSettingsFields } from "./Provider.ts"
 
 /** How a bot receives updates: pushed by Telegram, or fetched by us. */
@@ -47,6 +48,10 @@ export class Bot extends Schema.Class<Bot>("Bot")({
   // ops (issue 13): messages older than this many days are deleted (null: kept)
   historyRetentionDays: Schema.NullOr(Schema.Int).pipe(
     Schema.withConstructorDefault(Effect.succeed<number | null>(null))
+  ),
+  /** The knowledge bases the bot answers from (the reply pipeline reads them). */
+  knowledgeBaseIds: Schema.Array(KnowledgeBaseId).pipe(
+    Schema.withConstructorDefault(Effect.succeed<ReadonlyArray<KnowledgeBaseId>>([]))
   )
 }) {}
 

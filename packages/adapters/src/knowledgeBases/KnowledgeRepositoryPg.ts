@@ -187,6 +187,10 @@ export const layer: Layer.Layer<KnowledgeRepository, never, SqlClient.SqlClient>
       )
       // Chunks carry the base id without a foreign key (the hot search path joins no base row).
       yield* sql`DELETE FROM knowledge_chunks WHERE knowledge_base_id = ${id}`.pipe(Effect.orDie)
+      // Bots stop answering from it rather than keep an id that names nothing.
+      yield* sql`
+        UPDATE bots SET knowledge_base_ids = knowledge_base_ids - ${id}::text
+        WHERE knowledge_base_ids ? ${id}::text`.pipe(Effect.orDie)
       if (rows.length === 0) return yield* new KnowledgeBaseNotFound({ knowledgeBaseId: id })
     })
 

@@ -9,6 +9,7 @@ import {
   BotNotFound,
   BotTokenInUse,
   type GroupMode,
+  type KnowledgeBaseId,
   NO_LIMITS,
   type ProviderId,
   trusted
@@ -60,6 +61,7 @@ export interface BotRow {
   readonly vision: boolean
   // ops (issue 13)
   readonly history_retention_days: number | null
+  readonly knowledge_base_ids: unknown
 }
 
 /** Typed for the decoder, which checks the value anyway. */
@@ -107,7 +109,8 @@ export const botFromRow = (row: BotRow): Effect.Effect<Bot> =>
       voice: row.voice,
       vision: row.vision,
       // ops (issue 13)
-      historyRetentionDays: row.history_retention_days
+      historyRetentionDays: row.history_retention_days,
+      knowledgeBaseIds: json<ReadonlyArray<KnowledgeBaseId>>(row.knowledge_base_ids)
     })
   )
 
@@ -150,7 +153,8 @@ const botColumns = (bot: Bot) => ({
   voice: bot.voice,
   vision: bot.vision,
   // ops (issue 13)
-  history_retention_days: bot.historyRetentionDays
+  history_retention_days: bot.historyRetentionDays,
+  knowledge_base_ids: JSON.stringify(bot.knowledgeBaseIds)
 })
 
 /** Which unique index said no tells which domain error it is; anything else is a defect. */

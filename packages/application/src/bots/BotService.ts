@@ -16,6 +16,7 @@ import {
   type DomainEffect,
   type GroupMode,
   InvalidBotToken,
+  type KnowledgeBaseId,
   type ProviderId,
   type ProviderNotFound,
   TelegramUnavailable,
@@ -58,6 +59,7 @@ export interface BotInput {
   readonly vision?: boolean | undefined
   // ops (issue 13); null: keep every message
   readonly historyRetentionDays?: number | null | undefined
+  readonly knowledgeBaseIds?: ReadonlyArray<KnowledgeBaseId> | undefined
 }
 
 /** The access and limit fields of `input` applied to `bot` (issue 12). */
@@ -225,7 +227,8 @@ export class BotService extends Context.Service<
           ...(input.voice === undefined ? {} : { voice: input.voice }),
           ...(input.vision === undefined ? {} : { vision: input.vision }),
           // ops (issue 13)
-          historyRetentionDays: input.historyRetentionDays ?? null
+          historyRetentionDays: input.historyRetentionDays ?? null,
+          knowledgeBaseIds: input.knowledgeBaseIds ?? []
         })
         // access and limits (issue 12)
         const bot = withModelSettings(withAccess(base, input), input)
@@ -257,7 +260,8 @@ export class BotService extends Context.Service<
           historyRetentionDays:
             patch.historyRetentionDays === undefined
               ? current.historyRetentionDays
-              : patch.historyRetentionDays
+              : patch.historyRetentionDays,
+          knowledgeBaseIds: patch.knowledgeBaseIds ?? current.knowledgeBaseIds
         })
         const effects: Array<DomainEffect> = []
         if (patch.token !== undefined) {

@@ -72,7 +72,8 @@ export const BotView = Schema.Struct({
   voice: Schema.Boolean,
   vision: Schema.Boolean,
   // ops (issue 13)
-  historyRetentionDays: Schema.NullOr(Schema.Number)
+  historyRetentionDays: Schema.NullOr(Schema.Number),
+  knowledgeBaseIds: Schema.Array(Schema.String)
 })
 export type BotView = typeof BotView.Type
 
@@ -228,6 +229,9 @@ const Token = InputString.check(
 )
 const HistoryLimit = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 200 }))
 /** Days a message is kept (null: forever). */
+/** Each must name an existing knowledge base (checked by the handler: 422 unknown_knowledge_base). */
+const KnowledgeBaseIds = Schema.Array(Uuid).check(Schema.isMaxLength(20))
+
 const HistoryRetentionDays = Schema.NullOr(
   Schema.Int.check(
     Schema.isBetween({
@@ -256,7 +260,8 @@ export const CreateBot = Schema.Struct({
   voice: Schema.optional(Schema.Boolean),
   vision: Schema.optional(Schema.Boolean),
   // ops (issue 13)
-  historyRetentionDays: Schema.optional(HistoryRetentionDays)
+  historyRetentionDays: Schema.optional(HistoryRetentionDays),
+  knowledgeBaseIds: Schema.optional(KnowledgeBaseIds)
 })
 
 export const UpdateBot = Schema.Struct({
@@ -278,7 +283,8 @@ export const UpdateBot = Schema.Struct({
   voice: Schema.optional(Schema.Boolean),
   vision: Schema.optional(Schema.Boolean),
   // ops (issue 13)
-  historyRetentionDays: Schema.optional(HistoryRetentionDays)
+  historyRetentionDays: Schema.optional(HistoryRetentionDays),
+  knowledgeBaseIds: Schema.optional(KnowledgeBaseIds)
 })
 
 // ---------------------------------------------------------------- chats and messages

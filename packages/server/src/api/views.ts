@@ -54,7 +54,8 @@ export const toBotView = (
   voice: bot.voice,
   vision: bot.vision,
   // ops (issue 13)
-  historyRetentionDays: bot.historyRetentionDays
+  historyRetentionDays: bot.historyRetentionDays,
+  knowledgeBaseIds: bot.knowledgeBaseIds
 })
 
 export const toChatView = ({ chat, user }: ChatWithUser): ChatView => ({

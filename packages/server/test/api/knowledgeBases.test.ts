@@ -16,6 +16,7 @@ import {
   KnowledgeBaseView,
   SearchResultView
 } from "../../src/api/knowledgeSchemas.ts"
+import { BotView } from "../../src/api/schemas.ts"
 import {
   type ApiClient,
   expectBody,
@@ -303,6 +304,37 @@ layer(serverLayer(withAdmin({ knowledgeMaxDocumentMb: 1 })), { timeout: 120_000,
           const sent = (yield* server.openai.embeddingInputs).slice(sentBefore)
           assert.strictEqual(sent.length, total - Math.floor(total / 2))
           assert.include(sent[sent.length - 1] ?? "", "Paragraph 11")
+        })
+    )
+
+    it.effect(
+      "a bot's knowledgeBaseIds: unknown ids 422 with nothing changed; a deleted base leaves every bot",
+      () =>
+        Effect.gen(function* () {
+          const server = yield* TestServer
+          const api = yield* loggedIn(server.baseUrl)
+          const { bot } = yield* server.addBot("Librarian")
+          const base = expectBody(
+            yield* api.post("/api/knowledge-bases", { name: "Shelf" }),
+            201,
+            KnowledgeBaseView
+          )
+          const unknown = yield* api.patch(`/api/bots/${bot.id}`, { knowledgeBaseIds: [base.id, unknownId] })
+          assert.include(expectError(unknown, 422, "unknown_knowledge_base"), unknownId)
+          const unchanged = expectBody(yield* api.get(`/api/bots/${bot.id}`), 200, BotView)
+          assert.deepStrictEqual(unchanged.knowledgeBaseIds, [])
+          const notUuid = yield* api.patch(`/api/bots/${bot.id}`, { knowledgeBaseIds: ["shelf"] })
+          expectError(notUuid, 400, "invalid_request")
+
+          const attached = expectBody(
+            yield* api.patch(`/api/bots/${bot.id}`, { knowledgeBaseIds: [base.id, base.id] }),
+            200,
+            BotView
+          )
+          assert.deepStrictEqual(attached.knowledgeBaseIds, [base.id])
+          assert.strictEqual((yield* api.delete(`/api/knowledge-bases/${base.id}`)).status, 204)
+          const detached = expectBody(yield* api.get(`/api/bots/${bot.id}`), 200, BotView)
+          assert.deepStrictEqual(detached.knowledgeBaseIds, [])
         })
     )
   }

@@ -1,6 +1,6 @@
 /** Bots: a thin layer over BotService; responses never carry the token. */
-import { BotService, ProviderService, Settings } from "@botfleet/application"
-import { type Bot, BotId, ProviderId } from "@botfleet/domain"
+import { BotService, KnowledgeService, ProviderService, Settings } from "@botfleet/application"
+import { type Bot, BotId, KnowledgeBaseId, ProviderId } from "@botfleet/domain"
 import { Effect, Option, Redacted } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { Api } from "../Api.ts"
@@ -25,6 +25,24 @@ export const BotsHandlers = HttpApiBuilder.group(
     const bots = yield* BotService
     const settings = yield* Settings
     const providers = yield* ProviderService
+    const knowledge = yield* KnowledgeService
+    /** Every id names a knowledge base, or the request is refused with nothing changed. */
+    const knowledgeOf = (payload: {
+      readonly knowledgeBaseIds?: ReadonlyArray<string> | undefined
+    }): Effect.Effect<
+      { readonly knowledgeBaseIds: ReadonlyArray<KnowledgeBaseId> | undefined },
+      Unprocessable
+    > =>
+      payload.knowledgeBaseIds === undefined
+        ? Effect.succeed({ knowledgeBaseIds: undefined })
+        : knowledge.checkIds(payload.knowledgeBaseIds).pipe(
+            Effect.as({
+              knowledgeBaseIds: [...new Set(payload.knowledgeBaseIds)].map((id) => KnowledgeBaseId.make(id))
+            }),
+            Effect.catchTag("UnknownKnowledgeBases", (e) =>
+              Effect.fail(new Unprocessable(error("unknown_knowledge_base", e.message)))
+            )
+          )
     // providers (issue 12): effectiveModel needs each provider's default model.
     const views = (all: ReadonlyArray<Bot>) =>
       Effect.map(providers.defaultModels, (models) => all.map((bot) => toBotView(bot, settings, models)))
@@ -62,7 +80,14 @@ export const BotsHandlers = HttpApiBuilder.group(
     return handlers
       .handle("list", () => Effect.flatMap(bots.list, views))
       .handle("create", ({ payload }) =>
-        bots.register({ ...payload, ...providerOf(payload), token: Redacted.make(payload.token) }).pipe(
+        Effect.flatMap(knowledgeOf(payload), (knowledgeBases) =>
+          bots.register({
+            ...payload,
+            ...providerOf(payload),
+            ...knowledgeBases,
+            token: Redacted.make(payload.token)
+          })
+        ).pipe(
           Effect.tap((bot) => createdAt(`/api/bots/${bot.id}`)),
           Effect.flatMap(view),
           Effect.catchTags(invalid)
@@ -77,13 +102,14 @@ export const BotsHandlers = HttpApiBuilder.group(
         )
       )
       .handle("update", ({ params, payload }) =>
-        bots
-          .update(BotId.make(params.id), {
+        Effect.flatMap(knowledgeOf(payload), (knowledgeBases) =>
+          bots.update(BotId.make(params.id), {
             ...payload,
             ...providerOf(payload),
+            ...knowledgeBases,
             token: payload.token === undefined ? undefined : Redacted.make(payload.token)
           })
-          .pipe(Effect.flatMap(view), Effect.catchTags({ ...invalid, BotNotFound: notFound }))
+        ).pipe(Effect.flatMap(view), Effect.catchTags({ ...invalid, BotNotFound: notFound }))
       )
       .handle("remove", ({ params }) =>
         bots.remove(BotId.make(params.id)).pipe(Effect.catchTag("BotNotFound", notFound))
