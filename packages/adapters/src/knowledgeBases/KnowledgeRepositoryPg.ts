@@ -143,6 +143,17 @@ export const layer: Layer.Layer<KnowledgeRepository, never, SqlClient.SqlClient>
     const sql = yield* SqlClient.SqlClient
     const documentColumns = sql.unsafe(DOCUMENT_COLUMNS)
 
+    // Said once at start-up: which vector search runs. pgvector is detected, not used yet.
+    const [vector] = yield* sql<{ available: boolean }>`
+      SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'vector') AS available`.pipe(
+      Effect.orElseSucceed(() => [{ available: false }])
+    )
+    yield* Effect.logInfo(
+      vector?.available
+        ? "knowledge vectors: sign-bit scan with exact re-ranking (pgvector is available but not used yet)"
+        : "knowledge vectors: sign-bit scan with exact re-ranking (no pgvector on this server)"
+    )
+
     const nameTaken =
       (base: KnowledgeModel.KnowledgeBase) =>
       (error: SqlError.SqlError): Effect.Effect<never, KnowledgeBaseNameTaken> =>
