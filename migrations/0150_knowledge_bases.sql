@@ -55,6 +55,9 @@ CREATE TABLE knowledge_chunks (
   -- The signs of the embedding: a Hamming-distance scan picks candidates that
   -- the exact dot product then ranks (no pgvector needed).
   embedding_bits     bit varying,
+  -- The same vector as little-endian float32 bytes: what the exact re-ranking reads
+  -- (real[] to text costs the server more than the re-ranking itself).
+  embedding_f32      bytea,
   PRIMARY KEY (document_id, position)
 );
 CREATE INDEX knowledge_chunks_tsv ON knowledge_chunks USING gin (tsv);

@@ -5,9 +5,12 @@
  * vector with its sign bits).
  *
  * Vectors without pgvector: a Hamming-distance scan over the sign bits
- * (`bit_count(bits # query)`, a few ms for 20,000 chunks) picks candidates,
- * and the exact dot product over `unnest` ranks only those, since ranking
- * every row that way costs an executor step per vector element.
+ * (`bit_count(bits # query)`) picks candidates and the exact dot product,
+ * computed here, ranks them. Measured at 20,000 chunks of 256 dimensions on
+ * the embedded server (2 shared cores, under load): the exact dot product of
+ * every row in SQL (`unnest`) took 1,470 ms, the Hamming scan 18 ms, and
+ * re-ranking its 200 nearest in SQL another 37 ms; here, from float32 bytes,
+ * under 1 ms (reading them as real[] text cost ~10 ms of float formatting).
  */
 
 import type { KnowledgeRepository as Port, RankedChunk, StoredChunk } from "@botfleet/application"
@@ -23,7 +26,10 @@ import {
 import { Effect, Layer, Schema } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import { uniqueConstraintOf } from "../postgres/uniqueViolation.ts"
-import { signBits, vectorLiteral } from "./vectors.ts"
+import { dot, float32Hex, fromFloat32, signBits, vectorLiteral } from "./vectors.ts"
+
+/** Sign-bit neighbours re-ranked exactly: more costs little (a row each), fewer loses recall. */
+const VECTOR_CANDIDATES = 200
 
 interface BaseRow {
   readonly id: string
@@ -353,7 +359,8 @@ export const layer: Layer.Layer<KnowledgeRepository, never, SqlClient.SqlClient>
         vectors.map(({ position, vector }) => ({
           position,
           embedding: vectorLiteral(vector),
-          bits: signBits(vector)
+          bits: signBits(vector),
+          f32: float32Hex(vector)
         }))
       )
       yield* sql
@@ -361,8 +368,9 @@ export const layer: Layer.Layer<KnowledgeRepository, never, SqlClient.SqlClient>
           Effect.gen(function* () {
             yield* sql`
               UPDATE knowledge_chunks c
-              SET embedding = x.embedding::real[], embedding_bits = x.bits::bit varying
-              FROM jsonb_to_recordset(${json}::jsonb) AS x(position integer, embedding text, bits text)
+              SET embedding = x.embedding::real[], embedding_bits = x.bits::bit varying,
+                embedding_f32 = decode(x.f32, 'hex')
+              FROM jsonb_to_recordset(${json}::jsonb) AS x(position integer, embedding text, bits text, f32 text)
               WHERE c.document_id = ${document} AND c.position = x.position`
             yield* sql`
               UPDATE knowledge_documents
@@ -413,16 +421,18 @@ export const layer: Layer.Layer<KnowledgeRepository, never, SqlClient.SqlClient>
       limit: number
     ) {
       // websearch_to_tsquery ANDs every word, so a question phrased unlike the text finds
-      // nothing; its ANDs become ORs (quoted phrases and exclusions keep their meaning) and
+      // nothing; its ANDs become ORs (quoted phrases keep their meaning; a query with an
+      // exclusion stays as written, since "a | !b" would match almost everything) and
       // ts_rank_cd puts the chunks that cover more of the words, closer together, first.
+      // A stable expression, not a CTE, so the GIN index serves the match.
+      const query = sql`(SELECT CASE WHEN strpos(w::text, '!') > 0 THEN w
+          ELSE replace(w::text, ' & ', ' | ')::tsquery END
+        FROM websearch_to_tsquery(${language}::regconfig, ${question}) AS w)`
       const rows = yield* sql<ChunkRow>`
-        WITH q AS (
-          SELECT replace(websearch_to_tsquery(${language}::regconfig, ${question})::text, ' & ', ' | ')::tsquery AS query
-        )
         SELECT c.document_id, c.position, c.knowledge_base_id, c.heading_path, c.content,
-          d.name AS document_name, ts_rank_cd(c.tsv, q.query) AS score
-        FROM q, knowledge_chunks c JOIN knowledge_documents d ON d.id = c.document_id
-        WHERE c.knowledge_base_id = ${base} AND q.query <> ''::tsquery AND c.tsv @@ q.query
+          d.name AS document_name, ts_rank_cd(c.tsv, ${query}) AS score
+        FROM knowledge_chunks c JOIN knowledge_documents d ON d.id = c.document_id
+        WHERE c.knowledge_base_id = ${base} AND c.tsv @@ ${query}
         ORDER BY score DESC, c.document_id, c.position
         LIMIT ${limit}`.pipe(Effect.orDie)
       return ranked(rows)
@@ -434,24 +444,24 @@ export const layer: Layer.Layer<KnowledgeRepository, never, SqlClient.SqlClient>
       limit: number
     ) {
       if (bases.length === 0 || vector.length === 0) return []
-      const candidates = Math.max(limit * 20, 200)
-      const rows = yield* sql<ChunkRow>`
-        WITH q AS (SELECT ${signBits(vector)}::bit varying AS bits, ${vectorLiteral(vector)}::real[] AS v),
-        near AS (
+      const candidates = Math.max(limit * 3, VECTOR_CANDIDATES)
+      const rows = yield* sql<ChunkRow & { embedding: Uint8Array }>`
+        WITH near AS (
           SELECT c.document_id, c.position
-          FROM knowledge_chunks c, q
+          FROM knowledge_chunks c
           WHERE c.knowledge_base_id = ANY(${`{${bases.join(",")}}`}::uuid[])
-            AND c.embedding_bits IS NOT NULL AND length(c.embedding_bits) = length(q.bits)
-          ORDER BY bit_count(c.embedding_bits # q.bits)
+            AND c.embedding_bits IS NOT NULL AND length(c.embedding_bits) = ${vector.length}
+          ORDER BY bit_count(c.embedding_bits # ${signBits(vector)}::bit varying)
           LIMIT ${candidates}
         )
         SELECT c.document_id, c.position, c.knowledge_base_id, c.heading_path, c.content, d.name AS document_name,
-          (SELECT sum(a * b) FROM unnest(c.embedding, q.v) AS t(a, b)) AS score
+          c.embedding_f32 AS embedding
         FROM near JOIN knowledge_chunks c USING (document_id, position)
-          JOIN knowledge_documents d ON d.id = c.document_id, q
-        ORDER BY score DESC, c.document_id, c.position
-        LIMIT ${limit}`.pipe(Effect.orDie)
-      return ranked(rows)
+          JOIN knowledge_documents d ON d.id = c.document_id`.pipe(Effect.orDie)
+      return rows
+        .map((row) => ({ chunk: chunkOf(row), score: dot(fromFloat32(row.embedding), vector) }))
+        .sort((a, b) => b.score - a.score || (a.chunk.documentId < b.chunk.documentId ? -1 : 1))
+        .slice(0, limit)
     })
 
     const missingBases = Effect.fn("KnowledgeRepository.missingBases")(function* (

@@ -524,15 +524,11 @@ export class KnowledgeService extends Context.Service<
         if (question.trim() === "" || knowledgeBaseIds.length === 0) return []
         const bases = (yield* repository.listBases).filter((base) => knowledgeBaseIds.includes(base.id))
         // Full text per base, in each base's language; merged by score.
-        const textLists = yield* Effect.forEach(
+        const textSearch = Effect.forEach(
           bases,
           (base) => repository.searchText(base.id, base.language, question, CANDIDATES_PER_LIST),
           { concurrency: "unbounded" }
         )
-        const fullText = textLists
-          .flat()
-          .sort((a, b) => b.score - a.score)
-          .slice(0, CANDIDATES_PER_LIST)
         // Vectors per embedding model: the question is embedded once for each model in use.
         const byModel = new Map<string, Array<KnowledgeBase>>()
         for (const base of bases) {
@@ -540,7 +536,7 @@ export class KnowledgeService extends Context.Service<
           const key = JSON.stringify(base.embedding)
           byModel.set(key, [...(byModel.get(key) ?? []), base])
         }
-        const vectorLists = yield* Effect.forEach(
+        const vectorSearch = Effect.forEach(
           [...byModel.values()],
           Effect.fnUntraced(function* (group) {
             const settings = group[0]?.embedding ?? KnowledgeModel.NO_EMBEDDINGS
@@ -561,6 +557,12 @@ export class KnowledgeService extends Context.Service<
           }),
           { concurrency: "unbounded" }
         )
+        // The two lists at once, on two connections: a question waits for the slower, not the sum.
+        const [textLists, vectorLists] = yield* Effect.all([textSearch, vectorSearch], { concurrency: 2 })
+        const fullText = textLists
+          .flat()
+          .sort((a, b) => b.score - a.score)
+          .slice(0, CANDIDATES_PER_LIST)
         const vector = vectorLists
           .flat()
           .sort((a, b) => b.score - a.score)
