@@ -11,6 +11,7 @@ const FEATURES = {
   alerts: "/api/settings/alerts",
   failuresOfEveryKind: "/api/failures/{id}/retry",
   providers: "/api/providers",
+  knowledge: "/api/knowledge-bases",
   account: "/api/auth/sessions",
   admins: "/api/admins",
   audit: "/api/audit"
