@@ -8,6 +8,16 @@ export * from "./DomainEffect.ts"
 export * from "./errors.ts"
 export * from "./groups.ts"
 export * from "./ids.ts"
+export type {
+  Block,
+  Chunk,
+  ChunkingSettings,
+  DocumentFormat,
+  DocumentSource,
+  DocumentState,
+  EmbeddingSettings,
+  TextSearchLanguage
+} from "./Knowledge.ts"
 export * as KnowledgeModel from "./Knowledge.ts"
 export {
   DocumentTooLarge,
@@ -21,16 +31,6 @@ export {
   KnowledgeDocumentNotFound,
   UnknownKnowledgeBases,
   UnsupportedDocumentFormat
-} from "./Knowledge.ts"
-export type {
-  Block,
-  Chunk,
-  ChunkingSettings,
-  DocumentFormat,
-  DocumentSource,
-  DocumentState,
-  EmbeddingSettings,
-  TextSearchLanguage
 } from "./Knowledge.ts"
 export * as MessageModel from "./Message.ts"
 export { llmRole, Message, MessageRole, MessageStatus, type Usage } from "./Message.ts"
