@@ -7,6 +7,8 @@
  * an indexing run that died mid-way resumes without embedding twice.
  */
 import { readFileSync } from "node:fs"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
 import { fileURLToPath } from "node:url"
 import { assert, layer } from "@effect/vitest"
 import { Effect, Schema } from "effect"
@@ -58,6 +60,27 @@ const search = (api: ApiClient, baseId: string, question: string) =>
   Effect.map(api.post(`/api/knowledge-bases/${baseId}/search`, { question }), (response) =>
     expectBody(response, 200, SearchResultView)
   )
+
+/** A web server on 127.0.0.1 with one Markdown page at /guide.md; anything else is 404. */
+const webServer = Effect.acquireRelease(
+  Effect.promise(
+    () =>
+      new Promise<{ origin: string; close: () => void }>((resolve) => {
+        const server = createServer((request, response) => {
+          if (request.url !== "/guide.md") return response.writeHead(404).end("no")
+          response.writeHead(200, { "content-type": "text/markdown; charset=utf-8" })
+          response.end("# Guide\n\n## Pairing\n\nHold the pairing button for five seconds.\n")
+        })
+        server.listen(0, "127.0.0.1", () =>
+          resolve({
+            origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+            close: () => server.close()
+          })
+        )
+      })
+  ),
+  (web) => Effect.sync(web.close)
+)
 
 const documentRows = Effect.gen(function* () {
   const server = yield* TestServer
@@ -336,6 +359,36 @@ layer(serverLayer(withAdmin({ knowledgeMaxDocumentMb: 1 })), { timeout: 120_000,
           const detached = expectBody(yield* api.get(`/api/bots/${bot.id}`), 200, BotView)
           assert.deepStrictEqual(detached.knowledgeBaseIds, [])
         })
+    )
+
+    it.effect("a URL is fetched once through the guard and indexed; one that answers 404 is refused", () =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const server = yield* TestServer
+          const api = yield* loggedIn(server.baseUrl)
+          const web = yield* webServer
+          const base = expectBody(
+            yield* api.post("/api/knowledge-bases", { name: "Web" }),
+            201,
+            KnowledgeBaseView
+          )
+          const missing = yield* api.post(`/api/knowledge-bases/${base.id}/documents`, {
+            url: `${web.origin}/gone`
+          })
+          assert.include(expectError(missing, 422, "url_fetch_failed"), "404")
+          const added = yield* api.post(`/api/knowledge-bases/${base.id}/documents`, {
+            url: `${web.origin}/guide.md`
+          })
+          const document = expectBody(added, 202, DocumentView)
+          assert.strictEqual(document.name, "guide.md")
+          assert.strictEqual(document.source, "url")
+          assert.strictEqual(document.format, "markdown")
+          const [indexed] = yield* settledDocuments(api, base.id)
+          assert.strictEqual(indexed?.state, "indexed")
+          const [first] = (yield* search(api, base.id, "how long to hold the pairing button")).passages
+          assert.strictEqual(first?.section, "Guide › Pairing")
+        })
+      )
     )
   }
 )
