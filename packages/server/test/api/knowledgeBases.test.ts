@@ -383,8 +383,12 @@ layer(serverLayer(withAdmin({ knowledgeMaxDocumentMb: 1 })), { timeout: 120_000,
           assert.strictEqual(document.name, "guide.md")
           assert.strictEqual(document.source, "url")
           assert.strictEqual(document.format, "markdown")
-          const [indexed] = yield* settledDocuments(api, base.id)
-          assert.strictEqual(indexed?.state, "indexed")
+          const settled = yield* settledDocuments(api, base.id)
+          // The 404 stored nothing: the one document is the page that was found.
+          assert.deepStrictEqual(
+            settled.map((d) => [d.name, d.state]),
+            [["guide.md", "indexed"]]
+          )
           const [first] = (yield* search(api, base.id, "how long to hold the pairing button")).passages
           assert.strictEqual(first?.section, "Guide › Pairing")
         })
