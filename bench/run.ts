@@ -5,7 +5,8 @@
  *
  *   npm run bench                 every scenario
  *   npm run bench -- mixed hot    some (mixed, viral-bot, flood, slow-model, rate-limited, ingest,
- *                                 e2e, e2e-slow-llm, hot, rest, polling, polling-10k, scale, parts)
+ *                                 e2e, e2e-slow-llm, hot, rest, polling, polling-10k, scale, parts,
+ *                                 knowledge)
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import os from "node:os"
@@ -36,6 +37,7 @@ import {
   update,
   waitForSends
 } from "./harness.ts"
+import { knowledge } from "./knowledge.ts"
 import { parts } from "./parts.ts"
 import { scaleOut } from "./scaleOut.ts"
 
@@ -578,6 +580,12 @@ const main = async () => {
         "parts",
         async () => {
           results.push(...(await parts(databaseUrl)))
+        }
+      ],
+      [
+        "knowledge",
+        async () => {
+          results.push(...(await knowledge(databaseUrl)))
         }
       ]
     ]

@@ -20,6 +20,11 @@ export * as AuditLogPg from "./audit/AuditLogPg.ts"
 // failures: FailureLog
 export * as FailureLogMemory from "./failures/FailureLogMemory.ts"
 export * as FailureLogPg from "./failures/FailureLogPg.ts"
+// knowledgeBases: KnowledgeRepository, DocumentReader, Embeddings
+export * as DocumentReaderFiles from "./knowledgeBases/DocumentReaderFiles.ts"
+export * as EmbeddingsOpenAI from "./knowledgeBases/EmbeddingsOpenAI.ts"
+export * as KnowledgeRepositoryMemory from "./knowledgeBases/KnowledgeRepositoryMemory.ts"
+export * as KnowledgeRepositoryPg from "./knowledgeBases/KnowledgeRepositoryPg.ts"
 // languageModel: LanguageModel
 export * as LanguageModelMemory from "./languageModel/LanguageModelMemory.ts"
 export * as LanguageModelOpenAI from "./languageModel/LanguageModelOpenAI.ts"

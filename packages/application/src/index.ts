@@ -11,6 +11,7 @@ export * from "./conversations/ConversationService.ts"
 export * from "./effects/EffectRunner.ts"
 // Failures of every kind (issue 13)
 export * from "./failures/FailureService.ts"
+export * from "./knowledge/KnowledgeService.ts"
 export * from "./mcpServers/McpServerService.ts"
 export * from "./observability/instrumentLanguageModel.ts"
 export * as Metrics from "./observability/metrics.ts"

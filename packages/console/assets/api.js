@@ -18,16 +18,18 @@ export const whenUnauthorized = (handler) => {
   onUnauthorized = handler
 }
 
-const request = async (method, path, body) => {
+const request = async (method, path, body, file) => {
   const headers = { accept: "application/json" }
   if (body !== undefined) headers["content-type"] = "application/json"
+  // A file goes as the body itself, with its own media type.
+  if (file !== undefined) headers["content-type"] = file.type || "application/octet-stream"
   let response
   try {
     response = await fetch(path, {
       method,
       headers,
       credentials: "same-origin",
-      body: body === undefined ? undefined : JSON.stringify(body)
+      body: file ?? (body === undefined ? undefined : JSON.stringify(body))
     })
   } catch {
     throw new ApiError(
@@ -69,5 +71,7 @@ export const api = {
   post: (path, body) => request("POST", path, body),
   patch: (path, body) => request("PATCH", path, body),
   put: (path, body) => request("PUT", path, body),
-  delete: (path) => request("DELETE", path)
+  delete: (path) => request("DELETE", path),
+  /** POSTs a File (or Blob) as the raw body. */
+  upload: (path, file) => request("POST", path, undefined, file)
 }

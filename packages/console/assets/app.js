@@ -26,6 +26,18 @@ const routes = [
   { pattern: /^\/admin\/failures$/, page: () => import("./pages/failures.js"), nav: "failures" },
   { pattern: /^\/admin\/stats$/, page: () => import("./pages/stats.js"), nav: "stats" },
   {
+    pattern: /^\/admin\/knowledge$/,
+    page: () => import("./pages/knowledgeBases.js"),
+    nav: "knowledge",
+    requires: "knowledge"
+  },
+  {
+    pattern: /^\/admin\/knowledge\/(?<id>[\w-]+)$/,
+    page: () => import("./pages/knowledgeBase.js"),
+    nav: "knowledge",
+    requires: "knowledge"
+  },
+  {
     pattern: /^\/admin\/providers$/,
     page: () => import("./pages/providers.js"),
     nav: "providers",
@@ -94,6 +106,7 @@ const navItems = [
   { id: "stats", label: "Stats", href: "/admin/stats" },
   { id: "providers", label: "Providers", href: "/admin/providers", requires: "providers" },
   { id: "mcpServers", label: "MCP servers", href: "/admin/mcp-servers", requires: "mcpServers" },
+  { id: "knowledge", label: "Knowledge", href: "/admin/knowledge", requires: "knowledge" },
   // Shown only when the server has the route (see capabilities.js).
   { id: "jobs", label: "Jobs", href: "/admin/jobs", requires: "jobs" },
   { id: "alerts", label: "Alerts", href: "/admin/alerts", requires: "alerts", can: "own" },

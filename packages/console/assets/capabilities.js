@@ -14,6 +14,7 @@ const FEATURES = {
   failuresOfEveryKind: "/api/failures/{id}/retry",
   providers: "/api/providers",
   mcpServers: "/api/mcp-servers",
+  knowledge: "/api/knowledge-bases",
   account: "/api/auth/sessions",
   admins: "/api/admins",
   audit: "/api/audit"

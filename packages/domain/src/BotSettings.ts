@@ -10,6 +10,7 @@ import { Effect, Schema } from "effect"
 import { AccessMode, BotLimits, DEFAULT_DENIED_MESSAGE, DEFAULT_LIMIT_MESSAGE, NO_LIMITS } from "./Access.ts"
 import { DEFAULT_GROUP_MODE, GroupMode } from "./groups.ts"
 import { ProviderId } from "./ids.ts"
+import { KnowledgeBaseId } from "./Knowledge.ts"
 import { McpServerId } from "./McpServer.ts"
 import { InputString } from "./text.ts"
 
@@ -131,6 +132,13 @@ export const botSettings = {
   mcpServerIds: setting(
     Schema.Array(McpServerId),
     Schema.Array(McpServerId).check(Schema.isMaxLength(20)),
+    [],
+    (_current, given) => [...new Set(given)]
+  ),
+  /** The knowledge bases the bot answers from; a list given replaces the whole list. */
+  knowledgeBaseIds: setting(
+    Schema.Array(KnowledgeBaseId),
+    Schema.Array(KnowledgeBaseId).check(Schema.isMaxLength(20)),
     [],
     (_current, given) => [...new Set(given)]
   )

@@ -9,6 +9,30 @@ export * from "./DomainEffect.ts"
 export * from "./errors.ts"
 export * from "./groups.ts"
 export * from "./ids.ts"
+export type {
+  Block,
+  Chunk,
+  ChunkingSettings,
+  DocumentFormat,
+  DocumentSource,
+  DocumentState,
+  EmbeddingSettings,
+  TextSearchLanguage
+} from "./Knowledge.ts"
+export * as KnowledgeModel from "./Knowledge.ts"
+export {
+  DocumentTooLarge,
+  DocumentUnreadable,
+  KnowledgeBase,
+  KnowledgeBaseId,
+  KnowledgeBaseNameTaken,
+  KnowledgeBaseNotFound,
+  KnowledgeDocument,
+  KnowledgeDocumentId,
+  KnowledgeDocumentNotFound,
+  UnknownKnowledgeBases,
+  UnsupportedDocumentFormat
+} from "./Knowledge.ts"
 export * as McpServerModel from "./McpServer.ts"
 export {
   McpHeadersRefused,

@@ -8,9 +8,12 @@ import {
   AlertStorePg,
   AlertWebhookFetch,
   AuditLogPg,
+  DocumentReaderFiles,
+  EmbeddingsOpenAI,
   FailureLogPg,
   InvitationRepositoryPg,
   JobRunsPg,
+  KnowledgeRepositoryPg,
   LanguageModelOpenAI,
   MaintenancePg,
   McpConnectorHttp,
@@ -41,6 +44,8 @@ import {
   FailureService,
   FirstRunSetup,
   instrumentLanguageModel,
+  KnowledgeService,
+  KnowledgeSettings,
   McpServerService,
   PipelineLayer,
   ProviderService,
@@ -119,6 +124,17 @@ export const adaptersLayer = (config: AppConfigShape) => {
     // MCP servers: stored, and asked for their tools through the same guard
     McpServerRepositoryPg.layer,
     McpConnectorHttp.layer.pipe(Layer.provide(OutboundHttpNode.layer(outbound))),
+    // Knowledge bases: storage, file readers, embeddings (a provider's server through the guard)
+    KnowledgeRepositoryPg.layer,
+    DocumentReaderFiles.layer,
+    EmbeddingsOpenAI.layer({
+      apiKey: Option.getOrUndefined(config.openaiApiKey),
+      baseUrl: Option.getOrUndefined(Option.map(config.openaiBaseUrl, String))
+    }).pipe(Layer.provide(OutboundHttpNode.layer(outbound))),
+    Layer.succeed(
+      KnowledgeSettings,
+      KnowledgeSettings.of({ maxDocumentBytes: config.knowledgeMaxDocumentMb * 1024 * 1024 })
+    ),
     // Roles and the audit log
     InvitationRepositoryPg.layer,
     AuditLogPg.layer,
@@ -152,7 +168,8 @@ export const applicationLayer = Layer.mergeAll(
   ProviderService.layer,
   McpServerService.layer,
   // Failures of every kind (issue 13)
-  FailureService.layer.pipe(Layer.provide(ConversationService.layer))
+  FailureService.layer.pipe(Layer.provide(ConversationService.layer)),
+  KnowledgeService.layer
 ).pipe(Layer.provideMerge(PipelineLayer))
 
 /** Background work: the dispatcher and the scheduler always; long polling only without a public URL. */

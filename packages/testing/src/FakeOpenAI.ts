@@ -10,6 +10,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import { Effect, type Scope } from "effect"
+import * as FakeEmbedding from "./FakeEmbedding.ts"
 
 export interface WireMessage {
   readonly role: string
@@ -94,6 +95,8 @@ export interface FakeOpenAI {
   readonly peakInFlight: Effect.Effect<number>
   /** `POST /v1/audio/transcriptions` received, oldest first. */
   readonly transcriptions: Effect.Effect<ReadonlyArray<TranscriptionRequest>>
+  /** Knowledge bases: every text sent to `POST /v1/embeddings`, oldest first. */
+  readonly embeddingInputs: Effect.Effect<ReadonlyArray<string>>
   /** What a recording "says"; default: the uploaded bytes read as UTF-8. */
   readonly setTranscript: (transcript: (request: TranscriptionRequest) => string) => Effect.Effect<void>
   /** The next `times` transcription requests answer with this status (5xx, 400...). */
@@ -360,6 +363,7 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
       return { headers, retryAfter: refused ? Math.ceil((1 - rateLimit.tokens) / perMs / 1000) : null }
     }
     const transcriptions: Array<TranscriptionRequest> = []
+    const embeddingInputs: Array<string> = []
     let transcript = (request: TranscriptionRequest) => request.audio.toString("utf8")
     const transcriptionFailures: Array<number> = []
     let requests: Array<RecordedRequest> = []
@@ -501,9 +505,59 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
       else respond()
     }
 
+    /** Knowledge bases: deterministic vectors (fakeEmbedding), behind the key check and the scripted failures. */
+    const embed = (request: IncomingMessage, response: ServerResponse) => {
+      const chunks: Array<Buffer> = []
+      request.on("data", (chunk: Buffer) => chunks.push(chunk))
+      request.on("end", () => {
+        const apiKey = bearerOf(request)
+        let body: { model?: unknown; input?: unknown; dimensions?: unknown }
+        try {
+          body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as typeof body
+        } catch {
+          return sendJson(
+            response,
+            400,
+            errorBody("We could not parse the JSON body.", "invalid_request_error", null)
+          )
+        }
+        const model = typeof body.model === "string" ? body.model : ""
+        const failure = refusedKey(apiKey) ? { status: 401 as const } : takeFailure(model)
+        if (failure?.status === "hang") return
+        if (failure?.status === "reset") return request.socket.destroy()
+        if (failure !== undefined)
+          return sendJson(
+            response,
+            failure.status,
+            defaultErrorBody(failure.status, undefined, model, apiKey)
+          )
+        const inputs = Array.isArray(body.input) ? body.input.map(String) : [String(body.input ?? "")]
+        const dimensions =
+          typeof body.dimensions === "number" ? body.dimensions : FakeEmbedding.DEFAULT_DIMENSIONS
+        embeddingInputs.push(...inputs)
+        sendJson(response, 200, {
+          object: "list",
+          model,
+          data: inputs.map((input, index) => ({
+            object: "embedding",
+            index,
+            embedding: FakeEmbedding.fakeEmbedding(input, dimensions)
+          })),
+          usage: {
+            prompt_tokens: inputs.reduce((sum, input) => sum + FakeEmbedding.words(input).length, 0),
+            total_tokens: inputs.reduce((sum, input) => sum + FakeEmbedding.words(input).length, 0)
+          }
+        })
+      })
+    }
+
     const handle = (request: IncomingMessage, response: ServerResponse) => {
       if (request.method === "GET" && request.url === "/v1/models") {
         listModels(request, response)
+        return
+      }
+      if (request.method === "POST" && request.url === "/v1/embeddings") {
+        embed(request, response)
         return
       }
       if (request.method === "POST" && request.url === "/v1/audio/transcriptions") {
@@ -583,6 +637,7 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
           reply = next
         }),
       transcriptions: Effect.sync(() => transcriptions.slice()),
+      embeddingInputs: Effect.sync(() => embeddingInputs.slice()),
       setTranscript: (next) =>
         Effect.sync(() => {
           transcript = next

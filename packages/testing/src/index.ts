@@ -1,3 +1,4 @@
+export * as FakeEmbedding from "./FakeEmbedding.ts"
 export * as FakeMcpServer from "./FakeMcpServer.ts"
 export * as FakeOpenAI from "./FakeOpenAI.ts"
 export * as FakeTelegram from "./FakeTelegram.ts"

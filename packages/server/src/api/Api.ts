@@ -9,10 +9,12 @@ import {
   Conflict,
   Forbidden,
   NotFound,
+  PayloadTooLarge,
   ServiceUnavailable,
   TooManyRequests,
   Unauthorized,
-  Unprocessable
+  Unprocessable,
+  UnsupportedMediaType
 } from "./ApiErrors.ts"
 import { AuditSignIn } from "./AuditSignIn.ts"
 import { Authentication } from "./Authentication.ts"
@@ -25,6 +27,17 @@ import {
   InvitationIssuedView,
   UpdateAdmin
 } from "./adminSchemas.ts"
+import {
+  AddDocument,
+  CreateKnowledgeBase,
+  DocumentDetailView,
+  DocumentView,
+  KnowledgeBaseView,
+  SearchKnowledge,
+  SearchResultView,
+  UpdateKnowledgeBase,
+  UploadQuery
+} from "./knowledgeSchemas.ts"
 import { CreateMcpServer, McpServerView, UpdateMcpServer } from "./mcpServerSchemas.ts"
 import {
   AdminView,
@@ -256,6 +269,85 @@ export class McpServersApi extends HttpApiGroup.make("mcpServers")
     })
   ) {}
 
+const DocumentParams = { id: Uuid, documentId: Uuid }
+
+/** What adding a document can be refused for. */
+const DocumentRefusals = [NotFound, Unprocessable, PayloadTooLarge, UnsupportedMediaType, ServiceUnavailable]
+
+/** Knowledge bases: documents a bot can answer from, their indexing, and a search box to debug retrieval. */
+export class KnowledgeBasesApi extends HttpApiGroup.make("knowledgeBases")
+  .add(
+    HttpApiEndpoint.get("list", "/", { success: Schema.Array(KnowledgeBaseView) }),
+    HttpApiEndpoint.post("create", "/", {
+      payload: CreateKnowledgeBase,
+      success: KnowledgeBaseView.pipe(HttpApiSchema.status(201)),
+      error: [Conflict, Unprocessable]
+    }),
+    HttpApiEndpoint.get("get", "/:id", { params: IdParams, success: KnowledgeBaseView, error: NotFound }),
+    HttpApiEndpoint.patch("update", "/:id", {
+      params: IdParams,
+      payload: UpdateKnowledgeBase,
+      success: KnowledgeBaseView,
+      error: [NotFound, Conflict, Unprocessable]
+    }),
+    HttpApiEndpoint.delete("remove", "/:id", {
+      params: IdParams,
+      success: HttpApiSchema.NoContent,
+      error: NotFound
+    }),
+    HttpApiEndpoint.get("documents", "/:id/documents", {
+      params: IdParams,
+      success: Schema.Array(DocumentView),
+      error: NotFound
+    }),
+    HttpApiEndpoint.post("addDocument", "/:id/documents", {
+      params: IdParams,
+      payload: AddDocument,
+      success: DocumentView.pipe(HttpApiSchema.status(202)),
+      error: [BadRequest, ...DocumentRefusals]
+    }),
+    // The file is the body as it is (any Content-Type), up to KNOWLEDGE_MAX_DOCUMENT_MB.
+    HttpApiEndpoint.post("upload", "/:id/documents/upload", {
+      params: IdParams,
+      query: UploadQuery,
+      payload: Schema.Uint8Array.pipe(
+        HttpApiSchema.asUint8Array({ contentType: "application/octet-stream" })
+      ),
+      success: DocumentView.pipe(HttpApiSchema.status(202)),
+      error: DocumentRefusals
+    }),
+    HttpApiEndpoint.get("document", "/:id/documents/:documentId", {
+      params: DocumentParams,
+      success: DocumentDetailView,
+      error: NotFound
+    }),
+    HttpApiEndpoint.post("reindex", "/:id/documents/:documentId/reindex", {
+      params: DocumentParams,
+      success: DocumentView.pipe(HttpApiSchema.status(202)),
+      error: NotFound
+    }),
+    HttpApiEndpoint.delete("removeDocument", "/:id/documents/:documentId", {
+      params: DocumentParams,
+      success: HttpApiSchema.NoContent,
+      error: NotFound
+    }),
+    HttpApiEndpoint.post("search", "/:id/search", {
+      params: IdParams,
+      payload: SearchKnowledge,
+      success: SearchResultView,
+      error: [NotFound, ServiceUnavailable]
+    })
+  )
+  .middleware(Authentication)
+  .prefix("/api/knowledge-bases")
+  .annotateMerge(
+    OpenApi.annotations({
+      title: "Knowledge bases",
+      description:
+        "Documents (text, Markdown, HTML, PDF, DOCX; uploaded, by URL or pasted) indexed for hybrid full-text and embedding search"
+    })
+  ) {}
+
 export class ChatsApi extends HttpApiGroup.make("chats")
   .add(
     HttpApiEndpoint.get("list", "/", { query: ChatsQuery, success: page(ChatView), error: BadRequest }),
@@ -447,6 +539,7 @@ export class Api extends HttpApi.make("botfleet")
   .add(AdminsApi)
   .add(InvitationsApi)
   .add(AuditApi)
+  .add(KnowledgeBasesApi)
   .annotateMerge(
     OpenApi.annotations({
       title: "Botfleet admin API",

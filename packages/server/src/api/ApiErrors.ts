@@ -27,6 +27,13 @@ export class ServiceUnavailable extends Schema.Error<ServiceUnavailable>("Servic
   httpApiStatus: 503
 }) {}
 
+export class PayloadTooLarge extends Schema.Error<PayloadTooLarge>("PayloadTooLarge")(body, {
+  httpApiStatus: 413
+}) {}
+export class UnsupportedMediaType extends Schema.Error<UnsupportedMediaType>("UnsupportedMediaType")(body, {
+  httpApiStatus: 415
+}) {}
+
 export const error = (code: string, message: string) => ({ error: { code, message } })
 
 const byStatus = {
@@ -35,6 +42,8 @@ const byStatus = {
   403: Forbidden,
   404: NotFound,
   409: Conflict,
+  413: PayloadTooLarge,
+  415: UnsupportedMediaType,
   422: Unprocessable,
   429: TooManyRequests,
   503: ServiceUnavailable

@@ -14,6 +14,7 @@ import { BotUsersHandlers } from "./handlers/BotUsersHandlers.ts"
 import { ChatsHandlers } from "./handlers/ChatsHandlers.ts"
 import { FailuresHandlers } from "./handlers/FailuresHandlers.ts"
 import { JobsHandlers } from "./handlers/JobsHandlers.ts"
+import { KnowledgeBasesHandlers } from "./handlers/KnowledgeBasesHandlers.ts"
 import { McpServersHandlers } from "./handlers/McpServersHandlers.ts"
 import { ProvidersHandlers } from "./handlers/ProvidersHandlers.ts"
 import { SetupHandlers } from "./handlers/SetupHandlers.ts"
@@ -39,6 +40,7 @@ export const ApiRoutes = Layer.mergeAll(
     Layer.provide([JobsHandlers, AlertsHandlers, WebAppHandlers]),
     // Roles and the audit log
     Layer.provide([AdminsHandlers, InvitationsHandlers, AuditHandlers]),
+    Layer.provide(KnowledgeBasesHandlers),
     Layer.provide(AuthenticationLive),
     // Roles and the audit log: sign-ins, which have no session
     Layer.provide(AuditSignInLive),

@@ -64,6 +64,7 @@ const OBJECT_TYPES: Readonly<Record<string, string>> = {
   failures: "failure",
   providers: "provider",
   mcpServers: "mcp_server",
+  knowledgeBases: "knowledge_base",
   alerts: "alert_settings",
   audit: "audit"
 }

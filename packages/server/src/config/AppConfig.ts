@@ -51,6 +51,8 @@ export interface AppConfigShape {
   // conversations (issue 11): speech to text
   readonly openaiTranscribeModel: string
   readonly voiceMaxSeconds: number
+  /** The largest document a knowledge base accepts, in MB (KNOWLEDGE_MAX_DOCUMENT_MB). */
+  readonly knowledgeMaxDocumentMb: number
   // Scheduler and retention (issue 13)
   /** Done inbox updates older than this many days are deleted. */
   readonly inboxRetentionDays: number
@@ -262,6 +264,7 @@ const readAll = Effect.all({
   // conversations (issue 11)
   openaiTranscribeModel: withDefault(variable("OPENAI_TRANSCRIBE_MODEL", text), "gpt-4o-mini-transcribe"),
   voiceMaxSeconds: withDefault(variable("VOICE_MAX_SECONDS", positiveInt(86_400)), 300),
+  knowledgeMaxDocumentMb: withDefault(variable("KNOWLEDGE_MAX_DOCUMENT_MB", positiveInt(1024)), 20),
   // Scheduler and retention (issue 13)
   inboxRetentionDays: withDefault(variable("INBOX_RETENTION_DAYS", positiveInt(3650)), 7),
   webappMaxAgeSeconds: withDefault(variable("WEBAPP_MAX_AGE_SECONDS", positiveInt(31_536_000)), 86_400),

@@ -3,7 +3,14 @@
  * jobs whose current tick no process has run yet (see `Scheduler`).
  */
 import { hostname } from "node:os"
-import { alertsJob, digestJob, fleetJobs, type JobOptions, Scheduler } from "@botfleet/application"
+import {
+  alertsJob,
+  digestJob,
+  fleetJobs,
+  type JobOptions,
+  knowledgeIndexingJob,
+  Scheduler
+} from "@botfleet/application"
 import { Effect, Layer } from "effect"
 
 /** How often a process looks for due ticks: every 5 s, or more often for a shorter alerts period. */
@@ -11,11 +18,10 @@ const lookEvery = (options: JobOptions) => Math.min(5, options.alertsEverySecond
 
 export const schedulerLayer = (options: JobOptions) =>
   Scheduler.layer(
-    Effect.map(Effect.all([fleetJobs(options), alertsJob(options), digestJob]), ([fleet, alerts, digest]) => [
-      ...fleet,
-      alerts,
-      digest
-    ]),
+    Effect.map(
+      Effect.all([fleetJobs(options), alertsJob(options), digestJob, knowledgeIndexingJob]),
+      ([fleet, alerts, digest, knowledge]) => [...fleet, alerts, digest, knowledge]
+    ),
     `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`
   )
 

@@ -30,8 +30,8 @@ export interface ApiResponse {
 export interface RequestOptions {
   /** Sent as JSON with `content-type: application/json`. */
   readonly json?: unknown
-  /** Sent as is (with `content-type: application/json` unless headers say otherwise). */
-  readonly raw?: string
+  /** Sent as is (with `content-type: application/json` unless headers say otherwise); bytes for file uploads. */
+  readonly raw?: string | Uint8Array
   /** Extra headers; a `cookie` header here replaces the jar's cookies. */
   readonly headers?: Readonly<Record<string, string>>
 }

@@ -37,6 +37,7 @@ export const testConfig = (overrides: Partial<AppConfigShape>): AppConfigShape =
   apiStatsRateLimitPerMinute: 100_000,
   openaiTranscribeModel: "gpt-4o-mini-transcribe",
   voiceMaxSeconds: 300,
+  knowledgeMaxDocumentMb: 20,
   inboxRetentionDays: 7,
   webappMaxAgeSeconds: 86_400,
   trustProxy: [],

@@ -1,5 +1,5 @@
 /** Bots: a thin layer over BotService; responses never carry the token. */
-import { BotService, ProviderService, Settings } from "@botfleet/application"
+import { BotService, KnowledgeService, ProviderService, Settings } from "@botfleet/application"
 import { type Bot, BotId } from "@botfleet/domain"
 import { Effect, Option, Redacted } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
@@ -21,6 +21,18 @@ export const BotsHandlers = HttpApiBuilder.group(
     const bots = yield* BotService
     const settings = yield* Settings
     const providers = yield* ProviderService
+    const knowledge = yield* KnowledgeService
+    /** Every id names a knowledge base, or the request is refused with nothing changed. */
+    const checkKnowledgeBases = (ids: ReadonlyArray<string> | undefined) =>
+      ids === undefined
+        ? Effect.void
+        : knowledge
+            .checkIds(ids)
+            .pipe(
+              Effect.catchTag("UnknownKnowledgeBases", (e) =>
+                Effect.fail(new Unprocessable(error("unknown_knowledge_base", e.message)))
+              )
+            )
     // effectiveModel needs each provider's default model.
     const views = (all: ReadonlyArray<Bot>) =>
       Effect.map(providers.defaultModels, (models) => all.map((bot) => toBotView(bot, settings, models)))
@@ -45,7 +57,8 @@ export const BotsHandlers = HttpApiBuilder.group(
     return handlers
       .handle("list", () => Effect.flatMap(bots.list, views))
       .handle("create", ({ payload }) =>
-        bots.register({ ...payload, token: Redacted.make(payload.token) }).pipe(
+        checkKnowledgeBases(payload.knowledgeBaseIds).pipe(
+          Effect.andThen(bots.register({ ...payload, token: Redacted.make(payload.token) })),
           Effect.tap((bot) => createdAt(`/api/bots/${bot.id}`)),
           Effect.flatMap(view),
           Effect.catchTag("ProviderNotFound", unknownProvider),
@@ -62,17 +75,18 @@ export const BotsHandlers = HttpApiBuilder.group(
         )
       )
       .handle("update", ({ params, payload }) =>
-        bots
-          .update(BotId.make(params.id), {
-            ...payload,
-            token: payload.token === undefined ? undefined : Redacted.make(payload.token)
-          })
-          .pipe(
-            Effect.flatMap(view),
-            Effect.catchTag("ProviderNotFound", unknownProvider),
-            Effect.catchTag("McpServerNotFound", unknownMcpServer),
-            answerErrors
-          )
+        checkKnowledgeBases(payload.knowledgeBaseIds).pipe(
+          Effect.andThen(
+            bots.update(BotId.make(params.id), {
+              ...payload,
+              token: payload.token === undefined ? undefined : Redacted.make(payload.token)
+            })
+          ),
+          Effect.flatMap(view),
+          Effect.catchTag("ProviderNotFound", unknownProvider),
+          Effect.catchTag("McpServerNotFound", unknownMcpServer),
+          answerErrors
+        )
       )
       .handle("remove", ({ params }) => bots.remove(BotId.make(params.id)).pipe(answerErrors))
       .handle("enable", ({ params }) =>
