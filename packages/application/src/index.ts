@@ -30,7 +30,6 @@ export * from "./pipeline/providerPacing.ts"
 export * from "./pipeline/saveIncoming.ts"
 export * from "./pipeline/sendBudget.ts"
 export * from "./pipeline/sendReply.ts"
-export * from "./pipeline/telegramUpdate.ts"
 export * from "./pipeline/transcribeRecording.ts"
 export * from "./ports/index.ts"
 // providers (issue 12)

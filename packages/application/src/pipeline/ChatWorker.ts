@@ -9,6 +9,7 @@ import { Clock, Context, Effect, Layer, Option } from "effect"
 import * as Metrics from "../observability/metrics.ts"
 import { spanFn } from "../observability/spanFn.ts"
 import { continueTrace } from "../observability/traceContext.ts"
+import { TelegramGateway } from "../ports/TelegramGateway.ts"
 import { type LeasedChat, UpdateInbox } from "../ports/UpdateInbox.ts"
 import { HandleUpdate } from "./HandleUpdate.ts"
 
@@ -67,6 +68,7 @@ export class ChatWorker extends Context.Service<
         const fn = yield* spanFn
         const inbox = yield* UpdateInbox
         const handler = yield* HandleUpdate
+        const telegram = yield* TelegramGateway
 
         const drain = fn("ChatWorker.drain")(function* (
           { chatKey, owner, head }: ChatLease,
@@ -83,7 +85,9 @@ export class ChatWorker extends Context.Service<
             const update = next.value
             const botId = BotId.make(update.botId)
             const attempt = update.attempts + 1
-            const outcome = yield* handler.process(botId, update.payload).pipe(
+            // The one read of a stored update per hand-out: processing and giving up share it.
+            const incoming = telegram.readUpdate(update.payload).update
+            const outcome = yield* handler.process(botId, incoming).pipe(
               Effect.withSpan("Pipeline.update", {
                 attributes: {
                   "bot.id": update.botId,
@@ -153,7 +157,7 @@ export class ChatWorker extends Context.Service<
             }
             if (attempt >= policy.maxAttempts) {
               yield* Metrics.count(Metrics.pipelineFailures, { class: "terminal" })
-              yield* handler.giveUp(botId, update.payload, outcome.reason)
+              yield* handler.giveUp(botId, incoming, outcome.reason)
               yield* inbox.markFailed(update.id, `gave up after ${attempt} attempts: ${outcome.reason}`)
               yield* Effect.logWarning("update failed for good", {
                 update_id: update.updateId,

@@ -5,24 +5,25 @@
 import { randomUUID } from "node:crypto"
 import {
   type Bot,
+  type ButtonPress,
   type Chat,
   ChatModel,
+  type ChatRef,
+  type IncomingMessage,
+  type MembershipChange,
   type Message,
   MessageId,
   MessageModel,
+  type Sender,
   TelegramUserId,
   TgUser
 } from "@botfleet/domain"
 import { Clock, Context, Effect, Layer } from "effect"
 import { spanFn } from "../observability/spanFn.ts"
 import { ChatRepository, MessageRepository } from "../ports/Repositories.ts"
-import type { IncomingEvent, TelegramUser } from "./telegramUpdate.ts"
 
 /** How often one process rewrites a Telegram user's names and last-seen time. */
 export const USER_REFRESH_MS = 60_000
-
-export type MessageEvent = Extract<IncomingEvent, { kind: "message" }>
-export type MembershipEvent = Extract<IncomingEvent, { kind: "membership" }>
 
 export interface SavedIncoming {
   readonly chat: Chat
@@ -34,9 +35,18 @@ export interface SavedIncoming {
 export class SaveIncoming extends Context.Service<
   SaveIncoming,
   {
-    readonly message: (bot: Bot, event: MessageEvent) => Effect.Effect<SavedIncoming>
+    readonly message: (bot: Bot, event: IncomingMessage) => Effect.Effect<SavedIncoming>
+    /**
+     * A press of a command button, stored as the command its sender asked for
+     * (`text`, e.g. "/help"); the press has no message of its own.
+     */
+    readonly press: (
+      bot: Bot,
+      press: ButtonPress & { readonly chat: ChatRef },
+      text: string
+    ) => Effect.Effect<SavedIncoming>
     /** The bot was blocked, kicked or re-added: admins see it on the chat. */
-    readonly membership: (bot: Bot, event: MembershipEvent) => Effect.Effect<void>
+    readonly membership: (bot: Bot, event: MembershipChange) => Effect.Effect<void>
   }
 >()("@botfleet/application/SaveIncoming") {
   static readonly layer = Layer.effect(
@@ -46,21 +56,21 @@ export class SaveIncoming extends Context.Service<
       const chats = yield* ChatRepository
       const messages = yield* MessageRepository
 
-      const toTgUser = (user: TelegramUser, at: Date) =>
+      const toTgUser = (user: Sender, at: Date) =>
         new TgUser({
           telegramId: TelegramUserId.make(user.id),
-          firstName: user.first_name ?? "",
-          lastName: user.last_name ?? null,
-          username: user.username ?? null,
-          languageCode: user.language_code ?? null,
-          isBot: user.is_bot ?? false,
+          firstName: user.firstName,
+          lastName: user.lastName,
+          username: user.username,
+          languageCode: user.languageCode,
+          isBot: user.isBot,
           firstSeenAt: at,
           lastSeenAt: at
         })
 
       // Names and language rarely change: a user is written at most once a minute per process.
       const usersSeen = new Map<number, number>()
-      const rememberUser = fn("SaveIncoming.rememberUser")(function* (user: TelegramUser, at: Date) {
+      const rememberUser = fn("SaveIncoming.rememberUser")(function* (user: Sender, at: Date) {
         const seen = usersSeen.get(user.id)
         if (seen !== undefined && at.getTime() - seen < USER_REFRESH_MS) return
         yield* chats.upsertUser(toTgUser(user, at))
@@ -68,7 +78,7 @@ export class SaveIncoming extends Context.Service<
         usersSeen.set(user.id, at.getTime())
       })
 
-      const message = fn("Pipeline.ensureIncomingSaved")(function* (bot: Bot, event: MessageEvent) {
+      const message = fn("Pipeline.ensureIncomingSaved")(function* (bot: Bot, event: IncomingMessage) {
         const at = new Date(yield* Clock.currentTimeMillis)
         // A message sent as a chat (channel, anonymous admin) carries a placeholder account in `from`.
         const person = event.sentAsChat ? null : event.from
@@ -77,7 +87,7 @@ export class SaveIncoming extends Context.Service<
           botId: bot.id,
           telegramChatId: event.chat.id,
           type: event.chat.type,
-          title: event.chat.title ?? null,
+          title: event.chat.title,
           tgUserId: event.chat.type === "private" && person ? person.id : null,
           lastMessageAt: at
         })
@@ -109,12 +119,48 @@ export class SaveIncoming extends Context.Service<
         return { chat, message: stored, isNew: stored.id === id }
       })
 
-      const membership = fn("Pipeline.recordMembership")(function* (bot: Bot, event: MembershipEvent) {
+      const press = fn("Pipeline.ensurePressSaved")(function* (
+        bot: Bot,
+        event: ButtonPress & { readonly chat: ChatRef },
+        text: string
+      ) {
+        const at = new Date(yield* Clock.currentTimeMillis)
+        yield* rememberUser(event.from, at)
         const chat = yield* chats.findOrCreate({
           botId: bot.id,
           telegramChatId: event.chat.id,
           type: event.chat.type,
-          title: event.chat.title ?? null,
+          title: event.chat.title,
+          tgUserId: event.chat.type === "private" ? event.from.id : null,
+          lastMessageAt: at
+        })
+        const id = MessageId.make(randomUUID())
+        const stored = yield* messages.insert(
+          MessageModel.incoming({
+            id,
+            chatId: chat.id,
+            botId: bot.id,
+            thread: chat.thread,
+            tgUserId: TelegramUserId.make(event.from.id),
+            updateId: event.updateId,
+            // A press is not a message in the chat: nothing of Telegram's to point back to.
+            telegramMessageId: null,
+            text,
+            senderName: null,
+            kind: "text",
+            mediaSeconds: null,
+            at
+          })
+        )
+        return { chat, message: stored, isNew: stored.id === id }
+      })
+
+      const membership = fn("Pipeline.recordMembership")(function* (bot: Bot, event: MembershipChange) {
+        const chat = yield* chats.findOrCreate({
+          botId: bot.id,
+          telegramChatId: event.chat.id,
+          type: event.chat.type,
+          title: event.chat.title,
           tgUserId: null
         })
         const removed = event.status === "kicked" || event.status === "left"
@@ -124,7 +170,7 @@ export class SaveIncoming extends Context.Service<
         yield* chats.update(new ChatModel.Chat({ ...chat, lastError })).pipe(Effect.orDie)
       })
 
-      return SaveIncoming.of({ message, membership })
+      return SaveIncoming.of({ message, press, membership })
     })
   )
 }

@@ -14,7 +14,6 @@
  */
 import {
   acceptUpdate,
-  admitUpdate,
   BotAccess,
   BotRepository,
   BotService,
@@ -80,11 +79,16 @@ export const layerWith = (options: PollerOptions) =>
         for (const polled of updates) {
           // Stored even with a problem (Telegram would hand it out again otherwise): the
           // pipeline parks it as failed, where admins see why.
-          const update = admitUpdate(polled)
-          const updateId = update.updateId
+          const received = telegram.readUpdate(polled)
+          const updateId = received.updateId
           if (updateId === undefined) continue
           // Each polled update starts its own trace, continued when it is processed.
-          yield* acceptUpdate({ botId, updateId, payload: update.payload, source: "polling" }).pipe(
+          yield* acceptUpdate({
+            botId,
+            update: received.update,
+            payload: received.payload,
+            source: "polling"
+          }).pipe(
             Effect.withSpan("Poller.receive", {
               root: true,
               attributes: { "bot.id": botId, "update.id": updateId }
