@@ -32,7 +32,7 @@ const TelegramId = Schema.Int.check(Schema.isBetween({ minimum: -MAX_TELEGRAM_ID
 /** Users are keyed by their id in our tables: 0 (or below) is no Telegram user. */
 const UserId = TelegramId.check(
   Schema.makeFilter((id: number) => isTelegramUserId(id), {
-    expected: "a Telegram user id (a whole number from 1)"
+    message: "expected a Telegram user id (a whole number from 1)"
   })
 )
 const MessageIdNumber = Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: MAX_MESSAGE_ID }))

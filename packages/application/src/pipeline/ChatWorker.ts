@@ -9,6 +9,7 @@ import { Clock, Context, Effect, Layer, Option } from "effect"
 import * as Metrics from "../observability/metrics.ts"
 import { spanFn } from "../observability/spanFn.ts"
 import { continueTrace } from "../observability/traceContext.ts"
+import { DataRefused } from "../ports/Repositories.ts"
 import { TelegramGateway } from "../ports/TelegramGateway.ts"
 import { type LeasedChat, UpdateInbox } from "../ports/UpdateInbox.ts"
 import { HandleUpdate } from "./HandleUpdate.ts"
@@ -103,17 +104,26 @@ export class ChatWorker extends Context.Service<
                 BotUnavailable: (error) => Effect.succeed(error),
                 InvalidUpdate: (error) => Effect.succeed(error)
               }),
-              Effect.catchDefect((defect) =>
-                Effect.as(
-                  Effect.logError("update failed unexpectedly", {
-                    update_id: update.updateId,
-                    defect: String(defect)
-                  }),
-                  {
-                    _tag: "Defect" as const,
-                    reason: String(defect)
-                  }
-                )
+              Effect.catchDefect(
+                (defect): Effect.Effect<DataRefused | { _tag: "Defect"; reason: string }> =>
+                  defect instanceof DataRefused
+                    ? // The database refused the data itself: the same data is refused again, so no retry.
+                      Effect.as(
+                        Effect.logWarning("update refused by the database", {
+                          update_id: update.updateId,
+                          sql_state: defect.sqlState,
+                          constraint: defect.constraint,
+                          detail: defect.detail
+                        }),
+                        defect
+                      )
+                    : Effect.as(
+                        Effect.logError("update failed unexpectedly", {
+                          update_id: update.updateId,
+                          defect: String(defect)
+                        }),
+                        { _tag: "Defect" as const, reason: String(defect) }
+                      )
               ),
               Effect.annotateLogs({ bot_id: update.botId, update_id: update.updateId, attempt })
             )
@@ -137,6 +147,17 @@ export class ChatWorker extends Context.Service<
                 reason: outcome.reason
               })
               return "waiting" as const
+            }
+            if (outcome._tag === "DataRefused") {
+              yield* Metrics.count(Metrics.pipelineFailures, { class: "terminal" })
+              yield* inbox.markFailed(
+                update.id,
+                `refused by the database (SQLSTATE ${outcome.sqlState}${
+                  outcome.constraint === null ? "" : `, constraint ${outcome.constraint}`
+                }): ${outcome.detail}`
+              )
+              next = yield* inbox.nextDue(chatKey)
+              continue
             }
             if (outcome._tag === "InvalidUpdate") {
               // Nothing to retry and nobody to answer: parked for admins, the chat goes on.

@@ -9,7 +9,7 @@ import { Effect } from "effect"
 import { BotAccess } from "../bots/BotAccess.ts"
 import { spanFn } from "../observability/spanFn.ts"
 import { TelegramGateway, type Token } from "../ports/TelegramGateway.ts"
-import { classifyTelegram, retryLater, tokenRejected } from "./failures.ts"
+import { matchTelegramFailure } from "./failures.ts"
 
 const MIME_TYPES: Record<string, string> = {
   jpg: "image/jpeg",
@@ -33,16 +33,13 @@ export const makeLoadPhoto = Effect.gen(function* () {
         const type = MIME_TYPES[filePath.split(".").pop()?.toLowerCase() ?? ""] ?? "image/jpeg"
         return { _tag: "Loaded", dataUrl: `data:${type};base64,${Buffer.from(bytes).toString("base64")}` }
       }),
-      Effect.catchTag("TelegramError", (error) => {
-        switch (classifyTelegram(error)) {
-          case "fatal":
-            return access.stop(bot, tokenRejected(error))
-          case "retryable":
-            return Effect.fail(retryLater(error))
-          case "terminal":
-            return Effect.succeed<LoadedPhoto>({ _tag: "Unreadable", reason: error.message })
-        }
-      })
+      Effect.catchTag("TelegramError", (error) =>
+        matchTelegramFailure(error, {
+          stopBot: (reason) => access.stop(bot, reason),
+          retry: Effect.fail,
+          giveUp: (error) => Effect.succeed<LoadedPhoto>({ _tag: "Unreadable", reason: error.message })
+        })
+      )
     )
   })
 })

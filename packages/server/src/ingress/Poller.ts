@@ -19,12 +19,11 @@ import {
   BotService,
   type BotUnavailable,
   type BotWithToken,
-  classifyTelegram,
+  matchTelegramFailure,
   type SecretUnreadable,
   spanFn,
   type TelegramError,
-  TelegramGateway,
-  tokenRejected
+  TelegramGateway
 } from "@botfleet/application"
 import type { BotId, BotNotFound } from "@botfleet/domain"
 import { Duration, Effect, FiberMap, Layer, Schedule, Semaphore } from "effect"
@@ -109,8 +108,8 @@ export const layerWith = (options: PollerOptions) =>
       )
 
       /** Telegram refused the token: stop the bot, unless an admin has put in a new token meanwhile. */
-      const refused = (botId: BotId, state: Polling, error: TelegramError) =>
-        access.stop(state.loaded.bot, tokenRejected(error)).pipe(
+      const refused = (botId: BotId, state: Polling, reason: string) =>
+        access.stop(state.loaded.bot, reason).pipe(
           Effect.catchTag("RetryLater", () =>
             access.load(botId).pipe(
               Effect.map((loaded) => {
@@ -137,7 +136,12 @@ export const layerWith = (options: PollerOptions) =>
               (
                 error
               ): Effect.Effect<number, TelegramError | BotNotFound | BotUnavailable | SecretUnreadable> =>
-                classifyTelegram(error) === "fatal" ? refused(botId, state, error) : Effect.fail(error)
+                matchTelegramFailure(error, {
+                  stopBot: (reason) => refused(botId, state, reason),
+                  // Backed off and tried again by the loop: a poll has nothing to give up on.
+                  retry: () => Effect.fail(error),
+                  giveUp: () => Effect.fail(error)
+                })
             ),
             Effect.tapError((error) =>
               error._tag === "TelegramError"
