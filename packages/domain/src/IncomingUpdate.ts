@@ -16,8 +16,8 @@ export const MAX_MESSAGE_ID = 2 ** 31 - 1
 
 /**
  * A user id Telegram can send: positive, and stored as our users' key. Zero
- * is not a user (the usage ledger uses it for "the whole bot"), so admission
- * refuses it rather than the database later.
+ * is no user (the usage ledger keeps the whole bot's counters as user 0,
+ * `BOT_USAGE_ROW`), so admission refuses it rather than the database later.
  */
 export const isTelegramUserId = (id: number): boolean =>
   Number.isSafeInteger(id) && id >= 1 && id <= MAX_TELEGRAM_ID

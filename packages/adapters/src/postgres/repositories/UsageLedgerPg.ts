@@ -28,7 +28,7 @@ import {
 } from "@botfleet/domain"
 import { Effect, Layer, Option } from "effect"
 import { SqlClient, SqlError } from "effect/sql"
-import { orDieSql } from "../sqlErrors.ts"
+import { dataRefusedOf, orDieSql } from "../sqlErrors.ts"
 
 type Num = bigint | number | string
 
@@ -57,7 +57,9 @@ export const layer: Layer.Layer<UsageLedger, never, SqlClient.SqlClient> = Layer
     const sql = yield* SqlClient.SqlClient
     // SQL failures are infrastructure: defects here, like in every repository.
     const transaction = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-      sql.withTransaction(effect).pipe(Effect.catchIf(SqlError.isSqlError, Effect.die))
+      sql
+        .withTransaction(effect)
+        .pipe(Effect.catchIf(SqlError.isSqlError, (error) => Effect.die(dataRefusedOf(error) ?? error)))
 
     const userRows = (botId: BotId, userId: number, at: Date, lock: boolean) => {
       const w = windowsOf(at)
