@@ -14,7 +14,7 @@ import {
   type WebhookInfo
 } from "@botfleet/application"
 import { Duration, Effect, Layer, Random, Redacted } from "effect"
-import { ALLOWED_UPDATES, readUpdate } from "../telegramGateway/readUpdate.ts"
+import { ALLOWED_UPDATES, decodeUpdate, readUpdate } from "../telegramGateway/readUpdate.ts"
 import * as BotApi from "./botApiHttp.ts"
 
 export interface Options {
@@ -422,6 +422,7 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
         answerCallbackQuery,
         getUpdates,
         readUpdate,
+        readStored: decodeUpdate,
         // conversations (issue 11)
         sendMessageDraft,
         downloadFile,

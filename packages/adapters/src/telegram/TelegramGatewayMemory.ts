@@ -13,7 +13,7 @@ import {
   type WebhookInfo
 } from "@botfleet/application"
 import { Context, Deferred, Effect, Layer, Redacted } from "effect"
-import { readUpdate } from "../telegramGateway/readUpdate.ts"
+import { decodeUpdate, readUpdate } from "../telegramGateway/readUpdate.ts"
 
 export type TelegramMethod = keyof TelegramGateway["Service"]
 
@@ -291,6 +291,7 @@ export const layerMemory: Layer.Layer<TelegramGateway | TelegramMemoryLog> = Lay
           return Effect.succeed(file)
         }),
       readUpdate,
+      readStored: decodeUpdate,
       getUpdates: (token, options) =>
         Effect.flatMap(enter("getUpdates", token), (bot) => {
           // An offset confirms every update below it.

@@ -169,7 +169,7 @@ const senderNameOf = (message: WireMessage): string | null => {
 
 const decode = Schema.decodeUnknownResult(TelegramUpdate)
 
-/** The domain value of a storable payload (one schema pass). */
+/** The domain value of a storable payload (one schema pass); `TelegramGateway.readStored`. */
 export const decodeUpdate = (payload: unknown, updateId: number): IncomingUpdate => {
   const decoded = decode(payload)
   if (Result.isFailure(decoded))

@@ -87,7 +87,7 @@ export class ChatWorker extends Context.Service<
             const botId = BotId.make(update.botId)
             const attempt = update.attempts + 1
             // The one read of a stored update per hand-out: processing and giving up share it.
-            const incoming = telegram.readUpdate(update.payload).update
+            const incoming = telegram.readStored(update.payload, update.updateId)
             const outcome = yield* handler.process(botId, incoming).pipe(
               Effect.withSpan("Pipeline.update", {
                 attributes: {

@@ -62,7 +62,8 @@ export class HandleUpdate extends Context.Service<
       const sendReply = yield* SendReply
 
       /** Steps 2 to 4 for a stored incoming message: reply (unless one is stored), then send it. */
-      const answer = fn("Pipeline.answer")(function* (
+      // No span of its own: it runs inside handleMessage's or handlePress's.
+      const answer = Effect.fnUntraced(function* (
         { bot, token }: BotWithToken,
         { chat, message, isNew }: SavedIncoming,
         content: IncomingContent

@@ -151,5 +151,10 @@ export class TelegramGateway extends Context.Service<
      * an update gets per place it enters.
      */
     readonly readUpdate: (body: unknown) => ReceivedUpdate
+    /**
+     * The same decode for a payload read back from the inbox, which was made
+     * storable when it came: no second pass over its strings.
+     */
+    readonly readStored: (payload: unknown, updateId: number) => IncomingUpdate
   }
 >()("@botfleet/application/TelegramGateway") {}
