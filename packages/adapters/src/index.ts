@@ -1,37 +1,78 @@
-// Alerts (issue 13)
+// One folder per port module of the application (application/src/ports/<Port>.ts ->
+// adapters/src/<port>/), with its PostgreSQL and memory implementations side by side.
+// `postgres/` and `memory/` hold only the shared machinery (pool, migrations, the
+// in-memory store), never an adapter.
+
+// admins: AdminRepository, InvitationRepository, SessionRepository, PasswordHasher
+export * as AdminRepositoryPg from "./admins/AdminRepositoryPg.ts"
+export * as AdminsMemory from "./admins/AdminsMemory.ts"
+export * as InvitationRepositoryPg from "./admins/InvitationRepositoryPg.ts"
+export * as PasswordHasherArgon2 from "./admins/PasswordHasherArgon2.ts"
+export * as PasswordHasherScrypt from "./admins/PasswordHasherScrypt.ts"
+// alerts: AlertStore, AlertWebhook
 export * as AlertStoreMemory from "./alerts/AlertStoreMemory.ts"
 export * as AlertStorePg from "./alerts/AlertStorePg.ts"
 export * as AlertWebhookFetch from "./alerts/AlertWebhookFetch.ts"
 export * as AlertWebhookMemory from "./alerts/AlertWebhookMemory.ts"
-// Roles and the audit log
-export * from "./audit/index.ts"
-export * from "./auth/index.ts"
-export * from "./crypto/index.ts"
-// Failures of every kind (issue 13)
+// audit: AuditLog
+export * as AuditLogMemory from "./audit/AuditLogMemory.ts"
+export * as AuditLogPg from "./audit/AuditLogPg.ts"
+// failures: FailureLog
 export * as FailureLogMemory from "./failures/FailureLogMemory.ts"
 export * as FailureLogPg from "./failures/FailureLogPg.ts"
-export * as UpdateInboxMemory from "./inbox/UpdateInboxMemory.ts"
-export * as UpdateInboxPg from "./inbox/UpdateInboxPg.ts"
-export * as LanguageModelMemory from "./llm/LanguageModelMemory.ts"
-export * as LanguageModelOpenAI from "./llm/LanguageModelOpenAI.ts"
-// providers (issue 12)
-export * as ProviderProbeHttp from "./llm/ProviderProbeHttp.ts"
-export * as ProviderProbeMemory from "./llm/ProviderProbeMemory.ts"
-export * as Prices from "./llm/prices.ts"
-export * from "./memory/index.ts"
-// The guarded client for URLs an admin (or a model) supplies
+// languageModel: LanguageModel
+export * as LanguageModelMemory from "./languageModel/LanguageModelMemory.ts"
+export * as LanguageModelOpenAI from "./languageModel/LanguageModelOpenAI.ts"
+export * as Prices from "./languageModel/prices.ts"
+// shared in-memory store behind the memory twins
+export * as MemoryStore from "./memory/MemoryStore.ts"
+// outbound: OutboundHttp, the guarded client for URLs an admin or a model supplies
 export * as OutboundAddresses from "./outbound/addresses.ts"
 export * as OutboundClient from "./outbound/OutboundClient.ts"
 export * as OutboundHttpNode from "./outbound/OutboundHttpNode.ts"
-export * from "./postgres/repositories/index.ts"
-// Scheduler (issue 13)
+export { uniqueConstraintOf } from "./postgres/uniqueViolation.ts"
+// providers: ProviderRepository, ProviderProbe
+export * as ProviderProbeHttp from "./providers/ProviderProbeHttp.ts"
+export * as ProviderProbeMemory from "./providers/ProviderProbeMemory.ts"
+export * as ProviderRepositoryMemory from "./providers/ProviderRepositoryMemory.ts"
+export * as ProviderRepositoryPg from "./providers/ProviderRepositoryPg.ts"
+// repositories: Transactions, BotRepository, ChatRepository, MessageRepository, EffectOutbox
+export * as BotRepositoryMemory from "./repositories/BotRepositoryMemory.ts"
+export * as BotRepositoryPg from "./repositories/BotRepositoryPg.ts"
+export * as ChatRepositoryMemory from "./repositories/ChatRepositoryMemory.ts"
+export * as ChatRepositoryPg from "./repositories/ChatRepositoryPg.ts"
+export * as EffectOutboxMemory from "./repositories/EffectOutboxMemory.ts"
+export * as EffectOutboxPg from "./repositories/EffectOutboxPg.ts"
+export * as MessageRepositoryMemory from "./repositories/MessageRepositoryMemory.ts"
+export * as MessageRepositoryPg from "./repositories/MessageRepositoryPg.ts"
+export * as RepositoriesMemory from "./repositories/RepositoriesMemory.ts"
+export * as RepositoriesPg from "./repositories/RepositoriesPg.ts"
+export * as TransactionsMemory from "./repositories/TransactionsMemory.ts"
+export * as TransactionsPg from "./repositories/TransactionsPg.ts"
+// scheduler: JobRuns, Maintenance
 export * as JobRunsMemory from "./scheduler/JobRunsMemory.ts"
 export * as JobRunsPg from "./scheduler/JobRunsPg.ts"
 export * as MaintenanceMemory from "./scheduler/MaintenanceMemory.ts"
 export * as MaintenancePg from "./scheduler/MaintenancePg.ts"
-// conversations (issue 11)
-export * as TranscriberMemory from "./speech/TranscriberMemory.ts"
-export * as TranscriberOpenAI from "./speech/TranscriberOpenAI.ts"
-export * as TelegramGatewayHttp from "./telegram/TelegramGatewayHttp.ts"
-export * as TelegramGatewayMemory from "./telegram/TelegramGatewayMemory.ts"
+// secretBox: SecretBox
+export * as SecretBoxAes from "./secretBox/SecretBoxAes.ts"
+export * as SecretBoxMemory from "./secretBox/SecretBoxMemory.ts"
+// setupTokens: SetupTokens
+export * as SetupTokensMemory from "./setupTokens/SetupTokensMemory.ts"
+export * as SetupTokensPg from "./setupTokens/SetupTokensPg.ts"
+// statsRepository: StatsRepository
+export * as StatsRepositoryMemory from "./statsRepository/StatsRepositoryMemory.ts"
+export * as StatsRepositoryPg from "./statsRepository/StatsRepositoryPg.ts"
 export * as TelegramUpdates from "./telegramGateway/readUpdate.ts"
+// telegramGateway: TelegramGateway
+export * as TelegramGatewayHttp from "./telegramGateway/TelegramGatewayHttp.ts"
+export * as TelegramGatewayMemory from "./telegramGateway/TelegramGatewayMemory.ts"
+// transcriber: Transcriber
+export * as TranscriberMemory from "./transcriber/TranscriberMemory.ts"
+export * as TranscriberOpenAI from "./transcriber/TranscriberOpenAI.ts"
+// updateInbox: UpdateInbox
+export * as UpdateInboxMemory from "./updateInbox/UpdateInboxMemory.ts"
+export * as UpdateInboxPg from "./updateInbox/UpdateInboxPg.ts"
+// usageLedger: UsageLedger
+export * as UsageLedgerMemory from "./usageLedger/UsageLedgerMemory.ts"
+export * as UsageLedgerPg from "./usageLedger/UsageLedgerPg.ts"

@@ -14,8 +14,8 @@ import {
 } from "@botfleet/application"
 import type { Message } from "@botfleet/domain"
 import { Clock, Effect, Layer, Ref } from "effect"
-import { InboxMemoryStore, storeLayer as inboxStoreLayer } from "../inbox/UpdateInboxMemory.ts"
 import { MemoryStore, layer as memoryStoreLayer } from "../memory/MemoryStore.ts"
+import { InboxMemoryStore, storeLayer as inboxStoreLayer } from "../updateInbox/UpdateInboxMemory.ts"
 
 interface AlertState extends OpenAlert {
   readonly open: boolean

@@ -7,8 +7,8 @@
 import { type Failure, type FailureFilter, FailureLog, type PageRequest } from "@botfleet/application"
 import { FailureCursor, pageSize } from "@botfleet/domain"
 import { Clock, Effect, Layer, Option, Ref } from "effect"
-import { InboxMemoryStore, storeLayer as inboxStoreLayer } from "../inbox/UpdateInboxMemory.ts"
 import { MemoryStore, layer as memoryStoreLayer, type Tables } from "../memory/MemoryStore.ts"
+import { InboxMemoryStore, storeLayer as inboxStoreLayer } from "../updateInbox/UpdateInboxMemory.ts"
 
 const payloadOf = (payload: unknown): { readonly _tag?: string; readonly botId?: string | null } =>
   typeof payload === "object" && payload !== null ? payload : {}

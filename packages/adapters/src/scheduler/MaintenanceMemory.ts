@@ -6,8 +6,8 @@
 import { Maintenance } from "@botfleet/application"
 import { Message } from "@botfleet/domain"
 import { Clock, Effect, Layer, Ref } from "effect"
-import { InboxMemoryStore, storeLayer as inboxStoreLayer } from "../inbox/UpdateInboxMemory.ts"
 import { MemoryStore, layer as memoryStoreLayer, type Tables, type Tally } from "../memory/MemoryStore.ts"
+import { InboxMemoryStore, storeLayer as inboxStoreLayer } from "../updateInbox/UpdateInboxMemory.ts"
 
 /** The tally a deleted message leaves, with its reply's latency looked up among `messages`. */
 const tallyOf = (message: Message, messages: ReadonlyMap<string, Message>): Tally => {

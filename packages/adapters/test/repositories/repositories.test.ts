@@ -3,9 +3,9 @@ import { type Chat, ChatId, Message, MessageId, MessageModel } from "@botfleet/d
 import { serverUrl, TestDatabase } from "@botfleet/testing"
 import { assert, layer } from "@effect/vitest"
 import { Effect, Exit, Layer } from "effect"
-import * as RepositoriesMemory from "../../src/memory/RepositoriesMemory.ts"
 import * as Database from "../../src/postgres/Database.ts"
-import * as RepositoriesPg from "../../src/postgres/repositories/RepositoriesPg.ts"
+import * as RepositoriesMemory from "../../src/repositories/RepositoriesMemory.ts"
+import * as RepositoriesPg from "../../src/repositories/RepositoriesPg.ts"
 import { storedBot, writtenBy } from "./fixtures.ts"
 import { repositoryContract } from "./repositoryContract.ts"
 

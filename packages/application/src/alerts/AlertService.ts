@@ -8,10 +8,10 @@ import { type BotId, BotId as BotIdSchema, type DeliverAlert } from "@botfleet/d
 import { Clock, Context, Effect, Layer, Redacted, Schema } from "effect"
 import { BotAccess } from "../bots/BotAccess.ts"
 import * as Metrics from "../observability/metrics.ts"
+import { AlertDeliveryFailed, type AlertSettings, AlertStore, AlertWebhook } from "../ports/Alerts.ts"
 import { BotRepository, EffectOutbox } from "../ports/Repositories.ts"
 import { SecretBox } from "../ports/SecretBox.ts"
 import { TelegramGateway } from "../ports/TelegramGateway.ts"
-import { AlertDeliveryFailed, type AlertSettings, AlertStore, AlertWebhook } from "./ports.ts"
 
 export type AlertSeverity = "info" | "warning" | "critical"
 

@@ -5,10 +5,10 @@
 import { checkLimits, EMPTY_USAGE, NO_LIMITS, windowEnd, windowStart } from "@botfleet/domain"
 import { Clock, Effect } from "effect"
 import { ProviderPacing } from "../pipeline/providerPacing.ts"
-import { Maintenance } from "../scheduler/ports.ts"
+import { AlertStore, type BotBudget } from "../ports/Alerts.ts"
+import { Maintenance } from "../ports/Scheduler.ts"
 import type { Job } from "../scheduler/Scheduler.ts"
 import { AlertService, type AlertSeverity } from "./AlertService.ts"
-import { AlertStore, type BotBudget } from "./ports.ts"
 
 export interface AlertJobOptions {
   /** A pending update older than this is a backlog (QUEUE_MAX_AGE_SECONDS). */

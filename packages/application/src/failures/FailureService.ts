@@ -2,8 +2,8 @@
 import { type Message, MessageId } from "@botfleet/domain"
 import { Context, Effect, Layer, Option, Schema } from "effect"
 import { ConversationService } from "../conversations/ConversationService.ts"
+import { type Failure, type FailureFilter, type FailureKind, FailureLog } from "../ports/Failures.ts"
 import { MessageRepository, type Page, type PageRequest } from "../ports/Repositories.ts"
-import { type Failure, type FailureFilter, type FailureKind, FailureLog } from "./ports.ts"
 
 export class FailureNotFound extends Schema.TaggedError<FailureNotFound>()("FailureNotFound", {
   ref: Schema.String,

@@ -7,7 +7,7 @@
  */
 import { Cause, Clock, Context, Duration, Effect, Exit, Layer } from "effect"
 import * as Metrics from "../observability/metrics.ts"
-import { type JobRun, JobRuns } from "./ports.ts"
+import { type JobRun, JobRuns } from "../ports/Scheduler.ts"
 
 export interface Job {
   readonly name: string

@@ -4,7 +4,7 @@
  * with ingest for long.
  */
 import { Clock, Effect } from "effect"
-import { JobRuns, Maintenance } from "./ports.ts"
+import { JobRuns, Maintenance } from "../ports/Scheduler.ts"
 import type { Job } from "./Scheduler.ts"
 
 export interface JobOptions {

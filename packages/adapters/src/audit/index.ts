@@ -1,2 +1,0 @@
-export * as AuditLogMemory from "./AuditLogMemory.ts"
-export * as AuditLogPg from "./AuditLogPg.ts"

@@ -1,7 +1,0 @@
-export * as AdminRepositoryPg from "./AdminRepositoryPg.ts"
-export * as AdminsMemory from "./AdminsMemory.ts"
-export * as InvitationRepositoryPg from "./InvitationRepositoryPg.ts"
-export * as PasswordHasherArgon2 from "./PasswordHasherArgon2.ts"
-export * as PasswordHasherScrypt from "./PasswordHasherScrypt.ts"
-export * as SetupTokensMemory from "./SetupTokensMemory.ts"
-export * as SetupTokensPg from "./SetupTokensPg.ts"

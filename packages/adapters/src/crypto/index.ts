@@ -1,1 +1,0 @@
-export * as SecretBoxAes from "./SecretBoxAes.ts"

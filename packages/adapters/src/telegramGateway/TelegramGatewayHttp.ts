@@ -1,0 +1,432 @@
+/**
+ * The Telegram Bot API as JSON POSTs (botApiHttp.ts: one pool of kept-alive
+ * sockets for every bot, typed by telegraf's Bot API types), with a timeout,
+ * a span and bounded retries on every call, and failures mapped to the port's
+ * `TelegramError` with the token scrubbed out of every message.
+ */
+import {
+  type MessageDraftInput,
+  type SendMessageInput,
+  spanFn,
+  TelegramError,
+  TelegramGateway,
+  type Token,
+  type WebhookInfo
+} from "@botfleet/application"
+import { Duration, Effect, Layer, Random, Redacted } from "effect"
+import * as BotApi from "./botApiHttp.ts"
+import { ALLOWED_UPDATES, decodeUpdate, readUpdate } from "./readUpdate.ts"
+
+export interface Options {
+  /** The Bot API base URL (`TELEGRAM_API_ROOT`). */
+  readonly apiRoot: URL
+  /** Per attempt; getUpdates adds its long-poll timeout to it. Default 10 s. */
+  readonly requestTimeout?: Duration.Input | undefined
+}
+
+/** Update kinds the bots handle, for both webhooks and long polling: the decoder's own list. */
+export { ALLOWED_UPDATES }
+
+const MAX_RATE_LIMIT_RETRIES = 3
+/** A longer wait is the caller's to schedule: holding a fiber that long helps nobody. */
+const MAX_RETRY_AFTER_SECONDS = 30
+const MAX_UNAVAILABLE_RETRIES = 2
+const BACKOFF_BASE_MILLIS = 200
+
+/** Network error messages may carry the request URL, which holds the token. */
+const TOKEN_IN_TEXT = /bot\d+:[A-Za-z0-9_-]+/g
+
+export const scrubToken = (text: string, token?: string): string => {
+  const scrubbed = text.replace(TOKEN_IN_TEXT, "bot<redacted>")
+  // Also catch a token that does not look like one (test tokens, other API modes).
+  return token !== undefined && token.length > 0 ? scrubbed.split(token).join("<redacted>") : scrubbed
+}
+
+const kindOf = (status: number): TelegramError["kind"] => {
+  if (status === 401) return "unauthorized"
+  if (status === 403) return "forbidden"
+  if (status === 404) return "not_found"
+  if (status === 429) return "rate_limited"
+  if (status >= 500) return "unavailable"
+  // 400, and 409 (getUpdates while a webhook is set): resending will not help.
+  return "bad_request"
+}
+
+/** Maps an API error (as botApiHttp throws it); anything without an API answer is a network failure. */
+export const toTelegramError = (method: string, cause: unknown, token?: string): TelegramError => {
+  if (cause instanceof BotApi.BotApiError) {
+    const status = Number.isInteger(cause.code) ? cause.code : null
+    const retryAfter = cause.parameters?.retry_after
+    return new TelegramError({
+      method,
+      kind: status === null ? "unavailable" : kindOf(status),
+      status,
+      description: scrubToken(String(cause.description ?? cause.message), token),
+      retryAfterSeconds: typeof retryAfter === "number" ? retryAfter : null
+    })
+  }
+  const message = cause instanceof Error ? cause.message : String(cause)
+  return new TelegramError({
+    method,
+    kind: "unavailable",
+    status: null,
+    description: scrubToken(message, token),
+    retryAfterSeconds: null
+  })
+}
+
+const timedOut = (method: string, timeout: Duration.Duration) =>
+  new TelegramError({
+    method,
+    kind: "unavailable",
+    status: null,
+    description: `no answer within ${Duration.toMillis(timeout)} ms`,
+    retryAfterSeconds: null
+  })
+
+/**
+ * 429 waits the `retry_after` Telegram asked for; unavailable backs off
+ * exponentially with jitter. Each budget is counted on its own, and nothing
+ * else is retried: 400/401/403/404 will fail the same way again. A call that
+ * must not happen twice (`sendMessage`) is not retried when no answer came
+ * (timeout, reset): Telegram may have done it, so the caller decides.
+ */
+const withRetries = <A>(
+  attempt: Effect.Effect<A, TelegramError>,
+  retryWithoutAnswer: boolean,
+  onRateLimited?: (seconds: number) => void
+): Effect.Effect<A, TelegramError> => {
+  const loop = (rateLimited: number, unavailable: number): Effect.Effect<A, TelegramError> =>
+    Effect.catch(attempt, (error) => {
+      if (
+        error.kind === "rate_limited" &&
+        rateLimited < MAX_RATE_LIMIT_RETRIES &&
+        error.retryAfterSeconds !== null &&
+        error.retryAfterSeconds <= MAX_RETRY_AFTER_SECONDS
+      ) {
+        onRateLimited?.(error.retryAfterSeconds)
+        return Effect.andThen(
+          Effect.sleep(Duration.seconds(error.retryAfterSeconds)),
+          loop(rateLimited + 1, unavailable)
+        )
+      }
+      if (
+        error.kind === "unavailable" &&
+        unavailable < MAX_UNAVAILABLE_RETRIES &&
+        (retryWithoutAnswer || error.status !== null)
+      ) {
+        return Random.nextBetween(0.8, 1.2).pipe(
+          Effect.flatMap((jitter) => Effect.sleep(BACKOFF_BASE_MILLIS * 2 ** unavailable * jitter)),
+          Effect.andThen(loop(rateLimited, unavailable + 1))
+        )
+      }
+      return Effect.fail(error)
+    })
+  return loop(0, 0)
+}
+
+const TIMED_OUT = Symbol("timed out")
+
+/**
+ * Runs `run` with a signal that aborts when the fiber is interrupted or after
+ * `ms`, rejecting with TIMED_OUT then. One timer per call: Effect's timeout
+ * forks a fiber per call, which cost a third of a sendMessage.
+ */
+const within = <A>(ms: number, interrupted: AbortSignal, run: (signal: AbortSignal) => Promise<A>) =>
+  new Promise<A>((resolve, reject) => {
+    const controller = new AbortController()
+    const abort = () => controller.abort()
+    const timer = setTimeout(() => {
+      abort()
+      reject(TIMED_OUT)
+    }, ms)
+    interrupted.addEventListener("abort", abort, { once: true })
+    run(controller.signal)
+      .then(resolve, reject)
+      .finally(() => {
+        clearTimeout(timer)
+        interrupted.removeEventListener("abort", abort)
+      })
+  })
+
+export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
+  Layer.effect(
+    TelegramGateway,
+    Effect.gen(function* () {
+      const fn = yield* spanFn
+      /** Spans are named after the API method so traces read like the Bot API docs. */
+      const traced = (method: string) =>
+        fn(`Telegram.${method}`, { kind: "client", attributes: { "telegram.method": method } })
+
+      const requestTimeout = Duration.fromInputUnsafe(options.requestTimeout ?? "10 seconds")
+      // "bot<token>/<method>" is resolved against apiRoot, so a path prefix survives only with a
+      // trailing slash.
+      const apiRoot = options.apiRoot.href.endsWith("/") ? options.apiRoot.href : `${options.apiRoot.href}/`
+      const api = BotApi.make(apiRoot)
+
+      /** One API call: timeout per attempt (the signal aborts the HTTP request), retries, error mapping. */
+      const call = <A>(
+        method: string,
+        token: Token,
+        run: (secret: string, signal: AbortSignal) => Promise<A>,
+        timeout: Duration.Duration = requestTimeout,
+        retries = true,
+        onRateLimited?: (seconds: number) => void
+      ): Effect.Effect<A, TelegramError> => {
+        const secret = Redacted.value(token)
+        const attempt = Effect.tryPromise({
+          try: (signal) => within(Duration.toMillis(timeout), signal, (bounded) => run(secret, bounded)),
+          catch: (cause) =>
+            cause === TIMED_OUT ? timedOut(method, timeout) : toTelegramError(method, cause, secret)
+        })
+        return (retries ? withRetries(attempt, method !== "sendMessage", onRateLimited) : attempt).pipe(
+          Effect.tapError((error) =>
+            Effect.annotateCurrentSpan(
+              // No status when no answer came: a made-up 0 would pollute status dashboards.
+              error.status === null
+                ? { "telegram.error_kind": error.kind }
+                : { "telegram.status": error.status, "telegram.error_kind": error.kind }
+            )
+          )
+        )
+      }
+
+      const getMe = traced("getMe")(function* (token: Token) {
+        const me = yield* call("getMe", token, (secret, signal) => api.call(secret, "getMe", {}, signal))
+        return { id: me.id, username: me.username, firstName: me.first_name }
+      })
+
+      const setWebhook = traced("setWebhook")(function* (
+        token: Token,
+        webhook: { readonly url: string; readonly secretToken: string }
+      ) {
+        yield* call("setWebhook", token, (secret, signal) =>
+          api.call(
+            secret,
+            "setWebhook",
+            { url: webhook.url, secret_token: webhook.secretToken, allowed_updates: ALLOWED_UPDATES },
+            signal
+          )
+        )
+      })
+
+      const deleteWebhook = traced("deleteWebhook")(function* (token: Token) {
+        // Pending updates are kept: the bot switches to polling and must still answer them.
+        yield* call("deleteWebhook", token, (secret, signal) =>
+          api.call(secret, "deleteWebhook", { drop_pending_updates: false }, signal)
+        )
+      })
+
+      const getWebhookInfo = traced("getWebhookInfo")(function* (token: Token) {
+        const info = yield* call("getWebhookInfo", token, (secret, signal) =>
+          api.call(secret, "getWebhookInfo", {}, signal)
+        )
+        const result: WebhookInfo = {
+          url: info.url ?? "",
+          pendingUpdateCount: info.pending_update_count,
+          lastErrorMessage: info.last_error_message ?? null,
+          lastErrorDate: info.last_error_date === undefined ? null : new Date(info.last_error_date * 1000)
+        }
+        return result
+      })
+
+      const sendMessage = traced("sendMessage")(function* (token: Token, input: SendMessageInput) {
+        let rateLimitedSeconds = 0
+        const message = yield* call(
+          "sendMessage",
+          token,
+          (secret, signal) =>
+            api.call(
+              secret,
+              "sendMessage",
+              {
+                chat_id: input.chatId,
+                text: input.text,
+                ...(input.parseMode === undefined ? {} : { parse_mode: input.parseMode }),
+                // A reply whose original was deleted is still worth sending.
+                ...(input.replyToMessageId === undefined
+                  ? {}
+                  : {
+                      reply_parameters: {
+                        message_id: input.replyToMessageId,
+                        allow_sending_without_reply: true
+                      }
+                    })
+              },
+              signal
+            ),
+          requestTimeout,
+          true,
+          (seconds) => {
+            rateLimitedSeconds += seconds
+          }
+        )
+        return rateLimitedSeconds > 0
+          ? { messageId: message.message_id, rateLimitedSeconds }
+          : { messageId: message.message_id }
+      })
+
+      const sendChatAction = traced("sendChatAction")(function* (
+        token: Token,
+        chatId: number,
+        action: "typing"
+      ) {
+        yield* call("sendChatAction", token, (secret, signal) =>
+          api.call(secret, "sendChatAction", { chat_id: chatId, action }, signal)
+        )
+      })
+
+      const answerCallbackQuery = traced("answerCallbackQuery")(function* (
+        token: Token,
+        callbackQueryId: string,
+        text?: string | undefined
+      ) {
+        yield* call("answerCallbackQuery", token, (secret, signal) =>
+          api.call(
+            secret,
+            "answerCallbackQuery",
+            { callback_query_id: callbackQueryId, ...(text === undefined ? {} : { text }) },
+            signal
+          )
+        )
+      })
+
+      const sendMessageDraft = traced("sendMessageDraft")(function* (token: Token, input: MessageDraftInput) {
+        yield* call(
+          "sendMessageDraft",
+          token,
+          // conversations (issue 11): newer than telegraf's Bot API types, so untyped.
+          (secret, signal) =>
+            api.callUntyped(
+              secret,
+              "sendMessageDraft",
+              { chat_id: input.chatId, draft_id: input.draftId, text: input.text },
+              signal
+            ),
+          // A draft that is late is worthless: a short timeout and no retries.
+          Duration.seconds(3),
+          false
+        )
+      })
+
+      /** The file's bytes over plain HTTP, refused once more than `maxBytes` arrive. */
+      const fetchFile = (token: Token, filePath: string, maxBytes: number) => {
+        const secret = Redacted.value(token)
+        const failure = (kind: TelegramError["kind"], status: number | null, description: string) =>
+          new TelegramError({ method: "downloadFile", kind, status, description, retryAfterSeconds: null })
+        const downloadTimeout = Duration.seconds(60)
+        const attempt = Effect.tryPromise({
+          try: (signal) =>
+            within(Duration.toMillis(downloadTimeout), signal, async (bounded) => {
+              const response = await fetch(`${apiRoot}file/bot${secret}/${filePath}`, { signal: bounded })
+              if (!response.ok) {
+                await response.body?.cancel()
+                throw failure(
+                  kindOf(response.status),
+                  response.status,
+                  `file download answered ${response.status}`
+                )
+              }
+              const chunks: Array<Uint8Array> = []
+              let size = 0
+              for await (const chunk of response.body ?? []) {
+                size += chunk.length
+                if (size > maxBytes)
+                  throw failure("bad_request", 400, `file is larger than ${maxBytes} bytes`)
+                chunks.push(chunk)
+              }
+              return new Uint8Array(Buffer.concat(chunks))
+            }),
+          catch: (cause) =>
+            cause === TIMED_OUT
+              ? timedOut("downloadFile", downloadTimeout)
+              : cause instanceof TelegramError
+                ? cause
+                : toTelegramError("downloadFile", cause, secret)
+        })
+        return withRetries(attempt, true)
+      }
+
+      const downloadFile = traced("downloadFile")(function* (token: Token, fileId: string, maxBytes: number) {
+        const file = yield* call("getFile", token, (secret, signal) =>
+          api.call(secret, "getFile", { file_id: fileId }, signal)
+        )
+        if (file.file_size !== undefined && file.file_size > maxBytes) {
+          return yield* new TelegramError({
+            method: "getFile",
+            kind: "bad_request",
+            status: 400,
+            description: `file is larger than ${maxBytes} bytes`,
+            retryAfterSeconds: null
+          })
+        }
+        if (file.file_path === undefined) {
+          return yield* new TelegramError({
+            method: "getFile",
+            kind: "bad_request",
+            status: 400,
+            description: "Telegram gave no file_path (the file is too big for bots)",
+            retryAfterSeconds: null
+          })
+        }
+        const bytes = yield* fetchFile(token, file.file_path, maxBytes)
+        return { bytes, filePath: file.file_path }
+      })
+
+      const setMyCommands = traced("setMyCommands")(function* (
+        token: Token,
+        commands: ReadonlyArray<{ readonly command: string; readonly description: string }>
+      ) {
+        yield* call("setMyCommands", token, (secret, signal) =>
+          api.call(secret, "setMyCommands", { commands: [...commands] }, signal)
+        )
+      })
+
+      const getUpdates = traced("getUpdates")(function* (
+        token: Token,
+        poll: {
+          readonly offset: number
+          readonly timeoutSeconds: number
+          readonly limit?: number | undefined
+        }
+      ) {
+        const updates = yield* call(
+          "getUpdates",
+          token,
+          (secret, signal) =>
+            api.call(
+              secret,
+              "getUpdates",
+              {
+                offset: poll.offset,
+                timeout: poll.timeoutSeconds,
+                ...(poll.limit === undefined ? {} : { limit: poll.limit }),
+                allowed_updates: ALLOWED_UPDATES
+              },
+              signal
+            ),
+          // The server holds a long poll for up to timeoutSeconds before answering.
+          Duration.sum(Duration.seconds(poll.timeoutSeconds), requestTimeout)
+        )
+        const raw: ReadonlyArray<unknown> = updates
+        return raw
+      })
+
+      return TelegramGateway.of({
+        getMe,
+        setWebhook,
+        deleteWebhook,
+        getWebhookInfo,
+        sendMessage,
+        sendChatAction,
+        answerCallbackQuery,
+        getUpdates,
+        readUpdate,
+        readStored: decodeUpdate,
+        // conversations (issue 11)
+        sendMessageDraft,
+        downloadFile,
+        setMyCommands
+      })
+    })
+  )

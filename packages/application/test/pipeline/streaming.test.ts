@@ -1,0 +1,155 @@
+/**
+ * Streamed answers (conversations, issue 11): in a private chat the answer
+ * grows as drafts while the model writes, then goes out once as the final
+ * message; drafts are never stored, so a stream that breaks is generated again.
+ */
+import { LanguageModelMemory, TelegramGatewayMemory } from "@botfleet/adapters"
+import { TelegramGateway } from "@botfleet/application"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { addBot, CHAT_ID, harness, messagesOf, processUpdate, textUpdate } from "../harness.ts"
+
+const { TelegramErrors, TelegramMemoryLog } = TelegramGatewayMemory
+const { LanguageModelMemoryControl } = LanguageModelMemory
+
+/** 60 words: six seconds of virtual streaming at 100 ms a piece. */
+const answer = Array.from({ length: 60 }, (_, i) => `word${i}`).join(" ")
+const longAnswer = () => LanguageModelMemoryControl.use((control) => control.setReply(() => answer))
+
+const drafts = TelegramMemoryLog.use((log) => log.drafts)
+const sent = TelegramMemoryLog.use((log) => log.sentMessages)
+const callsOf = (method: string) =>
+  TelegramMemoryLog.use((log) =>
+    Effect.map(log.calls, (calls) => calls.filter((call) => call.method === method).length)
+  )
+
+describe("streamed answers in private chats", () => {
+  it.effect("the answer grows as drafts at most every 300 ms, then arrives once as one message", () =>
+    Effect.gen(function* () {
+      const { bot } = yield* addBot()
+      assert.isTrue(bot.streaming, "streaming is on by default")
+      yield* longAnswer()
+      yield* processUpdate(bot, textUpdate(7, "tell me a lot"))
+      const shown = yield* drafts
+      // 6 s of streaming, one draft per 300 ms at most.
+      assert.isAtLeast(shown.length, 10)
+      assert.isAtMost(shown.length, 21)
+      for (const draft of shown) {
+        assert.strictEqual(draft.chatId, CHAT_ID)
+        assert.strictEqual(draft.draftId, 7, "the draft id is the question's message id")
+        assert.isTrue(answer.startsWith(draft.text), "a draft shows the answer so far")
+      }
+      for (let i = 1; i < shown.length; i++) assert.isAbove(shown[i]!.text.length, shown[i - 1]!.text.length)
+      assert.deepStrictEqual(
+        (yield* sent).map((message) => message.text),
+        [answer]
+      )
+      assert.strictEqual(yield* callsOf("sendChatAction"), 0, "drafts instead of typing")
+      const [, reply] = yield* messagesOf(bot)
+      assert.strictEqual(reply?.text, answer)
+      assert.strictEqual(reply?.status, "sent")
+      assert.strictEqual(reply?.outputTokens, 60)
+    }).pipe(Effect.provide(harness()))
+  )
+
+  it.effect("a stream that breaks midway stores and sends nothing; the rerun sends the answer once", () =>
+    Effect.gen(function* () {
+      const { bot } = yield* addBot()
+      yield* longAnswer()
+      yield* LanguageModelMemoryControl.use((control) => control.failNextStreamAfter(30, "unavailable"))
+      const failure = yield* Effect.flip(processUpdate(bot, textUpdate(1, "tell me a lot")))
+      assert.strictEqual(failure._tag, "RetryLater")
+      assert.isAbove((yield* drafts).length, 0, "drafts were shown before the break")
+      assert.deepStrictEqual(yield* sent, [])
+      assert.deepStrictEqual(
+        (yield* messagesOf(bot)).map((message) => message.role),
+        ["user"]
+      )
+      yield* processUpdate(bot, textUpdate(1, "tell me a lot"))
+      assert.deepStrictEqual(
+        (yield* sent).map((message) => message.text),
+        [answer]
+      )
+      assert.strictEqual((yield* LanguageModelMemoryControl.use((control) => control.requests)).length, 2)
+    }).pipe(Effect.provide(harness()))
+  )
+
+  it.effect("Telegram refusing drafts (404): the reply still goes out, typing instead, not asked again", () =>
+    Effect.gen(function* () {
+      const { bot } = yield* addBot()
+      yield* longAnswer()
+      yield* TelegramMemoryLog.use((log) =>
+        log.failNext("sendMessageDraft", TelegramErrors.methodNotFound("sendMessageDraft"))
+      )
+      yield* processUpdate(bot, textUpdate(1, "first"))
+      yield* processUpdate(bot, textUpdate(2, "second"))
+      assert.strictEqual(yield* callsOf("sendMessageDraft"), 1, "tried once, then typing for this bot")
+      assert.deepStrictEqual(yield* drafts, [])
+      assert.isAtLeast(yield* callsOf("sendChatAction"), 2)
+      assert.deepStrictEqual(
+        (yield* sent).map((message) => message.text),
+        [answer, answer]
+      )
+    }).pipe(Effect.provide(harness()))
+  )
+
+  it.effect(
+    "a draft that fails for a while (5xx, timeout) is skipped; later drafts and the reply go on",
+    () =>
+      Effect.gen(function* () {
+        const { bot } = yield* addBot()
+        yield* longAnswer()
+        yield* TelegramMemoryLog.use((log) =>
+          log.failNext("sendMessageDraft", TelegramErrors.unavailable("sendMessageDraft"), 3)
+        )
+        yield* processUpdate(bot, textUpdate(1, "go"))
+        assert.isAbove(yield* callsOf("sendMessageDraft"), 3)
+        assert.isAbove((yield* drafts).length, 0)
+        assert.deepStrictEqual(
+          (yield* sent).map((message) => message.text),
+          [answer]
+        )
+      }).pipe(Effect.provide(harness()))
+  )
+
+  it.effect("streaming off, or a group: no drafts, typing as before", () =>
+    Effect.gen(function* () {
+      const { bot } = yield* addBot({ streaming: false })
+      yield* longAnswer()
+      yield* processUpdate(bot, textUpdate(1, "go"))
+      const group = { id: -100_5, type: "group", title: "Team" }
+      const { bot: grouped } = yield* addBot({
+        telegramId: 700_002,
+        username: "second_bot",
+        groupMode: "all"
+      })
+      yield* processUpdate(grouped, {
+        update_id: 2,
+        message: { message_id: 2, date: 1, chat: group, from: { id: 9, first_name: "Ann" }, text: "hi all" }
+      })
+      assert.deepStrictEqual(yield* drafts, [])
+      assert.strictEqual(yield* callsOf("sendMessageDraft"), 0)
+      assert.isAtLeast(yield* callsOf("sendChatAction"), 2)
+      assert.strictEqual((yield* sent).length, 2)
+    }).pipe(Effect.provide(harness()))
+  )
+})
+
+// The port is exercised above through the pipeline; this keeps the twin honest about the API's rules.
+describe("TelegramGateway twin: sendMessageDraft", () => {
+  it.effect("refuses draft id 0 and empty or over-long text, like the Bot API", () =>
+    Effect.gen(function* () {
+      const { token } = yield* addBot()
+      const telegram = yield* TelegramGateway
+      for (const input of [
+        { chatId: 1, draftId: 0, text: "x" },
+        { chatId: 1, draftId: 1, text: "" },
+        { chatId: 1, draftId: 1, text: "x".repeat(4097) }
+      ]) {
+        const error = yield* Effect.flip(telegram.sendMessageDraft(token, input))
+        assert.strictEqual(error.status, 400)
+      }
+      assert.deepStrictEqual(yield* drafts, [])
+    }).pipe(Effect.provide(harness()))
+  )
+})
