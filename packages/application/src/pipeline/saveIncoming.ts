@@ -13,6 +13,7 @@ import {
   type MembershipChange,
   type Message,
   MessageId,
+  type MessageKind,
   MessageModel,
   type Sender,
   TelegramUserId,
@@ -78,17 +79,30 @@ export class SaveIncoming extends Context.Service<
         usersSeen.set(user.id, at.getTime())
       })
 
-      const message = fn("Pipeline.ensureIncomingSaved")(function* (bot: Bot, event: IncomingMessage) {
+      /** The sender, the chat and the incoming message; what differs by input kind is `stored`. */
+      const save = Effect.fnUntraced(function* (
+        bot: Bot,
+        input: {
+          readonly updateId: number
+          readonly chat: ChatRef
+          /** Who wrote, when it is a person (not a channel or a chat speaking). */
+          readonly person: Sender | null
+          readonly telegramMessageId: number | null
+          readonly text: string
+          readonly senderName: string | null
+          readonly kind: MessageKind
+          readonly mediaSeconds: number | null
+        }
+      ) {
         const at = new Date(yield* Clock.currentTimeMillis)
-        // A message sent as a chat (channel, anonymous admin) carries a placeholder account in `from`.
-        const person = event.sentAsChat ? null : event.from
+        const { person } = input
         if (person) yield* rememberUser(person, at)
         const chat = yield* chats.findOrCreate({
           botId: bot.id,
-          telegramChatId: event.chat.id,
-          type: event.chat.type,
-          title: event.chat.title,
-          tgUserId: event.chat.type === "private" && person ? person.id : null,
+          telegramChatId: input.chat.id,
+          type: input.chat.type,
+          title: input.chat.title,
+          tgUserId: input.chat.type === "private" && person ? person.id : null,
           lastMessageAt: at
         })
         const id = MessageId.make(randomUUID())
@@ -99,19 +113,12 @@ export class SaveIncoming extends Context.Service<
             botId: bot.id,
             thread: chat.thread,
             tgUserId: person ? TelegramUserId.make(person.id) : null,
-            updateId: event.updateId,
-            telegramMessageId: event.messageId,
-            // A photo is stored as a placeholder with its caption: the bytes stay at Telegram.
-            text: event.unsupported
-              ? `[${event.unsupported}]`
-              : event.photo !== null
-                ? `[photo]${event.text === "" ? "" : ` ${event.text}`}`
-                : event.text,
-            senderName: event.senderName,
-            kind:
-              event.recording?.kind ??
-              (event.photo !== null ? "photo" : event.unsupported ? "other" : "text"),
-            mediaSeconds: event.recording?.durationSeconds ?? null,
+            updateId: input.updateId,
+            telegramMessageId: input.telegramMessageId,
+            text: input.text,
+            senderName: input.senderName,
+            kind: input.kind,
+            mediaSeconds: input.mediaSeconds,
             at
           })
         )
@@ -119,41 +126,40 @@ export class SaveIncoming extends Context.Service<
         return { chat, message: stored, isNew: stored.id === id }
       })
 
-      const press = fn("Pipeline.ensurePressSaved")(function* (
-        bot: Bot,
-        event: ButtonPress & { readonly chat: ChatRef },
-        text: string
-      ) {
-        const at = new Date(yield* Clock.currentTimeMillis)
-        yield* rememberUser(event.from, at)
-        const chat = yield* chats.findOrCreate({
-          botId: bot.id,
-          telegramChatId: event.chat.id,
-          type: event.chat.type,
-          title: event.chat.title,
-          tgUserId: event.chat.type === "private" ? event.from.id : null,
-          lastMessageAt: at
+      const message = fn("Pipeline.ensureIncomingSaved")((bot: Bot, event: IncomingMessage) =>
+        save(bot, {
+          updateId: event.updateId,
+          chat: event.chat,
+          // A message sent as a chat (channel, anonymous admin) carries a placeholder account in `from`.
+          person: event.sentAsChat ? null : event.from,
+          telegramMessageId: event.messageId,
+          // A photo is stored as a placeholder with its caption: the bytes stay at Telegram.
+          text: event.unsupported
+            ? `[${event.unsupported}]`
+            : event.photo !== null
+              ? `[photo]${event.text === "" ? "" : ` ${event.text}`}`
+              : event.text,
+          senderName: event.senderName,
+          kind:
+            event.recording?.kind ?? (event.photo !== null ? "photo" : event.unsupported ? "other" : "text"),
+          mediaSeconds: event.recording?.durationSeconds ?? null
         })
-        const id = MessageId.make(randomUUID())
-        const stored = yield* messages.insert(
-          MessageModel.incoming({
-            id,
-            chatId: chat.id,
-            botId: bot.id,
-            thread: chat.thread,
-            tgUserId: TelegramUserId.make(event.from.id),
+      )
+
+      const press = fn("Pipeline.ensurePressSaved")(
+        (bot: Bot, event: ButtonPress & { readonly chat: ChatRef }, text: string) =>
+          save(bot, {
             updateId: event.updateId,
+            chat: event.chat,
+            person: event.from,
             // A press is not a message in the chat: nothing of Telegram's to point back to.
             telegramMessageId: null,
             text,
             senderName: null,
             kind: "text",
-            mediaSeconds: null,
-            at
+            mediaSeconds: null
           })
-        )
-        return { chat, message: stored, isNew: stored.id === id }
-      })
+      )
 
       const membership = fn("Pipeline.recordMembership")(function* (bot: Bot, event: MembershipChange) {
         const chat = yield* chats.findOrCreate({
