@@ -24,12 +24,19 @@ export * as FailureLogPg from "./failures/FailureLogPg.ts"
 export * as LanguageModelMemory from "./languageModel/LanguageModelMemory.ts"
 export * as LanguageModelOpenAI from "./languageModel/LanguageModelOpenAI.ts"
 export * as Prices from "./languageModel/prices.ts"
+// scheduler: JobRuns, Maintenance
+// mcpServers: McpServerRepository, McpConnector (reached through the guarded client)
+export * as McpConnectorHttp from "./mcpServers/McpConnectorHttp.ts"
+export * as McpServerRepositoryMemory from "./mcpServers/McpServerRepositoryMemory.ts"
+export * as McpServerRepositoryPg from "./mcpServers/McpServerRepositoryPg.ts"
 // shared in-memory store behind the memory twins
 export * as MemoryStore from "./memory/MemoryStore.ts"
 // outbound: OutboundHttp, the guarded client for URLs an admin or a model supplies
 export * as OutboundAddresses from "./outbound/addresses.ts"
 export * as OutboundClient from "./outbound/OutboundClient.ts"
 export * as OutboundHttpNode from "./outbound/OutboundHttpNode.ts"
+// pageText: PageText (fetch_url's readable text)
+export * as PageTextReadability from "./pageText/PageTextReadability.ts"
 export { uniqueConstraintOf } from "./postgres/uniqueViolation.ts"
 // providers: ProviderRepository, ProviderProbe
 export * as ProviderProbeHttp from "./providers/ProviderProbeHttp.ts"
@@ -49,7 +56,6 @@ export * as RepositoriesMemory from "./repositories/RepositoriesMemory.ts"
 export * as RepositoriesPg from "./repositories/RepositoriesPg.ts"
 export * as TransactionsMemory from "./repositories/TransactionsMemory.ts"
 export * as TransactionsPg from "./repositories/TransactionsPg.ts"
-// scheduler: JobRuns, Maintenance
 export * as JobRunsMemory from "./scheduler/JobRunsMemory.ts"
 export * as JobRunsPg from "./scheduler/JobRunsPg.ts"
 export * as MaintenanceMemory from "./scheduler/MaintenanceMemory.ts"

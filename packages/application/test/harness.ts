@@ -13,6 +13,7 @@ import {
   JobRunsMemory,
   LanguageModelMemory,
   MaintenanceMemory,
+  McpServerRepositoryMemory,
   RepositoriesMemory,
   SecretBoxMemory,
   StatsRepositoryMemory,
@@ -129,6 +130,7 @@ export const harness = (options: HarnessOptions = {}) => {
   )
   const infrastructure = Layer.mergeAll(
     RepositoriesMemory.layer,
+    McpServerRepositoryMemory.layerMemory,
     UpdateInboxMemory.layerMemory,
     telegram,
     (options.model === "sleeps" ? sleepingModel : thinkingModel).pipe(

@@ -46,6 +46,18 @@ const routes = [
     can: "own"
   },
   {
+    pattern: /^\/admin\/mcp-servers$/,
+    page: () => import("./pages/mcpServers.js"),
+    nav: "mcpServers",
+    requires: "mcpServers"
+  },
+  {
+    pattern: /^\/admin\/mcp-servers\/(?<id>[\w-]+)$/,
+    page: () => import("./pages/mcpServer.js"),
+    nav: "mcpServers",
+    requires: "mcpServers"
+  },
+  {
     pattern: /^\/admin\/account$/,
     page: () => import("./pages/account.js"),
     nav: "account",
@@ -81,6 +93,7 @@ const navItems = [
   { id: "failures", label: "Failures", href: "/admin/failures" },
   { id: "stats", label: "Stats", href: "/admin/stats" },
   { id: "providers", label: "Providers", href: "/admin/providers", requires: "providers" },
+  { id: "mcpServers", label: "MCP servers", href: "/admin/mcp-servers", requires: "mcpServers" },
   // Shown only when the server has the route (see capabilities.js).
   { id: "jobs", label: "Jobs", href: "/admin/jobs", requires: "jobs" },
   { id: "alerts", label: "Alerts", href: "/admin/alerts", requires: "alerts", can: "own" },

@@ -5,7 +5,8 @@
  *
  * kinds: text, textarea, number, select (`options`), checkbox, ids (a list of
  * numbers written comma- or space-separated). `nullable`: an empty input sends
- * null (for limits: no limit).
+ * null (for limits: no limit). Lengths and ranges are not copied here: the
+ * form reads them from the API's own schema (capabilities.js `botFieldLimits`).
  * `onCreate`: also asked when adding a bot (the rest keep the server's defaults).
  * `requires`: shown only when the server has that feature (capabilities.js).
  * A select's `options` may be a function of the form's `choices` (e.g. the providers).
@@ -53,8 +54,6 @@ const limitField = (key, label, help, { usd = false } = {}) => ({
   kind: "number",
   label,
   nullable: true,
-  min: 0,
-  max: usd ? 1_000_000 : 1_000_000_000,
   step: usd ? "0.01" : "1",
   placeholder: "No limit",
   help: `${help} Empty: no limit.`
@@ -67,7 +66,6 @@ export const botFields = [
     kind: "text",
     label: "Name",
     required: true,
-    maxLength: 64,
     onCreate: true
   },
   {
@@ -76,12 +74,10 @@ export const botFields = [
     kind: "text",
     label: "Model",
     nullable: true,
-    maxLength: 200,
     onCreate: true,
     placeholder: (bot) => (bot ? `Server default (${bot.effectiveModel})` : "Server default (OPENAI_MODEL)"),
     help: "Leave empty to use the server's default model."
   },
-  // providers (issue 12)
   {
     name: "providerId",
     section: "model",
@@ -102,7 +98,6 @@ export const botFields = [
     kind: "text",
     label: "Fallback model",
     nullable: true,
-    maxLength: 200,
     requires: "providers",
     placeholder: "None (the server default's OPENAI_FALLBACK_MODEL)",
     help: "Asked once when the model is down or unknown, on the same provider."
@@ -113,8 +108,6 @@ export const botFields = [
     kind: "number",
     label: "Temperature",
     nullable: true,
-    min: 0,
-    max: 2,
     step: "0.1",
     requires: "providers",
     placeholder: "Provider default",
@@ -126,8 +119,6 @@ export const botFields = [
     kind: "number",
     label: "Longest answer (tokens)",
     nullable: true,
-    min: 1,
-    max: 1_000_000,
     step: "1",
     requires: "providers",
     placeholder: "No limit",
@@ -138,8 +129,6 @@ export const botFields = [
     section: "model",
     kind: "number",
     label: "History",
-    min: 0,
-    max: 200,
     help: "How many earlier messages of the chat go to the model with each question (0–200)."
   },
   {
@@ -148,8 +137,6 @@ export const botFields = [
     kind: "number",
     label: "Keep messages for (days)",
     nullable: true,
-    min: 1,
-    max: 3650,
     step: "1",
     placeholder: "Forever",
     help: "Messages older than this are deleted every minute; the stats keep counting them. Empty: keep every message."
@@ -160,7 +147,6 @@ export const botFields = [
     kind: "textarea",
     label: "System prompt",
     rows: 8,
-    maxLength: 20_000,
     onCreate: true,
     help: "Instructions the model gets before every conversation: role, tone, what to avoid."
   },
@@ -170,7 +156,6 @@ export const botFields = [
     kind: "textarea",
     label: "Start message",
     rows: 3,
-    maxLength: 4096,
     help: "The answer to /start."
   },
   {
@@ -179,7 +164,6 @@ export const botFields = [
     kind: "textarea",
     label: "Help message",
     rows: 3,
-    maxLength: 4096,
     help: "The answer to /help."
   },
   {
@@ -188,7 +172,6 @@ export const botFields = [
     kind: "textarea",
     label: "Error message",
     rows: 2,
-    maxLength: 4096,
     help: "What the user gets when a reply fails."
   },
   {
@@ -244,7 +227,6 @@ export const botFields = [
     label: "Refusal message",
     rows: 2,
     required: true,
-    maxLength: 4096,
     help: "What a refused user is told (at most once a day)."
   },
   limitField(
@@ -285,7 +267,6 @@ export const botFields = [
     label: "Limit message",
     rows: 2,
     required: true,
-    maxLength: 4096,
     help: "What a user over a limit is told; {limit} and {reset} are filled in."
   }
 ]

@@ -4,8 +4,10 @@ import { h } from "./dom.js"
 
 const inputFor = (field, bot, id, choices) => {
   const common = { id, name: field.name, required: field.required ?? false }
+  // The API's own limits for this field (from /openapi.json); none when the server did not say.
+  const limits = choices.limits?.get(field.name) ?? {}
   if (field.kind === "textarea") {
-    const textarea = h("textarea", { ...common, rows: field.rows ?? 4, maxlength: field.maxLength })
+    const textarea = h("textarea", { ...common, rows: field.rows ?? 4, maxlength: limits.maxLength })
     textarea.value = inputValue(field, bot)
     return textarea
   }
@@ -29,12 +31,12 @@ const inputFor = (field, bot, id, choices) => {
     ...common,
     type: field.kind === "number" ? "number" : "text",
     inputmode: field.kind === "ids" ? "numeric" : null,
-    min: field.min,
-    max: field.max,
+    min: limits.min,
+    max: limits.max,
     step: field.step,
     pattern: field.pattern,
     title: field.kind === "ids" ? "Numbers separated by commas or spaces" : null,
-    maxlength: field.maxLength,
+    maxlength: limits.maxLength,
     placeholder: typeof field.placeholder === "function" ? field.placeholder(bot) : field.placeholder,
     value: inputValue(field, bot),
     autocomplete: "off"
@@ -54,8 +56,9 @@ const fieldRow = (field, input, id) => {
 /**
  * Sections of fields for `bot` (null: a new bot, only the `onCreate` fields).
  * `extra` adds more fields (e.g. the token) at the end of a section.
- * `choices`: `features` (fields that `require` a missing one are left out) and
- * what dynamic selects list (`providers`).
+ * `choices`: `features` (fields that `require` a missing one are left out),
+ * what dynamic selects list (`providers`) and the fields' `limits`
+ * (capabilities.js `botFieldLimits`).
  */
 export const botFormSections = (bot, extra = {}, choices = {}) => {
   const fields = (bot ? botFields : botFields.filter((field) => field.onCreate)).filter(

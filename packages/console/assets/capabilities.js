@@ -1,7 +1,9 @@
 /**
- * Which optional routes this server has, read once from /openapi.json, so
- * the console shows a page only when the API behind it exists (an older
- * server simply has fewer pages).
+ * What this server offers, read once from /openapi.json: which optional routes
+ * exist, so the console shows a page only when the API behind it exists (an
+ * older server simply has fewer pages), and the limits the API puts on a
+ * bot's fields, so the form's inputs hold the same rules as the server
+ * without copying them.
  */
 import { api } from "./api.js"
 
@@ -11,6 +13,7 @@ const FEATURES = {
   alerts: "/api/settings/alerts",
   failuresOfEveryKind: "/api/failures/{id}/retry",
   providers: "/api/providers",
+  mcpServers: "/api/mcp-servers",
   account: "/api/auth/sessions",
   admins: "/api/admins",
   audit: "/api/audit"
@@ -20,18 +23,59 @@ const normalize = (path) => path.replace(/:(\w+)/g, "{$1}")
 
 let loaded = null
 
-/** A Set of the feature names this server offers; empty when /openapi.json cannot be read. */
-export const capabilities = () => {
-  loaded ??= api
-    .get("/openapi.json")
-    .then((document) => {
-      const paths = new Set(Object.keys(document?.paths ?? {}).map(normalize))
-      return new Set(Object.keys(FEATURES).filter((feature) => paths.has(FEATURES[feature])))
-    })
-    .catch(() => {
-      // Try again on the next navigation rather than hiding pages for good.
-      loaded = null
-      return new Set()
-    })
+/** The OpenAPI document, or null when it cannot be read (asked again next time). */
+const openApi = () => {
+  loaded ??= api.get("/openapi.json").catch(() => {
+    // Try again on the next navigation rather than hiding pages for good.
+    loaded = null
+    return null
+  })
   return loaded
 }
+
+/** A Set of the feature names this server offers; empty when /openapi.json cannot be read. */
+export const capabilities = () =>
+  openApi().then((document) => {
+    const paths = new Set(Object.keys(document?.paths ?? {}).map(normalize))
+    return new Set(Object.keys(FEATURES).filter((feature) => paths.has(FEATURES[feature])))
+  })
+
+const resolve = (schema, document) => {
+  const ref = schema?.$ref
+  if (typeof ref !== "string") return schema
+  return resolve(document?.components?.schemas?.[ref.replace("#/components/schemas/", "")], document)
+}
+
+/** A nullable field is `anyOf: [the value, null]`: its limits are the value's. */
+const nonNull = (schema, document) => {
+  const resolved = resolve(schema, document)
+  const branches = resolved?.anyOf ?? resolved?.oneOf
+  if (!Array.isArray(branches)) return resolved
+  return resolve(
+    branches.find((branch) => resolve(branch, document)?.type !== "null"),
+    document
+  )
+}
+
+/**
+ * Field path (`historyLimit`, `limits.userMessagesPerDay`) → `{ maxLength, min, max }`,
+ * from a JSON Schema object's properties, nested objects included.
+ */
+export const limitsOf = (schema, document, prefix = "", into = new Map()) => {
+  for (const [name, property] of Object.entries(nonNull(schema, document)?.properties ?? {})) {
+    const value = nonNull(property, document)
+    if (value?.type === "object") limitsOf(value, document, `${prefix}${name}.`, into)
+    else
+      into.set(`${prefix}${name}`, { maxLength: value?.maxLength, min: value?.minimum, max: value?.maximum })
+  }
+  return into
+}
+
+/** The limits of every bot field, as the server's POST /api/bots accepts them; empty when unknown. */
+export const botFieldLimits = () =>
+  openApi().then((document) =>
+    limitsOf(
+      document?.paths?.["/api/bots"]?.post?.requestBody?.content?.["application/json"]?.schema,
+      document
+    )
+  )

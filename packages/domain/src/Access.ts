@@ -3,7 +3,7 @@
  * `planReply` applies the access rule; the usage ledger feeds `checkLimits`
  * the counters it holds, under its own lock, so the limit is exact.
  */
-import { Effect, Schema } from "effect"
+import { Schema } from "effect"
 
 /** open: anyone; allowlist: only allowedUserIds, or anyone in allowedChatIds. */
 export const AccessMode = Schema.Literals(["open", "allowlist"])
@@ -37,23 +37,6 @@ export const hasLimits = (limits: BotLimits): boolean => Object.values(limits).s
 export const DEFAULT_DENIED_MESSAGE = "Sorry, this bot is private. Ask its owner for access."
 /** `{limit}` and `{reset}` are replaced by the limit reached and when it resets (UTC). */
 export const DEFAULT_LIMIT_MESSAGE = "You have reached the {limit} limit. It resets at {reset}."
-
-/** The fields a bot carries for this feature, with their defaults (`Bot` spreads them in). */
-export const accessFields = {
-  access: AccessMode.pipe(Schema.withConstructorDefault(Effect.succeed<AccessMode>("open"))),
-  allowedUserIds: Schema.Array(Schema.Int).pipe(
-    Schema.withConstructorDefault(Effect.succeed<ReadonlyArray<number>>([]))
-  ),
-  allowedChatIds: Schema.Array(Schema.Int).pipe(
-    Schema.withConstructorDefault(Effect.succeed<ReadonlyArray<number>>([]))
-  ),
-  blockedUserIds: Schema.Array(Schema.Int).pipe(
-    Schema.withConstructorDefault(Effect.succeed<ReadonlyArray<number>>([]))
-  ),
-  deniedMessage: Schema.String.pipe(Schema.withConstructorDefault(Effect.succeed(DEFAULT_DENIED_MESSAGE))),
-  limits: BotLimits.pipe(Schema.withConstructorDefault(Effect.succeed(NO_LIMITS))),
-  limitMessage: Schema.String.pipe(Schema.withConstructorDefault(Effect.succeed(DEFAULT_LIMIT_MESSAGE)))
-}
 
 /** What the access rule reads of a bot. */
 export interface AccessPolicy {

@@ -1,9 +1,7 @@
-import { Effect, Schema } from "effect"
-import { accessFields } from "./Access.ts"
+import { Schema } from "effect"
+import { botSettingFields } from "./BotSettings.ts"
 import type { Transition } from "./DomainEffect.ts"
-import { DEFAULT_GROUP_MODE, GroupMode } from "./groups.ts"
 import { BotId } from "./ids.ts"
-import { modelSettingsFields } from "./Provider.ts"
 
 /** How a bot receives updates: pushed by Telegram, or fetched by us. */
 export const BotMode = Schema.Literals(["webhook", "polling"])
@@ -19,42 +17,22 @@ export class Bot extends Schema.Class<Bot>("Bot")({
   telegramBotId: Schema.Int,
   username: Schema.String,
   webhookSecret: Schema.String,
-  /** null: the server's default model (OPENAI_MODEL). */
-  model: Schema.NullOr(Schema.String),
-  systemPrompt: Schema.String,
-  startMessage: Schema.String,
-  helpMessage: Schema.String,
-  errorMessage: Schema.String,
-  historyLimit: Schema.Int,
   active: Schema.Boolean,
   lastError: Schema.NullOr(Schema.String),
   lastErrorAt: Schema.NullOr(Schema.Date),
   pollingOffset: Schema.Int,
   createdAt: Schema.Date,
   updatedAt: Schema.Date,
-  // access and limits (issue 12): who may talk to the bot and how much
-  ...accessFields,
-  // providers (issue 12): which LLM endpoint answers and how
-  ...modelSettingsFields,
-  // conversations (issue 11): behaviour in groups and supergroups (groups.ts)
-  groupMode: GroupMode.pipe(Schema.withConstructorDefault(Effect.succeed(DEFAULT_GROUP_MODE))),
-  // conversations (issue 11): private answers grow as drafts while the model writes
-  streaming: Schema.Boolean.pipe(Schema.withConstructorDefault(Effect.succeed(true))),
-  // conversations (issue 11): voice, audio and video notes are transcribed and answered
-  voice: Schema.Boolean.pipe(Schema.withConstructorDefault(Effect.succeed(true))),
-  // conversations (issue 11): photos go to the model as images
-  vision: Schema.Boolean.pipe(Schema.withConstructorDefault(Effect.succeed(true))),
-  // ops (issue 13): messages older than this many days are deleted (null: kept)
-  historyRetentionDays: Schema.NullOr(Schema.Int).pipe(
-    Schema.withConstructorDefault(Effect.succeed<number | null>(null))
-  )
+  // What an admin sets, with each setting's value on a new bot (BotSettings.ts).
+  ...botSettingFields
 }) {}
 
 export const BOT_NAME_MAX = 64
-export const DEFAULT_HISTORY_LIMIT = 20
-/** `historyRetentionDays` lies within these bounds (or is null). */
-export const HISTORY_RETENTION_DAYS_MIN = 1
-export const HISTORY_RETENTION_DAYS_MAX = 3650
+export {
+  DEFAULT_HISTORY_LIMIT,
+  HISTORY_RETENTION_DAYS_MAX,
+  HISTORY_RETENTION_DAYS_MIN
+} from "./BotSettings.ts"
 
 /** The webhook URL of a bot: it carries the bot id, never the token. */
 export const webhookUrl = (publicUrl: URL, botId: BotId): string =>
@@ -77,7 +55,7 @@ export const enable = (bot: Bot, publicUrl: URL | undefined, now: Date): Transit
     publicUrl
       ? { _tag: "TelegramSetWebhook", botId: bot.id, url: webhookUrl(publicUrl, bot.id) }
       : { _tag: "TelegramRemoveWebhook", botId: bot.id },
-    // conversations (issue 11): the command menu people see when they type "/".
+    // The command menu people see when they type "/".
     { _tag: "TelegramSetCommands", botId: bot.id }
   ]
 })

@@ -37,25 +37,5 @@ export const PROVIDER_NAME_MAX = 64
 /** The last four characters only, and none of a key too short to hide anything. */
 export const apiKeyHint = (key: string): string => (key.length >= 12 ? `…${key.slice(-4)}` : "…")
 
-/** A bot's LLM settings (issue 12), each null for "the default". */
-export const modelSettingsFields = {
-  /** null: the env default provider (OPENAI_BASE_URL, OPENAI_API_KEY). */
-  providerId: Schema.NullOr(ProviderId).pipe(
-    Schema.withConstructorDefault(Effect.succeed<ProviderId | null>(null))
-  ),
-  /** null: OPENAI_FALLBACK_MODEL on the env default, none on a provider. */
-  fallbackModel: Schema.NullOr(Schema.String).pipe(
-    Schema.withConstructorDefault(Effect.succeed<string | null>(null))
-  ),
-  /** 0–2; null: the provider's own default. */
-  temperature: Schema.NullOr(Schema.Number).pipe(
-    Schema.withConstructorDefault(Effect.succeed<number | null>(null))
-  ),
-  /** null: no limit beyond the model's own. */
-  maxOutputTokens: Schema.NullOr(Schema.Int).pipe(
-    Schema.withConstructorDefault(Effect.succeed<number | null>(null))
-  )
-}
-
 /** One spelling per server: no trailing slash, so `${baseUrl}/models` is right. */
 export const normalizeBaseUrl = (url: string): string => url.trim().replace(/\/+$/, "")

@@ -1,6 +1,7 @@
 export * from "./Access.ts"
 export * as BotModel from "./Bot.ts"
 export { Bot, BotMode } from "./Bot.ts"
+export * from "./BotSettings.ts"
 export * as ChatModel from "./Chat.ts"
 export { Chat } from "./Chat.ts"
 export * from "./commands.ts"
@@ -9,6 +10,18 @@ export * from "./errors.ts"
 export * from "./groups.ts"
 export * from "./IncomingUpdate.ts"
 export * from "./ids.ts"
+export * as McpServerModel from "./McpServer.ts"
+export {
+  McpHeadersRefused,
+  McpServer,
+  McpServerId,
+  McpServerInUse,
+  McpServerNameTaken,
+  McpServerNotFound,
+  McpServerUnreachable,
+  McpTool,
+  McpToolUnavailable
+} from "./McpServer.ts"
 export * as MessageModel from "./Message.ts"
 export { llmRole, Message, MessageRole, MessageStatus, type Usage } from "./Message.ts"
 export * from "./media.ts"
@@ -18,4 +31,5 @@ export * from "./pagination.ts"
 export * from "./planReply.ts"
 export * from "./replyChunks.ts"
 export { TgUser } from "./TgUser.ts"
+export * from "./text.ts"
 export { trusted } from "./trusted.ts"

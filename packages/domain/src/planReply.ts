@@ -1,7 +1,8 @@
 /**
  * What the bot does with an incoming message, decided without I/O. This is
- * the place for every rule about whether and how to answer: commands, content
- * we cannot read, group mentions (groups.ts), and later access lists and limits.
+ * the place for every rule about whether and how to answer: group mentions
+ * (groups.ts), access (Access.ts), media we cannot read or must transcribe
+ * first, and commands. Limits on use are counted by the ledger, not here.
  */
 import { checkAccess } from "./Access.ts"
 import type { Bot } from "./Bot.ts"
@@ -32,7 +33,7 @@ export interface IncomingContent extends GroupAddress {
   readonly text: string
   /** e.g. "photo" when the message is content without text we can read. */
   readonly unsupported: string | null
-  // conversations (issue 11): a voice message, audio file or video note; a photo
+  /** A voice message, audio file or video note; a photo. */
   readonly recording?: IncomingRecording | null | undefined
   readonly photo?: IncomingPhoto | null | undefined
 }
@@ -55,10 +56,29 @@ export type ReplyPlan =
   | { readonly _tag: "Refuse"; readonly reason: "blocked" | "not_allowed"; readonly text: string }
   /** `/usage`: the sender's own use against the bot's limits. */
   | { readonly _tag: "ShowUsage" }
-  /** Download and transcribe the recording, store the transcript, then plan again. */
-  | { readonly _tag: "Transcribe" }
+  /** Download and transcribe the recording, store the transcript, then `planTranscript`. */
+  | { readonly _tag: "Transcribe"; readonly recording: IncomingRecording }
 
-const fixed = (text: string): ReplyPlan => ({ _tag: "FixedAnswer", text })
+/** Every plan once the words of the message are known: nothing left to transcribe. */
+export type AnswerPlan = Exclude<ReplyPlan, { readonly _tag: "Transcribe" }>
+
+const fixed = (text: string): AnswerPlan => ({ _tag: "FixedAnswer", text })
+
+/** Groups first: a message not meant for the bot is stored as context and costs nothing. Then access. */
+const gate = (
+  bot: Bot,
+  chat: Chat,
+  incoming: IncomingContent,
+  senderId: number | null
+): AnswerPlan | null => {
+  if (isGroupChat(chat.type)) {
+    const silence = groupSilence(bot, incoming)
+    if (silence !== null) return { _tag: "Ignore", reason: silence }
+  }
+  const access = checkAccess(bot, { userId: senderId, chatId: chat.telegramChatId })
+  if (access._tag === "Denied") return { _tag: "Refuse", reason: access.reason, text: bot.deniedMessage }
+  return null
+}
 
 /**
  * `senderId` is the Telegram user who wrote (null for a channel post). In a
@@ -72,27 +92,48 @@ export const planReply = (
   senderId: number | null,
   limits: PlanLimits = { voiceMaxSeconds: DEFAULT_VOICE_MAX_SECONDS }
 ): ReplyPlan => {
-  // Groups first: a message not meant for the bot is stored as context and costs nothing.
-  if (isGroupChat(chat.type)) {
-    const silence = groupSilence(bot, incoming)
-    if (silence !== null) return { _tag: "Ignore", reason: silence }
-  }
-  const access = checkAccess(bot, { userId: senderId, chatId: chat.telegramChatId })
-  if (access._tag === "Denied") return { _tag: "Refuse", reason: access.reason, text: bot.deniedMessage }
+  const gated = gate(bot, chat, incoming, senderId)
+  if (gated !== null) return gated
   const recording = incoming.recording
-  if (recording != null) {
-    if (!recording.transcribed) {
-      if (!bot.voice) return fixed(unsupportedReply(recordingName(recording.kind)))
-      if (recording.fileSize !== null && recording.fileSize > MEDIA_MAX_BYTES) {
-        return fixed(tooLargeReply(recording.kind))
-      }
-      if (recording.durationSeconds > limits.voiceMaxSeconds) {
-        return fixed(tooLongReply(recording.kind, limits.voiceMaxSeconds))
-      }
-      return { _tag: "Transcribe" }
+  if (recording != null && !recording.transcribed) {
+    if (!bot.voice) return fixed(unsupportedReply(recordingName(recording.kind)))
+    if (recording.fileSize !== null && recording.fileSize > MEDIA_MAX_BYTES) {
+      return fixed(tooLargeReply(recording.kind))
     }
-    if (incoming.text.trim() === "") return fixed(emptyTranscriptReply(recording.kind))
+    if (recording.durationSeconds > limits.voiceMaxSeconds) {
+      return fixed(tooLongReply(recording.kind, limits.voiceMaxSeconds))
+    }
+    return { _tag: "Transcribe", recording }
   }
+  return planWords(bot, incoming)
+}
+
+/**
+ * A recording planned as `Transcribe`, once its transcript is stored: planned
+ * again as the text it said (a spoken "/start" is a command; in a group, the
+ * transcript decides whether the bot was addressed).
+ */
+export const planTranscript = (
+  bot: Bot,
+  chat: Chat,
+  incoming: IncomingContent,
+  recording: IncomingRecording,
+  transcript: string,
+  senderId: number | null
+): AnswerPlan => {
+  const heard: IncomingContent = {
+    ...incoming,
+    text: transcript,
+    recording: { ...recording, transcribed: true }
+  }
+  return gate(bot, chat, heard, senderId) ?? planWords(bot, heard)
+}
+
+/** The message's words (text, caption or transcript), past the gate and any transcription. */
+const planWords = (bot: Bot, incoming: IncomingContent): AnswerPlan => {
+  const recording = incoming.recording
+  if (recording?.transcribed && incoming.text.trim() === "")
+    return fixed(emptyTranscriptReply(recording.kind))
   const photo = incoming.photo
   if (photo != null) {
     // Without vision a captioned photo is answered from its caption, as before.

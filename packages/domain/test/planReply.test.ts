@@ -2,8 +2,10 @@ import { assert, describe, it } from "@effect/vitest"
 import { Bot } from "../src/Bot.ts"
 import { Chat } from "../src/Chat.ts"
 import { ChatId, TelegramChatId } from "../src/ids.ts"
+import { emptyTranscriptReply, type IncomingRecording } from "../src/media.ts"
 import {
   planReply,
+  planTranscript,
   REFRESH_REPLY,
   type ReplyPlan,
   UNKNOWN_COMMAND_REPLY,
@@ -175,5 +177,44 @@ describe("planReply: access", () => {
       planReply(bot, chat, { text: "hi", unsupported: null, replyToUserId: null, fromChannel: false }, 123),
       { _tag: "AskModel" }
     )
+  })
+})
+
+describe("planReply: recordings", () => {
+  const voice: IncomingRecording = {
+    kind: "voice",
+    fileId: "voice-1",
+    durationSeconds: 3,
+    fileSize: 1_000,
+    transcribed: false
+  }
+  const content = { text: "", unsupported: null, replyToUserId: null, fromChannel: false, recording: voice }
+
+  it("a recording not yet transcribed is planned as Transcribe, with the recording to fetch", () => {
+    assert.deepStrictEqual(planReply(bot, chat, content, 7), { _tag: "Transcribe", recording: voice })
+  })
+
+  it("a transcript is planned as the text it said", () => {
+    assert.deepStrictEqual(planTranscript(bot, chat, content, voice, "what is 2+2?", 7), { _tag: "AskModel" })
+    assert.deepStrictEqual(planTranscript(bot, chat, content, voice, "/start", 7), {
+      _tag: "FixedAnswer",
+      text: "Welcome!"
+    })
+  })
+
+  it("a transcript without words is answered without the model", () => {
+    assert.deepStrictEqual(planTranscript(bot, chat, content, voice, "  ", 7), {
+      _tag: "FixedAnswer",
+      text: emptyTranscriptReply("voice")
+    })
+  })
+
+  it("a transcript is planned exactly as planReply plans the transcribed message", () => {
+    for (const said of ["hello", "/help", "/refresh", "/usage", "/nope", ""]) {
+      assert.deepStrictEqual(
+        planTranscript(bot, chat, content, voice, said, 7),
+        planReply(bot, chat, { ...content, text: said, recording: { ...voice, transcribed: true } }, 7)
+      )
+    }
   })
 })

@@ -13,6 +13,8 @@ import {
   JobRunsPg,
   LanguageModelOpenAI,
   MaintenancePg,
+  McpConnectorHttp,
+  McpServerRepositoryPg,
   OutboundClient,
   OutboundHttpNode,
   PasswordHasherArgon2,
@@ -39,6 +41,7 @@ import {
   FailureService,
   FirstRunSetup,
   instrumentLanguageModel,
+  McpServerService,
   PipelineLayer,
   ProviderService,
   Settings,
@@ -70,7 +73,7 @@ const secretBoxLayer = (config: AppConfigShape) =>
 
 /** Every port on its real adapter; needs only the database. */
 export const adaptersLayer = (config: AppConfigShape) => {
-  // One guard for every URL an admin supplies (providers, alert webhooks).
+  // One guard for every URL an admin supplies (providers, alert webhooks, MCP servers).
   const outbound = OutboundClient.make({ privateNetworks: config.outboundPrivateNetworks })
   return Layer.mergeAll(
     RepositoriesPg.layer,
@@ -113,6 +116,9 @@ export const adaptersLayer = (config: AppConfigShape) => {
     AlertStorePg.layer,
     AlertWebhookFetch.layer(outbound),
     OutboundHttpNode.layer(outbound),
+    // MCP servers: stored, and asked for their tools through the same guard
+    McpServerRepositoryPg.layer,
+    McpConnectorHttp.layer.pipe(Layer.provide(OutboundHttpNode.layer(outbound))),
     // Roles and the audit log
     InvitationRepositoryPg.layer,
     AuditLogPg.layer,
@@ -144,6 +150,7 @@ export const applicationLayer = Layer.mergeAll(
   BotUsers.layer,
   // providers (issue 12)
   ProviderService.layer,
+  McpServerService.layer,
   // Failures of every kind (issue 13)
   FailureService.layer.pipe(Layer.provide(ConversationService.layer))
 ).pipe(Layer.provideMerge(PipelineLayer))

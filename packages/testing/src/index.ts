@@ -1,3 +1,4 @@
+export * as FakeMcpServer from "./FakeMcpServer.ts"
 export * as FakeOpenAI from "./FakeOpenAI.ts"
 export * as FakeTelegram from "./FakeTelegram.ts"
 export * as Poison from "./Poison.ts"

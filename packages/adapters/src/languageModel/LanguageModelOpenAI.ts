@@ -65,6 +65,7 @@ export interface Failed {
   readonly modelMissing: boolean
 }
 
+/** An answer as the server gave it: whole (`complete`) or gathered from its chunks (`stream`). */
 interface Answer {
   readonly text: string
   /** As the response names it, e.g. a dated snapshot of the requested one. */
@@ -72,7 +73,34 @@ interface Answer {
   readonly requested: string
   readonly inputTokens: number
   readonly outputTokens: number
+  /** The choice's finish_reason; null when none came. */
+  readonly finish: string | null
   readonly rateLimit: RateLimitInfo | undefined
+}
+
+/** An empty answer is only an answer when the model says it is done. */
+const emptyAnswer = (answer: Answer): LlmError | undefined =>
+  answer.text === "" && answer.finish !== "stop"
+    ? new LlmError({
+        kind: "unavailable",
+        model: answer.requested,
+        description: `empty completion (finish_reason: ${answer.finish ?? "none"})`,
+        retryAfterSeconds: null
+      })
+    : undefined
+
+/** Priced by the model that answered; by the one asked for when that name has no price. */
+const completionOf = (answer: Answer, prices: PriceTable, usedFallback: boolean): Completion => {
+  const pricedAs = priceOf(answer.model, prices) === undefined ? answer.requested : answer.model
+  return {
+    text: answer.text,
+    model: answer.model,
+    inputTokens: answer.inputTokens,
+    outputTokens: answer.outputTokens,
+    costUsd: costOf(pricedAs, answer.inputTokens, answer.outputTokens, prices),
+    usedFallback,
+    ...(answer.rateLimit === undefined ? {} : { rateLimit: answer.rateLimit })
+  }
 }
 
 /** `retry-after-ms` (OpenAI's), then `retry-after` in seconds or as an HTTP date. */
@@ -347,155 +375,156 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
   const fallbackOf = (request: CompletionRequest): string | undefined =>
     request.fallbackModel === undefined ? options.fallbackModel : (request.fallbackModel ?? undefined)
 
-  const attemptOnce = (target: Target, request: CompletionRequest, model: string, attempt: number) =>
-    Effect.tryPromise({
-      // The timeout covers the whole answer, body included.
-      try: (signal) =>
-        createCompletion(
-          target.endpoint,
-          { model, messages: request.messages.map(toWire), ...tuningOf(target, request) },
-          signal,
-          timeoutMs
-        ),
-      catch: (cause) => target.classify(cause, model)
-    }).pipe(
-      Effect.flatMap((response): Effect.Effect<Answer, Failed> => {
-        const choice = response.choices[0]
-        const text = choice?.message.content ?? choice?.message.refusal ?? ""
-        // An empty answer is only an answer when the model says it is done.
-        if (choice === undefined || (text === "" && choice.finish_reason !== "stop")) {
-          return Effect.fail({
-            error: new LlmError({
-              kind: "unavailable",
-              model,
-              description: `empty completion (finish_reason: ${choice?.finish_reason ?? "no choices"})`,
-              retryAfterSeconds: null
-            }),
-            modelMissing: false
-          })
-        }
-        return Effect.succeed({
-          text,
-          model: response.model || model,
-          requested: model,
-          inputTokens: response.usage?.prompt_tokens ?? 0,
-          outputTokens: response.usage?.completion_tokens ?? 0,
-          rateLimit: rateLimitOf(response.responseHeaders)
-        })
-      }),
-      Effect.tapError((failed) => Effect.annotateCurrentSpan("llm.error_kind", failed.error.kind)),
-      Effect.withSpan("LanguageModel.attempt", { attributes: { "llm.model": model, "llm.attempt": attempt } })
+  /**
+   * `run` with the requested model and, when that failed in a way another
+   * model may not (an outage, an unknown model), once with the fallback one.
+   * auth and quota are not retryable: the fallback would use the same key.
+   */
+  const withFallback = <A>(request: CompletionRequest, run: (model: string) => Effect.Effect<A, Failed>) => {
+    const fallbackModel = fallbackOf(request)
+    return run(request.model).pipe(
+      Effect.map((value) => ({ value, usedFallback: false })),
+      Effect.catch((primary) =>
+        fallbackModel !== undefined &&
+        fallbackModel !== request.model &&
+        (primary.error.isRetryable || primary.modelMissing)
+          ? run(fallbackModel).pipe(
+              Effect.map((value) => ({ value, usedFallback: true })),
+              Effect.mapError((fallback) => combine(primary.error, fallback.error))
+            )
+          : Effect.fail(primary.error)
+      )
     )
+  }
 
   /** One model with its retries; `attempts` counts every try for the caller's span. */
-  const completeWith = (
-    target: Target,
-    request: CompletionRequest,
+  const withRetries = <A>(
     model: string,
-    attempts: { count: number }
+    attempts: { count: number },
+    once: (model: string, attempt: number) => Effect.Effect<A, Failed>
   ) => {
     let attempt = 0
     return Effect.suspend(() => {
       attempt += 1
       attempts.count += 1
-      return attemptOnce(target, request, model, attempt)
+      return once(model, attempt)
     }).pipe(Effect.retry(schedule))
   }
 
+  /** One request to the server, its failure classified for the retry and fallback rules. */
+  const send = <A>(target: Target, model: string, request: (signal: AbortSignal) => Promise<A>) =>
+    Effect.tryPromise({ try: request, catch: (cause) => target.classify(cause, model) })
+
+  /** An attempt is a span of its own, with the kind of its failure. */
+  const asAttempt = <A>(
+    effect: Effect.Effect<A, Failed>,
+    model: string,
+    attempt: number,
+    streamed: boolean
+  ) =>
+    effect.pipe(
+      Effect.tapError((failed) => Effect.annotateCurrentSpan("llm.error_kind", failed.error.kind)),
+      Effect.withSpan("LanguageModel.attempt", {
+        attributes: streamed
+          ? { "llm.model": model, "llm.attempt": attempt, "llm.stream": true }
+          : { "llm.model": model, "llm.attempt": attempt }
+      })
+    )
+
+  const bodyOf = (target: Target, request: CompletionRequest, model: string) => ({
+    model,
+    messages: request.messages.map(toWire),
+    ...tuningOf(target, request)
+  })
+
+  /** One attempt of a whole answer; an empty one counts as failed, so it is retried like an outage. */
+  const attemptOnce = (target: Target, request: CompletionRequest) => (model: string, attempt: number) =>
+    asAttempt(
+      send(target, model, (signal) =>
+        // The timeout covers the whole answer, body included.
+        createCompletion(target.endpoint, bodyOf(target, request, model), signal, timeoutMs)
+      ).pipe(
+        Effect.flatMap((response): Effect.Effect<Answer, Failed> => {
+          const choice = response.choices[0]
+          const answer: Answer = {
+            text: choice?.message.content ?? choice?.message.refusal ?? "",
+            model: response.model || model,
+            requested: model,
+            inputTokens: response.usage?.prompt_tokens ?? 0,
+            outputTokens: response.usage?.completion_tokens ?? 0,
+            finish: choice?.finish_reason ?? null,
+            rateLimit: rateLimitOf(response.responseHeaders)
+          }
+          const empty = emptyAnswer(answer)
+          return empty === undefined
+            ? Effect.succeed(answer)
+            : Effect.fail({ error: empty, modelMissing: false })
+        })
+      ),
+      model,
+      attempt,
+      false
+    )
+
   const complete = Effect.fn("LanguageModel.complete")(function* (request: CompletionRequest) {
     const target = targetOf(request.endpoint)
-    const fallbackModel = fallbackOf(request)
     const attempts = { count: 0 }
     yield* Effect.annotateCurrentSpan({
       "llm.model": request.model,
       "llm.provider": request.endpoint?.providerId ?? "default"
     })
-    const { answer, usedFallback } = yield* completeWith(target, request, request.model, attempts).pipe(
-      Effect.map((answer) => ({ answer, usedFallback: false })),
-      Effect.catch((primary) =>
-        // auth and quota are not retryable: the fallback would use the same key.
-        fallbackModel !== undefined &&
-        fallbackModel !== request.model &&
-        (primary.error.isRetryable || primary.modelMissing)
-          ? completeWith(target, request, fallbackModel, attempts).pipe(
-              Effect.map((answer) => ({ answer, usedFallback: true })),
-              Effect.mapError((fallback) => combine(primary.error, fallback.error))
-            )
-          : Effect.fail(primary.error)
-      ),
-      Effect.onExit(() => Effect.annotateCurrentSpan("llm.attempt", attempts.count))
-    )
-    // Priced by the model that answered; by the one asked for when that name has no price.
-    const pricedAs = priceOf(answer.model, target.prices) === undefined ? answer.requested : answer.model
-    const completion: Completion = {
-      text: answer.text,
-      model: answer.model,
-      inputTokens: answer.inputTokens,
-      outputTokens: answer.outputTokens,
-      costUsd: costOf(pricedAs, answer.inputTokens, answer.outputTokens, target.prices),
-      usedFallback,
-      ...(answer.rateLimit === undefined ? {} : { rateLimit: answer.rateLimit })
-    }
+    const answered = yield* withFallback(request, (model) =>
+      withRetries(model, attempts, attemptOnce(target, request))
+    ).pipe(Effect.onExit(() => Effect.annotateCurrentSpan("llm.attempt", attempts.count)))
+    const completion = completionOf(answered.value, target.prices, answered.usedFallback)
     yield* Effect.annotateCurrentSpan({
       "llm.response_model": completion.model,
       "llm.input_tokens": completion.inputTokens,
       "llm.output_tokens": completion.outputTokens,
       "llm.cost_usd": completion.costUsd,
-      "llm.fallback_used": usedFallback
+      "llm.fallback_used": completion.usedFallback
     })
     return completion
   })
 
   /** Opens one streamed request; it counts as an attempt until the response headers arrive. */
-  const openOnce = (target: Target, request: CompletionRequest, model: string, attempt: number) =>
-    Effect.tryPromise({
-      try: (signal) =>
+  const openOnce = (target: Target, request: CompletionRequest) => (model: string, attempt: number) =>
+    asAttempt(
+      send(target, model, (signal) =>
         openCompletionStream(
           target.endpoint,
           {
-            model,
-            messages: request.messages.map(toWire),
-            ...tuningOf(target, request),
+            ...bodyOf(target, request, model),
             stream: true,
             // The last chunk then carries the token counts.
             stream_options: { include_usage: true }
           },
           signal,
           timeoutMs
-        ),
-      catch: (cause) => target.classify(cause, model)
-    }).pipe(
-      Effect.tapError((failed) => Effect.annotateCurrentSpan("llm.error_kind", failed.error.kind)),
-      Effect.withSpan("LanguageModel.attempt", {
-        attributes: { "llm.model": model, "llm.attempt": attempt, "llm.stream": true }
-      })
-    )
-
-  const openWith = (target: Target, request: CompletionRequest, model: string) => {
-    let attempt = 0
-    return Effect.suspend(() => openOnce(target, request, model, ++attempt)).pipe(Effect.retry(schedule))
-  }
+        )
+      ),
+      model,
+      attempt,
+      true
+    ).pipe(Effect.map((chunks) => ({ chunks, model })))
 
   const stream = (request: CompletionRequest): Stream.Stream<CompletionEvent, LlmError> =>
     Stream.unwrap(
       Effect.gen(function* () {
         const target = targetOf(request.endpoint)
-        const fallbackModel = fallbackOf(request)
-        const opened = yield* openWith(target, request, request.model).pipe(
-          Effect.map((chunks) => ({ chunks, model: request.model, usedFallback: false })),
-          Effect.catch((primary) =>
-            fallbackModel !== undefined &&
-            fallbackModel !== request.model &&
-            (primary.error.isRetryable || primary.modelMissing)
-              ? openWith(target, request, fallbackModel).pipe(
-                  Effect.map((chunks) => ({ chunks, model: fallbackModel, usedFallback: true })),
-                  Effect.mapError((fallback) => combine(primary.error, fallback.error))
-                )
-              : Effect.fail(primary.error)
-          )
+        const opened = yield* withFallback(request, (model) =>
+          withRetries(model, { count: 0 }, openOnce(target, request))
         )
-        const answer = { text: "", model: opened.model, inputTokens: 0, outputTokens: 0, finish: "" }
-        const rateLimit = rateLimitOf(opened.chunks.responseHeaders)
+        const { chunks, model } = opened.value
+        const answer = {
+          text: "",
+          model,
+          requested: model,
+          inputTokens: 0,
+          outputTokens: 0,
+          finish: null as string | null,
+          rateLimit: rateLimitOf(chunks.responseHeaders)
+        }
         // No chunk for a whole request timeout: the server stalled mid-answer, and the request
         // is aborted. One timer per answer, pushed back by each chunk: a timeout per chunk
         // (a fiber and a timer each) cost more than the rest of the streamed request.
@@ -503,50 +532,31 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
         const watch = Effect.sync(() => {
           stall.timer = setTimeout(() => {
             stall.timedOut = true
-            opened.chunks.abort()
+            chunks.abort()
           }, timeoutMs)
         })
         const unwatch = Effect.sync(() => clearTimeout(stall.timer))
         const finished = Effect.suspend((): Effect.Effect<CompletionEvent, LlmError> => {
           // An aborted stream just ends: say why.
-          if (stall.timedOut) {
-            return Effect.fail(target.classify(new APIConnectionTimeoutError(), opened.model).error)
-          }
-          if (answer.text === "" && answer.finish !== "stop") {
-            return Effect.fail(
-              new LlmError({
-                kind: "unavailable",
-                model: opened.model,
-                description: `empty completion (finish_reason: ${answer.finish || "none"})`,
-                retryAfterSeconds: null
-              })
-            )
-          }
-          const pricedAs = priceOf(answer.model, target.prices) === undefined ? opened.model : answer.model
+          if (stall.timedOut)
+            return Effect.fail(target.classify(new APIConnectionTimeoutError(), model).error)
+          const empty = emptyAnswer(answer)
+          if (empty !== undefined) return Effect.fail(empty)
           return Effect.succeed({
             _tag: "Finished",
-            completion: {
-              text: answer.text,
-              model: answer.model,
-              inputTokens: answer.inputTokens,
-              outputTokens: answer.outputTokens,
-              costUsd: costOf(pricedAs, answer.inputTokens, answer.outputTokens, target.prices),
-              usedFallback: opened.usedFallback,
-              ...(rateLimit === undefined ? {} : { rateLimit })
-            }
+            completion: completionOf(answer, target.prices, opened.usedFallback)
           })
         })
         return Stream.fromAsyncIterable(
-          opened.chunks,
-          (cause) =>
-            target.classify(stall.timedOut ? new APIConnectionTimeoutError() : cause, opened.model).error
+          chunks,
+          (cause) => target.classify(stall.timedOut ? new APIConnectionTimeoutError() : cause, model).error
         ).pipe(
           Stream.onStart(watch),
           Stream.ensuring(unwatch),
-          Stream.map((chunks): ReadonlyArray<CompletionEvent> => {
+          Stream.map((batch): ReadonlyArray<CompletionEvent> => {
             stall.timer?.refresh()
             const events: Array<CompletionEvent> = []
-            for (const chunk of chunks) {
+            for (const chunk of batch) {
               if (chunk.model) answer.model = chunk.model
               if (chunk.usage) {
                 answer.inputTokens = chunk.usage.prompt_tokens

@@ -1,16 +1,15 @@
 /** Bots in the `bots` table. */
 import { BotRepository } from "@botfleet/application"
 import {
-  type AccessMode,
   Bot,
   type BotId,
-  type BotLimits,
   BotNameTaken,
   BotNotFound,
+  type BotSettingName,
+  type BotSettings,
   BotTokenInUse,
-  type GroupMode,
-  NO_LIMITS,
-  type ProviderId,
+  botSettingNames,
+  initialBotSettings,
   trusted
 } from "@botfleet/domain"
 import { Effect, Layer } from "effect"
@@ -21,6 +20,16 @@ import { uniqueConstraintOf } from "../postgres/uniqueViolation.ts"
 /** bigint columns arrive as JS bigint (or as text from some drivers). */
 type Int8 = bigint | number | string
 
+/** A setting's column: its name in snake_case (`historyLimit` is `history_limit`). */
+const columnOf = (name: BotSettingName): string =>
+  name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`)
+
+const settingColumns = botSettingNames.map((name) => [name, columnOf(name)] as const)
+
+/** Lists and objects are jsonb columns: written as JSON text, read parsed (or as text). */
+const isJson = (name: BotSettingName): boolean =>
+  typeof initialBotSettings[name] === "object" && initialBotSettings[name] !== null
+
 export interface BotRow {
   readonly id: string
   readonly name: string
@@ -29,42 +38,26 @@ export interface BotRow {
   readonly telegram_bot_id: Int8
   readonly username: string
   readonly webhook_secret: string
-  readonly model: string | null
-  readonly system_prompt: string
-  readonly start_message: string
-  readonly help_message: string
-  readonly error_message: string
-  readonly history_limit: number
   readonly active: boolean
   readonly last_error: string | null
   readonly last_error_at: Date | null
   readonly polling_offset: Int8
   readonly created_at: Date
   readonly updated_at: Date
-  // access and limits (issue 12); jsonb may arrive parsed or as text
-  readonly access: string
-  readonly allowed_user_ids: unknown
-  readonly allowed_chat_ids: unknown
-  readonly blocked_user_ids: unknown
-  readonly denied_message: string
-  readonly limits: unknown
-  readonly limit_message: string
-  // providers (issue 12)
-  readonly provider_id: string | null
-  readonly fallback_model: string | null
-  readonly temperature: number | null
-  readonly max_output_tokens: number | null
-  // conversations (issue 11)
-  readonly group_mode: string
-  readonly streaming: boolean
-  readonly voice: boolean
-  readonly vision: boolean
-  // ops (issue 13)
-  readonly history_retention_days: number | null
+  /** One column per setting (BotSettings.ts). */
+  readonly [column: string]: unknown
 }
 
-/** Typed for the decoder, which checks the value anyway. */
-const json = <A>(value: unknown): A => (typeof value === "string" ? JSON.parse(value) : value) as A
+/**
+ * A setting as stored. An object's keys missing from the stored one take
+ * their initial values (a limit added later reads as "no limit").
+ */
+const settingFromColumn = (name: BotSettingName, value: unknown): unknown => {
+  if (!isJson(name)) return value
+  const parsed: unknown = typeof value === "string" ? JSON.parse(value) : value
+  const initial = initialBotSettings[name]
+  return Array.isArray(initial) ? parsed : { ...(initial as object), ...(parsed as object) }
+}
 
 /** A row as a Bot, trusted: the database holds what we wrote, under its column types and checks. */
 export const botFromRow = (row: BotRow): Effect.Effect<Bot> =>
@@ -77,38 +70,15 @@ export const botFromRow = (row: BotRow): Effect.Effect<Bot> =>
       telegramBotId: Number(row.telegram_bot_id),
       username: row.username,
       webhookSecret: row.webhook_secret,
-      model: row.model,
-      systemPrompt: row.system_prompt,
-      startMessage: row.start_message,
-      helpMessage: row.help_message,
-      errorMessage: row.error_message,
-      historyLimit: row.history_limit,
       active: row.active,
       lastError: row.last_error,
       lastErrorAt: row.last_error_at,
       pollingOffset: Number(row.polling_offset),
       createdAt: row.created_at,
       updatedAt: row.updated_at,
-      // access and limits (issue 12); absent limit keys are "no limit"
-      access: row.access as AccessMode,
-      allowedUserIds: json<ReadonlyArray<number>>(row.allowed_user_ids),
-      allowedChatIds: json<ReadonlyArray<number>>(row.allowed_chat_ids),
-      blockedUserIds: json<ReadonlyArray<number>>(row.blocked_user_ids),
-      deniedMessage: row.denied_message,
-      limits: { ...NO_LIMITS, ...json<Partial<BotLimits>>(row.limits) },
-      limitMessage: row.limit_message,
-      // providers (issue 12)
-      providerId: row.provider_id as ProviderId | null,
-      fallbackModel: row.fallback_model,
-      temperature: row.temperature,
-      maxOutputTokens: row.max_output_tokens,
-      // conversations (issue 11)
-      groupMode: row.group_mode as GroupMode,
-      streaming: row.streaming,
-      voice: row.voice,
-      vision: row.vision,
-      // ops (issue 13)
-      historyRetentionDays: row.history_retention_days
+      ...(Object.fromEntries(
+        settingColumns.map(([name, column]) => [name, settingFromColumn(name, row[column])])
+      ) as unknown as BotSettings)
     })
   )
 
@@ -120,38 +90,15 @@ const botColumns = (bot: Bot) => ({
   telegram_bot_id: bot.telegramBotId,
   username: bot.username,
   webhook_secret: bot.webhookSecret,
-  model: bot.model,
-  system_prompt: bot.systemPrompt,
-  start_message: bot.startMessage,
-  help_message: bot.helpMessage,
-  error_message: bot.errorMessage,
-  history_limit: bot.historyLimit,
   active: bot.active,
   last_error: bot.lastError,
   last_error_at: bot.lastErrorAt,
   polling_offset: bot.pollingOffset,
   created_at: bot.createdAt,
   updated_at: bot.updatedAt,
-  // access and limits (issue 12)
-  access: bot.access,
-  allowed_user_ids: JSON.stringify(bot.allowedUserIds),
-  allowed_chat_ids: JSON.stringify(bot.allowedChatIds),
-  blocked_user_ids: JSON.stringify(bot.blockedUserIds),
-  denied_message: bot.deniedMessage,
-  limits: JSON.stringify(bot.limits),
-  limit_message: bot.limitMessage,
-  // providers (issue 12)
-  provider_id: bot.providerId,
-  fallback_model: bot.fallbackModel,
-  temperature: bot.temperature,
-  max_output_tokens: bot.maxOutputTokens,
-  // conversations (issue 11)
-  group_mode: bot.groupMode,
-  streaming: bot.streaming,
-  voice: bot.voice,
-  vision: bot.vision,
-  // ops (issue 13)
-  history_retention_days: bot.historyRetentionDays
+  ...Object.fromEntries(
+    settingColumns.map(([name, column]) => [column, isJson(name) ? JSON.stringify(bot[name]) : bot[name]])
+  )
 })
 
 /** Which unique index said no tells which domain error it is; anything else is a defect. */

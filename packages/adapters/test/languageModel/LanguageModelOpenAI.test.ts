@@ -274,6 +274,42 @@ describe("LanguageModelOpenAI", () => {
     })
   )
 
+  it.live(
+    "an empty answer is an attempt that failed: retried, then the fallback, each traced as unavailable",
+    () =>
+      Effect.gen(function* () {
+        const fake = yield* FakeOpenAI.make()
+        yield* fake.setReply((request) =>
+          request.model === "gpt-4o-mini"
+            ? { content: null, finishReason: "length" }
+            : { content: "from the fallback" }
+        )
+        const spans: Array<Tracer.Span> = []
+        const tracer = Tracer.make({
+          span(options) {
+            const span = Tracer.nativeTracer.span(options)
+            spans.push(span)
+            return span
+          }
+        })
+        const completion = yield* adapterFor(fake, { fallbackModel: "gpt-4o", maxRetries: 1 })
+          .complete({ model: "gpt-4o-mini", messages })
+          .pipe(Effect.withTracer(tracer))
+
+        assert.strictEqual(completion.text, "from the fallback")
+        assert.isTrue(completion.usedFallback)
+        const attempts = spans.filter((span) => span.name === "LanguageModel.attempt")
+        assert.deepStrictEqual(
+          attempts.map((span) => [span.attributes.get("llm.model"), span.attributes.get("llm.error_kind")]),
+          [
+            ["gpt-4o-mini", "unavailable"],
+            ["gpt-4o-mini", "unavailable"],
+            ["gpt-4o", undefined]
+          ]
+        )
+      })
+  )
+
   it.live("traces the call and each attempt without the key", () =>
     Effect.gen(function* () {
       const fake = yield* FakeOpenAI.make()

@@ -5,23 +5,27 @@
  */
 import { randomBytes, randomUUID } from "node:crypto"
 import {
-  type AccessMode,
+  applyBotSettings,
   Bot,
   BotId,
-  type BotLimits,
   BotModel,
   type BotNameTaken,
   type BotNotFound,
+  type BotSettingsPatch,
   type BotTokenInUse,
+  botSettingsOf,
   type DomainEffect,
-  type GroupMode,
   InvalidBotToken,
+  initialBotSettings,
+  type McpServerId,
+  type McpServerNotFound,
   type ProviderId,
   type ProviderNotFound,
   TelegramUnavailable,
   type Transition
 } from "@botfleet/domain"
 import { Clock, Context, Effect, Layer, Option, Redacted } from "effect"
+import { McpServerRepository } from "../ports/McpServers.ts"
 import { ProviderRepository } from "../ports/Providers.ts"
 import { BotRepository, EffectOutbox, Transactions } from "../ports/Repositories.ts"
 import { SecretBox } from "../ports/SecretBox.ts"
@@ -29,78 +33,14 @@ import { Settings } from "../ports/Settings.ts"
 import { TelegramGateway, type WebhookInfo } from "../ports/TelegramGateway.ts"
 import { BotAccess } from "./BotAccess.ts"
 
-export interface BotInput {
+/** A new bot: its name and token, and any settings (the rest take their initial values). */
+export interface BotInput extends BotSettingsPatch {
   readonly name: string
   readonly token: Redacted.Redacted<string>
-  readonly model?: string | null | undefined
-  readonly systemPrompt?: string | undefined
-  readonly startMessage?: string | undefined
-  readonly helpMessage?: string | undefined
-  readonly errorMessage?: string | undefined
-  readonly historyLimit?: number | undefined
-  // access and limits (issue 12); limits given are merged into the current ones
-  readonly access?: AccessMode | undefined
-  readonly allowedUserIds?: ReadonlyArray<number> | undefined
-  readonly allowedChatIds?: ReadonlyArray<number> | undefined
-  readonly blockedUserIds?: ReadonlyArray<number> | undefined
-  readonly deniedMessage?: string | undefined
-  readonly limits?: { readonly [K in keyof BotLimits]?: BotLimits[K] | undefined } | undefined
-  readonly limitMessage?: string | undefined
-  // providers (issue 12): null = the default (see Provider.ts)
-  readonly providerId?: ProviderId | null | undefined
-  readonly fallbackModel?: string | null | undefined
-  readonly temperature?: number | null | undefined
-  readonly maxOutputTokens?: number | null | undefined
-  // conversations (issue 11)
-  readonly groupMode?: GroupMode | undefined
-  readonly streaming?: boolean | undefined
-  readonly voice?: boolean | undefined
-  readonly vision?: boolean | undefined
-  // ops (issue 13); null: keep every message
-  readonly historyRetentionDays?: number | null | undefined
 }
-
-/** The access and limit fields of `input` applied to `bot` (issue 12). */
-const withAccess = (bot: Bot, input: BotPatch): Bot =>
-  new Bot({
-    ...bot,
-    access: input.access ?? bot.access,
-    allowedUserIds: input.allowedUserIds ?? bot.allowedUserIds,
-    allowedChatIds: input.allowedChatIds ?? bot.allowedChatIds,
-    blockedUserIds: input.blockedUserIds ?? bot.blockedUserIds,
-    deniedMessage: input.deniedMessage ?? bot.deniedMessage,
-    limits: input.limits === undefined ? bot.limits : mergeLimits(bot.limits, input.limits),
-    limitMessage: input.limitMessage ?? bot.limitMessage
-  })
-
-/** The model settings of `input` applied to `bot` (providers, issue 12): null resets to the default. */
-const withModelSettings = (bot: Bot, input: BotPatch): Bot =>
-  new Bot({
-    ...bot,
-    providerId: input.providerId === undefined ? bot.providerId : input.providerId,
-    fallbackModel: input.fallbackModel === undefined ? bot.fallbackModel : input.fallbackModel,
-    temperature: input.temperature === undefined ? bot.temperature : input.temperature,
-    maxOutputTokens: input.maxOutputTokens === undefined ? bot.maxOutputTokens : input.maxOutputTokens
-  })
-
-/** Limits named in the patch replace the current ones; the others stay. */
-const mergeLimits = (current: BotLimits, patch: NonNullable<BotInput["limits"]>): BotLimits => ({
-  userMessagesPerMinute:
-    patch.userMessagesPerMinute === undefined ? current.userMessagesPerMinute : patch.userMessagesPerMinute,
-  userMessagesPerDay:
-    patch.userMessagesPerDay === undefined ? current.userMessagesPerDay : patch.userMessagesPerDay,
-  userTokensPerDay: patch.userTokensPerDay === undefined ? current.userTokensPerDay : patch.userTokensPerDay,
-  userUsdPerMonth: patch.userUsdPerMonth === undefined ? current.userUsdPerMonth : patch.userUsdPerMonth,
-  botUsdPerMonth: patch.botUsdPerMonth === undefined ? current.botUsdPerMonth : patch.botUsdPerMonth
-})
 
 /** Fields to change; absent or undefined ones stay as they are. */
 export type BotPatch = { readonly [K in keyof BotInput]?: BotInput[K] | undefined }
-
-export const DEFAULT_START_MESSAGE = "Hi! I'm an AI assistant. Ask me anything."
-export const DEFAULT_HELP_MESSAGE =
-  "Send me a message and I'll answer. Commands: /start to begin, /help for this text, /refresh to start a new conversation."
-export const DEFAULT_ERROR_MESSAGE = "Sorry, I couldn't answer that just now. Please try again in a moment."
 
 export class BotService extends Context.Service<
   BotService,
@@ -109,14 +49,25 @@ export class BotService extends Context.Service<
       input: BotInput
     ) => Effect.Effect<
       Bot,
-      InvalidBotToken | TelegramUnavailable | BotNameTaken | BotTokenInUse | ProviderNotFound
+      | InvalidBotToken
+      | TelegramUnavailable
+      | BotNameTaken
+      | BotTokenInUse
+      | ProviderNotFound
+      | McpServerNotFound
     >
     readonly update: (
       id: BotId,
       patch: BotPatch
     ) => Effect.Effect<
       Bot,
-      BotNotFound | InvalidBotToken | TelegramUnavailable | BotNameTaken | BotTokenInUse | ProviderNotFound
+      | BotNotFound
+      | InvalidBotToken
+      | TelegramUnavailable
+      | BotNameTaken
+      | BotTokenInUse
+      | ProviderNotFound
+      | McpServerNotFound
     >
     readonly enable: (id: BotId) => Effect.Effect<Bot, BotNotFound>
     readonly disable: (id: BotId) => Effect.Effect<Bot, BotNotFound>
@@ -128,7 +79,7 @@ export class BotService extends Context.Service<
     /** Telegram's view of the bot's webhook; none when polling, or when Telegram does not answer in time. */
     readonly webhookInfo: (bot: Bot) => Effect.Effect<Option.Option<WebhookInfo>>
     readonly list: Effect.Effect<ReadonlyArray<Bot>>
-    /** Blocks or unblocks one Telegram user of the bot (its blockedUserIds), issue 12. */
+    /** Blocks or unblocks one Telegram user of the bot (its blockedUserIds). */
     readonly setBlocked: (id: BotId, userId: number, blocked: boolean) => Effect.Effect<Bot, BotNotFound>
   }
 >()("@botfleet/application/BotService") {
@@ -143,10 +94,14 @@ export class BotService extends Context.Service<
       const transactions = yield* Transactions
       const settings = yield* Settings
       const providers = yield* ProviderRepository
+      const mcpServers = yield* McpServerRepository
 
-      /** providers (issue 12): a bot may only point at a stored provider. */
+      /** A bot may only point at a stored provider. */
       const checkProvider = (id: ProviderId | null | undefined) =>
         id === undefined || id === null ? Effect.void : Effect.asVoid(providers.findById(id))
+
+      const checkMcpServers = (ids: ReadonlyArray<McpServerId> | undefined) =>
+        ids === undefined ? Effect.void : Effect.forEach(ids, mcpServers.findById, { discard: true })
 
       const now = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis))
 
@@ -197,9 +152,10 @@ export class BotService extends Context.Service<
 
       const register = Effect.fn("BotService.register")(function* (input: BotInput) {
         yield* checkProvider(input.providerId)
+        yield* checkMcpServers(input.mcpServerIds)
         const info = yield* checkToken(input.token)
         const at = yield* now
-        const base = new Bot({
+        const bot = new Bot({
           id: BotId.make(randomUUID()),
           name: input.name.trim(),
           tokenCiphertext: yield* secrets.encrypt(input.token),
@@ -207,28 +163,14 @@ export class BotService extends Context.Service<
           telegramBotId: info.id,
           username: info.username,
           webhookSecret: randomBytes(24).toString("hex"),
-          model: input.model ?? null,
-          systemPrompt: input.systemPrompt ?? "",
-          startMessage: input.startMessage ?? DEFAULT_START_MESSAGE,
-          helpMessage: input.helpMessage ?? DEFAULT_HELP_MESSAGE,
-          errorMessage: input.errorMessage ?? DEFAULT_ERROR_MESSAGE,
-          historyLimit: input.historyLimit ?? BotModel.DEFAULT_HISTORY_LIMIT,
           active: false,
           lastError: null,
           lastErrorAt: null,
           pollingOffset: 0,
           createdAt: at,
           updatedAt: at,
-          // conversations (issue 11)
-          ...(input.groupMode === undefined ? {} : { groupMode: input.groupMode }),
-          ...(input.streaming === undefined ? {} : { streaming: input.streaming }),
-          ...(input.voice === undefined ? {} : { voice: input.voice }),
-          ...(input.vision === undefined ? {} : { vision: input.vision }),
-          // ops (issue 13)
-          historyRetentionDays: input.historyRetentionDays ?? null
+          ...applyBotSettings(initialBotSettings, input)
         })
-        // access and limits (issue 12)
-        const bot = withModelSettings(withAccess(base, input), input)
         yield* bots.insert(bot)
         yield* Effect.logInfo("bot registered", { bot_id: bot.id, username: bot.username })
         return bot
@@ -237,27 +179,13 @@ export class BotService extends Context.Service<
       const update = Effect.fn("BotService.update")(function* (id: BotId, patch: BotPatch) {
         const current = yield* bots.findById(id)
         yield* checkProvider(patch.providerId)
+        yield* checkMcpServers(patch.mcpServerIds)
         const at = yield* now
         let next = new Bot({
-          ...withModelSettings(withAccess(current, patch), patch),
+          ...current,
+          ...applyBotSettings(botSettingsOf(current), patch),
           name: patch.name?.trim() ?? current.name,
-          model: patch.model === undefined ? current.model : patch.model,
-          systemPrompt: patch.systemPrompt ?? current.systemPrompt,
-          startMessage: patch.startMessage ?? current.startMessage,
-          helpMessage: patch.helpMessage ?? current.helpMessage,
-          errorMessage: patch.errorMessage ?? current.errorMessage,
-          historyLimit: patch.historyLimit ?? current.historyLimit,
-          updatedAt: at,
-          // conversations (issue 11)
-          groupMode: patch.groupMode ?? current.groupMode,
-          streaming: patch.streaming ?? current.streaming,
-          voice: patch.voice ?? current.voice,
-          vision: patch.vision ?? current.vision,
-          // ops (issue 13)
-          historyRetentionDays:
-            patch.historyRetentionDays === undefined
-              ? current.historyRetentionDays
-              : patch.historyRetentionDays
+          updatedAt: at
         })
         const effects: Array<DomainEffect> = []
         if (patch.token !== undefined) {

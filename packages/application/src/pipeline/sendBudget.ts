@@ -23,7 +23,7 @@
  * replies; a burst of 1 at 0.9 a second, none (0 of 200, all in order, 8.2 s where
  * the limits allow 6.7 s; `npm run bench -- flood`, shared 2-core machine).
  */
-import type { BotId } from "@botfleet/domain"
+import { type BotId, isGroupChat } from "@botfleet/domain"
 import { Clock, Context, Effect, Layer } from "effect"
 import { Paced } from "./PipelineErrors.ts"
 import * as Bucket from "./pacing.ts"
@@ -56,8 +56,6 @@ export const telegramLimits: SendLimits = {
 /** Refusals in this many chats of one bot within BOT_WINDOW_MS mean the bot's own limit. */
 const BOT_REFUSALS = 2
 const BOT_WINDOW_MS = 2_000
-
-const isGroup = (chatType: string) => chatType === "group" || chatType === "supergroup"
 
 export class SendBudget extends Context.Service<
   SendBudget,
@@ -103,7 +101,7 @@ export class SendBudget extends Context.Service<
       }
       const botBucket = (botId: BotId, now: number) => bucketOf(botId, limits.perBot, now)
       const chatBucket = (botId: BotId, chatId: number, chatType: string, now: number) =>
-        bucketOf(`${botId}:${chatId}`, isGroup(chatType) ? limits.perGroup : limits.perChat, now)
+        bucketOf(`${botId}:${chatId}`, isGroupChat(chatType) ? limits.perGroup : limits.perChat, now)
 
       /** When this send may go (epoch ms): its ticket, or a token of each budget spent now. */
       const turn = (botId: BotId, chatId: number, chatType: string, now: number) => {

@@ -1,11 +1,10 @@
-/** providers (issue 12): stored LLM providers, and checking one before it is stored. */
+/** Stored LLM providers, and checking one before it is stored. */
 import type {
   InvalidProviderKey,
   Provider,
   ProviderId,
   ProviderInUse,
   ProviderNameTaken,
-  ProviderNotCompatible,
   ProviderNotFound,
   ProviderUnreachable
 } from "@botfleet/domain"
@@ -27,11 +26,7 @@ export class ProviderRepository extends Context.Service<
 >()("@botfleet/application/ProviderRepository") {}
 
 /** UrlNotAllowed: the base URL (or what its name resolves to) is one the outbound guard refuses. */
-export type ProviderCheckError =
-  | InvalidProviderKey
-  | ProviderNotCompatible
-  | ProviderUnreachable
-  | UrlNotAllowed
+export type ProviderCheckError = InvalidProviderKey | ProviderUnreachable | UrlNotAllowed
 
 export class ProviderProbe extends Context.Service<
   ProviderProbe,

@@ -6,10 +6,12 @@ import type { IncomingUpdate } from "@botfleet/domain"
 import { Context, type Effect, type Redacted, Schema } from "effect"
 
 /**
- * unauthorized (401) and forbidden (403: the user blocked the bot, or the bot
- * was removed from the group) are fatal for the bot or the chat; rate_limited
- * (429) and unavailable (5xx, timeouts, resets) are worth retrying; bad_request
- * (400) is a mistake in the request and is not.
+ * How the pipeline treats each kind is decided in one place,
+ * pipeline/failures.ts: unauthorized (401, the token is rejected) stops the
+ * bot; rate_limited (429) and unavailable (5xx, timeouts, resets) are worth
+ * retrying; forbidden (403: the user blocked the bot, or the bot was removed
+ * from the group), not_found and bad_request (400, a mistake in the request)
+ * are not, and a forbidden send marks the chat's last error.
  */
 export const TelegramErrorKind = Schema.Literals([
   "unauthorized",
@@ -79,7 +81,7 @@ export interface SendMessageInput {
 
 export type Token = Redacted.Redacted<string>
 
-/** conversations (issue 11): a private chat's growing answer, shown until the final message is sent. */
+/** A private chat's growing answer, shown until the final message is sent. */
 export interface MessageDraftInput {
   readonly chatId: number
   /** Non-zero; drafts with the same id replace each other. */
@@ -117,21 +119,21 @@ export class TelegramGateway extends Context.Service<
       text?: string | undefined
     ) => Effect.Effect<void, TelegramError>
     /**
-     * conversations (issue 11): Bot API `sendMessageDraft`. Ephemeral, so never
-     * retried: the next draft (or the final message) replaces it anyway.
+     * Bot API `sendMessageDraft`. Ephemeral, so never retried: the next draft
+     * (or the final message) replaces it anyway.
      */
     readonly sendMessageDraft: (token: Token, input: MessageDraftInput) => Effect.Effect<void, TelegramError>
     /**
-     * conversations (issue 11): `getFile`, then the bytes from
-     * `<api root>/file/bot<token>/<file_path>`. A file over `maxBytes` is refused
-     * (bad_request) without downloading the rest; a missing one is not_found.
+     * `getFile`, then the bytes from `<api root>/file/bot<token>/<file_path>`.
+     * A file over `maxBytes` is refused (bad_request) without downloading the
+     * rest; a missing one is not_found.
      */
     readonly downloadFile: (
       token: Token,
       fileId: string,
       maxBytes: number
     ) => Effect.Effect<{ readonly bytes: Uint8Array; readonly filePath: string }, TelegramError>
-    /** conversations (issue 11): the command menu shown when a user types "/". */
+    /** The command menu shown when a user types "/". */
     readonly setMyCommands: (
       token: Token,
       commands: ReadonlyArray<{ readonly command: string; readonly description: string }>

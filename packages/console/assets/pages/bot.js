@@ -5,6 +5,7 @@
 import { api, query } from "../api.js"
 import { bodyFrom } from "../botFields.js"
 import { botFormSections, markInvalidField } from "../botForm.js"
+import { botFieldLimits } from "../capabilities.js"
 import { append, h, replace } from "../dom.js"
 import { dateTime } from "../format.js"
 import { can } from "../roles.js"
@@ -133,10 +134,12 @@ export const render = async (container, context) => {
   append(container, loading())
   let bot
   let providers = []
+  let limits = new Map()
   try {
-    ;[bot, providers] = await Promise.all([
+    ;[bot, providers, limits] = await Promise.all([
       api.get(`/api/bots/${params.id}`),
-      features.has("providers") ? api.get("/api/providers") : []
+      features.has("providers") ? api.get("/api/providers") : [],
+      botFieldLimits()
     ])
   } catch (error) {
     replace(container, pageHeader("Bot", { back: { href: "/admin", label: "Bots" } }), errorNotice(error))
@@ -187,7 +190,7 @@ export const render = async (container, context) => {
       "Chats"
     )
     const usersLink = h("a", { class: "button secondary", href: `/admin/bots/${bot.id}/users` }, "Users")
-    const { fields, inputs, sections } = botFormSections(bot, {}, { features, providers })
+    const { fields, inputs, sections } = botFormSections(bot, {}, { features, providers, limits })
     webhookSlot = webhookCard(bot)
     const problem = h("div", { class: "form-problem" })
     const save = h("button", { type: "submit", class: "primary" }, "Save changes")

@@ -2,12 +2,14 @@
 import { api } from "../api.js"
 import { bodyFrom } from "../botFields.js"
 import { botFormSections, markInvalidField } from "../botForm.js"
+import { botFieldLimits } from "../capabilities.js"
 import { append, h } from "../dom.js"
 import { errorNotice, pageHeader, toast } from "../ui.js"
 
 export const render = async (container, { navigate, features, isActive }) => {
-  // providers (issue 12): the provider select lists them; without any, the server default is the only choice.
+  // The provider select lists them; without any, the server default is the only choice.
   const providers = features.has("providers") ? await api.get("/api/providers").catch(() => []) : []
+  const limits = await botFieldLimits()
   if (!isActive()) return
   const token = h("input", {
     id: "bot-token",
@@ -30,7 +32,11 @@ export const render = async (container, { navigate, features, isActive }) => {
       "From @BotFather in Telegram (/newbot). It is checked with Telegram and stored encrypted; it is never shown again."
     )
   )
-  const { fields, inputs, sections } = botFormSections(null, { basics: [tokenRow] }, { features, providers })
+  const { fields, inputs, sections } = botFormSections(
+    null,
+    { basics: [tokenRow] },
+    { features, providers, limits }
+  )
   const problem = h("div", { class: "form-problem" })
   const submit = h("button", { type: "submit", class: "primary" }, "Add bot")
   let clearInvalid = () => {}

@@ -25,21 +25,10 @@ import {
   InvitationIssuedView,
   UpdateAdmin
 } from "./adminSchemas.ts"
-// Operations (issue 13)
-import {
-  AlertSettingsView,
-  FailureKind,
-  FailureRef,
-  FailureRetried,
-  FailureView,
-  JobsView,
-  UpdateAlertSettings,
-  WebAppProfileView,
-  WebAppSessionView,
-  WebAppSignIn
-} from "./ops/schemas.ts"
+import { CreateMcpServer, McpServerView, UpdateMcpServer } from "./mcpServerSchemas.ts"
 import {
   AdminView,
+  AlertSettingsView,
   BotUsersQuery,
   BotUserView,
   BotView,
@@ -49,6 +38,11 @@ import {
   CreateBot,
   CreateProvider,
   FailedUpdateView,
+  FailureKind,
+  FailureRef,
+  FailureRetried,
+  FailureView,
+  JobsView,
   Login,
   MessageView,
   PageQuery,
@@ -59,9 +53,13 @@ import {
   SetupStatusView,
   StatsQuery,
   StatsView,
+  UpdateAlertSettings,
   UpdateBot,
   UpdateProvider,
-  Uuid
+  Uuid,
+  WebAppProfileView,
+  WebAppSessionView,
+  WebAppSignIn
 } from "./schemas.ts"
 
 const IdParams = { id: Uuid }
@@ -218,6 +216,43 @@ export class ProvidersApi extends HttpApiGroup.make("providers")
       title: "Providers",
       description:
         "OpenAI-compatible servers (a local model, OpenRouter...) with their own key; checked with GET /models before they are stored"
+    })
+  ) {}
+
+/** MCP servers whose tools bots may call; checked with tools/list before they are stored. */
+export class McpServersApi extends HttpApiGroup.make("mcpServers")
+  .add(
+    HttpApiEndpoint.get("list", "/", { success: Schema.Array(McpServerView) }),
+    HttpApiEndpoint.post("create", "/", {
+      payload: CreateMcpServer,
+      success: McpServerView.pipe(HttpApiSchema.status(201)),
+      error: [Unprocessable, Conflict, ServiceUnavailable]
+    }),
+    HttpApiEndpoint.get("get", "/:id", { params: IdParams, success: McpServerView, error: NotFound }),
+    HttpApiEndpoint.patch("update", "/:id", {
+      params: IdParams,
+      payload: UpdateMcpServer,
+      success: McpServerView,
+      error: [NotFound, Unprocessable, Conflict, ServiceUnavailable]
+    }),
+    HttpApiEndpoint.post("refresh", "/:id/refresh", {
+      params: IdParams,
+      success: McpServerView,
+      error: [NotFound, Unprocessable, ServiceUnavailable]
+    }),
+    HttpApiEndpoint.delete("remove", "/:id", {
+      params: IdParams,
+      success: HttpApiSchema.NoContent,
+      error: [NotFound, Conflict]
+    })
+  )
+  .middleware(Authentication)
+  .prefix("/api/mcp-servers")
+  .annotateMerge(
+    OpenApi.annotations({
+      title: "MCP servers",
+      description:
+        "Remote tools over MCP Streamable HTTP; the server is asked for its tools before it is stored, and bots may call only the allowed ones"
     })
   ) {}
 
@@ -400,6 +435,7 @@ export class Api extends HttpApi.make("botfleet")
   // access and limits (issue 12)
   .add(BotUsersApi)
   .add(ProvidersApi)
+  .add(McpServersApi)
   // A misspelt field must not silently do nothing: unknown body fields are a 400 naming them,
   // as /openapi.json's additionalProperties: false says. Queries and headers stay lenient.
   .annotate(HttpApi.PayloadParseOptions, { onExcessProperty: "error" })

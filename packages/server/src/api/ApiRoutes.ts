@@ -6,18 +6,19 @@ import { AuditSignInLive } from "./AuditSignInLive.ts"
 import { AuthenticationLive } from "./AuthenticationLive.ts"
 import { AccountHandlers } from "./handlers/AccountHandlers.ts"
 import { AdminsHandlers, InvitationsHandlers } from "./handlers/AdminsHandlers.ts"
+import { AlertsHandlers } from "./handlers/AlertsHandlers.ts"
 import { AuditHandlers } from "./handlers/AuditHandlers.ts"
 import { AuthHandlers } from "./handlers/AuthHandlers.ts"
 import { BotsHandlers } from "./handlers/BotsHandlers.ts"
 import { BotUsersHandlers } from "./handlers/BotUsersHandlers.ts"
-import { ChatsHandlers, FailuresHandlers } from "./handlers/ChatsHandlers.ts"
+import { ChatsHandlers } from "./handlers/ChatsHandlers.ts"
+import { FailuresHandlers } from "./handlers/FailuresHandlers.ts"
+import { JobsHandlers } from "./handlers/JobsHandlers.ts"
+import { McpServersHandlers } from "./handlers/McpServersHandlers.ts"
 import { ProvidersHandlers } from "./handlers/ProvidersHandlers.ts"
 import { SetupHandlers } from "./handlers/SetupHandlers.ts"
 import { StatsHandlers } from "./handlers/StatsHandlers.ts"
-// Operations (issue 13)
-import { AlertsHandlers } from "./ops/AlertsHandlers.ts"
-import { JobsHandlers } from "./ops/JobsHandlers.ts"
-import { WebAppHandlers } from "./ops/WebAppHandlers.ts"
+import { WebAppHandlers } from "./handlers/WebAppHandlers.ts"
 import * as RateLimiterSql from "./RateLimiterSql.ts"
 
 export const ApiRoutes = Layer.mergeAll(
@@ -32,9 +33,9 @@ export const ApiRoutes = Layer.mergeAll(
       StatsHandlers,
       // access and limits (issue 12)
       BotUsersHandlers,
-      ProvidersHandlers
+      ProvidersHandlers,
+      McpServersHandlers
     ]),
-    // Operations (issue 13)
     Layer.provide([JobsHandlers, AlertsHandlers, WebAppHandlers]),
     // Roles and the audit log
     Layer.provide([AdminsHandlers, InvitationsHandlers, AuditHandlers]),

@@ -28,7 +28,9 @@ export const GROUP_RULES: Readonly<Record<string, GroupRule>> = {
   // Where alerts go (a webhook URL may carry a secret of its own).
   alerts: { read: "owner", write: "owner" },
   // Keys of LLM servers: anyone may see the list (a bot's settings pick from it), only owners change it.
-  providers: { read: "viewer", write: "owner" }
+  providers: { read: "viewer", write: "owner" },
+  // Their headers hold credentials and their tools act on other systems: as provider keys.
+  mcpServers: { read: "viewer", write: "owner" }
 }
 
 const isRead = (method: string) => method === "GET" || method === "HEAD" || method === "OPTIONS"
@@ -61,6 +63,7 @@ const OBJECT_TYPES: Readonly<Record<string, string>> = {
   chats: "chat",
   failures: "failure",
   providers: "provider",
+  mcpServers: "mcp_server",
   alerts: "alert_settings",
   audit: "audit"
 }

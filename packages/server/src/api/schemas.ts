@@ -1,17 +1,16 @@
 /** Request and response bodies of the admin API. */
-import { safeText } from "@botfleet/application"
-import { BotModel, GroupMode, MessageKind } from "@botfleet/domain"
+import {
+  BotModel,
+  botSettingInputFields,
+  botSettingViewFields,
+  FAILURE_REF_PATTERN,
+  InputString,
+  MessageKind
+} from "@botfleet/domain"
 import { Schema } from "effect"
 
-/**
- * Every string a client sends is built on this: text PostgreSQL can store
- * (no NUL, no unpaired surrogate half), or a 400 naming the field.
- */
-export const InputString = Schema.String.check(
-  Schema.makeFilter((text: string) => safeText(text) === text, {
-    expected: "text without NUL characters or unpaired surrogates"
-  })
-)
+/** Every string a client sends is built on this (domain text.ts): text PostgreSQL can store. */
+export { InputString }
 
 export const IsoDate = Schema.String.annotate({ description: "ISO 8601 time" })
 const NullableIsoDate = Schema.NullOr(IsoDate)
@@ -46,79 +45,17 @@ export const BotView = Schema.Struct({
   tokenHint: Schema.String,
   active: Schema.Boolean,
   mode: Schema.Literals(["webhook", "polling"]),
-  model: Schema.NullOr(Schema.String),
   effectiveModel: Schema.String,
-  systemPrompt: Schema.String,
-  startMessage: Schema.String,
-  helpMessage: Schema.String,
-  errorMessage: Schema.String,
-  historyLimit: Schema.Number,
   lastError: Schema.NullOr(Schema.String),
   lastErrorAt: NullableIsoDate,
   createdAt: IsoDate,
   updatedAt: IsoDate,
   /** Telegram's view of the webhook (GET /api/bots/:id only; null when polling or unreachable). */
   webhook: Schema.optional(Schema.NullOr(WebhookView)),
-  // access and limits (issue 12)
-  ...accessViewFields(),
-  // providers (issue 12): null = the default
-  providerId: Schema.NullOr(Schema.String),
-  fallbackModel: Schema.NullOr(Schema.String),
-  temperature: Schema.NullOr(Schema.Number),
-  maxOutputTokens: Schema.NullOr(Schema.Number),
-  // conversations (issue 11)
-  groupMode: GroupMode,
-  streaming: Schema.Boolean,
-  voice: Schema.Boolean,
-  vision: Schema.Boolean,
-  // ops (issue 13)
-  historyRetentionDays: Schema.NullOr(Schema.Number)
+  // Every setting, as declared in domain BotSettings.ts.
+  ...botSettingViewFields
 })
 export type BotView = typeof BotView.Type
-
-// ---------------------------------------------------------------- access and limits (issue 12)
-
-const TelegramIds = Schema.Array(Schema.Int).check(Schema.isMaxLength(10_000))
-const LimitCount = Schema.NullOr(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 1_000_000_000 })))
-const LimitUsd = Schema.NullOr(Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1_000_000 })))
-
-/** Each limit is optional (null = none); a PATCH changes only the limits it names. */
-export const LimitsInput = Schema.Struct({
-  userMessagesPerMinute: Schema.optional(LimitCount),
-  userMessagesPerDay: Schema.optional(LimitCount),
-  userTokensPerDay: Schema.optional(LimitCount),
-  userUsdPerMonth: Schema.optional(LimitUsd),
-  botUsdPerMonth: Schema.optional(LimitUsd)
-})
-
-/** Writable on create and PATCH. */
-const accessInputFields = {
-  access: Schema.optional(Schema.Literals(["open", "allowlist"])),
-  allowedUserIds: Schema.optional(TelegramIds),
-  allowedChatIds: Schema.optional(TelegramIds),
-  blockedUserIds: Schema.optional(TelegramIds),
-  deniedMessage: Schema.optional(InputString.check(Schema.isMinLength(1), Schema.isMaxLength(4096))),
-  limits: Schema.optional(LimitsInput),
-  limitMessage: Schema.optional(InputString.check(Schema.isMinLength(1), Schema.isMaxLength(4096)))
-}
-
-function accessViewFields() {
-  return {
-    access: Schema.Literals(["open", "allowlist"]),
-    allowedUserIds: Schema.Array(Schema.Number),
-    allowedChatIds: Schema.Array(Schema.Number),
-    blockedUserIds: Schema.Array(Schema.Number),
-    deniedMessage: Schema.String,
-    limits: Schema.Struct({
-      userMessagesPerMinute: Schema.NullOr(Schema.Number),
-      userMessagesPerDay: Schema.NullOr(Schema.Number),
-      userTokensPerDay: Schema.NullOr(Schema.Number),
-      userUsdPerMonth: Schema.NullOr(Schema.Number),
-      botUsdPerMonth: Schema.NullOr(Schema.Number)
-    }),
-    limitMessage: Schema.String
-  }
-}
 
 const UsageTotalsView = Schema.Struct({
   messages: Schema.Number,
@@ -141,21 +78,9 @@ export type BotUserView = typeof BotUserView.Type
 /** `limit` as elsewhere; `cursor` is the last Telegram id of the previous page. */
 export const BotUsersQuery = PageQuery
 
-// ---------------------------------------------------------------- providers (issue 12)
+// ---------------------------------------------------------------- providers
 
 const ModelName = InputString.check(Schema.isTrimmed(), Schema.isMinLength(1), Schema.isMaxLength(200))
-
-/** A bot's model settings, writable on create and PATCH; null = the default. */
-const modelSettingsInputFields = {
-  providerId: Schema.optional(Schema.NullOr(Uuid)),
-  fallbackModel: Schema.optional(Schema.NullOr(ModelName)),
-  temperature: Schema.optional(
-    Schema.NullOr(Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 2 })))
-  ),
-  maxOutputTokens: Schema.optional(
-    Schema.NullOr(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 1_000_000 })))
-  )
-}
 
 /**
  * An OpenAI-compatible API root: http(s), a host (name, IPv4 or [IPv6]) and an
@@ -221,64 +146,23 @@ export type ProviderView = typeof ProviderView.Type
 // ----------------------------------------------------------------
 
 const BotName = InputString.check(Schema.isTrimmed(), Schema.isMinLength(1), Schema.isMaxLength(64))
-const Text = (max: number) => InputString.check(Schema.isMaxLength(max))
 const Token = InputString.check(
   // A pattern, not a predicate: generated samples (the property tests) can then match it.
   Schema.isPattern(BotModel.TOKEN_PATTERN, { expected: "a Telegram bot token (digits:letters)" })
 )
-const HistoryLimit = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 200 }))
-/** Days a message is kept (null: forever). */
-const HistoryRetentionDays = Schema.NullOr(
-  Schema.Int.check(
-    Schema.isBetween({
-      minimum: BotModel.HISTORY_RETENTION_DAYS_MIN,
-      maximum: BotModel.HISTORY_RETENTION_DAYS_MAX
-    })
-  )
-)
 
+/** A new bot: its name and token; every setting may be given (domain BotSettings.ts). */
 export const CreateBot = Schema.Struct({
   name: BotName,
   token: Token,
-  model: Schema.optional(Schema.NullOr(Text(200))),
-  systemPrompt: Schema.optional(Text(20_000)),
-  startMessage: Schema.optional(Text(4096)),
-  helpMessage: Schema.optional(Text(4096)),
-  errorMessage: Schema.optional(Text(4096)),
-  historyLimit: Schema.optional(HistoryLimit),
-  // access and limits (issue 12)
-  ...accessInputFields,
-  // providers (issue 12)
-  ...modelSettingsInputFields,
-  // conversations (issue 11)
-  groupMode: Schema.optional(GroupMode),
-  streaming: Schema.optional(Schema.Boolean),
-  voice: Schema.optional(Schema.Boolean),
-  vision: Schema.optional(Schema.Boolean),
-  // ops (issue 13)
-  historyRetentionDays: Schema.optional(HistoryRetentionDays)
+  ...botSettingInputFields
 })
 
+/** Any field of CreateBot; the ones left out stay as they are. */
 export const UpdateBot = Schema.Struct({
   name: Schema.optional(BotName),
   token: Schema.optional(Token),
-  model: Schema.optional(Schema.NullOr(Text(200))),
-  systemPrompt: Schema.optional(Text(20_000)),
-  startMessage: Schema.optional(Text(4096)),
-  helpMessage: Schema.optional(Text(4096)),
-  errorMessage: Schema.optional(Text(4096)),
-  historyLimit: Schema.optional(HistoryLimit),
-  // access and limits (issue 12)
-  ...accessInputFields,
-  // providers (issue 12)
-  ...modelSettingsInputFields,
-  // conversations (issue 11)
-  groupMode: Schema.optional(GroupMode),
-  streaming: Schema.optional(Schema.Boolean),
-  voice: Schema.optional(Schema.Boolean),
-  vision: Schema.optional(Schema.Boolean),
-  // ops (issue 13)
-  historyRetentionDays: Schema.optional(HistoryRetentionDays)
+  ...botSettingInputFields
 })
 
 // ---------------------------------------------------------------- chats and messages
@@ -322,7 +206,7 @@ export const MessageView = Schema.Struct({
   replyTo: Schema.NullOr(Schema.String),
   createdAt: IsoDate,
   sentAt: NullableIsoDate,
-  // conversations (issue 11)
+  // What kind of message it was, and how long a recording lasted
   kind: MessageKind,
   mediaSeconds: Schema.NullOr(Schema.Number),
   senderName: Schema.NullOr(Schema.String)
@@ -400,7 +284,7 @@ export const StatsView = Schema.Struct({
       costUsd: Schema.Number
     })
   ),
-  // access and limits (issue 12): messages refused by access rules, by UTC day
+  // Messages refused by access rules, by UTC day
   deniedMessages: Schema.Number
 })
 export type StatsView = typeof StatsView.Type
@@ -448,3 +332,101 @@ export const AdminView = Schema.Struct({
   createdAt: IsoDate
 })
 export type AdminView = typeof AdminView.Type
+
+// ---------------------------------------------------------------- scheduled jobs
+
+export const JobRunView = Schema.Struct({
+  tick: IsoDate,
+  owner: Schema.String,
+  startedAt: IsoDate,
+  finishedAt: Schema.NullOr(IsoDate),
+  outcome: Schema.Literals(["running", "ok", "failed"]),
+  durationMs: Schema.NullOr(Schema.Number),
+  detail: Schema.NullOr(Schema.String)
+})
+
+export const JobView = Schema.Struct({
+  name: Schema.String,
+  everySeconds: Schema.Number,
+  lastRun: Schema.NullOr(JobRunView),
+  nextTick: IsoDate
+})
+export type JobView = typeof JobView.Type
+
+export const JobsView = Schema.Struct({ items: Schema.Array(JobView) })
+
+// ---------------------------------------------------------------- failures of every kind
+
+/** `message:<uuid>`, `update:<id>` or `effect:<id>`, as listed by GET /api/failures. */
+export const FailureRef = Schema.String.check(Schema.isPattern(FAILURE_REF_PATTERN)).annotate({
+  description: "message:<uuid>, update:<id> or effect:<id>"
+})
+
+export const FailureKind = Schema.Literals(["message", "update", "effect"])
+
+export const FailureView = Schema.Struct({
+  id: Schema.String,
+  kind: FailureKind,
+  botId: Schema.NullOr(Schema.String),
+  chatId: Schema.NullOr(Schema.String),
+  error: Schema.NullOr(Schema.String),
+  attempts: Schema.NullOr(Schema.Number),
+  at: IsoDate,
+  summary: Schema.String,
+  /** The failed reply or admin message itself (kind "message" only). */
+  message: Schema.NullOr(MessageView)
+})
+export type FailureView = typeof FailureView.Type
+
+export const FailureRetried = Schema.Struct({
+  id: Schema.String,
+  kind: FailureKind,
+  status: Schema.Literal("queued")
+})
+
+// ---------------------------------------------------------------- alert settings
+
+const HttpUrl = InputString.check(
+  Schema.isMaxLength(2000),
+  Schema.isPattern(/^https?:\/\/[^\s/?#]+[^\s]*$/)
+).annotate({ description: "an http(s) URL" })
+
+export const AlertSettingsView = Schema.Struct({
+  /** Only the origin ("https://hooks.slack.com/…"): the path of such URLs is a secret. */
+  webhookUrl: Schema.NullOr(Schema.String),
+  telegramBotId: Schema.NullOr(Schema.String),
+  telegramChatIds: Schema.Array(Schema.Number),
+  cooldownMinutes: Schema.Number
+})
+export type AlertSettingsView = typeof AlertSettingsView.Type
+
+export const UpdateAlertSettings = Schema.Struct({
+  webhookUrl: Schema.optional(Schema.NullOr(HttpUrl)),
+  telegramBotId: Schema.optional(Schema.NullOr(Uuid)),
+  telegramChatIds: Schema.optional(Schema.Array(Schema.Int).check(Schema.isMaxLength(20))),
+  cooldownMinutes: Schema.optional(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 10080 })))
+})
+
+// ---------------------------------------------------------------- Mini App sign-in
+
+export const WebAppSignIn = Schema.Struct({
+  /** `Telegram.WebApp.initData`, exactly as the Mini App got it. */
+  initData: InputString.check(Schema.isMinLength(1), Schema.isMaxLength(8192))
+})
+
+export const WebAppSessionView = Schema.Struct({
+  token: Schema.String,
+  expiresAt: IsoDate,
+  user: Schema.Struct({ id: Schema.Number, firstName: Schema.String, username: Schema.NullOr(Schema.String) })
+})
+
+export const WebAppProfileView = Schema.Struct({
+  telegramUserId: Schema.Number,
+  messages: Schema.Array(MessageView),
+  usage: Schema.Struct({
+    messages: Schema.Number,
+    inputTokens: Schema.Number,
+    outputTokens: Schema.Number,
+    costUsd: Schema.Number
+  })
+})

@@ -1,14 +1,21 @@
 /** Domain values as the API shows them: ISO times, no secrets. */
-import type { ChatWithUser, FailedUpdate, ProviderWithBots } from "@botfleet/application"
-import { type Bot, BotModel, type Message } from "@botfleet/domain"
+import type { ChatWithUser, FailedUpdate, FailureWithMessage, ProviderWithBots } from "@botfleet/application"
+import { type Bot, BotModel, botSettingsOf, type Message } from "@botfleet/domain"
 import { Option } from "effect"
-import type { BotView, ChatView, FailedUpdateView, MessageView, ProviderView } from "./schemas.ts"
+import type {
+  BotView,
+  ChatView,
+  FailedUpdateView,
+  FailureView,
+  MessageView,
+  ProviderView
+} from "./schemas.ts"
 
 const iso = (date: Date | null) => (date === null ? null : date.toISOString())
 
 /**
- * `providerModels`: each provider's default model (providers, issue 12), so
- * that effectiveModel says what a provider's bot really asks for.
+ * `providerModels`: each provider's default model, so that effectiveModel
+ * says what a provider's bot really asks for.
  */
 export const toBotView = (
   bot: Bot,
@@ -21,40 +28,15 @@ export const toBotView = (
   tokenHint: bot.tokenHint,
   active: bot.active,
   mode: BotModel.modeFor(Option.getOrUndefined(settings.publicUrl)),
-  model: bot.model,
   effectiveModel:
     bot.model ??
     (bot.providerId === null ? null : providerModels.get(bot.providerId)) ??
     settings.defaultModel,
-  systemPrompt: bot.systemPrompt,
-  startMessage: bot.startMessage,
-  helpMessage: bot.helpMessage,
-  errorMessage: bot.errorMessage,
-  historyLimit: bot.historyLimit,
   lastError: bot.lastError,
   lastErrorAt: iso(bot.lastErrorAt),
   createdAt: bot.createdAt.toISOString(),
   updatedAt: bot.updatedAt.toISOString(),
-  // access and limits (issue 12)
-  access: bot.access,
-  allowedUserIds: bot.allowedUserIds,
-  allowedChatIds: bot.allowedChatIds,
-  blockedUserIds: bot.blockedUserIds,
-  deniedMessage: bot.deniedMessage,
-  limits: bot.limits,
-  limitMessage: bot.limitMessage,
-  // providers (issue 12)
-  providerId: bot.providerId,
-  fallbackModel: bot.fallbackModel,
-  temperature: bot.temperature,
-  maxOutputTokens: bot.maxOutputTokens,
-  // conversations (issue 11)
-  groupMode: bot.groupMode,
-  streaming: bot.streaming,
-  voice: bot.voice,
-  vision: bot.vision,
-  // ops (issue 13)
-  historyRetentionDays: bot.historyRetentionDays
+  ...botSettingsOf(bot)
 })
 
 export const toChatView = ({ chat, user }: ChatWithUser): ChatView => ({
@@ -96,7 +78,6 @@ export const toMessageView = (message: Message): MessageView => ({
   replyTo: message.replyTo,
   createdAt: message.createdAt.toISOString(),
   sentAt: iso(message.sentAt),
-  // conversations (issue 11)
   kind: message.kind,
   mediaSeconds: message.mediaSeconds,
   senderName: message.senderName
@@ -112,7 +93,7 @@ export const toFailedUpdateView = (update: FailedUpdate): FailedUpdateView => ({
   failedAt: iso(update.failedAt)
 })
 
-/** providers (issue 12): never the key, only its hint. */
+/** Never the key, only its hint. */
 export const toProviderView = ({ provider, bots }: ProviderWithBots): ProviderView => ({
   id: provider.id,
   name: provider.name,
@@ -123,4 +104,17 @@ export const toProviderView = ({ provider, bots }: ProviderWithBots): ProviderVi
   bots: bots.map((bot) => ({ id: bot.id, name: bot.name })),
   createdAt: provider.createdAt.toISOString(),
   updatedAt: provider.updatedAt.toISOString()
+})
+
+/** A failure of any kind, with the failed message when it is one. */
+export const toFailureView = ({ failure, message }: FailureWithMessage): FailureView => ({
+  id: failure.ref,
+  kind: failure.kind,
+  botId: failure.botId,
+  chatId: failure.chatId,
+  error: failure.error,
+  attempts: failure.attempts,
+  at: failure.at.toISOString(),
+  summary: failure.summary,
+  message: Option.match(message, { onNone: () => null, onSome: toMessageView })
 })

@@ -9,8 +9,7 @@ import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { AlertSettingsView } from "../../src/api/ops/schemas.ts"
-import { BotView } from "../../src/api/schemas.ts"
+import { AlertSettingsView, BotView } from "../../src/api/schemas.ts"
 import { expectBody, expectError, loggedIn, withAdmin } from "../support/apiClient.ts"
 import {
   eventually,

@@ -8,8 +8,7 @@ import type { Bot } from "@botfleet/domain"
 import { FakeTelegram } from "@botfleet/testing"
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { FailureView } from "../../src/api/ops/schemas.ts"
-import { BotView, ChatView, MessageView, page } from "../../src/api/schemas.ts"
+import { BotView, ChatView, FailureView, MessageView, page } from "../../src/api/schemas.ts"
 import {
   type ApiClient,
   expectBody,

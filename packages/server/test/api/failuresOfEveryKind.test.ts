@@ -8,8 +8,7 @@
 import { FakeTelegram } from "@botfleet/testing"
 import { assert, layer } from "@effect/vitest"
 import { Effect, Option } from "effect"
-import { FailureRetried, FailureView } from "../../src/api/ops/schemas.ts"
-import { page } from "../../src/api/schemas.ts"
+import { FailureRetried, FailureView, page } from "../../src/api/schemas.ts"
 import { type ApiClient, expectBody, expectError, loggedIn, withAdmin } from "../support/apiClient.ts"
 import {
   eventually,

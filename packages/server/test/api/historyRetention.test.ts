@@ -6,8 +6,7 @@
  */
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { JobsView } from "../../src/api/ops/schemas.ts"
-import { BotView, StatsView } from "../../src/api/schemas.ts"
+import { BotView, JobsView, StatsView } from "../../src/api/schemas.ts"
 import { expectBody, expectError, loggedIn, withAdmin } from "../support/apiClient.ts"
 import {
   eventually,

@@ -10,7 +10,7 @@ import { HttpApi } from "effect/http-api"
 import { Api } from "../../src/api/Api.ts"
 import { BotView } from "../../src/api/schemas.ts"
 import { expectBody, expectError, loggedIn, makeClient, withAdmin } from "../support/apiClient.ts"
-import { layer as serverLayer, TestServer, telegramBot } from "../support/inProcessServer.ts"
+import { layer as serverLayer, TestServer, telegramBot, textUpdate } from "../support/inProcessServer.ts"
 
 const OpenApiDocument = Schema.Struct({
   openapi: Schema.String,
@@ -141,5 +141,50 @@ layer(serverLayer(withAdmin()), { timeout: 60_000, excludeTestServices: true })(
       )(response.body)
       assert.isNotEmpty(body.error.code)
     })
+  )
+  it.effect(
+    "every response carries an X-Request-Id: a success, a 404, a 401 and the webhook's; a sane one sent is echoed",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* TestServer
+        const REQUEST_ID = /^[\w.:-]{1,128}$/
+        const idOf = (response: { readonly headers: Headers }) => response.headers.get("x-request-id") ?? ""
+        const client = yield* loggedIn(server.baseUrl)
+
+        const success = yield* client.get("/api/bots")
+        assert.strictEqual(success.status, 200)
+        assert.match(idOf(success), REQUEST_ID)
+
+        const missing = yield* client.get("/api/no-such-route")
+        expectError(missing, 404, "not_found")
+        assert.match(idOf(missing), REQUEST_ID)
+        assert.notStrictEqual(idOf(missing), idOf(success), "each request gets its own id")
+
+        const anonymous = yield* makeClient(server.baseUrl).get("/api/bots")
+        expectError(anonymous, 401, "unauthorized")
+        assert.match(idOf(anonymous), REQUEST_ID)
+
+        const echoed = yield* client.get("/api/bots", { headers: { "x-request-id": "trace-42.a:b" } })
+        assert.strictEqual(idOf(echoed), "trace-42.a:b")
+        const insane = yield* client.get("/api/bots", { headers: { "x-request-id": "a b<c>" } })
+        assert.match(idOf(insane), REQUEST_ID)
+        assert.notStrictEqual(idOf(insane), "a b<c>")
+
+        const { bot } = yield* server.addBot("Request ids")
+        const webhook = (secret: string) =>
+          Effect.promise(() =>
+            fetch(`${server.baseUrl}/telegram/webhook/${bot.id}`, {
+              method: "POST",
+              headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": secret },
+              body: JSON.stringify(textUpdate(4242, "hello"))
+            })
+          )
+        const accepted = yield* webhook(bot.webhookSecret)
+        assert.strictEqual(accepted.status, 200)
+        assert.match(idOf(accepted), REQUEST_ID)
+        const refused = yield* webhook("wrong")
+        assert.strictEqual(refused.status, 401)
+        assert.match(idOf(refused), REQUEST_ID)
+      })
   )
 })

@@ -6,7 +6,7 @@
  */
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { JobsView } from "../../src/api/ops/schemas.ts"
+import { JobsView } from "../../src/api/schemas.ts"
 import { expectBody, loggedIn, withAdmin } from "../support/apiClient.ts"
 import {
   eventuallyEffect,

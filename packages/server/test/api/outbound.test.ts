@@ -11,8 +11,7 @@ import type { AddressInfo } from "node:net"
 import { FakeOpenAI } from "@botfleet/testing"
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { AlertSettingsView } from "../../src/api/ops/schemas.ts"
-import { BotView, ProviderView } from "../../src/api/schemas.ts"
+import { AlertSettingsView, BotView, ProviderView } from "../../src/api/schemas.ts"
 import { expectBody, expectError, loggedIn, withAdmin } from "../support/apiClient.ts"
 import {
   eventually,

@@ -8,8 +8,7 @@ import { BotId } from "@botfleet/domain"
 import { FakeTelegram } from "@botfleet/testing"
 import { assert, layer } from "@effect/vitest"
 import { Effect, Schema } from "effect"
-import { FailureView } from "../../src/api/ops/schemas.ts"
-import { BotView, ChatView, MessageView, page } from "../../src/api/schemas.ts"
+import { BotView, ChatView, FailureView, MessageView, page } from "../../src/api/schemas.ts"
 import { expectBody, loggedIn, withAdmin } from "../support/apiClient.ts"
 import {
   eventually,

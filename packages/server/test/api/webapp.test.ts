@@ -9,8 +9,7 @@
 import { createHmac } from "node:crypto"
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { WebAppProfileView, WebAppSessionView } from "../../src/api/ops/schemas.ts"
-import { BotView } from "../../src/api/schemas.ts"
+import { BotView, WebAppProfileView, WebAppSessionView } from "../../src/api/schemas.ts"
 import {
   type ApiClient,
   type ApiResponse,

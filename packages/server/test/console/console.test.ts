@@ -6,8 +6,7 @@
 import { FakeTelegram } from "@botfleet/testing"
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { AlertSettingsView, JobsView } from "../../src/api/ops/schemas.ts"
-import { BotView, StatsView } from "../../src/api/schemas.ts"
+import { AlertSettingsView, BotView, JobsView, StatsView } from "../../src/api/schemas.ts"
 import { ADMIN, expectBody, expectError, loggedIn, withAdmin } from "../support/apiClient.ts"
 import { browserContext, type Page, recordTiming, screenshot, watchProblems } from "../support/browser.ts"
 import {

@@ -8,7 +8,7 @@ import { Effect, Option, Redacted } from "effect"
 import { HttpServerRequest } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { Api } from "../Api.ts"
-import { error, Forbidden, NotFound, TooManyRequests } from "../ApiErrors.ts"
+import { answerErrors, error, Forbidden, TooManyRequests } from "../ApiErrors.ts"
 import { CurrentAdmin } from "../Authentication.ts"
 import { type Limit, RateLimiter } from "../RateLimiter.ts"
 import { addResponseHeaders } from "../responseHeaders.ts"
@@ -93,13 +93,7 @@ export const AccountHandlers = HttpApiBuilder.group(
         "endSession",
         Effect.fn(function* ({ params }) {
           const admin = yield* CurrentAdmin
-          yield* auth
-            .endSession(admin.id, params.id)
-            .pipe(
-              Effect.catchTag("SessionNotFound", (e) =>
-                Effect.fail(new NotFound(error("session_not_found", e.message)))
-              )
-            )
+          yield* auth.endSession(admin.id, params.id).pipe(answerErrors)
         })
       )
   })

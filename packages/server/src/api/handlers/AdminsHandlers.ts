@@ -11,16 +11,10 @@ import { HttpServerRequest } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { clientAddressOf, TrustProxy } from "../../http/clientAddress.ts"
 import { Api } from "../Api.ts"
-import { BadRequest, Conflict, error, NotFound } from "../ApiErrors.ts"
+import { answerErrors } from "../ApiErrors.ts"
 import { CurrentAdmin } from "../Authentication.ts"
 import { noteForAudit } from "../auditNote.ts"
 import { toAdminView } from "./AuthHandlers.ts"
-
-const adminErrors = {
-  AdminNotFound: (e: { readonly id: string }) =>
-    Effect.fail(new NotFound(error("not_found", `no admin with id ${e.id}`))),
-  LastOwner: (e: { readonly message: string }) => Effect.fail(new Conflict(error("last_owner", e.message)))
-}
 
 export const AdminsHandlers = HttpApiBuilder.group(
   Api,
@@ -35,9 +29,7 @@ export const AdminsHandlers = HttpApiBuilder.group(
           const owner = yield* CurrentAdmin
           const { invitation, token } = yield* admins
             .invite(owner.id, payload.email, payload.role)
-            .pipe(
-              Effect.catchTag("EmailTaken", (e) => Effect.fail(new Conflict(error("email_taken", e.message))))
-            )
+            .pipe(answerErrors)
           yield* noteForAudit({
             objectId: invitation.id,
             detail: `${invitation.email} as ${invitation.role}`
@@ -55,12 +47,12 @@ export const AdminsHandlers = HttpApiBuilder.group(
       .handle(
         "update",
         Effect.fn(function* ({ params, payload }) {
-          const admin = yield* admins.changeRole(params.id, payload.role).pipe(Effect.catchTags(adminErrors))
+          const admin = yield* admins.changeRole(params.id, payload.role).pipe(answerErrors)
           yield* noteForAudit({ detail: `role ${admin.role}` })
           return toAdminView(admin)
         })
       )
-      .handle("remove", ({ params }) => admins.remove(params.id).pipe(Effect.catchTags(adminErrors)))
+      .handle("remove", ({ params }) => admins.remove(params.id).pipe(answerErrors))
   })
 )
 
@@ -77,12 +69,7 @@ export const InvitationsHandlers = HttpApiBuilder.group(
         const request = yield* HttpServerRequest.HttpServerRequest
         const admin = yield* admins
           .accept(Redacted.make(payload.token), Redacted.make(payload.password))
-          .pipe(
-            Effect.catchTags({
-              InvitationInvalid: (e) => Effect.fail(new BadRequest(error("invitation_invalid", e.message))),
-              EmailTaken: (e) => Effect.fail(new Conflict(error("email_taken", e.message)))
-            })
-          )
+          .pipe(answerErrors)
         yield* audit.record({
           at: new Date(yield* Clock.currentTimeMillis),
           adminId: admin.id,

@@ -12,7 +12,7 @@ import { HttpApiBuilder } from "effect/http-api"
 import { AppConfig } from "../../config/AppConfig.ts"
 import { clientAddressOf, TrustProxy } from "../../http/clientAddress.ts"
 import { Api } from "../Api.ts"
-import { Conflict, error, Forbidden, TooManyRequests, Unauthorized } from "../ApiErrors.ts"
+import { answerErrors, error, TooManyRequests, Unauthorized } from "../ApiErrors.ts"
 import { CurrentAdmin } from "../Authentication.ts"
 import {
   LOGIN_LOCKOUT_PER_ADDRESS,
@@ -125,13 +125,7 @@ export const AuthHandlers = HttpApiBuilder.group(
           const password = Redacted.make(payload.password)
           const admin = yield* auth
             .register(payload.email, password, Redacted.make(payload.registrationToken))
-            .pipe(
-              Effect.catchTags({
-                RegistrationRefused: (e) =>
-                  Effect.fail(new Forbidden(error("registration_refused", e.reason))),
-                EmailTaken: (e) => Effect.fail(new Conflict(error("email_taken", e.message)))
-              })
-            )
+            .pipe(answerErrors)
           // The new admin is signed in, so `Location` (their own account) is readable at once.
           const signedIn = yield* auth.login(payload.email, password, yield* signInClient).pipe(Effect.orDie)
           yield* cookies.set(signedIn.session, signedIn.expiresAt)

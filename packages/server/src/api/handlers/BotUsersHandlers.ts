@@ -1,14 +1,12 @@
-/** A bot's users with their use, and blocking (issue 12): thin over BotUsers and BotService. */
+/** A bot's users with their use, and blocking: thin over BotUsers and BotService. */
 import { BotService, BotUsers, ProviderService, Settings } from "@botfleet/application"
 import { BotId, UserCursor } from "@botfleet/domain"
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { Api } from "../Api.ts"
-import { error, NotFound } from "../ApiErrors.ts"
+import { answerErrors } from "../ApiErrors.ts"
 import { toBotView } from "../views.ts"
 import { pageOf } from "./pagination.ts"
-
-const notFound = (e: { message: string }) => Effect.fail(new NotFound(error("bot_not_found", e.message)))
 
 export const BotUsersHandlers = HttpApiBuilder.group(
   Api,
@@ -24,14 +22,14 @@ export const BotUsersHandlers = HttpApiBuilder.group(
         Effect.flatMap((bot) =>
           Effect.map(providers.defaultModels, (models) => toBotView(bot, settings, models))
         ),
-        Effect.catchTag("BotNotFound", notFound)
+        answerErrors
       )
 
     return handlers
       .handle("list", ({ params, query }) =>
         pageOf(query, UserCursor).pipe(
           Effect.flatMap((page) => users.list(BotId.make(params.id), page)),
-          Effect.catchTag("BotNotFound", notFound)
+          answerErrors
         )
       )
       .handle("block", ({ params }) => setBlocked(params, true))

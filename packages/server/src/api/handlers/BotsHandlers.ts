@@ -1,22 +1,18 @@
 /** Bots: a thin layer over BotService; responses never carry the token. */
 import { BotService, ProviderService, Settings } from "@botfleet/application"
-import { type Bot, BotId, ProviderId } from "@botfleet/domain"
+import { type Bot, BotId } from "@botfleet/domain"
 import { Effect, Option, Redacted } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { Api } from "../Api.ts"
-import { Conflict, error, NotFound, ServiceUnavailable, Unprocessable } from "../ApiErrors.ts"
-import { addResponseHeaders, createdAt } from "../responseHeaders.ts"
+import { answerErrors, error, Unprocessable } from "../ApiErrors.ts"
+import { createdAt } from "../responseHeaders.ts"
 import { toBotView } from "../views.ts"
 
-/** The payload's providerId as the domain's id (null and absent kept). */
-const providerOf = (payload: { readonly providerId?: string | null | undefined }) => ({
-  providerId:
-    payload.providerId === undefined || payload.providerId === null
-      ? payload.providerId
-      : ProviderId.make(payload.providerId)
-})
-
-const notFound = (e: { message: string }) => Effect.fail(new NotFound(error("bot_not_found", e.message)))
+/** On a bot's route, an unknown provider is a field the client got wrong, not a missing route. */
+const unknownProvider = (e: { readonly message: string }) =>
+  Effect.fail(new Unprocessable(error("unknown_provider", `providerId: ${e.message}`)))
+const unknownMcpServer = (e: { readonly message: string }) =>
+  Effect.fail(new Unprocessable(error("unknown_mcp_server", `mcpServerIds: ${e.message}`)))
 
 export const BotsHandlers = HttpApiBuilder.group(
   Api,
@@ -25,7 +21,7 @@ export const BotsHandlers = HttpApiBuilder.group(
     const bots = yield* BotService
     const settings = yield* Settings
     const providers = yield* ProviderService
-    // providers (issue 12): effectiveModel needs each provider's default model.
+    // effectiveModel needs each provider's default model.
     const views = (all: ReadonlyArray<Bot>) =>
       Effect.map(providers.defaultModels, (models) => all.map((bot) => toBotView(bot, settings, models)))
     const view = (bot: Bot) => Effect.map(views([bot]), (one) => one[0] ?? toBotView(bot, settings))
@@ -46,26 +42,15 @@ export const BotsHandlers = HttpApiBuilder.group(
         )
       )
 
-    const invalid = {
-      InvalidBotToken: (e: { message: string }) =>
-        Effect.fail(new Unprocessable(error("invalid_token", e.message))),
-      BotNameTaken: (e: { message: string }) => Effect.fail(new Conflict(error("name_taken", e.message))),
-      BotTokenInUse: (e: { message: string }) => Effect.fail(new Conflict(error("token_in_use", e.message))),
-      ProviderNotFound: (e: { message: string }) =>
-        Effect.fail(new Unprocessable(error("unknown_provider", `providerId: ${e.message}`))),
-      TelegramUnavailable: (e: { message: string; retryAfterSeconds: number }) =>
-        addResponseHeaders({ "retry-after": String(e.retryAfterSeconds) }).pipe(
-          Effect.andThen(Effect.fail(new ServiceUnavailable(error("telegram_unavailable", e.message))))
-        )
-    }
-
     return handlers
       .handle("list", () => Effect.flatMap(bots.list, views))
       .handle("create", ({ payload }) =>
-        bots.register({ ...payload, ...providerOf(payload), token: Redacted.make(payload.token) }).pipe(
+        bots.register({ ...payload, token: Redacted.make(payload.token) }).pipe(
           Effect.tap((bot) => createdAt(`/api/bots/${bot.id}`)),
           Effect.flatMap(view),
-          Effect.catchTags(invalid)
+          Effect.catchTag("ProviderNotFound", unknownProvider),
+          Effect.catchTag("McpServerNotFound", unknownMcpServer),
+          answerErrors
         )
       )
       .handle("get", ({ params }) =>
@@ -73,30 +58,28 @@ export const BotsHandlers = HttpApiBuilder.group(
           Effect.flatMap((bot) =>
             Effect.zipWith(view(bot), webhookOf(bot), (shown, webhook) => ({ ...shown, webhook }))
           ),
-          Effect.catchTag("BotNotFound", notFound)
+          answerErrors
         )
       )
       .handle("update", ({ params, payload }) =>
         bots
           .update(BotId.make(params.id), {
             ...payload,
-            ...providerOf(payload),
             token: payload.token === undefined ? undefined : Redacted.make(payload.token)
           })
-          .pipe(Effect.flatMap(view), Effect.catchTags({ ...invalid, BotNotFound: notFound }))
+          .pipe(
+            Effect.flatMap(view),
+            Effect.catchTag("ProviderNotFound", unknownProvider),
+            Effect.catchTag("McpServerNotFound", unknownMcpServer),
+            answerErrors
+          )
       )
-      .handle("remove", ({ params }) =>
-        bots.remove(BotId.make(params.id)).pipe(Effect.catchTag("BotNotFound", notFound))
-      )
+      .handle("remove", ({ params }) => bots.remove(BotId.make(params.id)).pipe(answerErrors))
       .handle("enable", ({ params }) =>
-        bots
-          .enable(BotId.make(params.id))
-          .pipe(Effect.flatMap(view), Effect.catchTag("BotNotFound", notFound))
+        bots.enable(BotId.make(params.id)).pipe(Effect.flatMap(view), answerErrors)
       )
       .handle("disable", ({ params }) =>
-        bots
-          .disable(BotId.make(params.id))
-          .pipe(Effect.flatMap(view), Effect.catchTag("BotNotFound", notFound))
+        bots.disable(BotId.make(params.id)).pipe(Effect.flatMap(view), answerErrors)
       )
   })
 )

@@ -4,7 +4,7 @@ import { BotId } from "@botfleet/domain"
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { Api } from "../Api.ts"
-import { error, NotFound } from "../ApiErrors.ts"
+import { answerErrors } from "../ApiErrors.ts"
 import type { StatsView } from "../schemas.ts"
 
 export const statsView = (report: StatsReport, deniedMessages: number): StatsView => ({
@@ -32,7 +32,7 @@ export const StatsHandlers = HttpApiBuilder.group(
               statsView(report, denied)
             )
           ),
-          Effect.catchTag("BotNotFound", (e) => Effect.fail(new NotFound(error("bot_not_found", e.message)))),
+          answerErrors,
           // Seed 002's counter (issue 13).
           Effect.ensuring(Metrics.count(Metrics.statsApiRequests, { period: query.period ?? "day" }))
         )

@@ -3,7 +3,7 @@ import { type JobStatus, Scheduler } from "@botfleet/application"
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { Api } from "../Api.ts"
-import type { JobView } from "./schemas.ts"
+import type { JobView } from "../schemas.ts"
 
 const iso = (date: Date | null) => (date === null ? null : date.toISOString())
 

@@ -8,11 +8,8 @@ import { BotId } from "@botfleet/domain"
 import { Effect, Redacted } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { Api } from "../Api.ts"
-import { error, Unauthorized } from "../ApiErrors.ts"
+import { answerErrors, error, Unauthorized } from "../ApiErrors.ts"
 import { toMessageView } from "../views.ts"
-
-const unauthorized = (e: { message: string }) =>
-  Effect.fail(new Unauthorized(error("unauthorized", e.message)))
 
 export const WebAppHandlers = HttpApiBuilder.group(
   Api,
@@ -27,20 +24,24 @@ export const WebAppHandlers = HttpApiBuilder.group(
             expiresAt: session.expiresAt.toISOString(),
             user: session.user
           })),
-          Effect.catchTag("WebAppUnauthorized", unauthorized)
+          answerErrors
         )
       )
       .handle("me", ({ params, request }) => {
         const header = request.headers.authorization ?? ""
         const bearer = /^Bearer (\S+)$/i.exec(header)?.[1]
-        if (bearer === undefined) return unauthorized({ message: "Authorization: Bearer <token> required" })
+        if (bearer === undefined) {
+          return Effect.fail(
+            new Unauthorized(error("unauthorized", "Authorization: Bearer <token> required"))
+          )
+        }
         return webapp.me(BotId.make(params.botId), bearer).pipe(
           Effect.map((profile) => ({
             telegramUserId: profile.telegramUserId,
             messages: profile.messages.map(toMessageView),
             usage: profile.usage
           })),
-          Effect.catchTag("WebAppUnauthorized", unauthorized)
+          answerErrors
         )
       })
   })

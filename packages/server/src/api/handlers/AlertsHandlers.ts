@@ -6,8 +6,8 @@ import { AlertService, type AlertSettings, OutboundHttp } from "@botfleet/applic
 import { Effect, Redacted } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { Api } from "../Api.ts"
-import { error, Unprocessable } from "../ApiErrors.ts"
-import type { AlertSettingsView } from "./schemas.ts"
+import { answerErrors, error, Unprocessable } from "../ApiErrors.ts"
+import type { AlertSettingsView } from "../schemas.ts"
 
 export const toAlertSettingsView = (settings: AlertSettings): AlertSettingsView => ({
   webhookUrl: settings.webhookUrlHint,
@@ -27,13 +27,12 @@ export const AlertsHandlers = HttpApiBuilder.group(
     const checkWebhook = (url: string | null | undefined) =>
       url === undefined || url === null
         ? Effect.void
-        : outbound
-            .checkUrl(url)
-            .pipe(
-              Effect.catchTag("UrlNotAllowed", (e) =>
-                Effect.fail(new Unprocessable(error("url_not_allowed", `webhookUrl: ${e.message}`)))
-              )
+        : outbound.checkUrl(url).pipe(
+            // The guard's refusal is about this field.
+            Effect.catchTag("UrlNotAllowed", (e) =>
+              Effect.fail(new Unprocessable(error("url_not_allowed", `webhookUrl: ${e.message}`)))
             )
+          )
     return handlers
       .handle("get", () => Effect.map(alerts.settings, toAlertSettingsView))
       .handle("update", ({ payload }) =>
@@ -49,12 +48,7 @@ export const AlertsHandlers = HttpApiBuilder.group(
                 telegramChatIds: payload.telegramChatIds,
                 cooldownMinutes: payload.cooldownMinutes
               })
-              .pipe(
-                Effect.map(toAlertSettingsView),
-                Effect.catchTag("AlertBotNotFound", (e) =>
-                  Effect.fail(new Unprocessable(error("bot_not_found", e.message)))
-                )
-              )
+              .pipe(Effect.map(toAlertSettingsView), answerErrors)
           )
         )
       )

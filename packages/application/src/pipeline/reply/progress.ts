@@ -1,20 +1,29 @@
 /**
- * Streamed answers in private chats (conversations, issue 11): while the model
- * writes, the user sees the answer grow as a Bot API draft (`sendMessageDraft`),
- * at most every DRAFT_EVERY. Drafts are ephemeral: nothing of them is stored,
+ * What the user sees while the model writes: "typing…", or, in private chats
+ * of bots with `streaming`, the answer growing as a Bot API draft
+ * (`sendMessageDraft`) at most every DRAFT_EVERY. The answer is the same
+ * either way. Drafts are ephemeral: nothing of them is stored,
  * a crash mid-stream just generates again, and the final answer still goes out
  * once through the send step. A bot whose Telegram refuses drafts (an older
  * API server: 400 or 404) shows "typing…" instead from then on, and the reply
  * goes on. Drafts count in the send budget (sendBudget.ts) and are skipped,
  * never waited for, when it has no room.
  */
-import { type BotId, splitReply } from "@botfleet/domain"
+import { type Bot, type BotId, type Chat, type Message, splitReply } from "@botfleet/domain"
 import { Clock, Effect, Schedule, Stream } from "effect"
-import * as Metrics from "../observability/metrics.ts"
-import { spanFn } from "../observability/spanFn.ts"
-import { type Completion, type CompletionRequest, LanguageModel, LlmError } from "../ports/LanguageModel.ts"
-import { type TelegramError, TelegramGateway, type Token } from "../ports/TelegramGateway.ts"
-import { SendBudget } from "./sendBudget.ts"
+import * as Metrics from "../../observability/metrics.ts"
+import { spanFn } from "../../observability/spanFn.ts"
+import {
+  type Completion,
+  type CompletionRequest,
+  LanguageModel,
+  LlmError
+} from "../../ports/LanguageModel.ts"
+import { type TelegramError, TelegramGateway, type Token } from "../../ports/TelegramGateway.ts"
+import { SendBudget } from "../sendBudget.ts"
+
+/** Replies faster than this show no "typing…". */
+export const TYPING_AFTER = "750 millis"
 
 /** Telegram asks bots not to update a draft more often than this. */
 export const DRAFT_EVERY = "300 millis"
@@ -27,7 +36,7 @@ export const draftText = (text: string): string => (text.trim() === "" ? "" : (s
 /** Not worth trying again for this bot: the method is unknown or refused. */
 const refusesDrafts = (error: TelegramError) => error.kind === "bad_request" || error.kind === "not_found"
 
-export const makeStreamAnswer = Effect.gen(function* () {
+export const makeProgress = Effect.gen(function* () {
   const fn = yield* spanFn
   const telegram = yield* TelegramGateway
   const llm = yield* LanguageModel
@@ -35,7 +44,22 @@ export const makeStreamAnswer = Effect.gen(function* () {
   /** Bots whose Telegram refused a draft: typing for them until the process restarts. */
   const refused = new Set<BotId>()
 
-  return fn("Pipeline.streamAnswer")(function* (
+  /** Shows "typing…" while the model thinks; Telegram clears it after ~5 s, so it is repeated. */
+  const whileTyping = <A, E, R>(token: Token, chatId: number, effect: Effect.Effect<A, E, R>) =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        yield* Effect.forkScoped(
+          telegram
+            .sendChatAction(token, chatId, "typing")
+            .pipe(Effect.ignore, Effect.repeat(Schedule.spaced("4 seconds")), Effect.delay(TYPING_AFTER)),
+          // The clock starts now; a model that answers within TYPING_AFTER needs no indicator.
+          { startImmediately: true }
+        )
+        return yield* effect
+      })
+    )
+
+  const withDrafts = fn("Pipeline.streamAnswer")(function* (
     botId: BotId,
     token: Token,
     chatId: number,
@@ -107,4 +131,16 @@ export const makeStreamAnswer = Effect.gen(function* () {
       })
     )
   })
+
+  /** The model's answer to `request`, shown as it is made; drafts exist in private chats only. */
+  return (bot: Bot, token: Token, chat: Chat, incoming: Message, request: CompletionRequest) =>
+    bot.streaming && chat.type === "private"
+      ? withDrafts(
+          bot.id,
+          token,
+          chat.telegramChatId,
+          Math.max(1, incoming.telegramMessageIds[0] ?? 1),
+          request
+        )
+      : whileTyping(token, chat.telegramChatId, llm.complete(request))
 })

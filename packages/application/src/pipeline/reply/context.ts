@@ -1,0 +1,103 @@
+/**
+ * What the model reads for one answer: the bot's system prompt, then the
+ * chat's current thread (a recording's transcript is its message's stored
+ * text), the message being answered last. A photo being answered (with
+ * `vision` on) is downloaded from Telegram for this one request and handed
+ * over as a data URL (OpenAI's `image_url` content part); nothing of it is
+ * stored: history keeps a placeholder with the caption, and a rerun downloads
+ * it again. Another source of context is another step of `gather`.
+ */
+import {
+  type Bot,
+  type Chat,
+  type IncomingContent,
+  type IncomingPhoto,
+  llmRole,
+  type Message,
+  PHOTO_MAX_BYTES,
+  PHOTO_UNREADABLE_REPLY,
+  speakerText
+} from "@botfleet/domain"
+import { Effect } from "effect"
+import { BotAccess } from "../../bots/BotAccess.ts"
+import { spanFn } from "../../observability/spanFn.ts"
+import type { ChatTurn } from "../../ports/LanguageModel.ts"
+import { MessageRepository } from "../../ports/Repositories.ts"
+import { TelegramGateway, type Token } from "../../ports/TelegramGateway.ts"
+import { matchTelegramFailure } from "../failures.ts"
+
+const MIME_TYPES: Record<string, string> = {
+  jpg: "image/jpeg",
+  jpeg: "image/jpeg",
+  png: "image/png",
+  webp: "image/webp"
+}
+
+type LoadedPhoto =
+  | { readonly _tag: "Loaded"; readonly dataUrl: string }
+  | { readonly _tag: "Unreadable"; readonly reason: string }
+
+export type ReplyContext =
+  | { readonly _tag: "Ready"; readonly turns: ReadonlyArray<ChatTurn> }
+  /** Something the answer needs cannot be read: answer with `reply` instead of asking the model. */
+  | { readonly _tag: "Unreadable"; readonly reply: string }
+
+/** The turns the model reads; the photo being answered goes as an image with its caption. */
+export const turnsOf = (
+  bot: Bot,
+  chat: Chat,
+  incoming: Message,
+  history: ReadonlyArray<Message>,
+  current: { readonly caption: string; readonly image: string | null }
+): Array<ChatTurn> => {
+  const turns: Array<ChatTurn> = []
+  if (bot.systemPrompt.trim() !== "") turns.push({ role: "system", content: bot.systemPrompt })
+  for (const message of history) {
+    const role = llmRole(message.role)
+    // Earlier photos stay placeholders.
+    const withImage = current.image !== null && message.id === incoming.id
+    const text = withImage ? current.caption : message.text
+    const content = role === "user" ? speakerText(chat.type, message.senderName, text) : text
+    turns.push(withImage ? { role, content, images: [current.image] } : { role, content })
+  }
+  return turns
+}
+
+export const makeGatherContext = Effect.gen(function* () {
+  const fn = yield* spanFn
+  const access = yield* BotAccess
+  const telegram = yield* TelegramGateway
+  const messages = yield* MessageRepository
+
+  const loadPhoto = fn("Pipeline.loadPhoto")(function* (bot: Bot, token: Token, photo: IncomingPhoto) {
+    return yield* telegram.downloadFile(token, photo.fileId, PHOTO_MAX_BYTES).pipe(
+      Effect.map(({ bytes, filePath }): LoadedPhoto => {
+        const type = MIME_TYPES[filePath.split(".").pop()?.toLowerCase() ?? ""] ?? "image/jpeg"
+        return { _tag: "Loaded", dataUrl: `data:${type};base64,${Buffer.from(bytes).toString("base64")}` }
+      }),
+      Effect.catchTag("TelegramError", (error) =>
+        matchTelegramFailure(error, {
+          stopBot: (reason) => access.stop(bot, reason),
+          retry: Effect.fail,
+          giveUp: (error) => Effect.succeed<LoadedPhoto>({ _tag: "Unreadable", reason: error.message })
+        })
+      )
+    )
+  })
+
+  return (bot: Bot, token: Token, chat: Chat, incoming: Message, content: IncomingContent) =>
+    Effect.gen(function* () {
+      let image: string | null = null
+      if (content.photo != null && bot.vision) {
+        const loaded = yield* loadPhoto(bot, token, content.photo)
+        if (loaded._tag === "Unreadable") {
+          yield* Effect.logWarning("photo not loaded", { bot_id: bot.id, reason: loaded.reason })
+          return { _tag: "Unreadable", reply: PHOTO_UNREADABLE_REPLY } satisfies ReplyContext
+        }
+        image = loaded.dataUrl
+      }
+      const history = yield* messages.history(chat.id, chat.thread, Math.max(bot.historyLimit, 1))
+      const turns = turnsOf(bot, chat, incoming, history, { caption: content.text, image })
+      return { _tag: "Ready", turns } satisfies ReplyContext
+    })
+})
