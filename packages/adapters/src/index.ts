@@ -74,6 +74,7 @@ export * as SetupTokensPg from "./setupTokens/SetupTokensPg.ts"
 // statsRepository: StatsRepository
 export * as StatsRepositoryMemory from "./statsRepository/StatsRepositoryMemory.ts"
 export * as StatsRepositoryPg from "./statsRepository/StatsRepositoryPg.ts"
+export * as TelegramUpdates from "./telegramGateway/readUpdate.ts"
 // telegramGateway: TelegramGateway
 export * as TelegramGatewayHttp from "./telegramGateway/TelegramGatewayHttp.ts"
 export * as TelegramGatewayMemory from "./telegramGateway/TelegramGatewayMemory.ts"

@@ -18,6 +18,7 @@ import {
   SecretBoxMemory,
   StatsRepositoryMemory,
   TelegramGatewayMemory,
+  TelegramUpdates,
   TranscriberMemory,
   UpdateInboxMemory
 } from "@botfleet/adapters"
@@ -27,7 +28,6 @@ import {
   BotService,
   ChatRepository,
   ChatWorker,
-  chatKeyOfUpdate,
   defaultProviderPacing,
   EffectOutbox,
   EffectRunner,
@@ -43,7 +43,14 @@ import {
   telegramLimits,
   UpdateInbox
 } from "@botfleet/application"
-import type { Bot, Chat, DomainEffect, Message } from "@botfleet/domain"
+import {
+  type Bot,
+  type Chat,
+  chatKeyOfUpdate,
+  type DomainEffect,
+  type IncomingUpdate,
+  type Message
+} from "@botfleet/domain"
 import { Effect, Layer, Option, Redacted, Stream } from "effect"
 import { TestClock } from "effect/testing"
 
@@ -228,17 +235,20 @@ const newerSettingsVersion = SettingsVersion.use((settings) =>
   Effect.flatMap(settings.current, (version) => settings.observe(version + 1))
 )
 
+/** A payload as the edge decodes it. */
+export const incoming = (payload: unknown): IncomingUpdate => TelegramUpdates.readUpdate(payload).update
+
 /** Runs the pipeline on one update, a second after the previous one. */
 export const processUpdate = (bot: Bot, payload: unknown) =>
   Effect.andThen(
     Effect.andThen(TestClock.adjust("1 second"), newerSettingsVersion),
-    HandleUpdate.use((handler) => handler.process(bot.id, payload))
+    HandleUpdate.use((handler) => handler.process(bot.id, incoming(payload)))
   )
 
 /** Stores the update in the inbox, a second after the previous one; returns its chat key. */
 export const receive = Effect.fn("harness.receive")(function* (bot: Bot, payload: { update_id: number }) {
   yield* TestClock.adjust("1 second")
-  const chatKey = chatKeyOfUpdate(bot.id, payload)
+  const chatKey = chatKeyOfUpdate(bot.id, incoming(payload))
   const inbox = yield* UpdateInbox
   yield* inbox.accept({ botId: bot.id, updateId: payload.update_id, chatKey, payload, traceparent: null })
   return chatKey

@@ -21,6 +21,3 @@ export const startNewThread = (chat: Chat): Transition<Chat> => ({
   state: new Chat({ ...chat, thread: chat.thread + 1 }),
   effects: []
 })
-
-/** The key that orders a chat's updates: one at a time, in arrival order. */
-export const chatKey = (botId: BotId, telegramChatId: number): string => `${botId}:${telegramChatId}`

@@ -80,7 +80,8 @@ export const incoming = (input: {
   readonly thread: number
   readonly tgUserId: TelegramUserId | null
   readonly updateId: number
-  readonly telegramMessageId: number
+  /** Null for a button press: it is no message of its own in the chat. */
+  readonly telegramMessageId: number | null
   readonly text: string
   readonly at: Date
   /** The speaker's name, shown to the model in groups. */
@@ -98,7 +99,7 @@ export const incoming = (input: {
     tgUserId: input.tgUserId,
     updateId: input.updateId,
     replyTo: null,
-    telegramMessageIds: [input.telegramMessageId],
+    telegramMessageIds: input.telegramMessageId === null ? [] : [input.telegramMessageId],
     chunksSent: 0,
     model: null,
     inputTokens: 0,

@@ -3,11 +3,12 @@ export * as BotModel from "./Bot.ts"
 export { Bot, BotMode } from "./Bot.ts"
 export * from "./BotSettings.ts"
 export * as ChatModel from "./Chat.ts"
-export { Chat, chatKey } from "./Chat.ts"
+export { Chat } from "./Chat.ts"
 export * from "./commands.ts"
 export * from "./DomainEffect.ts"
 export * from "./errors.ts"
 export * from "./groups.ts"
+export * from "./IncomingUpdate.ts"
 export * from "./ids.ts"
 export type {
   Block,

@@ -5,8 +5,7 @@
  * at the same edges.)
  */
 import { connect } from "node:net"
-import { MAX_MESSAGE_ID } from "@botfleet/application"
-import type { Bot } from "@botfleet/domain"
+import { type Bot, MAX_MESSAGE_ID } from "@botfleet/domain"
 import { Poison } from "@botfleet/testing"
 import { assert, layer } from "@effect/vitest"
 import { Effect, Option, Schema } from "effect"

@@ -9,7 +9,7 @@
  * second. A failure names its seed and case: `Poison.random(SEED)` replays it.
  */
 
-import { TelegramUpdate } from "@botfleet/application"
+import { TelegramUpdates } from "@botfleet/adapters"
 import { Poison } from "@botfleet/testing"
 import { assert, layer } from "@effect/vitest"
 import { Arbitrary, Effect, Schema } from "effect"
@@ -105,7 +105,7 @@ layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })
           const api = yield* loggedIn(server.baseUrl)
           const { bot } = yield* server.addBot("Fuzzed")
           const rng = Poison.random(SEED)
-          const generated = yield* Arbitrary.sampleEffect(Arbitrary.schema(TelegramUpdate), {
+          const generated = yield* Arbitrary.sampleEffect(Arbitrary.schema(TelegramUpdates.TelegramUpdate), {
             count: 200,
             seed: SEED,
             size: 8

@@ -10,6 +10,7 @@ import {
 } from "@botfleet/domain"
 import { Effect, Layer, Schema } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
+import { orDieSql } from "../postgres/sqlErrors.ts"
 import { uniqueConstraintOf } from "../postgres/uniqueViolation.ts"
 
 interface ProviderRow {
@@ -39,7 +40,7 @@ const fromRow = (row: ProviderRow): Effect.Effect<Provider> =>
     prices: (typeof row.prices === "string" ? JSON.parse(row.prices) : row.prices) as ModelPrices,
     createdAt: row.created_at,
     updatedAt: row.updated_at
-  }).pipe(Effect.orDie)
+  }).pipe(orDieSql)
 
 const columns = (provider: Provider) => ({
   id: provider.id,
@@ -80,7 +81,7 @@ export const layer: Layer.Layer<ProviderRepository, never, SqlClient.SqlClient> 
     })
 
     const findById = Effect.fn("ProviderRepository.findById")(function* (id: ProviderId) {
-      const rows = yield* sql<ProviderRow>`SELECT * FROM providers WHERE id = ${id}`.pipe(Effect.orDie)
+      const rows = yield* sql<ProviderRow>`SELECT * FROM providers WHERE id = ${id}`.pipe(orDieSql)
       const row = rows[0]
       if (row === undefined) return yield* new ProviderNotFound({ providerId: id })
       return yield* fromRow(row)
@@ -88,7 +89,7 @@ export const layer: Layer.Layer<ProviderRepository, never, SqlClient.SqlClient> 
 
     // Byte order of the lowercased name, as bots are listed (and as the in-memory twin sorts).
     const list = sql<ProviderRow>`SELECT * FROM providers ORDER BY lower(name) COLLATE "C", id`.pipe(
-      Effect.orDie,
+      orDieSql,
       Effect.flatMap((rows) => Effect.forEach(rows, fromRow)),
       Effect.withSpan("ProviderRepository.list")
     )

@@ -14,6 +14,7 @@ import {
 } from "@botfleet/domain"
 import { Effect, Layer } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
+import { orDieSql } from "../postgres/sqlErrors.ts"
 import { uniqueConstraintOf } from "../postgres/uniqueViolation.ts"
 
 /** bigint columns arrive as JS bigint (or as text from some drivers). */
@@ -135,7 +136,7 @@ export const layer: Layer.Layer<BotRepository, never, SqlClient.SqlClient> = Lay
     })
 
     const findById = Effect.fn("BotRepository.findById")(function* (id: BotId) {
-      const rows = yield* sql<BotRow>`SELECT * FROM bots WHERE id = ${id}`.pipe(Effect.orDie)
+      const rows = yield* sql<BotRow>`SELECT * FROM bots WHERE id = ${id}`.pipe(orDieSql)
       const row = rows[0]
       if (row === undefined) return yield* new BotNotFound({ botId: id })
       return yield* botFromRow(row)
@@ -144,20 +145,20 @@ export const layer: Layer.Layer<BotRepository, never, SqlClient.SqlClient> = Lay
     // Byte order of the lowercased name, so the order is the same on every
     // server whatever its collation (and the same as the in-memory twin).
     const list = sql<BotRow>`SELECT * FROM bots ORDER BY lower(name) COLLATE "C", id`.pipe(
-      Effect.orDie,
+      orDieSql,
       Effect.flatMap(toBots),
       Effect.withSpan("BotRepository.list")
     )
 
     const listActive = sql<BotRow>`SELECT * FROM bots WHERE active ORDER BY lower(name) COLLATE "C", id`.pipe(
-      Effect.orDie,
+      orDieSql,
       Effect.flatMap(toBots),
       Effect.withSpan("BotRepository.listActive")
     )
 
     const listActiveTokens = sql<{ id: string; token_ciphertext: string }>`
       SELECT id, token_ciphertext FROM bots WHERE active`.pipe(
-      Effect.orDie,
+      orDieSql,
       Effect.map((rows) =>
         rows.map((row) => ({ id: row.id as BotId, tokenCiphertext: row.token_ciphertext }))
       ),
@@ -165,9 +166,7 @@ export const layer: Layer.Layer<BotRepository, never, SqlClient.SqlClient> = Lay
     )
 
     const remove = Effect.fn("BotRepository.delete")(function* (id: BotId) {
-      const rows = yield* sql<{ id: string }>`DELETE FROM bots WHERE id = ${id} RETURNING id`.pipe(
-        Effect.orDie
-      )
+      const rows = yield* sql<{ id: string }>`DELETE FROM bots WHERE id = ${id} RETURNING id`.pipe(orDieSql)
       if (rows.length === 0) return yield* new BotNotFound({ botId: id })
     })
 
@@ -175,7 +174,7 @@ export const layer: Layer.Layer<BotRepository, never, SqlClient.SqlClient> = Lay
       id: BotId,
       offset: number
     ) {
-      yield* sql`UPDATE bots SET polling_offset = ${offset} WHERE id = ${id}`.pipe(Effect.orDie)
+      yield* sql`UPDATE bots SET polling_offset = ${offset} WHERE id = ${id}`.pipe(orDieSql)
     })
 
     return BotRepository.of({

@@ -17,6 +17,7 @@ import {
 import { Array as Arr, Effect, Layer, Option, Request, Schema } from "effect"
 import { SqlClient } from "effect/sql"
 import { batchedStatements } from "../postgres/batching.ts"
+import { orDieSql } from "../postgres/sqlErrors.ts"
 
 type Int8 = bigint | number | string
 
@@ -75,7 +76,7 @@ export const tgUserFromRow = (row: TgUserRow): Effect.Effect<TgUser> =>
     isBot: row.is_bot,
     firstSeenAt: row.first_seen_at,
     lastSeenAt: row.last_seen_at
-  }).pipe(Effect.orDie)
+  }).pipe(orDieSql)
 
 export const layer: Layer.Layer<ChatRepository, never, SqlClient.SqlClient> = Layer.effect(
   ChatRepository,
@@ -101,12 +102,12 @@ export const layer: Layer.Layer<ChatRepository, never, SqlClient.SqlClient> = La
           last_name = excluded.last_name,
           username = excluded.username,
           language_code = excluded.language_code,
-          last_seen_at = GREATEST(tg_users.last_seen_at, excluded.last_seen_at)`.pipe(Effect.orDie)
+          last_seen_at = GREATEST(tg_users.last_seen_at, excluded.last_seen_at)`.pipe(orDieSql)
     })
 
     const findUser = fn("ChatRepository.findUser")(function* (telegramId: number) {
       const rows = yield* sql<TgUserRow>`SELECT * FROM tg_users WHERE telegram_id = ${telegramId}`.pipe(
-        Effect.orDie
+        orDieSql
       )
       const row = rows[0]
       return row === undefined ? Option.none() : Option.some(yield* tgUserFromRow(row))
@@ -132,7 +133,7 @@ export const layer: Layer.Layer<ChatRepository, never, SqlClient.SqlClient> = La
     const stored = (chat: NewChat) =>
       sql<ChatRow>`
         SELECT * FROM chats WHERE bot_id = ${chat.botId} AND telegram_chat_id = ${chat.telegramChatId}`.pipe(
-        Effect.orDie,
+        orDieSql,
         Effect.flatMap((rows) =>
           rows[0] === undefined
             ? Effect.die(new Error("chat vanished right after it was stored"))
@@ -146,7 +147,7 @@ export const layer: Layer.Layer<ChatRepository, never, SqlClient.SqlClient> = La
         INSERT INTO chats ${sql.insert(chatColumns(chat))}
         ON CONFLICT (bot_id, telegram_chat_id) ${onConflict(chat.lastMessageAt !== undefined)}
         RETURNING *`.pipe(
-        Effect.orDie,
+        orDieSql,
         Effect.flatMap((inserted) => (inserted[0] !== undefined ? chatFromRow(inserted[0]) : stored(chat)))
       )
 
@@ -177,7 +178,7 @@ export const layer: Layer.Layer<ChatRepository, never, SqlClient.SqlClient> = La
     )
 
     const findById = fn("ChatRepository.findById")(function* (id: ChatId) {
-      const rows = yield* sql<ChatRow>`SELECT * FROM chats WHERE id = ${id}`.pipe(Effect.orDie)
+      const rows = yield* sql<ChatRow>`SELECT * FROM chats WHERE id = ${id}`.pipe(orDieSql)
       const row = rows[0]
       if (row === undefined) return yield* new ChatNotFound({ chatId: id })
       return yield* chatFromRow(row)
@@ -191,7 +192,7 @@ export const layer: Layer.Layer<ChatRepository, never, SqlClient.SqlClient> = La
           last_error = ${chat.lastError},
           last_message_at = ${chat.lastMessageAt}
         WHERE id = ${chat.id}
-        RETURNING id`.pipe(Effect.orDie)
+        RETURNING id`.pipe(orDieSql)
       if (rows.length === 0) return yield* new ChatNotFound({ chatId: chat.id })
     })
 
@@ -221,7 +222,7 @@ export const layer: Layer.Layer<ChatRepository, never, SqlClient.SqlClient> = La
         SELECT * FROM chats
         WHERE ${sql.and(conditions)}
         ORDER BY last_message_at DESC NULLS LAST, id
-        LIMIT ${size + 1}`.pipe(Effect.orDie)
+        LIMIT ${size + 1}`.pipe(orDieSql)
       const chats = yield* Effect.forEach(rows, chatFromRow)
       return toPage(chats, size, (chat) => ({ at: chat.lastMessageAt?.getTime() ?? null, id: chat.id }))
     })

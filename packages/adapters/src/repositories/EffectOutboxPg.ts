@@ -3,6 +3,7 @@ import { EffectOutbox, type StoredEffect } from "@botfleet/application"
 import { DomainEffect } from "@botfleet/domain"
 import { Array as Arr, Effect, Layer, Option, Schema } from "effect"
 import { SqlClient } from "effect/sql"
+import { orDieSql } from "../postgres/sqlErrors.ts"
 
 interface ClaimedRow {
   readonly id: bigint | number | string
@@ -26,9 +27,9 @@ export const layer: Layer.Layer<EffectOutbox, never, SqlClient.SqlClient> = Laye
             kind: effect._tag,
             payload: JSON.stringify(payload)
           }))
-      ).pipe(Effect.orDie)
+      ).pipe(orDieSql)
       if (!Arr.isReadonlyArrayNonEmpty(rows)) return
-      yield* sql`INSERT INTO domain_effects ${sql.insert(rows)}`.pipe(Effect.orDie)
+      yield* sql`INSERT INTO domain_effects ${sql.insert(rows)}`.pipe(orDieSql)
     })
 
     // Pushing next_attempt_at forward is the lease: the rows stay pending but
@@ -47,7 +48,7 @@ export const layer: Layer.Layer<EffectOutbox, never, SqlClient.SqlClient> = Laye
           FOR UPDATE SKIP LOCKED
         ) due
         WHERE claimed.id = due.id
-        RETURNING claimed.id, claimed.payload, claimed.attempts`.pipe(Effect.orDie)
+        RETURNING claimed.id, claimed.payload, claimed.attempts`.pipe(orDieSql)
       const claimed: Array<StoredEffect> = []
       for (const row of [...rows].sort((a, b) => Number(a.id) - Number(b.id))) {
         const id = Number(row.id)
@@ -65,13 +66,13 @@ export const layer: Layer.Layer<EffectOutbox, never, SqlClient.SqlClient> = Laye
     const markDone = Effect.fn("EffectOutbox.markDone")(function* (id: number) {
       yield* sql`
         UPDATE domain_effects SET status = 'done', done_at = now()
-        WHERE id = ${id} AND status = 'pending'`.pipe(Effect.orDie)
+        WHERE id = ${id} AND status = 'pending'`.pipe(orDieSql)
     })
 
     const markFailedNow = (id: number, error: string) =>
       sql`
         UPDATE domain_effects SET status = 'failed', attempts = attempts + 1, last_error = ${error}
-        WHERE id = ${id} AND status = 'pending'`.pipe(Effect.orDie)
+        WHERE id = ${id} AND status = 'pending'`.pipe(orDieSql)
 
     // Only pending rows change: a late report must not reopen a finished effect.
     const markFailed = Effect.fn("EffectOutbox.markFailed")(function* (
@@ -83,7 +84,7 @@ export const layer: Layer.Layer<EffectOutbox, never, SqlClient.SqlClient> = Laye
       yield* sql`
         UPDATE domain_effects
         SET attempts = attempts + 1, last_error = ${error}, next_attempt_at = ${retryAt}
-        WHERE id = ${id} AND status = 'pending'`.pipe(Effect.orDie)
+        WHERE id = ${id} AND status = 'pending'`.pipe(orDieSql)
     })
 
     return EffectOutbox.of({ enqueue, claimDue, markDone, markFailed })

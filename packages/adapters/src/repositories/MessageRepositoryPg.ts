@@ -21,6 +21,7 @@ import {
 import { Array as Arr, Effect, Layer, Option, Request } from "effect"
 import { SqlClient, type Statement } from "effect/sql"
 import { batchedStatements } from "../postgres/batching.ts"
+import { orDieSql } from "../postgres/sqlErrors.ts"
 
 type Int8 = bigint | number | string
 
@@ -143,7 +144,7 @@ export const layer: Layer.Layer<MessageRepository, never, SqlClient.SqlClient> =
     const findByUpdate = fn("MessageRepository.findByUpdate")(function* (botId: BotId, updateId: number) {
       return yield* first(
         yield* sql<MessageRow>`SELECT * FROM messages WHERE bot_id = ${botId} AND update_id = ${updateId}`.pipe(
-          Effect.orDie
+          orDieSql
         )
       )
     })
@@ -151,7 +152,7 @@ export const layer: Layer.Layer<MessageRepository, never, SqlClient.SqlClient> =
     const findReply = fn("MessageRepository.findReply")(function* (userMessageId: MessageId) {
       return yield* first(
         yield* sql<MessageRow>`
-          SELECT * FROM messages WHERE reply_to = ${userMessageId} AND role = 'assistant'`.pipe(Effect.orDie)
+          SELECT * FROM messages WHERE reply_to = ${userMessageId} AND role = 'assistant'`.pipe(orDieSql)
       )
     })
 
@@ -184,7 +185,7 @@ export const layer: Layer.Layer<MessageRepository, never, SqlClient.SqlClient> =
       Effect.flatMap(
         sql<MessageRow>`
           INSERT INTO messages ${sql.insert(messageColumns(message))} ${onConflict(conflictTarget(message))}
-          RETURNING *`.pipe(Effect.orDie),
+          RETURNING *`.pipe(orDieSql),
         (inserted) => (inserted[0] !== undefined ? messageFromRow(inserted[0]) : alreadyStored(message))
       )
 
@@ -218,12 +219,12 @@ export const layer: Layer.Layer<MessageRepository, never, SqlClient.SqlClient> =
       const rows = yield* sql<{ id: string }>`
         UPDATE messages SET ${sql.update(messageColumns(message), ["id"])}
         WHERE id = ${message.id}
-        RETURNING id`.pipe(Effect.orDie)
+        RETURNING id`.pipe(orDieSql)
       if (rows.length === 0) return yield* new MessageNotFound({ messageId: message.id })
     })
 
     const findById = fn("MessageRepository.findById")(function* (id: MessageId) {
-      const rows = yield* sql<MessageRow>`SELECT * FROM messages WHERE id = ${id}`.pipe(Effect.orDie)
+      const rows = yield* sql<MessageRow>`SELECT * FROM messages WHERE id = ${id}`.pipe(orDieSql)
       const row = rows[0]
       if (row === undefined) return yield* new MessageNotFound({ messageId: id })
       return yield* messageFromRow(row)
@@ -238,7 +239,7 @@ export const layer: Layer.Layer<MessageRepository, never, SqlClient.SqlClient> =
           ORDER BY created_at DESC, id DESC
           LIMIT ${limit}
         ) recent
-        ORDER BY created_at, id`.pipe(Effect.orDie, Effect.flatMap(toMessages))
+        ORDER BY created_at, id`.pipe(orDieSql, Effect.flatMap(toMessages))
 
     // The histories of many chats answered at the same moment: one statement, each chat's newest
     // messages through the same index as above.
@@ -284,7 +285,7 @@ export const layer: Layer.Layer<MessageRepository, never, SqlClient.SqlClient> =
             })
           ])}
           ORDER BY created_at DESC, id DESC
-          LIMIT ${size + 1}`.pipe(Effect.orDie)
+          LIMIT ${size + 1}`.pipe(orDieSql)
         return toPage(yield* toMessages(rows), size, keyOf)
       })
 
@@ -303,7 +304,7 @@ export const layer: Layer.Layer<MessageRepository, never, SqlClient.SqlClient> =
     })
 
     const remove = fn("MessageRepository.delete")(function* (id: MessageId) {
-      yield* sql`DELETE FROM messages WHERE id = ${id}`.pipe(Effect.orDie)
+      yield* sql`DELETE FROM messages WHERE id = ${id}`.pipe(orDieSql)
     })
 
     return MessageRepository.of({

@@ -2,6 +2,7 @@
 import { Transactions } from "@botfleet/application"
 import { Effect, Layer } from "effect"
 import { SqlClient, SqlError } from "effect/sql"
+import { dataRefusedOf } from "../postgres/sqlErrors.ts"
 
 export const layer: Layer.Layer<Transactions, never, SqlClient.SqlClient> = Layer.effect(
   Transactions,
@@ -10,7 +11,9 @@ export const layer: Layer.Layer<Transactions, never, SqlClient.SqlClient> = Laye
     return Transactions.of({
       // BEGIN/COMMIT failing is infrastructure: a defect, never a domain error.
       withTransaction: (effect) =>
-        sql.withTransaction(effect).pipe(Effect.catchIf(SqlError.isSqlError, Effect.die))
+        sql
+          .withTransaction(effect)
+          .pipe(Effect.catchIf(SqlError.isSqlError, (error) => Effect.die(dataRefusedOf(error) ?? error)))
     })
   })
 )

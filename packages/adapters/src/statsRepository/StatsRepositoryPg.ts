@@ -12,6 +12,7 @@
 import { type DailyStats, type Stats, StatsRepository, type StatsRequest } from "@botfleet/application"
 import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
+import { orDieSql } from "../postgres/sqlErrors.ts"
 
 type Int8 = bigint | number | string
 
@@ -217,7 +218,7 @@ export const layer: Layer.Layer<StatsRepository, never, SqlClient.SqlClient> = L
           topBots: q.topBots
         },
         { concurrency: 3 }
-      ).pipe(Effect.orDie)
+      ).pipe(orDieSql)
       const { totals, chats, latency } = rows
       return {
         ...sumsOf(totals),

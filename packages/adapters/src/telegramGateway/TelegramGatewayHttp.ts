@@ -15,6 +15,7 @@ import {
 } from "@botfleet/application"
 import { Duration, Effect, Layer, Random, Redacted } from "effect"
 import * as BotApi from "./botApiHttp.ts"
+import { ALLOWED_UPDATES, decodeUpdate, readUpdate } from "./readUpdate.ts"
 
 export interface Options {
   /** The Bot API base URL (`TELEGRAM_API_ROOT`). */
@@ -23,8 +24,8 @@ export interface Options {
   readonly requestTimeout?: Duration.Input | undefined
 }
 
-/** Update kinds the bots handle, for both webhooks and long polling. */
-export const ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"] as const
+/** Update kinds the bots handle, for both webhooks and long polling: the decoder's own list. */
+export { ALLOWED_UPDATES }
 
 const MAX_RATE_LIMIT_RETRIES = 3
 /** A longer wait is the caller's to schedule: holding a fiber that long helps nobody. */
@@ -420,6 +421,8 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
         sendChatAction,
         answerCallbackQuery,
         getUpdates,
+        readUpdate,
+        readStored: decodeUpdate,
         // conversations (issue 11)
         sendMessageDraft,
         downloadFile,

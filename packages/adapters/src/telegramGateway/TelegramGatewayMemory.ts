@@ -13,6 +13,7 @@ import {
   type WebhookInfo
 } from "@botfleet/application"
 import { Context, Deferred, Effect, Layer, Redacted } from "effect"
+import { decodeUpdate, readUpdate } from "./readUpdate.ts"
 
 export type TelegramMethod = keyof TelegramGateway["Service"]
 
@@ -289,6 +290,8 @@ export const layerMemory: Layer.Layer<TelegramGateway | TelegramMemoryLog> = Lay
           if (file.bytes.length > maxBytes) return refused("Bad Request: file is too big")
           return Effect.succeed(file)
         }),
+      readUpdate,
+      readStored: decodeUpdate,
       getUpdates: (token, options) =>
         Effect.flatMap(enter("getUpdates", token), (bot) => {
           // An offset confirms every update below it.

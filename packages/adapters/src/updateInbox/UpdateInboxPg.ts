@@ -15,6 +15,7 @@ import { BotId, pageSize, SerialCursor } from "@botfleet/domain"
 import { Effect, Layer, Option, Request } from "effect"
 import { SqlClient } from "effect/sql"
 import { batchedStatements } from "../postgres/batching.ts"
+import { orDieSql } from "../postgres/sqlErrors.ts"
 
 interface UpdateRow {
   readonly id: string | number | bigint
@@ -97,7 +98,7 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
       )
 
     const acceptResolver = batchedStatements(sql, {
-      one: (request: AcceptRequest) => Effect.orDie(acceptOne(request.update)),
+      one: (request: AcceptRequest) => orDieSql(acceptOne(request.update)),
       many: acceptMany
     })
 
@@ -147,7 +148,7 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
                true AS due, (SELECT version FROM settings_version) AS settings_version
         FROM leased JOIN due USING (chat_key) JOIN telegram_updates u ON u.id = due.id`
       return rows.map((row) => ({ chatKey: row.chat_key, head: toPending(row) }))
-    }, Effect.orDie)
+    }, orDieSql)
 
     const renewLease = fn("UpdateInbox.renewLease")(function* (
       chatKey: string,
@@ -159,11 +160,11 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
         WHERE chat_key = ${chatKey} AND owner = ${owner}
         RETURNING chat_key`
       return rows.length > 0
-    }, Effect.orDie)
+    }, orDieSql)
 
     const releaseLease = fn("UpdateInbox.releaseLease")(function* (chatKey: string, owner: string) {
       yield* sql`DELETE FROM chat_leases WHERE chat_key = ${chatKey} AND owner = ${owner}`
-    }, Effect.orDie)
+    }, orDieSql)
 
     const nextDue = fn("UpdateInbox.nextDue")(function* (chatKey: string) {
       const rows = yield* sql<UpdateRow>`
@@ -175,13 +176,13 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
         LIMIT 1`
       const head = rows[0]
       return head?.due ? Option.some(toPending(head)) : Option.none()
-    }, Effect.orDie)
+    }, orDieSql)
 
     const markDone = fn("UpdateInbox.markDone")(function* (id: number) {
       yield* sql`
         UPDATE telegram_updates SET status = 'done', attempts = attempts + 1, processed_at = now()
         WHERE id = ${id}`
-    }, Effect.orDie)
+    }, orDieSql)
 
     // One statement, one snapshot: the SELECT still sees the row as pending, so it is left out by id.
     // Nothing due next: the lease goes too. An update stored meanwhile wakes the dispatcher, which
@@ -209,7 +210,7 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
         SELECT * FROM next`
       const head = rows[0]
       return head?.due ? Option.some(toPending(head)) : Option.none()
-    }, Effect.orDie)
+    }, orDieSql)
 
     const postpone = fn("UpdateInbox.postpone")(function* (
       id: number,
@@ -222,19 +223,19 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
           UPDATE telegram_updates SET next_attempt_at = ${at} WHERE id = ${id}
         )
         DELETE FROM chat_leases WHERE chat_key = ${chatKey} AND owner = ${owner}`
-    }, Effect.orDie)
+    }, orDieSql)
 
     const reschedule = fn("UpdateInbox.reschedule")(function* (id: number, error: string, retryAt: Date) {
       yield* sql`
         UPDATE telegram_updates SET attempts = attempts + 1, last_error = ${error}, next_attempt_at = ${retryAt}
         WHERE id = ${id}`
-    }, Effect.orDie)
+    }, orDieSql)
 
     const markFailed = fn("UpdateInbox.markFailed")(function* (id: number, error: string) {
       yield* sql`
         UPDATE telegram_updates SET status = 'failed', attempts = attempts + 1, last_error = ${error}, processed_at = now()
         WHERE id = ${id}`
-    }, Effect.orDie)
+    }, orDieSql)
 
     const stats = Effect.gen(function* () {
       const [pending] = yield* sql<{ count: number; oldest: number | null }>`
@@ -247,7 +248,7 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
         oldestPendingAgeSeconds: Math.max(0, pending?.oldest ?? 0),
         failed: failed?.count ?? 0
       }
-    }).pipe(Effect.orDie, Effect.withSpan("UpdateInbox.stats"))
+    }).pipe(orDieSql, Effect.withSpan("UpdateInbox.stats"))
 
     const requeue = fn("UpdateInbox.requeue")(function* (botId: string, updateId: number) {
       const rows = yield* sql<{ id: string }>`
@@ -256,7 +257,7 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
         WHERE bot_id = ${botId} AND update_id = ${updateId}
         RETURNING id`
       return rows.length > 0
-    }, Effect.orDie)
+    }, orDieSql)
 
     const listFailed = fn("UpdateInbox.listFailed")(function* (
       filter: { readonly botId?: BotId | undefined },
@@ -293,7 +294,7 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
       )
       const last = items[items.length - 1]
       return { items, nextCursor: rows.length > size && last ? SerialCursor.encode(last.id) : null }
-    }, Effect.orDie)
+    }, orDieSql)
 
     return UpdateInbox.of({
       listFailed,

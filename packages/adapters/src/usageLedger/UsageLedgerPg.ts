@@ -28,6 +28,7 @@ import {
 } from "@botfleet/domain"
 import { Effect, Layer, Option } from "effect"
 import { SqlClient, SqlError } from "effect/sql"
+import { dataRefusedOf, orDieSql } from "../postgres/sqlErrors.ts"
 
 type Num = bigint | number | string
 
@@ -56,7 +57,9 @@ export const layer: Layer.Layer<UsageLedger, never, SqlClient.SqlClient> = Layer
     const sql = yield* SqlClient.SqlClient
     // SQL failures are infrastructure: defects here, like in every repository.
     const transaction = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-      sql.withTransaction(effect).pipe(Effect.catchIf(SqlError.isSqlError, Effect.die))
+      sql
+        .withTransaction(effect)
+        .pipe(Effect.catchIf(SqlError.isSqlError, (error) => Effect.die(dataRefusedOf(error) ?? error)))
 
     const userRows = (botId: BotId, userId: number, at: Date, lock: boolean) => {
       const w = windowsOf(at)
@@ -180,7 +183,7 @@ export const layer: Layer.Layer<UsageLedger, never, SqlClient.SqlClient> = Layer
         ON CONFLICT (bot_id, tg_user_id, period, period_start) DO UPDATE SET
           messages = usage_counters.messages + 1,
           tokens = usage_counters.tokens + EXCLUDED.tokens,
-          cost_usd = usage_counters.cost_usd + EXCLUDED.cost_usd`.pipe(Effect.orDie)
+          cost_usd = usage_counters.cost_usd + EXCLUDED.cost_usd`.pipe(orDieSql)
     })
 
     const recordDenied = fn("UsageLedger.recordDenied")(function* (
@@ -196,13 +199,13 @@ export const layer: Layer.Layer<UsageLedger, never, SqlClient.SqlClient> = Layer
             (${botId}, ${userId}, 'day', ${w.day}, 1),
             (${botId}, ${userId}, 'month', ${w.month}, 1)
           ON CONFLICT (bot_id, tg_user_id, period, period_start)
-          DO UPDATE SET denied = usage_counters.denied + 1`.pipe(Effect.orDie)
+          DO UPDATE SET denied = usage_counters.denied + 1`.pipe(orDieSql)
       }
       yield* sql`
         INSERT INTO usage_counters (bot_id, tg_user_id, period, period_start, denied)
         VALUES (${botId}, ${BOT_ROW}, 'day', ${w.day}, 1)
         ON CONFLICT (bot_id, tg_user_id, period, period_start)
-        DO UPDATE SET denied = usage_counters.denied + 1`.pipe(Effect.orDie)
+        DO UPDATE SET denied = usage_counters.denied + 1`.pipe(orDieSql)
     })
 
     const claimNotice = fn("UsageLedger.claimNotice")(function* (
@@ -214,14 +217,14 @@ export const layer: Layer.Layer<UsageLedger, never, SqlClient.SqlClient> = Layer
       const rows = yield* sql`
         INSERT INTO user_notices (bot_id, tg_user_id, kind, window_start)
         VALUES (${botId}, ${userId ?? BOT_ROW}, ${kind}, ${start})
-        ON CONFLICT DO NOTHING RETURNING 1`.pipe(Effect.orDie)
+        ON CONFLICT DO NOTHING RETURNING 1`.pipe(orDieSql)
       return rows.length > 0
     })
 
     const usage = fn("UsageLedger.usage")(function* (botId: BotId, userId: number | null, at: Date) {
       const rows = [
-        ...(userId === null ? [] : yield* userRows(botId, userId, at, false).pipe(Effect.orDie)),
-        ...(yield* botRow(botId, at).pipe(Effect.orDie))
+        ...(userId === null ? [] : yield* userRows(botId, userId, at, false).pipe(orDieSql)),
+        ...(yield* botRow(botId, at).pipe(orDieSql))
       ]
       return snapshotOf(rows.map(counterOf), userId)
     })
@@ -258,7 +261,7 @@ export const layer: Layer.Layer<UsageLedger, never, SqlClient.SqlClient> = Layer
           AND m.period = 'month' AND m.period_start = ${w.month}
         WHERE ids.id > ${after}
         ORDER BY ids.id
-        LIMIT ${size + 1}`.pipe(Effect.orDie)
+        LIMIT ${size + 1}`.pipe(orDieSql)
       const items = rows.slice(0, size).map(
         (row): BotUserUsage => ({
           telegramId: Number(row.id),
@@ -283,7 +286,7 @@ export const layer: Layer.Layer<UsageLedger, never, SqlClient.SqlClient> = Layer
         SELECT sum(denied) AS denied FROM usage_counters
         WHERE tg_user_id = ${BOT_ROW} AND period = 'day'
           AND period_start >= ${windowStart("day", from)} AND period_start < ${to}
-          ${botId === null ? sql.literal("") : sql`AND bot_id = ${botId}`}`.pipe(Effect.orDie)
+          ${botId === null ? sql.literal("") : sql`AND bot_id = ${botId}`}`.pipe(orDieSql)
       return Number(rows[0]?.denied ?? 0)
     })
 

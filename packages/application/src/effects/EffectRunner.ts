@@ -13,7 +13,7 @@ import { Clock, Context, Effect, Fiber, Layer, Option } from "effect"
 // Alerts (issue 13)
 import { AlertService } from "../alerts/AlertService.ts"
 import { BotAccess } from "../bots/BotAccess.ts"
-import { classifyTelegram } from "../pipeline/failures.ts"
+import { matchTelegramFailure } from "../pipeline/failures.ts"
 import { RetryLater } from "../pipeline/PipelineErrors.ts"
 import { SendReply } from "../pipeline/sendReply.ts"
 import { BotRepository, EffectOutbox, type StoredEffect, Transactions } from "../ports/Repositories.ts"
@@ -165,9 +165,17 @@ export class EffectRunner extends Context.Service<
         execute(stored.effect).pipe(
           Effect.flatMap(() => outbox.markDone(stored.id)),
           Effect.catchTags({
-            // As before the classifier: only a rejected token is final here; the rest is retried.
+            // Only a rejected token is final here: an effect that failed for good is still retried.
             TelegramError: (error) =>
-              recordFailure(stored, error.message, classifyTelegram(error) === "fatal" ? "fatal" : "retry"),
+              recordFailure(
+                stored,
+                error.message,
+                matchTelegramFailure(error, {
+                  stopBot: () => "fatal" as const,
+                  retry: () => "retry" as const,
+                  giveUp: () => "retry" as const
+                })
+              ),
             SecretUnreadable: (error) => recordFailure(stored, error.message, "fatal"),
             RetryLater: (error) => recordFailure(stored, error.reason, "retry"),
             BotUnavailable: (error) => recordFailure(stored, error.reason, "final")

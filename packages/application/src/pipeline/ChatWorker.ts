@@ -9,6 +9,8 @@ import { Clock, Context, Effect, Layer, Option } from "effect"
 import * as Metrics from "../observability/metrics.ts"
 import { spanFn } from "../observability/spanFn.ts"
 import { continueTrace } from "../observability/traceContext.ts"
+import { DataRefused } from "../ports/Repositories.ts"
+import { TelegramGateway } from "../ports/TelegramGateway.ts"
 import { type LeasedChat, UpdateInbox } from "../ports/UpdateInbox.ts"
 import { SettingsVersion } from "../settings/SettingsVersion.ts"
 import { HandleUpdate } from "./HandleUpdate.ts"
@@ -69,6 +71,7 @@ export class ChatWorker extends Context.Service<
         const inbox = yield* UpdateInbox
         const handler = yield* HandleUpdate
         const settings = yield* SettingsVersion
+        const telegram = yield* TelegramGateway
 
         const drain = fn("ChatWorker.drain")(function* (
           { chatKey, owner, head }: ChatLease,
@@ -87,7 +90,9 @@ export class ChatWorker extends Context.Service<
             const attempt = update.attempts + 1
             // Before the bot is looked at: an edit committed before this update came is seen.
             yield* settings.observe(update.settingsVersion)
-            const outcome = yield* handler.process(botId, update.payload).pipe(
+            // The one read of a stored update per hand-out: processing and giving up share it.
+            const incoming = telegram.readStored(update.payload, update.updateId)
+            const outcome = yield* handler.process(botId, incoming).pipe(
               Effect.withSpan("Pipeline.update", {
                 attributes: {
                   "bot.id": update.botId,
@@ -103,17 +108,26 @@ export class ChatWorker extends Context.Service<
                 BotUnavailable: (error) => Effect.succeed(error),
                 InvalidUpdate: (error) => Effect.succeed(error)
               }),
-              Effect.catchDefect((defect) =>
-                Effect.as(
-                  Effect.logError("update failed unexpectedly", {
-                    update_id: update.updateId,
-                    defect: String(defect)
-                  }),
-                  {
-                    _tag: "Defect" as const,
-                    reason: String(defect)
-                  }
-                )
+              Effect.catchDefect(
+                (defect): Effect.Effect<DataRefused | { _tag: "Defect"; reason: string }> =>
+                  defect instanceof DataRefused
+                    ? // The database refused the data itself: the same data is refused again, so no retry.
+                      Effect.as(
+                        Effect.logWarning("update refused by the database", {
+                          update_id: update.updateId,
+                          sql_state: defect.sqlState,
+                          constraint: defect.constraint,
+                          detail: defect.detail
+                        }),
+                        defect
+                      )
+                    : Effect.as(
+                        Effect.logError("update failed unexpectedly", {
+                          update_id: update.updateId,
+                          defect: String(defect)
+                        }),
+                        { _tag: "Defect" as const, reason: String(defect) }
+                      )
               ),
               Effect.annotateLogs({ bot_id: update.botId, update_id: update.updateId, attempt })
             )
@@ -138,6 +152,17 @@ export class ChatWorker extends Context.Service<
               })
               return "waiting" as const
             }
+            if (outcome._tag === "DataRefused") {
+              yield* Metrics.count(Metrics.pipelineFailures, { class: "terminal" })
+              yield* inbox.markFailed(
+                update.id,
+                `refused by the database (SQLSTATE ${outcome.sqlState}${
+                  outcome.constraint === null ? "" : `, constraint ${outcome.constraint}`
+                }): ${outcome.detail}`
+              )
+              next = yield* inbox.nextDue(chatKey)
+              continue
+            }
             if (outcome._tag === "InvalidUpdate") {
               // Nothing to retry and nobody to answer: parked for admins, the chat goes on.
               yield* Metrics.count(Metrics.pipelineFailures, { class: "invalid" })
@@ -157,7 +182,7 @@ export class ChatWorker extends Context.Service<
             }
             if (attempt >= policy.maxAttempts) {
               yield* Metrics.count(Metrics.pipelineFailures, { class: "terminal" })
-              yield* handler.giveUp(botId, update.payload, outcome.reason)
+              yield* handler.giveUp(botId, incoming, outcome.reason)
               yield* inbox.markFailed(update.id, `gave up after ${attempt} attempts: ${outcome.reason}`)
               yield* Effect.logWarning("update failed for good", {
                 update_id: update.updateId,

@@ -8,9 +8,22 @@
  *                     3. the reply is stored with model, tokens and cost before anything is sent
  *   sendReply.ts      4. chunk by chunk; a chunk recorded as sent is never sent again
  *
- * Bots and their tokens come from BotAccess; failures are classified in failures.ts.
+ * The update arrives decoded (`IncomingUpdate`, read once per hand-out by
+ * ChatWorker): a message, a button press, a membership change. Bots and their
+ * tokens come from BotAccess; failures are classified in failures.ts.
  */
-import { type BotId, type Message, MessageModel, parseCommand, splitReply } from "@botfleet/domain"
+import {
+  type BotId,
+  type ButtonPress,
+  type IncomingContent,
+  type IncomingMessage,
+  type IncomingUpdate,
+  type Message,
+  MessageModel,
+  parseCommand,
+  pressedCommand,
+  splitReply
+} from "@botfleet/domain"
 import { Clock, Context, Effect, Layer, Option } from "effect"
 import { BotAccess, type BotWithToken } from "../bots/BotAccess.ts"
 import * as Metrics from "../observability/metrics.ts"
@@ -18,9 +31,8 @@ import { spanFn } from "../observability/spanFn.ts"
 import { ChatRepository, MessageRepository } from "../ports/Repositories.ts"
 import { GenerateReply } from "./generateReply.ts"
 import { type BotUnavailable, InvalidUpdate, type Paced, type RetryLater } from "./PipelineErrors.ts"
-import { type MessageEvent, SaveIncoming } from "./saveIncoming.ts"
+import { type SavedIncoming, SaveIncoming } from "./saveIncoming.ts"
 import { SendReply } from "./sendReply.ts"
-import { type IncomingEvent, parseUpdate } from "./telegramUpdate.ts"
 import { timed } from "./timed.ts"
 
 export class HandleUpdate extends Context.Service<
@@ -29,13 +41,13 @@ export class HandleUpdate extends Context.Service<
     /** Runs (or continues) the pipeline for one stored update. */
     readonly process: (
       botId: BotId,
-      payload: unknown
+      update: IncomingUpdate
     ) => Effect.Effect<void, RetryLater | BotUnavailable | InvalidUpdate | Paced>
     /**
      * Retries are exhausted: the user gets the bot's error message once and the
      * failure stays on the reply for admins.
      */
-    readonly giveUp: (botId: BotId, payload: unknown, reason: string) => Effect.Effect<void>
+    readonly giveUp: (botId: BotId, update: IncomingUpdate, reason: string) => Effect.Effect<void>
   }
 >()("@botfleet/application/HandleUpdate") {
   static readonly layer = Layer.effect(
@@ -49,16 +61,18 @@ export class HandleUpdate extends Context.Service<
       const generateReply = yield* GenerateReply
       const sendReply = yield* SendReply
 
-      const handleMessage = fn("Pipeline.handleMessage")(function* (
+      /** Steps 2 to 4 for a stored incoming message: reply (unless one is stored), then send it. */
+      // No span of its own: it runs inside handleMessage's or handlePress's.
+      const answer = Effect.fnUntraced(function* (
         { bot, token }: BotWithToken,
-        event: MessageEvent
+        { chat, message, isNew }: SavedIncoming,
+        content: IncomingContent
       ) {
-        const { chat, message, isNew } = yield* timed("incoming_saved", saveIncoming.message(bot, event))
         // A message stored just now cannot have a reply yet.
         const existing = isNew ? Option.none<Message>() : yield* messages.findReply(message.id)
         const reply = Option.isSome(existing)
           ? existing
-          : yield* timed("response_generated", generateReply.generate(bot, token, chat, message, event))
+          : yield* timed("response_generated", generateReply.generate(bot, token, chat, message, content))
         if (Option.isNone(reply) || reply.value.chunksSent >= splitReply(reply.value.text).length) return
         const delivered = yield* timed("response_sent", sendReply.send(bot, token, chat, reply.value, "pace"))
         if (delivered.status === "sent") {
@@ -70,36 +84,29 @@ export class HandleUpdate extends Context.Service<
         }
       })
 
-      /** Callback buttons: always answered; known data runs the command as if typed. */
-      const handleCallback = fn("Pipeline.handleCallback")(function* (
+      const handleMessage = fn("Pipeline.handleMessage")(function* (
         loaded: BotWithToken,
-        event: Extract<IncomingEvent, { kind: "callback" }>
+        event: IncomingMessage
       ) {
-        yield* sendReply.answerCallback(loaded.bot, loaded.token, event.callbackQueryId)
-        const command = event.data ? parseCommand(`/${event.data}`, loaded.bot.username) : undefined
-        if (event.chat && command !== undefined && command !== "unknown") {
-          yield* handleMessage(loaded, {
-            kind: "message",
-            updateId: event.updateId,
-            chat: event.chat,
-            from: event.from,
-            messageId: 0,
-            text: `/${command}`,
-            unsupported: null,
-            // A button press is meant for the bot that showed it, in groups too.
-            replyToUserId: loaded.bot.telegramBotId,
-            fromChannel: false,
-            sentAsChat: false,
-            senderName: null,
-            recording: null,
-            photo: null
-          })
-        }
+        const saved = yield* timed("incoming_saved", saveIncoming.message(loaded.bot, event))
+        yield* answer(loaded, saved, event)
+      })
+
+      /** Buttons: always answered; data naming a command runs it as if typed. */
+      const handlePress = fn("Pipeline.handlePress")(function* (loaded: BotWithToken, press: ButtonPress) {
+        yield* sendReply.answerCallback(loaded.bot, loaded.token, press.callbackQueryId)
+        const command = press.data ? parseCommand(`/${press.data}`, loaded.bot.username) : undefined
+        if (press.chat === null || command === undefined || command === "unknown") return
+        const content = pressedCommand(command, loaded.bot)
+        const saved = yield* timed(
+          "incoming_saved",
+          saveIncoming.press(loaded.bot, { ...press, chat: press.chat }, content.text)
+        )
+        yield* answer(loaded, saved, content)
       })
 
       // Not named `process`: that would hide Node's global in this file.
-      const processUpdate = fn("HandleUpdate.process")(function* (botId: BotId, payload: unknown) {
-        const event = parseUpdate(payload)
+      const processUpdate = fn("HandleUpdate.process")(function* (botId: BotId, event: IncomingUpdate) {
         // Not what Telegram sends (e.g. a fractional chat id): no retry can help, park it at once.
         if (event.kind === "invalid") return yield* new InvalidUpdate({ reason: event.reason })
         const loaded = yield* access.loadActive(botId)
@@ -111,8 +118,8 @@ export class HandleUpdate extends Context.Service<
         switch (event.kind) {
           case "message":
             return yield* handleMessage(loaded, event)
-          case "callback":
-            return yield* handleCallback(loaded, event)
+          case "button":
+            return yield* handlePress(loaded, event)
           case "membership":
             return yield* saveIncoming.membership(loaded.bot, event)
           case "ignored":
@@ -121,8 +128,7 @@ export class HandleUpdate extends Context.Service<
       })
 
       const giveUp = fn("HandleUpdate.giveUp")(
-        function* (botId: BotId, payload: unknown, reason: string) {
-          const event = parseUpdate(payload)
+        function* (botId: BotId, event: IncomingUpdate, reason: string) {
           if (event.kind !== "message") return
           const loaded = yield* access.loadActive(botId).pipe(Effect.option)
           if (Option.isNone(loaded)) return

@@ -6,14 +6,14 @@
  *   nothing later overflows the stack turning it back into JSON;
  * - strings (keys and values) lose what PostgreSQL cannot hold: NUL and lone
  *   surrogates become U+FFFD, the rest of the text is kept;
- * - the fields the pipeline reads are checked (`updateProblem`: ids are
- *   integers in Telegram's ranges).
+ * - it has a whole, non-negative `update_id`.
  *
- * The webhook answers 400 to an update with a problem and stores nothing;
- * the poller cannot refuse what Telegram hands it, so it stores the safe copy
- * and the pipeline parks it as failed on its first attempt.
+ * The Telegram adapter then decodes the safe copy once into an
+ * `IncomingUpdate` (`TelegramGateway.readUpdate`), which checks the fields the
+ * pipeline reads. The webhook answers 400 to an update with a problem and
+ * stores nothing; the poller cannot refuse what Telegram hands it, so it
+ * stores the safe copy and the pipeline parks it as failed on its first attempt.
  */
-import { updateIdOf, updateProblem } from "./telegramUpdate.ts"
 
 /** Real updates nest about ten levels (a reply's entities' users); 5,000 is an attack. */
 export const MAX_UPDATE_DEPTH = 32
@@ -36,6 +36,12 @@ export const safeText = (text: string): string =>
   SURROGATE.test(text) || text.includes("\u0000")
     ? text.replace(LONE_SURROGATE, "\uFFFD").replaceAll("\u0000", "\uFFFD")
     : text
+
+/** The update id, if the payload has one (the webhook rejects payloads without). */
+const updateIdOf = (payload: unknown): number | undefined => {
+  const id = (payload as { update_id?: unknown } | null)?.update_id
+  return typeof id === "number" && Number.isSafeInteger(id) && id >= 0 ? id : undefined
+}
 
 export const admitUpdate = (body: unknown): Admission => {
   let tooDeep = false
@@ -74,6 +80,6 @@ export const admitUpdate = (body: unknown): Admission => {
     ? `the update is nested deeper than ${MAX_UPDATE_DEPTH} levels`
     : updateId === undefined
       ? "the update has no update_id (a whole number from 0)"
-      : updateProblem(payload)
+      : null
   return { updateId, payload, problem }
 }

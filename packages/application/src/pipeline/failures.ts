@@ -25,3 +25,32 @@ export const tokenRejected = (error: TelegramError): string =>
 /** Run the update again later, honouring the server's own retry_after. */
 export const retryLater = (error: TelegramError | LlmError): RetryLater =>
   new RetryLater({ reason: error.message, retryAfterSeconds: error.retryAfterSeconds })
+
+/** Each caller's own way to stop the bot, try again later, or give up on this call. */
+export interface TelegramFailureCases<S, R, G> {
+  /** Telegram refused the bot's token: `reason` is what admins see. */
+  readonly stopBot: (reason: string) => S
+  /** It may pass later: `later` carries Telegram's retry_after. */
+  readonly retry: (later: RetryLater) => R
+  /** Retrying this call will not help. */
+  readonly giveUp: (error: TelegramError) => G
+}
+
+/**
+ * The one place a Telegram failure becomes "stop the bot", "retry" or "give
+ * up": the pipeline steps, the effect runner and the poller all come here
+ * with what each of the three means for them.
+ */
+export const matchTelegramFailure = <S, R, G>(
+  error: TelegramError,
+  cases: TelegramFailureCases<S, R, G>
+): S | R | G => {
+  switch (classifyTelegram(error)) {
+    case "fatal":
+      return cases.stopBot(tokenRejected(error))
+    case "retryable":
+      return cases.retry(retryLater(error))
+    case "terminal":
+      return cases.giveUp(error)
+  }
+}

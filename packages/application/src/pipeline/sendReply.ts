@@ -19,7 +19,7 @@ import * as Metrics from "../observability/metrics.ts"
 import { spanFn } from "../observability/spanFn.ts"
 import { ChatRepository, MessageRepository } from "../ports/Repositories.ts"
 import { type TelegramError, TelegramGateway, type Token } from "../ports/TelegramGateway.ts"
-import { classifyTelegram, retryLater, tokenRejected } from "./failures.ts"
+import { matchTelegramFailure } from "./failures.ts"
 import { type BotUnavailable, Paced, type RetryLater } from "./PipelineErrors.ts"
 import { SendBudget } from "./sendBudget.ts"
 
@@ -125,30 +125,26 @@ export class SendReply extends Context.Service<
                 { readonly ok: false; readonly error: TelegramError },
                 RetryLater | BotUnavailable | Paced
               > => {
-                switch (classifyTelegram(error)) {
-                  case "fatal": {
+                return matchTelegramFailure(error, {
+                  stopBot: (reason) =>
                     // The reply will not go out: admins see it failed (and can retry it after fixing the token).
-                    const reason = tokenRejected(error)
-                    return messages
+                    messages
                       .update(MessageModel.failed(message, reason))
-                      .pipe(Effect.orDie, Effect.andThen(access.stop(bot, reason)))
-                  }
-                  case "retryable":
+                      .pipe(Effect.orDie, Effect.andThen(access.stop(bot, reason))),
+                  retry: (later) =>
                     // A 429 is pacing, not a failure: the chat comes back after retry_after, uncounted.
-                    if (pacing === "pace" && error.kind === "rate_limited") {
-                      return Effect.flatMap(Clock.currentTimeMillis, (now) =>
-                        Effect.fail(
-                          new Paced({
-                            until: now + Math.max(1, error.retryAfterSeconds ?? 1) * 1000,
-                            reason: error.message
-                          })
+                    pacing === "pace" && error.kind === "rate_limited"
+                      ? Effect.flatMap(Clock.currentTimeMillis, (now) =>
+                          Effect.fail(
+                            new Paced({
+                              until: now + Math.max(1, error.retryAfterSeconds ?? 1) * 1000,
+                              reason: error.message
+                            })
+                          )
                         )
-                      )
-                    }
-                    return Effect.fail(retryLater(error))
-                  case "terminal":
-                    return Effect.succeed({ ok: false as const, error })
-                }
+                      : Effect.fail(later),
+                  giveUp: (error) => Effect.succeed({ ok: false as const, error })
+                })
               }
             )
           )
@@ -180,17 +176,14 @@ export class SendReply extends Context.Service<
         callbackQueryId: string
       ) {
         yield* telegram.answerCallbackQuery(token, callbackQueryId).pipe(
-          Effect.catchTag("TelegramError", (error) => {
-            switch (classifyTelegram(error)) {
-              case "fatal":
-                return access.stop(bot, tokenRejected(error))
-              case "retryable":
-                return Effect.fail(retryLater(error))
-              case "terminal":
-                // A query answered before (a rerun) or too old is a 400: nothing left to do.
-                return Effect.void
-            }
-          })
+          Effect.catchTag("TelegramError", (error) =>
+            matchTelegramFailure(error, {
+              stopBot: (reason) => access.stop(bot, reason),
+              retry: Effect.fail,
+              // A query answered before (a rerun) or too old is a 400: nothing left to do.
+              giveUp: () => Effect.void
+            })
+          )
         )
       })
 

@@ -21,7 +21,7 @@ import { spanFn } from "../observability/spanFn.ts"
 import { MessageRepository } from "../ports/Repositories.ts"
 import { TelegramGateway, type Token } from "../ports/TelegramGateway.ts"
 import { Transcriber } from "../ports/Transcriber.ts"
-import { classifyTelegram, retryLater, tokenRejected } from "./failures.ts"
+import { matchTelegramFailure } from "./failures.ts"
 import { type BotUnavailable, RetryLater } from "./PipelineErrors.ts"
 
 export type TranscribeOutcome =
@@ -67,16 +67,13 @@ export class TranscribeRecording extends Context.Service<
 
         const downloaded = yield* telegram.downloadFile(token, recording.fileId, MEDIA_MAX_BYTES).pipe(
           Effect.map((file) => ({ ok: true as const, file })),
-          Effect.catchTag("TelegramError", (error) => {
-            switch (classifyTelegram(error)) {
-              case "fatal":
-                return access.stop(bot, tokenRejected(error))
-              case "retryable":
-                return Effect.fail(retryLater(error))
-              case "terminal":
-                return Effect.succeed({ ok: false as const, reason: error.message })
-            }
-          })
+          Effect.catchTag("TelegramError", (error) =>
+            matchTelegramFailure(error, {
+              stopBot: (reason) => access.stop(bot, reason),
+              retry: Effect.fail,
+              giveUp: (error) => Effect.succeed({ ok: false as const, reason: error.message })
+            })
+          )
         )
         if (!downloaded.ok) {
           yield* Metrics.count(Metrics.transcriptionErrors, { kind: "download" })

@@ -18,7 +18,7 @@ import type {
   MessageNotFound,
   TgUser
 } from "@botfleet/domain"
-import { Context, type Effect, type Option } from "effect"
+import { Context, type Effect, type Option, Schema } from "effect"
 
 export interface Page<A> {
   readonly items: ReadonlyArray<A>
@@ -137,3 +137,17 @@ export class EffectOutbox extends Context.Service<
     readonly markFailed: (id: number, error: string, retryAt: Date | null) => Effect.Effect<void>
   }
 >()("@botfleet/application/EffectOutbox") {}
+
+/**
+ * A defect, not a failure: the database refused the data itself (PostgreSQL
+ * SQLSTATE class 22, a data exception, or 23, an integrity constraint). The
+ * same data will be refused again, so whoever meets it gives up at once
+ * instead of retrying. Adapters raise it in place of the driver's error.
+ */
+export class DataRefused extends Schema.TaggedError<DataRefused>()("DataRefused", {
+  sqlState: Schema.String,
+  /** The constraint that said no, when the server names one. */
+  constraint: Schema.NullOr(Schema.String),
+  /** The server's message (it names the column or type, never the value). */
+  detail: Schema.String
+}) {}

@@ -2,6 +2,7 @@
  * The Telegram Bot API as the application needs it. Every call takes the bot's
  * token (decrypted, still `Redacted`); the adapter keeps one client per bot.
  */
+import type { IncomingUpdate } from "@botfleet/domain"
 import { Context, type Effect, type Redacted, Schema } from "effect"
 
 /**
@@ -44,6 +45,17 @@ export class TelegramError extends Schema.TaggedError<TelegramError>()("Telegram
       /can't parse entities|can't find end of the entity/i.test(this.description)
     )
   }
+}
+
+/** An incoming update, read once where it enters: what to store, and what it means. */
+export interface ReceivedUpdate {
+  /** Undefined when the payload has no whole, non-negative `update_id`. */
+  readonly updateId: number | undefined
+  /** The payload made storable (see `admitUpdate`): stored as it came otherwise. */
+  readonly payload: unknown
+  /** Why the update can never be processed, or null. */
+  readonly problem: string | null
+  readonly update: IncomingUpdate
 }
 
 export interface TelegramBotInfo {
@@ -135,5 +147,16 @@ export class TelegramGateway extends Context.Service<
         readonly limit?: number | undefined
       }
     ) => Effect.Effect<ReadonlyArray<unknown>, TelegramError>
+    /**
+     * Decodes an incoming update (a webhook body, a polled update, or one read
+     * back from the inbox) into the domain's value. Pure: the one schema pass
+     * an update gets per place it enters.
+     */
+    readonly readUpdate: (body: unknown) => ReceivedUpdate
+    /**
+     * The same decode for a payload read back from the inbox, which was made
+     * storable when it came: no second pass over its strings.
+     */
+    readonly readStored: (payload: unknown, updateId: number) => IncomingUpdate
   }
 >()("@botfleet/application/TelegramGateway") {}

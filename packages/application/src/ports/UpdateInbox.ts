@@ -10,7 +10,7 @@ import type { Page, PageRequest } from "./Repositories.ts"
 export interface InboundUpdate {
   readonly botId: BotId
   readonly updateId: number
-  /** See `chatKey` in the domain; updates without a chat get a key of their own. */
+  /** `chatKeyOfUpdate` in the domain; updates without a chat get a key of their own. */
   readonly chatKey: string
   readonly payload: unknown
   readonly traceparent: string | null

@@ -10,6 +10,7 @@ import {
   chatOf,
   claimEffects,
   harness,
+  incoming,
   messagesOf,
   myChatMemberUpdate,
   photoUpdate,
@@ -389,10 +390,14 @@ it.effect("HandleUpdate.process: a disabled or deleted bot is BotUnavailable", (
     const { bot } = yield* addBot()
     const service = yield* BotService
     yield* service.disable(bot.id)
-    const disabled = yield* Effect.flip(HandleUpdate.use((h) => h.process(bot.id, textUpdate(1, "hi"))))
+    const disabled = yield* Effect.flip(
+      HandleUpdate.use((h) => h.process(bot.id, incoming(textUpdate(1, "hi"))))
+    )
     assert.deepStrictEqual([disabled._tag, disabled.reason], ["BotUnavailable", "bot is disabled"])
     yield* service.remove(bot.id)
-    const deleted = yield* Effect.flip(HandleUpdate.use((h) => h.process(bot.id, textUpdate(2, "hi"))))
+    const deleted = yield* Effect.flip(
+      HandleUpdate.use((h) => h.process(bot.id, incoming(textUpdate(2, "hi"))))
+    )
     assert.deepStrictEqual([deleted._tag, deleted.reason], ["BotUnavailable", "bot was deleted"])
     assert.deepStrictEqual(yield* sentTexts, [])
   }).pipe(Effect.provide(harness()))

@@ -1,4 +1,11 @@
-import { classifyLlm, classifyTelegram, LlmError, retryLater, TelegramError } from "@botfleet/application"
+import {
+  classifyLlm,
+  classifyTelegram,
+  LlmError,
+  matchTelegramFailure,
+  retryLater,
+  TelegramError
+} from "@botfleet/application"
 import { assert, describe, it } from "@effect/vitest"
 
 const telegram = (kind: TelegramError["kind"], retryAfterSeconds: number | null = null) =>
@@ -27,5 +34,22 @@ describe("failure classes", () => {
 
   it("retryLater keeps the server's retry_after", () => {
     assert.strictEqual(retryLater(telegram("rate_limited", 7)).retryAfterSeconds, 7)
+  })
+
+  it("matchTelegramFailure: a rejected token stops the bot, 429 retries after retry_after, a 400 gives up", () => {
+    const verdict = (error: TelegramError) =>
+      matchTelegramFailure(error, {
+        stopBot: (reason) => ["stop", reason] as const,
+        retry: (later) => ["retry", later.retryAfterSeconds] as const,
+        giveUp: (given) => ["give up", given.kind] as const
+      })
+    assert.deepStrictEqual(verdict(telegram("unauthorized")), [
+      "stop",
+      "Telegram rejected the token: unauthorized"
+    ])
+    assert.deepStrictEqual(verdict(telegram("rate_limited", 5)), ["retry", 5])
+    assert.deepStrictEqual(verdict(telegram("unavailable")), ["retry", null])
+    assert.deepStrictEqual(verdict(telegram("bad_request")), ["give up", "bad_request"])
+    assert.deepStrictEqual(verdict(telegram("forbidden")), ["give up", "forbidden"])
   })
 })

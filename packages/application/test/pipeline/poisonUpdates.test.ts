@@ -6,8 +6,8 @@
  * normal message, and asserts nothing is retried and every normal message is
  * answered in the same drain.
  */
-import { TelegramGatewayMemory } from "@botfleet/adapters"
-import { admitUpdate, MAX_UPDATE_DEPTH, Metrics, TelegramUpdate, UpdateInbox } from "@botfleet/application"
+import { TelegramGatewayMemory, TelegramUpdates } from "@botfleet/adapters"
+import { admitUpdate, MAX_UPDATE_DEPTH, Metrics, UpdateInbox } from "@botfleet/application"
 import { chatKey } from "@botfleet/domain"
 import { Poison } from "@botfleet/testing"
 import { assert, describe, it } from "@effect/vitest"
@@ -16,6 +16,7 @@ import { TestClock } from "effect/testing"
 import { addBot, CHAT_ID, drain, harness, textUpdate } from "../harness.ts"
 
 const { TelegramMemoryLog } = TelegramGatewayMemory
+const { readUpdate, TelegramUpdate } = TelegramUpdates
 
 const failures = (kind: string) =>
   Effect.map(
@@ -57,29 +58,28 @@ describe("admitUpdate", () => {
       message: { ...base.message, chat: { id, type: "private" } }
     })
     assert.strictEqual(
-      admitUpdate(withChatId(2 ** 52 + 2)).problem,
+      readUpdate(withChatId(2 ** 52 + 2)).problem,
       "message.chat.id: expected an integer from -4503599627370496 to 4503599627370496"
     )
     // Past 2^53 a number is no longer a whole number JavaScript can hold exactly.
     assert.strictEqual(
-      admitUpdate(withChatId(2 ** 53 + 2)).problem,
+      readUpdate(withChatId(2 ** 53 + 2)).problem,
       "message.chat.id: expected an integer from -4503599627370496 to 4503599627370496"
     )
     assert.strictEqual(
-      admitUpdate(withChatId(-0.25)).problem,
+      readUpdate(withChatId(-0.25)).problem,
       "message.chat.id: expected an integer from -4503599627370496 to 4503599627370496"
     )
     assert.strictEqual(
-      admitUpdate({ ...base, message: { ...base.message, message_id: 2.5 } }).problem,
+      readUpdate({ ...base, message: { ...base.message, message_id: 2.5 } }).problem,
       "message.message_id: expected an integer from 1 to 2147483647"
     )
     assert.strictEqual(
-      admitUpdate({ ...base, message: { ...base.message, from: { ...base.message.from, id: 3.25 } } })
-        .problem,
+      readUpdate({ ...base, message: { ...base.message, from: { ...base.message.from, id: 3.25 } } }).problem,
       "message.from.id: expected an integer from -4503599627370496 to 4503599627370496"
     )
     assert.strictEqual(
-      admitUpdate({ ...base, update_id: -1 }).problem,
+      readUpdate({ ...base, update_id: -1 }).problem,
       "the update has no update_id (a whole number from 0)"
     )
   })

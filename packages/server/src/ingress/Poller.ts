@@ -14,18 +14,16 @@
  */
 import {
   acceptUpdate,
-  admitUpdate,
   BotAccess,
   BotRepository,
   BotService,
   type BotUnavailable,
   type BotWithToken,
-  classifyTelegram,
+  matchTelegramFailure,
   type SecretUnreadable,
   spanFn,
   type TelegramError,
-  TelegramGateway,
-  tokenRejected
+  TelegramGateway
 } from "@botfleet/application"
 import type { BotId, BotNotFound } from "@botfleet/domain"
 import { Duration, Effect, FiberMap, Layer, Schedule, Semaphore } from "effect"
@@ -80,11 +78,16 @@ export const layerWith = (options: PollerOptions) =>
         for (const polled of updates) {
           // Stored even with a problem (Telegram would hand it out again otherwise): the
           // pipeline parks it as failed, where admins see why.
-          const update = admitUpdate(polled)
-          const updateId = update.updateId
+          const received = telegram.readUpdate(polled)
+          const updateId = received.updateId
           if (updateId === undefined) continue
           // Each polled update starts its own trace, continued when it is processed.
-          yield* acceptUpdate({ botId, updateId, payload: update.payload, source: "polling" }).pipe(
+          yield* acceptUpdate({
+            botId,
+            update: received.update,
+            payload: received.payload,
+            source: "polling"
+          }).pipe(
             Effect.withSpan("Poller.receive", {
               root: true,
               attributes: { "bot.id": botId, "update.id": updateId }
@@ -105,8 +108,8 @@ export const layerWith = (options: PollerOptions) =>
       )
 
       /** Telegram refused the token: stop the bot, unless an admin has put in a new token meanwhile. */
-      const refused = (botId: BotId, state: Polling, error: TelegramError) =>
-        access.stop(state.loaded.bot, tokenRejected(error)).pipe(
+      const refused = (botId: BotId, state: Polling, reason: string) =>
+        access.stop(state.loaded.bot, reason).pipe(
           Effect.catchTag("RetryLater", () =>
             access.load(botId).pipe(
               Effect.map((loaded) => {
@@ -133,7 +136,12 @@ export const layerWith = (options: PollerOptions) =>
               (
                 error
               ): Effect.Effect<number, TelegramError | BotNotFound | BotUnavailable | SecretUnreadable> =>
-                classifyTelegram(error) === "fatal" ? refused(botId, state, error) : Effect.fail(error)
+                matchTelegramFailure(error, {
+                  stopBot: (reason) => refused(botId, state, reason),
+                  // Backed off and tried again by the loop: a poll has nothing to give up on.
+                  retry: () => Effect.fail(error),
+                  giveUp: () => Effect.fail(error)
+                })
             ),
             Effect.tapError((error) =>
               error._tag === "TelegramError"

@@ -2,14 +2,15 @@
  * `POST /telegram/webhook/:botId`: Telegram pushes updates here. The secret
  * token is checked before the body is read; the answer is 200 once the update
  * is durably in the inbox (or was already), and anything else stores nothing.
- * Strings are made safe and ids checked first (`admitUpdate`).
+ * The body is read once by the Telegram adapter (`TelegramGateway.readUpdate`:
+ * strings made safe, ids checked, decoded into the domain's `IncomingUpdate`).
  */
 import { timingSafeEqual } from "node:crypto"
 import {
   acceptUpdate,
-  admitUpdate,
   BotRepository,
   SettingsVersion,
+  TelegramGateway,
   VersionedCache
 } from "@botfleet/application"
 import { type Bot, BotId } from "@botfleet/domain"
@@ -38,6 +39,7 @@ export const WebhookRoutes = HttpRouter.use(
     const bots = yield* BotRepository
     const dispatcher = yield* Dispatcher
     const settings = yield* SettingsVersion
+    const telegram = yield* TelegramGateway
 
     // A bot's updates come in bursts: its row is reused until the settings version moves (the
     // pipeline sees it with each leased update) instead of read per update. Anything but an active
@@ -70,16 +72,15 @@ export const WebhookRoutes = HttpRouter.use(
       const body = yield* readJsonBody(request, WEBHOOK_BODY_LIMIT)
       if (!body.ok) return body.response
       // Telegram never sends what fails this; whoever did gets 400 and nothing is stored.
-      const update = admitUpdate(body.value)
-      if (update.problem !== null || update.updateId === undefined)
-        return errorResponse(400, "invalid_update", update.problem ?? "the body has no update_id")
+      const received = telegram.readUpdate(body.value)
+      if (received.problem !== null) return errorResponse(400, "invalid_update", received.problem)
       // A disabled bot's webhook may still fire until Telegram drops it: acknowledge, keep nothing.
       if (!bot.value.active) return HttpServerResponse.jsonUnsafe({ ok: true, ignored: "bot is disabled" })
       // Stored under this request's span: processing continues the same trace later.
       const outcome = yield* acceptUpdate({
         botId: bot.value.id,
-        updateId: update.updateId,
-        payload: update.payload,
+        update: received.update,
+        payload: received.payload,
         source: "webhook"
       })
       if (outcome === "accepted") yield* dispatcher.wake

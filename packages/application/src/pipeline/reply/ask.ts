@@ -5,7 +5,7 @@
  * `RetryLater`; one that will not (bad key, no quota, a request the model
  * refuses) comes back as `Failed` for the reply to say so.
  */
-import type { Bot, Chat, Message } from "@botfleet/domain"
+import { type Bot, type Chat, chatKey as chatKeyOf, type Message } from "@botfleet/domain"
 import { Effect } from "effect"
 import { spanFn } from "../../observability/spanFn.ts"
 import type { ChatTurn, Completion, LlmError } from "../../ports/LanguageModel.ts"
@@ -37,7 +37,7 @@ export const makeAsk = Effect.gen(function* () {
     const request = { ...(yield* providers.modelFor(bot)), messages: turns }
     // The key's pace first: a limited key hands the chat back instead of calling into its 429s.
     const key = providerKey(request.endpoint?.providerId)
-    const chatKey = `${bot.id}:${chat.telegramChatId}`
+    const chatKey = chatKeyOf(bot.id, chat.telegramChatId)
     yield* pacing.admit(key, chatKey)
     return yield* progress(bot, token, chat, incoming, request).pipe(
       Effect.tap((completion) => pacing.answered(key, completion.rateLimit)),

@@ -24,7 +24,7 @@ import { spanFn } from "../../observability/spanFn.ts"
 import type { ChatTurn } from "../../ports/LanguageModel.ts"
 import { MessageRepository } from "../../ports/Repositories.ts"
 import { TelegramGateway, type Token } from "../../ports/TelegramGateway.ts"
-import { classifyTelegram, retryLater, tokenRejected } from "../failures.ts"
+import { matchTelegramFailure } from "../failures.ts"
 
 const MIME_TYPES: Record<string, string> = {
   jpg: "image/jpeg",
@@ -75,16 +75,13 @@ export const makeGatherContext = Effect.gen(function* () {
         const type = MIME_TYPES[filePath.split(".").pop()?.toLowerCase() ?? ""] ?? "image/jpeg"
         return { _tag: "Loaded", dataUrl: `data:${type};base64,${Buffer.from(bytes).toString("base64")}` }
       }),
-      Effect.catchTag("TelegramError", (error) => {
-        switch (classifyTelegram(error)) {
-          case "fatal":
-            return access.stop(bot, tokenRejected(error))
-          case "retryable":
-            return Effect.fail(retryLater(error))
-          case "terminal":
-            return Effect.succeed<LoadedPhoto>({ _tag: "Unreadable", reason: error.message })
-        }
-      })
+      Effect.catchTag("TelegramError", (error) =>
+        matchTelegramFailure(error, {
+          stopBot: (reason) => access.stop(bot, reason),
+          retry: Effect.fail,
+          giveUp: (error) => Effect.succeed<LoadedPhoto>({ _tag: "Unreadable", reason: error.message })
+        })
+      )
     )
   })
 

@@ -1,49 +1,60 @@
 /**
- * The part of a Telegram update the pipeline acts on. Unknown fields are
- * ignored and unknown update kinds become `ignored`, so a new Bot API feature
- * never breaks ingestion; the fields we do read must be what Telegram sends
- * (ids are integers in Telegram's ranges), or the update is `invalid`: it can
- * never be processed, and no retry will change that.
+ * Incoming Telegram updates, decoded once where they enter (the webhook and
+ * the poller both call `TelegramGateway.readUpdate`, which is this). The wire
+ * schema lives here, beside the outgoing side (`botApiHttp.ts`); everything
+ * after works on the domain's `IncomingUpdate`.
+ *
+ * Unknown fields are ignored and unknown update kinds become `ignored`, so a
+ * new Bot API feature never breaks ingestion; the fields we do read must be
+ * what Telegram sends (ids are integers in Telegram's ranges, a user id is
+ * never 0), or the update is `invalid`: it can never be processed, and no
+ * retry will change that.
  */
+import { admitUpdate, issueMessage, type ReceivedUpdate } from "@botfleet/application"
 import {
-  type BotId,
-  chatKey as chatKeyOf,
+  type ChatRef,
   type IncomingPhoto,
   type IncomingRecording,
+  type IncomingUpdate,
+  isTelegramUserId,
+  MAX_MESSAGE_ID,
+  MAX_TELEGRAM_ID,
   PHOTO_MAX_BYTES,
-  type RecordingKind
+  type RecordingKind,
+  type Sender
 } from "@botfleet/domain"
 import { Result, Schema } from "effect"
-import { issueMessage } from "../validation/issueMessage.ts"
 
-/** Telegram: user and chat ids have "at most 52 significant bits". */
-export const MAX_TELEGRAM_ID = 2 ** 52
-/** Message ids are positive 32-bit integers. */
-export const MAX_MESSAGE_ID = 2 ** 31 - 1
+/** Update kinds the bots handle: what webhooks and long polling subscribe to, and nothing else. */
+export const ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"] as const
 
 const TelegramId = Schema.Int.check(Schema.isBetween({ minimum: -MAX_TELEGRAM_ID, maximum: MAX_TELEGRAM_ID }))
+/** Users are keyed by their id in our tables: 0 (or below) is no Telegram user. */
+const UserId = TelegramId.check(
+  Schema.makeFilter((id: number) => isTelegramUserId(id), {
+    message: "expected a Telegram user id (a whole number from 1)"
+  })
+)
 const MessageIdNumber = Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: MAX_MESSAGE_ID }))
 /** Update ids only need to be whole and fit our bigint column exactly. */
 const UpdateIdNumber = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
 
 const User = Schema.Struct({
-  id: TelegramId,
+  id: UserId,
   is_bot: Schema.optional(Schema.Boolean),
   first_name: Schema.optional(Schema.String),
   last_name: Schema.optional(Schema.String),
   username: Schema.optional(Schema.String),
   language_code: Schema.optional(Schema.String)
 })
-export type TelegramUser = typeof User.Type
 
 const Chat = Schema.Struct({
   id: TelegramId,
   type: Schema.String,
   title: Schema.optional(Schema.String)
 })
-export type TelegramChat = typeof Chat.Type
 
-// conversations (issue 11): recordings the bot listens to.
+/** Recordings the bot listens to. */
 const Recording = Schema.Struct({
   file_id: Schema.String,
   duration: Schema.optional(Schema.Number),
@@ -56,7 +67,7 @@ const TelegramMessage = Schema.Struct({
   from: Schema.optional(User),
   text: Schema.optional(Schema.String),
   caption: Schema.optional(Schema.String),
-  // conversations (issue 11): whom a group message is for, and who spoke
+  // Whom a group message is for, and who spoke.
   sender_chat: Schema.optional(Chat),
   voice: Schema.optional(Recording),
   audio: Schema.optional(Recording),
@@ -80,6 +91,7 @@ const ChatMemberUpdated = Schema.Struct({
   new_chat_member: Schema.Struct({ status: Schema.String })
 })
 
+/** The part of a Telegram update the pipeline acts on. */
 export const TelegramUpdate = Schema.Struct({
   update_id: UpdateIdNumber,
   message: Schema.optional(TelegramMessage),
@@ -102,63 +114,24 @@ const MEDIA_KINDS = [
   "poll"
 ] as const
 
-export type IncomingEvent =
-  | {
-      readonly kind: "message"
-      readonly updateId: number
-      readonly chat: TelegramChat
-      readonly from: TelegramUser | null
-      readonly messageId: number
-      /** The text, or a photo's caption. */
-      readonly text: string
-      /** e.g. "photo" when the message is media without text we can read. */
-      readonly unsupported: string | null
-      /** The author of the message this one replies to. */
-      readonly replyToUserId: number | null
-      /** Posted by a channel (in a group: a linked channel's post or a channel speaking). */
-      readonly fromChannel: boolean
-      /** Sent as a chat (a channel, an anonymous admin): `from` is then a placeholder account. */
-      readonly sentAsChat: boolean
-      /** Who wrote it, as people call them: a name, or the title of the chat it was sent as. */
-      readonly senderName: string | null
-      /** A voice message, audio file or video note; its caption (if any) is the text until transcribed. */
-      readonly recording: IncomingRecording | null
-      /** A photo (its caption is the text). */
-      readonly photo: IncomingPhoto | null
-    }
-  | {
-      readonly kind: "callback"
-      readonly updateId: number
-      readonly callbackQueryId: string
-      readonly data: string | null
-      readonly chat: TelegramChat | null
-      readonly from: TelegramUser
-    }
-  | {
-      readonly kind: "membership"
-      readonly updateId: number
-      readonly chat: TelegramChat
-      readonly status: string
-    }
-  | { readonly kind: "ignored"; readonly updateId: number; readonly reason: string }
-  /** Not what Telegram sends (e.g. a fractional chat id): parked as failed, never retried. */
-  | { readonly kind: "invalid"; readonly updateId: number; readonly reason: string }
+type WireMessage = typeof TelegramMessage.Type
 
-const decodeUpdate = Schema.decodeUnknownResult(TelegramUpdate)
+const chatOf = (chat: typeof Chat.Type): ChatRef => ({
+  id: chat.id,
+  type: chat.type,
+  title: chat.title ?? null
+})
 
-/** Why a payload is not a readable update (`message.chat.id: expected an integer`), or null. */
-export const updateProblem = (payload: unknown): string | null => {
-  const decoded = decodeUpdate(payload)
-  return Result.isSuccess(decoded) ? null : issueMessage(decoded.failure.issue, "")
-}
+const senderOf = (user: typeof User.Type): Sender => ({
+  id: user.id,
+  isBot: user.is_bot ?? false,
+  firstName: user.first_name ?? "",
+  lastName: user.last_name ?? null,
+  username: user.username ?? null,
+  languageCode: user.language_code ?? null
+})
 
-/** The update id, if the payload has one (the webhook rejects payloads without). */
-export const updateIdOf = (payload: unknown): number | undefined => {
-  const id = (payload as { update_id?: unknown } | null)?.update_id
-  return typeof id === "number" && Number.isSafeInteger(id) && id >= 0 ? id : undefined
-}
-
-const recordingOf = (message: typeof TelegramMessage.Type): IncomingRecording | null => {
+const recordingOf = (message: WireMessage): IncomingRecording | null => {
   const kinds: ReadonlyArray<RecordingKind> = ["voice", "audio", "video_note"]
   for (const kind of kinds) {
     const file = message[kind]
@@ -176,7 +149,7 @@ const recordingOf = (message: typeof TelegramMessage.Type): IncomingRecording | 
 }
 
 /** Telegram lists a photo's sizes smallest first: the largest that fits, else the smallest. */
-const photoOf = (message: typeof TelegramMessage.Type): IncomingPhoto | null => {
+const photoOf = (message: WireMessage): IncomingPhoto | null => {
   const sizes = message.photo ?? []
   if (sizes.length === 0) return null
   const fitting = sizes.filter((size) => (size.file_size ?? 0) <= PHOTO_MAX_BYTES)
@@ -184,7 +157,7 @@ const photoOf = (message: typeof TelegramMessage.Type): IncomingPhoto | null => 
   return { fileId: chosen.file_id, fileSize: chosen.file_size ?? null }
 }
 
-const senderNameOf = (message: typeof TelegramMessage.Type): string | null => {
+const senderNameOf = (message: WireMessage): string | null => {
   // Anonymous admins and channels write as a chat; `from` is then a placeholder account.
   if (message.sender_chat !== undefined) return message.sender_chat.title ?? null
   if (message.from === undefined) return null
@@ -194,14 +167,13 @@ const senderNameOf = (message: typeof TelegramMessage.Type): string | null => {
   return name !== "" ? name : (message.from.username ?? null)
 }
 
-export const parseUpdate = (payload: unknown): IncomingEvent => {
-  const decoded = decodeUpdate(payload)
+const decode = Schema.decodeUnknownResult(TelegramUpdate)
+
+/** The domain value of a storable payload (one schema pass); `TelegramGateway.readStored`. */
+export const decodeUpdate = (payload: unknown, updateId: number): IncomingUpdate => {
+  const decoded = decode(payload)
   if (Result.isFailure(decoded))
-    return {
-      kind: "invalid",
-      updateId: updateIdOf(payload) ?? -1,
-      reason: issueMessage(decoded.failure.issue, "")
-    }
+    return { kind: "invalid", updateId, reason: issueMessage(decoded.failure.issue, "") }
   const update = decoded.success
   if (update.message) {
     const message = update.message
@@ -213,8 +185,8 @@ export const parseUpdate = (payload: unknown): IncomingEvent => {
     return {
       kind: "message",
       updateId: update.update_id,
-      chat: message.chat,
-      from: message.from ?? null,
+      chat: chatOf(message.chat),
+      from: message.from ? senderOf(message.from) : null,
       messageId: message.message_id,
       text,
       // A photo without caption is still "unsupported" for bots without vision: the planner decides.
@@ -230,36 +202,40 @@ export const parseUpdate = (payload: unknown): IncomingEvent => {
   if (update.callback_query) {
     const query = update.callback_query
     return {
-      kind: "callback",
+      kind: "button",
       updateId: update.update_id,
       callbackQueryId: query.id,
       data: query.data ?? null,
-      chat: query.message?.chat ?? null,
-      from: query.from
+      chat: query.message ? chatOf(query.message.chat) : null,
+      from: senderOf(query.from)
     }
   }
   if (update.my_chat_member) {
     return {
       kind: "membership",
       updateId: update.update_id,
-      chat: update.my_chat_member.chat,
+      chat: chatOf(update.my_chat_member.chat),
       status: update.my_chat_member.new_chat_member.status
     }
   }
   return { kind: "ignored", updateId: update.update_id, reason: "update kind not handled" }
 }
 
-/** Which chat an update belongs to, so a chat's updates run in order. */
-export const chatKeyOfUpdate = (botId: BotId, payload: unknown): string => {
-  const event = parseUpdate(payload)
-  switch (event.kind) {
-    case "message":
-    case "membership":
-      return chatKeyOf(botId, event.chat.id)
-    case "callback":
-      return event.chat ? chatKeyOf(botId, event.chat.id) : `${botId}:user:${event.from.id}`
-    case "ignored":
-    case "invalid":
-      return `${botId}:other`
+/**
+ * An update as it arrives: made storable (`admitUpdate`), then decoded once.
+ * `problem` is why it can never be processed (the webhook answers 400 with
+ * it; the poller stores it and the pipeline parks it).
+ */
+export const readUpdate = (body: unknown): ReceivedUpdate => {
+  const admitted = admitUpdate(body)
+  if (admitted.updateId === undefined || admitted.problem !== null) {
+    const reason = admitted.problem ?? "the update has no update_id (a whole number from 0)"
+    return {
+      ...admitted,
+      problem: reason,
+      update: { kind: "invalid", updateId: admitted.updateId ?? -1, reason }
+    }
   }
+  const update = decodeUpdate(admitted.payload, admitted.updateId)
+  return { ...admitted, problem: update.kind === "invalid" ? update.reason : null, update }
 }
