@@ -182,7 +182,12 @@ export class ChatWorker extends Context.Service<
             }
             if (attempt >= policy.maxAttempts) {
               yield* Metrics.count(Metrics.pipelineFailures, { class: "terminal" })
-              yield* handler.giveUp(botId, incoming, outcome.reason)
+              yield* handler.giveUp(
+                botId,
+                incoming,
+                outcome.reason,
+                outcome._tag === "RetryLater" ? outcome.failureKind : undefined
+              )
               yield* inbox.markFailed(update.id, `gave up after ${attempt} attempts: ${outcome.reason}`)
               yield* Effect.logWarning("update failed for good", {
                 update_id: update.updateId,

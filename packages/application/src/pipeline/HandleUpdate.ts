@@ -15,6 +15,7 @@
 import {
   type BotId,
   type ButtonPress,
+  type FailureKind,
   type IncomingContent,
   type IncomingMessage,
   type IncomingUpdate,
@@ -47,7 +48,12 @@ export class HandleUpdate extends Context.Service<
      * Retries are exhausted: the user gets the bot's error message once and the
      * failure stays on the reply for admins.
      */
-    readonly giveUp: (botId: BotId, update: IncomingUpdate, reason: string) => Effect.Effect<void>
+    readonly giveUp: (
+      botId: BotId,
+      update: IncomingUpdate,
+      reason: string,
+      kind?: FailureKind
+    ) => Effect.Effect<void>
   }
 >()("@botfleet/application/HandleUpdate") {
   static readonly layer = Layer.effect(
@@ -128,7 +134,7 @@ export class HandleUpdate extends Context.Service<
       })
 
       const giveUp = fn("HandleUpdate.giveUp")(
-        function* (botId: BotId, event: IncomingUpdate, reason: string) {
+        function* (botId: BotId, event: IncomingUpdate, reason: string, kind: FailureKind = "other") {
           if (event.kind !== "message") return
           const loaded = yield* access.loadActive(botId).pipe(Effect.option)
           if (Option.isNone(loaded)) return
@@ -139,7 +145,7 @@ export class HandleUpdate extends Context.Service<
           const existing = yield* messages.findReply(incoming.value.id)
           if (Option.isSome(existing)) {
             // Generated but never delivered: keep the text, record why it stopped.
-            yield* messages.update(MessageModel.failed(existing.value, reason)).pipe(Effect.orDie)
+            yield* messages.update(MessageModel.failed(existing.value, reason, kind)).pipe(Effect.orDie)
             return
           }
           const reply = yield* generateReply.saveFailed(
@@ -147,7 +153,8 @@ export class HandleUpdate extends Context.Service<
             chat,
             incoming.value,
             reason,
-            `reply failed after retries: ${reason}`
+            `reply failed after retries: ${reason}`,
+            kind
           )
           yield* sendReply.send(bot, token, chat, reply).pipe(Effect.ignore)
         },

@@ -1,9 +1,12 @@
+import { FailureKind } from "@botfleet/domain"
 import { Schema } from "effect"
 
 /** Something temporary failed (Telegram or the LLM); run the update again later. */
 export class RetryLater extends Schema.TaggedError<RetryLater>()("RetryLater", {
   reason: Schema.String,
-  retryAfterSeconds: Schema.NullOr(Schema.Number)
+  retryAfterSeconds: Schema.NullOr(Schema.Number),
+  /** What a reply given up on after this failure is stored as failing for. */
+  failureKind: Schema.optional(FailureKind)
 }) {}
 
 /** The bot cannot work (revoked token, unreadable secret); its updates stop. */

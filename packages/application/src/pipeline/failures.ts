@@ -24,7 +24,11 @@ export const tokenRejected = (error: TelegramError): string =>
 
 /** Run the update again later, honouring the server's own retry_after. */
 export const retryLater = (error: TelegramError | LlmError): RetryLater =>
-  new RetryLater({ reason: error.message, retryAfterSeconds: error.retryAfterSeconds })
+  new RetryLater({
+    reason: error.message,
+    retryAfterSeconds: error.retryAfterSeconds,
+    ...(error._tag === "LlmError" ? { failureKind: `model_${error.kind}` as const } : {})
+  })
 
 /** Each caller's own way to stop the bot, try again later, or give up on this call. */
 export interface TelegramFailureCases<S, R, G> {

@@ -4,7 +4,7 @@
  * model reads), ask (the model, streamed or not), account (the sender's use),
  * notices (refusals and limits, told once), store (the idempotent insert).
  */
-import type { Bot, Chat, IncomingContent, Message } from "@botfleet/domain"
+import type { Bot, Chat, FailureKind, IncomingContent, Message } from "@botfleet/domain"
 import { Context, Effect, Layer, Option } from "effect"
 import { spanFn } from "../observability/spanFn.ts"
 import type { Token } from "../ports/TelegramGateway.ts"
@@ -38,7 +38,8 @@ export class GenerateReply extends Context.Service<
       chat: Chat,
       incoming: Message,
       reason: string,
-      notice: string
+      notice: string,
+      kind?: FailureKind
     ) => Effect.Effect<Message>
   }
 >()("@botfleet/application/GenerateReply") {
