@@ -14,6 +14,7 @@
  * stores nothing; the poller cannot refuse what Telegram hands it, so it
  * stores the safe copy and the pipeline parks it as failed on its first attempt.
  */
+import { storableText } from "@botfleet/domain"
 
 /** Real updates nest about ten levels (a reply's entities' users); 5,000 is an attack. */
 export const MAX_UPDATE_DEPTH = 32
@@ -27,16 +28,6 @@ export interface Admission {
   readonly problem: string | null
 }
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
-/** Surrogates, paired or not: text without them (and without NUL) is returned as it is. */
-const SURROGATE = /[\uD800-\uDFFF]/
-
-/** NUL and lone surrogates, which PostgreSQL's text and jsonb refuse, become U+FFFD. */
-export const safeText = (text: string): string =>
-  SURROGATE.test(text) || text.includes("\u0000")
-    ? text.replace(LONE_SURROGATE, "\uFFFD").replaceAll("\u0000", "\uFFFD")
-    : text
-
 /** The update id, if the payload has one (the webhook rejects payloads without). */
 const updateIdOf = (payload: unknown): number | undefined => {
   const id = (payload as { update_id?: unknown } | null)?.update_id
@@ -47,7 +38,7 @@ export const admitUpdate = (body: unknown): Admission => {
   let tooDeep = false
   // Copies only what changes: a clean update (nearly all of them) comes back as the same object.
   const safe = (value: unknown, depth: number): unknown => {
-    if (typeof value === "string") return safeText(value)
+    if (typeof value === "string") return storableText(value)
     if (typeof value !== "object" || value === null) return value
     if (depth >= MAX_UPDATE_DEPTH) {
       tooDeep = true
@@ -65,7 +56,7 @@ export const admitUpdate = (body: unknown): Admission => {
     const entries = Object.entries(value)
     let changed = false
     for (const entry of entries) {
-      const key = safeText(entry[0])
+      const key = storableText(entry[0])
       const item = safe(entry[1], depth + 1)
       if (key !== entry[0] || item !== entry[1]) changed = true
       entry[0] = key
