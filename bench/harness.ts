@@ -125,7 +125,7 @@ const sentMessages = async (fakes: Fakes) =>
  * Stores active bots straight in the database (the admin API is not needed to
  * measure the pipeline) and registers them at the fake Telegram.
  */
-/** conversations (issue 11): BENCH_STREAMING=off seeds bots that answer without drafts, to compare. */
+/** conversations: BENCH_STREAMING=off seeds bots that answer without drafts, to compare. */
 const streamingBots = process.env.BENCH_STREAMING !== "off"
 
 export const seedBots = (databaseUrl: string, count: number, fakes: Fakes) =>

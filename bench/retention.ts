@@ -1,5 +1,5 @@
 /**
- * Retention under load (issue 13): does purging a million done inbox rows
+ * Retention under load: does purging a million done inbox rows
  * stall ingest? Fills `telegram_updates` with 1,000,000 done rows 30 days old
  * (one INSERT … SELECT generate_series), measures webhook acknowledgements
  * alone, then again while the retention job's statement (MaintenancePg, 1,000

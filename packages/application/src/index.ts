@@ -1,4 +1,4 @@
-// Alerts (issue 13)
+// Alerts
 export * from "./alerts/AlertService.ts"
 export * from "./alerts/jobs.ts"
 export * from "./auth/AdminService.ts"
@@ -9,7 +9,7 @@ export * from "./bots/BotService.ts"
 export * from "./bots/BotUsers.ts"
 export * from "./conversations/ConversationService.ts"
 export * from "./effects/EffectRunner.ts"
-// Failures of every kind (issue 13)
+// Failures of every kind
 export * from "./failures/FailureService.ts"
 export * from "./knowledge/KnowledgeService.ts"
 export * from "./mcpServers/McpServerService.ts"
@@ -35,10 +35,10 @@ export * from "./ports/Audit.ts"
 export * from "./ports/Failures.ts"
 export * from "./ports/index.ts"
 export * from "./ports/Scheduler.ts"
-// providers (issue 12)
+// providers
 export * from "./providers/ProviderAccess.ts"
 export * from "./providers/ProviderService.ts"
-// Scheduler (issue 13)
+// Scheduler
 export * from "./scheduler/jobs.ts"
 export * from "./scheduler/Scheduler.ts"
 export * from "./settings/SettingsVersion.ts"
@@ -50,6 +50,6 @@ export * from "./tools/builtins.ts"
 export * from "./tools/currentTime.ts"
 export * from "./tools/fetchUrl.ts"
 export * from "./validation/issueMessage.ts"
-// Mini App sign-in (issue 13)
+// Mini App sign-in
 export * from "./webapp/initData.ts"
 export * from "./webapp/WebAppService.ts"

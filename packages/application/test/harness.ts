@@ -141,7 +141,7 @@ export const harness = (options: HarnessOptions = {}) => {
     settings,
     TranscriberMemory.layerMemory({ maxSeconds: 300 })
   )
-  // Issue 13: alerts (with a webhook twin), the scheduler's storage and the stats, on the same tables.
+  // Alerts (with a webhook twin), the scheduler's storage and the stats, on the same tables.
   const ops = Layer.mergeAll(
     AlertService.layer,
     FailureLogMemory.layerMemory,

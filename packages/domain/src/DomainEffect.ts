@@ -26,12 +26,12 @@ export const TelegramSendMessage = Schema.TaggedStruct("TelegramSendMessage", {
   messageId: MessageId
 })
 
-/** conversations (issue 11): Telegram's command menu for the bot (setMyCommands with COMMAND_MENU). */
+/** conversations: Telegram's command menu for the bot (setMyCommands with COMMAND_MENU). */
 export const TelegramSetCommands = Schema.TaggedStruct("TelegramSetCommands", {
   botId: BotId
 })
 
-// Alerts (issue 13): one alert to one channel (the webhook URL is read at delivery, never stored here).
+// Alerts: one alert to one channel (the webhook URL is read at delivery, never stored here).
 export const DeliverAlert = Schema.TaggedStruct("DeliverAlert", {
   botId: Schema.NullOr(BotId),
   kind: Schema.String,
@@ -50,9 +50,9 @@ export const DomainEffect = Schema.Union([
   TelegramRemoveWebhook,
   NotifyAdmins,
   TelegramSendMessage,
-  // conversations (issue 11)
+  // conversations
   TelegramSetCommands,
-  // Alerts (issue 13)
+  // Alerts
   DeliverAlert
 ])
 export type DomainEffect = typeof DomainEffect.Type

@@ -60,9 +60,9 @@ export class Message extends Schema.Class<Message>("Message")({
   failureKind: Schema.NullOr(FailureKind).pipe(Schema.withConstructorDefault(Effect.succeed(null))),
   createdAt: Schema.Date,
   sentAt: Schema.NullOr(Schema.Date),
-  // conversations (issue 11): who wrote an incoming message (a person's name, or a channel's title)
+  // conversations: who wrote an incoming message (a person's name, or a channel's title)
   senderName: Schema.NullOr(Schema.String).pipe(Schema.withConstructorDefault(Effect.succeed(null))),
-  // conversations (issue 11): what an incoming message carried, and a recording's length
+  // conversations: what an incoming message carried, and a recording's length
   kind: MessageKind.pipe(Schema.withConstructorDefault(Effect.succeed("text" as const))),
   mediaSeconds: Schema.NullOr(Schema.Number).pipe(Schema.withConstructorDefault(Effect.succeed(null)))
 }) {}

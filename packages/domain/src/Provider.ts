@@ -1,5 +1,5 @@
 /**
- * An LLM provider (issue 12): any OpenAI-compatible server with its own key,
+ * An LLM provider: any OpenAI-compatible server with its own key,
  * which some bots use instead of the env default (OPENAI_*). The key is kept
  * encrypted; admins see only its hint.
  */

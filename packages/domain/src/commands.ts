@@ -16,7 +16,7 @@ export const parseCommand = (text: string, botUsername: string): BotCommand | "u
 }
 
 /**
- * conversations (issue 11): the command menu Telegram shows (setMyCommands),
+ * conversations: the command menu Telegram shows (setMyCommands),
  * one line per command; a command added above must get its description here.
  */
 const descriptions: Record<BotCommand, string> = {

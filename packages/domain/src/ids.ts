@@ -19,6 +19,6 @@ export type TelegramUserId = typeof TelegramUserId.Type
 export const UpdateId = Schema.Int.pipe(Schema.brand("UpdateId"))
 export type UpdateId = typeof UpdateId.Type
 
-/** providers (issue 12) */
+/** providers */
 export const ProviderId = Schema.String.check(Schema.isUUID()).pipe(Schema.brand("ProviderId"))
 export type ProviderId = typeof ProviderId.Type

@@ -1,5 +1,5 @@
 /**
- * Voice, audio and video notes (conversations, issue 11): what a recording
+ * Voice, audio and video notes (conversations): what a recording
  * needs before the model can answer it, and the clear replies when it cannot.
  * Pure: the pipeline downloads and transcribes, the planner decides.
  */

@@ -41,7 +41,7 @@ const firstAdminLayer = (config: AppConfigShape) =>
     })
   )
 
-/** Mini App sign-in (issue 13): needs the configured initData age limit. */
+/** Mini App sign-in: needs the configured initData age limit. */
 export const webAppLayer = (config: AppConfigShape) =>
   WebAppService.layer({ maxAgeSeconds: config.webappMaxAgeSeconds })
 

@@ -103,21 +103,21 @@ export const adaptersLayer = (config: AppConfigShape) => {
       })
     ),
     secretBoxLayer(config),
-    // providers (issue 12): GET /models before a provider is stored
+    // providers: GET /models before a provider is stored
     ProviderProbeHttp.layer({ outbound }),
-    // conversations (issue 11): voice, audio and video notes
+    // conversations: voice, audio and video notes
     TranscriberOpenAI.layer({
       apiKey: Option.getOrUndefined(config.openaiApiKey),
       baseUrl: Option.getOrUndefined(config.openaiBaseUrl),
       model: config.openaiTranscribeModel,
       maxSeconds: config.voiceMaxSeconds
     }),
-    // Scheduler (issue 13)
+    // Scheduler
     JobRunsPg.layer,
     MaintenancePg.layer,
-    // Failures of every kind (issue 13)
+    // Failures of every kind
     FailureLogPg.layer,
-    // Alerts (issue 13)
+    // Alerts
     AlertStorePg.layer,
     AlertWebhookFetch.layer(outbound),
     OutboundHttpNode.layer(outbound),
@@ -153,7 +153,7 @@ export const adaptersLayer = (config: AppConfigShape) => {
 /** Use cases on top of the ports. */
 export const applicationLayer = Layer.mergeAll(
   BotService.layer,
-  // Alerts (issue 13): the runner delivers them, so it gets the service.
+  // Alerts: the runner delivers them, so it gets the service.
   EffectRunner.layer.pipe(Layer.provideMerge(AlertService.layer)),
   ChatWorker.layer,
   ConversationService.layer,
@@ -162,12 +162,12 @@ export const applicationLayer = Layer.mergeAll(
   FirstRunSetup.layer,
   // Roles and the audit log
   AdminService.layer,
-  // access and limits (issue 12)
+  // access and limits
   BotUsers.layer,
-  // providers (issue 12)
+  // providers
   ProviderService.layer,
   McpServerService.layer,
-  // Failures of every kind (issue 13)
+  // Failures of every kind
   FailureService.layer.pipe(Layer.provide(ConversationService.layer)),
   KnowledgeService.layer
 ).pipe(Layer.provideMerge(PipelineLayer))
@@ -183,7 +183,7 @@ export const processingLayer = (config: AppConfigShape) => {
   const workers = Option.isSome(config.publicUrl)
     ? EffectRunnerLoop
     : Layer.mergeAll(EffectRunnerLoop, Poller.layerWith(Poller.defaultPollerOptions))
-  // Scheduler (issue 13)
+  // Scheduler
   const scheduler = schedulerLoop(jobOptions(config)).pipe(Layer.provideMerge(jobsLayer(config)))
   return Layer.merge(workers, scheduler).pipe(Layer.provideMerge(dispatcher))
 }

@@ -206,7 +206,7 @@ const contractMetrics: Readonly<Record<string, "counter" | "gauge" | "histogram"
   pipeline_oldest_pending_age_seconds: "gauge",
   pipeline_failures_total: "counter",
   db_pool_connections: "gauge",
-  // Issue 13: seed 002's names, the scheduler's and the alerts' own.
+  // Seed 002's names, the scheduler's and the alerts' own.
   telegram_messages_received_total: "counter",
   database_query_duration_seconds: "histogram",
   database_connection_pool_size: "gauge",

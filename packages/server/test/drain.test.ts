@@ -1,5 +1,5 @@
 /**
- * A clean drain (issue 13) and the pipeline thread (issue 10), on real server
+ * A clean drain and the pipeline thread, on real server
  * processes as `npm start` runs them. Two processes share a database; the
  * first is stopped with SIGTERM while replies are in flight. It claims no new
  * chat, finishes the replies it is making, hands every lease back and exits,

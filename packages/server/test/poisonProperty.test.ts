@@ -66,7 +66,7 @@ interface Operation {
 }
 
 /**
- * providers (issue 12): a provider is checked by asking its server, so generated
+ * providers: a provider is checked by asking its server, so generated
  * providers point at the fake OpenAI instead of at random hosts (no network).
  */
 const atFakeServer = (server: TestServer["Service"], operation: Operation, sample: unknown): unknown =>
@@ -232,7 +232,7 @@ layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })
           const { bot: target } = yield* server.addBot("Target")
           const { bot: witness } = yield* server.addBot("Witness")
           yield* postUpdate(server.baseUrl, target, textUpdate(8_101, "hello"))
-          // providers (issue 12): a real one for its routes' ids, on the fake OpenAI.
+          // providers: a real one for its routes' ids, on the fake OpenAI.
           const provider = yield* api.post("/api/providers", {
             name: "Fuzzed",
             baseUrl: server.openai.baseUrl.href,

@@ -1,5 +1,5 @@
 /**
- * Streamed answers survive a crash (conversations, issue 11): the server is
+ * Streamed answers survive a crash (conversations): the server is
  * killed hard (SIGKILL) while an answer is growing as drafts, then started
  * again. The answer is generated again and the final message arrives once.
  */

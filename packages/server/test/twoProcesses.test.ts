@@ -1,5 +1,5 @@
 /**
- * Limits across processes (issue 12), for real: two server processes
+ * Limits across processes, for real: two server processes
  * (children) on this file's database, the fake Telegram and OpenAI in the
  * test process. The API rate limit is one count whichever process is asked,
  * and a user's `userMessagesPerDay` holds when their updates, in several

@@ -5,7 +5,7 @@
  * `stream_options.include_usage` asks for it), records what it was
  * asked, and fails on request (HTTP errors, hangs, connection resets) so the
  * real adapter can be tested end to end. `GET /v1/models` answers too (how
- * providers are checked, issue 12); with `apiKey` set, any other key gets
+ * providers are checked); with `apiKey` set, any other key gets
  * OpenAI's 401. Never logs; cheap per request.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
@@ -15,7 +15,7 @@ import * as FakeEmbedding from "./FakeEmbedding.ts"
 export interface WireMessage {
   readonly role: string
   readonly content: string
-  /** conversations (issue 11): the `image_url` parts' URLs, when the content had any. */
+  /** conversations: the `image_url` parts' URLs, when the content had any. */
   readonly images?: ReadonlyArray<string> | undefined
 }
 
@@ -28,7 +28,7 @@ export interface RecordedRequest {
   readonly apiKey: string | undefined
   /** Asked for a streamed answer. */
   readonly stream: boolean
-  /** providers (issue 12): the tuning sent, when any. */
+  /** providers: the tuning sent, when any. */
   readonly temperature?: number | undefined
   /** `max_tokens` or `max_completion_tokens`, whichever was sent. */
   readonly maxTokens?: number | undefined
@@ -76,7 +76,7 @@ export interface FakeOpenAI {
   readonly failNext: (failure: Failure) => Effect.Effect<void>
   /** Forgets the recorded requests and the queued failures. */
   readonly clear: Effect.Effect<void>
-  /** conversations (issue 11): a streamed answer's pieces come this many ms apart (0: all at once). */
+  /** conversations: a streamed answer's pieces come this many ms apart (0: all at once). */
   readonly setStreamPace: (millis: number) => Effect.Effect<void>
   /**
    * A streamed answer takes this long from its first event to its last,
@@ -103,7 +103,7 @@ export interface FakeOpenAI {
   readonly failNextTranscription: (status: number, times?: number) => Effect.Effect<void>
 }
 
-/** conversations (issue 11): one multipart upload to `/v1/audio/transcriptions`. */
+/** conversations: one multipart upload to `/v1/audio/transcriptions`. */
 export interface TranscriptionRequest {
   readonly model: string
   readonly fileName: string
@@ -135,7 +135,7 @@ export interface FakeOpenAIOptions {
   readonly latencyMillis?: number
   /** Keep a record of every request (default true); benchmarks may turn it off. */
   readonly record?: boolean
-  /** providers (issue 12): the only key accepted; unset: any key (or none). */
+  /** providers: the only key accepted; unset: any key (or none). */
   readonly apiKey?: string
 }
 
@@ -486,7 +486,7 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
     const refusedKey = (apiKey: string | undefined) =>
       options.apiKey !== undefined && apiKey !== options.apiKey
 
-    /** providers (issue 12): the model list, behind the key check and the scripted failures. */
+    /** providers: the model list, behind the key check and the scripted failures. */
     const listModels = (request: IncomingMessage, response: ServerResponse) => {
       const apiKey = bearerOf(request)
       const respond = () => {

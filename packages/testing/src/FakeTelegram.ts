@@ -60,7 +60,7 @@ export interface ChatAction {
   readonly time: number
 }
 
-/** conversations (issue 11): a `sendMessageDraft` call the fake accepted. */
+/** conversations: a `sendMessageDraft` call the fake accepted. */
 export interface Draft {
   readonly botId: number
   readonly chatId: number
@@ -145,7 +145,7 @@ export interface FakeTelegramServer {
   readonly callCounts: () => Readonly<Record<string, number>>
   /** Clears logs, counters, faults and latency; keeps bots and webhooks. */
   readonly reset: () => void
-  // conversations (issue 11)
+  // conversations
   readonly drafts: ReadonlyArray<Draft>
   /**
    * A file getFile knows and `/file/bot<token>/<path>` serves; `null` content:
@@ -585,7 +585,7 @@ const makeFake = (options: Options | undefined) => {
           file_path: file.filePath
         }
       }
-      // conversations (issue 11): Bot API 9.3, private chats only.
+      // conversations: Bot API 9.3, private chats only.
       case "sendMessageDraft": {
         const chatId = requireChatId(params)
         const draftId = intParam(params, "draft_id") ?? 0

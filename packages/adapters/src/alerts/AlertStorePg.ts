@@ -1,4 +1,4 @@
-/** Alert settings, open alerts and the queries behind each alert kind (issue 13). */
+/** Alert settings, open alerts and the queries behind each alert kind. */
 import { type AlertSettings, AlertStore, defaultAlertSettings } from "@botfleet/application"
 import { PROVIDER_FAILING_KINDS } from "@botfleet/domain"
 import { Effect, Layer } from "effect"

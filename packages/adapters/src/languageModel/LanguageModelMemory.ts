@@ -17,7 +17,7 @@ import {
 import { Context, Effect, Layer, Stream } from "effect"
 import { costOf, type PriceTable } from "./prices.ts"
 
-/** The whole request, endpoint (providers, issue 12) and tuning included, so tests can see where it went. */
+/** The whole request, endpoint (providers) and tuning included, so tests can see where it went. */
 export type MemoryRequest = CompletionRequest
 
 /** A tiny table so tests can assert costs: 1 and 2 USD per million tokens for "test-model". */
@@ -48,7 +48,7 @@ export class LanguageModelMemoryControl extends Context.Service<
     /** Switches the fallback behaviour on (a model name) or off (undefined). */
     readonly setFallbackModel: (model: string | undefined) => Effect.Effect<void>
     /**
-     * conversations (issue 11): the next streamed answer stops with this error
+     * conversations: the next streamed answer stops with this error
      * after `deltas` pieces of text, as a connection lost mid-answer does.
      */
     readonly failNextStreamAfter: (deltas: number, kind: LlmErrorKind) => Effect.Effect<void>

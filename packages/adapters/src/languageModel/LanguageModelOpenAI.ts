@@ -5,7 +5,7 @@
  * classified (only rate limits, timeouts and outages are retried), traced per
  * attempt, and followed by one try of the fallback model.
  *
- * providers (issue 12): a request may name a stored provider's endpoint; each
+ * providers: a request may name a stored provider's endpoint; each
  * provider gets its own client, kept until the provider changes (its version).
  * Requests without one use the env default's client.
  *

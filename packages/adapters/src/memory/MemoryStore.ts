@@ -43,7 +43,7 @@ export interface Tables {
   readonly tallies: ReadonlyMap<string, Tally>
   readonly effects: ReadonlyMap<number, OutboxRow>
   readonly lastEffectId: number
-  // providers (issue 12)
+  // providers
   readonly providers: ReadonlyMap<string, Provider>
 }
 

@@ -1,5 +1,5 @@
 /**
- * providers (issue 12): the in-memory ProviderProbe for use-case tests. Every
+ * providers: the in-memory ProviderProbe for use-case tests. Every
  * check is recorded (the key as given, so tests can see which was checked);
  * the outcome is scripted per call through `ProviderProbeMemoryControl`.
  */

@@ -1,4 +1,4 @@
-/** The in-memory twin of ProviderRepositoryPg (issue 12): unique names, order, and the bots' foreign key. */
+/** The in-memory twin of ProviderRepositoryPg: unique names, order, and the bots' foreign key. */
 import { ProviderRepository } from "@botfleet/application"
 import {
   type Provider,

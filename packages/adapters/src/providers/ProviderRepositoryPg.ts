@@ -1,4 +1,4 @@
-/** LLM providers in the `providers` table (issue 12). */
+/** LLM providers in the `providers` table. */
 import { ProviderRepository } from "@botfleet/application"
 import {
   type ModelPrices,

@@ -25,7 +25,7 @@ const conflictOf = (
   return undefined
 }
 
-/** providers (issue 12): bots.provider_id is a foreign key; breaking it is a defect, as in Postgres. */
+/** providers: bots.provider_id is a foreign key; breaking it is a defect, as in Postgres. */
 const missingProvider = (tables: Tables, bot: Bot): Effect.Effect<never> | undefined =>
   bot.providerId !== null && !tables.providers.has(bot.providerId)
     ? Effect.die(new Error(`bot ${bot.id} points at provider ${bot.providerId}, which does not exist`))

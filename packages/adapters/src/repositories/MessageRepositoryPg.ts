@@ -47,7 +47,7 @@ export interface MessageRow {
   readonly failure_kind: string | null
   readonly created_at: Date
   readonly sent_at: Date | null
-  // conversations (issue 11)
+  // conversations
   readonly sender_name: string | null
   readonly kind: string
   /** numeric arrives as text. */
@@ -78,7 +78,7 @@ export const messageFromRow = (row: MessageRow): Effect.Effect<Message> =>
       failureKind: row.failure_kind as FailureKind | null,
       createdAt: row.created_at,
       sentAt: row.sent_at,
-      // conversations (issue 11)
+      // conversations
       senderName: row.sender_name,
       kind: row.kind as MessageKind,
       mediaSeconds: row.media_seconds === null ? null : Number(row.media_seconds)
@@ -107,7 +107,7 @@ const messageColumns = (message: Message) => ({
   failure_kind: message.failureKind,
   created_at: message.createdAt,
   sent_at: message.sentAt,
-  // conversations (issue 11)
+  // conversations
   sender_name: message.senderName,
   kind: message.kind,
   media_seconds: message.mediaSeconds

@@ -19,7 +19,7 @@ import * as MessageRepositoryMemory from "./MessageRepositoryMemory.ts"
 import * as TransactionsMemory from "./TransactionsMemory.ts"
 
 export const layer: Layer.Layer<
-  // UsageLedger: access and limits (issue 12); ProviderRepository: providers (issue 12)
+  // UsageLedger: access and limits; ProviderRepository: providers
   | Transactions
   | BotRepository
   | ChatRepository

@@ -295,7 +295,7 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
         yield* call(
           "sendMessageDraft",
           token,
-          // conversations (issue 11): newer than telegraf's Bot API types, so untyped.
+          // conversations: newer than telegraf's Bot API types, so untyped.
           (secret, signal) =>
             api.callUntyped(
               secret,
@@ -423,7 +423,7 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
         getUpdates,
         readUpdate,
         readStored: decodeUpdate,
-        // conversations (issue 11)
+        // conversations
         sendMessageDraft,
         downloadFile,
         setMyCommands

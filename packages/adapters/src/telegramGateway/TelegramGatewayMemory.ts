@@ -32,7 +32,7 @@ export interface MemoryChatAction {
   readonly action: string
 }
 
-/** conversations (issue 11) */
+/** conversations */
 export interface MemoryDraft {
   readonly botId: number
   readonly chatId: number
@@ -81,7 +81,7 @@ export class TelegramMemoryLog extends Context.Service<
     readonly chatActions: Effect.Effect<ReadonlyArray<MemoryChatAction>>
     readonly callbackAnswers: Effect.Effect<ReadonlyArray<MemoryCallbackAnswer>>
     readonly webhookEvents: Effect.Effect<ReadonlyArray<MemoryWebhookEvent>>
-    // conversations (issue 11)
+    // conversations
     readonly drafts: Effect.Effect<ReadonlyArray<MemoryDraft>>
     /** The command menu each bot (by Telegram id) was given last. */
     readonly commandMenus: Effect.Effect<ReadonlyMap<number, ReadonlyArray<string>>>
@@ -249,7 +249,7 @@ export const layerMemory: Layer.Layer<TelegramGateway | TelegramMemoryLog> = Lay
         Effect.map(enter("answerCallbackQuery", token), (bot) => {
           callbackAnswers.push({ botId: bot.info.id, callbackQueryId, text: text ?? null })
         }),
-      // conversations (issue 11): checked like the real API.
+      // conversations: checked like the real API.
       sendMessageDraft: (token, input) =>
         Effect.flatMap(enter("sendMessageDraft", token), (bot) => {
           if (input.draftId === 0 || input.text.length === 0 || input.text.length > 4096) {

@@ -1,5 +1,5 @@
 /**
- * The in-memory Transcriber for use-case tests (conversations, issue 11): the
+ * The in-memory Transcriber for use-case tests (conversations): the
  * transcript is scripted per file content, every request is recorded, and
  * failures are scripted like the memory chat model's.
  */

@@ -1,6 +1,6 @@
 /**
  * Speech to text through the `openai` SDK's `/audio/transcriptions`
- * (conversations, issue 11): OpenAI or any compatible server. The same error
+ * (conversations): OpenAI or any compatible server. The same error
  * classification, retries and timeouts as the chat model; the key never
  * appears in an error.
  */

@@ -1,6 +1,6 @@
 /**
  * Usage counters in `usage_counters`, `usage_reservations` and `user_notices`
- * (issue 12). Exact across processes: a reservation locks the user's rows
+ *. Exact across processes: a reservation locks the user's rows
  * (FOR UPDATE), reads them, lets the domain's `checkLimits` decide, and counts
  * in the same transaction. Rows are always locked user rows first, then the
  * bot's row, so two transactions cannot wait on each other.

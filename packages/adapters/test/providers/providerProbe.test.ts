@@ -1,5 +1,5 @@
 /**
- * providers (issue 12) at the adapter edge: one LanguageModelOpenAI serves the
+ * providers at the adapter edge: one LanguageModelOpenAI serves the
  * env default and any provider endpoint, each with its own key, prices and
  * client (rebuilt when the provider changes), through the outbound guard,
  * with the server's words withheld; ProviderProbeHttp tells a refused key

@@ -1,5 +1,5 @@
 /**
- * The ProviderRepository contract (issue 12), run on PostgreSQL and on the
+ * The ProviderRepository contract, run on PostgreSQL and on the
  * in-memory twin: unique names whatever their case, order by name, and no
  * delete while a bot points at the provider.
  */

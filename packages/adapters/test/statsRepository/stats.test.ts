@@ -588,7 +588,7 @@ const seedVolume = Effect.gen(function* () {
       CASE WHEN row_number() OVER (ORDER BY created_at) % 50 = 0 THEN 'failed' ELSE 'sent' END,
       created_at + interval '1 second', created_at + interval '3 seconds'
     FROM messages WHERE role = 'user'`
-  // History retention (issue 13): the year before was purged and lives on as as many tallies.
+  // History retention: the year before was purged and lives on as as many tallies.
   yield* sql`
     INSERT INTO message_tallies (id, bot_id, chat_id, tg_user_id, role, status, input_tokens, output_tokens,
       cost_usd, created_at, latency_ms)

@@ -1,5 +1,5 @@
 /**
- * UsageLedger on PostgreSQL and on its twin (issue 12), and the exactness
+ * UsageLedger on PostgreSQL and on its twin, and the exactness
  * claim under concurrency: two independent connection pools (as two server
  * processes would have) reserve for the same user and bot at once.
  */

@@ -1,5 +1,5 @@
 /**
- * The Telegram users of a bot as admins see them (issue 12): their use today
+ * The Telegram users of a bot as admins see them: their use today
  * and this month, and whether they are blocked. Blocking is BotService.setBlocked.
  */
 import type { BotId, BotNotFound } from "@botfleet/domain"

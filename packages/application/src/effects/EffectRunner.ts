@@ -10,7 +10,7 @@
  */
 import { type BotId, BotModel, COMMAND_MENU, type DomainEffect } from "@botfleet/domain"
 import { Clock, Context, Effect, Fiber, Layer, Option } from "effect"
-// Alerts (issue 13)
+// Alerts
 import { AlertService } from "../alerts/AlertService.ts"
 import { BotAccess } from "../bots/BotAccess.ts"
 import { matchTelegramFailure } from "../pipeline/failures.ts"
@@ -61,7 +61,7 @@ export class EffectRunner extends Context.Service<
       const transactions = yield* Transactions
       const settings = yield* Settings
       const sendReply = yield* SendReply
-      // Alerts (issue 13): optional wiring, so use-case tests without alert channels need none.
+      // Alerts: optional wiring, so use-case tests without alert channels need none.
       const alerts = yield* Effect.serviceOption(AlertService)
 
       /** The bot's token, or none when the bot is gone (nothing left to do for it). */
@@ -110,7 +110,7 @@ export class EffectRunner extends Context.Service<
               notice: effect.message
             })
             return
-          // Alerts (issue 13): a failing channel is retried like any effect.
+          // Alerts: a failing channel is retried like any effect.
           case "DeliverAlert":
             if (Option.isNone(alerts))
               return yield* Effect.logWarning("alert (no channels wired)", { text: effect.text })

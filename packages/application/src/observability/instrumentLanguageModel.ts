@@ -32,7 +32,7 @@ export const instrumentLanguageModel = <E, R>(
 
       const failed = Effect.fnUntraced(function* (requested: string, type: string) {
         yield* Metrics.count(Metrics.llmRequests, { model: requested, outcome: "error" })
-        // error_type: seed 002's name for the same value (issue 13); type stays for existing dashboards.
+        // error_type: seed 002's name for the same value; type stays for existing dashboards.
         yield* Metrics.count(Metrics.llmErrors, { model: requested, type, error_type: type })
       })
 
@@ -41,7 +41,7 @@ export const instrumentLanguageModel = <E, R>(
         stream: (request) =>
           Stream.unwrap(
             Effect.map(Clock.currentTimeMillis, (started) => {
-              // status: seed 002's label (issue 13), as for complete().
+              // status: seed 002's label, as for complete().
               const took = (status: "ok" | "error") =>
                 Effect.flatMap(Clock.currentTimeMillis, (now) =>
                   Metrics.observe(
@@ -69,7 +69,7 @@ export const instrumentLanguageModel = <E, R>(
             const seconds = ((yield* Clock.currentTimeMillis) - started) / 1000
             yield* Metrics.observe(
               Metrics.llmRequestDuration,
-              // status: seed 002's label (issue 13).
+              // status: seed 002's label.
               { model: request.model, status: exit._tag === "Success" ? "ok" : "error" },
               seconds
             )

@@ -84,7 +84,7 @@ export const dbConnections = Metric.gauge("db_pool_connections", {
   description: "Database connections of this application by state (active, idle, …)"
 })
 
-// conversations (issue 11)
+// conversations
 export const draftUpdates = Metric.counter("telegram_draft_updates_total", {
   description:
     "Streamed answer drafts sent to Telegram (sendMessageDraft), by bot and outcome (ok, error, refused)",
@@ -118,7 +118,7 @@ export const observe = (
   seconds: number
 ) => Metric.update(Metric.withAttributes(metric, attributes), seconds)
 
-// access and limits (issue 12)
+// access and limits
 export const accessDenied = Metric.counter("botfleet_access_denied_total", {
   description: "Messages refused by a bot's access rule, by bot and reason (blocked, not_allowed)",
   incremental: true
@@ -128,7 +128,7 @@ export const limitReached = Metric.counter("botfleet_limit_reached_total", {
   description: "Messages not sent to the model because a limit was reached, by bot and limit",
   incremental: true
 })
-// Scheduler (issue 13)
+// Scheduler
 export const schedulerJobRuns = Metric.counter("scheduler_job_runs_total", {
   description: "Scheduled job runs by job and outcome (ok, failed)",
   incremental: true
@@ -147,7 +147,7 @@ export const schedulerLastSuccess = Metric.gauge("scheduler_job_last_success_tim
 export const set = (metric: Metric.Gauge<number>, attributes: Record<string, string>, value: number) =>
   Metric.update(Metric.withAttributes(metric, attributes), value)
 
-// Alerts (issue 13)
+// Alerts
 export const alertsSent = Metric.counter("alerts_sent_total", {
   description: "Alert deliveries by kind, channel (webhook, telegram) and outcome (ok, error)",
   incremental: true
@@ -158,7 +158,7 @@ export const alertsRaised = Metric.counter("alerts_raised_total", {
   incremental: true
 })
 
-// Seed 002's names (issue 13), next to today's.
+// Seed 002's names, next to today's.
 export const telegramMessagesReceived = Metric.counter("telegram_messages_received_total", {
   description: "Seed 002's name for telegram_updates_received_total (same count, same labels)",
   incremental: true

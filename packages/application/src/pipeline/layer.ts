@@ -26,7 +26,7 @@ export interface PacingOptions {
 export const PipelineLayerWith = (pacing: PacingOptions) =>
   HandleUpdate.layer.pipe(
     Layer.provideMerge(Layer.mergeAll(SaveIncoming.layer, GenerateReply.layer, SendReply.layer)),
-    // conversations (issue 11): voice, audio and video notes
+    // conversations: voice, audio and video notes
     Layer.provideMerge(TranscribeRecording.layer),
     Layer.provideMerge(
       Layer.mergeAll(

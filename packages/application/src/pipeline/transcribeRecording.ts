@@ -1,6 +1,6 @@
 /**
- * The step between storing a recording and answering it (conversations,
- * issue 11): download the voice message, audio file or video note from
+ * The step between storing a recording and answering it (conversations):
+ * download the voice message, audio file or video note from
  * Telegram, transcribe it, and store the transcript as the message's text
  * (with the model and its cost) before anything else happens. A message that
  * already has its transcript is not sent to the transcriber again, so a crash

@@ -1,4 +1,4 @@
-/** Storage and the outbound webhook for alerts (issue 13). */
+/** Storage and the outbound webhook for alerts. */
 import { Context, type Effect, type Redacted, Schema } from "effect"
 
 export interface AlertSettings {

@@ -8,7 +8,7 @@ import { Context, type Effect, type Redacted, Schema, type Stream } from "effect
 export interface ChatTurn {
   readonly role: "system" | "user" | "assistant"
   readonly content: string
-  /** conversations (issue 11): images the user sent with this turn, as data URLs (user turns only). */
+  /** conversations: images the user sent with this turn, as data URLs (user turns only). */
   readonly images?: ReadonlyArray<string> | undefined
 }
 
@@ -53,7 +53,7 @@ export type CompletionEvent =
   | { readonly _tag: "Finished"; readonly completion: Completion }
 
 /**
- * providers (issue 12): a stored provider's server and key. A request without
+ * providers: a stored provider's server and key. A request without
  * one goes to the env default (OPENAI_BASE_URL, OPENAI_API_KEY).
  */
 export interface ModelEndpoint {

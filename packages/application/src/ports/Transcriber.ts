@@ -1,5 +1,5 @@
 /**
- * Speech to text (conversations, issue 11): an OpenAI-compatible
+ * Speech to text (conversations): an OpenAI-compatible
  * `/audio/transcriptions`. The adapter owns timeouts, retries of retryable
  * errors and pricing; `maxSeconds` is the longest recording it takes
  * (VOICE_MAX_SECONDS).

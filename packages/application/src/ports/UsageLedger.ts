@@ -1,6 +1,6 @@
 /**
  * Use per user and per bot in UTC windows, and the "told once per window"
- * notices (issue 12). Counting is exact across processes: `reserve` decides
+ * notices. Counting is exact across processes: `reserve` decides
  * and counts in one step under the store's lock, before the model is asked.
  * A bot without limits skips that: `record` counts a reply's use in one write.
  */

@@ -1,5 +1,5 @@
 /**
- * providers (issue 12): add, edit and remove the OpenAI-compatible servers
+ * providers: add, edit and remove the OpenAI-compatible servers
  * bots may use. A provider is stored only after its server took the key
  * (`GET /models`); its key is encrypted like bot tokens, never shown, and
  * only ever sent to the base URL it was entered with.

@@ -103,7 +103,7 @@ describe("BotService.enable and disable", () => {
         assert.isTrue((yield* service.get(registered.id)).active)
         // Nothing talks to Telegram until the runner carries the effect out.
         assert.deepStrictEqual(yield* log.webhookEvents, [])
-        // The webhook, then the command menu (conversations, issue 11).
+        // The webhook, then the command menu (conversations).
         assert.strictEqual(yield* EffectRunner.use((runner) => runner.runDue(10)), 2)
         assert.deepStrictEqual(
           yield* log.commandMenus,
@@ -142,7 +142,7 @@ describe("BotService.enable and disable", () => {
     }).pipe(Effect.provide(harness()))
   )
 
-  it.effect("a bot disabled before its command menu was set gets none (conversations, issue 11)", () =>
+  it.effect("a bot disabled before its command menu was set gets none (conversations)", () =>
     Effect.gen(function* () {
       const service = yield* BotService
       const registered = yield* service.register({

@@ -1,5 +1,5 @@
 /**
- * Access and limits (issue 12) on the in-memory twins: who gets an answer,
+ * Access and limits on the in-memory twins: who gets an answer,
  * who gets one refusal, and when the model is never asked.
  */
 import { LanguageModelMemory, TelegramGatewayMemory } from "@botfleet/adapters"

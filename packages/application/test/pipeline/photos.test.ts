@@ -1,5 +1,5 @@
 /**
- * Photos (conversations, issue 11): the largest size that fits goes to the
+ * Photos (conversations): the largest size that fits goes to the
  * model as an image for this one request; the history keeps a placeholder
  * with the caption, never the bytes.
  */

@@ -1,5 +1,5 @@
 /**
- * Streamed answers (conversations, issue 11): in a private chat the answer
+ * Streamed answers (conversations): in a private chat the answer
  * grows as drafts while the model writes, then goes out once as the final
  * message; drafts are never stored, so a stream that breaks is generated again.
  */

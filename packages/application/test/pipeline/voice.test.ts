@@ -1,5 +1,5 @@
 /**
- * Voice messages, audio files and video notes (conversations, issue 11): the
+ * Voice messages, audio files and video notes (conversations): the
  * recording is downloaded, transcribed once, stored as the message's text
  * with its kind, length and cost, and answered like text. Every way it can go
  * wrong ends in a clear reply, with the message kept.

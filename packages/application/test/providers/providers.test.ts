@@ -1,5 +1,5 @@
 /**
- * providers (issue 12) on the in-memory twins: ProviderService checks before
+ * providers on the in-memory twins: ProviderService checks before
  * it stores and keeps the key encrypted; the pipeline sends a provider bot's
  * requests with its endpoint, key, model and tuning, and other bots' to the
  * env default.

@@ -1,5 +1,5 @@
 /**
- * Issue 13's use cases on the in-memory twins (the PostgreSQL versions are
+ * The scheduler, retention, alerts and failure use cases on the in-memory twins (the PostgreSQL versions are
  * tested in packages/adapters/test/scheduler and packages/server/test/api):
  * one run per tick, history retention that leaves the stats unchanged, the
  * budget alert and its "resolved", and a failed effect listed and retried.

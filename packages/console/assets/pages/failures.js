@@ -1,6 +1,6 @@
 /**
  * Everything that gave up, newest first, and a retry once the cause is fixed.
- * A server with failures of every kind (issue 13) lists failed messages, inbox
+ * A server with failures of every kind lists failed messages, inbox
  * updates and outbox effects; an older one lists failed messages only.
  */
 import { api, query } from "../api.js"

@@ -1,5 +1,5 @@
 /**
- * Add or edit one provider (issue 12). The server checks the base URL and key
+ * Add or edit one provider. The server checks the base URL and key
  * with GET /models before it stores anything. Deleting a provider that bots
  * use is refused; the refusal names them.
  */

@@ -1,5 +1,5 @@
 /**
- * LLM providers (issue 12): the OpenAI-compatible servers (a local model,
+ * LLM providers: the OpenAI-compatible servers (a local model,
  * OpenRouter...) some bots answer through instead of the server's default.
  * Keys are never shown: only their last four characters.
  */

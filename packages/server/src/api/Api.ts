@@ -169,7 +169,7 @@ export class BotsApi extends HttpApiGroup.make("bots")
   .prefix("/api/bots")
   .annotateMerge(OpenApi.annotations({ title: "Bots" })) {}
 
-/** Access and limits (issue 12): a bot's users with their use; block and unblock. */
+/** Access and limits: a bot's users with their use; block and unblock. */
 const UserParams = { id: Uuid, userId: Schema.NumberFromString.check(Schema.isInt()) }
 
 export class BotUsersApi extends HttpApiGroup.make("botUsers")
@@ -200,7 +200,7 @@ export class BotUsersApi extends HttpApiGroup.make("botUsers")
     })
   ) {}
 
-/** providers (issue 12): OpenAI-compatible servers some bots answer through. */
+/** providers: OpenAI-compatible servers some bots answer through. */
 export class ProvidersApi extends HttpApiGroup.make("providers")
   .add(
     HttpApiEndpoint.get("list", "/", { success: Schema.Array(ProviderView) }),
@@ -371,7 +371,7 @@ export class ChatsApi extends HttpApiGroup.make("chats")
 
 export class FailuresApi extends HttpApiGroup.make("failures")
   .add(
-    // Failures of every kind (issue 13): messages, inbox updates, outbox effects.
+    // Failures of every kind: messages, inbox updates, outbox effects.
     HttpApiEndpoint.get("list", "/failures", {
       query: { botId: Schema.optional(Uuid), kind: Schema.optional(FailureKind), ...PageQuery },
       success: page(FailureView),
@@ -405,14 +405,14 @@ export class StatsApi extends HttpApiGroup.make("stats")
   .prefix("/api")
   .annotateMerge(OpenApi.annotations({ title: "Stats" })) {}
 
-// Scheduled jobs (issue 13)
+// Scheduled jobs
 export class JobsApi extends HttpApiGroup.make("jobs")
   .add(HttpApiEndpoint.get("list", "/jobs", { success: JobsView }))
   .middleware(Authentication)
   .prefix("/api")
   .annotateMerge(OpenApi.annotations({ title: "Jobs", description: "Scheduled jobs and their last runs" })) {}
 
-// Alert settings (issue 13)
+// Alert settings
 export class AlertsApi extends HttpApiGroup.make("alerts")
   .add(
     HttpApiEndpoint.get("get", "/settings/alerts", { success: AlertSettingsView }),
@@ -428,7 +428,7 @@ export class AlertsApi extends HttpApiGroup.make("alerts")
     OpenApi.annotations({ title: "Alerts", description: "Where alerts and the daily digest go" })
   ) {}
 
-// Mini App sign-in (issue 13): no admin session; the bearer token is the credential.
+// Mini App sign-in: no admin session; the bearer token is the credential.
 export class WebAppApi extends HttpApiGroup.make("webapp")
   .add(
     HttpApiEndpoint.post("session", "/:botId/session", {
@@ -524,14 +524,14 @@ export class Api extends HttpApi.make("botfleet")
   .add(ChatsApi)
   .add(FailuresApi)
   .add(StatsApi)
-  // access and limits (issue 12)
+  // access and limits
   .add(BotUsersApi)
   .add(ProvidersApi)
   .add(McpServersApi)
   // A misspelt field must not silently do nothing: unknown body fields are a 400 naming them,
   // as /openapi.json's additionalProperties: false says. Queries and headers stay lenient.
   .annotate(HttpApi.PayloadParseOptions, { onExcessProperty: "error" })
-  // Operations (issue 13)
+  // Operations
   .add(JobsApi)
   .add(AlertsApi)
   .add(WebAppApi)

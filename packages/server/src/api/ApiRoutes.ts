@@ -32,7 +32,7 @@ export const ApiRoutes = Layer.mergeAll(
       ChatsHandlers,
       FailuresHandlers,
       StatsHandlers,
-      // access and limits (issue 12)
+      // access and limits
       BotUsersHandlers,
       ProvidersHandlers,
       McpServersHandlers
@@ -44,7 +44,7 @@ export const ApiRoutes = Layer.mergeAll(
     Layer.provide(AuthenticationLive),
     // Roles and the audit log: sign-ins, which have no session
     Layer.provide(AuditSignInLive),
-    // Login limits shared by every process (issue 12)
+    // Login limits shared by every process
     Layer.provide(RateLimiterSql.layer)
   ),
   HttpApiScalar.layer(Api, { path: "/docs" })

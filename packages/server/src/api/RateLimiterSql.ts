@@ -1,5 +1,5 @@
 /**
- * RateLimiter on PostgreSQL (issue 12): fixed windows counted with one upsert,
+ * RateLimiter on PostgreSQL: fixed windows counted with one upsert,
  * so every process sharing the database shares the counts, and a restart
  * forgets nothing. Same answers as the in-memory RateLimiter.layer.
  */

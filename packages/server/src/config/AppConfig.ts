@@ -43,17 +43,17 @@ export interface AppConfigShape {
   readonly corsOrigins: ReadonlyArray<string>
   readonly logLevel: LogLevelName
   readonly logFormat: "json" | "pretty"
-  // API rate limits (issue 12)
+  // API rate limits
   /** Admin API requests per minute per session (API_RATE_LIMIT_PER_MINUTE). */
   readonly apiRateLimitPerMinute: number
   /** GET /api/stats per minute per admin (API_STATS_RATE_LIMIT_PER_MINUTE). */
   readonly apiStatsRateLimitPerMinute: number
-  // conversations (issue 11): speech to text
+  // conversations: speech to text
   readonly openaiTranscribeModel: string
   readonly voiceMaxSeconds: number
   /** The largest document a knowledge base accepts, in MB (KNOWLEDGE_MAX_DOCUMENT_MB). */
   readonly knowledgeMaxDocumentMb: number
-  // Scheduler and retention (issue 13)
+  // Scheduler and retention
   /** Done inbox updates older than this many days are deleted. */
   readonly inboxRetentionDays: number
   /** Mini App initData older than this is refused. */
@@ -255,17 +255,17 @@ const readAll = Effect.all({
     "info"
   ),
   logFormat: withDefault(variable("LOG_FORMAT", oneOf(["json", "pretty"])), "json"),
-  // API rate limits (issue 12)
+  // API rate limits
   apiRateLimitPerMinute: withDefault(variable("API_RATE_LIMIT_PER_MINUTE", positiveInt(1_000_000)), 300),
   apiStatsRateLimitPerMinute: withDefault(
     variable("API_STATS_RATE_LIMIT_PER_MINUTE", positiveInt(1_000_000)),
     10
   ),
-  // conversations (issue 11)
+  // conversations
   openaiTranscribeModel: withDefault(variable("OPENAI_TRANSCRIBE_MODEL", text), "gpt-4o-mini-transcribe"),
   voiceMaxSeconds: withDefault(variable("VOICE_MAX_SECONDS", positiveInt(86_400)), 300),
   knowledgeMaxDocumentMb: withDefault(variable("KNOWLEDGE_MAX_DOCUMENT_MB", positiveInt(1024)), 20),
-  // Scheduler and retention (issue 13)
+  // Scheduler and retention
   inboxRetentionDays: withDefault(variable("INBOX_RETENTION_DAYS", positiveInt(3650)), 7),
   webappMaxAgeSeconds: withDefault(variable("WEBAPP_MAX_AGE_SECONDS", positiveInt(31_536_000)), 86_400),
   // Hardening

@@ -76,7 +76,7 @@ export const MetricsRoutes = HttpRouter.use(
         const count = connections.find((row) => row.state === state)?.count ?? 0
         yield* Metric.update(Metric.withAttributes(Metrics.dbConnections, { state }), count)
       }
-      // Seed 002's pool gauges (issue 13).
+      // Seed 002's pool gauges.
       const busy = connections.filter((row) => row.state !== "idle").reduce((sum, row) => sum + row.count, 0)
       yield* Metric.update(Metrics.databasePoolSize, DATABASE_POOL_SIZE)
       yield* Metric.update(Metrics.databasePoolAvailable, Math.max(0, DATABASE_POOL_SIZE - busy))

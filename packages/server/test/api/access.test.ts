@@ -1,5 +1,5 @@
 /**
- * Access and limits through the admin API and the webhook (issue 12), as a
+ * Access and limits through the admin API and the webhook, as a
  * new user would try them: make a bot private with one PATCH, set a daily
  * limit, list the bot's users, block and unblock.
  */

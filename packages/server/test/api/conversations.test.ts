@@ -1,5 +1,5 @@
 /**
- * Conversations (issue 11) through the admin API and the real server with the
+ * Conversations through the admin API and the real server with the
  * wire-level fakes: the per-bot settings, and a group where only messages
  * meant for the bot are answered.
  */

@@ -62,7 +62,7 @@ layer(serverLayer(withAdmin()), { timeout: 60_000, excludeTestServices: true })(
             const path = endpoint.path.replace(/:(\w+)/g, "{$1}").replace(/(.)\/$/, "$1")
             const operation = operations.get(`${endpoint.method} ${path}`)
             assert.isDefined(operation, `${endpoint.method} ${path} is documented`)
-            // The Mini App routes (issue 13) authenticate with initData and a bearer token instead.
+            // The Mini App routes authenticate with initData and a bearer token instead.
             const open =
               (group.identifier === "auth" && ["login", "register"].includes(endpoint.identifier)) ||
               group.identifier === "webapp" ||

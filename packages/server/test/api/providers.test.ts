@@ -1,5 +1,5 @@
 /**
- * providers (issue 12) over HTTP, on the real server and PostgreSQL: CRUD,
+ * providers over HTTP, on the real server and PostgreSQL: CRUD,
  * every bad case (with its status, code and nothing stored or changed), a bot
  * answered by a second OpenAI-compatible server while another stays on the
  * env default, and the provider's key in no response and no log line.

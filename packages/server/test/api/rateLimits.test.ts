@@ -1,5 +1,5 @@
 /**
- * Admin API rate limits (issue 12): headers on every /api answer, 429 with
+ * Admin API rate limits: headers on every /api answer, 429 with
  * Retry-After over the limit, /api/stats limited per admin, and counters in
  * PostgreSQL that two independent connection pools (two processes) share.
  */

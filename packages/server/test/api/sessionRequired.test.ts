@@ -30,7 +30,7 @@ const contractRoutes = (): ReadonlyArray<Route> => {
   return routes
 }
 
-// Mini App routes (issue 13) authenticate with initData and a bearer token instead (webapp.test.ts).
+// Mini App routes authenticate with initData and a bearer token instead (webapp.test.ts).
 // First-run setup works before any admin exists: its token is the credential (firstRun.test.ts).
 // Accepting an invitation: the one-time token is the credential (roles.test.ts).
 const OPEN = new Set([
@@ -67,7 +67,7 @@ layer(serverLayer(withAdmin()), { timeout: 60_000, excludeTestServices: true })(
         "GET /api/failures",
         `POST /api/messages/${unknownId}/retry`,
         "GET /api/stats",
-        // Operations (issue 13)
+        // Operations
         "GET /api/jobs",
         `POST /api/failures/${unknownId}/retry`
       ]) {

@@ -688,7 +688,7 @@ layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })
         yield* server.openai.failNext({ status: 401, model: bot.model ?? "gpt-4o-mini" })
         yield* postUpdate(server.baseUrl, bot, privateUpdate(5701, "Eve", { text: "Anyone?" }))
         yield* settled(server, bot.id)
-        // The server as it was before issue 13: no such paths, and failures are the messages themselves.
+        // The server as it was before the operations routes: no such paths, and failures are the messages themselves.
         yield* step(async () => {
           await page.route("**/openapi.json", (route) =>
             route.fulfill({ json: { openapi: "3.1.0", paths: { "/api/failures": {} } } })

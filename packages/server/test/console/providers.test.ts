@@ -1,5 +1,5 @@
 /**
- * providers (issue 12) in the console, in a real browser (headless Chromium)
+ * providers in the console, in a real browser (headless Chromium)
  * against the real server: add a provider (a refused key shown on its field
  * first), put a bot on it from the bot form, see a delete refused while the bot
  * uses it, move the bot back and delete the provider.

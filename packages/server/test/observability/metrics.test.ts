@@ -69,7 +69,7 @@ layer(
         assert.strictEqual(at("telegram_updates_received_total", { bot: bot.id, source: "webhook" }), 4)
         assert.isAtLeast(at("telegram_messages_sent_total", { bot: bot.id, outcome: "ok" }), 4)
         assert.isAtLeast(at("telegram_messages_sent_total", { bot: bot.id, outcome: "error" }), 1)
-        // Split by status since issue 13 (seed 002): together they are every request.
+        // Split by status (seed 002): together they are every request.
         assert.isAtLeast(
           at("llm_request_duration_seconds_count", { model: "gpt-4o-mini", status: "ok" }) +
             at("llm_request_duration_seconds_count", { model: "gpt-4o-mini", status: "error" }),
@@ -105,7 +105,7 @@ layer(
         )
         assert.include(text, "# TYPE http_server_request_duration_seconds histogram")
 
-        // Seed 002's names (issue 13), next to today's.
+        // Seed 002's names, next to today's.
         assert.strictEqual(at("telegram_messages_received_total", { bot: bot.id, source: "webhook" }), 4)
         assert.strictEqual(
           at("llm_request_duration_seconds_count", { model: "gpt-4o-mini", status: "error" }),
@@ -116,7 +116,7 @@ layer(
         const available = at("database_connection_pool_available")
         assert.isTrue(available >= 0 && available < 20, `available ${available}: the scrape itself holds one`)
         assert.isAtLeast(at("database_query_duration_seconds_count", { query: "job_claim" }), 1)
-        // The scheduler's own (issue 13): retention ran when the server started.
+        // The scheduler's own: retention ran when the server started.
         assert.isAtLeast(at("scheduler_job_runs_total", { job: "retention", outcome: "ok" }), 1)
         assert.isAtLeast(at("scheduler_job_duration_seconds_count", { job: "retention" }), 1)
         assert.isAbove(

@@ -32,7 +32,7 @@ export const testConfig = (overrides: Partial<AppConfigShape>): AppConfigShape =
   corsOrigins: [],
   logLevel: "error",
   logFormat: "json",
-  // API rate limits (issue 12): out of the way of other tests; rateLimits.test.ts sets its own
+  // API rate limits: out of the way of other tests; rateLimits.test.ts sets its own
   apiRateLimitPerMinute: 100_000,
   apiStatsRateLimitPerMinute: 100_000,
   openaiTranscribeModel: "gpt-4o-mini-transcribe",

@@ -33,7 +33,7 @@ export const StatsHandlers = HttpApiBuilder.group(
             )
           ),
           answerErrors,
-          // Seed 002's counter (issue 13).
+          // Seed 002's counter.
           Effect.ensuring(Metrics.count(Metrics.statsApiRequests, { period: query.period ?? "day" }))
         )
     )
