@@ -98,7 +98,26 @@ export const apiErrors = {
   EmailTaken: { status: 409, code: "email_taken" },
   InvitationInvalid: { status: 400, code: "invitation_invalid" },
   RegistrationRefused: { status: 403, code: "registration_refused" },
-  WebAppUnauthorized: { status: 401, code: "unauthorized" }
+  WebAppUnauthorized: { status: 401, code: "unauthorized" },
+  McpServerNotFound: { status: 404, code: "mcp_server_not_found" },
+  McpServerNameTaken: { status: 409, code: "name_taken" },
+  McpServerInUse: { status: 409, code: "mcp_server_in_use" },
+  McpHeadersRefused: { status: 422, code: "headers_refused" },
+  McpHeadersRequired: { status: 422, code: "headers_required" },
+  McpToolUnavailable: { status: 422, code: "unknown_tool" },
+  McpServerUnreachable: {
+    status: 503,
+    code: "mcp_server_unreachable",
+    headers: () => ({ "retry-after": "30" })
+  },
+  KnowledgeBaseNotFound: { status: 404, code: "knowledge_base_not_found" },
+  KnowledgeDocumentNotFound: { status: 404, code: "document_not_found" },
+  KnowledgeBaseNameTaken: { status: 409, code: "name_taken" },
+  DocumentTooLarge: { status: 413, code: "document_too_large" },
+  UnsupportedDocumentFormat: { status: 415, code: "unsupported_format" },
+  DocumentFetchFailed: { status: 422, code: "url_fetch_failed" },
+  OutboundRequestFailed: { status: 422, code: "url_unreachable" },
+  EmbeddingError: { status: 503, code: "embeddings_unavailable" }
 } as const satisfies Record<string, Answer>
 
 type Table = typeof apiErrors

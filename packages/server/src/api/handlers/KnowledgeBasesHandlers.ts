@@ -10,16 +10,7 @@ import { ByteSize, Effect } from "effect"
 import { HttpIncomingMessage } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { Api } from "../Api.ts"
-import {
-  BadRequest,
-  Conflict,
-  error,
-  NotFound,
-  PayloadTooLarge,
-  ServiceUnavailable,
-  Unprocessable,
-  UnsupportedMediaType
-} from "../ApiErrors.ts"
+import { answerErrors, BadRequest, error, PayloadTooLarge, Unprocessable } from "../ApiErrors.ts"
 import type { DocumentView, KnowledgeBaseView } from "../knowledgeSchemas.ts"
 import { createdAt } from "../responseHeaders.ts"
 
@@ -72,25 +63,12 @@ const toPassageView = (passage: Passage) => ({
   vector: passage.vector
 })
 
-const baseNotFound = (e: Failure) => Effect.fail(new NotFound(error("knowledge_base_not_found", e.message)))
-const documentNotFound = (e: Failure) => Effect.fail(new NotFound(error("document_not_found", e.message)))
+/** On a knowledge base's settings, an unknown embedding provider is a field the client got wrong. */
+const providerRefused = (e: Failure) => Effect.fail(new Unprocessable(error("provider_not_found", e.message)))
 
-const settingsRefused = {
-  KnowledgeBaseNameTaken: (e: Failure) => Effect.fail(new Conflict(error("name_taken", e.message))),
-  ProviderNotFound: (e: Failure) => Effect.fail(new Unprocessable(error("provider_not_found", e.message)))
-}
-
-/** What adding a document can be refused for; nothing is stored then. */
-const documentRefused = {
-  KnowledgeBaseNotFound: baseNotFound,
-  UnsupportedDocumentFormat: (e: Failure) =>
-    Effect.fail(new UnsupportedMediaType(error("unsupported_format", e.message))),
-  DocumentTooLarge: (e: Failure) => Effect.fail(new PayloadTooLarge(error("document_too_large", e.message))),
-  UrlNotAllowed: (e: Failure) =>
-    Effect.fail(new Unprocessable(error("url_not_allowed", `url: ${e.message}`))),
-  OutboundRequestFailed: (e: Failure) => Effect.fail(new Unprocessable(error("url_unreachable", e.message))),
-  DocumentFetchFailed: (e: Failure) => Effect.fail(new Unprocessable(error("url_fetch_failed", e.message)))
-}
+/** The refused address is the document's `url` field. */
+const urlRefused = (e: Failure) =>
+  Effect.fail(new Unprocessable(error("url_not_allowed", `url: ${e.message}`)))
 
 export const KnowledgeBasesHandlers = HttpApiBuilder.group(
   Api,
@@ -122,29 +100,23 @@ export const KnowledgeBasesHandlers = HttpApiBuilder.group(
         knowledge.createBase({ ...payload, embedding: embeddingOf(payload.embedding) }).pipe(
           Effect.tap(({ knowledgeBase }) => createdAt(`/api/knowledge-bases/${knowledgeBase.id}`)),
           Effect.map(toBaseView),
-          Effect.catchTags(settingsRefused)
+          Effect.catchTag("ProviderNotFound", providerRefused),
+          answerErrors
         )
       )
       .handle("get", ({ params }) =>
-        knowledge
-          .getBase(baseId(params.id))
-          .pipe(Effect.map(toBaseView), Effect.catchTag("KnowledgeBaseNotFound", baseNotFound))
+        knowledge.getBase(baseId(params.id)).pipe(Effect.map(toBaseView), answerErrors)
       )
       .handle("update", ({ params, payload }) =>
         knowledge
           .updateBase(baseId(params.id), { ...payload, embedding: embeddingOf(payload.embedding) })
-          .pipe(
-            Effect.map(toBaseView),
-            Effect.catchTags({ ...settingsRefused, KnowledgeBaseNotFound: baseNotFound })
-          )
+          .pipe(Effect.map(toBaseView), Effect.catchTag("ProviderNotFound", providerRefused), answerErrors)
       )
-      .handle("remove", ({ params }) =>
-        knowledge.removeBase(baseId(params.id)).pipe(Effect.catchTag("KnowledgeBaseNotFound", baseNotFound))
-      )
+      .handle("remove", ({ params }) => knowledge.removeBase(baseId(params.id)).pipe(answerErrors))
       .handle("documents", ({ params }) =>
         knowledge.listDocuments(baseId(params.id)).pipe(
           Effect.map((all) => all.map(toDocumentView)),
-          Effect.catchTag("KnowledgeBaseNotFound", baseNotFound)
+          answerErrors
         )
       )
       .handle("addDocument", ({ params, payload }) => {
@@ -159,7 +131,7 @@ export const KnowledgeBasesHandlers = HttpApiBuilder.group(
             : ({ _tag: "text", name: name ?? "", text: text ?? "", format } as const)
         return knowledge
           .addDocument(baseId(params.id), input)
-          .pipe(Effect.map(toDocumentView), Effect.catchTags(documentRefused))
+          .pipe(Effect.map(toDocumentView), Effect.catchTag("UrlNotAllowed", urlRefused), answerErrors)
       })
       .handleRaw("upload", ({ params, query, request }) =>
         Effect.gen(function* () {
@@ -183,7 +155,7 @@ export const KnowledgeBasesHandlers = HttpApiBuilder.group(
               mediaType: request.headers["content-type"] ?? null,
               content: new Uint8Array(body)
             })
-            .pipe(Effect.catchTags(documentRefused))
+            .pipe(Effect.catchTag("UrlNotAllowed", urlRefused), answerErrors)
           return toDocumentView(document)
         })
       )
@@ -197,18 +169,18 @@ export const KnowledgeBasesHandlers = HttpApiBuilder.group(
               text: chunk.text
             }))
           })),
-          Effect.catchTag("KnowledgeDocumentNotFound", documentNotFound)
+          answerErrors
         )
       )
       .handle("reindex", ({ params }) =>
         knowledge
           .reindexDocument(baseId(params.id), KnowledgeDocumentId.make(params.documentId))
-          .pipe(Effect.map(toDocumentView), Effect.catchTag("KnowledgeDocumentNotFound", documentNotFound))
+          .pipe(Effect.map(toDocumentView), answerErrors)
       )
       .handle("removeDocument", ({ params }) =>
         knowledge
           .removeDocument(baseId(params.id), KnowledgeDocumentId.make(params.documentId))
-          .pipe(Effect.catchTag("KnowledgeDocumentNotFound", documentNotFound))
+          .pipe(answerErrors)
       )
       .handle("search", ({ params, payload }) =>
         Effect.gen(function* () {
@@ -218,13 +190,7 @@ export const KnowledgeBasesHandlers = HttpApiBuilder.group(
             minScore: payload.minScore
           })
           return { passages: passages.map(toPassageView) }
-        }).pipe(
-          Effect.catchTags({
-            KnowledgeBaseNotFound: baseNotFound,
-            EmbeddingError: (e) =>
-              Effect.fail(new ServiceUnavailable(error("embeddings_unavailable", e.message)))
-          })
-        )
+        }).pipe(answerErrors)
       )
   })
 )
