@@ -9,8 +9,10 @@
 import {
   AlertStoreMemory,
   AlertWebhookMemory,
+  DocumentReaderFiles,
   FailureLogMemory,
   JobRunsMemory,
+  KnowledgeRepositoryMemory,
   LanguageModelMemory,
   MaintenanceMemory,
   McpServerRepositoryMemory,
@@ -31,9 +33,13 @@ import {
   defaultProviderPacing,
   EffectOutbox,
   EffectRunner,
+  Embeddings,
   HandleUpdate,
+  KnowledgeService,
+  KnowledgeSettings,
   LanguageModel,
   MessageRepository,
+  OutboundHttp,
   type PacingOptions,
   PipelineLayerWith,
   type RetryPolicy,
@@ -41,7 +47,8 @@ import {
   SettingsVersion,
   TelegramGateway,
   telegramLimits,
-  UpdateInbox
+  UpdateInbox,
+  UrlNotAllowed
 } from "@botfleet/application"
 import {
   type Bot,
@@ -51,6 +58,7 @@ import {
   type IncomingUpdate,
   type Message
 } from "@botfleet/domain"
+import { FakeEmbedding } from "@botfleet/testing"
 import { Effect, Layer, Option, Redacted, Stream } from "effect"
 import { TestClock } from "effect/testing"
 
@@ -74,7 +82,37 @@ export interface HarnessOptions {
    * chats can wait on the model at once while the test drives the clock.
    */
   readonly model?: "adjusts" | "sleeps" | undefined
+  /** The embeddings server; by default deterministic fake vectors (FakeEmbedding). */
+  readonly embeddings?: Embeddings["Service"] | undefined
 }
+
+const fakeEmbeddings = Embeddings.of({
+  embed: (request) =>
+    Effect.succeed({
+      vectors: request.inputs.map((input) => FakeEmbedding.fakeEmbedding(input, 32)),
+      inputTokens: request.inputs.length
+    })
+})
+
+/** Knowledge bases on the memory twin; documents are pasted text (every URL refused). */
+const knowledgeLayer = (embeddings: Embeddings["Service"]) =>
+  KnowledgeService.layer.pipe(
+    Layer.provideMerge(
+      Layer.mergeAll(
+        KnowledgeRepositoryMemory.layerMemory,
+        DocumentReaderFiles.layer,
+        Layer.succeed(KnowledgeSettings, KnowledgeSettings.of({ maxDocumentBytes: 1_000_000 })),
+        Layer.succeed(
+          OutboundHttp,
+          OutboundHttp.of({
+            checkUrl: () => Effect.fail(new UrlNotAllowed({ rule: "test: every URL refused" })),
+            request: () => Effect.fail(new UrlNotAllowed({ rule: "test: every URL refused" }))
+          })
+        ),
+        Layer.succeed(Embeddings, embeddings)
+      )
+    )
+  )
 
 /** Answers after a second of virtual time, without moving the clock itself. */
 const sleepingModel = Layer.effect(
@@ -153,6 +191,7 @@ export const harness = (options: HarnessOptions = {}) => {
     Layer.provideMerge(Layer.mergeAll(BotService.layer, EffectRunner.layer)),
     Layer.provideMerge(ops),
     Layer.provideMerge(PipelineLayerWith(options.pacing ?? roomyPacing)),
+    Layer.provideMerge(knowledgeLayer(options.embeddings ?? fakeEmbeddings)),
     Layer.provideMerge(infrastructure)
   )
 }

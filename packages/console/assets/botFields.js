@@ -208,6 +208,13 @@ export const botFields = [
     help: "Photos go to the model as images (the model must accept images); otherwise only captions are read."
   },
   {
+    name: "knowledgeOnly",
+    section: "conversations",
+    kind: "checkbox",
+    label: "Answer only from knowledge bases",
+    help: "The bot answers only from its knowledge bases' passages, and says it does not know when they have nothing (without asking the model)."
+  },
+  {
     name: "access",
     section: "access",
     kind: "select",

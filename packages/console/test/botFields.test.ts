@@ -41,6 +41,7 @@ const bot = {
   streaming: true,
   voice: true,
   vision: true,
+  knowledgeOnly: false,
   access: "open",
   allowedUserIds: [],
   allowedChatIds: [],

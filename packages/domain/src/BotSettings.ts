@@ -141,7 +141,9 @@ export const botSettings = {
     Schema.Array(KnowledgeBaseId).check(Schema.isMaxLength(20)),
     [],
     (_current, given) => [...new Set(given)]
-  )
+  ),
+  /** Answer only from the knowledge bases: "I don't know" when they have nothing, the model not asked. */
+  knowledgeOnly: flag(false)
 }
 
 type Settings = typeof botSettings

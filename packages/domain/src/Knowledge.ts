@@ -477,6 +477,45 @@ export const DEFAULT_TOP_K = 5
 export const DEFAULT_MIN_SCORE = 1 / (RRF_K + 20)
 
 // ---------------------------------------------------------------------------
+// Use in the turn: what the model is told about the passages found.
+
+/** What a bot set to answer only from its knowledge bases says when nothing was found. */
+export const KNOWLEDGE_UNKNOWN_REPLY = "I don't know: my documents don't cover this."
+
+/** One passage as the model reads it, numbered from 1 in the order given. */
+export interface SourcePassage {
+  readonly documentName: string
+  readonly section: string
+  readonly text: string
+}
+
+/** "Manual, Installation", or the document's name alone for text before any heading. */
+export const sourceLabel = (passage: SourcePassage) =>
+  passage.section === "" ? passage.documentName : `${passage.documentName}, ${passage.section}`
+
+/**
+ * The system message carrying the passages. Replies go to Telegram as plain
+ * text, so the model is asked for plain citations ("[1] Manual, Installation")
+ * rather than Markdown links or footnotes that would show as raw characters.
+ */
+export const knowledgePrompt = (passages: ReadonlyArray<SourcePassage>, knowledgeOnly: boolean): string => {
+  const rule = knowledgeOnly
+    ? `Answer only from the sources below. If they do not contain the answer, say that you do not know; do not use other knowledge.`
+    : `Use the sources below where they help answer the question.`
+  const sources = passages.map(
+    (passage, index) => `[${index + 1}] ${sourceLabel(passage)}\n${passage.text.trim()}`
+  )
+  return [
+    rule,
+    `Cite the sources you use in plain text, by number, document and section, like "[1] Manual, Installation". Do not use Markdown.`,
+    "",
+    "Sources:",
+    "",
+    sources.join("\n\n")
+  ].join("\n")
+}
+
+// ---------------------------------------------------------------------------
 // Errors.
 
 export class KnowledgeBaseNotFound extends Schema.TaggedError<KnowledgeBaseNotFound>()(

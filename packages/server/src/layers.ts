@@ -168,9 +168,12 @@ export const applicationLayer = Layer.mergeAll(
   ProviderService.layer,
   McpServerService.layer,
   // Failures of every kind
-  FailureService.layer.pipe(Layer.provide(ConversationService.layer)),
-  KnowledgeService.layer
-).pipe(Layer.provideMerge(PipelineLayer))
+  FailureService.layer.pipe(Layer.provide(ConversationService.layer))
+).pipe(
+  Layer.provideMerge(PipelineLayer),
+  // The reply's context retrieves passages, so the pipeline gets the service too.
+  Layer.provideMerge(KnowledgeService.layer)
+)
 
 /** Background work: the dispatcher and the scheduler always; long polling only without a public URL. */
 export const processingLayer = (config: AppConfigShape) => {

@@ -64,7 +64,7 @@ export class GenerateReply extends Context.Service<
         const opened = yield* account.open(bot, incoming)
         if (opened._tag === "OverLimit") return yield* notices.overLimit(bot, incoming, opened.over)
         const context = yield* gather(bot, token, chat, incoming, content)
-        if (context._tag === "Unreadable") return Option.some(yield* store.answer(incoming, context.reply))
+        if (context._tag !== "Ready") return Option.some(yield* store.answer(incoming, context.reply))
         const asked = yield* ask(bot, token, chat, incoming, context.turns)
         if (asked._tag === "Failed") {
           const reason = asked.error.message

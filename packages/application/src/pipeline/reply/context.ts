@@ -5,13 +5,17 @@
  * `vision` on) is downloaded from Telegram for this one request and handed
  * over as a data URL (OpenAI's `image_url` content part); nothing of it is
  * stored: history keeps a placeholder with the caption, and a rerun downloads
- * it again. Another source of context is another step of `gather`.
+ * it again. A bot with knowledge bases gets the passages its question finds as
+ * a system message of numbered sources, right before the history; a bot
+ * without any costs no query. Another source of context is another step of
+ * `gather`.
  */
 import {
   type Bot,
   type Chat,
   type IncomingContent,
   type IncomingPhoto,
+  KnowledgeModel,
   llmRole,
   type Message,
   PHOTO_MAX_BYTES,
@@ -20,6 +24,7 @@ import {
 } from "@botfleet/domain"
 import { Effect } from "effect"
 import { BotAccess } from "../../bots/BotAccess.ts"
+import { KnowledgeService, type Passage } from "../../knowledge/KnowledgeService.ts"
 import { spanFn } from "../../observability/spanFn.ts"
 import type { ChatTurn } from "../../ports/LanguageModel.ts"
 import { MessageRepository } from "../../ports/Repositories.ts"
@@ -41,6 +46,8 @@ export type ReplyContext =
   | { readonly _tag: "Ready"; readonly turns: ReadonlyArray<ChatTurn> }
   /** Something the answer needs cannot be read: answer with `reply` instead of asking the model. */
   | { readonly _tag: "Unreadable"; readonly reply: string }
+  /** A bot answering only from its knowledge bases found nothing: `reply` says so, no model asked. */
+  | { readonly _tag: "NotInKnowledge"; readonly reply: string }
 
 /** The turns the model reads; the photo being answered goes as an image with its caption. */
 export const turnsOf = (
@@ -48,10 +55,14 @@ export const turnsOf = (
   chat: Chat,
   incoming: Message,
   history: ReadonlyArray<Message>,
-  current: { readonly caption: string; readonly image: string | null }
+  current: { readonly caption: string; readonly image: string | null },
+  passages: ReadonlyArray<KnowledgeModel.SourcePassage> = []
 ): Array<ChatTurn> => {
   const turns: Array<ChatTurn> = []
   if (bot.systemPrompt.trim() !== "") turns.push({ role: "system", content: bot.systemPrompt })
+  if (passages.length > 0) {
+    turns.push({ role: "system", content: KnowledgeModel.knowledgePrompt(passages, bot.knowledgeOnly) })
+  }
   for (const message of history) {
     const role = llmRole(message.role)
     // Earlier photos stay placeholders.
@@ -68,6 +79,25 @@ export const makeGatherContext = Effect.gen(function* () {
   const access = yield* BotAccess
   const telegram = yield* TelegramGateway
   const messages = yield* MessageRepository
+  const knowledge = yield* KnowledgeService
+
+  /**
+   * The passages for this question. Retrieval failing (an embeddings server
+   * down) must not cost the user the answer: it goes without passages, logged.
+   */
+  const findPassages = fn("Pipeline.findPassages")(function* (bot: Bot, question: string) {
+    return yield* knowledge.retrieve(bot.knowledgeBaseIds, question).pipe(
+      Effect.catch((error) =>
+        Effect.as(
+          Effect.logWarning("knowledge not retrieved, answering without passages", {
+            bot_id: bot.id,
+            reason: error.message
+          }),
+          [] as ReadonlyArray<Passage>
+        )
+      )
+    )
+  })
 
   const loadPhoto = fn("Pipeline.loadPhoto")(function* (bot: Bot, token: Token, photo: IncomingPhoto) {
     return yield* telegram.downloadFile(token, photo.fileId, PHOTO_MAX_BYTES).pipe(
@@ -96,8 +126,17 @@ export const makeGatherContext = Effect.gen(function* () {
         }
         image = loaded.dataUrl
       }
+      // No knowledge bases, no query: the common bot pays nothing for the feature.
+      const passages = bot.knowledgeBaseIds.length === 0 ? [] : yield* findPassages(bot, content.text)
+      // knowledgeOnly is a rule about the bot's knowledge bases: without any, it has nothing to restrict.
+      if (bot.knowledgeOnly && bot.knowledgeBaseIds.length > 0 && passages.length === 0) {
+        return {
+          _tag: "NotInKnowledge",
+          reply: KnowledgeModel.KNOWLEDGE_UNKNOWN_REPLY
+        } satisfies ReplyContext
+      }
       const history = yield* messages.history(chat.id, chat.thread, Math.max(bot.historyLimit, 1))
-      const turns = turnsOf(bot, chat, incoming, history, { caption: content.text, image })
+      const turns = turnsOf(bot, chat, incoming, history, { caption: content.text, image }, passages)
       return { _tag: "Ready", turns } satisfies ReplyContext
     })
 })
