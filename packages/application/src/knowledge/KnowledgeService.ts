@@ -106,6 +106,12 @@ export interface RetrieveOptions {
   readonly topK?: number | undefined
   /** Fused scores below this are dropped; default KnowledgeModel.DEFAULT_MIN_SCORE. */
   readonly minScore?: number | undefined
+  /**
+   * An embeddings server that fails leaves full text alone (logged) instead of
+   * failing the retrieval: a reply would rather cite fewer passages than none.
+   * The search box keeps the error, to show what is wrong.
+   */
+  readonly textOnlyOnEmbeddingError?: boolean | undefined
 }
 
 export interface KnowledgeBaseWithDocuments {
@@ -543,15 +549,31 @@ export class KnowledgeService extends Context.Service<
             const endpoint = yield* endpointOf(settings.providerId).pipe(
               Effect.orElseSucceed(() => undefined)
             )
-            const { vectors } = yield* embeddings.embed({
-              endpoint,
-              model: settings.model ?? "",
-              dimensions: settings.dimensions,
-              inputs: [question]
-            })
+            const embedded = yield* embeddings
+              .embed({
+                endpoint,
+                model: settings.model ?? "",
+                dimensions: settings.dimensions,
+                inputs: [question]
+              })
+              .pipe(
+                Effect.map((result): ReadonlyArray<number> | null => result.vectors[0] ?? []),
+                Effect.catchTag("EmbeddingError", (error) =>
+                  options?.textOnlyOnEmbeddingError === true
+                    ? Effect.as(
+                        Effect.logWarning("question not embedded, full text only", {
+                          knowledge_base_ids: group.map((base) => base.id),
+                          reason: error.message
+                        }),
+                        null
+                      )
+                    : Effect.fail(error)
+                )
+              )
+            if (embedded === null) return []
             return yield* repository.searchVector(
               group.map((base) => base.id),
-              vectors[0] ?? [],
+              embedded,
               CANDIDATES_PER_LIST
             )
           }),

@@ -3,7 +3,7 @@
  * reach the model as numbered sources with document and section; a bot
  * without knowledge bases asks nothing of them; a bot set to answer only from
  * them says it does not know, without the model, when nothing is found; an
- * embeddings server that is down costs the passages, not the answer.
+ * embeddings server that is down leaves full text, and costs not the answer.
  */
 import { LanguageModelMemory, TelegramGatewayMemory } from "@botfleet/adapters"
 import { EmbeddingError, Embeddings, KnowledgeService } from "@botfleet/application"
@@ -140,7 +140,7 @@ describe("knowledge in the turn", () => {
     }).pipe(Effect.provide(harness()))
   )
 
-  it.effect("embeddings down: the answer still comes, without passages", () =>
+  it.effect("embeddings down: the answer still comes, with the passages full text finds", () =>
     Effect.gen(function* () {
       const calls = yield* Ref.make(0)
       const down = yield* Ref.make(false)
@@ -149,8 +149,16 @@ describe("knowledge in the turn", () => {
         yield* Ref.set(down, true)
         const { bot } = yield* addBot({ streaming: false, knowledgeBaseIds: [base.id] })
         yield* processUpdate(bot, textUpdate(1, "how long is the warranty?"))
-        assert.deepStrictEqual(yield* systemTurns, [[]])
+        const [system] = yield* systemTurns
+        assert.include(system?.[0] ?? "", "[1] Kettle manual, Kettle › Warranty\nTwo years from purchase.")
         assert.deepStrictEqual(yield* sentTexts, ["echo: how long is the warranty?"])
+        // The search box still shows the failure, to tell the admin what is wrong.
+        const failed = yield* Effect.flip(
+          Effect.flatMap(Effect.service(KnowledgeService), (knowledge) =>
+            knowledge.retrieve([base.id], "how long is the warranty?")
+          )
+        )
+        assert.strictEqual(failed._tag, "EmbeddingError")
       }).pipe(Effect.provide(harness({ embeddings: countingEmbeddings(calls, down) })))
     })
   )

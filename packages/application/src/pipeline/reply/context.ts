@@ -82,11 +82,12 @@ export const makeGatherContext = Effect.gen(function* () {
   const knowledge = yield* KnowledgeService
 
   /**
-   * The passages for this question. Retrieval failing (an embeddings server
-   * down) must not cost the user the answer: it goes without passages, logged.
+   * The passages for this question. Retrieval failing must not cost the user
+   * the answer: an embeddings server down leaves full text alone, and anything
+   * else failing leaves no passages; both logged.
    */
   const findPassages = fn("Pipeline.findPassages")(function* (bot: Bot, question: string) {
-    return yield* knowledge.retrieve(bot.knowledgeBaseIds, question).pipe(
+    return yield* knowledge.retrieve(bot.knowledgeBaseIds, question, { textOnlyOnEmbeddingError: true }).pipe(
       Effect.catch((error) =>
         Effect.as(
           Effect.logWarning("knowledge not retrieved, answering without passages", {
