@@ -3,7 +3,8 @@
  * OpenAI (chat and /embeddings): a question sends the model the passage that
  * answers it with its numbered source; a deleted document is no longer sent;
  * a bot set to answer only from its knowledge bases answers the fixed
- * "I don't know" without a model call when nothing is found.
+ * "I don't know" without a model call when nothing is found; an embeddings
+ * server that refuses leaves the reply its full-text passages.
  */
 import { KnowledgeModel } from "@botfleet/domain"
 import { assert, layer } from "@effect/vitest"
@@ -157,6 +158,52 @@ layer(serverLayer(withAdmin(), { recordLlmRequests: true }), { timeout: 120_000,
           JSON.stringify(system)
         )
       })
+    )
+
+    it.effect("the embeddings server down: the reply still comes, with the passages full text finds", () =>
+      Effect.gen(function* () {
+        const server = yield* TestServer
+        const api = yield* loggedIn(server.baseUrl)
+        const base = expectBody(
+          yield* api.post("/api/knowledge-bases", {
+            name: "Down",
+            language: "english",
+            embedding: { model: "down-embedding", dimensions: 64 }
+          }),
+          201,
+          KnowledgeBaseView
+        )
+        yield* addText(api, base.id, { name: "Returns policy", text: RETURNS })
+        yield* indexed(api, base.id)
+        const { bot } = yield* server.addBot("Down help")
+        expectBody(yield* api.patch(`/api/bots/${bot.id}`, { knowledgeBaseIds: [base.id] }), 200, BotView)
+
+        yield* server.openai.failNext({
+          status: 401,
+          model: "down-embedding",
+          times: Number.POSITIVE_INFINITY
+        })
+        const chatId = 98_003
+        const question = "Can unused kettles be returned?"
+        assert.strictEqual((yield* postUpdate(server.baseUrl, bot, textUpdate(chatId, question))).status, 200)
+        yield* eventually(() =>
+          server.telegram.sentTo(chatId).some((sent) => sent.text === `reply to: ${question}`)
+        )
+        const request = (yield* server.openai.requests).findLast(
+          (r) => r.messages.at(-1)?.content === question
+        )
+        const system = (request?.messages ?? []).filter((m) => m.role === "system").map((m) => m.content)
+        assert.isTrue(
+          system.some((content) => content.includes(`[1] Returns policy\n${RETURNS}`)),
+          JSON.stringify(system)
+        )
+        // The search box shows the failure instead.
+        const searched = yield* api.post(`/api/knowledge-bases/${base.id}/search`, { question })
+        assert.notStrictEqual(searched.status, 200)
+      }).pipe(
+        // The failure is scripted for good: forgotten, since this file's tests share the server.
+        Effect.ensuring(Effect.flatMap(Effect.service(TestServer), (server) => server.openai.clear))
+      )
     )
   }
 )
