@@ -11,7 +11,7 @@ import { KnowledgeModel } from "@botfleet/domain"
 import { FakeEmbedding } from "@botfleet/testing"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Ref } from "effect"
-import { addBot, harness, processUpdate, textUpdate } from "../harness.ts"
+import { addBot, CHAT_ID, harness, processUpdate, textUpdate, USER } from "../harness.ts"
 
 const { TelegramMemoryLog } = TelegramGatewayMemory
 const { LanguageModelMemoryControl } = LanguageModelMemory
@@ -86,6 +86,30 @@ describe("knowledge in the turn", () => {
       assert.notInclude(sources, "Answer only from the sources")
       const [request] = yield* llmRequests
       assert.deepStrictEqual(request?.messages.at(-1), { role: "user", content: "how long is the warranty?" })
+    }).pipe(Effect.provide(harness()))
+  )
+
+  it.effect("a voice message retrieves with its transcript", () =>
+    Effect.gen(function* () {
+      const base = yield* kettleBaseWith(false)
+      const { bot } = yield* addBot({ streaming: false, knowledgeBaseIds: [base.id], knowledgeOnly: true })
+      // The memory transcriber hears a file's bytes as UTF-8 text.
+      yield* TelegramMemoryLog.use((log) =>
+        log.addFile("voice-1", new TextEncoder().encode("how long is the warranty"))
+      )
+      yield* processUpdate(bot, {
+        update_id: 1,
+        message: {
+          message_id: 1,
+          date: 1_700_000_000,
+          chat: { id: CHAT_ID, type: "private", first_name: "Ada" },
+          from: USER,
+          voice: { file_id: "voice-1", file_unique_id: "u-voice-1", duration: 3, file_size: 24 }
+        }
+      })
+      const [system] = yield* systemTurns
+      assert.include(system?.[0] ?? "", "[1] Kettle manual, Kettle › Warranty")
+      assert.deepStrictEqual(yield* sentTexts, ["echo: how long is the warranty"])
     }).pipe(Effect.provide(harness()))
   )
 

@@ -127,8 +127,14 @@ export const makeGatherContext = Effect.gen(function* () {
         }
         image = loaded.dataUrl
       }
+      const history = yield* messages.history(chat.id, chat.thread, Math.max(bot.historyLimit, 1))
+      // A recording's question is its transcript, stored as the message's text; a photo's is its caption.
+      const question =
+        content.recording != null
+          ? (history.find((message) => message.id === incoming.id)?.text ?? incoming.text)
+          : content.text
       // No knowledge bases, no query: the common bot pays nothing for the feature.
-      const passages = bot.knowledgeBaseIds.length === 0 ? [] : yield* findPassages(bot, content.text)
+      const passages = bot.knowledgeBaseIds.length === 0 ? [] : yield* findPassages(bot, question)
       // knowledgeOnly is a rule about the bot's knowledge bases: without any, it has nothing to restrict.
       if (bot.knowledgeOnly && bot.knowledgeBaseIds.length > 0 && passages.length === 0) {
         return {
@@ -136,7 +142,6 @@ export const makeGatherContext = Effect.gen(function* () {
           reply: KnowledgeModel.KNOWLEDGE_UNKNOWN_REPLY
         } satisfies ReplyContext
       }
-      const history = yield* messages.history(chat.id, chat.thread, Math.max(bot.historyLimit, 1))
       const turns = turnsOf(bot, chat, incoming, history, { caption: content.text, image }, passages)
       return { _tag: "Ready", turns } satisfies ReplyContext
     })
