@@ -67,6 +67,12 @@ export interface IncomingMessage extends IncomingContent {
   readonly recording: IncomingRecording | null
   /** A photo (its caption is the text). */
   readonly photo: IncomingPhoto | null
+  /**
+   * The forum topic it was written in (Telegram's `message_thread_id` on a
+   * topic message, in a supergroup or a private chat with topics); null
+   * elsewhere. The answer goes back to it, and each topic is its own history.
+   */
+  readonly topicId: number | null
 }
 
 /** A press of one of the bot's buttons: always answered; its data may name a command. */

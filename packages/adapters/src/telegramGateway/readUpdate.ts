@@ -75,7 +75,11 @@ const TelegramMessage = Schema.Struct({
   photo: Schema.optional(
     Schema.Array(Schema.Struct({ file_id: Schema.String, file_size: Schema.optional(Schema.Number) }))
   ),
-  reply_to_message: Schema.optional(Schema.Struct({ from: Schema.optional(User) }))
+  reply_to_message: Schema.optional(Schema.Struct({ from: Schema.optional(User) })),
+  // Forum topics: the thread id also names the message replied to outside topics, so it counts
+  // only when Telegram says the message is in a topic.
+  message_thread_id: Schema.optional(MessageIdNumber),
+  is_topic_message: Schema.optional(Schema.Boolean)
 })
 
 const CallbackQuery = Schema.Struct({
@@ -196,7 +200,8 @@ export const decodeUpdate = (payload: unknown, updateId: number): IncomingUpdate
       replyToUserId: message.reply_to_message?.from?.id ?? null,
       fromChannel: message.sender_chat?.type === "channel",
       sentAsChat: message.sender_chat !== undefined,
-      senderName: senderNameOf(message)
+      senderName: senderNameOf(message),
+      topicId: message.is_topic_message === true ? (message.message_thread_id ?? null) : null
     }
   }
   if (update.callback_query) {
