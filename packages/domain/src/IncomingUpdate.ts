@@ -83,6 +83,8 @@ export interface ButtonPress {
   readonly data: string | null
   /** The chat of the message that carried the button; null for inline messages. */
   readonly chat: ChatRef | null
+  /** The forum topic of the message that carried the button: a command pressed there answers there. */
+  readonly topicId: number | null
   readonly from: Sender
 }
 

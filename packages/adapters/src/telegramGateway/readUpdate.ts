@@ -76,8 +76,7 @@ const TelegramMessage = Schema.Struct({
     Schema.Array(Schema.Struct({ file_id: Schema.String, file_size: Schema.optional(Schema.Number) }))
   ),
   reply_to_message: Schema.optional(Schema.Struct({ from: Schema.optional(User) })),
-  // Forum topics: the thread id also names the message replied to outside topics, so it counts
-  // only when Telegram says the message is in a topic.
+  // Forum topics (see topicOf).
   message_thread_id: Schema.optional(MessageIdNumber),
   is_topic_message: Schema.optional(Schema.Boolean)
 })
@@ -86,7 +85,14 @@ const CallbackQuery = Schema.Struct({
   id: Schema.String,
   from: User,
   data: Schema.optional(Schema.String),
-  message: Schema.optional(Schema.Struct({ message_id: MessageIdNumber, chat: Chat }))
+  message: Schema.optional(
+    Schema.Struct({
+      message_id: MessageIdNumber,
+      chat: Chat,
+      message_thread_id: Schema.optional(MessageIdNumber),
+      is_topic_message: Schema.optional(Schema.Boolean)
+    })
+  )
 })
 
 const ChatMemberUpdated = Schema.Struct({
@@ -171,6 +177,15 @@ const senderNameOf = (message: WireMessage): string | null => {
   return name !== "" ? name : (message.from.username ?? null)
 }
 
+/**
+ * The forum topic a message is in. Outside topics `message_thread_id` names the
+ * message replied to, so it counts only when Telegram says it is a topic message.
+ */
+const topicOf = (message: {
+  readonly message_thread_id?: number | undefined
+  readonly is_topic_message?: boolean | undefined
+}): number | null => (message.is_topic_message === true ? (message.message_thread_id ?? null) : null)
+
 const decode = Schema.decodeUnknownResult(TelegramUpdate)
 
 /** The domain value of a storable payload (one schema pass); `TelegramGateway.readStored`. */
@@ -201,7 +216,7 @@ export const decodeUpdate = (payload: unknown, updateId: number): IncomingUpdate
       fromChannel: message.sender_chat?.type === "channel",
       sentAsChat: message.sender_chat !== undefined,
       senderName: senderNameOf(message),
-      topicId: message.is_topic_message === true ? (message.message_thread_id ?? null) : null
+      topicId: topicOf(message)
     }
   }
   if (update.callback_query) {
@@ -212,6 +227,7 @@ export const decodeUpdate = (payload: unknown, updateId: number): IncomingUpdate
       callbackQueryId: query.id,
       data: query.data ?? null,
       chat: query.message ? chatOf(query.message.chat) : null,
+      topicId: query.message ? topicOf(query.message) : null,
       from: senderOf(query.from)
     }
   }

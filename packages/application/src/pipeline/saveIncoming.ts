@@ -166,8 +166,7 @@ export class SaveIncoming extends Context.Service<
             senderName: null,
             kind: "text",
             mediaSeconds: null,
-            // Buttons are not read per topic yet: a command pressed in a topic answers in General.
-            topicId: null
+            topicId: event.topicId
           })
       )
 

@@ -5,7 +5,7 @@
 import { LanguageModelMemory, TelegramGatewayMemory } from "@botfleet/adapters"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { addBot, harness, processUpdate } from "../harness.ts"
+import { addBot, harness, messagesOf, processUpdate } from "../harness.ts"
 
 const { TelegramMemoryLog } = TelegramGatewayMemory
 const { LanguageModelMemoryControl } = LanguageModelMemory
@@ -52,6 +52,39 @@ describe("forum topics", () => {
           [9, 103],
           [7, 104]
         ]
+      )
+    }).pipe(Effect.provide(harness()))
+  )
+
+  it.effect("a command button pressed in a topic answers in that topic", () =>
+    Effect.gen(function* () {
+      const { bot } = yield* addBot({ telegramId: 700_001, username: "helper_bot" })
+      yield* processUpdate(bot, {
+        update_id: 1,
+        callback_query: {
+          id: "press-1",
+          from: ADA,
+          chat_instance: "instance-1",
+          data: "help",
+          message: {
+            message_id: 40,
+            date: 1_700_000_000,
+            chat: forum,
+            text: "pick one",
+            message_thread_id: 9,
+            is_topic_message: true
+          }
+        }
+      })
+      const sent = yield* sentToForum
+      assert.deepStrictEqual(
+        sent.map((message) => [message.text, message.topicId]),
+        [[bot.helpMessage, 9]]
+      )
+      const stored = yield* messagesOf(bot, FORUM_ID)
+      assert.deepStrictEqual(
+        stored.map((message) => message.topicId),
+        [9, 9]
       )
     }).pipe(Effect.provide(harness()))
   )
