@@ -96,7 +96,13 @@ export const makeGatherContext = Effect.gen(function* () {
         }
         image = loaded.dataUrl
       }
-      const history = yield* messages.history(chat.id, chat.thread, Math.max(bot.historyLimit, 1))
+      // A forum topic is its own conversation: only its messages are read.
+      const history = yield* messages.history(
+        chat.id,
+        chat.thread,
+        incoming.topicId,
+        Math.max(bot.historyLimit, 1)
+      )
       const turns = turnsOf(bot, chat, incoming, history, { caption: content.text, image })
       return { _tag: "Ready", turns } satisfies ReplyContext
     })
