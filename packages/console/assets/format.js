@@ -68,6 +68,10 @@ const KIND_LABELS = {
   other: "other media"
 }
 
+/** The forum topic a message belongs to, e.g. "topic 12"; null outside topics. */
+export const topicLabel = (message) =>
+  message.topicId === null || message.topicId === undefined ? null : `topic ${message.topicId}`
+
 /** What a non-text message carried, e.g. "voice 0:12"; null for plain text. */
 export const kindLabel = (message) => {
   const label = KIND_LABELS[message.kind]

@@ -1,6 +1,6 @@
 /** How the transcript tags what a message carried. */
 import { assert, describe, it } from "@effect/vitest"
-import { duration, kindLabel } from "../assets/format.js"
+import { duration, kindLabel, topicLabel } from "../assets/format.js"
 
 describe("message kinds", () => {
   it("recordings show their length; photos and other media their kind; text nothing", () => {
@@ -9,6 +9,12 @@ describe("message kinds", () => {
     assert.strictEqual(kindLabel({ kind: "photo", mediaSeconds: null }), "photo")
     assert.strictEqual(kindLabel({ kind: "other", mediaSeconds: null }), "other media")
     assert.isNull(kindLabel({ kind: "text", mediaSeconds: null }))
+  })
+
+  it("a message in a forum topic shows the topic; outside topics nothing", () => {
+    assert.strictEqual(topicLabel({ topicId: 12 }), "topic 12")
+    assert.isNull(topicLabel({ topicId: null }))
+    assert.isNull(topicLabel({}))
   })
 
   it("lengths over an hour show hours", () => {

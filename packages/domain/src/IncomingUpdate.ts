@@ -67,6 +67,12 @@ export interface IncomingMessage extends IncomingContent {
   readonly recording: IncomingRecording | null
   /** A photo (its caption is the text). */
   readonly photo: IncomingPhoto | null
+  /**
+   * The forum topic it was written in (Telegram's `message_thread_id` on a
+   * topic message, in a supergroup or a private chat with topics); null
+   * elsewhere. The answer goes back to it, and each topic is its own history.
+   */
+  readonly topicId: number | null
 }
 
 /** A press of one of the bot's buttons: always answered; its data may name a command. */
@@ -77,6 +83,8 @@ export interface ButtonPress {
   readonly data: string | null
   /** The chat of the message that carried the button; null for inline messages. */
   readonly chat: ChatRef | null
+  /** The forum topic of the message that carried the button: a command pressed there answers there. */
+  readonly topicId: number | null
   readonly from: Sender
 }
 

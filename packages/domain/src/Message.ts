@@ -64,7 +64,12 @@ export class Message extends Schema.Class<Message>("Message")({
   senderName: Schema.NullOr(Schema.String).pipe(Schema.withConstructorDefault(Effect.succeed(null))),
   // conversations: what an incoming message carried, and a recording's length
   kind: MessageKind.pipe(Schema.withConstructorDefault(Effect.succeed("text" as const))),
-  mediaSeconds: Schema.NullOr(Schema.Number).pipe(Schema.withConstructorDefault(Effect.succeed(null)))
+  mediaSeconds: Schema.NullOr(Schema.Number).pipe(Schema.withConstructorDefault(Effect.succeed(null))),
+  /**
+   * The forum topic (Telegram's `message_thread_id`) it was written in or
+   * answers; null outside topics. Each topic is its own history.
+   */
+  topicId: Schema.NullOr(Schema.Int).pipe(Schema.withConstructorDefault(Effect.succeed(null)))
 }) {}
 
 /** What the model reads of a message (admins speak as the bot). */
@@ -88,6 +93,8 @@ export const incoming = (input: {
   readonly senderName?: string | null | undefined
   readonly kind?: MessageKind | undefined
   readonly mediaSeconds?: number | null | undefined
+  /** The forum topic it was written in. */
+  readonly topicId?: number | null | undefined
 }): Message =>
   trusted(Message, {
     id: input.id,
@@ -112,7 +119,8 @@ export const incoming = (input: {
     sentAt: null,
     senderName: input.senderName ?? null,
     kind: input.kind ?? "text",
-    mediaSeconds: input.mediaSeconds ?? null
+    mediaSeconds: input.mediaSeconds ?? null,
+    topicId: input.topicId ?? null
   })
 
 /** What the model reported with its answer. */
@@ -154,7 +162,9 @@ export const reply = (
     sentAt: null,
     senderName: null,
     kind: "text",
-    mediaSeconds: null
+    mediaSeconds: null,
+    // The answer belongs to the question's topic: it is sent there and read back with it.
+    topicId: question.topicId
   })
 
 /** An admin's message, written as the bot, waiting to be sent. */
@@ -189,7 +199,9 @@ export const admin = (input: {
     sentAt: null,
     senderName: null,
     kind: "text",
-    mediaSeconds: null
+    mediaSeconds: null,
+    // Admins write to the chat, not to a topic: it shows in General.
+    topicId: null
   })
 
 // --- transitions ---

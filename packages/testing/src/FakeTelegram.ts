@@ -49,6 +49,10 @@ export interface SentMessage {
   readonly text: string
   readonly parseMode: string | null
   readonly replyToMessageId: number | null
+  /** `reply_parameters.allow_sending_without_reply`; null when not given. */
+  readonly allowSendingWithoutReply: boolean | null
+  /** The forum topic it was posted in (`message_thread_id`); null when not given. */
+  readonly topicId: number | null
   /** Epoch milliseconds when the fake received it. */
   readonly time: number
 }
@@ -57,6 +61,8 @@ export interface ChatAction {
   readonly botId: number
   readonly chatId: number
   readonly action: string
+  /** `message_thread_id`; null when not given. */
+  readonly topicId: number | null
   readonly time: number
 }
 
@@ -66,6 +72,8 @@ export interface Draft {
   readonly chatId: number
   readonly draftId: number
   readonly text: string
+  /** `message_thread_id`; null when not given. */
+  readonly topicId: number | null
   readonly time: number
 }
 
@@ -408,6 +416,13 @@ const makeFake = (options: Options | undefined) => {
         ? intParam({ ...replyParameters }, "message_id")
         : undefined) ??
       null
+    const allowSendingWithoutReply =
+      replyParameters !== null &&
+      typeof replyParameters === "object" &&
+      "allow_sending_without_reply" in replyParameters &&
+      typeof replyParameters.allow_sending_without_reply === "boolean"
+        ? replyParameters.allow_sending_without_reply
+        : null
     const chatKey = `${bot.info.id}:${chatId}`
     const messageId = (messageIds.get(chatKey) ?? 0) + 1
     messageIds.set(chatKey, messageId)
@@ -419,6 +434,8 @@ const makeFake = (options: Options | undefined) => {
       text,
       parseMode,
       replyToMessageId: replyTo,
+      allowSendingWithoutReply,
+      topicId: intParam(params, "message_thread_id") ?? null,
       time: now
     }
     sent.push(record)
@@ -496,6 +513,7 @@ const makeFake = (options: Options | undefined) => {
           botId: bot.info.id,
           chatId,
           action: stringParam(params, "action") ?? "",
+          topicId: intParam(params, "message_thread_id") ?? null,
           time: now
         })
         return true
@@ -595,7 +613,14 @@ const makeFake = (options: Options | undefined) => {
         if (text.length > MAX_MESSAGE_LENGTH) throw new ApiFailure(400, "Bad Request: text is too long")
         if (chatId <= 0) throw new ApiFailure(400, "Bad Request: drafts can be sent to private chats only")
         if (floodLimits?.drafts) checkFlood(bot, chatId)
-        drafts.push({ botId: bot.info.id, chatId, draftId, text, time: now })
+        drafts.push({
+          botId: bot.info.id,
+          chatId,
+          draftId,
+          text,
+          topicId: intParam(params, "message_thread_id") ?? null,
+          time: now
+        })
         return true
       }
       default:

@@ -123,12 +123,17 @@ export const layerNoDeps: Layer.Layer<MessageRepository, never, MemoryStore> = L
     const history = Effect.fn("MessageRepository.history")(function* (
       chatId: ChatId,
       thread: number,
+      topicId: number | null,
       limit: number
     ) {
       if (limit <= 0) return []
       const inThread = (yield* messages)
         .filter(
-          (message) => message.chatId === chatId && message.thread === thread && message.status !== "failed"
+          (message) =>
+            message.chatId === chatId &&
+            message.thread === thread &&
+            message.topicId === topicId &&
+            message.status !== "failed"
         )
         .sort(oldestFirst)
       return inThread.slice(Math.max(0, inThread.length - Math.trunc(limit)))

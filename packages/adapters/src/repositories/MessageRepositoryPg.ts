@@ -52,6 +52,7 @@ export interface MessageRow {
   readonly kind: string
   /** numeric arrives as text. */
   readonly media_seconds: string | number | null
+  readonly topic_id: number | null
 }
 
 /** A row as a Message, trusted: the database holds what we wrote, under its column types and checks. */
@@ -81,7 +82,8 @@ export const messageFromRow = (row: MessageRow): Effect.Effect<Message> =>
       // conversations
       senderName: row.sender_name,
       kind: row.kind as MessageKind,
-      mediaSeconds: row.media_seconds === null ? null : Number(row.media_seconds)
+      mediaSeconds: row.media_seconds === null ? null : Number(row.media_seconds),
+      topicId: row.topic_id
     })
   )
 
@@ -110,7 +112,8 @@ const messageColumns = (message: Message) => ({
   // conversations
   sender_name: message.senderName,
   kind: message.kind,
-  media_seconds: message.mediaSeconds
+  media_seconds: message.mediaSeconds,
+  topic_id: message.topicId
 })
 
 type ConflictTarget = "update" | "reply" | "none"
@@ -126,7 +129,12 @@ const conflictTarget = (message: Message): ConflictTarget =>
 class InsertMessage extends Request.Class<{ readonly message: Message }, Message> {}
 
 class HistoryRequest extends Request.Class<
-  { readonly chatId: ChatId; readonly thread: number; readonly limit: number },
+  {
+    readonly chatId: ChatId
+    readonly thread: number
+    readonly topicId: number | null
+    readonly limit: number
+  },
   ReadonlyArray<Message>
 > {}
 
@@ -231,11 +239,14 @@ export const layer: Layer.Layer<MessageRepository, never, SqlClient.SqlClient> =
     })
 
     // The newest `limit` of the thread, turned back into reading order.
-    const historyOne = ({ chatId, thread, limit }: HistoryRequest) =>
+    // A topic's messages are read through the chat's index like the thread's: topics are few and
+    // busy, so the newest rows of one are found without a further index to write on every insert.
+    const historyOne = ({ chatId, thread, topicId, limit }: HistoryRequest) =>
       sql<MessageRow>`
         SELECT * FROM (
           SELECT * FROM messages
           WHERE chat_id = ${chatId} AND thread = ${thread} AND status <> 'failed'
+            AND ${topicId === null ? sql`topic_id IS NULL` : sql`topic_id = ${topicId}`}
           ORDER BY created_at DESC, id DESC
           LIMIT ${limit}
         ) recent
@@ -247,11 +258,18 @@ export const layer: Layer.Layer<MessageRepository, never, SqlClient.SqlClient> =
       sql<MessageRow & { readonly query: number }>`
         SELECT q.query, recent.*
         FROM jsonb_to_recordset(${JSON.stringify(
-          requests.map(({ chatId, thread, limit }, query) => ({ query, chat_id: chatId, thread, lim: limit }))
-        )}::jsonb) AS q(query int, chat_id uuid, thread int, lim int)
+          requests.map(({ chatId, thread, topicId, limit }, query) => ({
+            query,
+            chat_id: chatId,
+            thread,
+            topic_id: topicId,
+            lim: limit
+          }))
+        )}::jsonb) AS q(query int, chat_id uuid, thread int, topic_id int, lim int)
         CROSS JOIN LATERAL (
           SELECT * FROM messages m
           WHERE m.chat_id = q.chat_id AND m.thread = q.thread AND m.status <> 'failed'
+            AND m.topic_id IS NOT DISTINCT FROM q.topic_id
           ORDER BY m.created_at DESC, m.id DESC
           LIMIT q.lim
         ) recent
@@ -265,10 +283,14 @@ export const layer: Layer.Layer<MessageRepository, never, SqlClient.SqlClient> =
 
     const historyResolver = batchedStatements(sql, { one: historyOne, many: historyMany })
 
-    const history = fn("MessageRepository.history")((chatId: ChatId, thread: number, limit: number) =>
-      limit <= 0
-        ? Effect.succeed([])
-        : Effect.request(new HistoryRequest({ chatId, thread, limit: Math.trunc(limit) }), historyResolver)
+    const history = fn("MessageRepository.history")(
+      (chatId: ChatId, thread: number, topicId: number | null, limit: number) =>
+        limit <= 0
+          ? Effect.succeed([])
+          : Effect.request(
+              new HistoryRequest({ chatId, thread, topicId, limit: Math.trunc(limit) }),
+              historyResolver
+            )
     )
 
     const newestFirst = (conditions: ReadonlyArray<Statement.Fragment>, page: PageRequest) =>

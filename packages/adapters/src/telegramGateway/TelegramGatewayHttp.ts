@@ -243,6 +243,7 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
                 chat_id: input.chatId,
                 text: input.text,
                 ...(input.parseMode === undefined ? {} : { parse_mode: input.parseMode }),
+                ...(input.topicId == null ? {} : { message_thread_id: input.topicId }),
                 // A reply whose original was deleted is still worth sending.
                 ...(input.replyToMessageId === undefined
                   ? {}
@@ -269,10 +270,16 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
       const sendChatAction = traced("sendChatAction")(function* (
         token: Token,
         chatId: number,
-        action: "typing"
+        action: "typing",
+        topicId?: number | null | undefined
       ) {
         yield* call("sendChatAction", token, (secret, signal) =>
-          api.call(secret, "sendChatAction", { chat_id: chatId, action }, signal)
+          api.call(
+            secret,
+            "sendChatAction",
+            { chat_id: chatId, action, ...(topicId == null ? {} : { message_thread_id: topicId }) },
+            signal
+          )
         )
       })
 
@@ -300,7 +307,12 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
             api.callUntyped(
               secret,
               "sendMessageDraft",
-              { chat_id: input.chatId, draft_id: input.draftId, text: input.text },
+              {
+                chat_id: input.chatId,
+                draft_id: input.draftId,
+                text: input.text,
+                ...(input.topicId == null ? {} : { message_thread_id: input.topicId })
+              },
               signal
             ),
           // A draft that is late is worthless: a short timeout and no retries.

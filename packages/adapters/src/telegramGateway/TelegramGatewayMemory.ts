@@ -24,12 +24,15 @@ export interface MemorySentMessage {
   readonly text: string
   readonly parseMode: SendMessageInput["parseMode"] | null
   readonly replyToMessageId: number | null
+  /** The forum topic it went to; absent outside topics. */
+  readonly topicId?: number
 }
 
 export interface MemoryChatAction {
   readonly botId: number
   readonly chatId: number
   readonly action: string
+  readonly topicId?: number
 }
 
 /** conversations */
@@ -38,6 +41,7 @@ export interface MemoryDraft {
   readonly chatId: number
   readonly draftId: number
   readonly text: string
+  readonly topicId?: number
 }
 
 export interface MemoryCallbackAnswer {
@@ -237,13 +241,14 @@ export const layerMemory: Layer.Layer<TelegramGateway | TelegramMemoryLog> = Lay
             messageId,
             text: input.text,
             parseMode: input.parseMode ?? null,
-            replyToMessageId: input.replyToMessageId ?? null
+            replyToMessageId: input.replyToMessageId ?? null,
+            ...(input.topicId == null ? {} : { topicId: input.topicId })
           })
           return Effect.succeed({ messageId })
         }),
-      sendChatAction: (token, chatId, action) =>
+      sendChatAction: (token, chatId, action, topicId) =>
         Effect.map(enter("sendChatAction", token), (bot) => {
-          chatActions.push({ botId: bot.info.id, chatId, action })
+          chatActions.push({ botId: bot.info.id, chatId, action, ...(topicId == null ? {} : { topicId }) })
         }),
       answerCallbackQuery: (token, callbackQueryId, text) =>
         Effect.map(enter("answerCallbackQuery", token), (bot) => {
@@ -263,7 +268,13 @@ export const layerMemory: Layer.Layer<TelegramGateway | TelegramMemoryLog> = Lay
               })
             )
           }
-          drafts.push({ botId: bot.info.id, chatId: input.chatId, draftId: input.draftId, text: input.text })
+          drafts.push({
+            botId: bot.info.id,
+            chatId: input.chatId,
+            draftId: input.draftId,
+            text: input.text,
+            ...(input.topicId == null ? {} : { topicId: input.topicId })
+          })
           return Effect.void
         }),
       setMyCommands: (token, commands) =>

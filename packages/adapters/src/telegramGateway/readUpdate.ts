@@ -75,14 +75,24 @@ const TelegramMessage = Schema.Struct({
   photo: Schema.optional(
     Schema.Array(Schema.Struct({ file_id: Schema.String, file_size: Schema.optional(Schema.Number) }))
   ),
-  reply_to_message: Schema.optional(Schema.Struct({ from: Schema.optional(User) }))
+  reply_to_message: Schema.optional(Schema.Struct({ from: Schema.optional(User) })),
+  // Forum topics (see topicOf).
+  message_thread_id: Schema.optional(MessageIdNumber),
+  is_topic_message: Schema.optional(Schema.Boolean)
 })
 
 const CallbackQuery = Schema.Struct({
   id: Schema.String,
   from: User,
   data: Schema.optional(Schema.String),
-  message: Schema.optional(Schema.Struct({ message_id: MessageIdNumber, chat: Chat }))
+  message: Schema.optional(
+    Schema.Struct({
+      message_id: MessageIdNumber,
+      chat: Chat,
+      message_thread_id: Schema.optional(MessageIdNumber),
+      is_topic_message: Schema.optional(Schema.Boolean)
+    })
+  )
 })
 
 const ChatMemberUpdated = Schema.Struct({
@@ -167,6 +177,15 @@ const senderNameOf = (message: WireMessage): string | null => {
   return name !== "" ? name : (message.from.username ?? null)
 }
 
+/**
+ * The forum topic a message is in. Outside topics `message_thread_id` names the
+ * message replied to, so it counts only when Telegram says it is a topic message.
+ */
+const topicOf = (message: {
+  readonly message_thread_id?: number | undefined
+  readonly is_topic_message?: boolean | undefined
+}): number | null => (message.is_topic_message === true ? (message.message_thread_id ?? null) : null)
+
 const decode = Schema.decodeUnknownResult(TelegramUpdate)
 
 /** The domain value of a storable payload (one schema pass); `TelegramGateway.readStored`. */
@@ -196,7 +215,8 @@ export const decodeUpdate = (payload: unknown, updateId: number): IncomingUpdate
       replyToUserId: message.reply_to_message?.from?.id ?? null,
       fromChannel: message.sender_chat?.type === "channel",
       sentAsChat: message.sender_chat !== undefined,
-      senderName: senderNameOf(message)
+      senderName: senderNameOf(message),
+      topicId: topicOf(message)
     }
   }
   if (update.callback_query) {
@@ -207,6 +227,7 @@ export const decodeUpdate = (payload: unknown, updateId: number): IncomingUpdate
       callbackQueryId: query.id,
       data: query.data ?? null,
       chat: query.message ? chatOf(query.message.chat) : null,
+      topicId: query.message ? topicOf(query.message) : null,
       from: senderOf(query.from)
     }
   }

@@ -579,22 +579,27 @@ export const repositoryContract = (name: string, repositories: Layer.Layer<Repos
         const m5 = yield* inThread(5, { role: "admin", status: "pending" })
         const m6 = yield* inThread(6, { thread: 2 })
 
-        assert.deepStrictEqual(ids(yield* messages.history(chat.id, 1, 3)), [m2.id, m4.id, m5.id])
-        assert.deepStrictEqual(ids(yield* messages.history(chat.id, 1, 50)), [m1.id, m2.id, m4.id, m5.id])
-        assert.deepStrictEqual(ids(yield* messages.history(chat.id, 2, 50)), [m6.id])
-        assert.deepStrictEqual(yield* messages.history(chat.id, 1, 0), [])
-        assert.deepStrictEqual(yield* messages.history(chat.id, 3, 10), [])
+        assert.deepStrictEqual(ids(yield* messages.history(chat.id, 1, null, 3)), [m2.id, m4.id, m5.id])
+        assert.deepStrictEqual(ids(yield* messages.history(chat.id, 1, null, 50)), [
+          m1.id,
+          m2.id,
+          m4.id,
+          m5.id
+        ])
+        assert.deepStrictEqual(ids(yield* messages.history(chat.id, 2, null, 50)), [m6.id])
+        assert.deepStrictEqual(yield* messages.history(chat.id, 1, null, 0), [])
+        assert.deepStrictEqual(yield* messages.history(chat.id, 3, null, 10), [])
 
         // Read at the same moment (many chats answered at once), each gets its own.
         const other = (yield* botWithChat).chat
         const o1 = yield* messages.insert(makeMessage(other, { createdAt: at(1), text: "o1" }))
         const together = yield* Effect.all(
           [
-            messages.history(chat.id, 1, 3),
-            messages.history(other.id, 1, 10),
-            messages.history(chat.id, 2, 50),
-            messages.history(chat.id, 1, 50),
-            messages.history(chat.id, 3, 10)
+            messages.history(chat.id, 1, null, 3),
+            messages.history(other.id, 1, null, 10),
+            messages.history(chat.id, 2, null, 50),
+            messages.history(chat.id, 1, null, 50),
+            messages.history(chat.id, 3, null, 10)
           ],
           { concurrency: "unbounded" }
         )
@@ -605,6 +610,36 @@ export const repositoryContract = (name: string, repositories: Layer.Layer<Repos
           [m1.id, m2.id, m4.id, m5.id],
           []
         ])
+      })
+    )
+
+    it.effect("each forum topic is its own history; the chat outside topics is another", () =>
+      Effect.gen(function* () {
+        const messages = yield* MessageRepository
+        const { chat } = yield* botWithChat
+        const write = (second: number, topicId: number | null) =>
+          messages.insert(makeMessage(chat, { createdAt: at(second), text: `m${second}`, topicId }))
+        const general = yield* write(1, null)
+        const a1 = yield* write(2, 11)
+        const b1 = yield* write(3, 22)
+        const a2 = yield* write(4, 11)
+        const stored = yield* messages.findById(a1.id)
+        assert.strictEqual(stored.topicId, 11)
+
+        assert.deepStrictEqual(ids(yield* messages.history(chat.id, 1, 11, 50)), [a1.id, a2.id])
+        assert.deepStrictEqual(ids(yield* messages.history(chat.id, 1, 22, 50)), [b1.id])
+        assert.deepStrictEqual(ids(yield* messages.history(chat.id, 1, null, 50)), [general.id])
+        // Read at the same moment (one statement), each topic still gets only its own.
+        const together = yield* Effect.all(
+          [
+            messages.history(chat.id, 1, 11, 1),
+            messages.history(chat.id, 1, 22, 50),
+            messages.history(chat.id, 1, null, 50),
+            messages.history(chat.id, 1, 33, 50)
+          ],
+          { concurrency: "unbounded" }
+        )
+        assert.deepStrictEqual(together.map(ids), [[a2.id], [b1.id], [general.id], []])
       })
     )
 

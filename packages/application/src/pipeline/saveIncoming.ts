@@ -96,6 +96,8 @@ export class SaveIncoming extends Context.Service<
           readonly senderName: string | null
           readonly kind: MessageKind
           readonly mediaSeconds: number | null
+          /** The forum topic it was written in: its own history within the chat. */
+          readonly topicId: number | null
         }
       ) {
         const at = new Date(yield* Clock.currentTimeMillis)
@@ -123,6 +125,7 @@ export class SaveIncoming extends Context.Service<
             senderName: input.senderName,
             kind: input.kind,
             mediaSeconds: input.mediaSeconds,
+            topicId: input.topicId,
             at
           })
         )
@@ -146,7 +149,8 @@ export class SaveIncoming extends Context.Service<
           senderName: event.senderName,
           kind:
             event.recording?.kind ?? (event.photo !== null ? "photo" : event.unsupported ? "other" : "text"),
-          mediaSeconds: event.recording?.durationSeconds ?? null
+          mediaSeconds: event.recording?.durationSeconds ?? null,
+          topicId: event.topicId
         })
       )
 
@@ -161,7 +165,8 @@ export class SaveIncoming extends Context.Service<
             text,
             senderName: null,
             kind: "text",
-            mediaSeconds: null
+            mediaSeconds: null,
+            topicId: event.topicId
           })
       )
 

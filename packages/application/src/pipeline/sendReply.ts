@@ -13,7 +13,7 @@ import {
   type MessageNotFound,
   splitReply
 } from "@botfleet/domain"
-import { Clock, Context, Effect, Layer } from "effect"
+import { Clock, Context, Effect, Layer, Option } from "effect"
 import { BotAccess } from "../bots/BotAccess.ts"
 import * as Metrics from "../observability/metrics.ts"
 import { spanFn } from "../observability/spanFn.ts"
@@ -62,13 +62,32 @@ export class SendReply extends Context.Service<
       const budget = yield* SendBudget
 
       /** Sends one chunk, falling back to plain text when Telegram cannot parse the formatting. */
-      const sendChunk = (token: Token, chatId: number, text: string, formatted: boolean) =>
-        telegram.sendMessage(token, { chatId, text, parseMode: formatted ? "Markdown" : undefined }).pipe(
-          Effect.catchIf(
-            (error: TelegramError) => formatted && error.isEntityParseError,
-            () => telegram.sendMessage(token, { chatId, text })
+      const sendChunk = (
+        token: Token,
+        chatId: number,
+        text: string,
+        formatted: boolean,
+        place: { readonly topicId: number | null; readonly replyToMessageId: number | undefined }
+      ) =>
+        telegram
+          .sendMessage(token, { chatId, text, parseMode: formatted ? "Markdown" : undefined, ...place })
+          .pipe(
+            Effect.catchIf(
+              (error: TelegramError) => formatted && error.isEntityParseError,
+              () => telegram.sendMessage(token, { chatId, text, ...place })
+            )
           )
-        )
+
+      /**
+       * In groups an answer quotes the message it answers, so readers see whom
+       * it is for among many speakers; a private chat has only one.
+       */
+      const quotedIn = Effect.fnUntraced(function* (chat: Chat, message: Message) {
+        if (message.replyTo === null || (chat.type !== "group" && chat.type !== "supergroup"))
+          return undefined
+        const question = yield* messages.findById(message.replyTo).pipe(Effect.option)
+        return Option.getOrUndefined(question)?.telegramMessageIds[0]
+      })
 
       /** Blocked by the user, kicked from the group, or a request Telegram refuses: not retried. */
       const recordUndelivered = fn("Pipeline.recordUndelivered")(function* (
@@ -100,11 +119,16 @@ export class SendReply extends Context.Service<
         const chunks = splitReply(message.text)
         // Model output is usually Markdown; our own texts are sent as written.
         const formatted = message.model !== null
+        const quote = message.chunksSent === 0 ? yield* quotedIn(chat, message) : undefined
         for (let index = message.chunksSent; index < chunks.length; index++) {
           yield* pacing === "pace"
             ? budget.takeOrPace(bot.id, chat.telegramChatId, chat.type)
             : budget.take(bot.id, chat.telegramChatId, chat.type)
-          const sent = yield* sendChunk(token, chat.telegramChatId, chunks[index]!, formatted).pipe(
+          const sent = yield* sendChunk(token, chat.telegramChatId, chunks[index]!, formatted, {
+            topicId: message.topicId,
+            // Only the first chunk quotes: the rest follow it.
+            replyToMessageId: index === 0 ? quote : undefined
+          }).pipe(
             Effect.tap((result) =>
               result.rateLimitedSeconds === undefined
                 ? Effect.void

@@ -106,7 +106,13 @@ export class MessageRepository extends Context.Service<
     /** The assistant reply to a user message, if one was stored. */
     readonly findReply: (userMessageId: MessageId) => Effect.Effect<Option.Option<Message>>
     /** The last `limit` messages of a chat's thread, oldest first, failed replies left out. */
-    readonly history: (chatId: ChatId, thread: number, limit: number) => Effect.Effect<ReadonlyArray<Message>>
+    readonly history: (
+      chatId: ChatId,
+      thread: number,
+      /** The forum topic; null is the chat outside topics. */
+      topicId: number | null,
+      limit: number
+    ) => Effect.Effect<ReadonlyArray<Message>>
     /** Newest first. */
     readonly listByChat: (chatId: ChatId, page: PageRequest) => Effect.Effect<Page<Message>>
     /** Removes a message (a failed reply, so the pipeline can answer again). */

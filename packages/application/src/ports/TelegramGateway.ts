@@ -77,6 +77,8 @@ export interface SendMessageInput {
   /** Omit for plain text. */
   readonly parseMode?: "Markdown" | "MarkdownV2" | "HTML" | undefined
   readonly replyToMessageId?: number | undefined
+  /** The forum topic to post in (`message_thread_id`); omit outside topics. */
+  readonly topicId?: number | null | undefined
 }
 
 export type Token = Redacted.Redacted<string>
@@ -88,6 +90,8 @@ export interface MessageDraftInput {
   readonly draftId: number
   /** 1–4096 characters, plain text. */
   readonly text: string
+  /** The forum topic of a private chat with topics. */
+  readonly topicId?: number | null | undefined
 }
 
 export class TelegramGateway extends Context.Service<
@@ -111,7 +115,9 @@ export class TelegramGateway extends Context.Service<
     readonly sendChatAction: (
       token: Token,
       chatId: number,
-      action: "typing"
+      action: "typing",
+      /** The forum topic the answer is being written for. */
+      topicId?: number | null | undefined
     ) => Effect.Effect<void, TelegramError>
     readonly answerCallbackQuery: (
       token: Token,

@@ -4,7 +4,7 @@
  */
 import { api, query } from "../api.js"
 import { append, h, replace } from "../dom.js"
-import { chatName, count, dateTime, kindLabel, time, usd } from "../format.js"
+import { chatName, count, dateTime, kindLabel, time, topicLabel, usd } from "../format.js"
 import { can } from "../roles.js"
 import { actionButton, emptyState, errorNotice, loading, pageHeader, toast } from "../ui.js"
 
@@ -57,16 +57,23 @@ export const render = async (container, { params, isActive, onLeave, session }) 
   const older = h("div", { class: "older" })
   const pollProblem = h("div", { class: "form-problem" })
 
-  /** Groups show who spoke; a recording or photo gets a small tag (its text is the transcript or caption). */
+  /**
+   * Groups show who spoke and, in a forum, the topic (each topic is its own conversation);
+   * a recording or photo gets a small tag (its text is the transcript or caption).
+   */
   const header = (message) => {
     const author =
       roleLabel[message.role] ?? (chat.user === null && message.senderName ? message.senderName : null)
     const kind = kindLabel(message)
-    if (!author && !kind) return null
+    const topic = topicLabel(message)
+    if (!author && !kind && !topic) return null
     return h(
       "span",
       { class: "message-author" },
       author,
+      topic
+        ? h("span", { class: "kind-tag topic-tag", title: "The forum topic it belongs to" }, topic)
+        : null,
       kind ? h("span", { class: `kind-tag kind-${message.kind}`, title: "What the user sent" }, kind) : null
     )
   }

@@ -209,7 +209,9 @@ export const MessageView = Schema.Struct({
   // What kind of message it was, and how long a recording lasted
   kind: MessageKind,
   mediaSeconds: Schema.NullOr(Schema.Number),
-  senderName: Schema.NullOr(Schema.String)
+  senderName: Schema.NullOr(Schema.String),
+  // The forum topic (Telegram's message_thread_id) it belongs to; null outside topics
+  topicId: Schema.NullOr(Schema.Number)
 })
 export type MessageView = typeof MessageView.Type
 

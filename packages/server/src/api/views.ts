@@ -80,7 +80,8 @@ export const toMessageView = (message: Message): MessageView => ({
   sentAt: iso(message.sentAt),
   kind: message.kind,
   mediaSeconds: message.mediaSeconds,
-  senderName: message.senderName
+  senderName: message.senderName,
+  topicId: message.topicId
 })
 
 export const toFailedUpdateView = (update: FailedUpdate): FailedUpdateView => ({

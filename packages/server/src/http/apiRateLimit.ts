@@ -9,7 +9,7 @@
  */
 import { createHash } from "node:crypto"
 import type { AuthService } from "@botfleet/application"
-import { Effect, Option, Redacted } from "effect"
+import { Context, Effect, Option, Redacted } from "effect"
 import { HttpEffect, HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { Limit, RateLimiter, RateState } from "../api/RateLimiter.ts"
 import { RequestSession } from "../api/requestSession.ts"
@@ -80,6 +80,12 @@ export const apiRateLimit = (
       yield* HttpEffect.appendPreResponseHandler((_request, response) =>
         Effect.succeed(HttpServerResponse.setHeaders(response, rateLimitHeaders(shown)))
       )
-      return yield* Effect.provideService(app, RequestSession, looked)
+      // Set in the request fiber's context as the router sets its RouteContext, not provided
+      // around `app`: a provide would restore the context on the way out and drop the matched
+      // route the request log reads after the router (the enclosing request restores it).
+      return yield* Effect.withFiber((fiber) => {
+        fiber.setContext(Context.add(fiber.context, RequestSession, looked))
+        return app
+      })
     })
 }

@@ -127,7 +127,13 @@ export const makeGatherContext = Effect.gen(function* () {
         }
         image = loaded.dataUrl
       }
-      const history = yield* messages.history(chat.id, chat.thread, Math.max(bot.historyLimit, 1))
+      // A forum topic is its own conversation: only its messages are read.
+      const history = yield* messages.history(
+        chat.id,
+        chat.thread,
+        incoming.topicId,
+        Math.max(bot.historyLimit, 1)
+      )
       // A recording's question is its transcript, stored as the message's text; a photo's is its caption.
       const question =
         content.recording != null

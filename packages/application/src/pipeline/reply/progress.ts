@@ -45,12 +45,17 @@ export const makeProgress = Effect.gen(function* () {
   const refused = new Set<BotId>()
 
   /** Shows "typing…" while the model thinks; Telegram clears it after ~5 s, so it is repeated. */
-  const whileTyping = <A, E, R>(token: Token, chatId: number, effect: Effect.Effect<A, E, R>) =>
+  const whileTyping = <A, E, R>(
+    token: Token,
+    chatId: number,
+    topicId: number | null,
+    effect: Effect.Effect<A, E, R>
+  ) =>
     Effect.scoped(
       Effect.gen(function* () {
         yield* Effect.forkScoped(
           telegram
-            .sendChatAction(token, chatId, "typing")
+            .sendChatAction(token, chatId, "typing", topicId)
             .pipe(Effect.ignore, Effect.repeat(Schedule.spaced("4 seconds")), Effect.delay(TYPING_AFTER)),
           // The clock starts now; a model that answers within TYPING_AFTER needs no indicator.
           { startImmediately: true }
@@ -63,6 +68,7 @@ export const makeProgress = Effect.gen(function* () {
     botId: BotId,
     token: Token,
     chatId: number,
+    topicId: number | null,
     draftId: number,
     request: CompletionRequest
   ) {
@@ -74,7 +80,7 @@ export const makeProgress = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
       if (now - typedAt < TYPING_EVERY_MS) return
       typedAt = now
-      yield* telegram.sendChatAction(token, chatId, "typing").pipe(Effect.ignore)
+      yield* telegram.sendChatAction(token, chatId, "typing", topicId).pipe(Effect.ignore)
     })
 
     const showDraft = Effect.gen(function* () {
@@ -86,7 +92,7 @@ export const makeProgress = Effect.gen(function* () {
         return yield* Metrics.count(Metrics.draftUpdates, { bot: botId, outcome: "paced" })
       }
       shown = draft
-      yield* telegram.sendMessageDraft(token, { chatId, draftId, text: draft }).pipe(
+      yield* telegram.sendMessageDraft(token, { chatId, draftId, text: draft, topicId }).pipe(
         Effect.andThen(Metrics.count(Metrics.draftUpdates, { bot: botId, outcome: "ok" })),
         Effect.catchTag("TelegramError", (error) => {
           if (!refusesDrafts(error)) {
@@ -139,8 +145,9 @@ export const makeProgress = Effect.gen(function* () {
           bot.id,
           token,
           chat.telegramChatId,
+          incoming.topicId,
           Math.max(1, incoming.telegramMessageIds[0] ?? 1),
           request
         )
-      : whileTyping(token, chat.telegramChatId, llm.complete(request))
+      : whileTyping(token, chat.telegramChatId, incoming.topicId, llm.complete(request))
 })
