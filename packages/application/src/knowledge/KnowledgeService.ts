@@ -644,5 +644,5 @@ export const knowledgeIndexingJob = Effect.gen(function* () {
     knowledge.indexPending(240_000),
     ({ indexed, failed }) => `indexed ${indexed} documents, ${failed} failed`
   )
-  return { name: "knowledge-indexing", everySeconds: 5, timeoutSeconds: 300, run }
+  return { name: "knowledge_indexing", everySeconds: 5, timeoutSeconds: 300, run }
 })

@@ -22,7 +22,7 @@ layer(serverLayer(withAdmin()), { timeout: 60_000, excludeTestServices: true })(
   "scheduled jobs API",
   (it) => {
     it.effect(
-      "lists retention, history retention, the watchdog, alerts and the digest with their last runs",
+      "lists retention, history retention, the watchdog, alerts, the digest and knowledge indexing with their last runs",
       () =>
         Effect.gen(function* () {
           const server = yield* TestServer
@@ -41,7 +41,9 @@ layer(serverLayer(withAdmin()), { timeout: 60_000, excludeTestServices: true })(
               ["watchdog", 30],
               // ALERTS_EVERY_SECONDS, 2 in the tests' configuration (15 by default)
               ["alerts", testConfig({}).alertsEverySeconds],
-              ["digest", 86400]
+              ["digest", 86400],
+              // Documents of knowledge bases, embedded batch by batch
+              ["knowledge_indexing", 5]
             ]
           )
           const retention = jobs.items[0]!
