@@ -9,7 +9,7 @@ const Embedding = Schema.Struct({
   /** null or absent: the env default provider (OPENAI_*). */
   providerId: Schema.optional(Schema.NullOr(Uuid)),
   /** null: full-text search only. */
-  model: Schema.NullOr(Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(200))),
+  model: Schema.NullOr(InputString.check(Schema.isMinLength(1), Schema.isMaxLength(200))),
   dimensions: Schema.optional(
     Schema.NullOr(Schema.Int.check(Schema.isBetween({ minimum: 8, maximum: 4096 })))
   )
@@ -53,12 +53,12 @@ export const AddDocument = Schema.Struct({
   text: Schema.optional(InputString.check(Schema.isMinLength(1))),
   /** How pasted text is read; default `text`. */
   format: Schema.optional(Schema.Literals(["text", "markdown", "html"])),
-  url: Schema.optional(Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(2000)))
+  url: Schema.optional(InputString.check(Schema.isMinLength(1), Schema.isMaxLength(2000)))
 })
 
 export const UploadQuery = {
   /** The file's name: its ending decides the format when the Content-Type says nothing. */
-  name: Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(200))
+  name: InputString.check(Schema.isMinLength(1), Schema.isMaxLength(200))
 }
 
 export const DocumentView = Schema.Struct({
@@ -93,7 +93,7 @@ const ChunkView = Schema.Struct({
 export const DocumentDetailView = Schema.Struct({ document: DocumentView, chunks: Schema.Array(ChunkView) })
 
 export const SearchKnowledge = Schema.Struct({
-  question: Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(2000)),
+  question: InputString.check(Schema.isMinLength(1), Schema.isMaxLength(2000)),
   topK: Schema.optional(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 50 }))),
   minScore: Schema.optional(Schema.Number.check(Schema.isGreaterThanOrEqualTo(0)))
 })

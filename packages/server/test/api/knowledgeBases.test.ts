@@ -117,6 +117,16 @@ layer(serverLayer(withAdmin({ knowledgeMaxDocumentMb: 1 })), { timeout: 120_000,
             embedding: { providerId: unknownId, model: "m" }
           })
           expectError(noProvider, 422, "provider_not_found")
+          // Text PostgreSQL cannot store (NUL), in a nested field too, is a 400 naming it, not a 500.
+          const nul = yield* api.post("/api/knowledge-bases", { name: "Z", embedding: { model: "\u0000" } })
+          assert.match(expectError(nul, 400, "invalid_request"), /^body\.embedding\.model/)
+          const nulQuestion = yield* api.post(`/api/knowledge-bases/${base.id}/search`, {
+            question: "a\u0000b"
+          })
+          assert.match(expectError(nulQuestion, 400, "invalid_request"), /^body\.question/)
+          const refused = yield* server.sql<{ name: string }>`
+            SELECT name FROM knowledge_bases WHERE name IN ('Y', 'Z')`.pipe(Effect.orDie)
+          assert.deepStrictEqual(refused, [])
 
           // One document of each format.
           const markdown = yield* api.post(`/api/knowledge-bases/${base.id}/documents`, {
