@@ -156,3 +156,12 @@ export const answerErrors = <A, E, R>(
           Effect.andThen(apiError)
         )
   }) as Effect.Effect<A, Answered<E>, R | HttpServerRequest.HttpServerRequest>
+
+/**
+ * The outbound guard's refusal on a route where the address is one field of the
+ * body: the same 422 `url_not_allowed`, with the message naming that field.
+ */
+export const urlRefusedIn =
+  (field: string) =>
+  (failure: { readonly message: string }): Effect.Effect<never, Unprocessable> =>
+    Effect.fail(new Unprocessable(error("url_not_allowed", `${field}: ${failure.message}`)))

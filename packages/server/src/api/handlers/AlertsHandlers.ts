@@ -6,7 +6,7 @@ import { AlertService, type AlertSettings, OutboundHttp } from "@botfleet/applic
 import { Effect, Redacted } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { Api } from "../Api.ts"
-import { answerErrors, error, Unprocessable } from "../ApiErrors.ts"
+import { answerErrors, urlRefusedIn } from "../ApiErrors.ts"
 import type { AlertSettingsView } from "../schemas.ts"
 
 export const toAlertSettingsView = (settings: AlertSettings): AlertSettingsView => ({
@@ -29,9 +29,7 @@ export const AlertsHandlers = HttpApiBuilder.group(
         ? Effect.void
         : outbound.checkUrl(url).pipe(
             // The guard's refusal is about this field.
-            Effect.catchTag("UrlNotAllowed", (e) =>
-              Effect.fail(new Unprocessable(error("url_not_allowed", `webhookUrl: ${e.message}`)))
-            )
+            Effect.catchTag("UrlNotAllowed", urlRefusedIn("webhookUrl"))
           )
     return handlers
       .handle("get", () => Effect.map(alerts.settings, toAlertSettingsView))

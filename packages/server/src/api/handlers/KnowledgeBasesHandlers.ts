@@ -10,7 +10,14 @@ import { ByteSize, Effect } from "effect"
 import { HttpIncomingMessage } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { Api } from "../Api.ts"
-import { answerErrors, BadRequest, error, PayloadTooLarge, Unprocessable } from "../ApiErrors.ts"
+import {
+  answerErrors,
+  BadRequest,
+  error,
+  PayloadTooLarge,
+  Unprocessable,
+  urlRefusedIn
+} from "../ApiErrors.ts"
 import type { DocumentView, KnowledgeBaseView } from "../knowledgeSchemas.ts"
 import { createdAt } from "../responseHeaders.ts"
 
@@ -67,8 +74,7 @@ const toPassageView = (passage: Passage) => ({
 const providerRefused = (e: Failure) => Effect.fail(new Unprocessable(error("provider_not_found", e.message)))
 
 /** The refused address is the document's `url` field. */
-const urlRefused = (e: Failure) =>
-  Effect.fail(new Unprocessable(error("url_not_allowed", `url: ${e.message}`)))
+const urlRefused = urlRefusedIn("url")
 
 export const KnowledgeBasesHandlers = HttpApiBuilder.group(
   Api,

@@ -4,14 +4,13 @@ import { McpServerId } from "@botfleet/domain"
 import { Effect, Redacted } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { Api } from "../Api.ts"
-import { answerErrors, error, Unprocessable } from "../ApiErrors.ts"
+import { answerErrors, urlRefusedIn } from "../ApiErrors.ts"
 import { noteForAudit } from "../auditNote.ts"
 import { toMcpServerView } from "../mcpServerSchemas.ts"
 import { createdAt } from "../responseHeaders.ts"
 
 /** The refused address is the server's `url` field (the table's url_not_allowed names no field). */
-const urlRefused = (e: { readonly message: string }) =>
-  Effect.fail(new Unprocessable(error("url_not_allowed", `url: ${e.message}`)))
+const urlRefused = urlRefusedIn("url")
 
 const headersOf = (headers: Readonly<Record<string, string>> | undefined) =>
   headers === undefined ? undefined : Redacted.make(headers)

@@ -4,13 +4,12 @@ import { ProviderId } from "@botfleet/domain"
 import { Effect, Redacted } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { Api } from "../Api.ts"
-import { answerErrors, error, Unprocessable } from "../ApiErrors.ts"
+import { answerErrors, urlRefusedIn } from "../ApiErrors.ts"
 import { createdAt } from "../responseHeaders.ts"
 import { toProviderView } from "../views.ts"
 
 /** On a provider's route the guard's refusal is about its base URL. */
-const baseUrlRefused = (e: { readonly message: string }) =>
-  Effect.fail(new Unprocessable(error("url_not_allowed", `baseUrl: ${e.message}`)))
+const baseUrlRefused = urlRefusedIn("baseUrl")
 
 export const ProvidersHandlers = HttpApiBuilder.group(
   Api,
