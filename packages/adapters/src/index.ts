@@ -71,6 +71,10 @@ export * as SecretBoxMemory from "./secretBox/SecretBoxMemory.ts"
 // setupTokens: SetupTokens
 export * as SetupTokensMemory from "./setupTokens/SetupTokensMemory.ts"
 export * as SetupTokensPg from "./setupTokens/SetupTokensPg.ts"
+// speechSynthesizer: SpeechSynthesizer
+export * as SpeechSynthesizerMemory from "./speechSynthesizer/SpeechSynthesizerMemory.ts"
+export * as SpeechSynthesizerOpenAI from "./speechSynthesizer/SpeechSynthesizerOpenAI.ts"
+export * as SpeechPrices from "./speechSynthesizer/speechPrices.ts"
 // statsRepository: StatsRepository
 export * as StatsRepositoryMemory from "./statsRepository/StatsRepositoryMemory.ts"
 export * as StatsRepositoryPg from "./statsRepository/StatsRepositoryPg.ts"

@@ -18,6 +18,7 @@ import {
   McpServerRepositoryMemory,
   RepositoriesMemory,
   SecretBoxMemory,
+  SpeechSynthesizerMemory,
   StatsRepositoryMemory,
   TelegramGatewayMemory,
   TelegramUpdates,
@@ -177,7 +178,8 @@ export const harness = (options: HarnessOptions = {}) => {
     ),
     SecretBoxMemory.layerMemory,
     settings,
-    TranscriberMemory.layerMemory({ maxSeconds: 300 })
+    TranscriberMemory.layerMemory({ maxSeconds: 300 }),
+    SpeechSynthesizerMemory.layerMemory
   )
   // Alerts (with a webhook twin), the scheduler's storage and the stats, on the same tables.
   const ops = Layer.mergeAll(

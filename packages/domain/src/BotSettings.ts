@@ -13,6 +13,7 @@ import { ProviderId } from "./ids.ts"
 import { KnowledgeBaseId } from "./Knowledge.ts"
 import { McpServerId } from "./McpServer.ts"
 import { InputString } from "./text.ts"
+import { DEFAULT_SPEECH_MODEL, DEFAULT_SPEECH_VOICE, SpeechVoice, VoiceReplies } from "./voiceReplies.ts"
 
 interface Setting<Type extends Schema.Top, Input extends Schema.Top> {
   /** What a Bot holds. */
@@ -143,7 +144,13 @@ export const botSettings = {
     (_current, given) => [...new Set(given)]
   ),
   /** Answer only from the knowledge bases: "I don't know" when they have nothing, the model not asked. */
-  knowledgeOnly: flag(false)
+  knowledgeOnly: flag(false),
+  /** When answers are spoken as voice notes (voiceReplies.ts). */
+  voiceReplies: setting(VoiceReplies, VoiceReplies, "off"),
+  /** The `/audio/speech` model, on the bot's provider. */
+  speechModel: setting(Schema.String, ModelName, DEFAULT_SPEECH_MODEL),
+  /** One of OpenAI's voices, or any name the provider's server knows. */
+  speechVoice: setting(Schema.String, SpeechVoice, DEFAULT_SPEECH_VOICE)
 }
 
 type Settings = typeof botSettings

@@ -26,6 +26,7 @@ import {
   RepositoriesPg,
   SecretBoxAes,
   SetupTokensPg,
+  SpeechSynthesizerOpenAI,
   StatsRepositoryPg,
   TelegramGatewayHttp,
   TranscriberOpenAI,
@@ -112,6 +113,11 @@ export const adaptersLayer = (config: AppConfigShape) => {
       model: config.openaiTranscribeModel,
       maxSeconds: config.voiceMaxSeconds
     }),
+    // Voice answers: the bot's provider through the guard, OPENAI_* directly
+    SpeechSynthesizerOpenAI.layer({
+      apiKey: Option.getOrUndefined(config.openaiApiKey),
+      baseUrl: Option.getOrUndefined(Option.map(config.openaiBaseUrl, String))
+    }).pipe(Layer.provide(OutboundHttpNode.layer(outbound))),
     // Scheduler
     JobRunsPg.layer,
     MaintenancePg.layer,

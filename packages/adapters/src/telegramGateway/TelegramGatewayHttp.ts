@@ -7,6 +7,7 @@
 import {
   type MessageDraftInput,
   type SendMessageInput,
+  type SendVoiceInput,
   spanFn,
   TelegramError,
   TelegramGateway,
@@ -125,6 +126,12 @@ const withRetries = <A>(
   return loop(0, 0)
 }
 
+/** Calls that post to the chat: repeated without an answer, the user could see them twice. */
+const POSTS = new Set(["sendMessage", "sendVoice", "sendAudio"])
+
+/** A voice answer's upload: up to a few MB, more than the 10 s a JSON call gets. */
+const UPLOAD_TIMEOUT = Duration.seconds(60)
+
 const TIMED_OUT = Symbol("timed out")
 
 /**
@@ -179,7 +186,7 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
           catch: (cause) =>
             cause === TIMED_OUT ? timedOut(method, timeout) : toTelegramError(method, cause, secret)
         })
-        return (retries ? withRetries(attempt, method !== "sendMessage", onRateLimited) : attempt).pipe(
+        return (retries ? withRetries(attempt, !POSTS.has(method), onRateLimited) : attempt).pipe(
           Effect.tapError((error) =>
             Effect.annotateCurrentSpan(
               // No status when no answer came: a made-up 0 would pollute status dashboards.
@@ -267,10 +274,41 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
           : { messageId: message.message_id }
       })
 
+      const sendVoice = traced("sendVoice")(function* (token: Token, input: SendVoiceInput) {
+        const method = input.as === "voice" ? "sendVoice" : "sendAudio"
+        const fields: Record<string, string> = {
+          chat_id: String(input.chatId),
+          ...(input.caption === undefined ? {} : { caption: input.caption }),
+          ...(input.parseMode === undefined ? {} : { parse_mode: input.parseMode }),
+          ...(input.topicId == null ? {} : { message_thread_id: String(input.topicId) }),
+          ...(input.replyToMessageId === undefined
+            ? {}
+            : {
+                reply_parameters: JSON.stringify({
+                  message_id: input.replyToMessageId,
+                  allow_sending_without_reply: true
+                })
+              })
+        }
+        const file: BotApi.UploadFile = {
+          field: input.as,
+          fileName: input.fileName,
+          contentType: input.as === "voice" ? "audio/ogg" : "application/octet-stream",
+          bytes: input.audio
+        }
+        const message = yield* call(
+          method,
+          token,
+          (secret, signal) => api.upload(secret, method, fields, file, signal),
+          UPLOAD_TIMEOUT
+        )
+        return { messageId: (message as { readonly message_id: number }).message_id }
+      })
+
       const sendChatAction = traced("sendChatAction")(function* (
         token: Token,
         chatId: number,
-        action: "typing",
+        action: "typing" | "record_voice",
         topicId?: number | null | undefined
       ) {
         yield* call("sendChatAction", token, (secret, signal) =>
@@ -430,6 +468,7 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
         deleteWebhook,
         getWebhookInfo,
         sendMessage,
+        sendVoice,
         sendChatAction,
         answerCallbackQuery,
         getUpdates,

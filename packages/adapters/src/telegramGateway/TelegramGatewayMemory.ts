@@ -28,6 +28,20 @@ export interface MemorySentMessage {
   readonly topicId?: number
 }
 
+/** A voice answer's upload (`sendVoice`, or `sendAudio` for another format). */
+export interface MemorySentVoice {
+  readonly botId: number
+  readonly chatId: number
+  readonly messageId: number
+  readonly as: "voice" | "audio"
+  readonly fileName: string
+  readonly audio: Uint8Array
+  readonly caption: string | null
+  readonly parseMode: "Markdown" | null
+  readonly replyToMessageId: number | null
+  readonly topicId?: number
+}
+
 export interface MemoryChatAction {
   readonly botId: number
   readonly chatId: number
@@ -82,6 +96,8 @@ export class TelegramMemoryLog extends Context.Service<
     readonly calls: Effect.Effect<ReadonlyArray<MemoryCall>>
     readonly sentMessages: Effect.Effect<ReadonlyArray<MemorySentMessage>>
     readonly sentTo: (chatId: number) => Effect.Effect<ReadonlyArray<MemorySentMessage>>
+    /** Voice notes and audio files sent, in order; they share message ids with `sentMessages`. */
+    readonly sentVoices: Effect.Effect<ReadonlyArray<MemorySentVoice>>
     readonly chatActions: Effect.Effect<ReadonlyArray<MemoryChatAction>>
     readonly callbackAnswers: Effect.Effect<ReadonlyArray<MemoryCallbackAnswer>>
     readonly webhookEvents: Effect.Effect<ReadonlyArray<MemoryWebhookEvent>>
@@ -137,6 +153,14 @@ export const TelegramErrors = {
         "Bad Request: can't parse entities: Can't find end of the entity starting at byte offset 0",
       retryAfterSeconds: null
     }),
+  badRequest: (method: TelegramMethod, what: string) =>
+    new TelegramError({
+      method,
+      kind: "bad_request",
+      status: 400,
+      description: `Bad Request: ${what}`,
+      retryAfterSeconds: null
+    }),
   emptyText: (method: TelegramMethod = "sendMessage") =>
     new TelegramError({
       method,
@@ -182,6 +206,7 @@ export const layerMemory: Layer.Layer<TelegramGateway | TelegramMemoryLog> = Lay
     const messageIds = new Map<string, number>()
     const calls: Array<MemoryCall> = []
     const sent: Array<MemorySentMessage> = []
+    const voices: Array<MemorySentVoice> = []
     const chatActions: Array<MemoryChatAction> = []
     const callbackAnswers: Array<MemoryCallbackAnswer> = []
     const webhookEvents: Array<MemoryWebhookEvent> = []
@@ -240,6 +265,29 @@ export const layerMemory: Layer.Layer<TelegramGateway | TelegramMemoryLog> = Lay
             chatId: input.chatId,
             messageId,
             text: input.text,
+            parseMode: input.parseMode ?? null,
+            replyToMessageId: input.replyToMessageId ?? null,
+            ...(input.topicId == null ? {} : { topicId: input.topicId })
+          })
+          return Effect.succeed({ messageId })
+        }),
+      sendVoice: (token, input) =>
+        Effect.flatMap(enter("sendVoice", token), (bot) => {
+          if (input.audio.length === 0)
+            return Effect.fail(TelegramErrors.badRequest("sendVoice", "file is empty"))
+          if ((input.caption?.length ?? 0) > 1024)
+            return Effect.fail(TelegramErrors.badRequest("sendVoice", "message caption is too long"))
+          const key = `${bot.info.id}:${input.chatId}`
+          const messageId = (messageIds.get(key) ?? 0) + 1
+          messageIds.set(key, messageId)
+          voices.push({
+            botId: bot.info.id,
+            chatId: input.chatId,
+            messageId,
+            as: input.as,
+            fileName: input.fileName,
+            audio: input.audio,
+            caption: input.caption ?? null,
             parseMode: input.parseMode ?? null,
             replyToMessageId: input.replyToMessageId ?? null,
             ...(input.topicId == null ? {} : { topicId: input.topicId })
@@ -352,6 +400,7 @@ export const layerMemory: Layer.Layer<TelegramGateway | TelegramMemoryLog> = Lay
       calls: Effect.sync(() => [...calls]),
       sentMessages: Effect.sync(() => [...sent]),
       sentTo: (chatId) => Effect.sync(() => sent.filter((message) => message.chatId === chatId)),
+      sentVoices: Effect.sync(() => [...voices]),
       chatActions: Effect.sync(() => [...chatActions]),
       callbackAnswers: Effect.sync(() => [...callbackAnswers]),
       webhookEvents: Effect.sync(() => [...webhookEvents]),

@@ -23,7 +23,7 @@ import {
   MessageModel,
   parseCommand,
   pressedCommand,
-  splitReply
+  replyParts
 } from "@botfleet/domain"
 import { Clock, Context, Effect, Layer, Option } from "effect"
 import { BotAccess, type BotWithToken } from "../bots/BotAccess.ts"
@@ -79,7 +79,7 @@ export class HandleUpdate extends Context.Service<
         const reply = Option.isSome(existing)
           ? existing
           : yield* timed("response_generated", generateReply.generate(bot, token, chat, message, content))
-        if (Option.isNone(reply) || reply.value.chunksSent >= splitReply(reply.value.text).length) return
+        if (Option.isNone(reply) || reply.value.chunksSent >= replyParts(reply.value).length) return
         const delivered = yield* timed("response_sent", sendReply.send(bot, token, chat, reply.value, "pace"))
         if (delivered.status === "sent") {
           yield* Metrics.observe(

@@ -4,7 +4,14 @@
  * model reads), ask (the model, streamed or not), account (the sender's use),
  * notices (refusals and limits, told once), store (the idempotent insert).
  */
-import type { Bot, Chat, FailureKind, IncomingContent, Message } from "@botfleet/domain"
+import {
+  type Bot,
+  type Chat,
+  type FailureKind,
+  type IncomingContent,
+  type Message,
+  speaksAnswer
+} from "@botfleet/domain"
 import { Context, Effect, Layer, Option } from "effect"
 import { spanFn } from "../observability/spanFn.ts"
 import type { Token } from "../ports/TelegramGateway.ts"
@@ -75,7 +82,10 @@ export class GenerateReply extends Context.Service<
         }
         const { answer } = asked
         const text = answer.text.trim() === "" ? "…" : answer.text
-        return Option.some(yield* account.settle(opened.tab, answer, store.answer(incoming, text, answer)))
+        const spoken = speaksAnswer(bot.voiceReplies, incoming, text)
+        return Option.some(
+          yield* account.settle(opened.tab, answer, store.answer(incoming, text, answer, spoken))
+        )
       })
 
       const generate = fn("Pipeline.ensureResponseGenerated")(function* (

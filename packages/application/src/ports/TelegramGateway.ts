@@ -81,6 +81,21 @@ export interface SendMessageInput {
   readonly topicId?: number | null | undefined
 }
 
+/** A spoken answer, uploaded (multipart) as a voice note or, in another format, an audio file. */
+export interface SendVoiceInput {
+  readonly chatId: number
+  readonly audio: Uint8Array
+  /** With its extension, e.g. `answer.ogg`. */
+  readonly fileName: string
+  /** voice: `sendVoice` (OGG/Opus, shown as a voice note); audio: `sendAudio` (MP3, WAV...). */
+  readonly as: "voice" | "audio"
+  /** At most 1,024 characters; omit for none. */
+  readonly caption?: string | undefined
+  readonly parseMode?: "Markdown" | undefined
+  readonly replyToMessageId?: number | undefined
+  readonly topicId?: number | null | undefined
+}
+
 export type Token = Redacted.Redacted<string>
 
 /** A private chat's growing answer, shown until the final message is sent. */
@@ -112,10 +127,15 @@ export class TelegramGateway extends Context.Service<
       token: Token,
       input: SendMessageInput
     ) => Effect.Effect<{ readonly messageId: number; readonly rateLimitedSeconds?: number }, TelegramError>
+    /** Not retried when no answer came, as sendMessage: Telegram may have posted it. */
+    readonly sendVoice: (
+      token: Token,
+      input: SendVoiceInput
+    ) => Effect.Effect<{ readonly messageId: number; readonly rateLimitedSeconds?: number }, TelegramError>
     readonly sendChatAction: (
       token: Token,
       chatId: number,
-      action: "typing",
+      action: "typing" | "record_voice",
       /** The forum topic the answer is being written for. */
       topicId?: number | null | undefined
     ) => Effect.Effect<void, TelegramError>

@@ -25,13 +25,14 @@ export const makeStoreReply = Effect.gen(function* () {
   const outbox = yield* EffectOutbox
   const transactions = yield* Transactions
 
-  const newReply = (incoming: Message, text: string, usage?: Usage) =>
+  const newReply = (incoming: Message, text: string, usage?: Usage, spoken = false) =>
     Effect.map(Clock.currentTimeMillis, (now) =>
       MessageModel.reply(incoming, {
         id: MessageId.make(randomUUID()),
         text,
         at: new Date(now),
-        ...(usage === undefined ? {} : { usage })
+        ...(usage === undefined ? {} : { usage }),
+        spoken
       })
     )
 
@@ -39,9 +40,12 @@ export const makeStoreReply = Effect.gen(function* () {
     timed("response_saved", messages.insert(reply))
   )
 
-  /** `text` as the reply to `incoming`, with the model's usage when the model wrote it. */
-  const answer = (incoming: Message, text: string, usage?: Usage) =>
-    Effect.flatMap(newReply(incoming, text, usage), save)
+  /**
+   * `text` as the reply to `incoming`, with the model's usage when the model
+   * wrote it; `spoken`: to be sent as a voice note (voiceReplies.ts).
+   */
+  const answer = (incoming: Message, text: string, usage?: Usage, spoken?: boolean) =>
+    Effect.flatMap(newReply(incoming, text, usage, spoken), save)
 
   /** `/refresh`: the new thread and the reply are stored together, so a rerun finds the reply and stops. */
   const inNewThread = (chat: Chat, incoming: Message, text: string) =>
