@@ -251,8 +251,12 @@ export const voiceSent = (
     costUsd: message.costUsd + speechCostUsd
   })
 
-/** The speech could not be made: the reply goes out as text instead. */
-export const spokenAsText = (message: Message): Message => trusted(Message, { ...message, kind: "text" })
+/**
+ * The speech could not be made, or Telegram refused the voice note: the reply
+ * goes out as text instead, with the cost of speech that was made and not sent.
+ */
+export const spokenAsText = (message: Message, speechCostUsd = 0): Message =>
+  trusted(Message, { ...message, kind: "text", costUsd: message.costUsd + speechCostUsd })
 
 /**
  * A recording's transcript is in: it becomes the message's text, with the

@@ -170,6 +170,13 @@ export class SendReply extends Context.Service<
             Effect.catchIf(
               (error: TelegramError) => formatted && error.isEntityParseError,
               () => telegram.sendVoice(token, input)
+            ),
+            Effect.map((result) => ({ ok: true as const, sent: Effect.succeed(result) })),
+            Effect.catchIf(
+              // A 400 (the user forbids voice messages, the audio is refused): the text still goes.
+              (error: TelegramError) => error.kind === "bad_request",
+              (error) => Effect.succeed({ ok: false as const, error }),
+              (error) => Effect.succeed({ ok: true as const, sent: Effect.fail(error) })
             )
           )
       }
@@ -213,20 +220,38 @@ export class SendReply extends Context.Service<
               : budget.take(bot.id, chat.telegramChatId, chat.type)
             // After the budget's turn: a chat handed back for pacing has paid for no speech.
             const spoken = part._tag === "Voice" ? yield* speak(bot, token, chat, message) : Option.none()
-            if (part._tag === "Voice" && Option.isNone(spoken)) {
-              // The voice note is always the first part: the text goes out whole in its place.
-              message = MessageModel.spokenAsText(message)
-              yield* messages.update(message).pipe(Effect.orDie)
-              return yield* send(bot, token, chat, message, pacing)
-            }
             const place = {
               topicId: message.topicId,
               // Only the first part quotes: the rest follow it.
               replyToMessageId: index === 0 ? quote : undefined
             }
+            const voiced =
+              part._tag === "Voice" && Option.isSome(spoken)
+                ? yield* sendVoiceNote(
+                    token,
+                    chat.telegramChatId,
+                    spoken.value,
+                    part.caption,
+                    formatted,
+                    place
+                  )
+                : undefined
+            if (part._tag === "Voice" && (Option.isNone(spoken) || voiced?.ok === false)) {
+              if (voiced?.ok === false) {
+                yield* Effect.logWarning("voice note refused; sent as text", {
+                  bot_id: bot.id,
+                  chat_id: chat.id,
+                  reason: voiced.error.message
+                })
+              }
+              // The voice note is always the first part: the text goes out whole in its place.
+              message = MessageModel.spokenAsText(message, Option.isSome(spoken) ? spoken.value.costUsd : 0)
+              yield* messages.update(message).pipe(Effect.orDie)
+              return yield* send(bot, token, chat, message, pacing)
+            }
             const sent = yield* (
-              Option.isSome(spoken) && part._tag === "Voice"
-                ? sendVoiceNote(token, chat.telegramChatId, spoken.value, part.caption, formatted, place)
+              voiced?.ok === true
+                ? voiced.sent
                 : sendChunk(
                     token,
                     chat.telegramChatId,
