@@ -80,7 +80,7 @@ describe("which answers are spoken", () => {
       const [, reply] = yield* messagesOf(bot)
       assert.strictEqual(reply?.kind, "voice")
       assert.strictEqual(reply?.status, "sent")
-      assert.deepStrictEqual(reply?.telegramMessageIds, [voice?.messageId])
+      assert.deepStrictEqual(reply?.telegramMessageIds, [voice!.messageId])
     }).pipe(Effect.provide(harness()))
   )
 
