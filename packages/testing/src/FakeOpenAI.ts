@@ -11,6 +11,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import { Effect, type Scope } from "effect"
 import * as FakeEmbedding from "./FakeEmbedding.ts"
+import * as OggOpus from "./OggOpus.ts"
 
 export interface WireMessage {
   readonly role: string
@@ -101,6 +102,10 @@ export interface FakeOpenAI {
   readonly setTranscript: (transcript: (request: TranscriptionRequest) => string) => Effect.Effect<void>
   /** The next `times` transcription requests answer with this status (5xx, 400...). */
   readonly failNextTranscription: (status: number, times?: number) => Effect.Effect<void>
+  /** `POST /v1/audio/speech` received, oldest first; each is answered with a real Ogg Opus file. */
+  readonly speeches: Effect.Effect<ReadonlyArray<SpeechRequest>>
+  /** The next `times` speech requests fail with `status`. */
+  readonly failNextSpeech: (status: number, times?: number) => Effect.Effect<void>
 }
 
 /** conversations: one multipart upload to `/v1/audio/transcriptions`. */
@@ -110,6 +115,19 @@ export interface TranscriptionRequest {
   readonly audio: Buffer
   readonly time: number
 }
+
+/** voice answers: one `/v1/audio/speech` request. */
+export interface SpeechRequest {
+  readonly model: string
+  readonly voice: string
+  readonly input: string
+  readonly responseFormat: string | null
+  readonly apiKey: string | undefined
+  readonly time: number
+}
+
+/** What `/v1/audio/speech` answers: one second of Opus silence in Ogg, as OpenAI's "opus" format is. */
+export const SPEECH_AUDIO: Uint8Array = OggOpus.silentOggOpus(50)
 
 /** The fields of a multipart/form-data body: enough of the format for the SDK's uploads. */
 const parseMultipart = (body: Buffer, boundary: string) => {
@@ -366,6 +384,8 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
     const embeddingInputs: Array<string> = []
     let transcript = (request: TranscriptionRequest) => request.audio.toString("utf8")
     const transcriptionFailures: Array<number> = []
+    const speeches: Array<SpeechRequest> = []
+    const speechFailures: Array<number> = []
     let requests: Array<RecordedRequest> = []
     let failures: Array<QueuedFailure> = []
     let nextId = 0
@@ -479,6 +499,52 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
       })
     }
 
+    const speak = (request: IncomingMessage, response: ServerResponse) => {
+      const chunks: Array<Buffer> = []
+      request.on("data", (chunk: Buffer) => chunks.push(chunk))
+      request.on("end", () => {
+        let body: Record<string, unknown>
+        try {
+          body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>
+        } catch {
+          sendJson(response, 400, errorBody("the body is not JSON", "invalid_request_error", null))
+          return
+        }
+        const text = (key: string) => (typeof body[key] === "string" ? (body[key] as string) : "")
+        if (text("model") === "" || text("voice") === "" || text("input") === "") {
+          sendJson(
+            response,
+            400,
+            errorBody("model, voice and input are required", "invalid_request_error", null)
+          )
+          return
+        }
+        if (text("input").length > 4096) {
+          sendJson(
+            response,
+            400,
+            errorBody("input is longer than 4096 characters", "invalid_request_error", null)
+          )
+          return
+        }
+        speeches.push({
+          model: text("model"),
+          voice: text("voice"),
+          input: text("input"),
+          responseFormat: text("response_format") || null,
+          apiKey: bearerOf(request),
+          time: Date.now()
+        })
+        const status = speechFailures.shift()
+        if (status !== undefined) {
+          sendJson(response, status, errorBody(`scripted ${status}`, "server_error", null))
+          return
+        }
+        response.writeHead(200, { "content-type": "audio/ogg", "content-length": SPEECH_AUDIO.length })
+        response.end(SPEECH_AUDIO)
+      })
+    }
+
     const bearerOf = (request: IncomingMessage) => {
       const authorization = request.headers.authorization
       return authorization?.startsWith("Bearer ") ? authorization.slice("Bearer ".length) : undefined
@@ -564,6 +630,10 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
         transcribe(request, response)
         return
       }
+      if (request.method === "POST" && request.url === "/v1/audio/speech") {
+        speak(request, response)
+        return
+      }
       if (request.method !== "POST" || request.url !== "/v1/chat/completions") {
         sendJson(
           response,
@@ -637,6 +707,11 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
           reply = next
         }),
       transcriptions: Effect.sync(() => transcriptions.slice()),
+      speeches: Effect.sync(() => speeches.slice()),
+      failNextSpeech: (status, times = 1) =>
+        Effect.sync(() => {
+          for (let i = 0; i < times; i++) speechFailures.push(status)
+        }),
       embeddingInputs: Effect.sync(() => embeddingInputs.slice()),
       setTranscript: (next) =>
         Effect.sync(() => {
