@@ -21,6 +21,8 @@ import {
   StatsRepositoryMemory,
   TelegramGatewayMemory,
   TelegramUpdates,
+  ThreadSummariesMemory,
+  TokenCounterTiktoken,
   TranscriberMemory,
   UpdateInboxMemory
 } from "@botfleet/adapters"
@@ -176,6 +178,8 @@ export const harness = (options: HarnessOptions = {}) => {
       Layer.provideMerge(LanguageModelMemory.layerMemory())
     ),
     SecretBoxMemory.layerMemory,
+    ThreadSummariesMemory.layerMemory,
+    TokenCounterTiktoken.layer,
     settings,
     TranscriberMemory.layerMemory({ maxSeconds: 300 })
   )

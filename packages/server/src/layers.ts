@@ -28,6 +28,8 @@ import {
   SetupTokensPg,
   StatsRepositoryPg,
   TelegramGatewayHttp,
+  ThreadSummariesPg,
+  TokenCounterTiktoken,
   TranscriberOpenAI,
   UpdateInboxPg
 } from "@botfleet/adapters"
@@ -124,6 +126,9 @@ export const adaptersLayer = (config: AppConfigShape) => {
     // MCP servers: stored, and asked for their tools through the same guard
     McpServerRepositoryPg.layer,
     McpConnectorHttp.layer.pipe(Layer.provide(OutboundHttpNode.layer(outbound))),
+    // Context by tokens: the thread summaries and the tokenizer
+    ThreadSummariesPg.layer,
+    TokenCounterTiktoken.layer,
     // Knowledge bases: storage, file readers, embeddings (a provider's server through the guard)
     KnowledgeRepositoryPg.layer,
     DocumentReaderFiles.layer,
