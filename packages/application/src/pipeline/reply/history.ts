@@ -258,7 +258,8 @@ export const makeHistory = Effect.gen(function* () {
     // Fold: keep the newest half (of the room left beside a new summary, and of the limit) as messages.
     const summaryLength = summaryOutputTokens(budget.total)
     const keepRoom = Math.floor((room - summaryLength - MESSAGE_OVERHEAD_TOKENS) / 2)
-    const keep = select(Math.max(0, keepRoom), Math.ceil(limit / 2), stored)
+    // The old summary is being replaced: its tokens are not taken from the messages kept.
+    const keep = select(Math.max(0, keepRoom) + summaryTokens(model, stored), Math.ceil(limit / 2), stored)
     const firstKept = keep.kept[0]!
     const thread =
       olderExist && !coveredInWindow
@@ -296,7 +297,8 @@ export const makeHistory = Effect.gen(function* () {
       topicId: incoming.topicId,
       coversUpTo: last.id,
       coversUpToAt: last.createdAt,
-      text: completion.text.trim(),
+      // A server that ignores max_tokens must not let the summary crowd out the messages.
+      text: cutToFit(model, completion.text.trim(), summaryLength),
       model: completion.model,
       inputTokens: completion.inputTokens,
       outputTokens: completion.outputTokens,
