@@ -82,6 +82,11 @@ export * as TelegramUpdates from "./telegramGateway/readUpdate.ts"
 // telegramGateway: TelegramGateway
 export * as TelegramGatewayHttp from "./telegramGateway/TelegramGatewayHttp.ts"
 export * as TelegramGatewayMemory from "./telegramGateway/TelegramGatewayMemory.ts"
+// threadSummaries: ThreadSummaries
+export * as ThreadSummariesMemory from "./threadSummaries/ThreadSummariesMemory.ts"
+export * as ThreadSummariesPg from "./threadSummaries/ThreadSummariesPg.ts"
+// tokenCounter: TokenCounter
+export * as TokenCounterTiktoken from "./tokenCounter/TokenCounterTiktoken.ts"
 // transcriber: Transcriber
 export * as TranscriberMemory from "./transcriber/TranscriberMemory.ts"
 export * as TranscriberOpenAI from "./transcriber/TranscriberOpenAI.ts"

@@ -22,6 +22,8 @@ import {
   StatsRepositoryMemory,
   TelegramGatewayMemory,
   TelegramUpdates,
+  ThreadSummariesMemory,
+  TokenCounterTiktoken,
   TranscriberMemory,
   UpdateInboxMemory
 } from "@botfleet/adapters"
@@ -177,6 +179,8 @@ export const harness = (options: HarnessOptions = {}) => {
       Layer.provideMerge(LanguageModelMemory.layerMemory())
     ),
     SecretBoxMemory.layerMemory,
+    ThreadSummariesMemory.layerMemory,
+    TokenCounterTiktoken.layer,
     settings,
     TranscriberMemory.layerMemory({ maxSeconds: 300 }),
     SpeechSynthesizerMemory.layerMemory

@@ -132,6 +132,16 @@ export const botFields = [
     help: "How many earlier messages of the chat go to the model with each question (0–200)."
   },
   {
+    name: "contextTokens",
+    section: "model",
+    kind: "number",
+    label: "Context budget (tokens)",
+    nullable: true,
+    step: "1",
+    placeholder: "The model's context window",
+    help: "What one request may take: prompt, history, the question and the answer's room. Older turns past it are summarised. Empty: the model's own window."
+  },
+  {
     name: "historyRetentionDays",
     section: "model",
     kind: "number",

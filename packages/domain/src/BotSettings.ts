@@ -86,6 +86,15 @@ export const botSettings = {
     Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 200 })),
     DEFAULT_HISTORY_LIMIT
   ),
+  /**
+   * The tokens one request may take: system prompt, history, the message and
+   * the answer's room (contextBudget.ts). null: the model's context window.
+   */
+  contextTokens: setting(
+    Schema.NullOr(Schema.Int),
+    Schema.NullOr(Schema.Int.check(Schema.isBetween({ minimum: 512, maximum: 2_000_000 }))),
+    null
+  ),
   // Who may talk to the bot and how much (Access.ts).
   access: setting(AccessMode, AccessMode, "open"),
   allowedUserIds: setting(Schema.Array(Schema.Int), TelegramIds, []),

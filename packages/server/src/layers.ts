@@ -29,6 +29,8 @@ import {
   SpeechSynthesizerOpenAI,
   StatsRepositoryPg,
   TelegramGatewayHttp,
+  ThreadSummariesPg,
+  TokenCounterTiktoken,
   TranscriberOpenAI,
   UpdateInboxPg
 } from "@botfleet/adapters"
@@ -130,6 +132,9 @@ export const adaptersLayer = (config: AppConfigShape) => {
     // MCP servers: stored, and asked for their tools through the same guard
     McpServerRepositoryPg.layer,
     McpConnectorHttp.layer.pipe(Layer.provide(OutboundHttpNode.layer(outbound))),
+    // Context by tokens: the thread summaries and the tokenizer
+    ThreadSummariesPg.layer,
+    TokenCounterTiktoken.layer,
     // Knowledge bases: storage, file readers, embeddings (a provider's server through the guard)
     KnowledgeRepositoryPg.layer,
     DocumentReaderFiles.layer,

@@ -9,6 +9,7 @@
  * OpenAI's 401. Never logs; cheap per request.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
+import { createRequire } from "node:module"
 import { Effect, type Scope } from "effect"
 import * as FakeEmbedding from "./FakeEmbedding.ts"
 import * as OggOpus from "./OggOpus.ts"
@@ -90,6 +91,14 @@ export interface FakeOpenAI {
    * OpenAI's `x-ratelimit-*-requests` headers. null: no limit (the default).
    */
   readonly setRateLimit: (requestsPerMinute: number | null) => Effect.Effect<void>
+  /**
+   * A model with a small context: chat completions whose messages come to
+   * more than `tokens` (o200k_base, as gpt-4o counts them) are refused with
+   * OpenAI's 400 `context_length_exceeded`. null: no limit (the default).
+   */
+  readonly setContextWindow: (tokens: number | null) => Effect.Effect<void>
+  /** Chat completions refused as too long, since the window was set. */
+  readonly contextRefusals: Effect.Effect<number>
   /** Chat completions answered and refused by the rate limit, since it was set. */
   readonly rateLimitCounts: Effect.Effect<{ readonly answered: number; readonly refused: number }>
   /** The most chat completions being answered at once (request in, until the answer is written). */
@@ -164,6 +173,16 @@ export const defaultReply = (request: ReplyRequest): Reply => {
 
 /** Roughly OpenAI's "4 characters per token" rule of thumb. */
 const tokensOf = (chars: number) => Math.ceil(chars / 4)
+
+// As OpenAI counts a chat for gpt-4o: each message's text, 4 for its framing, 3 to prime the answer.
+// Loaded on first use: only the tests that set a window pay for the tables.
+const chatTokens = (messages: ReadonlyArray<WireMessage>): number => {
+  const { countTokens } = createRequire(import.meta.url)("gpt-tokenizer/cjs/encoding/o200k_base") as {
+    countTokens: (text: string, options: { disallowedSpecial: Set<string> }) => number
+  }
+  return messages.reduce((sum, message) => sum + countTokens(message.content, AS_TEXT) + 4, 3)
+}
+const AS_TEXT = { disallowedSpecial: new Set<string>() }
 
 const errorBody = (message: string, type: string, code: string | null) => ({
   error: { message, type, param: null, code }
@@ -360,6 +379,8 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
     let streamPace = 0
     let streamDuration = 0
     let rateLimit: { perMinute: number; tokens: number; at: number } | null = null
+    let contextWindow: number | null = null
+    let contextRefusals = 0
     const rateCounts = { answered: 0, refused: 0 }
     const load = { inFlight: 0, peak: 0 }
     /** The limit's headers after this request; a refusal's retry-after when it is over. */
@@ -418,6 +439,24 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
           failure.status,
           failure.body ?? defaultErrorBody(failure.status, failure.code, parsed.model, apiKey),
           failure.retryAfter === undefined ? undefined : { "retry-after": String(failure.retryAfter) }
+        )
+        return
+      }
+      const asked = contextWindow === null ? 0 : chatTokens(parsed.messages)
+      if (contextWindow !== null && asked > contextWindow) {
+        contextRefusals += 1
+        sendJson(
+          response,
+          400,
+          {
+            error: {
+              message: `This model's maximum context length is ${contextWindow} tokens. However, your messages resulted in ${asked} tokens. Please reduce the length of the messages.`,
+              type: "invalid_request_error",
+              param: "messages",
+              code: "context_length_exceeded"
+            }
+          },
+          undefined
         )
         return
       }
@@ -729,6 +768,12 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
         Effect.sync(() => {
           streamDuration = millis
         }),
+      setContextWindow: (tokens) =>
+        Effect.sync(() => {
+          contextWindow = tokens
+          contextRefusals = 0
+        }),
+      contextRefusals: Effect.sync(() => contextRefusals),
       setRateLimit: (requestsPerMinute) =>
         Effect.sync(() => {
           rateLimit =

@@ -72,10 +72,15 @@ export class GenerateReply extends Context.Service<
         if (opened._tag === "OverLimit") return yield* notices.overLimit(bot, incoming, opened.over)
         const context = yield* gather(bot, token, chat, incoming, content)
         if (context._tag !== "Ready") return Option.some(yield* store.answer(incoming, context.reply))
-        const asked = yield* ask(bot, token, chat, incoming, context.turns)
+        const first = yield* ask(bot, token, chat, incoming, context.turns)
+        // The model reads less than we thought: once more within half the room, then it fails.
+        const asked =
+          first._tag === "Failed" && first.error.contextTooLong
+            ? yield* ask(bot, token, chat, incoming, context.shorter)
+            : first
         if (asked._tag === "Failed") {
           const reason = asked.error.message
-          yield* account.nothingSpent(opened.tab)
+          yield* account.nothingSpent(opened.tab, context.spent)
           return Option.some(
             yield* store.failed(bot, chat, incoming, reason, reason, `model_${asked.error.kind}` as const)
           )
@@ -84,7 +89,7 @@ export class GenerateReply extends Context.Service<
         const text = answer.text.trim() === "" ? "…" : answer.text
         const spoken = speaksAnswer(bot.voiceReplies, incoming, text)
         return Option.some(
-          yield* account.settle(opened.tab, answer, store.answer(incoming, text, answer, spoken))
+          yield* account.settle(opened.tab, answer, store.answer(incoming, text, answer, spoken), context.spent)
         )
       })
 

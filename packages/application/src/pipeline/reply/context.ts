@@ -8,7 +8,8 @@
  * it again. A bot with knowledge bases gets the passages its question finds as
  * a system message of numbered sources, right before the history; a bot
  * without any costs no query. Another source of context is another step of
- * `gather`.
+ * `gather`. Which messages of the thread go, by tokens and with the running
+ * summary, is history.ts's.
  */
 import {
   type Bot,
@@ -27,9 +28,9 @@ import { BotAccess } from "../../bots/BotAccess.ts"
 import { KnowledgeService, type Passage } from "../../knowledge/KnowledgeService.ts"
 import { spanFn } from "../../observability/spanFn.ts"
 import type { ChatTurn } from "../../ports/LanguageModel.ts"
-import { MessageRepository } from "../../ports/Repositories.ts"
 import { TelegramGateway, type Token } from "../../ports/TelegramGateway.ts"
 import { matchTelegramFailure } from "../failures.ts"
+import { leadWith, makeHistory, type Spent } from "./history.ts"
 
 const MIME_TYPES: Record<string, string> = {
   jpg: "image/jpeg",
@@ -43,7 +44,14 @@ type LoadedPhoto =
   | { readonly _tag: "Unreadable"; readonly reason: string }
 
 export type ReplyContext =
-  | { readonly _tag: "Ready"; readonly turns: ReadonlyArray<ChatTurn> }
+  | {
+      readonly _tag: "Ready"
+      readonly turns: ReadonlyArray<ChatTurn>
+      /** The same within half the history's room: asked once when the model finds `turns` too long. */
+      readonly shorter: ReadonlyArray<ChatTurn>
+      /** A summary made for this answer: its use, counted with the answer's. */
+      readonly spent: Spent
+    }
   /** Something the answer needs cannot be read: answer with `reply` instead of asking the model. */
   | { readonly _tag: "Unreadable"; readonly reply: string }
   /** A bot answering only from its knowledge bases found nothing: `reply` says so, no model asked. */
@@ -78,7 +86,7 @@ export const makeGatherContext = Effect.gen(function* () {
   const fn = yield* spanFn
   const access = yield* BotAccess
   const telegram = yield* TelegramGateway
-  const messages = yield* MessageRepository
+  const thread = yield* makeHistory
   const knowledge = yield* KnowledgeService
 
   /**
@@ -128,12 +136,7 @@ export const makeGatherContext = Effect.gen(function* () {
         image = loaded.dataUrl
       }
       // A forum topic is its own conversation: only its messages are read.
-      const history = yield* messages.history(
-        chat.id,
-        chat.thread,
-        incoming.topicId,
-        Math.max(bot.historyLimit, 1)
-      )
+      const history = yield* thread.read(bot, chat, incoming)
       // A recording's question is its transcript, stored as the message's text; a photo's is its caption.
       const question =
         content.recording != null
@@ -148,7 +151,16 @@ export const makeGatherContext = Effect.gen(function* () {
           reply: KnowledgeModel.KNOWLEDGE_UNKNOWN_REPLY
         } satisfies ReplyContext
       }
-      const turns = turnsOf(bot, chat, incoming, history, { caption: content.text, image }, passages)
-      return { _tag: "Ready", turns } satisfies ReplyContext
+      const current = { caption: content.text, image }
+      const fixed = turnsOf(bot, chat, incoming, [], current, passages)
+      const fitted = yield* thread.fit(bot, chat, incoming, history, fixed, image !== null)
+      const turnsFor = (selection: typeof fitted.shorter) =>
+        leadWith(turnsOf(bot, chat, incoming, selection.messages, current, passages), selection.summary)
+      return {
+        _tag: "Ready",
+        turns: turnsFor(fitted),
+        shorter: turnsFor(fitted.shorter),
+        spent: fitted.spent
+      } satisfies ReplyContext
     })
 })
