@@ -54,6 +54,23 @@ export const languageNames: { readonly [L in Language]: string } = {
   zh: "Chinese"
 }
 
+/** Telegram sends IETF tags; anything else is not put before the model. */
+const LANGUAGE_TAG = /^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,3}$/
+
+/**
+ * What the model is told of the user's language, from their Telegram code
+ * (named when the catalogue knows it; any other well-formed code as it is).
+ * Null when there is none, or when it is the bot's own language: the bot's
+ * prompt is written for those users, and most requests spare the tokens.
+ */
+export const userLanguageLine = (code: string | null | undefined, botLanguage: Language): string | null => {
+  if (code == null || !LANGUAGE_TAG.test(code)) return null
+  const language = languageOf(code)
+  if (language === botLanguage) return null
+  const named = language === null ? code : `${languageNames[language]} (${code})`
+  return `The user's language is ${named}; answer in it unless they write in another.`
+}
+
 export const isLanguage = (value: string): value is Language =>
   (Languages as ReadonlyArray<string>).includes(value)
 export const isTextKey = (value: string): value is TextKey => Object.hasOwn(en, value)
