@@ -113,21 +113,25 @@ describe("which text wins", () => {
 
 describe("overrides as an admin sends them", () => {
   const decode = Schema.decodeUnknownResult(TextOverridesInput)
-  const message = (input: unknown) => {
+  const refusal = (input: unknown) => {
     const result = decode(input)
-    return Result.isFailure(result) ? String(result.failure) : "ok"
+    return Result.isFailure(result) ? String(result.failure) : "accepted"
   }
 
   it("known languages and keys, placeholders kept, are accepted", () => {
-    assert.strictEqual(message({ es: { start: "¡Hola!", limit: "Límite {limit} hasta {reset}" } }), "ok")
+    assert.strictEqual(
+      refusal({ es: { start: "¡Hola!", limit: "Límite {limit} hasta {reset}" } }),
+      "accepted"
+    )
   })
 
-  it("an unknown language, an unknown key, a lost placeholder or an empty text are refused", () => {
-    assert.include(message({ xx: { start: "Hi" } }), "unknown language")
-    assert.include(message({ es: { startt: "Hola" } }), "unknown text key")
-    assert.include(message({ es: { limit: "Límite {limit}" } }), "{limit}, {reset}")
-    assert.include(message({ es: { start: "Hola {name}" } }), "placeholders none")
-    assert.include(message({ es: { start: "  " } }), "1 to 4096")
-    assert.include(message({ es: { "command.help": "x".repeat(257) } }), "1 to 256")
+  it("an unknown language, an unknown key, a lost placeholder, a blank or too long text are refused", () => {
+    assert.include(refusal({ xx: { start: "Hi" } }), "unknown language")
+    assert.include(refusal({ es: { startt: "Hola" } }), "unknown text key")
+    assert.include(refusal({ es: { limit: "Límite {limit}" } }), "placeholders changed")
+    assert.include(refusal({ es: { start: "Hola {name}" } }), "placeholders changed")
+    assert.include(refusal({ es: { start: "  " } }), "bad length")
+    assert.include(refusal({ es: { "command.help": "x".repeat(257) } }), "bad length")
+    assert.strictEqual(refusal({ es: { "command.help": "x".repeat(256) } }), "accepted")
   })
 })
