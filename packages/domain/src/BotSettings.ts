@@ -13,6 +13,9 @@ import { ProviderId } from "./ids.ts"
 import { KnowledgeBaseId } from "./Knowledge.ts"
 import { McpServerId } from "./McpServer.ts"
 import { InputString } from "./text.ts"
+import { Languages } from "./texts/catalogue.ts"
+import { en } from "./texts/en.ts"
+import { TextOverrides, TextOverridesInput } from "./texts/overrides.ts"
 import { DEFAULT_SPEECH_MODEL, DEFAULT_SPEECH_VOICE, SpeechVoice, VoiceReplies } from "./voiceReplies.ts"
 
 interface Setting<Type extends Schema.Top, Input extends Schema.Top> {
@@ -67,10 +70,10 @@ export const DEFAULT_HISTORY_LIMIT = 20
 export const HISTORY_RETENTION_DAYS_MIN = 1
 export const HISTORY_RETENTION_DAYS_MAX = 3650
 
-export const DEFAULT_START_MESSAGE = "Hi! I'm an AI assistant. Ask me anything."
-export const DEFAULT_HELP_MESSAGE =
-  "Send me a message and I'll answer. Commands: /start to begin, /help for this text, /refresh to start a new conversation, /usage to see how much of your limits you have used."
-export const DEFAULT_ERROR_MESSAGE = "Sorry, I couldn't answer that just now. Please try again in a moment."
+// The shipped texts are the catalogue's English (texts/en.ts): a bot still holding one is translated.
+export const DEFAULT_START_MESSAGE: string = en.start
+export const DEFAULT_HELP_MESSAGE: string = en.help
+export const DEFAULT_ERROR_MESSAGE: string = en.error
 
 /** The table. Its order is the order of the API's bodies, views and validation messages. */
 export const botSettings = {
@@ -80,6 +83,10 @@ export const botSettings = {
   startMessage: setting(Schema.String, Text(4096), DEFAULT_START_MESSAGE),
   helpMessage: setting(Schema.String, Text(4096), DEFAULT_HELP_MESSAGE),
   errorMessage: setting(Schema.String, Text(4096), DEFAULT_ERROR_MESSAGE),
+  /** The language of users whose own is not in the catalogue; the texts above are in it. */
+  language: setting(Schema.Literals(Languages), Schema.Literals(Languages), "en"),
+  /** The admin's wording of any catalogue text, per language (texts/botTexts.ts: which wins). */
+  texts: setting(TextOverrides, TextOverridesInput, {}),
   /** Earlier messages of the chat sent to the model. */
   historyLimit: setting(
     Schema.Int,

@@ -178,9 +178,14 @@ export interface FakeTelegramServer {
    */
   readonly addFile: (fileId: string, content: Uint8Array | null, filePath?: string) => void
   readonly fileDownloads: () => number
-  /** The commands (setMyCommands) a bot was given last; null when never. */
+  /**
+   * The commands (setMyCommands) a bot was given last for users of
+   * `languageCode` (Telegram's `language_code`), or of any language when
+   * none is named; null when never.
+   */
   readonly commandsOf: (
-    token: string
+    token: string,
+    languageCode?: string
   ) => ReadonlyArray<{ readonly command: string; readonly description: string }> | null
 }
 
@@ -378,10 +383,12 @@ const makeFake = (options: Options | undefined) => {
   let drafts: Array<Draft> = []
   const files = new Map<string, { readonly content: Uint8Array | null; readonly filePath: string }>()
   let fileDownloads = 0
+  /** Per bot and language_code ("" for the menu of any language). */
   const commandMenus = new Map<
-    number,
+    string,
     ReadonlyArray<{ readonly command: string; readonly description: string }>
   >()
+  const menuKey = (botId: number, languageCode: string) => `${botId}:${languageCode}`
   let webhooks: Array<WebhookEvent> = []
   /** Latency and long-poll timers, cleared when the server stops. */
   const timers = new Set<NodeJS.Timeout>()
@@ -687,7 +694,11 @@ const makeFake = (options: Options | undefined) => {
           }
           return { command, description }
         })
-        commandMenus.set(bot.info.id, menu)
+        const languageCode = stringParam(params, "language_code") ?? ""
+        if (languageCode !== "" && !/^[a-z]{2}$/.test(languageCode)) {
+          throw new ApiFailure(400, "Bad Request: invalid language_code")
+        }
+        commandMenus.set(menuKey(bot.info.id, languageCode), menu)
         return true
       }
       case "getFile": {
@@ -882,7 +893,8 @@ const makeFake = (options: Options | undefined) => {
       files.set(fileId, { content, filePath })
     },
     fileDownloads: () => fileDownloads,
-    commandsOf: (token) => commandMenus.get(knownBot(token).info.id) ?? null,
+    commandsOf: (token, languageCode = "") =>
+      commandMenus.get(menuKey(knownBot(token).info.id, languageCode)) ?? null,
     calls: (method) => counts.get(method) ?? 0,
     callCounts: () => Object.fromEntries(counts),
     reset: () => {

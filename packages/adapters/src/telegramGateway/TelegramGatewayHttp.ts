@@ -425,10 +425,12 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
 
       const setMyCommands = traced("setMyCommands")(function* (
         token: Token,
-        commands: ReadonlyArray<{ readonly command: string; readonly description: string }>
+        commands: ReadonlyArray<{ readonly command: string; readonly description: string }>,
+        languageCode?: string
       ) {
+        const body = languageCode === undefined ? {} : { language_code: languageCode }
         yield* call("setMyCommands", token, (secret, signal) =>
-          api.call(secret, "setMyCommands", { commands: [...commands] }, signal)
+          api.call(secret, "setMyCommands", { commands: [...commands], ...body }, signal)
         )
       })
 

@@ -103,8 +103,10 @@ export class TelegramMemoryLog extends Context.Service<
     readonly webhookEvents: Effect.Effect<ReadonlyArray<MemoryWebhookEvent>>
     // conversations
     readonly drafts: Effect.Effect<ReadonlyArray<MemoryDraft>>
-    /** The command menu each bot (by Telegram id) was given last. */
+    /** The command menu each bot (by Telegram id) was given last, for users of any language. */
     readonly commandMenus: Effect.Effect<ReadonlyMap<number, ReadonlyArray<string>>>
+    /** The menus given per language: "<bot id>:<language code>" → the descriptions. */
+    readonly languageMenus: Effect.Effect<ReadonlyMap<string, ReadonlyArray<string>>>
     /** A file downloadFile can fetch; any other file id is a 400 "invalid file_id". */
     readonly addFile: (fileId: string, bytes: Uint8Array, filePath?: string) => Effect.Effect<void>
   }
@@ -213,6 +215,7 @@ export const layerMemory: Layer.Layer<TelegramGateway | TelegramMemoryLog> = Lay
     const drafts: Array<MemoryDraft> = []
     const files = new Map<string, { readonly bytes: Uint8Array; readonly filePath: string }>()
     const commandMenus = new Map<number, ReadonlyArray<string>>()
+    const languageMenus = new Map<string, ReadonlyArray<string>>()
 
     /** Records the call, then applies a scripted fault or the token check. */
     const enter = (method: TelegramMethod, token: Token) =>
@@ -325,8 +328,15 @@ export const layerMemory: Layer.Layer<TelegramGateway | TelegramMemoryLog> = Lay
           })
           return Effect.void
         }),
-      setMyCommands: (token, commands) =>
+      setMyCommands: (token, commands, languageCode) =>
         Effect.map(enter("setMyCommands", token), (bot) => {
+          if (languageCode !== undefined) {
+            languageMenus.set(
+              `${bot.info.id}:${languageCode}`,
+              commands.map((entry) => entry.description)
+            )
+            return
+          }
           commandMenus.set(
             bot.info.id,
             commands.map((entry) => entry.command)
@@ -406,6 +416,7 @@ export const layerMemory: Layer.Layer<TelegramGateway | TelegramMemoryLog> = Lay
       webhookEvents: Effect.sync(() => [...webhookEvents]),
       drafts: Effect.sync(() => [...drafts]),
       commandMenus: Effect.sync(() => new Map(commandMenus)),
+      languageMenus: Effect.sync(() => new Map(languageMenus)),
       addFile: (fileId, bytes, filePath = `voice/${fileId}.oga`) =>
         Effect.sync(() => {
           files.set(fileId, { bytes, filePath })

@@ -103,7 +103,7 @@ export class HandleUpdate extends Context.Service<
         yield* sendReply.answerCallback(loaded.bot, loaded.token, press.callbackQueryId)
         const command = press.data ? parseCommand(`/${press.data}`, loaded.bot.username) : undefined
         if (press.chat === null || command === undefined || command === "unknown") return
-        const content = pressedCommand(command, loaded.bot)
+        const content = { ...pressedCommand(command, loaded.bot), from: press.from }
         const saved = yield* timed(
           "incoming_saved",
           saveIncoming.press(loaded.bot, { ...press, chat: press.chat }, content.text)
@@ -154,7 +154,8 @@ export class HandleUpdate extends Context.Service<
             incoming.value,
             reason,
             `reply failed after retries: ${reason}`,
-            kind
+            kind,
+            event.from?.languageCode ?? null
           )
           yield* sendReply.send(bot, token, chat, reply).pipe(Effect.ignore)
         },

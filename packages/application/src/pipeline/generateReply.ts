@@ -10,7 +10,8 @@ import {
   type FailureKind,
   type IncomingContent,
   type Message,
-  speaksAnswer
+  speaksAnswer,
+  textsFor
 } from "@botfleet/domain"
 import { Context, Effect, Layer, Option } from "effect"
 import { spanFn } from "../observability/spanFn.ts"
@@ -38,7 +39,8 @@ export class GenerateReply extends Context.Service<
     ) => Effect.Effect<Option.Option<Message>, RetryLater | BotUnavailable | Paced>
     /**
      * A failure we will not retry: the bot's error message is stored as a
-     * failed reply (to be sent), and admins get `notice`.
+     * failed reply (to be sent), in the sender's language (`languageCode`),
+     * and admins get `notice`.
      */
     readonly saveFailed: (
       bot: Bot,
@@ -46,7 +48,8 @@ export class GenerateReply extends Context.Service<
       incoming: Message,
       reason: string,
       notice: string,
-      kind?: FailureKind
+      kind?: FailureKind,
+      languageCode?: string | null
     ) => Effect.Effect<Message>
   }
 >()("@botfleet/application/GenerateReply") {
@@ -69,7 +72,9 @@ export class GenerateReply extends Context.Service<
         content: IncomingContent
       ) {
         const opened = yield* account.open(bot, incoming)
-        if (opened._tag === "OverLimit") return yield* notices.overLimit(bot, incoming, opened.over)
+        if (opened._tag === "OverLimit") {
+          return yield* notices.overLimit(bot, incoming, opened.over, textsFor(bot, content))
+        }
         const context = yield* gather(bot, token, chat, incoming, content)
         if (context._tag !== "Ready") return Option.some(yield* store.answer(incoming, context.reply))
         const first = yield* ask(bot, token, chat, incoming, context.turns)
@@ -82,7 +87,15 @@ export class GenerateReply extends Context.Service<
           const reason = asked.error.message
           yield* account.nothingSpent(opened.tab, context.spent)
           return Option.some(
-            yield* store.failed(bot, chat, incoming, reason, reason, `model_${asked.error.kind}` as const)
+            yield* store.failed(
+              bot,
+              chat,
+              incoming,
+              reason,
+              reason,
+              `model_${asked.error.kind}` as const,
+              content.from?.languageCode ?? null
+            )
           )
         }
         const { answer } = asked
@@ -112,7 +125,9 @@ export class GenerateReply extends Context.Service<
           case "NewThread":
             return Option.some(yield* store.inNewThread(chat, incoming, decided.text))
           case "ShowUsage":
-            return Option.some(yield* store.answer(incoming, yield* account.report(bot, incoming)))
+            return Option.some(
+              yield* store.answer(incoming, yield* account.report(bot, incoming, textsFor(bot, content)))
+            )
           case "AskModel":
             return yield* answerWithModel(bot, token, chat, incoming, content)
         }

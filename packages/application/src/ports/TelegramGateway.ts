@@ -159,10 +159,14 @@ export class TelegramGateway extends Context.Service<
       fileId: string,
       maxBytes: number
     ) => Effect.Effect<{ readonly bytes: Uint8Array; readonly filePath: string }, TelegramError>
-    /** The command menu shown when a user types "/". */
+    /**
+     * The command menu shown when a user types "/": for users whose Telegram
+     * language is `languageCode` (a two-letter code), or for all others when none.
+     */
     readonly setMyCommands: (
       token: Token,
-      commands: ReadonlyArray<{ readonly command: string; readonly description: string }>
+      commands: ReadonlyArray<{ readonly command: string; readonly description: string }>,
+      languageCode?: string
     ) => Effect.Effect<void, TelegramError>
     /** Long polling: raw update objects, as Telegram sent them. */
     readonly getUpdates: (

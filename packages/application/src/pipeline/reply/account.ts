@@ -4,7 +4,14 @@
  * all slip under one, and settled once the answer is stored. Without, it is
  * only counted, in one write once the answer is known. `/usage` reads it back.
  */
-import { type Bot, hasLimits, type LimitCheck, type Message, usageText } from "@botfleet/domain"
+import {
+  type Bot,
+  type BotTexts,
+  hasLimits,
+  type LimitCheck,
+  type Message,
+  usageText
+} from "@botfleet/domain"
 import { Clock, Effect } from "effect"
 import type { Completion } from "../../ports/LanguageModel.ts"
 import { type UsageKey, UsageLedger } from "../../ports/UsageLedger.ts"
@@ -70,10 +77,10 @@ export const makeAccount = Effect.gen(function* () {
   }
 
   /** `/usage`: the sender's own use against the bot's limits, as text. */
-  const report = (bot: Bot, incoming: Message) =>
+  const report = (bot: Bot, incoming: Message, texts: BotTexts) =>
     Effect.gen(function* () {
       const at = new Date(yield* Clock.currentTimeMillis)
-      return usageText(bot.limits, yield* ledger.usage(bot.id, incoming.tgUserId, at), at)
+      return usageText(bot.limits, yield* ledger.usage(bot.id, incoming.tgUserId, at), at, texts)
     })
 
   return { open, nothingSpent, settle, report }

@@ -20,8 +20,9 @@ import {
   llmRole,
   type Message,
   PHOTO_MAX_BYTES,
-  PHOTO_UNREADABLE_REPLY,
-  speakerText
+  speakerText,
+  textsFor,
+  userLanguageLine
 } from "@botfleet/domain"
 import { Effect } from "effect"
 import { BotAccess } from "../../bots/BotAccess.ts"
@@ -57,17 +58,23 @@ export type ReplyContext =
   /** A bot answering only from its knowledge bases found nothing: `reply` says so, no model asked. */
   | { readonly _tag: "NotInKnowledge"; readonly reply: string }
 
-/** The turns the model reads; the photo being answered goes as an image with its caption. */
+/**
+ * The turns the model reads; the photo being answered goes as an image with
+ * its caption, and the asker's Telegram language, when it is not the bot's,
+ * is named after the prompt.
+ */
 export const turnsOf = (
   bot: Bot,
   chat: Chat,
   incoming: Message,
   history: ReadonlyArray<Message>,
-  current: { readonly caption: string; readonly image: string | null },
+  current: { readonly caption: string; readonly image: string | null; readonly languageCode?: string | null },
   passages: ReadonlyArray<KnowledgeModel.SourcePassage> = []
 ): Array<ChatTurn> => {
   const turns: Array<ChatTurn> = []
   if (bot.systemPrompt.trim() !== "") turns.push({ role: "system", content: bot.systemPrompt })
+  const language = userLanguageLine(current.languageCode, bot.language)
+  if (language !== null) turns.push({ role: "system", content: language })
   if (passages.length > 0) {
     turns.push({ role: "system", content: KnowledgeModel.knowledgePrompt(passages, bot.knowledgeOnly) })
   }
@@ -131,7 +138,10 @@ export const makeGatherContext = Effect.gen(function* () {
         const loaded = yield* loadPhoto(bot, token, content.photo)
         if (loaded._tag === "Unreadable") {
           yield* Effect.logWarning("photo not loaded", { bot_id: bot.id, reason: loaded.reason })
-          return { _tag: "Unreadable", reply: PHOTO_UNREADABLE_REPLY } satisfies ReplyContext
+          return {
+            _tag: "Unreadable",
+            reply: textsFor(bot, content).text("photo.unreadable")
+          } satisfies ReplyContext
         }
         image = loaded.dataUrl
       }
@@ -148,10 +158,10 @@ export const makeGatherContext = Effect.gen(function* () {
       if (bot.knowledgeOnly && bot.knowledgeBaseIds.length > 0 && passages.length === 0) {
         return {
           _tag: "NotInKnowledge",
-          reply: KnowledgeModel.KNOWLEDGE_UNKNOWN_REPLY
+          reply: textsFor(bot, content).text("knowledge.unknown")
         } satisfies ReplyContext
       }
-      const current = { caption: content.text, image }
+      const current = { caption: content.text, image, languageCode: content.from?.languageCode ?? null }
       const fixed = turnsOf(bot, chat, incoming, [], current, passages)
       const fitted = yield* thread.fit(bot, chat, incoming, history, fixed, image !== null)
       const turnsFor = (selection: typeof fitted.shorter) =>

@@ -5,6 +5,7 @@
 import { randomUUID } from "node:crypto"
 import {
   type Bot,
+  botTexts,
   type Chat,
   ChatModel,
   type FailureKind,
@@ -61,7 +62,8 @@ export const makeStoreReply = Effect.gen(function* () {
 
   /**
    * A failure we will not retry: the bot's error message is stored as a
-   * failed reply (to be sent), and admins get `notice`.
+   * failed reply (to be sent), in the sender's language (`languageCode`),
+   * and admins get `notice`.
    */
   const failed = fn("Pipeline.saveFailedReply")(function* (
     bot: Bot,
@@ -69,9 +71,11 @@ export const makeStoreReply = Effect.gen(function* () {
     incoming: Message,
     reason: string,
     notice: string,
-    kind: FailureKind = "other"
+    kind: FailureKind = "other",
+    languageCode: string | null = null
   ) {
-    const reply = yield* save(MessageModel.failed(yield* newReply(incoming, bot.errorMessage), reason, kind))
+    const text = botTexts(bot, languageCode).text("error")
+    const reply = yield* save(MessageModel.failed(yield* newReply(incoming, text), reason, kind))
     yield* outbox.enqueue([{ _tag: "NotifyAdmins", botId: bot.id, chatId: chat.id, message: notice }])
     return reply
   })
