@@ -62,7 +62,8 @@ export class Message extends Schema.Class<Message>("Message")({
   sentAt: Schema.NullOr(Schema.Date),
   // conversations: who wrote an incoming message (a person's name, or a channel's title)
   senderName: Schema.NullOr(Schema.String).pipe(Schema.withConstructorDefault(Effect.succeed(null))),
-  // conversations: what an incoming message carried, and a recording's length
+  // conversations: what an incoming message carried, and a recording's length; a reply's
+  // kind is "voice" when it is spoken (voiceReplies.ts), else "text"
   kind: MessageKind.pipe(Schema.withConstructorDefault(Effect.succeed("text" as const))),
   mediaSeconds: Schema.NullOr(Schema.Number).pipe(Schema.withConstructorDefault(Effect.succeed(null))),
   /**

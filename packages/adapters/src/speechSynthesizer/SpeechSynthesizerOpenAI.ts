@@ -2,8 +2,8 @@
  * `POST {baseUrl}/audio/speech` of any OpenAI-compatible server, asking for
  * `response_format: "opus"` (OpenAI answers Ogg Opus, what a Telegram voice
  * note is). A server that answers another format (no `OggS` at the start) is
- * not converted: the answer is sent as an audio file instead (no maintained
- * Opus encoder in the npm registry was worth its weight for this).
+ * not converted: the answer is sent as an audio file instead (converting would
+ * take a WASM Opus encoder and an Ogg muxer, and none was at hand).
  *
  * A provider's server (a URL an admin supplied) is reached through the
  * guarded outbound client; the operator's own OPENAI_BASE_URL directly, as

@@ -107,6 +107,17 @@ export const transcriptionErrors = Metric.counter("transcription_errors_total", 
   incremental: true
 })
 
+export const speechRequests = Metric.counter("speech_requests_total", {
+  description:
+    "Voice answers: speech asked for, by model and outcome (ok; error: not made; refused: Telegram refused the note)",
+  incremental: true
+})
+
+export const speechCharacters = Metric.counter("speech_characters_total", {
+  description: "Characters spoken for voice answers, by model",
+  incremental: true
+})
+
 /** Counts one event with labels. */
 export const count = (metric: Metric.Counter<number>, attributes: Record<string, string>, value = 1) =>
   Metric.update(Metric.withAttributes(metric, attributes), value)

@@ -124,7 +124,20 @@ export class SendReply extends Context.Service<
               endpoint: choice.endpoint
             })
           ),
+          Effect.tap((made) =>
+            Effect.all([
+              Metrics.count(Metrics.speechRequests, { model: made.model, outcome: "ok" }),
+              Metrics.count(
+                Metrics.speechCharacters,
+                { model: made.model },
+                speakableText(message.text).length
+              )
+            ])
+          ),
           Effect.map(Option.some),
+          Effect.tapError(() =>
+            Metrics.count(Metrics.speechRequests, { model: bot.speechModel, outcome: "error" })
+          ),
           Effect.catchTags({
             SpeechError: (error) => Effect.succeed(error.message),
             LlmError: (error) => Effect.succeed(error.message)
@@ -238,6 +251,7 @@ export class SendReply extends Context.Service<
                 : undefined
             if (part._tag === "Voice" && (Option.isNone(spoken) || voiced?.ok === false)) {
               if (voiced?.ok === false) {
+                yield* Metrics.count(Metrics.speechRequests, { model: bot.speechModel, outcome: "refused" })
                 yield* Effect.logWarning("voice note refused; sent as text", {
                   bot_id: bot.id,
                   chat_id: chat.id,

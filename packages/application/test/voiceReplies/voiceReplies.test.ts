@@ -248,8 +248,10 @@ describe("exactly once", () => {
       const speech = SpeechPrices.speechCost("tts-1", "echo: hello".length)
       // tts-1: 15 USD per million characters.
       assert.closeTo(speech, (15 * 11) / 1_000_000, 1e-12)
-      // The memory model's "test-model" has no price: the reply's cost is the speech's.
-      assert.closeTo(reply?.costUsd ?? 0, speech, 1e-12)
+      // The memory model prices "test-model" at 1 and 2 USD per million tokens in and out.
+      const answer = (1 * reply!.inputTokens + 2 * reply!.outputTokens) / 1_000_000
+      assert.isAbove(answer, 0)
+      assert.closeTo(reply?.costUsd ?? 0, answer + speech, 1e-12)
     }).pipe(Effect.provide(harness()))
   )
 })

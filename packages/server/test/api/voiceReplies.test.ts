@@ -186,4 +186,23 @@ layer(serverLayer(withAdmin()), { timeout: 60_000, excludeTestServices: true })(
       assert.deepStrictEqual(reply, { kind: "text", status: "sent" })
     })
   )
+
+  it.effect(
+    "/metrics counts speech made and not made, and the characters spoken (after the tests above)",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* TestServer
+        const text = yield* Effect.promise(() => fetch(`${server.baseUrl}/metrics`).then((r) => r.text()))
+        const metric = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? Number.NaN)
+        assert.strictEqual(
+          metric(/^speech_requests_total\{[^}]*model="tts-1"[^}]*outcome="ok"[^}]*\} (\S+)$/m),
+          1
+        )
+        assert.strictEqual(metric(/^speech_requests_total\{[^}]*outcome="error"[^}]*\} (\S+)$/m), 1)
+        assert.strictEqual(
+          metric(/^speech_characters_total\{[^}]*model="tts-1"[^}]*\} (\S+)$/m),
+          "heard: what is the capital of France".length
+        )
+      })
+  )
 })
