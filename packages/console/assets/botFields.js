@@ -4,7 +4,8 @@
  * objects, e.g. "limits.userMessagesPerDay"), `kind` picks the input.
  *
  * kinds: text, textarea, number, select (`options`), checkbox, ids (a list of
- * numbers written comma- or space-separated). `nullable`: an empty input sends
+ * numbers written comma- or space-separated), json (an object written as JSON
+ * in a textarea; the browser refuses to submit text that does not parse). `nullable`: an empty input sends
  * null (for limits: no limit). Lengths and ranges are not copied here: the
  * form reads them from the API's own schema (capabilities.js `botFieldLimits`).
  * `onCreate`: also asked when adding a bot (the rest keep the server's defaults).
@@ -185,6 +186,36 @@ export const botFields = [
     help: "What the user gets when a reply fails."
   },
   {
+    name: "language",
+    section: "texts",
+    kind: "select",
+    label: "Language",
+    options: [
+      { value: "en", label: "English" },
+      { value: "es", label: "Español" },
+      { value: "de", label: "Deutsch" },
+      { value: "fr", label: "Français" },
+      { value: "pt", label: "Português" },
+      { value: "ru", label: "Русский" },
+      { value: "uk", label: "Українська" },
+      { value: "tr", label: "Türkçe" },
+      { value: "ar", label: "العربية" },
+      { value: "hi", label: "हिन्दी" },
+      { value: "id", label: "Bahasa Indonesia" },
+      { value: "zh", label: "中文" }
+    ],
+    help: "Users are answered in their Telegram language when the bot speaks it, otherwise in this one. The start, help, error, refusal and limit texts are in this language."
+  },
+  {
+    name: "texts",
+    section: "texts",
+    kind: "json",
+    label: "Texts per language",
+    rows: 6,
+    placeholder: '{ "es": { "start": "¡Hola! Soy el asistente de Acme." } }',
+    help: 'Your wording of any text the bot sends on its own, by language and key (the keys are listed in the API docs under "Bot texts"); keep the {placeholders} of the text you replace. Empty: the built-in texts.'
+  },
+  {
     name: "groupMode",
     section: "conversations",
     kind: "select",
@@ -333,6 +364,7 @@ export const inputValue = (field, bot) => {
   const value = bot ? getPath(bot, field.name) : undefined
   if (value === null || value === undefined) return field.kind === "checkbox" ? false : ""
   if (field.kind === "ids") return value.join(", ")
+  if (field.kind === "json") return Object.keys(value).length === 0 ? "" : JSON.stringify(value, null, 2)
   return value
 }
 
@@ -342,8 +374,19 @@ const readInput = (field, input) => {
   const raw = input.value
   if (field.kind === "number") return raw.trim() === "" ? (field.nullable ? null : undefined) : Number(raw)
   if (field.kind === "ids") return parseIds(raw)
+  if (field.kind === "json") return parseJson(raw) ?? raw
   if (field.nullable && raw.trim() === "") return null
   return field.kind === "text" ? raw.trim() : raw
+}
+
+/** An object written as JSON; empty text is an empty object; null when it does not parse. */
+export const parseJson = (text) => {
+  if (text.trim() === "") return {}
+  try {
+    return JSON.parse(text)
+  } catch {
+    return null
+  }
 }
 
 /** "1, 2 3" → [1, 2, 3] (the input's pattern keeps anything else out). */

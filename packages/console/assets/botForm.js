@@ -1,11 +1,22 @@
 /** The bot form: sections of labelled inputs built from botFields.js. */
-import { botFields, botSections, inputValue } from "./botFields.js"
+import { botFields, botSections, inputValue, parseJson } from "./botFields.js"
 import { h } from "./dom.js"
 
 const inputFor = (field, bot, id, choices) => {
   const common = { id, name: field.name, required: field.required ?? false }
   // The API's own limits for this field (from /openapi.json); none when the server did not say.
   const limits = choices.limits?.get(field.name) ?? {}
+  if (field.kind === "json") {
+    const textarea = h("textarea", { ...common, rows: field.rows ?? 4, spellcheck: "false" })
+    textarea.placeholder = field.placeholder ?? ""
+    textarea.value = inputValue(field, bot)
+    // The browser holds back the form and says why, before anything is sent.
+    const check = () =>
+      textarea.setCustomValidity(parseJson(textarea.value) === null ? "This is not valid JSON." : "")
+    textarea.addEventListener("input", check)
+    check()
+    return textarea
+  }
   if (field.kind === "textarea") {
     const textarea = h("textarea", { ...common, rows: field.rows ?? 4, maxlength: limits.maxLength })
     textarea.value = inputValue(field, bot)
@@ -102,7 +113,12 @@ const FIELD_OF_CODE = {
  * it, so the person lands where the fix is. Returns a function that clears it.
  */
 export const markInvalidField = (inputs, error) => {
-  const name = FIELD_OF_CODE[error.code] ?? /^body\.([\w.]+)/.exec(error.message ?? "")?.[1]
+  const path = FIELD_OF_CODE[error.code] ?? /^body\.([\w.]+)/.exec(error.message ?? "")?.[1]
+  // A path inside a field (texts.es.start) marks the field that holds it.
+  const keys = path?.split(".") ?? []
+  const name = keys
+    .map((_, index) => keys.slice(0, keys.length - index).join("."))
+    .find((key) => inputs.has(key))
   const input = name ? inputs.get(name) : undefined
   if (!input) return () => {}
   input.setAttribute("aria-invalid", "true")

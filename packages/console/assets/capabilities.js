@@ -65,7 +65,9 @@ const nonNull = (schema, document) => {
 export const limitsOf = (schema, document, prefix = "", into = new Map()) => {
   for (const [name, property] of Object.entries(nonNull(schema, document)?.properties ?? {})) {
     const value = nonNull(property, document)
-    if (value?.type === "object") limitsOf(value, document, `${prefix}${name}.`, into)
+    // A struct's fields are fields of their own; a record (e.g. texts per language) is one field.
+    if (value?.type === "object" && Object.keys(value.properties ?? {}).length > 0)
+      limitsOf(value, document, `${prefix}${name}.`, into)
     else
       into.set(`${prefix}${name}`, { maxLength: value?.maxLength, min: value?.minimum, max: value?.maximum })
   }

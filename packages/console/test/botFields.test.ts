@@ -3,7 +3,7 @@
  * sends only what changed, with the types the API expects.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { bodyFrom, botFields, inputValue } from "../assets/botFields.js"
+import { bodyFrom, botFields, inputValue, parseJson } from "../assets/botFields.js"
 import { markInvalidField } from "../assets/botForm.js"
 
 interface Field {
@@ -45,6 +45,8 @@ const bot = {
   voiceReplies: "off",
   speechModel: "gpt-4o-mini-tts",
   speechVoice: "alloy",
+  language: "en",
+  texts: {},
   access: "open",
   allowedUserIds: [],
   allowedChatIds: [],
@@ -151,6 +153,22 @@ describe("bot form bodies", () => {
   })
 })
 
+describe("texts per language, as JSON", () => {
+  it("an edit sends the object parsed; emptied, an empty object; unchanged, nothing", () => {
+    const edited = inputsFor(botFields, bot, { texts: '{ "es": { "start": "¡Hola!" } }' })
+    assert.deepStrictEqual(bodyFrom(botFields, edited, bot), { texts: { es: { start: "¡Hola!" } } })
+    const withTexts = { ...bot, texts: { es: { start: "¡Hola!" } } }
+    assert.deepStrictEqual(bodyFrom(botFields, inputsFor(botFields, withTexts), withTexts), {})
+    const emptied = inputsFor(botFields, withTexts, { texts: "  " })
+    assert.deepStrictEqual(bodyFrom(botFields, emptied, withTexts), { texts: {} })
+  })
+
+  it("text that is not JSON is not taken for an object", () => {
+    assert.strictEqual(parseJson('{ "es": '), null)
+    assert.deepStrictEqual(parseJson(""), {})
+  })
+})
+
 describe("the field an API error is about", () => {
   /** Stands in for an input: records what the form does to it. */
   const fakeInput = () => {
@@ -191,6 +209,15 @@ describe("the field an API error is about", () => {
     assert.deepStrictEqual(name.state, { invalid: true, focused: true })
     clear()
     assert.isFalse(name.state.invalid)
+  })
+
+  it("a path inside a field marks the field that holds it", () => {
+    const texts = fakeInput()
+    markInvalidField(new Map([["texts", texts]]), {
+      code: "invalid_request",
+      message: "body.texts.es.limit: expected the same {placeholders} as the catalogue's text for that key"
+    })
+    assert.deepStrictEqual(texts.state, { invalid: true, focused: true })
   })
 
   it("an error about no field marks nothing", () => {

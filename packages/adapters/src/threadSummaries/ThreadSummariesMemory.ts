@@ -1,6 +1,6 @@
 /** The in-memory twin of ThreadSummariesPg: the same unique span and the same order. */
 import { ThreadSummaries } from "@botfleet/application"
-import type { ChatId, ThreadSummary } from "@botfleet/domain"
+import { type ChatId, ThreadSummary } from "@botfleet/domain"
 import { Effect, Layer, Option, Ref } from "effect"
 
 /** Newest first: by the covered message's time, then its id. */
@@ -10,7 +10,7 @@ const newestFirst = (a: ThreadSummary, b: ThreadSummary): number =>
 
 /** What `numeric(14, 8)` keeps of the cost, so both twins hand back the same value. */
 const asStored = (summary: ThreadSummary): ThreadSummary =>
-  ({ ...summary, costUsd: Math.round(summary.costUsd * 1e8) / 1e8 }) as ThreadSummary
+  new ThreadSummary({ ...summary, costUsd: Math.round(summary.costUsd * 1e8) / 1e8 })
 
 export const layerMemory: Layer.Layer<ThreadSummaries> = Layer.effect(
   ThreadSummaries,

@@ -99,6 +99,19 @@ describe("texts in the sender's language", () => {
   )
 })
 
+describe("failures", () => {
+  it.effect("a reply the model cannot give: the error message in the sender's language", () =>
+    Effect.gen(function* () {
+      const { bot } = yield* addBot({ errorMessage: "Oops, try again later." })
+      yield* LanguageModelMemoryControl.use((control) => control.failNext("auth", 2))
+      yield* send(bot, 601, "uk", "привіт")
+      yield* send(bot, 602, "en", "hello")
+      assert.deepStrictEqual(yield* sentTo(601), [catalogue.uk.error])
+      assert.deepStrictEqual(yield* sentTo(602), ["Oops, try again later."])
+    }).pipe(Effect.provide(harness()))
+  )
+})
+
 describe("the admin's wording", () => {
   it.effect("an override for es wins for es users; the bot's own start stays for its language", () =>
     Effect.gen(function* () {

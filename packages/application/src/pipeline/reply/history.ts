@@ -22,6 +22,7 @@ import {
   type Bot,
   type Chat,
   chooseHistory,
+  estimateTokens,
   historyRoom,
   IMAGE_TOKENS,
   isAfterSummary,
@@ -193,8 +194,11 @@ export const makeHistory = Effect.gen(function* () {
     const window = raw.slice(-limit)
     const olderExist = raw.length > limit
 
+    // In groups the model reads "Name: text": the name is counted too (an estimate: names are short).
     const tokensOf = (message: Message) =>
-      counter.countStored(model, message.id, message.text) + MESSAGE_OVERHEAD_TOKENS
+      counter.countStored(model, message.id, message.text) +
+      MESSAGE_OVERHEAD_TOKENS +
+      (message.role === "user" && message.senderName !== null ? estimateTokens(message.senderName) + 1 : 0)
 
     /** The newest messages within `tokens` and `count`, after `summary` and led by it. */
     const select = (tokens: number, count: number, summary: ThreadSummary | null) => {
