@@ -125,7 +125,7 @@ export const adaptersLayer = (config: AppConfigShape) => {
     McpServerRepositoryPg.layer,
     McpConnectorHttp.layer.pipe(Layer.provide(OutboundHttpNode.layer(outbound))),
     // Knowledge bases: storage, file readers, embeddings (a provider's server through the guard)
-    KnowledgeRepositoryPg.layer,
+    KnowledgeRepositoryPg.layerWith({ vectorCacheBytes: config.knowledgeVectorCacheMb * 1024 * 1024 }),
     DocumentReaderFiles.layer,
     EmbeddingsOpenAI.layer({
       apiKey: Option.getOrUndefined(config.openaiApiKey),
