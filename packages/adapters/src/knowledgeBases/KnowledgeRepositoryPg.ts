@@ -4,8 +4,8 @@
  * `knowledge_chunks` (a GIN-indexed tsvector and, when embedded, a real[]
  * vector with its sign bits).
  *
- * Vectors without pgvector: each base's vectors are held in this process
- * (vectorCache.ts) and scanned exactly; only the nearest rows are read back.
+ * Vectors without pgvector: each base's vectors (and chunks) are held in this
+ * process (vectorCache.ts) and scanned exactly.
  * Measured at 20,000 chunks of 256 dimensions (docs/benchmarks.md): the scan
  * takes a few ms where the SQL scan below took 50-100 ms on a loaded machine.
  *
@@ -170,7 +170,7 @@ export const layerWith = (options: Options): Layer.Layer<KnowledgeRepository, ne
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
       const documentColumns = sql.unsafe(DOCUMENT_COLUMNS)
-      const cache = yield* makeVectorCache(sql, options.vectorCacheBytes)
+      const cache = yield* makeVectorCache(sql, options.vectorCacheBytes, chunkOf)
 
       // Said once at start-up: which vector search runs. pgvector is detected, not used yet.
       const [vector] = yield* sql<{ available: boolean }>`
@@ -481,28 +481,6 @@ export const layerWith = (options: Options): Layer.Layer<KnowledgeRepository, ne
         return rows.map((row) => ({ chunk: chunkOf(row), score: dot(fromFloat32(row.embedding), vector) }))
       })
 
-      /** The rows of chunks found in process; one deleted since is dropped. */
-      const chunksAt = Effect.fn("KnowledgeRepository.chunksAt")(function* (
-        hits: ReadonlyArray<{
-          readonly documentId: string
-          readonly position: number
-          readonly score: number
-        }>
-      ) {
-        if (hits.length === 0) return []
-        const rows = yield* sql<ChunkRow>`
-        SELECT c.document_id, c.position, c.knowledge_base_id, c.heading_path, c.content, d.name AS document_name
-        FROM unnest(${`{${hits.map((hit) => hit.documentId).join(",")}}`}::uuid[],
-            ${`{${hits.map((hit) => hit.position).join(",")}}`}::integer[]) AS x(document_id, position)
-          JOIN knowledge_chunks c USING (document_id, position)
-          JOIN knowledge_documents d ON d.id = c.document_id`.pipe(Effect.orDie)
-        const byKey = new Map(rows.map((row) => [`${row.document_id}:${row.position}`, row]))
-        return hits.flatMap((hit) => {
-          const row = byKey.get(`${hit.documentId}:${hit.position}`)
-          return row === undefined ? [] : [{ chunk: chunkOf(row), score: hit.score }]
-        })
-      })
-
       const searchVector = Effect.fn("KnowledgeRepository.searchVector")(function* (
         bases: ReadonlyArray<KnowledgeBaseId>,
         vector: ReadonlyArray<number>,
@@ -513,10 +491,8 @@ export const layerWith = (options: Options): Layer.Layer<KnowledgeRepository, ne
           options.vectorCacheBytes > 0
             ? yield* cache.scan(bases, vector, limit)
             : { hits: [], uncached: bases }
-        const [found, scanned] = yield* Effect.all([chunksAt(hits), scanInSql(uncached, vector, limit)], {
-          concurrency: 2
-        })
-        return [...found, ...scanned]
+        const scanned = yield* scanInSql(uncached, vector, limit)
+        return [...hits.map((hit) => ({ chunk: hit.item, score: hit.score })), ...scanned]
           .sort((a, b) => b.score - a.score || (a.chunk.documentId < b.chunk.documentId ? -1 : 1))
           .slice(0, limit)
       })

@@ -1,6 +1,9 @@
 /**
- * Each knowledge base's vectors kept in this process (vectorSlab.ts), loaded on
- * the first question and loaded again when the base's documents change.
+ * Each knowledge base's vectors kept in this process (vectorSlab.ts) with their
+ * chunks' text, loaded on the first question and loaded again when the base's
+ * documents change, so a question costs one small statement and a scan. The
+ * text is kept too: reading the nearest rows back was a second round trip,
+ * which on a loaded machine cost as much as the scan.
  *
  * Whether they changed is asked of the documents table on every question: one
  * indexed aggregate (their count, their embedded chunks, their last change),
@@ -15,35 +18,53 @@
  */
 import { Effect, Semaphore } from "effect"
 import type { SqlClient } from "effect/sql"
-import { buildSlab, nearest, type SlabHit, slabBytes, type VectorSlab } from "./vectorSlab.ts"
+import { buildSlab, nearest, type SlabHit, type VectorSlab } from "./vectorSlab.ts"
 
-interface Entry {
+interface Entry<A> {
   readonly fingerprint: string
-  readonly slab: VectorSlab
+  readonly slab: VectorSlab<A>
   readonly bytes: number
   lastUsed: number
 }
 
-export interface CachedScan {
+/** A chunk's row as the cache loads it: the columns a search returns, and the vector's bytes. */
+export interface CachedRow {
+  readonly document_id: string
+  readonly position: number
+  readonly knowledge_base_id: string
+  readonly heading_path: unknown
+  readonly content: string
+  readonly document_name: string
+  readonly f32: Uint8Array
+}
+
+/** Per chunk beyond its floats: the object, its ids and heading path; its text counted apart (2 bytes a character). */
+const ROW_OVERHEAD_BYTES = 300
+
+export interface CachedScan<A> {
   /** Best first, at most `limit`, from the bases served in process. */
-  readonly hits: ReadonlyArray<SlabHit>
+  readonly hits: ReadonlyArray<SlabHit<A>>
   /** Bases left to the SQL scan (over the cap). */
   readonly uncached: ReadonlyArray<string>
 }
 
-export interface VectorCache {
+export interface VectorCache<A> {
   readonly scan: (
     bases: ReadonlyArray<string>,
     vector: ReadonlyArray<number>,
     limit: number
-  ) => Effect.Effect<CachedScan>
+  ) => Effect.Effect<CachedScan<A>>
   /** Bytes held now, for the start-up line and tests. */
   readonly heldBytes: () => number
 }
 
-export const makeVectorCache = (sql: SqlClient.SqlClient, capBytes: number): Effect.Effect<VectorCache> =>
+export const makeVectorCache = <A>(
+  sql: SqlClient.SqlClient,
+  capBytes: number,
+  itemOf: (row: CachedRow) => A
+): Effect.Effect<VectorCache<A>> =>
   Effect.gen(function* () {
-    const entries = new Map<string, Entry>()
+    const entries = new Map<string, Entry<A>>()
     const tooLarge = new Set<string>()
     // One load at a time: two questions arriving together load a base once.
     const loading = yield* Semaphore.make(1)
@@ -79,12 +100,14 @@ export const makeVectorCache = (sql: SqlClient.SqlClient, capBytes: number): Eff
           const key = `${base}:${dimensions}`
           const current = entries.get(key)
           if (current !== undefined && current.fingerprint === fingerprint) return current
-          const [count] = yield* sql<{ rows: string | number }>`
-            SELECT count(*) AS rows FROM knowledge_chunks
+          const [size] = yield* sql<{ rows: string | number; characters: string | number | null }>`
+            SELECT count(*) AS rows, sum(length(content)) AS characters FROM knowledge_chunks
             WHERE knowledge_base_id = ${base} AND length(embedding_f32) = ${dimensions * 4}`.pipe(
             Effect.orDie
           )
-          const bytes = slabBytes(Number(count?.rows ?? 0), dimensions)
+          const bytes =
+            Number(size?.rows ?? 0) * (dimensions * 4 + ROW_OVERHEAD_BYTES) +
+            2 * Number(size?.characters ?? 0)
           if (bytes > capBytes) {
             entries.delete(key)
             if (!tooLarge.has(key)) {
@@ -107,12 +130,18 @@ export const makeVectorCache = (sql: SqlClient.SqlClient, capBytes: number): Eff
             entries.delete(other)
             held -= entry.bytes
           }
-          const rows = yield* sql<{ document_id: string; position: number; f32: Uint8Array }>`
-            SELECT document_id, position, embedding_f32 AS f32 FROM knowledge_chunks
-            WHERE knowledge_base_id = ${base} AND length(embedding_f32) = ${dimensions * 4}`.pipe(
+          const rows = yield* sql<CachedRow>`
+            SELECT c.document_id, c.position, c.knowledge_base_id, c.heading_path, c.content,
+              d.name AS document_name, c.embedding_f32 AS f32
+            FROM knowledge_chunks c JOIN knowledge_documents d ON d.id = c.document_id
+            WHERE c.knowledge_base_id = ${base} AND length(c.embedding_f32) = ${dimensions * 4}`.pipe(
             Effect.orDie
           )
-          const entry: Entry = { fingerprint, slab: buildSlab(dimensions, rows), bytes, lastUsed: ++clock }
+          const slab = buildSlab(
+            dimensions,
+            rows.map((row) => ({ item: itemOf(row), f32: row.f32 }))
+          )
+          const entry: Entry<A> = { fingerprint, slab, bytes, lastUsed: ++clock }
           entries.set(key, entry)
           return entry
         })
@@ -125,7 +154,7 @@ export const makeVectorCache = (sql: SqlClient.SqlClient, capBytes: number): Eff
     ) {
       const current = yield* fingerprints(bases)
       const uncached: Array<string> = []
-      const hits: Array<SlabHit> = []
+      const hits: Array<SlabHit<A>> = []
       for (const base of bases) {
         // A base with no documents has nothing to scan.
         const fingerprint = current.get(base)

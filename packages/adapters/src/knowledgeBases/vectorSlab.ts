@@ -5,50 +5,45 @@
  * in SQL on a loaded machine, and exact (no candidate pre-filter to lose a hit).
  */
 
-export interface VectorSlab {
+export interface VectorSlab<A> {
   readonly dimensions: number
-  /** Row i's chunk: documentIds[i], positions[i]; its vector: data[i*dimensions .. (i+1)*dimensions). */
-  readonly documentIds: ReadonlyArray<string>
-  readonly positions: Int32Array
+  /** Row i's item (its chunk) is items[i]; its vector data[i*dimensions .. (i+1)*dimensions). */
+  readonly items: ReadonlyArray<A>
   readonly data: Float32Array
 }
 
-export interface SlabHit {
-  readonly documentId: string
-  readonly position: number
+export interface SlabHit<A> {
+  readonly item: A
   readonly score: number
 }
 
-/** Bytes a slab of `rows` vectors takes: the floats, the positions and about 100 bytes per id string. */
-export const slabBytes = (rows: number, dimensions: number): number => rows * (dimensions * 4 + 4 + 100)
-
 /** Builds a slab from rows of little-endian float32 bytes; rows of another length are skipped. */
-export const buildSlab = (
+export const buildSlab = <A>(
   dimensions: number,
-  rows: ReadonlyArray<{ readonly document_id: string; readonly position: number; readonly f32: Uint8Array }>
-): VectorSlab => {
+  rows: ReadonlyArray<{ readonly item: A; readonly f32: Uint8Array }>
+): VectorSlab<A> => {
   const width = dimensions * 4
   const usable = rows.filter((row) => row.f32.byteLength === width)
   const data = new Float32Array(usable.length * dimensions)
   const bytes = new Uint8Array(data.buffer)
-  const positions = new Int32Array(usable.length)
-  const documentIds: Array<string> = []
   usable.forEach((row, i) => {
     // Copied byte-wise: the driver's buffers need not be 4-byte aligned.
     bytes.set(row.f32, i * width)
-    positions[i] = row.position
-    documentIds.push(row.document_id)
   })
-  return { dimensions, documentIds, positions, data }
+  return { dimensions, items: usable.map((row) => row.item), data }
 }
 
 /** The `limit` rows with the highest dot product with `query`, best first. */
-export const nearest = (slab: VectorSlab, query: ArrayLike<number>, limit: number): Array<SlabHit> => {
+export const nearest = <A>(
+  slab: VectorSlab<A>,
+  query: ArrayLike<number>,
+  limit: number
+): Array<SlabHit<A>> => {
   const d = slab.dimensions
   if (query.length !== d || limit <= 0) return []
   const q = Float32Array.from(query)
   const data = slab.data
-  const rows = slab.positions.length
+  const rows = slab.items.length
   // The best `limit` so far, kept sorted (descending) in two small arrays: an insertion
   // costs at most `limit` moves, and after the first rows few scores pass the floor.
   const topScores = new Float64Array(limit).fill(Number.NEGATIVE_INFINITY)
@@ -80,15 +75,11 @@ export const nearest = (slab: VectorSlab, query: ArrayLike<number>, limit: numbe
     topRows[at] = row
     floor = topScores[limit - 1] as number
   }
-  const hits: Array<SlabHit> = []
+  const hits: Array<SlabHit<A>> = []
   for (let i = 0; i < limit; i++) {
     const row = topRows[i] as number
     if (row < 0) break
-    hits.push({
-      documentId: slab.documentIds[row] as string,
-      position: slab.positions[row] as number,
-      score: topScores[i] as number
-    })
+    hits.push({ item: slab.items[row] as A, score: topScores[i] as number })
   }
   return hits
 }

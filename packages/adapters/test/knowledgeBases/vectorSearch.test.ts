@@ -25,11 +25,7 @@ describe("vectorSlab.nearest", () => {
     const vectors = Array.from({ length: 500 }, () => Array.from({ length: DIMENSIONS }, random))
     const slab = buildSlab(
       DIMENSIONS,
-      vectors.map((vector, i) => ({
-        document_id: `d${i}`,
-        position: i,
-        f32: new Uint8Array(Float32Array.from(vector).buffer)
-      }))
+      vectors.map((vector, i) => ({ item: i, f32: new Uint8Array(Float32Array.from(vector).buffer) }))
     )
     const query = Array.from({ length: DIMENSIONS }, random)
     const dot = (v: ReadonlyArray<number>) =>
@@ -40,7 +36,7 @@ describe("vectorSlab.nearest", () => {
       .slice(0, 10)
       .map(({ i }) => i)
     assert.deepStrictEqual(
-      nearest(slab, query, 10).map((hit) => hit.position),
+      nearest(slab, query, 10).map((hit) => hit.item),
       expected
     )
     assert.deepStrictEqual(nearest(slab, query.slice(1), 10), [], "a query of another length matches nothing")
