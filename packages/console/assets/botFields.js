@@ -215,6 +215,17 @@ export const botFields = [
     help: "The bot answers only from its knowledge bases' passages, and says it does not know when they have nothing (without asking the model)."
   },
   {
+    name: "knowledgeMode",
+    section: "conversations",
+    kind: "select",
+    label: "Knowledge bases are used",
+    options: [
+      { value: "inject", label: "For every question (passages sent with it)" },
+      { value: "tool", label: "When the model searches them (search_knowledge tool)" }
+    ],
+    help: "For every question: each message costs a search and its passages' tokens. As a tool: the model searches only when it needs to; it must support tool calls."
+  },
+  {
     name: "access",
     section: "access",
     kind: "select",

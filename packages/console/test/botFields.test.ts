@@ -42,6 +42,7 @@ const bot = {
   voice: true,
   vision: true,
   knowledgeOnly: false,
+  knowledgeMode: "inject",
   access: "open",
   allowedUserIds: [],
   allowedChatIds: [],

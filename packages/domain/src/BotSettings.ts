@@ -10,7 +10,7 @@ import { Effect, Schema } from "effect"
 import { AccessMode, BotLimits, DEFAULT_DENIED_MESSAGE, DEFAULT_LIMIT_MESSAGE, NO_LIMITS } from "./Access.ts"
 import { DEFAULT_GROUP_MODE, GroupMode } from "./groups.ts"
 import { ProviderId } from "./ids.ts"
-import { KnowledgeBaseId } from "./Knowledge.ts"
+import { KnowledgeBaseId, KnowledgeMode } from "./Knowledge.ts"
 import { McpServerId } from "./McpServer.ts"
 import { InputString } from "./text.ts"
 
@@ -143,7 +143,9 @@ export const botSettings = {
     (_current, given) => [...new Set(given)]
   ),
   /** Answer only from the knowledge bases: "I don't know" when they have nothing, the model not asked. */
-  knowledgeOnly: flag(false)
+  knowledgeOnly: flag(false),
+  /** "inject": passages found for every question go with it; "tool": the model searches with search_knowledge. */
+  knowledgeMode: setting(KnowledgeMode, KnowledgeMode, "inject")
 }
 
 type Settings = typeof botSettings

@@ -7,7 +7,8 @@
  * stored: history keeps a placeholder with the caption, and a rerun downloads
  * it again. A bot with knowledge bases gets the passages its question finds as
  * a system message of numbered sources, right before the history; a bot
- * without any costs no query. Another source of context is another step of
+ * without any costs no query, nor does one whose knowledgeMode is "tool" (the
+ * model searches with search_knowledge instead). Another source of context is another step of
  * `gather`.
  */
 import {
@@ -62,6 +63,8 @@ export const turnsOf = (
   if (bot.systemPrompt.trim() !== "") turns.push({ role: "system", content: bot.systemPrompt })
   if (passages.length > 0) {
     turns.push({ role: "system", content: KnowledgeModel.knowledgePrompt(passages, bot.knowledgeOnly) })
+  } else if (bot.knowledgeOnly && bot.knowledgeMode === "tool" && bot.knowledgeBaseIds.length > 0) {
+    turns.push({ role: "system", content: KnowledgeModel.KNOWLEDGE_TOOL_ONLY_PROMPT })
   }
   for (const message of history) {
     const role = llmRole(message.role)
@@ -139,10 +142,12 @@ export const makeGatherContext = Effect.gen(function* () {
         content.recording != null
           ? (history.find((message) => message.id === incoming.id)?.text ?? incoming.text)
           : content.text
-      // No knowledge bases, no query: the common bot pays nothing for the feature.
-      const passages = bot.knowledgeBaseIds.length === 0 ? [] : yield* findPassages(bot, question)
+      // No knowledge bases, no query: the common bot pays nothing for the feature. In "tool"
+      // mode the model searches itself (search_knowledge), so nothing is found beforehand.
+      const injects = bot.knowledgeBaseIds.length > 0 && bot.knowledgeMode === "inject"
+      const passages = injects ? yield* findPassages(bot, question) : []
       // knowledgeOnly is a rule about the bot's knowledge bases: without any, it has nothing to restrict.
-      if (bot.knowledgeOnly && bot.knowledgeBaseIds.length > 0 && passages.length === 0) {
+      if (bot.knowledgeOnly && injects && passages.length === 0) {
         return {
           _tag: "NotInKnowledge",
           reply: KnowledgeModel.KNOWLEDGE_UNKNOWN_REPLY
