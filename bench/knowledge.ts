@@ -212,7 +212,7 @@ export const knowledge = async (databaseUrl: string): Promise<ReadonlyArray<Row>
           position: chunk.position,
           vector: FakeEmbedding.fakeEmbedding(chunk.text, DIMENSIONS)
         })),
-        0,
+        { tokens: 0, costUsd: 0 },
         lease
       )
       yield* repository.markIndexed(id, at)

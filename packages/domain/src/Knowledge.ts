@@ -3,7 +3,7 @@
  * came from (document, position, heading path), so a bot can be given the
  * passages that answer a question and cite them.
  */
-import { Schema } from "effect"
+import { Effect, Schema } from "effect"
 import { ProviderId } from "./ids.ts"
 
 export const KnowledgeBaseId = Schema.String.check(Schema.isUUID()).pipe(Schema.brand("KnowledgeBaseId"))
@@ -118,6 +118,8 @@ export class KnowledgeDocument extends Schema.Class<KnowledgeDocument>("Knowledg
   embeddedChunks: Schema.Int,
   /** Input tokens the embeddings server counted for this document, re-indexing included. */
   embeddingTokens: Schema.Int,
+  /** What those tokens cost in USD, by the price table; 0 for a model without a price. */
+  embeddingCostUsd: Schema.Number.pipe(Schema.withConstructorDefault(Effect.succeed(0))),
   createdAt: Schema.Date,
   updatedAt: Schema.Date,
   indexedAt: Schema.NullOr(Schema.Date)

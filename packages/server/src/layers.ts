@@ -76,6 +76,13 @@ const secretBoxLayer = (config: AppConfigShape) =>
     )
   )
 
+/** The price table: the built-in one with OPENAI_PRICES (validated when the configuration was read). */
+const pricesOf = (config: AppConfigShape) =>
+  Result.getOrElse(
+    Prices.pricesWithOverrides(Option.getOrUndefined(config.openaiPrices)),
+    () => Prices.defaultPrices
+  )
+
 /** Every port on its real adapter; needs only the database. */
 export const adaptersLayer = (config: AppConfigShape) => {
   // One guard for every URL an admin supplies (providers, alert webhooks, MCP servers).
@@ -94,11 +101,7 @@ export const adaptersLayer = (config: AppConfigShape) => {
         apiKey: Option.getOrUndefined(config.openaiApiKey),
         baseUrl: Option.getOrUndefined(config.openaiBaseUrl),
         fallbackModel: Option.getOrUndefined(config.openaiFallbackModel),
-        // Validated when the configuration was read.
-        prices: Result.getOrElse(
-          Prices.pricesWithOverrides(Option.getOrUndefined(config.openaiPrices)),
-          () => Prices.defaultPrices
-        ),
+        prices: pricesOf(config),
         outbound
       })
     ),
@@ -129,7 +132,8 @@ export const adaptersLayer = (config: AppConfigShape) => {
     DocumentReaderFiles.layer,
     EmbeddingsOpenAI.layer({
       apiKey: Option.getOrUndefined(config.openaiApiKey),
-      baseUrl: Option.getOrUndefined(Option.map(config.openaiBaseUrl, String))
+      baseUrl: Option.getOrUndefined(Option.map(config.openaiBaseUrl, String)),
+      prices: pricesOf(config)
     }).pipe(Layer.provide(OutboundHttpNode.layer(outbound))),
     Layer.succeed(
       KnowledgeSettings,

@@ -17,7 +17,12 @@
  * float32 bytes under 1 ms (reading them as real[] text cost ~10 ms).
  */
 
-import type { KnowledgeRepository as Port, RankedChunk, StoredChunk } from "@botfleet/application"
+import type {
+  EmbeddingSpent,
+  KnowledgeRepository as Port,
+  RankedChunk,
+  StoredChunk
+} from "@botfleet/application"
 import { KnowledgeRepository } from "@botfleet/application"
 import {
   type KnowledgeBaseId,
@@ -63,6 +68,7 @@ interface DocumentRow {
   readonly chunks: number
   readonly embedded_chunks: number
   readonly embedding_tokens: string | number
+  readonly embedding_cost_usd: string | number
   readonly created_at: Date
   readonly updated_at: Date
   readonly indexed_at: Date | null
@@ -112,6 +118,7 @@ const documentOf = (row: DocumentRow) =>
     chunks: row.chunks,
     embeddedChunks: row.embedded_chunks,
     embeddingTokens: Number(row.embedding_tokens),
+    embeddingCostUsd: Number(row.embedding_cost_usd),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     indexedAt: row.indexed_at
@@ -146,7 +153,7 @@ const baseColumns = (base: KnowledgeModel.KnowledgeBase) => ({
 
 /** Columns of a document without its content (which only indexing reads). */
 const DOCUMENT_COLUMNS = `id, knowledge_base_id, name, source, format, url, size_bytes, state, error, attempts,
-  chunks, embedded_chunks, embedding_tokens, created_at, updated_at, indexed_at`
+  chunks, embedded_chunks, embedding_tokens, embedding_cost_usd, created_at, updated_at, indexed_at`
 
 /** KNOWLEDGE_VECTOR_CACHE_MB's default: 256 MB holds about 240,000 chunks of 256 dimensions. */
 export const DEFAULT_VECTOR_CACHE_BYTES = 256 * 1024 * 1024
@@ -371,7 +378,7 @@ export const layerWith = (options: Options): Layer.Layer<KnowledgeRepository, ne
       const storeEmbeddings = Effect.fn("KnowledgeRepository.storeEmbeddings")(function* (
         document: KnowledgeDocumentId,
         vectors: ReadonlyArray<{ readonly position: number; readonly vector: ReadonlyArray<number> }>,
-        inputTokens: number,
+        spent: EmbeddingSpent,
         leaseUntil: Date
       ) {
         const json = JSON.stringify(
@@ -395,7 +402,8 @@ export const layerWith = (options: Options): Layer.Layer<KnowledgeRepository, ne
               UPDATE knowledge_documents
               SET embedded_chunks = (SELECT count(*) FROM knowledge_chunks
                                      WHERE document_id = ${document} AND embedding IS NOT NULL),
-                  embedding_tokens = embedding_tokens + ${inputTokens},
+                  embedding_tokens = embedding_tokens + ${spent.tokens},
+                  embedding_cost_usd = embedding_cost_usd + ${spent.costUsd},
                   lease_until = ${leaseUntil}
               WHERE id = ${document}`
             })

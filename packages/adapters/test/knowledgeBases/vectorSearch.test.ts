@@ -97,7 +97,7 @@ const addDocument = (name: string, texts: ReadonlyArray<string>) =>
         position: chunk.position,
         vector: FakeEmbedding.fakeEmbedding(chunk.text, DIMENSIONS)
       })),
-      0,
+      { tokens: 0, costUsd: 0 },
       lease
     )
     yield* repository.markIndexed(id, new Date())

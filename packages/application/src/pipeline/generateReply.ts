@@ -75,7 +75,9 @@ export class GenerateReply extends Context.Service<
         }
         const { answer } = asked
         const text = answer.text.trim() === "" ? "…" : answer.text
-        return Option.some(yield* account.settle(opened.tab, answer, store.answer(incoming, text, answer)))
+        return Option.some(
+          yield* account.settle(opened.tab, answer, store.answer(incoming, text, answer), context.spent)
+        )
       })
 
       const generate = fn("Pipeline.ensureResponseGenerated")(function* (

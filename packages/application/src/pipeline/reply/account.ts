@@ -48,8 +48,17 @@ export const makeAccount = Effect.gen(function* () {
    * never generated again. With limits the reservation is settled to the
    * real use once the reply is stored.
    */
-  const settle = <A, E, R>(tab: Tab, answer: Completion, store: Effect.Effect<A, E, R>) => {
-    const spent = { tokens: answer.inputTokens + answer.outputTokens, costUsd: answer.costUsd }
+  const settle = <A, E, R>(
+    tab: Tab,
+    answer: Completion,
+    store: Effect.Effect<A, E, R>,
+    /** Spent beside the model for this answer (embedding the question for the knowledge bases). */
+    besides: { readonly tokens: number; readonly costUsd: number } = { tokens: 0, costUsd: 0 }
+  ) => {
+    const spent = {
+      tokens: answer.inputTokens + answer.outputTokens + besides.tokens,
+      costUsd: answer.costUsd + besides.costUsd
+    }
     return tab.limited
       ? Effect.tap(store, () => ledger.settle(tab.key.messageId, spent))
       : Effect.andThen(ledger.record(tab.key, spent, tab.at), store)

@@ -25,8 +25,9 @@ import {
 } from "@botfleet/domain"
 import { Effect } from "effect"
 import { BotAccess } from "../../bots/BotAccess.ts"
-import { KnowledgeService, type Passage } from "../../knowledge/KnowledgeService.ts"
+import { KnowledgeService, type Retrieved } from "../../knowledge/KnowledgeService.ts"
 import { spanFn } from "../../observability/spanFn.ts"
+import type { EmbeddingSpent } from "../../ports/KnowledgeBases.ts"
 import type { ChatTurn } from "../../ports/LanguageModel.ts"
 import { MessageRepository } from "../../ports/Repositories.ts"
 import { TelegramGateway, type Token } from "../../ports/TelegramGateway.ts"
@@ -44,7 +45,12 @@ type LoadedPhoto =
   | { readonly _tag: "Unreadable"; readonly reason: string }
 
 export type ReplyContext =
-  | { readonly _tag: "Ready"; readonly turns: ReadonlyArray<ChatTurn> }
+  | {
+      readonly _tag: "Ready"
+      readonly turns: ReadonlyArray<ChatTurn>
+      /** Embedding the question for the knowledge bases: counted with the reply's own use. */
+      readonly spent: EmbeddingSpent
+    }
   /** Something the answer needs cannot be read: answer with `reply` instead of asking the model. */
   | { readonly _tag: "Unreadable"; readonly reply: string }
   /** A bot answering only from its knowledge bases found nothing: `reply` says so, no model asked. */
@@ -77,6 +83,8 @@ export const turnsOf = (
   return turns
 }
 
+const NOTHING_FOUND: Retrieved = { passages: [], spent: { tokens: 0, costUsd: 0 } }
+
 export const makeGatherContext = Effect.gen(function* () {
   const fn = yield* spanFn
   const access = yield* BotAccess
@@ -90,17 +98,19 @@ export const makeGatherContext = Effect.gen(function* () {
    * else failing leaves no passages; both logged.
    */
   const findPassages = fn("Pipeline.findPassages")(function* (bot: Bot, question: string) {
-    return yield* knowledge.retrieve(bot.knowledgeBaseIds, question, { textOnlyOnEmbeddingError: true }).pipe(
-      Effect.catch((error) =>
-        Effect.as(
-          Effect.logWarning("knowledge not retrieved, answering without passages", {
-            bot_id: bot.id,
-            reason: error.message
-          }),
-          [] as ReadonlyArray<Passage>
+    return yield* knowledge
+      .retrieveCosted(bot.knowledgeBaseIds, question, { textOnlyOnEmbeddingError: true })
+      .pipe(
+        Effect.catch((error) =>
+          Effect.as(
+            Effect.logWarning("knowledge not retrieved, answering without passages", {
+              bot_id: bot.id,
+              reason: error.message
+            }),
+            NOTHING_FOUND
+          )
         )
       )
-    )
   })
 
   const loadPhoto = fn("Pipeline.loadPhoto")(function* (bot: Bot, token: Token, photo: IncomingPhoto) {
@@ -145,7 +155,7 @@ export const makeGatherContext = Effect.gen(function* () {
       // No knowledge bases, no query: the common bot pays nothing for the feature. In "tool"
       // mode the model searches itself (search_knowledge), so nothing is found beforehand.
       const injects = bot.knowledgeBaseIds.length > 0 && bot.knowledgeMode === "inject"
-      const passages = injects ? yield* findPassages(bot, question) : []
+      const { passages, spent } = injects ? yield* findPassages(bot, question) : NOTHING_FOUND
       // knowledgeOnly is a rule about the bot's knowledge bases: without any, it has nothing to restrict.
       if (bot.knowledgeOnly && injects && passages.length === 0) {
         return {
@@ -154,6 +164,6 @@ export const makeGatherContext = Effect.gen(function* () {
         } satisfies ReplyContext
       }
       const turns = turnsOf(bot, chat, incoming, history, { caption: content.text, image }, passages)
-      return { _tag: "Ready", turns } satisfies ReplyContext
+      return { _tag: "Ready", turns, spent } satisfies ReplyContext
     })
 })

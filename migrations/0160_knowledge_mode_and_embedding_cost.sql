@@ -3,3 +3,7 @@
 -- search_knowledge when it needs to).
 ALTER TABLE bots ADD COLUMN knowledge_mode text NOT NULL DEFAULT 'inject'
   CHECK (knowledge_mode IN ('inject', 'tool'));
+
+-- What indexing a document's embeddings cost, in USD by the price table (its
+-- tokens are in embedding_tokens); a knowledge base's cost is its documents' sum.
+ALTER TABLE knowledge_documents ADD COLUMN embedding_cost_usd numeric(14, 8) NOT NULL DEFAULT 0;
