@@ -18,7 +18,7 @@ import {
   KnowledgeBaseView,
   SearchResultView
 } from "../../src/api/knowledgeSchemas.ts"
-import { BotView } from "../../src/api/schemas.ts"
+import { BotView, FailureRetried, FailureView } from "../../src/api/schemas.ts"
 import {
   type ApiClient,
   expectBody,
@@ -231,6 +231,38 @@ layer(
         const failed = byName.get("broken.pdf")
         assert.strictEqual(failed?.state, "failed")
         assert.match(failed?.error ?? "", /^not a readable PDF file: /)
+
+        // Listed with the other failures, with its reason, and retried from there: indexed
+        // again from its stored bytes by the job, it fails again (later) for the same reason.
+        const failuresPage = Schema.Struct({
+          items: Schema.Array(FailureView),
+          nextCursor: Schema.NullOr(Schema.String)
+        })
+        const listed = expectBody(yield* api.get("/api/failures?kind=document"), 200, failuresPage).items
+        const ref = `document:${failed?.id}`
+        const item = listed.find((failure) => failure.id === ref)
+        assert.deepInclude(item, { kind: "document", botId: null, chatId: null, attempts: 1 })
+        assert.strictEqual(item?.error, failed?.error)
+        assert.include(item?.summary ?? "", "broken.pdf")
+        assert.include(item?.summary ?? "", "(knowledge base Kettle manual)")
+        const failureRetried = yield* api.post(`/api/failures/${ref}/retry`, {})
+        assert.deepStrictEqual(expectBody(failureRetried, 202, FailureRetried), {
+          id: ref,
+          kind: "document",
+          status: "queued"
+        })
+        const failedAgain = yield* eventuallyEffect(
+          Effect.map(api.get("/api/failures?kind=document"), (response) =>
+            expectBody(response, 200, failuresPage).items.find(
+              (failure) => failure.id === ref && failure.at > (item?.at ?? "")
+            )
+          )
+        )
+        assert.strictEqual(failedAgain.error, failed?.error)
+        const unknownDocument = yield* api.post(`/api/failures/document:${crypto.randomUUID()}/retry`, {})
+        expectError(unknownDocument, 404, "failure_not_found")
+        const notFailed = yield* api.post(`/api/failures/document:${byName.get("Safety.md")?.id}/retry`, {})
+        expectError(notFailed, 409, "not_retryable")
 
         // The search box: the right document first, with its section and both lists' ranks.
         const cases = [
