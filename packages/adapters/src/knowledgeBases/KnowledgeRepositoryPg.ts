@@ -172,145 +172,143 @@ export const vectorSearchPath = (options: Options, pgvector: boolean): string =>
       : "sign-bit SQL scan with exact re-ranking"
   }; ${pgvector ? "pgvector is available but not used yet" : "no pgvector on this server"}`
 
-export const layerWith = (options: Options): Layer.Layer<KnowledgeRepository, never, SqlClient.SqlClient> =>
-  Layer.effect(
-    KnowledgeRepository,
-    Effect.gen(function* () {
-      const sql = yield* SqlClient.SqlClient
-      const documentColumns = sql.unsafe(DOCUMENT_COLUMNS)
-      const cache = yield* makeVectorCache(sql, options.vectorCacheBytes, chunkOf)
+const make = (options: Options) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const documentColumns = sql.unsafe(DOCUMENT_COLUMNS)
+    const cache = yield* makeVectorCache(sql, options.vectorCacheBytes, chunkOf)
 
-      // Said once at start-up: which vector search runs. pgvector is detected, not used yet.
-      const [vector] = yield* sql<{ available: boolean }>`
+    // Said once at start-up: which vector search runs. pgvector is detected, not used yet.
+    const [vector] = yield* sql<{ available: boolean }>`
       SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'vector') AS available`.pipe(
-        Effect.orElseSucceed(() => [{ available: false }])
+      Effect.orElseSucceed(() => [{ available: false }])
+    )
+    yield* Effect.logInfo(`knowledge vectors: ${vectorSearchPath(options, vector?.available === true)}`)
+
+    const nameTaken =
+      (base: KnowledgeModel.KnowledgeBase) =>
+      (error: SqlError.SqlError): Effect.Effect<never, KnowledgeBaseNameTaken> =>
+        uniqueConstraintOf(error) === "knowledge_bases_name_key"
+          ? Effect.fail(new KnowledgeBaseNameTaken({ name: base.name }))
+          : Effect.die(error)
+
+    const insertBase = Effect.fn("KnowledgeRepository.insertBase")(function* (
+      base: KnowledgeModel.KnowledgeBase
+    ) {
+      yield* sql`INSERT INTO knowledge_bases ${sql.insert(baseColumns(base))}`.pipe(
+        Effect.catchTag("SqlError", nameTaken(base))
       )
-      yield* Effect.logInfo(`knowledge vectors: ${vectorSearchPath(options, vector?.available === true)}`)
+    })
 
-      const nameTaken =
-        (base: KnowledgeModel.KnowledgeBase) =>
-        (error: SqlError.SqlError): Effect.Effect<never, KnowledgeBaseNameTaken> =>
-          uniqueConstraintOf(error) === "knowledge_bases_name_key"
-            ? Effect.fail(new KnowledgeBaseNameTaken({ name: base.name }))
-            : Effect.die(error)
-
-      const insertBase = Effect.fn("KnowledgeRepository.insertBase")(function* (
-        base: KnowledgeModel.KnowledgeBase
-      ) {
-        yield* sql`INSERT INTO knowledge_bases ${sql.insert(baseColumns(base))}`.pipe(
-          Effect.catchTag("SqlError", nameTaken(base))
-        )
-      })
-
-      const updateBase = Effect.fn("KnowledgeRepository.updateBase")(function* (
-        base: KnowledgeModel.KnowledgeBase
-      ) {
-        const rows = yield* sql<{ id: string }>`
+    const updateBase = Effect.fn("KnowledgeRepository.updateBase")(function* (
+      base: KnowledgeModel.KnowledgeBase
+    ) {
+      const rows = yield* sql<{ id: string }>`
         UPDATE knowledge_bases SET ${sql.update(baseColumns(base), ["id"])} WHERE id = ${base.id} RETURNING id`.pipe(
-          Effect.catchTag("SqlError", nameTaken(base))
-        )
-        if (rows.length === 0) return yield* new KnowledgeBaseNotFound({ knowledgeBaseId: base.id })
-      })
-
-      const findBase = Effect.fn("KnowledgeRepository.findBase")(function* (id: KnowledgeBaseId) {
-        const rows = yield* sql<BaseRow>`SELECT * FROM knowledge_bases WHERE id = ${id}`.pipe(Effect.orDie)
-        const row = rows[0]
-        if (row === undefined) return yield* new KnowledgeBaseNotFound({ knowledgeBaseId: id })
-        return yield* baseOf(row)
-      })
-
-      const listBases = sql<BaseRow>`SELECT * FROM knowledge_bases ORDER BY lower(name) COLLATE "C", id`.pipe(
-        Effect.orDie,
-        Effect.flatMap((rows) => Effect.forEach(rows, baseOf)),
-        Effect.withSpan("KnowledgeRepository.listBases")
+        Effect.catchTag("SqlError", nameTaken(base))
       )
+      if (rows.length === 0) return yield* new KnowledgeBaseNotFound({ knowledgeBaseId: base.id })
+    })
 
-      const deleteBase = Effect.fn("KnowledgeRepository.deleteBase")(function* (id: KnowledgeBaseId) {
-        const rows = yield* sql<{
-          id: string
-        }>`DELETE FROM knowledge_bases WHERE id = ${id} RETURNING id`.pipe(Effect.orDie)
-        // Chunks carry the base id without a foreign key (the hot search path joins no base row).
-        yield* sql`DELETE FROM knowledge_chunks WHERE knowledge_base_id = ${id}`.pipe(Effect.orDie)
-        // Bots stop answering from it rather than keep an id that names nothing.
-        yield* sql`
+    const findBase = Effect.fn("KnowledgeRepository.findBase")(function* (id: KnowledgeBaseId) {
+      const rows = yield* sql<BaseRow>`SELECT * FROM knowledge_bases WHERE id = ${id}`.pipe(Effect.orDie)
+      const row = rows[0]
+      if (row === undefined) return yield* new KnowledgeBaseNotFound({ knowledgeBaseId: id })
+      return yield* baseOf(row)
+    })
+
+    const listBases = sql<BaseRow>`SELECT * FROM knowledge_bases ORDER BY lower(name) COLLATE "C", id`.pipe(
+      Effect.orDie,
+      Effect.flatMap((rows) => Effect.forEach(rows, baseOf)),
+      Effect.withSpan("KnowledgeRepository.listBases")
+    )
+
+    const deleteBase = Effect.fn("KnowledgeRepository.deleteBase")(function* (id: KnowledgeBaseId) {
+      const rows = yield* sql<{
+        id: string
+      }>`DELETE FROM knowledge_bases WHERE id = ${id} RETURNING id`.pipe(Effect.orDie)
+      // Chunks carry the base id without a foreign key (the hot search path joins no base row).
+      yield* sql`DELETE FROM knowledge_chunks WHERE knowledge_base_id = ${id}`.pipe(Effect.orDie)
+      // Bots stop answering from it rather than keep an id that names nothing.
+      yield* sql`
         UPDATE bots SET knowledge_base_ids = knowledge_base_ids - ${id}::text
         WHERE knowledge_base_ids ? ${id}::text`.pipe(Effect.orDie)
-        if (rows.length === 0) return yield* new KnowledgeBaseNotFound({ knowledgeBaseId: id })
-      })
+      if (rows.length === 0) return yield* new KnowledgeBaseNotFound({ knowledgeBaseId: id })
+    })
 
-      const insertDocument = Effect.fn("KnowledgeRepository.insertDocument")(function* (
-        document: KnowledgeModel.KnowledgeDocument,
-        content: Uint8Array
-      ) {
-        yield* sql`INSERT INTO knowledge_documents ${sql.insert({
-          id: document.id,
-          knowledge_base_id: document.knowledgeBaseId,
-          name: document.name,
-          source: document.source,
-          format: document.format,
-          url: document.url,
-          content,
-          size_bytes: document.sizeBytes,
-          state: document.state,
-          error: document.error,
-          attempts: document.attempts,
-          created_at: document.createdAt,
-          updated_at: document.updatedAt
-        })}`.pipe(Effect.orDie)
-      })
+    const insertDocument = Effect.fn("KnowledgeRepository.insertDocument")(function* (
+      document: KnowledgeModel.KnowledgeDocument,
+      content: Uint8Array
+    ) {
+      yield* sql`INSERT INTO knowledge_documents ${sql.insert({
+        id: document.id,
+        knowledge_base_id: document.knowledgeBaseId,
+        name: document.name,
+        source: document.source,
+        format: document.format,
+        url: document.url,
+        content,
+        size_bytes: document.sizeBytes,
+        state: document.state,
+        error: document.error,
+        attempts: document.attempts,
+        created_at: document.createdAt,
+        updated_at: document.updatedAt
+      })}`.pipe(Effect.orDie)
+    })
 
-      const findDocument = Effect.fn("KnowledgeRepository.findDocument")(function* (id: KnowledgeDocumentId) {
-        const rows =
-          yield* sql<DocumentRow>`SELECT ${documentColumns} FROM knowledge_documents WHERE id = ${id}`.pipe(
-            Effect.orDie
-          )
-        const row = rows[0]
-        if (row === undefined) return yield* new KnowledgeDocumentNotFound({ documentId: id })
-        return yield* documentOf(row)
-      })
+    const findDocument = Effect.fn("KnowledgeRepository.findDocument")(function* (id: KnowledgeDocumentId) {
+      const rows =
+        yield* sql<DocumentRow>`SELECT ${documentColumns} FROM knowledge_documents WHERE id = ${id}`.pipe(
+          Effect.orDie
+        )
+      const row = rows[0]
+      if (row === undefined) return yield* new KnowledgeDocumentNotFound({ documentId: id })
+      return yield* documentOf(row)
+    })
 
-      const listDocuments = Effect.fn("KnowledgeRepository.listDocuments")(function* (id: KnowledgeBaseId) {
-        const rows = yield* sql<DocumentRow>`
+    const listDocuments = Effect.fn("KnowledgeRepository.listDocuments")(function* (id: KnowledgeBaseId) {
+      const rows = yield* sql<DocumentRow>`
         SELECT ${documentColumns} FROM knowledge_documents WHERE knowledge_base_id = ${id}
         ORDER BY created_at DESC, id`.pipe(Effect.orDie)
-        return yield* Effect.forEach(rows, documentOf)
-      })
+      return yield* Effect.forEach(rows, documentOf)
+    })
 
-      const deleteDocument = Effect.fn("KnowledgeRepository.deleteDocument")(function* (
-        id: KnowledgeDocumentId
-      ) {
-        const rows = yield* sql<{
-          id: string
-        }>`DELETE FROM knowledge_documents WHERE id = ${id} RETURNING id`.pipe(Effect.orDie)
-        if (rows.length === 0) return yield* new KnowledgeDocumentNotFound({ documentId: id })
-      })
+    const deleteDocument = Effect.fn("KnowledgeRepository.deleteDocument")(function* (
+      id: KnowledgeDocumentId
+    ) {
+      const rows = yield* sql<{
+        id: string
+      }>`DELETE FROM knowledge_documents WHERE id = ${id} RETURNING id`.pipe(Effect.orDie)
+      if (rows.length === 0) return yield* new KnowledgeDocumentNotFound({ documentId: id })
+    })
 
-      const requeueDocument = Effect.fn("KnowledgeRepository.requeueDocument")(function* (
-        id: KnowledgeDocumentId,
-        at: Date
-      ) {
-        const rows = yield* sql<{ id: string }>`
+    const requeueDocument = Effect.fn("KnowledgeRepository.requeueDocument")(function* (
+      id: KnowledgeDocumentId,
+      at: Date
+    ) {
+      const rows = yield* sql<{ id: string }>`
         UPDATE knowledge_documents
         SET state = 'pending', error = NULL, attempts = 0, lease_until = NULL, chunks = 0, embedded_chunks = 0,
           updated_at = ${at}
         WHERE id = ${id} RETURNING id`.pipe(Effect.orDie)
-        if (rows.length === 0) return yield* new KnowledgeDocumentNotFound({ documentId: id })
-      })
+      if (rows.length === 0) return yield* new KnowledgeDocumentNotFound({ documentId: id })
+    })
 
-      const chunksOf = Effect.fn("KnowledgeRepository.chunksOf")(function* (id: KnowledgeDocumentId) {
-        const rows = yield* sql<ChunkRow>`
+    const chunksOf = Effect.fn("KnowledgeRepository.chunksOf")(function* (id: KnowledgeDocumentId) {
+      const rows = yield* sql<ChunkRow>`
         SELECT c.document_id, c.position, c.knowledge_base_id, c.heading_path, c.content, d.name AS document_name
         FROM knowledge_chunks c JOIN knowledge_documents d ON d.id = c.document_id
         WHERE c.document_id = ${id} ORDER BY c.position`.pipe(Effect.orDie)
-        return rows.map(chunkOf)
-      })
+      return rows.map(chunkOf)
+    })
 
-      const claimDocument = Effect.fn("KnowledgeRepository.claimDocument")(function* (
-        now: Date,
-        leaseSeconds: number
-      ) {
-        const leaseUntil = new Date(now.getTime() + leaseSeconds * 1000)
-        const rows = yield* sql<DocumentRow & { content: Uint8Array }>`
+    const claimDocument = Effect.fn("KnowledgeRepository.claimDocument")(function* (
+      now: Date,
+      leaseSeconds: number
+    ) {
+      const leaseUntil = new Date(now.getTime() + leaseSeconds * 1000)
+      const rows = yield* sql<DocumentRow & { content: Uint8Array }>`
         WITH next AS (
           SELECT id FROM knowledge_documents
           WHERE state IN ('pending', 'indexing') AND (lease_until IS NULL OR lease_until <= ${now})
@@ -322,32 +320,32 @@ export const layerWith = (options: Options): Layer.Layer<KnowledgeRepository, ne
         SET state = 'indexing', attempts = d.attempts + 1, lease_until = ${leaseUntil}, updated_at = ${now}
         FROM next WHERE d.id = next.id
         RETURNING d.*`.pipe(Effect.orDie)
-        const row = rows[0]
-        if (row === undefined) return undefined
-        const document = yield* documentOf(row)
-        const knowledgeBase = yield* findBase(document.knowledgeBaseId).pipe(Effect.orDie)
-        return { document, knowledgeBase, content: row.content }
-      })
+      const row = rows[0]
+      if (row === undefined) return undefined
+      const document = yield* documentOf(row)
+      const knowledgeBase = yield* findBase(document.knowledgeBaseId).pipe(Effect.orDie)
+      return { document, knowledgeBase, content: row.content }
+    })
 
-      const replaceChunks = Effect.fn("KnowledgeRepository.replaceChunks")(function* (
-        document: KnowledgeDocumentId,
-        language: KnowledgeModel.TextSearchLanguage,
-        chunks: ReadonlyArray<KnowledgeModel.Chunk>,
-        leaseUntil: Date
-      ) {
-        const json = JSON.stringify(
-          chunks.map((chunk) => ({
-            position: chunk.position,
-            heading_path: chunk.headingPath,
-            content: chunk.text
-          }))
-        )
-        yield* sql
-          .withTransaction(
-            Effect.gen(function* () {
-              yield* sql`DELETE FROM knowledge_chunks WHERE document_id = ${document}`
-              // Headings weigh more than body text: a question naming a section finds it.
-              yield* sql`
+    const replaceChunks = Effect.fn("KnowledgeRepository.replaceChunks")(function* (
+      document: KnowledgeDocumentId,
+      language: KnowledgeModel.TextSearchLanguage,
+      chunks: ReadonlyArray<KnowledgeModel.Chunk>,
+      leaseUntil: Date
+    ) {
+      const json = JSON.stringify(
+        chunks.map((chunk) => ({
+          position: chunk.position,
+          heading_path: chunk.headingPath,
+          content: chunk.text
+        }))
+      )
+      yield* sql
+        .withTransaction(
+          Effect.gen(function* () {
+            yield* sql`DELETE FROM knowledge_chunks WHERE document_id = ${document}`
+            // Headings weigh more than body text: a question naming a section finds it.
+            yield* sql`
               INSERT INTO knowledge_chunks (document_id, position, knowledge_base_id, heading_path, content, tsv)
               SELECT d.id, x.position, d.knowledge_base_id, x.heading_path, x.content,
                 setweight(to_tsvector(${language}::regconfig,
@@ -356,50 +354,50 @@ export const layerWith = (options: Options): Layer.Layer<KnowledgeRepository, ne
               FROM knowledge_documents d,
                 jsonb_to_recordset(${json}::jsonb) AS x(position integer, heading_path jsonb, content text)
               WHERE d.id = ${document}`
-              yield* sql`
+            yield* sql`
               UPDATE knowledge_documents
               SET chunks = ${chunks.length}, embedded_chunks = 0, error = NULL, lease_until = ${leaseUntil}
               WHERE id = ${document}`
-            })
-          )
-          .pipe(Effect.orDie)
-      })
+          })
+        )
+        .pipe(Effect.orDie)
+    })
 
-      const chunksToEmbed = Effect.fn("KnowledgeRepository.chunksToEmbed")(function* (
-        document: KnowledgeDocumentId,
-        limit: number
-      ) {
-        const rows = yield* sql<{ position: number; content: string; heading_path: unknown }>`
+    const chunksToEmbed = Effect.fn("KnowledgeRepository.chunksToEmbed")(function* (
+      document: KnowledgeDocumentId,
+      limit: number
+    ) {
+      const rows = yield* sql<{ position: number; content: string; heading_path: unknown }>`
         SELECT position, content, heading_path FROM knowledge_chunks
         WHERE document_id = ${document} AND embedding IS NULL
         ORDER BY position LIMIT ${limit}`.pipe(Effect.orDie)
-        return rows.map((row) => ({ position: row.position, text: row.content }))
-      })
+      return rows.map((row) => ({ position: row.position, text: row.content }))
+    })
 
-      const storeEmbeddings = Effect.fn("KnowledgeRepository.storeEmbeddings")(function* (
-        document: KnowledgeDocumentId,
-        vectors: ReadonlyArray<{ readonly position: number; readonly vector: ReadonlyArray<number> }>,
-        spent: EmbeddingSpent,
-        leaseUntil: Date
-      ) {
-        const json = JSON.stringify(
-          vectors.map(({ position, vector }) => ({
-            position,
-            embedding: vectorLiteral(vector),
-            bits: signBits(vector),
-            f32: float32Hex(vector)
-          }))
-        )
-        yield* sql
-          .withTransaction(
-            Effect.gen(function* () {
-              yield* sql`
+    const storeEmbeddings = Effect.fn("KnowledgeRepository.storeEmbeddings")(function* (
+      document: KnowledgeDocumentId,
+      vectors: ReadonlyArray<{ readonly position: number; readonly vector: ReadonlyArray<number> }>,
+      spent: EmbeddingSpent,
+      leaseUntil: Date
+    ) {
+      const json = JSON.stringify(
+        vectors.map(({ position, vector }) => ({
+          position,
+          embedding: vectorLiteral(vector),
+          bits: signBits(vector),
+          f32: float32Hex(vector)
+        }))
+      )
+      yield* sql
+        .withTransaction(
+          Effect.gen(function* () {
+            yield* sql`
               UPDATE knowledge_chunks c
               SET embedding = x.embedding::real[], embedding_bits = x.bits::bit varying,
                 embedding_f32 = decode(x.f32, 'hex')
               FROM jsonb_to_recordset(${json}::jsonb) AS x(position integer, embedding text, bits text, f32 text)
               WHERE c.document_id = ${document} AND c.position = x.position`
-              yield* sql`
+            yield* sql`
               UPDATE knowledge_documents
               SET embedded_chunks = (SELECT count(*) FROM knowledge_chunks
                                      WHERE document_id = ${document} AND embedding IS NOT NULL),
@@ -407,74 +405,74 @@ export const layerWith = (options: Options): Layer.Layer<KnowledgeRepository, ne
                   embedding_cost_usd = embedding_cost_usd + ${spent.costUsd},
                   lease_until = ${leaseUntil}
               WHERE id = ${document}`
-            })
-          )
-          .pipe(Effect.orDie)
-      })
+          })
+        )
+        .pipe(Effect.orDie)
+    })
 
-      const markIndexed = Effect.fn("KnowledgeRepository.markIndexed")(function* (
-        document: KnowledgeDocumentId,
-        at: Date
-      ) {
-        yield* sql`
+    const markIndexed = Effect.fn("KnowledgeRepository.markIndexed")(function* (
+      document: KnowledgeDocumentId,
+      at: Date
+    ) {
+      yield* sql`
         UPDATE knowledge_documents
         SET state = 'indexed', error = NULL, lease_until = NULL, indexed_at = ${at}, updated_at = ${at}
         WHERE id = ${document}`.pipe(Effect.orDie)
-      })
+    })
 
-      const markFailed = Effect.fn("KnowledgeRepository.markFailed")(function* (
-        document: KnowledgeDocumentId,
-        error: string,
-        at: Date
-      ) {
-        yield* sql`
+    const markFailed = Effect.fn("KnowledgeRepository.markFailed")(function* (
+      document: KnowledgeDocumentId,
+      error: string,
+      at: Date
+    ) {
+      yield* sql`
         UPDATE knowledge_documents SET state = 'failed', error = ${error}, lease_until = NULL, updated_at = ${at}
         WHERE id = ${document}`.pipe(Effect.orDie)
-      })
+    })
 
-      const markRetry = Effect.fn("KnowledgeRepository.markRetry")(function* (
-        document: KnowledgeDocumentId,
-        error: string,
-        retryAt: Date
-      ) {
-        yield* sql`
+    const markRetry = Effect.fn("KnowledgeRepository.markRetry")(function* (
+      document: KnowledgeDocumentId,
+      error: string,
+      retryAt: Date
+    ) {
+      yield* sql`
         UPDATE knowledge_documents SET state = 'pending', error = ${error}, lease_until = ${retryAt}
         WHERE id = ${document}`.pipe(Effect.orDie)
-      })
+    })
 
-      const searchText = Effect.fn("KnowledgeRepository.searchText")(function* (
-        base: KnowledgeBaseId,
-        language: KnowledgeModel.TextSearchLanguage,
-        question: string,
-        limit: number
-      ) {
-        // websearch_to_tsquery ANDs every word, so a question phrased unlike the text finds
-        // nothing; its ANDs become ORs (quoted phrases keep their meaning; a query with an
-        // exclusion stays as written, since "a | !b" would match almost everything) and
-        // ts_rank_cd puts the chunks that cover more of the words, closer together, first.
-        // A stable expression, not a CTE, so the GIN index serves the match.
-        const query = sql`(SELECT CASE WHEN strpos(w::text, '!') > 0 THEN w
+    const searchText = Effect.fn("KnowledgeRepository.searchText")(function* (
+      base: KnowledgeBaseId,
+      language: KnowledgeModel.TextSearchLanguage,
+      question: string,
+      limit: number
+    ) {
+      // websearch_to_tsquery ANDs every word, so a question phrased unlike the text finds
+      // nothing; its ANDs become ORs (quoted phrases keep their meaning; a query with an
+      // exclusion stays as written, since "a | !b" would match almost everything) and
+      // ts_rank_cd puts the chunks that cover more of the words, closer together, first.
+      // A stable expression, not a CTE, so the GIN index serves the match.
+      const query = sql`(SELECT CASE WHEN strpos(w::text, '!') > 0 THEN w
           ELSE replace(w::text, ' & ', ' | ')::tsquery END
         FROM websearch_to_tsquery(${language}::regconfig, ${question}) AS w)`
-        const rows = yield* sql<ChunkRow>`
+      const rows = yield* sql<ChunkRow>`
         SELECT c.document_id, c.position, c.knowledge_base_id, c.heading_path, c.content,
           d.name AS document_name, ts_rank_cd(c.tsv, ${query}) AS score
         FROM knowledge_chunks c JOIN knowledge_documents d ON d.id = c.document_id
         WHERE c.knowledge_base_id = ${base} AND c.tsv @@ ${query}
         ORDER BY score DESC, c.document_id, c.position
         LIMIT ${limit}`.pipe(Effect.orDie)
-        return ranked(rows)
-      })
+      return ranked(rows)
+    })
 
-      /** The SQL scan: sign-bit neighbours, re-ranked exactly here. */
-      const scanInSql = Effect.fn("KnowledgeRepository.scanInSql")(function* (
-        bases: ReadonlyArray<string>,
-        vector: ReadonlyArray<number>,
-        limit: number
-      ) {
-        if (bases.length === 0) return []
-        const candidates = Math.max(limit * 3, VECTOR_CANDIDATES)
-        const rows = yield* sql<ChunkRow & { embedding: Uint8Array }>`
+    /** The SQL scan: sign-bit neighbours, re-ranked exactly here. */
+    const scanInSql = Effect.fn("KnowledgeRepository.scanInSql")(function* (
+      bases: ReadonlyArray<string>,
+      vector: ReadonlyArray<number>,
+      limit: number
+    ) {
+      if (bases.length === 0) return []
+      const candidates = Math.max(limit * 3, VECTOR_CANDIDATES)
+      const rows = yield* sql<ChunkRow & { embedding: Uint8Array }>`
         WITH near AS (
           SELECT c.document_id, c.position
           FROM knowledge_chunks c
@@ -487,60 +485,60 @@ export const layerWith = (options: Options): Layer.Layer<KnowledgeRepository, ne
           c.embedding_f32 AS embedding
         FROM near JOIN knowledge_chunks c USING (document_id, position)
           JOIN knowledge_documents d ON d.id = c.document_id`.pipe(Effect.orDie)
-        return rows.map((row) => ({ chunk: chunkOf(row), score: dot(fromFloat32(row.embedding), vector) }))
-      })
+      return rows.map((row) => ({ chunk: chunkOf(row), score: dot(fromFloat32(row.embedding), vector) }))
+    })
 
-      const searchVector = Effect.fn("KnowledgeRepository.searchVector")(function* (
-        bases: ReadonlyArray<KnowledgeBaseId>,
-        vector: ReadonlyArray<number>,
-        limit: number
-      ) {
-        if (bases.length === 0 || vector.length === 0) return []
-        const { hits, uncached } =
-          options.vectorCacheBytes > 0
-            ? yield* cache.scan(bases, vector, limit)
-            : { hits: [], uncached: bases }
-        const scanned = yield* scanInSql(uncached, vector, limit)
-        return [...hits.map((hit) => ({ chunk: hit.item, score: hit.score })), ...scanned]
-          .sort((a, b) => b.score - a.score || (a.chunk.documentId < b.chunk.documentId ? -1 : 1))
-          .slice(0, limit)
-      })
+    const searchVector = Effect.fn("KnowledgeRepository.searchVector")(function* (
+      bases: ReadonlyArray<KnowledgeBaseId>,
+      vector: ReadonlyArray<number>,
+      limit: number
+    ) {
+      if (bases.length === 0 || vector.length === 0) return []
+      const { hits, uncached } =
+        options.vectorCacheBytes > 0 ? yield* cache.scan(bases, vector, limit) : { hits: [], uncached: bases }
+      const scanned = yield* scanInSql(uncached, vector, limit)
+      return [...hits.map((hit) => ({ chunk: hit.item, score: hit.score })), ...scanned]
+        .sort((a, b) => b.score - a.score || (a.chunk.documentId < b.chunk.documentId ? -1 : 1))
+        .slice(0, limit)
+    })
 
-      const missingBases = Effect.fn("KnowledgeRepository.missingBases")(function* (
-        ids: ReadonlyArray<string>
-      ) {
-        if (ids.length === 0) return []
-        const rows = yield* sql<{ id: string }>`
+    const missingBases = Effect.fn("KnowledgeRepository.missingBases")(function* (
+      ids: ReadonlyArray<string>
+    ) {
+      if (ids.length === 0) return []
+      const rows = yield* sql<{ id: string }>`
         SELECT x.id FROM unnest(${`{${ids.join(",")}}`}::text[]) AS x(id)
         WHERE NOT EXISTS (SELECT 1 FROM knowledge_bases k WHERE k.id::text = x.id)`.pipe(Effect.orDie)
-        return rows.map((row) => row.id)
-      })
-
-      return KnowledgeRepository.of({
-        insertBase,
-        updateBase,
-        findBase,
-        listBases,
-        deleteBase,
-        insertDocument,
-        findDocument,
-        listDocuments,
-        deleteDocument,
-        requeueDocument,
-        chunksOf,
-        claimDocument,
-        replaceChunks,
-        chunksToEmbed,
-        storeEmbeddings,
-        markIndexed,
-        markFailed,
-        markRetry,
-        searchText,
-        searchVector,
-        missingBases
-      } satisfies typeof Port.Service)
+      return rows.map((row) => row.id)
     })
-  )
+
+    return KnowledgeRepository.of({
+      insertBase,
+      updateBase,
+      findBase,
+      listBases,
+      deleteBase,
+      insertDocument,
+      findDocument,
+      listDocuments,
+      deleteDocument,
+      requeueDocument,
+      chunksOf,
+      claimDocument,
+      replaceChunks,
+      chunksToEmbed,
+      storeEmbeddings,
+      markIndexed,
+      markFailed,
+      markRetry,
+      searchText,
+      searchVector,
+      missingBases
+    } satisfies typeof Port.Service)
+  })
+
+export const layerWith = (options: Options): Layer.Layer<KnowledgeRepository, never, SqlClient.SqlClient> =>
+  Layer.effect(KnowledgeRepository, make(options))
 
 export const layer: Layer.Layer<KnowledgeRepository, never, SqlClient.SqlClient> = layerWith({
   vectorCacheBytes: DEFAULT_VECTOR_CACHE_BYTES
