@@ -283,6 +283,17 @@ export const botFields = [
     help: "OpenAI's voices: alloy, ash, ballad, coral, echo, fable, nova, onyx, sage, shimmer, verse; another server's voice by its name."
   },
   {
+    name: "knowledgeMode",
+    section: "conversations",
+    kind: "select",
+    label: "Knowledge bases are used",
+    options: [
+      { value: "inject", label: "For every question (passages sent with it)" },
+      { value: "tool", label: "When the model searches them (search_knowledge tool)" }
+    ],
+    help: "For every question: each message costs a search and its passages' tokens. As a tool: the model searches only when it needs to; it must support tool calls."
+  },
+  {
     name: "access",
     section: "access",
     kind: "select",

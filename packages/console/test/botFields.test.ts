@@ -47,6 +47,7 @@ const bot = {
   speechVoice: "alloy",
   language: "en",
   texts: {},
+  knowledgeMode: "inject",
   access: "open",
   allowedUserIds: [],
   allowedChatIds: [],

@@ -10,7 +10,7 @@ import { Effect, Schema } from "effect"
 import { AccessMode, BotLimits, DEFAULT_DENIED_MESSAGE, DEFAULT_LIMIT_MESSAGE, NO_LIMITS } from "./Access.ts"
 import { DEFAULT_GROUP_MODE, GroupMode } from "./groups.ts"
 import { ProviderId } from "./ids.ts"
-import { KnowledgeBaseId } from "./Knowledge.ts"
+import { KnowledgeBaseId, KnowledgeMode } from "./Knowledge.ts"
 import { McpServerId } from "./McpServer.ts"
 import { InputString } from "./text.ts"
 import { Languages } from "./texts/catalogue.ts"
@@ -166,7 +166,9 @@ export const botSettings = {
   /** The `/audio/speech` model, on the bot's provider. */
   speechModel: setting(Schema.String, ModelName, DEFAULT_SPEECH_MODEL),
   /** One of OpenAI's voices, or any name the provider's server knows. */
-  speechVoice: setting(Schema.String, SpeechVoice, DEFAULT_SPEECH_VOICE)
+  speechVoice: setting(Schema.String, SpeechVoice, DEFAULT_SPEECH_VOICE),
+  /** "inject": passages found for every question go with it; "tool": the model searches with search_knowledge. */
+  knowledgeMode: setting(KnowledgeMode, KnowledgeMode, "inject")
 }
 
 type Settings = typeof botSettings

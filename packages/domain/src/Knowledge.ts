@@ -3,7 +3,7 @@
  * came from (document, position, heading path), so a bot can be given the
  * passages that answer a question and cite them.
  */
-import { Schema } from "effect"
+import { Effect, Schema } from "effect"
 import { ProviderId } from "./ids.ts"
 import { en } from "./texts/en.ts"
 
@@ -119,6 +119,8 @@ export class KnowledgeDocument extends Schema.Class<KnowledgeDocument>("Knowledg
   embeddedChunks: Schema.Int,
   /** Input tokens the embeddings server counted for this document, re-indexing included. */
   embeddingTokens: Schema.Int,
+  /** What those tokens cost in USD, by the price table; 0 for a model without a price. */
+  embeddingCostUsd: Schema.Number.pipe(Schema.withConstructorDefault(Effect.succeed(0))),
   createdAt: Schema.Date,
   updatedAt: Schema.Date,
   indexedAt: Schema.NullOr(Schema.Date)
@@ -479,6 +481,19 @@ export const DEFAULT_MIN_SCORE = 1 / (RRF_K + 20)
 
 // ---------------------------------------------------------------------------
 // Use in the turn: what the model is told about the passages found.
+
+/**
+ * How a bot's passages reach the model: "inject" finds them for every question and
+ * sends them with it; "tool" offers `search_knowledge` and lets the model search when
+ * it needs to (fewer tokens for chat that needs no documents, a search per question
+ * that does).
+ */
+export const KnowledgeMode = Schema.Literals(["inject", "tool"])
+export type KnowledgeMode = typeof KnowledgeMode.Type
+
+/** With `knowledgeOnly` in "tool" mode: no passages are known before the model searches, so it is told. */
+export const KNOWLEDGE_TOOL_ONLY_PROMPT =
+  "Answer only from what search_knowledge returns. If it finds nothing that answers the question, say that you do not know; do not use other knowledge."
 
 /** What a bot set to answer only from its knowledge bases says when nothing was found. */
 export const KNOWLEDGE_UNKNOWN_REPLY: string = en["knowledge.unknown"]

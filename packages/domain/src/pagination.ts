@@ -24,7 +24,7 @@ export const CursorTime = Schema.Int.check(
 
 /** What `/api/failures` lists and retries: `message:<uuid>`, `update:<id>` or `effect:<id>`. */
 export const FAILURE_REF_PATTERN =
-  /^(message:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|update:[1-9]\d{0,15}|effect:[1-9]\d{0,15})$/
+  /^(message:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|update:[1-9]\d{0,15}|effect:[1-9]\d{0,15}|document:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/
 
 export interface CursorKind<A> {
   readonly encode: (position: A) => string

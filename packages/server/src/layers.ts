@@ -79,6 +79,13 @@ const secretBoxLayer = (config: AppConfigShape) =>
     )
   )
 
+/** The price table: the built-in one with OPENAI_PRICES (validated when the configuration was read). */
+const pricesOf = (config: AppConfigShape) =>
+  Result.getOrElse(
+    Prices.pricesWithOverrides(Option.getOrUndefined(config.openaiPrices)),
+    () => Prices.defaultPrices
+  )
+
 /** Every port on its real adapter; needs only the database. */
 export const adaptersLayer = (config: AppConfigShape) => {
   // One guard for every URL an admin supplies (providers, alert webhooks, MCP servers).
@@ -97,11 +104,7 @@ export const adaptersLayer = (config: AppConfigShape) => {
         apiKey: Option.getOrUndefined(config.openaiApiKey),
         baseUrl: Option.getOrUndefined(config.openaiBaseUrl),
         fallbackModel: Option.getOrUndefined(config.openaiFallbackModel),
-        // Validated when the configuration was read.
-        prices: Result.getOrElse(
-          Prices.pricesWithOverrides(Option.getOrUndefined(config.openaiPrices)),
-          () => Prices.defaultPrices
-        ),
+        prices: pricesOf(config),
         outbound
       })
     ),
@@ -136,11 +139,12 @@ export const adaptersLayer = (config: AppConfigShape) => {
     ThreadSummariesPg.layer,
     TokenCounterTiktoken.layer,
     // Knowledge bases: storage, file readers, embeddings (a provider's server through the guard)
-    KnowledgeRepositoryPg.layer,
+    KnowledgeRepositoryPg.layerWith({ vectorCacheBytes: config.knowledgeVectorCacheMb * 1024 * 1024 }),
     DocumentReaderFiles.layer,
     EmbeddingsOpenAI.layer({
       apiKey: Option.getOrUndefined(config.openaiApiKey),
-      baseUrl: Option.getOrUndefined(Option.map(config.openaiBaseUrl, String))
+      baseUrl: Option.getOrUndefined(Option.map(config.openaiBaseUrl, String)),
+      prices: pricesOf(config)
     }).pipe(Layer.provide(OutboundHttpNode.layer(outbound))),
     Layer.succeed(
       KnowledgeSettings,

@@ -1,7 +1,10 @@
 /**
  * The in-memory twin of FailureLogPg: failed messages, inbox updates and
  * outbox effects from the repository and inbox twins' tables, newest first,
- * with the same cursor; and the requeue of an update or an effect.
+ * with the same cursor; and the requeue of an update or an effect. Failed
+ * knowledge documents are not listed here: the knowledge twin keeps its own
+ * maps, outside this store (their retry goes through KnowledgeRepository and
+ * works on both).
  */
 
 import { type Failure, type FailureFilter, FailureLog, type PageRequest } from "@botfleet/application"

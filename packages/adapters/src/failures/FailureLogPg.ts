@@ -1,6 +1,7 @@
 /**
- * Failed messages, inbox updates and outbox effects as one list (a UNION over
- * the three tables' failed rows), and the requeue of an update or an effect.
+ * Failed messages, inbox updates, outbox effects and knowledge documents as
+ * one list (a UNION over the four tables' failed rows), and the requeue of an
+ * update or an effect (a document is requeued by its own repository).
  */
 
 import { type Failure, type FailureFilter, FailureLog, type PageRequest } from "@botfleet/application"
@@ -51,6 +52,12 @@ export const layer: Layer.Layer<FailureLog, never, SqlClient.SqlClient> = Layer.
           SELECT 'effect', 'effect:' || e.id, e.payload ->> 'botId', NULL, e.last_error, e.attempts,
                  date_trunc('milliseconds', e.created_at), e.kind
           FROM domain_effects e WHERE e.status = 'failed'
+          UNION ALL
+          SELECT 'document', 'document:' || d.id, NULL, NULL, d.error, d.attempts,
+                 date_trunc('milliseconds', d.updated_at),
+                 left(d.name, 150) || ' (knowledge base ' || left(k.name, 40) || ')'
+          FROM knowledge_documents d JOIN knowledge_bases k ON k.id = d.knowledge_base_id
+          WHERE d.state = 'failed'
         ) f
         WHERE ${sql.and(conditions.length > 0 ? conditions : [sql`true`])}
         ORDER BY f.at DESC, f.ref DESC

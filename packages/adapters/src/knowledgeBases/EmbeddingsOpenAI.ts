@@ -5,12 +5,15 @@
  */
 import { EmbeddingError, type EmbeddingRequest, Embeddings, OutboundHttp } from "@botfleet/application"
 import { Effect, Layer, Redacted, Schema } from "effect"
+import { costOf, defaultPrices, type PriceTable } from "../languageModel/prices.ts"
 import { normalize } from "./vectors.ts"
 
 export interface EmbeddingsOpenAIOptions {
   /** The env default provider (OPENAI_API_KEY, OPENAI_BASE_URL). */
   readonly apiKey?: Redacted.Redacted<string> | undefined
   readonly baseUrl?: string | undefined
+  /** The price table chat replies use (OPENAI_PRICES included); a provider's own prices add to it. */
+  readonly prices?: PriceTable | undefined
 }
 
 const DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -105,7 +108,12 @@ export const make = Effect.gen(function* () {
             description: `embeddings: ${vectors.length} vectors for ${request.inputs.length} inputs`,
             retryable: false
           })
-        return { vectors, inputTokens: decoded.usage?.prompt_tokens ?? 0 }
+        const inputTokens = decoded.usage?.prompt_tokens ?? 0
+        const prices = new Map([
+          ...(options.prices ?? defaultPrices),
+          ...Object.entries(request.endpoint?.prices ?? {})
+        ])
+        return { vectors, inputTokens, costUsd: costOf(request.model, inputTokens, 0, prices) }
       })
     })
 })

@@ -154,7 +154,7 @@ export const make = Effect.sync(() => {
           .slice(0, limit)
           .map((chunk) => ({ position: chunk.position, text: chunk.text }))
       ),
-    storeEmbeddings: (document, vectors, inputTokens, leaseUntil) =>
+    storeEmbeddings: (document, vectors, spent, leaseUntil) =>
       Effect.sync(() => {
         const stored = documents.get(document)
         const list = chunks.get(document) ?? []
@@ -166,7 +166,8 @@ export const make = Effect.sync(() => {
         stored.leaseUntil = leaseUntil.getTime()
         update(document, {
           embeddedChunks: list.filter((chunk) => chunk.vector !== null).length,
-          embeddingTokens: stored.document.embeddingTokens + inputTokens
+          embeddingTokens: stored.document.embeddingTokens + spent.tokens,
+          embeddingCostUsd: stored.document.embeddingCostUsd + spent.costUsd
         })
       }),
     markIndexed: (document, at) =>

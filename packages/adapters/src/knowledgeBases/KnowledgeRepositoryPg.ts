@@ -4,16 +4,26 @@
  * `knowledge_chunks` (a GIN-indexed tsvector and, when embedded, a real[]
  * vector with its sign bits).
  *
- * Vectors without pgvector: a Hamming-distance scan over the sign bits
- * (`bit_count(bits # query)`) picks candidates and the exact dot product,
- * computed here, ranks them. Measured at 20,000 chunks of 256 dimensions on
- * the embedded server (2 shared cores, under load): the exact dot product of
- * every row in SQL (`unnest`) took 1,470 ms, the Hamming scan 18 ms, and
- * re-ranking its 200 nearest in SQL another 37 ms; here, from float32 bytes,
- * under 1 ms (reading them as real[] text cost ~10 ms of float formatting).
+ * Vectors without pgvector: each base's vectors (and chunks) are held in this
+ * process (vectorCache.ts) and scanned exactly.
+ * Measured at 20,000 chunks of 256 dimensions (docs/knowledge.md#benchmark),
+ * both at the same moment on a loaded machine: 27 / 55 ms (p50 / p99) against
+ * the SQL scan's 63 / 142 ms, with twice its recall (the scan is exact).
+ *
+ * A base larger than the cache's cap falls back to the SQL scan: a
+ * Hamming-distance scan over the sign bits (`bit_count(bits # query)`) picks
+ * candidates and the exact dot product, computed here, ranks them. Measured:
+ * the exact dot product of every row in SQL (`unnest`) took 1,470 ms, the
+ * Hamming scan 18 ms (quiet machine), re-ranking its 200 nearest here from
+ * float32 bytes under 1 ms (reading them as real[] text cost ~10 ms).
  */
 
-import type { KnowledgeRepository as Port, RankedChunk, StoredChunk } from "@botfleet/application"
+import type {
+  EmbeddingSpent,
+  KnowledgeRepository as Port,
+  RankedChunk,
+  StoredChunk
+} from "@botfleet/application"
 import { KnowledgeRepository } from "@botfleet/application"
 import {
   type KnowledgeBaseId,
@@ -26,6 +36,7 @@ import {
 import { Effect, Layer, Schema } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import { uniqueConstraintOf } from "../postgres/uniqueViolation.ts"
+import { makeVectorCache } from "./vectorCache.ts"
 import { dot, float32Hex, fromFloat32, signBits, vectorLiteral } from "./vectors.ts"
 
 /** Sign-bit neighbours re-ranked exactly: more costs little (a row each), fewer loses recall. */
@@ -58,6 +69,7 @@ interface DocumentRow {
   readonly chunks: number
   readonly embedded_chunks: number
   readonly embedding_tokens: string | number
+  readonly embedding_cost_usd: string | number
   readonly created_at: Date
   readonly updated_at: Date
   readonly indexed_at: Date | null
@@ -107,6 +119,7 @@ const documentOf = (row: DocumentRow) =>
     chunks: row.chunks,
     embeddedChunks: row.embedded_chunks,
     embeddingTokens: Number(row.embedding_tokens),
+    embeddingCostUsd: Number(row.embedding_cost_usd),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     indexedAt: row.indexed_at
@@ -141,24 +154,36 @@ const baseColumns = (base: KnowledgeModel.KnowledgeBase) => ({
 
 /** Columns of a document without its content (which only indexing reads). */
 const DOCUMENT_COLUMNS = `id, knowledge_base_id, name, source, format, url, size_bytes, state, error, attempts,
-  chunks, embedded_chunks, embedding_tokens, created_at, updated_at, indexed_at`
+  chunks, embedded_chunks, embedding_tokens, embedding_cost_usd, created_at, updated_at, indexed_at`
 
-export const layer: Layer.Layer<KnowledgeRepository, never, SqlClient.SqlClient> = Layer.effect(
-  KnowledgeRepository,
+/** KNOWLEDGE_VECTOR_CACHE_MB's default: 256 MB holds about 240,000 chunks of 256 dimensions. */
+export const DEFAULT_VECTOR_CACHE_BYTES = 256 * 1024 * 1024
+
+export interface Options {
+  /** The most the in-process vectors may take together; 0: always the SQL scan. */
+  readonly vectorCacheBytes: number
+}
+
+/** Which vector search runs, as the start-up line and /health say it. */
+export const vectorSearchPath = (options: Options, pgvector: boolean): string =>
+  `${
+    options.vectorCacheBytes > 0
+      ? `in-process exact scan (up to ${Math.round(options.vectorCacheBytes / 1024 / 1024)} MB), sign-bit SQL scan past it`
+      : "sign-bit SQL scan with exact re-ranking"
+  }; ${pgvector ? "pgvector is available but not used yet" : "no pgvector on this server"}`
+
+const make = (options: Options) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const documentColumns = sql.unsafe(DOCUMENT_COLUMNS)
+    const cache = yield* makeVectorCache(sql, options.vectorCacheBytes, chunkOf)
 
     // Said once at start-up: which vector search runs. pgvector is detected, not used yet.
     const [vector] = yield* sql<{ available: boolean }>`
       SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'vector') AS available`.pipe(
       Effect.orElseSucceed(() => [{ available: false }])
     )
-    yield* Effect.logInfo(
-      vector?.available
-        ? "knowledge vectors: sign-bit scan with exact re-ranking (pgvector is available but not used yet)"
-        : "knowledge vectors: sign-bit scan with exact re-ranking (no pgvector on this server)"
-    )
+    yield* Effect.logInfo(`knowledge vectors: ${vectorSearchPath(options, vector?.available === true)}`)
 
     const nameTaken =
       (base: KnowledgeModel.KnowledgeBase) =>
@@ -199,9 +224,9 @@ export const layer: Layer.Layer<KnowledgeRepository, never, SqlClient.SqlClient>
     )
 
     const deleteBase = Effect.fn("KnowledgeRepository.deleteBase")(function* (id: KnowledgeBaseId) {
-      const rows = yield* sql<{ id: string }>`DELETE FROM knowledge_bases WHERE id = ${id} RETURNING id`.pipe(
-        Effect.orDie
-      )
+      const rows = yield* sql<{
+        id: string
+      }>`DELETE FROM knowledge_bases WHERE id = ${id} RETURNING id`.pipe(Effect.orDie)
       // Chunks carry the base id without a foreign key (the hot search path joins no base row).
       yield* sql`DELETE FROM knowledge_chunks WHERE knowledge_base_id = ${id}`.pipe(Effect.orDie)
       // Bots stop answering from it rather than keep an id that names nothing.
@@ -352,7 +377,7 @@ export const layer: Layer.Layer<KnowledgeRepository, never, SqlClient.SqlClient>
     const storeEmbeddings = Effect.fn("KnowledgeRepository.storeEmbeddings")(function* (
       document: KnowledgeDocumentId,
       vectors: ReadonlyArray<{ readonly position: number; readonly vector: ReadonlyArray<number> }>,
-      inputTokens: number,
+      spent: EmbeddingSpent,
       leaseUntil: Date
     ) {
       const json = JSON.stringify(
@@ -376,7 +401,8 @@ export const layer: Layer.Layer<KnowledgeRepository, never, SqlClient.SqlClient>
               UPDATE knowledge_documents
               SET embedded_chunks = (SELECT count(*) FROM knowledge_chunks
                                      WHERE document_id = ${document} AND embedding IS NOT NULL),
-                  embedding_tokens = embedding_tokens + ${inputTokens},
+                  embedding_tokens = embedding_tokens + ${spent.tokens},
+                  embedding_cost_usd = embedding_cost_usd + ${spent.costUsd},
                   lease_until = ${leaseUntil}
               WHERE id = ${document}`
           })
@@ -438,12 +464,13 @@ export const layer: Layer.Layer<KnowledgeRepository, never, SqlClient.SqlClient>
       return ranked(rows)
     })
 
-    const searchVector = Effect.fn("KnowledgeRepository.searchVector")(function* (
-      bases: ReadonlyArray<KnowledgeBaseId>,
+    /** The SQL scan: sign-bit neighbours, re-ranked exactly here. */
+    const scanInSql = Effect.fn("KnowledgeRepository.scanInSql")(function* (
+      bases: ReadonlyArray<string>,
       vector: ReadonlyArray<number>,
       limit: number
     ) {
-      if (bases.length === 0 || vector.length === 0) return []
+      if (bases.length === 0) return []
       const candidates = Math.max(limit * 3, VECTOR_CANDIDATES)
       const rows = yield* sql<ChunkRow & { embedding: Uint8Array }>`
         WITH near AS (
@@ -458,8 +485,19 @@ export const layer: Layer.Layer<KnowledgeRepository, never, SqlClient.SqlClient>
           c.embedding_f32 AS embedding
         FROM near JOIN knowledge_chunks c USING (document_id, position)
           JOIN knowledge_documents d ON d.id = c.document_id`.pipe(Effect.orDie)
-      return rows
-        .map((row) => ({ chunk: chunkOf(row), score: dot(fromFloat32(row.embedding), vector) }))
+      return rows.map((row) => ({ chunk: chunkOf(row), score: dot(fromFloat32(row.embedding), vector) }))
+    })
+
+    const searchVector = Effect.fn("KnowledgeRepository.searchVector")(function* (
+      bases: ReadonlyArray<KnowledgeBaseId>,
+      vector: ReadonlyArray<number>,
+      limit: number
+    ) {
+      if (bases.length === 0 || vector.length === 0) return []
+      const { hits, uncached } =
+        options.vectorCacheBytes > 0 ? yield* cache.scan(bases, vector, limit) : { hits: [], uncached: bases }
+      const scanned = yield* scanInSql(uncached, vector, limit)
+      return [...hits.map((hit) => ({ chunk: hit.item, score: hit.score })), ...scanned]
         .sort((a, b) => b.score - a.score || (a.chunk.documentId < b.chunk.documentId ? -1 : 1))
         .slice(0, limit)
     })
@@ -498,4 +536,10 @@ export const layer: Layer.Layer<KnowledgeRepository, never, SqlClient.SqlClient>
       missingBases
     } satisfies typeof Port.Service)
   })
-)
+
+export const layerWith = (options: Options): Layer.Layer<KnowledgeRepository, never, SqlClient.SqlClient> =>
+  Layer.effect(KnowledgeRepository, make(options))
+
+export const layer: Layer.Layer<KnowledgeRepository, never, SqlClient.SqlClient> = layerWith({
+  vectorCacheBytes: DEFAULT_VECTOR_CACHE_BYTES
+})

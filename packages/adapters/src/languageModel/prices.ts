@@ -31,7 +31,11 @@ export const defaultPrices: PriceTable = new Map<string, ModelPrice>([
   ["o1-mini", { input: 1.1, output: 4.4 }],
   ["o3", { input: 2, output: 8 }],
   ["o3-mini", { input: 1.1, output: 4.4 }],
-  ["o4-mini", { input: 1.1, output: 4.4 }]
+  ["o4-mini", { input: 1.1, output: 4.4 }],
+  // Embeddings: input tokens only.
+  ["text-embedding-3-small", { input: 0.02, output: 0 }],
+  ["text-embedding-3-large", { input: 0.13, output: 0 }],
+  ["text-embedding-ada-002", { input: 0.1, output: 0 }]
 ])
 
 export class InvalidPrices extends Schema.TaggedError<InvalidPrices>()("InvalidPrices", {

@@ -1,8 +1,9 @@
 /** Lists every kind of failure and retries any of them by its reference. */
-import { type Message, MessageId } from "@botfleet/domain"
-import { Context, Effect, Layer, Option, Schema } from "effect"
+import { KnowledgeDocumentId, type Message, MessageId } from "@botfleet/domain"
+import { Clock, Context, Effect, Layer, Option, Schema } from "effect"
 import { ConversationService } from "../conversations/ConversationService.ts"
 import { type Failure, type FailureFilter, type FailureKind, FailureLog } from "../ports/Failures.ts"
+import { KnowledgeRepository } from "../ports/KnowledgeBases.ts"
 import { MessageRepository, type Page, type PageRequest } from "../ports/Repositories.ts"
 
 export class FailureNotFound extends Schema.TaggedError<FailureNotFound>()("FailureNotFound", {
@@ -17,7 +18,7 @@ export class FailureNotRetryable extends Schema.TaggedError<FailureNotRetryable>
 
 /** `kind:id` split; the API checks the shape before it gets here. */
 export const parseFailureRef = (ref: string): { readonly kind: FailureKind; readonly id: string } | null => {
-  const match = /^(message|update|effect):(.+)$/.exec(ref)
+  const match = /^(message|update|effect|document):(.+)$/.exec(ref)
   return match === null ? null : { kind: match[1] as FailureKind, id: match[2]! }
 }
 
@@ -41,6 +42,20 @@ export class FailureService extends Context.Service<
       const log = yield* FailureLog
       const conversations = yield* ConversationService
       const messages = yield* MessageRepository
+      const knowledge = yield* KnowledgeRepository
+
+      /** A failed document is indexed again from its stored bytes, as the knowledge base's re-index does. */
+      const requeueDocument = (id: KnowledgeDocumentId) =>
+        Effect.gen(function* () {
+          const document = yield* Effect.option(knowledge.findDocument(id))
+          if (Option.isNone(document)) return "missing" as const
+          if (document.value.state !== "failed") return "not_failed" as const
+          const at = new Date(yield* Clock.currentTimeMillis)
+          return yield* knowledge.requeueDocument(id, at).pipe(
+            Effect.as("requeued" as const),
+            Effect.orElseSucceed(() => "missing" as const)
+          )
+        })
 
       const list = Effect.fn("FailureService.list")(function* (filter: FailureFilter, page: PageRequest) {
         const found = yield* log.list(filter, page)
@@ -86,6 +101,10 @@ export class FailureService extends Context.Service<
             )
           case "effect":
             return yield* Effect.flatMap(log.requeueEffect(Number(parsed.id)), (result) =>
+              outcome(ref, result)
+            )
+          case "document":
+            return yield* Effect.flatMap(requeueDocument(KnowledgeDocumentId.make(parsed.id)), (result) =>
               outcome(ref, result)
             )
         }

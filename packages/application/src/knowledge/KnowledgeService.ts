@@ -30,6 +30,7 @@ import {
   type ClaimedDocument,
   DocumentReader,
   type EmbeddingError,
+  type EmbeddingSpent,
   Embeddings,
   KnowledgeRepository,
   KnowledgeSettings,
@@ -118,7 +119,18 @@ export interface KnowledgeBaseWithDocuments {
   readonly knowledgeBase: KnowledgeBase
   readonly documents: number
   readonly chunks: number
+  /** Indexing's embeddings over all its documents (re-indexing included). */
+  readonly embeddingTokens: number
+  readonly embeddingCostUsd: number
 }
+
+/** The passages, and what embedding the question cost (nothing for full text alone). */
+export interface Retrieved {
+  readonly passages: ReadonlyArray<Passage>
+  readonly spent: EmbeddingSpent
+}
+
+const NOTHING_SPENT: EmbeddingSpent = { tokens: 0, costUsd: 0 }
 
 export interface DocumentWithChunks {
   readonly document: KnowledgeDocument
@@ -191,6 +203,12 @@ export class KnowledgeService extends Context.Service<
       question: string,
       options?: RetrieveOptions
     ) => Effect.Effect<ReadonlyArray<Passage>, EmbeddingError>
+    /** The same, with what embedding the question cost: a reply counts it with its own tokens. */
+    readonly retrieveCosted: (
+      knowledgeBaseIds: ReadonlyArray<KnowledgeBaseId>,
+      question: string,
+      options?: RetrieveOptions
+    ) => Effect.Effect<Retrieved, EmbeddingError>
     /** Of these ids, UnknownKnowledgeBases names the ones that do not exist. */
     readonly checkIds: (ids: ReadonlyArray<string>) => Effect.Effect<void, UnknownKnowledgeBases>
   }
@@ -213,7 +231,9 @@ export class KnowledgeService extends Context.Service<
         return {
           knowledgeBase,
           documents: documents.length,
-          chunks: documents.reduce((sum, document) => sum + document.chunks, 0)
+          chunks: documents.reduce((sum, document) => sum + document.chunks, 0),
+          embeddingTokens: documents.reduce((sum, document) => sum + document.embeddingTokens, 0),
+          embeddingCostUsd: documents.reduce((sum, document) => sum + document.embeddingCostUsd, 0)
         }
       })
 
@@ -235,7 +255,7 @@ export class KnowledgeService extends Context.Service<
         })
         yield* repository.insertBase(knowledgeBase)
         yield* Effect.logInfo("knowledge base added", { knowledge_base_id: knowledgeBase.id })
-        return { knowledgeBase, documents: 0, chunks: 0 }
+        return { knowledgeBase, documents: 0, chunks: 0, embeddingTokens: 0, embeddingCostUsd: 0 }
       })
 
       const updateBase = Effect.fn("KnowledgeService.updateBase")(function* (
@@ -455,7 +475,7 @@ export class KnowledgeService extends Context.Service<
                 position: chunk.position,
                 vector: result.vectors[index] ?? []
               })),
-              result.inputTokens,
+              { tokens: result.inputTokens, costUsd: result.costUsd ?? 0 },
               leaseFrom(yield* now)
             )
           }
@@ -520,14 +540,15 @@ export class KnowledgeService extends Context.Service<
         return { indexed, failed }
       })
 
-      const retrieve = Effect.fn("KnowledgeService.retrieve")(function* (
+      const retrieveCosted = Effect.fn("KnowledgeService.retrieve")(function* (
         knowledgeBaseIds: ReadonlyArray<KnowledgeBaseId>,
         question: string,
         options?: RetrieveOptions
       ) {
         const topK = options?.topK ?? KnowledgeModel.DEFAULT_TOP_K
         const minScore = options?.minScore ?? KnowledgeModel.DEFAULT_MIN_SCORE
-        if (question.trim() === "" || knowledgeBaseIds.length === 0) return []
+        if (question.trim() === "" || knowledgeBaseIds.length === 0)
+          return { passages: [], spent: NOTHING_SPENT } satisfies Retrieved
         const bases = (yield* repository.listBases).filter((base) => knowledgeBaseIds.includes(base.id))
         // Full text per base, in each base's language; merged by score.
         const textSearch = Effect.forEach(
@@ -557,7 +578,10 @@ export class KnowledgeService extends Context.Service<
                 inputs: [question]
               })
               .pipe(
-                Effect.map((result): ReadonlyArray<number> | null => result.vectors[0] ?? []),
+                Effect.map((result): { vector: ReadonlyArray<number>; spent: EmbeddingSpent } | null => ({
+                  vector: result.vectors[0] ?? [],
+                  spent: { tokens: result.inputTokens, costUsd: result.costUsd ?? 0 }
+                })),
                 Effect.catchTag("EmbeddingError", (error) =>
                   options?.textOnlyOnEmbeddingError === true
                     ? Effect.as(
@@ -570,12 +594,13 @@ export class KnowledgeService extends Context.Service<
                     : Effect.fail(error)
                 )
               )
-            if (embedded === null) return []
-            return yield* repository.searchVector(
+            if (embedded === null) return { found: [], spent: NOTHING_SPENT }
+            const found = yield* repository.searchVector(
               group.map((base) => base.id),
-              embedded,
+              embedded.vector,
               CANDIDATES_PER_LIST
             )
+            return { found, spent: embedded.spent }
           }),
           { concurrency: "unbounded" }
         )
@@ -585,8 +610,15 @@ export class KnowledgeService extends Context.Service<
           .flat()
           .sort((a, b) => b.score - a.score)
           .slice(0, CANDIDATES_PER_LIST)
+        const spent = vectorLists.reduce(
+          (sum, list) => ({
+            tokens: sum.tokens + list.spent.tokens,
+            costUsd: sum.costUsd + list.spent.costUsd
+          }),
+          NOTHING_SPENT
+        )
         const vector = vectorLists
-          .flat()
+          .flatMap((list) => list.found)
           .sort((a, b) => b.score - a.score)
           .slice(0, CANDIDATES_PER_LIST)
         const key = (ranked: RankedChunk) => `${ranked.chunk.documentId}:${ranked.chunk.position}`
@@ -594,7 +626,7 @@ export class KnowledgeService extends Context.Service<
           new Map(list.map((item, index) => [key(item), { rank: index + 1, score: item.score }]))
         const textRanks = rankIn(fullText)
         const vectorRanks = rankIn(vector)
-        return KnowledgeModel.reciprocalRankFusion([fullText, vector], key)
+        const passages = KnowledgeModel.reciprocalRankFusion([fullText, vector], key)
           .filter(({ score }) => score >= minScore)
           .slice(0, topK)
           .map(
@@ -611,7 +643,14 @@ export class KnowledgeService extends Context.Service<
               vector: vectorRanks.get(key(item)) ?? null
             })
           )
+        return { passages, spent } satisfies Retrieved
       })
+
+      const retrieve = (
+        knowledgeBaseIds: ReadonlyArray<KnowledgeBaseId>,
+        question: string,
+        options?: RetrieveOptions
+      ) => Effect.map(retrieveCosted(knowledgeBaseIds, question, options), (retrieved) => retrieved.passages)
 
       const checkIds = Effect.fn("KnowledgeService.checkIds")(function* (ids: ReadonlyArray<string>) {
         const missing = yield* repository.missingBases(ids)
@@ -631,6 +670,7 @@ export class KnowledgeService extends Context.Service<
         removeDocument,
         indexPending,
         retrieve,
+        retrieveCosted,
         checkIds
       })
     })

@@ -102,7 +102,12 @@ export class GenerateReply extends Context.Service<
         const text = answer.text.trim() === "" ? "…" : answer.text
         const spoken = speaksAnswer(bot.voiceReplies, incoming, text)
         return Option.some(
-          yield* account.settle(opened.tab, answer, store.answer(incoming, text, answer, spoken), context.spent)
+          yield* account.settle(
+            opened.tab,
+            answer,
+            store.answer(incoming, text, answer, spoken),
+            context.spent
+          )
         )
       })
 

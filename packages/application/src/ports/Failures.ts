@@ -1,16 +1,17 @@
 /**
  * Everything that gave up, in one list: failed replies and admin messages,
- * inbox updates parked as failed, and outbox effects that ran out of
- * attempts. Each is named by a reference `kind:id` so one route retries any.
+ * inbox updates parked as failed, outbox effects that ran out of attempts,
+ * and knowledge documents whose indexing failed. Each is named by a
+ * reference `kind:id` so one route retries any.
  */
 import { Context, type Effect } from "effect"
 import type { Page, PageRequest } from "./Repositories.ts"
 
-export const FailureKinds = ["message", "update", "effect"] as const
+export const FailureKinds = ["message", "update", "effect", "document"] as const
 export type FailureKind = (typeof FailureKinds)[number]
 
 export interface Failure {
-  /** `message:<uuid>`, `update:<inbox row id>` or `effect:<outbox row id>`. */
+  /** `message:<uuid>`, `update:<inbox row id>`, `effect:<outbox row id>` or `document:<uuid>`. */
   readonly ref: string
   readonly kind: FailureKind
   readonly botId: string | null
@@ -20,7 +21,7 @@ export interface Failure {
   readonly attempts: number | null
   /** When it was stored (messages, effects) or given up (updates). */
   readonly at: Date
-  /** What it is: the message text, "update 812 of chat …", the effect's kind. */
+  /** What it is: the message text, "update 812 of chat …", the effect's kind, the document's name and base. */
   readonly summary: string
 }
 

@@ -91,7 +91,7 @@ export class KnowledgeRepository extends Context.Service<
     readonly storeEmbeddings: (
       document: KnowledgeDocumentId,
       vectors: ReadonlyArray<{ readonly position: number; readonly vector: ReadonlyArray<number> }>,
-      inputTokens: number,
+      spent: EmbeddingSpent,
       leaseUntil: Date
     ) => Effect.Effect<void>
     readonly markIndexed: (document: KnowledgeDocumentId, at: Date) => Effect.Effect<void>
@@ -151,6 +151,14 @@ export interface EmbeddingResult {
   /** One per input, in order. */
   readonly vectors: ReadonlyArray<ReadonlyArray<number>>
   readonly inputTokens: number
+  /** Priced by the price table (and the provider's prices); absent or 0: a model without a price. */
+  readonly costUsd?: number | undefined
+}
+
+/** What embedding texts cost: the tokens the server counted and their price. */
+export interface EmbeddingSpent {
+  readonly tokens: number
+  readonly costUsd: number
 }
 
 /** An OpenAI-compatible `POST /embeddings`. */

@@ -1,7 +1,8 @@
 /**
  * Everything that gave up, newest first, and a retry once the cause is fixed.
  * A server with failures of every kind lists failed messages, inbox
- * updates and outbox effects; an older one lists failed messages only.
+ * updates, outbox effects and knowledge documents whose indexing failed; an
+ * older one lists failed messages only.
  */
 import { api, query } from "../api.js"
 import { append, h, replace } from "../dom.js"
@@ -14,7 +15,8 @@ const PAGE_SIZE = 50
 const KINDS = [
   { value: "message", label: "Messages", badge: "Message" },
   { value: "update", label: "Incoming updates", badge: "Update" },
-  { value: "effect", label: "Telegram calls", badge: "Telegram call" }
+  { value: "effect", label: "Telegram calls", badge: "Telegram call" },
+  { value: "document", label: "Knowledge documents", badge: "Document" }
 ]
 
 /** One shape for both servers: an older one lists the failed messages themselves. */
@@ -42,6 +44,7 @@ const retryPath = (failure) =>
 const retriedToast = (failure) => {
   if (failure.kind === "update") return "The update is back in line"
   if (failure.kind === "effect") return "Calling Telegram again"
+  if (failure.kind === "document") return "The document will be indexed again"
   return failure.message?.role === "admin"
     ? "Sending the message again"
     : "Answering the user's message again"

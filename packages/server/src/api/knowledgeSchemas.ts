@@ -42,6 +42,9 @@ export const KnowledgeBaseView = Schema.Struct({
   }),
   documents: Schema.Number,
   chunks: Schema.Number,
+  /** Indexing's embeddings, all documents together (re-indexing included): tokens and USD. */
+  embeddingTokens: Schema.Number,
+  embeddingCostUsd: Schema.Number,
   createdAt: IsoDate,
   updatedAt: IsoDate
 })
@@ -78,6 +81,8 @@ export const DocumentView = Schema.Struct({
   chunks: Schema.Number,
   embeddedChunks: Schema.Number,
   embeddingTokens: Schema.Number,
+  /** USD, by the price table (0 for a model without a price). */
+  embeddingCostUsd: Schema.Number,
   createdAt: IsoDate,
   updatedAt: IsoDate,
   indexedAt: Schema.NullOr(IsoDate)

@@ -374,12 +374,12 @@ export const JobsView = Schema.Struct({ items: Schema.Array(JobView) })
 
 // ---------------------------------------------------------------- failures of every kind
 
-/** `message:<uuid>`, `update:<id>` or `effect:<id>`, as listed by GET /api/failures. */
+/** `message:<uuid>`, `update:<id>`, `effect:<id>` or `document:<uuid>`, as listed by GET /api/failures. */
 export const FailureRef = Schema.String.check(Schema.isPattern(FAILURE_REF_PATTERN)).annotate({
-  description: "message:<uuid>, update:<id> or effect:<id>"
+  description: "message:<uuid>, update:<id>, effect:<id> or document:<uuid>"
 })
 
-export const FailureKind = Schema.Literals(["message", "update", "effect"])
+export const FailureKind = Schema.Literals(["message", "update", "effect", "document"])
 
 export const FailureView = Schema.Struct({
   id: Schema.String,

@@ -53,6 +53,8 @@ export interface AppConfigShape {
   readonly voiceMaxSeconds: number
   /** The largest document a knowledge base accepts, in MB (KNOWLEDGE_MAX_DOCUMENT_MB). */
   readonly knowledgeMaxDocumentMb: number
+  /** Knowledge vectors held in process, in MB (KNOWLEDGE_VECTOR_CACHE_MB); 0: the SQL scan only. */
+  readonly knowledgeVectorCacheMb: number
   // Scheduler and retention
   /** Done inbox updates older than this many days are deleted. */
   readonly inboxRetentionDays: number
@@ -156,6 +158,15 @@ const positiveInt =
     return /^\d+$/.test(raw) && value >= 1 && value <= max
       ? ok(value)
       : invalid(`expected a whole number from 1 to ${max}, got "${raw}"`)
+  }
+
+const wholeNumber =
+  (max: number) =>
+  (raw: string): Parsed<number> => {
+    const value = Number(raw)
+    return /^\d+$/.test(raw) && value <= max
+      ? ok(value)
+      : invalid(`expected a whole number from 0 to ${max}, got "${raw}"`)
   }
 
 const oneOf =
@@ -265,6 +276,7 @@ const readAll = Effect.all({
   openaiTranscribeModel: withDefault(variable("OPENAI_TRANSCRIBE_MODEL", text), "gpt-4o-mini-transcribe"),
   voiceMaxSeconds: withDefault(variable("VOICE_MAX_SECONDS", positiveInt(86_400)), 300),
   knowledgeMaxDocumentMb: withDefault(variable("KNOWLEDGE_MAX_DOCUMENT_MB", positiveInt(1024)), 20),
+  knowledgeVectorCacheMb: withDefault(variable("KNOWLEDGE_VECTOR_CACHE_MB", wholeNumber(65_536)), 256),
   // Scheduler and retention
   inboxRetentionDays: withDefault(variable("INBOX_RETENTION_DAYS", positiveInt(3650)), 7),
   webappMaxAgeSeconds: withDefault(variable("WEBAPP_MAX_AGE_SECONDS", positiveInt(31_536_000)), 86_400),

@@ -11,14 +11,14 @@ import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { fileURLToPath } from "node:url"
 import { assert, layer } from "@effect/vitest"
-import { Effect, Schema } from "effect"
+import { Effect, Option, Schema } from "effect"
 import {
   DocumentDetailView,
   DocumentView,
   KnowledgeBaseView,
   SearchResultView
 } from "../../src/api/knowledgeSchemas.ts"
-import { BotView } from "../../src/api/schemas.ts"
+import { BotView, FailureRetried, FailureView } from "../../src/api/schemas.ts"
 import {
   type ApiClient,
   expectBody,
@@ -89,7 +89,13 @@ const documentRows = Effect.gen(function* () {
   )
 })
 
-layer(serverLayer(withAdmin({ knowledgeMaxDocumentMb: 1 })), { timeout: 120_000, excludeTestServices: true })(
+// The fake embedding model priced at $1 per million tokens: indexing's cost is counted per document.
+const adminWithPricedEmbeddings = withAdmin({
+  knowledgeMaxDocumentMb: 1,
+  openaiPrices: Option.some("fake-embedding=1/0")
+})
+
+layer(serverLayer(adminWithPricedEmbeddings), { timeout: 120_000, excludeTestServices: true })(
   "knowledge bases API",
   (it) => {
     it.effect(
@@ -217,10 +223,56 @@ layer(serverLayer(withAdmin({ knowledgeMaxDocumentMb: 1 })), { timeout: 120_000,
             assert.isAbove(document?.chunks ?? 0, 0, name)
             assert.strictEqual(document?.embeddedChunks, document?.chunks, name)
             assert.isAbove(document?.embeddingTokens ?? 0, 0, name)
+            assert.closeTo(
+              document?.embeddingCostUsd ?? 0,
+              (document?.embeddingTokens ?? 0) / 1_000_000,
+              1e-9,
+              name
+            )
           }
+          const withTotals = expectBody(
+            yield* api.get(`/api/knowledge-bases/${base.id}`),
+            200,
+            KnowledgeBaseView
+          )
+          const tokens = documents.reduce((sum, document) => sum + document.embeddingTokens, 0)
+          assert.strictEqual(withTotals.embeddingTokens, tokens)
+          assert.closeTo(withTotals.embeddingCostUsd, tokens / 1_000_000, 1e-9)
           const failed = byName.get("broken.pdf")
           assert.strictEqual(failed?.state, "failed")
           assert.match(failed?.error ?? "", /^not a readable PDF file: /)
+
+          // Listed with the other failures, with its reason, and retried from there: indexed
+          // again from its stored bytes by the job, it fails again (later) for the same reason.
+          const failuresPage = Schema.Struct({
+            items: Schema.Array(FailureView),
+            nextCursor: Schema.NullOr(Schema.String)
+          })
+          const listed = expectBody(yield* api.get("/api/failures?kind=document"), 200, failuresPage).items
+          const ref = `document:${failed?.id}`
+          const item = listed.find((failure) => failure.id === ref)
+          assert.deepInclude(item, { kind: "document", botId: null, chatId: null, attempts: 1 })
+          assert.strictEqual(item?.error, failed?.error)
+          assert.include(item?.summary ?? "", "broken.pdf")
+          assert.include(item?.summary ?? "", "(knowledge base Kettle manual)")
+          const failureRetried = yield* api.post(`/api/failures/${ref}/retry`, {})
+          assert.deepStrictEqual(expectBody(failureRetried, 202, FailureRetried), {
+            id: ref,
+            kind: "document",
+            status: "queued"
+          })
+          const failedAgain = yield* eventuallyEffect(
+            Effect.map(api.get("/api/failures?kind=document"), (response) =>
+              expectBody(response, 200, failuresPage).items.find(
+                (failure) => failure.id === ref && failure.at > (item?.at ?? "")
+              )
+            )
+          )
+          assert.strictEqual(failedAgain.error, failed?.error)
+          const unknownDocument = yield* api.post(`/api/failures/document:${crypto.randomUUID()}/retry`, {})
+          expectError(unknownDocument, 404, "failure_not_found")
+          const notFailed = yield* api.post(`/api/failures/document:${byName.get("Safety.md")?.id}/retry`, {})
+          expectError(notFailed, 409, "not_retryable")
 
           // The search box: the right document first, with its section and both lists' ranks.
           const cases = [

@@ -38,6 +38,7 @@ export const testConfig = (overrides: Partial<AppConfigShape>): AppConfigShape =
   openaiTranscribeModel: "gpt-4o-mini-transcribe",
   voiceMaxSeconds: 300,
   knowledgeMaxDocumentMb: 20,
+  knowledgeVectorCacheMb: 256,
   inboxRetentionDays: 7,
   webappMaxAgeSeconds: 86_400,
   trustProxy: [],

@@ -7,9 +7,10 @@
  * stored: history keeps a placeholder with the caption, and a rerun downloads
  * it again. A bot with knowledge bases gets the passages its question finds as
  * a system message of numbered sources, right before the history; a bot
- * without any costs no query. Another source of context is another step of
- * `gather`. Which messages of the thread go, by tokens and with the running
- * summary, is history.ts's.
+ * without any costs no query, nor does one whose knowledgeMode is "tool" (the
+ * model searches with search_knowledge instead). Another source of context is
+ * another step of `gather`. Which messages of the thread go, by tokens and with
+ * the running summary, is history.ts's.
  */
 import {
   type Bot,
@@ -26,7 +27,7 @@ import {
 } from "@botfleet/domain"
 import { Effect } from "effect"
 import { BotAccess } from "../../bots/BotAccess.ts"
-import { KnowledgeService, type Passage } from "../../knowledge/KnowledgeService.ts"
+import { KnowledgeService, type Retrieved } from "../../knowledge/KnowledgeService.ts"
 import { spanFn } from "../../observability/spanFn.ts"
 import type { ChatTurn } from "../../ports/LanguageModel.ts"
 import { TelegramGateway, type Token } from "../../ports/TelegramGateway.ts"
@@ -50,7 +51,7 @@ export type ReplyContext =
       readonly turns: ReadonlyArray<ChatTurn>
       /** The same within half the history's room: asked once when the model finds `turns` too long. */
       readonly shorter: ReadonlyArray<ChatTurn>
-      /** A summary made for this answer: its use, counted with the answer's. */
+      /** A summary made and the question embedded for this answer: counted with the answer's use. */
       readonly spent: Spent
     }
   /** Something the answer needs cannot be read: answer with `reply` instead of asking the model. */
@@ -77,6 +78,8 @@ export const turnsOf = (
   if (language !== null) turns.push({ role: "system", content: language })
   if (passages.length > 0) {
     turns.push({ role: "system", content: KnowledgeModel.knowledgePrompt(passages, bot.knowledgeOnly) })
+  } else if (bot.knowledgeOnly && bot.knowledgeMode === "tool" && bot.knowledgeBaseIds.length > 0) {
+    turns.push({ role: "system", content: KnowledgeModel.KNOWLEDGE_TOOL_ONLY_PROMPT })
   }
   for (const message of history) {
     const role = llmRole(message.role)
@@ -88,6 +91,8 @@ export const turnsOf = (
   }
   return turns
 }
+
+const NOTHING_FOUND: Retrieved = { passages: [], spent: { tokens: 0, costUsd: 0 } }
 
 export const makeGatherContext = Effect.gen(function* () {
   const fn = yield* spanFn
@@ -102,17 +107,19 @@ export const makeGatherContext = Effect.gen(function* () {
    * else failing leaves no passages; both logged.
    */
   const findPassages = fn("Pipeline.findPassages")(function* (bot: Bot, question: string) {
-    return yield* knowledge.retrieve(bot.knowledgeBaseIds, question, { textOnlyOnEmbeddingError: true }).pipe(
-      Effect.catch((error) =>
-        Effect.as(
-          Effect.logWarning("knowledge not retrieved, answering without passages", {
-            bot_id: bot.id,
-            reason: error.message
-          }),
-          [] as ReadonlyArray<Passage>
+    return yield* knowledge
+      .retrieveCosted(bot.knowledgeBaseIds, question, { textOnlyOnEmbeddingError: true })
+      .pipe(
+        Effect.catch((error) =>
+          Effect.as(
+            Effect.logWarning("knowledge not retrieved, answering without passages", {
+              bot_id: bot.id,
+              reason: error.message
+            }),
+            NOTHING_FOUND
+          )
         )
       )
-    )
   })
 
   const loadPhoto = fn("Pipeline.loadPhoto")(function* (bot: Bot, token: Token, photo: IncomingPhoto) {
@@ -152,10 +159,12 @@ export const makeGatherContext = Effect.gen(function* () {
         content.recording != null
           ? (history.find((message) => message.id === incoming.id)?.text ?? incoming.text)
           : content.text
-      // No knowledge bases, no query: the common bot pays nothing for the feature.
-      const passages = bot.knowledgeBaseIds.length === 0 ? [] : yield* findPassages(bot, question)
+      // No knowledge bases, no query: the common bot pays nothing for the feature. In "tool"
+      // mode the model searches itself (search_knowledge), so nothing is found beforehand.
+      const injects = bot.knowledgeBaseIds.length > 0 && bot.knowledgeMode === "inject"
+      const { passages, spent } = injects ? yield* findPassages(bot, question) : NOTHING_FOUND
       // knowledgeOnly is a rule about the bot's knowledge bases: without any, it has nothing to restrict.
-      if (bot.knowledgeOnly && bot.knowledgeBaseIds.length > 0 && passages.length === 0) {
+      if (bot.knowledgeOnly && injects && passages.length === 0) {
         return {
           _tag: "NotInKnowledge",
           reply: textsFor(bot, content).text("knowledge.unknown")
@@ -170,7 +179,7 @@ export const makeGatherContext = Effect.gen(function* () {
         _tag: "Ready",
         turns: turnsFor(fitted),
         shorter: turnsFor(fitted.shorter),
-        spent: fitted.spent
+        spent: { tokens: fitted.spent.tokens + spent.tokens, costUsd: fitted.spent.costUsd + spent.costUsd }
       } satisfies ReplyContext
     })
 })

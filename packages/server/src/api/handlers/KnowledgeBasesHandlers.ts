@@ -26,7 +26,9 @@ type Failure = { readonly message: string }
 const toBaseView = ({
   knowledgeBase: base,
   documents,
-  chunks
+  chunks,
+  embeddingTokens,
+  embeddingCostUsd
 }: KnowledgeBaseWithDocuments): KnowledgeBaseView => ({
   id: base.id,
   name: base.name,
@@ -35,6 +37,8 @@ const toBaseView = ({
   embedding: base.embedding,
   documents,
   chunks,
+  embeddingTokens,
+  embeddingCostUsd,
   createdAt: base.createdAt.toISOString(),
   updatedAt: base.updatedAt.toISOString()
 })
@@ -53,6 +57,7 @@ const toDocumentView = (document: KnowledgeDocument): DocumentView => ({
   chunks: document.chunks,
   embeddedChunks: document.embeddedChunks,
   embeddingTokens: document.embeddingTokens,
+  embeddingCostUsd: document.embeddingCostUsd,
   createdAt: document.createdAt.toISOString(),
   updatedAt: document.updatedAt.toISOString(),
   indexedAt: document.indexedAt?.toISOString() ?? null
