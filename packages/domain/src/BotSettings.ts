@@ -12,6 +12,7 @@ import { DEFAULT_GROUP_MODE, GroupMode } from "./groups.ts"
 import { ProviderId } from "./ids.ts"
 import { KnowledgeBaseId } from "./Knowledge.ts"
 import { McpServerId } from "./McpServer.ts"
+import { PersonaKey, PersonaList } from "./Persona.ts"
 import { InputString } from "./text.ts"
 
 interface Setting<Type extends Schema.Top, Input extends Schema.Top> {
@@ -68,7 +69,7 @@ export const HISTORY_RETENTION_DAYS_MAX = 3650
 
 export const DEFAULT_START_MESSAGE = "Hi! I'm an AI assistant. Ask me anything."
 export const DEFAULT_HELP_MESSAGE =
-  "Send me a message and I'll answer. Commands: /start to begin, /help for this text, /refresh to start a new conversation, /usage to see how much of your limits you have used."
+  "Send me a message and I'll answer. Commands: /start to begin, /help for this text, /new (or /refresh) to start a new conversation, /retry to get the last answer again, /mode to choose how I answer, /usage to see how much of your limits you have used."
 export const DEFAULT_ERROR_MESSAGE = "Sorry, I couldn't answer that just now. Please try again in a moment."
 
 /** The table. Its order is the order of the API's bodies, views and validation messages. */
@@ -143,7 +144,14 @@ export const botSettings = {
     (_current, given) => [...new Set(given)]
   ),
   /** Answer only from the knowledge bases: "I don't know" when they have nothing, the model not asked. */
-  knowledgeOnly: flag(false)
+  knowledgeOnly: flag(false),
+  // Personas (Persona.ts): ways of answering a chat picks with /mode.
+  /** A list given replaces the whole list. */
+  personas: setting(PersonaList, PersonaList, []),
+  /** The persona a chat starts with; null (or a key no persona has): the bot's own prompt and model. */
+  defaultPersona: setting(Schema.NullOr(Schema.String), Schema.NullOr(PersonaKey), null),
+  /** Users cannot switch: every chat answers with the default. */
+  personaLocked: flag(false)
 }
 
 type Settings = typeof botSettings

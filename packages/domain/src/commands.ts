@@ -1,5 +1,5 @@
 /** The commands every bot understands. */
-export const BotCommand = ["start", "help", "refresh", "usage"] as const
+export const BotCommand = ["start", "help", "new", "retry", "mode", "refresh", "usage"] as const
 export type BotCommand = (typeof BotCommand)[number]
 
 /**
@@ -22,8 +22,15 @@ export const parseCommand = (text: string, botUsername: string): BotCommand | "u
 const descriptions: Record<BotCommand, string> = {
   start: "Say hello and see what I can do",
   help: "How to talk to me",
-  refresh: "Start a new conversation",
+  new: "Start a new conversation",
+  retry: "Answer my last question again",
+  mode: "Choose how I answer",
+  refresh: "Start a new conversation (same as /new)",
   usage: "See how much of your limits you have used"
 }
+// /refresh stays understood but out of the menu: /new says the same.
 export const COMMAND_MENU: ReadonlyArray<{ readonly command: BotCommand; readonly description: string }> =
-  BotCommand.map((command) => ({ command, description: descriptions[command] }))
+  BotCommand.filter((command) => command !== "refresh").map((command) => ({
+    command,
+    description: descriptions[command]
+  }))

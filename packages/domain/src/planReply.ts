@@ -56,6 +56,10 @@ export type ReplyPlan =
   | { readonly _tag: "Refuse"; readonly reason: "blocked" | "not_allowed"; readonly text: string }
   /** `/usage`: the sender's own use against the bot's limits. */
   | { readonly _tag: "ShowUsage" }
+  /** `/mode`: the personas as buttons, the current one marked (Persona.ts). */
+  | { readonly _tag: "ShowModes" }
+  /** `/retry`: the conversation's last question answered again, the answer after it marked replaced. */
+  | { readonly _tag: "Retry" }
   /** Download and transcribe the recording, store the transcript, then `planTranscript`. */
   | { readonly _tag: "Transcribe"; readonly recording: IncomingRecording }
 
@@ -150,8 +154,13 @@ const planWords = (bot: Bot, incoming: IncomingContent): AnswerPlan => {
       return fixed(bot.helpMessage)
     case "unknown":
       return fixed(`${UNKNOWN_COMMAND_REPLY} ${bot.helpMessage}`)
+    case "new":
     case "refresh":
       return { _tag: "NewThread", text: REFRESH_REPLY }
+    case "mode":
+      return { _tag: "ShowModes" }
+    case "retry":
+      return { _tag: "Retry" }
     case "usage":
       return { _tag: "ShowUsage" }
     case undefined:

@@ -4,7 +4,17 @@
  * model reads), ask (the model, streamed or not), account (the sender's use),
  * notices (refusals and limits, told once), store (the idempotent insert).
  */
-import type { Bot, Chat, FailureKind, IncomingContent, Message } from "@botfleet/domain"
+import {
+  type Bot,
+  type Chat,
+  type FailureKind,
+  type IncomingContent,
+  type Message,
+  modeAnswer,
+  personaOf,
+  personaTexts,
+  withPersona
+} from "@botfleet/domain"
 import { Context, Effect, Layer, Option } from "effect"
 import { spanFn } from "../observability/spanFn.ts"
 import type { Token } from "../ports/TelegramGateway.ts"
@@ -14,6 +24,7 @@ import { makeAsk } from "./reply/ask.ts"
 import { makeGatherContext } from "./reply/context.ts"
 import { makeNotices } from "./reply/notices.ts"
 import { makePlan } from "./reply/plan.ts"
+import { makeRetry, questionContent } from "./reply/retry.ts"
 import { makeStoreReply } from "./reply/store.ts"
 
 export { TYPING_AFTER } from "./reply/progress.ts"
@@ -53,19 +64,24 @@ export class GenerateReply extends Context.Service<
       const account = yield* makeAccount
       const store = yield* makeStoreReply
       const notices = yield* makeNotices(store)
+      const retry = yield* makeRetry(store)
 
+      /** `question` is what the model answers: the incoming message, or for /retry the question asked again. */
       const answerWithModel = Effect.fnUntraced(function* (
         bot: Bot,
         token: Token,
         chat: Chat,
         incoming: Message,
-        content: IncomingContent
+        content: IncomingContent,
+        question: Message = incoming
       ) {
         const opened = yield* account.open(bot, incoming)
         if (opened._tag === "OverLimit") return yield* notices.overLimit(bot, incoming, opened.over)
-        const context = yield* gather(bot, token, chat, incoming, content)
+        // The conversation's persona speaks for the bot in the model request only (prompt, model, bases).
+        const speaker = withPersona(bot, personaOf(bot, chat, incoming.topicId))
+        const context = yield* gather(speaker, token, chat, question, content)
         if (context._tag !== "Ready") return Option.some(yield* store.answer(incoming, context.reply))
-        const asked = yield* ask(bot, token, chat, incoming, context.turns)
+        const asked = yield* ask(speaker, token, chat, incoming, context.turns)
         if (asked._tag === "Failed") {
           const reason = asked.error.message
           yield* account.nothingSpent(opened.tab)
@@ -100,6 +116,16 @@ export class GenerateReply extends Context.Service<
             return Option.some(yield* store.answer(incoming, yield* account.report(bot, incoming)))
           case "AskModel":
             return yield* answerWithModel(bot, token, chat, incoming, content)
+          case "ShowModes":
+            return Option.some(yield* store.answer(incoming, modeAnswer(bot, chat, incoming.topicId).text))
+          case "Retry": {
+            const target = yield* retry(bot, incoming)
+            if (target._tag === "Nothing") {
+              return Option.some(yield* store.answer(incoming, personaTexts.retryNothing))
+            }
+            const { question } = target
+            return yield* answerWithModel(bot, token, chat, incoming, questionContent(question), question)
+          }
         }
       })
 

@@ -11,6 +11,7 @@ import {
   type MessageId,
   MessageModel,
   type MessageNotFound,
+  type ModeButton,
   splitReply
 } from "@botfleet/domain"
 import { Clock, Context, Effect, Layer, Option } from "effect"
@@ -37,7 +38,9 @@ export class SendReply extends Context.Service<
       token: Token,
       chat: Chat,
       message: Message,
-      pacing?: "wait" | "pace"
+      pacing?: "wait" | "pace",
+      /** Inline buttons under the first chunk (/mode's personas); not stored, made again on a rerun. */
+      buttons?: ReadonlyArray<ModeButton>
     ) => Effect.Effect<Message, RetryLater | BotUnavailable | Paced>
     /** Sends (the rest of) a stored message by id, e.g. one an admin wrote; safe to repeat. */
     readonly deliver: (
@@ -47,7 +50,9 @@ export class SendReply extends Context.Service<
     readonly answerCallback: (
       bot: Bot,
       token: Token,
-      callbackQueryId: string
+      callbackQueryId: string,
+      /** A notice Telegram shows the presser for a moment. */
+      text?: string
     ) => Effect.Effect<void, RetryLater | BotUnavailable>
   }
 >()("@botfleet/application/SendReply") {
@@ -67,7 +72,11 @@ export class SendReply extends Context.Service<
         chatId: number,
         text: string,
         formatted: boolean,
-        place: { readonly topicId: number | null; readonly replyToMessageId: number | undefined }
+        place: {
+          readonly topicId: number | null
+          readonly replyToMessageId: number | undefined
+          readonly buttons: ReadonlyArray<ModeButton> | undefined
+        }
       ) =>
         telegram
           .sendMessage(token, { chatId, text, parseMode: formatted ? "Markdown" : undefined, ...place })
@@ -113,7 +122,8 @@ export class SendReply extends Context.Service<
         token: Token,
         chat: Chat,
         stored: Message,
-        pacing: "wait" | "pace" = "wait"
+        pacing: "wait" | "pace" = "wait",
+        buttons?: ReadonlyArray<ModeButton>
       ) {
         let message = stored
         const chunks = splitReply(message.text)
@@ -127,7 +137,8 @@ export class SendReply extends Context.Service<
           const sent = yield* sendChunk(token, chat.telegramChatId, chunks[index]!, formatted, {
             topicId: message.topicId,
             // Only the first chunk quotes: the rest follow it.
-            replyToMessageId: index === 0 ? quote : undefined
+            replyToMessageId: index === 0 ? quote : undefined,
+            buttons: index === 0 ? buttons : undefined
           }).pipe(
             Effect.tap((result) =>
               result.rateLimitedSeconds === undefined
@@ -197,9 +208,10 @@ export class SendReply extends Context.Service<
       const answerCallback = fn("Pipeline.answerCallback")(function* (
         bot: Bot,
         token: Token,
-        callbackQueryId: string
+        callbackQueryId: string,
+        text?: string
       ) {
-        yield* telegram.answerCallbackQuery(token, callbackQueryId).pipe(
+        yield* telegram.answerCallbackQuery(token, callbackQueryId, text).pipe(
           Effect.catchTag("TelegramError", (error) =>
             matchTelegramFailure(error, {
               stopBot: (reason) => access.stop(bot, reason),

@@ -127,10 +127,10 @@ export const makeGatherContext = Effect.gen(function* () {
         }
         image = loaded.dataUrl
       }
-      // A forum topic is its own conversation: only its messages are read.
+      // A forum topic is its own conversation: only its messages are read, in its thread.
       const history = yield* messages.history(
         chat.id,
-        chat.thread,
+        incoming.thread,
         incoming.topicId,
         Math.max(bot.historyLimit, 1)
       )
