@@ -4,7 +4,8 @@
  * objects, e.g. "limits.userMessagesPerDay"), `kind` picks the input.
  *
  * kinds: text, textarea, number, select (`options`), checkbox, ids (a list of
- * numbers written comma- or space-separated). `nullable`: an empty input sends
+ * numbers written comma- or space-separated), json (a list or object written
+ * as JSON in a textarea; text that is not JSON goes as it is, for the API's 400). `nullable`: an empty input sends
  * null (for limits: no limit). Lengths and ranges are not copied here: the
  * form reads them from the API's own schema (capabilities.js `botFieldLimits`).
  * `onCreate`: also asked when adding a bot (the rest keep the server's defaults).
@@ -22,6 +23,11 @@ export const botSections = [
     id: "texts",
     title: "Prompt and texts",
     text: "What the model is told, and the fixed answers to commands."
+  },
+  {
+    id: "personas",
+    title: "Personas",
+    text: "Ways of answering a chat can choose with /mode: each replaces the system prompt and, where set, the model, temperature and knowledge bases."
   },
   {
     id: "conversations",
@@ -215,6 +221,32 @@ export const botFields = [
     help: "The bot answers only from its knowledge bases' passages, and says it does not know when they have nothing (without asking the model)."
   },
   {
+    name: "personas",
+    section: "personas",
+    kind: "json",
+    label: "Personas",
+    rows: 8,
+    placeholder:
+      '[{"key": "tutor", "name": "Tutor", "systemPrompt": "Explain step by step.", "model": null}]',
+    help: 'A JSON list (at most 20): key (a-z, 0-9, _ or -), name, systemPrompt, and optionally model, temperature, knowledgeBaseIds. "[]": none.'
+  },
+  {
+    name: "defaultPersona",
+    section: "personas",
+    kind: "text",
+    label: "Default persona",
+    nullable: true,
+    placeholder: "None: the bot's own prompt",
+    help: "The key of the persona every chat starts with."
+  },
+  {
+    name: "personaLocked",
+    section: "personas",
+    kind: "checkbox",
+    label: "Users cannot switch",
+    help: "Every chat answers with the default persona; /mode says it is set by the admin."
+  },
+  {
     name: "access",
     section: "access",
     kind: "select",
@@ -296,6 +328,7 @@ export const inputValue = (field, bot) => {
   const value = bot ? getPath(bot, field.name) : undefined
   if (value === null || value === undefined) return field.kind === "checkbox" ? false : ""
   if (field.kind === "ids") return value.join(", ")
+  if (field.kind === "json") return JSON.stringify(value, null, 2)
   return value
 }
 
@@ -305,8 +338,18 @@ const readInput = (field, input) => {
   const raw = input.value
   if (field.kind === "number") return raw.trim() === "" ? (field.nullable ? null : undefined) : Number(raw)
   if (field.kind === "ids") return parseIds(raw)
+  if (field.kind === "json") return parseJson(raw)
   if (field.nullable && raw.trim() === "") return null
   return field.kind === "text" ? raw.trim() : raw
+}
+
+/** JSON text as a value; text that is not JSON is sent as it is, so the API's 400 names the field. */
+const parseJson = (text) => {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return text
+  }
 }
 
 /** "1, 2 3" → [1, 2, 3] (the input's pattern keeps anything else out). */

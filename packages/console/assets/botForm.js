@@ -6,8 +6,14 @@ const inputFor = (field, bot, id, choices) => {
   const common = { id, name: field.name, required: field.required ?? false }
   // The API's own limits for this field (from /openapi.json); none when the server did not say.
   const limits = choices.limits?.get(field.name) ?? {}
-  if (field.kind === "textarea") {
-    const textarea = h("textarea", { ...common, rows: field.rows ?? 4, maxlength: limits.maxLength })
+  if (field.kind === "textarea" || field.kind === "json") {
+    const textarea = h("textarea", {
+      ...common,
+      rows: field.rows ?? 4,
+      maxlength: limits.maxLength,
+      placeholder: field.placeholder,
+      class: field.kind === "json" ? "code" : null
+    })
     textarea.value = inputValue(field, bot)
     return textarea
   }

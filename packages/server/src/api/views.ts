@@ -1,6 +1,6 @@
 /** Domain values as the API shows them: ISO times, no secrets. */
 import type { ChatWithUser, FailedUpdate, FailureWithMessage, ProviderWithBots } from "@botfleet/application"
-import { type Bot, BotModel, botSettingsOf, type Message } from "@botfleet/domain"
+import { type Bot, BotModel, botSettingsOf, ChatModel, type Message } from "@botfleet/domain"
 import { Option } from "effect"
 import type {
   BotView,
@@ -56,6 +56,11 @@ export const toChatView = ({ chat, user }: ChatWithUser): ChatView => ({
     })
   }),
   thread: chat.thread,
+  conversations: Object.entries(chat.topics).map(([key, state]) => ({
+    topicId: key === "0" ? null : Number(key),
+    persona: state.persona ?? null,
+    thread: ChatModel.threadOf(chat, key === "0" ? null : Number(key))
+  })),
   lastError: chat.lastError,
   lastMessageAt: iso(chat.lastMessageAt),
   createdAt: chat.createdAt.toISOString()
@@ -81,7 +86,8 @@ export const toMessageView = (message: Message): MessageView => ({
   kind: message.kind,
   mediaSeconds: message.mediaSeconds,
   senderName: message.senderName,
-  topicId: message.topicId
+  topicId: message.topicId,
+  replacedAt: iso(message.replacedAt)
 })
 
 export const toFailedUpdateView = (update: FailedUpdate): FailedUpdateView => ({
