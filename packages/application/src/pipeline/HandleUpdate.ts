@@ -106,13 +106,9 @@ export class HandleUpdate extends Context.Service<
           return yield* sendReply.answerCallback(bot, token, press.callbackQueryId)
         const decided = pressPersona(bot, key)
         if (decided._tag === "Switch") {
-          const chat = yield* chats.findOrCreate({
-            botId: bot.id,
-            telegramChatId: where.id,
-            type: where.type,
-            title: where.title,
-            tgUserId: where.type === "private" ? press.from.id : null
-          })
+          // Stored as the command it amounts to ("/mode tutor"): the transcript shows who switched, and
+          // the user and chat are stored as for any message.
+          const { chat } = yield* saveIncoming.press(bot, { ...press, chat: where }, `/mode ${decided.key}`)
           yield* chats.update(ChatModel.choosePersona(chat, press.topicId, decided.key)).pipe(Effect.orDie)
         }
         yield* sendReply.answerCallback(bot, token, press.callbackQueryId, decided.text)
