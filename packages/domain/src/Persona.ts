@@ -17,7 +17,11 @@ export const PERSONAS_MAX = 20
  * Lowercase letters, digits, `_` and `-`, at most 32: short enough that the
  * button's callback data (`mode:<key>`) stays under Telegram's 64 bytes.
  */
-export const PersonaKey = InputString.check(Schema.isPattern(/^[a-z0-9_-]{1,32}$/))
+export const PersonaKey = InputString.check(
+  Schema.isMinLength(1),
+  Schema.isMaxLength(32),
+  Schema.isPattern(/^[a-z0-9_-]{1,32}$/)
+)
 
 export const Persona = Schema.Struct({
   key: PersonaKey,
