@@ -4,7 +4,7 @@
  * objects, e.g. "limits.userMessagesPerDay"), `kind` picks the input.
  *
  * kinds: text, textarea, number, select (`options`), checkbox, ids (a list of
- * numbers written comma- or space-separated), json (an object written as JSON
+ * numbers written comma- or space-separated), json (a list or object written as JSON
  * in a textarea; the browser refuses to submit text that does not parse). `nullable`: an empty input sends
  * null (for limits: no limit). Lengths and ranges are not copied here: the
  * form reads them from the API's own schema (capabilities.js `botFieldLimits`).
@@ -23,6 +23,11 @@ export const botSections = [
     id: "texts",
     title: "Prompt and texts",
     text: "What the model is told, and the fixed answers to commands."
+  },
+  {
+    id: "personas",
+    title: "Personas",
+    text: "Ways of answering a chat can choose with /mode: each replaces the system prompt and, where set, the model, temperature and knowledge bases."
   },
   {
     id: "conversations",
@@ -294,6 +299,33 @@ export const botFields = [
     help: "For every question: each message costs a search and its passages' tokens. As a tool: the model searches only when it needs to; it must support tool calls."
   },
   {
+    name: "personas",
+    section: "personas",
+    kind: "json",
+    empty: [],
+    label: "Personas",
+    rows: 8,
+    placeholder:
+      '[{"key": "tutor", "name": "Tutor", "systemPrompt": "Explain step by step.", "model": null}]',
+    help: 'A JSON list (at most 20): key (a-z, 0-9, _ or -), name, systemPrompt, and optionally model, temperature, knowledgeBaseIds. "[]": none.'
+  },
+  {
+    name: "defaultPersona",
+    section: "personas",
+    kind: "text",
+    label: "Default persona",
+    nullable: true,
+    placeholder: "None: the bot's own prompt",
+    help: "The key of the persona every chat starts with."
+  },
+  {
+    name: "personaLocked",
+    section: "personas",
+    kind: "checkbox",
+    label: "Users cannot switch",
+    help: "Every chat answers with the default persona; /mode says it is set by the admin."
+  },
+  {
     name: "access",
     section: "access",
     kind: "select",
@@ -385,14 +417,14 @@ const readInput = (field, input) => {
   const raw = input.value
   if (field.kind === "number") return raw.trim() === "" ? (field.nullable ? null : undefined) : Number(raw)
   if (field.kind === "ids") return parseIds(raw)
-  if (field.kind === "json") return parseJson(raw) ?? raw
+  if (field.kind === "json") return parseJson(raw, field.empty) ?? raw
   if (field.nullable && raw.trim() === "") return null
   return field.kind === "text" ? raw.trim() : raw
 }
 
-/** An object written as JSON; empty text is an empty object; null when it does not parse. */
-export const parseJson = (text) => {
-  if (text.trim() === "") return {}
+/** A list or object written as JSON; empty text is the field's `empty` ({} unless set); null when it does not parse. */
+export const parseJson = (text, empty = {}) => {
+  if (text.trim() === "") return empty
   try {
     return JSON.parse(text)
   } catch {

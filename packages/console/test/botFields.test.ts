@@ -61,7 +61,10 @@ const bot = {
     botUsdPerMonth: null
   },
   limitMessage: "You have reached the {limit} limit.",
-  historyRetentionDays: null
+  historyRetentionDays: null,
+  personas: [],
+  defaultPersona: null,
+  personaLocked: false
 }
 
 describe("bot form bodies", () => {

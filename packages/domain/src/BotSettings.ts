@@ -12,6 +12,7 @@ import { DEFAULT_GROUP_MODE, GroupMode } from "./groups.ts"
 import { ProviderId } from "./ids.ts"
 import { KnowledgeBaseId, KnowledgeMode } from "./Knowledge.ts"
 import { McpServerId } from "./McpServer.ts"
+import { PersonaKey, PersonaList } from "./Persona.ts"
 import { InputString } from "./text.ts"
 import { Languages } from "./texts/catalogue.ts"
 import { en } from "./texts/en.ts"
@@ -168,7 +169,14 @@ export const botSettings = {
   /** One of OpenAI's voices, or any name the provider's server knows. */
   speechVoice: setting(Schema.String, SpeechVoice, DEFAULT_SPEECH_VOICE),
   /** "inject": passages found for every question go with it; "tool": the model searches with search_knowledge. */
-  knowledgeMode: setting(KnowledgeMode, KnowledgeMode, "inject")
+  knowledgeMode: setting(KnowledgeMode, KnowledgeMode, "inject"),
+  // Personas (Persona.ts): ways of answering a chat picks with /mode.
+  /** A list given replaces the whole list. */
+  personas: setting(PersonaList, PersonaList, []),
+  /** The persona a chat starts with; null (or a key no persona has): the bot's own prompt and model. */
+  defaultPersona: setting(Schema.NullOr(Schema.String), Schema.NullOr(PersonaKey), null),
+  /** Users cannot switch: every chat answers with the default. */
+  personaLocked: flag(false)
 }
 
 type Settings = typeof botSettings

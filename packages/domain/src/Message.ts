@@ -70,7 +70,12 @@ export class Message extends Schema.Class<Message>("Message")({
    * The forum topic (Telegram's `message_thread_id`) it was written in or
    * answers; null outside topics. Each topic is its own history.
    */
-  topicId: Schema.NullOr(Schema.Int).pipe(Schema.withConstructorDefault(Effect.succeed(null)))
+  topicId: Schema.NullOr(Schema.Int).pipe(Schema.withConstructorDefault(Effect.succeed(null))),
+  /**
+   * When `/retry` answered again: set on the answer it replaced (and on the
+   * `/retry` itself). Kept in the transcript, left out of the model's history.
+   */
+  replacedAt: Schema.NullOr(Schema.Date).pipe(Schema.withConstructorDefault(Effect.succeed(null)))
 }) {}
 
 /** What the model reads of a message (admins speak as the bot). */
@@ -121,7 +126,8 @@ export const incoming = (input: {
     senderName: input.senderName ?? null,
     kind: input.kind ?? "text",
     mediaSeconds: input.mediaSeconds ?? null,
-    topicId: input.topicId ?? null
+    topicId: input.topicId ?? null,
+    replacedAt: null
   })
 
 /** What the model reported with its answer. */
@@ -172,7 +178,8 @@ export const reply = (
     kind: input.spoken === true ? "voice" : "text",
     mediaSeconds: null,
     // The answer belongs to the question's topic: it is sent there and read back with it.
-    topicId: question.topicId
+    topicId: question.topicId,
+    replacedAt: null
   })
 
 /** An admin's message, written as the bot, waiting to be sent. */
@@ -209,7 +216,8 @@ export const admin = (input: {
     kind: "text",
     mediaSeconds: null,
     // Admins write to the chat, not to a topic: it shows in General.
-    topicId: null
+    topicId: null,
+    replacedAt: null
   })
 
 // --- transitions ---
@@ -271,6 +279,10 @@ export const transcribed = (
 /** Gave up: visible to admins with the reason, retryable by hand. */
 export const failed = (message: Message, reason: string, kind: FailureKind = "other"): Message =>
   trusted(Message, { ...message, status: "failed", error: reason, failureKind: kind })
+
+/** `/retry` answered again: the message stays in the transcript, out of the model's history. */
+export const replaced = (message: Message, at: Date): Message =>
+  trusted(Message, { ...message, replacedAt: at })
 
 /** An admin retries a failed message: it waits to be sent again. */
 export const retried = (message: Message): Message =>

@@ -1,7 +1,7 @@
 import { type BotTexts, englishTexts } from "./texts/botTexts.ts"
 
 /** The commands every bot understands. */
-export const BotCommand = ["start", "help", "refresh", "usage"] as const
+export const BotCommand = ["start", "help", "new", "retry", "mode", "refresh", "usage"] as const
 export type BotCommand = (typeof BotCommand)[number]
 
 /**
@@ -28,6 +28,10 @@ export interface MenuEntry {
  * text in the catalogue (texts/).
  */
 export const commandMenu = (texts: BotTexts): ReadonlyArray<MenuEntry> =>
-  BotCommand.map((command) => ({ command, description: texts.text(`command.${command}`) }))
+  // /refresh stays understood but out of the menu: /new says the same.
+  BotCommand.filter((command) => command !== "refresh").map((command) => ({
+    command,
+    description: texts.text(`command.${command}`)
+  }))
 
 export const COMMAND_MENU: ReadonlyArray<MenuEntry> = commandMenu(englishTexts)

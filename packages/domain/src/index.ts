@@ -58,6 +58,7 @@ export {
   type Usage
 } from "./Message.ts"
 export * from "./media.ts"
+export * from "./Persona.ts"
 export * as ProviderModel from "./Provider.ts"
 export { ModelPrice, ModelPrices, Provider } from "./Provider.ts"
 export * from "./pagination.ts"

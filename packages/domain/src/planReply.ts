@@ -60,6 +60,10 @@ export type ReplyPlan =
   | { readonly _tag: "Refuse"; readonly reason: "blocked" | "not_allowed"; readonly text: string }
   /** `/usage`: the sender's own use against the bot's limits. */
   | { readonly _tag: "ShowUsage" }
+  /** `/mode`: the personas as buttons, the current one marked (Persona.ts). */
+  | { readonly _tag: "ShowModes" }
+  /** `/retry`: the conversation's last question answered again, the answer after it marked replaced. */
+  | { readonly _tag: "Retry" }
   /** Download and transcribe the recording, store the transcript, then `planTranscript`. */
   | { readonly _tag: "Transcribe"; readonly recording: IncomingRecording }
 
@@ -162,8 +166,13 @@ const planWords = (bot: Bot, incoming: IncomingContent): AnswerPlan => {
       return fixed(texts.text("help"))
     case "unknown":
       return fixed(`${texts.text("unknownCommand")} ${texts.text("help")}`)
+    case "new":
     case "refresh":
       return { _tag: "NewThread", text: texts.text("newThread") }
+    case "mode":
+      return { _tag: "ShowModes" }
+    case "retry":
+      return { _tag: "Retry" }
     case "usage":
       return { _tag: "ShowUsage" }
     case undefined:

@@ -53,6 +53,8 @@ export interface SentMessage {
   readonly allowSendingWithoutReply: boolean | null
   /** The forum topic it was posted in (`message_thread_id`); null when not given. */
   readonly topicId: number | null
+  /** `reply_markup.inline_keyboard`, flattened: each button's text and callback data; empty when none. */
+  readonly buttons: ReadonlyArray<{ readonly text: string; readonly data: string }>
   /** Epoch milliseconds when the fake received it. */
   readonly time: number
 }
@@ -437,6 +439,23 @@ const makeFake = (options: Options | undefined) => {
       ...(failure.parameters === undefined ? {} : { parameters: failure.parameters })
     })
 
+  /** Each button of an inline keyboard, row by row; anything else is no buttons. */
+  const inlineButtons = (
+    markup: unknown
+  ): ReadonlyArray<{ readonly text: string; readonly data: string }> => {
+    if (markup === null || typeof markup !== "object" || !("inline_keyboard" in markup)) return []
+    const rows = markup.inline_keyboard
+    if (!Array.isArray(rows)) return []
+    return rows.flatMap((row: unknown) =>
+      Array.isArray(row)
+        ? row.map((button: { text?: unknown; callback_data?: unknown }) => ({
+            text: String(button.text ?? ""),
+            data: String(button.callback_data ?? "")
+          }))
+        : []
+    )
+  }
+
   const sendMessage = (bot: BotState, params: Params) => {
     const chatId = requireChatId(params)
     checkFlood(bot, chatId)
@@ -481,6 +500,7 @@ const makeFake = (options: Options | undefined) => {
       replyToMessageId: replyTo,
       allowSendingWithoutReply,
       topicId: intParam(params, "message_thread_id") ?? null,
+      buttons: inlineButtons(jsonParam(params, "reply_markup")),
       time: now
     }
     sent.push(record)

@@ -111,6 +111,7 @@ export const layerNoDeps: Layer.Layer<ChatRepository, never, MemoryStore> = Laye
         const next = new Chat({
           ...stored,
           thread: chat.thread,
+          topics: chat.topics,
           title: chat.title,
           lastError: chat.lastError,
           lastMessageAt: chat.lastMessageAt

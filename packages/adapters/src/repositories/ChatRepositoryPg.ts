@@ -31,6 +31,8 @@ export interface ChatRow {
   readonly title: string | null
   readonly tg_user_id: Int8 | null
   readonly thread: number
+  /** jsonb: parsed by the driver, or text from some. */
+  readonly topics: unknown
   readonly last_error: string | null
   readonly last_message_at: Date | null
   readonly created_at: Date
@@ -60,6 +62,9 @@ export const chatFromRow = (row: ChatRow): Effect.Effect<Chat> =>
       title: row.title,
       tgUserId: row.tg_user_id === null ? null : (Number(row.tg_user_id) as TelegramUserId),
       thread: row.thread,
+      topics: (typeof row.topics === "string"
+        ? JSON.parse(row.topics)
+        : (row.topics ?? {})) as Chat["topics"],
       lastError: row.last_error,
       lastMessageAt: row.last_message_at,
       createdAt: row.created_at
@@ -188,6 +193,7 @@ export const layer: Layer.Layer<ChatRepository, never, SqlClient.SqlClient> = La
       const rows = yield* sql<{ id: string }>`
         UPDATE chats SET
           thread = ${chat.thread},
+          topics = ${JSON.stringify(chat.topics)}::jsonb,
           title = ${chat.title},
           last_error = ${chat.lastError},
           last_message_at = ${chat.lastMessageAt}

@@ -133,7 +133,8 @@ export const layerNoDeps: Layer.Layer<MessageRepository, never, MemoryStore> = L
             message.chatId === chatId &&
             message.thread === thread &&
             message.topicId === topicId &&
-            message.status !== "failed"
+            message.status !== "failed" &&
+            message.replacedAt === null
         )
         .sort(oldestFirst)
       return inThread.slice(Math.max(0, inThread.length - Math.trunc(limit)))

@@ -53,6 +53,7 @@ export interface MessageRow {
   /** numeric arrives as text. */
   readonly media_seconds: string | number | null
   readonly topic_id: number | null
+  readonly replaced_at: Date | null
 }
 
 /** A row as a Message, trusted: the database holds what we wrote, under its column types and checks. */
@@ -83,7 +84,8 @@ export const messageFromRow = (row: MessageRow): Effect.Effect<Message> =>
       senderName: row.sender_name,
       kind: row.kind as MessageKind,
       mediaSeconds: row.media_seconds === null ? null : Number(row.media_seconds),
-      topicId: row.topic_id
+      topicId: row.topic_id,
+      replacedAt: row.replaced_at
     })
   )
 
@@ -113,7 +115,8 @@ const messageColumns = (message: Message) => ({
   sender_name: message.senderName,
   kind: message.kind,
   media_seconds: message.mediaSeconds,
-  topic_id: message.topicId
+  topic_id: message.topicId,
+  replaced_at: message.replacedAt
 })
 
 type ConflictTarget = "update" | "reply" | "none"
@@ -245,7 +248,7 @@ export const layer: Layer.Layer<MessageRepository, never, SqlClient.SqlClient> =
       sql<MessageRow>`
         SELECT * FROM (
           SELECT * FROM messages
-          WHERE chat_id = ${chatId} AND thread = ${thread} AND status <> 'failed'
+          WHERE chat_id = ${chatId} AND thread = ${thread} AND status <> 'failed' AND replaced_at IS NULL
             AND ${topicId === null ? sql`topic_id IS NULL` : sql`topic_id = ${topicId}`}
           ORDER BY created_at DESC, id DESC
           LIMIT ${limit}
@@ -268,7 +271,7 @@ export const layer: Layer.Layer<MessageRepository, never, SqlClient.SqlClient> =
         )}::jsonb) AS q(query int, chat_id uuid, thread int, topic_id int, lim int)
         CROSS JOIN LATERAL (
           SELECT * FROM messages m
-          WHERE m.chat_id = q.chat_id AND m.thread = q.thread AND m.status <> 'failed'
+          WHERE m.chat_id = q.chat_id AND m.thread = q.thread AND m.status <> 'failed' AND m.replaced_at IS NULL
             AND m.topic_id IS NOT DISTINCT FROM q.topic_id
           ORDER BY m.created_at DESC, m.id DESC
           LIMIT q.lim

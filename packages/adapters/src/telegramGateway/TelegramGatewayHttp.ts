@@ -251,6 +251,15 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
                 text: input.text,
                 ...(input.parseMode === undefined ? {} : { parse_mode: input.parseMode }),
                 ...(input.topicId == null ? {} : { message_thread_id: input.topicId }),
+                ...(input.buttons === undefined || input.buttons.length === 0
+                  ? {}
+                  : {
+                      reply_markup: {
+                        inline_keyboard: input.buttons.map((button) => [
+                          { text: button.text, callback_data: button.data }
+                        ])
+                      }
+                    }),
                 // A reply whose original was deleted is still worth sending.
                 ...(input.replyToMessageId === undefined
                   ? {}

@@ -26,6 +26,8 @@ export interface MemorySentMessage {
   readonly replyToMessageId: number | null
   /** The forum topic it went to; absent outside topics. */
   readonly topicId?: number
+  /** Inline buttons' callback data; absent when none. */
+  readonly buttons?: ReadonlyArray<string>
 }
 
 /** A voice answer's upload (`sendVoice`, or `sendAudio` for another format). */
@@ -270,7 +272,10 @@ export const layerMemory: Layer.Layer<TelegramGateway | TelegramMemoryLog> = Lay
             text: input.text,
             parseMode: input.parseMode ?? null,
             replyToMessageId: input.replyToMessageId ?? null,
-            ...(input.topicId == null ? {} : { topicId: input.topicId })
+            ...(input.topicId == null ? {} : { topicId: input.topicId }),
+            ...(input.buttons === undefined || input.buttons.length === 0
+              ? {}
+              : { buttons: input.buttons.map((button) => button.data) })
           })
           return Effect.succeed({ messageId })
         }),

@@ -643,6 +643,36 @@ export const repositoryContract = (name: string, repositories: Layer.Layer<Repos
       })
     )
 
+    it.effect("a chat keeps each conversation's persona and topic thread", () =>
+      Effect.gen(function* () {
+        const chats = yield* ChatRepository
+        const { chat } = yield* botWithChat
+        assert.deepStrictEqual(chat.topics, {})
+        const topics = { "0": { persona: "tutor" }, "11": { thread: 3, persona: "poet" } }
+        yield* chats.update(new Chat({ ...chat, topics }))
+        assert.deepStrictEqual((yield* chats.findById(chat.id)).topics, topics)
+      })
+    )
+
+    it.effect(
+      "a message replaced by /retry keeps its time and leaves the history, read alone or together",
+      () =>
+        Effect.gen(function* () {
+          const messages = yield* MessageRepository
+          const { chat } = yield* botWithChat
+          const question = yield* messages.insert(makeMessage(chat, { createdAt: at(1), text: "q" }))
+          const old = yield* messages.insert(makeMessage(chat, { createdAt: at(2), text: "a" }))
+          yield* messages.update(MessageModel.replaced(old, at(3)))
+          assert.deepStrictEqual((yield* messages.findById(old.id)).replacedAt, at(3))
+          assert.deepStrictEqual(ids(yield* messages.history(chat.id, 1, null, 50)), [question.id])
+          const together = yield* Effect.all(
+            [messages.history(chat.id, 1, null, 50), messages.history(chat.id, 1, 5, 50)],
+            { concurrency: "unbounded" }
+          )
+          assert.deepStrictEqual(together.map(ids), [[question.id], []])
+        })
+    )
+
     it.effect("a chat's messages are listed newest first across pages", () =>
       Effect.gen(function* () {
         const messages = yield* MessageRepository

@@ -15,15 +15,22 @@
 import {
   type BotId,
   type ButtonPress,
+  botTexts,
+  ChatModel,
+  checkAccess,
   type FailureKind,
   type IncomingContent,
   type IncomingMessage,
   type IncomingUpdate,
   type Message,
   MessageModel,
+  modeAnswer,
   parseCommand,
   pressedCommand,
-  replyParts
+  pressedPersona,
+  pressPersona,
+  replyParts,
+  textsFor
 } from "@botfleet/domain"
 import { Clock, Context, Effect, Layer, Option } from "effect"
 import { BotAccess, type BotWithToken } from "../bots/BotAccess.ts"
@@ -67,6 +74,48 @@ export class HandleUpdate extends Context.Service<
       const generateReply = yield* GenerateReply
       const sendReply = yield* SendReply
 
+      /**
+       * /mode's answer carries the personas as buttons. They are not stored:
+       * made again from the bot and chat when a rerun sends the answer. Only
+       * under /mode's own text, not under a refusal or a limit notice.
+       */
+      const modeButtons = (
+        bot: BotWithToken["bot"],
+        chat: SavedIncoming["chat"],
+        message: Message,
+        content: IncomingContent,
+        reply: Message
+      ) => {
+        if (parseCommand(content.text, bot.username) !== "mode") return undefined
+        const mode = modeAnswer(bot, chat, message.topicId, textsFor(bot, content))
+        return reply.text === mode.text ? mode.buttons : undefined
+      }
+
+      /**
+       * A press of a /mode button: the conversation (chat, or topic) keeps the
+       * persona from its next message on, and the presser is told. Writing the
+       * same choice again on a rerun changes nothing.
+       */
+      const handlePersonaPress = Effect.fnUntraced(function* (
+        { bot, token }: BotWithToken,
+        press: ButtonPress,
+        key: string
+      ) {
+        const where = press.chat
+        const allowed =
+          where !== null && checkAccess(bot, { userId: press.from.id, chatId: where.id })._tag !== "Denied"
+        if (where === null || !allowed)
+          return yield* sendReply.answerCallback(bot, token, press.callbackQueryId)
+        const decided = pressPersona(bot, key, botTexts(bot, press.from.languageCode))
+        if (decided._tag === "Switch") {
+          // Stored as the command it amounts to ("/mode tutor"): the transcript shows who switched, and
+          // the user and chat are stored as for any message.
+          const { chat } = yield* saveIncoming.press(bot, { ...press, chat: where }, `/mode ${decided.key}`)
+          yield* chats.update(ChatModel.choosePersona(chat, press.topicId, decided.key)).pipe(Effect.orDie)
+        }
+        yield* sendReply.answerCallback(bot, token, press.callbackQueryId, decided.text)
+      })
+
       /** Steps 2 to 4 for a stored incoming message: reply (unless one is stored), then send it. */
       // No span of its own: it runs inside handleMessage's or handlePress's.
       const answer = Effect.fnUntraced(function* (
@@ -80,7 +129,17 @@ export class HandleUpdate extends Context.Service<
           ? existing
           : yield* timed("response_generated", generateReply.generate(bot, token, chat, message, content))
         if (Option.isNone(reply) || reply.value.chunksSent >= replyParts(reply.value).length) return
-        const delivered = yield* timed("response_sent", sendReply.send(bot, token, chat, reply.value, "pace"))
+        const delivered = yield* timed(
+          "response_sent",
+          sendReply.send(
+            bot,
+            token,
+            chat,
+            reply.value,
+            "pace",
+            modeButtons(bot, chat, message, content, reply.value)
+          )
+        )
         if (delivered.status === "sent") {
           yield* Metrics.observe(
             Metrics.replyLatency,
@@ -100,6 +159,8 @@ export class HandleUpdate extends Context.Service<
 
       /** Buttons: always answered; data naming a command runs it as if typed. */
       const handlePress = fn("Pipeline.handlePress")(function* (loaded: BotWithToken, press: ButtonPress) {
+        const persona = pressedPersona(press.data)
+        if (persona !== undefined) return yield* handlePersonaPress(loaded, press, persona)
         yield* sendReply.answerCallback(loaded.bot, loaded.token, press.callbackQueryId)
         const command = press.data ? parseCommand(`/${press.data}`, loaded.bot.username) : undefined
         if (press.chat === null || command === undefined || command === "unknown") return

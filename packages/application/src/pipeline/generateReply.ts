@@ -10,8 +10,11 @@ import {
   type FailureKind,
   type IncomingContent,
   type Message,
+  modeAnswer,
+  personaOf,
   speaksAnswer,
-  textsFor
+  textsFor,
+  withPersona
 } from "@botfleet/domain"
 import { Context, Effect, Layer, Option } from "effect"
 import { spanFn } from "../observability/spanFn.ts"
@@ -22,6 +25,7 @@ import { makeAsk } from "./reply/ask.ts"
 import { makeGatherContext } from "./reply/context.ts"
 import { makeNotices } from "./reply/notices.ts"
 import { makePlan } from "./reply/plan.ts"
+import { makeRetry, questionContent } from "./reply/retry.ts"
 import { makeStoreReply } from "./reply/store.ts"
 
 export { TYPING_AFTER } from "./reply/progress.ts"
@@ -63,25 +67,30 @@ export class GenerateReply extends Context.Service<
       const account = yield* makeAccount
       const store = yield* makeStoreReply
       const notices = yield* makeNotices(store)
+      const retry = yield* makeRetry(store)
 
+      /** `question` is what the model answers: the incoming message, or for /retry the question asked again. */
       const answerWithModel = Effect.fnUntraced(function* (
         bot: Bot,
         token: Token,
         chat: Chat,
         incoming: Message,
-        content: IncomingContent
+        content: IncomingContent,
+        question: Message = incoming
       ) {
         const opened = yield* account.open(bot, incoming)
         if (opened._tag === "OverLimit") {
           return yield* notices.overLimit(bot, incoming, opened.over, textsFor(bot, content))
         }
-        const context = yield* gather(bot, token, chat, incoming, content)
+        // The conversation's persona speaks for the bot in the model request only (prompt, model, bases).
+        const speaker = withPersona(bot, personaOf(bot, chat, incoming.topicId))
+        const context = yield* gather(speaker, token, chat, question, content)
         if (context._tag !== "Ready") return Option.some(yield* store.answer(incoming, context.reply))
-        const first = yield* ask(bot, token, chat, incoming, context.turns)
+        const first = yield* ask(speaker, token, chat, incoming, context.turns)
         // The model reads less than we thought: once more within half the room, then it fails.
         const asked =
           first._tag === "Failed" && first.error.contextTooLong
-            ? yield* ask(bot, token, chat, incoming, context.shorter)
+            ? yield* ask(speaker, token, chat, incoming, context.shorter)
             : first
         if (asked._tag === "Failed") {
           const reason = asked.error.message
@@ -135,6 +144,21 @@ export class GenerateReply extends Context.Service<
             )
           case "AskModel":
             return yield* answerWithModel(bot, token, chat, incoming, content)
+          case "ShowModes":
+            return Option.some(
+              yield* store.answer(
+                incoming,
+                modeAnswer(bot, chat, incoming.topicId, textsFor(bot, content)).text
+              )
+            )
+          case "Retry": {
+            const target = yield* retry(bot, incoming)
+            if (target._tag === "Nothing") {
+              return Option.some(yield* store.answer(incoming, textsFor(bot, content).text("retry.nothing")))
+            }
+            const { question } = target
+            return yield* answerWithModel(bot, token, chat, incoming, questionContent(question), question)
+          }
         }
       })
 

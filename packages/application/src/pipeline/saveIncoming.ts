@@ -103,7 +103,7 @@ export class SaveIncoming extends Context.Service<
         const at = new Date(yield* Clock.currentTimeMillis)
         const { person } = input
         if (person) yield* rememberUser(person, at)
-        const chat = yield* chats.findOrCreate({
+        const found = yield* chats.findOrCreate({
           botId: bot.id,
           telegramChatId: input.chat.id,
           type: input.chat.type,
@@ -111,13 +111,17 @@ export class SaveIncoming extends Context.Service<
           tgUserId: input.chat.type === "private" && person ? person.id : null,
           lastMessageAt: at
         })
+        // A topic's first message gives it a thread of its own (once per topic), so /new elsewhere leaves it be.
+        const pinned = ChatModel.pinTopic(found, input.topicId)
+        if (pinned !== null) yield* chats.update(pinned).pipe(Effect.orDie)
+        const chat = pinned ?? found
         const id = MessageId.make(randomUUID())
         const stored = yield* messages.insert(
           MessageModel.incoming({
             id,
             chatId: chat.id,
             botId: bot.id,
-            thread: chat.thread,
+            thread: ChatModel.threadOf(chat, input.topicId),
             tgUserId: person ? TelegramUserId.make(person.id) : null,
             updateId: input.updateId,
             telegramMessageId: input.telegramMessageId,

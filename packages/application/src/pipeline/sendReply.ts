@@ -19,6 +19,7 @@ import {
   type MessageId,
   MessageModel,
   type MessageNotFound,
+  type ModeButton,
   replyParts,
   speakableText
 } from "@botfleet/domain"
@@ -48,7 +49,9 @@ export class SendReply extends Context.Service<
       token: Token,
       chat: Chat,
       message: Message,
-      pacing?: "wait" | "pace"
+      pacing?: "wait" | "pace",
+      /** Inline buttons under the first chunk (/mode's personas); not stored, made again on a rerun. */
+      buttons?: ReadonlyArray<ModeButton>
     ) => Effect.Effect<Message, RetryLater | BotUnavailable | Paced>
     /** Sends (the rest of) a stored message by id, e.g. one an admin wrote; safe to repeat. */
     readonly deliver: (
@@ -58,7 +61,9 @@ export class SendReply extends Context.Service<
     readonly answerCallback: (
       bot: Bot,
       token: Token,
-      callbackQueryId: string
+      callbackQueryId: string,
+      /** A notice Telegram shows the presser for a moment. */
+      text?: string
     ) => Effect.Effect<void, RetryLater | BotUnavailable>
   }
 >()("@botfleet/application/SendReply") {
@@ -80,7 +85,11 @@ export class SendReply extends Context.Service<
         chatId: number,
         text: string,
         formatted: boolean,
-        place: { readonly topicId: number | null; readonly replyToMessageId: number | undefined }
+        place: {
+          readonly topicId: number | null
+          readonly replyToMessageId: number | undefined
+          readonly buttons: ReadonlyArray<ModeButton> | undefined
+        }
       ) =>
         telegram
           .sendMessage(token, { chatId, text, parseMode: formatted ? "Markdown" : undefined, ...place })
@@ -218,9 +227,17 @@ export class SendReply extends Context.Service<
         token: Token,
         chat: Chat,
         stored: Message,
-        pacing?: "wait" | "pace"
+        pacing?: "wait" | "pace",
+        buttons?: ReadonlyArray<ModeButton>
       ) => Effect.Effect<Message, RetryLater | BotUnavailable | Paced> = fn("Pipeline.ensureResponseSent")(
-        function* (bot: Bot, token: Token, chat: Chat, stored: Message, pacing: "wait" | "pace" = "wait") {
+        function* (
+          bot: Bot,
+          token: Token,
+          chat: Chat,
+          stored: Message,
+          pacing: "wait" | "pace" = "wait",
+          buttons?: ReadonlyArray<ModeButton>
+        ) {
           let message = stored
           const parts = replyParts(message)
           // Model output is usually Markdown; our own texts are sent as written.
@@ -236,7 +253,8 @@ export class SendReply extends Context.Service<
             const place = {
               topicId: message.topicId,
               // Only the first part quotes: the rest follow it.
-              replyToMessageId: index === 0 ? quote : undefined
+              replyToMessageId: index === 0 ? quote : undefined,
+              buttons: index === 0 ? buttons : undefined
             }
             const voiced =
               part._tag === "Voice" && Option.isSome(spoken)
@@ -341,9 +359,10 @@ export class SendReply extends Context.Service<
       const answerCallback = fn("Pipeline.answerCallback")(function* (
         bot: Bot,
         token: Token,
-        callbackQueryId: string
+        callbackQueryId: string,
+        text?: string
       ) {
-        yield* telegram.answerCallbackQuery(token, callbackQueryId).pipe(
+        yield* telegram.answerCallbackQuery(token, callbackQueryId, text).pipe(
           Effect.catchTag("TelegramError", (error) =>
             matchTelegramFailure(error, {
               stopBot: (reason) => access.stop(bot, reason),

@@ -105,7 +105,7 @@ export class MessageRepository extends Context.Service<
     readonly findByUpdate: (botId: BotId, updateId: number) => Effect.Effect<Option.Option<Message>>
     /** The assistant reply to a user message, if one was stored. */
     readonly findReply: (userMessageId: MessageId) => Effect.Effect<Option.Option<Message>>
-    /** The last `limit` messages of a chat's thread, oldest first, failed replies left out. */
+    /** The last `limit` messages of a chat's thread, oldest first, failed and replaced ones left out. */
     readonly history: (
       chatId: ChatId,
       thread: number,

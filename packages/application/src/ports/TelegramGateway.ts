@@ -79,6 +79,8 @@ export interface SendMessageInput {
   readonly replyToMessageId?: number | undefined
   /** The forum topic to post in (`message_thread_id`); omit outside topics. */
   readonly topicId?: number | null | undefined
+  /** Inline buttons under the message, one per row (`reply_markup.inline_keyboard`). */
+  readonly buttons?: ReadonlyArray<{ readonly text: string; readonly data: string }> | undefined
 }
 
 /** A spoken answer, uploaded (multipart) as a voice note or, in another format, an audio file. */

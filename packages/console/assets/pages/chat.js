@@ -25,6 +25,8 @@ const metaOf = (message) => {
     )
   }
   if (message.status === "pending") parts.push("sending…")
+  // /retry answered again: kept here, no longer read by the model.
+  if (message.replacedAt) parts.push("replaced by /retry")
   return parts.join(" · ")
 }
 
@@ -150,7 +152,7 @@ export const render = async (container, { params, isActive, onLeave, session }) 
 
   const draw = () => {
     const sorted = [...messages.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt))
-    const signature = JSON.stringify(sorted.map((m) => [m.id, m.status, m.text]))
+    const signature = JSON.stringify(sorted.map((m) => [m.id, m.status, m.text, m.replacedAt]))
     if (signature === lastDrawn) return
     lastDrawn = signature
     const nearBottom = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 80

@@ -183,6 +183,15 @@ export const ChatView = Schema.Struct({
   title: Schema.NullOr(Schema.String),
   user: Schema.NullOr(UserView),
   thread: Schema.Number,
+  // Each conversation with a state of its own: outside topics (topicId null) or one forum topic.
+  // persona: the key chosen there with /mode (null: the bot's defaultPersona); thread: a topic's own.
+  conversations: Schema.Array(
+    Schema.Struct({
+      topicId: Schema.NullOr(Schema.Number),
+      persona: Schema.NullOr(Schema.String),
+      thread: Schema.Number
+    })
+  ),
   lastError: Schema.NullOr(Schema.String),
   lastMessageAt: NullableIsoDate,
   createdAt: IsoDate
@@ -211,7 +220,9 @@ export const MessageView = Schema.Struct({
   mediaSeconds: Schema.NullOr(Schema.Number),
   senderName: Schema.NullOr(Schema.String),
   // The forum topic (Telegram's message_thread_id) it belongs to; null outside topics
-  topicId: Schema.NullOr(Schema.Number)
+  topicId: Schema.NullOr(Schema.Number),
+  // When /retry answered again: on the replaced answer (and the /retry); left out of the model's history
+  replacedAt: NullableIsoDate
 })
 export type MessageView = typeof MessageView.Type
 

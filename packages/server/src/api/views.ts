@@ -1,6 +1,13 @@
 /** Domain values as the API shows them: ISO times, no secrets. */
 import type { ChatWithUser, FailedUpdate, FailureWithMessage, ProviderWithBots } from "@botfleet/application"
-import { type Bot, BotModel, botSettingsOf, type Message, type ThreadSummary } from "@botfleet/domain"
+import {
+  type Bot,
+  BotModel,
+  botSettingsOf,
+  ChatModel,
+  type Message,
+  type ThreadSummary
+} from "@botfleet/domain"
 import { Option } from "effect"
 import type {
   BotView,
@@ -57,6 +64,11 @@ export const toChatView = ({ chat, user }: ChatWithUser): ChatView => ({
     })
   }),
   thread: chat.thread,
+  conversations: Object.entries(chat.topics).map(([key, state]) => ({
+    topicId: key === "0" ? null : Number(key),
+    persona: state.persona ?? null,
+    thread: ChatModel.threadOf(chat, key === "0" ? null : Number(key))
+  })),
   lastError: chat.lastError,
   lastMessageAt: iso(chat.lastMessageAt),
   createdAt: chat.createdAt.toISOString()
@@ -82,7 +94,8 @@ export const toMessageView = (message: Message): MessageView => ({
   kind: message.kind,
   mediaSeconds: message.mediaSeconds,
   senderName: message.senderName,
-  topicId: message.topicId
+  topicId: message.topicId,
+  replacedAt: iso(message.replacedAt)
 })
 
 export const toSummaryView = (summary: ThreadSummary): SummaryView => ({

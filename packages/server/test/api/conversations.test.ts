@@ -292,21 +292,24 @@ layer(serverLayer(withAdmin()), { timeout: 60_000, excludeTestServices: true })(
       })
   )
 
-  it.effect("command menu: enabling a bot sets start, help and refresh through the outbox", () =>
-    Effect.gen(function* () {
-      const server = yield* TestServer
-      const api = yield* loggedIn(server.baseUrl)
-      const { token } = telegramBot(server.telegram, "Menu")
-      const bot = expectBody(yield* api.post("/api/bots", { name: "Menu", token }), 201, BotView)
-      assert.strictEqual(server.telegram.commandsOf(token), null, "a disabled bot has no menu")
-      expectBody(yield* api.post(`/api/bots/${bot.id}/enable`), 200, BotView)
-      const menu = yield* eventually(() => server.telegram.commandsOf(token) ?? undefined)
-      assert.deepStrictEqual(
-        menu.map((entry) => entry.command),
-        ["start", "help", "refresh", "usage"]
-      )
-      for (const entry of menu) assert.isAbove(entry.description.length, 0)
-    })
+  it.effect(
+    "command menu: enabling a bot sets start, help, new, retry, mode and usage through the outbox",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* TestServer
+        const api = yield* loggedIn(server.baseUrl)
+        const { token } = telegramBot(server.telegram, "Menu")
+        const bot = expectBody(yield* api.post("/api/bots", { name: "Menu", token }), 201, BotView)
+        assert.strictEqual(server.telegram.commandsOf(token), null, "a disabled bot has no menu")
+        expectBody(yield* api.post(`/api/bots/${bot.id}/enable`), 200, BotView)
+        const menu = yield* eventually(() => server.telegram.commandsOf(token) ?? undefined)
+        assert.deepStrictEqual(
+          menu.map((entry) => entry.command),
+          // /refresh is still understood, but /new stands for it in the menu.
+          ["start", "help", "new", "retry", "mode", "usage"]
+        )
+        for (const entry of menu) assert.isAbove(entry.description.length, 0)
+      })
   )
 
   it.effect("photos: a photo with 'what is this?' reaches the model as an image_url part", () =>

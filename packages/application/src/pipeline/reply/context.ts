@@ -152,7 +152,7 @@ export const makeGatherContext = Effect.gen(function* () {
         }
         image = loaded.dataUrl
       }
-      // A forum topic is its own conversation: only its messages are read.
+      // A forum topic is its own conversation: only its messages are read, in its thread.
       const history = yield* thread.read(bot, chat, incoming)
       // A recording's question is its transcript, stored as the message's text; a photo's is its caption.
       const question =

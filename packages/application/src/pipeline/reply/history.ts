@@ -98,7 +98,7 @@ export const makeHistory = Effect.gen(function* () {
 
   /** The answer's window: historyLimit messages and one more, to tell whether older ones exist. */
   const read = (bot: Bot, chat: Chat, incoming: Message) =>
-    messages.history(chat.id, chat.thread, incoming.topicId, Math.max(bot.historyLimit, 1) + 1)
+    messages.history(chat.id, incoming.thread, incoming.topicId, Math.max(bot.historyLimit, 1) + 1)
 
   /** `text` within `tokens`: its start, cut a little more each try until it fits. */
   const cutToFit = (model: string, text: string, tokens: number): string => {
@@ -247,7 +247,7 @@ export const makeHistory = Effect.gen(function* () {
     const plain = select(room, limit, null)
     if (plain.dropped.length === 0 && !olderExist) return done(plain, NOTHING_SPENT)
 
-    const stored = Option.getOrNull(yield* summaries.latest(chat.id, chat.thread, incoming.topicId))
+    const stored = Option.getOrNull(yield* summaries.latest(chat.id, incoming.thread, incoming.topicId))
     // A summary made for this very message by a run that crashed before its answer was stored.
     const owed = (summary: ThreadSummary | null): Spent =>
       summary !== null && summary.chargedTo === incoming.id
@@ -267,7 +267,7 @@ export const makeHistory = Effect.gen(function* () {
     const firstKept = keep.kept[0]!
     const thread =
       olderExist && !coveredInWindow
-        ? yield* messages.history(chat.id, chat.thread, incoming.topicId, SUMMARY_READ_LIMIT)
+        ? yield* messages.history(chat.id, incoming.thread, incoming.topicId, SUMMARY_READ_LIMIT)
         : raw
     const fold = thread.filter(
       (message) =>
@@ -297,7 +297,7 @@ export const makeHistory = Effect.gen(function* () {
       id: randomUUID(),
       botId: bot.id,
       chatId: chat.id,
-      thread: chat.thread,
+      thread: incoming.thread,
       topicId: incoming.topicId,
       coversUpTo: last.id,
       coversUpToAt: last.createdAt,
@@ -314,7 +314,7 @@ export const makeHistory = Effect.gen(function* () {
     const inserted = yield* summaries.insert(summary)
     const current = inserted
       ? summary
-      : Option.getOrElse(yield* summaries.latest(chat.id, chat.thread, incoming.topicId), () => summary)
+      : Option.getOrElse(yield* summaries.latest(chat.id, incoming.thread, incoming.topicId), () => summary)
     yield* Effect.logInfo("thread summarised", {
       bot_id: bot.id,
       folded: fold.length,

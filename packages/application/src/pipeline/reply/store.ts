@@ -48,15 +48,34 @@ export const makeStoreReply = Effect.gen(function* () {
   const answer = (incoming: Message, text: string, usage?: Usage, spoken?: boolean) =>
     Effect.flatMap(newReply(incoming, text, usage, spoken), save)
 
-  /** `/refresh`: the new thread and the reply are stored together, so a rerun finds the reply and stops. */
+  /**
+   * `/new` (`/refresh`): the new thread (the topic's, in a forum topic) and the
+   * reply are stored together, so a rerun finds the reply and stops.
+   */
   const inNewThread = (chat: Chat, incoming: Message, text: string) =>
     Effect.flatMap(newReply(incoming, text), (reply) =>
       transactions.withTransaction(
         Effect.gen(function* () {
           const current = yield* chats.findById(chat.id).pipe(Effect.orDie)
-          yield* chats.update(ChatModel.startNewThread(current).state).pipe(Effect.orDie)
+          yield* chats.update(ChatModel.startNewThread(current, incoming.topicId).state).pipe(Effect.orDie)
           return yield* save(reply)
         })
+      )
+    )
+
+  /**
+   * `/retry`: the answer after the question (and the `/retry` itself) leave
+   * the model's history, in one transaction; the new answer is then made as
+   * any other, stored as the reply to the `/retry`, so a rerun finds it.
+   */
+  const replace = (stale: ReadonlyArray<Message>) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      transactions.withTransaction(
+        Effect.forEach(
+          stale,
+          (message) => messages.update(MessageModel.replaced(message, new Date(now))).pipe(Effect.orDie),
+          { discard: true }
+        )
       )
     )
 
@@ -80,7 +99,7 @@ export const makeStoreReply = Effect.gen(function* () {
     return reply
   })
 
-  return { answer, inNewThread, failed }
+  return { answer, inNewThread, replace, failed }
 })
 
 export type StoreReply = Effect.Success<typeof makeStoreReply>

@@ -14,6 +14,18 @@ const unknownProvider = (e: { readonly message: string }) =>
 const unknownMcpServer = (e: { readonly message: string }) =>
   Effect.fail(new Unprocessable(error("unknown_mcp_server", `mcpServerIds: ${e.message}`)))
 
+/** The knowledge bases a body names: the bot's own and its personas'. */
+const knowledgeBasesIn = (payload: {
+  readonly knowledgeBaseIds?: ReadonlyArray<string> | undefined
+  readonly personas?:
+    | ReadonlyArray<{ readonly knowledgeBaseIds?: ReadonlyArray<string> | null | undefined }>
+    | undefined
+}): ReadonlyArray<string> | undefined => {
+  const own = payload.knowledgeBaseIds
+  const personas = (payload.personas ?? []).flatMap((persona) => persona.knowledgeBaseIds ?? [])
+  return own === undefined && personas.length === 0 ? undefined : [...(own ?? []), ...personas]
+}
+
 export const BotsHandlers = HttpApiBuilder.group(
   Api,
   "bots",
@@ -57,7 +69,7 @@ export const BotsHandlers = HttpApiBuilder.group(
     return handlers
       .handle("list", () => Effect.flatMap(bots.list, views))
       .handle("create", ({ payload }) =>
-        checkKnowledgeBases(payload.knowledgeBaseIds).pipe(
+        checkKnowledgeBases(knowledgeBasesIn(payload)).pipe(
           Effect.andThen(bots.register({ ...payload, token: Redacted.make(payload.token) })),
           Effect.tap((bot) => createdAt(`/api/bots/${bot.id}`)),
           Effect.flatMap(view),
@@ -75,7 +87,7 @@ export const BotsHandlers = HttpApiBuilder.group(
         )
       )
       .handle("update", ({ params, payload }) =>
-        checkKnowledgeBases(payload.knowledgeBaseIds).pipe(
+        checkKnowledgeBases(knowledgeBasesIn(payload)).pipe(
           Effect.andThen(
             bots.update(BotId.make(params.id), {
               ...payload,
