@@ -87,3 +87,6 @@ export * as UpdateInboxPg from "./updateInbox/UpdateInboxPg.ts"
 // usageLedger: UsageLedger
 export * as UsageLedgerMemory from "./usageLedger/UsageLedgerMemory.ts"
 export * as UsageLedgerPg from "./usageLedger/UsageLedgerPg.ts"
+// userNotes: UserNotes (remember / forget, /memory)
+export * as UserNotesMemory from "./userNotes/UserNotesMemory.ts"
+export * as UserNotesPg from "./userNotes/UserNotesPg.ts"

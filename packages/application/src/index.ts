@@ -49,6 +49,8 @@ export * from "./tools/BuiltinToolkitLive.ts"
 export * from "./tools/builtins.ts"
 export * from "./tools/currentTime.ts"
 export * from "./tools/fetchUrl.ts"
+export * from "./tools/notes.ts"
+export * from "./tools/ToolTurn.ts"
 export * from "./validation/issueMessage.ts"
 // Mini App sign-in
 export * from "./webapp/initData.ts"

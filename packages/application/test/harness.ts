@@ -22,7 +22,8 @@ import {
   TelegramGatewayMemory,
   TelegramUpdates,
   TranscriberMemory,
-  UpdateInboxMemory
+  UpdateInboxMemory,
+  UserNotesMemory
 } from "@botfleet/adapters"
 import {
   AlertService,
@@ -170,6 +171,7 @@ export const harness = (options: HarnessOptions = {}) => {
   const infrastructure = Layer.mergeAll(
     RepositoriesMemory.layer,
     McpServerRepositoryMemory.layerMemory,
+    UserNotesMemory.layerMemory,
     UpdateInboxMemory.layerMemory,
     telegram,
     (options.model === "sleeps" ? sleepingModel : thinkingModel).pipe(

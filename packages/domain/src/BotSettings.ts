@@ -143,7 +143,9 @@ export const botSettings = {
     (_current, given) => [...new Set(given)]
   ),
   /** Answer only from the knowledge bases: "I don't know" when they have nothing, the model not asked. */
-  knowledgeOnly: flag(false)
+  knowledgeOnly: flag(false),
+  /** The model generate_image asks the bot's provider for (its /images/generations). */
+  imageModel: setting(Schema.String, ModelName, "gpt-image-1")
 }
 
 type Settings = typeof botSettings

@@ -29,7 +29,8 @@ import {
   StatsRepositoryPg,
   TelegramGatewayHttp,
   TranscriberOpenAI,
-  UpdateInboxPg
+  UpdateInboxPg,
+  UserNotesPg
 } from "@botfleet/adapters"
 import { Database } from "@botfleet/adapters/postgres"
 import {
@@ -123,6 +124,8 @@ export const adaptersLayer = (config: AppConfigShape) => {
     OutboundHttpNode.layer(outbound),
     // MCP servers: stored, and asked for their tools through the same guard
     McpServerRepositoryPg.layer,
+    // The notes bots keep about their users (remember / forget, /memory)
+    UserNotesPg.layer,
     McpConnectorHttp.layer.pipe(Layer.provide(OutboundHttpNode.layer(outbound))),
     // Knowledge bases: storage, file readers, embeddings (a provider's server through the guard)
     KnowledgeRepositoryPg.layer,

@@ -7,8 +7,9 @@
  * stored: history keeps a placeholder with the caption, and a rerun downloads
  * it again. A bot with knowledge bases gets the passages its question finds as
  * a system message of numbered sources, right before the history; a bot
- * without any costs no query. Another source of context is another step of
- * `gather`.
+ * without any costs no query. In a private chat the notes the bot kept about
+ * the sender (remember) follow the system messages. Another source of context
+ * is another step of `gather`.
  */
 import {
   type Bot,
@@ -18,6 +19,7 @@ import {
   KnowledgeModel,
   llmRole,
   type Message,
+  notesPrompt,
   PHOTO_MAX_BYTES,
   PHOTO_UNREADABLE_REPLY,
   speakerText
@@ -29,6 +31,7 @@ import { spanFn } from "../../observability/spanFn.ts"
 import type { ChatTurn } from "../../ports/LanguageModel.ts"
 import { MessageRepository } from "../../ports/Repositories.ts"
 import { TelegramGateway, type Token } from "../../ports/TelegramGateway.ts"
+import { UserNotes } from "../../ports/UserNotes.ts"
 import { matchTelegramFailure } from "../failures.ts"
 
 const MIME_TYPES: Record<string, string> = {
@@ -80,6 +83,7 @@ export const makeGatherContext = Effect.gen(function* () {
   const telegram = yield* TelegramGateway
   const messages = yield* MessageRepository
   const knowledge = yield* KnowledgeService
+  const userNotes = yield* UserNotes
 
   /**
    * The passages for this question. Retrieval failing must not cost the user
@@ -149,6 +153,12 @@ export const makeGatherContext = Effect.gen(function* () {
         } satisfies ReplyContext
       }
       const turns = turnsOf(bot, chat, incoming, history, { caption: content.text, image }, passages)
+      // The sender's notes (remember), after the system messages; only where no one else reads the answer.
+      if (chat.type === "private" && incoming.tgUserId !== null) {
+        const known = notesPrompt(yield* userNotes.list(bot.id, incoming.tgUserId))
+        const at = turns.findIndex((turn) => turn.role !== "system")
+        if (known !== null) turns.splice(at === -1 ? turns.length : at, 0, { role: "system", content: known })
+      }
       return { _tag: "Ready", turns } satisfies ReplyContext
     })
 })

@@ -1,0 +1,54 @@
+/**
+ * Notes a bot keeps about one of its users (the `remember` tool), read back to
+ * the model in that user's private chats and listed to the user with /memory.
+ * A note belongs to one (bot, Telegram user): nothing reads across the pair.
+ */
+import { Schema } from "effect"
+import { BotId, TelegramUserId } from "./ids.ts"
+import { storableText } from "./text.ts"
+
+export const UserNoteId = Schema.String.check(Schema.isUUID()).pipe(Schema.brand("UserNoteId"))
+export type UserNoteId = typeof UserNoteId.Type
+
+/** A note is a fact or a preference, not a document. */
+export const NOTE_MAX_CHARS = 500
+/** Per (bot, user): past this `remember` is refused and the model told to forget one first. */
+export const NOTES_PER_USER = 50
+
+export class UserNote extends Schema.Class<UserNote>("UserNote")({
+  id: UserNoteId,
+  botId: BotId,
+  tgUserId: TelegramUserId,
+  text: Schema.String,
+  createdAt: Schema.Date
+}) {}
+
+/** A note's text as stored: trimmed, storable (a model may write NUL), at most NOTE_MAX_CHARS. */
+export const noteText = (text: string): string => storableText(text.trim()).slice(0, NOTE_MAX_CHARS)
+
+/** The system message that tells the model what it kept about the sender; null without notes. */
+export const notesPrompt = (notes: ReadonlyArray<UserNote>): string | null =>
+  notes.length === 0
+    ? null
+    : [
+        "What you know about this user (notes you kept with remember; forget takes the id):",
+        ...notes.map((note) => `- [${note.id}] ${note.text}`)
+      ].join("\n")
+
+export class UserNoteNotFound extends Schema.TaggedError<UserNoteNotFound>()("UserNoteNotFound", {
+  noteId: Schema.String
+}) {
+  override get message() {
+    return `note ${this.noteId} not found for this user of this bot`
+  }
+}
+
+/** The admin asked about a Telegram user who never wrote to the bot. */
+export class BotUserNotFound extends Schema.TaggedError<BotUserNotFound>()("BotUserNotFound", {
+  botId: Schema.String,
+  userId: Schema.Number
+}) {
+  override get message() {
+    return `user ${this.userId} has not talked to bot ${this.botId}`
+  }
+}
