@@ -42,6 +42,7 @@ const bot = {
   voice: true,
   vision: true,
   knowledgeOnly: false,
+  imageModel: "gpt-image-1",
   access: "open",
   allowedUserIds: [],
   allowedChatIds: [],

@@ -68,7 +68,7 @@ export const HISTORY_RETENTION_DAYS_MAX = 3650
 
 export const DEFAULT_START_MESSAGE = "Hi! I'm an AI assistant. Ask me anything."
 export const DEFAULT_HELP_MESSAGE =
-  "Send me a message and I'll answer. Commands: /start to begin, /help for this text, /refresh to start a new conversation, /usage to see how much of your limits you have used."
+  "Send me a message and I'll answer. Commands: /start to begin, /help for this text, /refresh to start a new conversation, /usage to see how much of your limits you have used, /memory to see what I remember about you."
 export const DEFAULT_ERROR_MESSAGE = "Sorry, I couldn't answer that just now. Please try again in a moment."
 
 /** The table. Its order is the order of the API's bodies, views and validation messages. */

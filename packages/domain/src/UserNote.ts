@@ -52,3 +52,41 @@ export class BotUserNotFound extends Schema.TaggedError<BotUserNotFound>()("BotU
     return `user ${this.userId} has not talked to bot ${this.botId}`
   }
 }
+
+/** What /memory says, in one place (a language catalogue can take them over whole). */
+export const memoryTexts = {
+  heading: "Here is what I remember about you:",
+  hint: "Tap a number to make me forget that note.",
+  empty: "I don't remember anything about you yet.",
+  privateOnly: "I show what I remember about you only in our private chat: send me /memory there.",
+  forgotOne: (text: string) => `Done, I forgot: "${text}"`,
+  alreadyGone: "That note is already gone.",
+  forgotAll: (count: number) =>
+    count === 0 ? "There was nothing to forget." : `Done, I forgot all ${count} notes about you.`,
+  forgetButton: (position: number) => `Forget ${position}`,
+  forgetAllButton: "Forget all"
+} as const
+
+/** What a /memory message asks: list, forget one note, or forget them all. */
+export type MemoryRequest =
+  | { readonly _tag: "List" }
+  | { readonly _tag: "ForgetOne"; readonly noteId: UserNoteId }
+  | { readonly _tag: "ForgetAll" }
+
+const isNoteId = Schema.is(UserNoteId)
+
+/**
+ * `/memory`, `/memory forget all`, `/memory forget <id>` (what the buttons
+ * send back); anything else lists. Button data is at most 64 bytes: "memory
+ * forget " and a UUID are 50.
+ */
+export const readMemoryRequest = (text: string): MemoryRequest => {
+  const [, verb, target] = text.trim().split(/\s+/)
+  if (verb?.toLowerCase() !== "forget" || target === undefined) return { _tag: "List" }
+  if (target.toLowerCase() === "all") return { _tag: "ForgetAll" }
+  const id = target.toLowerCase()
+  return isNoteId(id) ? { _tag: "ForgetOne", noteId: id } : { _tag: "List" }
+}
+
+export const forgetNoteData = (noteId: UserNoteId) => `memory forget ${noteId}`
+export const FORGET_ALL_DATA = "memory forget all"

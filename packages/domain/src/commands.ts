@@ -1,5 +1,5 @@
 /** The commands every bot understands. */
-export const BotCommand = ["start", "help", "refresh", "usage"] as const
+export const BotCommand = ["start", "help", "refresh", "usage", "memory"] as const
 export type BotCommand = (typeof BotCommand)[number]
 
 /**
@@ -23,7 +23,8 @@ const descriptions: Record<BotCommand, string> = {
   start: "Say hello and see what I can do",
   help: "How to talk to me",
   refresh: "Start a new conversation",
-  usage: "See how much of your limits you have used"
+  usage: "See how much of your limits you have used",
+  memory: "See and delete what I remember about you"
 }
 export const COMMAND_MENU: ReadonlyArray<{ readonly command: BotCommand; readonly description: string }> =
   BotCommand.map((command) => ({ command, description: descriptions[command] }))

@@ -65,13 +65,4 @@ export * from "./replyChunks.ts"
 export { TgUser } from "./TgUser.ts"
 export * from "./text.ts"
 export { trusted } from "./trusted.ts"
-export {
-  BotUserNotFound,
-  NOTE_MAX_CHARS,
-  NOTES_PER_USER,
-  notesPrompt,
-  noteText,
-  UserNote,
-  UserNoteId,
-  UserNoteNotFound
-} from "./UserNote.ts"
+export * from "./UserNote.ts"

@@ -56,6 +56,8 @@ export type ReplyPlan =
   | { readonly _tag: "Refuse"; readonly reason: "blocked" | "not_allowed"; readonly text: string }
   /** `/usage`: the sender's own use against the bot's limits. */
   | { readonly _tag: "ShowUsage" }
+  /** `/memory` (and its buttons, `/memory forget <id|all>`): the sender's notes, each with a Forget button. */
+  | { readonly _tag: "ShowMemory" }
   /** Download and transcribe the recording, store the transcript, then `planTranscript`. */
   | { readonly _tag: "Transcribe"; readonly recording: IncomingRecording }
 
@@ -154,6 +156,8 @@ const planWords = (bot: Bot, incoming: IncomingContent): AnswerPlan => {
       return { _tag: "NewThread", text: REFRESH_REPLY }
     case "usage":
       return { _tag: "ShowUsage" }
+    case "memory":
+      return { _tag: "ShowMemory" }
     case undefined:
       return { _tag: "AskModel" }
   }

@@ -7,6 +7,7 @@
 import {
   type MessageDraftInput,
   type SendMessageInput,
+  type SendPhotoInput,
   spanFn,
   TelegramError,
   TelegramGateway,
@@ -179,7 +180,11 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
           catch: (cause) =>
             cause === TIMED_OUT ? timedOut(method, timeout) : toTelegramError(method, cause, secret)
         })
-        return (retries ? withRetries(attempt, method !== "sendMessage", onRateLimited) : attempt).pipe(
+        return (
+          retries
+            ? withRetries(attempt, method !== "sendMessage" && method !== "sendPhoto", onRateLimited)
+            : attempt
+        ).pipe(
           Effect.tapError((error) =>
             Effect.annotateCurrentSpan(
               // No status when no answer came: a made-up 0 would pollute status dashboards.
@@ -244,6 +249,15 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
                 text: input.text,
                 ...(input.parseMode === undefined ? {} : { parse_mode: input.parseMode }),
                 ...(input.topicId == null ? {} : { message_thread_id: input.topicId }),
+                ...(input.buttons === undefined
+                  ? {}
+                  : {
+                      reply_markup: {
+                        inline_keyboard: input.buttons.map((row) =>
+                          row.map((button) => ({ text: button.text, callback_data: button.data }))
+                        )
+                      }
+                    }),
                 // A reply whose original was deleted is still worth sending.
                 ...(input.replyToMessageId === undefined
                   ? {}
@@ -265,6 +279,33 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
         return rateLimitedSeconds > 0
           ? { messageId: message.message_id, rateLimitedSeconds }
           : { messageId: message.message_id }
+      })
+
+      const sendPhoto = traced("sendPhoto")(function* (token: Token, input: SendPhotoInput) {
+        const fields: Record<string, string> = { chat_id: String(input.chatId) }
+        if (input.caption !== undefined) fields.caption = input.caption
+        if (input.topicId != null) fields.message_thread_id = String(input.topicId)
+        if (input.replyToMessageId !== undefined) {
+          fields.reply_parameters = JSON.stringify({
+            message_id: input.replyToMessageId,
+            allow_sending_without_reply: true
+          })
+        }
+        // An upload takes longer than a text: a few MB at a slow link.
+        const message = (yield* call(
+          "sendPhoto",
+          token,
+          (secret, signal) =>
+            api.upload(
+              secret,
+              "sendPhoto",
+              fields,
+              { field: "photo", name: input.fileName, bytes: input.photo },
+              signal
+            ),
+          Duration.max(requestTimeout, Duration.seconds(60))
+        )) as { readonly message_id: number }
+        return { messageId: message.message_id }
       })
 
       const sendChatAction = traced("sendChatAction")(function* (
@@ -430,6 +471,7 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
         deleteWebhook,
         getWebhookInfo,
         sendMessage,
+        sendPhoto,
         sendChatAction,
         answerCallbackQuery,
         getUpdates,

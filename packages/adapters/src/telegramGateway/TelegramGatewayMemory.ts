@@ -5,6 +5,7 @@
  * exactly the error it scripted.
  */
 import {
+  type InlineButton,
   type SendMessageInput,
   type TelegramBotInfo,
   TelegramError,
@@ -26,6 +27,18 @@ export interface MemorySentMessage {
   readonly replyToMessageId: number | null
   /** The forum topic it went to; absent outside topics. */
   readonly topicId?: number
+  /** Its inline keyboard; absent without one. */
+  readonly buttons?: ReadonlyArray<ReadonlyArray<InlineButton>>
+}
+
+export interface MemorySentPhoto {
+  readonly botId: number
+  readonly chatId: number
+  readonly messageId: number
+  readonly bytes: Uint8Array
+  readonly fileName: string
+  readonly caption: string | null
+  readonly replyToMessageId: number | null
 }
 
 export interface MemoryChatAction {
@@ -82,6 +95,7 @@ export class TelegramMemoryLog extends Context.Service<
     readonly calls: Effect.Effect<ReadonlyArray<MemoryCall>>
     readonly sentMessages: Effect.Effect<ReadonlyArray<MemorySentMessage>>
     readonly sentTo: (chatId: number) => Effect.Effect<ReadonlyArray<MemorySentMessage>>
+    readonly sentPhotos: Effect.Effect<ReadonlyArray<MemorySentPhoto>>
     readonly chatActions: Effect.Effect<ReadonlyArray<MemoryChatAction>>
     readonly callbackAnswers: Effect.Effect<ReadonlyArray<MemoryCallbackAnswer>>
     readonly webhookEvents: Effect.Effect<ReadonlyArray<MemoryWebhookEvent>>
@@ -182,6 +196,7 @@ export const layerMemory: Layer.Layer<TelegramGateway | TelegramMemoryLog> = Lay
     const messageIds = new Map<string, number>()
     const calls: Array<MemoryCall> = []
     const sent: Array<MemorySentMessage> = []
+    const photos: Array<MemorySentPhoto> = []
     const chatActions: Array<MemoryChatAction> = []
     const callbackAnswers: Array<MemoryCallbackAnswer> = []
     const webhookEvents: Array<MemoryWebhookEvent> = []
@@ -242,9 +257,26 @@ export const layerMemory: Layer.Layer<TelegramGateway | TelegramMemoryLog> = Lay
             text: input.text,
             parseMode: input.parseMode ?? null,
             replyToMessageId: input.replyToMessageId ?? null,
-            ...(input.topicId == null ? {} : { topicId: input.topicId })
+            ...(input.topicId == null ? {} : { topicId: input.topicId }),
+            ...(input.buttons === undefined ? {} : { buttons: input.buttons })
           })
           return Effect.succeed({ messageId })
+        }),
+      sendPhoto: (token, input) =>
+        Effect.map(enter("sendPhoto", token), (bot) => {
+          const key = `${bot.info.id}:${input.chatId}`
+          const messageId = (messageIds.get(key) ?? 0) + 1
+          messageIds.set(key, messageId)
+          photos.push({
+            botId: bot.info.id,
+            chatId: input.chatId,
+            messageId,
+            bytes: input.photo,
+            fileName: input.fileName,
+            caption: input.caption ?? null,
+            replyToMessageId: input.replyToMessageId ?? null
+          })
+          return { messageId }
         }),
       sendChatAction: (token, chatId, action, topicId) =>
         Effect.map(enter("sendChatAction", token), (bot) => {
@@ -352,6 +384,7 @@ export const layerMemory: Layer.Layer<TelegramGateway | TelegramMemoryLog> = Lay
       calls: Effect.sync(() => [...calls]),
       sentMessages: Effect.sync(() => [...sent]),
       sentTo: (chatId) => Effect.sync(() => sent.filter((message) => message.chatId === chatId)),
+      sentPhotos: Effect.sync(() => [...photos]),
       chatActions: Effect.sync(() => [...chatActions]),
       callbackAnswers: Effect.sync(() => [...callbackAnswers]),
       webhookEvents: Effect.sync(() => [...webhookEvents]),

@@ -1,6 +1,7 @@
 /**
  * A Bot API call as a JSON POST over node:http(s), every bot sharing one pool
- * of kept-alive sockets. Every call we make is JSON (we upload no files), and
+ * of kept-alive sockets. Every call we make is JSON but photo uploads (`upload`,
+ * multipart through fetch: rare, and not on the reply's hot path), and
  * telegraf's callApi (node-fetch, one client per bot) cost about 0.7 ms of CPU
  * per sendMessage against the bench's fake Telegram, this about 0.3 ms
  * (`npm run bench -- parts`); a polling bot no longer holds a client of its
@@ -50,6 +51,14 @@ export interface BotApi {
     token: string,
     method: string,
     payload: object,
+    signal: AbortSignal
+  ) => Promise<unknown>
+  /** A multipart call carrying one file (sendPhoto): `fields` as text, the file under `file.field`. */
+  readonly upload: (
+    token: string,
+    method: string,
+    fields: Readonly<Record<string, string>>,
+    file: { readonly field: string; readonly name: string; readonly bytes: Uint8Array },
     signal: AbortSignal
   ) => Promise<unknown>
 }
@@ -119,8 +128,31 @@ export const make = (apiRoot: string): BotApi => {
       request.end(body)
     })
 
+  const upload: BotApi["upload"] = async (token, method, fields, file, signal) => {
+    const form = new FormData()
+    for (const [name, value] of Object.entries(fields)) form.append(name, value)
+    form.append(file.field, new Blob([file.bytes]), file.name)
+    const response = await fetch(new URL(`./bot${token}/${method}`, root), {
+      method: "POST",
+      body: form,
+      signal
+    })
+    const text = await response.text()
+    let answer: Answer | undefined
+    try {
+      answer = JSON.parse(text) as Answer
+    } catch {
+      answer = undefined
+    }
+    if (answer?.ok === true) return answer.result
+    throw answer !== undefined && typeof answer.error_code === "number"
+      ? new BotApiError(method, answer.error_code, answer.description ?? "", answer.parameters)
+      : new BotApiError(method, response.status, response.statusText || `HTTP ${response.status}`, undefined)
+  }
+
   return {
     call: (token, method, payload, signal) => callUntyped(token, method, payload, signal) as never,
-    callUntyped
+    callUntyped,
+    upload
   }
 }

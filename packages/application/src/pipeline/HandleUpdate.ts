@@ -103,7 +103,8 @@ export class HandleUpdate extends Context.Service<
         yield* sendReply.answerCallback(loaded.bot, loaded.token, press.callbackQueryId)
         const command = press.data ? parseCommand(`/${press.data}`, loaded.bot.username) : undefined
         if (press.chat === null || command === undefined || command === "unknown") return
-        const content = pressedCommand(command, loaded.bot)
+        // The whole data: a button may carry the command's arguments (/memory's "forget <id>").
+        const content = pressedCommand(press.data ?? command, loaded.bot)
         const saved = yield* timed(
           "incoming_saved",
           saveIncoming.press(loaded.bot, { ...press, chat: press.chat }, content.text)

@@ -2,7 +2,8 @@
  * Steps 2 and 3: decide the answer, make it and store it before anything is
  * sent. Each part is a file in reply/: plan (what to do), context (what the
  * model reads), ask (the model, streamed or not), account (the sender's use),
- * notices (refusals and limits, told once), store (the idempotent insert).
+ * notices (refusals and limits, told once), store (the idempotent insert),
+ * memory (/memory: the sender's notes, stored then sent with their buttons).
  */
 import type { Bot, Chat, FailureKind, IncomingContent, Message } from "@botfleet/domain"
 import { Context, Effect, Layer, Option } from "effect"
@@ -12,6 +13,7 @@ import type { BotUnavailable, Paced, RetryLater } from "./PipelineErrors.ts"
 import { makeAccount } from "./reply/account.ts"
 import { makeAsk } from "./reply/ask.ts"
 import { makeGatherContext } from "./reply/context.ts"
+import { makeShowMemory } from "./reply/memory.ts"
 import { makeNotices } from "./reply/notices.ts"
 import { makePlan } from "./reply/plan.ts"
 import { makeStoreReply } from "./reply/store.ts"
@@ -53,6 +55,7 @@ export class GenerateReply extends Context.Service<
       const account = yield* makeAccount
       const store = yield* makeStoreReply
       const notices = yield* makeNotices(store)
+      const showMemory = yield* makeShowMemory(store)
 
       const answerWithModel = Effect.fnUntraced(function* (
         bot: Bot,
@@ -98,6 +101,8 @@ export class GenerateReply extends Context.Service<
             return Option.some(yield* store.inNewThread(chat, incoming, decided.text))
           case "ShowUsage":
             return Option.some(yield* store.answer(incoming, yield* account.report(bot, incoming)))
+          case "ShowMemory":
+            return Option.some(yield* showMemory(bot, token, chat, incoming, content.text))
           case "AskModel":
             return yield* answerWithModel(bot, token, chat, incoming, content)
         }

@@ -18,7 +18,12 @@ import { BotAccess } from "../bots/BotAccess.ts"
 import * as Metrics from "../observability/metrics.ts"
 import { spanFn } from "../observability/spanFn.ts"
 import { ChatRepository, MessageRepository } from "../ports/Repositories.ts"
-import { type TelegramError, TelegramGateway, type Token } from "../ports/TelegramGateway.ts"
+import {
+  type InlineButton,
+  type TelegramError,
+  TelegramGateway,
+  type Token
+} from "../ports/TelegramGateway.ts"
 import { matchTelegramFailure } from "./failures.ts"
 import { type BotUnavailable, Paced, type RetryLater } from "./PipelineErrors.ts"
 import { SendBudget } from "./sendBudget.ts"
@@ -37,7 +42,9 @@ export class SendReply extends Context.Service<
       token: Token,
       chat: Chat,
       message: Message,
-      pacing?: "wait" | "pace"
+      pacing?: "wait" | "pace",
+      /** Inline buttons under the last chunk. */
+      buttons?: ReadonlyArray<ReadonlyArray<InlineButton>> | undefined
     ) => Effect.Effect<Message, RetryLater | BotUnavailable | Paced>
     /** Sends (the rest of) a stored message by id, e.g. one an admin wrote; safe to repeat. */
     readonly deliver: (
@@ -67,7 +74,11 @@ export class SendReply extends Context.Service<
         chatId: number,
         text: string,
         formatted: boolean,
-        place: { readonly topicId: number | null; readonly replyToMessageId: number | undefined }
+        place: {
+          readonly topicId: number | null
+          readonly replyToMessageId: number | undefined
+          readonly buttons?: ReadonlyArray<ReadonlyArray<InlineButton>> | undefined
+        }
       ) =>
         telegram
           .sendMessage(token, { chatId, text, parseMode: formatted ? "Markdown" : undefined, ...place })
@@ -113,7 +124,8 @@ export class SendReply extends Context.Service<
         token: Token,
         chat: Chat,
         stored: Message,
-        pacing: "wait" | "pace" = "wait"
+        pacing: "wait" | "pace" = "wait",
+        buttons?: ReadonlyArray<ReadonlyArray<InlineButton>> | undefined
       ) {
         let message = stored
         const chunks = splitReply(message.text)
@@ -127,7 +139,8 @@ export class SendReply extends Context.Service<
           const sent = yield* sendChunk(token, chat.telegramChatId, chunks[index]!, formatted, {
             topicId: message.topicId,
             // Only the first chunk quotes: the rest follow it.
-            replyToMessageId: index === 0 ? quote : undefined
+            replyToMessageId: index === 0 ? quote : undefined,
+            ...(buttons !== undefined && index === chunks.length - 1 ? { buttons } : {})
           }).pipe(
             Effect.tap((result) =>
               result.rateLimitedSeconds === undefined

@@ -303,7 +303,7 @@ layer(serverLayer(withAdmin()), { timeout: 60_000, excludeTestServices: true })(
       const menu = yield* eventually(() => server.telegram.commandsOf(token) ?? undefined)
       assert.deepStrictEqual(
         menu.map((entry) => entry.command),
-        ["start", "help", "refresh", "usage"]
+        ["start", "help", "refresh", "usage", "memory"]
       )
       for (const entry of menu) assert.isAbove(entry.description.length, 0)
     })
