@@ -20,6 +20,9 @@ export * as AuditLogPg from "./audit/AuditLogPg.ts"
 // failures: FailureLog
 export * as FailureLogMemory from "./failures/FailureLogMemory.ts"
 export * as FailureLogPg from "./failures/FailureLogPg.ts"
+// imageGenerator: ImageGenerator (generate_image), through the guarded client
+export * as ImageGeneratorOpenAI from "./imageGenerator/ImageGeneratorOpenAI.ts"
+export * as ImagePrices from "./imageGenerator/imagePrices.ts"
 // knowledgeBases: KnowledgeRepository, DocumentReader, Embeddings
 export * as DocumentReaderFiles from "./knowledgeBases/DocumentReaderFiles.ts"
 export * as EmbeddingsOpenAI from "./knowledgeBases/EmbeddingsOpenAI.ts"

@@ -11,6 +11,7 @@ import {
   DocumentReaderFiles,
   EmbeddingsOpenAI,
   FailureLogPg,
+  ImageGeneratorOpenAI,
   InvitationRepositoryPg,
   JobRunsPg,
   KnowledgeRepositoryPg,
@@ -51,7 +52,8 @@ import {
   PipelineLayer,
   ProviderService,
   Settings,
-  StatsService
+  StatsService,
+  UserNotesAdmin
 } from "@botfleet/application"
 import { Effect, Layer, Option, Result } from "effect"
 import type { AppConfigShape } from "./config/AppConfig.ts"
@@ -126,6 +128,11 @@ export const adaptersLayer = (config: AppConfigShape) => {
     McpServerRepositoryPg.layer,
     // The notes bots keep about their users (remember / forget, /memory)
     UserNotesPg.layer,
+    // generate_image: the bot's provider (or the env default) through the same guard
+    ImageGeneratorOpenAI.layer({
+      apiKey: Option.getOrUndefined(config.openaiApiKey),
+      baseUrl: Option.getOrUndefined(Option.map(config.openaiBaseUrl, String))
+    }).pipe(Layer.provide(OutboundHttpNode.layer(outbound))),
     McpConnectorHttp.layer.pipe(Layer.provide(OutboundHttpNode.layer(outbound))),
     // Knowledge bases: storage, file readers, embeddings (a provider's server through the guard)
     KnowledgeRepositoryPg.layer,
@@ -167,6 +174,8 @@ export const applicationLayer = Layer.mergeAll(
   AdminService.layer,
   // access and limits
   BotUsers.layer,
+  // the notes bots keep about their users (remember), for admins
+  UserNotesAdmin.layer,
   // providers
   ProviderService.layer,
   McpServerService.layer,

@@ -42,6 +42,40 @@ export const Fault = {
   apiError: (status: number, description: string): Fault => ({ _tag: "ApiError", status, description })
 }
 
+/** generate_image: a `sendPhoto` upload the fake accepted. */
+export interface SentPhoto {
+  readonly botId: number
+  readonly chatId: number
+  readonly messageId: number
+  /** The uploaded file's bytes, as sent. */
+  readonly photo: Buffer
+  readonly fileName: string | null
+  readonly caption: string | null
+  readonly replyToMessageId: number | null
+}
+
+/** One file part of a multipart body, as bytes (the text parse above would mangle them). */
+const filePart = (body: Buffer, boundary: string, field: string) => {
+  const delimiter = Buffer.from(`--${boundary}`)
+  let start = body.indexOf(delimiter)
+  while (start !== -1) {
+    const next = body.indexOf(delimiter, start + delimiter.length)
+    if (next === -1) return null
+    const part = body.subarray(start + delimiter.length, next)
+    const headerEnd = part.indexOf("\r\n\r\n")
+    const headers = part.subarray(0, headerEnd).toString("utf8")
+    if (headerEnd !== -1 && new RegExp(`name="${field}"`).test(headers)) {
+      // The part ends with the CRLF before the next delimiter.
+      return {
+        bytes: Buffer.from(part.subarray(headerEnd + 4, part.length - 2)),
+        fileName: /filename="([^"]*)"/.exec(headers)?.[1] ?? null
+      }
+    }
+    start = next
+  }
+  return null
+}
+
 export interface SentMessage {
   readonly botId: number
   readonly chatId: number
@@ -142,6 +176,8 @@ export interface FakeTelegramServer {
   /** What getWebhookInfo reports as the last delivery error. */
   readonly setWebhookError: (token: string, message: string, date?: Date) => void
   readonly sent: ReadonlyArray<SentMessage>
+  /** generate_image: every photo uploaded with sendPhoto, oldest first. */
+  readonly photos: ReadonlyArray<SentPhoto>
   readonly sentTo: (chatId: number, botId?: number) => ReadonlyArray<SentMessage>
   readonly chatActions: ReadonlyArray<ChatAction>
   readonly callbackAnswers: ReadonlyArray<CallbackAnswer>
@@ -334,6 +370,7 @@ const makeFake = (options: Options | undefined) => {
     if (floodLimits.perChat) spendFlood(chatKey)
   }
   let sent: Array<SentMessage> = []
+  let photos: Array<SentPhoto> = []
   let sentByChat = new Map<string, Array<SentMessage>>()
   let chatActions: Array<ChatAction> = []
   let callbackAnswers: Array<CallbackAnswer> = []
@@ -507,6 +544,31 @@ const makeFake = (options: Options | undefined) => {
         }
       case "sendMessage":
         return sendMessage(bot, params)
+      case "sendPhoto": {
+        const chatId = requireChatId(params)
+        const file = params.photo
+        if (!(file !== null && typeof file === "object" && "bytes" in file)) {
+          throw new ApiFailure(400, "Bad Request: there is no photo in the request")
+        }
+        const upload = file as { readonly bytes: Buffer; readonly fileName: string | null }
+        const chatKey = `${bot.info.id}:${chatId}`
+        const messageId = (messageIds.get(chatKey) ?? 0) + 1
+        messageIds.set(chatKey, messageId)
+        const replyParameters = jsonParam(params, "reply_parameters")
+        photos.push({
+          botId: bot.info.id,
+          chatId,
+          messageId,
+          photo: upload.bytes,
+          fileName: upload.fileName,
+          caption: stringParam(params, "caption") ?? null,
+          replyToMessageId:
+            replyParameters !== null && typeof replyParameters === "object"
+              ? (intParam({ ...replyParameters }, "message_id") ?? null)
+              : null
+        })
+        return { message_id: messageId, chat: { id: chatId }, date: Math.floor(Date.now() / 1000), photo: [] }
+      }
       case "sendChatAction": {
         const chatId = requireChatId(params)
         chatActions.push({
@@ -699,6 +761,10 @@ const makeFake = (options: Options | undefined) => {
           ...(queryStart === -1 ? {} : Object.fromEntries(new URLSearchParams(url.slice(queryStart + 1)))),
           ...parseBody(req.headers["content-type"] ?? "", Buffer.concat(chunks).toString("utf8"))
         }
+        const boundary = /boundary=([^;]+)/.exec(req.headers["content-type"] ?? "")?.[1]
+        if (method === "sendPhoto" && boundary !== undefined) {
+          params.photo = filePart(Buffer.concat(chunks), boundary, "photo")
+        }
       } catch {
         return sendFailure(res, new ApiFailure(400, "Bad Request: can't parse request body"))
       }
@@ -757,6 +823,9 @@ const makeFake = (options: Options | undefined) => {
     get sent() {
       return sent
     },
+    get photos() {
+      return photos
+    },
     sentTo: (chatId, botId) =>
       botId === undefined
         ? sent.filter((message) => message.chatId === chatId)
@@ -786,6 +855,7 @@ const makeFake = (options: Options | undefined) => {
     callCounts: () => Object.fromEntries(counts),
     reset: () => {
       sent = []
+      photos = []
       sentByChat = new Map()
       chatActions = []
       callbackAnswers = []

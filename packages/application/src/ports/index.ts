@@ -1,4 +1,5 @@
 export * from "./Admins.ts"
+export * from "./ImageGenerator.ts"
 export * from "./KnowledgeBases.ts"
 export * from "./LanguageModel.ts"
 export * from "./McpServers.ts"

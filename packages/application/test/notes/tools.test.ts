@@ -8,6 +8,7 @@ import { LanguageModelMemory, PageTextReadability } from "@botfleet/adapters"
 import {
   BuiltinToolkit,
   BuiltinToolkitLive,
+  ImageGenerator,
   OutboundHttp,
   ToolTurn,
   UrlNotAllowed,
@@ -26,9 +27,15 @@ const refusingOutbound = Layer.succeed(
   })
 )
 
+/** These tests draw nothing. */
+const noImages = Layer.succeed(
+  ImageGenerator,
+  ImageGenerator.of({ generate: () => Effect.die("not called") })
+)
+
 const setup = () =>
   BuiltinToolkitLive.pipe(
-    Layer.provideMerge(Layer.mergeAll(refusingOutbound, PageTextReadability.layer)),
+    Layer.provideMerge(Layer.mergeAll(refusingOutbound, PageTextReadability.layer, noImages)),
     Layer.provideMerge(harness())
   )
 
