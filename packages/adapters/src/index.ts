@@ -74,6 +74,10 @@ export * as SecretBoxMemory from "./secretBox/SecretBoxMemory.ts"
 // setupTokens: SetupTokens
 export * as SetupTokensMemory from "./setupTokens/SetupTokensMemory.ts"
 export * as SetupTokensPg from "./setupTokens/SetupTokensPg.ts"
+// speechSynthesizer: SpeechSynthesizer
+export * as SpeechSynthesizerMemory from "./speechSynthesizer/SpeechSynthesizerMemory.ts"
+export * as SpeechSynthesizerOpenAI from "./speechSynthesizer/SpeechSynthesizerOpenAI.ts"
+export * as SpeechPrices from "./speechSynthesizer/speechPrices.ts"
 // statsRepository: StatsRepository
 export * as StatsRepositoryMemory from "./statsRepository/StatsRepositoryMemory.ts"
 export * as StatsRepositoryPg from "./statsRepository/StatsRepositoryPg.ts"
@@ -81,6 +85,11 @@ export * as TelegramUpdates from "./telegramGateway/readUpdate.ts"
 // telegramGateway: TelegramGateway
 export * as TelegramGatewayHttp from "./telegramGateway/TelegramGatewayHttp.ts"
 export * as TelegramGatewayMemory from "./telegramGateway/TelegramGatewayMemory.ts"
+// threadSummaries: ThreadSummaries
+export * as ThreadSummariesMemory from "./threadSummaries/ThreadSummariesMemory.ts"
+export * as ThreadSummariesPg from "./threadSummaries/ThreadSummariesPg.ts"
+// tokenCounter: TokenCounter
+export * as TokenCounterTiktoken from "./tokenCounter/TokenCounterTiktoken.ts"
 // transcriber: Transcriber
 export * as TranscriberMemory from "./transcriber/TranscriberMemory.ts"
 export * as TranscriberOpenAI from "./transcriber/TranscriberOpenAI.ts"

@@ -18,9 +18,12 @@ import {
   McpServerRepositoryMemory,
   RepositoriesMemory,
   SecretBoxMemory,
+  SpeechSynthesizerMemory,
   StatsRepositoryMemory,
   TelegramGatewayMemory,
   TelegramUpdates,
+  ThreadSummariesMemory,
+  TokenCounterTiktoken,
   TranscriberMemory,
   UpdateInboxMemory,
   UserNotesMemory
@@ -178,8 +181,11 @@ export const harness = (options: HarnessOptions = {}) => {
       Layer.provideMerge(LanguageModelMemory.layerMemory())
     ),
     SecretBoxMemory.layerMemory,
+    ThreadSummariesMemory.layerMemory,
+    TokenCounterTiktoken.layer,
     settings,
-    TranscriberMemory.layerMemory({ maxSeconds: 300 })
+    TranscriberMemory.layerMemory({ maxSeconds: 300 }),
+    SpeechSynthesizerMemory.layerMemory
   )
   // Alerts (with a webhook twin), the scheduler's storage and the stats, on the same tables.
   const ops = Layer.mergeAll(

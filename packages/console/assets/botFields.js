@@ -140,6 +140,16 @@ export const botFields = [
     help: "How many earlier messages of the chat go to the model with each question (0–200)."
   },
   {
+    name: "contextTokens",
+    section: "model",
+    kind: "number",
+    label: "Context budget (tokens)",
+    nullable: true,
+    step: "1",
+    placeholder: "The model's context window",
+    help: "What one request may take: prompt, history, the question and the answer's room. Older turns past it are summarised. Empty: the model's own window."
+  },
+  {
     name: "historyRetentionDays",
     section: "model",
     kind: "number",
@@ -221,6 +231,33 @@ export const botFields = [
     kind: "checkbox",
     label: "Answer only from knowledge bases",
     help: "The bot answers only from its knowledge bases' passages, and says it does not know when they have nothing (without asking the model)."
+  },
+  {
+    name: "voiceReplies",
+    section: "conversations",
+    kind: "select",
+    label: "Answer by voice",
+    options: [
+      { value: "off", label: "Never (text only)" },
+      { value: "when_spoken_to", label: "When the user sent a voice message" },
+      { value: "always", label: "Every answer of the model" }
+    ],
+    help: "A spoken answer is a voice note with the text as its caption, or followed by the text when it is longer. Speech is billed by the provider per character."
+  },
+  {
+    name: "speechModel",
+    section: "conversations",
+    kind: "text",
+    label: "Speech model",
+    help: "The provider's /audio/speech model, e.g. gpt-4o-mini-tts, tts-1 or tts-1-hd."
+  },
+  {
+    name: "speechVoice",
+    section: "conversations",
+    kind: "text",
+    label: "Voice",
+    placeholder: "alloy",
+    help: "OpenAI's voices: alloy, ash, ballad, coral, echo, fable, nova, onyx, sage, shimmer, verse; another server's voice by its name."
   },
   {
     name: "access",

@@ -4,6 +4,9 @@
  * the counters it holds, under its own lock, so the limit is exact.
  */
 import { Schema } from "effect"
+import { type BotTexts, englishTexts } from "./texts/botTexts.ts"
+import { fill, type TextValues } from "./texts/catalogue.ts"
+import { en } from "./texts/en.ts"
 
 /** open: anyone; allowlist: only allowedUserIds, or anyone in allowedChatIds. */
 export const AccessMode = Schema.Literals(["open", "allowlist"])
@@ -34,9 +37,9 @@ export const NO_LIMITS: BotLimits = {
 /** False for a bot that sets none: its use is only counted, never checked first. */
 export const hasLimits = (limits: BotLimits): boolean => Object.values(limits).some((limit) => limit !== null)
 
-export const DEFAULT_DENIED_MESSAGE = "Sorry, this bot is private. Ask its owner for access."
+export const DEFAULT_DENIED_MESSAGE: string = en.denied
 /** `{limit}` and `{reset}` are replaced by the limit reached and when it resets (UTC). */
-export const DEFAULT_LIMIT_MESSAGE = "You have reached the {limit} limit. It resets at {reset}."
+export const DEFAULT_LIMIT_MESSAGE: string = en.limit
 
 /** What the access rule reads of a bot. */
 export interface AccessPolicy {
@@ -211,41 +214,62 @@ export const checkLimits = (
   return { _tag: "WithinLimits" }
 }
 
-const LIMIT_LABEL: Record<LimitName, string> = {
-  userMessagesPerMinute: "messages per minute",
-  userMessagesPerDay: "messages per day",
-  userTokensPerDay: "tokens per day",
-  userUsdPerMonth: "monthly spending",
-  botUsdPerMonth: "this bot's monthly budget"
-}
-
 /** "2026-12-01 00:00 UTC": readable and unambiguous. */
 export const formatUtc = (date: Date): string => `${date.toISOString().slice(0, 16).replace("T", " ")} UTC`
 
-/** The bot's limit message with the limit and its reset time filled in. */
-export const limitText = (template: string, over: Extract<LimitCheck, { _tag: "OverLimit" }>): string =>
-  template.replaceAll("{limit}", LIMIT_LABEL[over.limit]).replaceAll("{reset}", formatUtc(over.resetAt))
+/** What a limit message's `{limit}` and `{reset}` stand for, in the reader's language. */
+export const limitValues = (
+  over: Extract<LimitCheck, { _tag: "OverLimit" }>,
+  texts: BotTexts = englishTexts
+): TextValues => ({ limit: texts.text(`limit.${over.limit}`), reset: formatUtc(over.resetAt) })
+
+/** A limit message with the limit and its reset time filled in. */
+export const limitText = (
+  template: string,
+  over: Extract<LimitCheck, { _tag: "OverLimit" }>,
+  texts: BotTexts = englishTexts
+): string => fill(template, limitValues(over, texts))
 
 const usd = (value: number) => `$${value.toFixed(value < 1 ? 4 : 2)}`
 
 /** What `/usage` answers: the user's own use against the bot's limits. */
-export const usageText = (limits: BotLimits, usage: UsageSnapshot, at: Date): string => {
+export const usageText = (
+  limits: BotLimits,
+  usage: UsageSnapshot,
+  at: Date,
+  texts: BotTexts = englishTexts
+): string => {
   const line = (label: string, value: string, max: string | null, window: UsageWindow) =>
     max === null
       ? `${label}: ${value}`
-      : `${label}: ${value} of ${max} (resets ${formatUtc(windowEnd(window, at))})`
+      : `${label}: ${texts.text("usage.ofLimit", { value, max, reset: formatUtc(windowEnd(window, at)) })}`
   const count = (value: number | null) => (value === null ? null : String(value))
   const money = (value: number | null) => (value === null ? null : usd(value))
   return [
-    "Your usage:",
+    texts.text("usage.title"),
     line(
-      "Messages this minute",
+      texts.text("usage.messagesThisMinute"),
       String(usage.userMessagesThisMinute),
       count(limits.userMessagesPerMinute),
       "minute"
     ),
-    line("Messages today", String(usage.userMessagesToday), count(limits.userMessagesPerDay), "day"),
-    line("Tokens today", String(usage.userTokensToday), count(limits.userTokensPerDay), "day"),
-    line("Spent this month", usd(usage.userUsdThisMonth), money(limits.userUsdPerMonth), "month")
+    line(
+      texts.text("usage.messagesToday"),
+      String(usage.userMessagesToday),
+      count(limits.userMessagesPerDay),
+      "day"
+    ),
+    line(
+      texts.text("usage.tokensToday"),
+      String(usage.userTokensToday),
+      count(limits.userTokensPerDay),
+      "day"
+    ),
+    line(
+      texts.text("usage.spentThisMonth"),
+      usd(usage.userUsdThisMonth),
+      money(limits.userUsdPerMonth),
+      "month"
+    )
   ].join("\n")
 }

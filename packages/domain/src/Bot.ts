@@ -1,6 +1,6 @@
 import { Schema } from "effect"
 import { botSettingFields } from "./BotSettings.ts"
-import type { Transition } from "./DomainEffect.ts"
+import type { DomainEffect, Transition } from "./DomainEffect.ts"
 import { BotId } from "./ids.ts"
 
 /** How a bot receives updates: pushed by Telegram, or fetched by us. */
@@ -59,6 +59,16 @@ export const enable = (bot: Bot, publicUrl: URL | undefined, now: Date): Transit
     { _tag: "TelegramSetCommands", botId: bot.id }
   ]
 })
+
+/**
+ * The command menu is in the bot's language and the admin's wording: an
+ * enabled bot whose language or texts changed gets it set again.
+ */
+export const menuEffects = (before: Bot, after: Bot): ReadonlyArray<DomainEffect> =>
+  after.active &&
+  (before.language !== after.language || JSON.stringify(before.texts) !== JSON.stringify(after.texts))
+    ? [{ _tag: "TelegramSetCommands", botId: after.id }]
+    : []
 
 export const disable = (bot: Bot, now: Date): Transition<Bot> => ({
   state: new Bot({ ...bot, active: false, updatedAt: now }),

@@ -13,6 +13,10 @@ import { ProviderId } from "./ids.ts"
 import { KnowledgeBaseId } from "./Knowledge.ts"
 import { McpServerId } from "./McpServer.ts"
 import { InputString } from "./text.ts"
+import { Languages } from "./texts/catalogue.ts"
+import { en } from "./texts/en.ts"
+import { TextOverrides, TextOverridesInput } from "./texts/overrides.ts"
+import { DEFAULT_SPEECH_MODEL, DEFAULT_SPEECH_VOICE, SpeechVoice, VoiceReplies } from "./voiceReplies.ts"
 
 interface Setting<Type extends Schema.Top, Input extends Schema.Top> {
   /** What a Bot holds. */
@@ -66,10 +70,10 @@ export const DEFAULT_HISTORY_LIMIT = 20
 export const HISTORY_RETENTION_DAYS_MIN = 1
 export const HISTORY_RETENTION_DAYS_MAX = 3650
 
-export const DEFAULT_START_MESSAGE = "Hi! I'm an AI assistant. Ask me anything."
-export const DEFAULT_HELP_MESSAGE =
-  "Send me a message and I'll answer. Commands: /start to begin, /help for this text, /refresh to start a new conversation, /usage to see how much of your limits you have used, /memory to see what I remember about you."
-export const DEFAULT_ERROR_MESSAGE = "Sorry, I couldn't answer that just now. Please try again in a moment."
+// The shipped texts are the catalogue's English (texts/en.ts): a bot still holding one is translated.
+export const DEFAULT_START_MESSAGE: string = en.start
+export const DEFAULT_HELP_MESSAGE: string = en.help
+export const DEFAULT_ERROR_MESSAGE: string = en.error
 
 /** The table. Its order is the order of the API's bodies, views and validation messages. */
 export const botSettings = {
@@ -79,11 +83,24 @@ export const botSettings = {
   startMessage: setting(Schema.String, Text(4096), DEFAULT_START_MESSAGE),
   helpMessage: setting(Schema.String, Text(4096), DEFAULT_HELP_MESSAGE),
   errorMessage: setting(Schema.String, Text(4096), DEFAULT_ERROR_MESSAGE),
+  /** The language of users whose own is not in the catalogue; the texts above are in it. */
+  language: setting(Schema.Literals(Languages), Schema.Literals(Languages), "en"),
+  /** The admin's wording of any catalogue text, per language (texts/botTexts.ts: which wins). */
+  texts: setting(TextOverrides, TextOverridesInput, {}),
   /** Earlier messages of the chat sent to the model. */
   historyLimit: setting(
     Schema.Int,
     Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 200 })),
     DEFAULT_HISTORY_LIMIT
+  ),
+  /**
+   * The tokens one request may take: system prompt, history, the message and
+   * the answer's room (contextBudget.ts). null: the model's context window.
+   */
+  contextTokens: setting(
+    Schema.NullOr(Schema.Int),
+    Schema.NullOr(Schema.Int.check(Schema.isBetween({ minimum: 512, maximum: 2_000_000 }))),
+    null
   ),
   // Who may talk to the bot and how much (Access.ts).
   access: setting(AccessMode, AccessMode, "open"),
@@ -144,6 +161,12 @@ export const botSettings = {
   ),
   /** Answer only from the knowledge bases: "I don't know" when they have nothing, the model not asked. */
   knowledgeOnly: flag(false),
+  /** When answers are spoken as voice notes (voiceReplies.ts). */
+  voiceReplies: setting(VoiceReplies, VoiceReplies, "off"),
+  /** The `/audio/speech` model, on the bot's provider. */
+  speechModel: setting(Schema.String, ModelName, DEFAULT_SPEECH_MODEL),
+  /** One of OpenAI's voices, or any name the provider's server knows. */
+  speechVoice: setting(Schema.String, SpeechVoice, DEFAULT_SPEECH_VOICE),
   /** The model generate_image asks the bot's provider for (its /images/generations). */
   imageModel: setting(Schema.String, ModelName, "gpt-image-1")
 }

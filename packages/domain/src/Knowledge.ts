@@ -5,6 +5,7 @@
  */
 import { Schema } from "effect"
 import { ProviderId } from "./ids.ts"
+import { en } from "./texts/en.ts"
 
 export const KnowledgeBaseId = Schema.String.check(Schema.isUUID()).pipe(Schema.brand("KnowledgeBaseId"))
 export type KnowledgeBaseId = typeof KnowledgeBaseId.Type
@@ -480,7 +481,7 @@ export const DEFAULT_MIN_SCORE = 1 / (RRF_K + 20)
 // Use in the turn: what the model is told about the passages found.
 
 /** What a bot set to answer only from its knowledge bases says when nothing was found. */
-export const KNOWLEDGE_UNKNOWN_REPLY = "I don't know: my documents don't cover this."
+export const KNOWLEDGE_UNKNOWN_REPLY: string = en["knowledge.unknown"]
 
 /** One passage as the model reads it, numbered from 1 in the order given. */
 export interface SourcePassage {

@@ -137,7 +137,14 @@ export interface Usage {
  */
 export const reply = (
   question: Message,
-  input: { readonly id: MessageId; readonly text: string; readonly at: Date; readonly usage?: Usage }
+  input: {
+    readonly id: MessageId
+    readonly text: string
+    readonly at: Date
+    readonly usage?: Usage
+    /** Spoken: sent as a voice note (voiceReplies.ts). */
+    readonly spoken?: boolean
+  }
 ): Message =>
   trusted(Message, {
     id: input.id,
@@ -161,7 +168,7 @@ export const reply = (
     createdAt: new Date(Math.max(input.at.getTime(), question.createdAt.getTime() + 1)),
     sentAt: null,
     senderName: null,
-    kind: "text",
+    kind: input.spoken === true ? "voice" : "text",
     mediaSeconds: null,
     // The answer belongs to the question's topic: it is sent there and read back with it.
     topicId: question.topicId
@@ -226,6 +233,30 @@ export const chunkSent = (
     sentAt: last ? at : message.sentAt
   })
 }
+
+/**
+ * A spoken reply's voice note went out: one part sent (as `chunkSent`), and
+ * the speech's cost added to the reply's, in the same write, so it is counted
+ * once with the voice note it paid for.
+ */
+export const voiceSent = (
+  message: Message,
+  telegramMessageId: number,
+  partCount: number,
+  speechCostUsd: number,
+  at: Date
+): Message =>
+  trusted(Message, {
+    ...chunkSent(message, telegramMessageId, partCount, at),
+    costUsd: message.costUsd + speechCostUsd
+  })
+
+/**
+ * The speech could not be made, or Telegram refused the voice note: the reply
+ * goes out as text instead, with the cost of speech that was made and not sent.
+ */
+export const spokenAsText = (message: Message, speechCostUsd = 0): Message =>
+  trusted(Message, { ...message, kind: "text", costUsd: message.costUsd + speechCostUsd })
 
 /**
  * A recording's transcript is in: it becomes the message's text, with the

@@ -1,3 +1,5 @@
+import { type BotTexts, englishTexts } from "./texts/botTexts.ts"
+
 /** The commands every bot understands. */
 export const BotCommand = ["start", "help", "refresh", "usage", "memory"] as const
 export type BotCommand = (typeof BotCommand)[number]
@@ -15,16 +17,17 @@ export const parseCommand = (text: string, botUsername: string): BotCommand | "u
   return (BotCommand as ReadonlyArray<string>).includes(command) ? (command as BotCommand) : "unknown"
 }
 
-/**
- * conversations: the command menu Telegram shows (setMyCommands),
- * one line per command; a command added above must get its description here.
- */
-const descriptions: Record<BotCommand, string> = {
-  start: "Say hello and see what I can do",
-  help: "How to talk to me",
-  refresh: "Start a new conversation",
-  usage: "See how much of your limits you have used",
-  memory: "See and delete what I remember about you"
+export interface MenuEntry {
+  readonly command: BotCommand
+  readonly description: string
 }
-export const COMMAND_MENU: ReadonlyArray<{ readonly command: BotCommand; readonly description: string }> =
-  BotCommand.map((command) => ({ command, description: descriptions[command] }))
+
+/**
+ * The command menu Telegram shows (setMyCommands), one line per command in
+ * the reader's language; a command added above needs its `command.<name>`
+ * text in the catalogue (texts/).
+ */
+export const commandMenu = (texts: BotTexts): ReadonlyArray<MenuEntry> =>
+  BotCommand.map((command) => ({ command, description: texts.text(`command.${command}`) }))
+
+export const COMMAND_MENU: ReadonlyArray<MenuEntry> = commandMenu(englishTexts)

@@ -4,6 +4,9 @@
  * Pure: the pipeline downloads and transcribes, the planner decides.
  */
 import { Schema } from "effect"
+import { type BotTexts, englishTexts } from "./texts/botTexts.ts"
+import { isTextKey } from "./texts/catalogue.ts"
+import { en } from "./texts/en.ts"
 
 /** What an incoming message was: text, or the media it carried (its transcript or caption is the text). */
 export const MessageKind = Schema.Literals(["text", "voice", "audio", "video_note", "photo", "other"])
@@ -26,23 +29,32 @@ export interface IncomingRecording {
   readonly transcribed: boolean
 }
 
-const names: Record<RecordingKind, string> = {
-  voice: "voice message",
-  audio: "audio file",
-  video_note: "video message"
-}
-export const recordingName = (kind: RecordingKind): string => names[kind]
+/** "voice message", or the reader's word for it. */
+export const recordingName = (kind: RecordingKind, texts: BotTexts = englishTexts): string =>
+  texts.text(`kind.${kind}`)
 
-export const tooLongReply = (kind: RecordingKind, maxSeconds: number) =>
-  `This ${recordingName(kind)} is too long for me: I can listen to ${
-    maxSeconds % 60 === 0 ? `${maxSeconds / 60} minutes` : `${maxSeconds} seconds`
-  } at most. Please send a shorter one, or type your question.`
-export const tooLargeReply = (kind: RecordingKind) =>
-  `This ${recordingName(kind)} is larger than the 20 MB I can download. Please send a shorter one, or type your question.`
-export const emptyTranscriptReply = (kind: RecordingKind) =>
-  `I couldn't hear any words in this ${recordingName(kind)}. Please try again, or type your question.`
-export const unreadableReply = (kind: RecordingKind) =>
-  `I couldn't open this ${recordingName(kind)}. Please send it again, or type your question.`
+/** A kind of message as Telegram names it ("sticker"), in the reader's words when the catalogue has it. */
+export const kindName = (kind: string, texts: BotTexts = englishTexts): string => {
+  const key = `kind.${kind}`
+  return isTextKey(key) ? texts.text(key) : kind
+}
+
+const durationText = (seconds: number, texts: BotTexts) =>
+  seconds % 60 === 0
+    ? texts.text("duration.minutes", { count: seconds / 60 })
+    : texts.text("duration.seconds", { count: seconds })
+
+export const tooLongReply = (kind: RecordingKind, maxSeconds: number, texts: BotTexts = englishTexts) =>
+  texts.text("recording.tooLong", {
+    kind: recordingName(kind, texts),
+    duration: durationText(maxSeconds, texts)
+  })
+export const tooLargeReply = (kind: RecordingKind, texts: BotTexts = englishTexts) =>
+  texts.text("recording.tooLarge", { kind: recordingName(kind, texts) })
+export const emptyTranscriptReply = (kind: RecordingKind, texts: BotTexts = englishTexts) =>
+  texts.text("recording.empty", { kind: recordingName(kind, texts) })
+export const unreadableReply = (kind: RecordingKind, texts: BotTexts = englishTexts) =>
+  texts.text("recording.unreadable", { kind: recordingName(kind, texts) })
 
 // --- photos ---
 
@@ -55,7 +67,5 @@ export interface IncomingPhoto {
   readonly fileSize: number | null
 }
 
-export const PHOTO_TOO_LARGE_REPLY =
-  "This photo is larger than the 10 MB I can look at. Please send a smaller one, or describe it in words."
-export const PHOTO_UNREADABLE_REPLY =
-  "I couldn't open this photo. Please send it again, or describe it in words."
+export const PHOTO_TOO_LARGE_REPLY: string = en["photo.tooLarge"]
+export const PHOTO_UNREADABLE_REPLY: string = en["photo.unreadable"]

@@ -14,18 +14,20 @@ import {
   emptyTranscriptReply,
   type IncomingPhoto,
   type IncomingRecording,
+  kindName,
   MEDIA_MAX_BYTES,
   PHOTO_MAX_BYTES,
-  PHOTO_TOO_LARGE_REPLY,
-  recordingName,
   tooLargeReply,
   tooLongReply
 } from "./media.ts"
+import { type BotTexts, botTexts, englishTexts } from "./texts/botTexts.ts"
+import { en } from "./texts/en.ts"
 
-export const REFRESH_REPLY = "Started a new conversation. I've forgotten what we talked about before."
-export const UNKNOWN_COMMAND_REPLY = "I don't know that command."
-export const unsupportedReply = (kind: string) =>
-  `I can only read text for now, so I can't open this ${kind}. Please send your question as text.`
+export const REFRESH_REPLY: string = en.newThread
+export const UNKNOWN_COMMAND_REPLY: string = en.unknownCommand
+/** `kind` as Telegram names it ("sticker", "voice"), or already in words. */
+export const unsupportedReply = (kind: string, texts: BotTexts = englishTexts) =>
+  texts.text("unsupported", { kind: kindName(kind, texts) })
 
 /** The part of an incoming message the plan reads. */
 export interface IncomingContent extends GroupAddress {
@@ -36,6 +38,8 @@ export interface IncomingContent extends GroupAddress {
   /** A voice message, audio file or video note; a photo. */
   readonly recording?: IncomingRecording | null | undefined
   readonly photo?: IncomingPhoto | null | undefined
+  /** Who wrote, as far as the bot's texts go: their Telegram language (in groups, the sender's). */
+  readonly from?: { readonly languageCode: string | null } | null | undefined
 }
 
 /** Limits from the configuration. */
@@ -66,6 +70,10 @@ export type AnswerPlan = Exclude<ReplyPlan, { readonly _tag: "Transcribe" }>
 
 const fixed = (text: string): AnswerPlan => ({ _tag: "FixedAnswer", text })
 
+/** The bot's texts in the language of the one who wrote. */
+export const textsFor = (bot: Bot, incoming: Pick<IncomingContent, "from">): BotTexts =>
+  botTexts(bot, incoming.from?.languageCode)
+
 /** Groups first: a message not meant for the bot is stored as context and costs nothing. Then access. */
 const gate = (
   bot: Bot,
@@ -78,7 +86,9 @@ const gate = (
     if (silence !== null) return { _tag: "Ignore", reason: silence }
   }
   const access = checkAccess(bot, { userId: senderId, chatId: chat.telegramChatId })
-  if (access._tag === "Denied") return { _tag: "Refuse", reason: access.reason, text: bot.deniedMessage }
+  if (access._tag === "Denied") {
+    return { _tag: "Refuse", reason: access.reason, text: textsFor(bot, incoming).text("denied") }
+  }
   return null
 }
 
@@ -98,12 +108,13 @@ export const planReply = (
   if (gated !== null) return gated
   const recording = incoming.recording
   if (recording != null && !recording.transcribed) {
-    if (!bot.voice) return fixed(unsupportedReply(recordingName(recording.kind)))
+    const texts = textsFor(bot, incoming)
+    if (!bot.voice) return fixed(unsupportedReply(recording.kind, texts))
     if (recording.fileSize !== null && recording.fileSize > MEDIA_MAX_BYTES) {
-      return fixed(tooLargeReply(recording.kind))
+      return fixed(tooLargeReply(recording.kind, texts))
     }
     if (recording.durationSeconds > limits.voiceMaxSeconds) {
-      return fixed(tooLongReply(recording.kind, limits.voiceMaxSeconds))
+      return fixed(tooLongReply(recording.kind, limits.voiceMaxSeconds, texts))
     }
     return { _tag: "Transcribe", recording }
   }
@@ -133,27 +144,28 @@ export const planTranscript = (
 
 /** The message's words (text, caption or transcript), past the gate and any transcription. */
 const planWords = (bot: Bot, incoming: IncomingContent): AnswerPlan => {
+  const texts = textsFor(bot, incoming)
   const recording = incoming.recording
   if (recording?.transcribed && incoming.text.trim() === "")
-    return fixed(emptyTranscriptReply(recording.kind))
+    return fixed(emptyTranscriptReply(recording.kind, texts))
   const photo = incoming.photo
   if (photo != null) {
     // Without vision a captioned photo is answered from its caption, as before.
-    if (!bot.vision && incoming.text === "") return fixed(unsupportedReply("photo"))
+    if (!bot.vision && incoming.text === "") return fixed(unsupportedReply("photo", texts))
     if (bot.vision && photo.fileSize !== null && photo.fileSize > PHOTO_MAX_BYTES) {
-      return fixed(PHOTO_TOO_LARGE_REPLY)
+      return fixed(texts.text("photo.tooLarge"))
     }
   }
-  if (incoming.unsupported !== null) return fixed(unsupportedReply(incoming.unsupported))
+  if (incoming.unsupported !== null) return fixed(unsupportedReply(incoming.unsupported, texts))
   switch (parseCommand(incoming.text, bot.username)) {
     case "start":
-      return fixed(bot.startMessage)
+      return fixed(texts.text("start"))
     case "help":
-      return fixed(bot.helpMessage)
+      return fixed(texts.text("help"))
     case "unknown":
-      return fixed(`${UNKNOWN_COMMAND_REPLY} ${bot.helpMessage}`)
+      return fixed(`${texts.text("unknownCommand")} ${texts.text("help")}`)
     case "refresh":
-      return { _tag: "NewThread", text: REFRESH_REPLY }
+      return { _tag: "NewThread", text: texts.text("newThread") }
     case "usage":
       return { _tag: "ShowUsage" }
     case "memory":

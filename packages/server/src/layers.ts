@@ -27,8 +27,11 @@ import {
   RepositoriesPg,
   SecretBoxAes,
   SetupTokensPg,
+  SpeechSynthesizerOpenAI,
   StatsRepositoryPg,
   TelegramGatewayHttp,
+  ThreadSummariesPg,
+  TokenCounterTiktoken,
   TranscriberOpenAI,
   UpdateInboxPg,
   UserNotesPg
@@ -115,6 +118,11 @@ export const adaptersLayer = (config: AppConfigShape) => {
       model: config.openaiTranscribeModel,
       maxSeconds: config.voiceMaxSeconds
     }),
+    // Voice answers: the bot's provider through the guard, OPENAI_* directly
+    SpeechSynthesizerOpenAI.layer({
+      apiKey: Option.getOrUndefined(config.openaiApiKey),
+      baseUrl: Option.getOrUndefined(Option.map(config.openaiBaseUrl, String))
+    }).pipe(Layer.provide(OutboundHttpNode.layer(outbound))),
     // Scheduler
     JobRunsPg.layer,
     MaintenancePg.layer,
@@ -134,6 +142,9 @@ export const adaptersLayer = (config: AppConfigShape) => {
       baseUrl: Option.getOrUndefined(Option.map(config.openaiBaseUrl, String))
     }).pipe(Layer.provide(OutboundHttpNode.layer(outbound))),
     McpConnectorHttp.layer.pipe(Layer.provide(OutboundHttpNode.layer(outbound))),
+    // Context by tokens: the thread summaries and the tokenizer
+    ThreadSummariesPg.layer,
+    TokenCounterTiktoken.layer,
     // Knowledge bases: storage, file readers, embeddings (a provider's server through the guard)
     KnowledgeRepositoryPg.layer,
     DocumentReaderFiles.layer,

@@ -9,8 +9,10 @@
  * OpenAI's 401. Never logs; cheap per request.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
+import { createRequire } from "node:module"
 import { Effect, type Scope } from "effect"
 import * as FakeEmbedding from "./FakeEmbedding.ts"
+import * as OggOpus from "./OggOpus.ts"
 
 export interface WireMessage {
   readonly role: string
@@ -89,6 +91,14 @@ export interface FakeOpenAI {
    * OpenAI's `x-ratelimit-*-requests` headers. null: no limit (the default).
    */
   readonly setRateLimit: (requestsPerMinute: number | null) => Effect.Effect<void>
+  /**
+   * A model with a small context: chat completions whose messages come to
+   * more than `tokens` (o200k_base, as gpt-4o counts them) are refused with
+   * OpenAI's 400 `context_length_exceeded`. null: no limit (the default).
+   */
+  readonly setContextWindow: (tokens: number | null) => Effect.Effect<void>
+  /** Chat completions refused as too long, since the window was set. */
+  readonly contextRefusals: Effect.Effect<number>
   /** Chat completions answered and refused by the rate limit, since it was set. */
   readonly rateLimitCounts: Effect.Effect<{ readonly answered: number; readonly refused: number }>
   /** The most chat completions being answered at once (request in, until the answer is written). */
@@ -108,6 +118,10 @@ export interface FakeOpenAI {
   readonly setTranscript: (transcript: (request: TranscriptionRequest) => string) => Effect.Effect<void>
   /** The next `times` transcription requests answer with this status (5xx, 400...). */
   readonly failNextTranscription: (status: number, times?: number) => Effect.Effect<void>
+  /** `POST /v1/audio/speech` received, oldest first; each is answered with a real Ogg Opus file. */
+  readonly speeches: Effect.Effect<ReadonlyArray<SpeechRequest>>
+  /** The next `times` speech requests fail with `status`. */
+  readonly failNextSpeech: (status: number, times?: number) => Effect.Effect<void>
 }
 
 /** generate_image: one request to `/v1/images/generations`. */
@@ -129,6 +143,19 @@ export interface TranscriptionRequest {
   readonly audio: Buffer
   readonly time: number
 }
+
+/** voice answers: one `/v1/audio/speech` request. */
+export interface SpeechRequest {
+  readonly model: string
+  readonly voice: string
+  readonly input: string
+  readonly responseFormat: string | null
+  readonly apiKey: string | undefined
+  readonly time: number
+}
+
+/** What `/v1/audio/speech` answers: one second of Opus silence in Ogg, as OpenAI's "opus" format is. */
+export const SPEECH_AUDIO: Uint8Array = OggOpus.silentOggOpus(50)
 
 /** The fields of a multipart/form-data body: enough of the format for the SDK's uploads. */
 const parseMultipart = (body: Buffer, boundary: string) => {
@@ -165,6 +192,16 @@ export const defaultReply = (request: ReplyRequest): Reply => {
 
 /** Roughly OpenAI's "4 characters per token" rule of thumb. */
 const tokensOf = (chars: number) => Math.ceil(chars / 4)
+
+// As OpenAI counts a chat for gpt-4o: each message's text, 4 for its framing, 3 to prime the answer.
+// Loaded on first use: only the tests that set a window pay for the tables.
+const chatTokens = (messages: ReadonlyArray<WireMessage>): number => {
+  const { countTokens } = createRequire(import.meta.url)("gpt-tokenizer/cjs/encoding/o200k_base") as {
+    countTokens: (text: string, options: { disallowedSpecial: Set<string> }) => number
+  }
+  return messages.reduce((sum, message) => sum + countTokens(message.content, AS_TEXT) + 4, 3)
+}
+const AS_TEXT = { disallowedSpecial: new Set<string>() }
 
 const errorBody = (message: string, type: string, code: string | null) => ({
   error: { message, type, param: null, code }
@@ -361,6 +398,8 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
     let streamPace = 0
     let streamDuration = 0
     let rateLimit: { perMinute: number; tokens: number; at: number } | null = null
+    let contextWindow: number | null = null
+    let contextRefusals = 0
     const rateCounts = { answered: 0, refused: 0 }
     const load = { inFlight: 0, peak: 0 }
     /** The limit's headers after this request; a refusal's retry-after when it is over. */
@@ -388,6 +427,8 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
     let origin = ""
     let transcript = (request: TranscriptionRequest) => request.audio.toString("utf8")
     const transcriptionFailures: Array<number> = []
+    const speeches: Array<SpeechRequest> = []
+    const speechFailures: Array<number> = []
     let requests: Array<RecordedRequest> = []
     let failures: Array<QueuedFailure> = []
     let nextId = 0
@@ -420,6 +461,24 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
           failure.status,
           failure.body ?? defaultErrorBody(failure.status, failure.code, parsed.model, apiKey),
           failure.retryAfter === undefined ? undefined : { "retry-after": String(failure.retryAfter) }
+        )
+        return
+      }
+      const asked = contextWindow === null ? 0 : chatTokens(parsed.messages)
+      if (contextWindow !== null && asked > contextWindow) {
+        contextRefusals += 1
+        sendJson(
+          response,
+          400,
+          {
+            error: {
+              message: `This model's maximum context length is ${contextWindow} tokens. However, your messages resulted in ${asked} tokens. Please reduce the length of the messages.`,
+              type: "invalid_request_error",
+              param: "messages",
+              code: "context_length_exceeded"
+            }
+          },
+          undefined
         )
         return
       }
@@ -498,6 +557,52 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
           return
         }
         sendJson(response, 200, { text: transcript(received) })
+      })
+    }
+
+    const speak = (request: IncomingMessage, response: ServerResponse) => {
+      const chunks: Array<Buffer> = []
+      request.on("data", (chunk: Buffer) => chunks.push(chunk))
+      request.on("end", () => {
+        let body: Record<string, unknown>
+        try {
+          body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>
+        } catch {
+          sendJson(response, 400, errorBody("the body is not JSON", "invalid_request_error", null))
+          return
+        }
+        const text = (key: string) => (typeof body[key] === "string" ? (body[key] as string) : "")
+        if (text("model") === "" || text("voice") === "" || text("input") === "") {
+          sendJson(
+            response,
+            400,
+            errorBody("model, voice and input are required", "invalid_request_error", null)
+          )
+          return
+        }
+        if (text("input").length > 4096) {
+          sendJson(
+            response,
+            400,
+            errorBody("input is longer than 4096 characters", "invalid_request_error", null)
+          )
+          return
+        }
+        speeches.push({
+          model: text("model"),
+          voice: text("voice"),
+          input: text("input"),
+          responseFormat: text("response_format") || null,
+          apiKey: bearerOf(request),
+          time: Date.now()
+        })
+        const status = speechFailures.shift()
+        if (status !== undefined) {
+          sendJson(response, status, errorBody(`scripted ${status}`, "server_error", null))
+          return
+        }
+        response.writeHead(200, { "content-type": "audio/ogg", "content-length": SPEECH_AUDIO.length })
+        response.end(SPEECH_AUDIO)
       })
     }
 
@@ -640,6 +745,10 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
         transcribe(request, response)
         return
       }
+      if (request.method === "POST" && request.url === "/v1/audio/speech") {
+        speak(request, response)
+        return
+      }
       if (request.method !== "POST" || request.url !== "/v1/chat/completions") {
         sendJson(
           response,
@@ -719,6 +828,11 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
           reply = next
         }),
       transcriptions: Effect.sync(() => transcriptions.slice()),
+      speeches: Effect.sync(() => speeches.slice()),
+      failNextSpeech: (status, times = 1) =>
+        Effect.sync(() => {
+          for (let i = 0; i < times; i++) speechFailures.push(status)
+        }),
       embeddingInputs: Effect.sync(() => embeddingInputs.slice()),
       setTranscript: (next) =>
         Effect.sync(() => {
@@ -736,6 +850,12 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
         Effect.sync(() => {
           streamDuration = millis
         }),
+      setContextWindow: (tokens) =>
+        Effect.sync(() => {
+          contextWindow = tokens
+          contextRefusals = 0
+        }),
+      contextRefusals: Effect.sync(() => contextRefusals),
       setRateLimit: (requestsPerMinute) =>
         Effect.sync(() => {
           rateLimit =

@@ -54,28 +54,6 @@ export interface SentPhoto {
   readonly replyToMessageId: number | null
 }
 
-/** One file part of a multipart body, as bytes (the text parse above would mangle them). */
-const filePart = (body: Buffer, boundary: string, field: string) => {
-  const delimiter = Buffer.from(`--${boundary}`)
-  let start = body.indexOf(delimiter)
-  while (start !== -1) {
-    const next = body.indexOf(delimiter, start + delimiter.length)
-    if (next === -1) return null
-    const part = body.subarray(start + delimiter.length, next)
-    const headerEnd = part.indexOf("\r\n\r\n")
-    const headers = part.subarray(0, headerEnd).toString("utf8")
-    if (headerEnd !== -1 && new RegExp(`name="${field}"`).test(headers)) {
-      // The part ends with the CRLF before the next delimiter.
-      return {
-        bytes: Buffer.from(part.subarray(headerEnd + 4, part.length - 2)),
-        fileName: /filename="([^"]*)"/.exec(headers)?.[1] ?? null
-      }
-    }
-    start = next
-  }
-  return null
-}
-
 export interface SentMessage {
   readonly botId: number
   readonly chatId: number
@@ -88,6 +66,21 @@ export interface SentMessage {
   /** The forum topic it was posted in (`message_thread_id`); null when not given. */
   readonly topicId: number | null
   /** Epoch milliseconds when the fake received it. */
+  readonly time: number
+}
+
+/** voice answers: a `sendVoice` (or `sendAudio`) upload the fake accepted. */
+export interface SentVoice {
+  readonly botId: number
+  readonly chatId: number
+  readonly messageId: number
+  readonly method: "sendVoice" | "sendAudio"
+  readonly fileName: string
+  readonly audio: Uint8Array
+  readonly caption: string | null
+  readonly parseMode: string | null
+  readonly replyToMessageId: number | null
+  readonly topicId: number | null
   readonly time: number
 }
 
@@ -180,6 +173,8 @@ export interface FakeTelegramServer {
   readonly photos: ReadonlyArray<SentPhoto>
   readonly sentTo: (chatId: number, botId?: number) => ReadonlyArray<SentMessage>
   readonly chatActions: ReadonlyArray<ChatAction>
+  /** Voice notes and audio files sent, in order (message ids shared with `sent`). */
+  readonly voices: ReadonlyArray<SentVoice>
   readonly callbackAnswers: ReadonlyArray<CallbackAnswer>
   readonly webhooks: ReadonlyArray<WebhookEvent>
   /** The webhook currently set for a bot, if any. */
@@ -197,9 +192,14 @@ export interface FakeTelegramServer {
    */
   readonly addFile: (fileId: string, content: Uint8Array | null, filePath?: string) => void
   readonly fileDownloads: () => number
-  /** The commands (setMyCommands) a bot was given last; null when never. */
+  /**
+   * The commands (setMyCommands) a bot was given last for users of
+   * `languageCode` (Telegram's `language_code`), or of any language when
+   * none is named; null when never.
+   */
   readonly commandsOf: (
-    token: string
+    token: string,
+    languageCode?: string
   ) => ReadonlyArray<{ readonly command: string; readonly description: string }> | null
 }
 
@@ -298,30 +298,50 @@ export const unclosedEntityIndex = (text: string): number => {
   return open
 }
 
-const parseMultipart = (body: string, boundary: string): Params => {
+/** An uploaded file in a multipart body (sendVoice, sendAudio). */
+export interface UploadedFile {
+  readonly fileName: string
+  readonly bytes: Uint8Array
+}
+
+/** Text fields as strings, file fields (with a filename) as their bytes: uploads stay binary. */
+const parseMultipart = (body: Buffer, boundary: string): Params => {
   const params: Params = {}
-  for (const part of body.split(`--${boundary}`)) {
+  const delimiter = Buffer.from(`--${boundary}`)
+  let start = body.indexOf(delimiter)
+  while (start !== -1) {
+    const next = body.indexOf(delimiter, start + delimiter.length)
+    if (next === -1) break
+    const part = body.subarray(start + delimiter.length + 2, next - 2)
     const headerEnd = part.indexOf("\r\n\r\n")
+    start = next
     if (headerEnd === -1) continue
-    const name = /name="([^"]*)"/.exec(part.slice(0, headerEnd))?.[1]
+    const headers = part.subarray(0, headerEnd).toString("utf8")
+    const name = /name="([^"]*)"/.exec(headers)?.[1]
     if (name === undefined) continue
-    params[name] = part.slice(headerEnd + 4).replace(/\r\n$/, "")
+    const fileName = /filename="([^"]*)"/.exec(headers)?.[1]
+    const value = part.subarray(headerEnd + 4)
+    params[name] =
+      fileName === undefined
+        ? value.toString("utf8")
+        : ({ fileName, bytes: new Uint8Array(value) } satisfies UploadedFile)
   }
   return params
 }
 
-const parseBody = (contentType: string, body: string): Params => {
-  if (body.length === 0) return {}
+const parseBody = (contentType: string, raw: Buffer): Params => {
+  if (raw.length === 0) return {}
+  const boundary = /boundary=(?:"([^"]+)"|([^;]+))/.exec(contentType)
+  if (contentType.includes("multipart/form-data") && boundary !== null) {
+    return parseMultipart(raw, boundary[1] ?? boundary[2] ?? "")
+  }
+  const body = raw.toString("utf8")
   if (contentType.includes("application/json")) {
     const parsed: unknown = JSON.parse(body)
     if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
       throw new ApiFailure(400, "Bad Request: invalid parameters")
     }
     return { ...parsed }
-  }
-  const boundary = /boundary=([^;]+)/.exec(contentType)?.[1]
-  if (contentType.includes("multipart/form-data") && boundary !== undefined) {
-    return parseMultipart(body, boundary)
   }
   return Object.fromEntries(new URLSearchParams(body))
 }
@@ -373,14 +393,17 @@ const makeFake = (options: Options | undefined) => {
   let photos: Array<SentPhoto> = []
   let sentByChat = new Map<string, Array<SentMessage>>()
   let chatActions: Array<ChatAction> = []
+  let voices: Array<SentVoice> = []
   let callbackAnswers: Array<CallbackAnswer> = []
   let drafts: Array<Draft> = []
   const files = new Map<string, { readonly content: Uint8Array | null; readonly filePath: string }>()
   let fileDownloads = 0
+  /** Per bot and language_code ("" for the menu of any language). */
   const commandMenus = new Map<
-    number,
+    string,
     ReadonlyArray<{ readonly command: string; readonly description: string }>
   >()
+  const menuKey = (botId: number, languageCode: string) => `${botId}:${languageCode}`
   let webhooks: Array<WebhookEvent> = []
   /** Latency and long-poll timers, cleared when the server stops. */
   const timers = new Set<NodeJS.Timeout>()
@@ -488,6 +511,63 @@ const makeFake = (options: Options | undefined) => {
     }
   }
 
+  /** An upload as Telegram takes it: a file, a caption of 1,024 characters at most, Markdown checked. */
+  const sendVoice = (bot: BotState, method: "sendVoice" | "sendAudio", params: Params) => {
+    const chatId = requireChatId(params)
+    checkFlood(bot, chatId)
+    const file = params[method === "sendVoice" ? "voice" : "audio"]
+    if (file === null || typeof file !== "object" || !("bytes" in file)) {
+      throw new ApiFailure(400, "Bad Request: there is no file in the request")
+    }
+    const { fileName, bytes } = file as UploadedFile
+    if (bytes.length === 0) throw new ApiFailure(400, "Bad Request: file must be non-empty")
+    const caption = stringParam(params, "caption") ?? null
+    if (caption !== null && caption.length > 1024) {
+      throw new ApiFailure(400, "Bad Request: message caption is too long")
+    }
+    const parseMode = stringParam(params, "parse_mode") ?? null
+    if (caption !== null && (parseMode === "Markdown" || parseMode === "MarkdownV2")) {
+      const index = unclosedEntityIndex(caption)
+      if (index !== -1) {
+        throw new ApiFailure(
+          400,
+          `Bad Request: can't parse entities: Can't find end of the entity starting at byte offset ${Buffer.byteLength(caption.slice(0, index))}`
+        )
+      }
+    }
+    const replyParameters = jsonParam(params, "reply_parameters")
+    const chatKey = `${bot.info.id}:${chatId}`
+    const messageId = (messageIds.get(chatKey) ?? 0) + 1
+    messageIds.set(chatKey, messageId)
+    const now = Date.now()
+    voices.push({
+      botId: bot.info.id,
+      chatId,
+      messageId,
+      method,
+      fileName,
+      audio: bytes,
+      caption,
+      parseMode,
+      replyToMessageId:
+        replyParameters !== null && typeof replyParameters === "object"
+          ? (intParam({ ...replyParameters }, "message_id") ?? null)
+          : null,
+      topicId: intParam(params, "message_thread_id") ?? null,
+      time: now
+    })
+    return {
+      message_id: messageId,
+      from: { id: bot.info.id, is_bot: true, first_name: bot.info.firstName, username: bot.info.username },
+      chat: { id: chatId, type: chatId > 0 ? "private" : "group" },
+      date: Math.floor(now / 1000),
+      ...(method === "sendVoice"
+        ? { voice: { file_id: `voice-${messageId}`, file_unique_id: `v${messageId}`, duration: 1 } }
+        : { audio: { file_id: `audio-${messageId}`, file_unique_id: `a${messageId}`, duration: 1 } }),
+      ...(caption === null ? {} : { caption })
+    }
+  }
+
   /** Answers now when updates are queued, else holds the request until a push or the timeout. */
   const getUpdates = (bot: BotState, params: Params, res: ServerResponse) => {
     if (bot.webhook !== null) {
@@ -544,13 +624,16 @@ const makeFake = (options: Options | undefined) => {
         }
       case "sendMessage":
         return sendMessage(bot, params)
+      case "sendVoice":
+      case "sendAudio":
+        return sendVoice(bot, method, params)
       case "sendPhoto": {
         const chatId = requireChatId(params)
         const file = params.photo
         if (!(file !== null && typeof file === "object" && "bytes" in file)) {
           throw new ApiFailure(400, "Bad Request: there is no photo in the request")
         }
-        const upload = file as { readonly bytes: Buffer; readonly fileName: string | null }
+        const upload = file as UploadedFile
         const chatKey = `${bot.info.id}:${chatId}`
         const messageId = (messageIds.get(chatKey) ?? 0) + 1
         messageIds.set(chatKey, messageId)
@@ -559,7 +642,7 @@ const makeFake = (options: Options | undefined) => {
           botId: bot.info.id,
           chatId,
           messageId,
-          photo: upload.bytes,
+          photo: Buffer.from(upload.bytes),
           fileName: upload.fileName,
           caption: stringParam(params, "caption") ?? null,
           replyToMessageId:
@@ -651,7 +734,11 @@ const makeFake = (options: Options | undefined) => {
           }
           return { command, description }
         })
-        commandMenus.set(bot.info.id, menu)
+        const languageCode = stringParam(params, "language_code") ?? ""
+        if (languageCode !== "" && !/^[a-z]{2}$/.test(languageCode)) {
+          throw new ApiFailure(400, "Bad Request: invalid language_code")
+        }
+        commandMenus.set(menuKey(bot.info.id, languageCode), menu)
         return true
       }
       case "getFile": {
@@ -759,11 +846,7 @@ const makeFake = (options: Options | undefined) => {
       try {
         params = {
           ...(queryStart === -1 ? {} : Object.fromEntries(new URLSearchParams(url.slice(queryStart + 1)))),
-          ...parseBody(req.headers["content-type"] ?? "", Buffer.concat(chunks).toString("utf8"))
-        }
-        const boundary = /boundary=([^;]+)/.exec(req.headers["content-type"] ?? "")?.[1]
-        if (method === "sendPhoto" && boundary !== undefined) {
-          params.photo = filePart(Buffer.concat(chunks), boundary, "photo")
+          ...parseBody(req.headers["content-type"] ?? "", Buffer.concat(chunks))
         }
       } catch {
         return sendFailure(res, new ApiFailure(400, "Bad Request: can't parse request body"))
@@ -833,6 +916,9 @@ const makeFake = (options: Options | undefined) => {
     get chatActions() {
       return chatActions
     },
+    get voices() {
+      return voices
+    },
     get callbackAnswers() {
       return callbackAnswers
     },
@@ -850,7 +936,8 @@ const makeFake = (options: Options | undefined) => {
       files.set(fileId, { content, filePath })
     },
     fileDownloads: () => fileDownloads,
-    commandsOf: (token) => commandMenus.get(knownBot(token).info.id) ?? null,
+    commandsOf: (token, languageCode = "") =>
+      commandMenus.get(menuKey(knownBot(token).info.id, languageCode)) ?? null,
     calls: (method) => counts.get(method) ?? 0,
     callCounts: () => Object.fromEntries(counts),
     reset: () => {
@@ -858,6 +945,7 @@ const makeFake = (options: Options | undefined) => {
       photos = []
       sentByChat = new Map()
       chatActions = []
+      voices = []
       callbackAnswers = []
       drafts = []
       webhooks = []

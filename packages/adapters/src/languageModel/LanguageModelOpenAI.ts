@@ -190,14 +190,16 @@ export const classify = (
     description: string,
     retryAfter: number | null = null,
     modelMissing = false,
-    rateLimit: RateLimitInfo | null = null
+    rateLimit: RateLimitInfo | null = null,
+    code: string | null = null
   ): Failed => ({
     error: new LlmError({
       kind,
       model,
       description: scrub(description),
       retryAfterSeconds: retryAfter,
-      rateLimit
+      rateLimit,
+      code
     }),
     modelMissing
   })
@@ -246,7 +248,10 @@ export const classify = (
       "bad_request",
       said(modelMissing ? "the server does not know the model" : "the server refused the request"),
       null,
-      modelMissing
+      modelMissing,
+      null,
+      // The caller acts on a plain code: context_length_exceeded is answered with a shorter prompt.
+      safeCode(code) ?? null
     )
   }
   // Not an HTTP error: most likely a body cut off or garbled on the way.
@@ -285,7 +290,8 @@ const combine = (primary: LlmError, fallback: LlmError): LlmError => {
     kind: chosen.kind,
     model: chosen.model,
     description: `${chosen.description}; ${other === primary ? "primary" : "fallback"} model ${other.model} also failed (${other.kind}): ${other.description}`,
-    retryAfterSeconds: chosen.retryAfterSeconds
+    retryAfterSeconds: chosen.retryAfterSeconds,
+    code: chosen.code ?? null
   })
 }
 

@@ -94,6 +94,10 @@ export const layer: Layer.Layer<Maintenance, never, SqlClient.SqlClient> = Layer
             ) END
           FROM gone g
           ON CONFLICT (id) DO NOTHING
+        ), summaries AS (
+          -- A running summary whose every message is past the cutoff goes with them.
+          DELETE FROM thread_summaries s
+          WHERE s.bot_id = ${botId} AND s.covers_up_to_at < ${before}
         )
         SELECT count(*)::int AS deleted FROM gone`.pipe(Effect.orDie, Metrics.timedQuery("history_purge"))
       return row?.deleted ?? 0

@@ -8,6 +8,7 @@ import {
   type MessageDraftInput,
   type SendMessageInput,
   type SendPhotoInput,
+  type SendVoiceInput,
   spanFn,
   TelegramError,
   TelegramGateway,
@@ -126,6 +127,12 @@ const withRetries = <A>(
   return loop(0, 0)
 }
 
+/** Calls that post to the chat: repeated without an answer, the user could see them twice. */
+const POSTS = new Set(["sendMessage", "sendVoice", "sendAudio", "sendPhoto"])
+
+/** A voice answer's upload: up to a few MB, more than the 10 s a JSON call gets. */
+const UPLOAD_TIMEOUT = Duration.seconds(60)
+
 const TIMED_OUT = Symbol("timed out")
 
 /**
@@ -180,11 +187,7 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
           catch: (cause) =>
             cause === TIMED_OUT ? timedOut(method, timeout) : toTelegramError(method, cause, secret)
         })
-        return (
-          retries
-            ? withRetries(attempt, method !== "sendMessage" && method !== "sendPhoto", onRateLimited)
-            : attempt
-        ).pipe(
+        return (retries ? withRetries(attempt, !POSTS.has(method), onRateLimited) : attempt).pipe(
           Effect.tapError((error) =>
             Effect.annotateCurrentSpan(
               // No status when no answer came: a made-up 0 would pollute status dashboards.
@@ -281,6 +284,37 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
           : { messageId: message.message_id }
       })
 
+      const sendVoice = traced("sendVoice")(function* (token: Token, input: SendVoiceInput) {
+        const method = input.as === "voice" ? "sendVoice" : "sendAudio"
+        const fields: Record<string, string> = {
+          chat_id: String(input.chatId),
+          ...(input.caption === undefined ? {} : { caption: input.caption }),
+          ...(input.parseMode === undefined ? {} : { parse_mode: input.parseMode }),
+          ...(input.topicId == null ? {} : { message_thread_id: String(input.topicId) }),
+          ...(input.replyToMessageId === undefined
+            ? {}
+            : {
+                reply_parameters: JSON.stringify({
+                  message_id: input.replyToMessageId,
+                  allow_sending_without_reply: true
+                })
+              })
+        }
+        const file: BotApi.UploadFile = {
+          field: input.as,
+          fileName: input.fileName,
+          contentType: input.as === "voice" ? "audio/ogg" : "application/octet-stream",
+          bytes: input.audio
+        }
+        const message = yield* call(
+          method,
+          token,
+          (secret, signal) => api.upload(secret, method, fields, file, signal),
+          UPLOAD_TIMEOUT
+        )
+        return { messageId: (message as { readonly message_id: number }).message_id }
+      })
+
       const sendPhoto = traced("sendPhoto")(function* (token: Token, input: SendPhotoInput) {
         const fields: Record<string, string> = { chat_id: String(input.chatId) }
         if (input.caption !== undefined) fields.caption = input.caption
@@ -300,10 +334,15 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
               secret,
               "sendPhoto",
               fields,
-              { field: "photo", name: input.fileName, bytes: input.photo },
+              {
+                field: "photo",
+                fileName: input.fileName,
+                contentType: "application/octet-stream",
+                bytes: input.photo
+              },
               signal
             ),
-          Duration.max(requestTimeout, Duration.seconds(60))
+          UPLOAD_TIMEOUT
         )) as { readonly message_id: number }
         return { messageId: message.message_id }
       })
@@ -311,7 +350,7 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
       const sendChatAction = traced("sendChatAction")(function* (
         token: Token,
         chatId: number,
-        action: "typing",
+        action: "typing" | "record_voice",
         topicId?: number | null | undefined
       ) {
         yield* call("sendChatAction", token, (secret, signal) =>
@@ -428,10 +467,12 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
 
       const setMyCommands = traced("setMyCommands")(function* (
         token: Token,
-        commands: ReadonlyArray<{ readonly command: string; readonly description: string }>
+        commands: ReadonlyArray<{ readonly command: string; readonly description: string }>,
+        languageCode?: string
       ) {
+        const body = languageCode === undefined ? {} : { language_code: languageCode }
         yield* call("setMyCommands", token, (secret, signal) =>
-          api.call(secret, "setMyCommands", { commands: [...commands] }, signal)
+          api.call(secret, "setMyCommands", { commands: [...commands], ...body }, signal)
         )
       })
 
@@ -471,6 +512,7 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
         deleteWebhook,
         getWebhookInfo,
         sendMessage,
+        sendVoice,
         sendPhoto,
         sendChatAction,
         answerCallbackQuery,

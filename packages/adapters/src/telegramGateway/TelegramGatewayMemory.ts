@@ -41,6 +41,20 @@ export interface MemorySentPhoto {
   readonly replyToMessageId: number | null
 }
 
+/** A voice answer's upload (`sendVoice`, or `sendAudio` for another format). */
+export interface MemorySentVoice {
+  readonly botId: number
+  readonly chatId: number
+  readonly messageId: number
+  readonly as: "voice" | "audio"
+  readonly fileName: string
+  readonly audio: Uint8Array
+  readonly caption: string | null
+  readonly parseMode: "Markdown" | null
+  readonly replyToMessageId: number | null
+  readonly topicId?: number
+}
+
 export interface MemoryChatAction {
   readonly botId: number
   readonly chatId: number
@@ -95,14 +109,18 @@ export class TelegramMemoryLog extends Context.Service<
     readonly calls: Effect.Effect<ReadonlyArray<MemoryCall>>
     readonly sentMessages: Effect.Effect<ReadonlyArray<MemorySentMessage>>
     readonly sentTo: (chatId: number) => Effect.Effect<ReadonlyArray<MemorySentMessage>>
+    /** Voice notes and audio files sent, in order; they share message ids with `sentMessages`. */
+    readonly sentVoices: Effect.Effect<ReadonlyArray<MemorySentVoice>>
     readonly sentPhotos: Effect.Effect<ReadonlyArray<MemorySentPhoto>>
     readonly chatActions: Effect.Effect<ReadonlyArray<MemoryChatAction>>
     readonly callbackAnswers: Effect.Effect<ReadonlyArray<MemoryCallbackAnswer>>
     readonly webhookEvents: Effect.Effect<ReadonlyArray<MemoryWebhookEvent>>
     // conversations
     readonly drafts: Effect.Effect<ReadonlyArray<MemoryDraft>>
-    /** The command menu each bot (by Telegram id) was given last. */
+    /** The command menu each bot (by Telegram id) was given last, for users of any language. */
     readonly commandMenus: Effect.Effect<ReadonlyMap<number, ReadonlyArray<string>>>
+    /** The menus given per language: "<bot id>:<language code>" → the descriptions. */
+    readonly languageMenus: Effect.Effect<ReadonlyMap<string, ReadonlyArray<string>>>
     /** A file downloadFile can fetch; any other file id is a 400 "invalid file_id". */
     readonly addFile: (fileId: string, bytes: Uint8Array, filePath?: string) => Effect.Effect<void>
   }
@@ -151,6 +169,14 @@ export const TelegramErrors = {
         "Bad Request: can't parse entities: Can't find end of the entity starting at byte offset 0",
       retryAfterSeconds: null
     }),
+  badRequest: (method: TelegramMethod, what: string) =>
+    new TelegramError({
+      method,
+      kind: "bad_request",
+      status: 400,
+      description: `Bad Request: ${what}`,
+      retryAfterSeconds: null
+    }),
   emptyText: (method: TelegramMethod = "sendMessage") =>
     new TelegramError({
       method,
@@ -196,6 +222,7 @@ export const layerMemory: Layer.Layer<TelegramGateway | TelegramMemoryLog> = Lay
     const messageIds = new Map<string, number>()
     const calls: Array<MemoryCall> = []
     const sent: Array<MemorySentMessage> = []
+    const voices: Array<MemorySentVoice> = []
     const photos: Array<MemorySentPhoto> = []
     const chatActions: Array<MemoryChatAction> = []
     const callbackAnswers: Array<MemoryCallbackAnswer> = []
@@ -203,6 +230,7 @@ export const layerMemory: Layer.Layer<TelegramGateway | TelegramMemoryLog> = Lay
     const drafts: Array<MemoryDraft> = []
     const files = new Map<string, { readonly bytes: Uint8Array; readonly filePath: string }>()
     const commandMenus = new Map<number, ReadonlyArray<string>>()
+    const languageMenus = new Map<string, ReadonlyArray<string>>()
 
     /** Records the call, then applies a scripted fault or the token check. */
     const enter = (method: TelegramMethod, token: Token) =>
@@ -262,6 +290,29 @@ export const layerMemory: Layer.Layer<TelegramGateway | TelegramMemoryLog> = Lay
           })
           return Effect.succeed({ messageId })
         }),
+      sendVoice: (token, input) =>
+        Effect.flatMap(enter("sendVoice", token), (bot) => {
+          if (input.audio.length === 0)
+            return Effect.fail(TelegramErrors.badRequest("sendVoice", "file is empty"))
+          if ((input.caption?.length ?? 0) > 1024)
+            return Effect.fail(TelegramErrors.badRequest("sendVoice", "message caption is too long"))
+          const key = `${bot.info.id}:${input.chatId}`
+          const messageId = (messageIds.get(key) ?? 0) + 1
+          messageIds.set(key, messageId)
+          voices.push({
+            botId: bot.info.id,
+            chatId: input.chatId,
+            messageId,
+            as: input.as,
+            fileName: input.fileName,
+            audio: input.audio,
+            caption: input.caption ?? null,
+            parseMode: input.parseMode ?? null,
+            replyToMessageId: input.replyToMessageId ?? null,
+            ...(input.topicId == null ? {} : { topicId: input.topicId })
+          })
+          return Effect.succeed({ messageId })
+        }),
       sendPhoto: (token, input) =>
         Effect.map(enter("sendPhoto", token), (bot) => {
           const key = `${bot.info.id}:${input.chatId}`
@@ -309,8 +360,15 @@ export const layerMemory: Layer.Layer<TelegramGateway | TelegramMemoryLog> = Lay
           })
           return Effect.void
         }),
-      setMyCommands: (token, commands) =>
+      setMyCommands: (token, commands, languageCode) =>
         Effect.map(enter("setMyCommands", token), (bot) => {
+          if (languageCode !== undefined) {
+            languageMenus.set(
+              `${bot.info.id}:${languageCode}`,
+              commands.map((entry) => entry.description)
+            )
+            return
+          }
           commandMenus.set(
             bot.info.id,
             commands.map((entry) => entry.command)
@@ -384,12 +442,14 @@ export const layerMemory: Layer.Layer<TelegramGateway | TelegramMemoryLog> = Lay
       calls: Effect.sync(() => [...calls]),
       sentMessages: Effect.sync(() => [...sent]),
       sentTo: (chatId) => Effect.sync(() => sent.filter((message) => message.chatId === chatId)),
+      sentVoices: Effect.sync(() => [...voices]),
       sentPhotos: Effect.sync(() => [...photos]),
       chatActions: Effect.sync(() => [...chatActions]),
       callbackAnswers: Effect.sync(() => [...callbackAnswers]),
       webhookEvents: Effect.sync(() => [...webhookEvents]),
       drafts: Effect.sync(() => [...drafts]),
       commandMenus: Effect.sync(() => new Map(commandMenus)),
+      languageMenus: Effect.sync(() => new Map(languageMenus)),
       addFile: (fileId, bytes, filePath = `voice/${fileId}.oga`) =>
         Effect.sync(() => {
           files.set(fileId, { bytes, filePath })

@@ -1,7 +1,7 @@
 /**
  * A Bot API call as a JSON POST over node:http(s), every bot sharing one pool
- * of kept-alive sockets. Every call we make is JSON but photo uploads (`upload`,
- * multipart through fetch: rare, and not on the reply's hot path), and
+ * of kept-alive sockets. Every call we make is JSON but the one upload (a
+ * voice answer, multipart/form-data, `upload`), and
  * telegraf's callApi (node-fetch, one client per bot) cost about 0.7 ms of CPU
  * per sendMessage against the bench's fake Telegram, this about 0.3 ms
  * (`npm run bench -- parts`); a polling bot no longer holds a client of its
@@ -36,6 +36,37 @@ export class BotApiError extends Error {
   }
 }
 
+export interface UploadFile {
+  /** The form field, e.g. `voice`. */
+  readonly field: string
+  readonly fileName: string
+  readonly contentType: string
+  readonly bytes: Uint8Array
+}
+
+/** A field name or file name as a header parameter: quotes and line breaks could forge headers. */
+const headerSafe = (text: string) => text.replace(/["\r\n\\]/g, "_")
+
+/** The multipart body: our own field names and values, the file last. */
+const multipart = (fields: Readonly<Record<string, string>>, file: UploadFile, boundary: string) => {
+  const parts: Array<Buffer> = []
+  for (const [name, value] of Object.entries(fields)) {
+    parts.push(
+      Buffer.from(
+        `--${boundary}\r\ncontent-disposition: form-data; name="${headerSafe(name)}"\r\n\r\n${value}\r\n`
+      )
+    )
+  }
+  parts.push(
+    Buffer.from(
+      `--${boundary}\r\ncontent-disposition: form-data; name="${headerSafe(file.field)}"; filename="${headerSafe(file.fileName)}"\r\ncontent-type: ${file.contentType}\r\n\r\n`
+    ),
+    Buffer.from(file.bytes.buffer, file.bytes.byteOffset, file.bytes.byteLength),
+    Buffer.from(`\r\n--${boundary}--\r\n`)
+  )
+  return Buffer.concat(parts)
+}
+
 /** Methods as telegraf types them. */
 type Method = keyof Telegram
 
@@ -46,19 +77,19 @@ export interface BotApi {
     payload: Opts<M>,
     signal: AbortSignal
   ) => Promise<ReturnType<Telegram[M]>>
+  /** One file with plain fields, as multipart/form-data (`sendVoice`, `sendAudio`). */
+  readonly upload: (
+    token: string,
+    method: string,
+    fields: Readonly<Record<string, string>>,
+    file: UploadFile,
+    signal: AbortSignal
+  ) => Promise<unknown>
   /** For methods newer than telegraf's types. */
   readonly callUntyped: (
     token: string,
     method: string,
     payload: object,
-    signal: AbortSignal
-  ) => Promise<unknown>
-  /** A multipart call carrying one file (sendPhoto): `fields` as text, the file under `file.field`. */
-  readonly upload: (
-    token: string,
-    method: string,
-    fields: Readonly<Record<string, string>>,
-    file: { readonly field: string; readonly name: string; readonly bytes: Uint8Array },
     signal: AbortSignal
   ) => Promise<unknown>
 }
@@ -89,14 +120,19 @@ export const make = (apiRoot: string): BotApi => {
   const shared = newAgent()
   const pollAgents = Array.from({ length: POLL_AGENTS }, newAgent)
 
-  const callUntyped = (token: string, method: string, payload: object, signal: AbortSignal) =>
+  const post = (
+    token: string,
+    method: string,
+    body: string | Buffer,
+    contentType: string,
+    signal: AbortSignal
+  ) =>
     new Promise<unknown>((resolve, reject) => {
-      const body = JSON.stringify(payload)
       const request = transport.request(new URL(`./bot${token}/${method}`, root), {
         method: "POST",
         agent: method === "getUpdates" ? pollAgents[pollAgentIndex(token)] : shared,
         signal,
-        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) }
+        headers: { "content-type": contentType, "content-length": Buffer.byteLength(body) }
       })
       request.on("error", reject)
       request.on("response", (response) => {
@@ -128,26 +164,24 @@ export const make = (apiRoot: string): BotApi => {
       request.end(body)
     })
 
-  const upload: BotApi["upload"] = async (token, method, fields, file, signal) => {
-    const form = new FormData()
-    for (const [name, value] of Object.entries(fields)) form.append(name, value)
-    form.append(file.field, new Blob([file.bytes]), file.name)
-    const response = await fetch(new URL(`./bot${token}/${method}`, root), {
-      method: "POST",
-      body: form,
+  const callUntyped = (token: string, method: string, payload: object, signal: AbortSignal) =>
+    post(token, method, JSON.stringify(payload), "application/json", signal)
+
+  const upload = (
+    token: string,
+    method: string,
+    fields: Readonly<Record<string, string>>,
+    file: UploadFile,
+    signal: AbortSignal
+  ) => {
+    const boundary = `botfleet-${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`
+    return post(
+      token,
+      method,
+      multipart(fields, file, boundary),
+      `multipart/form-data; boundary=${boundary}`,
       signal
-    })
-    const text = await response.text()
-    let answer: Answer | undefined
-    try {
-      answer = JSON.parse(text) as Answer
-    } catch {
-      answer = undefined
-    }
-    if (answer?.ok === true) return answer.result
-    throw answer !== undefined && typeof answer.error_code === "number"
-      ? new BotApiError(method, answer.error_code, answer.description ?? "", answer.parameters)
-      : new BotApiError(method, response.status, response.statusText || `HTTP ${response.status}`, undefined)
+    )
   }
 
   return {

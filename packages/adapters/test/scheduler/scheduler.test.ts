@@ -194,6 +194,16 @@ layer(stores, { timeout: 60_000, excludeTestServices: true })("scheduler on Post
           created_at + interval '2 seconds'
         FROM messages WHERE role = 'user'`
         const cutoff = new Date(origin.getTime() + 600 * 60_000 + 1)
+        // Running summaries: one wholly before the cut-off, one covering the late reply after it.
+        yield* sql`
+        INSERT INTO thread_summaries (id, bot_id, chat_id, thread, covers_up_to, covers_up_to_at, text, model,
+          charged_to)
+        VALUES (gen_random_uuid(), ${purged}, '00000000-0000-4000-8000-0000000000c1', 1, gen_random_uuid(),
+                  ${origin}::timestamptz + interval '300 minutes', 'old', 'm', gen_random_uuid()),
+               (gen_random_uuid(), ${purged}, '00000000-0000-4000-8000-0000000000c1', 1, gen_random_uuid(),
+                  ${cutoff}::timestamptz + interval '1 hour', 'late', 'm', gen_random_uuid()),
+               (gen_random_uuid(), ${kept}, '00000000-0000-4000-8000-0000000000c2', 1, gen_random_uuid(),
+                  ${origin}::timestamptz, 'kept', 'm', gen_random_uuid())`
 
         assert.deepStrictEqual(yield* maintenance.retentionBots, [{ botId: purged, days: 2 }])
         const batches = [yield* maintenance.purgeMessages(purged, cutoff, 500)]
@@ -225,6 +235,12 @@ layer(stores, { timeout: 60_000, excludeTestServices: true })("scheduler on Post
           "each question keeps its reply's latency"
         )
         assert.strictEqual(yield* maintenance.purgeMessages(purged, cutoff, 500), 0)
+        const summaries = yield* sql<{ text: string }>`SELECT text FROM thread_summaries ORDER BY text`
+        assert.deepStrictEqual(
+          summaries.map((row) => row.text),
+          ["kept", "late"],
+          "a summary of deleted messages only goes with them"
+        )
       })
   )
 })

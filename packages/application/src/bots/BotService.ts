@@ -207,6 +207,7 @@ export class BotService extends Context.Service<
           if (next.active)
             effects.push(...BotModel.enable(next, Option.getOrUndefined(settings.publicUrl), at).effects)
         }
+        if (effects.length === 0) effects.push(...BotModel.menuEffects(current, next))
         yield* transactions.withTransaction(
           Effect.gen(function* () {
             yield* bots.update(next)

@@ -15,7 +15,8 @@ import {
   MessageId,
   MessageModel,
   type MessageNotFound,
-  type TgUser
+  type TgUser,
+  type ThreadSummary
 } from "@botfleet/domain"
 import { Clock, Context, Effect, Layer, Option, Schema } from "effect"
 import {
@@ -27,6 +28,7 @@ import {
   type PageRequest,
   Transactions
 } from "../ports/Repositories.ts"
+import { ThreadSummaries } from "../ports/ThreadSummaries.ts"
 import { type FailedUpdate, UpdateInbox } from "../ports/UpdateInbox.ts"
 
 export interface ChatWithUser {
@@ -51,6 +53,8 @@ export class ConversationService extends Context.Service<
     ) => Effect.Effect<Page<ChatWithUser>>
     readonly getChat: (id: ChatId) => Effect.Effect<ChatWithUser, ChatNotFound>
     readonly listMessages: (id: ChatId, page: PageRequest) => Effect.Effect<Page<Message>, ChatNotFound>
+    /** The running summaries of the chat's long threads, newest first (the latest 100). */
+    readonly listSummaries: (id: ChatId) => Effect.Effect<ReadonlyArray<ThreadSummary>, ChatNotFound>
     /** Stores the admin's message (role admin, part of the LLM history from now on) and queues its delivery. */
     readonly send: (id: ChatId, text: string) => Effect.Effect<Message, ChatNotFound | BotNotFound>
     readonly listFailures: (
@@ -79,6 +83,7 @@ export class ConversationService extends Context.Service<
       const outbox = yield* EffectOutbox
       const inbox = yield* UpdateInbox
       const transactions = yield* Transactions
+      const summaries = yield* ThreadSummaries
 
       const withUser = (chat: Chat) =>
         Effect.map(
@@ -104,6 +109,11 @@ export class ConversationService extends Context.Service<
       ) {
         yield* chats.findById(id)
         return yield* messages.listByChat(id, page)
+      })
+
+      const listSummaries = Effect.fn("ConversationService.listSummaries")(function* (id: ChatId) {
+        yield* chats.findById(id)
+        return yield* summaries.listByChat(id, 100)
       })
 
       const send = Effect.fn("ConversationService.send")(function* (id: ChatId, text: string) {
@@ -169,6 +179,7 @@ export class ConversationService extends Context.Service<
         listChats,
         getChat,
         listMessages,
+        listSummaries,
         send,
         listFailures: messages.listFailed,
         listFailedUpdates: inbox.listFailed,

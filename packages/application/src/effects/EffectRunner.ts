@@ -8,7 +8,7 @@
  * `CONCURRENCY` at once, so an alert webhook that hangs for its timeout holds
  * up only the alerts behind it, never a bot's setWebhook.
  */
-import { type BotId, BotModel, COMMAND_MENU, type DomainEffect } from "@botfleet/domain"
+import { type BotId, BotModel, botTexts, commandMenu, type DomainEffect, Languages } from "@botfleet/domain"
 import { Clock, Context, Effect, Fiber, Layer, Option } from "effect"
 // Alerts
 import { AlertService } from "../alerts/AlertService.ts"
@@ -24,6 +24,8 @@ import { makeLanes } from "./lanes.ts"
 const MAX_ATTEMPTS = 10
 /** Effects carried out at once by one process (each is a short HTTP call with its own timeout). */
 export const CONCURRENCY = 8
+/** One menu per catalogue language: a few at once keep enabling a bot quick and far from flood limits. */
+const MENU_CONCURRENCY = 4
 /** Claimed and not yet finished, at most: a busy lane does not pull in the whole table. */
 const MAX_IN_FLIGHT = 200
 /** How long a claim holds an effect away from other processes. */
@@ -94,7 +96,14 @@ export class EffectRunner extends Context.Service<
             const found = yield* tokenOf(effect.botId)
             // A bot disabled or deleted since needs no menu.
             if (Option.isNone(found) || !found.value.bot.active) return
-            yield* telegram.setMyCommands(found.value.token, COMMAND_MENU)
+            const { bot, token } = found.value
+            // Users whose language the catalogue lacks see the bot's language; the others their own.
+            yield* telegram.setMyCommands(token, commandMenu(botTexts(bot, null)))
+            yield* Effect.forEach(
+              Languages,
+              (language) => telegram.setMyCommands(token, commandMenu(botTexts(bot, language)), language),
+              { concurrency: MENU_CONCURRENCY, discard: true }
+            )
             return
           }
           case "TelegramSendMessage":

@@ -23,7 +23,7 @@ import {
   MessageModel,
   parseCommand,
   pressedCommand,
-  splitReply
+  replyParts
 } from "@botfleet/domain"
 import { Clock, Context, Effect, Layer, Option } from "effect"
 import { BotAccess, type BotWithToken } from "../bots/BotAccess.ts"
@@ -79,7 +79,7 @@ export class HandleUpdate extends Context.Service<
         const reply = Option.isSome(existing)
           ? existing
           : yield* timed("response_generated", generateReply.generate(bot, token, chat, message, content))
-        if (Option.isNone(reply) || reply.value.chunksSent >= splitReply(reply.value.text).length) return
+        if (Option.isNone(reply) || reply.value.chunksSent >= replyParts(reply.value).length) return
         const delivered = yield* timed("response_sent", sendReply.send(bot, token, chat, reply.value, "pace"))
         if (delivered.status === "sent") {
           yield* Metrics.observe(
@@ -104,7 +104,7 @@ export class HandleUpdate extends Context.Service<
         const command = press.data ? parseCommand(`/${press.data}`, loaded.bot.username) : undefined
         if (press.chat === null || command === undefined || command === "unknown") return
         // The whole data: a button may carry the command's arguments (/memory's "forget <id>").
-        const content = pressedCommand(press.data ?? command, loaded.bot)
+        const content = { ...pressedCommand(press.data ?? command, loaded.bot), from: press.from }
         const saved = yield* timed(
           "incoming_saved",
           saveIncoming.press(loaded.bot, { ...press, chat: press.chat }, content.text)
@@ -155,7 +155,8 @@ export class HandleUpdate extends Context.Service<
             incoming.value,
             reason,
             `reply failed after retries: ${reason}`,
-            kind
+            kind,
+            event.from?.languageCode ?? null
           )
           yield* sendReply.send(bot, token, chat, reply).pipe(Effect.ignore)
         },

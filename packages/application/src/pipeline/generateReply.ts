@@ -5,7 +5,15 @@
  * notices (refusals and limits, told once), store (the idempotent insert),
  * memory (/memory: the sender's notes, stored then sent with their buttons).
  */
-import type { Bot, Chat, FailureKind, IncomingContent, Message } from "@botfleet/domain"
+import {
+  type Bot,
+  type Chat,
+  type FailureKind,
+  type IncomingContent,
+  type Message,
+  speaksAnswer,
+  textsFor
+} from "@botfleet/domain"
 import { Context, Effect, Layer, Option } from "effect"
 import { spanFn } from "../observability/spanFn.ts"
 import type { Token } from "../ports/TelegramGateway.ts"
@@ -33,7 +41,8 @@ export class GenerateReply extends Context.Service<
     ) => Effect.Effect<Option.Option<Message>, RetryLater | BotUnavailable | Paced>
     /**
      * A failure we will not retry: the bot's error message is stored as a
-     * failed reply (to be sent), and admins get `notice`.
+     * failed reply (to be sent), in the sender's language (`languageCode`),
+     * and admins get `notice`.
      */
     readonly saveFailed: (
       bot: Bot,
@@ -41,7 +50,8 @@ export class GenerateReply extends Context.Service<
       incoming: Message,
       reason: string,
       notice: string,
-      kind?: FailureKind
+      kind?: FailureKind,
+      languageCode?: string | null
     ) => Effect.Effect<Message>
   }
 >()("@botfleet/application/GenerateReply") {
@@ -65,20 +75,43 @@ export class GenerateReply extends Context.Service<
         content: IncomingContent
       ) {
         const opened = yield* account.open(bot, incoming)
-        if (opened._tag === "OverLimit") return yield* notices.overLimit(bot, incoming, opened.over)
+        if (opened._tag === "OverLimit") {
+          return yield* notices.overLimit(bot, incoming, opened.over, textsFor(bot, content))
+        }
         const context = yield* gather(bot, token, chat, incoming, content)
         if (context._tag !== "Ready") return Option.some(yield* store.answer(incoming, context.reply))
-        const asked = yield* ask(bot, token, chat, incoming, context.turns)
+        const first = yield* ask(bot, token, chat, incoming, context.turns)
+        // The model reads less than we thought: once more within half the room, then it fails.
+        const asked =
+          first._tag === "Failed" && first.error.contextTooLong
+            ? yield* ask(bot, token, chat, incoming, context.shorter)
+            : first
         if (asked._tag === "Failed") {
           const reason = asked.error.message
-          yield* account.nothingSpent(opened.tab)
+          yield* account.nothingSpent(opened.tab, context.spent)
           return Option.some(
-            yield* store.failed(bot, chat, incoming, reason, reason, `model_${asked.error.kind}` as const)
+            yield* store.failed(
+              bot,
+              chat,
+              incoming,
+              reason,
+              reason,
+              `model_${asked.error.kind}` as const,
+              content.from?.languageCode ?? null
+            )
           )
         }
         const { answer } = asked
         const text = answer.text.trim() === "" ? "…" : answer.text
-        return Option.some(yield* account.settle(opened.tab, answer, store.answer(incoming, text, answer)))
+        const spoken = speaksAnswer(bot.voiceReplies, incoming, text)
+        return Option.some(
+          yield* account.settle(
+            opened.tab,
+            answer,
+            store.answer(incoming, text, answer, spoken),
+            context.spent
+          )
+        )
       })
 
       const generate = fn("Pipeline.ensureResponseGenerated")(function* (
@@ -100,7 +133,9 @@ export class GenerateReply extends Context.Service<
           case "NewThread":
             return Option.some(yield* store.inNewThread(chat, incoming, decided.text))
           case "ShowUsage":
-            return Option.some(yield* store.answer(incoming, yield* account.report(bot, incoming)))
+            return Option.some(
+              yield* store.answer(incoming, yield* account.report(bot, incoming, textsFor(bot, content)))
+            )
           case "ShowMemory":
             return Option.some(yield* showMemory(bot, token, chat, incoming, content.text))
           case "AskModel":

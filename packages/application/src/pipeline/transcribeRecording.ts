@@ -11,8 +11,7 @@ import {
   type IncomingRecording,
   MEDIA_MAX_BYTES,
   type Message,
-  MessageModel,
-  unreadableReply
+  MessageModel
 } from "@botfleet/domain"
 import { Context, Effect, Layer } from "effect"
 import { BotAccess } from "../bots/BotAccess.ts"
@@ -27,8 +26,8 @@ import { type BotUnavailable, RetryLater } from "./PipelineErrors.ts"
 export type TranscribeOutcome =
   /** The message as stored now, its text the transcript. */
   | { readonly _tag: "Transcribed"; readonly message: Message }
-  /** It cannot be listened to (gone, refused): answer with this text. */
-  | { readonly _tag: "Unreadable"; readonly reply: string; readonly reason: string }
+  /** It cannot be listened to (gone, refused): the user is told so (`unreadableReply`). */
+  | { readonly _tag: "Unreadable"; readonly reason: string }
 
 export class TranscribeRecording extends Context.Service<
   TranscribeRecording,
@@ -50,11 +49,7 @@ export class TranscribeRecording extends Context.Service<
       const telegram = yield* TelegramGateway
       const transcriber = yield* Transcriber
 
-      const unreadable = (recording: IncomingRecording, reason: string): TranscribeOutcome => ({
-        _tag: "Unreadable",
-        reply: unreadableReply(recording.kind),
-        reason
-      })
+      const unreadable = (reason: string): TranscribeOutcome => ({ _tag: "Unreadable", reason })
 
       const transcribe = fn("Pipeline.ensureTranscribed")(function* (
         bot: Bot,
@@ -77,7 +72,7 @@ export class TranscribeRecording extends Context.Service<
         )
         if (!downloaded.ok) {
           yield* Metrics.count(Metrics.transcriptionErrors, { kind: "download" })
-          return unreadable(recording, downloaded.reason)
+          return unreadable(downloaded.reason)
         }
 
         const extension = downloaded.file.filePath.split(".").pop() ?? "ogg"
@@ -103,7 +98,7 @@ export class TranscribeRecording extends Context.Service<
               )
             )
           )
-        if (!result.ok) return unreadable(recording, result.reason)
+        if (!result.ok) return unreadable(result.reason)
 
         const { transcript } = result
         yield* Metrics.count(Metrics.transcriptionRequests, { model: transcript.model, outcome: "ok" })

@@ -94,16 +94,25 @@ export const LlmErrorKind = Schema.Literals([
 ])
 export type LlmErrorKind = typeof LlmErrorKind.Type
 
+/** OpenAI's code (in a 400) for a prompt longer than the model's context window. */
+export const CONTEXT_LENGTH_EXCEEDED = "context_length_exceeded"
+
 export class LlmError extends Schema.TaggedError<LlmError>()("LlmError", {
   kind: LlmErrorKind,
   model: Schema.String,
   description: Schema.String,
   retryAfterSeconds: Schema.NullOr(Schema.Number),
   /** The provider's rate-limit headers on the refusal, when it sent any. */
-  rateLimit: Schema.optional(Schema.NullOr(RateLimitInfoSchema))
+  rateLimit: Schema.optional(Schema.NullOr(RateLimitInfoSchema)),
+  /** The server's error code when it gave a plain one (OpenAI's `context_length_exceeded`). */
+  code: Schema.optional(Schema.NullOr(Schema.String))
 }) {
   override get message() {
     return `LLM ${this.model} failed (${this.kind}): ${this.description}`
+  }
+  /** The prompt was longer than the model reads: a shorter one may be answered. */
+  get contextTooLong(): boolean {
+    return this.kind === "bad_request" && this.code === CONTEXT_LENGTH_EXCEEDED
   }
   get isRetryable(): boolean {
     return this.kind === "rate_limited" || this.kind === "timeout" || this.kind === "unavailable"

@@ -100,6 +100,21 @@ export interface SendPhotoInput {
   readonly topicId?: number | null | undefined
 }
 
+/** A spoken answer, uploaded (multipart) as a voice note or, in another format, an audio file. */
+export interface SendVoiceInput {
+  readonly chatId: number
+  readonly audio: Uint8Array
+  /** With its extension, e.g. `answer.ogg`. */
+  readonly fileName: string
+  /** voice: `sendVoice` (OGG/Opus, shown as a voice note); audio: `sendAudio` (MP3, WAV...). */
+  readonly as: "voice" | "audio"
+  /** At most 1,024 characters; omit for none. */
+  readonly caption?: string | undefined
+  readonly parseMode?: "Markdown" | undefined
+  readonly replyToMessageId?: number | undefined
+  readonly topicId?: number | null | undefined
+}
+
 export type Token = Redacted.Redacted<string>
 
 /** A private chat's growing answer, shown until the final message is sent. */
@@ -131,6 +146,11 @@ export class TelegramGateway extends Context.Service<
       token: Token,
       input: SendMessageInput
     ) => Effect.Effect<{ readonly messageId: number; readonly rateLimitedSeconds?: number }, TelegramError>
+    /** Not retried when no answer came, as sendMessage: Telegram may have posted it. */
+    readonly sendVoice: (
+      token: Token,
+      input: SendVoiceInput
+    ) => Effect.Effect<{ readonly messageId: number; readonly rateLimitedSeconds?: number }, TelegramError>
     /** `sendPhoto` with the bytes as a multipart upload; never retried once sent (a second photo would show). */
     readonly sendPhoto: (
       token: Token,
@@ -139,7 +159,7 @@ export class TelegramGateway extends Context.Service<
     readonly sendChatAction: (
       token: Token,
       chatId: number,
-      action: "typing",
+      action: "typing" | "record_voice",
       /** The forum topic the answer is being written for. */
       topicId?: number | null | undefined
     ) => Effect.Effect<void, TelegramError>
@@ -163,10 +183,14 @@ export class TelegramGateway extends Context.Service<
       fileId: string,
       maxBytes: number
     ) => Effect.Effect<{ readonly bytes: Uint8Array; readonly filePath: string }, TelegramError>
-    /** The command menu shown when a user types "/". */
+    /**
+     * The command menu shown when a user types "/": for users whose Telegram
+     * language is `languageCode` (a two-letter code), or for all others when none.
+     */
     readonly setMyCommands: (
       token: Token,
-      commands: ReadonlyArray<{ readonly command: string; readonly description: string }>
+      commands: ReadonlyArray<{ readonly command: string; readonly description: string }>,
+      languageCode?: string
     ) => Effect.Effect<void, TelegramError>
     /** Long polling: raw update objects, as Telegram sent them. */
     readonly getUpdates: (

@@ -5,7 +5,7 @@
  */
 import { AlertWebhookMemory, TelegramGatewayMemory } from "@botfleet/adapters"
 import { AlertService, BotService, EffectRunner, laneOf } from "@botfleet/application"
-import { BotId } from "@botfleet/domain"
+import { BotId, Languages } from "@botfleet/domain"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Redacted } from "effect"
 import { TestClock } from "effect/testing"
@@ -43,6 +43,7 @@ describe("EffectRunner lanes", () => {
 
       assert.strictEqual(yield* runner.dispatchDue(50), 4)
       yield* until(Effect.map(telegram.commandMenus, (menus) => menus.has(42)))
+      yield* until(Effect.map(telegram.languageMenus, (menus) => menus.size === Languages.length))
       assert.deepStrictEqual(
         (yield* telegram.webhookEvents).map((event) => event.type),
         ["set"],
@@ -50,8 +51,8 @@ describe("EffectRunner lanes", () => {
       )
       assert.deepStrictEqual(
         (yield* telegram.calls).filter((call) => call.method !== "getMe").map((call) => call.method),
-        ["setWebhook", "setMyCommands"],
-        "one bot's effects in the order they were stored"
+        ["setWebhook", ...Array.from({ length: 1 + Languages.length }, () => "setMyCommands")],
+        "one bot's effects in the order they were stored: the webhook, then a menu per language"
       )
       assert.strictEqual(yield* webhook.attempts, 1, "the second alert waits behind the first, in its lane")
 

@@ -1,6 +1,13 @@
 import { LanguageModelMemory, TelegramGatewayMemory } from "@botfleet/adapters"
 import { BotRepository, BotService, HandleUpdate, SecretBox, TelegramGateway } from "@botfleet/application"
-import { Bot, REFRESH_REPLY, UNKNOWN_COMMAND_REPLY, unsupportedReply } from "@botfleet/domain"
+import {
+  Bot,
+  REFRESH_REPLY,
+  SUMMARY_LEAD,
+  SUMMARY_PROMPT,
+  UNKNOWN_COMMAND_REPLY,
+  unsupportedReply
+} from "@botfleet/domain"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Option, Redacted } from "effect"
 import {
@@ -93,9 +100,19 @@ describe("HandleUpdate.process: text messages", () => {
         { role: "system", content: "You are terse." },
         { role: "user", content: "one" }
       ])
+      // Past historyLimit the turns that drop out are folded into a summary first (one more request).
+      assert.strictEqual(requests.length, 4)
       assert.deepStrictEqual(requests[2]?.messages, [
+        { role: "system", content: SUMMARY_PROMPT },
+        { role: "user", content: "Conversation:\nAda: one\nAssistant: echo: one\nAda: two" }
+      ])
+      // The answer reads the summary, then the newest messages after it: never more than historyLimit.
+      assert.deepStrictEqual(requests[3]?.messages, [
         { role: "system", content: "You are terse." },
-        { role: "user", content: "two" },
+        {
+          role: "system",
+          content: `${SUMMARY_LEAD}echo: Conversation:\nAda: one\nAssistant: echo: one\nAda: two`
+        },
         { role: "assistant", content: "echo: two" },
         { role: "user", content: "three" }
       ])

@@ -1,6 +1,8 @@
 /**
  * One chat's transcript, kept live by polling (every 1.5 s while the tab is
  * visible), and "answer as the bot". Failed messages can be retried here.
+ * Below it, the running summaries the model reads in place of older turns
+ * (read once per visit: they are made seldom).
  */
 import { api, query } from "../api.js"
 import { append, h, replace } from "../dom.js"
@@ -26,6 +28,41 @@ const metaOf = (message) => {
   if (message.status === "pending") parts.push("sending…")
   return parts.join(" · ")
 }
+
+/** The running summaries, newest first, each folded open on demand. */
+const summariesCard = (summaries) =>
+  summaries.length === 0
+    ? null
+    : h(
+        "section",
+        { class: "card summaries-card", "aria-label": "Summaries" },
+        h("h2", {}, "Summaries"),
+        h(
+          "p",
+          { class: "help" },
+          "Older turns the model no longer reads word for word: each later answer starts from the newest summary."
+        ),
+        ...summaries.map((summary) =>
+          h(
+            "details",
+            { class: "summary" },
+            h(
+              "summary",
+              {},
+              [
+                dateTime(summary.createdAt),
+                topicLabel(summary),
+                summary.model,
+                `${count(summary.inputTokens + summary.outputTokens)} tokens`,
+                usd(summary.costUsd)
+              ]
+                .filter(Boolean)
+                .join(" · ")
+            ),
+            h("p", { class: "message-text" }, summary.text)
+          )
+        )
+      )
 
 export const render = async (container, { params, isActive, onLeave, session }) => {
   // A viewer reads the transcript; answering and retrying need an operator.
@@ -265,6 +302,10 @@ export const render = async (container, { params, isActive, onLeave, session }) 
     // A private chat is one user's: what the bot keeps about them.
     chat.user ? notesCard({ botId: chat.botId, userId: chat.user.telegramId, operates }) : null
   )
+  // A transcript without its summaries is still a transcript: a failure here shows nothing more.
+  const summaries = await api.get(`/api/chats/${chat.id}/summaries`).catch(() => ({ items: [] }))
+  if (!isActive()) return
+  append(container, summariesCard(summaries.items))
   await poll()
   if (!isActive()) return
   // A hidden tab does not poll; coming back catches up at once.

@@ -66,6 +66,7 @@ import {
   SetupStatusView,
   StatsQuery,
   StatsView,
+  SummaryView,
   UpdateAlertSettings,
   UpdateBot,
   UpdateProvider,
@@ -369,6 +370,11 @@ export class ChatsApi extends HttpApiGroup.make("chats")
       query: PageQuery,
       success: page(MessageView),
       error: [NotFound, BadRequest]
+    }),
+    HttpApiEndpoint.get("summaries", "/:id/summaries", {
+      params: IdParams,
+      success: Schema.Struct({ items: Schema.Array(SummaryView) }),
+      error: NotFound
     }),
     HttpApiEndpoint.post("send", "/:id/messages", {
       params: IdParams,

@@ -223,6 +223,21 @@ export const MessageView = Schema.Struct({
 })
 export type MessageView = typeof MessageView.Type
 
+/** A running summary: the thread's turns up to `coversUpTo`, folded by the model. */
+export const SummaryView = Schema.Struct({
+  id: Schema.String,
+  thread: Schema.Number,
+  topicId: Schema.NullOr(Schema.Number),
+  coversUpTo: Schema.String,
+  text: Schema.String,
+  model: Schema.String,
+  inputTokens: Schema.Number,
+  outputTokens: Schema.Number,
+  costUsd: Schema.Number,
+  createdAt: IsoDate
+})
+export type SummaryView = typeof SummaryView.Type
+
 export const SendMessage = Schema.Struct({
   text: InputString.check(Schema.isMinLength(1), Schema.isMaxLength(20_000))
 })

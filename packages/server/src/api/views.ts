@@ -1,6 +1,6 @@
 /** Domain values as the API shows them: ISO times, no secrets. */
 import type { ChatWithUser, FailedUpdate, FailureWithMessage, ProviderWithBots } from "@botfleet/application"
-import { type Bot, BotModel, botSettingsOf, type Message } from "@botfleet/domain"
+import { type Bot, BotModel, botSettingsOf, type Message, type ThreadSummary } from "@botfleet/domain"
 import { Option } from "effect"
 import type {
   BotView,
@@ -8,7 +8,8 @@ import type {
   FailedUpdateView,
   FailureView,
   MessageView,
-  ProviderView
+  ProviderView,
+  SummaryView
 } from "./schemas.ts"
 
 const iso = (date: Date | null) => (date === null ? null : date.toISOString())
@@ -82,6 +83,19 @@ export const toMessageView = (message: Message): MessageView => ({
   mediaSeconds: message.mediaSeconds,
   senderName: message.senderName,
   topicId: message.topicId
+})
+
+export const toSummaryView = (summary: ThreadSummary): SummaryView => ({
+  id: summary.id,
+  thread: summary.thread,
+  topicId: summary.topicId,
+  coversUpTo: summary.coversUpTo,
+  text: summary.text,
+  model: summary.model,
+  inputTokens: summary.inputTokens,
+  outputTokens: summary.outputTokens,
+  costUsd: summary.costUsd,
+  createdAt: summary.createdAt.toISOString()
 })
 
 export const toFailedUpdateView = (update: FailedUpdate): FailedUpdateView => ({

@@ -4,10 +4,18 @@
  * all slip under one, and settled once the answer is stored. Without, it is
  * only counted, in one write once the answer is known. `/usage` reads it back.
  */
-import { type Bot, hasLimits, type LimitCheck, type Message, usageText } from "@botfleet/domain"
+import {
+  type Bot,
+  type BotTexts,
+  hasLimits,
+  type LimitCheck,
+  type Message,
+  usageText
+} from "@botfleet/domain"
 import { Clock, Effect } from "effect"
 import type { Completion } from "../../ports/LanguageModel.ts"
 import { type UsageKey, UsageLedger } from "../../ports/UsageLedger.ts"
+import { NOTHING_SPENT, type Spent } from "./history.ts"
 
 /** One answer's account, opened before the model is asked. */
 export interface Tab {
@@ -37,9 +45,13 @@ export const makeAccount = Effect.gen(function* () {
         : ({ _tag: "Open", tab: { key, at, limited } } satisfies Opened)
     })
 
-  /** The model refused for good: the message counts, its tokens and cost are none. */
-  const nothingSpent = (tab: Tab) =>
-    tab.limited ? Effect.void : ledger.record(tab.key, { tokens: 0, costUsd: 0 }, tab.at)
+  /** The model refused for good: the message counts, with only what its context cost (a summary). */
+  const nothingSpent = (tab: Tab, context: Spent = NOTHING_SPENT) =>
+    !tab.limited
+      ? ledger.record(tab.key, context, tab.at)
+      : context.tokens > 0
+        ? ledger.settle(tab.key.messageId, context)
+        : Effect.void
 
   /**
    * `store`s the answer with its use counted once. Without limits it is
@@ -48,18 +60,27 @@ export const makeAccount = Effect.gen(function* () {
    * never generated again. With limits the reservation is settled to the
    * real use once the reply is stored.
    */
-  const settle = <A, E, R>(tab: Tab, answer: Completion, store: Effect.Effect<A, E, R>) => {
-    const spent = { tokens: answer.inputTokens + answer.outputTokens, costUsd: answer.costUsd }
+  const settle = <A, E, R>(
+    tab: Tab,
+    answer: Completion,
+    store: Effect.Effect<A, E, R>,
+    /** What making the context cost (a running summary), on top of the answer. */
+    context: Spent = NOTHING_SPENT
+  ) => {
+    const spent = {
+      tokens: answer.inputTokens + answer.outputTokens + context.tokens,
+      costUsd: answer.costUsd + context.costUsd
+    }
     return tab.limited
       ? Effect.tap(store, () => ledger.settle(tab.key.messageId, spent))
       : Effect.andThen(ledger.record(tab.key, spent, tab.at), store)
   }
 
   /** `/usage`: the sender's own use against the bot's limits, as text. */
-  const report = (bot: Bot, incoming: Message) =>
+  const report = (bot: Bot, incoming: Message, texts: BotTexts) =>
     Effect.gen(function* () {
       const at = new Date(yield* Clock.currentTimeMillis)
-      return usageText(bot.limits, yield* ledger.usage(bot.id, incoming.tgUserId, at), at)
+      return usageText(bot.limits, yield* ledger.usage(bot.id, incoming.tgUserId, at), at, texts)
     })
 
   return { open, nothingSpent, settle, report }

@@ -9,7 +9,8 @@
  * a system message of numbered sources, right before the history; a bot
  * without any costs no query. In a private chat the notes the bot kept about
  * the sender (remember) follow the system messages. Another source of context
- * is another step of `gather`.
+ * is another step of `gather`. Which messages of the thread go, by tokens and
+ * with the running summary, is history.ts's.
  */
 import {
   type Bot,
@@ -21,18 +22,19 @@ import {
   type Message,
   notesPrompt,
   PHOTO_MAX_BYTES,
-  PHOTO_UNREADABLE_REPLY,
-  speakerText
+  speakerText,
+  textsFor,
+  userLanguageLine
 } from "@botfleet/domain"
 import { Effect } from "effect"
 import { BotAccess } from "../../bots/BotAccess.ts"
 import { KnowledgeService, type Passage } from "../../knowledge/KnowledgeService.ts"
 import { spanFn } from "../../observability/spanFn.ts"
 import type { ChatTurn } from "../../ports/LanguageModel.ts"
-import { MessageRepository } from "../../ports/Repositories.ts"
 import { TelegramGateway, type Token } from "../../ports/TelegramGateway.ts"
 import { UserNotes } from "../../ports/UserNotes.ts"
 import { matchTelegramFailure } from "../failures.ts"
+import { leadWith, makeHistory, type Spent } from "./history.ts"
 
 const MIME_TYPES: Record<string, string> = {
   jpg: "image/jpeg",
@@ -46,23 +48,36 @@ type LoadedPhoto =
   | { readonly _tag: "Unreadable"; readonly reason: string }
 
 export type ReplyContext =
-  | { readonly _tag: "Ready"; readonly turns: ReadonlyArray<ChatTurn> }
+  | {
+      readonly _tag: "Ready"
+      readonly turns: ReadonlyArray<ChatTurn>
+      /** The same within half the history's room: asked once when the model finds `turns` too long. */
+      readonly shorter: ReadonlyArray<ChatTurn>
+      /** A summary made for this answer: its use, counted with the answer's. */
+      readonly spent: Spent
+    }
   /** Something the answer needs cannot be read: answer with `reply` instead of asking the model. */
   | { readonly _tag: "Unreadable"; readonly reply: string }
   /** A bot answering only from its knowledge bases found nothing: `reply` says so, no model asked. */
   | { readonly _tag: "NotInKnowledge"; readonly reply: string }
 
-/** The turns the model reads; the photo being answered goes as an image with its caption. */
+/**
+ * The turns the model reads; the photo being answered goes as an image with
+ * its caption, and the asker's Telegram language, when it is not the bot's,
+ * is named after the prompt.
+ */
 export const turnsOf = (
   bot: Bot,
   chat: Chat,
   incoming: Message,
   history: ReadonlyArray<Message>,
-  current: { readonly caption: string; readonly image: string | null },
+  current: { readonly caption: string; readonly image: string | null; readonly languageCode?: string | null },
   passages: ReadonlyArray<KnowledgeModel.SourcePassage> = []
 ): Array<ChatTurn> => {
   const turns: Array<ChatTurn> = []
   if (bot.systemPrompt.trim() !== "") turns.push({ role: "system", content: bot.systemPrompt })
+  const language = userLanguageLine(current.languageCode, bot.language)
+  if (language !== null) turns.push({ role: "system", content: language })
   if (passages.length > 0) {
     turns.push({ role: "system", content: KnowledgeModel.knowledgePrompt(passages, bot.knowledgeOnly) })
   }
@@ -81,7 +96,7 @@ export const makeGatherContext = Effect.gen(function* () {
   const fn = yield* spanFn
   const access = yield* BotAccess
   const telegram = yield* TelegramGateway
-  const messages = yield* MessageRepository
+  const thread = yield* makeHistory
   const knowledge = yield* KnowledgeService
   const userNotes = yield* UserNotes
 
@@ -127,17 +142,15 @@ export const makeGatherContext = Effect.gen(function* () {
         const loaded = yield* loadPhoto(bot, token, content.photo)
         if (loaded._tag === "Unreadable") {
           yield* Effect.logWarning("photo not loaded", { bot_id: bot.id, reason: loaded.reason })
-          return { _tag: "Unreadable", reply: PHOTO_UNREADABLE_REPLY } satisfies ReplyContext
+          return {
+            _tag: "Unreadable",
+            reply: textsFor(bot, content).text("photo.unreadable")
+          } satisfies ReplyContext
         }
         image = loaded.dataUrl
       }
       // A forum topic is its own conversation: only its messages are read.
-      const history = yield* messages.history(
-        chat.id,
-        chat.thread,
-        incoming.topicId,
-        Math.max(bot.historyLimit, 1)
-      )
+      const history = yield* thread.read(bot, chat, incoming)
       // A recording's question is its transcript, stored as the message's text; a photo's is its caption.
       const question =
         content.recording != null
@@ -149,16 +162,32 @@ export const makeGatherContext = Effect.gen(function* () {
       if (bot.knowledgeOnly && bot.knowledgeBaseIds.length > 0 && passages.length === 0) {
         return {
           _tag: "NotInKnowledge",
-          reply: KnowledgeModel.KNOWLEDGE_UNKNOWN_REPLY
+          reply: textsFor(bot, content).text("knowledge.unknown")
         } satisfies ReplyContext
       }
-      const turns = turnsOf(bot, chat, incoming, history, { caption: content.text, image }, passages)
       // The sender's notes (remember), after the system messages; only where no one else reads the answer.
-      if (chat.type === "private" && incoming.tgUserId !== null) {
-        const known = notesPrompt(yield* userNotes.list(bot.id, incoming.tgUserId))
+      const known =
+        chat.type === "private" && incoming.tgUserId !== null
+          ? notesPrompt(yield* userNotes.list(bot.id, incoming.tgUserId))
+          : null
+      const withNotes = (turns: Array<ChatTurn>): Array<ChatTurn> => {
+        if (known === null) return turns
         const at = turns.findIndex((turn) => turn.role !== "system")
-        if (known !== null) turns.splice(at === -1 ? turns.length : at, 0, { role: "system", content: known })
+        turns.splice(at === -1 ? turns.length : at, 0, { role: "system", content: known })
+        return turns
       }
-      return { _tag: "Ready", turns } satisfies ReplyContext
+      const current = { caption: content.text, image, languageCode: content.from?.languageCode ?? null }
+      const fixed = withNotes(turnsOf(bot, chat, incoming, [], current, passages))
+      const fitted = yield* thread.fit(bot, chat, incoming, history, fixed, image !== null)
+      const turnsFor = (selection: typeof fitted.shorter) =>
+        withNotes([
+          ...leadWith(turnsOf(bot, chat, incoming, selection.messages, current, passages), selection.summary)
+        ])
+      return {
+        _tag: "Ready",
+        turns: turnsFor(fitted),
+        shorter: turnsFor(fitted.shorter),
+        spent: fitted.spent
+      } satisfies ReplyContext
     })
 })

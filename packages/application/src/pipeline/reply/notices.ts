@@ -6,8 +6,9 @@
  */
 import {
   type Bot,
+  type BotTexts,
   type LimitCheck,
-  limitText,
+  limitValues,
   type Message,
   type ReplyPlan,
   windowStart
@@ -49,10 +50,21 @@ export const makeNotices = (store: StoreReply) =>
     })
 
     /** Over a limit: counted, told once per window, never the model. */
-    const overLimit = (bot: Bot, incoming: Message, over: Extract<LimitCheck, { _tag: "OverLimit" }>) =>
+    const overLimit = (
+      bot: Bot,
+      incoming: Message,
+      over: Extract<LimitCheck, { _tag: "OverLimit" }>,
+      texts: BotTexts
+    ) =>
       Effect.andThen(
         Metrics.count(Metrics.limitReached, { bot: bot.id, limit: over.limit }),
-        noticeOnce(bot, incoming, `limit:${over.limit}`, over.windowStart, limitText(bot.limitMessage, over))
+        noticeOnce(
+          bot,
+          incoming,
+          `limit:${over.limit}`,
+          over.windowStart,
+          texts.text("limit", limitValues(over, texts))
+        )
       )
 
     return { refuse, overLimit }

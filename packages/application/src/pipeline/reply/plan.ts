@@ -12,7 +12,9 @@ import {
   type IncomingContent,
   type Message,
   planReply,
-  planTranscript
+  planTranscript,
+  textsFor,
+  unreadableReply
 } from "@botfleet/domain"
 import { Effect } from "effect"
 import type { Token } from "../../ports/TelegramGateway.ts"
@@ -30,7 +32,8 @@ export const makePlan = Effect.gen(function* () {
       const heard = yield* recordings.transcribe(bot, token, incoming, plan.recording)
       if (heard._tag === "Unreadable") {
         yield* Effect.logWarning("recording not transcribed", { bot_id: bot.id, reason: heard.reason })
-        return { _tag: "FixedAnswer", text: heard.reply } satisfies AnswerPlan
+        const text = unreadableReply(plan.recording.kind, textsFor(bot, content))
+        return { _tag: "FixedAnswer", text } satisfies AnswerPlan
       }
       return planTranscript(bot, chat, content, plan.recording, heard.message.text, incoming.tgUserId)
     })

@@ -9,7 +9,7 @@
  * goes on. Drafts count in the send budget (sendBudget.ts) and are skipped,
  * never waited for, when it has no room.
  */
-import { type Bot, type BotId, type Chat, type Message, splitReply } from "@botfleet/domain"
+import { answersByVoice, type Bot, type BotId, type Chat, type Message, splitReply } from "@botfleet/domain"
 import { Clock, Effect, Schedule, Stream } from "effect"
 import * as Metrics from "../../observability/metrics.ts"
 import { spanFn } from "../../observability/spanFn.ts"
@@ -138,9 +138,12 @@ export const makeProgress = Effect.gen(function* () {
     )
   })
 
-  /** The model's answer to `request`, shown as it is made; drafts exist in private chats only. */
+  /**
+   * The model's answer to `request`, shown as it is made; drafts exist in
+   * private chats only, and not for an answer due as a voice note.
+   */
   return (bot: Bot, token: Token, chat: Chat, incoming: Message, request: CompletionRequest) =>
-    bot.streaming && chat.type === "private"
+    bot.streaming && chat.type === "private" && !answersByVoice(bot.voiceReplies, incoming)
       ? withDrafts(
           bot.id,
           token,

@@ -5,6 +5,7 @@
 import { randomUUID } from "node:crypto"
 import {
   type Bot,
+  botTexts,
   type Chat,
   ChatModel,
   type FailureKind,
@@ -25,13 +26,14 @@ export const makeStoreReply = Effect.gen(function* () {
   const outbox = yield* EffectOutbox
   const transactions = yield* Transactions
 
-  const newReply = (incoming: Message, text: string, usage?: Usage) =>
+  const newReply = (incoming: Message, text: string, usage?: Usage, spoken = false) =>
     Effect.map(Clock.currentTimeMillis, (now) =>
       MessageModel.reply(incoming, {
         id: MessageId.make(randomUUID()),
         text,
         at: new Date(now),
-        ...(usage === undefined ? {} : { usage })
+        ...(usage === undefined ? {} : { usage }),
+        spoken
       })
     )
 
@@ -39,9 +41,12 @@ export const makeStoreReply = Effect.gen(function* () {
     timed("response_saved", messages.insert(reply))
   )
 
-  /** `text` as the reply to `incoming`, with the model's usage when the model wrote it. */
-  const answer = (incoming: Message, text: string, usage?: Usage) =>
-    Effect.flatMap(newReply(incoming, text, usage), save)
+  /**
+   * `text` as the reply to `incoming`, with the model's usage when the model
+   * wrote it; `spoken`: to be sent as a voice note (voiceReplies.ts).
+   */
+  const answer = (incoming: Message, text: string, usage?: Usage, spoken?: boolean) =>
+    Effect.flatMap(newReply(incoming, text, usage, spoken), save)
 
   /** `/refresh`: the new thread and the reply are stored together, so a rerun finds the reply and stops. */
   const inNewThread = (chat: Chat, incoming: Message, text: string) =>
@@ -57,7 +62,8 @@ export const makeStoreReply = Effect.gen(function* () {
 
   /**
    * A failure we will not retry: the bot's error message is stored as a
-   * failed reply (to be sent), and admins get `notice`.
+   * failed reply (to be sent), in the sender's language (`languageCode`),
+   * and admins get `notice`.
    */
   const failed = fn("Pipeline.saveFailedReply")(function* (
     bot: Bot,
@@ -65,9 +71,11 @@ export const makeStoreReply = Effect.gen(function* () {
     incoming: Message,
     reason: string,
     notice: string,
-    kind: FailureKind = "other"
+    kind: FailureKind = "other",
+    languageCode: string | null = null
   ) {
-    const reply = yield* save(MessageModel.failed(yield* newReply(incoming, bot.errorMessage), reason, kind))
+    const text = botTexts(bot, languageCode).text("error")
+    const reply = yield* save(MessageModel.failed(yield* newReply(incoming, text), reason, kind))
     yield* outbox.enqueue([{ _tag: "NotifyAdmins", botId: bot.id, chatId: chat.id, message: notice }])
     return reply
   })

@@ -5,7 +5,7 @@ import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { Api } from "../Api.ts"
 import { answerErrors, Conflict, error } from "../ApiErrors.ts"
-import { toChatView, toMessageView } from "../views.ts"
+import { toChatView, toMessageView, toSummaryView } from "../views.ts"
 import { pageOf } from "./pagination.ts"
 
 export const ChatsHandlers = HttpApiBuilder.group(
@@ -38,6 +38,12 @@ export const ChatsHandlers = HttpApiBuilder.group(
           const found = yield* conversations.listMessages(ChatId.make(params.id), page).pipe(answerErrors)
           return { items: found.items.map(toMessageView), nextCursor: found.nextCursor }
         })
+      )
+      .handle("summaries", ({ params }) =>
+        conversations.listSummaries(ChatId.make(params.id)).pipe(
+          Effect.map((summaries) => ({ items: summaries.map(toSummaryView) })),
+          answerErrors
+        )
       )
       .handle("send", ({ params, payload }) =>
         conversations.send(ChatId.make(params.id), payload.text).pipe(

@@ -1,0 +1,3 @@
+export * from "./botTexts.ts"
+export * from "./catalogue.ts"
+export * from "./overrides.ts"
