@@ -20,6 +20,9 @@ export * as AuditLogPg from "./audit/AuditLogPg.ts"
 // failures: FailureLog
 export * as FailureLogMemory from "./failures/FailureLogMemory.ts"
 export * as FailureLogPg from "./failures/FailureLogPg.ts"
+// imageGenerator: ImageGenerator (generate_image), through the guarded client
+export * as ImageGeneratorOpenAI from "./imageGenerator/ImageGeneratorOpenAI.ts"
+export * as ImagePrices from "./imageGenerator/imagePrices.ts"
 // knowledgeBases: KnowledgeRepository, DocumentReader, Embeddings
 export * as DocumentReaderFiles from "./knowledgeBases/DocumentReaderFiles.ts"
 export * as EmbeddingsOpenAI from "./knowledgeBases/EmbeddingsOpenAI.ts"
@@ -96,3 +99,6 @@ export * as UpdateInboxPg from "./updateInbox/UpdateInboxPg.ts"
 // usageLedger: UsageLedger
 export * as UsageLedgerMemory from "./usageLedger/UsageLedgerMemory.ts"
 export * as UsageLedgerPg from "./usageLedger/UsageLedgerPg.ts"
+// userNotes: UserNotes (remember / forget, /memory)
+export * as UserNotesMemory from "./userNotes/UserNotesMemory.ts"
+export * as UserNotesPg from "./userNotes/UserNotesPg.ts"

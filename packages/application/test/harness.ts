@@ -25,7 +25,8 @@ import {
   ThreadSummariesMemory,
   TokenCounterTiktoken,
   TranscriberMemory,
-  UpdateInboxMemory
+  UpdateInboxMemory,
+  UserNotesMemory
 } from "@botfleet/adapters"
 import {
   AlertService,
@@ -173,6 +174,7 @@ export const harness = (options: HarnessOptions = {}) => {
   const infrastructure = Layer.mergeAll(
     RepositoriesMemory.layer,
     McpServerRepositoryMemory.layerMemory,
+    UserNotesMemory.layerMemory,
     UpdateInboxMemory.layerMemory,
     telegram,
     (options.model === "sleeps" ? sleepingModel : thinkingModel).pipe(

@@ -109,6 +109,14 @@ export const botFields = [
     help: "Asked once when the model is down or unknown, on the same provider."
   },
   {
+    name: "imageModel",
+    section: "model",
+    kind: "text",
+    label: "Image model",
+    requires: "providers",
+    help: "What the generate_image tool asks the bot's provider for (POST /images/generations), priced per image."
+  },
+  {
     name: "temperature",
     section: "model",
     kind: "number",

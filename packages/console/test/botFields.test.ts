@@ -48,6 +48,7 @@ const bot = {
   language: "en",
   texts: {},
   knowledgeMode: "inject",
+  imageModel: "gpt-image-1",
   access: "open",
   allowedUserIds: [],
   allowedChatIds: [],

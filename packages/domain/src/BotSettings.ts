@@ -176,7 +176,9 @@ export const botSettings = {
   /** The persona a chat starts with; null (or a key no persona has): the bot's own prompt and model. */
   defaultPersona: setting(Schema.NullOr(Schema.String), Schema.NullOr(PersonaKey), null),
   /** Users cannot switch: every chat answers with the default. */
-  personaLocked: flag(false)
+  personaLocked: flag(false),
+  /** The model generate_image asks the bot's provider for (its /images/generations). */
+  imageModel: setting(Schema.String, ModelName, "gpt-image-1")
 }
 
 type Settings = typeof botSettings

@@ -1,7 +1,7 @@
 import { type BotTexts, englishTexts } from "./texts/botTexts.ts"
 
 /** The commands every bot understands. */
-export const BotCommand = ["start", "help", "new", "retry", "mode", "refresh", "usage"] as const
+export const BotCommand = ["start", "help", "new", "retry", "mode", "memory", "usage", "refresh"] as const
 export type BotCommand = (typeof BotCommand)[number]
 
 /**

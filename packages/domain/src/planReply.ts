@@ -64,6 +64,8 @@ export type ReplyPlan =
   | { readonly _tag: "ShowModes" }
   /** `/retry`: the conversation's last question answered again, the answer after it marked replaced. */
   | { readonly _tag: "Retry" }
+  /** `/memory` (and its buttons, `/memory forget <id|all>`): the sender's notes, each with a Forget button. */
+  | { readonly _tag: "ShowMemory" }
   /** Download and transcribe the recording, store the transcript, then `planTranscript`. */
   | { readonly _tag: "Transcribe"; readonly recording: IncomingRecording }
 
@@ -175,6 +177,8 @@ const planWords = (bot: Bot, incoming: IncomingContent): AnswerPlan => {
       return { _tag: "Retry" }
     case "usage":
       return { _tag: "ShowUsage" }
+    case "memory":
+      return { _tag: "ShowMemory" }
     case undefined:
       return { _tag: "AskModel" }
   }

@@ -60,6 +60,8 @@ describe("planReply", () => {
 
   it("/usage shows the sender's use", () => {
     assert.deepStrictEqual(plan("/usage"), { _tag: "ShowUsage" })
+    assert.deepStrictEqual(plan("/memory"), { _tag: "ShowMemory" })
+    assert.deepStrictEqual(plan("/memory forget all"), { _tag: "ShowMemory" })
   })
 })
 

@@ -104,6 +104,15 @@ describe("which text wins", () => {
     assert.strictEqual(botTexts(custom, "en").text("help"), catalogue.en.help)
   })
 
+  it("a help text shipped before (without /new, /retry, /mode, /memory) is not taken for the admin's", () => {
+    const older = testBot({
+      helpMessage:
+        "Send me a message and I'll answer. Commands: /start to begin, /help for this text, /refresh to start a new conversation, /usage to see how much of your limits you have used."
+    })
+    assert.strictEqual(botTexts(older, "en").text("help"), catalogue.en.help)
+    assert.include(botTexts(older, "en").text("help"), "/retry")
+  })
+
   it("placeholders are filled in whichever text won", () => {
     const bot = testBot({ texts: { es: { "mode.set": "Ahora: {name}" } } })
     assert.strictEqual(botTexts(bot, "es").text("mode.set", { name: "Breve" }), "Ahora: Breve")

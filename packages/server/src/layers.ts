@@ -11,6 +11,7 @@ import {
   DocumentReaderFiles,
   EmbeddingsOpenAI,
   FailureLogPg,
+  ImageGeneratorOpenAI,
   InvitationRepositoryPg,
   JobRunsPg,
   KnowledgeRepositoryPg,
@@ -32,7 +33,8 @@ import {
   ThreadSummariesPg,
   TokenCounterTiktoken,
   TranscriberOpenAI,
-  UpdateInboxPg
+  UpdateInboxPg,
+  UserNotesPg
 } from "@botfleet/adapters"
 import { Database } from "@botfleet/adapters/postgres"
 import {
@@ -53,7 +55,8 @@ import {
   PipelineLayer,
   ProviderService,
   Settings,
-  StatsService
+  StatsService,
+  UserNotesAdmin
 } from "@botfleet/application"
 import { Effect, Layer, Option, Result } from "effect"
 import type { AppConfigShape } from "./config/AppConfig.ts"
@@ -134,6 +137,13 @@ export const adaptersLayer = (config: AppConfigShape) => {
     OutboundHttpNode.layer(outbound),
     // MCP servers: stored, and asked for their tools through the same guard
     McpServerRepositoryPg.layer,
+    // The notes bots keep about their users (remember / forget, /memory)
+    UserNotesPg.layer,
+    // generate_image: the bot's provider (or the env default) through the same guard
+    ImageGeneratorOpenAI.layer({
+      apiKey: Option.getOrUndefined(config.openaiApiKey),
+      baseUrl: Option.getOrUndefined(Option.map(config.openaiBaseUrl, String))
+    }).pipe(Layer.provide(OutboundHttpNode.layer(outbound))),
     McpConnectorHttp.layer.pipe(Layer.provide(OutboundHttpNode.layer(outbound))),
     // Context by tokens: the thread summaries and the tokenizer
     ThreadSummariesPg.layer,
@@ -179,6 +189,8 @@ export const applicationLayer = Layer.mergeAll(
   AdminService.layer,
   // access and limits
   BotUsers.layer,
+  // the notes bots keep about their users (remember), for admins
+  UserNotesAdmin.layer,
   // providers
   ProviderService.layer,
   McpServerService.layer,

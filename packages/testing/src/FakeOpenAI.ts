@@ -107,6 +107,13 @@ export interface FakeOpenAI {
   readonly transcriptions: Effect.Effect<ReadonlyArray<TranscriptionRequest>>
   /** Knowledge bases: every text sent to `POST /v1/embeddings`, oldest first. */
   readonly embeddingInputs: Effect.Effect<ReadonlyArray<string>>
+  /** generate_image: every `POST /v1/images/generations` received (failed ones included), oldest first. */
+  readonly imageRequests: Effect.Effect<ReadonlyArray<ImageGenerationRequest>>
+  /**
+   * How images come back: inline (`b64_json`, as gpt-image models answer) or
+   * as a `url` on this server (as DALL·E may), FAKE_IMAGE either way.
+   */
+  readonly setImageAnswer: (kind: "b64_json" | "url") => Effect.Effect<void>
   /** What a recording "says"; default: the uploaded bytes read as UTF-8. */
   readonly setTranscript: (transcript: (request: TranscriptionRequest) => string) => Effect.Effect<void>
   /** The next `times` transcription requests answer with this status (5xx, 400...). */
@@ -116,6 +123,18 @@ export interface FakeOpenAI {
   /** The next `times` speech requests fail with `status`. */
   readonly failNextSpeech: (status: number, times?: number) => Effect.Effect<void>
 }
+
+/** generate_image: one request to `/v1/images/generations`. */
+export interface ImageGenerationRequest {
+  readonly model: string
+  readonly prompt: string
+  readonly size: string | null
+  readonly quality: string | null
+  readonly apiKey: string | undefined
+}
+
+/** The image the fake draws: the 8-byte PNG signature and a few bytes, enough to be told apart. */
+export const FAKE_IMAGE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3, 4])
 
 /** conversations: one multipart upload to `/v1/audio/transcriptions`. */
 export interface TranscriptionRequest {
@@ -403,6 +422,9 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
     }
     const transcriptions: Array<TranscriptionRequest> = []
     const embeddingInputs: Array<string> = []
+    const imageRequests: Array<ImageGenerationRequest> = []
+    let imageAnswer: "b64_json" | "url" = "b64_json"
+    let origin = ""
     let transcript = (request: TranscriptionRequest) => request.audio.toString("utf8")
     const transcriptionFailures: Array<number> = []
     const speeches: Array<SpeechRequest> = []
@@ -656,7 +678,61 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
       })
     }
 
+    /** generate_image: behind the key check and the scripted failures (matched on the image model). */
+    const drawImage = (request: IncomingMessage, response: ServerResponse) => {
+      const chunks: Array<Buffer> = []
+      request.on("data", (chunk: Buffer) => chunks.push(chunk))
+      request.on("end", () => {
+        const apiKey = bearerOf(request)
+        let body: { model?: unknown; prompt?: unknown; size?: unknown; quality?: unknown }
+        try {
+          body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as typeof body
+        } catch {
+          return sendJson(
+            response,
+            400,
+            errorBody("We could not parse the JSON body.", "invalid_request_error", null)
+          )
+        }
+        const model = typeof body.model === "string" ? body.model : ""
+        imageRequests.push({
+          model,
+          prompt: typeof body.prompt === "string" ? body.prompt : "",
+          size: typeof body.size === "string" ? body.size : null,
+          quality: typeof body.quality === "string" ? body.quality : null,
+          apiKey
+        })
+        const failure = refusedKey(apiKey) ? { status: 401 as const } : takeFailure(model)
+        if (failure?.status === "hang") return
+        if (failure?.status === "reset") return request.socket.destroy()
+        if (failure !== undefined) {
+          return sendJson(
+            response,
+            failure.status,
+            failure.body ?? defaultErrorBody(failure.status, failure.code, model, apiKey)
+          )
+        }
+        sendJson(response, 200, {
+          created: Math.floor(Date.now() / 1000),
+          data: [
+            imageAnswer === "b64_json"
+              ? { b64_json: FAKE_IMAGE.toString("base64") }
+              : { url: `${origin}/v1/files/fake-image.png` }
+          ]
+        })
+      })
+    }
+
     const handle = (request: IncomingMessage, response: ServerResponse) => {
+      if (request.method === "POST" && request.url === "/v1/images/generations") {
+        drawImage(request, response)
+        return
+      }
+      if (request.method === "GET" && request.url === "/v1/files/fake-image.png") {
+        response.writeHead(200, { "content-type": "image/png", "content-length": FAKE_IMAGE.length })
+        response.end(FAKE_IMAGE)
+        return
+      }
       if (request.method === "GET" && request.url === "/v1/models") {
         listModels(request, response)
         return
@@ -738,8 +814,14 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
         })
     )
 
+    origin = `http://127.0.0.1:${port}`
     return {
       baseUrl: new URL(`http://127.0.0.1:${port}/v1`),
+      imageRequests: Effect.sync(() => imageRequests.slice()),
+      setImageAnswer: (kind) =>
+        Effect.sync(() => {
+          imageAnswer = kind
+        }),
       requests: Effect.sync(() => requests.slice()),
       setReply: (next) =>
         Effect.sync(() => {

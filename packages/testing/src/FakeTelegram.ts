@@ -42,6 +42,18 @@ export const Fault = {
   apiError: (status: number, description: string): Fault => ({ _tag: "ApiError", status, description })
 }
 
+/** generate_image: a `sendPhoto` upload the fake accepted. */
+export interface SentPhoto {
+  readonly botId: number
+  readonly chatId: number
+  readonly messageId: number
+  /** The uploaded file's bytes, as sent. */
+  readonly photo: Buffer
+  readonly fileName: string | null
+  readonly caption: string | null
+  readonly replyToMessageId: number | null
+}
+
 export interface SentMessage {
   readonly botId: number
   readonly chatId: number
@@ -159,6 +171,8 @@ export interface FakeTelegramServer {
   /** What getWebhookInfo reports as the last delivery error. */
   readonly setWebhookError: (token: string, message: string, date?: Date) => void
   readonly sent: ReadonlyArray<SentMessage>
+  /** generate_image: every photo uploaded with sendPhoto, oldest first. */
+  readonly photos: ReadonlyArray<SentPhoto>
   readonly sentTo: (chatId: number, botId?: number) => ReadonlyArray<SentMessage>
   readonly chatActions: ReadonlyArray<ChatAction>
   /** Voice notes and audio files sent, in order (message ids shared with `sent`). */
@@ -378,6 +392,7 @@ const makeFake = (options: Options | undefined) => {
     if (floodLimits.perChat) spendFlood(chatKey)
   }
   let sent: Array<SentMessage> = []
+  let photos: Array<SentPhoto> = []
   let sentByChat = new Map<string, Array<SentMessage>>()
   let chatActions: Array<ChatAction> = []
   let voices: Array<SentVoice> = []
@@ -632,6 +647,31 @@ const makeFake = (options: Options | undefined) => {
       case "sendVoice":
       case "sendAudio":
         return sendVoice(bot, method, params)
+      case "sendPhoto": {
+        const chatId = requireChatId(params)
+        const file = params.photo
+        if (!(file !== null && typeof file === "object" && "bytes" in file)) {
+          throw new ApiFailure(400, "Bad Request: there is no photo in the request")
+        }
+        const upload = file as UploadedFile
+        const chatKey = `${bot.info.id}:${chatId}`
+        const messageId = (messageIds.get(chatKey) ?? 0) + 1
+        messageIds.set(chatKey, messageId)
+        const replyParameters = jsonParam(params, "reply_parameters")
+        photos.push({
+          botId: bot.info.id,
+          chatId,
+          messageId,
+          photo: Buffer.from(upload.bytes),
+          fileName: upload.fileName,
+          caption: stringParam(params, "caption") ?? null,
+          replyToMessageId:
+            replyParameters !== null && typeof replyParameters === "object"
+              ? (intParam({ ...replyParameters }, "message_id") ?? null)
+              : null
+        })
+        return { message_id: messageId, chat: { id: chatId }, date: Math.floor(Date.now() / 1000), photo: [] }
+      }
       case "sendChatAction": {
         const chatId = requireChatId(params)
         chatActions.push({
@@ -886,6 +926,9 @@ const makeFake = (options: Options | undefined) => {
     get sent() {
       return sent
     },
+    get photos() {
+      return photos
+    },
     sentTo: (chatId, botId) =>
       botId === undefined
         ? sent.filter((message) => message.chatId === chatId)
@@ -919,6 +962,7 @@ const makeFake = (options: Options | undefined) => {
     callCounts: () => Object.fromEntries(counts),
     reset: () => {
       sent = []
+      photos = []
       sentByChat = new Map()
       chatActions = []
       voices = []

@@ -7,6 +7,7 @@
 import {
   type MessageDraftInput,
   type SendMessageInput,
+  type SendPhotoInput,
   type SendVoiceInput,
   spanFn,
   TelegramError,
@@ -127,7 +128,7 @@ const withRetries = <A>(
 }
 
 /** Calls that post to the chat: repeated without an answer, the user could see them twice. */
-const POSTS = new Set(["sendMessage", "sendVoice", "sendAudio"])
+const POSTS = new Set(["sendMessage", "sendVoice", "sendAudio", "sendPhoto"])
 
 /** A voice answer's upload: up to a few MB, more than the 10 s a JSON call gets. */
 const UPLOAD_TIMEOUT = Duration.seconds(60)
@@ -251,13 +252,13 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
                 text: input.text,
                 ...(input.parseMode === undefined ? {} : { parse_mode: input.parseMode }),
                 ...(input.topicId == null ? {} : { message_thread_id: input.topicId }),
-                ...(input.buttons === undefined || input.buttons.length === 0
+                ...(input.buttons === undefined
                   ? {}
                   : {
                       reply_markup: {
-                        inline_keyboard: input.buttons.map((button) => [
-                          { text: button.text, callback_data: button.data }
-                        ])
+                        inline_keyboard: input.buttons.map((row) =>
+                          row.map((button) => ({ text: button.text, callback_data: button.data }))
+                        )
                       }
                     }),
                 // A reply whose original was deleted is still worth sending.
@@ -312,6 +313,38 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
           UPLOAD_TIMEOUT
         )
         return { messageId: (message as { readonly message_id: number }).message_id }
+      })
+
+      const sendPhoto = traced("sendPhoto")(function* (token: Token, input: SendPhotoInput) {
+        const fields: Record<string, string> = { chat_id: String(input.chatId) }
+        if (input.caption !== undefined) fields.caption = input.caption
+        if (input.topicId != null) fields.message_thread_id = String(input.topicId)
+        if (input.replyToMessageId !== undefined) {
+          fields.reply_parameters = JSON.stringify({
+            message_id: input.replyToMessageId,
+            allow_sending_without_reply: true
+          })
+        }
+        // An upload takes longer than a text: a few MB at a slow link.
+        const message = (yield* call(
+          "sendPhoto",
+          token,
+          (secret, signal) =>
+            api.upload(
+              secret,
+              "sendPhoto",
+              fields,
+              {
+                field: "photo",
+                fileName: input.fileName,
+                contentType: "application/octet-stream",
+                bytes: input.photo
+              },
+              signal
+            ),
+          UPLOAD_TIMEOUT
+        )) as { readonly message_id: number }
+        return { messageId: message.message_id }
       })
 
       const sendChatAction = traced("sendChatAction")(function* (
@@ -480,6 +513,7 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
         getWebhookInfo,
         sendMessage,
         sendVoice,
+        sendPhoto,
         sendChatAction,
         answerCallbackQuery,
         getUpdates,

@@ -5,6 +5,7 @@
  * exactly the error it scripted.
  */
 import {
+  type InlineButton,
   type SendMessageInput,
   type TelegramBotInfo,
   TelegramError,
@@ -26,8 +27,18 @@ export interface MemorySentMessage {
   readonly replyToMessageId: number | null
   /** The forum topic it went to; absent outside topics. */
   readonly topicId?: number
-  /** Inline buttons' callback data; absent when none. */
-  readonly buttons?: ReadonlyArray<string>
+  /** Its inline keyboard; absent without one. */
+  readonly buttons?: ReadonlyArray<ReadonlyArray<InlineButton>>
+}
+
+export interface MemorySentPhoto {
+  readonly botId: number
+  readonly chatId: number
+  readonly messageId: number
+  readonly bytes: Uint8Array
+  readonly fileName: string
+  readonly caption: string | null
+  readonly replyToMessageId: number | null
 }
 
 /** A voice answer's upload (`sendVoice`, or `sendAudio` for another format). */
@@ -100,6 +111,7 @@ export class TelegramMemoryLog extends Context.Service<
     readonly sentTo: (chatId: number) => Effect.Effect<ReadonlyArray<MemorySentMessage>>
     /** Voice notes and audio files sent, in order; they share message ids with `sentMessages`. */
     readonly sentVoices: Effect.Effect<ReadonlyArray<MemorySentVoice>>
+    readonly sentPhotos: Effect.Effect<ReadonlyArray<MemorySentPhoto>>
     readonly chatActions: Effect.Effect<ReadonlyArray<MemoryChatAction>>
     readonly callbackAnswers: Effect.Effect<ReadonlyArray<MemoryCallbackAnswer>>
     readonly webhookEvents: Effect.Effect<ReadonlyArray<MemoryWebhookEvent>>
@@ -211,6 +223,7 @@ export const layerMemory: Layer.Layer<TelegramGateway | TelegramMemoryLog> = Lay
     const calls: Array<MemoryCall> = []
     const sent: Array<MemorySentMessage> = []
     const voices: Array<MemorySentVoice> = []
+    const photos: Array<MemorySentPhoto> = []
     const chatActions: Array<MemoryChatAction> = []
     const callbackAnswers: Array<MemoryCallbackAnswer> = []
     const webhookEvents: Array<MemoryWebhookEvent> = []
@@ -273,9 +286,7 @@ export const layerMemory: Layer.Layer<TelegramGateway | TelegramMemoryLog> = Lay
             parseMode: input.parseMode ?? null,
             replyToMessageId: input.replyToMessageId ?? null,
             ...(input.topicId == null ? {} : { topicId: input.topicId }),
-            ...(input.buttons === undefined || input.buttons.length === 0
-              ? {}
-              : { buttons: input.buttons.map((button) => button.data) })
+            ...(input.buttons === undefined ? {} : { buttons: input.buttons })
           })
           return Effect.succeed({ messageId })
         }),
@@ -301,6 +312,22 @@ export const layerMemory: Layer.Layer<TelegramGateway | TelegramMemoryLog> = Lay
             ...(input.topicId == null ? {} : { topicId: input.topicId })
           })
           return Effect.succeed({ messageId })
+        }),
+      sendPhoto: (token, input) =>
+        Effect.map(enter("sendPhoto", token), (bot) => {
+          const key = `${bot.info.id}:${input.chatId}`
+          const messageId = (messageIds.get(key) ?? 0) + 1
+          messageIds.set(key, messageId)
+          photos.push({
+            botId: bot.info.id,
+            chatId: input.chatId,
+            messageId,
+            bytes: input.photo,
+            fileName: input.fileName,
+            caption: input.caption ?? null,
+            replyToMessageId: input.replyToMessageId ?? null
+          })
+          return { messageId }
         }),
       sendChatAction: (token, chatId, action, topicId) =>
         Effect.map(enter("sendChatAction", token), (bot) => {
@@ -416,6 +443,7 @@ export const layerMemory: Layer.Layer<TelegramGateway | TelegramMemoryLog> = Lay
       sentMessages: Effect.sync(() => [...sent]),
       sentTo: (chatId) => Effect.sync(() => sent.filter((message) => message.chatId === chatId)),
       sentVoices: Effect.sync(() => [...voices]),
+      sentPhotos: Effect.sync(() => [...photos]),
       chatActions: Effect.sync(() => [...chatActions]),
       callbackAnswers: Effect.sync(() => [...callbackAnswers]),
       webhookEvents: Effect.sync(() => [...webhookEvents]),

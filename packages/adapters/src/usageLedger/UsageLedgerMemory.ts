@@ -136,6 +136,27 @@ export const layerNoDeps: Layer.Layer<UsageLedger, never, MemoryStore> = Layer.e
     const record = (key: UsageKey, spent: { readonly tokens: number; readonly costUsd: number }, at: Date) =>
       Effect.andThen(reserve(key, NO_LIMITS, at), settle(key.messageId, spent))
 
+    const addCost = (
+      key: { readonly botId: BotId; readonly userId: number | null },
+      costUsd: number,
+      at: Date
+    ) =>
+      Ref.update(state, (current) => {
+        const w = windowsOf(at)
+        const rows = [
+          ...(key.userId === null
+            ? []
+            : [
+                counterOf(current, key.botId, key.userId, "day", w.day),
+                counterOf(current, key.botId, key.userId, "month", w.month)
+              ]),
+          counterOf(current, key.botId, BOT_ROW, "month", w.month)
+        ]
+        let counters = current.counters
+        for (const row of rows) counters = withCounter(counters, { ...row, costUsd: row.costUsd + costUsd })
+        return { ...current, counters }
+      })
+
     const recordDenied = (botId: BotId, userId: number | null, at: Date) =>
       Ref.update(state, (current) => {
         const w = windowsOf(at)
@@ -217,6 +238,7 @@ export const layerNoDeps: Layer.Layer<UsageLedger, never, MemoryStore> = Layer.e
       reserve,
       record,
       settle,
+      addCost,
       recordDenied,
       claimNotice,
       usage,

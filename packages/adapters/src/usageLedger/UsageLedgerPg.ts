@@ -186,6 +186,27 @@ export const layer: Layer.Layer<UsageLedger, never, SqlClient.SqlClient> = Layer
           cost_usd = usage_counters.cost_usd + EXCLUDED.cost_usd`.pipe(orDieSql)
     })
 
+    // Counters created or added to in one write, like record's, with no message counted.
+    const addCost = fn("UsageLedger.addCost")(function* (
+      key: { readonly botId: BotId; readonly userId: number | null },
+      costUsd: number,
+      at: Date
+    ) {
+      const w = windowsOf(at)
+      const user = key.userId ?? BOT_ROW
+      yield* sql`
+        INSERT INTO usage_counters (bot_id, tg_user_id, period, period_start, messages, tokens, cost_usd)
+        SELECT ${key.botId}::uuid, w.tg_user_id, w.period, w.period_start, 0, 0, ${costUsd}::numeric
+        FROM (VALUES
+          (${user}::bigint, 'day'::text, ${w.day}::timestamptz, true),
+          (${user}::bigint, 'month', ${w.month}::timestamptz, true),
+          (${BOT_ROW}::bigint, 'month', ${w.month}::timestamptz, false)
+        ) AS w (tg_user_id, period, period_start, of_user)
+        WHERE NOT w.of_user OR ${key.userId !== null}
+        ON CONFLICT (bot_id, tg_user_id, period, period_start) DO UPDATE SET
+          cost_usd = usage_counters.cost_usd + EXCLUDED.cost_usd`.pipe(orDieSql)
+    })
+
     const recordDenied = fn("UsageLedger.recordDenied")(function* (
       botId: BotId,
       userId: number | null,
@@ -294,6 +315,7 @@ export const layer: Layer.Layer<UsageLedger, never, SqlClient.SqlClient> = Layer
       reserve,
       record,
       settle,
+      addCost,
       recordDenied,
       claimNotice,
       usage,

@@ -55,6 +55,41 @@ layer(Env, { excludeTestServices: true })("TelegramGatewayHttp against FakeTeleg
     })
   )
 
+  it.effect("sendPhoto uploads the bytes as multipart, replying to the message", () =>
+    Effect.gen(function* () {
+      const { fake, telegram } = yield* setup
+      const bytes = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 255, 13, 10])
+      const sent = yield* telegram.sendPhoto(token, {
+        chatId: CHAT,
+        photo: bytes,
+        fileName: "image.png",
+        replyToMessageId: 7
+      })
+      assert.strictEqual(sent.messageId, 1)
+      assert.strictEqual(fake.photos.length, 1)
+      const photo = fake.photos[0]!
+      assert.deepStrictEqual([...photo.photo], [...bytes])
+      assert.strictEqual(photo.fileName, "image.png")
+      assert.strictEqual(photo.chatId, CHAT)
+      assert.strictEqual(photo.replyToMessageId, 7)
+    })
+  )
+
+  it.effect("a refused sendPhoto is a TelegramError, tried once", () =>
+    Effect.gen(function* () {
+      const { fake, telegram } = yield* setup
+      fake.failNext("sendPhoto", FakeTelegram.Fault.apiError(400, "Bad Request: IMAGE_PROCESS_FAILED"))
+      const error = yield* Effect.flip(
+        telegram.sendPhoto(token, { chatId: CHAT, photo: new Uint8Array([1]), fileName: "image.png" })
+      )
+      assert.strictEqual(error.kind, "bad_request")
+      assert.strictEqual(error.method, "sendPhoto")
+      assertNoToken(error)
+      assert.strictEqual(fake.calls("sendPhoto"), 1)
+      assert.strictEqual(fake.photos.length, 0)
+    })
+  )
+
   it.effect("sendMessage returns the message id; the fake saw text, parse_mode and reply", () =>
     Effect.gen(function* () {
       const { fake, telegram } = yield* setup

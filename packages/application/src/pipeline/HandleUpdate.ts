@@ -88,7 +88,7 @@ export class HandleUpdate extends Context.Service<
       ) => {
         if (parseCommand(content.text, bot.username) !== "mode") return undefined
         const mode = modeAnswer(bot, chat, message.topicId, textsFor(bot, content))
-        return reply.text === mode.text ? mode.buttons : undefined
+        return reply.text === mode.text ? mode.buttons.map((button) => [button]) : undefined
       }
 
       /**
@@ -164,7 +164,8 @@ export class HandleUpdate extends Context.Service<
         yield* sendReply.answerCallback(loaded.bot, loaded.token, press.callbackQueryId)
         const command = press.data ? parseCommand(`/${press.data}`, loaded.bot.username) : undefined
         if (press.chat === null || command === undefined || command === "unknown") return
-        const content = { ...pressedCommand(command, loaded.bot), from: press.from }
+        // The whole data: a button may carry the command's arguments (/memory's "forget <id>").
+        const content = { ...pressedCommand(press.data ?? command, loaded.bot), from: press.from }
         const saved = yield* timed(
           "incoming_saved",
           saveIncoming.press(loaded.bot, { ...press, chat: press.chat }, content.text)

@@ -2,7 +2,8 @@
  * Steps 2 and 3: decide the answer, make it and store it before anything is
  * sent. Each part is a file in reply/: plan (what to do), context (what the
  * model reads), ask (the model, streamed or not), account (the sender's use),
- * notices (refusals and limits, told once), store (the idempotent insert).
+ * notices (refusals and limits, told once), store (the idempotent insert),
+ * memory (/memory: the sender's notes, stored then sent with their buttons).
  */
 import {
   type Bot,
@@ -23,6 +24,7 @@ import type { BotUnavailable, Paced, RetryLater } from "./PipelineErrors.ts"
 import { makeAccount } from "./reply/account.ts"
 import { makeAsk } from "./reply/ask.ts"
 import { makeGatherContext } from "./reply/context.ts"
+import { makeShowMemory } from "./reply/memory.ts"
 import { makeNotices } from "./reply/notices.ts"
 import { makePlan } from "./reply/plan.ts"
 import { makeRetry, questionContent } from "./reply/retry.ts"
@@ -68,6 +70,7 @@ export class GenerateReply extends Context.Service<
       const store = yield* makeStoreReply
       const notices = yield* makeNotices(store)
       const retry = yield* makeRetry(store)
+      const showMemory = yield* makeShowMemory(store)
 
       /** `question` is what the model answers: the incoming message, or for /retry the question asked again. */
       const answerWithModel = Effect.fnUntraced(function* (
@@ -142,6 +145,8 @@ export class GenerateReply extends Context.Service<
             return Option.some(
               yield* store.answer(incoming, yield* account.report(bot, incoming, textsFor(bot, content)))
             )
+          case "ShowMemory":
+            return Option.some(yield* showMemory(bot, token, chat, incoming, content.text))
           case "AskModel":
             return yield* answerWithModel(bot, token, chat, incoming, content)
           case "ShowModes":

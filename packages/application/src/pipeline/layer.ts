@@ -25,7 +25,9 @@ export interface PacingOptions {
  */
 export const PipelineLayerWith = (pacing: PacingOptions) =>
   HandleUpdate.layer.pipe(
-    Layer.provideMerge(Layer.mergeAll(SaveIncoming.layer, GenerateReply.layer, SendReply.layer)),
+    Layer.provideMerge(Layer.mergeAll(SaveIncoming.layer, GenerateReply.layer)),
+    // /memory sends its reply with buttons from within GenerateReply.
+    Layer.provideMerge(SendReply.layer),
     // conversations: voice, audio and video notes
     Layer.provideMerge(TranscribeRecording.layer),
     Layer.provideMerge(

@@ -19,7 +19,6 @@ import {
   type MessageId,
   MessageModel,
   type MessageNotFound,
-  type ModeButton,
   replyParts,
   speakableText
 } from "@botfleet/domain"
@@ -29,7 +28,12 @@ import * as Metrics from "../observability/metrics.ts"
 import { spanFn } from "../observability/spanFn.ts"
 import { ChatRepository, MessageRepository } from "../ports/Repositories.ts"
 import { SpeechSynthesizer } from "../ports/SpeechSynthesizer.ts"
-import { type TelegramError, TelegramGateway, type Token } from "../ports/TelegramGateway.ts"
+import {
+  type InlineButton,
+  type TelegramError,
+  TelegramGateway,
+  type Token
+} from "../ports/TelegramGateway.ts"
 import { ProviderAccess } from "../providers/ProviderAccess.ts"
 import { matchTelegramFailure } from "./failures.ts"
 import { type BotUnavailable, Paced, type RetryLater } from "./PipelineErrors.ts"
@@ -50,8 +54,8 @@ export class SendReply extends Context.Service<
       chat: Chat,
       message: Message,
       pacing?: "wait" | "pace",
-      /** Inline buttons under the first chunk (/mode's personas); not stored, made again on a rerun. */
-      buttons?: ReadonlyArray<ModeButton>
+      /** Inline buttons (rows) under the last text chunk: /mode's personas, /memory's notes; not stored, made again on a rerun. */
+      buttons?: ReadonlyArray<ReadonlyArray<InlineButton>> | undefined
     ) => Effect.Effect<Message, RetryLater | BotUnavailable | Paced>
     /** Sends (the rest of) a stored message by id, e.g. one an admin wrote; safe to repeat. */
     readonly deliver: (
@@ -88,7 +92,7 @@ export class SendReply extends Context.Service<
         place: {
           readonly topicId: number | null
           readonly replyToMessageId: number | undefined
-          readonly buttons: ReadonlyArray<ModeButton> | undefined
+          readonly buttons?: ReadonlyArray<ReadonlyArray<InlineButton>> | undefined
         }
       ) =>
         telegram
@@ -228,7 +232,7 @@ export class SendReply extends Context.Service<
         chat: Chat,
         stored: Message,
         pacing?: "wait" | "pace",
-        buttons?: ReadonlyArray<ModeButton>
+        buttons?: ReadonlyArray<ReadonlyArray<InlineButton>> | undefined
       ) => Effect.Effect<Message, RetryLater | BotUnavailable | Paced> = fn("Pipeline.ensureResponseSent")(
         function* (
           bot: Bot,
@@ -236,7 +240,7 @@ export class SendReply extends Context.Service<
           chat: Chat,
           stored: Message,
           pacing: "wait" | "pace" = "wait",
-          buttons?: ReadonlyArray<ModeButton>
+          buttons?: ReadonlyArray<ReadonlyArray<InlineButton>> | undefined
         ) {
           let message = stored
           const parts = replyParts(message)
@@ -253,8 +257,7 @@ export class SendReply extends Context.Service<
             const place = {
               topicId: message.topicId,
               // Only the first part quotes: the rest follow it.
-              replyToMessageId: index === 0 ? quote : undefined,
-              buttons: index === 0 ? buttons : undefined
+              replyToMessageId: index === 0 ? quote : undefined
             }
             const voiced =
               part._tag === "Voice" && Option.isSome(spoken)
@@ -279,7 +282,7 @@ export class SendReply extends Context.Service<
               // The voice note is always the first part: the text goes out whole in its place.
               message = MessageModel.spokenAsText(message, Option.isSome(spoken) ? spoken.value.costUsd : 0)
               yield* messages.update(message).pipe(Effect.orDie)
-              return yield* send(bot, token, chat, message, pacing)
+              return yield* send(bot, token, chat, message, pacing, buttons)
             }
             const sent = yield* (
               voiced?.ok === true
@@ -289,7 +292,7 @@ export class SendReply extends Context.Service<
                     chat.telegramChatId,
                     part._tag === "Text" ? part.text : "",
                     formatted,
-                    place
+                    buttons !== undefined && index === parts.length - 1 ? { ...place, buttons } : place
                   )
             ).pipe(
               Effect.tap((result) =>

@@ -71,6 +71,12 @@ export interface WebhookInfo {
   readonly lastErrorDate: Date | null
 }
 
+/** An inline keyboard button: pressing it sends `data` back as a button press (at most 64 bytes). */
+export interface InlineButton {
+  readonly text: string
+  readonly data: string
+}
+
 export interface SendMessageInput {
   readonly chatId: number
   readonly text: string
@@ -79,8 +85,19 @@ export interface SendMessageInput {
   readonly replyToMessageId?: number | undefined
   /** The forum topic to post in (`message_thread_id`); omit outside topics. */
   readonly topicId?: number | null | undefined
-  /** Inline buttons under the message, one per row (`reply_markup.inline_keyboard`). */
-  readonly buttons?: ReadonlyArray<{ readonly text: string; readonly data: string }> | undefined
+  /** Rows of inline buttons under the message; omit for none. */
+  readonly buttons?: ReadonlyArray<ReadonlyArray<InlineButton>> | undefined
+}
+
+/** A photo to send, as bytes (uploaded), replying to a message. */
+export interface SendPhotoInput {
+  readonly chatId: number
+  readonly photo: Uint8Array
+  /** e.g. "image.png": Telegram reads the type from the upload. */
+  readonly fileName: string
+  readonly caption?: string | undefined
+  readonly replyToMessageId?: number | undefined
+  readonly topicId?: number | null | undefined
 }
 
 /** A spoken answer, uploaded (multipart) as a voice note or, in another format, an audio file. */
@@ -134,6 +151,11 @@ export class TelegramGateway extends Context.Service<
       token: Token,
       input: SendVoiceInput
     ) => Effect.Effect<{ readonly messageId: number; readonly rateLimitedSeconds?: number }, TelegramError>
+    /** `sendPhoto` with the bytes as a multipart upload; never retried once sent (a second photo would show). */
+    readonly sendPhoto: (
+      token: Token,
+      input: SendPhotoInput
+    ) => Effect.Effect<{ readonly messageId: number }, TelegramError>
     readonly sendChatAction: (
       token: Token,
       chatId: number,

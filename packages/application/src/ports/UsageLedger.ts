@@ -53,6 +53,16 @@ export class UsageLedger extends Context.Service<
       messageId: MessageId,
       usage: { readonly tokens: number; readonly costUsd: number }
     ) => Effect.Effect<void>
+    /**
+     * A tool's own spend (an image), counted in the user's day and month and
+     * the bot's month when it happens, apart from any message: every call is
+     * money spent, so there is nothing to count once.
+     */
+    readonly addCost: (
+      key: { readonly botId: BotId; readonly userId: number | null },
+      costUsd: number,
+      at: Date
+    ) => Effect.Effect<void>
     /** Counts a message refused by the access rule (stats). */
     readonly recordDenied: (botId: BotId, userId: number | null, at: Date) => Effect.Effect<void>
     /** True for the first caller only, per (bot, user, kind, window): the one who should tell the user. */

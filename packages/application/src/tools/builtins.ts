@@ -4,13 +4,14 @@
  * its arguments and of its answer. A failure the model should hear about
  * (a refused URL, an unknown time zone) is returned to it, not raised.
  *
- * `current_time` and `fetch_url` have their handlers (currentTime.ts,
- * fetchUrl.ts) in BuiltinToolkit. `generate_image`, `remember` and `forget`
- * are declared only: their handlers need the photo reply and the per-user
- * notes store, which come with the turn loop.
+ * Each has its handler in a file of this folder, all wired in
+ * BuiltinToolkitLive. `generate_image`, `remember` and `forget` act for the
+ * turn they run in (the sender, the chat): they declare ToolTurn, which the
+ * turn loop provides per call.
  */
 import { Schema } from "effect"
 import { Tool, Toolkit } from "effect/ai"
+import { ToolTurn } from "./ToolTurn.ts"
 
 /** What the model hears when a tool could not do its work; ours, never a foreign server's words. */
 export const ToolFailure = Schema.Struct({ reason: Schema.String })
@@ -59,21 +60,26 @@ export const FetchUrl = Tool.make("fetch_url", {
   .annotate(Tool.Idempotent, true)
   .annotate(Tool.OpenWorld, true)
 
-/** Declared only: the image is sent as a photo and priced per image once the turn loop lands. */
+/** The image is sent to the chat as a photo, priced per image (generateImage.ts). */
 export const GenerateImage = Tool.make("generate_image", {
   description: "Draws an image from a description and sends it to the chat as a photo.",
   parameters: Schema.Struct({
     prompt: Schema.String.annotate({ description: "What the image shows, in detail" }),
     size: Schema.optional(Schema.Literals(["1024x1024", "1024x1536", "1536x1024"]))
   }),
-  success: Schema.Struct({ sent: Schema.Boolean }),
+  success: Schema.Struct({
+    sent: Schema.Boolean,
+    /** What the image cost, already counted in the sender's and the bot's use. */
+    costUsd: Schema.Number
+  }),
   failure: ToolFailure,
   failureMode: "return"
 })
   .annotate(Tool.Title, "Drawing an image")
   .annotate(Tool.Idempotent, false)
+  .addDependency(ToolTurn)
 
-/** Declared only: per-user notes kept across threads, listed with /memory. */
+/** Per-user notes kept across threads, listed with /memory (notes.ts). */
 export const Remember = Tool.make("remember", {
   description:
     "Keeps a short note about the user for later conversations (a preference, a name, a fact they asked you to remember).",
@@ -84,8 +90,9 @@ export const Remember = Tool.make("remember", {
 })
   .annotate(Tool.Title, "Remembering")
   .annotate(Tool.Idempotent, false)
+  .addDependency(ToolTurn)
 
-/** Declared only: removes a note `remember` kept. */
+/** Removes one of the sender's notes that `remember` kept. */
 export const Forget = Tool.make("forget", {
   description: "Deletes a note about the user that you kept with remember.",
   parameters: Schema.Struct({ noteId: Schema.String }),
@@ -95,11 +102,12 @@ export const Forget = Tool.make("forget", {
 })
   .annotate(Tool.Title, "Forgetting")
   .annotate(Tool.Idempotent, true)
+  .addDependency(ToolTurn)
 
-/** The built-ins with handlers today. */
-export const BuiltinToolkit = Toolkit.make(CurrentTime, FetchUrl)
+/** Every built-in, each with its handler (BuiltinToolkitLive). */
+export const BuiltinToolkit = Toolkit.make(CurrentTime, FetchUrl, GenerateImage, Remember, Forget)
 
-/** Every built-in's name, handled or declared only: what a bot's `tools` setting will choose from. */
+/** Every built-in's name: what a bot's `tools` setting will choose from. */
 export const BUILTIN_TOOL_NAMES = [
   CurrentTime.name,
   FetchUrl.name,

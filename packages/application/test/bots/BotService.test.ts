@@ -107,7 +107,7 @@ describe("BotService.enable and disable", () => {
         assert.strictEqual(yield* EffectRunner.use((runner) => runner.runDue(10)), 2)
         assert.deepStrictEqual(
           yield* log.commandMenus,
-          new Map([[42, ["start", "help", "new", "retry", "mode", "usage"]]])
+          new Map([[42, ["start", "help", "new", "retry", "mode", "memory", "usage"]]])
         )
         assert.deepStrictEqual(yield* log.webhookEvents, [
           {

@@ -165,7 +165,13 @@ describe("the command menu", () => {
         Languages.map((language) => `700002:${language}`).sort()
       )
       assert.strictEqual(menus.get("700002:es")?.[0], catalogue.es["command.start"])
-      assert.deepStrictEqual((yield* log.commandMenus).get(700_002), ["start", "help", "refresh", "usage"])
+      assert.deepStrictEqual((yield* log.commandMenus).get(700_002), [
+        "start",
+        "help",
+        "refresh",
+        "usage",
+        "memory"
+      ])
 
       yield* (yield* BotService).update(bot.id, { texts: { es: { "command.help": "Ayuda de Acme" } } })
       yield* (yield* EffectRunner).runDue(100)

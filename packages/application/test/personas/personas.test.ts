@@ -74,7 +74,10 @@ describe("personas", () => {
         yield* processUpdate(bot, textUpdate(1, "/mode"))
         const shown = yield* lastSent
         assert.strictEqual(shown.text, englishTexts.text("mode.choose"))
-        assert.deepStrictEqual(shown.buttons, ["mode:tutor", "mode:poet"])
+        assert.deepStrictEqual(
+          shown.buttons?.flat().map((button) => button.data),
+          ["mode:tutor", "mode:poet"]
+        )
 
         yield* processUpdate(bot, callbackUpdate(2, "mode:tutor"))
         assert.strictEqual(yield* lastCallbackText, englishTexts.text("mode.set", { name: "Tutor" }))

@@ -66,7 +66,10 @@ describe("current_time", () => {
       Effect.provide(
         BuiltinToolkit.toLayer({
           current_time: currentTime("UTC"),
-          fetch_url: () => Effect.die("not called")
+          fetch_url: () => Effect.die("not called"),
+          generate_image: () => Effect.die("not called"),
+          remember: () => Effect.die("not called"),
+          forget: () => Effect.die("not called")
         }).pipe(Layer.orDie)
       )
     )

@@ -9,6 +9,7 @@ import { append, h, replace } from "../dom.js"
 import { chatName, count, dateTime, kindLabel, time, topicLabel, usd } from "../format.js"
 import { can } from "../roles.js"
 import { actionButton, emptyState, errorNotice, loading, pageHeader, toast } from "../ui.js"
+import { notesCard } from "../userNotes.js"
 
 const POLL_MS = 1500
 const PAGE_SIZE = 50
@@ -299,7 +300,9 @@ export const render = async (container, { params, isActive, onLeave, session }) 
           chat.lastError
         )
       : null,
-    h("section", { class: "card chat-card" }, older, transcript, pollProblem, operates && composer)
+    h("section", { class: "card chat-card" }, older, transcript, pollProblem, operates && composer),
+    // A private chat is one user's: what the bot keeps about them.
+    chat.user ? notesCard({ botId: chat.botId, userId: chat.user.telegramId, operates }) : null
   )
   // A transcript without its summaries is still a transcript: a failure here shows nothing more.
   const summaries = await api.get(`/api/chats/${chat.id}/summaries`).catch(() => ({ items: [] }))

@@ -37,6 +37,20 @@ const ownSetting = {
 
 const hasOwnSetting = (key: TextKey): key is keyof typeof ownSetting => Object.hasOwn(ownSetting, key)
 
+/**
+ * English defaults shipped before, still stored on bots created then: they
+ * are not the admin's wording, so such a bot gets today's text (the help
+ * gained /new, /retry, /mode and /memory).
+ */
+const EARLIER_DEFAULTS: Partial<Record<TextKey, ReadonlyArray<string>>> = {
+  help: [
+    "Send me a message and I'll answer. Commands: /start to begin, /help for this text, /refresh to start a new conversation, /usage to see how much of your limits you have used."
+  ]
+}
+
+const isShipped = (key: TextKey, text: string): boolean =>
+  text === en[key] || (EARLIER_DEFAULTS[key]?.includes(text) ?? false)
+
 /** What one user reads from one bot. */
 export interface BotTexts {
   /** The language the user is answered in. */
@@ -51,7 +65,7 @@ export const resolveText = (bot: TextSettings, language: Language, key: TextKey)
   if (override !== undefined) return override
   if (language === bot.language && hasOwnSetting(key)) {
     const own = bot[ownSetting[key]]
-    if (own !== en[key]) return own
+    if (!isShipped(key, own)) return own
   }
   return catalogue[language][key] ?? catalogue[bot.language][key] ?? en[key]
 }

@@ -2,7 +2,7 @@ import type { Catalogue } from "./en.ts"
 
 export const de: Catalogue = {
   start: "Hallo! Ich bin ein KI-Assistent. Frag mich, was du willst.",
-  help: "Schick mir eine Nachricht, und ich antworte. Befehle: /start zum Beginnen, /help für diesen Text, /refresh für ein neues Gespräch, /usage, um zu sehen, wie viel deiner Limits du verbraucht hast.",
+  help: "Schick mir eine Nachricht, und ich antworte. Befehle: /start zum Beginnen, /help für diesen Text, /new für ein neues Gespräch, /retry, um deine letzte Frage noch einmal zu beantworten, /mode, um zu wählen, wie ich antworte, /memory, um zu sehen, was ich mir über dich gemerkt habe, /usage, um zu sehen, wie viel deiner Limits du verbraucht hast.",
   error: "Entschuldige, ich konnte gerade nicht antworten. Bitte versuch es gleich noch einmal.",
   denied: "Entschuldige, dieser Bot ist privat. Bitte seinen Besitzer um Zugang.",
   limit: "Du hast das Limit für {limit} erreicht. Es wird am {reset} zurückgesetzt.",

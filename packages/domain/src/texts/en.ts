@@ -1,7 +1,7 @@
 /** English: the catalogue's keys and the texts every other language translates. */
 export const en = {
   start: "Hi! I'm an AI assistant. Ask me anything.",
-  help: "Send me a message and I'll answer. Commands: /start to begin, /help for this text, /refresh to start a new conversation, /usage to see how much of your limits you have used.",
+  help: "Send me a message and I'll answer. Commands: /start to begin, /help for this text, /new to start a new conversation, /retry to answer your last question again, /mode to choose how I answer, /memory to see what I remember about you, /usage to see how much of your limits you have used.",
   error: "Sorry, I couldn't answer that just now. Please try again in a moment.",
   denied: "Sorry, this bot is private. Ask its owner for access.",
   limit: "You have reached the {limit} limit. It resets at {reset}.",

@@ -2,7 +2,7 @@ import type { Catalogue } from "./en.ts"
 
 export const es: Catalogue = {
   start: "¡Hola! Soy un asistente de IA. Pregúntame lo que quieras.",
-  help: "Escríbeme un mensaje y te responderé. Comandos: /start para empezar, /help para ver este texto, /refresh para empezar una conversación nueva, /usage para ver cuánto has usado de tus límites.",
+  help: "Escríbeme un mensaje y te responderé. Comandos: /start para empezar, /help para ver este texto, /new para empezar una conversación nueva, /retry para responder de nuevo tu última pregunta, /mode para elegir cómo respondo, /memory para ver lo que recuerdo de ti, /usage para ver cuánto has usado de tus límites.",
   error: "Lo siento, no he podido responder ahora. Inténtalo de nuevo en un momento.",
   denied: "Lo siento, este bot es privado. Pide acceso a su propietario.",
   limit: "Has alcanzado el límite de {limit}. Se restablece el {reset}.",

@@ -2,7 +2,7 @@ import type { Catalogue } from "./en.ts"
 
 export const fr: Catalogue = {
   start: "Bonjour ! Je suis un assistant IA. Posez-moi vos questions.",
-  help: "Envoyez-moi un message et je répondrai. Commandes : /start pour commencer, /help pour ce texte, /refresh pour une nouvelle conversation, /usage pour voir où vous en êtes de vos limites.",
+  help: "Envoyez-moi un message et je répondrai. Commandes : /start pour commencer, /help pour ce texte, /new pour une nouvelle conversation, /retry pour répondre à nouveau à votre dernière question, /mode pour choisir ma façon de répondre, /memory pour voir ce dont je me souviens à votre sujet, /usage pour voir où vous en êtes de vos limites.",
   error: "Désolé, je n'ai pas pu répondre pour le moment. Réessayez dans un instant.",
   denied: "Désolé, ce bot est privé. Demandez l'accès à son propriétaire.",
   limit: "Vous avez atteint la limite de {limit}. Elle sera réinitialisée le {reset}.",

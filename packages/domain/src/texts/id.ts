@@ -2,7 +2,7 @@ import type { Catalogue } from "./en.ts"
 
 export const id: Catalogue = {
   start: "Halo! Saya asisten AI. Tanyakan apa saja.",
-  help: "Kirimi saya pesan dan saya akan menjawab. Perintah: /start untuk memulai, /help untuk teks ini, /refresh untuk memulai percakapan baru, /usage untuk melihat seberapa banyak batas Anda yang sudah terpakai.",
+  help: "Kirimi saya pesan dan saya akan menjawab. Perintah: /start untuk memulai, /help untuk teks ini, /new untuk memulai percakapan baru, /retry untuk menjawab ulang pertanyaan terakhir Anda, /mode untuk memilih cara saya menjawab, /memory untuk melihat apa yang saya ingat tentang Anda, /usage untuk melihat seberapa banyak batas Anda yang sudah terpakai.",
   error: "Maaf, saya tidak bisa menjawab sekarang. Silakan coba lagi sebentar lagi.",
   denied: "Maaf, bot ini privat. Minta akses kepada pemiliknya.",
   limit: "Anda telah mencapai batas {limit}. Batas ini diatur ulang pada {reset}.",

@@ -2,7 +2,7 @@ import type { Catalogue } from "./en.ts"
 
 export const pt: Catalogue = {
   start: "Olá! Sou um assistente de IA. Pergunte o que quiser.",
-  help: "Envie uma mensagem e eu respondo. Comandos: /start para começar, /help para ver este texto, /refresh para começar uma nova conversa, /usage para ver quanto dos seus limites você já usou.",
+  help: "Envie uma mensagem e eu respondo. Comandos: /start para começar, /help para ver este texto, /new para começar uma nova conversa, /retry para responder de novo à sua última pergunta, /mode para escolher como eu respondo, /memory para ver o que eu lembro sobre você, /usage para ver quanto dos seus limites você já usou.",
   error: "Desculpe, não consegui responder agora. Tente de novo daqui a pouco.",
   denied: "Desculpe, este bot é privado. Peça acesso ao dono dele.",
   limit: "Você atingiu o limite de {limit}. Ele é reiniciado em {reset}.",

@@ -2,7 +2,7 @@ import type { Catalogue } from "./en.ts"
 
 export const tr: Catalogue = {
   start: "Merhaba! Ben bir yapay zekâ asistanıyım. Bana istediğini sorabilirsin.",
-  help: "Bana bir mesaj gönder, yanıtlayayım. Komutlar: başlamak için /start, bu metin için /help, yeni bir sohbet için /refresh, limitlerinin ne kadarını kullandığını görmek için /usage.",
+  help: "Bana bir mesaj gönder, yanıtlayayım. Komutlar: başlamak için /start, bu metin için /help, yeni bir sohbet için /new, son soruna yeniden yanıt için /retry, nasıl yanıt vereceğimi seçmek için /mode, hakkında neyi hatırladığımı görmek için /memory, limitlerinin ne kadarını kullandığını görmek için /usage.",
   error: "Üzgünüm, şu anda yanıt veremedim. Lütfen birazdan tekrar dene.",
   denied: "Üzgünüm, bu bot özel. Erişim için sahibine başvur.",
   limit: "{limit} limitine ulaştın. Limit {reset} tarihinde sıfırlanır.",

@@ -2,7 +2,7 @@ import type { Catalogue } from "./en.ts"
 
 export const zh: Catalogue = {
   start: "你好！我是 AI 助手，有什么问题尽管问我。",
-  help: "给我发消息，我就会回答。命令：/start 开始，/help 查看本说明，/refresh 开始新的对话，/usage 查看你的额度用了多少。",
+  help: "给我发消息，我就会回答。命令：/start 开始，/help 查看本说明，/new 开始新的对话，/retry 重新回答你的上一个问题，/mode 选择我的回答方式，/memory 查看我记得的关于你的事，/usage 查看你的额度用了多少。",
   error: "抱歉，我暂时无法回答。请稍后再试。",
   denied: "抱歉，这是一个私人机器人。请向它的所有者申请访问权限。",
   limit: "你已达到{limit}上限。将于 {reset} 重置。",

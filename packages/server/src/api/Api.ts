@@ -70,6 +70,7 @@ import {
   UpdateAlertSettings,
   UpdateBot,
   UpdateProvider,
+  UserNoteView,
   Uuid,
   WebAppProfileView,
   WebAppSessionView,
@@ -190,6 +191,16 @@ export class BotUsersApi extends HttpApiGroup.make("botUsers")
       params: UserParams,
       success: BotView,
       error: NotFound
+    }),
+    HttpApiEndpoint.get("notes", "/:id/users/:userId/notes", {
+      params: UserParams,
+      success: Schema.Array(UserNoteView),
+      error: NotFound
+    }),
+    HttpApiEndpoint.delete("removeNote", "/:id/users/:userId/notes/:noteId", {
+      params: { ...UserParams, noteId: Uuid },
+      success: HttpApiSchema.NoContent,
+      error: NotFound
     })
   )
   .middleware(Authentication)
@@ -197,7 +208,8 @@ export class BotUsersApi extends HttpApiGroup.make("botUsers")
   .annotateMerge(
     OpenApi.annotations({
       title: "Bot users",
-      description: "Who talks to a bot, their use today and this month (UTC), blocking"
+      description:
+        "Who talks to a bot, their use today and this month (UTC), blocking, and the notes the bot keeps about each (remember)"
     })
   ) {}
 

@@ -117,7 +117,9 @@ export const apiErrors = {
   UnsupportedDocumentFormat: { status: 415, code: "unsupported_format" },
   DocumentFetchFailed: { status: 422, code: "url_fetch_failed" },
   OutboundRequestFailed: { status: 422, code: "url_unreachable" },
-  EmbeddingError: { status: 503, code: "embeddings_unavailable" }
+  EmbeddingError: { status: 503, code: "embeddings_unavailable" },
+  BotUserNotFound: { status: 404, code: "user_not_found" },
+  UserNoteNotFound: { status: 404, code: "note_not_found" }
 } as const satisfies Record<string, Answer>
 
 type Table = typeof apiErrors

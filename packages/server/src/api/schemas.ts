@@ -75,6 +75,14 @@ export const BotUserView = Schema.Struct({
 })
 export type BotUserView = typeof BotUserView.Type
 
+/** A note the bot keeps about a user (the remember tool), oldest first. */
+export const UserNoteView = Schema.Struct({
+  id: Schema.String,
+  text: Schema.String,
+  createdAt: Schema.String
+})
+export type UserNoteView = typeof UserNoteView.Type
+
 /** `limit` as elsewhere; `cursor` is the last Telegram id of the previous page. */
 export const BotUsersQuery = PageQuery
 

@@ -293,7 +293,7 @@ layer(serverLayer(withAdmin()), { timeout: 60_000, excludeTestServices: true })(
   )
 
   it.effect(
-    "command menu: enabling a bot sets start, help, new, retry, mode and usage through the outbox",
+    "command menu: enabling a bot sets start, help, new, retry, mode, memory and usage through the outbox",
     () =>
       Effect.gen(function* () {
         const server = yield* TestServer
@@ -306,7 +306,7 @@ layer(serverLayer(withAdmin()), { timeout: 60_000, excludeTestServices: true })(
         assert.deepStrictEqual(
           menu.map((entry) => entry.command),
           // /refresh is still understood, but /new stands for it in the menu.
-          ["start", "help", "new", "retry", "mode", "usage"]
+          ["start", "help", "new", "retry", "mode", "memory", "usage"]
         )
         for (const entry of menu) assert.isAbove(entry.description.length, 0)
       })

@@ -8,9 +8,10 @@
  * it again. A bot with knowledge bases gets the passages its question finds as
  * a system message of numbered sources, right before the history; a bot
  * without any costs no query, nor does one whose knowledgeMode is "tool" (the
- * model searches with search_knowledge instead). Another source of context is
- * another step of `gather`. Which messages of the thread go, by tokens and with
- * the running summary, is history.ts's.
+ * model searches with search_knowledge instead). In a private chat the notes
+ * the bot kept about the sender (remember) follow the system messages. Another
+ * source of context is another step of `gather`. Which messages of the thread
+ * go, by tokens and with the running summary, is history.ts's.
  */
 import {
   type Bot,
@@ -20,6 +21,7 @@ import {
   KnowledgeModel,
   llmRole,
   type Message,
+  notesPrompt,
   PHOTO_MAX_BYTES,
   speakerText,
   textsFor,
@@ -31,6 +33,7 @@ import { KnowledgeService, type Retrieved } from "../../knowledge/KnowledgeServi
 import { spanFn } from "../../observability/spanFn.ts"
 import type { ChatTurn } from "../../ports/LanguageModel.ts"
 import { TelegramGateway, type Token } from "../../ports/TelegramGateway.ts"
+import { UserNotes } from "../../ports/UserNotes.ts"
 import { matchTelegramFailure } from "../failures.ts"
 import { leadWith, makeHistory, type Spent } from "./history.ts"
 
@@ -100,6 +103,7 @@ export const makeGatherContext = Effect.gen(function* () {
   const telegram = yield* TelegramGateway
   const thread = yield* makeHistory
   const knowledge = yield* KnowledgeService
+  const userNotes = yield* UserNotes
 
   /**
    * The passages for this question. Retrieval failing must not cost the user
@@ -170,11 +174,24 @@ export const makeGatherContext = Effect.gen(function* () {
           reply: textsFor(bot, content).text("knowledge.unknown")
         } satisfies ReplyContext
       }
+      // The sender's notes (remember), after the system messages; only where no one else reads the answer.
+      const known =
+        chat.type === "private" && incoming.tgUserId !== null
+          ? notesPrompt(yield* userNotes.list(bot.id, incoming.tgUserId))
+          : null
+      const withNotes = (turns: Array<ChatTurn>): Array<ChatTurn> => {
+        if (known === null) return turns
+        const at = turns.findIndex((turn) => turn.role !== "system")
+        turns.splice(at === -1 ? turns.length : at, 0, { role: "system", content: known })
+        return turns
+      }
       const current = { caption: content.text, image, languageCode: content.from?.languageCode ?? null }
-      const fixed = turnsOf(bot, chat, incoming, [], current, passages)
+      const fixed = withNotes(turnsOf(bot, chat, incoming, [], current, passages))
       const fitted = yield* thread.fit(bot, chat, incoming, history, fixed, image !== null)
       const turnsFor = (selection: typeof fitted.shorter) =>
-        leadWith(turnsOf(bot, chat, incoming, selection.messages, current, passages), selection.summary)
+        withNotes([
+          ...leadWith(turnsOf(bot, chat, incoming, selection.messages, current, passages), selection.summary)
+        ])
       return {
         _tag: "Ready",
         turns: turnsFor(fitted),

@@ -1,6 +1,6 @@
-/** A bot's users with their use, and blocking: thin over BotUsers and BotService. */
-import { BotService, BotUsers, ProviderService, Settings } from "@botfleet/application"
-import { BotId, UserCursor } from "@botfleet/domain"
+/** A bot's users with their use, blocking and their notes: thin over BotUsers, BotService and UserNotesAdmin. */
+import { BotService, BotUsers, ProviderService, Settings, UserNotesAdmin } from "@botfleet/application"
+import { BotId, UserCursor, UserNoteId } from "@botfleet/domain"
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { Api } from "../Api.ts"
@@ -16,6 +16,7 @@ export const BotUsersHandlers = HttpApiBuilder.group(
     const bots = yield* BotService
     const settings = yield* Settings
     const providers = yield* ProviderService
+    const notes = yield* UserNotesAdmin
 
     const setBlocked = (params: { readonly id: string; readonly userId: number }, blocked: boolean) =>
       bots.setBlocked(BotId.make(params.id), params.userId, blocked).pipe(
@@ -34,5 +35,18 @@ export const BotUsersHandlers = HttpApiBuilder.group(
       )
       .handle("block", ({ params }) => setBlocked(params, true))
       .handle("unblock", ({ params }) => setBlocked(params, false))
+      .handle("notes", ({ params }) =>
+        notes.list(BotId.make(params.id), params.userId).pipe(
+          Effect.map((kept) =>
+            kept.map((note) => ({ id: note.id, text: note.text, createdAt: note.createdAt.toISOString() }))
+          ),
+          answerErrors
+        )
+      )
+      .handle("removeNote", ({ params }) =>
+        notes
+          .remove(BotId.make(params.id), params.userId, UserNoteId.make(params.noteId))
+          .pipe(Effect.asVoid, answerErrors)
+      )
   })
 )
