@@ -678,7 +678,8 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
               const choice = chunk.choices[0]
               if (choice?.finish_reason) answer.finish = choice.finish_reason
               for (const piece of choice?.delta.tool_calls ?? []) {
-                const call = (calls[piece.index] ??= { id: "", name: "", arguments: "" })
+                if (calls[piece.index] === undefined) calls[piece.index] = { id: "", name: "", arguments: "" }
+                const call = calls[piece.index]!
                 if (piece.id) call.id = piece.id
                 if (piece.function?.name) call.name += piece.function.name
                 if (piece.function?.arguments) call.arguments += piece.function.arguments
