@@ -32,6 +32,7 @@ export * as Prices from "./languageModel/prices.ts"
 // scheduler: JobRuns, Maintenance
 // mcpServers: McpServerRepository, McpConnector (reached through the guarded client)
 export * as McpConnectorHttp from "./mcpServers/McpConnectorHttp.ts"
+export * as McpConnectorMemory from "./mcpServers/McpConnectorMemory.ts"
 export * as McpServerRepositoryMemory from "./mcpServers/McpServerRepositoryMemory.ts"
 export * as McpServerRepositoryPg from "./mcpServers/McpServerRepositoryPg.ts"
 // shared in-memory store behind the memory twins
@@ -78,6 +79,9 @@ export * as TelegramUpdates from "./telegramGateway/readUpdate.ts"
 // telegramGateway: TelegramGateway
 export * as TelegramGatewayHttp from "./telegramGateway/TelegramGatewayHttp.ts"
 export * as TelegramGatewayMemory from "./telegramGateway/TelegramGatewayMemory.ts"
+// toolCalls: ToolCallRepository
+export * as ToolCallRepositoryMemory from "./toolCalls/ToolCallRepositoryMemory.ts"
+export * as ToolCallRepositoryPg from "./toolCalls/ToolCallRepositoryPg.ts"
 // transcriber: Transcriber
 export * as TranscriberMemory from "./transcriber/TranscriberMemory.ts"
 export * as TranscriberOpenAI from "./transcriber/TranscriberOpenAI.ts"

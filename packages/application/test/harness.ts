@@ -15,12 +15,15 @@ import {
   KnowledgeRepositoryMemory,
   LanguageModelMemory,
   MaintenanceMemory,
+  McpConnectorMemory,
   McpServerRepositoryMemory,
+  PageTextReadability,
   RepositoriesMemory,
   SecretBoxMemory,
   StatsRepositoryMemory,
   TelegramGatewayMemory,
   TelegramUpdates,
+  ToolCallRepositoryMemory,
   TranscriberMemory,
   UpdateInboxMemory
 } from "@botfleet/adapters"
@@ -170,6 +173,10 @@ export const harness = (options: HarnessOptions = {}) => {
   const infrastructure = Layer.mergeAll(
     RepositoriesMemory.layer,
     McpServerRepositoryMemory.layerMemory,
+    // Tools: MCP servers scripted in memory, tool calls stored in memory
+    McpConnectorMemory.layerMemory,
+    ToolCallRepositoryMemory.layerMemory,
+    PageTextReadability.layer,
     UpdateInboxMemory.layerMemory,
     telegram,
     (options.model === "sleeps" ? sleepingModel : thinkingModel).pipe(

@@ -20,6 +20,7 @@ import {
   McpServerRepositoryPg,
   OutboundClient,
   OutboundHttpNode,
+  PageTextReadability,
   PasswordHasherArgon2,
   Prices,
   ProviderProbeHttp,
@@ -28,6 +29,7 @@ import {
   SetupTokensPg,
   StatsRepositoryPg,
   TelegramGatewayHttp,
+  ToolCallRepositoryPg,
   TranscriberOpenAI,
   UpdateInboxPg
 } from "@botfleet/adapters"
@@ -124,6 +126,9 @@ export const adaptersLayer = (config: AppConfigShape) => {
     // MCP servers: stored, and asked for their tools through the same guard
     McpServerRepositoryPg.layer,
     McpConnectorHttp.layer.pipe(Layer.provide(OutboundHttpNode.layer(outbound))),
+    // Tool calls of replies, and fetch_url's readable text
+    ToolCallRepositoryPg.layer,
+    PageTextReadability.layer,
     // Knowledge bases: storage, file readers, embeddings (a provider's server through the guard)
     KnowledgeRepositoryPg.layer,
     DocumentReaderFiles.layer,

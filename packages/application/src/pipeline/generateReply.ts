@@ -1,7 +1,8 @@
 /**
  * Steps 2 and 3: decide the answer, make it and store it before anything is
  * sent. Each part is a file in reply/: plan (what to do), context (what the
- * model reads), ask (the model, streamed or not), account (the sender's use),
+ * model reads), tools (the turn loop: model, tool calls, results, model…),
+ * ask (one model request, streamed or not), account (the sender's use),
  * notices (refusals and limits, told once), store (the idempotent insert).
  */
 import type { Bot, Chat, FailureKind, IncomingContent, Message } from "@botfleet/domain"
@@ -10,11 +11,11 @@ import { spanFn } from "../observability/spanFn.ts"
 import type { Token } from "../ports/TelegramGateway.ts"
 import type { BotUnavailable, Paced, RetryLater } from "./PipelineErrors.ts"
 import { makeAccount } from "./reply/account.ts"
-import { makeAsk } from "./reply/ask.ts"
 import { makeGatherContext } from "./reply/context.ts"
 import { makeNotices } from "./reply/notices.ts"
 import { makePlan } from "./reply/plan.ts"
 import { makeStoreReply } from "./reply/store.ts"
+import { makeTurn } from "./reply/tools.ts"
 
 export { TYPING_AFTER } from "./reply/progress.ts"
 
@@ -49,7 +50,7 @@ export class GenerateReply extends Context.Service<
       const fn = yield* spanFn
       const plan = yield* makePlan
       const gather = yield* makeGatherContext
-      const ask = yield* makeAsk
+      const turn = yield* makeTurn
       const account = yield* makeAccount
       const store = yield* makeStoreReply
       const notices = yield* makeNotices(store)
@@ -65,7 +66,7 @@ export class GenerateReply extends Context.Service<
         if (opened._tag === "OverLimit") return yield* notices.overLimit(bot, incoming, opened.over)
         const context = yield* gather(bot, token, chat, incoming, content)
         if (context._tag !== "Ready") return Option.some(yield* store.answer(incoming, context.reply))
-        const asked = yield* ask(bot, token, chat, incoming, context.turns)
+        const asked = yield* turn(bot, token, chat, incoming, context.turns)
         if (asked._tag === "Failed") {
           const reason = asked.error.message
           yield* account.nothingSpent(opened.tab)

@@ -1,7 +1,9 @@
 import { Layer } from "effect"
 import { BotAccess } from "../bots/BotAccess.ts"
+import { McpServerService } from "../mcpServers/McpServerService.ts"
 import { ProviderAccess } from "../providers/ProviderAccess.ts"
 import { SettingsVersion } from "../settings/SettingsVersion.ts"
+import { BuiltinToolkitLive } from "../tools/BuiltinToolkitLive.ts"
 import { GenerateReply } from "./generateReply.ts"
 import { HandleUpdate } from "./HandleUpdate.ts"
 import { defaultProviderPacing, ProviderPacing, type ProviderPacingOptions } from "./providerPacing.ts"
@@ -33,7 +35,10 @@ export const PipelineLayerWith = (pacing: PacingOptions) =>
         BotAccess.layer,
         SendBudget.layerWith(pacing.sendLimits),
         ProviderAccess.layer,
-        ProviderPacing.layerWith(pacing.providerPacing)
+        ProviderPacing.layerWith(pacing.providerPacing),
+        // The turn loop's tools: the built-ins' handlers and the bots' MCP servers
+        BuiltinToolkitLive,
+        McpServerService.layer
       )
     ),
     Layer.provideMerge(SettingsVersion.layer)

@@ -7,8 +7,9 @@
  * stored: history keeps a placeholder with the caption, and a rerun downloads
  * it again. A bot with knowledge bases gets the passages its question finds as
  * a system message of numbered sources, right before the history; a bot
- * without any costs no query. Another source of context is another step of
- * `gather`.
+ * without any costs no query. Earlier replies' tool calls and results follow
+ * the messages they answered (a bot with tools only). Another source of
+ * context is another step of `gather`.
  */
 import {
   type Bot,
@@ -18,6 +19,7 @@ import {
   KnowledgeModel,
   llmRole,
   type Message,
+  type MessageId,
   PHOTO_MAX_BYTES,
   PHOTO_UNREADABLE_REPLY,
   speakerText
@@ -29,7 +31,9 @@ import { spanFn } from "../../observability/spanFn.ts"
 import type { ChatTurn } from "../../ports/LanguageModel.ts"
 import { MessageRepository } from "../../ports/Repositories.ts"
 import { TelegramGateway, type Token } from "../../ports/TelegramGateway.ts"
+import { ToolCallRepository } from "../../ports/ToolCalls.ts"
 import { matchTelegramFailure } from "../failures.ts"
+import { toolTurnsOf } from "./tools.ts"
 
 const MIME_TYPES: Record<string, string> = {
   jpg: "image/jpeg",
@@ -56,7 +60,8 @@ export const turnsOf = (
   incoming: Message,
   history: ReadonlyArray<Message>,
   current: { readonly caption: string; readonly image: string | null },
-  passages: ReadonlyArray<KnowledgeModel.SourcePassage> = []
+  passages: ReadonlyArray<KnowledgeModel.SourcePassage> = [],
+  toolTurns: ReadonlyMap<MessageId, ReadonlyArray<ChatTurn>> = new Map()
 ): Array<ChatTurn> => {
   const turns: Array<ChatTurn> = []
   if (bot.systemPrompt.trim() !== "") turns.push({ role: "system", content: bot.systemPrompt })
@@ -70,6 +75,9 @@ export const turnsOf = (
     const text = withImage ? current.caption : message.text
     const content = role === "user" ? speakerText(chat.type, message.senderName, text) : text
     turns.push(withImage ? { role, content, images: [current.image] } : { role, content })
+    // The tools an earlier question made the bot call, between it and the answer.
+    const called = toolTurns.get(message.id)
+    if (called !== undefined) turns.push(...called)
   }
   return turns
 }
@@ -80,6 +88,24 @@ export const makeGatherContext = Effect.gen(function* () {
   const telegram = yield* TelegramGateway
   const messages = yield* MessageRepository
   const knowledge = yield* KnowledgeService
+  const toolCalls = yield* ToolCallRepository
+
+  /** Earlier questions' tool calls as turns, by question; a bot without tools costs no query. */
+  const earlierToolTurns = Effect.fnUntraced(function* (
+    bot: Bot,
+    incoming: Message,
+    history: ReadonlyArray<Message>
+  ) {
+    const byMessage = new Map<MessageId, ReadonlyArray<ChatTurn>>()
+    if (bot.maxToolSteps === 0 || (bot.tools.length === 0 && bot.mcpServerIds.length === 0)) return byMessage
+    const asked = history.filter((message) => message.role === "user" && message.id !== incoming.id)
+    const calls = yield* toolCalls.forMessages(asked.map((message) => message.id))
+    for (const message of asked) {
+      const own = calls.filter((call) => call.messageId === message.id)
+      if (own.length > 0) byMessage.set(message.id, toolTurnsOf(own))
+    }
+    return byMessage
+  })
 
   /**
    * The passages for this question. Retrieval failing must not cost the user
@@ -148,7 +174,8 @@ export const makeGatherContext = Effect.gen(function* () {
           reply: KnowledgeModel.KNOWLEDGE_UNKNOWN_REPLY
         } satisfies ReplyContext
       }
-      const turns = turnsOf(bot, chat, incoming, history, { caption: content.text, image }, passages)
+      const called = yield* earlierToolTurns(bot, incoming, history)
+      const turns = turnsOf(bot, chat, incoming, history, { caption: content.text, image }, passages, called)
       return { _tag: "Ready", turns } satisfies ReplyContext
     })
 })
