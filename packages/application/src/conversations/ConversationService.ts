@@ -27,6 +27,7 @@ import {
   type PageRequest,
   Transactions
 } from "../ports/Repositories.ts"
+import { type StoredToolCall, ToolCallRepository } from "../ports/ToolCalls.ts"
 import { type FailedUpdate, UpdateInbox } from "../ports/UpdateInbox.ts"
 
 export interface ChatWithUser {
@@ -51,6 +52,10 @@ export class ConversationService extends Context.Service<
     ) => Effect.Effect<Page<ChatWithUser>>
     readonly getChat: (id: ChatId) => Effect.Effect<ChatWithUser, ChatNotFound>
     readonly listMessages: (id: ChatId, page: PageRequest) => Effect.Effect<Page<Message>, ChatNotFound>
+    /** The tool calls each of these replies made, by reply id (replies that made none are absent). */
+    readonly toolCallsOf: (
+      replies: ReadonlyArray<Message>
+    ) => Effect.Effect<ReadonlyMap<MessageId, ReadonlyArray<StoredToolCall>>>
     /** Stores the admin's message (role admin, part of the LLM history from now on) and queues its delivery. */
     readonly send: (id: ChatId, text: string) => Effect.Effect<Message, ChatNotFound | BotNotFound>
     readonly listFailures: (
@@ -79,6 +84,7 @@ export class ConversationService extends Context.Service<
       const outbox = yield* EffectOutbox
       const inbox = yield* UpdateInbox
       const transactions = yield* Transactions
+      const toolCalls = yield* ToolCallRepository
 
       const withUser = (chat: Chat) =>
         Effect.map(
@@ -104,6 +110,25 @@ export class ConversationService extends Context.Service<
       ) {
         yield* chats.findById(id)
         return yield* messages.listByChat(id, page)
+      })
+
+      // Calls are stored under the question a reply answers.
+      const toolCallsOf = Effect.fn("ConversationService.toolCallsOf")(function* (
+        replies: ReadonlyArray<Message>
+      ) {
+        const questions = new Map<MessageId, MessageId>()
+        for (const reply of replies) {
+          if (reply.role === "assistant" && reply.replyTo !== null) questions.set(reply.replyTo, reply.id)
+        }
+        const byReply = new Map<MessageId, Array<StoredToolCall>>()
+        for (const call of yield* toolCalls.forMessages([...questions.keys()])) {
+          const reply = questions.get(call.messageId)
+          if (reply === undefined) continue
+          const calls = byReply.get(reply) ?? []
+          calls.push(call)
+          byReply.set(reply, calls)
+        }
+        return byReply as ReadonlyMap<MessageId, ReadonlyArray<StoredToolCall>>
       })
 
       const send = Effect.fn("ConversationService.send")(function* (id: ChatId, text: string) {
@@ -169,6 +194,7 @@ export class ConversationService extends Context.Service<
         listChats,
         getChat,
         listMessages,
+        toolCallsOf,
         send,
         listFailures: messages.listFailed,
         listFailedUpdates: inbox.listFailed,

@@ -11,7 +11,7 @@ import { FakeMcpServer, type FakeOpenAI } from "@botfleet/testing"
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { McpServerView } from "../../src/api/mcpServerSchemas.ts"
-import { BotView } from "../../src/api/schemas.ts"
+import { BotView, ChatView, MessageView, page } from "../../src/api/schemas.ts"
 import { expectBody, loggedIn, withAdmin } from "../support/apiClient.ts"
 import {
   eventually,
@@ -137,6 +137,32 @@ layer(serverLayer(withAdmin(), { recordLlmRequests: true }), { timeout: 120_000,
             WHERE q.text = ${question}`.pipe(Effect.orDie)
           const firstOnly = Math.ceil(question.length / 4)
           assert.isAbove(reply!.input_tokens, 3 * firstOnly)
+          // The transcript shows the reply's calls, in order, with arguments, result and duration.
+          const api = yield* loggedIn(server.baseUrl)
+          const chats = expectBody(yield* api.get(`/api/chats?botId=${bot.id}`), 200, page(ChatView))
+          const transcript = expectBody(
+            yield* api.get(`/api/chats/${chats.items[0]!.id}/messages`),
+            200,
+            page(MessageView)
+          )
+          const answer = transcript.items.find((message) => message.role === "assistant")!
+          const question_ = transcript.items.find((message) => message.role === "user")!
+          assert.isUndefined(question_.toolCalls, "a question has no calls of its own")
+          assert.deepStrictEqual(
+            answer.toolCalls?.map((call) => [
+              call.step,
+              call.name,
+              call.arguments,
+              call.status,
+              call.isError
+            ]),
+            [
+              [0, "current_time", "{}", "finished", false],
+              [1, "lookup_order", '{"number":"42"}', "finished", false]
+            ]
+          )
+          assert.strictEqual(answer.toolCalls?.[1]?.result, "Order 42 has shipped and arrives on Friday.")
+          assert.isAtLeast(answer.toolCalls?.[1]?.durationMs ?? -1, 0)
           // The draft named the tool at work.
           assert.isTrue(
             server.telegram.drafts.some((draft) => draft.text === "Checking the time…"),
