@@ -18,7 +18,7 @@ import { startServerProcess, waitUntilReady } from "./support/serverProcess.ts"
 
 const SECRETS_KEY = newSecretsKey()
 
-layer(processStorage(SECRETS_KEY), { timeout: 120_000, excludeTestServices: true })(
+layer(processStorage(SECRETS_KEY), { timeout: 300_000, excludeTestServices: true })(
   "crash during a tool call",
   (it) => {
     it.effect(
@@ -58,7 +58,7 @@ layer(processStorage(SECRETS_KEY), { timeout: 120_000, excludeTestServices: true
 
             const env = processEnv(database, telegram, openai, SECRETS_KEY)
             const first = yield* Effect.promise(() => startServerProcess(env))
-            yield* Effect.promise(() => waitUntilReady(first))
+            yield* Effect.promise(() => waitUntilReady(first, 120_000))
             const chatId = 960_001
             assert.strictEqual(
               (yield* postUpdate(first.baseUrl, bot, textUpdate(chatId, "do the thing"))).status,
@@ -79,9 +79,9 @@ layer(processStorage(SECRETS_KEY), { timeout: 120_000, excludeTestServices: true
             const second = yield* Effect.promise(() =>
               startServerProcess({ ...env, PORT: String(first.port) })
             )
-            yield* Effect.promise(() => waitUntilReady(second))
+            yield* Effect.promise(() => waitUntilReady(second, 120_000))
             // The dead process's chat lease runs out (15 s) before the new one takes the chat.
-            yield* eventually(() => telegram.sentTo(chatId).length >= 1, 60_000)
+            yield* eventually(() => telegram.sentTo(chatId).length >= 1, 120_000)
             yield* Effect.sleep("1 second")
             second.child.kill("SIGTERM")
             yield* Effect.promise(() => second.exited)
@@ -97,7 +97,7 @@ layer(processStorage(SECRETS_KEY), { timeout: 120_000, excludeTestServices: true
             assert.deepStrictEqual(stored, { status: "finished", result: UNKNOWN_OUTCOME })
           })
         ),
-      120_000
+      300_000
     )
   }
 )
