@@ -31,11 +31,14 @@ const program = Effect.gen(function* () {
   if (options.streamMillis) yield* openai.setStreamDuration(options.streamMillis)
   if (options.requestsPerMinute) yield* openai.setRateLimit(options.requestsPerMinute)
   if (options.toolStep) {
-    yield* openai.setReply((request) =>
-      request.tools.includes("current_time") && !request.messages.some((message) => message.role === "tool")
+    // Once per question: earlier questions' calls in the history do not count.
+    yield* openai.setReply((request) => {
+      const asked = request.messages.findLastIndex((message) => message.role === "user")
+      const called = request.messages.slice(asked).some((message) => message.role === "tool")
+      return request.tools.includes("current_time") && !called
         ? { content: null, toolCalls: [{ name: "current_time", arguments: {} }] }
         : FakeOpenAI.defaultReply(request)
-    )
+    })
   }
   const control = createServer((request, response) => {
     if (request.url === "/stats") {

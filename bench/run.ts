@@ -133,8 +133,18 @@ const toolStep = async (databaseUrl: string) => {
   const sent = await waitForSends(fakes, items.length, 300_000)
   const cpuUsed = cpuSeconds(server.child.pid) - cpuBefore
   const last = Math.max(...sent.map(([, , time]) => time))
+  // Proof the tool ran: one finished call per reply.
+  const [calls] = await Effect.runPromise(
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      return yield* sql<{
+        count: number
+      }>`SELECT count(*)::int AS count FROM tool_calls WHERE status = 'finished'`
+    }).pipe(Effect.provide(Database.clientLayer(Redacted.make(databaseUrl), 1)), Effect.orDie)
+  )
   results.push({
     scenario: "tool step: 20 bots x 20 chats x 2, current_time once per reply",
+    "tool calls": calls?.count ?? 0,
     updates: items.length,
     "replies /s": Math.round(sent.length / ((last - started) / 1000)),
     "server CPU ms/reply": Math.round((cpuUsed * 1000 * 100) / Math.max(1, sent.length)) / 100,
