@@ -9,7 +9,8 @@
  *
  * options: `strictTelegram` (one message a second per chat, no burst, drafts
  * counted), `streamMillis` (a streamed answer takes this long), and
- * `requestsPerMinute` (the model refuses past it with 429 and retry-after).
+ * `requestsPerMinute` (the model refuses past it with 429 and retry-after), and
+ * `toolStep` (offered `current_time`, the model calls it once, then answers).
  */
 import { createServer } from "node:http"
 import { FakeOpenAI, FakeTelegram } from "@botfleet/testing"
@@ -20,6 +21,7 @@ const options = JSON.parse(process.argv[3] ?? "{}") as {
   readonly strictTelegram?: boolean
   readonly streamMillis?: number
   readonly requestsPerMinute?: number
+  readonly toolStep?: boolean
 }
 
 const program = Effect.gen(function* () {
@@ -28,6 +30,16 @@ const program = Effect.gen(function* () {
   if (options.strictTelegram) telegram.setFloodLimits(FakeTelegram.strictFloodLimits)
   if (options.streamMillis) yield* openai.setStreamDuration(options.streamMillis)
   if (options.requestsPerMinute) yield* openai.setRateLimit(options.requestsPerMinute)
+  if (options.toolStep) {
+    // Once per question: earlier questions' calls in the history do not count.
+    yield* openai.setReply((request) => {
+      const asked = request.messages.findLastIndex((message) => message.role === "user")
+      const called = request.messages.slice(asked).some((message) => message.role === "tool")
+      return request.tools.includes("current_time") && !called
+        ? { content: null, toolCalls: [{ name: "current_time", arguments: {} }] }
+        : FakeOpenAI.defaultReply(request)
+    })
+  }
   const control = createServer((request, response) => {
     if (request.url === "/stats") {
       response.setHeader("content-type", "application/json")

@@ -85,6 +85,8 @@ export interface FakeOptions {
   readonly streamMillis?: number
   /** The model allows this many requests a minute. */
   readonly requestsPerMinute?: number
+  /** The model calls `current_time` once per reply when it is offered. */
+  readonly toolStep?: boolean
 }
 
 export interface FakeStats {

@@ -6,7 +6,7 @@
  *   npm run bench                 every scenario
  *   npm run bench -- mixed hot    some (mixed, viral-bot, flood, slow-model, rate-limited, ingest,
  *                                 e2e, e2e-slow-llm, hot, rest, polling, polling-10k, scale, parts,
- *                                 knowledge)
+ *                                 knowledge, tool-step)
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import os from "node:os"
@@ -93,6 +93,61 @@ const mixed = async (databaseUrl: string) => {
     "in order": inOrder ? "yes" : "NO",
     "server CPU ms/reply": Math.round((cpuUsed * 1000 * 100) / Math.max(1, sent.length)) / 100,
     "server peak RSS MB": peak,
+    failures: failures + items.length - sent.length
+  })
+  await stop(server.child)
+  fakes.child.stdin?.end()
+}
+
+/**
+ * One tool step per reply: 20 bots with `current_time` on x 20 chats x 2,
+ * posted at concurrency 64; the fake model calls the tool once, then answers.
+ * Each reply is two model requests, two tool_calls rows (inserted, then
+ * finished) and the tool itself: replies per second and server CPU per reply.
+ */
+const toolStep = async (databaseUrl: string) => {
+  const fakes = await startFakes(0, { toolStep: true })
+  const bots = await seedBots(databaseUrl, 20, fakes)
+  await Effect.runPromise(
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      yield* sql`UPDATE bots SET tools = '["current_time"]'::jsonb`
+    }).pipe(Effect.provide(Database.clientLayer(Redacted.make(databaseUrl), 1)), Effect.orDie)
+  )
+  const server = await startServer(databaseUrl, fakes)
+  const items: Array<PostItem> = []
+  for (let round = 0; round < 2; round++) {
+    for (let b = 0; b < bots.length; b++) {
+      for (let c = 0; c < 20; c++) {
+        items.push({
+          baseUrl: server.baseUrl,
+          bot: bots[b]!,
+          body: update(8_000_000 + b * 100 + c, `time ${round}?`)
+        })
+      }
+    }
+  }
+  const started = Date.now()
+  const cpuBefore = cpuSeconds(server.child.pid)
+  const { failures } = await postAll(items, 64)
+  const sent = await waitForSends(fakes, items.length, 300_000)
+  const cpuUsed = cpuSeconds(server.child.pid) - cpuBefore
+  const last = Math.max(...sent.map(([, , time]) => time))
+  // Proof the tool ran: one finished call per reply.
+  const [calls] = await Effect.runPromise(
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      return yield* sql<{
+        count: number
+      }>`SELECT count(*)::int AS count FROM tool_calls WHERE status = 'finished'`
+    }).pipe(Effect.provide(Database.clientLayer(Redacted.make(databaseUrl), 1)), Effect.orDie)
+  )
+  results.push({
+    scenario: "tool step: 20 bots x 20 chats x 2, current_time once per reply",
+    "tool calls": calls?.count ?? 0,
+    updates: items.length,
+    "replies /s": Math.round(sent.length / ((last - started) / 1000)),
+    "server CPU ms/reply": Math.round((cpuUsed * 1000 * 100) / Math.max(1, sent.length)) / 100,
     failures: failures + items.length - sent.length
   })
   await stop(server.child)
@@ -559,6 +614,7 @@ const main = async () => {
     )
     const scenarios: Array<[string, () => Promise<void>]> = [
       ["mixed", () => mixed(databaseUrl)],
+      ["tool-step", () => toolStep(databaseUrl)],
       ["viral-bot", () => viralBot(databaseUrl)],
       ["flood", () => flood(databaseUrl)],
       ["slow-model", () => slowModel(databaseUrl)],

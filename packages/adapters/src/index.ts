@@ -21,6 +21,7 @@ export * as AuditLogPg from "./audit/AuditLogPg.ts"
 export * as FailureLogMemory from "./failures/FailureLogMemory.ts"
 export * as FailureLogPg from "./failures/FailureLogPg.ts"
 // imageGenerator: ImageGenerator (generate_image), through the guarded client
+export * as ImageGeneratorMemory from "./imageGenerator/ImageGeneratorMemory.ts"
 export * as ImageGeneratorOpenAI from "./imageGenerator/ImageGeneratorOpenAI.ts"
 export * as ImagePrices from "./imageGenerator/imagePrices.ts"
 // knowledgeBases: KnowledgeRepository, DocumentReader, Embeddings
@@ -35,6 +36,7 @@ export * as Prices from "./languageModel/prices.ts"
 // scheduler: JobRuns, Maintenance
 // mcpServers: McpServerRepository, McpConnector (reached through the guarded client)
 export * as McpConnectorHttp from "./mcpServers/McpConnectorHttp.ts"
+export * as McpConnectorMemory from "./mcpServers/McpConnectorMemory.ts"
 export * as McpServerRepositoryMemory from "./mcpServers/McpServerRepositoryMemory.ts"
 export * as McpServerRepositoryPg from "./mcpServers/McpServerRepositoryPg.ts"
 // shared in-memory store behind the memory twins
@@ -90,6 +92,9 @@ export * as ThreadSummariesMemory from "./threadSummaries/ThreadSummariesMemory.
 export * as ThreadSummariesPg from "./threadSummaries/ThreadSummariesPg.ts"
 // tokenCounter: TokenCounter
 export * as TokenCounterTiktoken from "./tokenCounter/TokenCounterTiktoken.ts"
+// toolCalls: ToolCallRepository
+export * as ToolCallRepositoryMemory from "./toolCalls/ToolCallRepositoryMemory.ts"
+export * as ToolCallRepositoryPg from "./toolCalls/ToolCallRepositoryPg.ts"
 // transcriber: Transcriber
 export * as TranscriberMemory from "./transcriber/TranscriberMemory.ts"
 export * as TranscriberOpenAI from "./transcriber/TranscriberOpenAI.ts"

@@ -4,8 +4,9 @@
  * objects, e.g. "limits.userMessagesPerDay"), `kind` picks the input.
  *
  * kinds: text, textarea, number, select (`options`), checkbox, ids (a list of
- * numbers written comma- or space-separated), json (a list or object written as JSON
- * in a textarea; the browser refuses to submit text that does not parse). `nullable`: an empty input sends
+ * numbers written comma- or space-separated), names (a list of words, the same way),
+ * json (a list or object written as JSON in a textarea; the browser refuses to
+ * submit text that does not parse). `nullable`: an empty input sends
  * null (for limits: no limit). Lengths and ranges are not copied here: the
  * form reads them from the API's own schema (capabilities.js `botFieldLimits`).
  * `onCreate`: also asked when adding a bot (the rest keep the server's defaults).
@@ -334,6 +335,22 @@ export const botFields = [
     help: "Every chat answers with the default persona; /mode says it is set by the admin."
   },
   {
+    name: "tools",
+    section: "conversations",
+    kind: "names",
+    label: "Built-in tools",
+    pattern: String.raw`[\s,]*((current_time|fetch_url|generate_image|remember|forget)([\s,]+(current_time|fetch_url|generate_image|remember|forget))*)?[\s,]*`,
+    placeholder: "e.g. current_time, fetch_url",
+    help: "Tools the model may call, separated by commas: current_time, fetch_url, generate_image, remember, forget. The allowed tools of the bot's MCP servers are offered too."
+  },
+  {
+    name: "maxToolSteps",
+    section: "conversations",
+    kind: "number",
+    label: "Tool steps per answer",
+    help: "How many times the model may call tools before it must answer (0: no tools at all)."
+  },
+  {
     name: "access",
     section: "access",
     kind: "select",
@@ -414,7 +431,7 @@ const setPath = (object, path, value) => {
 export const inputValue = (field, bot) => {
   const value = bot ? getPath(bot, field.name) : undefined
   if (value === null || value === undefined) return field.kind === "checkbox" ? false : ""
-  if (field.kind === "ids") return value.join(", ")
+  if (field.kind === "ids" || field.kind === "names") return value.join(", ")
   if (field.kind === "json") return Object.keys(value).length === 0 ? "" : JSON.stringify(value, null, 2)
   return value
 }
@@ -426,6 +443,7 @@ const readInput = (field, input) => {
   if (field.kind === "number") return raw.trim() === "" ? (field.nullable ? null : undefined) : Number(raw)
   if (field.kind === "ids") return parseIds(raw)
   if (field.kind === "json") return parseJson(raw, field.empty) ?? raw
+  if (field.kind === "names") return raw.split(/[\s,]+/).filter(Boolean)
   if (field.nullable && raw.trim() === "") return null
   return field.kind === "text" ? raw.trim() : raw
 }

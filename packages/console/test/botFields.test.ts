@@ -49,6 +49,8 @@ const bot = {
   texts: {},
   knowledgeMode: "inject",
   imageModel: "gpt-image-1",
+  tools: [],
+  maxToolSteps: 5,
   access: "open",
   allowedUserIds: [],
   allowedChatIds: [],
@@ -123,6 +125,19 @@ describe("bot form bodies", () => {
       groupMode: "all",
       voice: false
     })
+  })
+
+  it("tools: names separated by commas or spaces become a list; the pattern takes only built-in names", () => {
+    const inputs = inputsFor(botFields, bot, { tools: "current_time,  fetch_url", maxToolSteps: "2" })
+    assert.deepStrictEqual(bodyFrom(botFields, inputs, bot), {
+      tools: ["current_time", "fetch_url"],
+      maxToolSteps: 2
+    })
+    const field = botFields.find((candidate) => candidate.name === "tools") as { pattern: string }
+    const whole = new RegExp(`^(?:${field.pattern})$`, "v")
+    for (const good of ["", "current_time", "current_time, fetch_url remember"])
+      assert.isTrue(whole.test(good), good)
+    for (const bad of ["clock", "current_time;fetch_url", "rm -rf"]) assert.isFalse(whole.test(bad), bad)
   })
 
   it("the ids pattern accepts numbers separated by commas or spaces, and nothing else", () => {

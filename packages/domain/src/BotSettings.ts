@@ -67,6 +67,19 @@ const mergeLimits = (current: BotLimits, given: typeof LimitsInput.Type): BotLim
 }
 
 export const DEFAULT_HISTORY_LIMIT = 20
+
+/** The built-in tools a bot can be given (application/src/tools/builtins.ts declares each). */
+export const BuiltinToolName = Schema.Literals([
+  "current_time",
+  "fetch_url",
+  "generate_image",
+  "remember",
+  "forget"
+])
+export type BuiltinToolName = typeof BuiltinToolName.Type
+/** Model requests that may call tools in one reply before it must answer in text. */
+export const DEFAULT_MAX_TOOL_STEPS = 5
+export const MAX_TOOL_STEPS = 20
 /** `historyRetentionDays` lies within these bounds (or is null). */
 export const HISTORY_RETENTION_DAYS_MIN = 1
 export const HISTORY_RETENTION_DAYS_MAX = 3650
@@ -178,7 +191,20 @@ export const botSettings = {
   /** Users cannot switch: every chat answers with the default. */
   personaLocked: flag(false),
   /** The model generate_image asks the bot's provider for (its /images/generations). */
-  imageModel: setting(Schema.String, ModelName, "gpt-image-1")
+  imageModel: setting(Schema.String, ModelName, "gpt-image-1"),
+  /** The built-in tools switched on; a list given replaces the whole list. */
+  tools: setting(
+    Schema.Array(BuiltinToolName),
+    Schema.Array(BuiltinToolName).check(Schema.isMaxLength(20)),
+    [],
+    (_current, given) => [...new Set(given)]
+  ),
+  /** Tool-calling model requests per reply (then it answers without tools); 0: no tools at all. */
+  maxToolSteps: setting(
+    Schema.Int,
+    Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: MAX_TOOL_STEPS })),
+    DEFAULT_MAX_TOOL_STEPS
+  )
 }
 
 type Settings = typeof botSettings

@@ -14,7 +14,9 @@ export const McpTool = Schema.Struct({
   name: Schema.String,
   title: Schema.NullOr(Schema.String),
   description: Schema.NullOr(Schema.String),
-  inputSchema: Schema.Record(Schema.String, Schema.Unknown)
+  inputSchema: Schema.Record(Schema.String, Schema.Unknown),
+  /** The server's `idempotentHint`: a call cut short by a restart may be made again. Absent: not. */
+  idempotent: Schema.optionalKey(Schema.Boolean)
 })
 export type McpTool = typeof McpTool.Type
 

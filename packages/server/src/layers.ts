@@ -21,6 +21,7 @@ import {
   McpServerRepositoryPg,
   OutboundClient,
   OutboundHttpNode,
+  PageTextReadability,
   PasswordHasherArgon2,
   Prices,
   ProviderProbeHttp,
@@ -32,6 +33,7 @@ import {
   TelegramGatewayHttp,
   ThreadSummariesPg,
   TokenCounterTiktoken,
+  ToolCallRepositoryPg,
   TranscriberOpenAI,
   UpdateInboxPg,
   UserNotesPg
@@ -148,6 +150,9 @@ export const adaptersLayer = (config: AppConfigShape) => {
     // Context by tokens: the thread summaries and the tokenizer
     ThreadSummariesPg.layer,
     TokenCounterTiktoken.layer,
+    // Tool calls of replies, and fetch_url's readable text
+    ToolCallRepositoryPg.layer,
+    PageTextReadability.layer,
     // Knowledge bases: storage, file readers, embeddings (a provider's server through the guard)
     KnowledgeRepositoryPg.layerWith({ vectorCacheBytes: config.knowledgeVectorCacheMb * 1024 * 1024 }),
     DocumentReaderFiles.layer,

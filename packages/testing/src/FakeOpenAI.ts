@@ -6,7 +6,9 @@
  * asked, and fails on request (HTTP errors, hangs, connection resets) so the
  * real adapter can be tested end to end. `GET /v1/models` answers too (how
  * providers are checked); with `apiKey` set, any other key gets
- * OpenAI's 401. Never logs; cheap per request.
+ * OpenAI's 401. Never logs; cheap per request. A reply may ask for tools
+ * (`tool_calls`, several at once, streamed as OpenAI does: by index, the
+ * arguments in pieces); `setRefuseTools` makes it a server without tools.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import { createRequire } from "node:module"
@@ -14,11 +16,22 @@ import { Effect, type Scope } from "effect"
 import * as FakeEmbedding from "./FakeEmbedding.ts"
 import * as OggOpus from "./OggOpus.ts"
 
+export interface WireToolCall {
+  readonly id: string
+  readonly name: string
+  /** The JSON text of the arguments. */
+  readonly arguments: string
+}
+
 export interface WireMessage {
   readonly role: string
   readonly content: string
   /** conversations: the `image_url` parts' URLs, when the content had any. */
   readonly images?: ReadonlyArray<string> | undefined
+  /** An assistant message's `tool_calls`. */
+  readonly toolCalls?: ReadonlyArray<WireToolCall> | undefined
+  /** A `tool` message's `tool_call_id`. */
+  readonly toolCallId?: string | undefined
 }
 
 export interface RecordedRequest {
@@ -34,11 +47,24 @@ export interface RecordedRequest {
   readonly temperature?: number | undefined
   /** `max_tokens` or `max_completion_tokens`, whichever was sent. */
   readonly maxTokens?: number | undefined
+  /** The names of the tools offered, in order (empty: none). */
+  readonly tools: ReadonlyArray<string>
+  readonly toolChoice?: string | undefined
 }
 
 export interface ReplyRequest {
   readonly model: string
   readonly messages: ReadonlyArray<WireMessage>
+  /** The names of the tools offered (empty: none). */
+  readonly tools: ReadonlyArray<string>
+  readonly toolChoice?: string | undefined
+}
+
+/** A tool call to answer with; `id` defaults to `call_<n>`, object arguments are sent as JSON. */
+export interface ReplyToolCall {
+  readonly id?: string
+  readonly name: string
+  readonly arguments?: string | object
 }
 
 /** A reply text, or the parts of the answer to control (null content, finish reason, answering model). */
@@ -49,6 +75,8 @@ export type Reply =
       readonly finishReason?: string
       /** The model the response names, e.g. a dated snapshot of the requested one. */
       readonly model?: string
+      /** The tools the model calls (finish reason "tool_calls" unless given). */
+      readonly toolCalls?: ReadonlyArray<ReplyToolCall>
     }
 
 export interface Failure {
@@ -122,6 +150,8 @@ export interface FakeOpenAI {
   readonly speeches: Effect.Effect<ReadonlyArray<SpeechRequest>>
   /** The next `times` speech requests fail with `status`. */
   readonly failNextSpeech: (status: number, times?: number) => Effect.Effect<void>
+  /** A server without tool calling: a request offering tools gets a 400 saying so. */
+  readonly setRefuseTools: (refuse: boolean) => Effect.Effect<void>
 }
 
 /** generate_image: one request to `/v1/images/generations`. */
@@ -277,6 +307,23 @@ const imagesOf = (content: unknown): Array<string> =>
       )
     : []
 
+const wireToolCalls = (message: object): ReadonlyArray<WireToolCall> | undefined => {
+  const calls = "tool_calls" in message ? message.tool_calls : undefined
+  if (!Array.isArray(calls)) return undefined
+  return calls.map((call: { id?: unknown; function?: { name?: unknown; arguments?: unknown } }) => ({
+    id: String(call.id ?? ""),
+    name: String(call.function?.name ?? ""),
+    arguments: String(call.function?.arguments ?? "")
+  }))
+}
+
+const toolNames = (json: object): ReadonlyArray<string> => {
+  const tools = "tools" in json ? json.tools : undefined
+  return Array.isArray(tools)
+    ? tools.map((tool: { function?: { name?: unknown } }) => String(tool.function?.name ?? ""))
+    : []
+}
+
 interface ParsedRequest extends ReplyRequest {
   readonly stream: boolean
   readonly includeUsage: boolean
@@ -302,8 +349,12 @@ const parseRequest = (body: string): ParsedRequest | string => {
   if (typeof model !== "string" || model === "") return "you must provide a model parameter"
   if (!Array.isArray(messages)) return "Missing required parameter: 'messages'."
   const streamOptions = "stream_options" in json ? json.stream_options : undefined
+  const toolChoice =
+    "tool_choice" in json && typeof json.tool_choice === "string" ? json.tool_choice : undefined
   return {
     model,
+    tools: toolNames(json),
+    ...(toolChoice === undefined ? {} : { toolChoice }),
     temperature: numberField(json, "temperature"),
     maxTokens: numberField(json, "max_tokens") ?? numberField(json, "max_completion_tokens"),
     stream: "stream" in json && json.stream === true,
@@ -316,11 +367,18 @@ const parseRequest = (body: string): ParsedRequest | string => {
       const content =
         typeof message === "object" && message !== null && "content" in message ? message.content : ""
       const images = imagesOf(content)
+      const toolCalls = typeof message === "object" && message !== null ? wireToolCalls(message) : undefined
+      const toolCallId =
+        typeof message === "object" && message !== null && "tool_call_id" in message
+          ? String(message.tool_call_id)
+          : undefined
       return {
         role:
           typeof message === "object" && message !== null && "role" in message ? String(message.role) : "",
         content: textOf(content),
-        ...(images.length === 0 ? {} : { images })
+        ...(images.length === 0 ? {} : { images }),
+        ...(toolCalls === undefined ? {} : { toolCalls }),
+        ...(toolCallId === undefined ? {} : { toolCallId })
       }
     })
   }
@@ -339,6 +397,7 @@ const streamAnswer = (
     readonly content: string | null
     readonly finishReason: string
     readonly usage: Readonly<Record<string, number>>
+    readonly toolCalls: ReadonlyArray<WireToolCall>
   },
   request: ParsedRequest,
   paceMillis = 0,
@@ -355,6 +414,17 @@ const streamAnswer = (
   for (const piece of (answer.content ?? "").match(/\s*\S+(?:\s+\S+){0,2}|\s+$/g) ?? []) {
     events.push(delta({ content: piece }))
   }
+  // Each call by its index: id and name first, then the arguments in two pieces.
+  answer.toolCalls.forEach((call, index) => {
+    const half = Math.ceil(call.arguments.length / 2)
+    events.push(
+      delta({
+        tool_calls: [{ index, id: call.id, type: "function", function: { name: call.name, arguments: "" } }]
+      }),
+      delta({ tool_calls: [{ index, function: { arguments: call.arguments.slice(0, half) } }] }),
+      delta({ tool_calls: [{ index, function: { arguments: call.arguments.slice(half) } }] })
+    )
+  })
   events.push(delta({}, answer.finishReason))
   if (request.includeUsage) events.push(chunk([], answer.usage))
   events.push("data: [DONE]\n\n")
@@ -432,6 +502,8 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
     let requests: Array<RecordedRequest> = []
     let failures: Array<QueuedFailure> = []
     let nextId = 0
+    let nextCallId = 0
+    let refuseTools = false
 
     const takeFailure = (model: string): Failure | undefined => {
       const queued = failures.find(
@@ -482,6 +554,14 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
         )
         return
       }
+      if (refuseTools && parsed.tools.length > 0) {
+        sendJson(
+          response,
+          400,
+          errorBody(`${parsed.model} does not support tools`, "invalid_request_error", null)
+        )
+        return
+      }
       const limited = takeRateLimit()
       if (limited.retryAfter !== null) {
         sendJson(response, 429, defaultErrorBody(429, undefined, parsed.model, apiKey), {
@@ -494,8 +574,27 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
       const content = typeof given === "string" ? given : given.content
       const finishReason = typeof given === "string" ? "stop" : (given.finishReason ?? "stop")
       const model = typeof given === "string" ? parsed.model : (given.model ?? parsed.model)
+      const toolCalls: ReadonlyArray<WireToolCall> =
+        typeof given === "string"
+          ? []
+          : (given.toolCalls ?? []).map((call) => {
+              nextCallId += 1
+              return {
+                id: call.id ?? `call_${nextCallId}`,
+                name: call.name,
+                arguments:
+                  typeof call.arguments === "string" ? call.arguments : JSON.stringify(call.arguments ?? {})
+              }
+            })
+      const finish =
+        typeof given !== "string" && given.finishReason === undefined && toolCalls.length > 0
+          ? "tool_calls"
+          : finishReason
       let promptChars = 0
-      for (const message of parsed.messages) promptChars += message.content.length
+      for (const message of parsed.messages) {
+        promptChars += message.content.length
+        for (const call of message.toolCalls ?? []) promptChars += call.name.length + call.arguments.length
+      }
       const promptTokens = tokensOf(promptChars)
       const completionTokens = tokensOf(content?.length ?? 0)
       nextId += 1
@@ -507,7 +606,7 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
       if (parsed.stream) {
         streamAnswer(
           response,
-          { id: `chatcmpl-fake${nextId}`, model, content, finishReason, usage },
+          { id: `chatcmpl-fake${nextId}`, model, content, finishReason: finish, usage, toolCalls },
           parsed,
           streamPace,
           streamDuration,
@@ -526,9 +625,22 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
           choices: [
             {
               index: 0,
-              message: { role: "assistant", content, refusal: null },
+              message: {
+                role: "assistant",
+                content,
+                refusal: null,
+                ...(toolCalls.length === 0
+                  ? {}
+                  : {
+                      tool_calls: toolCalls.map((call) => ({
+                        id: call.id,
+                        type: "function",
+                        function: { name: call.name, arguments: call.arguments }
+                      }))
+                    })
+              },
               logprobs: null,
-              finish_reason: finishReason
+              finish_reason: finish
             }
           ],
           usage
@@ -784,7 +896,9 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
             apiKey,
             stream: parsed.stream,
             temperature: parsed.temperature,
-            maxTokens: parsed.maxTokens
+            maxTokens: parsed.maxTokens,
+            tools: parsed.tools,
+            ...(parsed.toolChoice === undefined ? {} : { toolChoice: parsed.toolChoice })
           })
         if (refusedKey(apiKey)) {
           sendJson(response, 401, defaultErrorBody(401, undefined, parsed.model, apiKey))
@@ -837,6 +951,10 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
       setTranscript: (next) =>
         Effect.sync(() => {
           transcript = next
+        }),
+      setRefuseTools: (refuse) =>
+        Effect.sync(() => {
+          refuseTools = refuse
         }),
       failNextTranscription: (status, times = 1) =>
         Effect.sync(() => {

@@ -4,7 +4,7 @@
  * Each scripted failure stands for a whole failed `complete` of one model
  * (the real adapter's retries included); a configured fallback model then
  * gets its own try, as in the real adapter. `stream` gives the same answer
- * word by word.
+ * word by word. A reply may ask for tools (`MemoryAnswer`), streamed or not.
  */
 import {
   type Completion,
@@ -12,7 +12,8 @@ import {
   type CompletionRequest,
   LanguageModel,
   LlmError,
-  type LlmErrorKind
+  type LlmErrorKind,
+  type ToolCall
 } from "@botfleet/application"
 import { Context, Effect, Layer, Stream } from "effect"
 import { costOf, type PriceTable } from "./prices.ts"
@@ -26,9 +27,17 @@ export const memoryPrices: PriceTable = new Map([
   ["gpt-4o-mini", { input: 0.15, output: 0.6 }]
 ])
 
+/** A scripted answer: text, tool calls, or both. */
+export interface MemoryAnswer {
+  readonly text: string
+  readonly toolCalls?: ReadonlyArray<ToolCall> | undefined
+}
+
+export type MemoryReply = (request: MemoryRequest) => string | MemoryAnswer
+
 export interface LanguageModelMemoryOptions {
   /** Default: `echo: <last user message>`. */
-  readonly reply?: ((request: MemoryRequest) => string) | undefined
+  readonly reply?: MemoryReply | undefined
   readonly prices?: PriceTable | undefined
   /** Answers when the requested model fails with a retryable error. */
   readonly fallbackModel?: string | undefined
@@ -39,7 +48,7 @@ export class LanguageModelMemoryControl extends Context.Service<
   {
     /** Every model try, oldest first: a fallback try is recorded after the failed primary one. */
     readonly requests: Effect.Effect<ReadonlyArray<MemoryRequest>>
-    readonly setReply: (reply: (request: MemoryRequest) => string) => Effect.Effect<void>
+    readonly setReply: (reply: MemoryReply) => Effect.Effect<void>
     /**
      * The next `times` model tries fail with this error; a bare kind makes an
      * LlmError naming the requested model. `Infinity` fails every try.
@@ -68,7 +77,7 @@ export const layerMemory = (
   Layer.effectContext(
     Effect.sync(() => {
       const prices = options.prices ?? memoryPrices
-      let reply = options.reply ?? echoReply
+      let reply: MemoryReply = options.reply ?? echoReply
       let fallbackModel = options.fallbackModel
       let requests: Array<MemoryRequest> = []
       let failures: Array<{ readonly error: LlmError | LlmErrorKind; remaining: number }> = []
@@ -94,7 +103,9 @@ export const layerMemory = (
                 : failure
             )
           }
-          const text = reply(request)
+          const given = reply(request)
+          const text = typeof given === "string" ? given : given.text
+          const toolCalls = typeof given === "string" ? [] : (given.toolCalls ?? [])
           const inputTokens = request.messages.reduce((sum, turn) => sum + wordCount(turn.content), 0)
           const outputTokens = wordCount(text)
           // A provider's prices add to the table, as in the real adapter.
@@ -108,7 +119,8 @@ export const layerMemory = (
             inputTokens,
             outputTokens,
             costUsd: costOf(request.model, inputTokens, outputTokens, table),
-            usedFallback: false
+            usedFallback: false,
+            ...(toolCalls.length === 0 ? {} : { toolCalls })
           })
         })
 

@@ -27,6 +27,7 @@ import {
   type ModelEndpoint,
   PROVIDER_CACHE_SIZE,
   type RateLimitInfo,
+  type ToolCall,
   VersionedCache
 } from "@botfleet/application"
 import { Duration, Effect, Layer, Redacted, Schedule, Stream } from "effect"
@@ -78,11 +79,12 @@ interface Answer {
   /** The choice's finish_reason; null when none came. */
   readonly finish: string | null
   readonly rateLimit: RateLimitInfo | undefined
+  readonly toolCalls: ReadonlyArray<ToolCall>
 }
 
-/** An empty answer is only an answer when the model says it is done. */
+/** An empty answer is only an answer when the model says it is done, or asks for tools. */
 const emptyAnswer = (answer: Answer): LlmError | undefined =>
-  answer.text === "" && answer.finish !== "stop"
+  answer.text === "" && answer.finish !== "stop" && answer.toolCalls.length === 0
     ? new LlmError({
         kind: "unavailable",
         model: answer.requested,
@@ -101,9 +103,29 @@ const completionOf = (answer: Answer, prices: PriceTable, usedFallback: boolean)
     outputTokens: answer.outputTokens,
     costUsd: costOf(pricedAs, answer.inputTokens, answer.outputTokens, prices),
     usedFallback,
-    ...(answer.rateLimit === undefined ? {} : { rateLimit: answer.rateLimit })
+    ...(answer.rateLimit === undefined ? {} : { rateLimit: answer.rateLimit }),
+    ...(answer.toolCalls.length === 0 ? {} : { toolCalls: answer.toolCalls })
   }
 }
+
+/**
+ * A server that has no tool calling answers a request with `tools` with a
+ * 400 (or 422) naming them ("tools is not supported", "does not support
+ * tools", "unknown field: functions"). Read from the raw error, before its
+ * words are withheld: only the yes/no is kept.
+ */
+export const refusesTools = (cause: unknown): boolean =>
+  cause instanceof APIError &&
+  (cause.status === 400 || cause.status === 422) &&
+  /\btools?\b|\bfunctions?\b|function.?call|tool.?call|tool_choice/i.test(cause.message)
+
+/** The calls of a non-streamed answer; only function calls exist in chat completions. */
+const toolCallsOf = (message: OpenAI.Chat.ChatCompletionMessage | undefined): ReadonlyArray<ToolCall> =>
+  (message?.tool_calls ?? []).flatMap((call) =>
+    call.type === "function"
+      ? [{ id: call.id, name: call.function.name, arguments: call.function.arguments }]
+      : []
+  )
 
 /** `retry-after-ms` (OpenAI's), then `retry-after` in seconds or as an HTTP date. */
 const retryAfterSeconds = (headers: Headers | undefined): number | null => {
@@ -306,6 +328,8 @@ interface Target {
    * max_tokens); compatible servers (Ollama, vLLM, llama.cpp) know max_tokens.
    */
   readonly tokenLimitField: "max_completion_tokens" | "max_tokens"
+  /** The server refused a request with tools once: later requests go without them (until the provider changes). */
+  readonly tools: { refused: boolean }
 }
 
 /** The request's tuning as the API takes it; absent when the bot leaves it to the server. */
@@ -314,8 +338,33 @@ const tuningOf = (target: Target, request: CompletionRequest) => ({
   ...(request.maxOutputTokens == null ? {} : { [target.tokenLimitField]: request.maxOutputTokens })
 })
 
+/** The tools as the API takes them; none when the server refuses them. */
+const toolsOf = (target: Target, request: CompletionRequest) =>
+  request.tools === undefined || request.tools.length === 0 || target.tools.refused
+    ? {}
+    : {
+        tools: request.tools.map((tool) => ({
+          type: "function" as const,
+          function: { name: tool.name, description: tool.description, parameters: { ...tool.parameters } }
+        })),
+        ...(request.toolChoice === undefined ? {} : { tool_choice: request.toolChoice })
+      }
+
 /** A turn as the API takes it; a user turn with images becomes text and `image_url` parts. */
 const toWire = (turn: ChatTurn): OpenAI.Chat.ChatCompletionMessageParam => {
+  if (turn.role === "tool")
+    return { role: "tool", tool_call_id: turn.toolCallId ?? "", content: turn.content }
+  if (turn.role === "assistant" && turn.toolCalls !== undefined && turn.toolCalls.length > 0) {
+    return {
+      role: "assistant",
+      content: turn.content === "" ? null : turn.content,
+      tool_calls: turn.toolCalls.map((call) => ({
+        id: call.id,
+        type: "function" as const,
+        function: { name: call.name, arguments: call.arguments }
+      }))
+    }
+  }
   if (turn.role !== "user" || turn.images === undefined || turn.images.length === 0) {
     return { role: turn.role, content: turn.content }
   }
@@ -350,7 +399,9 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
       classify: (cause, model) => classify(cause, model, scrub, serverWords),
       endpoint: endpoint(baseUrl, secret || KEYLESS_PLACEHOLDER, guard),
       prices,
-      tokenLimitField: new URL(baseUrl).hostname === "api.openai.com" ? "max_completion_tokens" : "max_tokens"
+      tokenLimitField:
+        new URL(baseUrl).hostname === "api.openai.com" ? "max_completion_tokens" : "max_tokens",
+      tools: { refused: false }
     }
   }
 
@@ -417,9 +468,56 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
     }).pipe(Effect.retry(schedule))
   }
 
-  /** One request to the server, its failure classified for the retry and fallback rules. */
-  const send = <A>(target: Target, model: string, request: (signal: AbortSignal) => Promise<A>) =>
-    Effect.tryPromise({ try: request, catch: (cause) => target.classify(cause, model) })
+  /**
+   * One request to the server, its failure classified for the retry and
+   * fallback rules. A refusal of the tools it offered is remembered on the
+   * target here, where the server's own words are still at hand.
+   */
+  const send = <A>(
+    target: Target,
+    model: string,
+    request: (signal: AbortSignal) => Promise<A>,
+    offersTools = false
+  ) =>
+    Effect.tryPromise({
+      try: request,
+      catch: (cause) => {
+        if (offersTools && refusesTools(cause)) target.tools.refused = true
+        return target.classify(cause, model)
+      }
+    })
+
+  const offersTools = (target: Target, request: CompletionRequest) =>
+    !target.tools.refused && request.tools !== undefined && request.tools.length > 0
+
+  /**
+   * `run(request)`; when the server refused the tools it offered, once more
+   * without them (the target remembers), the answer marked `toolsRefused`.
+   */
+  const orWithoutTools = <A, R>(
+    target: Target,
+    request: CompletionRequest,
+    run: (request: CompletionRequest) => Effect.Effect<A, LlmError, R>
+  ): Effect.Effect<{ readonly value: A; readonly toolsRefused: boolean }, LlmError, R> => {
+    const offered = offersTools(target, request)
+    return run(request).pipe(
+      Effect.map((value) => ({ value, toolsRefused: false })),
+      Effect.catchIf(
+        (error) => offered && error.kind === "bad_request" && target.tools.refused,
+        () =>
+          Effect.andThen(
+            Effect.logWarning("the model server refuses tools; answering without them from now on", {
+              provider: request.endpoint?.providerId ?? "default",
+              model: request.model
+            }),
+            Effect.map(run({ ...request, tools: undefined, toolChoice: undefined }), (value) => ({
+              value,
+              toolsRefused: true
+            }))
+          )
+      )
+    )
+  }
 
   /** An attempt is a span of its own, with the kind of its failure. */
   const asAttempt = <A>(
@@ -440,15 +538,20 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
   const bodyOf = (target: Target, request: CompletionRequest, model: string) => ({
     model,
     messages: request.messages.map(toWire),
-    ...tuningOf(target, request)
+    ...tuningOf(target, request),
+    ...toolsOf(target, request)
   })
 
   /** One attempt of a whole answer; an empty one counts as failed, so it is retried like an outage. */
   const attemptOnce = (target: Target, request: CompletionRequest) => (model: string, attempt: number) =>
     asAttempt(
-      send(target, model, (signal) =>
-        // The timeout covers the whole answer, body included.
-        createCompletion(target.endpoint, bodyOf(target, request, model), signal, timeoutMs)
+      send(
+        target,
+        model,
+        (signal) =>
+          // The timeout covers the whole answer, body included.
+          createCompletion(target.endpoint, bodyOf(target, request, model), signal, timeoutMs),
+        offersTools(target, request)
       ).pipe(
         Effect.flatMap((response): Effect.Effect<Answer, Failed> => {
           const choice = response.choices[0]
@@ -459,7 +562,8 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
             inputTokens: response.usage?.prompt_tokens ?? 0,
             outputTokens: response.usage?.completion_tokens ?? 0,
             finish: choice?.finish_reason ?? null,
-            rateLimit: rateLimitOf(response.responseHeaders)
+            rateLimit: rateLimitOf(response.responseHeaders),
+            toolCalls: toolCallsOf(choice?.message)
           }
           const empty = emptyAnswer(answer)
           return empty === undefined
@@ -479,10 +583,11 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
       "llm.model": request.model,
       "llm.provider": request.endpoint?.providerId ?? "default"
     })
-    const answered = yield* withFallback(request, (model) =>
-      withRetries(model, attempts, attemptOnce(target, request))
+    const { value: answered, toolsRefused } = yield* orWithoutTools(target, request, (request) =>
+      withFallback(request, (model) => withRetries(model, attempts, attemptOnce(target, request)))
     ).pipe(Effect.onExit(() => Effect.annotateCurrentSpan("llm.attempt", attempts.count)))
-    const completion = completionOf(answered.value, target.prices, answered.usedFallback)
+    const priced = completionOf(answered.value, target.prices, answered.usedFallback)
+    const completion = toolsRefused ? { ...priced, toolsRefused } : priced
     yield* Effect.annotateCurrentSpan({
       "llm.response_model": completion.model,
       "llm.input_tokens": completion.inputTokens,
@@ -496,18 +601,22 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
   /** Opens one streamed request; it counts as an attempt until the response headers arrive. */
   const openOnce = (target: Target, request: CompletionRequest) => (model: string, attempt: number) =>
     asAttempt(
-      send(target, model, (signal) =>
-        openCompletionStream(
-          target.endpoint,
-          {
-            ...bodyOf(target, request, model),
-            stream: true,
-            // The last chunk then carries the token counts.
-            stream_options: { include_usage: true }
-          },
-          signal,
-          timeoutMs
-        )
+      send(
+        target,
+        model,
+        (signal) =>
+          openCompletionStream(
+            target.endpoint,
+            {
+              ...bodyOf(target, request, model),
+              stream: true,
+              // The last chunk then carries the token counts.
+              stream_options: { include_usage: true }
+            },
+            signal,
+            timeoutMs
+          ),
+        offersTools(target, request)
       ),
       model,
       attempt,
@@ -518,10 +627,12 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
     Stream.unwrap(
       Effect.gen(function* () {
         const target = targetOf(request.endpoint)
-        const opened = yield* withFallback(request, (model) =>
-          withRetries(model, { count: 0 }, openOnce(target, request))
+        const { value: opened, toolsRefused } = yield* orWithoutTools(target, request, (request) =>
+          withFallback(request, (model) => withRetries(model, { count: 0 }, openOnce(target, request)))
         )
         const { chunks, model } = opened.value
+        /** Tool calls arrive in pieces: the first of each index names it, the rest add to its arguments. */
+        const calls: Array<{ id: string; name: string; arguments: string }> = []
         const answer = {
           text: "",
           model,
@@ -529,7 +640,8 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
           inputTokens: 0,
           outputTokens: 0,
           finish: null as string | null,
-          rateLimit: rateLimitOf(chunks.responseHeaders)
+          rateLimit: rateLimitOf(chunks.responseHeaders),
+          toolCalls: calls as ReadonlyArray<ToolCall>
         }
         // No chunk for a whole request timeout: the server stalled mid-answer, and the request
         // is aborted. One timer per answer, pushed back by each chunk: a timeout per chunk
@@ -548,9 +660,10 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
             return Effect.fail(target.classify(new APIConnectionTimeoutError(), model).error)
           const empty = emptyAnswer(answer)
           if (empty !== undefined) return Effect.fail(empty)
+          const completion = completionOf(answer, target.prices, opened.usedFallback)
           return Effect.succeed({
             _tag: "Finished",
-            completion: completionOf(answer, target.prices, opened.usedFallback)
+            completion: toolsRefused ? { ...completion, toolsRefused } : completion
           })
         })
         return Stream.fromAsyncIterable(
@@ -570,6 +683,13 @@ export const make = (options: LanguageModelOpenAIOptions): LanguageModel["Servic
               }
               const choice = chunk.choices[0]
               if (choice?.finish_reason) answer.finish = choice.finish_reason
+              for (const piece of choice?.delta.tool_calls ?? []) {
+                if (calls[piece.index] === undefined) calls[piece.index] = { id: "", name: "", arguments: "" }
+                const call = calls[piece.index]!
+                if (piece.id) call.id = piece.id
+                if (piece.function?.name) call.name += piece.function.name
+                if (piece.function?.arguments) call.arguments += piece.function.arguments
+              }
               const text = choice?.delta.content ?? choice?.delta.refusal ?? ""
               if (text === "") continue
               answer.text += text

@@ -90,7 +90,8 @@ const toMcpTool = (tool: McpSchema.Tool): McpTool => ({
   name: tool.name,
   title: tool.title ?? null,
   description: tool.description ?? null,
-  inputSchema: tool.inputSchema as Record<string, unknown>
+  inputSchema: tool.inputSchema as Record<string, unknown>,
+  ...(tool.annotations?.idempotentHint === true ? { idempotent: true } : {})
 })
 
 const decodeTool = Schema.decodeUnknownSync(McpSchema.Tool)

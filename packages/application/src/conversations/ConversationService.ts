@@ -29,6 +29,7 @@ import {
   Transactions
 } from "../ports/Repositories.ts"
 import { ThreadSummaries } from "../ports/ThreadSummaries.ts"
+import { type StoredToolCall, ToolCallRepository } from "../ports/ToolCalls.ts"
 import { type FailedUpdate, UpdateInbox } from "../ports/UpdateInbox.ts"
 
 export interface ChatWithUser {
@@ -55,6 +56,10 @@ export class ConversationService extends Context.Service<
     readonly listMessages: (id: ChatId, page: PageRequest) => Effect.Effect<Page<Message>, ChatNotFound>
     /** The running summaries of the chat's long threads, newest first (the latest 100). */
     readonly listSummaries: (id: ChatId) => Effect.Effect<ReadonlyArray<ThreadSummary>, ChatNotFound>
+    /** The tool calls each of these replies made, by reply id (replies that made none are absent). */
+    readonly toolCallsOf: (
+      replies: ReadonlyArray<Message>
+    ) => Effect.Effect<ReadonlyMap<MessageId, ReadonlyArray<StoredToolCall>>>
     /** Stores the admin's message (role admin, part of the LLM history from now on) and queues its delivery. */
     readonly send: (id: ChatId, text: string) => Effect.Effect<Message, ChatNotFound | BotNotFound>
     readonly listFailures: (
@@ -84,6 +89,7 @@ export class ConversationService extends Context.Service<
       const inbox = yield* UpdateInbox
       const transactions = yield* Transactions
       const summaries = yield* ThreadSummaries
+      const toolCalls = yield* ToolCallRepository
 
       const withUser = (chat: Chat) =>
         Effect.map(
@@ -114,6 +120,25 @@ export class ConversationService extends Context.Service<
       const listSummaries = Effect.fn("ConversationService.listSummaries")(function* (id: ChatId) {
         yield* chats.findById(id)
         return yield* summaries.listByChat(id, 100)
+      })
+
+      // Calls are stored under the question a reply answers.
+      const toolCallsOf = Effect.fn("ConversationService.toolCallsOf")(function* (
+        replies: ReadonlyArray<Message>
+      ) {
+        const questions = new Map<MessageId, MessageId>()
+        for (const reply of replies) {
+          if (reply.role === "assistant" && reply.replyTo !== null) questions.set(reply.replyTo, reply.id)
+        }
+        const byReply = new Map<MessageId, Array<StoredToolCall>>()
+        for (const call of yield* toolCalls.forMessages([...questions.keys()])) {
+          const reply = questions.get(call.messageId)
+          if (reply === undefined) continue
+          const calls = byReply.get(reply) ?? []
+          calls.push(call)
+          byReply.set(reply, calls)
+        }
+        return byReply as ReadonlyMap<MessageId, ReadonlyArray<StoredToolCall>>
       })
 
       const send = Effect.fn("ConversationService.send")(function* (id: ChatId, text: string) {
@@ -180,6 +205,7 @@ export class ConversationService extends Context.Service<
         getChat,
         listMessages,
         listSummaries,
+        toolCallsOf,
         send,
         listFailures: messages.listFailed,
         listFailedUpdates: inbox.listFailed,

@@ -1,7 +1,8 @@
 /**
  * Steps 2 and 3: decide the answer, make it and store it before anything is
  * sent. Each part is a file in reply/: plan (what to do), context (what the
- * model reads), ask (the model, streamed or not), account (the sender's use),
+ * model reads), tools (the turn loop: model, tool calls, results, model…),
+ * ask (one model request, streamed or not), account (the sender's use),
  * notices (refusals and limits, told once), store (the idempotent insert),
  * memory (/memory: the sender's notes, stored then sent with their buttons).
  */
@@ -22,13 +23,13 @@ import { spanFn } from "../observability/spanFn.ts"
 import type { Token } from "../ports/TelegramGateway.ts"
 import type { BotUnavailable, Paced, RetryLater } from "./PipelineErrors.ts"
 import { makeAccount } from "./reply/account.ts"
-import { makeAsk } from "./reply/ask.ts"
 import { makeGatherContext } from "./reply/context.ts"
 import { makeShowMemory } from "./reply/memory.ts"
 import { makeNotices } from "./reply/notices.ts"
 import { makePlan } from "./reply/plan.ts"
 import { makeRetry, questionContent } from "./reply/retry.ts"
 import { makeStoreReply } from "./reply/store.ts"
+import { makeTurn } from "./reply/tools.ts"
 
 export { TYPING_AFTER } from "./reply/progress.ts"
 
@@ -65,7 +66,7 @@ export class GenerateReply extends Context.Service<
       const fn = yield* spanFn
       const plan = yield* makePlan
       const gather = yield* makeGatherContext
-      const ask = yield* makeAsk
+      const turn = yield* makeTurn
       const account = yield* makeAccount
       const store = yield* makeStoreReply
       const notices = yield* makeNotices(store)
@@ -89,11 +90,11 @@ export class GenerateReply extends Context.Service<
         const speaker = withPersona(bot, personaOf(bot, chat, incoming.topicId))
         const context = yield* gather(speaker, token, chat, question, content)
         if (context._tag !== "Ready") return Option.some(yield* store.answer(incoming, context.reply))
-        const first = yield* ask(speaker, token, chat, incoming, context.turns)
+        const first = yield* turn(speaker, token, chat, incoming, context.turns)
         // The model reads less than we thought: once more within half the room, then it fails.
         const asked =
           first._tag === "Failed" && first.error.contextTooLong
-            ? yield* ask(speaker, token, chat, incoming, context.shorter)
+            ? yield* turn(speaker, token, chat, incoming, context.shorter)
             : first
         if (asked._tag === "Failed") {
           const reason = asked.error.message

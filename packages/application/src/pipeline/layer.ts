@@ -1,7 +1,10 @@
 import { Layer } from "effect"
 import { BotAccess } from "../bots/BotAccess.ts"
+import { McpServerService } from "../mcpServers/McpServerService.ts"
 import { ProviderAccess } from "../providers/ProviderAccess.ts"
 import { SettingsVersion } from "../settings/SettingsVersion.ts"
+import { BuiltinToolkitLive } from "../tools/BuiltinToolkitLive.ts"
+import { SearchKnowledgeToolkitLive } from "../tools/searchKnowledge.ts"
 import { GenerateReply } from "./generateReply.ts"
 import { HandleUpdate } from "./HandleUpdate.ts"
 import { defaultProviderPacing, ProviderPacing, type ProviderPacingOptions } from "./providerPacing.ts"
@@ -30,6 +33,10 @@ export const PipelineLayerWith = (pacing: PacingOptions) =>
     Layer.provideMerge(SendReply.layer),
     // conversations: voice, audio and video notes
     Layer.provideMerge(TranscribeRecording.layer),
+    // The turn loop's tools: the built-ins' handlers (generate_image uses the bot's provider) and the bots' MCP servers
+    Layer.provideMerge(
+      Layer.mergeAll(BuiltinToolkitLive, SearchKnowledgeToolkitLive, McpServerService.layer)
+    ),
     Layer.provideMerge(
       Layer.mergeAll(
         BotAccess.layer,

@@ -6,10 +6,30 @@ import type { ModelPrices } from "@botfleet/domain"
 import { Context, type Effect, type Redacted, Schema, type Stream } from "effect"
 
 export interface ChatTurn {
-  readonly role: "system" | "user" | "assistant"
+  readonly role: "system" | "user" | "assistant" | "tool"
   readonly content: string
   /** conversations: images the user sent with this turn, as data URLs (user turns only). */
   readonly images?: ReadonlyArray<string> | undefined
+  /** An assistant turn that asked for tools (its content is often empty). */
+  readonly toolCalls?: ReadonlyArray<ToolCall> | undefined
+  /** A `tool` turn: the call whose result `content` is. */
+  readonly toolCallId?: string | undefined
+}
+
+/** A tool the model may call: OpenAI's `tools[].function`. */
+export interface ToolDefinition {
+  /** Unique in the request, `^[a-zA-Z0-9_-]{1,64}$`. */
+  readonly name: string
+  readonly description: string
+  /** The JSON Schema of the arguments (an object schema). */
+  readonly parameters: Readonly<Record<string, unknown>>
+}
+
+/** A call the model asked for; `arguments` is the JSON text it wrote, not yet parsed. */
+export interface ToolCall {
+  readonly id: string
+  readonly name: string
+  readonly arguments: string
 }
 
 /**
@@ -45,6 +65,13 @@ export interface Completion {
   readonly usedFallback: boolean
   /** The provider's rate-limit headers on this answer, when it sent any. */
   readonly rateLimit?: RateLimitInfo | undefined
+  /** The tools the model asked for instead of (or with) its text, in its order; absent: none. */
+  readonly toolCalls?: ReadonlyArray<ToolCall> | undefined
+  /**
+   * The request offered tools and the provider refuses them: it was answered
+   * without, and later requests to the provider leave them out.
+   */
+  readonly toolsRefused?: boolean | undefined
 }
 
 /** What a streamed completion emits: text as it comes, then the whole answer with its usage. */
@@ -77,6 +104,10 @@ export interface CompletionRequest {
   readonly temperature?: number | null | undefined
   /** Absent or null: no limit beyond the model's own. */
   readonly maxOutputTokens?: number | null | undefined
+  /** The tools the model may call; absent or empty: none offered. */
+  readonly tools?: ReadonlyArray<ToolDefinition> | undefined
+  /** "none": the tools are described but the model must answer in text (the last step of a turn). */
+  readonly toolChoice?: "auto" | "none" | undefined
 }
 
 /**

@@ -16,6 +16,37 @@ const PAGE_SIZE = 50
 
 const roleLabel = { user: null, assistant: "Bot", admin: "Admin (you)" }
 
+/** A reply's tool calls, folded: each with its arguments, result (as the API cut it), status and time. */
+const toolCallsOf = (message) => {
+  const calls = message.toolCalls ?? []
+  if (calls.length === 0) return null
+  return h(
+    "details",
+    { class: "tool-calls" },
+    h("summary", {}, calls.length === 1 ? "1 tool call" : `${calls.length} tool calls`),
+    h(
+      "ol",
+      {},
+      ...calls.map((call) =>
+        h(
+          "li",
+          { class: call.isError ? "tool-call tool-error" : "tool-call" },
+          h("code", {}, `${call.name}(${call.arguments})`),
+          " ",
+          h(
+            "span",
+            { class: "message-meta" },
+            call.status === "running"
+              ? "running (or cut short)"
+              : `${call.isError ? "failed" : "done"}${call.durationMs === null ? "" : ` in ${call.durationMs} ms`}`
+          ),
+          call.result === null ? null : h("pre", { class: "tool-result" }, call.result)
+        )
+      )
+    )
+  )
+}
+
 const metaOf = (message) => {
   const parts = [time(message.createdAt)]
   if (message.role === "assistant" && message.model) {
@@ -126,6 +157,7 @@ export const render = async (container, { params, isActive, onLeave, session }) 
         dataset: { messageId: message.id }
       },
       header(message),
+      toolCallsOf(message),
       h("p", { class: "message-text" }, message.text),
       message.status === "failed"
         ? h(

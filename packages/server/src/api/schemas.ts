@@ -206,6 +206,21 @@ export const ChatView = Schema.Struct({
 })
 export type ChatView = typeof ChatView.Type
 
+/** A tool call a reply made, as the transcript shows it: arguments and result cut to TOOL_TEXT_MAX. */
+export const ToolCallView = Schema.Struct({
+  step: Schema.Number,
+  name: Schema.String,
+  arguments: Schema.String,
+  status: Schema.Literals(["running", "finished"]),
+  isError: Schema.Boolean,
+  result: Schema.NullOr(Schema.String),
+  /** The whole result's length: more than `result` shows when it was cut. */
+  resultChars: Schema.Number,
+  startedAt: IsoDate,
+  durationMs: Schema.NullOr(Schema.Number)
+})
+export type ToolCallView = typeof ToolCallView.Type
+
 export const MessageView = Schema.Struct({
   id: Schema.String,
   chatId: Schema.String,
@@ -230,7 +245,9 @@ export const MessageView = Schema.Struct({
   // The forum topic (Telegram's message_thread_id) it belongs to; null outside topics
   topicId: Schema.NullOr(Schema.Number),
   // When /retry answered again: on the replaced answer (and the /retry); left out of the model's history
-  replacedAt: NullableIsoDate
+  replacedAt: NullableIsoDate,
+  /** A reply's tool calls, in order (GET /api/chats/:id/messages; absent when it made none). */
+  toolCalls: Schema.optionalKey(Schema.Array(ToolCallView))
 })
 export type MessageView = typeof MessageView.Type
 

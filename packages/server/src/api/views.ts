@@ -1,5 +1,11 @@
 /** Domain values as the API shows them: ISO times, no secrets. */
-import type { ChatWithUser, FailedUpdate, FailureWithMessage, ProviderWithBots } from "@botfleet/application"
+import type {
+  ChatWithUser,
+  FailedUpdate,
+  FailureWithMessage,
+  ProviderWithBots,
+  StoredToolCall
+} from "@botfleet/application"
 import {
   type Bot,
   BotModel,
@@ -16,7 +22,8 @@ import type {
   FailureView,
   MessageView,
   ProviderView,
-  SummaryView
+  SummaryView,
+  ToolCallView
 } from "./schemas.ts"
 
 const iso = (date: Date | null) => (date === null ? null : date.toISOString())
@@ -109,6 +116,23 @@ export const toSummaryView = (summary: ThreadSummary): SummaryView => ({
   outputTokens: summary.outputTokens,
   costUsd: summary.costUsd,
   createdAt: summary.createdAt.toISOString()
+})
+
+/** What the transcript shows of a tool's arguments and result; the whole is stored. */
+export const TOOL_TEXT_MAX = 2_000
+
+const cutText = (text: string) => (text.length > TOOL_TEXT_MAX ? `${text.slice(0, TOOL_TEXT_MAX)}…` : text)
+
+export const toToolCallView = (call: StoredToolCall): ToolCallView => ({
+  step: call.step,
+  name: call.name,
+  arguments: cutText(call.arguments),
+  status: call.status,
+  isError: call.isError,
+  result: call.result === null ? null : cutText(call.result),
+  resultChars: call.result?.length ?? 0,
+  startedAt: call.startedAt.toISOString(),
+  durationMs: call.finishedAt === null ? null : call.finishedAt.getTime() - call.startedAt.getTime()
 })
 
 export const toFailedUpdateView = (update: FailedUpdate): FailedUpdateView => ({

@@ -9,9 +9,11 @@
  * a system message of numbered sources, right before the history; a bot
  * without any costs no query, nor does one whose knowledgeMode is "tool" (the
  * model searches with search_knowledge instead). In a private chat the notes
- * the bot kept about the sender (remember) follow the system messages. Another
- * source of context is another step of `gather`. Which messages of the thread
- * go, by tokens and with the running summary, is history.ts's.
+ * the bot kept about the sender (remember) follow the system messages.
+ * Earlier replies' tool calls and results follow the messages they answered
+ * (a bot with tools only). Another source of context is another step of
+ * `gather`. Which messages of the thread go, by tokens and with the running
+ * summary, is history.ts's.
  */
 import {
   type Bot,
@@ -21,6 +23,7 @@ import {
   KnowledgeModel,
   llmRole,
   type Message,
+  type MessageId,
   notesPrompt,
   PHOTO_MAX_BYTES,
   speakerText,
@@ -33,9 +36,11 @@ import { KnowledgeService, type Retrieved } from "../../knowledge/KnowledgeServi
 import { spanFn } from "../../observability/spanFn.ts"
 import type { ChatTurn } from "../../ports/LanguageModel.ts"
 import { TelegramGateway, type Token } from "../../ports/TelegramGateway.ts"
+import { ToolCallRepository } from "../../ports/ToolCalls.ts"
 import { UserNotes } from "../../ports/UserNotes.ts"
 import { matchTelegramFailure } from "../failures.ts"
 import { leadWith, makeHistory, type Spent } from "./history.ts"
+import { toolTurnsOf } from "./tools.ts"
 
 const MIME_TYPES: Record<string, string> = {
   jpg: "image/jpeg",
@@ -73,7 +78,8 @@ export const turnsOf = (
   incoming: Message,
   history: ReadonlyArray<Message>,
   current: { readonly caption: string; readonly image: string | null; readonly languageCode?: string | null },
-  passages: ReadonlyArray<KnowledgeModel.SourcePassage> = []
+  passages: ReadonlyArray<KnowledgeModel.SourcePassage> = [],
+  toolTurns: ReadonlyMap<MessageId, ReadonlyArray<ChatTurn>> = new Map()
 ): Array<ChatTurn> => {
   const turns: Array<ChatTurn> = []
   if (bot.systemPrompt.trim() !== "") turns.push({ role: "system", content: bot.systemPrompt })
@@ -91,6 +97,9 @@ export const turnsOf = (
     const text = withImage ? current.caption : message.text
     const content = role === "user" ? speakerText(chat.type, message.senderName, text) : text
     turns.push(withImage ? { role, content, images: [current.image] } : { role, content })
+    // The tools an earlier question made the bot call, between it and the answer.
+    const called = toolTurns.get(message.id)
+    if (called !== undefined) turns.push(...called)
   }
   return turns
 }
@@ -104,6 +113,24 @@ export const makeGatherContext = Effect.gen(function* () {
   const thread = yield* makeHistory
   const knowledge = yield* KnowledgeService
   const userNotes = yield* UserNotes
+  const toolCalls = yield* ToolCallRepository
+
+  /** Earlier questions' tool calls as turns, by question; a bot without tools costs no query. */
+  const earlierToolTurns = Effect.fnUntraced(function* (
+    bot: Bot,
+    incoming: Message,
+    history: ReadonlyArray<Message>
+  ) {
+    const byMessage = new Map<MessageId, ReadonlyArray<ChatTurn>>()
+    if (bot.maxToolSteps === 0 || (bot.tools.length === 0 && bot.mcpServerIds.length === 0)) return byMessage
+    const asked = history.filter((message) => message.role === "user" && message.id !== incoming.id)
+    const calls = yield* toolCalls.forMessages(asked.map((message) => message.id))
+    for (const message of asked) {
+      const own = calls.filter((call) => call.messageId === message.id)
+      if (own.length > 0) byMessage.set(message.id, toolTurnsOf(own))
+    }
+    return byMessage
+  })
 
   /**
    * The passages for this question. Retrieval failing must not cost the user
@@ -186,11 +213,16 @@ export const makeGatherContext = Effect.gen(function* () {
         return turns
       }
       const current = { caption: content.text, image, languageCode: content.from?.languageCode ?? null }
+      // Earlier questions' tool calls, read for the whole history before it is cut to the budget.
+      const called = yield* earlierToolTurns(bot, incoming, history)
       const fixed = withNotes(turnsOf(bot, chat, incoming, [], current, passages))
       const fitted = yield* thread.fit(bot, chat, incoming, history, fixed, image !== null)
       const turnsFor = (selection: typeof fitted.shorter) =>
         withNotes([
-          ...leadWith(turnsOf(bot, chat, incoming, selection.messages, current, passages), selection.summary)
+          ...leadWith(
+            turnsOf(bot, chat, incoming, selection.messages, current, passages, called),
+            selection.summary
+          )
         ])
       return {
         _tag: "Ready",

@@ -139,10 +139,41 @@ export const makeProgress = Effect.gen(function* () {
   })
 
   /**
+   * While tools run: "typing…", and in private chats of streaming bots a
+   * draft naming the tool at work ("Checking the time…"), unless Telegram
+   * refuses drafts for the bot.
+   */
+  const whileTools = <A, E, R>(
+    bot: Bot,
+    token: Token,
+    chat: Chat,
+    incoming: Message,
+    title: string,
+    effect: Effect.Effect<A, E, R>
+  ) =>
+    Effect.andThen(
+      bot.streaming && chat.type === "private" && !refused.has(bot.id)
+        ? Effect.flatMap(budget.tryDraft(bot.id, chat.telegramChatId, "private"), (room) =>
+            room
+              ? telegram
+                  .sendMessageDraft(token, {
+                    chatId: chat.telegramChatId,
+                    draftId: Math.max(1, incoming.telegramMessageIds[0] ?? 1),
+                    text: `${title}…`,
+                    topicId: incoming.topicId
+                  })
+                  .pipe(Effect.ignore)
+              : Effect.void
+          )
+        : Effect.void,
+      whileTyping(token, chat.telegramChatId, incoming.topicId, effect)
+    )
+
+  /**
    * The model's answer to `request`, shown as it is made; drafts exist in
    * private chats only, and not for an answer due as a voice note.
    */
-  return (bot: Bot, token: Token, chat: Chat, incoming: Message, request: CompletionRequest) =>
+  const answer = (bot: Bot, token: Token, chat: Chat, incoming: Message, request: CompletionRequest) =>
     bot.streaming && chat.type === "private" && !answersByVoice(bot.voiceReplies, incoming)
       ? withDrafts(
           bot.id,
@@ -153,4 +184,6 @@ export const makeProgress = Effect.gen(function* () {
           request
         )
       : whileTyping(token, chat.telegramChatId, incoming.topicId, llm.complete(request))
+
+  return { answer, whileTools }
 })

@@ -5,7 +5,7 @@ import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { Api } from "../Api.ts"
 import { answerErrors, Conflict, error } from "../ApiErrors.ts"
-import { toChatView, toMessageView, toSummaryView } from "../views.ts"
+import { toChatView, toMessageView, toSummaryView, toToolCallView } from "../views.ts"
 import { pageOf } from "./pagination.ts"
 
 export const ChatsHandlers = HttpApiBuilder.group(
@@ -36,7 +36,13 @@ export const ChatsHandlers = HttpApiBuilder.group(
         Effect.fn(function* ({ params, query }) {
           const page = yield* pageOf(query)
           const found = yield* conversations.listMessages(ChatId.make(params.id), page).pipe(answerErrors)
-          return { items: found.items.map(toMessageView), nextCursor: found.nextCursor }
+          const toolCalls = yield* conversations.toolCallsOf(found.items)
+          const items = found.items.map((message) => {
+            const calls = toolCalls.get(message.id)
+            const view = toMessageView(message)
+            return calls === undefined ? view : { ...view, toolCalls: calls.map(toToolCallView) }
+          })
+          return { items, nextCursor: found.nextCursor }
         })
       )
       .handle("summaries", ({ params }) =>
