@@ -43,6 +43,7 @@ import {
   EffectRunner,
   Embeddings,
   HandleUpdate,
+  type ImageGenerator,
   KnowledgeService,
   KnowledgeSettings,
   LanguageModel,
@@ -92,6 +93,8 @@ export interface HarnessOptions {
   readonly model?: "adjusts" | "sleeps" | undefined
   /** The embeddings server; by default deterministic fake vectors (FakeEmbedding). */
   readonly embeddings?: Embeddings["Service"] | undefined
+  /** The image server; by default the memory twin (one tiny PNG, a fixed price). */
+  readonly images?: Layer.Layer<ImageGenerator> | undefined
 }
 
 const fakeEmbeddings = Embeddings.of({
@@ -179,7 +182,7 @@ export const harness = (options: HarnessOptions = {}) => {
     RepositoriesMemory.layer,
     McpServerRepositoryMemory.layerMemory,
     UserNotesMemory.layerMemory,
-    ImageGeneratorMemory.layerMemory,
+    options.images ?? ImageGeneratorMemory.layerMemory,
     // Tools: MCP servers scripted in memory, tool calls stored in memory
     McpConnectorMemory.layerMemory,
     ToolCallRepositoryMemory.layerMemory,

@@ -3,9 +3,11 @@
  * the model in that user's private chats and listed to the user with /memory.
  * A note belongs to one (bot, Telegram user): nothing reads across the pair.
  */
+
 import { Schema } from "effect"
 import { BotId, TelegramUserId } from "./ids.ts"
 import { storableText } from "./text.ts"
+import type { BotTexts } from "./texts/botTexts.ts"
 
 export const UserNoteId = Schema.String.check(Schema.isUUID()).pipe(Schema.brand("UserNoteId"))
 export type UserNoteId = typeof UserNoteId.Type
@@ -54,18 +56,20 @@ export class BotUserNotFound extends Schema.TaggedError<BotUserNotFound>()("BotU
 }
 
 /** What /memory says, in one place (a language catalogue can take them over whole). */
-export const memoryTexts = {
-  heading: "Here is what I remember about you:",
-  hint: "Tap a number to make me forget that note.",
-  empty: "I don't remember anything about you yet.",
-  privateOnly: "I show what I remember about you only in our private chat: send me /memory there.",
-  forgotOne: (text: string) => `Done, I forgot: "${text}"`,
-  alreadyGone: "That note is already gone.",
+export const memoryTexts = (texts: BotTexts) => ({
+  heading: texts.text("memory.title"),
+  hint: texts.text("memory.hint"),
+  empty: texts.text("memory.empty"),
+  privateOnly: texts.text("memory.privateOnly"),
+  forgotOne: (note: string) => texts.text("memory.forgotten", { note }),
+  alreadyGone: texts.text("memory.alreadyGone"),
   forgotAll: (count: number) =>
-    count === 0 ? "There was nothing to forget." : `Done, I forgot all ${count} notes about you.`,
-  forgetButton: (position: number) => `Forget ${position}`,
-  forgetAllButton: "Forget all"
-} as const
+    count === 0
+      ? texts.text("memory.nothingToForget")
+      : texts.text("memory.forgotAll", { count: String(count) }),
+  forgetButton: (position: number) => texts.text("memory.forget", { number: String(position) }),
+  forgetAllButton: texts.text("memory.forgetAll")
+})
 
 /** What a /memory message asks: list, forget one note, or forget them all. */
 export type MemoryRequest =

@@ -88,7 +88,9 @@ export class HandleUpdate extends Context.Service<
       ) => {
         if (parseCommand(content.text, bot.username) !== "mode") return undefined
         const mode = modeAnswer(bot, chat, message.topicId, textsFor(bot, content))
-        return reply.text === mode.text ? mode.buttons.map((button) => [button]) : undefined
+        return reply.text === mode.text && mode.buttons.length > 0
+          ? mode.buttons.map((button) => [button])
+          : undefined
       }
 
       /**

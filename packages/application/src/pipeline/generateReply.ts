@@ -147,7 +147,9 @@ export class GenerateReply extends Context.Service<
               yield* store.answer(incoming, yield* account.report(bot, incoming, textsFor(bot, content)))
             )
           case "ShowMemory":
-            return Option.some(yield* showMemory(bot, token, chat, incoming, content.text))
+            return Option.some(
+              yield* showMemory(bot, token, chat, incoming, content.text, textsFor(bot, content))
+            )
           case "AskModel":
             return yield* answerWithModel(bot, token, chat, incoming, content)
           case "ShowModes":

@@ -168,9 +168,11 @@ describe("the command menu", () => {
       assert.deepStrictEqual((yield* log.commandMenus).get(700_002), [
         "start",
         "help",
-        "refresh",
-        "usage",
-        "memory"
+        "new",
+        "retry",
+        "mode",
+        "memory",
+        "usage"
       ])
 
       yield* (yield* BotService).update(bot.id, { texts: { es: { "command.help": "Ayuda de Acme" } } })

@@ -5,12 +5,20 @@
  */
 import { TelegramGatewayMemory } from "@botfleet/adapters"
 import { UserNotes } from "@botfleet/application"
-import { type Bot, memoryTexts, TelegramUserId, UserNote, UserNoteId } from "@botfleet/domain"
+import {
+  type Bot,
+  englishTexts,
+  memoryTexts as memoryTextsIn,
+  TelegramUserId,
+  UserNote,
+  UserNoteId
+} from "@botfleet/domain"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { addBot, CHAT_ID, callbackUpdate, harness, processUpdate, textUpdate, USER } from "../harness.ts"
 
 const { TelegramMemoryLog } = TelegramGatewayMemory
+const memoryTexts = memoryTextsIn(englishTexts)
 
 const keep = (bot: Bot, tgUserId: number, text: string, at: number) =>
   Effect.gen(function* () {

@@ -30,7 +30,8 @@ const liveFor = (fake: FakeOpenAI.FakeOpenAI) => {
   }).pipe(Layer.provide(outbound))
   return BuiltinToolkitLive.pipe(
     Layer.provideMerge(Layer.mergeAll(outbound, images, PageTextReadability.layer)),
-    Layer.provideMerge(harness())
+    // The pipeline's own toolkit draws with the same server.
+    Layer.provideMerge(harness({ images }))
   )
 }
 

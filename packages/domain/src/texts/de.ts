@@ -2,7 +2,7 @@ import type { Catalogue } from "./en.ts"
 
 export const de: Catalogue = {
   start: "Hallo! Ich bin ein KI-Assistent. Frag mich, was du willst.",
-  help: "Schick mir eine Nachricht, und ich antworte. Befehle: /start zum Beginnen, /help für diesen Text, /new für ein neues Gespräch, /retry, um deine letzte Frage noch einmal zu beantworten, /mode, um zu wählen, wie ich antworte, /memory, um zu sehen, was ich mir über dich gemerkt habe, /usage, um zu sehen, wie viel deiner Limits du verbraucht hast.",
+  help: "Schick mir eine Nachricht, und ich antworte. Befehle: /start zum Beginnen, /help für diesen Text, /new (/refresh) für ein neues Gespräch, /retry, um deine letzte Frage noch einmal zu beantworten, /mode, um zu wählen, wie ich antworte, /memory, um zu sehen, was ich mir über dich gemerkt habe, /usage, um zu sehen, wie viel deiner Limits du verbraucht hast.",
   error: "Entschuldige, ich konnte gerade nicht antworten. Bitte versuch es gleich noch einmal.",
   denied: "Entschuldige, dieser Bot ist privat. Bitte seinen Besitzer um Zugang.",
   limit: "Du hast das Limit für {limit} erreicht. Es wird am {reset} zurückgesetzt.",
@@ -63,11 +63,16 @@ export const de: Catalogue = {
   "mode.none": "Dieser Bot antwortet nur auf eine Art, es gibt also nichts zu wählen.",
   "mode.unknown": "Diese Auswahl gibt es nicht mehr. Sende /mode, um die aktuellen zu sehen.",
   "retry.nothing": "Noch nichts, was ich erneut beantworten könnte.",
-  "memory.title": "Was ich mir über dich merke:",
+  "memory.title": "Das weiß ich über dich:",
+  "memory.hint": "Tippe auf eine Nummer, damit ich diese Notiz vergesse.",
+  "memory.privateOnly":
+    "Was ich über dich weiß, zeige ich nur in unserem privaten Chat: Schick mir dort /memory.",
+  "memory.forget": "{number} vergessen",
+  "memory.forgotten": "Erledigt, ich habe vergessen: „{note}“",
+  "memory.alreadyGone": "Diese Notiz gibt es schon nicht mehr.",
+  "memory.forgotAll": "Erledigt, ich habe alle {count} Notizen über dich vergessen.",
+  "memory.nothingToForget": "Es gab nichts zu vergessen.",
   "memory.empty": "Ich habe mir noch nichts über dich gemerkt.",
-  "memory.forget": "Vergessen",
   "memory.forgetAll": "Alles vergessen",
-  "memory.forgotten": "Vergessen.",
-  "memory.forgotAll": "Ich habe alles vergessen.",
   "voice.text": "Hier ist der Text:"
 }

@@ -1,7 +1,7 @@
 /** English: the catalogue's keys and the texts every other language translates. */
 export const en = {
   start: "Hi! I'm an AI assistant. Ask me anything.",
-  help: "Send me a message and I'll answer. Commands: /start to begin, /help for this text, /new to start a new conversation, /retry to answer your last question again, /mode to choose how I answer, /memory to see what I remember about you, /usage to see how much of your limits you have used.",
+  help: "Send me a message and I'll answer. Commands: /start to begin, /help for this text, /new (or /refresh) to start a new conversation, /retry to answer your last question again, /mode to choose how I answer, /memory to see what I remember about you, /usage to see how much of your limits you have used.",
   error: "Sorry, I couldn't answer that just now. Please try again in a moment.",
   denied: "Sorry, this bot is private. Ask its owner for access.",
   limit: "You have reached the {limit} limit. It resets at {reset}.",
@@ -59,12 +59,16 @@ export const en = {
   "mode.none": "This bot has one way of answering, so there is nothing to choose.",
   "mode.unknown": "That choice is no longer offered. Send /mode to see the current ones.",
   "retry.nothing": "Nothing to answer again yet.",
-  "memory.title": "What I remember about you:",
+  "memory.title": "Here is what I remember about you:",
+  "memory.hint": "Tap a number to make me forget that note.",
+  "memory.privateOnly": "I show what I remember about you only in our private chat: send me /memory there.",
+  "memory.forget": "Forget {number}",
+  "memory.forgotten": 'Done, I forgot: "{note}"',
+  "memory.alreadyGone": "That note is already gone.",
+  "memory.forgotAll": "Done, I forgot all {count} notes about you.",
+  "memory.nothingToForget": "There was nothing to forget.",
   "memory.empty": "I don't remember anything about you yet.",
-  "memory.forget": "Forget",
   "memory.forgetAll": "Forget all",
-  "memory.forgotten": "Forgotten.",
-  "memory.forgotAll": "Forgot everything.",
   "voice.text": "Here is the text:"
 } as const
 

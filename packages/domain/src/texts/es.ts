@@ -2,7 +2,7 @@ import type { Catalogue } from "./en.ts"
 
 export const es: Catalogue = {
   start: "¡Hola! Soy un asistente de IA. Pregúntame lo que quieras.",
-  help: "Escríbeme un mensaje y te responderé. Comandos: /start para empezar, /help para ver este texto, /new para empezar una conversación nueva, /retry para responder de nuevo tu última pregunta, /mode para elegir cómo respondo, /memory para ver lo que recuerdo de ti, /usage para ver cuánto has usado de tus límites.",
+  help: "Escríbeme un mensaje y te responderé. Comandos: /start para empezar, /help para ver este texto, /new (/refresh) para empezar una conversación nueva, /retry para responder de nuevo tu última pregunta, /mode para elegir cómo respondo, /memory para ver lo que recuerdo de ti, /usage para ver cuánto has usado de tus límites.",
   error: "Lo siento, no he podido responder ahora. Inténtalo de nuevo en un momento.",
   denied: "Lo siento, este bot es privado. Pide acceso a su propietario.",
   limit: "Has alcanzado el límite de {limit}. Se restablece el {reset}.",
@@ -60,11 +60,15 @@ export const es: Catalogue = {
   "mode.none": "Este bot solo tiene una forma de responder, así que no hay nada que elegir.",
   "mode.unknown": "Esa opción ya no está disponible. Envía /mode para ver las actuales.",
   "retry.nothing": "Todavía no hay nada que responder de nuevo.",
-  "memory.title": "Lo que recuerdo de ti:",
+  "memory.title": "Esto es lo que recuerdo de ti:",
+  "memory.hint": "Toca un número para que olvide esa nota.",
+  "memory.privateOnly": "Solo muestro lo que recuerdo de ti en nuestro chat privado: envíame /memory allí.",
+  "memory.forget": "Olvidar {number}",
+  "memory.forgotten": "Hecho, olvidé: «{note}»",
+  "memory.alreadyGone": "Esa nota ya no existe.",
+  "memory.forgotAll": "Hecho, olvidé las {count} notas sobre ti.",
+  "memory.nothingToForget": "No había nada que olvidar.",
   "memory.empty": "Todavía no recuerdo nada de ti.",
-  "memory.forget": "Olvidar",
   "memory.forgetAll": "Olvidar todo",
-  "memory.forgotten": "Olvidado.",
-  "memory.forgotAll": "Lo he olvidado todo.",
   "voice.text": "Aquí está el texto:"
 }

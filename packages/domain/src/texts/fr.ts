@@ -2,7 +2,7 @@ import type { Catalogue } from "./en.ts"
 
 export const fr: Catalogue = {
   start: "Bonjour ! Je suis un assistant IA. Posez-moi vos questions.",
-  help: "Envoyez-moi un message et je répondrai. Commandes : /start pour commencer, /help pour ce texte, /new pour une nouvelle conversation, /retry pour répondre à nouveau à votre dernière question, /mode pour choisir ma façon de répondre, /memory pour voir ce dont je me souviens à votre sujet, /usage pour voir où vous en êtes de vos limites.",
+  help: "Envoyez-moi un message et je répondrai. Commandes : /start pour commencer, /help pour ce texte, /new (/refresh) pour une nouvelle conversation, /retry pour répondre à nouveau à votre dernière question, /mode pour choisir ma façon de répondre, /memory pour voir ce dont je me souviens à votre sujet, /usage pour voir où vous en êtes de vos limites.",
   error: "Désolé, je n'ai pas pu répondre pour le moment. Réessayez dans un instant.",
   denied: "Désolé, ce bot est privé. Demandez l'accès à son propriétaire.",
   limit: "Vous avez atteint la limite de {limit}. Elle sera réinitialisée le {reset}.",
@@ -60,11 +60,16 @@ export const fr: Catalogue = {
   "mode.none": "Ce bot n'a qu'une façon de répondre : il n'y a rien à choisir.",
   "mode.unknown": "Ce choix n'est plus proposé. Envoyez /mode pour voir les choix actuels.",
   "retry.nothing": "Rien à quoi répondre à nouveau pour l'instant.",
-  "memory.title": "Ce que je retiens de vous :",
+  "memory.title": "Voici ce dont je me souviens à votre sujet :",
+  "memory.hint": "Touchez un numéro pour que j'oublie cette note.",
+  "memory.privateOnly":
+    "Je ne montre ce dont je me souviens que dans notre conversation privée : envoyez-y /memory.",
+  "memory.forget": "Oublier {number}",
+  "memory.forgotten": "C'est fait, j'ai oublié : « {note} »",
+  "memory.alreadyGone": "Cette note n'existe déjà plus.",
+  "memory.forgotAll": "C'est fait, j'ai oublié les {count} notes à votre sujet.",
+  "memory.nothingToForget": "Il n'y avait rien à oublier.",
   "memory.empty": "Je ne retiens encore rien de vous.",
-  "memory.forget": "Oublier",
   "memory.forgetAll": "Tout oublier",
-  "memory.forgotten": "Oublié.",
-  "memory.forgotAll": "J'ai tout oublié.",
   "voice.text": "Voici le texte :"
 }

@@ -2,7 +2,7 @@ import type { Catalogue } from "./en.ts"
 
 export const id: Catalogue = {
   start: "Halo! Saya asisten AI. Tanyakan apa saja.",
-  help: "Kirimi saya pesan dan saya akan menjawab. Perintah: /start untuk memulai, /help untuk teks ini, /new untuk memulai percakapan baru, /retry untuk menjawab ulang pertanyaan terakhir Anda, /mode untuk memilih cara saya menjawab, /memory untuk melihat apa yang saya ingat tentang Anda, /usage untuk melihat seberapa banyak batas Anda yang sudah terpakai.",
+  help: "Kirimi saya pesan dan saya akan menjawab. Perintah: /start untuk memulai, /help untuk teks ini, /new (/refresh) untuk memulai percakapan baru, /retry untuk menjawab ulang pertanyaan terakhir Anda, /mode untuk memilih cara saya menjawab, /memory untuk melihat apa yang saya ingat tentang Anda, /usage untuk melihat seberapa banyak batas Anda yang sudah terpakai.",
   error: "Maaf, saya tidak bisa menjawab sekarang. Silakan coba lagi sebentar lagi.",
   denied: "Maaf, bot ini privat. Minta akses kepada pemiliknya.",
   limit: "Anda telah mencapai batas {limit}. Batas ini diatur ulang pada {reset}.",
@@ -62,11 +62,16 @@ export const id: Catalogue = {
   "mode.none": "Bot ini hanya punya satu cara menjawab, jadi tidak ada yang perlu dipilih.",
   "mode.unknown": "Pilihan itu sudah tidak tersedia. Kirim /mode untuk melihat pilihan saat ini.",
   "retry.nothing": "Belum ada yang bisa dijawab ulang.",
-  "memory.title": "Yang saya ingat tentang Anda:",
+  "memory.title": "Ini yang saya ingat tentang Anda:",
+  "memory.hint": "Ketuk nomor agar saya melupakan catatan itu.",
+  "memory.privateOnly":
+    "Saya hanya menunjukkan apa yang saya ingat tentang Anda di obrolan pribadi kita: kirim /memory di sana.",
+  "memory.forget": "Lupakan {number}",
+  "memory.forgotten": 'Selesai, saya melupakan: "{note}"',
+  "memory.alreadyGone": "Catatan itu sudah tidak ada.",
+  "memory.forgotAll": "Selesai, saya melupakan semua {count} catatan tentang Anda.",
+  "memory.nothingToForget": "Tidak ada yang perlu dilupakan.",
   "memory.empty": "Saya belum mengingat apa pun tentang Anda.",
-  "memory.forget": "Lupakan",
   "memory.forgetAll": "Lupakan semua",
-  "memory.forgotten": "Sudah dilupakan.",
-  "memory.forgotAll": "Saya sudah melupakan semuanya.",
   "voice.text": "Ini teksnya:"
 }

@@ -2,7 +2,7 @@ import type { Catalogue } from "./en.ts"
 
 export const pt: Catalogue = {
   start: "Olá! Sou um assistente de IA. Pergunte o que quiser.",
-  help: "Envie uma mensagem e eu respondo. Comandos: /start para começar, /help para ver este texto, /new para começar uma nova conversa, /retry para responder de novo à sua última pergunta, /mode para escolher como eu respondo, /memory para ver o que eu lembro sobre você, /usage para ver quanto dos seus limites você já usou.",
+  help: "Envie uma mensagem e eu respondo. Comandos: /start para começar, /help para ver este texto, /new (/refresh) para começar uma nova conversa, /retry para responder de novo à sua última pergunta, /mode para escolher como eu respondo, /memory para ver o que eu lembro sobre você, /usage para ver quanto dos seus limites você já usou.",
   error: "Desculpe, não consegui responder agora. Tente de novo daqui a pouco.",
   denied: "Desculpe, este bot é privado. Peça acesso ao dono dele.",
   limit: "Você atingiu o limite de {limit}. Ele é reiniciado em {reset}.",
@@ -59,11 +59,15 @@ export const pt: Catalogue = {
   "mode.none": "Este bot tem só uma forma de responder, então não há nada para escolher.",
   "mode.unknown": "Essa opção não está mais disponível. Envie /mode para ver as atuais.",
   "retry.nothing": "Ainda não há nada para responder de novo.",
-  "memory.title": "O que eu lembro sobre você:",
+  "memory.title": "Isto é o que eu lembro sobre você:",
+  "memory.hint": "Toque num número para eu esquecer essa nota.",
+  "memory.privateOnly": "Só mostro o que lembro sobre você no nosso chat privado: envie /memory lá.",
+  "memory.forget": "Esquecer {number}",
+  "memory.forgotten": 'Pronto, esqueci: "{note}"',
+  "memory.alreadyGone": "Essa nota já não existe.",
+  "memory.forgotAll": "Pronto, esqueci todas as {count} notas sobre você.",
+  "memory.nothingToForget": "Não havia nada para esquecer.",
   "memory.empty": "Ainda não lembro de nada sobre você.",
-  "memory.forget": "Esquecer",
   "memory.forgetAll": "Esquecer tudo",
-  "memory.forgotten": "Esquecido.",
-  "memory.forgotAll": "Esqueci tudo.",
   "voice.text": "Aqui está o texto:"
 }

@@ -2,7 +2,7 @@ import type { Catalogue } from "./en.ts"
 
 export const tr: Catalogue = {
   start: "Merhaba! Ben bir yapay zekâ asistanıyım. Bana istediğini sorabilirsin.",
-  help: "Bana bir mesaj gönder, yanıtlayayım. Komutlar: başlamak için /start, bu metin için /help, yeni bir sohbet için /new, son soruna yeniden yanıt için /retry, nasıl yanıt vereceğimi seçmek için /mode, hakkında neyi hatırladığımı görmek için /memory, limitlerinin ne kadarını kullandığını görmek için /usage.",
+  help: "Bana bir mesaj gönder, yanıtlayayım. Komutlar: başlamak için /start, bu metin için /help, yeni bir sohbet için /new (/refresh), son soruna yeniden yanıt için /retry, nasıl yanıt vereceğimi seçmek için /mode, hakkında neyi hatırladığımı görmek için /memory, limitlerinin ne kadarını kullandığını görmek için /usage.",
   error: "Üzgünüm, şu anda yanıt veremedim. Lütfen birazdan tekrar dene.",
   denied: "Üzgünüm, bu bot özel. Erişim için sahibine başvur.",
   limit: "{limit} limitine ulaştın. Limit {reset} tarihinde sıfırlanır.",
@@ -60,11 +60,16 @@ export const tr: Catalogue = {
   "mode.none": "Bu botun tek bir yanıt verme biçimi var, seçilecek bir şey yok.",
   "mode.unknown": "Bu seçenek artık sunulmuyor. Güncel seçenekleri görmek için /mode gönderin.",
   "retry.nothing": "Henüz yeniden yanıtlanacak bir şey yok.",
-  "memory.title": "Senin hakkında hatırladıklarım:",
+  "memory.title": "Hakkında hatırladıklarım:",
+  "memory.hint": "O notu unutmam için bir numaraya dokun.",
+  "memory.privateOnly":
+    "Hakkında hatırladıklarımı yalnızca özel sohbetimizde gösteririm: bana orada /memory gönder.",
+  "memory.forget": "{number} numarayı unut",
+  "memory.forgotten": 'Tamam, unuttum: "{note}"',
+  "memory.alreadyGone": "O not zaten silinmiş.",
+  "memory.forgotAll": "Tamam, hakkındaki {count} notun hepsini unuttum.",
+  "memory.nothingToForget": "Unutulacak bir şey yoktu.",
   "memory.empty": "Henüz senin hakkında hiçbir şey hatırlamıyorum.",
-  "memory.forget": "Unut",
   "memory.forgetAll": "Hepsini unut",
-  "memory.forgotten": "Unutuldu.",
-  "memory.forgotAll": "Her şeyi unuttum.",
   "voice.text": "İşte metni:"
 }

@@ -2,7 +2,7 @@ import type { Catalogue } from "./en.ts"
 
 export const zh: Catalogue = {
   start: "你好！我是 AI 助手，有什么问题尽管问我。",
-  help: "给我发消息，我就会回答。命令：/start 开始，/help 查看本说明，/new 开始新的对话，/retry 重新回答你的上一个问题，/mode 选择我的回答方式，/memory 查看我记得的关于你的事，/usage 查看你的额度用了多少。",
+  help: "给我发消息，我就会回答。命令：/start 开始，/help 查看本说明，/new (/refresh) 开始新的对话，/retry 重新回答你的上一个问题，/mode 选择我的回答方式，/memory 查看我记得的关于你的事，/usage 查看你的额度用了多少。",
   error: "抱歉，我暂时无法回答。请稍后再试。",
   denied: "抱歉，这是一个私人机器人。请向它的所有者申请访问权限。",
   limit: "你已达到{limit}上限。将于 {reset} 重置。",
@@ -56,11 +56,15 @@ export const zh: Catalogue = {
   "mode.none": "这个机器人只有一种回答方式，没有可选的模式。",
   "mode.unknown": "该选项已不再提供。发送 /mode 查看当前选项。",
   "retry.nothing": "暂时没有可以重新回答的问题。",
-  "memory.title": "我记住的关于你的信息：",
+  "memory.title": "这是我记得的关于你的事：",
+  "memory.hint": "点一个编号，我就会忘掉那条笔记。",
+  "memory.privateOnly": "我只在我们的私聊中显示我记得的关于你的事：请在那里发送 /memory。",
+  "memory.forget": "忘掉 {number}",
+  "memory.forgotten": "好的，我忘掉了：“{note}”",
+  "memory.alreadyGone": "那条笔记已经不在了。",
+  "memory.forgotAll": "好的，我忘掉了关于你的全部 {count} 条笔记。",
+  "memory.nothingToForget": "没有可以忘掉的。",
   "memory.empty": "我还没有记住任何关于你的信息。",
-  "memory.forget": "忘记",
   "memory.forgetAll": "全部忘记",
-  "memory.forgotten": "已忘记。",
-  "memory.forgotAll": "我已忘记所有内容。",
   "voice.text": "文字内容如下："
 }

@@ -737,7 +737,8 @@ layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })
         )
         /** Presses Tab until the focused element's accessible text matches, as a keyboard user would. */
         const tabTo = async (pattern: RegExp) => {
-          for (let presses = 0; presses < 40; presses++) {
+          // The bot page is a long form: the delete button comes after every field.
+          for (let presses = 0; presses < 200; presses++) {
             await page.keyboard.press("Tab")
             const focused = String(
               await page.evaluate(

@@ -7,6 +7,7 @@
  */
 import {
   type Bot,
+  type BotTexts,
   type Chat,
   FORGET_ALL_DATA,
   forgetNoteData,
@@ -24,25 +25,26 @@ import type { StoreReply } from "./store.ts"
 /** Telegram shows up to 8 buttons a row; 5 keep "Forget 50" readable on a phone. */
 const BUTTONS_PER_ROW = 5
 
-const listing = (notes: ReadonlyArray<UserNote>): string =>
-  notes.length === 0
-    ? memoryTexts.empty
-    : [
-        memoryTexts.heading,
-        "",
-        ...notes.map((note, index) => `${index + 1}. ${note.text}`),
-        "",
-        memoryTexts.hint
-      ].join("\n")
+type MemoryTexts = ReturnType<typeof memoryTexts>
 
-const keyboard = (notes: ReadonlyArray<UserNote>): ReadonlyArray<ReadonlyArray<InlineButton>> => {
+const listing = (notes: ReadonlyArray<UserNote>, texts: MemoryTexts): string =>
+  notes.length === 0
+    ? texts.empty
+    : [texts.heading, "", ...notes.map((note, index) => `${index + 1}. ${note.text}`), "", texts.hint].join(
+        "\n"
+      )
+
+const keyboard = (
+  notes: ReadonlyArray<UserNote>,
+  texts: MemoryTexts
+): ReadonlyArray<ReadonlyArray<InlineButton>> => {
   if (notes.length === 0) return []
   const rows: Array<Array<InlineButton>> = []
   notes.forEach((note, index) => {
     if (index % BUTTONS_PER_ROW === 0) rows.push([])
-    rows[rows.length - 1]!.push({ text: memoryTexts.forgetButton(index + 1), data: forgetNoteData(note.id) })
+    rows[rows.length - 1]!.push({ text: texts.forgetButton(index + 1), data: forgetNoteData(note.id) })
   })
-  rows.push([{ text: memoryTexts.forgetAllButton, data: FORGET_ALL_DATA }])
+  rows.push([{ text: texts.forgetAllButton, data: FORGET_ALL_DATA }])
   return rows
 }
 
@@ -56,26 +58,27 @@ export const makeShowMemory = (store: StoreReply) =>
       token: Token,
       chat: Chat,
       incoming: Message,
-      text: string
+      text: string,
+      language: BotTexts
     ) {
+      const texts = memoryTexts(language)
       const userId = incoming.tgUserId
-      if (chat.type !== "private" || userId === null)
-        return yield* store.answer(incoming, memoryTexts.privateOnly)
+      if (chat.type !== "private" || userId === null) return yield* store.answer(incoming, texts.privateOnly)
       const request = readMemoryRequest(text)
       let done: string | null = null
       if (request._tag === "ForgetAll") {
-        done = memoryTexts.forgotAll(yield* notes.removeAll(bot.id, userId))
+        done = texts.forgotAll(yield* notes.removeAll(bot.id, userId))
       } else if (request._tag === "ForgetOne") {
         done = yield* notes.remove(bot.id, userId, request.noteId).pipe(
-          Effect.map((note) => memoryTexts.forgotOne(note.text)),
-          Effect.catchTag("UserNoteNotFound", () => Effect.succeed(memoryTexts.alreadyGone))
+          Effect.map((note) => texts.forgotOne(note.text)),
+          Effect.catchTag("UserNoteNotFound", () => Effect.succeed(texts.alreadyGone))
         )
       }
       const left = yield* notes.list(bot.id, userId)
       // After "forget all" the empty list says nothing new.
-      const body = request._tag === "ForgetAll" ? null : listing(left)
+      const body = request._tag === "ForgetAll" ? null : listing(left, texts)
       const reply = yield* store.answer(incoming, [done, body].filter((part) => part !== null).join("\n\n"))
-      const buttons = keyboard(left)
+      const buttons = keyboard(left, texts)
       return yield* sendReply.send(
         bot,
         token,
