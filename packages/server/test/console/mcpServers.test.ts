@@ -143,8 +143,7 @@ layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })
             )
           })
           yield* screenshot(page, "bot-mcp-servers", {
-          element: page.locator(".field", { has: page.getByRole("group", { name: "MCP servers" }) })
-        })
+            element: page.locator(".field", { has: page.getByRole("group", { name: "MCP servers" }) })
           })
           const servers = expectBody(yield* api.get("/api/mcp-servers"), 200, Schema.Array(McpServerView))
           const shopTools = servers.find((one) => one.name === "Shop tools")!
