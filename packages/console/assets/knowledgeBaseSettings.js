@@ -21,14 +21,16 @@ export const LANGUAGES = [
   "russian"
 ]
 
-const field = (id, label, input, help) =>
-  h(
+const field = (id, label, input, help) => {
+  if (help) input.setAttribute("aria-describedby", `${id}-help`)
+  return h(
     "div",
     { class: "field" },
     h("label", { for: id }, label),
     input,
     help ? h("p", { class: "help", id: `${id}-help` }, help) : null
   )
+}
 
 const numberOrNull = (text) => (text.trim() === "" ? null : Number(text))
 
