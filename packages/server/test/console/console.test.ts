@@ -737,7 +737,8 @@ layer(serverLayer(withAdmin()), { timeout: 120_000, excludeTestServices: true })
         )
         /** Presses Tab until the focused element's accessible text matches, as a keyboard user would. */
         const tabTo = async (pattern: RegExp) => {
-          for (let presses = 0; presses < 40; presses++) {
+          // The bot form (43 fields) comes before the side cards: 40 presses no longer reached them.
+          for (let presses = 0; presses < 80; presses++) {
             await page.keyboard.press("Tab")
             const focused = String(
               await page.evaluate(
