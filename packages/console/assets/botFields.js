@@ -6,7 +6,8 @@
  * kinds: text, textarea, number, select (`options`), checkbox, ids (a list of
  * numbers written comma- or space-separated), names (a list of words, the same way),
  * json (a list or object written as JSON in a textarea; the browser refuses to
- * submit text that does not parse). `nullable`: an empty input sends
+ * submit text that does not parse), picks (a list of ids chosen by name with a
+ * checkbox each; `options` is a function of the form's `choices`, loaded from the API). `nullable`: an empty input sends
  * null (for limits: no limit). Lengths and ranges are not copied here: the
  * form reads them from the API's own schema (capabilities.js `botFieldLimits`).
  * `onCreate`: also asked when adding a bot (the rest keep the server's defaults).
@@ -263,6 +264,17 @@ export const botFields = [
     help: "Photos go to the model as images (the model must accept images); otherwise only captions are read."
   },
   {
+    name: "knowledgeBaseIds",
+    section: "conversations",
+    kind: "picks",
+    label: "Knowledge bases",
+    requires: "knowledge",
+    options: (choices) =>
+      (choices.knowledgeBases ?? []).map((base) => ({ value: base.id, label: base.name })),
+    none: "No knowledge bases yet: add one on the Knowledge page.",
+    help: "The documents the bot answers from (a persona may name its own in the personas list)."
+  },
+  {
     name: "knowledgeOnly",
     section: "conversations",
     kind: "checkbox",
@@ -342,6 +354,17 @@ export const botFields = [
     pattern: String.raw`[\s,]*((current_time|fetch_url|generate_image|remember|forget)([\s,]+(current_time|fetch_url|generate_image|remember|forget))*)?[\s,]*`,
     placeholder: "e.g. current_time, fetch_url",
     help: "Tools the model may call, separated by commas: current_time, fetch_url, generate_image, remember, forget. The allowed tools of the bot's MCP servers are offered too."
+  },
+  {
+    name: "mcpServerIds",
+    section: "conversations",
+    kind: "picks",
+    label: "MCP servers",
+    requires: "mcpServers",
+    options: (choices) =>
+      (choices.mcpServers ?? []).map((server) => ({ value: server.id, label: server.name })),
+    none: "No MCP servers yet: add one on the MCP servers page.",
+    help: "Their allowed tools are offered to the model with the built-in ones."
   },
   {
     name: "maxToolSteps",
@@ -431,7 +454,7 @@ const setPath = (object, path, value) => {
 export const inputValue = (field, bot) => {
   const value = bot ? getPath(bot, field.name) : undefined
   if (value === null || value === undefined) return field.kind === "checkbox" ? false : ""
-  if (field.kind === "ids" || field.kind === "names") return value.join(", ")
+  if (field.kind === "ids" || field.kind === "names" || field.kind === "picks") return value.join(", ")
   if (field.kind === "json") return Object.keys(value).length === 0 ? "" : JSON.stringify(value, null, 2)
   return value
 }
@@ -443,7 +466,7 @@ const readInput = (field, input) => {
   if (field.kind === "number") return raw.trim() === "" ? (field.nullable ? null : undefined) : Number(raw)
   if (field.kind === "ids") return parseIds(raw)
   if (field.kind === "json") return parseJson(raw, field.empty) ?? raw
-  if (field.kind === "names") return raw.split(/[\s,]+/).filter(Boolean)
+  if (field.kind === "names" || field.kind === "picks") return parseNames(raw)
   if (field.nullable && raw.trim() === "") return null
   return field.kind === "text" ? raw.trim() : raw
 }
@@ -458,6 +481,9 @@ export const parseJson = (text, empty = {}) => {
   }
 }
 
+/** "a, b c" → ["a", "b", "c"] */
+export const parseNames = (text) => text.split(/[\s,]+/).filter(Boolean)
+
 /** "1, 2 3" → [1, 2, 3] (the input's pattern keeps anything else out). */
 export const parseIds = (text) =>
   text
@@ -466,6 +492,10 @@ export const parseIds = (text) =>
     .map(Number)
 
 const same = (a, b) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null)
+
+// Picks are a set: the checkboxes' order is the options', not the stored list's.
+const comparable = (field, value) =>
+  field.kind === "picks" && Array.isArray(value) ? [...value].sort() : value
 
 /**
  * The body for POST (no `bot`: every filled field) or PATCH (only what
@@ -481,7 +511,8 @@ export const bodyFrom = (fields, inputs, bot) => {
       if (value !== "" && value !== null) setPath(body, field.name, value)
       continue
     }
-    if (!same(value, getPath(bot, field.name))) changedRoots.add(field.name.split(".")[0])
+    if (!same(comparable(field, value), comparable(field, getPath(bot, field.name))))
+      changedRoots.add(field.name.split(".")[0])
   }
   if (!bot) return body
   for (const root of changedRoots) {

@@ -1,6 +1,37 @@
 /** The bot form: sections of labelled inputs built from botFields.js. */
-import { botFields, botSections, inputValue, parseJson } from "./botFields.js"
+import { botFields, botSections, inputValue, parseJson, parseNames } from "./botFields.js"
 import { h } from "./dom.js"
+
+/**
+ * A checkbox per option, by name. An id the bot holds that the API did not list
+ * (e.g. a base this admin cannot see) stays ticked under its id, so a save
+ * does not drop it unnoticed.
+ */
+const picksFor = (field, bot, id, choices) => {
+  const held = parseNames(String(inputValue(field, bot)))
+  const options = field.options(choices)
+  const known = new Set(options.map((option) => option.value))
+  const all = [
+    ...options,
+    ...held.filter((value) => !known.has(value)).map((value) => ({ value, label: value }))
+  ]
+  const boxes = all.map((option, index) => {
+    const boxId = `${id}-${index}`
+    const box = h("input", { id: boxId, type: "checkbox", value: option.value })
+    box.checked = held.includes(option.value)
+    return h("div", { class: "field-check" }, box, h("label", { for: boxId }, option.label))
+  })
+  const group = h(
+    "div",
+    { id, role: "group", tabindex: "-1", "aria-labelledby": `${id}-label`, class: "picks" },
+    boxes.length === 0 ? h("p", { class: "muted" }, field.none ?? "Nothing to choose yet.") : boxes
+  )
+  // The form reads every input through `.value`; here it is the ticked ids.
+  Object.defineProperty(group, "value", {
+    get: () => [...group.querySelectorAll("input:checked")].map((box) => box.value).join(", ")
+  })
+  return group
+}
 
 const inputFor = (field, bot, id, choices) => {
   const common = { id, name: field.name, required: field.required ?? false }
@@ -33,6 +64,7 @@ const inputFor = (field, bot, id, choices) => {
     select.value = inputValue(field, bot)
     return select
   }
+  if (field.kind === "picks") return picksFor(field, bot, id, choices)
   if (field.kind === "checkbox") {
     const box = h("input", { ...common, type: "checkbox" })
     box.checked = Boolean(inputValue(field, bot))
@@ -58,6 +90,15 @@ const fieldRow = (field, input, id) => {
   const helpId = `${id}-help`
   if (field.help) input.setAttribute("aria-describedby", helpId)
   const help = field.help ? h("p", { class: "help", id: helpId }, field.help) : null
+  if (field.kind === "picks") {
+    return h(
+      "div",
+      { class: "field" },
+      h("span", { class: "label", id: `${id}-label` }, field.label),
+      input,
+      help
+    )
+  }
   if (field.kind === "checkbox") {
     return h("div", { class: "field field-check" }, input, h("label", { for: id }, field.label), help)
   }
@@ -68,7 +109,7 @@ const fieldRow = (field, input, id) => {
  * Sections of fields for `bot` (null: a new bot, only the `onCreate` fields).
  * `extra` adds more fields (e.g. the token) at the end of a section.
  * `choices`: `features` (fields that `require` a missing one are left out),
- * what dynamic selects list (`providers`) and the fields' `limits`
+ * what dynamic selects and picks list (`providers`, `mcpServers`, `knowledgeBases`) and the fields' `limits`
  * (capabilities.js `botFieldLimits`).
  */
 export const botFormSections = (bot, extra = {}, choices = {}) => {

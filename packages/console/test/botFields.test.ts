@@ -50,6 +50,8 @@ const bot = {
   knowledgeMode: "inject",
   imageModel: "gpt-image-1",
   tools: [],
+  mcpServerIds: [],
+  knowledgeBaseIds: [],
   maxToolSteps: 5,
   access: "open",
   allowedUserIds: [],
@@ -181,6 +183,20 @@ describe("texts per language, as JSON", () => {
     assert.deepStrictEqual(bodyFrom(botFields, inputsFor(botFields, withTexts), withTexts), {})
     const emptied = inputsFor(botFields, withTexts, { texts: "  " })
     assert.deepStrictEqual(bodyFrom(botFields, emptied, withTexts), { texts: {} })
+  })
+
+  it("picks: the ticked ids as a list, compared as a set, so another order is no change", () => {
+    const attached = { ...bot, mcpServerIds: ["m-1", "m-2"], knowledgeBaseIds: ["k-1"] }
+    // The ticked boxes come in the options' order, not the stored list's.
+    const reordered = inputsFor(botFields, attached, { mcpServerIds: "m-2, m-1" })
+    assert.deepStrictEqual(bodyFrom(botFields, reordered, attached), {})
+    const changed = inputsFor(botFields, attached, { mcpServerIds: "m-2", knowledgeBaseIds: "k-1, k-2" })
+    assert.deepStrictEqual(bodyFrom(botFields, changed, attached), {
+      mcpServerIds: ["m-2"],
+      knowledgeBaseIds: ["k-1", "k-2"]
+    })
+    const emptied = inputsFor(botFields, attached, { knowledgeBaseIds: "" })
+    assert.deepStrictEqual(bodyFrom(botFields, emptied, attached), { knowledgeBaseIds: [] })
   })
 
   it("text that is not JSON is not taken for an object", () => {

@@ -135,11 +135,15 @@ export const render = async (container, context) => {
   let bot
   let providers = []
   let limits = new Map()
+  let mcpServers = []
+  let knowledgeBases = []
   try {
-    ;[bot, providers, limits] = await Promise.all([
+    ;[bot, providers, limits, mcpServers, knowledgeBases] = await Promise.all([
       api.get(`/api/bots/${params.id}`),
       features.has("providers") ? api.get("/api/providers") : [],
-      botFieldLimits()
+      botFieldLimits(),
+      features.has("mcpServers") ? api.get("/api/mcp-servers") : [],
+      features.has("knowledge") ? api.get("/api/knowledge-bases") : []
     ])
   } catch (error) {
     replace(container, pageHeader("Bot", { back: { href: "/admin", label: "Bots" } }), errorNotice(error))
@@ -190,7 +194,17 @@ export const render = async (container, context) => {
       "Chats"
     )
     const usersLink = h("a", { class: "button secondary", href: `/admin/bots/${bot.id}/users` }, "Users")
-    const { fields, inputs, sections } = botFormSections(bot, {}, { features, providers, limits })
+    const { fields, inputs, sections } = botFormSections(
+      bot,
+      {},
+      {
+        features,
+        providers,
+        limits,
+        mcpServers,
+        knowledgeBases
+      }
+    )
     webhookSlot = webhookCard(bot)
     const problem = h("div", { class: "form-problem" })
     const save = h("button", { type: "submit", class: "primary" }, "Save changes")

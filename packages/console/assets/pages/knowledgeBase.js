@@ -7,6 +7,7 @@
 import { api } from "../api.js"
 import { append, h, replace } from "../dom.js"
 import { count, dateTime } from "../format.js"
+import { settingsForm } from "../knowledgeBaseSettings.js"
 import { can } from "../roles.js"
 import { actionButton, badge, dataTable, emptyState, errorNotice, loading, pageHeader, toast } from "../ui.js"
 
@@ -184,17 +185,27 @@ const searchBox = (base) => {
   return [form, results]
 }
 
-export const render = async (container, { params, isActive, onLeave, session }) => {
+const headerOf = (base) =>
+  pageHeader(base.name, {
+    back,
+    subtitle: `${base.language} · ${base.embedding.model ? `embeddings: ${base.embedding.model}` : "full text only"} · chunks of ${base.chunking.maxChars} characters`
+  })
+
+export const render = async (container, { params, isActive, onLeave, session, features }) => {
   const documentsBody = h("div", {}, loading())
+  const operates = can(session, "operate")
   let base
+  let providers = []
   try {
-    base = await api.get(`/api/knowledge-bases/${params.id}`)
+    ;[base, providers] = await Promise.all([
+      api.get(`/api/knowledge-bases/${params.id}`),
+      operates && features.has("providers") ? api.get("/api/providers") : []
+    ])
   } catch (error) {
     append(container, pageHeader("Knowledge base", { back }), errorNotice(error))
     return
   }
   if (!isActive()) return
-  const operates = can(session, "operate")
   let timer = null
   onLeave(() => clearTimeout(timer))
 
@@ -226,16 +237,23 @@ export const render = async (container, { params, isActive, onLeave, session }) 
       timer = setTimeout(refresh, 1500)
   }
 
+  let header = headerOf(base)
+  // Saved settings redraw the header; the documents may be pending again.
+  const onSaved = async (saved) => {
+    base = saved
+    const fresh = headerOf(base)
+    header.replaceWith(fresh)
+    header = fresh
+    await refresh()
+  }
   append(
     container,
-    pageHeader(base.name, {
-      back,
-      subtitle: `${base.language} · ${base.embedding.model ? `embeddings: ${base.embedding.model}` : "full text only"} · chunks of ${base.chunking.maxChars} characters`
-    }),
+    header,
     h("h2", {}, "Documents"),
     documentsBody,
     operates ? addForms(base, refresh) : null,
-    searchBox(base)
+    searchBox(base),
+    operates ? settingsForm(base, { providers, onSaved }) : null
   )
   await refresh()
 }

@@ -5,20 +5,9 @@
 import { api } from "../api.js"
 import { append, h, replace } from "../dom.js"
 import { count } from "../format.js"
+import { LANGUAGES } from "../knowledgeBaseSettings.js"
 import { can } from "../roles.js"
 import { dataTable, emptyState, errorNotice, loading, pageHeader } from "../ui.js"
-
-const LANGUAGES = [
-  "simple",
-  "english",
-  "german",
-  "french",
-  "spanish",
-  "italian",
-  "portuguese",
-  "dutch",
-  "russian"
-]
 
 const rowOf = (base) =>
   h(
