@@ -1,92 +1,43 @@
 /**
- * A small, real Ogg Opus file, made here rather than shipped as a binary: an
- * `OpusHead` page, an `OpusTags` page and `frames` packets of Opus's 20 ms
- * silence frame (`F8 FF FE`: CELT fullband, mono, one frame), in pages
- * with their CRC (RFC 3533, RFC 7845). Any Opus decoder plays it as silence,
- * which is what the fakes answer for `/audio/speech`.
+ * A small, real Ogg Opus file, made here rather than shipped as a binary:
+ * `frames` packets of Opus's 20 ms silence frame (`F8 FF FE`: CELT fullband,
+ * mono, one frame) in the adapter's own Ogg muxer (RFC 3533, RFC 7845). Any
+ * Opus decoder plays it as silence, which is what the fakes answer for
+ * `/audio/speech`. `oggPages` reads a file back to check it is Ogg.
  */
+import { muxOggOpus, oggCrc } from "@botfleet/adapters/oggOpus"
 
-/** The Ogg page checksum: CRC-32, polynomial 0x04C11DB7, no reflection, initial 0. */
-const CRC_TABLE = Array.from({ length: 256 }, (_, index) => {
-  let value = index << 24
-  for (let bit = 0; bit < 8; bit++) value = value & 0x80000000 ? (value << 1) ^ 0x04c11db7 : value << 1
-  return value >>> 0
-})
+export { oggCrc }
 
-export const oggCrc = (bytes: Uint8Array): number => {
-  let crc = 0
-  for (const byte of bytes) crc = ((crc << 8) ^ CRC_TABLE[((crc >>> 24) ^ byte) & 0xff]!) >>> 0
-  return crc
-}
-
-const SERIAL = 0x0b07f1ee
 const PRE_SKIP = 312
-const SILENCE_FRAME = [0xf8, 0xff, 0xfe]
+const SILENCE_FRAME = Uint8Array.from([0xf8, 0xff, 0xfe])
 /** 20 ms at Opus's 48 kHz granule rate. */
 const SAMPLES_PER_FRAME = 960
 
-/** One page holding whole packets (each under 255 bytes, so one lacing value each). */
-const page = (
-  packets: ReadonlyArray<ReadonlyArray<number>>,
-  sequence: number,
-  granule: number,
-  flags: number
-): Uint8Array => {
-  const body = packets.flat()
-  const header = new Uint8Array(27 + packets.length)
-  const view = new DataView(header.buffer)
-  header.set([0x4f, 0x67, 0x67, 0x53], 0) // "OggS"
-  header[4] = 0 // version
-  header[5] = flags // 0x02 first page, 0x04 last page
-  view.setBigUint64(6, BigInt(granule), true)
-  view.setUint32(14, SERIAL, true)
-  view.setUint32(18, sequence, true)
-  header[26] = packets.length
-  packets.forEach((packet, index) => {
-    header[27 + index] = packet.length
-  })
-  const whole = new Uint8Array(header.length + body.length)
-  whole.set(header, 0)
-  whole.set(body, header.length)
-  new DataView(whole.buffer).setUint32(22, oggCrc(whole), true)
-  return whole
-}
-
-const ascii = (text: string) => [...text].map((char) => char.charCodeAt(0))
-const le16 = (value: number) => [value & 0xff, (value >> 8) & 0xff]
-const le32 = (value: number) => [
-  value & 0xff,
-  (value >> 8) & 0xff,
-  (value >> 16) & 0xff,
-  (value >>> 24) & 0xff
-]
-
 /** `frames` × 20 ms of silence (default one second), mono, 48 kHz. */
-export const silentOggOpus = (frames = 50): Uint8Array => {
-  const head = [...ascii("OpusHead"), 1, 1, ...le16(PRE_SKIP), ...le32(48_000), ...le16(0), 0]
-  const vendor = ascii("botfleet-test")
-  const tags = [...ascii("OpusTags"), ...le32(vendor.length), ...vendor, ...le32(0)]
-  const audio = Array.from({ length: frames }, () => SILENCE_FRAME)
-  const pages = [
-    page([head], 0, 0, 0x02),
-    page([tags], 1, 0, 0),
-    // The end granule counts every decoded sample, the pre-skip among them (RFC 7845 §4).
-    page(audio, 2, frames * SAMPLES_PER_FRAME, 0x04)
-  ]
-  const file = new Uint8Array(pages.reduce((sum, one) => sum + one.length, 0))
-  let offset = 0
-  for (const one of pages) {
-    file.set(one, offset)
-    offset += one.length
-  }
-  return file
+export const silentOggOpus = (frames = 50): Uint8Array =>
+  muxOggOpus({
+    packets: Array.from({ length: frames }, () => SILENCE_FRAME),
+    frameSamples48k: SAMPLES_PER_FRAME,
+    preSkip: PRE_SKIP,
+    samples48k: frames * SAMPLES_PER_FRAME - PRE_SKIP,
+    inputSampleRate: 48_000,
+    channels: 1,
+    vendor: "botfleet-test"
+  })
+
+export interface OggPage {
+  readonly flags: number
+  readonly granule: bigint
+  /** The page's packets, joined back from their lacing values. */
+  readonly packets: ReadonlyArray<Uint8Array>
+  readonly body: Uint8Array
+  readonly crcOk: boolean
 }
 
 /** The pages of an Ogg stream, each with whether its checksum holds: enough to check a file is Ogg. */
-export const oggPages = (
-  file: Uint8Array
-): ReadonlyArray<{ readonly flags: number; readonly body: Uint8Array; readonly crcOk: boolean }> => {
-  const pages: Array<{ readonly flags: number; readonly body: Uint8Array; readonly crcOk: boolean }> = []
+export const oggPages = (file: Uint8Array): ReadonlyArray<OggPage> => {
+  const pages: Array<OggPage> = []
   let offset = 0
   while (offset + 27 <= file.length) {
     const view = new DataView(file.buffer, file.byteOffset + offset)
@@ -94,13 +45,26 @@ export const oggPages = (
     const segments = file[offset + 26]!
     const lacing = file.subarray(offset + 27, offset + 27 + segments)
     const bodyLength = lacing.reduce((sum, value) => sum + value, 0)
-    const end = offset + 27 + segments + bodyLength
+    const start = offset + 27 + segments
+    const end = start + bodyLength
     const copy = file.slice(offset, end)
     const stored = new DataView(copy.buffer).getUint32(22, true)
     new DataView(copy.buffer).setUint32(22, 0, true)
+    const packets: Array<Uint8Array> = []
+    let packetStart = start
+    let cursor = start
+    for (const value of lacing) {
+      cursor += value
+      if (value < 255) {
+        packets.push(file.subarray(packetStart, cursor))
+        packetStart = cursor
+      }
+    }
     pages.push({
       flags: file[offset + 5]!,
-      body: file.subarray(offset + 27 + segments, end),
+      granule: view.getBigUint64(6, true),
+      packets,
+      body: file.subarray(start, end),
       crcOk: oggCrc(copy) === stored
     })
     offset = end

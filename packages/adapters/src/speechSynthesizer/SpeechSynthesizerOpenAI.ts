@@ -1,9 +1,11 @@
 /**
  * `POST {baseUrl}/audio/speech` of any OpenAI-compatible server, asking for
  * `response_format: "opus"` (OpenAI answers Ogg Opus, what a Telegram voice
- * note is). A server that answers another format (no `OggS` at the start) is
- * not converted: the answer is sent as an audio file instead (converting would
- * take a WASM Opus encoder and an Ogg muxer, and none was at hand).
+ * note is). A server that answers WAV or raw PCM instead gets it encoded to
+ * Ogg Opus here (opusEncoder.ts). One that answers a format we cannot decode
+ * (MP3, AAC…) is asked once more for `"wav"`, which OpenAI-compatible servers
+ * offer; if that does not give PCM either, the first answer is sent as an
+ * audio file.
  *
  * A provider's server (a URL an admin supplied) is reached through the
  * guarded outbound client; the operator's own OPENAI_BASE_URL directly, as
@@ -21,6 +23,8 @@ import {
   SpeechSynthesizer
 } from "@botfleet/application"
 import { Effect, Layer, Redacted, Schedule } from "effect"
+import { encodeOggOpus } from "./opusEncoder.ts"
+import { toPcm } from "./pcm.ts"
 import { speechCost } from "./speechPrices.ts"
 
 export interface SpeechSynthesizerOpenAIOptions {
@@ -80,7 +84,7 @@ export const make = Effect.gen(function* () {
       Schedule.upTo({ times: Math.max(0, options.maxRetries ?? 2) })
     )
 
-    const attempt = (request: SpeechRequest) => {
+    const attempt = (request: SpeechRequest, responseFormat: "opus" | "wav") => {
       const fail = (kind: LlmErrorKind, description: string) =>
         new SpeechError({ kind, model: request.model, description })
       const baseUrl = (request.endpoint?.baseUrl ?? options.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, "")
@@ -90,7 +94,7 @@ export const make = Effect.gen(function* () {
         model: request.model,
         voice: request.voice,
         input: request.input,
-        response_format: "opus"
+        response_format: responseFormat
       })
       const headers = {
         "content-type": "application/json",
@@ -131,23 +135,38 @@ export const make = Effect.gen(function* () {
                     : fail(error.reason === "timeout" ? "timeout" : "unavailable", error.description)
                 )
               )
-      return Effect.flatMap(sent, (answer): Effect.Effect<Speech, SpeechError> => {
+      return Effect.flatMap(sent, (answer): Effect.Effect<Answer, SpeechError> => {
         if (answer.status < 200 || answer.status >= 300) {
           const text = new TextDecoder().decode(answer.body.slice(0, 4096))
           return Effect.fail(fail(kindOfStatus(answer.status, text), `the server answered ${answer.status}`))
         }
         if (answer.body.length === 0) return Effect.fail(fail("unavailable", "the server answered no audio"))
-        const ogg = isOgg(answer.body)
-        return Effect.succeed({
-          audio: answer.body,
-          format: ogg ? "ogg_opus" : "other",
-          fileName: ogg ? "answer.ogg" : `answer.${extensionOf(answer.contentType)}`,
-          model: request.model,
-          costUsd: speechCost(request.model, request.input.length)
-        })
+        return Effect.succeed(answer)
       })
     }
 
+    const ask = (request: SpeechRequest, responseFormat: "opus" | "wav") =>
+      attempt(request, responseFormat).pipe(Effect.retry(schedule))
+
+    /** The answer as a voice note: as it came when it is Ogg, encoded when it is PCM, else nothing. */
+    const voiceNoteOf = (answer: Answer): Effect.Effect<Uint8Array | undefined> => {
+      if (isOgg(answer.body)) return Effect.succeed(answer.body)
+      const pcm = toPcm(answer.body, answer.contentType)
+      if (pcm === undefined || pcm.samples.length === 0) return Effect.succeed(undefined)
+      return encodeOggOpus(pcm).pipe(
+        Effect.tap((ogg) =>
+          Effect.annotateCurrentSpan({
+            "speech.encodedFrom": `pcm ${pcm.sampleRate} Hz`,
+            "speech.oggBytes": ogg.length
+          })
+        ),
+        Effect.catch((error) =>
+          Effect.logWarning("speech not encoded to Opus; sent as an audio file", {
+            cause: String(error.cause)
+          }).pipe(Effect.as(undefined))
+        )
+      )
+    }
     return SpeechSynthesizer.of({
       synthesize: Effect.fn("SpeechSynthesizer.synthesize", { kind: "client" })(function* (
         request: SpeechRequest
@@ -157,7 +176,34 @@ export const make = Effect.gen(function* () {
           "speech.characters": request.input.length,
           "speech.provider": request.endpoint?.providerId ?? "default"
         })
-        const speech = yield* attempt(request).pipe(Effect.retry(schedule))
+        const voiceNote = (audio: Uint8Array, requests: number): Speech => ({
+          audio,
+          format: "ogg_opus",
+          fileName: "answer.ogg",
+          model: request.model,
+          costUsd: requests * speechCost(request.model, request.input.length)
+        })
+        const first = yield* ask(request, "opus")
+        const note = yield* voiceNoteOf(first)
+        let speech: Speech
+        if (note !== undefined) speech = voiceNote(note, 1)
+        else {
+          // A format we cannot decode (MP3…): WAV is one we can, and compatible servers offer it.
+          const second = yield* ask(request, "wav").pipe(Effect.option)
+          const secondNote = second._tag === "Some" ? yield* voiceNoteOf(second.value) : undefined
+          // Each answer was spoken, and paid for, in full.
+          const requests = second._tag === "Some" ? 2 : 1
+          speech =
+            secondNote !== undefined
+              ? voiceNote(secondNote, requests)
+              : {
+                  audio: first.body,
+                  format: "other",
+                  fileName: `answer.${extensionOf(first.contentType)}`,
+                  model: request.model,
+                  costUsd: requests * speechCost(request.model, request.input.length)
+                }
+        }
         yield* Effect.annotateCurrentSpan({
           "speech.bytes": speech.audio.length,
           "speech.format": speech.format

@@ -19,8 +19,9 @@ export interface SpeechRequest {
 export interface Speech {
   readonly audio: Uint8Array
   /**
-   * ogg_opus: a voice note as Telegram plays it. other: the server answered
-   * another format (MP3, WAV...), sent as an audio file instead.
+   * ogg_opus: a voice note as Telegram plays it (as the server answered, or
+   * encoded from its WAV/PCM). other: a format the adapter cannot decode
+   * (MP3...), even when asked again for WAV; sent as an audio file instead.
    */
   readonly format: "ogg_opus" | "other"
   /** The file name to upload it as, with its extension. */
