@@ -328,7 +328,7 @@ export const botFields = [
     rows: 8,
     placeholder:
       '[{"key": "tutor", "name": "Tutor", "systemPrompt": "Explain step by step.", "model": null}]',
-    help: 'A JSON list (at most 20): key (a-z, 0-9, _ or -), name, systemPrompt, and optionally model, temperature, knowledgeBaseIds. "[]": none.'
+    help: 'A JSON list (at most 20): key (a-z, 0-9, _ or -), name, systemPrompt, and optionally model, temperature, knowledgeBaseIds, tools (built-in names). "[]": none.'
   },
   {
     name: "defaultPersona",

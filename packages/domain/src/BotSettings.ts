@@ -17,6 +17,7 @@ import { InputString } from "./text.ts"
 import { Languages } from "./texts/catalogue.ts"
 import { en } from "./texts/en.ts"
 import { TextOverrides, TextOverridesInput } from "./texts/overrides.ts"
+import { BuiltinToolName, DEFAULT_MAX_TOOL_STEPS, MAX_TOOL_STEPS } from "./toolNames.ts"
 import { DEFAULT_SPEECH_MODEL, DEFAULT_SPEECH_VOICE, SpeechVoice, VoiceReplies } from "./voiceReplies.ts"
 
 interface Setting<Type extends Schema.Top, Input extends Schema.Top> {
@@ -68,18 +69,8 @@ const mergeLimits = (current: BotLimits, given: typeof LimitsInput.Type): BotLim
 
 export const DEFAULT_HISTORY_LIMIT = 20
 
-/** The built-in tools a bot can be given (application/src/tools/builtins.ts declares each). */
-export const BuiltinToolName = Schema.Literals([
-  "current_time",
-  "fetch_url",
-  "generate_image",
-  "remember",
-  "forget"
-])
-export type BuiltinToolName = typeof BuiltinToolName.Type
-/** Model requests that may call tools in one reply before it must answer in text. */
-export const DEFAULT_MAX_TOOL_STEPS = 5
-export const MAX_TOOL_STEPS = 20
+export { BuiltinToolName, DEFAULT_MAX_TOOL_STEPS, MAX_TOOL_STEPS } from "./toolNames.ts"
+
 /** `historyRetentionDays` lies within these bounds (or is null). */
 export const HISTORY_RETENTION_DAYS_MIN = 1
 export const HISTORY_RETENTION_DAYS_MAX = 3650

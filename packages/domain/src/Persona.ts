@@ -1,8 +1,8 @@
 /**
  * Personas: a bot's ways of answering, one chosen per conversation (a chat, or
  * one forum topic of it) with /mode. A persona replaces the bot's system
- * prompt and, where it names them, its model, temperature and knowledge
- * bases, for the model request only: limits, access and texts stay the bot's.
+ * prompt and, where it names them, its model, temperature, knowledge bases
+ * and built-in tools, for the model request only: limits, access and texts stay the bot's.
  */
 import { Schema } from "effect"
 import type { Bot } from "./Bot.ts"
@@ -10,6 +10,7 @@ import type { Chat } from "./Chat.ts"
 import { KnowledgeBaseId } from "./Knowledge.ts"
 import { InputString } from "./text.ts"
 import type { BotTexts } from "./texts/botTexts.ts"
+import { BuiltinToolName } from "./toolNames.ts"
 
 /** At most this many personas per bot: /mode shows them all as buttons. */
 export const PERSONAS_MAX = 20
@@ -40,7 +41,9 @@ export const Persona = Schema.Struct({
   /** Absent or null: the bot's knowledge bases; a list (even empty) replaces them. */
   knowledgeBaseIds: Schema.optional(
     Schema.NullOr(Schema.Array(KnowledgeBaseId).check(Schema.isMaxLength(20)))
-  )
+  ),
+  /** Absent or null: the bot's built-in tools; a list (even empty) replaces them. */
+  tools: Schema.optional(Schema.NullOr(Schema.Array(BuiltinToolName).check(Schema.isMaxLength(20))))
 })
 export type Persona = typeof Persona.Type
 
@@ -68,7 +71,7 @@ export const personaOf = (bot: Bot, chat: Chat, topicId: number | null): Persona
   return find(chosen) ?? find(bot.defaultPersona) ?? null
 }
 
-/** The bot as the model request sees it under `persona`: its prompt, and its model, temperature and bases where set. */
+/** The bot as the model request sees it under `persona`: its prompt, and its model, temperature, bases and tools where set. */
 // A copy on the same prototype, as `trusted` makes one: every field is already checked, and
 // importing the Bot class here would close an import cycle (Bot → BotSettings → Persona).
 export const withPersona = (bot: Bot, persona: Persona | null): Bot =>
@@ -78,7 +81,8 @@ export const withPersona = (bot: Bot, persona: Persona | null): Bot =>
         systemPrompt: persona.systemPrompt,
         model: persona.model ?? bot.model,
         temperature: persona.temperature ?? bot.temperature,
-        knowledgeBaseIds: persona.knowledgeBaseIds ?? bot.knowledgeBaseIds
+        knowledgeBaseIds: persona.knowledgeBaseIds ?? bot.knowledgeBaseIds,
+        tools: persona.tools ?? bot.tools
       })
 
 /** A button of /mode's answer: its label and the data Telegram sends back when pressed. */

@@ -67,6 +67,37 @@ const pressInTopic = (updateId: number, topic: number, data: string) => ({
 
 describe("personas", () => {
   it.effect(
+    "a persona's tools replace the bot's: offered under it, and none under one that has an empty list",
+    () =>
+      Effect.gen(function* () {
+        const { bot } = yield* addBot({
+          tools: ["fetch_url"],
+          personas: [
+            { key: "clock", name: "Clock", systemPrompt: "Tell the time.", tools: ["current_time"] },
+            { key: "quiet", name: "Quiet", systemPrompt: "No tools.", tools: [] },
+            { key: "plain", name: "Plain", systemPrompt: "As the bot." }
+          ],
+          defaultPersona: "clock"
+        })
+        yield* processUpdate(bot, textUpdate(1, "what time is it?"))
+        assert.deepStrictEqual(
+          (yield* lastRequest).tools?.map((tool) => tool.name),
+          ["current_time"]
+        )
+        yield* processUpdate(bot, callbackUpdate(2, "mode:quiet"))
+        yield* processUpdate(bot, textUpdate(3, "hello"))
+        assert.isUndefined((yield* lastRequest).tools)
+        // A persona without a tools list keeps the bot's.
+        yield* processUpdate(bot, callbackUpdate(4, "mode:plain"))
+        yield* processUpdate(bot, textUpdate(5, "read this page"))
+        assert.deepStrictEqual(
+          (yield* lastRequest).tools?.map((tool) => tool.name),
+          ["fetch_url"]
+        )
+      }).pipe(Effect.provide(harness()))
+  )
+
+  it.effect(
     "/mode shows a button per persona; a press switches, and the next question gets its prompt, model and temperature",
     () =>
       Effect.gen(function* () {
