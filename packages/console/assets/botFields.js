@@ -374,6 +374,14 @@ export const botFields = [
     help: "How many times the model may call tools before it must answer (0: no tools at all)."
   },
   {
+    name: "timeZone",
+    section: "conversations",
+    kind: "text",
+    label: "Time zone",
+    placeholder: "UTC",
+    help: "An IANA name such as Europe/Berlin: the current_time tool answers in it when the model names no zone."
+  },
+  {
     name: "access",
     section: "access",
     kind: "select",

@@ -53,6 +53,7 @@ const bot = {
   mcpServerIds: [],
   knowledgeBaseIds: [],
   maxToolSteps: 5,
+  timeZone: "UTC",
   access: "open",
   allowedUserIds: [],
   allowedChatIds: [],

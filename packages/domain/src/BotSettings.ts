@@ -17,6 +17,7 @@ import { InputString } from "./text.ts"
 import { Languages } from "./texts/catalogue.ts"
 import { en } from "./texts/en.ts"
 import { TextOverrides, TextOverridesInput } from "./texts/overrides.ts"
+import { DEFAULT_TIME_ZONE, TimeZoneInput } from "./timeZone.ts"
 import { BuiltinToolName, DEFAULT_MAX_TOOL_STEPS, MAX_TOOL_STEPS } from "./toolNames.ts"
 import { DEFAULT_SPEECH_MODEL, DEFAULT_SPEECH_VOICE, SpeechVoice, VoiceReplies } from "./voiceReplies.ts"
 
@@ -195,7 +196,9 @@ export const botSettings = {
     Schema.Int,
     Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: MAX_TOOL_STEPS })),
     DEFAULT_MAX_TOOL_STEPS
-  )
+  ),
+  /** current_time answers in it when the model names no zone (Telegram does not tell a user's). */
+  timeZone: setting(Schema.String, TimeZoneInput, DEFAULT_TIME_ZONE)
 }
 
 type Settings = typeof botSettings

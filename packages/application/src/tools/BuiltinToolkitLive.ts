@@ -12,9 +12,7 @@ import { currentTime } from "./currentTime.ts"
 import { fetchUrl } from "./fetchUrl.ts"
 import { generateImage } from "./generateImage.ts"
 import { forget, remember } from "./notes.ts"
-
-/** Until users and bots have a time zone stored, `current_time` without one answers in UTC. */
-export const DEFAULT_TIME_ZONE = "UTC"
+import { ToolTurn } from "./ToolTurn.ts"
 
 export const BuiltinToolkitLive = BuiltinToolkit.toLayer(
   Effect.gen(function* () {
@@ -26,7 +24,8 @@ export const BuiltinToolkitLive = BuiltinToolkit.toLayer(
     const telegram = yield* TelegramGateway
     const ledger = yield* UsageLedger
     return BuiltinToolkit.of({
-      current_time: currentTime(DEFAULT_TIME_ZONE),
+      // Without a zone named by the model: the bot's (Telegram does not tell a user's).
+      current_time: (params) => Effect.flatMap(ToolTurn, ({ bot }) => currentTime(bot.timeZone)(params)),
       fetch_url: fetchUrl(outbound, pages),
       generate_image: generateImage(images, providers, telegram, ledger),
       remember: remember(notes),

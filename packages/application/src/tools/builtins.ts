@@ -19,7 +19,7 @@ export type ToolFailure = typeof ToolFailure.Type
 
 export const CurrentTime = Tool.make("current_time", {
   description:
-    "The current date and time. Without a time zone: the user's when known, else the bot's. Use it for anything that depends on today or now.",
+    "The current date and time. Without a time zone: the bot's (ask the user for theirs, or use one they told you). Use it for anything that depends on today or now.",
   parameters: Schema.Struct({
     timeZone: Schema.optional(Schema.String).annotate({
       description: "An IANA time zone such as Europe/Berlin or America/New_York"
@@ -38,6 +38,7 @@ export const CurrentTime = Tool.make("current_time", {
   .annotate(Tool.Title, "Checking the time")
   .annotate(Tool.Readonly, true)
   .annotate(Tool.Idempotent, true)
+  .addDependency(ToolTurn)
 
 export const FetchUrl = Tool.make("fetch_url", {
   description:

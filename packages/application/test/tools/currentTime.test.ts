@@ -2,12 +2,14 @@
  * current_time: the instant from the Clock (TestClock here), in the asked
  * zone with its offset of that day, in the default zone without one, and an
  * unknown zone answered to the model rather than raised. Also through the
- * toolkit, as the turn loop will call it: by name, with encoded arguments.
+ * pipeline's toolkit, as the turn loop calls it: by name, for a bot whose
+ * time zone answers when the model names none.
  */
-import { BuiltinToolkit, CurrentTime, currentTime } from "@botfleet/application"
+import { BuiltinToolkit, CurrentTime, currentTime, ToolTurn } from "@botfleet/application"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Stream } from "effect"
+import { Effect, Option, Stream } from "effect"
 import { TestClock } from "effect/testing"
+import { addBot, chatOf, harness, messagesOf, processUpdate, textUpdate } from "../harness.ts"
 
 // 2026-07-01 10:30:00 UTC: summer time in Berlin (+02:00), not in Tokyo (+09:00 always).
 const SUMMER = Date.UTC(2026, 6, 1, 10, 30, 0)
@@ -49,29 +51,32 @@ describe("current_time", () => {
     })
   )
 
-  it.effect("through the toolkit: by name, a failure returned as the tool's result", () =>
-    Effect.gen(function* () {
-      yield* TestClock.setTime(WINTER)
-      const toolkit = yield* BuiltinToolkit
-      assert.strictEqual(CurrentTime.name, "current_time")
-      const run = (timeZone: string) =>
-        Effect.flatMap(toolkit.handle("current_time", { timeZone }), (results) => Stream.runCollect(results))
-      const [ok] = yield* run("Europe/Berlin")
-      assert.isFalse(ok!.isFailure)
-      assert.deepInclude(ok!.encodedResult as object, { iso: "2026-12-07T04:05:09+01:00" })
-      const [refused] = yield* run("Nowhere/Land")
-      assert.isTrue(refused!.isFailure)
-      assert.include((refused!.result as { reason: string }).reason, "Nowhere/Land")
-    }).pipe(
-      Effect.provide(
-        BuiltinToolkit.toLayer({
-          current_time: currentTime("UTC"),
-          fetch_url: () => Effect.die("not called"),
-          generate_image: () => Effect.die("not called"),
-          remember: () => Effect.die("not called"),
-          forget: () => Effect.die("not called")
-        }).pipe(Layer.orDie)
-      )
-    )
+  it.effect(
+    "through the pipeline's toolkit: by name, the bot's time zone without one, a failure returned as the result",
+    () =>
+      Effect.gen(function* () {
+        const { bot, token } = yield* addBot({ timeZone: "Asia/Kolkata" })
+        yield* processUpdate(bot, textUpdate(1, "hello"))
+        const chat = Option.getOrThrow(yield* chatOf(bot))
+        const incoming = (yield* messagesOf(bot)).find((message) => message.role === "user")!
+        yield* TestClock.setTime(WINTER)
+        const toolkit = yield* BuiltinToolkit
+        assert.strictEqual(CurrentTime.name, "current_time")
+        const run = (params: { readonly timeZone?: string }) =>
+          Effect.flatMap(toolkit.handle("current_time", params), (results) =>
+            Stream.runCollect(results)
+          ).pipe(Effect.provideService(ToolTurn, ToolTurn.of({ bot, token, chat, incoming })))
+        const [own] = yield* run({})
+        assert.deepInclude(own!.encodedResult as object, {
+          timeZone: "Asia/Kolkata",
+          iso: "2026-12-07T08:35:09+05:30"
+        })
+        const [ok] = yield* run({ timeZone: "Europe/Berlin" })
+        assert.isFalse(ok!.isFailure)
+        assert.deepInclude(ok!.encodedResult as object, { iso: "2026-12-07T04:05:09+01:00" })
+        const [refused] = yield* run({ timeZone: "Nowhere/Land" })
+        assert.isTrue(refused!.isFailure)
+        assert.include((refused!.result as { reason: string }).reason, "Nowhere/Land")
+      }).pipe(Effect.provide(harness()))
   )
 })
