@@ -1,15 +1,7 @@
 /** current_time: now, in the asked time zone or the default one, as ISO 8601 and as people read it. */
+import { isTimeZone } from "@botfleet/domain"
 import { Clock, Effect } from "effect"
 import type { ToolFailure } from "./builtins.ts"
-
-const isTimeZone = (zone: string): boolean => {
-  try {
-    new Intl.DateTimeFormat("en-GB", { timeZone: zone })
-    return true
-  } catch {
-    return false
-  }
-}
 
 /** "+01:00" for the zone at that instant (summer time included). */
 const offsetOf = (at: Date, timeZone: string): string => {
