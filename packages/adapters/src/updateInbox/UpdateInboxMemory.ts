@@ -173,9 +173,13 @@ export const layerNoDeps: Layer.Layer<UpdateInbox, never, InboxMemoryStore> = La
           releaseLease(chatKey, owner)
         ),
       markDoneAndNext: (id, chatKey, owner) =>
-        Effect.andThen(markDone(id), nextDue(chatKey)).pipe(
-          Effect.tap((next) => (Option.isNone(next) ? releaseLease(chatKey, owner) : Effect.void))
-        ),
+        Effect.andThen(
+          markDone(id),
+          // Only while the lease is still ours, as in PostgreSQL.
+          Effect.suspend(() =>
+            leases.get(chatKey)?.owner === owner ? nextDue(chatKey) : Effect.succeed(Option.none())
+          )
+        ).pipe(Effect.tap((next) => (Option.isNone(next) ? releaseLease(chatKey, owner) : Effect.void))),
       reschedule: (id, error, retryAt) =>
         change(id, (update) => {
           update.attempts++

@@ -185,6 +185,8 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
     }, orDieSql)
 
     // One statement, one snapshot: the SELECT still sees the row as pending, so it is left out by id.
+    // A next update only while the lease is still ours: a process that lost the chat (its lease ran
+    // out and another took it) stops here instead of working on beside the new owner.
     // Nothing due next: the lease goes too. An update stored meanwhile wakes the dispatcher, which
     // leases the chat again once this commits.
     const markDoneAndNext = fn("UpdateInbox.markDoneAndNext")(function* (
@@ -201,6 +203,7 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
                  next_attempt_at <= now() AS due, (SELECT version FROM settings_version) AS settings_version
           FROM telegram_updates
           WHERE chat_key = ${chatKey} AND status = 'pending' AND id <> ${id}
+            AND EXISTS (SELECT 1 FROM chat_leases WHERE chat_key = ${chatKey} AND owner = ${owner})
           ORDER BY update_id
           LIMIT 1
         ), released AS (

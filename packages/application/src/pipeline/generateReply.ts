@@ -21,7 +21,7 @@ import {
 import { Context, Effect, Layer, Option } from "effect"
 import { spanFn } from "../observability/spanFn.ts"
 import type { Token } from "../ports/TelegramGateway.ts"
-import type { BotUnavailable, Paced, RetryLater } from "./PipelineErrors.ts"
+import type { BotUnavailable, LeaseLost, Paced, RetryLater } from "./PipelineErrors.ts"
 import { makeAccount } from "./reply/account.ts"
 import { makeGatherContext } from "./reply/context.ts"
 import { makeShowMemory } from "./reply/memory.ts"
@@ -43,7 +43,7 @@ export class GenerateReply extends Context.Service<
       chat: Chat,
       incoming: Message,
       content: IncomingContent
-    ) => Effect.Effect<Option.Option<Message>, RetryLater | BotUnavailable | Paced>
+    ) => Effect.Effect<Option.Option<Message>, RetryLater | BotUnavailable | Paced | LeaseLost>
     /**
      * A failure we will not retry: the bot's error message is stored as a
      * failed reply (to be sent), in the sender's language (`languageCode`),
