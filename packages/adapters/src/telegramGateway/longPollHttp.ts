@@ -62,6 +62,8 @@ interface Connection {
   keepAlive: boolean
   body: Array<Buffer>
   bodyBytes: number
+  /** The socket's last error, reported when it closes under a poll (a refused connection, a reset). */
+  error: Error | null
 }
 
 const noop = () => {}
@@ -108,7 +110,8 @@ export const make = (apiRoot: string): LongPoll => {
       remaining: 0,
       keepAlive: true,
       body: [],
-      bodyBytes: 0
+      bodyBytes: 0,
+      error: null
     }
     open.add(connection)
     socket.on("data", (data: Buffer) => onData(connection, data))
@@ -119,11 +122,15 @@ export const make = (apiRoot: string): LongPoll => {
       }
       socket.destroy()
     })
-    socket.on("error", noop)
+    socket.on("error", (error) => {
+      connection.error = error
+    })
     socket.on("close", () => {
       open.delete(connection)
       if (idle.get(token) === connection) idle.delete(token)
-      if (connection.busy) fail(connection, new Error("getUpdates: the answer was cut off"))
+      if (connection.busy) {
+        fail(connection, connection.error ?? new Error("getUpdates: the answer was cut off"))
+      }
     })
     socket.on("timeout", () => socket.destroy())
     return connection

@@ -230,6 +230,25 @@ layer(Layer.fresh(RawServerLive), { excludeTestServices: true })("longPollHttp",
     })
   )
 
+  it.effect("a refused connection fails the poll with the socket's own error", () =>
+    Effect.gen(function* () {
+      const free = yield* Effect.promise(
+        () =>
+          new Promise<number>((resolve) => {
+            const probe = net.createServer().listen(0, "127.0.0.1", () => {
+              const { port } = probe.address() as net.AddressInfo
+              probe.close(() => resolve(port))
+            })
+          })
+      )
+      const client = LongPoll.make(`http://127.0.0.1:${free}/`)
+      const answer = yield* poll(client)
+      client.close()
+      assert.isFalse(answer.ok)
+      assert.match(String((answer as { error: Error }).error.message), /ECONNREFUSED/)
+    })
+  )
+
   it.effect("a body cut short of its content-length fails the poll", () =>
     Effect.gen(function* () {
       const { client } = yield* setup((socket) => {
