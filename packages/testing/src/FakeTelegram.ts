@@ -194,6 +194,8 @@ export interface FakeTelegramServer {
    */
   readonly addFile: (fileId: string, content: Uint8Array | null, filePath?: string) => void
   readonly fileDownloads: () => number
+  /** getUpdates calls being held open right now (a client that goes away releases its own). */
+  readonly heldPolls: () => number
   /**
    * The commands (setMyCommands) a bot was given last for users of
    * `languageCode` (Telegram's `language_code`), or of any language when
@@ -956,6 +958,11 @@ const makeFake = (options: Options | undefined) => {
       files.set(fileId, { content, filePath })
     },
     fileDownloads: () => fileDownloads,
+    heldPolls: () => {
+      let held = 0
+      for (const bot of bots.values()) held += bot.waiters.size
+      return held
+    },
     commandsOf: (token, languageCode = "") =>
       commandMenus.get(menuKey(knownBot(token).info.id, languageCode)) ?? null,
     calls: (method) => counts.get(method) ?? 0,

@@ -17,6 +17,7 @@ import {
 } from "@botfleet/application"
 import { Duration, Effect, Layer, Random, Redacted } from "effect"
 import * as BotApi from "./botApiHttp.ts"
+import * as LongPoll from "./longPollHttp.ts"
 import { ALLOWED_UPDATES, decodeUpdate, readUpdate } from "./readUpdate.ts"
 
 export interface Options {
@@ -171,6 +172,9 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
       // trailing slash.
       const apiRoot = options.apiRoot.href.endsWith("/") ? options.apiRoot.href : `${options.apiRoot.href}/`
       const api = BotApi.make(apiRoot)
+      // Long polls hold a socket each for up to 50 s: their own lighter client (longPollHttp.ts).
+      const longPoll = LongPoll.make(apiRoot)
+      yield* Effect.addFinalizer(() => Effect.sync(longPoll.close))
 
       /** One API call: timeout per attempt (the signal aborts the HTTP request), retries, error mapping. */
       const call = <A>(
@@ -488,9 +492,8 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
           "getUpdates",
           token,
           (secret, signal) =>
-            api.call(
+            longPoll.getUpdates(
               secret,
-              "getUpdates",
               {
                 offset: poll.offset,
                 timeout: poll.timeoutSeconds,
@@ -502,7 +505,8 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
           // The server holds a long poll for up to timeoutSeconds before answering.
           Duration.sum(Duration.seconds(poll.timeoutSeconds), requestTimeout)
         )
-        const raw: ReadonlyArray<unknown> = updates
+        // The poll client returns the API's result unchecked: an array is what the port promises.
+        const raw: ReadonlyArray<unknown> = Array.isArray(updates) ? updates : []
         return raw
       })
 
