@@ -175,7 +175,7 @@ export const botFields = [
     nullable: true,
     step: "1",
     placeholder: "A fair share",
-    help: "The most chats of this bot each server process answers at the same time (others wait their turn, in order). Empty: a fair share of the process's slots."
+    help: "The most chats of this bot each server process answers at the same time (others wait their turn, in order); never more than the bot's fair share of the process's slots. Empty: that fair share."
   },
   {
     name: "systemPrompt",

@@ -200,8 +200,9 @@ export const botSettings = {
   /** current_time answers in it when the model names no zone (Telegram does not tell a user's). */
   timeZone: setting(Schema.String, TimeZoneInput, DEFAULT_TIME_ZONE),
   /**
-   * The most chats of the bot one process answers at once; null: the process's
-   * fair share. Per process: with several, each holds up to this many.
+   * The most chats of the bot one process answers at once, below the process's
+   * fair share (never above it); null: the fair share. Per process: with
+   * several, each holds up to this many.
    */
   maxConcurrentChats: setting(
     Schema.NullOr(Schema.Int),

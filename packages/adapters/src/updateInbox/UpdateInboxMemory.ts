@@ -81,11 +81,11 @@ export const layerNoDeps: Layer.Layer<UpdateInbox, never, InboxMemoryStore | Mem
       })
 
     // The same order as the PostgreSQL statement: by turn (a bot's n-th due chat, counting those in
-    // flight), then oldest due first, none past the bot's cap or else perBot; without a share,
-    // oldest due first.
+    // flight), then oldest due first, none past perBot or the bot's own lower cap; without a
+    // share, oldest due first.
     const leaseChats = (owner: string, limit: number, leaseSeconds: number, share?: LeaseShare) =>
       Effect.map(Effect.zip(Clock.currentTimeMillis, Ref.get(store)), ([now, { bots }]) => {
-        const capOf = (botId: string) => bots.get(botId)?.maxConcurrentChats ?? null
+        const capOf = (botId: string) => bots.get(botId)?.maxConcurrentChats ?? Number.POSITIVE_INFINITY
         const keys = [
           ...new Set(updates.filter((update) => update.status === "pending").map((update) => update.chatKey))
         ]
@@ -109,10 +109,9 @@ export const layerNoDeps: Layer.Layer<UpdateInbox, never, InboxMemoryStore | Mem
         const leased: Array<LeasedChat> = []
         for (const { key, head, turn } of free) {
           if (leased.length >= limit) break
-          const cap = capOf(head.botId)
-          if (share !== undefined && turn > (cap ?? share.perBot)) continue
+          if (share !== undefined && turn > Math.min(share.perBot, capOf(head.botId))) continue
           leases.set(key, { owner, expiresAt: now + leaseSeconds * 1000 })
-          leased.push({ chatKey: key, head: handOut(head), maxConcurrentChats: cap })
+          leased.push({ chatKey: key, head: handOut(head) })
         }
         return leased
       })

@@ -28,8 +28,6 @@ interface UpdateRow {
   readonly received_at: Date
   readonly due: boolean
   readonly settings_version: string | number | bigint
-  /** The bot's cap, read with a lease (leaseChats only). */
-  readonly max_concurrent_chats?: number | null
 }
 
 class AcceptRequest extends Request.Class<{ readonly update: InboundUpdate }, "accepted" | "duplicate"> {}
@@ -115,8 +113,9 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
       share?: LeaseShare
     ) {
       // Shared out by bot: a bot's n-th due chat (counting those it has in flight here) comes
-      // after every other bot's (n-1)-th, oldest first within a rank, and none past the cap: the
-      // bot's own maxConcurrentChats, read here so an edit applies at the next look, else perBot.
+      // after every other bot's (n-1)-th, oldest first within a rank, and none past the cap: perBot,
+      // or the bot's own maxConcurrentChats when lower (LEAST skips a NULL), read here so an edit
+      // applies at the next look.
       const active = JSON.stringify(Object.fromEntries(share?.active ?? []))
       const perBot = share?.perBot ?? 2_147_483_647
       const fair = share !== undefined
@@ -137,8 +136,8 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
             LEFT JOIN bots bot ON bot.id = heads.bot_id
           WHERE heads.next_attempt_at <= now() AND (lease.chat_key IS NULL OR lease.expires_at < now())
         ), due AS (
-          SELECT chat_key, id, cap FROM free
-          WHERE turn <= coalesce(cap, ${perBot}::int)
+          SELECT chat_key, id FROM free
+          WHERE turn <= LEAST(cap, ${perBot}::int)
           ORDER BY turn, next_attempt_at
           LIMIT ${limit}
         ), leased AS (
@@ -149,14 +148,9 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
           RETURNING chat_key
         )
         SELECT u.id, u.bot_id, u.update_id, u.chat_key, u.payload, u.traceparent, u.attempts, u.received_at,
-               true AS due, (SELECT version FROM settings_version) AS settings_version,
-               due.cap AS max_concurrent_chats
+               true AS due, (SELECT version FROM settings_version) AS settings_version
         FROM leased JOIN due USING (chat_key) JOIN telegram_updates u ON u.id = due.id`
-      return rows.map((row) => ({
-        chatKey: row.chat_key,
-        head: toPending(row),
-        maxConcurrentChats: row.max_concurrent_chats ?? null
-      }))
+      return rows.map((row) => ({ chatKey: row.chat_key, head: toPending(row) }))
     }, orDieSql)
 
     const renewLease = fn("UpdateInbox.renewLease")(function* (

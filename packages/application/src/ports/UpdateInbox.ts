@@ -37,11 +37,11 @@ export interface InboxStats {
 /**
  * How one look shares a process's free slots between bots: round robin (each
  * bot's oldest due chat first, then each bot's second...), counting the chats
- * a bot already has in flight here, and no bot past `perBot` of them, or past
- * its own `maxConcurrentChats` when it has one.
+ * a bot already has in flight here, and no bot past `perBot` of them, nor past
+ * its own `maxConcurrentChats` when that is lower.
  */
 export interface LeaseShare {
-  /** Most chats of one bot without a cap of its own this owner may hold at once, those in flight included. */
+  /** Most chats of one bot this owner may hold at once, those in flight included. */
   readonly perBot: number
   /** Chats in flight here, by bot id. */
   readonly active: ReadonlyMap<string, number>
@@ -51,11 +51,6 @@ export interface LeaseShare {
 export interface LeasedChat {
   readonly chatKey: string
   readonly head: PendingUpdate
-  /**
-   * The bot's `maxConcurrentChats` as the lease read it (null: the fair
-   * share), so the dispatcher applies an edit to the chats it already holds.
-   */
-  readonly maxConcurrentChats?: number | null | undefined
 }
 
 /** An update given up on: retries exhausted, its bot stopped, or not what Telegram sends. */

@@ -2,7 +2,7 @@
  * A bot's own cap on chats in flight (`maxConcurrentChats`), on the memory
  * twins and virtual time: the dispatcher never holds more of its chats than
  * the cap, they still drain oldest first and each in order, and a bot
- * without a cap beside it is not held back.
+ * without a cap beside it is not held back. A cap only lowers the fair share.
  */
 import { UpdateInboxMemory } from "@botfleet/adapters"
 import { type TelegramGateway, UpdateInbox } from "@botfleet/application"
@@ -114,5 +114,47 @@ describe("a bot's maxConcurrentChats", () => {
           Layer.merge(harness({ model: "sleeps", telegram: timedTelegram }), UpdateInboxMemory.storeLayer)
         )
       )
+  )
+
+  it.effect("a cap above the fair share does not raise it: 8 slots, a bot alone gets 4", () =>
+    Effect.gen(function* () {
+      sent.length = 0
+      const big = yield* addBot({
+        telegramId: 810_002,
+        username: "big_bot",
+        streaming: false,
+        maxConcurrentChats: 1000
+      })
+      const inbox = yield* UpdateInbox
+      for (let c = 0; c < CHATS; c++) {
+        const payload = textUpdate(c + 1, `m ${c}`, CAPPED_CHAT + c)
+        yield* inbox.accept({
+          botId: big.bot.id,
+          updateId: payload.update_id,
+          chatKey: `${big.bot.id}:${CAPPED_CHAT + c}`,
+          payload,
+          traceparent: null
+        })
+      }
+      const tables = yield* UpdateInboxMemory.InboxMemoryStore
+      // Small looks, so the share is reckoned with the bot in flight (a first look of all 8 would
+      // take them all: no bot is in flight yet to share with).
+      yield* Layer.build(
+        Dispatcher.layerWith({ ...defaultDispatcherOptions, concurrency: 8, leaseBatch: 2, idlePollMs: 100 })
+      )
+      let peak = 0
+      for (let step = 0; step < 300 && sent.length < CHATS; step++) {
+        yield* TestClock.adjust("100 millis")
+        const now = yield* Clock.currentTimeMillis
+        peak = Math.max(peak, [...tables.leases.values()].filter((lease) => lease.expiresAt >= now).length)
+      }
+      assert.strictEqual(sent.length, CHATS)
+      assert.strictEqual(peak, 4, "half the slots, as without a cap")
+    }).pipe(
+      Effect.scoped,
+      Effect.provide(
+        Layer.merge(harness({ model: "sleeps", telegram: timedTelegram }), UpdateInboxMemory.storeLayer)
+      )
+    )
   )
 })

@@ -1,8 +1,8 @@
 /**
  * Hands chats with due updates to `ChatWorker`s: up to `concurrency` chats at
  * once, each under a lease renewed while it runs. Slots are shared by bot
- * (round robin, see `LeaseShare`), at most the bot's own `maxConcurrentChats`
- * each, else `maxChatsPerBot` (a fair share); a chat waiting for its bot's send budget or model key is handed back
+ * (round robin, see `LeaseShare`), at most `maxChatsPerBot` (a fair share)
+ * each; a chat waiting for its bot's send budget or model key is handed back
  * with a "not before" time (`Paced`) instead of holding its slot. Ingress wakes it as soon as
  * an update is stored; otherwise it looks again every `idlePollMs` (updates
  * accepted by another process, retries coming due).
@@ -71,27 +71,21 @@ export class Dispatcher extends Context.Service<
         const perBot = new Map<string, number>()
         const share = () =>
           options.maxChatsPerBot ?? Math.max(1, Math.ceil(options.concurrency / (perBot.size + 1)))
-        // Bots with a maxConcurrentChats of their own, as their last lease read it.
-        const caps = new Map<string, number>()
         const count = (botId: string, by: number) => {
           const next = (perBot.get(botId) ?? 0) + by
-          if (next <= 0) {
-            perBot.delete(botId)
-            caps.delete(botId)
-          } else perBot.set(botId, next)
+          if (next <= 0) perBot.delete(botId)
+          else perBot.set(botId, next)
         }
         // Between two updates: a bot at twice its share while the slots are (nearly) all taken hands
         // the chat back, so a bot with a backlog gets its share of the slots and no more. Twice:
         // with many bots equally busy each is often one over, and handing back then only cost
         // statements (mixed: 94-172 replies/s handing back at one over, 194-215 never).
-        // A bot with a cap of its own keeps up to it (the lease lets no more in).
         const yieldNow = (botId: string) =>
-          Effect.sync(() => {
-            const held = perBot.get(botId) ?? 0
-            const cap = caps.get(botId)
-            if (cap !== undefined) return held > cap
-            return held > 2 * share() && active.size >= options.concurrency - options.leaseBatch
-          })
+          Effect.sync(
+            () =>
+              (perBot.get(botId) ?? 0) > 2 * share() &&
+              active.size >= options.concurrency - options.leaseBatch
+          )
         let stopping = false
         const renewEvery = Math.max(1, Math.floor(options.leaseSeconds / 3))
 
@@ -158,8 +152,6 @@ export class Dispatcher extends Context.Service<
                 if (active.has(chat.chatKey)) continue
                 active.add(chat.chatKey)
                 count(chat.head.botId, 1)
-                if (chat.maxConcurrentChats == null) caps.delete(chat.head.botId)
-                else caps.set(chat.head.botId, chat.maxConcurrentChats)
                 yield* FiberSet.run(workers, runChat(chat))
               }
             }
