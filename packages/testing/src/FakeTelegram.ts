@@ -30,6 +30,8 @@ export type Fault =
   | { readonly _tag: "Reset" }
   /** Any other API error, e.g. 403 "Forbidden: bot was blocked by the user". */
   | { readonly _tag: "ApiError"; readonly status: number; readonly description: string }
+  /** Answered as usual: queued before a fault, it makes that fault hit a later call. */
+  | { readonly _tag: "None" }
 
 const hang: Fault = { _tag: "Hang" }
 const reset: Fault = { _tag: "Reset" }
@@ -39,7 +41,8 @@ export const Fault = {
   serverError: (status = 500): Fault => ({ _tag: "ServerError", status }),
   hang,
   reset,
-  apiError: (status: number, description: string): Fault => ({ _tag: "ApiError", status, description })
+  apiError: (status: number, description: string): Fault => ({ _tag: "ApiError", status, description }),
+  none: { _tag: "None" } as Fault
 }
 
 /** generate_image: a `sendPhoto` upload the fake accepted. */
@@ -438,7 +441,7 @@ const makeFake = (options: Options | undefined) => {
     if (queue === undefined) return undefined
     const fault = queue.shift()
     if (queue.length === 0) faults.delete(method)
-    return fault
+    return fault?._tag === "None" ? undefined : fault
   }
 
   const send = (res: ServerResponse, status: number, payload: unknown) => {

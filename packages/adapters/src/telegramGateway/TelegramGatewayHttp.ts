@@ -33,6 +33,12 @@ export { ALLOWED_UPDATES }
 const MAX_RATE_LIMIT_RETRIES = 3
 /** A longer wait is the caller's to schedule: holding a fiber that long helps nobody. */
 const MAX_RETRY_AFTER_SECONDS = 30
+/**
+ * A post to a chat runs in a pipeline slot: a longer retry_after goes back to
+ * the caller at once, which hands the chat back until then (`Paced`) and
+ * frees the slot for another bot's chat.
+ */
+const MAX_POST_RETRY_AFTER_SECONDS = 1
 const MAX_UNAVAILABLE_RETRIES = 2
 const BACKOFF_BASE_MILLIS = 200
 
@@ -88,7 +94,7 @@ const timedOut = (method: string, timeout: Duration.Duration) =>
   })
 
 /**
- * 429 waits the `retry_after` Telegram asked for; unavailable backs off
+ * 429 waits the `retry_after` Telegram asked for, up to `maxRetryAfterSeconds`; unavailable backs off
  * exponentially with jitter. Each budget is counted on its own, and nothing
  * else is retried: 400/401/403/404 will fail the same way again. A call that
  * must not happen twice (`sendMessage`) is not retried when no answer came
@@ -97,6 +103,7 @@ const timedOut = (method: string, timeout: Duration.Duration) =>
 const withRetries = <A>(
   attempt: Effect.Effect<A, TelegramError>,
   retryWithoutAnswer: boolean,
+  maxRetryAfterSeconds: number,
   onRateLimited?: (seconds: number) => void
 ): Effect.Effect<A, TelegramError> => {
   const loop = (rateLimited: number, unavailable: number): Effect.Effect<A, TelegramError> =>
@@ -105,7 +112,7 @@ const withRetries = <A>(
         error.kind === "rate_limited" &&
         rateLimited < MAX_RATE_LIMIT_RETRIES &&
         error.retryAfterSeconds !== null &&
-        error.retryAfterSeconds <= MAX_RETRY_AFTER_SECONDS
+        error.retryAfterSeconds <= maxRetryAfterSeconds
       ) {
         onRateLimited?.(error.retryAfterSeconds)
         return Effect.andThen(
@@ -191,7 +198,9 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
           catch: (cause) =>
             cause === TIMED_OUT ? timedOut(method, timeout) : toTelegramError(method, cause, secret)
         })
-        return (retries ? withRetries(attempt, !POSTS.has(method), onRateLimited) : attempt).pipe(
+        const posts = POSTS.has(method)
+        const maxRetryAfter = posts ? MAX_POST_RETRY_AFTER_SECONDS : MAX_RETRY_AFTER_SECONDS
+        return (retries ? withRetries(attempt, !posts, maxRetryAfter, onRateLimited) : attempt).pipe(
           Effect.tapError((error) =>
             Effect.annotateCurrentSpan(
               // No status when no answer came: a made-up 0 would pollute status dashboards.
@@ -440,7 +449,7 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
                 ? cause
                 : toTelegramError("downloadFile", cause, secret)
         })
-        return withRetries(attempt, true)
+        return withRetries(attempt, true, MAX_RETRY_AFTER_SECONDS)
       }
 
       const downloadFile = traced("downloadFile")(function* (token: Token, fileId: string, maxBytes: number) {

@@ -140,6 +140,20 @@ layer(Env, { excludeTestServices: true })("TelegramGatewayHttp against FakeTeleg
     })
   )
 
+  it.effect("a post's 429 asking more than a second fails at once: the pipeline waits without its slot", () =>
+    Effect.gen(function* () {
+      const { fake, telegram } = yield* setup
+      fake.failNext("sendMessage", FakeTelegram.Fault.rateLimited(3))
+      const started = Date.now()
+      const error = yield* Effect.flip(telegram.sendMessage(token, { chatId: CHAT, text: "later" }))
+      assert.isBelow(Date.now() - started, 1_000)
+      assert.strictEqual(error.kind, "rate_limited")
+      assert.strictEqual(error.retryAfterSeconds, 3)
+      assert.strictEqual(fake.calls("sendMessage"), 1)
+      assert.strictEqual(fake.sentTo(CHAT, BOT.id).length, 0)
+    })
+  )
+
   it.effect("500 twice, then success", () =>
     Effect.gen(function* () {
       const { fake, telegram } = yield* setup
