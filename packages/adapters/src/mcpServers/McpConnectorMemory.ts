@@ -1,11 +1,12 @@
 /**
  * An in-memory MCP connector for use-case tests: every server lists the same
  * scripted tools; a call answers with its handler's result, and every call is
- * counted, so tests can tell a tool made once from one made twice.
+ * counted, so tests can tell a tool made once from one made twice. It
+ * announces no tool changes: a watch ends at once ("unannounced").
  */
-import { McpConnector, type McpToolResult } from "@botfleet/application"
+import { McpConnector, type McpToolResult, type McpToolsEvent } from "@botfleet/application"
 import type { McpTool } from "@botfleet/domain"
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Stream } from "effect"
 
 export interface MemoryTool {
   readonly tool: McpTool
@@ -34,7 +35,8 @@ export const layerMemory: Layer.Layer<McpConnector | McpConnectorMemoryControl> 
           return entry === undefined
             ? Effect.succeed({ isError: true, text: `unknown tool ${tool.name}` })
             : entry.handle(args)
-        })
+        }),
+      watchTools: () => Stream.succeed<McpToolsEvent>("unannounced")
     })
     const control = McpConnectorMemoryControl.of({
       setTools: (next) =>

@@ -23,7 +23,8 @@ const refusingOutbound = Layer.succeed(
   OutboundHttp,
   OutboundHttp.of({
     checkUrl: () => Effect.fail(new UrlNotAllowed({ rule: "test" })),
-    request: () => Effect.fail(new UrlNotAllowed({ rule: "test" }))
+    request: () => Effect.fail(new UrlNotAllowed({ rule: "test" })),
+    open: () => Effect.fail(new UrlNotAllowed({ rule: "test" }))
   })
 )
 
