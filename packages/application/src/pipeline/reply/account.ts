@@ -48,7 +48,10 @@ export const makeAccount = Effect.gen(function* () {
         : ({ _tag: "Open", tab: { key, at, limited } } satisfies Opened)
     })
 
-  /** The model refused for good: the message counts, with only what its context cost (a summary). */
+  /**
+   * The model refused for good: the message counts, with what was spent before
+   * the refusal (a summary, tool steps, a search's embedding), once per message.
+   */
   const nothingSpent = (tab: Tab, context: Spent = NOTHING_SPENT) =>
     !tab.limited
       ? ledger.record(tab.key, context, tab.at)
