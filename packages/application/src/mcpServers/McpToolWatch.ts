@@ -49,16 +49,14 @@ export const watchMcpTools = (options: McpToolWatchOptions = defaultMcpToolWatch
     const backoffMax = Duration.toMillis(Duration.fromInputUnsafe(options.backoffMax))
 
     const refresh = (id: McpServerId) =>
-      mcp
-        .refresh(id)
-        .pipe(
-          Effect.catchCause((cause) =>
-            Effect.logWarning("MCP server tools not listed again after a change", {
-              mcp_server_id: id,
-              cause
-            })
-          )
+      mcp.refresh(id).pipe(
+        Effect.catchCause((cause) =>
+          Effect.logWarning("MCP server tools not listed again after a change", {
+            mcp_server_id: id,
+            cause
+          })
         )
+      )
 
     /** One server's stream, opened again and again until the server is gone. */
     const watchOne = (id: McpServerId) =>
