@@ -13,6 +13,7 @@ export * from "./effects/EffectRunner.ts"
 export * from "./failures/FailureService.ts"
 export * from "./knowledge/KnowledgeService.ts"
 export * from "./mcpServers/McpServerService.ts"
+export * from "./mcpServers/McpToolWatch.ts"
 // Notes bots keep about their users: admins' list and delete
 export * from "./notes/UserNotesAdmin.ts"
 export * from "./observability/instrumentLanguageModel.ts"
