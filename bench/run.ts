@@ -6,12 +6,13 @@
  *   npm run bench                 every scenario
  *   npm run bench -- mixed hot    some (mixed, viral-bot, flood, slow-model, rate-limited, ingest,
  *                                 e2e, e2e-slow-llm, hot, rest, polling, polling-10k, scale, parts,
- *                                 knowledge, tool-step)
+ *                                 knowledge, knowledge-pgvector, tool-step)
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import os from "node:os"
 import path from "node:path"
 import { Database, startEmbeddedPostgres } from "@botfleet/adapters/postgres"
+import { PgliteVector } from "@botfleet/testing"
 import { Effect, Exit, Layer, Option, Redacted, Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import {
@@ -599,6 +600,24 @@ const atRest = async (databaseUrl: string) => {
   fakes.child.stdin?.end()
 }
 
+/**
+ * The knowledge scenario on a real pgvector: PGlite (PostgreSQL 18 in WebAssembly, one
+ * session, one thread) with its pgvector build, over a loopback socket. Its timings are
+ * PGlite's, not a PostgreSQL server's: they show the HNSW path working at 20,000 chunks.
+ */
+const knowledgeOnPgvector = () =>
+  Effect.runPromise(
+    Effect.gen(function* () {
+      const { url, idle } = yield* PgliteVector.PgliteVector
+      // Migrated, then closed: PGlite takes one connection, and the scenario opens its own.
+      yield* Effect.scoped(
+        Layer.build(Database.layer({ url: Option.some(url), dataDir: "", maxConnections: 1 }))
+      )
+      yield* idle
+      return yield* Effect.promise(() => knowledge(Redacted.value(url), 1, " (PGlite + pgvector)"))
+    }).pipe(Effect.provide(PgliteVector.layer), Effect.scoped, Effect.orDie)
+  )
+
 const main = async () => {
   const scope = Effect.runSync(Scope.make())
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "botfleet-bench-"))
@@ -642,6 +661,12 @@ const main = async () => {
         "knowledge",
         async () => {
           results.push(...(await knowledge(databaseUrl)))
+        }
+      ],
+      [
+        "knowledge-pgvector",
+        async () => {
+          results.push(...(await knowledgeOnPgvector()))
         }
       ]
     ]

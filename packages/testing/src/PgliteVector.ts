@@ -14,13 +14,18 @@
 import { PGlite } from "@electric-sql/pglite"
 import { vector } from "@electric-sql/pglite-pgvector"
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
-import { Context, Effect, Layer, Redacted } from "effect"
+import { Context, Effect, Layer, Redacted, Schedule } from "effect"
 
 export class PgliteVector extends Context.Service<
   PgliteVector,
   {
     /** `postgres://…@127.0.0.1:<port>/postgres`: use it with a pool of one connection. */
     readonly url: Redacted.Redacted<string>
+    /**
+     * Waits until no client is connected: the server lets a closed pool go a moment
+     * after it closed, and refuses a new connection until then.
+     */
+    readonly idle: Effect.Effect<void>
   }
 >()("@botfleet/testing/PgliteVector") {}
 
@@ -42,6 +47,9 @@ export const layer: Layer.Layer<PgliteVector> = Layer.effect(
     )
     // getServerConn() is "host:port" once listening on a port chosen by the system.
     const address = server.getServerConn()
-    return PgliteVector.of({ url: Redacted.make(`postgres://postgres:postgres@${address}/postgres`) })
+    const idle = Effect.suspend(() =>
+      server.getStats().activeConnections === 0 ? Effect.void : Effect.fail("busy" as const)
+    ).pipe(Effect.retry({ schedule: Schedule.spaced("20 millis"), times: 250 }), Effect.ignore)
+    return PgliteVector.of({ url: Redacted.make(`postgres://postgres:postgres@${address}/postgres`), idle })
   })
 )

@@ -171,6 +171,13 @@ export interface Options {
   readonly pgvector?: boolean | undefined
 }
 
+/** Which vector path a repository on this database would take, in the start-up line's words (the benchmark labels its rows with it). */
+export const vectorPath = (enabled = true) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    return Pgvector.describePath(yield* Pgvector.detect(sql, enabled))
+  })
+
 /** How often a search that meets a base without its index looks again (another process may have built it). */
 const INDEX_RECHECK_MS = 10_000
 
