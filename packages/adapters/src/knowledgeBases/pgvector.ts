@@ -95,13 +95,13 @@ export const detect = (sql: SqlClient.SqlClient, enabled: boolean): Effect.Effec
     )
     if (row?.installed === true) return { kind: "hnsw" } as const
     if (row?.available !== true) return { kind: "scan", reason: "absent" } as const
-    // Installing an extension needs CREATE on the database (pgvector is trusted
-    // since 0.5 on PostgreSQL 13+) or a superuser; a role without either is told so.
+    // pgvector is not a trusted extension: installing it needs a superuser (the
+    // compose file's POSTGRES_USER is one). A role that is not is told how, once.
     return yield* sql`CREATE EXTENSION IF NOT EXISTS vector`.pipe(
       Effect.as({ kind: "hnsw" } as const),
       Effect.catch((error) =>
         Effect.logWarning(
-          "knowledge vectors: pgvector is available but this role may not create it; run CREATE EXTENSION vector as the database owner",
+          "knowledge vectors: pgvector is available but this role may not create it; have a superuser run CREATE EXTENSION vector in this database",
           { error: error.message }
         ).pipe(Effect.as({ kind: "scan", reason: "not-permitted" } as const))
       )
@@ -141,17 +141,25 @@ export const existingIndexes = (sql: SqlClient.SqlClient): Effect.Effect<Set<str
  * Builds a base's index if it has none. A plain CREATE INDEX: it is atomic (no
  * invalid index left by a crash, as CONCURRENTLY can) and takes a lock that
  * holds back writes to the chunks, not reads, for as long as the build runs:
- * moments for a new base, longer for a backfill of a large one.
+ * moments for a new base, longer for a backfill of a large one. An advisory
+ * lock on the name makes a second builder (the other thread, another process)
+ * wait and then find the index, where two at once would collide on the name.
  */
 export const ensureIndex = (sql: SqlClient.SqlClient, base: string, dimensions: number) =>
   Effect.suspend(() => {
     const id = checkedBase(base)
     const d = checkedDimensions(dimensions)
-    return sql.unsafe(`
-      CREATE INDEX IF NOT EXISTS ${indexName(id, d)} ON knowledge_chunks
-      USING hnsw ((embedding::vector(${d})) vector_ip_ops)
-      WHERE knowledge_base_id = '${id}' AND array_length(embedding, 1) = ${d}`)
-  }).pipe(Effect.asVoid, Effect.withSpan("KnowledgeRepository.ensureHnswIndex"))
+    const name = indexName(id, d)
+    return sql.withTransaction(
+      Effect.gen(function* () {
+        yield* sql`SELECT pg_advisory_xact_lock(hashtext(${name}))`
+        yield* sql.unsafe(`
+          CREATE INDEX IF NOT EXISTS ${name} ON knowledge_chunks
+          USING hnsw ((embedding::vector(${d})) vector_ip_ops)
+          WHERE knowledge_base_id = '${id}' AND array_length(embedding, 1) = ${d}`)
+      })
+    )
+  }).pipe(Effect.withSpan("KnowledgeRepository.ensureHnswIndex"))
 
 /** Drops a deleted base's indexes (its rows are gone; the indexes would linger empty). */
 export const dropIndexes = (sql: SqlClient.SqlClient, base: string) =>
