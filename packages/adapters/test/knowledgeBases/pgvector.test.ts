@@ -114,6 +114,27 @@ const label = (found: ReadonlyArray<{ chunk: { documentName: string; position: n
   found.map((item) => `${item.chunk.documentName}#${item.chunk.position}`)
 
 layer(database)("knowledge vectors on pgvector (PGlite)", (it) => {
+  it.effect("a role that may not create the extension gets the scan, and is told why", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      // In a transaction rolled back (failed on purpose, carrying the answer), so the role goes with it.
+      const path = yield* Effect.flip(
+        sql.withTransaction(
+          Effect.gen(function* () {
+            yield* sql`CREATE ROLE knowledge_reader NOSUPERUSER`.pipe(Effect.orDie)
+            yield* sql`SET LOCAL ROLE knowledge_reader`.pipe(Effect.orDie)
+            return yield* Effect.fail(yield* Pgvector.detect(sql, true))
+          })
+        ).pipe(Effect.catchTag("SqlError", Effect.die))
+      )
+      assert.deepStrictEqual(path, { kind: "scan", reason: "not-permitted" })
+      assert.strictEqual(
+        Pgvector.describePath(path),
+        "in-process scan (pgvector available, but this role may not create it)"
+      )
+    })
+  )
+
   it.effect("detects pgvector, creates the extension and says the HNSW path runs", () =>
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
