@@ -6,7 +6,7 @@
  *   npm run bench                 every scenario
  *   npm run bench -- mixed hot    some (mixed, viral-bot, flood, slow-model, rate-limited, ingest,
  *                                 e2e, e2e-slow-llm, hot, rest, polling, polling-10k, scale, parts,
- *                                 knowledge, knowledge-pgvector, tool-step)
+ *                                 knowledge, tool-step)
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import os from "node:os"
@@ -601,7 +601,7 @@ const atRest = async (databaseUrl: string) => {
 }
 
 /**
- * The knowledge scenario on a real pgvector: PGlite (PostgreSQL 18 in WebAssembly, one
+ * `npm run bench -- knowledge-pgvector`: the knowledge scenario on a real pgvector: PGlite (PostgreSQL 18 in WebAssembly, one
  * session, one thread) with its pgvector build, over a loopback socket. Its timings are
  * PGlite's, not a PostgreSQL server's: they show the HNSW path working at 20,000 chunks.
  */
