@@ -17,6 +17,12 @@
  * yardsticks are timed at the same moment, since this shared machine's load
  * moves every figure: the SQL sign-bit scan (the path past
  * KNOWLEDGE_VECTOR_CACHE_MB) and one `SELECT 1`.
+ *
+ * Every row names the vector path that ran (the start-up line's words). On a
+ * database with pgvector (`knowledge-pgvector`: PGlite with its pgvector build,
+ * PostgreSQL in single-threaded WebAssembly, so its timings are not a real
+ * server's) the vectors go through the HNSW index, and the exact in-process
+ * scan is timed beside it, with the share of its top 5 that HNSW finds.
  */
 import {
   DocumentReaderFiles,
@@ -130,7 +136,11 @@ const generate = () => {
   return { documents, questions }
 }
 
-export const knowledge = async (databaseUrl: string): Promise<ReadonlyArray<Row>> => {
+export const knowledge = async (
+  databaseUrl: string,
+  maxConnections = 4,
+  label = ""
+): Promise<ReadonlyArray<Row>> => {
   const embeddings = Layer.succeed(
     Embeddings,
     Embeddings.of({
@@ -154,13 +164,15 @@ export const knowledge = async (databaseUrl: string): Promise<ReadonlyArray<Row>
   )
   const layer = KnowledgeService.layer.pipe(
     Layer.provideMerge(ports),
-    Layer.provideMerge(Database.clientLayer(Redacted.make(databaseUrl), 4))
+    Layer.provideMerge(Database.clientLayer(Redacted.make(databaseUrl), maxConnections))
   )
 
   const program = Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const repository = yield* KnowledgeRepository
     const service = yield* KnowledgeService
+    const path = yield* KnowledgeRepositoryPg.vectorPath()
+    process.stderr.write(`knowledge: vectors via ${path}${label}\n`)
     yield* sql`TRUNCATE knowledge_bases CASCADE`
     yield* sql`TRUNCATE knowledge_chunks`
     const { documents, questions } = generate()
@@ -231,7 +243,8 @@ export const knowledge = async (databaseUrl: string): Promise<ReadonlyArray<Row>
 
     const run = <A extends { documentId: string; position: number }>(
       name: string,
-      ask: (question: string) => Effect.Effect<ReadonlyArray<A>, unknown>
+      ask: (question: string) => Effect.Effect<ReadonlyArray<A>, unknown>,
+      vectors: string = path
     ) =>
       Effect.gen(function* () {
         process.stderr.write(`knowledge: asking ${name}…\n`)
@@ -245,7 +258,8 @@ export const knowledge = async (databaseUrl: string): Promise<ReadonlyArray<Row>
           if (hit(found, labelled)) hits++
         }
         return {
-          scenario: `11 knowledge: ${name}`,
+          scenario: `11 knowledge${label}: ${name}`,
+          vectors,
           corpus: `${documents.length} docs, ${chunkCount} chunks`,
           questions: questions.length,
           "recall@5 %": Math.round((hits / questions.length) * 1000) / 10,
@@ -269,15 +283,50 @@ export const knowledge = async (databaseUrl: string): Promise<ReadonlyArray<Row>
     rows.push(yield* run("hybrid (RRF)", (q) => service.retrieve([base.id], q, { topK: 5, minScore: 0 })))
     // The same moment's yardsticks: the SQL scan the in-process one replaced (still the path
     // for a base over KNOWLEDGE_VECTOR_CACHE_MB), and one statement's round trip.
-    const sqlScan = yield* Layer.build(KnowledgeRepositoryPg.layerWith({ vectorCacheBytes: 0 })).pipe(
-      Effect.map((context) => Context.get(context, KnowledgeRepository))
-    )
+    const sqlScan = yield* Layer.build(
+      KnowledgeRepositoryPg.layerWith({ vectorCacheBytes: 0, pgvector: false })
+    ).pipe(Effect.map((context) => Context.get(context, KnowledgeRepository)))
+    if (path === "pgvector HNSW") {
+      // The exact scan beside HNSW: its latency, and how much of its top 5 HNSW found.
+      const exact = yield* Layer.build(
+        KnowledgeRepositoryPg.layerWith({
+          vectorCacheBytes: KnowledgeRepositoryPg.DEFAULT_VECTOR_CACHE_BYTES,
+          pgvector: false
+        })
+      ).pipe(Effect.map((context) => Context.get(context, KnowledgeRepository)))
+      rows.push(
+        yield* run(
+          "vectors, in-process exact scan",
+          (q) =>
+            Effect.map(exact.searchVector([base.id], FakeEmbedding.fakeEmbedding(q, DIMENSIONS), 5), flat),
+          "in-process exact scan"
+        )
+      )
+      let agreed = 0
+      for (const labelled of questions) {
+        const vector = FakeEmbedding.fakeEmbedding(labelled.question, DIMENSIONS)
+        const key = (item: { chunk: { documentId: string; position: number } }) =>
+          `${item.chunk.documentId}#${item.chunk.position}`
+        const truth = (yield* exact.searchVector([base.id], vector, 5)).map(key)
+        const viaIndex = (yield* repository.searchVector([base.id], vector, 5)).map(key)
+        agreed += viaIndex.filter((item) => truth.includes(item)).length / Math.max(1, truth.length)
+      }
+      rows.push({
+        scenario: `11 knowledge${label}: HNSW top 5 vs exact top 5`,
+        vectors: path,
+        questions: questions.length,
+        "recall@5 %": Math.round((agreed / questions.length) * 1000) / 10
+      })
+    }
     rows.push(
-      yield* run("vectors, SQL sign-bit scan", (q) =>
-        Effect.map(sqlScan.searchVector([base.id], FakeEmbedding.fakeEmbedding(q, DIMENSIONS), 5), flat)
+      yield* run(
+        "vectors, SQL sign-bit scan",
+        (q) =>
+          Effect.map(sqlScan.searchVector([base.id], FakeEmbedding.fakeEmbedding(q, DIMENSIONS), 5), flat),
+        "SQL sign-bit scan"
       )
     )
-    rows.push(yield* run("one statement (SELECT 1)", () => Effect.as(sql`SELECT 1`, [])))
+    rows.push(yield* run("one statement (SELECT 1)", () => Effect.as(sql`SELECT 1`, []), ""))
     yield* sql`TRUNCATE knowledge_bases CASCADE`
     yield* sql`TRUNCATE knowledge_chunks`
     return rows

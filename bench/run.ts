@@ -12,6 +12,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import os from "node:os"
 import path from "node:path"
 import { Database, startEmbeddedPostgres } from "@botfleet/adapters/postgres"
+import { PgliteVector } from "@botfleet/testing"
 import { Effect, Exit, Layer, Option, Redacted, Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import {
@@ -600,6 +601,24 @@ const atRest = async (databaseUrl: string) => {
   fakes.child.stdin?.end()
 }
 
+/**
+ * `npm run bench -- knowledge-pgvector`: the knowledge scenario on a real pgvector: PGlite (PostgreSQL 18 in WebAssembly, one
+ * session, one thread) with its pgvector build, over a loopback socket. Its timings are
+ * PGlite's, not a PostgreSQL server's: they show the HNSW path working at 20,000 chunks.
+ */
+const knowledgeOnPgvector = () =>
+  Effect.runPromise(
+    Effect.gen(function* () {
+      const { url, idle } = yield* PgliteVector.PgliteVector
+      // Migrated, then closed: PGlite takes one connection, and the scenario opens its own.
+      yield* Effect.scoped(
+        Layer.build(Database.layer({ url: Option.some(url), dataDir: "", maxConnections: 1 }))
+      )
+      yield* idle
+      return yield* Effect.promise(() => knowledge(Redacted.value(url), 1, " (PGlite + pgvector)"))
+    }).pipe(Effect.provide(PgliteVector.layer), Effect.scoped, Effect.orDie)
+  )
+
 const main = async () => {
   const scope = Effect.runSync(Scope.make())
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "botfleet-bench-"))
@@ -649,6 +668,12 @@ const main = async () => {
         "knowledge",
         async () => {
           results.push(...(await knowledge(databaseUrl)))
+        }
+      ],
+      [
+        "knowledge-pgvector",
+        async () => {
+          results.push(...(await knowledgeOnPgvector()))
         }
       ]
     ]

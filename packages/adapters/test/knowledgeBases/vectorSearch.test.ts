@@ -9,7 +9,9 @@ import {
 import { FakeEmbedding, serverUrl, TestDatabase } from "@botfleet/testing"
 import { assert, describe, it, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
+import { SqlClient } from "effect/sql"
 import * as KnowledgeRepositoryPg from "../../src/knowledgeBases/KnowledgeRepositoryPg.ts"
+import * as Pgvector from "../../src/knowledgeBases/pgvector.ts"
 import { buildSlab, nearest } from "../../src/knowledgeBases/vectorSlab.ts"
 import * as Database from "../../src/postgres/Database.ts"
 
@@ -116,6 +118,16 @@ const search = (question: string) =>
   })
 
 layer(cached.pipe(Layer.provideMerge(database)))("knowledge vectors in process and in SQL", (it) => {
+  it.effect("the embedded PostgreSQL has no pgvector: the scan runs, and no HNSW index is made", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const path = yield* Pgvector.detect(sql, true)
+      assert.deepStrictEqual(path, { kind: "scan", reason: "absent" })
+      assert.strictEqual(Pgvector.describePath(path), "in-process scan (no pgvector)")
+      assert.strictEqual((yield* Pgvector.existingIndexes(sql)).size, 0)
+    })
+  )
+
   it.effect("find the same chunks, and see documents added and deleted since the last question", () =>
     Effect.gen(function* () {
       const repository = yield* KnowledgeRepository
@@ -138,6 +150,8 @@ layer(cached.pipe(Layer.provideMerge(database)))("knowledge vectors in process a
       const third = yield* search("kettle warranty years")
       assert.deepStrictEqual(third, ["toaster#0"])
       assert.deepStrictEqual(yield* Effect.provide(search("kettle warranty years"), inSql), third)
+      // Vectors stored on a server without pgvector made no index (nor tried to).
+      assert.strictEqual((yield* Pgvector.existingIndexes(yield* SqlClient.SqlClient)).size, 0)
     })
   )
 })
