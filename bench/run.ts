@@ -4,7 +4,7 @@
  * this process, prints a table and writes bench/results/<time>.json.
  *
  *   npm run bench                 every scenario
- *   npm run bench -- mixed hot    some (mixed, viral-bot, flood, slow-model, rate-limited, ingest,
+ *   npm run bench -- mixed hot    some (mixed, viral-bot, flood, slow-model, in-flight, rate-limited, ingest,
  *                                 e2e, e2e-slow-llm, hot, rest, polling, polling-10k, scale, parts,
  *                                 knowledge, tool-step)
  */
@@ -37,6 +37,7 @@ import {
   update,
   waitForSends
 } from "./harness.ts"
+import { inFlight } from "./inFlight.ts"
 import { knowledge } from "./knowledge.ts"
 import { parts } from "./parts.ts"
 import { scaleOut } from "./scaleOut.ts"
@@ -618,6 +619,12 @@ const main = async () => {
       ["viral-bot", () => viralBot(databaseUrl)],
       ["flood", () => flood(databaseUrl)],
       ["slow-model", () => slowModel(databaseUrl)],
+      [
+        "in-flight",
+        async () => {
+          results.push(...(await inFlight(databaseUrl)))
+        }
+      ],
       ["rate-limited", () => rateLimited(databaseUrl)],
       ["ingest", () => ingest(databaseUrl)],
       ["e2e", () => endToEnd(databaseUrl, 0, 5, "instant fakes (100 bots x 10 chats x 5)")],
