@@ -9,10 +9,12 @@
  *
  *   BENCH_IN_FLIGHT=1000 (chats)   BENCH_SERVER_ENV='{"PIPELINE_THREAD":"off"}' (a setting to try)
  */
+import path from "node:path"
 import {
   fakeStats,
   postAll,
   type Row,
+  root,
   rssMb,
   seedBots,
   sleep,
@@ -30,7 +32,10 @@ export const inFlight = async (databaseUrl: string): Promise<Array<Row>> => {
   // Slots for every chat, and no per-bot cap below its share of them.
   const server = await startServer(databaseUrl, fakes, {
     PIPELINE_CONCURRENCY: String(chats + 24),
-    PIPELINE_MAX_CHATS_PER_BOT: String(Math.ceil(chats / bots.length))
+    PIPELINE_MAX_CHATS_PER_BOT: String(Math.ceil(chats / bots.length)),
+    ...(process.env.BENCH_HEAP_SNAPSHOT
+      ? { NODE_OPTIONS: `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${path.join(root, "bench/results")}` }
+      : {})
   })
   const pid = server.child.pid!
   await sleep(3_000)
@@ -53,6 +58,12 @@ export const inFlight = async (databaseUrl: string): Promise<Array<Row>> => {
   for (let i = 0; i < 30; i++) {
     samples.push(rssMb(pid))
     await sleep(100)
+  }
+  // BENCH_HEAP_SNAPSHOT=1 (with PIPELINE_THREAD off, so one heap holds every chat): a snapshot
+  // of the server at the plateau, written to bench/results/ for the devtools' memory tab.
+  if (process.env.BENCH_HEAP_SNAPSHOT) {
+    process.kill(pid, "SIGUSR2")
+    await sleep(Number(process.env.BENCH_HEAP_SNAPSHOT_WAIT_MS ?? 15_000))
   }
   const high = Math.max(...samples)
   const low = Math.min(...samples)
