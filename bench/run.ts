@@ -289,7 +289,8 @@ const flood = async (databaseUrl: string) => {
  */
 const slowModel = async (databaseUrl: string) => {
   const streamMillis = 1_500
-  const fakes = await startFakes(0, { streamMillis })
+  // BENCH_STREAMING=off: bots that answer without drafts, from a model as slow as the stream.
+  const fakes = await startFakes(process.env.BENCH_STREAMING === "off" ? streamMillis : 0, { streamMillis })
   const bots = await seedBots(databaseUrl, 50, fakes)
   const concurrency = Number(
     (process.env.BENCH_SERVER_ENV

@@ -4,9 +4,10 @@
  * message; drafts are never stored, so a stream that breaks is generated again.
  */
 import { LanguageModelMemory, TelegramGatewayMemory } from "@botfleet/adapters"
-import { TelegramGateway } from "@botfleet/application"
+import { defaultProviderPacing, TelegramGateway, telegramLimits } from "@botfleet/application"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Clock, Effect, Fiber } from "effect"
+import { TestClock } from "effect/testing"
 import { addBot, CHAT_ID, harness, messagesOf, processUpdate, textUpdate } from "../harness.ts"
 
 const { TelegramErrors, TelegramMemoryLog } = TelegramGatewayMemory
@@ -110,6 +111,47 @@ describe("streamed answers in private chats", () => {
           [answer]
         )
       }).pipe(Effect.provide(harness()))
+  )
+
+  it.effect(
+    "under Telegram's limits a draft goes as soon as the chat's budget has room, not a tick later",
+    () => {
+      // Virtual time of each draft, as the gateway is asked.
+      const times: Array<number> = []
+      const telegram = (gateway: TelegramGateway["Service"]): TelegramGateway["Service"] => ({
+        ...gateway,
+        sendMessageDraft: (token, draft) =>
+          Clock.currentTimeMillis.pipe(
+            Effect.tap((now) => Effect.sync(() => times.push(now))),
+            Effect.andThen(gateway.sendMessageDraft(token, draft))
+          )
+      })
+      return Effect.gen(function* () {
+        const { bot } = yield* addBot()
+        yield* longAnswer()
+        // The final send may wait for the budget: the test walks the clock.
+        const reply = yield* Effect.forkChild(processUpdate(bot, textUpdate(1, "tell me a lot")))
+        for (let i = 0; i < 100; i++) yield* TestClock.adjust("100 millis")
+        yield* Fiber.join(reply)
+        const interval = 1000 / telegramLimits.perChat.perSecond
+        // 6 s of streaming at one draft per ~1.1 s: the first after 300 ms, then one each time the
+        // budget refills (waking every 300 ms instead put each up to a tick late: 5 in 6 s).
+        assert.isAtLeast(times.length, 5)
+        for (let i = 1; i < times.length; i++) {
+          const gap = times[i]! - times[i - 1]!
+          assert.isAtLeast(gap, interval - 1, "drafts stay within the chat's budget")
+          assert.isBelow(gap, interval + 50, "and go as soon as it has room")
+        }
+        assert.deepStrictEqual(
+          (yield* sent).map((message) => message.text),
+          [answer]
+        )
+      }).pipe(
+        Effect.provide(
+          harness({ telegram, pacing: { sendLimits: telegramLimits, providerPacing: defaultProviderPacing } })
+        )
+      )
+    }
   )
 
   it.effect("streaming off, or a group: no drafts, typing as before", () =>
