@@ -114,12 +114,14 @@ export const makeProgress = Effect.gen(function* () {
 
     return yield* Effect.scoped(
       Effect.gen(function* () {
-        // Wakes when a draft could go, not every DRAFT_EVERY_MS: the chat's budget allows about one a
-        // second, so three wakes in four found no room (slow-model bench: 1,000 chats streaming).
+        // Wakes when a draft could go (the chat's budget allows about one a second; waking every
+        // DRAFT_EVERY_MS found no room three times in four), and DRAFT_EVERY_MS after that: a draft
+        // holds the final message back until the budget refills, so one sent the moment it could
+        // go often lands just before the end and delays the answer itself (slow-model bench).
         const drafts = Effect.gen(function* () {
           let wait = 0
           while (true) {
-            yield* Effect.sleep(Math.max(DRAFT_EVERY_MS, wait))
+            yield* Effect.sleep(wait + DRAFT_EVERY_MS)
             yield* showDraft
             wait = refused.has(botId) ? 0 : yield* budget.draftWait(botId, chatId, "private")
           }
