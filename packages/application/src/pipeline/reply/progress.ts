@@ -1,7 +1,8 @@
 /**
  * What the user sees while the model writes: "typing…", or, in private chats
  * of bots with `streaming`, the answer growing as a Bot API draft
- * (`sendMessageDraft`) at most every DRAFT_EVERY_MS. The answer is the same
+ * (`sendMessageDraft`) at most every DRAFT_EVERY_MS (about every 1.4 s under the chat's
+ * send budget, see `drafts` below). The answer is the same
  * either way. Drafts are ephemeral: nothing of them is stored,
  * a crash mid-stream just generates again, and the final answer still goes out
  * once through the send step. A bot whose Telegram refuses drafts (an older
