@@ -6,7 +6,7 @@
  *   npm run bench                 every scenario
  *   npm run bench -- mixed hot    some (mixed, viral-bot, flood, slow-model, in-flight, rate-limited, ingest,
  *                                 e2e, e2e-slow-llm, hot, rest, polling, polling-10k, scale, parts,
- *                                 knowledge, tool-step)
+ *                                 knowledge, tool-step, poll-clients)
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import os from "node:os"
@@ -40,6 +40,7 @@ import {
 import { inFlight } from "./inFlight.ts"
 import { knowledge } from "./knowledge.ts"
 import { parts } from "./parts.ts"
+import { pollClients } from "./pollClients.ts"
 import { scaleOut } from "./scaleOut.ts"
 
 const selected = new Set(process.argv.slice(2))
@@ -643,6 +644,12 @@ const main = async () => {
         "scale",
         async () => {
           results.push(...(await scaleOut(databaseUrl)))
+        }
+      ],
+      [
+        "poll-clients",
+        async () => {
+          results.push(...(await pollClients()))
         }
       ],
       [

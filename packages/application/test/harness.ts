@@ -117,7 +117,8 @@ const knowledgeLayer = (embeddings: Embeddings["Service"]) =>
           OutboundHttp,
           OutboundHttp.of({
             checkUrl: () => Effect.fail(new UrlNotAllowed({ rule: "test: every URL refused" })),
-            request: () => Effect.fail(new UrlNotAllowed({ rule: "test: every URL refused" }))
+            request: () => Effect.fail(new UrlNotAllowed({ rule: "test: every URL refused" })),
+            open: () => Effect.fail(new UrlNotAllowed({ rule: "test: every URL refused" }))
           })
         ),
         Layer.succeed(Embeddings, embeddings)

@@ -168,6 +168,16 @@ export const botFields = [
     help: "Messages older than this are deleted every minute; the stats keep counting them. Empty: keep every message."
   },
   {
+    name: "maxConcurrentChats",
+    section: "model",
+    kind: "number",
+    label: "Chats answered at once",
+    nullable: true,
+    step: "1",
+    placeholder: "A fair share",
+    help: "The most chats of this bot each server process answers at the same time (others wait their turn, in order); never more than the bot's fair share of the process's slots. Empty: that fair share."
+  },
+  {
     name: "systemPrompt",
     section: "texts",
     kind: "textarea",

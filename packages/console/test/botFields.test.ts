@@ -54,6 +54,7 @@ const bot = {
   knowledgeBaseIds: [],
   maxToolSteps: 5,
   timeZone: "UTC",
+  maxConcurrentChats: null,
   access: "open",
   allowedUserIds: [],
   allowedChatIds: [],

@@ -198,7 +198,17 @@ export const botSettings = {
     DEFAULT_MAX_TOOL_STEPS
   ),
   /** current_time answers in it when the model names no zone (Telegram does not tell a user's). */
-  timeZone: setting(Schema.String, TimeZoneInput, DEFAULT_TIME_ZONE)
+  timeZone: setting(Schema.String, TimeZoneInput, DEFAULT_TIME_ZONE),
+  /**
+   * The most chats of the bot one process answers at once, below the process's
+   * fair share (never above it); null: the fair share. Per process: with
+   * several, each holds up to this many.
+   */
+  maxConcurrentChats: setting(
+    Schema.NullOr(Schema.Int),
+    Schema.NullOr(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 1000 }))),
+    null
+  )
 }
 
 type Settings = typeof botSettings

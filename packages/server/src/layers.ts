@@ -67,6 +67,7 @@ import * as Poller from "./ingress/Poller.ts"
 import * as Tracing from "./observability/Tracing.ts"
 import { Dispatcher, defaultDispatcherOptions } from "./processing/Dispatcher.ts"
 import { EffectRunnerLoop } from "./processing/EffectRunnerLoop.ts"
+import { McpToolWatchLoop } from "./processing/McpToolWatchLoop.ts"
 import { schedulerLayer, schedulerLoop } from "./processing/SchedulerLoop.ts"
 
 export const databaseLayer = (config: AppConfigShape) =>
@@ -216,8 +217,8 @@ export const processingLayer = (config: AppConfigShape) => {
     maxChatsPerBot: Option.getOrUndefined(config.pipelineMaxChatsPerBot)
   })
   const workers = Option.isSome(config.publicUrl)
-    ? EffectRunnerLoop
-    : Layer.mergeAll(EffectRunnerLoop, Poller.layerWith(Poller.defaultPollerOptions))
+    ? Layer.merge(EffectRunnerLoop, McpToolWatchLoop)
+    : Layer.mergeAll(EffectRunnerLoop, McpToolWatchLoop, Poller.layerWith(Poller.defaultPollerOptions))
   // Scheduler
   const scheduler = schedulerLoop(jobOptions(config)).pipe(Layer.provideMerge(jobsLayer(config)))
   return Layer.merge(workers, scheduler).pipe(Layer.provideMerge(dispatcher))

@@ -5,8 +5,8 @@
  * work; a duplicate update posted to both is answered once; when one process
  * is killed hard, the other takes its chats over once their leases run out
  * (15 s) and answers everything, repeating at most a send that was in flight.
- * Last, a known bug (marked `fails`): a chat whose lease ran out under a busy
- * worker gets a second worker in the same process.
+ * Last: a chat whose lease ran out under a busy worker gets no second worker
+ * in the same process (leaseTakeover.test.ts covers another process taking it).
  */
 
 import { type Bot, chatKey } from "@botfleet/domain"
@@ -325,13 +325,9 @@ layer(fleetLayer, { timeout: 120_000, excludeTestServices: true })("scale-out (t
     120_000
   )
 
-  // BUG (marked `fails`): the lease owner is one string per process, so when a chat's lease runs out
-  // while its worker is still draining it (a stall longer than the lease: GC, VM pause, SIGSTOP; or a
-  // renewal that failed once: `renewLease` dies on a SQL error and the forked renewal loop ends for good),
-  // the same process's dispatcher leases the chat again within 250 ms and starts a second worker on it.
-  // The first worker's renewals keep succeeding (same owner), so both drain the chat to the end: every
-  // remaining update is processed twice (the model is asked twice). Replies are sent twice when the two
-  // run in step, as after a SIGSTOP/SIGCONT (seen: one chat got replies 2, 2, 3, 3, 4, 4).
+  // A chat's lease running out while its worker is still draining it (a stall longer than the
+  // lease: GC, VM pause, SIGSTOP; or failed renewals) must not give it a second worker here: the
+  // dispatcher remembers the chats it is working on, and leasing one again only renews it.
   it.effect(
     "a chat whose lease ran out while its worker is still busy is not worked on twice at once",
     () =>

@@ -88,6 +88,8 @@ export interface Failure {
   readonly body?: unknown
   /** Seconds, sent as the `retry-after` header. */
   readonly retryAfter?: number
+  /** More headers to answer with, e.g. OpenAI's `x-ratelimit-*` on a 429. */
+  readonly headers?: Readonly<Record<string, string>>
   /** How many matching requests fail; default 1, `Infinity` for all of them. */
   readonly times?: number
   /** Only requests for this model fail. */
@@ -534,7 +536,10 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
           response,
           failure.status,
           failure.body ?? defaultErrorBody(failure.status, failure.code, parsed.model, apiKey),
-          failure.retryAfter === undefined ? undefined : { "retry-after": String(failure.retryAfter) }
+          {
+            ...failure.headers,
+            ...(failure.retryAfter === undefined ? {} : { "retry-after": String(failure.retryAfter) })
+          }
         )
         return
       }

@@ -30,6 +30,8 @@ export type Fault =
   | { readonly _tag: "Reset" }
   /** Any other API error, e.g. 403 "Forbidden: bot was blocked by the user". */
   | { readonly _tag: "ApiError"; readonly status: number; readonly description: string }
+  /** Answered as usual: queued before a fault, it makes that fault hit a later call. */
+  | { readonly _tag: "None" }
 
 const hang: Fault = { _tag: "Hang" }
 const reset: Fault = { _tag: "Reset" }
@@ -39,7 +41,8 @@ export const Fault = {
   serverError: (status = 500): Fault => ({ _tag: "ServerError", status }),
   hang,
   reset,
-  apiError: (status: number, description: string): Fault => ({ _tag: "ApiError", status, description })
+  apiError: (status: number, description: string): Fault => ({ _tag: "ApiError", status, description }),
+  none: { _tag: "None" } as Fault
 }
 
 /** generate_image: a `sendPhoto` upload the fake accepted. */
@@ -194,6 +197,8 @@ export interface FakeTelegramServer {
    */
   readonly addFile: (fileId: string, content: Uint8Array | null, filePath?: string) => void
   readonly fileDownloads: () => number
+  /** getUpdates calls being held open right now (a client that goes away releases its own). */
+  readonly heldPolls: () => number
   /**
    * The commands (setMyCommands) a bot was given last for users of
    * `languageCode` (Telegram's `language_code`), or of any language when
@@ -436,7 +441,7 @@ const makeFake = (options: Options | undefined) => {
     if (queue === undefined) return undefined
     const fault = queue.shift()
     if (queue.length === 0) faults.delete(method)
-    return fault
+    return fault?._tag === "None" ? undefined : fault
   }
 
   const send = (res: ServerResponse, status: number, payload: unknown) => {
@@ -956,6 +961,11 @@ const makeFake = (options: Options | undefined) => {
       files.set(fileId, { content, filePath })
     },
     fileDownloads: () => fileDownloads,
+    heldPolls: () => {
+      let held = 0
+      for (const bot of bots.values()) held += bot.waiters.size
+      return held
+    },
     commandsOf: (token, languageCode = "") =>
       commandMenus.get(menuKey(knownBot(token).info.id, languageCode)) ?? null,
     calls: (method) => counts.get(method) ?? 0,

@@ -59,6 +59,12 @@ const KEYLESS_PLACEHOLDER = "no-api-key-configured"
 // A server asking for a longer pause is better served by the caller's own
 // (durable) backoff than by holding this request open.
 const MAX_RETRY_AFTER_SECONDS = 20
+/**
+ * A rate limit asking for longer goes back to the pipeline at once: its
+ * pacer shuts the key until then and hands the chat back (`Paced`), so the
+ * wait holds no slot another bot's chat could use.
+ */
+const MAX_RATE_LIMIT_WAIT_SECONDS = 1
 const MAX_BACKOFF = Duration.seconds(10)
 
 /** An attempt's failure, plus what the fallback decision needs beyond the port's error. */
@@ -282,7 +288,8 @@ export const classify = (
 
 /**
  * Exponential from 500 ms with jitter, capped at 10 s, for retryable kinds
- * only; a server's retry-after is honoured when it is at most 20 s.
+ * only; a server's retry-after is honoured when it is at most 20 s, or 1 s
+ * for a rate limit (longer, the pacer waits it out without the slot).
  */
 export const retrySchedule = (maxRetries: number) =>
   Schedule.exponential("500 millis").pipe(
@@ -290,7 +297,9 @@ export const retrySchedule = (maxRetries: number) =>
     Schedule.setInputType<Failed>(),
     Schedule.while(
       ({ input }) =>
-        input.error.isRetryable && (input.error.retryAfterSeconds ?? 0) <= MAX_RETRY_AFTER_SECONDS
+        input.error.isRetryable &&
+        (input.error.retryAfterSeconds ?? 0) <=
+          (input.error.kind === "rate_limited" ? MAX_RATE_LIMIT_WAIT_SECONDS : MAX_RETRY_AFTER_SECONDS)
     ),
     Schedule.modifyDelay(({ input, duration }) => {
       const backoff = Duration.min(duration, MAX_BACKOFF)

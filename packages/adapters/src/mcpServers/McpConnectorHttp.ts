@@ -8,8 +8,10 @@
  * one, no redirects, bounded time and size). That client buffers each
  * answer: fine for Streamable HTTP, where the answer to a POST (JSON, or an
  * SSE stream the server ends after its response) belongs to that request.
- * The server's own GET stream of notifications is not opened, so a changed
- * tool list is seen on the next refresh, not pushed.
+ * McpClient skips the notifications on those answers; we read each one for
+ * `tools/list_changed` first (toolsChanged.ts), so a call that changes the
+ * server's tools says so. Listening between calls is `watchTools`, its own
+ * stream (toolsChanged.ts).
  *
  * One connection per operation: listing tools or calling one is rare next to
  * replies, and a session kept open per server would outlive admin edits.
@@ -27,6 +29,7 @@ import { Effect, Layer, Redacted, Schema } from "effect"
 import { McpClient, McpProtocol, McpSchema } from "effect/ai"
 import type { McpClientError } from "effect/ai/McpClientError"
 import { HttpClient, HttpClientError, HttpClientResponse } from "effect/http"
+import { announcesToolsChanged, watchTools } from "./toolsChanged.ts"
 
 /** Tool lists and results above this are refused: they would not fit a model's context anyway. */
 const MAX_MESSAGE_BYTES = 4 * 1024 * 1024
@@ -36,11 +39,17 @@ const PROTOCOL = McpProtocol.v2025_11_25
 
 const NO_BODY_STATUSES = new Set([101, 103, 204, 205, 304])
 
-/** An HttpClient whose every request goes through the guarded client; a refusal is kept for the caller. */
+/** What the exchange's answers said besides their results: a refusal kept for the caller, a changed list. */
+interface Heard {
+  refused: UrlNotAllowed | undefined
+  toolsChanged: boolean
+}
+
+/** An HttpClient whose every request goes through the guarded client; each answer is read for `heard`. */
 const guardedHttpClient = (
   outbound: OutboundHttp["Service"],
   timeoutMs: number,
-  refused: { value: UrlNotAllowed | undefined }
+  heard: Heard
 ): HttpClient.HttpClient =>
   HttpClient.make((request, url) => {
     const body = request.body._tag === "Uint8Array" ? request.body.body : undefined
@@ -57,11 +66,17 @@ const guardedHttpClient = (
       })
       .pipe(
         Effect.mapError((error: UrlNotAllowed | OutboundRequestFailed) => {
-          if (error._tag === "UrlNotAllowed") refused.value = error
+          if (error._tag === "UrlNotAllowed") heard.refused = error
           return new HttpClientError.HttpClientError({
             reason: new HttpClientError.TransportError({ request, cause: error, description: error.message })
           })
         }),
+        Effect.tap((response) =>
+          Effect.sync(() => {
+            if (announcesToolsChanged(response.headers["content-type"], response.body))
+              heard.toolsChanged = true
+          })
+        ),
         Effect.map((response) =>
           HttpClientResponse.fromWeb(
             request,
@@ -123,9 +138,9 @@ export const make = Effect.gen(function* () {
   /** Runs `use` on a client connected for this one operation; closing it ends the session. */
   const withClient = <A>(
     connection: McpConnection,
-    use: (client: McpClient.McpClient) => Effect.Effect<A, McpClientError>
+    use: (client: McpClient.McpClient) => Effect.Effect<A, McpClientError>,
+    heard: Heard = { refused: undefined, toolsChanged: false }
   ): Effect.Effect<A, McpServerUnreachable | McpHeadersRefused | UrlNotAllowed> => {
-    const refused: { value: UrlNotAllowed | undefined } = { value: undefined }
     return Effect.gen(function* () {
       // The name is checked before anything is sent; connecting checks the address again.
       yield* outbound.checkUrl(connection.url)
@@ -142,14 +157,11 @@ export const make = Effect.gen(function* () {
       }).pipe(Effect.provideService(McpClient.Transport, transport))
       return yield* use(client)
     }).pipe(
-      Effect.provideService(
-        HttpClient.HttpClient,
-        guardedHttpClient(outbound, connection.timeoutMs, refused)
-      ),
+      Effect.provideService(HttpClient.HttpClient, guardedHttpClient(outbound, connection.timeoutMs, heard)),
       Effect.scoped,
       Effect.catchTag("McpClientError", (error) =>
         Effect.fail(
-          refused.value !== undefined ? new UrlNotAllowed({ rule: refused.value.rule }) : toPortError(error)
+          heard.refused !== undefined ? new UrlNotAllowed({ rule: heard.refused.rule }) : toPortError(error)
         )
       )
     )
@@ -167,21 +179,26 @@ export const make = Effect.gen(function* () {
     args: Readonly<Record<string, unknown>>
   ) {
     yield* Effect.annotateCurrentSpan("mcp.tool", tool.name)
-    return yield* withClient(connection, (client) =>
-      client
-        .callTool(
-          { tool: fromMcpTool(tool), arguments: args as Record<string, unknown> },
-          { timeout: `${connection.timeoutMs} millis` }
-        )
-        .pipe(
-          Effect.map(
-            (result): McpToolResult => ({ isError: result.isError === true, text: resultText(result) })
+    const heard: Heard = { refused: undefined, toolsChanged: false }
+    const result = yield* withClient(
+      connection,
+      (client) =>
+        client
+          .callTool(
+            { tool: fromMcpTool(tool), arguments: args as Record<string, unknown> },
+            { timeout: `${connection.timeoutMs} millis` }
           )
-        )
+          .pipe(
+            Effect.map(
+              (result): McpToolResult => ({ isError: result.isError === true, text: resultText(result) })
+            )
+          ),
+      heard
     )
+    return heard.toolsChanged ? { ...result, toolsChanged: true } : result
   })
 
-  return McpConnector.of({ listTools, callTool })
+  return McpConnector.of({ listTools, callTool, watchTools: watchTools(outbound) })
 })
 
 export const layer: Layer.Layer<McpConnector, never, OutboundHttp> = Layer.effect(McpConnector, make)

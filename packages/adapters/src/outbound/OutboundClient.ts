@@ -95,6 +95,16 @@ export interface OutboundClient {
   readonly agent: (protocol: string, options?: http.AgentOptions) => http.Agent
   /** One exchange: no redirects, bounded time and size. Rejects with OutboundRefused or OutboundFailed. */
   readonly request: (request: GuardedRequest) => Promise<GuardedResponse>
+  /**
+   * The same, resolved with the answer's head and its body still coming (a
+   * server's event stream): `timeoutMs` bounds the wait for the head, then a
+   * socket quiet for `idleMs` is destroyed. The caller reads or destroys it.
+   */
+  readonly open: (request: GuardedStreamRequest) => Promise<http.IncomingMessage>
+}
+
+export interface GuardedStreamRequest extends Omit<GuardedRequest, "maxBytes"> {
+  readonly idleMs: number
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000
@@ -249,5 +259,52 @@ export const make = (options: OutboundOptions): OutboundClient => {
       outgoing.end(body)
     })
 
-  return { privateNetworks, parseUrl, checkUrl, lookup, agent, request }
+  const open = (input: GuardedStreamRequest): Promise<http.IncomingMessage> =>
+    new Promise<http.IncomingMessage>((resolvePromise, reject) => {
+      const url = parseUrl(input.url)
+      const secure = url.protocol === "https:"
+      const timeoutMs = input.timeoutMs ?? DEFAULT_TIMEOUT_MS
+      const body = input.body === undefined ? undefined : Buffer.from(input.body)
+      // No kept-alive agent: a stream holds its socket for as long as it lasts.
+      const outgoing = (secure ? https : http).request(url, {
+        method: input.method ?? "GET",
+        lookup,
+        headers: {
+          ...input.headers,
+          ...(body === undefined ? {} : { "content-length": body.byteLength })
+        }
+      })
+      let settled = false
+      const fail = (error: Error) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        input.signal?.removeEventListener("abort", onAbort)
+        outgoing.destroy()
+        reject(error)
+      }
+      const onAbort = () => fail(new OutboundFailed("aborted", "the request was aborted"))
+      const timer = setTimeout(
+        () => fail(new OutboundFailed("timeout", `no answer within ${timeoutMs} ms`)),
+        timeoutMs
+      )
+      if (input.signal?.aborted) return onAbort()
+      input.signal?.addEventListener("abort", onAbort, { once: true })
+      outgoing.on("error", (cause) =>
+        fail(cause instanceof OutboundRefused ? cause : connectionFailure(cause))
+      )
+      outgoing.on("response", (response) => {
+        if (settled) return response.destroy()
+        settled = true
+        clearTimeout(timer)
+        input.signal?.removeEventListener("abort", onAbort)
+        response.setTimeout(input.idleMs, () =>
+          response.destroy(new OutboundFailed("timeout", `no data for ${input.idleMs} ms`))
+        )
+        resolvePromise(response)
+      })
+      outgoing.end(body)
+    })
+
+  return { privateNetworks, parseUrl, checkUrl, lookup, agent, request, open }
 }

@@ -1,6 +1,6 @@
 /** The OutboundHttp port on the guarded Node client (OutboundClient.ts). */
 import { OutboundHttp, OutboundRequestFailed, UrlNotAllowed } from "@botfleet/application"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Stream } from "effect"
 import { type OutboundClient, OutboundFailed, OutboundRefused } from "./OutboundClient.ts"
 
 /** A guarded client's rejection as the port's error. */
@@ -33,6 +33,29 @@ export const make = (client: OutboundClient): OutboundHttp["Service"] =>
         if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(", ") : value
       }
       return { status: response.status, headers, body: response.body }
+    }),
+    open: Effect.fn("OutboundHttp.open")(function* (request) {
+      const response = yield* Effect.acquireRelease(
+        Effect.tryPromise({
+          try: (signal) => client.open({ ...request, signal }),
+          catch: toPortError
+        }),
+        (response) => Effect.sync(() => response.destroy())
+      )
+      yield* Effect.annotateCurrentSpan("http.status_code", response.statusCode ?? 0)
+      const headers: Record<string, string> = {}
+      for (const [name, value] of Object.entries(response.headers)) {
+        if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(", ") : value
+      }
+      return {
+        status: response.statusCode ?? 0,
+        headers,
+        body: Stream.fromAsyncIterable(response as AsyncIterable<Buffer>, (error) =>
+          error instanceof OutboundFailed
+            ? new OutboundRequestFailed({ reason: error.reason, description: error.message })
+            : new OutboundRequestFailed({ reason: "unreachable", description: "the answer was cut off" })
+        ).pipe(Stream.map((chunk): Uint8Array => chunk))
+      }
     })
   })
 

@@ -17,6 +17,7 @@ import {
 } from "@botfleet/application"
 import { Duration, Effect, Layer, Random, Redacted } from "effect"
 import * as BotApi from "./botApiHttp.ts"
+import * as LongPoll from "./longPollHttp.ts"
 import { ALLOWED_UPDATES, decodeUpdate, readUpdate } from "./readUpdate.ts"
 
 export interface Options {
@@ -32,6 +33,12 @@ export { ALLOWED_UPDATES }
 const MAX_RATE_LIMIT_RETRIES = 3
 /** A longer wait is the caller's to schedule: holding a fiber that long helps nobody. */
 const MAX_RETRY_AFTER_SECONDS = 30
+/**
+ * A post to a chat runs in a pipeline slot: a longer retry_after goes back to
+ * the caller at once, which hands the chat back until then (`Paced`) and
+ * frees the slot for another bot's chat.
+ */
+const MAX_POST_RETRY_AFTER_SECONDS = 1
 const MAX_UNAVAILABLE_RETRIES = 2
 const BACKOFF_BASE_MILLIS = 200
 
@@ -87,7 +94,7 @@ const timedOut = (method: string, timeout: Duration.Duration) =>
   })
 
 /**
- * 429 waits the `retry_after` Telegram asked for; unavailable backs off
+ * 429 waits the `retry_after` Telegram asked for, up to `maxRetryAfterSeconds`; unavailable backs off
  * exponentially with jitter. Each budget is counted on its own, and nothing
  * else is retried: 400/401/403/404 will fail the same way again. A call that
  * must not happen twice (`sendMessage`) is not retried when no answer came
@@ -96,6 +103,7 @@ const timedOut = (method: string, timeout: Duration.Duration) =>
 const withRetries = <A>(
   attempt: Effect.Effect<A, TelegramError>,
   retryWithoutAnswer: boolean,
+  maxRetryAfterSeconds: number,
   onRateLimited?: (seconds: number) => void
 ): Effect.Effect<A, TelegramError> => {
   const loop = (rateLimited: number, unavailable: number): Effect.Effect<A, TelegramError> =>
@@ -104,7 +112,7 @@ const withRetries = <A>(
         error.kind === "rate_limited" &&
         rateLimited < MAX_RATE_LIMIT_RETRIES &&
         error.retryAfterSeconds !== null &&
-        error.retryAfterSeconds <= MAX_RETRY_AFTER_SECONDS
+        error.retryAfterSeconds <= maxRetryAfterSeconds
       ) {
         onRateLimited?.(error.retryAfterSeconds)
         return Effect.andThen(
@@ -171,6 +179,9 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
       // trailing slash.
       const apiRoot = options.apiRoot.href.endsWith("/") ? options.apiRoot.href : `${options.apiRoot.href}/`
       const api = BotApi.make(apiRoot)
+      // Long polls hold a socket each for up to 50 s: their own lighter client (longPollHttp.ts).
+      const longPoll = LongPoll.make(apiRoot)
+      yield* Effect.addFinalizer(() => Effect.sync(longPoll.close))
 
       /** One API call: timeout per attempt (the signal aborts the HTTP request), retries, error mapping. */
       const call = <A>(
@@ -187,7 +198,9 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
           catch: (cause) =>
             cause === TIMED_OUT ? timedOut(method, timeout) : toTelegramError(method, cause, secret)
         })
-        return (retries ? withRetries(attempt, !POSTS.has(method), onRateLimited) : attempt).pipe(
+        const posts = POSTS.has(method)
+        const maxRetryAfter = posts ? MAX_POST_RETRY_AFTER_SECONDS : MAX_RETRY_AFTER_SECONDS
+        return (retries ? withRetries(attempt, !posts, maxRetryAfter, onRateLimited) : attempt).pipe(
           Effect.tapError((error) =>
             Effect.annotateCurrentSpan(
               // No status when no answer came: a made-up 0 would pollute status dashboards.
@@ -436,7 +449,7 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
                 ? cause
                 : toTelegramError("downloadFile", cause, secret)
         })
-        return withRetries(attempt, true)
+        return withRetries(attempt, true, MAX_RETRY_AFTER_SECONDS)
       }
 
       const downloadFile = traced("downloadFile")(function* (token: Token, fileId: string, maxBytes: number) {
@@ -488,9 +501,8 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
           "getUpdates",
           token,
           (secret, signal) =>
-            api.call(
+            longPoll.getUpdates(
               secret,
-              "getUpdates",
               {
                 offset: poll.offset,
                 timeout: poll.timeoutSeconds,
@@ -502,7 +514,8 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
           // The server holds a long poll for up to timeoutSeconds before answering.
           Duration.sum(Duration.seconds(poll.timeoutSeconds), requestTimeout)
         )
-        const raw: ReadonlyArray<unknown> = updates
+        // The poll client returns the API's result unchecked: an array is what the port promises.
+        const raw: ReadonlyArray<unknown> = Array.isArray(updates) ? updates : []
         return raw
       })
 

@@ -4,8 +4,8 @@
  * voice answer, multipart/form-data, `upload`), and
  * telegraf's callApi (node-fetch, one client per bot) cost about 0.7 ms of CPU
  * per sendMessage against the bench's fake Telegram, this about 0.3 ms
- * (`npm run bench -- parts`); a polling bot no longer holds a client of its
- * own either. Methods and answers keep telegraf's Bot API types (types only:
+ * (`npm run bench -- parts`). A polling bot's held getUpdates goes through
+ * longPollHttp.ts instead. Methods and answers keep telegraf's Bot API types (types only:
  * loading telegraf costs about 20 MB per thread).
  */
 import http from "node:http"
@@ -94,31 +94,17 @@ export interface BotApi {
   ) => Promise<unknown>
 }
 
-const POLL_AGENTS = 64
-
-/** Which agent a bot's long polls use: a hash of its token, so always the same one. */
-const pollAgentIndex = (token: string) => {
-  let hash = 0
-  for (let i = 0; i < token.length; i++) hash = (hash * 31 + token.charCodeAt(i)) | 0
-  return (hash >>> 0) % POLL_AGENTS
-}
-
 /** `apiRoot` ends with a slash. */
 export const make = (apiRoot: string): BotApi => {
   const root = new URL(apiRoot)
   const secure = root.protocol === "https:"
   const transport = secure ? https : http
-  const newAgent = () =>
-    secure
-      ? new https.Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY })
-      : new http.Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY })
-  // Every bot's calls share one pool of kept-alive sockets. A long poll holds a socket
-  // each, and an agent finds a socket coming back by scanning its host's array, which
-  // with 10,000 long polls on one agent was 6 % of the pipeline thread's CPU at rest:
-  // long polls go to POLL_AGENTS agents (a bot always on the same one), the rest to one
-  // whose warm sockets every reply can reuse (replies were slower spread over 64).
-  const shared = newAgent()
-  const pollAgents = Array.from({ length: POLL_AGENTS }, newAgent)
+  // Every bot's calls share one pool of kept-alive sockets whose warm sockets every reply
+  // can reuse. Long polls have their own client (longPollHttp.ts): on an agent, 10,000 held
+  // polls cost ~8 KB each and a scan of the host's socket array whenever one came back.
+  const shared = secure
+    ? new https.Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY })
+    : new http.Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY })
 
   const post = (
     token: string,
@@ -130,7 +116,7 @@ export const make = (apiRoot: string): BotApi => {
     new Promise<unknown>((resolve, reject) => {
       const request = transport.request(new URL(`./bot${token}/${method}`, root), {
         method: "POST",
-        agent: method === "getUpdates" ? pollAgents[pollAgentIndex(token)] : shared,
+        agent: shared,
         signal,
         headers: { "content-type": contentType, "content-length": Buffer.byteLength(body) }
       })

@@ -8,7 +8,8 @@ import type { InboundUpdate, LeasedChat, LeaseShare, PageRequest, PendingUpdate 
 import { UpdateInbox } from "@botfleet/application"
 import type { BotId } from "@botfleet/domain"
 import { pageSize, SerialCursor } from "@botfleet/domain"
-import { Clock, Context, Effect, Layer, Option } from "effect"
+import { Clock, Context, Effect, Layer, Option, Ref } from "effect"
+import { MemoryStore, layer as memoryStoreLayer } from "../memory/MemoryStore.ts"
 
 export interface StoredUpdate extends Omit<PendingUpdate, "attempts" | "settingsVersion"> {
   attempts: number
@@ -41,10 +42,12 @@ export const storeLayer: Layer.Layer<InboxMemoryStore> = Layer.effect(
   Effect.sync((): InboxTables => ({ updates: [], leases: new Map(), nextId: 1, settingsVersion: 1 }))
 )
 
-export const layerNoDeps: Layer.Layer<UpdateInbox, never, InboxMemoryStore> = Layer.effect(
+export const layerNoDeps: Layer.Layer<UpdateInbox, never, InboxMemoryStore | MemoryStore> = Layer.effect(
   UpdateInbox,
   Effect.gen(function* () {
     const tables = yield* InboxMemoryStore
+    // The bots' table, for their maxConcurrentChats (a bot not there has no cap).
+    const store = yield* MemoryStore
     const { updates, leases } = tables
 
     const pendingOf = (chatKey: string) =>
@@ -57,7 +60,7 @@ export const layerNoDeps: Layer.Layer<UpdateInbox, never, InboxMemoryStore> = La
       settingsVersion: ++tables.settingsVersion
     })
 
-    // Knows no bots: whether one is still active is for the caller (webhook, poller) to check.
+    // Whether a bot is still active is for the caller (webhook, poller) to check.
     const accept = (update: InboundUpdate) =>
       Effect.map(Clock.currentTimeMillis, (now) => {
         if (updates.some((stored) => stored.botId === update.botId && stored.updateId === update.updateId)) {
@@ -78,9 +81,11 @@ export const layerNoDeps: Layer.Layer<UpdateInbox, never, InboxMemoryStore> = La
       })
 
     // The same order as the PostgreSQL statement: by turn (a bot's n-th due chat, counting those in
-    // flight), then oldest due first; without a share, oldest due first.
+    // flight), then oldest due first, none past perBot or the bot's own lower cap; without a
+    // share, oldest due first.
     const leaseChats = (owner: string, limit: number, leaseSeconds: number, share?: LeaseShare) =>
-      Effect.map(Clock.currentTimeMillis, (now) => {
+      Effect.map(Effect.zip(Clock.currentTimeMillis, Ref.get(store)), ([now, { bots }]) => {
+        const capOf = (botId: string) => bots.get(botId)?.maxConcurrentChats ?? Number.POSITIVE_INFINITY
         const keys = [
           ...new Set(updates.filter((update) => update.status === "pending").map((update) => update.chatKey))
         ]
@@ -104,7 +109,7 @@ export const layerNoDeps: Layer.Layer<UpdateInbox, never, InboxMemoryStore> = La
         const leased: Array<LeasedChat> = []
         for (const { key, head, turn } of free) {
           if (leased.length >= limit) break
-          if (share !== undefined && turn > share.perBot) continue
+          if (share !== undefined && turn > Math.min(share.perBot, capOf(head.botId))) continue
           leases.set(key, { owner, expiresAt: now + leaseSeconds * 1000 })
           leased.push({ chatKey: key, head: handOut(head) })
         }
@@ -173,9 +178,13 @@ export const layerNoDeps: Layer.Layer<UpdateInbox, never, InboxMemoryStore> = La
           releaseLease(chatKey, owner)
         ),
       markDoneAndNext: (id, chatKey, owner) =>
-        Effect.andThen(markDone(id), nextDue(chatKey)).pipe(
-          Effect.tap((next) => (Option.isNone(next) ? releaseLease(chatKey, owner) : Effect.void))
-        ),
+        Effect.andThen(
+          markDone(id),
+          // Only while the lease is still ours, as in PostgreSQL.
+          Effect.suspend(() =>
+            leases.get(chatKey)?.owner === owner ? nextDue(chatKey) : Effect.succeed(Option.none())
+          )
+        ).pipe(Effect.tap((next) => (Option.isNone(next) ? releaseLease(chatKey, owner) : Effect.void))),
       reschedule: (id, error, retryAt) =>
         change(id, (update) => {
           update.attempts++
@@ -226,4 +235,7 @@ export const layerNoDeps: Layer.Layer<UpdateInbox, never, InboxMemoryStore> = La
   })
 )
 
-export const layerMemory: Layer.Layer<UpdateInbox> = layerNoDeps.pipe(Layer.provide(storeLayer))
+/** Shares the bots of the repository twins built with it (layers are memoised). */
+export const layerMemory: Layer.Layer<UpdateInbox> = layerNoDeps.pipe(
+  Layer.provide(Layer.merge(storeLayer, memoryStoreLayer))
+)

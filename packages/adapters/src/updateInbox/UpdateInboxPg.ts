@@ -113,7 +113,9 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
       share?: LeaseShare
     ) {
       // Shared out by bot: a bot's n-th due chat (counting those it has in flight here) comes
-      // after every other bot's (n-1)-th, oldest first within a rank, and none past the cap.
+      // after every other bot's (n-1)-th, oldest first within a rank, and none past the cap: perBot,
+      // or the bot's own maxConcurrentChats when lower (LEAST skips a NULL), read here so an edit
+      // applies at the next look.
       const active = JSON.stringify(Object.fromEntries(share?.active ?? []))
       const perBot = share?.perBot ?? 2_147_483_647
       const fair = share !== undefined
@@ -125,16 +127,17 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
           WHERE status = 'pending'
           ORDER BY chat_key, update_id
         ), free AS (
-          SELECT heads.chat_key, heads.id, heads.next_attempt_at,
+          SELECT heads.chat_key, heads.id, heads.next_attempt_at, bot.max_concurrent_chats AS cap,
                  CASE WHEN ${fair}::boolean THEN
                    row_number() OVER (PARTITION BY heads.bot_id ORDER BY heads.next_attempt_at)
                    + coalesce((${active}::jsonb ->> heads.bot_id::text)::int, 0)
                  ELSE 1 END AS turn
           FROM heads LEFT JOIN chat_leases lease ON lease.chat_key = heads.chat_key
+            LEFT JOIN bots bot ON bot.id = heads.bot_id
           WHERE heads.next_attempt_at <= now() AND (lease.chat_key IS NULL OR lease.expires_at < now())
         ), due AS (
           SELECT chat_key, id FROM free
-          WHERE turn <= ${perBot}::int
+          WHERE turn <= LEAST(cap, ${perBot}::int)
           ORDER BY turn, next_attempt_at
           LIMIT ${limit}
         ), leased AS (
@@ -185,6 +188,8 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
     }, orDieSql)
 
     // One statement, one snapshot: the SELECT still sees the row as pending, so it is left out by id.
+    // A next update only while the lease is still ours: a process that lost the chat (its lease ran
+    // out and another took it) stops here instead of working on beside the new owner.
     // Nothing due next: the lease goes too. An update stored meanwhile wakes the dispatcher, which
     // leases the chat again once this commits.
     const markDoneAndNext = fn("UpdateInbox.markDoneAndNext")(function* (
@@ -201,6 +206,7 @@ export const layer: Layer.Layer<UpdateInbox, never, SqlClient.SqlClient> = Layer
                  next_attempt_at <= now() AS due, (SELECT version FROM settings_version) AS settings_version
           FROM telegram_updates
           WHERE chat_key = ${chatKey} AND status = 'pending' AND id <> ${id}
+            AND EXISTS (SELECT 1 FROM chat_leases WHERE chat_key = ${chatKey} AND owner = ${owner})
           ORDER BY update_id
           LIMIT 1
         ), released AS (

@@ -99,6 +99,21 @@ describe("LanguageModelOpenAI", () => {
     })
   )
 
+  it.live(
+    "a 429 asking more than a second is not waited in the request: the pacer waits without the slot",
+    () =>
+      Effect.gen(function* () {
+        const fake = yield* FakeOpenAI.make()
+        yield* fake.failNext({ status: 429, retryAfter: 3 })
+        const started = Date.now()
+        const error = yield* Effect.flip(adapterFor(fake).complete({ model: "gpt-4o-mini", messages }))
+        assert.isBelow(Date.now() - started, 1_000)
+        assert.strictEqual(error.kind, "rate_limited")
+        assert.strictEqual(error.retryAfterSeconds, 3)
+        assert.strictEqual((yield* fake.requests).length, 1)
+      })
+  )
+
   it.live("a 401 is auth, tried once, never falls back, and never repeats the key", () =>
     Effect.gen(function* () {
       const fake = yield* FakeOpenAI.make()

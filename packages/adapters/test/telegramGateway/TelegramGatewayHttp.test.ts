@@ -140,6 +140,20 @@ layer(Env, { excludeTestServices: true })("TelegramGatewayHttp against FakeTeleg
     })
   )
 
+  it.effect("a post's 429 asking more than a second fails at once: the pipeline waits without its slot", () =>
+    Effect.gen(function* () {
+      const { fake, telegram } = yield* setup
+      fake.failNext("sendMessage", FakeTelegram.Fault.rateLimited(3))
+      const started = Date.now()
+      const error = yield* Effect.flip(telegram.sendMessage(token, { chatId: CHAT, text: "later" }))
+      assert.isBelow(Date.now() - started, 1_000)
+      assert.strictEqual(error.kind, "rate_limited")
+      assert.strictEqual(error.retryAfterSeconds, 3)
+      assert.strictEqual(fake.calls("sendMessage"), 1)
+      assert.strictEqual(fake.sentTo(CHAT, BOT.id).length, 0)
+    })
+  )
+
   it.effect("500 twice, then success", () =>
     Effect.gen(function* () {
       const { fake, telegram } = yield* setup
@@ -258,6 +272,47 @@ layer(Env, { excludeTestServices: true })("TelegramGatewayHttp against FakeTeleg
 
       const next = yield* telegram.getUpdates(token, { offset: updateId + 1, timeoutSeconds: 0 })
       assert.deepStrictEqual(next, [])
+    })
+  )
+
+  it.effect("a revoked token's poll is unauthorized and asked once", () =>
+    Effect.gen(function* () {
+      const { fake, telegram } = yield* setup
+      fake.revokeToken(SECRET)
+      const error = yield* Effect.flip(telegram.getUpdates(token, { offset: 0, timeoutSeconds: 5 }))
+      assert.strictEqual(error.kind, "unauthorized")
+      assert.strictEqual(error.status, 401)
+      assert.strictEqual(fake.calls("getUpdates"), 1)
+      assertNoToken(error)
+    })
+  )
+
+  it.effect("a poll whose connection is reset is asked again on a new one", () =>
+    Effect.gen(function* () {
+      const { fake, telegram } = yield* setup
+      fake.failNext("getUpdates", FakeTelegram.Fault.reset)
+      const updateId = fake.pushUpdate(SECRET, { message: { text: "after a reset" } })
+      const updates = yield* telegram.getUpdates(token, { offset: 0, timeoutSeconds: 5 })
+      assert.deepStrictEqual(
+        updates.map((update) => (update as { update_id: number }).update_id),
+        [updateId]
+      )
+      assert.strictEqual(fake.calls("getUpdates"), 2)
+    })
+  )
+
+  it.effect("interrupting a held poll (shutdown, a bot stopped) lets go of it at once", () =>
+    Effect.gen(function* () {
+      const { fake, telegram } = yield* setup
+      const poll = yield* Effect.forkChild(telegram.getUpdates(token, { offset: 0, timeoutSeconds: 30 }))
+      for (let i = 0; i < 100 && fake.heldPolls() === 0; i++) yield* Effect.sleep("10 millis")
+      assert.strictEqual(fake.heldPolls(), 1)
+      const started = Date.now()
+      yield* Fiber.interrupt(poll)
+      assert.isBelow(Date.now() - started, 1_000)
+      // The socket closed, so the fake stopped holding the poll.
+      for (let i = 0; i < 100 && fake.heldPolls() > 0; i++) yield* Effect.sleep("10 millis")
+      assert.strictEqual(fake.heldPolls(), 0)
     })
   )
 

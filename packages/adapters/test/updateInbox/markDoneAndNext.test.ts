@@ -2,6 +2,7 @@ import { BotRepository, UpdateInbox } from "@botfleet/application"
 import { serverUrl, TestDatabase } from "@botfleet/testing"
 import { assert, layer } from "@effect/vitest"
 import { Effect, Layer, Option } from "effect"
+import { TestClock } from "effect/testing"
 import * as Database from "../../src/postgres/Database.ts"
 import * as RepositoriesMemory from "../../src/repositories/RepositoriesMemory.ts"
 import * as RepositoriesPg from "../../src/repositories/RepositoriesPg.ts"
@@ -64,6 +65,36 @@ const contract = (name: string, implementation: Layer.Layer<UpdateInbox | BotRep
           const taken = (yield* inbox.leaseChats("other", 100, 15)).find((chat) => chat.chatKey === chatKey)
           assert.strictEqual(taken?.head.updateId, 14)
           assert.strictEqual(Option.getOrThrow(yield* inbox.nextDue(`${id}:43`)).updateId, 12)
+        })
+    )
+
+    it.effect(
+      "a process whose lease ran out and was taken over gets no next update and leaves the new lease",
+      () =>
+        Effect.gen(function* () {
+          const inbox = yield* UpdateInbox
+          const bot = storedBot({ active: true })
+          yield* (yield* BotRepository).insert(bot)
+          const chatKey = `${bot.id}:7`
+          for (const updateId of [20, 21]) {
+            yield* inbox.accept({ botId: bot.id, updateId, chatKey, payload: {}, traceparent: null })
+          }
+          // A lease of no time: it has run out by the next statement.
+          const first = (yield* inbox.leaseChats("slow", 100, 0)).find(
+            (chat) => chat.chatKey === chatKey
+          )!.head
+          assert.strictEqual(first.updateId, 20)
+          // PostgreSQL's next statement is already later; the memory twin reads the (test) clock.
+          yield* TestClock.adjust("5 millis")
+          const taken = (yield* inbox.leaseChats("new", 100, 15)).find((chat) => chat.chatKey === chatKey)
+          assert.strictEqual(taken?.head.updateId, 20)
+          // The old owner finishes update 20: it is done, but 21 is not handed to it.
+          assert.isTrue(Option.isNone(yield* inbox.markDoneAndNext(first.id, chatKey, "slow")))
+          assert.strictEqual(Option.getOrThrow(yield* inbox.nextDue(chatKey)).updateId, 21)
+          // The new owner still holds the chat: nobody else can lease it, and it renews.
+          assert.isFalse((yield* inbox.leaseChats("third", 100, 15)).some((chat) => chat.chatKey === chatKey))
+          assert.isTrue(yield* inbox.renewLease(chatKey, "new", 15))
+          assert.isFalse(yield* inbox.renewLease(chatKey, "slow", 15))
         })
     )
   })

@@ -40,7 +40,10 @@ export class BotAccess extends Context.Service<
      * told. Read fresh first: an admin may have put in a new token meanwhile,
      * in which case the work just runs again with it (RetryLater).
      */
-    readonly stop: (used: Bot, reason: string) => Effect.Effect<never, BotUnavailable | RetryLater>
+    readonly stop: (
+      used: Pick<Bot, "id" | "tokenCiphertext">,
+      reason: string
+    ) => Effect.Effect<never, BotUnavailable | RetryLater>
   }
 >()("@botfleet/application/BotAccess") {
   static readonly layer = Layer.effect(
@@ -61,7 +64,10 @@ export class BotAccess extends Context.Service<
 
       const deleted = () => Effect.fail(new BotUnavailable({ reason: "bot was deleted" }))
 
-      const stop = fn("BotAccess.stop")(function* (used: Bot, reason: string) {
+      const stop = fn("BotAccess.stop")(function* (
+        used: Pick<Bot, "id" | "tokenCiphertext">,
+        reason: string
+      ) {
         cache.invalidate(used.id)
         const bot = yield* bots.findById(used.id).pipe(Effect.catchTag("BotNotFound", deleted))
         if (bot.tokenCiphertext !== used.tokenCiphertext) {

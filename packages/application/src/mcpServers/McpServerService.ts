@@ -3,7 +3,9 @@
  * may call. A server is stored only after it answered `tools/list`; its
  * headers are encrypted like provider keys, shown only as hints, and only
  * ever sent to the URL they were entered with. Which tools are allowed is
- * the admin's choice, by name, among those the server lists.
+ * the admin's choice, by name, among those the server lists. The stored
+ * list is what replies offer; it is listed again when the server says it
+ * changed (on a call's answer here, or on its stream: McpToolWatch.ts).
  */
 import { randomUUID } from "node:crypto"
 import {
@@ -16,13 +18,14 @@ import {
   type McpTool,
   McpToolUnavailable
 } from "@botfleet/domain"
-import { Clock, Context, Effect, Layer, Redacted, Schema } from "effect"
+import { Clock, Context, Effect, Layer, Redacted, Schema, Stream } from "effect"
 import {
   type McpConnectError,
   type McpConnection,
   McpConnector,
   McpServerRepository,
-  type McpToolResult
+  type McpToolResult,
+  type McpToolsEvent
 } from "../ports/McpServers.ts"
 import { BotRepository } from "../ports/Repositories.ts"
 import { SecretBox } from "../ports/SecretBox.ts"
@@ -74,6 +77,8 @@ export class McpServerService extends Context.Service<
       tool: string,
       args: Readonly<Record<string, unknown>>
     ) => Effect.Effect<McpToolResult, McpServerNotFound | McpToolUnavailable | McpConnectError>
+    /** The server's tool-change notifications, on the stored URL and headers (McpConnector.watchTools). */
+    readonly watch: (id: McpServerId) => Stream.Stream<McpToolsEvent, McpServerNotFound | McpConnectError>
   }
 >()("@botfleet/application/McpServerService") {
   static readonly layer = Layer.effect(
@@ -209,12 +214,33 @@ export class McpServerService extends Context.Service<
         const server = yield* servers.findById(id)
         const tool = McpServerModel.offeredTools(server).find((offered) => offered.name === name)
         if (tool === undefined) return yield* new McpToolUnavailable({ tool: name })
-        return yield* connector.callTool(
+        const result = yield* connector.callTool(
           connection(server.url, yield* openHeaders(server), server.timeoutSeconds),
           tool,
           args
         )
+        // The server changed its tools while answering: the next reply offers the new list.
+        if (result.toolsChanged === true) {
+          yield* refresh(id).pipe(
+            Effect.catchCause((cause) =>
+              Effect.logWarning("MCP server tools not listed again after it said they changed", {
+                mcp_server_id: id,
+                cause
+              })
+            )
+          )
+        }
+        return result
       })
+
+      const watch = (id: McpServerId) =>
+        Stream.unwrap(
+          Effect.gen(function* () {
+            const server = yield* servers.findById(id)
+            const headers = yield* openHeaders(server)
+            return connector.watchTools(connection(server.url, headers, server.timeoutSeconds))
+          })
+        )
 
       return McpServerService.of({
         create,
@@ -223,7 +249,8 @@ export class McpServerService extends Context.Service<
         remove,
         get,
         list: servers.list.pipe(Effect.withSpan("McpServerService.list")),
-        callTool
+        callTool,
+        watch
       })
     })
   )

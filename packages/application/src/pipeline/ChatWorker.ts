@@ -106,7 +106,8 @@ export class ChatWorker extends Context.Service<
                 RetryLater: (error) => Effect.succeed(error),
                 Paced: (error) => Effect.succeed(error),
                 BotUnavailable: (error) => Effect.succeed(error),
-                InvalidUpdate: (error) => Effect.succeed(error)
+                InvalidUpdate: (error) => Effect.succeed(error),
+                LeaseLost: (error) => Effect.succeed(error)
               }),
               Effect.catchDefect(
                 (defect): Effect.Effect<DataRefused | { _tag: "Defect"; reason: string }> =>
@@ -142,6 +143,8 @@ export class ChatWorker extends Context.Service<
               }
               continue
             }
+            // Another process has the chat now: nothing is marked, the update is theirs to finish.
+            if (outcome._tag === "LeaseLost") return "lost" as const
             if (outcome._tag === "Paced") {
               // Waiting for the bot's send budget or its model key: no slot held, no attempt counted.
               yield* inbox.postpone(update.id, chatKey, owner, new Date(outcome.until))

@@ -38,7 +38,13 @@ import * as Metrics from "../observability/metrics.ts"
 import { spanFn } from "../observability/spanFn.ts"
 import { ChatRepository, MessageRepository } from "../ports/Repositories.ts"
 import { GenerateReply } from "./generateReply.ts"
-import { type BotUnavailable, InvalidUpdate, type Paced, type RetryLater } from "./PipelineErrors.ts"
+import {
+  type BotUnavailable,
+  InvalidUpdate,
+  type LeaseLost,
+  type Paced,
+  type RetryLater
+} from "./PipelineErrors.ts"
 import { type SavedIncoming, SaveIncoming } from "./saveIncoming.ts"
 import { SendReply } from "./sendReply.ts"
 import { timed } from "./timed.ts"
@@ -50,7 +56,7 @@ export class HandleUpdate extends Context.Service<
     readonly process: (
       botId: BotId,
       update: IncomingUpdate
-    ) => Effect.Effect<void, RetryLater | BotUnavailable | InvalidUpdate | Paced>
+    ) => Effect.Effect<void, RetryLater | BotUnavailable | InvalidUpdate | Paced | LeaseLost>
     /**
      * Retries are exhausted: the user gets the bot's error message once and the
      * failure stays on the reply for admins.

@@ -29,3 +29,10 @@ export class Paced extends Schema.TaggedError<Paced>()("Paced", {
   until: Schema.Number,
   reason: Schema.String
 }) {}
+
+/**
+ * This process no longer holds the chat's lease (a renewal failed or another
+ * process took the chat over): it must not send or act for the chat any more.
+ * Nothing is stored as done or failed; the lease's new owner carries on.
+ */
+export class LeaseLost extends Schema.TaggedError<LeaseLost>()("LeaseLost", {}) {}

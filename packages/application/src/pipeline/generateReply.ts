@@ -21,9 +21,10 @@ import {
 import { Context, Effect, Layer, Option } from "effect"
 import { spanFn } from "../observability/spanFn.ts"
 import type { Token } from "../ports/TelegramGateway.ts"
-import type { BotUnavailable, Paced, RetryLater } from "./PipelineErrors.ts"
+import type { BotUnavailable, LeaseLost, Paced, RetryLater } from "./PipelineErrors.ts"
 import { makeAccount } from "./reply/account.ts"
 import { makeGatherContext } from "./reply/context.ts"
+import { addSpent, NOTHING_SPENT } from "./reply/history.ts"
 import { makeShowMemory } from "./reply/memory.ts"
 import { makeNotices } from "./reply/notices.ts"
 import { makePlan } from "./reply/plan.ts"
@@ -43,7 +44,7 @@ export class GenerateReply extends Context.Service<
       chat: Chat,
       incoming: Message,
       content: IncomingContent
-    ) => Effect.Effect<Option.Option<Message>, RetryLater | BotUnavailable | Paced>
+    ) => Effect.Effect<Option.Option<Message>, RetryLater | BotUnavailable | Paced | LeaseLost>
     /**
      * A failure we will not retry: the bot's error message is stored as a
      * failed reply (to be sent), in the sender's language (`languageCode`),
@@ -92,13 +93,18 @@ export class GenerateReply extends Context.Service<
         if (context._tag !== "Ready") return Option.some(yield* store.answer(incoming, context.reply))
         const first = yield* turn(speaker, token, chat, incoming, context.turns)
         // The model reads less than we thought: once more within half the room, then it fails.
-        const asked =
-          first._tag === "Failed" && first.error.contextTooLong
-            ? yield* turn(speaker, token, chat, incoming, context.shorter)
-            : first
+        const again = first._tag === "Failed" && first.error.contextTooLong
+        const asked = again ? yield* turn(speaker, token, chat, incoming, context.shorter) : first
+        // Beside the answer: the context's making, and the tools' own use (a first attempt's
+        // finished calls are replayed from the store, not run again: theirs counts here).
+        const beside = addSpent(
+          addSpent(context.spent, asked.toolsSpent),
+          again ? first.toolsSpent : NOTHING_SPENT
+        )
         if (asked._tag === "Failed") {
           const reason = asked.error.message
-          yield* account.nothingSpent(opened.tab, context.spent)
+          // The tool steps taken before the failure were paid for: the budget counts them.
+          yield* account.nothingSpent(opened.tab, addSpent(beside, asked.stepsSpent))
           return Option.some(
             yield* store.failed(
               bot,
@@ -115,12 +121,7 @@ export class GenerateReply extends Context.Service<
         const text = answer.text.trim() === "" ? "…" : answer.text
         const spoken = speaksAnswer(bot.voiceReplies, incoming, text)
         return Option.some(
-          yield* account.settle(
-            opened.tab,
-            answer,
-            store.answer(incoming, text, answer, spoken),
-            context.spent
-          )
+          yield* account.settle(opened.tab, answer, store.answer(incoming, text, answer, spoken), beside)
         )
       })
 
@@ -170,7 +171,21 @@ export class GenerateReply extends Context.Service<
         }
       })
 
-      return GenerateReply.of({ generate, saveFailed: store.failed })
+      const saveFailed = fn("Pipeline.saveFailed")(function* (
+        bot: Bot,
+        chat: Chat,
+        incoming: Message,
+        reason: string,
+        notice: string,
+        kind?: FailureKind,
+        languageCode?: string | null
+      ) {
+        // Retries ran out (a model timing out, say) after tool steps: what they cost still counts.
+        yield* account.stepsSpentOnGivingUp(bot, incoming)
+        return yield* store.failed(bot, chat, incoming, reason, notice, kind, languageCode)
+      })
+
+      return GenerateReply.of({ generate, saveFailed })
     })
   )
 }

@@ -135,9 +135,12 @@ export class ProviderPacing extends Context.Service<
           const state = stateOf(key)
           learn(state, error.rateLimit, now)
           if (state.bucket === null) {
-            // No limit header: guess from what got through in the last minute, half of it to start.
+            // No limit header: guess from what got through in the last minute, half of it to start,
+            // and at least a call per retry-after (what the refusal itself says): on a quiet key a
+            // guess of one a minute had a refused chat wait two minutes for a 3 s retry-after.
             const recent = state.answered.filter((at) => at >= now - 60_000).length
-            ensureBucket(state, Math.max(1, recent), now)
+            const implied = 60 / Math.max(1, error.retryAfterSeconds ?? 60)
+            ensureBucket(state, Math.max(1, recent, implied), now)
           }
           const bucket = state.bucket!
           Bucket.refused(bucket, learning, now, Math.max(1, error.retryAfterSeconds ?? 1) * 1000)

@@ -36,8 +36,12 @@ import {
 } from "../ports/TelegramGateway.ts"
 import { ProviderAccess } from "../providers/ProviderAccess.ts"
 import { matchTelegramFailure } from "./failures.ts"
-import { type BotUnavailable, Paced, type RetryLater } from "./PipelineErrors.ts"
+import { ensureLeaseHeld } from "./leaseHeld.ts"
+import { type BotUnavailable, type LeaseLost, Paced, type RetryLater } from "./PipelineErrors.ts"
 import { SendBudget } from "./sendBudget.ts"
+
+/** Why a reply did not (all) go out now. */
+type SendFailure = RetryLater | BotUnavailable | Paced | LeaseLost
 
 export class SendReply extends Context.Service<
   SendReply,
@@ -56,7 +60,7 @@ export class SendReply extends Context.Service<
       pacing?: "wait" | "pace",
       /** Inline buttons (rows) under the last text chunk: /mode's personas, /memory's notes; not stored, made again on a rerun. */
       buttons?: ReadonlyArray<ReadonlyArray<InlineButton>> | undefined
-    ) => Effect.Effect<Message, RetryLater | BotUnavailable | Paced>
+    ) => Effect.Effect<Message, SendFailure>
     /** Sends (the rest of) a stored message by id, e.g. one an admin wrote; safe to repeat. */
     readonly deliver: (
       messageId: MessageId
@@ -233,130 +237,126 @@ export class SendReply extends Context.Service<
         stored: Message,
         pacing?: "wait" | "pace",
         buttons?: ReadonlyArray<ReadonlyArray<InlineButton>> | undefined
-      ) => Effect.Effect<Message, RetryLater | BotUnavailable | Paced> = fn("Pipeline.ensureResponseSent")(
-        function* (
-          bot: Bot,
-          token: Token,
-          chat: Chat,
-          stored: Message,
-          pacing: "wait" | "pace" = "wait",
-          buttons?: ReadonlyArray<ReadonlyArray<InlineButton>> | undefined
-        ) {
-          let message = stored
-          const parts = replyParts(message)
-          // Model output is usually Markdown; our own texts are sent as written.
-          const formatted = message.model !== null
-          const quote = message.chunksSent === 0 ? yield* quotedIn(chat, message) : undefined
-          for (let index = message.chunksSent; index < parts.length; index++) {
-            const part = parts[index]!
-            yield* pacing === "pace"
-              ? budget.takeOrPace(bot.id, chat.telegramChatId, chat.type)
-              : budget.take(bot.id, chat.telegramChatId, chat.type)
-            // After the budget's turn: a chat handed back for pacing has paid for no speech.
-            const spoken = part._tag === "Voice" ? yield* speak(bot, token, chat, message) : Option.none()
-            const place = {
-              topicId: message.topicId,
-              // Only the first part quotes: the rest follow it.
-              replyToMessageId: index === 0 ? quote : undefined
+      ) => Effect.Effect<Message, SendFailure> = fn("Pipeline.ensureResponseSent")(function* (
+        bot: Bot,
+        token: Token,
+        chat: Chat,
+        stored: Message,
+        pacing: "wait" | "pace" = "wait",
+        buttons?: ReadonlyArray<ReadonlyArray<InlineButton>> | undefined
+      ) {
+        let message = stored
+        const parts = replyParts(message)
+        // Model output is usually Markdown; our own texts are sent as written.
+        const formatted = message.model !== null
+        const quote = message.chunksSent === 0 ? yield* quotedIn(chat, message) : undefined
+        for (let index = message.chunksSent; index < parts.length; index++) {
+          const part = parts[index]!
+          yield* pacing === "pace"
+            ? budget.takeOrPace(bot.id, chat.telegramChatId, chat.type)
+            : budget.take(bot.id, chat.telegramChatId, chat.type)
+          // A process that lost the chat meanwhile stops here: the new owner sends this part.
+          yield* ensureLeaseHeld
+          // After the budget's turn: a chat handed back for pacing has paid for no speech.
+          const spoken = part._tag === "Voice" ? yield* speak(bot, token, chat, message) : Option.none()
+          const place = {
+            topicId: message.topicId,
+            // Only the first part quotes: the rest follow it.
+            replyToMessageId: index === 0 ? quote : undefined
+          }
+          const voiced =
+            part._tag === "Voice" && Option.isSome(spoken)
+              ? yield* sendVoiceNote(token, chat.telegramChatId, spoken.value, part.caption, formatted, place)
+              : undefined
+          if (part._tag === "Voice" && (Option.isNone(spoken) || voiced?.ok === false)) {
+            if (voiced?.ok === false) {
+              yield* Metrics.count(Metrics.speechRequests, { model: bot.speechModel, outcome: "refused" })
+              yield* Effect.logWarning("voice note refused; sent as text", {
+                bot_id: bot.id,
+                chat_id: chat.id,
+                reason: voiced.error.message
+              })
             }
-            const voiced =
-              part._tag === "Voice" && Option.isSome(spoken)
-                ? yield* sendVoiceNote(
-                    token,
-                    chat.telegramChatId,
-                    spoken.value,
-                    part.caption,
-                    formatted,
-                    place
-                  )
-                : undefined
-            if (part._tag === "Voice" && (Option.isNone(spoken) || voiced?.ok === false)) {
-              if (voiced?.ok === false) {
-                yield* Metrics.count(Metrics.speechRequests, { model: bot.speechModel, outcome: "refused" })
-                yield* Effect.logWarning("voice note refused; sent as text", {
-                  bot_id: bot.id,
-                  chat_id: chat.id,
-                  reason: voiced.error.message
+            // The voice note is always the first part: the text goes out whole in its place.
+            message = MessageModel.spokenAsText(message, Option.isSome(spoken) ? spoken.value.costUsd : 0)
+            yield* messages.update(message).pipe(Effect.orDie)
+            return yield* send(bot, token, chat, message, pacing, buttons)
+          }
+          const sent = yield* (
+            voiced?.ok === true
+              ? voiced.sent
+              : sendChunk(
+                  token,
+                  chat.telegramChatId,
+                  part._tag === "Text" ? part.text : "",
+                  formatted,
+                  buttons !== undefined && index === parts.length - 1 ? { ...place, buttons } : place
+                )
+          ).pipe(
+            Effect.tap((result) =>
+              result.rateLimitedSeconds === undefined
+                ? Effect.void
+                : budget.refused(bot.id, chat.telegramChatId, chat.type, result.rateLimitedSeconds)
+            ),
+            Effect.tapError((error) =>
+              error.kind === "rate_limited"
+                ? budget.refused(bot.id, chat.telegramChatId, chat.type, error.retryAfterSeconds)
+                : Effect.void
+            ),
+            Effect.tapError(() => Metrics.count(Metrics.messagesSent, { bot: bot.id, outcome: "error" })),
+            Effect.map((result) => ({ ok: true as const, messageId: result.messageId })),
+            Effect.catchTag(
+              "TelegramError",
+              (
+                error
+              ): Effect.Effect<
+                { readonly ok: false; readonly error: TelegramError },
+                RetryLater | BotUnavailable | Paced
+              > => {
+                return matchTelegramFailure(error, {
+                  stopBot: (reason) =>
+                    // The reply will not go out: admins see it failed (and can retry it after fixing the token).
+                    messages
+                      .update(MessageModel.failed(message, reason))
+                      .pipe(Effect.orDie, Effect.andThen(access.stop(bot, reason))),
+                  retry: (later) =>
+                    // A 429 is pacing, not a failure: the chat comes back after retry_after, uncounted.
+                    pacing === "pace" && error.kind === "rate_limited"
+                      ? Effect.flatMap(Clock.currentTimeMillis, (now) =>
+                          Effect.fail(
+                            new Paced({
+                              until: now + Math.max(1, error.retryAfterSeconds ?? 1) * 1000,
+                              reason: error.message
+                            })
+                          )
+                        )
+                      : Effect.fail(later),
+                  giveUp: (error) => Effect.succeed({ ok: false as const, error })
                 })
               }
-              // The voice note is always the first part: the text goes out whole in its place.
-              message = MessageModel.spokenAsText(message, Option.isSome(spoken) ? spoken.value.costUsd : 0)
-              yield* messages.update(message).pipe(Effect.orDie)
-              return yield* send(bot, token, chat, message, pacing, buttons)
-            }
-            const sent = yield* (
-              voiced?.ok === true
-                ? voiced.sent
-                : sendChunk(
-                    token,
-                    chat.telegramChatId,
-                    part._tag === "Text" ? part.text : "",
-                    formatted,
-                    buttons !== undefined && index === parts.length - 1 ? { ...place, buttons } : place
-                  )
-            ).pipe(
-              Effect.tap((result) =>
-                result.rateLimitedSeconds === undefined
-                  ? Effect.void
-                  : budget.refused(bot.id, chat.telegramChatId, chat.type, result.rateLimitedSeconds)
-              ),
-              Effect.tapError((error) =>
-                error.kind === "rate_limited"
-                  ? budget.refused(bot.id, chat.telegramChatId, chat.type, error.retryAfterSeconds)
-                  : Effect.void
-              ),
-              Effect.tapError(() => Metrics.count(Metrics.messagesSent, { bot: bot.id, outcome: "error" })),
-              Effect.map((result) => ({ ok: true as const, messageId: result.messageId })),
-              Effect.catchTag(
-                "TelegramError",
-                (
-                  error
-                ): Effect.Effect<
-                  { readonly ok: false; readonly error: TelegramError },
-                  RetryLater | BotUnavailable | Paced
-                > => {
-                  return matchTelegramFailure(error, {
-                    stopBot: (reason) =>
-                      // The reply will not go out: admins see it failed (and can retry it after fixing the token).
-                      messages
-                        .update(MessageModel.failed(message, reason))
-                        .pipe(Effect.orDie, Effect.andThen(access.stop(bot, reason))),
-                    retry: (later) =>
-                      // A 429 is pacing, not a failure: the chat comes back after retry_after, uncounted.
-                      pacing === "pace" && error.kind === "rate_limited"
-                        ? Effect.flatMap(Clock.currentTimeMillis, (now) =>
-                            Effect.fail(
-                              new Paced({
-                                until: now + Math.max(1, error.retryAfterSeconds ?? 1) * 1000,
-                                reason: error.message
-                              })
-                            )
-                          )
-                        : Effect.fail(later),
-                    giveUp: (error) => Effect.succeed({ ok: false as const, error })
-                  })
-                }
-              )
             )
-            if (!sent.ok) return yield* recordUndelivered(bot, chat, message, sent.error)
-            yield* Metrics.count(Metrics.messagesSent, { bot: bot.id, outcome: "ok" })
-            const at = new Date(yield* Clock.currentTimeMillis)
-            message = Option.isSome(spoken)
-              ? MessageModel.voiceSent(message, sent.messageId, parts.length, spoken.value.costUsd, at)
-              : MessageModel.chunkSent(message, sent.messageId, parts.length, at)
-            yield* messages.update(message).pipe(Effect.orDie)
-          }
-          return message
+          )
+          if (!sent.ok) return yield* recordUndelivered(bot, chat, message, sent.error)
+          yield* Metrics.count(Metrics.messagesSent, { bot: bot.id, outcome: "ok" })
+          const at = new Date(yield* Clock.currentTimeMillis)
+          message = Option.isSome(spoken)
+            ? MessageModel.voiceSent(message, sent.messageId, parts.length, spoken.value.costUsd, at)
+            : MessageModel.chunkSent(message, sent.messageId, parts.length, at)
+          yield* messages.update(message).pipe(Effect.orDie)
         }
-      )
+        return message
+      })
 
       const deliver = fn("SendReply.deliver")(function* (messageId: MessageId) {
         const message = yield* messages.findById(messageId)
         if (message.chunksSent >= replyParts(message).length) return
         const { bot, token } = yield* access.loadForDelivery(message.botId)
         const chat = yield* chats.findById(message.chatId).pipe(Effect.orDie)
-        // Waits through the budget: `Paced` comes only from "pace".
-        yield* send(bot, token, chat, message).pipe(Effect.catchTag("Paced", Effect.die))
+        // Waits through the budget: `Paced` comes only from "pace". Outside a chat's drain no lease
+        // is held, so `LeaseLost` cannot happen here either.
+        yield* send(bot, token, chat, message).pipe(
+          Effect.catchTags({ Paced: Effect.die, LeaseLost: Effect.die })
+        )
       })
 
       const answerCallback = fn("Pipeline.answerCallback")(function* (

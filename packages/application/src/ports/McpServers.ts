@@ -8,7 +8,7 @@ import type {
   McpServerUnreachable,
   McpTool
 } from "@botfleet/domain"
-import { Context, type Effect, type Redacted } from "effect"
+import { Context, type Effect, type Redacted, type Stream } from "effect"
 import type { UrlNotAllowed } from "./Outbound.ts"
 
 export class McpServerRepository extends Context.Service<
@@ -36,7 +36,17 @@ export interface McpConnection {
 export interface McpToolResult {
   readonly isError: boolean
   readonly text: string
+  /** The server announced `notifications/tools/list_changed` while answering. */
+  readonly toolsChanged?: boolean | undefined
 }
+
+/**
+ * What a server's stream of notifications says: `listening` (it is open;
+ * changes before it were not heard), `changed` (tools/list_changed), or
+ * `unannounced` (the server announces no tool changes, or has no such stream:
+ * the stream ends).
+ */
+export type McpToolsEvent = "listening" | "changed" | "unannounced"
 
 export type McpConnectError = McpServerUnreachable | McpHeadersRefused | UrlNotAllowed
 
@@ -51,5 +61,11 @@ export class McpConnector extends Context.Service<
       tool: McpTool,
       args: Readonly<Record<string, unknown>>
     ) => Effect.Effect<McpToolResult, McpConnectError>
+    /**
+     * Listens for the server's tool list changing, for as long as the stream
+     * is read: ends when the server ends it (read again later), fails when it
+     * cannot be reached or goes quiet.
+     */
+    readonly watchTools: (connection: McpConnection) => Stream.Stream<McpToolsEvent, McpConnectError>
   }
 >()("@botfleet/application/McpConnector") {}

@@ -4,7 +4,7 @@
  * ranges only while OUTBOUND_PRIVATE_NETWORKS allows them, the address
  * checked is the one connected to, no redirects, bounded time and size.
  */
-import { Context, type Effect, Schema } from "effect"
+import { Context, type Effect, Schema, type Scope, type Stream } from "effect"
 
 /** The URL may not be reached; `rule` says which rule refused it, never a secret part of the URL. */
 export class UrlNotAllowed extends Schema.TaggedError<UrlNotAllowed>()("UrlNotAllowed", {
@@ -48,6 +48,20 @@ export interface OutboundResponse {
   readonly body: Uint8Array
 }
 
+/** A request whose answer is read as it comes (a server's event stream), for as long as it lasts. */
+export interface OutboundStreamRequest extends Omit<OutboundRequest, "maxBytes"> {
+  /** `timeoutMs` bounds connecting and the answer's headers; then no byte for this long fails it. */
+  readonly idleMs: number
+}
+
+export interface OutboundStream {
+  readonly status: number
+  /** Lower-case names; repeated headers joined with ", ". */
+  readonly headers: Readonly<Record<string, string>>
+  /** The body as it arrives; fails when the server goes quiet past `idleMs` or cuts it off. */
+  readonly body: Stream.Stream<Uint8Array, OutboundRequestFailed>
+}
+
 export class OutboundHttp extends Context.Service<
   OutboundHttp,
   {
@@ -59,5 +73,13 @@ export class OutboundHttp extends Context.Service<
     readonly request: (
       request: OutboundRequest
     ) => Effect.Effect<OutboundResponse, UrlNotAllowed | OutboundRequestFailed>
+    /**
+     * The same checks, the answer streamed: open until the body ends, fails,
+     * or the scope closes (which closes the connection). The reader bounds
+     * what it keeps of it.
+     */
+    readonly open: (
+      request: OutboundStreamRequest
+    ) => Effect.Effect<OutboundStream, UrlNotAllowed | OutboundRequestFailed, Scope.Scope>
   }
 >()("@botfleet/application/OutboundHttp") {}

@@ -37,7 +37,8 @@ export interface InboxStats {
 /**
  * How one look shares a process's free slots between bots: round robin (each
  * bot's oldest due chat first, then each bot's second...), counting the chats
- * a bot already has in flight here, and no bot past `perBot` of them.
+ * a bot already has in flight here, and no bot past `perBot` of them, nor past
+ * its own `maxConcurrentChats` when that is lower.
  */
 export interface LeaseShare {
   /** Most chats of one bot this owner may hold at once, those in flight included. */

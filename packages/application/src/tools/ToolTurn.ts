@@ -3,10 +3,13 @@
  * that needs them (a note about the sender, a photo sent to the chat, the
  * bot's knowledge bases) declares this service as a dependency
  * (`Tool.addDependency(ToolTurn)`), and the turn loop provides it for each
- * call, so a handler never reaches across bots or chats.
+ * call, so a handler never reaches across bots or chats. A tool that uses a
+ * model itself (search_knowledge embeds its query) tells the turn what that
+ * cost with `spend`: it is counted with the reply's use, as the same spend is
+ * when knowledge is injected.
  */
 import type { Bot, Chat, Message } from "@botfleet/domain"
-import { Context } from "effect"
+import { Context, type Effect } from "effect"
 import type { Token } from "../ports/TelegramGateway.ts"
 
 export class ToolTurn extends Context.Service<
@@ -17,5 +20,7 @@ export class ToolTurn extends Context.Service<
     readonly chat: Chat
     /** The user's message this turn answers (its tgUserId is the sender; null for channel posts). */
     readonly incoming: Message
+    /** Adds a tool's own model use (tokens and USD) to the reply's. */
+    readonly spend: (spent: { readonly tokens: number; readonly costUsd: number }) => Effect.Effect<void>
   }
 >()("@botfleet/application/ToolTurn") {}

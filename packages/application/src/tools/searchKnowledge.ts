@@ -62,12 +62,13 @@ export const SearchKnowledgeToolkitLive = SearchKnowledgeToolkit.toLayer(
     const knowledge = yield* KnowledgeService
     return SearchKnowledgeToolkit.of({
       search_knowledge: Effect.fn("tool.search_knowledge")(function* (params: { readonly query: string }) {
-        const { bot } = yield* ToolTurn
+        const turn = yield* ToolTurn
+        const { bot } = turn
         if (bot.knowledgeBaseIds.length === 0)
           return yield* Effect.fail<ToolFailure>({ reason: "this bot has no knowledge bases to search" })
         // As for injected passages: an embeddings server down leaves full text alone.
-        const passages = yield* knowledge
-          .retrieve(bot.knowledgeBaseIds, params.query, { textOnlyOnEmbeddingError: true })
+        const { passages, spent } = yield* knowledge
+          .retrieveCosted(bot.knowledgeBaseIds, params.query, { textOnlyOnEmbeddingError: true })
           .pipe(
             Effect.catch((error) =>
               Effect.andThen(
@@ -79,6 +80,8 @@ export const SearchKnowledgeToolkitLive = SearchKnowledgeToolkit.toLayer(
               )
             )
           )
+        // The query's embedding is the reply's use, as it is when passages are injected.
+        yield* turn.spend(spent)
         return passagesForModel(passages)
       })
     })

@@ -38,7 +38,8 @@ const harness = (failures: Ref.Ref<ReadonlyArray<EmbeddingError>>) =>
           OutboundHttp,
           OutboundHttp.of({
             checkUrl: () => Effect.fail(new UrlNotAllowed({ rule: "test: every URL refused" })),
-            request: () => Effect.fail(new UrlNotAllowed({ rule: "test: every URL refused" }))
+            request: () => Effect.fail(new UrlNotAllowed({ rule: "test: every URL refused" })),
+            open: () => Effect.fail(new UrlNotAllowed({ rule: "test: every URL refused" }))
           })
         ),
         Layer.succeed(

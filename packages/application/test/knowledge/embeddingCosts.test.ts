@@ -2,7 +2,8 @@
  * Embeddings are counted like chat tokens, on memory twins: indexing's tokens
  * and cost stay on each document and add up on its knowledge base; embedding
  * a question adds its tokens and cost to the reply's use, against the bot and
- * its user (what /usage, the limits and the stats read).
+ * its user (what /usage, the limits and the stats read), whether the passages
+ * are injected or the model searches with search_knowledge.
  */
 import { LanguageModelMemory } from "@botfleet/adapters"
 import {
@@ -96,6 +97,56 @@ describe("embedding costs", () => {
       assert.closeTo(without.botUsdThisMonth, plainReply?.costUsd ?? -1, 1e-9)
       assert.closeTo(withBase.botUsdThisMonth, (readingReply?.costUsd ?? 0) + 0.001, 1e-9)
       assert.closeTo(withBase.userUsdThisMonth, (readingReply?.costUsd ?? 0) + 0.001, 1e-9)
+    }).pipe(Effect.provide(harness({ embeddings: pricedEmbeddings })))
+  )
+
+  it.effect("knowledgeMode tool: each search_knowledge call's query embedding counts with the reply", () =>
+    Effect.gen(function* () {
+      const knowledge = yield* KnowledgeService
+      const { knowledgeBase } = yield* knowledge.createBase({
+        name: "Manuals",
+        embedding: { providerId: null, model: "priced", dimensions: null }
+      })
+      yield* knowledge.addDocument(knowledgeBase.id, {
+        _tag: "text",
+        name: "Kettle manual",
+        text: "# Kettle\n\n## Warranty\n\nTwo years from purchase.",
+        format: "markdown"
+      })
+      yield* knowledge.indexPending(60_000)
+      const { bot } = yield* addBot({
+        streaming: false,
+        knowledgeBaseIds: [knowledgeBase.id],
+        knowledgeMode: "tool"
+      })
+      // Two searches in one step, then the answer.
+      yield* LanguageModelMemory.LanguageModelMemoryControl.use((control) =>
+        control.setReply((request) =>
+          request.messages.some((turn) => turn.role === "tool")
+            ? "Two years."
+            : {
+                text: "",
+                toolCalls: [
+                  { id: "s1", name: "search_knowledge", arguments: '{"query":"warranty"}' },
+                  { id: "s2", name: "search_knowledge", arguments: '{"query":"guarantee length"}' }
+                ]
+              }
+        )
+      )
+      yield* processUpdate(bot, textUpdate(1, "how long is the warranty?"))
+      const [, reply] = yield* messagesOf(bot)
+      assert.strictEqual(reply?.text, "Two years.")
+      const usage = yield* (yield* UsageLedger).usage(
+        bot.id,
+        CHAT_ID,
+        new Date(yield* Clock.currentTimeMillis)
+      )
+      // The reply stores the chat model's use (both requests); the two embeddings add 2 × 10 tokens, 2 × $0.001.
+      const modelTokens = (reply?.inputTokens ?? 0) + (reply?.outputTokens ?? 0)
+      assert.isAbove(modelTokens, 0)
+      assert.strictEqual(usage.userTokensToday, modelTokens + 20)
+      assert.closeTo(usage.botUsdThisMonth, (reply?.costUsd ?? 0) + 0.002, 1e-9)
+      assert.closeTo(usage.userUsdThisMonth, (reply?.costUsd ?? 0) + 0.002, 1e-9)
     }).pipe(Effect.provide(harness({ embeddings: pricedEmbeddings })))
   )
 })

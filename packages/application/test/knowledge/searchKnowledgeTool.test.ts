@@ -61,7 +61,7 @@ const turnOf = (bot: Bot) =>
     const history = yield* (yield* MessageRepository).history(chat.id, chat.thread, null, 10)
     const incoming = history.find((message) => message.role === "user")
     assert.isDefined(incoming)
-    return ToolTurn.of({ bot, token, chat, incoming: incoming! })
+    return ToolTurn.of({ bot, token, chat, incoming: incoming!, spend: () => Effect.void })
   })
 
 const search = (turn: ToolTurn["Service"], query: string) =>

@@ -23,7 +23,8 @@ const refusingOutbound = Layer.succeed(
   OutboundHttp,
   OutboundHttp.of({
     checkUrl: () => Effect.fail(new UrlNotAllowed({ rule: "test" })),
-    request: () => Effect.fail(new UrlNotAllowed({ rule: "test" }))
+    request: () => Effect.fail(new UrlNotAllowed({ rule: "test" })),
+    open: () => Effect.fail(new UrlNotAllowed({ rule: "test" }))
   })
 )
 
@@ -65,7 +66,7 @@ const call = (turn: Turn, name: "remember" | "forget", params: Record<string, st
     const results = yield* toolkit.handle(name, params as never).pipe(Effect.flatMap(Stream.runCollect))
     const last = results[results.length - 1]!
     return { isFailure: last.isFailure, result: last.result as Record<string, unknown> }
-  }).pipe(Effect.provideService(ToolTurn, ToolTurn.of(turn)))
+  }).pipe(Effect.provideService(ToolTurn, ToolTurn.of({ ...turn, spend: () => Effect.void })))
 
 const notesOf = (turn: Turn, userId: number) =>
   UserNotes.use((notes) => notes.list(turn.bot.id, userId)).pipe(

@@ -1,5 +1,5 @@
 import { LanguageModelMemory, TelegramGatewayMemory } from "@botfleet/adapters"
-import { BotService, ChatWorker, UpdateInbox } from "@botfleet/application"
+import { BotService, ChatWorker, LeaseHeld, UpdateInbox } from "@botfleet/application"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Option, Ref } from "effect"
 import { TestClock } from "effect/testing"
@@ -143,6 +143,32 @@ describe("ChatWorker.drain", () => {
       assert.strictEqual(yield* worker.drain(turn, ownerOnce), "lost")
       assert.deepStrictEqual(yield* sentTexts, ["echo: first"])
       assert.strictEqual((yield* inboxStats).pending, 1)
+    }).pipe(Effect.provide(harness()))
+  )
+
+  it.effect("a lease lost while the reply was being made: nothing is sent, the new owner sends it once", () =>
+    Effect.gen(function* () {
+      const { bot } = yield* addBot()
+      const chatKey = yield* receive(bot, textUpdate(1, "first"))
+      const worker = yield* ChatWorker
+      const turn = Option.getOrThrow(yield* turnOf(chatKey))
+      // Owner when the update was taken, no longer when its answer is ready to go out.
+      const outcome = yield* worker
+        .drain(turn, Effect.succeed(true))
+        .pipe(Effect.provideService(LeaseHeld, Effect.succeed(false)))
+      assert.strictEqual(outcome, "lost")
+      assert.strictEqual((yield* llmRequests).length, 1)
+      assert.deepStrictEqual(yield* sentTexts, [])
+      // Neither done nor failed: the update is the new owner's to finish.
+      const stats = yield* inboxStats
+      assert.deepStrictEqual([stats.pending, stats.failed], [1, 0])
+
+      // The lease runs out; the new owner sends the answer already made, without asking the model again.
+      yield* TestClock.adjust("61 seconds")
+      assert.strictEqual(yield* drain(chatKey), "idle")
+      assert.deepStrictEqual(yield* sentTexts, ["echo: first"])
+      assert.strictEqual((yield* llmRequests).length, 1)
+      assert.strictEqual((yield* inboxStats).pending, 0)
     }).pipe(Effect.provide(harness()))
   )
 })

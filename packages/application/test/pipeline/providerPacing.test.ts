@@ -76,6 +76,18 @@ describe("ProviderPacing", () => {
     }).pipe(Effect.provide(ProviderPacing.layer))
   )
 
+  it.effect(
+    "a 429 without limit headers on a quiet key: the refused chat's turn is a few retry-afters away, not minutes",
+    () =>
+      Effect.gen(function* () {
+        const pacing = yield* ProviderPacing
+        yield* pacing.answered("p1", undefined)
+        const turn = yield* pacing.refused("p1", "a", bot, tooMany(3))
+        assert.isAtLeast(turn.until, 3_000, "not before the retry-after")
+        assert.isAtMost(turn.until, 4 * 3_000)
+      }).pipe(Effect.provide(ProviderPacing.layer))
+  )
+
   it.effect("a key refusing past the bound lists its bots (llm_failing) once; an answer clears it", () =>
     Effect.gen(function* () {
       const pacing = yield* ProviderPacing

@@ -65,7 +65,12 @@ describe("current_time", () => {
         const run = (params: { readonly timeZone?: string }) =>
           Effect.flatMap(toolkit.handle("current_time", params), (results) =>
             Stream.runCollect(results)
-          ).pipe(Effect.provideService(ToolTurn, ToolTurn.of({ bot, token, chat, incoming })))
+          ).pipe(
+            Effect.provideService(
+              ToolTurn,
+              ToolTurn.of({ bot, token, chat, incoming, spend: () => Effect.void })
+            )
+          )
         const [own] = yield* run({})
         assert.deepInclude(own!.encodedResult as object, {
           timeZone: "Asia/Kolkata",

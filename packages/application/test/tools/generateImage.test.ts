@@ -61,7 +61,7 @@ const draw = (turn: Effect.Success<typeof firstTurn>, params: Record<string, str
       .pipe(Effect.flatMap(Stream.runCollect))
     const last = results[results.length - 1]!
     return { isFailure: last.isFailure, result: last.result as Record<string, unknown> }
-  }).pipe(Effect.provideService(ToolTurn, ToolTurn.of(turn)))
+  }).pipe(Effect.provideService(ToolTurn, ToolTurn.of({ ...turn, spend: () => Effect.void })))
 
 const spentNow = (turn: Effect.Success<typeof firstTurn>) =>
   Effect.gen(function* () {

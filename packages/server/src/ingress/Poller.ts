@@ -23,7 +23,8 @@ import {
   type SecretUnreadable,
   spanFn,
   type TelegramError,
-  TelegramGateway
+  TelegramGateway,
+  type Token
 } from "@botfleet/application"
 import type { BotId, BotNotFound } from "@botfleet/domain"
 import { Duration, Effect, FiberMap, Layer, Schedule, Semaphore } from "effect"
@@ -44,12 +45,26 @@ export const defaultPollerOptions: PollerOptions = { longPollSeconds: 50, reconc
 /** Loops reading their bot at the same time: 10,000 starting at once would queue 10,000 reads. */
 const STARTING_AT_ONCE = 16
 
-/** What a loop polls with: the token, the offset it stored last, the timeout of its next poll. */
+/**
+ * What a loop polls with: the token, the ciphertext it came from (for the reconcile to
+ * see a replaced token), the offset it stored last, the timeout of its next poll. Not the
+ * whole bot: 10,000 loops would each keep every setting of their bot for nothing.
+ */
 interface Polling {
-  loaded: BotWithToken
+  readonly id: BotId
+  token: Token
+  tokenCiphertext: string
   offset: number
   timeoutSeconds: number
 }
+
+const pollingOf = (loaded: BotWithToken, offset: number, timeoutSeconds: number): Polling => ({
+  id: loaded.bot.id,
+  token: loaded.token,
+  tokenCiphertext: loaded.bot.tokenCiphertext,
+  offset: Math.max(offset, loaded.bot.pollingOffset),
+  timeoutSeconds
+})
 
 export const layerWith = (options: PollerOptions) =>
   Layer.effectDiscard(
@@ -68,7 +83,7 @@ export const layerWith = (options: PollerOptions) =>
 
       /** One getUpdates round; returns how many updates it stored. */
       const pollOnce = fn("Poller.pollOnce")(function* (botId: BotId, state: Polling) {
-        const updates = yield* telegram.getUpdates(state.loaded.token, {
+        const updates = yield* telegram.getUpdates(state.token, {
           offset: state.offset,
           timeoutSeconds: state.timeoutSeconds,
           limit: 100
@@ -109,12 +124,14 @@ export const layerWith = (options: PollerOptions) =>
 
       /** Telegram refused the token: stop the bot, unless an admin has put in a new token meanwhile. */
       const refused = (botId: BotId, state: Polling, reason: string) =>
-        access.stop(state.loaded.bot, reason).pipe(
+        access.stop(state, reason).pipe(
           Effect.catchTag("RetryLater", () =>
             access.load(botId).pipe(
               Effect.map((loaded) => {
-                state.loaded = loaded
-                state.offset = Math.max(state.offset, loaded.bot.pollingOffset)
+                const fresh = pollingOf(loaded, state.offset, state.timeoutSeconds)
+                state.token = fresh.token
+                state.tokenCiphertext = fresh.tokenCiphertext
+                state.offset = fresh.offset
                 return 0
               })
             )
@@ -123,12 +140,15 @@ export const layerWith = (options: PollerOptions) =>
 
       const pollLoop = (botId: BotId) =>
         Effect.gen(function* () {
-          const loaded = yield* starting.withPermit(access.load(botId))
           // The first poll ends at a random point of the cycle: loops started together (every
           // bot at start-up) would otherwise all be answered in the same second, each cycle,
           // and 10,000 answers at once grew the heap by ~170 MB.
           const first = 1 + Math.floor(Math.random() * options.longPollSeconds)
-          const state: Polling = { loaded, offset: loaded.bot.pollingOffset, timeoutSeconds: first }
+          const state = yield* starting.withPermit(
+            access
+              .load(botId)
+              .pipe(Effect.map((loaded) => pollingOf(loaded, Number.NEGATIVE_INFINITY, first)))
+          )
           polling.set(botId, state)
           const round = pollOnce(botId, state).pipe(
             Effect.catchTag(
@@ -187,8 +207,7 @@ export const layerWith = (options: PollerOptions) =>
           // A loop still reading its bot has no state yet: it reads the new token itself.
           const state = polling.get(id)
           if (!FiberMap.hasUnsafe(pollers, id)) start.push(id)
-          else if (state !== undefined && state.loaded.bot.tokenCiphertext !== tokenCiphertext)
-            restart.push(id)
+          else if (state !== undefined && state.tokenCiphertext !== tokenCiphertext) restart.push(id)
         }
         const stop = [...pollers].map(([botId]) => botId).filter((botId) => !active.has(botId))
         for (const botId of start) {

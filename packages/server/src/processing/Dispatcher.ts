@@ -13,7 +13,7 @@
  * another process takes every chat over at once instead of after the lease.
  */
 import { hostname } from "node:os"
-import { ChatWorker, type LeasedChat, UpdateInbox } from "@botfleet/application"
+import { ChatWorker, type LeasedChat, LeaseHeld, UpdateInbox } from "@botfleet/application"
 import { Context, Effect, FiberSet, Layer, Queue, Ref, Schedule } from "effect"
 
 export interface DispatcherOptions {
@@ -89,30 +89,39 @@ export class Dispatcher extends Context.Service<
         let stopping = false
         const renewEvery = Math.max(1, Math.floor(options.leaseSeconds / 3))
 
-        const runChat = ({ chatKey, head }: LeasedChat) => {
+        const runChat = ({ chatKey, head }: LeasedChat, leasedAt: number) => {
           // A drain that ends normally has handed the lease back itself.
           let ended = false
           return Effect.gen(function* () {
-            // Held while the last successful renewal is younger than the lease itself; a
-            // renewal that fails (database trouble) is retried, but time keeps counting.
-            const renewedAt = yield* Ref.make(Date.now())
+            // Times are taken before each statement is sent, so they are never later than the
+            // database's own `now()` that set the lease's end. A renewal that fails (database
+            // trouble) is retried, but time keeps counting.
+            const renewedAt = yield* Ref.make(leasedAt)
             const lost = yield* Ref.make(false)
-            const renew = inbox.renewLease(chatKey, owner, options.leaseSeconds).pipe(
-              Effect.flatMap((held) => (held ? Ref.set(renewedAt, Date.now()) : Ref.set(lost, true))),
-              Effect.catchCause((cause) => Effect.logWarning("lease renewal failed", cause))
-            )
+            const renew = Effect.suspend(() => {
+              const askedAt = Date.now()
+              return inbox
+                .renewLease(chatKey, owner, options.leaseSeconds)
+                .pipe(Effect.flatMap((held) => (held ? Ref.set(renewedAt, askedAt) : Ref.set(lost, true))))
+            }).pipe(Effect.catchCause((cause) => Effect.logWarning("lease renewal failed", cause)))
             yield* Effect.forkScoped(
               renew.pipe(
                 Effect.repeat(Schedule.spaced(`${renewEvery} seconds`)),
                 Effect.delay(`${renewEvery} seconds`)
               )
             )
-            const stillOwner = Effect.gen(function* () {
-              const fresh = Date.now() - (yield* Ref.get(renewedAt)) < options.leaseSeconds * 1000
-              return fresh && !(yield* Ref.get(lost)) && !stopping
+            // Surely ours: a renewal period of the lease is left (two renewals would have to fail
+            // for it to run out), so a message sent now cannot race another process that took
+            // the chat over. Checked before every send.
+            const held = Effect.gen(function* () {
+              const age = Date.now() - (yield* Ref.get(renewedAt))
+              return age < (options.leaseSeconds - renewEvery) * 1000 && !(yield* Ref.get(lost))
             })
+            const stillOwner = Effect.map(held, (ours) => ours && !stopping)
             ended =
-              (yield* worker.drain({ chatKey, owner, head }, stillOwner, yieldNow(head.botId))) !== "lost"
+              (yield* worker
+                .drain({ chatKey, owner, head }, stillOwner, yieldNow(head.botId))
+                .pipe(Effect.provideService(LeaseHeld, held))) !== "lost"
           }).pipe(
             Effect.scoped,
             // Otherwise (interrupted on shutdown, a defect) it is handed back here, so nobody waits
@@ -142,6 +151,7 @@ export class Dispatcher extends Context.Service<
             const free = stopping ? 0 : Math.min(options.leaseBatch, open)
             let leased = 0
             if (free > 0) {
+              const leasedAt = Date.now()
               const chats = yield* inbox.leaseChats(owner, free, options.leaseSeconds, {
                 perBot: share(),
                 active: perBot
@@ -152,7 +162,7 @@ export class Dispatcher extends Context.Service<
                 if (active.has(chat.chatKey)) continue
                 active.add(chat.chatKey)
                 count(chat.head.botId, 1)
-                yield* FiberSet.run(workers, runChat(chat))
+                yield* FiberSet.run(workers, runChat(chat, leasedAt))
               }
             }
             // A full batch means more may be due: look again straight away.

@@ -14,8 +14,10 @@ import {
 } from "@botfleet/domain"
 import { Clock, Effect } from "effect"
 import type { Completion } from "../../ports/LanguageModel.ts"
+import { ToolCallRepository } from "../../ports/ToolCalls.ts"
 import { type UsageKey, UsageLedger } from "../../ports/UsageLedger.ts"
 import { NOTHING_SPENT, type Spent } from "./history.ts"
+import { storedStepsSpent } from "./tools.ts"
 
 /** One answer's account, opened before the model is asked. */
 export interface Tab {
@@ -31,6 +33,7 @@ export type Opened =
 
 export const makeAccount = Effect.gen(function* () {
   const ledger = yield* UsageLedger
+  const toolCalls = yield* ToolCallRepository
 
   const open = (bot: Bot, incoming: Message) =>
     Effect.gen(function* () {
@@ -45,7 +48,10 @@ export const makeAccount = Effect.gen(function* () {
         : ({ _tag: "Open", tab: { key, at, limited } } satisfies Opened)
     })
 
-  /** The model refused for good: the message counts, with only what its context cost (a summary). */
+  /**
+   * The model refused for good: the message counts, with what was spent before
+   * the refusal (a summary, tool steps, a search's embedding), once per message.
+   */
   const nothingSpent = (tab: Tab, context: Spent = NOTHING_SPENT) =>
     !tab.limited
       ? ledger.record(tab.key, context, tab.at)
@@ -76,6 +82,21 @@ export const makeAccount = Effect.gen(function* () {
       : Effect.andThen(ledger.record(tab.key, spent, tab.at), store)
   }
 
+  /**
+   * Giving up on a message after retries: the tool steps its turns stored
+   * were paid for, so they are counted, once per message as any answer's use
+   * (a reservation settles once; a record is made once). Nothing stored,
+   * nothing counted, as before.
+   */
+  const stepsSpentOnGivingUp = (bot: Bot, incoming: Message) =>
+    Effect.gen(function* () {
+      const spent = storedStepsSpent(yield* toolCalls.forMessages([incoming.id]))
+      if (spent.tokens === 0 && spent.costUsd === 0) return
+      const at = new Date(yield* Clock.currentTimeMillis)
+      const key: UsageKey = { botId: bot.id, userId: incoming.tgUserId, messageId: incoming.id }
+      yield* hasLimits(bot.limits) ? ledger.settle(incoming.id, spent) : ledger.record(key, spent, at)
+    })
+
   /** `/usage`: the sender's own use against the bot's limits, as text. */
   const report = (bot: Bot, incoming: Message, texts: BotTexts) =>
     Effect.gen(function* () {
@@ -83,5 +104,5 @@ export const makeAccount = Effect.gen(function* () {
       return usageText(bot.limits, yield* ledger.usage(bot.id, incoming.tgUserId, at), at, texts)
     })
 
-  return { open, nothingSpent, settle, report }
+  return { open, nothingSpent, settle, stepsSpentOnGivingUp, report }
 })

@@ -56,6 +56,11 @@ export interface Spent {
 
 export const NOTHING_SPENT: Spent = { tokens: 0, costUsd: 0 }
 
+export const addSpent = (one: Spent, other: Spent): Spent => ({
+  tokens: one.tokens + other.tokens,
+  costUsd: one.costUsd + other.costUsd
+})
+
 export interface Selection {
   /** Oldest first; the message being answered last, its text cut when it alone does not fit. */
   readonly messages: ReadonlyArray<Message>

@@ -15,17 +15,22 @@
  * final answer, are asked again (a model request has no side effect).
  *
  * What the model reads of a result is cut to MODEL_RESULT_MAX_CHARS; the
- * whole result is stored. Every step's tokens and cost add to the reply's.
+ * whole result is stored. Every step's tokens and cost add to the reply's;
+ * a turn that fails after some steps returns what they cost, so the sender's
+ * budget counts them (they were paid for). What a tool's own model use cost
+ * (search_knowledge's query embedding, told through ToolTurn.spend) comes
+ * back apart, for the ledger: the reply's stored tokens are the chat model's.
  */
 import type { Bot, Chat, Message } from "@botfleet/domain"
 import { Clock, Duration, Effect } from "effect"
 import { spanFn } from "../../observability/spanFn.ts"
-import type { ChatTurn, Completion, ToolCall } from "../../ports/LanguageModel.ts"
+import type { ChatTurn, Completion, LlmError, ToolCall } from "../../ports/LanguageModel.ts"
 import type { Token } from "../../ports/TelegramGateway.ts"
 import { type StepUsage, type StoredToolCall, ToolCallRepository } from "../../ports/ToolCalls.ts"
 import { makeOfferedTools, type OfferedTool, type ToolOutcome } from "../../tools/offeredTools.ts"
 import { ToolTurn } from "../../tools/ToolTurn.ts"
 import { type Asked, makeAsk } from "./ask.ts"
+import { addSpent, NOTHING_SPENT, type Spent } from "./history.ts"
 
 /** About 2,000 tokens per result: enough to answer from, small next to a model's context. */
 export const MODEL_RESULT_MAX_CHARS = 8_000
@@ -100,10 +105,35 @@ const usageOf = (answer: Completion): StepUsage => ({
   costUsd: answer.costUsd
 })
 
-const NOTHING_SPENT = { inputTokens: 0, outputTokens: 0, costUsd: 0 }
+const NO_STEPS = { inputTokens: 0, outputTokens: 0, costUsd: 0 }
+type StepsSpent = typeof NO_STEPS
+
+/**
+ * How a turn ended. `toolsSpent`: the tools' own model use in this run (not
+ * in the answer's tokens). A failure carries `stepsSpent`, what the tool
+ * steps before it cost (those replayed from the store included).
+ */
+export type Turned =
+  | { readonly _tag: "Answered"; readonly answer: Completion; readonly toolsSpent: Spent }
+  | {
+      readonly _tag: "Failed"
+      readonly error: LlmError
+      readonly stepsSpent: Spent
+      readonly toolsSpent: Spent
+    }
+
+/** What the stored steps of a reply cost, each step once (its calls share its usage). */
+export const storedStepsSpent = (calls: ReadonlyArray<StoredToolCall>): Spent => {
+  const steps = new Map(calls.map((call) => [call.step, call.usage]))
+  let spent = NOTHING_SPENT
+  for (const usage of steps.values()) {
+    spent = addSpent(spent, { tokens: usage.inputTokens + usage.outputTokens, costUsd: usage.costUsd })
+  }
+  return spent
+}
 
 /** The final answer with every step's use added; its own tool calls (if any) are not the reply's. */
-const withSpent = (answer: Completion, spent: typeof NOTHING_SPENT): Completion => {
+const withSpent = (answer: Completion, spent: StepsSpent): Completion => {
   const summed: { -readonly [K in keyof Completion]: Completion[K] } = {
     ...answer,
     inputTokens: answer.inputTokens + spent.inputTokens,
@@ -181,13 +211,37 @@ export const makeTurn = Effect.gen(function* () {
     turns: ReadonlyArray<ChatTurn>
   ) {
     const tools = yield* offered.forBot(bot)
-    if (tools.length === 0) return yield* ask(bot, token, chat, incoming, turns)
+    if (tools.length === 0) {
+      const asked = yield* ask(bot, token, chat, incoming, turns)
+      return asked._tag === "Answered"
+        ? ({ ...asked, toolsSpent: NOTHING_SPENT } satisfies Turned)
+        : ({ ...asked, stepsSpent: NOTHING_SPENT, toolsSpent: NOTHING_SPENT } satisfies Turned)
+    }
     const byName = new Map(tools.map((tool) => [tool.definition.name, tool]))
     const definitions = tools.map((tool) => tool.definition)
     const stored = yield* store.forMessages([incoming.id])
-    const turn = ToolTurn.of({ bot, token, chat, incoming })
+    let toolsSpent = NOTHING_SPENT
+    const turn = ToolTurn.of({
+      bot,
+      token,
+      chat,
+      incoming,
+      spend: (used) =>
+        Effect.sync(() => {
+          toolsSpent = addSpent(toolsSpent, used)
+        })
+    })
     const messages: Array<ChatTurn> = [...turns]
-    let spent = NOTHING_SPENT
+    let spent = NO_STEPS
+    const ended = (asked: Asked): Turned =>
+      asked._tag === "Answered"
+        ? { _tag: "Answered", answer: withSpent(asked.answer, spent), toolsSpent }
+        : {
+            _tag: "Failed",
+            error: asked.error,
+            stepsSpent: { tokens: spent.inputTokens + spent.outputTokens, costUsd: spent.costUsd },
+            toolsSpent
+          }
 
     for (let step = 0; step < bot.maxToolSteps; step++) {
       const earlier = stored.filter((call) => call.step === step)
@@ -204,11 +258,9 @@ export const makeTurn = Effect.gen(function* () {
           tools: definitions,
           toolChoice: "auto"
         })
-        if (asked._tag === "Failed") return asked
+        if (asked._tag === "Failed") return ended(asked)
         const answer = asked.answer
-        if (answer.toolCalls === undefined || answer.toolCalls.length === 0) {
-          return { _tag: "Answered", answer: withSpent(answer, spent) } satisfies Asked
-        }
+        if (answer.toolCalls === undefined || answer.toolCalls.length === 0) return ended(asked)
         calls = withIds(step, answer.toolCalls)
         usage = usageOf(answer)
         text = answer.text
@@ -265,9 +317,6 @@ export const makeTurn = Effect.gen(function* () {
     }
 
     // Out of steps: asked once more, the tools still described but not to be called.
-    const last = yield* ask(bot, token, chat, incoming, messages, { tools: definitions, toolChoice: "none" })
-    return last._tag === "Failed"
-      ? last
-      : ({ _tag: "Answered", answer: withSpent(last.answer, spent) } as const)
+    return ended(yield* ask(bot, token, chat, incoming, messages, { tools: definitions, toolChoice: "none" }))
   })
 })
