@@ -50,7 +50,8 @@ const program = Effect.gen(function* () {
           draftCalls: telegram.calls("sendMessageDraft"),
           drafts: telegram.drafts.length,
           llm: Effect.runSync(openai.rateLimitCounts),
-          llmPeakInFlight: Effect.runSync(openai.peakInFlight)
+          llmPeakInFlight: Effect.runSync(openai.peakInFlight),
+          llmInFlight: Effect.runSync(openai.inFlight)
         })
       )
       return

@@ -96,6 +96,7 @@ export interface FakeStats {
   readonly drafts: number
   readonly llm: { readonly answered: number; readonly refused: number }
   readonly llmPeakInFlight: number
+  readonly llmInFlight: number
 }
 
 export const fakeStats = async (fakes: Fakes) =>

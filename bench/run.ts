@@ -4,7 +4,7 @@
  * this process, prints a table and writes bench/results/<time>.json.
  *
  *   npm run bench                 every scenario
- *   npm run bench -- mixed hot    some (mixed, viral-bot, flood, slow-model, rate-limited, ingest,
+ *   npm run bench -- mixed hot    some (mixed, viral-bot, flood, slow-model, in-flight, rate-limited, ingest,
  *                                 e2e, e2e-slow-llm, hot, rest, polling, polling-10k, scale, parts,
  *                                 knowledge, tool-step, poll-clients)
  */
@@ -38,6 +38,7 @@ import {
   update,
   waitForSends
 } from "./harness.ts"
+import { inFlight } from "./inFlight.ts"
 import { knowledge } from "./knowledge.ts"
 import { parts } from "./parts.ts"
 import { pollClients } from "./pollClients.ts"
@@ -285,12 +286,13 @@ const flood = async (databaseUrl: string) => {
 /**
  * A slow model: every answer streams for 1.5 s. 50 bots x 40 chats x 2
  * messages: replies per second against what the in-flight limit allows
- * (PIPELINE_CONCURRENCY / 1.5 s), the server's peak RSS and CPU, and the
+ * (PIPELINE_CONCURRENCY / 1.5 s, or the posting if that is longer), the server's peak RSS and CPU, and the
  * memory one waiting chat costs (peak over the idle server, per chat in flight).
  */
 const slowModel = async (databaseUrl: string) => {
   const streamMillis = 1_500
-  const fakes = await startFakes(0, { streamMillis })
+  // BENCH_STREAMING=off: bots that answer without drafts, from a model as slow as the stream.
+  const fakes = await startFakes(process.env.BENCH_STREAMING === "off" ? streamMillis : 0, { streamMillis })
   const bots = await seedBots(databaseUrl, 50, fakes)
   const concurrency = Number(
     (process.env.BENCH_SERVER_ENV
@@ -327,11 +329,15 @@ const slowModel = async (databaseUrl: string) => {
   const peak = rss()
   const stats = await fakeStats(fakes)
   const perSecond = sent.length / seconds
-  const allows = concurrency / (streamMillis / 1000)
+  // What the in-flight limit allows: every answer holds a slot for the stream, so at most
+  // `concurrency` streams at a time; and no answer before its update is posted, so the window is
+  // never shorter than the posting plus one stream (at 1,024 slots the posting is the bound).
+  const stream = streamMillis / 1000
+  const allows = total / Math.max((total * stream) / concurrency, ingestSeconds + stream)
   // Little's law: chats in flight = replies a second x the time each is in flight (the stream).
   const inFlight = Math.round(perSecond * (streamMillis / 1000))
   results.push({
-    scenario: `9 slow model: 50 bots x 40 chats x 2, answers streamed over 1.5 s, PIPELINE_CONCURRENCY ${concurrency}`,
+    scenario: `9 slow model: 50 bots x 40 chats x 2, answers streamed over 1.5 s, PIPELINE_CONCURRENCY ${concurrency}${process.env.BENCH_STREAMING === "off" ? ", no drafts" : ""}`,
     replies: sent.length,
     "ingest s": Math.round(ingestSeconds * 10) / 10,
     "replies /s": Math.round(perSecond),
@@ -339,6 +345,7 @@ const slowModel = async (databaseUrl: string) => {
     "% of limit": Math.round((perSecond / allows) * 100),
     "in flight (avg)": inFlight,
     "in flight (peak)": stats.llmPeakInFlight,
+    drafts: stats.draftCalls,
     "in order": inOrder(sent, expected) ? "yes" : "NO",
     "server CPU % (2 cores = 200)": Math.round((cpuUsed / seconds) * 100),
     "server CPU ms/reply": Math.round((cpuUsed * 1000 * 100) / Math.max(1, sent.length)) / 100,
@@ -638,6 +645,12 @@ const main = async () => {
       ["viral-bot", () => viralBot(databaseUrl)],
       ["flood", () => flood(databaseUrl)],
       ["slow-model", () => slowModel(databaseUrl)],
+      [
+        "in-flight",
+        async () => {
+          results.push(...(await inFlight(databaseUrl)))
+        }
+      ],
       ["rate-limited", () => rateLimited(databaseUrl)],
       ["ingest", () => ingest(databaseUrl)],
       ["e2e", () => endToEnd(databaseUrl, 0, 5, "instant fakes (100 bots x 10 chats x 5)")],

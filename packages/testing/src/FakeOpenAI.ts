@@ -133,6 +133,8 @@ export interface FakeOpenAI {
   readonly rateLimitCounts: Effect.Effect<{ readonly answered: number; readonly refused: number }>
   /** The most chat completions being answered at once (request in, until the answer is written). */
   readonly peakInFlight: Effect.Effect<number>
+  /** Chat completions being answered now (request in, answer not yet written). */
+  readonly inFlight: Effect.Effect<number>
   /** `POST /v1/audio/transcriptions` received, oldest first. */
   readonly transcriptions: Effect.Effect<ReadonlyArray<TranscriptionRequest>>
   /** Knowledge bases: every text sent to `POST /v1/embeddings`, oldest first. */
@@ -990,6 +992,7 @@ export const make = (options: FakeOpenAIOptions = {}): Effect.Effect<FakeOpenAI,
         }),
       rateLimitCounts: Effect.sync(() => ({ ...rateCounts })),
       peakInFlight: Effect.sync(() => load.peak),
+      inFlight: Effect.sync(() => load.inFlight),
       setLatency: (millis) =>
         Effect.sync(() => {
           latency = millis

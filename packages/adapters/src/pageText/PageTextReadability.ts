@@ -4,11 +4,27 @@
  * (3 MB installed with its parser; measured 12.8 ms for a 35 KB page). Readability picks the article;
  * a page it finds none in falls back to the body's text. Scripts never run:
  * linkedom parses, it does not execute.
+ *
+ * Both are loaded on the first page read, not at start: linkedom and its
+ * parser cost each thread that imports them ~28 MB of RSS (measured alone),
+ * and the pipeline thread, which answers chats, rarely reads a page.
  */
 import { PageText, type ReadablePage } from "@botfleet/application"
-import { Readability } from "@mozilla/readability"
 import { Effect, Layer } from "effect"
-import { parseHTML } from "linkedom"
+
+type Libraries = {
+  readonly parseHTML: typeof import("linkedom").parseHTML
+  readonly Readability: typeof import("@mozilla/readability").Readability
+}
+
+let loading: Promise<Libraries> | undefined
+/** Imported once, on first use; later reads share the same modules. */
+const libraries = () => {
+  loading ??= Promise.all([import("linkedom"), import("@mozilla/readability")]).then(
+    ([linkedom, readability]) => ({ parseHTML: linkedom.parseHTML, Readability: readability.Readability })
+  )
+  return loading
+}
 
 /** Runs of blank lines and spaces as a reader sees them: one blank line between paragraphs. */
 const tidy = (text: string): string =>
@@ -19,7 +35,8 @@ const tidy = (text: string): string =>
     .replace(/\n{3,}/g, "\n\n")
     .trim()
 
-export const read = (html: string, url: string): ReadablePage => {
+export const read = async (html: string, url: string): Promise<ReadablePage> => {
+  const { parseHTML, Readability } = await libraries()
   const { document } = parseHTML(html)
   const title = document.title?.trim() || null
   // Readability changes the document it reads; the body text is taken first for the fallback.
@@ -41,5 +58,5 @@ export const read = (html: string, url: string): ReadablePage => {
 
 export const layer: Layer.Layer<PageText> = Layer.succeed(
   PageText,
-  PageText.of({ fromHtml: (html, url) => Effect.sync(() => read(html, url)) })
+  PageText.of({ fromHtml: (html, url) => Effect.promise(() => read(html, url)) })
 )

@@ -23,7 +23,7 @@ and the ferry to the island will run on its winter timetable until the end of th
 </article><footer>© Harbour News</footer></body></html>`
 
 const tool = fetchUrl(OutboundHttpNode.make(OutboundClient.make({ privateNetworks: "allow" })), {
-  fromHtml: (html, url) => Effect.sync(() => PageTextReadability.read(html, url))
+  fromHtml: (html, url) => Effect.promise(() => PageTextReadability.read(html, url))
 })
 
 describe("fetch_url", () => {

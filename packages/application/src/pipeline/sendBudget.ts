@@ -73,6 +73,8 @@ export class SendBudget extends Context.Service<
     ) => Effect.Effect<void, Paced>
     /** A draft: spends and says true only when both budgets have room now; never waits. */
     readonly tryDraft: (botId: BotId, telegramChatId: number, chatType: string) => Effect.Effect<boolean>
+    /** How long (ms) until the chat's budget has room for a draft (0: now); spends nothing. */
+    readonly draftWait: (botId: BotId, telegramChatId: number, chatType: string) => Effect.Effect<number>
     /** Telegram answered 429: slow this chat (and the bot, if its other chats are refused too). */
     readonly refused: (
       botId: BotId,
@@ -144,6 +146,11 @@ export class SendBudget extends Context.Service<
           return Bucket.trySpend(chat, learning, now)
         })
 
+      const draftWait = (botId: BotId, telegramChatId: number, chatType: string) =>
+        Effect.map(Clock.currentTimeMillis, (now) =>
+          Bucket.waitOf(chatBucket(botId, telegramChatId, chatType, now), learning, now)
+        )
+
       const refused = (
         botId: BotId,
         telegramChatId: number,
@@ -163,7 +170,7 @@ export class SendBudget extends Context.Service<
           if (recentRefusals.size > 10_000) recentRefusals.clear()
         })
 
-      return SendBudget.of({ take, takeOrPace, tryDraft, refused })
+      return SendBudget.of({ take, takeOrPace, tryDraft, draftWait, refused })
     })
 
   static readonly layer = SendBudget.layerWith(telegramLimits)

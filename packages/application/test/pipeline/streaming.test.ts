@@ -4,9 +4,10 @@
  * message; drafts are never stored, so a stream that breaks is generated again.
  */
 import { LanguageModelMemory, TelegramGatewayMemory } from "@botfleet/adapters"
-import { TelegramGateway } from "@botfleet/application"
+import { defaultProviderPacing, TelegramGateway, telegramLimits } from "@botfleet/application"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Clock, Effect, Fiber } from "effect"
+import { TestClock } from "effect/testing"
 import { addBot, CHAT_ID, harness, messagesOf, processUpdate, textUpdate } from "../harness.ts"
 
 const { TelegramErrors, TelegramMemoryLog } = TelegramGatewayMemory
@@ -111,6 +112,75 @@ describe("streamed answers in private chats", () => {
         )
       }).pipe(Effect.provide(harness()))
   )
+
+  describe("under Telegram's limits (drafts count in the chat's budget)", () => {
+    // Virtual time of each draft and each final message, as the gateway is asked.
+    const recorded = () => {
+      const times = { drafts: [] as Array<number>, messages: [] as Array<number> }
+      const telegram = (gateway: TelegramGateway["Service"]): TelegramGateway["Service"] => ({
+        ...gateway,
+        sendMessageDraft: (token, draft) =>
+          Clock.currentTimeMillis.pipe(
+            Effect.tap((now) => Effect.sync(() => times.drafts.push(now))),
+            Effect.andThen(gateway.sendMessageDraft(token, draft))
+          ),
+        sendMessage: (...args) =>
+          Clock.currentTimeMillis.pipe(
+            Effect.tap((now) => Effect.sync(() => times.messages.push(now))),
+            Effect.andThen(gateway.sendMessage(...args))
+          )
+      })
+      // The model sleeps (100 ms a word) and only the test moves the clock.
+      const layer = harness({
+        telegram,
+        model: "sleeps",
+        pacing: { sendLimits: telegramLimits, providerPacing: defaultProviderPacing }
+      })
+      return { times, layer }
+    }
+    /** The reply may wait for the budget: the test walks the clock. */
+    const answered = (bot: Parameters<typeof processUpdate>[0]) =>
+      Effect.gen(function* () {
+        const reply = yield* Effect.forkChild(processUpdate(bot, textUpdate(1, "tell me a lot")))
+        for (let i = 0; i < 100; i++) yield* TestClock.adjust("100 millis")
+        yield* Fiber.join(reply)
+      })
+    const interval = 1000 / telegramLimits.perChat.perSecond
+
+    it.effect("a long answer: drafts keep coming, each within the chat's budget", () => {
+      const { times, layer } = recorded()
+      return Effect.gen(function* () {
+        const { bot } = yield* addBot()
+        yield* longAnswer()
+        yield* answered(bot)
+        // 6 s of streaming: the first draft after 300 ms, then about one each 1.4 s.
+        assert.isAtLeast(times.drafts.length, 4)
+        for (let i = 1; i < times.drafts.length; i++) {
+          assert.isAtLeast(times.drafts[i]! - times.drafts[i - 1]!, interval - 1)
+        }
+        assert.deepStrictEqual(
+          (yield* sent).map((message) => message.text),
+          [answer]
+        )
+      }).pipe(Effect.provide(layer))
+    })
+
+    it.effect("a 1.5 s answer goes out when it ends, not held back by a draft sent just before", () => {
+      const { times, layer } = recorded()
+      const short = Array.from({ length: 15 }, (_, i) => `word${i}`).join(" ")
+      return Effect.gen(function* () {
+        const { bot } = yield* addBot()
+        yield* LanguageModelMemoryControl.use((control) => control.setReply(() => short))
+        yield* answered(bot)
+        // The first draft comes 300 ms into the stream, which then ends 1.2 s later. A second
+        // draft the moment the budget had room (1.11 s after the first) would hold the answer
+        // until 1.11 s after that.
+        assert.strictEqual(times.drafts.length, 1)
+        assert.strictEqual(times.messages.length, 1)
+        assert.isAtMost(times.messages[0]! - times.drafts[0]!, 1_300)
+      }).pipe(Effect.provide(layer))
+    })
+  })
 
   it.effect("streaming off, or a group: no drafts, typing as before", () =>
     Effect.gen(function* () {

@@ -1,7 +1,8 @@
 /**
  * What the user sees while the model writes: "typing…", or, in private chats
  * of bots with `streaming`, the answer growing as a Bot API draft
- * (`sendMessageDraft`) at most every DRAFT_EVERY. The answer is the same
+ * (`sendMessageDraft`) at most every DRAFT_EVERY_MS (about every 1.4 s under the chat's
+ * send budget, see `drafts` below). The answer is the same
  * either way. Drafts are ephemeral: nothing of them is stored,
  * a crash mid-stream just generates again, and the final answer still goes out
  * once through the send step. A bot whose Telegram refuses drafts (an older
@@ -25,8 +26,8 @@ import { SendBudget } from "../sendBudget.ts"
 /** Replies faster than this show no "typing…". */
 export const TYPING_AFTER = "750 millis"
 
-/** Telegram asks bots not to update a draft more often than this. */
-export const DRAFT_EVERY = "300 millis"
+/** Telegram asks bots not to update a draft more often than this (ms). */
+export const DRAFT_EVERY_MS = 300
 /** "typing…" lasts about 5 s; repeated a little sooner. */
 const TYPING_EVERY_MS = 4_000
 
@@ -114,10 +115,19 @@ export const makeProgress = Effect.gen(function* () {
 
     return yield* Effect.scoped(
       Effect.gen(function* () {
-        yield* Effect.forkScoped(
-          showDraft.pipe(Effect.repeat(Schedule.spaced(DRAFT_EVERY)), Effect.delay(DRAFT_EVERY)),
-          { startImmediately: true }
-        )
+        // Wakes when a draft could go (the chat's budget allows about one a second; waking every
+        // DRAFT_EVERY_MS found no room three times in four), and DRAFT_EVERY_MS after that: a draft
+        // holds the final message back until the budget refills, so one sent the moment it could
+        // go often lands just before the end and delays the answer itself (slow-model bench).
+        const drafts = Effect.gen(function* () {
+          let wait = 0
+          while (true) {
+            yield* Effect.sleep(wait + DRAFT_EVERY_MS)
+            yield* showDraft
+            wait = refused.has(botId) ? 0 : yield* budget.draftWait(botId, chatId, "private")
+          }
+        })
+        yield* Effect.forkScoped(drafts, { startImmediately: true })
         let finished: Completion | undefined
         yield* Stream.runForEach(llm.stream(request), (event) =>
           Effect.sync(() => {
