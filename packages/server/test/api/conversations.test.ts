@@ -164,8 +164,10 @@ layer(serverLayer(withAdmin()), { timeout: 60_000, excludeTestServices: true })(
       const { bot } = yield* server.addBot("Streamer")
       const answer = Array.from({ length: 90 }, (_, i) => `word${i}`).join(" ")
       yield* server.openai.setReply(() => answer)
-      // 30 pieces, 50 ms apart: about 1.5 s of writing.
-      yield* server.openai.setStreamPace(50)
+      // 30 pieces, 100 ms apart: about 3 s of writing. Drafts share the chat's one-a-second send
+      // budget with the answer (a 1.5 s answer gets one draft, then the message), so it takes an
+      // answer this long to show it growing.
+      yield* server.openai.setStreamPace(100)
       const chatId = 910_001
       yield* postUpdate(server.baseUrl, bot, textUpdate(chatId, "tell me a lot"))
       yield* settled(server, bot.id)
