@@ -119,13 +119,15 @@ layer(database)("knowledge vectors on pgvector (PGlite)", (it) => {
       const sql = yield* SqlClient.SqlClient
       // In a transaction rolled back (failed on purpose, carrying the answer), so the role goes with it.
       const path = yield* Effect.flip(
-        sql.withTransaction(
-          Effect.gen(function* () {
-            yield* sql`CREATE ROLE knowledge_reader NOSUPERUSER`.pipe(Effect.orDie)
-            yield* sql`SET LOCAL ROLE knowledge_reader`.pipe(Effect.orDie)
-            return yield* Effect.fail(yield* Pgvector.detect(sql, true))
-          })
-        ).pipe(Effect.catchTag("SqlError", Effect.die))
+        sql
+          .withTransaction(
+            Effect.gen(function* () {
+              yield* sql`CREATE ROLE knowledge_reader NOSUPERUSER`.pipe(Effect.orDie)
+              yield* sql`SET LOCAL ROLE knowledge_reader`.pipe(Effect.orDie)
+              return yield* Effect.fail(yield* Pgvector.detect(sql, true))
+            })
+          )
+          .pipe(Effect.catchTag("SqlError", Effect.die))
       )
       assert.deepStrictEqual(path, { kind: "scan", reason: "not-permitted" })
       assert.strictEqual(
