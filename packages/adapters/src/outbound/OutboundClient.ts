@@ -25,6 +25,40 @@ import https from "node:https"
 import type { LookupFunction } from "node:net"
 import { classifyAddress, type PrivateNetworks, refusalOf } from "./addresses.ts"
 
+/**
+ * What a request and an opened stream share until the answer starts: one
+ * timeout, the caller's abort and connection errors each end it once, with the
+ * request destroyed. `settle` ends the watch when the answer is taken.
+ */
+const watchOutgoing = (
+  outgoing: http.ClientRequest,
+  signal: AbortSignal | undefined,
+  timeoutMs: number,
+  reject: (error: Error) => void
+) => {
+  let done = false
+  const settle = () => {
+    done = true
+    clearTimeout(timer)
+    signal?.removeEventListener("abort", onAbort)
+  }
+  const fail = (error: Error) => {
+    if (done) return
+    settle()
+    outgoing.destroy()
+    reject(error)
+  }
+  const onAbort = () => fail(new OutboundFailed("aborted", "the request was aborted"))
+  const timer = setTimeout(
+    () => fail(new OutboundFailed("timeout", `no answer within ${timeoutMs} ms`)),
+    timeoutMs
+  )
+  if (signal?.aborted) onAbort()
+  else signal?.addEventListener("abort", onAbort, { once: true })
+  outgoing.on("error", (cause) => fail(cause instanceof OutboundRefused ? cause : connectionFailure(cause)))
+  return { settled: () => done, settle, fail }
+}
+
 export type { PrivateNetworks } from "./addresses.ts"
 
 export interface ResolvedAddress {
@@ -211,28 +245,7 @@ export const make = (options: OutboundOptions): OutboundClient => {
           ...(body === undefined ? {} : { "content-length": body.byteLength })
         }
       })
-      let settled = false
-      const settle = () => {
-        settled = true
-        clearTimeout(timer)
-        input.signal?.removeEventListener("abort", onAbort)
-      }
-      const fail = (error: Error) => {
-        if (settled) return
-        settle()
-        outgoing.destroy()
-        reject(error)
-      }
-      const onAbort = () => fail(new OutboundFailed("aborted", "the request was aborted"))
-      const timer = setTimeout(
-        () => fail(new OutboundFailed("timeout", `no answer within ${timeoutMs} ms`)),
-        timeoutMs
-      )
-      if (input.signal?.aborted) return onAbort()
-      input.signal?.addEventListener("abort", onAbort, { once: true })
-      outgoing.on("error", (cause) =>
-        fail(cause instanceof OutboundRefused ? cause : connectionFailure(cause))
-      )
+      const { settled, settle, fail } = watchOutgoing(outgoing, input.signal, timeoutMs, reject)
       outgoing.on("response", (response) => {
         const tooLarge = () =>
           fail(new OutboundFailed("too_large", `the answer is larger than ${maxBytes} bytes`))
@@ -245,7 +258,7 @@ export const make = (options: OutboundOptions): OutboundClient => {
           chunks.push(chunk)
         })
         response.on("end", () => {
-          if (settled) return
+          if (settled()) return
           settle()
           resolvePromise({
             status: response.statusCode ?? 0,
@@ -274,30 +287,10 @@ export const make = (options: OutboundOptions): OutboundClient => {
           ...(body === undefined ? {} : { "content-length": body.byteLength })
         }
       })
-      let settled = false
-      const fail = (error: Error) => {
-        if (settled) return
-        settled = true
-        clearTimeout(timer)
-        input.signal?.removeEventListener("abort", onAbort)
-        outgoing.destroy()
-        reject(error)
-      }
-      const onAbort = () => fail(new OutboundFailed("aborted", "the request was aborted"))
-      const timer = setTimeout(
-        () => fail(new OutboundFailed("timeout", `no answer within ${timeoutMs} ms`)),
-        timeoutMs
-      )
-      if (input.signal?.aborted) return onAbort()
-      input.signal?.addEventListener("abort", onAbort, { once: true })
-      outgoing.on("error", (cause) =>
-        fail(cause instanceof OutboundRefused ? cause : connectionFailure(cause))
-      )
+      const { settled, settle } = watchOutgoing(outgoing, input.signal, timeoutMs, reject)
       outgoing.on("response", (response) => {
-        if (settled) return response.destroy()
-        settled = true
-        clearTimeout(timer)
-        input.signal?.removeEventListener("abort", onAbort)
+        if (settled()) return response.destroy()
+        settle()
         response.setTimeout(input.idleMs, () =>
           response.destroy(new OutboundFailed("timeout", `no data for ${input.idleMs} ms`))
         )
