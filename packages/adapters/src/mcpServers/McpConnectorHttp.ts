@@ -25,17 +25,15 @@ import {
   UrlNotAllowed
 } from "@botfleet/application"
 import { McpHeadersRefused, McpServerUnreachable, type McpTool } from "@botfleet/domain"
-import { Effect, Layer, Redacted, Schema } from "effect"
-import { McpClient, McpProtocol, McpSchema } from "effect/ai"
+import { Effect, Layer, Redacted } from "effect"
+import type * as McpClient from "effect/ai/McpClient"
 import type { McpClientError } from "effect/ai/McpClientError"
 import { HttpClient, HttpClientError, HttpClientResponse } from "effect/http"
+import type * as McpSession from "./mcpSession.ts"
 import { announcesToolsChanged, watchTools } from "./toolsChanged.ts"
 
 /** Tool lists and results above this are refused: they would not fit a model's context anyway. */
 const MAX_MESSAGE_BYTES = 4 * 1024 * 1024
-
-/** The widest-spoken revision with Streamable HTTP; sessions are opened and closed per operation. */
-const PROTOCOL = McpProtocol.v2025_11_25
 
 const NO_BODY_STATUSES = new Set([101, 103, 204, 205, 304])
 
@@ -101,36 +99,16 @@ const toPortError = (error: McpClientError): McpServerUnreachable | McpHeadersRe
     ? new McpHeadersRefused({ status: error.reason.status })
     : new McpServerUnreachable({ reason: UNREACHABLE })
 
-const toMcpTool = (tool: McpSchema.Tool): McpTool => ({
-  name: tool.name,
-  title: tool.title ?? null,
-  description: tool.description ?? null,
-  inputSchema: tool.inputSchema as Record<string, unknown>,
-  ...(tool.annotations?.idempotentHint === true ? { idempotent: true } : {})
+/**
+ * effect/ai's MCP client and its schemas for every protocol revision are
+ * about 13 MB per thread: loaded on the first MCP operation, not at start,
+ * so a fleet without MCP servers never carries them.
+ */
+let loading: Promise<typeof McpSession> | undefined
+const session = Effect.promise(() => {
+  loading ??= import("./mcpSession.ts")
+  return loading
 })
-
-const decodeTool = Schema.decodeUnknownSync(McpSchema.Tool)
-const fromMcpTool = (tool: McpTool): McpSchema.Tool =>
-  decodeTool({
-    name: tool.name,
-    ...(tool.title === null ? {} : { title: tool.title }),
-    ...(tool.description === null ? {} : { description: tool.description }),
-    inputSchema: tool.inputSchema
-  })
-
-/** Text of every block the model can read; other blocks (images, audio) are named, not sent. */
-const resultText = (result: McpSchema.CallToolResult): string => {
-  const parts: Array<string> = []
-  for (const block of result.content) {
-    if (block.type === "text") parts.push(block.text)
-    else if (block.type === "resource" && "text" in block.resource) parts.push(block.resource.text)
-    else if (block.type === "resource_link") parts.push(`${block.name}: ${block.uri}`)
-    else parts.push(`[${block.type} content omitted]`)
-  }
-  return parts.length === 0 && result.structuredContent !== undefined
-    ? JSON.stringify(result.structuredContent)
-    : parts.join("\n")
-}
 
 export const make = Effect.gen(function* () {
   const outbound = yield* OutboundHttp
@@ -144,17 +122,13 @@ export const make = Effect.gen(function* () {
     return Effect.gen(function* () {
       // The name is checked before anything is sent; connecting checks the address again.
       yield* outbound.checkUrl(connection.url)
-      const transport = yield* McpClient.http({
-        url: connection.url,
-        protocol: PROTOCOL,
-        headers: Redacted.value(connection.headers),
-        maxMessageBytes: MAX_MESSAGE_BYTES
-      })
-      const client = yield* McpClient.make({
-        name: "botfleet",
-        version: "1.0.0",
-        timeout: `${connection.timeoutMs} millis`
-      }).pipe(Effect.provideService(McpClient.Transport, transport))
+      const mcp = yield* session
+      const client = yield* mcp.connect(
+        connection.url,
+        Redacted.value(connection.headers),
+        connection.timeoutMs,
+        MAX_MESSAGE_BYTES
+      )
       return yield* use(client)
     }).pipe(
       Effect.provideService(HttpClient.HttpClient, guardedHttpClient(outbound, connection.timeoutMs, heard)),
@@ -168,8 +142,9 @@ export const make = Effect.gen(function* () {
   }
 
   const listTools = Effect.fn("McpConnector.listTools")(function* (connection: McpConnection) {
+    const mcp = yield* session
     return yield* withClient(connection, (client) =>
-      Effect.map(client.listTools(), (tools) => tools.map(toMcpTool))
+      Effect.map(client.listTools(), (tools) => tools.map(mcp.toMcpTool))
     )
   })
 
@@ -180,17 +155,18 @@ export const make = Effect.gen(function* () {
   ) {
     yield* Effect.annotateCurrentSpan("mcp.tool", tool.name)
     const heard: Heard = { refused: undefined, toolsChanged: false }
+    const mcp = yield* session
     const result = yield* withClient(
       connection,
       (client) =>
         client
           .callTool(
-            { tool: fromMcpTool(tool), arguments: args as Record<string, unknown> },
+            { tool: mcp.fromMcpTool(tool), arguments: args as Record<string, unknown> },
             { timeout: `${connection.timeoutMs} millis` }
           )
           .pipe(
             Effect.map(
-              (result): McpToolResult => ({ isError: result.isError === true, text: resultText(result) })
+              (result): McpToolResult => ({ isError: result.isError === true, text: mcp.resultText(result) })
             )
           ),
       heard

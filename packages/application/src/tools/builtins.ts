@@ -10,7 +10,8 @@
  * turn loop provides per call.
  */
 import { Schema } from "effect"
-import { Tool, Toolkit } from "effect/ai"
+import * as Tool from "effect/ai/Tool"
+import * as Toolkit from "effect/ai/Toolkit"
 import { ToolTurn } from "./ToolTurn.ts"
 
 /** What the model hears when a tool could not do its work; ours, never a foreign server's words. */

@@ -9,7 +9,8 @@
  */
 import { type Bot, type McpServerId, McpServerModel } from "@botfleet/domain"
 import { Context, Duration, Effect, Stream } from "effect"
-import { Tool, type Toolkit } from "effect/ai"
+import * as Tool from "effect/ai/Tool"
+import type * as Toolkit from "effect/ai/Toolkit"
 import { McpServerService } from "../mcpServers/McpServerService.ts"
 import type { ToolDefinition } from "../ports/LanguageModel.ts"
 import { BuiltinToolkit } from "./builtins.ts"

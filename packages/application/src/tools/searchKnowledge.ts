@@ -10,7 +10,8 @@
  */
 import { KnowledgeModel } from "@botfleet/domain"
 import { Effect, Schema } from "effect"
-import { Tool, Toolkit } from "effect/ai"
+import * as Tool from "effect/ai/Tool"
+import * as Toolkit from "effect/ai/Toolkit"
 import { KnowledgeService, type Passage } from "../knowledge/KnowledgeService.ts"
 import { ToolFailure } from "./builtins.ts"
 import { ToolTurn } from "./ToolTurn.ts"
