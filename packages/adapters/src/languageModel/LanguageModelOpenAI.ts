@@ -312,7 +312,8 @@ export const retrySchedule = (maxRetries: number) =>
 /**
  * When both models failed, report the error the caller can act on: a
  * retryable one (the outage will pass) over a permanent one, the fallback's
- * when both are alike. The other one is kept in the description.
+ * when both are alike. The other one is kept in the description; the
+ * chosen one's rate-limit headers go with it, for the pacer of their key.
  */
 const combine = (primary: LlmError, fallback: LlmError): LlmError => {
   const chosen = fallback.isRetryable || !primary.isRetryable ? fallback : primary
@@ -322,6 +323,7 @@ const combine = (primary: LlmError, fallback: LlmError): LlmError => {
     model: chosen.model,
     description: `${chosen.description}; ${other === primary ? "primary" : "fallback"} model ${other.model} also failed (${other.kind}): ${other.description}`,
     retryAfterSeconds: chosen.retryAfterSeconds,
+    rateLimit: chosen.rateLimit ?? null,
     code: chosen.code ?? null
   })
 }

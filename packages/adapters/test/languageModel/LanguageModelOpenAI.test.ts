@@ -114,6 +114,28 @@ describe("LanguageModelOpenAI", () => {
       })
   )
 
+  it.live(
+    "when the fallback is refused too, the refusal keeps the key's rate-limit headers for the pacer",
+    () =>
+      Effect.gen(function* () {
+        const fake = yield* FakeOpenAI.make()
+        // One call a minute: the first is answered, the primary and fallback after it refused.
+        yield* fake.setRateLimit(1)
+        const adapter = adapterFor(fake, { fallbackModel: "gpt-4o", maxRetries: 0 })
+        yield* adapter.complete({ model: "gpt-4o-mini", messages })
+        const error = yield* Effect.flip(adapter.complete({ model: "gpt-4o-mini", messages }))
+        assert.strictEqual(error.kind, "rate_limited")
+        assert.include(error.description, "also failed (rate_limited)")
+        assert.deepStrictEqual(
+          (yield* fake.requests).map((request) => request.model),
+          ["gpt-4o-mini", "gpt-4o-mini", "gpt-4o"]
+        )
+        assert.strictEqual(error.rateLimit?.limitRequests, 1)
+        assert.strictEqual(error.rateLimit?.remainingRequests, 0)
+        assert.isAbove(error.retryAfterSeconds ?? 0, 1)
+      })
+  )
+
   it.live("a 401 is auth, tried once, never falls back, and never repeats the key", () =>
     Effect.gen(function* () {
       const fake = yield* FakeOpenAI.make()
