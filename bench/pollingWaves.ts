@@ -1,5 +1,5 @@
 /**
- * `node bench/pollingWaves.ts`: the polling fleet's 50 cold replies, then what
+ * `npx node bench/pollingWaves.ts`: the polling fleet's 50 cold replies, then what
  * of them is a process's first time. After the fleet has been at rest, three
  * waves of one message to each of 50 bots spread over the fleet, 3 s apart:
  * the first (cold: nothing has replied yet in this process), the same bots in
