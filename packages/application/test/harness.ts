@@ -55,6 +55,7 @@ import {
   Settings,
   SettingsVersion,
   TelegramGateway,
+  TokenCounter,
   telegramLimits,
   UpdateInbox,
   UrlNotAllowed
@@ -95,6 +96,8 @@ export interface HarnessOptions {
   readonly embeddings?: Embeddings["Service"] | undefined
   /** The image server; by default the memory twin (one tiny PNG, a fixed price). */
   readonly images?: Layer.Layer<ImageGenerator> | undefined
+  /** The token counter; by default the real one (gpt-tokenizer, the estimate for "test-model"). */
+  readonly tokenCounter?: TokenCounter["Service"] | undefined
 }
 
 const fakeEmbeddings = Embeddings.of({
@@ -195,7 +198,7 @@ export const harness = (options: HarnessOptions = {}) => {
     ),
     SecretBoxMemory.layerMemory,
     ThreadSummariesMemory.layerMemory,
-    TokenCounterTiktoken.layer,
+    options.tokenCounter ? Layer.succeed(TokenCounter, options.tokenCounter) : TokenCounterTiktoken.layer,
     settings,
     TranscriberMemory.layerMemory({ maxSeconds: 300 }),
     SpeechSynthesizerMemory.layerMemory

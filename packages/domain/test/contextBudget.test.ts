@@ -6,6 +6,7 @@ import {
   estimateTokens,
   historyRoom,
   promptBudget,
+  tokensAtMost,
   UNKNOWN_CONTEXT_WINDOW
 } from "../src/contextBudget.ts"
 
@@ -73,5 +74,22 @@ describe("contextBudget", () => {
     // The message being answered stays even when it alone is over.
     assert.deepStrictEqual(ids(chooseHistory(messages, tokens, 5, 10)), ["d"])
     assert.deepStrictEqual(ids(chooseHistory(messages, tokens, 1_000, 0)), ["d"])
+  })
+
+  it("tokensAtMost is the text's UTF-8 bytes, never under the estimate", () => {
+    const texts = [
+      "",
+      "hello world",
+      "Привет, как дела?",
+      "日本語のテキスト",
+      "emoji 😀👍🏽",
+      "a\uD800b",
+      "end \uDBFF",
+      "\uDC00 lone low"
+    ]
+    for (const text of texts) {
+      assert.strictEqual(tokensAtMost(text), Buffer.byteLength(text, "utf8"), JSON.stringify(text))
+      assert.isAtMost(estimateTokens(text), tokensAtMost(text), JSON.stringify(text))
+    }
   })
 })

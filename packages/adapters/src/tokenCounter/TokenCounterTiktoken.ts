@@ -9,7 +9,9 @@
  * remembered, so stored messages' counts are kept by id (an LRU of two
  * generations): the counting costs far less than the history read it rides on. Loading an encoding's tables takes
  * about 1.5 s, so each is loaded on first use (synchronously, through
- * require) rather than at startup: a fleet of local models never pays it.
+ * require) rather than at startup: a fleet of local models never pays it,
+ * and a history that fits by its bytes (pipeline/reply/history.ts) is never
+ * counted (measured in a process's first replies: ~310 ms of CPU and 38 MB).
  */
 import { createRequire } from "node:module"
 import { TokenCounter } from "@botfleet/application"

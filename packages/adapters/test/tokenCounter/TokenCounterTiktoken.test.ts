@@ -1,4 +1,4 @@
-import { estimateTokens } from "@botfleet/domain"
+import { estimateTokens, tokensAtMost } from "@botfleet/domain"
 import { assert, describe, it } from "@effect/vitest"
 import { make } from "../../src/tokenCounter/TokenCounterTiktoken.ts"
 
@@ -38,5 +38,22 @@ describe("TokenCounterTiktoken", () => {
     )
     // Per encoding: an estimate is never taken for a tokenizer's count.
     assert.strictEqual(counter.countStored("llama3", "b", "one"), estimateTokens("one"))
+  })
+
+  it("never counts more tokens than the text's UTF-8 bytes (the bound a history is first checked by)", () => {
+    const counter = make()
+    const texts = [
+      "hello world",
+      "Привет, как дела?",
+      "日本語のテキスト",
+      "emoji 😀👍🏽 and <|endoftext|> typed by a user",
+      "a\uD800b lone surrogate",
+      " !\"#$%&'()*+,-./0123456789:;<=>?@[\\]^_`{|}~".repeat(20),
+      "x".repeat(5_000)
+    ]
+    for (const text of texts) {
+      assert.isAtMost(counter.count("gpt-4o", text), tokensAtMost(text), `o200k: ${text.slice(0, 40)}`)
+      assert.isAtMost(counter.count("gpt-4", text), tokensAtMost(text), `cl100k: ${text.slice(0, 40)}`)
+    }
   })
 })

@@ -94,7 +94,7 @@ export class GenerateReply extends Context.Service<
         const first = yield* turn(speaker, token, chat, incoming, context.turns)
         // The model reads less than we thought: once more within half the room, then it fails.
         const again = first._tag === "Failed" && first.error.contextTooLong
-        const asked = again ? yield* turn(speaker, token, chat, incoming, context.shorter) : first
+        const asked = again ? yield* turn(speaker, token, chat, incoming, context.shorter()) : first
         // Beside the answer: the context's making, and the tools' own use (a first attempt's
         // finished calls are replayed from the store, not run again: theirs counts here).
         const beside = addSpent(

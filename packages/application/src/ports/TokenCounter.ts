@@ -1,7 +1,9 @@
 /**
  * Tokens of a text as a model reads it: a real tokenizer where the model's
  * encoding is known (contextBudget.ts's table), an estimate otherwise.
- * Synchronous: counting is CPU work, no I/O.
+ * Synchronous: counting is CPU work, no I/O. A count is never more than the
+ * text's UTF-8 bytes (domain's `tokensAtMost`): callers that only need to know
+ * a text fits may check that bound first and count only when it does not.
  */
 import { Context } from "effect"
 

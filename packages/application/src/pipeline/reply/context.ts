@@ -39,7 +39,7 @@ import { TelegramGateway, type Token } from "../../ports/TelegramGateway.ts"
 import { ToolCallRepository } from "../../ports/ToolCalls.ts"
 import { UserNotes } from "../../ports/UserNotes.ts"
 import { matchTelegramFailure } from "../failures.ts"
-import { leadWith, makeHistory, type Spent } from "./history.ts"
+import { leadWith, makeHistory, type Selection, type Spent } from "./history.ts"
 import { toolTurnsOf } from "./tools.ts"
 
 const MIME_TYPES: Record<string, string> = {
@@ -58,7 +58,7 @@ export type ReplyContext =
       readonly _tag: "Ready"
       readonly turns: ReadonlyArray<ChatTurn>
       /** The same within half the history's room: asked once when the model finds `turns` too long. */
-      readonly shorter: ReadonlyArray<ChatTurn>
+      readonly shorter: () => ReadonlyArray<ChatTurn>
       /** A summary made and the question embedded for this answer: counted with the answer's use. */
       readonly spent: Spent
     }
@@ -217,7 +217,7 @@ export const makeGatherContext = Effect.gen(function* () {
       const called = yield* earlierToolTurns(bot, incoming, history)
       const fixed = withNotes(turnsOf(bot, chat, incoming, [], current, passages))
       const fitted = yield* thread.fit(bot, chat, incoming, history, fixed, image !== null)
-      const turnsFor = (selection: typeof fitted.shorter) =>
+      const turnsFor = (selection: Selection) =>
         withNotes([
           ...leadWith(
             turnsOf(bot, chat, incoming, selection.messages, current, passages, called),
@@ -227,7 +227,7 @@ export const makeGatherContext = Effect.gen(function* () {
       return {
         _tag: "Ready",
         turns: turnsFor(fitted),
-        shorter: turnsFor(fitted.shorter),
+        shorter: () => turnsFor(fitted.shorter()),
         spent: { tokens: fitted.spent.tokens + spent.tokens, costUsd: fitted.spent.costUsd + spent.costUsd }
       } satisfies ReplyContext
     })

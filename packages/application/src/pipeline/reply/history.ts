@@ -5,7 +5,10 @@
  * thread has outgrown them.
  *
  * A thread that fits costs the history read it always did (one message more,
- * to tell whether older ones exist) and its counts, remembered per message by
+ * to tell whether older ones exist). It is counted only when its UTF-8 bytes
+ * (domain's `tokensAtMost`, never fewer than its tokens) do not already fit:
+ * the first reply of a process would otherwise load an encoding (~310 ms of
+ * CPU) that a short thread never needs. Counts are remembered per message by
  * the TokenCounter. Only a thread that does not fit reads its newest summary;
  * only when messages would be lost that no summary covers is one made: the
  * older turns (and the summary before) folded by one call to the bot's model,
@@ -32,7 +35,8 @@ import {
   SUMMARY_LEAD,
   SUMMARY_PROMPT,
   summaryOutputTokens,
-  ThreadSummary
+  ThreadSummary,
+  tokensAtMost
 } from "@botfleet/domain"
 import { Clock, Effect, Option } from "effect"
 import { spanFn } from "../../observability/spanFn.ts"
@@ -71,8 +75,11 @@ export interface Selection {
 export interface FittedHistory extends Selection {
   /** A summary made for this answer: its use, counted with the answer's. */
   readonly spent: Spent
-  /** The same within half the room: for the one retry after the model found the prompt too long. */
-  readonly shorter: Selection
+  /**
+   * The same within half the room: for the one retry after the model found
+   * the prompt too long. Made when asked: it counts what the first try may not have.
+   */
+  readonly shorter: () => Selection
 }
 
 /** The summary as the model reads it: a system turn after the fixed ones, before the history. */
@@ -125,6 +132,13 @@ export const makeHistory = Effect.gen(function* () {
       // The system prompt is the same text answer after answer: remembered under itself.
       tokens += counter.countStored(model, turn.content, turn.content) + MESSAGE_OVERHEAD_TOKENS
     }
+    return tokens
+  }
+
+  /** At most what the fixed turns and an image take: their bytes, nothing counted. */
+  const fixedBoundOf = (fixed: ReadonlyArray<ChatTurn>, withImage: boolean) => {
+    let tokens = withImage ? IMAGE_TOKENS : 0
+    for (const turn of fixed) tokens += tokensAtMost(turn.content) + MESSAGE_OVERHEAD_TOKENS
     return tokens
   }
 
@@ -194,16 +208,22 @@ export const makeHistory = Effect.gen(function* () {
       },
       model
     )
-    const room = historyRoom(budget, fixedTokensOf(model, fixed, withImage))
     const limit = Math.max(bot.historyLimit, 1)
     const window = raw.slice(-limit)
     const olderExist = raw.length > limit
 
     // In groups the model reads "Name: text": the name is counted too (an estimate: names are short).
+    const nameTokens = (message: Message) =>
+      message.role === "user" && message.senderName !== null ? estimateTokens(message.senderName) + 1 : 0
     const tokensOf = (message: Message) =>
-      counter.countStored(model, message.id, message.text) +
-      MESSAGE_OVERHEAD_TOKENS +
-      (message.role === "user" && message.senderName !== null ? estimateTokens(message.senderName) + 1 : 0)
+      counter.countStored(model, message.id, message.text) + MESSAGE_OVERHEAD_TOKENS + nameTokens(message)
+
+    // The fixed turns counted when first needed: a thread that fits by its bytes never is.
+    let counted: number | undefined
+    const exactRoom = () => {
+      counted ??= historyRoom(budget, fixedTokensOf(model, fixed, withImage))
+      return counted
+    }
 
     /** The newest messages within `tokens` and `count`, after `summary` and led by it. */
     const select = (tokens: number, count: number, summary: ThreadSummary | null) => {
@@ -236,11 +256,11 @@ export const makeHistory = Effect.gen(function* () {
     const done = (chosen: ReturnType<typeof select>, spent: Spent): FittedHistory => ({
       ...selectionOf(chosen),
       spent,
-      shorter: selectionOf(shorterOf(chosen.summary))
+      shorter: () => selectionOf(shorterOf(chosen.summary))
     })
     /** Half the room; the summary only when it leaves the message being answered its minimum. */
     const shorterOf = (summary: ThreadSummary | null) => {
-      const half = Math.floor(room / 2)
+      const half = Math.floor(exactRoom() / 2)
       return select(
         half,
         limit,
@@ -248,6 +268,22 @@ export const makeHistory = Effect.gen(function* () {
       )
     }
 
+    // The whole window within the room by its bytes: it fits counted too (the message being
+    // answered included, uncut), so the exact choice below would keep it all. Nothing is counted.
+    if (!olderExist) {
+      let bound = 0
+      for (const message of window)
+        bound += tokensAtMost(message.text) + MESSAGE_OVERHEAD_TOKENS + nameTokens(message)
+      if (bound <= historyRoom(budget, fixedBoundOf(fixed, withImage))) {
+        return {
+          messages: window,
+          summary: null,
+          spent: NOTHING_SPENT,
+          shorter: () => selectionOf(shorterOf(null))
+        }
+      }
+    }
+    const room = exactRoom()
     // The common case: the whole window fits and nothing older exists. No summary is read.
     const plain = select(room, limit, null)
     if (plain.dropped.length === 0 && !olderExist) return done(plain, NOTHING_SPENT)
