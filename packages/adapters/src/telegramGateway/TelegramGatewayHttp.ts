@@ -183,20 +183,28 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
       const longPoll = LongPoll.make(apiRoot)
       yield* Effect.addFinalizer(() => Effect.sync(longPoll.close))
 
-      /** One API call: timeout per attempt (the signal aborts the HTTP request), retries, error mapping. */
+      /**
+       * One API call: timeout per attempt (the signal aborts the HTTP request), retries, error
+       * mapping. A `null` timeout leaves the deadline to `run` (long polls time each request themselves).
+       */
       const call = <A>(
         method: string,
         token: Token,
         run: (secret: string, signal: AbortSignal) => Promise<A>,
-        timeout: Duration.Duration = requestTimeout,
+        timeout: Duration.Duration | null = requestTimeout,
         retries = true,
         onRateLimited?: (seconds: number) => void
       ): Effect.Effect<A, TelegramError> => {
         const secret = Redacted.value(token)
         const attempt = Effect.tryPromise({
-          try: (signal) => within(Duration.toMillis(timeout), signal, (bounded) => run(secret, bounded)),
+          try: (signal) =>
+            timeout === null
+              ? run(secret, signal)
+              : within(Duration.toMillis(timeout), signal, (bounded) => run(secret, bounded)),
           catch: (cause) =>
-            cause === TIMED_OUT ? timedOut(method, timeout) : toTelegramError(method, cause, secret)
+            cause === TIMED_OUT && timeout !== null
+              ? timedOut(method, timeout)
+              : toTelegramError(method, cause, secret)
         })
         const posts = POSTS.has(method)
         const maxRetryAfter = posts ? MAX_POST_RETRY_AFTER_SECONDS : MAX_RETRY_AFTER_SECONDS
@@ -495,8 +503,13 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
           readonly offset: number
           readonly timeoutSeconds: number
           readonly limit?: number | undefined
+          readonly untilUpdates?: boolean | undefined
         }
       ) {
+        // The server holds a long poll for up to timeoutSeconds before answering.
+        const answerMillis = Duration.toMillis(
+          Duration.sum(Duration.seconds(poll.timeoutSeconds), requestTimeout)
+        )
         const updates = yield* call(
           "getUpdates",
           token,
@@ -509,10 +522,12 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
                 ...(poll.limit === undefined ? {} : { limit: poll.limit }),
                 allowed_updates: ALLOWED_UPDATES
               },
-              signal
+              signal,
+              answerMillis,
+              poll.untilUpdates === true
             ),
-          // The server holds a long poll for up to timeoutSeconds before answering.
-          Duration.sum(Duration.seconds(poll.timeoutSeconds), requestTimeout)
+          // Each request of the poll has its own deadline in the client; the call may span many.
+          null
         )
         // The poll client returns the API's result unchecked: an array is what the port promises.
         const raw: ReadonlyArray<unknown> = Array.isArray(updates) ? updates : []

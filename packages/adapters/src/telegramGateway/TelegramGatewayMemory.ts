@@ -407,7 +407,16 @@ export const layerMemory: Layer.Layer<TelegramGateway | TelegramMemoryLog> = Lay
           return Effect.raceFirst(
             Deferred.await(pushed),
             Effect.sleep(`${options.timeoutSeconds} seconds`)
-          ).pipe(Effect.ensuring(Effect.sync(() => bot.waiters.delete(pushed))), Effect.andThen(available))
+          ).pipe(
+            Effect.ensuring(Effect.sync(() => bot.waiters.delete(pushed))),
+            Effect.andThen(available),
+            // Like the HTTP client: an empty answer is asked again, each time a call Telegram counts.
+            Effect.flatMap((updates) =>
+              updates.length === 0 && options.untilUpdates === true
+                ? gateway.getUpdates(token, options)
+                : Effect.succeed(updates)
+            )
+          )
         })
     })
 

@@ -199,6 +199,11 @@ export class TelegramGateway extends Context.Service<
         readonly offset: number
         readonly timeoutSeconds: number
         readonly limit?: number | undefined
+        /**
+         * Poll again while the answers are empty, and return the first updates: a bot at
+         * rest then costs its poller nothing between two Telegram answers.
+         */
+        readonly untilUpdates?: boolean | undefined
       }
     ) => Effect.Effect<ReadonlyArray<unknown>, TelegramError>
     /**

@@ -6,7 +6,9 @@
  *
  * A loop reads its bot and decrypts the token once, then keeps the token and
  * the offset it stored itself: at rest a round is one held getUpdates and
- * nothing else. With 10,000 bots a database read and a decryption per round
+ * nothing else, and an empty answer does not even come back here: the poll
+ * client asks again by itself (`untilUpdates`), so a round at rest runs no
+ * Effect code at all. With 10,000 bots a database read and a decryption per round
  * were most of the CPU at rest (docs/benchmarks.md, polling fleet). A token an
  * admin replaces is picked up by the reconcile (the stored ciphertext
  * changed: the loop starts again) or, if Telegram refuses the old one first,
@@ -56,6 +58,8 @@ interface Polling {
   tokenCiphertext: string
   offset: number
   timeoutSeconds: number
+  /** After the first poll: the client asks again by itself while the answers are empty. */
+  untilUpdates: boolean
 }
 
 const pollingOf = (loaded: BotWithToken, offset: number, timeoutSeconds: number): Polling => ({
@@ -63,7 +67,8 @@ const pollingOf = (loaded: BotWithToken, offset: number, timeoutSeconds: number)
   token: loaded.token,
   tokenCiphertext: loaded.bot.tokenCiphertext,
   offset: Math.max(offset, loaded.bot.pollingOffset),
-  timeoutSeconds
+  timeoutSeconds,
+  untilUpdates: false
 })
 
 export const layerWith = (options: PollerOptions) =>
@@ -86,9 +91,11 @@ export const layerWith = (options: PollerOptions) =>
         const updates = yield* telegram.getUpdates(state.token, {
           offset: state.offset,
           timeoutSeconds: state.timeoutSeconds,
-          limit: 100
+          limit: 100,
+          untilUpdates: state.untilUpdates
         })
         state.timeoutSeconds = options.longPollSeconds
+        state.untilUpdates = true
         let highest = -1
         for (const polled of updates) {
           // Stored even with a problem (Telegram would hand it out again otherwise): the
