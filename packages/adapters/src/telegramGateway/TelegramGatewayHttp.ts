@@ -503,28 +503,34 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
           readonly offset: number
           readonly timeoutSeconds: number
           readonly limit?: number | undefined
-          readonly untilUpdates?: boolean | undefined
+          readonly untilUpdates?: { readonly timeoutSeconds: number } | undefined
         }
       ) {
         // The server holds a long poll for up to timeoutSeconds before answering.
-        const answerMillis = Duration.toMillis(
-          Duration.sum(Duration.seconds(poll.timeoutSeconds), requestTimeout)
-        )
+        const answerMillis = (timeoutSeconds: number) =>
+          Duration.toMillis(Duration.sum(Duration.seconds(timeoutSeconds), requestTimeout))
+        const payload = (timeoutSeconds: number) => ({
+          offset: poll.offset,
+          timeout: timeoutSeconds,
+          ...(poll.limit === undefined ? {} : { limit: poll.limit }),
+          allowed_updates: ALLOWED_UPDATES
+        })
+        const repeat = poll.untilUpdates
         const updates = yield* call(
           "getUpdates",
           token,
           (secret, signal) =>
             longPoll.getUpdates(
               secret,
-              {
-                offset: poll.offset,
-                timeout: poll.timeoutSeconds,
-                ...(poll.limit === undefined ? {} : { limit: poll.limit }),
-                allowed_updates: ALLOWED_UPDATES
-              },
+              payload(poll.timeoutSeconds),
               signal,
-              answerMillis,
-              poll.untilUpdates === true
+              answerMillis(poll.timeoutSeconds),
+              repeat === undefined
+                ? null
+                : {
+                    payload: payload(repeat.timeoutSeconds),
+                    answerMillis: answerMillis(repeat.timeoutSeconds)
+                  }
             ),
           // Each request of the poll has its own deadline in the client; the call may span many.
           null

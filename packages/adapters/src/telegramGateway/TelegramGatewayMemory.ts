@@ -412,8 +412,11 @@ export const layerMemory: Layer.Layer<TelegramGateway | TelegramMemoryLog> = Lay
             Effect.andThen(available),
             // Like the HTTP client: an empty answer is asked again, each time a call Telegram counts.
             Effect.flatMap((updates) =>
-              updates.length === 0 && options.untilUpdates === true
-                ? gateway.getUpdates(token, options)
+              updates.length === 0 && options.untilUpdates !== undefined
+                ? gateway.getUpdates(token, {
+                    ...options,
+                    timeoutSeconds: options.untilUpdates.timeoutSeconds
+                  })
                 : Effect.succeed(updates)
             )
           )

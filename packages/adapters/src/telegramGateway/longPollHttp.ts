@@ -10,8 +10,8 @@
  * record and its buffers: 10,000 held polls take ~4.7 KB less heap each, ~10-15
  * KB less RSS each and half the CPU per poll (`npm run bench -- poll-clients`).
  *
- * An empty answer asked `untilUpdates` is followed by the same request on the
- * same socket from inside the data handler: a bot at rest costs one parse and
+ * A poll asked to `repeat` answers an empty result with the repeat request on
+ * the same socket from inside the data handler: a bot at rest costs one parse and
  * one write per 50 s, with no promise, timer, abort listener or Effect fiber
  * step per round. The deadline of each request is the socket's idle timer
  * (Node keeps one list for every socket with the same delay), not a timer per
@@ -37,18 +37,25 @@ const IDLE_MILLIS = 30_000
 export interface LongPoll {
   /**
    * getUpdates with a JSON body, ended early by `signal`. Each request fails when no
-   * byte of its answer came for `answerMillis`. With `untilUpdates`, an empty result is
-   * not returned: the same request is sent again, until updates or a failure come.
+   * byte of its answer came for `answerMillis`. With `repeat`, an empty result is not
+   * returned: `repeat.payload` is sent instead, again and again, until updates or a
+   * failure come.
    */
   readonly getUpdates: (
     token: string,
     payload: object,
     signal: AbortSignal,
     answerMillis: number,
-    untilUpdates: boolean
+    repeat: Repeat | null
   ) => Promise<unknown>
   /** Closes every socket (held polls fail as cut off). */
   readonly close: () => void
+}
+
+/** What a poll sends after an empty answer, and how long each of those may wait for theirs. */
+export interface Repeat {
+  readonly payload: object
+  readonly answerMillis: number
 }
 
 /** What is being read of the answer in progress. */
@@ -68,9 +75,10 @@ interface Connection {
   readonly socket: net.Socket
   readonly token: string
   busy: boolean
-  /** The poll's request, written again after an empty answer when `untilUpdates`. */
-  request: Buffer | null
-  untilUpdates: boolean
+  /** The request written after an empty answer, when the poll repeats. */
+  again: Buffer | null
+  againMillis: number
+  /** The deadline of the request in flight, as the socket's idle timer has it. */
   answerMillis: number
   resolve: (value: unknown) => void
   reject: (error: Error) => void
@@ -138,8 +146,8 @@ export const make = (apiRoot: string): LongPoll => {
       socket,
       token,
       busy: false,
-      request: null,
-      untilUpdates: false,
+      again: null,
+      againMillis: 0,
       answerMillis: 0,
       resolve: noop,
       reject: noop,
@@ -193,7 +201,7 @@ export const make = (apiRoot: string): LongPoll => {
     connection.reject = noop
     connection.pending = null
     connection.body = []
-    connection.request = null
+    connection.again = null
   }
 
   /** Ready to read the next answer on the same socket. */
@@ -210,16 +218,19 @@ export const make = (apiRoot: string): LongPoll => {
     const { status, statusText, body, keepAlive } = connection
     const text = (body.length === 1 ? (body[0] as Buffer) : Buffer.concat(body)).toString("utf8")
     if (
-      connection.untilUpdates &&
+      connection.again !== null &&
       keepAlive &&
       status === 200 &&
-      connection.request !== null &&
       !connection.socket.destroyed &&
       isEmptyResult(text)
     ) {
       // Nothing came: ask again at once; the socket's idle timer is the new request's deadline.
       expectAnswer(connection)
-      connection.socket.write(connection.request)
+      if (connection.answerMillis !== connection.againMillis) {
+        connection.answerMillis = connection.againMillis
+        connection.socket.setTimeout(connection.againMillis)
+      }
+      connection.socket.write(connection.again)
       return
     }
     const { resolve, reject } = connection
@@ -405,12 +416,23 @@ export const make = (apiRoot: string): LongPoll => {
     }
   }
 
+  const requestOf = (token: string, payload: object): Buffer => {
+    const body = JSON.stringify(payload)
+    // The URL parser drops line breaks and escapes spaces, so a token cannot add a header.
+    const target = new URL(`./bot${token}/getUpdates`, root)
+    return Buffer.from(
+      `POST ${target.pathname}${target.search} HTTP/1.1\r\nhost: ${hostHeader}\r\n` +
+        `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+        `connection: keep-alive\r\n\r\n${body}`
+    )
+  }
+
   const getUpdates = (
     token: string,
     payload: object,
     signal: AbortSignal,
     answerMillis: number,
-    untilUpdates: boolean
+    repeat: Repeat | null
   ) =>
     new Promise<unknown>((resolve, reject) => {
       if (signal.aborted) return reject(new Error("getUpdates: aborted"))
@@ -423,8 +445,9 @@ export const make = (apiRoot: string): LongPoll => {
       const current = connection
       current.socket.setTimeout(answerMillis)
       current.busy = true
-      current.untilUpdates = untilUpdates
       current.answerMillis = answerMillis
+      current.again = repeat === null ? null : requestOf(token, repeat.payload)
+      current.againMillis = repeat === null ? 0 : repeat.answerMillis
       expectAnswer(current)
       const onAbort = () => {
         if (current.busy) fail(current, new Error("getUpdates: aborted"))
@@ -438,15 +461,7 @@ export const make = (apiRoot: string): LongPoll => {
         signal.removeEventListener("abort", onAbort)
         reject(error)
       }
-      const body = JSON.stringify(payload)
-      // The URL parser drops line breaks and escapes spaces, so a token cannot add a header.
-      const target = new URL(`./bot${token}/getUpdates`, root)
-      current.request = Buffer.from(
-        `POST ${target.pathname}${target.search} HTTP/1.1\r\nhost: ${hostHeader}\r\n` +
-          `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
-          `connection: keep-alive\r\n\r\n${body}`
-      )
-      current.socket.write(current.request)
+      current.socket.write(requestOf(token, payload))
     })
 
   const close = () => {

@@ -96,6 +96,8 @@ const setup = (answer: Answer) =>
     return { server, client }
   })
 
+const REPEAT: LongPoll.Repeat = { payload: { offset: 0, timeout: 50 }, answerMillis: 60_000 }
+
 const settled = (promise: Promise<unknown>) =>
   Effect.promise(() =>
     promise.then(
@@ -106,7 +108,7 @@ const settled = (promise: Promise<unknown>) =>
 
 const poll = (client: LongPoll.LongPoll, signal = new AbortController().signal) =>
   Effect.promise(() =>
-    client.getUpdates(TOKEN, { offset: 7, timeout: 50 }, signal, 60_000, false).then(
+    client.getUpdates(TOKEN, { offset: 7, timeout: 50 }, signal, 60_000, null).then(
       (result) => ({ ok: true as const, result }),
       (error: unknown) => ({ ok: false as const, error })
     )
@@ -285,7 +287,7 @@ layer(Layer.fresh(RawServerLive), { excludeTestServices: true })("longPollHttp",
       // Never answers, as Telegram holding a poll.
       const { server, client } = yield* setup(() => {})
       const controller = new AbortController()
-      const held = client.getUpdates(TOKEN, { offset: 0, timeout: 50 }, controller.signal, 60_000, false)
+      const held = client.getUpdates(TOKEN, { offset: 0, timeout: 50 }, controller.signal, 60_000, null)
       yield* waitFor(() => server.requests.length === 1)
       const started = Date.now()
       controller.abort()
@@ -312,7 +314,7 @@ layer(Layer.fresh(RawServerLive), { excludeTestServices: true })("longPollHttp",
         }
       })
       assert.isTrue((yield* poll(client)).ok)
-      const held = client.getUpdates("42:other", { offset: 0 }, new AbortController().signal, 60_000, false)
+      const held = client.getUpdates("42:other", { offset: 0 }, new AbortController().signal, 60_000, null)
       yield* waitFor(() => server.requests.length === 2)
       client.close()
       const error = yield* Effect.promise(() =>
@@ -339,15 +341,23 @@ layer(Layer.fresh(RawServerLive), { excludeTestServices: true })("longPollHttp",
         else socket.write(json(200, { ok: true, result: [{ update_id: 9 }] }))
       })
       const answer = yield* settled(
-        client.getUpdates(TOKEN, { offset: 9, timeout: 50 }, new AbortController().signal, 60_000, true)
+        client.getUpdates(TOKEN, { offset: 9, timeout: 7 }, new AbortController().signal, 60_000, {
+          payload: { offset: 9, timeout: 50 },
+          answerMillis: 60_000
+        })
       )
       assert.deepStrictEqual(answer, { ok: true, result: [{ update_id: 9 }] })
-      assert.strictEqual(server.requests.length, 3)
-      // The same request each time, on the one kept-alive socket.
-      for (const request of server.requests) {
-        assert.deepStrictEqual(JSON.parse(request.body), { offset: 9, timeout: 50 })
+      // The first request, then the repeat request, all on the one kept-alive socket.
+      assert.deepStrictEqual(
+        server.requests.map((request) => JSON.parse(request.body)),
+        [
+          { offset: 9, timeout: 7 },
+          { offset: 9, timeout: 50 },
+          { offset: 9, timeout: 50 }
+        ]
+      )
+      for (const request of server.requests)
         assert.strictEqual(request.connection, server.requests[0]!.connection)
-      }
     })
   )
 
@@ -363,7 +373,7 @@ layer(Layer.fresh(RawServerLive), { excludeTestServices: true })("longPollHttp",
         )
       })
       const answer = yield* settled(
-        client.getUpdates(TOKEN, { offset: 0, timeout: 50 }, new AbortController().signal, 60_000, true)
+        client.getUpdates(TOKEN, { offset: 0, timeout: 50 }, new AbortController().signal, 60_000, REPEAT)
       )
       assert.isFalse(answer.ok)
       const error = (answer as { error: unknown }).error as BotApiError
@@ -384,13 +394,16 @@ layer(Layer.fresh(RawServerLive), { excludeTestServices: true })("longPollHttp",
   it.effect("a request with no answer within answerMillis fails and closes its socket", () =>
     Effect.gen(function* () {
       let answers = 0
-      // One empty answer, then silence: the repeated request has its own deadline.
+      // One empty answer, then silence: the repeat request has its own deadline (the first's is 60 s).
       const { server, client } = yield* setup((socket) => {
         if (answers++ === 0) socket.write(json(200, { ok: true, result: [] }))
       })
       const started = Date.now()
       const answer = yield* settled(
-        client.getUpdates(TOKEN, { offset: 0, timeout: 50 }, new AbortController().signal, 150, true)
+        client.getUpdates(TOKEN, { offset: 0, timeout: 50 }, new AbortController().signal, 60_000, {
+          payload: { offset: 0, timeout: 50 },
+          answerMillis: 150
+        })
       )
       assert.isFalse(answer.ok)
       assert.match(String((answer as { error: Error }).error.message), /no answer within 150 ms/)
@@ -408,7 +421,7 @@ layer(Layer.fresh(RawServerLive), { excludeTestServices: true })("longPollHttp",
       })
       const controller = new AbortController()
       const held = settled(
-        client.getUpdates(TOKEN, { offset: 0, timeout: 50 }, controller.signal, 60_000, true)
+        client.getUpdates(TOKEN, { offset: 0, timeout: 50 }, controller.signal, 60_000, REPEAT)
       )
       yield* waitFor(() => server.requests.length === 2)
       const started = Date.now()

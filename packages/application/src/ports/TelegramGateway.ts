@@ -200,10 +200,11 @@ export class TelegramGateway extends Context.Service<
         readonly timeoutSeconds: number
         readonly limit?: number | undefined
         /**
-         * Poll again while the answers are empty, and return the first updates: a bot at
-         * rest then costs its poller nothing between two Telegram answers.
+         * Poll again (holding `timeoutSeconds` each time) while the answers are empty, and
+         * return the first updates: a bot at rest then costs its poller nothing between two
+         * Telegram answers.
          */
-        readonly untilUpdates?: boolean | undefined
+        readonly untilUpdates?: { readonly timeoutSeconds: number } | undefined
       }
     ) => Effect.Effect<ReadonlyArray<unknown>, TelegramError>
     /**

@@ -58,8 +58,6 @@ interface Polling {
   tokenCiphertext: string
   offset: number
   timeoutSeconds: number
-  /** After the first poll: the client asks again by itself while the answers are empty. */
-  untilUpdates: boolean
 }
 
 const pollingOf = (loaded: BotWithToken, offset: number, timeoutSeconds: number): Polling => ({
@@ -67,8 +65,7 @@ const pollingOf = (loaded: BotWithToken, offset: number, timeoutSeconds: number)
   token: loaded.token,
   tokenCiphertext: loaded.bot.tokenCiphertext,
   offset: Math.max(offset, loaded.bot.pollingOffset),
-  timeoutSeconds,
-  untilUpdates: false
+  timeoutSeconds
 })
 
 export const layerWith = (options: PollerOptions) =>
@@ -92,10 +89,9 @@ export const layerWith = (options: PollerOptions) =>
           offset: state.offset,
           timeoutSeconds: state.timeoutSeconds,
           limit: 100,
-          untilUpdates: state.untilUpdates
+          untilUpdates: { timeoutSeconds: options.longPollSeconds }
         })
         state.timeoutSeconds = options.longPollSeconds
-        state.untilUpdates = true
         let highest = -1
         for (const polled of updates) {
           // Stored even with a problem (Telegram would hand it out again otherwise): the
