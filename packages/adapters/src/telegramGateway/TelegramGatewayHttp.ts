@@ -15,7 +15,7 @@ import {
   type Token,
   type WebhookInfo
 } from "@botfleet/application"
-import { Duration, Effect, Layer, Random, Redacted } from "effect"
+import { Duration, Effect, Exit, Layer, Random, Redacted } from "effect"
 import * as BotApi from "./botApiHttp.ts"
 import * as LongPoll from "./longPollHttp.ts"
 import { ALLOWED_UPDATES, decodeUpdate, readUpdate } from "./readUpdate.ts"
@@ -497,15 +497,15 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
         )
       })
 
-      const getUpdates = traced("getUpdates")(function* (
-        token: Token,
-        poll: {
-          readonly offset: number
-          readonly timeoutSeconds: number
-          readonly limit?: number | undefined
-          readonly untilUpdates?: { readonly timeoutSeconds: number } | undefined
-        }
-      ) {
+      interface Poll {
+        readonly offset: number
+        readonly timeoutSeconds: number
+        readonly limit?: number | undefined
+        readonly untilUpdates?: { readonly timeoutSeconds: number } | undefined
+      }
+
+      /** One poll as the long-poll client takes it: each request's body and how long its answer may take. */
+      const longPollOf = (poll: Poll) => {
         // The server holds a long poll for up to timeoutSeconds before answering.
         const answerMillis = (timeoutSeconds: number) =>
           Duration.toMillis(Duration.sum(Duration.seconds(timeoutSeconds), requestTimeout))
@@ -516,29 +516,52 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
           allowed_updates: ALLOWED_UPDATES
         })
         const repeat = poll.untilUpdates
-        const updates = yield* call(
-          "getUpdates",
-          token,
-          (secret, signal) =>
-            longPoll.getUpdates(
-              secret,
-              payload(poll.timeoutSeconds),
-              signal,
-              answerMillis(poll.timeoutSeconds),
-              repeat === undefined
-                ? null
-                : {
-                    payload: payload(repeat.timeoutSeconds),
-                    answerMillis: answerMillis(repeat.timeoutSeconds)
-                  }
-            ),
-          // Each request of the poll has its own deadline in the client; the call may span many.
-          null
-        )
-        // The poll client returns the API's result unchecked: an array is what the port promises.
-        const raw: ReadonlyArray<unknown> = Array.isArray(updates) ? updates : []
-        return raw
+        return (secret: string, signal: AbortSignal) =>
+          longPoll.getUpdates(
+            secret,
+            payload(poll.timeoutSeconds),
+            signal,
+            answerMillis(poll.timeoutSeconds),
+            repeat === undefined
+              ? null
+              : { payload: payload(repeat.timeoutSeconds), answerMillis: answerMillis(repeat.timeoutSeconds) }
+          )
+      }
+
+      // The poll client returns the API's result unchecked: an array is what the port promises.
+      const updatesOf = (result: unknown): ReadonlyArray<unknown> => (Array.isArray(result) ? result : [])
+
+      const getUpdates = traced("getUpdates")(function* (token: Token, poll: Poll) {
+        // Each request of the poll has its own deadline in the client; the call may span many.
+        return updatesOf(yield* call("getUpdates", token, longPollOf(poll), null))
       })
+
+      const watchUpdates = (
+        token: Token,
+        poll: Poll,
+        onAnswer: (answer: Exit.Exit<ReadonlyArray<unknown>, TelegramError>) => void
+      ) => {
+        const secret = Redacted.value(token)
+        const controller = new AbortController()
+        let answered = false
+        longPollOf(poll)(secret, controller.signal).then(
+          (result) => {
+            if (answered) return
+            answered = true
+            onAnswer(Exit.succeed(updatesOf(result)))
+          },
+          (cause: unknown) => {
+            if (answered) return
+            answered = true
+            onAnswer(Exit.fail(toTelegramError("getUpdates", cause, secret)))
+          }
+        )
+        return () => {
+          if (answered) return
+          answered = true
+          controller.abort()
+        }
+      }
 
       return TelegramGateway.of({
         getMe,
@@ -551,6 +574,7 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
         sendChatAction,
         answerCallbackQuery,
         getUpdates,
+        watchUpdates,
         readUpdate,
         readStored: decodeUpdate,
         // conversations
