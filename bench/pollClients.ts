@@ -81,7 +81,7 @@ const client = async (which: string, count: number, port: number) => {
       : await import("../packages/adapters/src/telegramGateway/longPollHttp.ts").then((module) => {
           const longPoll = module.make(apiRoot)
           return (token: string, signal: AbortSignal) =>
-            longPoll.getUpdates(token, { offset: 0, timeout: 50 }, signal)
+            longPoll.getUpdates(token, { offset: 0, timeout: 50 }, signal, HOLD_MILLIS + 10_000, null)
         })
   let polls = 0
   let errors = 0

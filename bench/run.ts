@@ -444,6 +444,8 @@ const pollingFleet = async (databaseUrl: string, count: number) => {
   const windowSeconds = (performance.now() - windowStarted) / 1000
   const cpuAtRest = (cpuSeconds(pid) - cpuBefore) / windowSeconds
   const pollsPerSecond = (((await callCounts(fakes)).getUpdates ?? 0) - pollsBefore) / windowSeconds
+  // Read again at the end of the window: one reading swings with where the GC stands.
+  const restLater = rssMb(pid)
   const chosen = bots.filter((_, i) => i % Math.floor(count / 50) === 0).slice(0, 50)
   const { time: pushedAt } = await pushUpdates(
     fakes,
@@ -455,6 +457,7 @@ const pollingFleet = async (databaseUrl: string, count: number) => {
     scenario: `5 polling fleet (${count.toLocaleString("en")} bots, no PUBLIC_URL)`,
     "all polling s": Math.round(allPolling),
     "server RSS MB": rest,
+    "RSS 60 s later MB": restLater,
     "CPU at rest %": Math.round(cpuAtRest * 1000) / 10,
     "polls /s": Math.round(pollsPerSecond),
     replies: sent.length,

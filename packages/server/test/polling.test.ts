@@ -89,4 +89,49 @@ layer(
       }),
     60_000
   )
+
+  it.effect(
+    "a 409 and a 429 back off (the 429 for its retry_after) and polling carries on; a 401 stops the bot",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* TestServer
+        const { bot, token } = yield* server.addBot("Refusals")
+        yield* eventually(() => server.telegram.heldPolls() >= 1, 10_000)
+
+        // The held poll answers with "a"; the next two polls are refused: the 409 backs off
+        // 1 s, the 429 the 5 s Telegram asks (a plain backoff would be 2 s), so "b" can be
+        // polled no sooner than 6 s after the faults were queued.
+        server.telegram.failNext(
+          "getUpdates",
+          FakeTelegram.Fault.apiError(409, "Conflict: terminated by other getUpdates request")
+        )
+        server.telegram.failNext("getUpdates", FakeTelegram.Fault.rateLimited(5))
+        const queuedAt = Date.now()
+        server.telegram.pushUpdate(token, textUpdate(6201, "a", 61))
+        yield* eventually(() => server.telegram.sentTo(6201).length >= 1, 15_000)
+        server.telegram.pushUpdate(token, textUpdate(6201, "b", 62))
+        yield* eventually(() => server.telegram.sentTo(6201).length >= 2, 20_000)
+        assert.isAtLeast(Date.now() - queuedAt, 5_500, "the 429's retry_after was honoured")
+        assert.deepStrictEqual(
+          server.telegram.sentTo(6201).map((message) => message.text),
+          ["reply to: a", "reply to: b"]
+        )
+
+        // Telegram refuses the token: the bot is stopped and polls no more.
+        server.telegram.failNext("getUpdates", FakeTelegram.Fault.apiError(401, "Unauthorized"))
+        server.telegram.pushUpdate(token, textUpdate(6201, "c", 63))
+        yield* eventually(() => server.telegram.sentTo(6201).length >= 3, 15_000)
+        const stopped = () =>
+          server.sql<{ active: boolean; last_error: string | null }>`
+            SELECT active, last_error FROM bots WHERE id = ${bot.id}`.pipe(Effect.orDie)
+        for (let i = 0; i < 100 && (yield* stopped())[0]!.active; i++) yield* sleep(100)
+        const row = (yield* stopped())[0]!
+        assert.isFalse(row.active, "a refused token stops the bot")
+        assert.include(row.last_error ?? "", "Unauthorized")
+        const calls = server.telegram.calls("getUpdates")
+        yield* sleep(2_000)
+        assert.strictEqual(server.telegram.calls("getUpdates"), calls, "no polling after a 401")
+      }),
+    60_000
+  )
 })

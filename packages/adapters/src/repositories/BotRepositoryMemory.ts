@@ -97,6 +97,19 @@ export const layerNoDeps: Layer.Layer<BotRepository, never, MemoryStore> = Layer
       Effect.withSpan("BotRepository.listActiveTokens")
     )
 
+    // Every write to bots makes a new map (offsets too: a full read more for the poller, no harm).
+    let versionOf: unknown
+    let version = 0
+    const changeVersion = Ref.get(store).pipe(
+      Effect.map((tables) => {
+        if (tables.bots !== versionOf) {
+          versionOf = tables.bots
+          version++
+        }
+        return version
+      })
+    )
+
     // ON DELETE CASCADE: the bot's chats, messages and tallies go with it.
     const remove = Effect.fn("BotRepository.delete")(function* (id: BotId) {
       return yield* yield* Ref.modify(store, (tables): [Effect.Effect<void, BotNotFound>, Tables] => {
@@ -128,6 +141,7 @@ export const layerNoDeps: Layer.Layer<BotRepository, never, MemoryStore> = Layer
       list,
       listActive,
       listActiveTokens,
+      changeVersion,
       delete: remove,
       setPollingOffset
     })

@@ -165,6 +165,13 @@ export const layer: Layer.Layer<BotRepository, never, SqlClient.SqlClient> = Lay
       Effect.withSpan("BotRepository.listActiveTokens")
     )
 
+    // The version migration 0146's triggers move (providers move it too: a full read more, no harm).
+    const changeVersion = sql<{ version: string | number }>`SELECT version FROM settings_version`.pipe(
+      orDieSql,
+      Effect.map((rows) => Number(rows[0]?.version ?? 0)),
+      Effect.withSpan("BotRepository.changeVersion")
+    )
+
     const remove = Effect.fn("BotRepository.delete")(function* (id: BotId) {
       const rows = yield* sql<{ id: string }>`DELETE FROM bots WHERE id = ${id} RETURNING id`.pipe(orDieSql)
       if (rows.length === 0) return yield* new BotNotFound({ botId: id })
@@ -184,6 +191,7 @@ export const layer: Layer.Layer<BotRepository, never, SqlClient.SqlClient> = Lay
       list,
       listActive,
       listActiveTokens,
+      changeVersion,
       delete: remove,
       setPollingOffset
     })

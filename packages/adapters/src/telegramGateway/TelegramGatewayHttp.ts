@@ -15,7 +15,7 @@ import {
   type Token,
   type WebhookInfo
 } from "@botfleet/application"
-import { Duration, Effect, Layer, Random, Redacted } from "effect"
+import { Duration, Effect, Exit, Layer, Random, Redacted } from "effect"
 import * as BotApi from "./botApiHttp.ts"
 import * as LongPoll from "./longPollHttp.ts"
 import { ALLOWED_UPDATES, decodeUpdate, readUpdate } from "./readUpdate.ts"
@@ -183,20 +183,28 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
       const longPoll = LongPoll.make(apiRoot)
       yield* Effect.addFinalizer(() => Effect.sync(longPoll.close))
 
-      /** One API call: timeout per attempt (the signal aborts the HTTP request), retries, error mapping. */
+      /**
+       * One API call: timeout per attempt (the signal aborts the HTTP request), retries, error
+       * mapping. A `null` timeout leaves the deadline to `run` (long polls time each request themselves).
+       */
       const call = <A>(
         method: string,
         token: Token,
         run: (secret: string, signal: AbortSignal) => Promise<A>,
-        timeout: Duration.Duration = requestTimeout,
+        timeout: Duration.Duration | null = requestTimeout,
         retries = true,
         onRateLimited?: (seconds: number) => void
       ): Effect.Effect<A, TelegramError> => {
         const secret = Redacted.value(token)
         const attempt = Effect.tryPromise({
-          try: (signal) => within(Duration.toMillis(timeout), signal, (bounded) => run(secret, bounded)),
+          try: (signal) =>
+            timeout === null
+              ? run(secret, signal)
+              : within(Duration.toMillis(timeout), signal, (bounded) => run(secret, bounded)),
           catch: (cause) =>
-            cause === TIMED_OUT ? timedOut(method, timeout) : toTelegramError(method, cause, secret)
+            cause === TIMED_OUT && timeout !== null
+              ? timedOut(method, timeout)
+              : toTelegramError(method, cause, secret)
         })
         const posts = POSTS.has(method)
         const maxRetryAfter = posts ? MAX_POST_RETRY_AFTER_SECONDS : MAX_RETRY_AFTER_SECONDS
@@ -489,35 +497,71 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
         )
       })
 
-      const getUpdates = traced("getUpdates")(function* (
-        token: Token,
-        poll: {
-          readonly offset: number
-          readonly timeoutSeconds: number
-          readonly limit?: number | undefined
-        }
-      ) {
-        const updates = yield* call(
-          "getUpdates",
-          token,
-          (secret, signal) =>
-            longPoll.getUpdates(
-              secret,
-              {
-                offset: poll.offset,
-                timeout: poll.timeoutSeconds,
-                ...(poll.limit === undefined ? {} : { limit: poll.limit }),
-                allowed_updates: ALLOWED_UPDATES
-              },
-              signal
-            ),
-          // The server holds a long poll for up to timeoutSeconds before answering.
-          Duration.sum(Duration.seconds(poll.timeoutSeconds), requestTimeout)
-        )
-        // The poll client returns the API's result unchecked: an array is what the port promises.
-        const raw: ReadonlyArray<unknown> = Array.isArray(updates) ? updates : []
-        return raw
+      interface Poll {
+        readonly offset: number
+        readonly timeoutSeconds: number
+        readonly limit?: number | undefined
+        readonly untilUpdates?: { readonly timeoutSeconds: number } | undefined
+      }
+
+      /** One poll as the long-poll client takes it: each request's body and how long its answer may take. */
+      const longPollOf = (poll: Poll) => {
+        // The server holds a long poll for up to timeoutSeconds before answering.
+        const answerMillis = (timeoutSeconds: number) =>
+          Duration.toMillis(Duration.sum(Duration.seconds(timeoutSeconds), requestTimeout))
+        const payload = (timeoutSeconds: number) => ({
+          offset: poll.offset,
+          timeout: timeoutSeconds,
+          ...(poll.limit === undefined ? {} : { limit: poll.limit }),
+          allowed_updates: ALLOWED_UPDATES
+        })
+        const repeat = poll.untilUpdates
+        return (secret: string, signal: AbortSignal) =>
+          longPoll.getUpdates(
+            secret,
+            payload(poll.timeoutSeconds),
+            signal,
+            answerMillis(poll.timeoutSeconds),
+            repeat === undefined
+              ? null
+              : { payload: payload(repeat.timeoutSeconds), answerMillis: answerMillis(repeat.timeoutSeconds) }
+          )
+      }
+
+      // The poll client returns the API's result unchecked: an array is what the port promises.
+      const updatesOf = (result: unknown): ReadonlyArray<unknown> => (Array.isArray(result) ? result : [])
+
+      const getUpdates = traced("getUpdates")(function* (token: Token, poll: Poll) {
+        // Each request of the poll has its own deadline in the client; the call may span many.
+        return updatesOf(yield* call("getUpdates", token, longPollOf(poll), null))
       })
+
+      const watchUpdates = (
+        token: Token,
+        poll: Poll,
+        onAnswer: (answer: Exit.Exit<ReadonlyArray<unknown>, TelegramError>) => void
+      ) => {
+        const secret = Redacted.value(token)
+        const controller = new AbortController()
+        let answered = false
+        longPollOf(poll)(secret, controller.signal).then(
+          (result) => {
+            if (answered) return
+            answered = true
+            onAnswer(Exit.succeed(updatesOf(result)))
+          },
+          (cause: unknown) => {
+            if (answered) return
+            answered = true
+            onAnswer(Exit.fail(toTelegramError("getUpdates", cause, secret)))
+          }
+        )
+        return () => {
+          if (answered) return
+          answered = true
+          controller.abort()
+        }
+      }
 
       return TelegramGateway.of({
         getMe,
@@ -530,6 +574,7 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
         sendChatAction,
         answerCallbackQuery,
         getUpdates,
+        watchUpdates,
         readUpdate,
         readStored: decodeUpdate,
         // conversations

@@ -13,7 +13,7 @@ import {
   type Token,
   type WebhookInfo
 } from "@botfleet/application"
-import { Context, Deferred, Effect, Layer, Redacted } from "effect"
+import { Context, Deferred, Effect, Exit, Layer, Redacted } from "effect"
 import { decodeUpdate, readUpdate } from "./readUpdate.ts"
 
 export type TelegramMethod = keyof TelegramGateway["Service"]
@@ -393,6 +393,20 @@ export const layerMemory: Layer.Layer<TelegramGateway | TelegramMemoryLog> = Lay
         }),
       readUpdate,
       readStored: decodeUpdate,
+      watchUpdates: (token, options, onAnswer) => {
+        // A fiber here: the twin's polls are few, and this keeps one implementation of a poll.
+        const fiber = Effect.runFork(gateway.getUpdates(token, options))
+        let answered = false
+        fiber.addObserver((exit) => {
+          if (answered || Exit.hasInterrupts(exit)) return
+          answered = true
+          onAnswer(exit)
+        })
+        return () => {
+          answered = true
+          fiber.interruptUnsafe()
+        }
+      },
       getUpdates: (token, options) =>
         Effect.flatMap(enter("getUpdates", token), (bot) => {
           // An offset confirms every update below it.
@@ -407,7 +421,19 @@ export const layerMemory: Layer.Layer<TelegramGateway | TelegramMemoryLog> = Lay
           return Effect.raceFirst(
             Deferred.await(pushed),
             Effect.sleep(`${options.timeoutSeconds} seconds`)
-          ).pipe(Effect.ensuring(Effect.sync(() => bot.waiters.delete(pushed))), Effect.andThen(available))
+          ).pipe(
+            Effect.ensuring(Effect.sync(() => bot.waiters.delete(pushed))),
+            Effect.andThen(available),
+            // Like the HTTP client: an empty answer is asked again, each time a call Telegram counts.
+            Effect.flatMap((updates) =>
+              updates.length === 0 && options.untilUpdates !== undefined
+                ? gateway.getUpdates(token, {
+                    ...options,
+                    timeoutSeconds: options.untilUpdates.timeoutSeconds
+                  })
+                : Effect.succeed(updates)
+            )
+          )
         })
     })
 

@@ -206,6 +206,23 @@ export const repositoryContract = (name: string, repositories: Layer.Layer<Repos
       })
     )
 
+    it.effect("changeVersion moves with every insert, update and delete of a bot", () =>
+      Effect.gen(function* () {
+        const bots = yield* BotRepository
+        const bot = makeBot({ active: true })
+        const seen = [yield* bots.changeVersion]
+        yield* bots.insert(bot)
+        seen.push(yield* bots.changeVersion)
+        yield* bots.update(new Bot({ ...bot, tokenCiphertext: `${bot.tokenCiphertext}-new` }))
+        seen.push(yield* bots.changeVersion)
+        yield* bots.delete(bot.id)
+        seen.push(yield* bots.changeVersion)
+        for (let i = 1; i < seen.length; i++) {
+          assert.notStrictEqual(seen[i], seen[i - 1], `the version moved at step ${i}: ${seen.join(", ")}`)
+        }
+      })
+    )
+
     it.effect("the polling offset is kept", () =>
       Effect.gen(function* () {
         const bots = yield* BotRepository

@@ -326,6 +326,44 @@ layer(Env, { excludeTestServices: true })("TelegramGatewayHttp against FakeTeleg
     })
   )
 
+  it.effect(
+    "untilUpdates: empty answers are polled through with the repeat timeout; the first updates return",
+    () =>
+      Effect.gen(function* () {
+        const { fake, telegram } = yield* setup
+        const poll = yield* Effect.forkChild(
+          telegram.getUpdates(token, { offset: 0, timeoutSeconds: 1, untilUpdates: { timeoutSeconds: 1 } })
+        )
+        // Two empty answers (a second each), then an update on the third poll.
+        for (let i = 0; i < 400 && fake.calls("getUpdates") < 3; i++) yield* Effect.sleep("10 millis")
+        assert.strictEqual(fake.calls("getUpdates"), 3)
+        const updateId = fake.pushUpdate(SECRET, { message: { text: "after two empty polls" } })
+        const updates = yield* Fiber.join(poll)
+        assert.deepStrictEqual(
+          updates.map((update) => (update as { update_id: number }).update_id),
+          [updateId]
+        )
+        assert.strictEqual(fake.calls("getUpdates"), 3)
+      })
+  )
+
+  it.effect("untilUpdates: a token revoked between two polls fails the poll as unauthorized", () =>
+    Effect.gen(function* () {
+      const { fake, telegram } = yield* setup
+      const poll = yield* Effect.forkChild(
+        Effect.flip(
+          telegram.getUpdates(token, { offset: 0, timeoutSeconds: 1, untilUpdates: { timeoutSeconds: 1 } })
+        )
+      )
+      for (let i = 0; i < 200 && fake.calls("getUpdates") < 2; i++) yield* Effect.sleep("10 millis")
+      fake.revokeToken(SECRET)
+      const error = yield* Fiber.join(poll)
+      assert.strictEqual(error.kind, "unauthorized")
+      assert.strictEqual(error.status, 401)
+      assertNoToken(error)
+    })
+  )
+
   it.effect("setWebhook, getWebhookInfo and deleteWebhook", () =>
     Effect.gen(function* () {
       const { fake, telegram } = yield* setup

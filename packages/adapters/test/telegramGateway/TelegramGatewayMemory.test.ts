@@ -1,6 +1,6 @@
 import { TelegramGateway } from "@botfleet/application"
 import { assert, layer } from "@effect/vitest"
-import { Effect, Fiber, Redacted } from "effect"
+import { Effect, Exit, Fiber, Redacted } from "effect"
 import { TestClock } from "effect/testing"
 import {
   layerMemory,
@@ -97,6 +97,55 @@ layer(layerMemory)("TelegramGatewayMemory", (it) => {
       yield* log.pushUpdate(token, { update_id: 7, message: { text: "hi" } })
       assert.deepStrictEqual(yield* Fiber.join(waiting), [{ update_id: 7, message: { text: "hi" } }])
       assert.deepStrictEqual(yield* telegram.getUpdates(token, { offset: 8, timeoutSeconds: 0 }), [])
+    })
+  )
+
+  it.effect("untilUpdates: empty holds are asked again with the later timeout until an update comes", () =>
+    Effect.gen(function* () {
+      const log = yield* TelegramMemoryLog
+      const telegram = yield* TelegramGateway
+      const polled = Redacted.make("43:until-updates")
+      yield* log.registerBot(polled, { ...BOT, id: 43 })
+      const polls = () =>
+        log.calls.pipe(Effect.map((calls) => calls.filter((call) => call.method === "getUpdates").length))
+      const before = yield* polls()
+      const waiting = yield* Effect.forkChild(
+        telegram.getUpdates(polled, { offset: 0, timeoutSeconds: 5, untilUpdates: { timeoutSeconds: 30 } })
+      )
+      yield* TestClock.adjust("5 seconds")
+      yield* TestClock.adjust("30 seconds")
+      // The first hold (5 s) and the second (30 s) ended empty: a third is held now.
+      assert.strictEqual((yield* polls()) - before, 3)
+      yield* log.pushUpdate(polled, { update_id: 9, message: { text: "at last" } })
+      assert.deepStrictEqual(yield* Fiber.join(waiting), [{ update_id: 9, message: { text: "at last" } }])
+    })
+  )
+
+  it.effect("watchUpdates calls back once with the updates; a released watch never calls back", () =>
+    Effect.gen(function* () {
+      const log = yield* TelegramMemoryLog
+      const telegram = yield* TelegramGateway
+      const watched = Redacted.make("44:watched")
+      yield* log.registerBot(watched, { ...BOT, id: 44 })
+      yield* log.pushUpdate(watched, { update_id: 3, message: { text: "queued" } })
+      const answer = yield* Effect.callback<Exit.Exit<ReadonlyArray<unknown>, unknown>>((resume) => {
+        telegram.watchUpdates(watched, { offset: 0, timeoutSeconds: 30 }, (exit) =>
+          resume(Effect.succeed(exit))
+        )
+      })
+      assert.isTrue(Exit.isSuccess(answer))
+      assert.deepStrictEqual(Exit.isSuccess(answer) ? answer.value : [], [
+        { update_id: 3, message: { text: "queued" } }
+      ])
+
+      let called = 0
+      const release = telegram.watchUpdates(watched, { offset: 4, timeoutSeconds: 30 }, () => {
+        called++
+      })
+      release()
+      yield* log.pushUpdate(watched, { update_id: 4, message: { text: "nobody watches" } })
+      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 50)))
+      assert.strictEqual(called, 0)
     })
   )
 })

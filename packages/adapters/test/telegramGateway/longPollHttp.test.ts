@@ -96,9 +96,19 @@ const setup = (answer: Answer) =>
     return { server, client }
   })
 
+const REPEAT: LongPoll.Repeat = { payload: { offset: 0, timeout: 50 }, answerMillis: 60_000 }
+
+const settled = (promise: Promise<unknown>) =>
+  Effect.promise(() =>
+    promise.then(
+      (result) => ({ ok: true as const, result }),
+      (error: unknown) => ({ ok: false as const, error })
+    )
+  )
+
 const poll = (client: LongPoll.LongPoll, signal = new AbortController().signal) =>
   Effect.promise(() =>
-    client.getUpdates(TOKEN, { offset: 7, timeout: 50 }, signal).then(
+    client.getUpdates(TOKEN, { offset: 7, timeout: 50 }, signal, 60_000, null).then(
       (result) => ({ ok: true as const, result }),
       (error: unknown) => ({ ok: false as const, error })
     )
@@ -277,7 +287,7 @@ layer(Layer.fresh(RawServerLive), { excludeTestServices: true })("longPollHttp",
       // Never answers, as Telegram holding a poll.
       const { server, client } = yield* setup(() => {})
       const controller = new AbortController()
-      const held = client.getUpdates(TOKEN, { offset: 0, timeout: 50 }, controller.signal)
+      const held = client.getUpdates(TOKEN, { offset: 0, timeout: 50 }, controller.signal, 60_000, null)
       yield* waitFor(() => server.requests.length === 1)
       const started = Date.now()
       controller.abort()
@@ -304,7 +314,7 @@ layer(Layer.fresh(RawServerLive), { excludeTestServices: true })("longPollHttp",
         }
       })
       assert.isTrue((yield* poll(client)).ok)
-      const held = client.getUpdates("42:other", { offset: 0 }, new AbortController().signal)
+      const held = client.getUpdates("42:other", { offset: 0 }, new AbortController().signal, 60_000, null)
       yield* waitFor(() => server.requests.length === 2)
       client.close()
       const error = yield* Effect.promise(() =>
@@ -316,6 +326,111 @@ layer(Layer.fresh(RawServerLive), { excludeTestServices: true })("longPollHttp",
       assert.match(String(error?.message), /cut off/)
       assert.notStrictEqual(server.requests[1]!.connection, server.requests[0]!.connection)
       yield* waitFor(() => server.requests.every((request) => server.isClosed(request.connection)))
+    })
+  )
+
+  it.effect("untilUpdates: empty answers are asked again on the same socket; the first updates return", () =>
+    Effect.gen(function* () {
+      let answers = 0
+      const { server, client } = yield* setup((socket) => {
+        answers++
+        // Telegram's own empty answer, then one with other spacing, then updates.
+        if (answers === 1) socket.write(json(200, { ok: true, result: [] }))
+        else if (answers === 2)
+          socket.write(`HTTP/1.1 200 OK\r\ncontent-length: 31\r\n\r\n{ "ok" : true, "result" : [ ] }`)
+        else socket.write(json(200, { ok: true, result: [{ update_id: 9 }] }))
+      })
+      const answer = yield* settled(
+        client.getUpdates(TOKEN, { offset: 9, timeout: 7 }, new AbortController().signal, 60_000, {
+          payload: { offset: 9, timeout: 50 },
+          answerMillis: 60_000
+        })
+      )
+      assert.deepStrictEqual(answer, { ok: true, result: [{ update_id: 9 }] })
+      // The first request, then the repeat request, all on the one kept-alive socket.
+      assert.deepStrictEqual(
+        server.requests.map((request) => JSON.parse(request.body)),
+        [
+          { offset: 9, timeout: 7 },
+          { offset: 9, timeout: 50 },
+          { offset: 9, timeout: 50 }
+        ]
+      )
+      for (const request of server.requests)
+        assert.strictEqual(request.connection, server.requests[0]!.connection)
+    })
+  )
+
+  it.effect("untilUpdates: an error after empty answers fails the poll with the API's error", () =>
+    Effect.gen(function* () {
+      let answers = 0
+      const { server, client } = yield* setup((socket) => {
+        answers++
+        socket.write(
+          answers < 3
+            ? json(200, { ok: true, result: [] })
+            : json(401, { ok: false, error_code: 401, description: "Unauthorized" })
+        )
+      })
+      const answer = yield* settled(
+        client.getUpdates(TOKEN, { offset: 0, timeout: 50 }, new AbortController().signal, 60_000, REPEAT)
+      )
+      assert.isFalse(answer.ok)
+      const error = (answer as { error: unknown }).error as BotApiError
+      assert.instanceOf(error, BotApiError)
+      assert.strictEqual(error.code, 401)
+      assert.strictEqual(server.requests.length, 3)
+    })
+  )
+
+  it.effect("without untilUpdates an empty answer returns at once", () =>
+    Effect.gen(function* () {
+      const { server, client } = yield* setup((socket) => socket.write(json(200, { ok: true, result: [] })))
+      assert.deepStrictEqual(yield* poll(client), { ok: true, result: [] })
+      assert.strictEqual(server.requests.length, 1)
+    })
+  )
+
+  it.effect("a request with no answer within answerMillis fails and closes its socket", () =>
+    Effect.gen(function* () {
+      let answers = 0
+      // One empty answer, then silence: the repeat request has its own deadline (the first's is 60 s).
+      const { server, client } = yield* setup((socket) => {
+        if (answers++ === 0) socket.write(json(200, { ok: true, result: [] }))
+      })
+      const started = Date.now()
+      const answer = yield* settled(
+        client.getUpdates(TOKEN, { offset: 0, timeout: 50 }, new AbortController().signal, 60_000, {
+          payload: { offset: 0, timeout: 50 },
+          answerMillis: 150
+        })
+      )
+      assert.isFalse(answer.ok)
+      assert.match(String((answer as { error: Error }).error.message), /no answer within 150 ms/)
+      assert.strictEqual(server.requests.length, 2)
+      assert.isAtLeast(Date.now() - started, 140)
+      yield* waitFor(() => server.isClosed(server.requests[0]!.connection))
+    })
+  )
+
+  it.effect("shutdown during a repeated poll: the abort fails it at once", () =>
+    Effect.gen(function* () {
+      let answers = 0
+      const { server, client } = yield* setup((socket) => {
+        if (answers++ === 0) socket.write(json(200, { ok: true, result: [] }))
+      })
+      const controller = new AbortController()
+      const held = settled(
+        client.getUpdates(TOKEN, { offset: 0, timeout: 50 }, controller.signal, 60_000, REPEAT)
+      )
+      yield* waitFor(() => server.requests.length === 2)
+      const started = Date.now()
+      controller.abort()
+      const answer = yield* held
+      assert.isFalse(answer.ok)
+      assert.match(String((answer as { error: Error }).error.message), /aborted/)
+      assert.isBelow(Date.now() - started, 500)
+      yield* waitFor(() => server.isClosed(server.requests[0]!.connection))
     })
   )
 })

@@ -56,6 +56,12 @@ export class BotRepository extends Context.Service<
     readonly listActiveTokens: Effect.Effect<
       ReadonlyArray<{ readonly id: BotId; readonly tokenCiphertext: string }>
     >
+    /**
+     * A number that every committed change to any bot moves (its polling offset alone
+     * does not): the poller lists the active bots again only when it moved. Another
+     * value than last time means "maybe changed", never the reverse.
+     */
+    readonly changeVersion: Effect.Effect<number>
     /** Deletes the bot and, by cascade, its chats, messages and pending updates. */
     readonly delete: (id: BotId) => Effect.Effect<void, BotNotFound>
     readonly setPollingOffset: (id: BotId, offset: number) => Effect.Effect<void>

@@ -3,7 +3,7 @@
  * token (decrypted, still `Redacted`); the adapter keeps one client per bot.
  */
 import type { IncomingUpdate } from "@botfleet/domain"
-import { Context, type Effect, type Redacted, Schema } from "effect"
+import { Context, type Effect, type Exit, type Redacted, Schema } from "effect"
 
 /**
  * How the pipeline treats each kind is decided in one place,
@@ -199,8 +199,30 @@ export class TelegramGateway extends Context.Service<
         readonly offset: number
         readonly timeoutSeconds: number
         readonly limit?: number | undefined
+        /**
+         * Poll again (holding `timeoutSeconds` each time) while the answers are empty, and
+         * return the first updates: a bot at rest then costs its poller nothing between two
+         * Telegram answers.
+         */
+        readonly untilUpdates?: { readonly timeoutSeconds: number } | undefined
       }
     ) => Effect.Effect<ReadonlyArray<unknown>, TelegramError>
+    /**
+     * The same polls as `getUpdates` without a fiber waiting on them, for a fleet of bots at
+     * rest: `onAnswer` is called once, with the first updates or the failure (not retried:
+     * the caller backs off). The function returned lets go of the poll; `onAnswer` is then
+     * never called. With 10,000 bots a fiber held per poll was most of the poller's memory.
+     */
+    readonly watchUpdates: (
+      token: Token,
+      options: {
+        readonly offset: number
+        readonly timeoutSeconds: number
+        readonly limit?: number | undefined
+        readonly untilUpdates?: { readonly timeoutSeconds: number } | undefined
+      },
+      onAnswer: (answer: Exit.Exit<ReadonlyArray<unknown>, TelegramError>) => void
+    ) => () => void
     /**
      * Decodes an incoming update (a webhook body, a polled update, or one read
      * back from the inbox) into the domain's value. Pure: the one schema pass
