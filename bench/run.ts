@@ -43,6 +43,7 @@ import { knowledge } from "./knowledge.ts"
 import { parts } from "./parts.ts"
 import { pollClients } from "./pollClients.ts"
 import { scaleOut } from "./scaleOut.ts"
+import { sampleSlots } from "./slotSampler.ts"
 
 const selected = new Set(process.argv.slice(2))
 const wanted = (name: string) => selected.size === 0 || selected.has(name)
@@ -321,11 +322,23 @@ const slowModel = async (databaseUrl: string) => {
   const rss = peakRss(server.child.pid!)
   const started = Date.now()
   const cpuBefore = cpuSeconds(server.child.pid)
+  const slots = process.env.BENCH_SAMPLE_SLOTS ? sampleSlots(databaseUrl, fakes) : undefined
   const failures = await postRounds(rounds, 64)
   const ingestSeconds = (Date.now() - started) / 1000
   const sent = await waitForSends(fakes, total, 300_000)
   const seconds = (Math.max(...sent.map(([, , time]) => time)) - started) / 1000
   const cpuUsed = cpuSeconds(server.child.pid) - cpuBefore
+  if (slots !== undefined) {
+    const { series, ...summary } = await slots()
+    console.log("slots sampled every 100 ms:", JSON.stringify(summary))
+    const file = path.join(root, "bench", "results", `slots-${Date.now()}.json`)
+    mkdirSync(path.dirname(file), { recursive: true })
+    writeFileSync(
+      file,
+      JSON.stringify({ columns: ["ms", "leased", "at model", "eligible", "parked"], series })
+    )
+    console.log("series:", file)
+  }
   const peak = rss()
   const stats = await fakeStats(fakes)
   const perSecond = sent.length / seconds

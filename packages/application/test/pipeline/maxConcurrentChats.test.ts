@@ -137,8 +137,8 @@ describe("a bot's maxConcurrentChats", () => {
         })
       }
       const tables = yield* UpdateInboxMemory.InboxMemoryStore
-      // Small looks, so the share is reckoned with the bot in flight (a first look of all 8 would
-      // take them all: no bot is in flight yet to share with).
+      // Small looks, so the share is reckoned with the bot in flight (a first look of all 8 is held
+      // to half as well: slots.test.ts).
       yield* Layer.build(
         Dispatcher.layerWith({ ...defaultDispatcherOptions, concurrency: 8, leaseBatch: 2, idlePollMs: 100 })
       )

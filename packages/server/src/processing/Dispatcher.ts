@@ -19,10 +19,11 @@ import { Context, Effect, FiberSet, Layer, Queue, Ref, Schedule } from "effect"
 export interface DispatcherOptions {
   readonly concurrency: number
   /**
-   * Most chats leased by one look. A full batch is followed by another look at
-   * once, so one process still fills all its slots; but when several
-   * processes look at the same moment (a burst stored by each), they share
-   * the burst's chats instead of the first one taking them all.
+   * Most chats leased by the first look after a short one. A full look is
+   * followed by another at once, asking twice as many (up to the free slots),
+   * so one process fills its slots in a few looks; but when several processes
+   * look at the same moment (a burst stored by each), they start small and
+   * share the burst's chats instead of the first one taking them all.
    */
   readonly leaseBatch: number
   readonly leaseSeconds: number
@@ -31,7 +32,8 @@ export interface DispatcherOptions {
   /**
    * Most chats of one bot in flight here. Unset: a fair share, the slots
    * divided by the bots in flight plus one (room for a bot not yet seen), so
-   * a bot alone gets half the slots and twenty bots a twenty-first each.
+   * a bot alone gets half the slots and twenty bots a twenty-first each; with
+   * nothing in flight too (the bot about to be leased counts as in flight).
    */
   readonly maxChatsPerBot?: number | undefined
 }
@@ -69,8 +71,10 @@ export class Dispatcher extends Context.Service<
         const active = new Set<string>()
         // The same chats, counted by bot: what the look shares slots by.
         const perBot = new Map<string, number>()
+        // At least two shares even with no bot in flight: the first look would otherwise let one bot
+        // take every slot, leaving none for a bot that comes a moment later.
         const share = () =>
-          options.maxChatsPerBot ?? Math.max(1, Math.ceil(options.concurrency / (perBot.size + 1)))
+          options.maxChatsPerBot ?? Math.max(1, Math.ceil(options.concurrency / Math.max(2, perBot.size + 1)))
         const count = (botId: string, by: number) => {
           const next = (perBot.get(botId) ?? 0) + by
           if (next <= 0) perBot.delete(botId)
@@ -142,13 +146,17 @@ export class Dispatcher extends Context.Service<
           )
         }
 
+        // How many the next look asks for: leaseBatch after a short look, doubled after each full one.
+        let batch = options.leaseBatch
         const loop = Effect.gen(function* () {
           while (true) {
-            // At most leaseBatch per look (looking again at once after a full one): processes that look
-            // at the same moment share a burst's chats instead of the first taking them all (the
-            // scale-out test saw one process do all the work with an eighth of 256 slots per look).
+            // Small after a short look: processes that look at the same moment share a burst's chats
+            // instead of the first taking them all (the scale-out test saw one process do all the work
+            // with an eighth of 256 slots per look). Doubled after a full one: each look is a statement
+            // that reads every pending chat, and on a loaded process took 50-500 ms, so a fixed 8 took
+            // 14 s to fill 256 slots with 2,000 chats waiting (slow-model bench).
             const open = options.concurrency - active.size
-            const free = stopping ? 0 : Math.min(options.leaseBatch, open)
+            const free = stopping ? 0 : Math.min(batch, open)
             let leased = 0
             if (free > 0) {
               const leasedAt = Date.now()
@@ -165,10 +173,11 @@ export class Dispatcher extends Context.Service<
                 yield* FiberSet.run(workers, runChat(chat, leasedAt))
               }
             }
-            // A full batch means more may be due: look again straight away.
+            // A full batch means more may be due: look again straight away, for more.
             if (leased === 0 || leased < free) {
+              batch = options.leaseBatch
               yield* Queue.take(signal).pipe(Effect.timeoutOption(options.idlePollMs))
-            }
+            } else batch = Math.min(2 * batch, options.concurrency)
           }
         }).pipe(
           Effect.catchCause((cause) =>
