@@ -116,7 +116,7 @@ export const make = Effect.gen(function* () {
   /** Runs `use` on a client connected for this one operation; closing it ends the session. */
   const withClient = <A>(
     connection: McpConnection,
-    use: (client: McpClient.McpClient) => Effect.Effect<A, McpClientError>,
+    use: (client: McpClient.McpClient, mcp: typeof McpSession) => Effect.Effect<A, McpClientError>,
     heard: Heard = { refused: undefined, toolsChanged: false }
   ): Effect.Effect<A, McpServerUnreachable | McpHeadersRefused | UrlNotAllowed> => {
     return Effect.gen(function* () {
@@ -129,7 +129,7 @@ export const make = Effect.gen(function* () {
         connection.timeoutMs,
         MAX_MESSAGE_BYTES
       )
-      return yield* use(client)
+      return yield* use(client, mcp)
     }).pipe(
       Effect.provideService(HttpClient.HttpClient, guardedHttpClient(outbound, connection.timeoutMs, heard)),
       Effect.scoped,
@@ -142,8 +142,7 @@ export const make = Effect.gen(function* () {
   }
 
   const listTools = Effect.fn("McpConnector.listTools")(function* (connection: McpConnection) {
-    const mcp = yield* session
-    return yield* withClient(connection, (client) =>
+    return yield* withClient(connection, (client, mcp) =>
       Effect.map(client.listTools(), (tools) => tools.map(mcp.toMcpTool))
     )
   })
@@ -155,10 +154,9 @@ export const make = Effect.gen(function* () {
   ) {
     yield* Effect.annotateCurrentSpan("mcp.tool", tool.name)
     const heard: Heard = { refused: undefined, toolsChanged: false }
-    const mcp = yield* session
     const result = yield* withClient(
       connection,
-      (client) =>
+      (client, mcp) =>
         client
           .callTool(
             { tool: mcp.fromMcpTool(tool), arguments: args as Record<string, unknown> },

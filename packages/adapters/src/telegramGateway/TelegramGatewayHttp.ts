@@ -6,6 +6,7 @@
  */
 import {
   type MessageDraftInput,
+  type PollOptions,
   type SendMessageInput,
   type SendPhotoInput,
   type SendVoiceInput,
@@ -497,15 +498,8 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
         )
       })
 
-      interface Poll {
-        readonly offset: number
-        readonly timeoutSeconds: number
-        readonly limit?: number | undefined
-        readonly untilUpdates?: { readonly timeoutSeconds: number } | undefined
-      }
-
       /** One poll as the long-poll client takes it: each request's body and how long its answer may take. */
-      const longPollOf = (poll: Poll) => {
+      const longPollOf = (poll: PollOptions) => {
         // The server holds a long poll for up to timeoutSeconds before answering.
         const answerMillis = (timeoutSeconds: number) =>
           Duration.toMillis(Duration.sum(Duration.seconds(timeoutSeconds), requestTimeout))
@@ -531,14 +525,14 @@ export const layer = (options: Options): Layer.Layer<TelegramGateway> =>
       // The poll client returns the API's result unchecked: an array is what the port promises.
       const updatesOf = (result: unknown): ReadonlyArray<unknown> => (Array.isArray(result) ? result : [])
 
-      const getUpdates = traced("getUpdates")(function* (token: Token, poll: Poll) {
+      const getUpdates = traced("getUpdates")(function* (token: Token, poll: PollOptions) {
         // Each request of the poll has its own deadline in the client; the call may span many.
         return updatesOf(yield* call("getUpdates", token, longPollOf(poll), null))
       })
 
       const watchUpdates = (
         token: Token,
-        poll: Poll,
+        poll: PollOptions,
         onAnswer: (answer: Exit.Exit<ReadonlyArray<unknown>, TelegramError>) => void
       ) => {
         const secret = Redacted.value(token)

@@ -128,6 +128,19 @@ export interface MessageDraftInput {
   readonly topicId?: number | null | undefined
 }
 
+/** One long poll (`getUpdates`, `watchUpdates`). */
+export interface PollOptions {
+  readonly offset: number
+  readonly timeoutSeconds: number
+  readonly limit?: number | undefined
+  /**
+   * Poll again (holding `timeoutSeconds` each time) while the answers are empty, and
+   * return the first updates: a bot at rest then costs its poller nothing between two
+   * Telegram answers.
+   */
+  readonly untilUpdates?: { readonly timeoutSeconds: number } | undefined
+}
+
 export class TelegramGateway extends Context.Service<
   TelegramGateway,
   {
@@ -195,17 +208,7 @@ export class TelegramGateway extends Context.Service<
     /** Long polling: raw update objects, as Telegram sent them. */
     readonly getUpdates: (
       token: Token,
-      options: {
-        readonly offset: number
-        readonly timeoutSeconds: number
-        readonly limit?: number | undefined
-        /**
-         * Poll again (holding `timeoutSeconds` each time) while the answers are empty, and
-         * return the first updates: a bot at rest then costs its poller nothing between two
-         * Telegram answers.
-         */
-        readonly untilUpdates?: { readonly timeoutSeconds: number } | undefined
-      }
+      options: PollOptions
     ) => Effect.Effect<ReadonlyArray<unknown>, TelegramError>
     /**
      * The same polls as `getUpdates` without a fiber waiting on them, for a fleet of bots at
@@ -215,12 +218,7 @@ export class TelegramGateway extends Context.Service<
      */
     readonly watchUpdates: (
       token: Token,
-      options: {
-        readonly offset: number
-        readonly timeoutSeconds: number
-        readonly limit?: number | undefined
-        readonly untilUpdates?: { readonly timeoutSeconds: number } | undefined
-      },
+      options: PollOptions,
       onAnswer: (answer: Exit.Exit<ReadonlyArray<unknown>, TelegramError>) => void
     ) => () => void
     /**

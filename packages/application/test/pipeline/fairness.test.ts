@@ -6,36 +6,15 @@
  * within 2 s, because its chats wait for their send budget handed back
  * (Paced) rather than in a slot, and slots are shared out by bot.
  */
-import {
-  defaultProviderPacing,
-  type TelegramGateway,
-  telegramLimits,
-  UpdateInbox
-} from "@botfleet/application"
+import { defaultProviderPacing, telegramLimits, UpdateInbox } from "@botfleet/application"
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import { Dispatcher, defaultDispatcherOptions } from "../../../server/src/processing/Dispatcher.ts"
 import { addBot, harness, receive, textUpdate } from "../harness.ts"
+import { timedSends } from "./timedSends.ts"
 
-interface Sent {
-  readonly chatId: number
-  readonly text: string
-  readonly at: number
-}
-
-const sent: Array<Sent> = []
-
-/** The Telegram twin, with the virtual time of every message sent. */
-const timedTelegram = (gateway: TelegramGateway["Service"]): TelegramGateway["Service"] => ({
-  ...gateway,
-  sendMessage: (token, input) =>
-    Effect.tap(gateway.sendMessage(token, input), () =>
-      Effect.map(Clock.currentTimeMillis, (at) => {
-        sent.push({ chatId: input.chatId, text: input.text, at })
-      })
-    )
-})
+const { sent, timedTelegram } = timedSends()
 
 const percentile = (values: ReadonlyArray<number>, p: number) => {
   const sorted = [...values].sort((a, b) => a - b)

@@ -5,30 +5,15 @@
  * without a cap beside it is not held back. A cap only lowers the fair share.
  */
 import { UpdateInboxMemory } from "@botfleet/adapters"
-import { type TelegramGateway, UpdateInbox } from "@botfleet/application"
+import { UpdateInbox } from "@botfleet/application"
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import { Dispatcher, defaultDispatcherOptions } from "../../../server/src/processing/Dispatcher.ts"
 import { addBot, harness, textUpdate } from "../harness.ts"
+import { timedSends } from "./timedSends.ts"
 
-interface Sent {
-  readonly chatId: number
-  readonly text: string
-  readonly at: number
-}
-
-const sent: Array<Sent> = []
-
-const timedTelegram = (gateway: TelegramGateway["Service"]): TelegramGateway["Service"] => ({
-  ...gateway,
-  sendMessage: (token, input) =>
-    Effect.tap(gateway.sendMessage(token, input), () =>
-      Effect.map(Clock.currentTimeMillis, (at) => {
-        sent.push({ chatId: input.chatId, text: input.text, at })
-      })
-    )
-})
+const { sent, timedTelegram } = timedSends()
 
 const CHATS = 20
 const CAPPED_CHAT = 10_000

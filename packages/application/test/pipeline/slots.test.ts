@@ -4,31 +4,16 @@
  * a bot alone gets half the slots, as with a bot already in flight.
  */
 import { UpdateInboxMemory } from "@botfleet/adapters"
-import { type TelegramGateway, UpdateInbox } from "@botfleet/application"
+import { UpdateInbox } from "@botfleet/application"
 import type { BotId } from "@botfleet/domain"
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import { Dispatcher, defaultDispatcherOptions } from "../../../server/src/processing/Dispatcher.ts"
 import { addBot, harness, textUpdate } from "../harness.ts"
+import { timedSends } from "./timedSends.ts"
 
-interface Sent {
-  readonly chatId: number
-  readonly text: string
-  readonly at: number
-}
-
-const sent: Array<Sent> = []
-
-const timedTelegram = (gateway: TelegramGateway["Service"]): TelegramGateway["Service"] => ({
-  ...gateway,
-  sendMessage: (token, input) =>
-    Effect.tap(gateway.sendMessage(token, input), () =>
-      Effect.map(Clock.currentTimeMillis, (at) => {
-        sent.push({ chatId: input.chatId, text: input.text, at })
-      })
-    )
-})
+const { sent, timedTelegram } = timedSends()
 
 /** Stores `count` chats' messages for one bot at once, `rounds` per chat, round by round. */
 const store = (botId: BotId, firstChat: number, count: number, rounds = 1) =>

@@ -125,20 +125,17 @@ export const makeHistory = Effect.gen(function* () {
     return CUT_MARK.trim()
   }
 
-  /** What the fixed turns (system prompt, passages) and an image take. */
-  const fixedTokensOf = (model: string, fixed: ReadonlyArray<ChatTurn>, withImage: boolean) => {
+  /**
+   * What the fixed turns (system prompt, passages) and an image take, each turn by `tokensOf`:
+   * counted, or bounded by its bytes (`tokensAtMost`) with nothing counted.
+   */
+  const fixedTokensOf = (
+    fixed: ReadonlyArray<ChatTurn>,
+    withImage: boolean,
+    tokensOf: (text: string) => number
+  ) => {
     let tokens = withImage ? IMAGE_TOKENS : 0
-    for (const turn of fixed) {
-      // The system prompt is the same text answer after answer: remembered under itself.
-      tokens += counter.countStored(model, turn.content, turn.content) + MESSAGE_OVERHEAD_TOKENS
-    }
-    return tokens
-  }
-
-  /** At most what the fixed turns and an image take: their bytes, nothing counted. */
-  const fixedBoundOf = (fixed: ReadonlyArray<ChatTurn>, withImage: boolean) => {
-    let tokens = withImage ? IMAGE_TOKENS : 0
-    for (const turn of fixed) tokens += tokensAtMost(turn.content) + MESSAGE_OVERHEAD_TOKENS
+    for (const turn of fixed) tokens += tokensOf(turn.content) + MESSAGE_OVERHEAD_TOKENS
     return tokens
   }
 
@@ -221,7 +218,9 @@ export const makeHistory = Effect.gen(function* () {
     // The fixed turns counted when first needed: a thread that fits by its bytes never is.
     let counted: number | undefined
     const exactRoom = () => {
-      counted ??= historyRoom(budget, fixedTokensOf(model, fixed, withImage))
+      // The system prompt is the same text answer after answer: remembered under itself.
+      const counting = (text: string) => counter.countStored(model, text, text)
+      counted ??= historyRoom(budget, fixedTokensOf(fixed, withImage, counting))
       return counted
     }
 
@@ -274,7 +273,7 @@ export const makeHistory = Effect.gen(function* () {
       let bound = 0
       for (const message of window)
         bound += tokensAtMost(message.text) + MESSAGE_OVERHEAD_TOKENS + nameTokens(message)
-      if (bound <= historyRoom(budget, fixedBoundOf(fixed, withImage))) {
+      if (bound <= historyRoom(budget, fixedTokensOf(fixed, withImage, tokensAtMost))) {
         return {
           messages: window,
           summary: null,
